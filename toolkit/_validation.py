@@ -1,0 +1,111 @@
+"""Declared parameter checks with scikit-learn style messages.
+
+Each check raises :class:`~toolkit.errors.InvalidParameterError` with one sentence:
+"The 'n_mentors' parameter of CohortSpec must be an int >= 1; got 0."
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from toolkit.errors import InvalidParameterError
+
+
+def fail(name: str, owner: str, allowed: str, value: Any) -> InvalidParameterError:
+    """Build the one-sentence error for parameter ``name`` of ``owner``."""
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {allowed}; got {value!r}."
+    )
+
+
+def _bounds_text(low: float | None, high: float | None, closed: str) -> str:
+    left = ">=" if closed in ("both", "left") else ">"
+    right = "<=" if closed in ("both", "right") else "<"
+    if low is not None and high is not None:
+        lb = "[" if closed in ("both", "left") else "("
+        rb = "]" if closed in ("both", "right") else ")"
+        return f"in the range {lb}{low}, {high}{rb}"
+    if low is not None:
+        return f"{left} {low}"
+    if high is not None:
+        return f"{right} {high}"
+    return "any value"
+
+
+def check_int(value: Any, name: str, owner: str, *, low: int | None = None,
+              high: int | None = None) -> int:
+    """Return ``value`` as int if it is an integer within [low, high]."""
+    allowed = f"an int {_bounds_text(low, high, 'both')}" if (low, high) != (None, None) else "an int"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise fail(name, owner, allowed, value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise fail(name, owner, allowed, value)
+    return int(value)
+
+
+def check_real(value: Any, name: str, owner: str, *, low: float | None = None,
+               high: float | None = None, closed: str = "both") -> float:
+    """Return ``value`` as float if it is a finite real number within the interval."""
+    allowed = f"a finite number {_bounds_text(low, high, closed)}"
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise fail(name, owner, allowed, value)
+    lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)
+    hi_ok = high is None or (value <= high if closed in ("both", "right") else value < high)
+    if not (lo_ok and hi_ok):
+        raise fail(name, owner, allowed, value)
+    return float(value)
+
+
+def check_option(value: Any, name: str, owner: str, options: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``options``."""
+    options = list(options)
+    if value not in options:
+        raise fail(name, owner, "one of " + ", ".join(repr(o) for o in options), value)
+    return value
+
+
+def check_probabilities(values: Any, name: str, owner: str, *, size: int | None = None,
+                        normalize: bool = False) -> tuple[float, ...]:
+    """Validate a probability vector: each entry in [0, 1], summing to 1 (or renormalised).
+
+    With ``normalize=True`` non-negative weights with a positive sum are accepted and
+    rescaled; without it the entries must be in [0, 1] and sum to 1 within 1e-6.
+    """
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise fail(name, owner, "a sequence of probabilities", values) from None
+    what = f"{size} " if size is not None else ""
+    if arr.ndim != 1 or arr.size == 0 or (size is not None and arr.size != size):
+        raise fail(name, owner, f"a sequence of {what}probabilities", values)
+    if not np.all(np.isfinite(arr)):
+        raise fail(name, owner, "finite probabilities", values)
+    if normalize:
+        if np.any(arr < 0) or arr.sum() <= 0:
+            raise fail(name, owner, "non-negative weights with a positive sum", values)
+        arr = arr / arr.sum()
+    else:
+        if np.any(arr < 0) or np.any(arr > 1):
+            raise fail(name, owner, "probabilities each in [0, 1]", values)
+        if abs(arr.sum() - 1.0) > 1e-6:
+            raise fail(name, owner, f"probabilities summing to 1 (they sum to {arr.sum():.6g})",
+                       values)
+    return tuple(float(x) for x in arr)
+
+
+def check_nonempty_strings(values: Any, name: str, owner: str, *, unique: bool = True
+                           ) -> tuple[str, ...]:
+    """Validate a non-empty sequence of non-empty strings (unique unless told otherwise)."""
+    if isinstance(values, str) or not isinstance(values, Sequence | tuple | list):
+        raise fail(name, owner, "a non-empty list of names", values)
+    out = tuple(values)
+    if not out or not all(isinstance(v, str) and v.strip() for v in out):
+        raise fail(name, owner, "a non-empty list of non-empty names", values)
+    if unique and len(set(out)) != len(out):
+        raise fail(name, owner, "a list of distinct names", values)
+    return out

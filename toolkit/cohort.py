@@ -1,0 +1,581 @@
+"""Synthetic reverse-mentoring cohorts: ``CohortSpec -> Cohort``.
+
+Mentors are junior, digitally fluent staff; mentees are senior leaders. Numeric traits
+are drawn with numpy from named streams of one root seed; identities (names, cities,
+countries) come from the Faker locale providers' own lists, sampled with numpy so a
+cohort of 100,000 costs no Faker call per person.
+
+>>> from toolkit import CohortSpec, generate_cohort
+>>> cohort = generate_cohort(CohortSpec(n_mentors=12, n_mentees=10, seed=7))
+>>> cohort.participants.shape[0]
+22
+>>> sorted(cohort.participants["role"].unique())
+['mentee', 'mentor']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from toolkit import _seeding
+from toolkit._validation import (
+    check_int,
+    check_nonempty_strings,
+    check_option,
+    check_probabilities,
+    check_real,
+    fail,
+)
+
+__all__ = [
+    "DEFAULT_DEPARTMENTS",
+    "DIGITAL_DOMAINS",
+    "GENERATIONS",
+    "INTERESTS",
+    "LEADERSHIP_DOMAINS",
+    "TRAITS",
+    "WORK_MODES",
+    "WORK_VALUES",
+    "Cohort",
+    "CohortSpec",
+    "RoleProfile",
+    "generate_cohort",
+]
+
+DIGITAL_DOMAINS = ("social_media", "data_analytics", "ai_tools", "collaboration_tech",
+                   "cybersecurity")
+LEADERSHIP_DOMAINS = ("strategy", "people_management", "stakeholder_influence",
+                      "decision_making", "change_leadership")
+DEFAULT_DEPARTMENTS = ("Engineering", "Marketing", "Sales", "Finance", "Operations",
+                       "Human Resources", "Legal", "Product")
+INTERESTS = ("running", "cycling", "cooking", "music", "photography", "gaming", "travel",
+             "reading", "gardening", "volunteering", "film", "art", "football", "yoga",
+             "hiking", "podcasts")
+TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
+WORK_VALUES = ("achievement", "autonomy", "security", "altruism", "status", "balance")
+WORK_MODES = ("onsite", "hybrid", "remote")
+GENDERS = ("woman", "man", "nonbinary")
+# Birth-year bounds (inclusive) of the generation labels (Pew Research Center).
+GENERATIONS = (("Boomer", 1946, 1964), ("Gen X", 1965, 1980), ("Millennial", 1981, 1996),
+               ("Gen Z", 1997, 2012))
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+# Population shares of standard-time UTC offsets for large multi-zone countries; other
+# countries weigh the distinct offsets of their Faker time zones equally.
+_OFFSET_SHARES = {
+    "US": {-5.0: 0.47, -6.0: 0.29, -7.0: 0.07, -8.0: 0.17},
+    "CA": {-3.5: 0.01, -4.0: 0.07, -5.0: 0.62, -6.0: 0.08, -7.0: 0.10, -8.0: 0.12},
+    "BR": {-3.0: 0.93, -4.0: 0.06, -5.0: 0.01},
+    "MX": {-6.0: 0.80, -7.0: 0.12, -8.0: 0.03, -5.0: 0.05},
+    "AU": {10.0: 0.58, 9.5: 0.09, 8.0: 0.11, 10.5: 0.22},
+    "RU": {3.0: 0.70, 5.0: 0.12, 7.0: 0.10, 10.0: 0.08},
+}
+# Locales whose names are written family name first, without a space.
+_FAMILY_FIRST = ("ja", "zh", "ko")
+_CORR_AGE_LEVEL_TENURE = np.array([[1.0, 0.6, 0.6], [0.6, 1.0, 0.45], [0.6, 0.45, 1.0]])
+_OWNER = "CohortSpec"
+
+
+@dataclass(frozen=True)
+class RoleProfile:
+    """Distributions of one role's traits (all validated).
+
+    ``level_probs`` gives P(level = 1..8); age, level and tenure are correlated through
+    a Gaussian copula, so each keeps exactly the marginal given here.
+    """
+
+    age_mean: float
+    age_sd: float
+    age_min: int
+    age_max: int
+    level_probs: tuple[float, ...]
+    tenure_median_years: float
+    tenure_spread: float
+    work_mode_probs: tuple[float, ...]
+    digital_skill_mean: float
+    leadership_skill_mean: float
+    availability_hours_mean: float
+    max_goals: int = 3
+
+    def __post_init__(self) -> None:
+        owner = "RoleProfile"
+        check_real(self.age_sd, "age_sd", owner, low=0)
+        check_int(self.age_min, "age_min", owner, low=16, high=80)
+        check_int(self.age_max, "age_max", owner, low=self.age_min, high=80)
+        check_real(self.age_mean, "age_mean", owner, low=self.age_min, high=self.age_max)
+        object.__setattr__(self, "level_probs",
+                           check_probabilities(self.level_probs, "level_probs", owner, size=8))
+        check_real(self.tenure_median_years, "tenure_median_years", owner, low=0, high=50,
+                   closed="right")
+        check_real(self.tenure_spread, "tenure_spread", owner, low=0, high=3)
+        object.__setattr__(self, "work_mode_probs", check_probabilities(
+            self.work_mode_probs, "work_mode_probs", owner, size=len(WORK_MODES)))
+        for name in ("digital_skill_mean", "leadership_skill_mean"):
+            check_real(getattr(self, name), name, owner, low=0, high=1, closed="neither")
+        check_real(self.availability_hours_mean, "availability_hours_mean", owner, low=0,
+                   high=200, closed="right")
+        check_int(self.max_goals, "max_goals", owner, low=1, high=len(DIGITAL_DOMAINS))
+
+
+MENTOR_PROFILE = RoleProfile(
+    age_mean=27.0, age_sd=4.0, age_min=20, age_max=45,
+    level_probs=(0.30, 0.35, 0.22, 0.09, 0.04, 0.0, 0.0, 0.0),
+    tenure_median_years=2.5, tenure_spread=0.6, work_mode_probs=(0.30, 0.50, 0.20),
+    digital_skill_mean=0.68, leadership_skill_mean=0.32, availability_hours_mean=6.0,
+)
+MENTEE_PROFILE = RoleProfile(
+    age_mean=53.0, age_sd=6.5, age_min=32, age_max=68,
+    level_probs=(0.0, 0.0, 0.0, 0.0, 0.10, 0.30, 0.35, 0.25),
+    tenure_median_years=12.0, tenure_spread=0.5, work_mode_probs=(0.45, 0.45, 0.10),
+    digital_skill_mean=0.38, leadership_skill_mean=0.70, availability_hours_mean=4.0,
+)
+
+
+@dataclass(frozen=True)
+class CohortSpec:
+    """What cohort to generate. Frozen and validated on construction.
+
+    Parameters
+    ----------
+    n_mentors, n_mentees : int >= 1
+        Sizes of the two sides; they may differ.
+    seed : int
+        Root seed; every number in the cohort follows from it.
+    departments : sequence of str
+        Department names people are spread over uniformly.
+    locales : sequence of str
+        Faker locales (``en_US``, ``de_DE``, ``ja_JP``, ``pt_BR``...); several make an
+        international program. ``locale_weights`` gives their shares (default equal).
+    mentor_profile, mentee_profile : RoleProfile
+        Per-role distributions of age, level, tenure, work mode, skills, availability.
+    digital_domains, leadership_domains : sequence of str
+        The skill domains; each gives a ``skill_<domain>`` / ``lead_<domain>`` column.
+    gender_shares : (woman, man, nonbinary) probabilities.
+    email_domain : one of the reserved example domains.
+    reference_year : calendar year for generations.
+    """
+
+    n_mentors: int = 120
+    n_mentees: int = 100
+    seed: int = 0
+    departments: tuple[str, ...] = DEFAULT_DEPARTMENTS
+    locales: tuple[str, ...] = ("en_US",)
+    locale_weights: tuple[float, ...] | None = None
+    mentor_profile: RoleProfile = MENTOR_PROFILE
+    mentee_profile: RoleProfile = MENTEE_PROFILE
+    digital_domains: tuple[str, ...] = DIGITAL_DOMAINS
+    leadership_domains: tuple[str, ...] = LEADERSHIP_DOMAINS
+    gender_shares: tuple[float, ...] = (0.49, 0.49, 0.02)
+    email_domain: str = "example.com"
+    reference_year: int = 2026
+
+    def __post_init__(self) -> None:
+        check_int(self.n_mentors, "n_mentors", _OWNER, low=1, high=10_000_000)
+        check_int(self.n_mentees, "n_mentees", _OWNER, low=1, high=10_000_000)
+        _seeding.check_seed(self.seed, _OWNER)
+        object.__setattr__(self, "departments",
+                           check_nonempty_strings(self.departments, "departments", _OWNER))
+        locales = check_nonempty_strings(self.locales, "locales", _OWNER)
+        for loc in locales:
+            _check_locale(loc)
+        object.__setattr__(self, "locales", locales)
+        if self.locale_weights is not None:
+            weights = check_probabilities(self.locale_weights, "locale_weights", _OWNER,
+                                          size=len(locales), normalize=True)
+            object.__setattr__(self, "locale_weights", weights)
+        for name in ("mentor_profile", "mentee_profile"):
+            if not isinstance(getattr(self, name), RoleProfile):
+                raise fail(name, _OWNER, "a RoleProfile", getattr(self, name))
+        for name in ("digital_domains", "leadership_domains"):
+            domains = check_nonempty_strings(getattr(self, name), name, _OWNER)
+            bad = [d for d in domains if not re.fullmatch(r"[a-z][a-z0-9_]*", d)]
+            if bad:
+                raise fail(name, _OWNER, "snake_case domain names", bad[0])
+            object.__setattr__(self, name, domains)
+        object.__setattr__(self, "gender_shares", check_probabilities(
+            self.gender_shares, "gender_shares", _OWNER, size=len(GENDERS)))
+        if not (self.email_domain in EXAMPLE_DOMAINS
+                or self.email_domain.endswith(tuple("." + d for d in EXAMPLE_DOMAINS))):
+            raise fail("email_domain", _OWNER,
+                       "a reserved example domain (example.com, example.org, example.net "
+                       "or a subdomain of one)", self.email_domain)
+        check_int(self.reference_year, "reference_year", _OWNER, low=1990, high=2100)
+
+    @property
+    def n_participants(self) -> int:
+        return self.n_mentors + self.n_mentees
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A generated (or imported) cohort: one ``participants`` frame plus its spec."""
+
+    participants: pd.DataFrame
+    spec: CohortSpec | None = None
+    digital_domains: tuple[str, ...] = DIGITAL_DOMAINS
+    leadership_domains: tuple[str, ...] = LEADERSHIP_DOMAINS
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def mentors(self) -> pd.DataFrame:
+        """The mentors' rows (junior staff), in participant order."""
+        return self.participants[self.participants["role"] == "mentor"]
+
+    @property
+    def mentees(self) -> pd.DataFrame:
+        """The mentees' rows (senior leaders), in participant order."""
+        return self.participants[self.participants["role"] == "mentee"]
+
+    @property
+    def skill_columns(self) -> list[str]:
+        return [f"skill_{d}" for d in self.digital_domains]
+
+    @property
+    def lead_columns(self) -> list[str]:
+        return [f"lead_{d}" for d in self.leadership_domains]
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the participants table: equal cohorts have equal fingerprints."""
+        if "fingerprint" not in self._cache:
+            hashed = pd.util.hash_pandas_object(self.participants, index=False).to_numpy()
+            self._cache["fingerprint"] = hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+        return self._cache["fingerprint"]
+
+    def goal_matrix(self, role: str) -> np.ndarray:
+        """Boolean (people x domains) matrix of goal domains for ``role``.
+
+        Mentees' goals are digital domains, mentors' goals leadership domains.
+        """
+        check_option(role, "role", "Cohort.goal_matrix", ("mentor", "mentee"))
+        people = self.mentees if role == "mentee" else self.mentors
+        domains = self.digital_domains if role == "mentee" else self.leadership_domains
+        return _membership(people["goal_domains"], domains)
+
+    def interest_matrix(self, role: str) -> np.ndarray:
+        """Boolean (people x INTERESTS) matrix for ``role``."""
+        check_option(role, "role", "Cohort.interest_matrix", ("mentor", "mentee"))
+        people = self.mentees if role == "mentee" else self.mentors
+        return _membership(people["interests"], INTERESTS)
+
+    def data_dictionary(self) -> pd.DataFrame:
+        """One row per column: column, type, unit or allowed values, meaning."""
+        return data_dictionary(self.digital_domains, self.leadership_domains,
+                               self.participants.columns)
+
+
+def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    padded = ";" + lists.fillna("").astype(str) + ";"
+    return np.column_stack([padded.str.contains(f";{n};", regex=False).to_numpy(bool)
+                            for n in names]) if len(names) else np.zeros((len(lists), 0), bool)
+
+
+def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
+                    leadership_domains: tuple[str, ...] = LEADERSHIP_DOMAINS,
+                    columns: Any = None) -> pd.DataFrame:
+    """The documented columns of the ``participants`` table."""
+    gens = ", ".join(g for g, _, _ in GENERATIONS)
+    rows = [
+        ("participant_id", "string", "P000001, P000002, ...", "Stable unique identifier"),
+        ("role", "string", "mentor | mentee",
+         "mentor = junior staff who teaches digital skills; mentee = senior leader"),
+        ("name", "string", "", "Synthetic full name from the person's Faker locale"),
+        ("gender", "string", " | ".join(GENDERS), "Gender, consistent with the first name"),
+        ("email", "string", "reserved example.* domains only", "Synthetic e-mail address"),
+        ("locale", "string", "Faker locale code", "Locale the identity was drawn from"),
+        ("age", "integer", "years", "Age in the reference year"),
+        ("generation", "string", gens, "Generation by birth year (Pew cut-offs)"),
+        ("level", "integer", "1 (entry) to 8 (executive)", "Organisational level"),
+        ("tenure_years", "float", "years", "Years with the organisation (< age - 16)"),
+        ("department", "string", "CohortSpec.departments", "Department"),
+        ("location", "string", "city", "City, from the locale's provider"),
+        ("country", "string", "country name", "Country of the locale"),
+        ("utc_offset", "float", "hours", "Standard-time UTC offset of the location"),
+        ("work_mode", "string", " | ".join(WORK_MODES), "Where the person works"),
+    ]
+    rows += [(f"skill_{d}", "float", "[0, 1]", f"Digital skill in {d.replace('_', ' ')}")
+             for d in digital_domains]
+    rows += [(f"lead_{d}", "float", "[0, 1]", f"Leadership skill in {d.replace('_', ' ')}")
+             for d in leadership_domains]
+    rows += [
+        ("goal_domains", "string", "';'-separated domain names",
+         "What the person wants to learn: digital domains for mentees, leadership domains "
+         "for mentors; drawn where the person is weak"),
+        ("interests", "string", "';'-separated from INTERESTS", "Personal interests"),
+    ]
+    rows += [(f"trait_{t}", "float", "[0, 1]", f"Big Five {t} (independent of role)")
+             for t in TRAITS]
+    rows += [(f"value_{v}", "float", "[0, 1]", f"Importance of the work value {v}")
+             for v in WORK_VALUES]
+    rows.append(("availability_hours_month", "float", "hours per month",
+                 "Time the person can give the program"))
+    frame = pd.DataFrame(rows, columns=["column", "type", "unit_or_allowed", "meaning"])
+    if columns is not None:
+        frame = frame[frame["column"].isin(list(columns))].reset_index(drop=True)
+    return frame
+
+
+# --------------------------------------------------------------------------- locales
+
+def _check_locale(locale: str) -> None:
+    from faker.config import AVAILABLE_LOCALES
+
+    if locale not in AVAILABLE_LOCALES or "_" not in locale:
+        raise fail("locales", _OWNER, "Faker locales with a country, such as en_US, de_DE, "
+                   "ja_JP, pt_BR (see faker.config.AVAILABLE_LOCALES)", locale)
+    if _country_record(locale.split("_")[1]) is None:
+        raise fail("locales", _OWNER, "Faker locales whose region is a country", locale)
+
+
+@functools.cache
+def _country_record(code: str) -> Any:
+    from faker.providers.date_time import Provider
+
+    return next((c for c in Provider.countries if c.alpha_2_code == code), None)
+
+
+def _weighted_names(names: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(names, dict):
+        keys = np.array(list(names.keys()), dtype=object)
+        weights = np.array(list(names.values()), dtype=float)
+    else:
+        keys = np.array(list(dict.fromkeys(names)), dtype=object)
+        weights = np.ones(len(keys))
+    return keys, weights / weights.sum()
+
+
+@functools.cache
+def _locale_pools(locale: str, faker_seed: int) -> dict[str, Any]:
+    """Name lists (with weights), a city pool and UTC offsets for one locale.
+
+    Cities come from a fixed number of seeded ``Faker.city()`` calls (their providers
+    build names from formats rather than lists), so cost does not grow with cohort size.
+    """
+    from faker import Faker
+
+    fake = Faker(locale)
+    fake.seed_instance(faker_seed)
+    person = next(p for p in fake.get_providers() if hasattr(p, "last_names"))
+    generic = getattr(person, "first_names", None)
+    female = getattr(person, "first_names_female", None) or generic
+    male = getattr(person, "first_names_male", None) or generic
+    cities = list(dict.fromkeys(fake.city() for _ in range(60)))
+    code = locale.split("_")[1]
+    country = _country_record(code)
+    offsets = _offset_shares(code, country.timezones)
+    city_rng = np.random.default_rng(faker_seed)
+    city_offsets = city_rng.choice(np.array(list(offsets)), size=len(cities),
+                                   p=np.array(list(offsets.values())))
+    return {
+        "female": _weighted_names(female),
+        "male": _weighted_names(male),
+        "last": _weighted_names(person.last_names),
+        "cities": np.array(cities, dtype=object),
+        "city_offsets": city_offsets.astype(float),
+        "country": country.name,
+        "family_first": locale.split("_")[0] in _FAMILY_FIRST,
+    }
+
+
+def _offset_shares(code: str, timezones: list[str]) -> dict[float, float]:
+    if code in _OFFSET_SHARES:
+        return _OFFSET_SHARES[code]
+    january = _dt.datetime(2026, 1, 15, 12)
+    distinct = sorted({ZoneInfo(tz).utcoffset(january).total_seconds() / 3600
+                       for tz in timezones})
+    return {off: 1.0 / len(distinct) for off in distinct}
+
+
+def _ascii_slug(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z]", "", folded.lower())
+
+
+# --------------------------------------------------------------------------- sampling
+
+def _gumbel_top(rng: np.random.Generator, weights: np.ndarray, counts: np.ndarray
+                ) -> np.ndarray:
+    """Boolean mask choosing ``counts[i]`` items per row without replacement, prob ~ weights."""
+    keys = np.log(np.maximum(weights, 1e-12)) + rng.gumbel(size=weights.shape)
+    order = np.argsort(-keys, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(weights.shape[1])[None, :].repeat(
+        weights.shape[0], 0), axis=1)
+    return ranks < counts[:, None]
+
+
+def _join_lists(mask: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """';'-join the names selected in each row of ``mask`` (vectorised over columns)."""
+    out = np.full(mask.shape[0], "", dtype=object)
+    for j, name in enumerate(names):
+        sel = mask[:, j]
+        sep = np.where(out[sel] == "", "", ";")
+        out[sel] = out[sel] + sep + name
+    return out
+
+
+def _clip01(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0.0, 1.0), 3)
+
+
+def _sample_role(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
+    profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
+    rng = _seeding.rng(spec.seed, "cohort", role)
+    z = rng.multivariate_normal(np.zeros(3), _CORR_AGE_LEVEL_TENURE, size=n,
+                                method="cholesky")
+    age = np.clip(np.round(profile.age_mean + profile.age_sd * z[:, 0]), profile.age_min,
+                  profile.age_max).astype(np.int64)
+    cum = np.cumsum(profile.level_probs)
+    level = np.minimum(np.searchsorted(cum, stats.norm.cdf(z[:, 1]), side="right"), 7) + 1
+    tenure = profile.tenure_median_years * np.exp(profile.tenure_spread * z[:, 2])
+    tenure = np.round(np.clip(tenure, 0.0, np.maximum(age - 16.5, 0.0)), 1)
+    mean_level = float(np.dot(np.arange(1, 9), profile.level_probs))
+
+    n_dig, n_lead = len(spec.digital_domains), len(spec.leadership_domains)
+    # A general factor plus domain noise: skills correlate within a person, and the
+    # role means differ while the distributions overlap (some seniors are digital experts).
+    digital = special.expit(special.logit(profile.digital_skill_mean)
+                            + 0.8 * rng.standard_normal((n, 1))
+                            - 0.02 * (age - profile.age_mean)[:, None]
+                            + 0.6 * rng.standard_normal((n, n_dig)))
+    lead = special.expit(special.logit(profile.leadership_skill_mean)
+                         + 0.35 * (level - mean_level)[:, None]
+                         + 0.7 * rng.standard_normal((n, 1))
+                         + 0.5 * rng.standard_normal((n, n_lead)))
+    digital, lead = _clip01(digital), _clip01(lead)
+
+    # Goals where the person is weak: mentees in digital domains, mentors in leadership.
+    own = digital if role == "mentee" else lead
+    goal_names = spec.digital_domains if role == "mentee" else spec.leadership_domains
+    counts = rng.integers(1, min(profile.max_goals, own.shape[1]) + 1, size=n)
+    goals = _join_lists(_gumbel_top(rng, (1.0 - own) ** 3, counts), goal_names)
+    interests = _join_lists(
+        _gumbel_top(rng, np.ones((n, len(INTERESTS))), np.full(n, 3)), INTERESTS)
+
+    # Deep-level traits are independent of role: the same distribution on both sides.
+    traits = _clip01(0.5 + 0.15 * rng.standard_normal((n, len(TRAITS))))
+    values = _clip01(0.5 + 0.18 * rng.standard_normal((n, len(WORK_VALUES))))
+    availability = np.round(np.maximum(
+        rng.gamma(4.0, profile.availability_hours_mean / 4.0, size=n), 1.0) * 2) / 2
+    work_mode = np.array(WORK_MODES, dtype=object)[
+        rng.choice(len(WORK_MODES), size=n, p=profile.work_mode_probs)]
+    department = np.array(spec.departments, dtype=object)[
+        rng.integers(0, len(spec.departments), size=n)]
+
+    birth_year = spec.reference_year - age
+    generation = np.full(n, "Gen Z", dtype=object)
+    for label, first, last in GENERATIONS:
+        generation[(birth_year >= first) & (birth_year <= last)] = label
+    generation[birth_year < GENERATIONS[0][1]] = "Silent"
+    generation[birth_year > GENERATIONS[-1][2]] = "Gen Alpha"
+
+    out: dict[str, np.ndarray] = {
+        "age": age, "generation": generation, "level": level.astype(np.int64),
+        "tenure_years": tenure, "department": department, "work_mode": work_mode,
+    }
+    out.update({f"skill_{d}": digital[:, j] for j, d in enumerate(spec.digital_domains)})
+    out.update({f"lead_{d}": lead[:, j] for j, d in enumerate(spec.leadership_domains)})
+    out["goal_domains"] = goals
+    out["interests"] = interests
+    out.update({f"trait_{t}": traits[:, j] for j, t in enumerate(TRAITS)})
+    out.update({f"value_{v}": values[:, j] for j, v in enumerate(WORK_VALUES)})
+    out["availability_hours_month"] = availability
+    return out
+
+
+def _identities(spec: CohortSpec, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Names, genders, e-mails, locations: consistent with each person's locale."""
+    n = ids.size
+    rng = _seeding.rng(spec.seed, "cohort", "identity")
+    weights = spec.locale_weights or tuple(1 / len(spec.locales) for _ in spec.locales)
+    locale_idx = rng.choice(len(spec.locales), size=n, p=weights)
+    gender_idx = rng.choice(len(GENDERS), size=n, p=spec.gender_shares)
+    u_first, u_last, u_city = rng.random(n), rng.random(n), rng.random(n)
+    name_female = rng.random(n) < 0.5  # first-name list for nonbinary people
+
+    cols = {k: np.empty(n, dtype=object) for k in
+            ("first", "last", "first_slug", "last_slug", "location", "country")}
+    utc = np.empty(n, dtype=float)
+    full = np.empty(n, dtype=object)
+    for li, locale in enumerate(spec.locales):
+        sel = np.flatnonzero(locale_idx == li)
+        if sel.size == 0:
+            continue
+        pools = _locale_pools(locale, _seeding.int_seed(spec.seed, "faker", locale))
+        female = (gender_idx[sel] == 0) | ((gender_idx[sel] == 2) & name_female[sel])
+        first = np.empty(sel.size, dtype=object)
+        for mask, key in ((female, "female"), (~female, "male")):
+            names, p = pools[key]
+            first[mask] = names[np.searchsorted(np.cumsum(p), u_first[sel][mask] * 0.999999)]
+        names, p = pools["last"]
+        last = names[np.searchsorted(np.cumsum(p), u_last[sel] * 0.999999)]
+        city = (u_city[sel] * len(pools["cities"])).astype(int)
+        cols["first"][sel], cols["last"][sel] = first, last
+        cols["location"][sel] = pools["cities"][city]
+        cols["country"][sel] = pools["country"]
+        utc[sel] = pools["city_offsets"][city]
+        full[sel] = (last + first) if pools["family_first"] else (first + " " + last)
+        slug = np.vectorize(_ascii_slug, otypes=[object])
+        cols["first_slug"][sel] = slug(first)
+        cols["last_slug"][sel] = slug(last)
+
+    # Non-Latin names have no ASCII slug: fall back to the participant id.
+    ok = (cols["first_slug"] != "") & (cols["last_slug"] != "")
+    local = np.where(ok, cols["first_slug"] + "." + cols["last_slug"],
+                     np.char.lower(ids.astype(str)).astype(object))
+    dup = pd.Series(local).groupby(local).cumcount().to_numpy()
+    local = np.where(dup > 0, local + dup.astype(str).astype(object), local)
+    return {
+        "name": full,
+        "gender": np.array(GENDERS, dtype=object)[gender_idx],
+        "email": local + "@" + spec.email_domain,
+        "locale": np.array(spec.locales, dtype=object)[locale_idx],
+        "location": cols["location"],
+        "country": cols["country"],
+        "utc_offset": utc,
+    }
+
+
+COLUMN_ORDER_HEAD = ("participant_id", "role", "name", "gender", "email", "locale", "age",
+                     "generation", "level", "tenure_years", "department", "location",
+                     "country", "utc_offset", "work_mode")
+
+
+def generate_cohort(spec: CohortSpec | None = None, **overrides: Any) -> Cohort:
+    """Generate a cohort from ``spec`` (or ``CohortSpec(**overrides)``).
+
+    >>> generate_cohort(n_mentors=3, n_mentees=2, seed=1).participants["role"].tolist()
+    ['mentor', 'mentor', 'mentor', 'mentee', 'mentee']
+    """
+    if spec is None:
+        spec = CohortSpec(**overrides)
+    elif overrides:
+        raise fail("spec", "generate_cohort", "given alone or replaced by keyword overrides",
+                   "both")
+    elif not isinstance(spec, CohortSpec):
+        raise fail("spec", "generate_cohort", "a CohortSpec", spec)
+    n = spec.n_participants
+    ids = np.array([f"P{i:06d}" for i in range(1, n + 1)], dtype=object)
+    mentors = _sample_role(spec, "mentor", spec.n_mentors)
+    mentees = _sample_role(spec, "mentee", spec.n_mentees)
+    data: dict[str, Any] = {"participant_id": ids,
+                            "role": np.repeat(np.array(["mentor", "mentee"], dtype=object),
+                                              [spec.n_mentors, spec.n_mentees])}
+    data.update(_identities(spec, ids))
+    for key in mentors:
+        data[key] = np.concatenate([mentors[key], mentees[key]])
+    order = list(COLUMN_ORDER_HEAD) + [k for k in mentors if k not in COLUMN_ORDER_HEAD]
+    participants = pd.DataFrame({k: data[k] for k in order})
+    return Cohort(participants=participants, spec=spec,
+                  digital_domains=spec.digital_domains,
+                  leadership_domains=spec.leadership_domains)
