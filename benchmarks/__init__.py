@@ -1,0 +1,1 @@
+"""Speed benchmarks (`make bench`): side-by-side timings against the anchors."""
