@@ -38,7 +38,7 @@ data: $(STAMP)
 	$(BIN)/rmt data --out synthetic_data
 
 reports: data
-	$(BIN)/python -m toolkit.reports_all
+	$(BIN)/rmt reports
 
 bench: $(BSTAMP)
 	$(BIN)/python -m benchmarks

@@ -39,7 +39,12 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     complete, so an interrupted or failing write leaves nothing half-written.
     """
     p = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    except OSError as exc:
+        raise OutputPathError(
+            f"The output path {str(p)!r} cannot be written ({exc.strerror.lower()})."
+        ) from None
     os.close(fd)
     try:
         if p.suffix.lower() == ".csv":

@@ -94,5 +94,23 @@ def data(
         typer.echo(f"wrote {path}", err=True)
 
 
+@app.command()
+@clean_errors
+def reports(
+    studies: Annotated[Path, typer.Option("--studies", help="Folder of study notebooks.")
+                       ] = Path("studies"),
+) -> None:
+    """Render the canonical study reports into reports/ (after `rmt data`)."""
+    notebooks = sorted(p for p in studies.glob("*.ipynb") if not p.name.startswith("_"))
+    if not notebooks:
+        typer.echo(f"No study notebooks in {studies}/ yet, so no study report exists; "
+                   "the canonical data in synthetic_data/ were regenerated.")
+        return
+    raise ToolkitError(
+        f"Found {len(notebooks)} study notebook(s) in {studies}/ but the study runner "
+        "is not available in this version; no report was rendered."
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
