@@ -1,0 +1,379 @@
+"""Design diagnosis by simulation: power, bias, RMSE, coverage, each with its Monte Carlo error.
+
+A **design** is any picklable callable ``design(seed, n) -> data`` that simulates one data
+set from an integer seed (``n`` is the sample size, ``None`` for the design's default).
+It may carry the true value it targets as ``design.estimand`` (a number, or a callable of
+``n``). An **estimator** is any picklable callable ``estimator(data) -> row`` returning a
+mapping (or one-row frame) with ``estimate`` and, where it has them, ``se``, ``ci_low``,
+``ci_high`` and ``p_value``.
+
+:func:`diagnose` runs ``sims`` simulations, each from its own seed derived from the root
+seed and the simulation's index (never from worker state), so the same seed gives the same
+diagnosands serially, on a local process pool (the default) or on a Dask cluster (pass a
+``dask.distributed.Client``). The diagnosands follow DeclareDesign; Monte Carlo standard
+errors come from a bootstrap over simulations.
+
+>>> from toolkit.diagnose import TwoArmNormal, DifferenceInMeans, diagnose
+>>> d = diagnose(TwoArmNormal(n=50, effect=0.5), DifferenceInMeans(), sims=200, seed=1,
+...              executor="serial", progress=False)
+>>> round(d.value("power"), 1)
+0.7
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from toolkit import _seeding
+from toolkit._validation import check_int, check_real, fail
+from toolkit.errors import InvalidParameterError, ToolkitError
+
+__all__ = [
+    "DIAGNOSANDS",
+    "ArmContrast",
+    "DifferenceInMeans",
+    "Diagnosis",
+    "TwoArmNormal",
+    "diagnose",
+    "diagnosands",
+    "power_curve",
+    "simulation_seed",
+]
+
+DIAGNOSANDS = ("power", "bias", "rmse", "coverage", "mean_estimate", "sd_estimate", "mean_se",
+               "type_s_rate", "exaggeration_ratio")
+ROW_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
+
+
+# --------------------------------------------------------------------------- seeds
+
+def simulation_seed(root: int, index: int) -> int:
+    """The seed of simulation ``index`` under ``root``: a pure function of both.
+
+    The stream does not depend on the sample size, so a power curve reuses the same
+    random numbers at every size (common random numbers make the curve smoother).
+    """
+    state = _seeding.seed_sequence(root, "diagnose", int(index)).generate_state(2, dtype=np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
+
+
+# --------------------------------------------------------------------------- built-in designs
+
+@dataclass(frozen=True)
+class TwoArmNormal:
+    """Two arms of ``n`` units each; outcome ~ Normal(effect * treated, sd).
+
+    The estimand is ``effect`` (difference in means, treatment minus control). A design
+    with a closed-form answer, for checking estimators and the machinery itself.
+    """
+
+    n: int = 100
+    effect: float = 0.0
+    sd: float = 1.0
+
+    def __post_init__(self):
+        check_int(self.n, "n", "TwoArmNormal", low=2)
+        check_real(self.effect, "effect", "TwoArmNormal")
+        check_real(self.sd, "sd", "TwoArmNormal", low=0, closed="right")
+
+    @property
+    def estimand(self) -> float:
+        return self.effect
+
+    def __call__(self, seed: int, n: int | None = None) -> pd.DataFrame:
+        n = self.n if n is None else n
+        g = np.random.default_rng(seed)
+        y = g.normal(0.0, self.sd, 2 * n)
+        y[n:] += self.effect
+        return pd.DataFrame({"arm": np.repeat(["control", "treatment"], n), "outcome": y})
+
+
+@dataclass(frozen=True)
+class DifferenceInMeans:
+    """Difference in means of ``outcome`` between ``treatment`` and ``control`` rows of ``by``.
+
+    Student's pooled-variance t test by default (Welch with ``equal_var=False``); fast
+    enough for thousands of simulations, and exact for normal data with equal variances.
+    """
+
+    outcome: str = "outcome"
+    by: str = "arm"
+    treatment: Any = "treatment"
+    control: Any = "control"
+    alpha: float = 0.05
+    equal_var: bool = True
+
+    def __call__(self, data: pd.DataFrame) -> dict:
+        arm = data[self.by].to_numpy()
+        y = data[self.outcome].to_numpy(dtype=float)
+        a, b = y[arm == self.treatment], y[arm == self.control]
+        res = stats.ttest_ind(a, b, equal_var=self.equal_var)
+        est = a.mean() - b.mean()
+        se = abs(est / res.statistic) if res.statistic != 0 else math.sqrt(
+            a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        crit = stats.t.ppf(1 - self.alpha / 2, res.df)
+        return {"estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
+                "p_value": float(res.pvalue)}
+
+
+@dataclass(frozen=True)
+class ArmContrast:
+    """Pick one contrast row from :func:`toolkit.analysis.compare_arms` (the public estimator).
+
+    ``effect`` is ``"difference"``, ``"risk_difference"``, ``"odds_ratio"`` or ``"hedges_g"``;
+    extra keyword arguments (``cluster``, ``adjust``...) go to ``compare_arms``.
+    """
+
+    outcome: str
+    group: Any = "treatment"
+    reference: Any = "control"
+    effect: str = "difference"
+    by: str = "arm"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, data: pd.DataFrame) -> dict:
+        from toolkit.analysis import compare_arms
+
+        res = compare_arms(data, self.outcome, by=self.by, reference=self.reference, **dict(self.options))
+        row = res[(res.effect == self.effect) & (res.group == self.group) & (res.reference == self.reference)]
+        if len(row) != 1:
+            raise InvalidParameterError(
+                f"ArmContrast found {len(row)} rows for effect {self.effect!r}, group {self.group!r} and "
+                f"reference {self.reference!r}; the effects available are {sorted(res.effect.unique())}.")
+        return row.iloc[0][list(ROW_FIELDS)].to_dict()
+
+
+# --------------------------------------------------------------------------- running
+
+def _as_row(out: Any) -> dict:
+    if isinstance(out, pd.DataFrame):
+        if len(out) != 1:
+            raise InvalidParameterError(
+                f"An estimator must return one row (a mapping or a one-row frame); it returned {len(out)} rows.")
+        out = out.iloc[0].to_dict()
+    elif isinstance(out, pd.Series):
+        out = out.to_dict()
+    if not isinstance(out, Mapping) or "estimate" not in out:
+        raise InvalidParameterError(
+            "An estimator must return a mapping with at least an 'estimate' key (and se, ci_low, "
+            f"ci_high, p_value where available); got {type(out).__name__}.")
+    return {k: float(out[k]) if out.get(k) is not None else np.nan for k in ROW_FIELDS}
+
+
+def _run_chunk(design: Callable, estimator: Callable, n: int | None, root: int,
+               indices: Sequence[int]) -> list[dict]:
+    """Run simulations ``indices`` at size ``n``; module level so it pickles."""
+    rows = []
+    for i in indices:
+        row = {"n": n, "sim": int(i), "error": None}
+        try:
+            row.update(_as_row(estimator(design(simulation_seed(root, i), n))))
+        except ToolkitError as exc:  # an estimator refusing a data set is a result, not a crash
+            row.update(dict.fromkeys(ROW_FIELDS, np.nan), error=str(exc))
+        rows.append(row)
+    return rows
+
+
+def _is_dask_client(obj: Any) -> bool:
+    return type(obj).__module__.startswith("distributed") and hasattr(obj, "submit") and hasattr(obj, "gather")
+
+
+def _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress, desc
+              ) -> pd.DataFrame:
+    from tqdm.auto import tqdm
+
+    tasks = []
+    for n in sizes:
+        per = chunk_size or max(1, math.ceil(sims / (4 * (workers or os.cpu_count() or 1))))
+        tasks += [(n, list(range(s, min(s + per, sims)))) for s in range(0, sims, per)]
+    bar = tqdm(total=sims * len(sizes), desc=desc, disable=not progress, unit="sim")
+    results: list[dict] = []
+    try:
+        if executor == "serial":
+            for n, idx in tasks:
+                results += _run_chunk(design, estimator, n, seed, idx)
+                bar.update(len(idx))
+        elif _is_dask_client(executor):
+            from distributed import as_completed
+
+            futs = [executor.submit(_run_chunk, design, estimator, n, seed, idx, pure=False) for n, idx in tasks]
+            for fut in as_completed(futs):
+                rows = fut.result()
+                results += rows
+                bar.update(len(rows))
+        else:
+            own = executor == "process"
+            pool = cf.ProcessPoolExecutor(max_workers=workers) if own else executor
+            try:
+                futs = [pool.submit(_run_chunk, design, estimator, n, seed, idx) for n, idx in tasks]
+                for fut in cf.as_completed(futs):
+                    rows = fut.result()
+                    results += rows
+                    bar.update(len(rows))
+            finally:
+                if own:
+                    pool.shutdown(cancel_futures=True)
+    finally:
+        bar.close()
+    out = pd.DataFrame(results)
+    # Completion order differs between executors; sorting makes the table (and so the
+    # bootstrap) identical under any of them.
+    return out.sort_values(["n", "sim"], na_position="first", kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- diagnosands
+
+def _stats(est, se, lo, hi, p, theta, alpha) -> dict[str, np.ndarray]:
+    """Diagnosands over the last axis (vectorized over bootstrap resamples)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sig = p <= alpha
+        out = {
+            "power": sig.mean(-1),
+            "bias": (est - theta).mean(-1),
+            "rmse": np.sqrt(((est - theta) ** 2).mean(-1)),
+            "coverage": ((lo <= theta) & (theta <= hi)).mean(-1),
+            "mean_estimate": est.mean(-1),
+            "sd_estimate": est.std(-1, ddof=1),
+            "mean_se": se.mean(-1),
+        }
+        n_sig = sig.sum(-1)
+        if theta == 0 or not np.isfinite(theta):
+            nan = np.full(np.shape(n_sig), np.nan)
+            out["type_s_rate"], out["exaggeration_ratio"] = nan, nan
+        else:
+            wrong = (np.sign(est) != np.sign(theta)) & sig
+            out["type_s_rate"] = np.where(n_sig > 0, wrong.sum(-1) / np.maximum(n_sig, 1), np.nan)
+            out["exaggeration_ratio"] = np.where(
+                n_sig > 0, np.where(sig, est / theta, 0.0).sum(-1) / np.maximum(n_sig, 1), np.nan)
+    return out
+
+
+def diagnosands(simulations: pd.DataFrame, *, estimand: float, alpha: float = 0.05,
+                bootstrap: int = 500, seed: int = 0) -> pd.DataFrame:
+    """Diagnosands and bootstrap Monte Carlo standard errors from one table of simulations.
+
+    ``simulations`` has ``estimate, se, ci_low, ci_high, p_value`` per simulation; rows
+    where the estimator failed (NaN estimate) are left out and counted in ``n_failed``.
+    """
+    ok = simulations["estimate"].notna().to_numpy()
+    sims = simulations.loc[ok]
+    arrays = [sims[c].to_numpy(dtype=float) for c in ROW_FIELDS]
+    theta = float(estimand) if estimand is not None else np.nan
+    point = _stats(*arrays, theta, alpha)
+    s = len(sims)
+    if s == 0:
+        raise InvalidParameterError("Every simulation failed, so there is nothing to diagnose; see the 'error' column.")
+    idx = _seeding.rng(seed, "diagnose", "bootstrap").integers(0, s, size=(bootstrap, s))
+    boot = _stats(*[a[idx] for a in arrays], theta, alpha)
+    rows = []
+    for name in DIAGNOSANDS:
+        b = boot[name]
+        b = b[np.isfinite(b)]
+        mcse = float(b.std(ddof=1)) if len(b) > 1 and np.isfinite(point[name]) else np.nan
+        rows.append({"diagnosand": name, "estimate": float(point[name]), "mcse": mcse,
+                     "n_sims": s, "n_failed": int((~ok).sum())})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The result of :func:`diagnose`: the diagnosands and every simulation's estimate."""
+
+    diagnosands: pd.DataFrame
+    simulations: pd.DataFrame
+    estimand: float | None
+    alpha: float
+
+    def value(self, name: str) -> float:
+        """One diagnosand's estimate, e.g. ``d.value("power")``."""
+        return float(self.diagnosands.set_index("diagnosand").loc[name, "estimate"])
+
+    def mcse(self, name: str) -> float:
+        """One diagnosand's Monte Carlo standard error."""
+        return float(self.diagnosands.set_index("diagnosand").loc[name, "mcse"])
+
+
+def _resolve_estimand(design, estimand, n):
+    value = estimand if estimand is not None else getattr(design, "estimand", None)
+    if callable(value):
+        value = value(n)
+    if value is None:
+        return None
+    return check_real(value, "estimand", "diagnose")
+
+
+def _check_executor(executor, owner):
+    if executor in ("process", "serial") or _is_dask_client(executor) or isinstance(executor, cf.Executor):
+        return executor
+    raise fail("executor", owner, "'process', 'serial', a concurrent.futures.Executor or a "
+               "dask.distributed.Client", executor)
+
+
+def diagnose(design: Callable, estimator: Callable, *, sims: int = 500, n: int | None = None,
+             estimand: float | Callable | None = None, seed: int = 0, alpha: float = 0.05,
+             bootstrap: int = 500, executor: Any = "process", workers: int | None = None,
+             chunk_size: int | None = None, progress: bool = True) -> Diagnosis:
+    """Diagnose ``design`` analysed by ``estimator`` with ``sims`` simulations.
+
+    ``executor``: ``"process"`` (a local process pool of ``workers``), ``"serial"``, any
+    ``concurrent.futures.Executor``, or a ``dask.distributed.Client``. Each task runs a
+    chunk of ``chunk_size`` simulations (default: about four chunks per worker). The
+    estimand defaults to ``design.estimand``; without one, bias, RMSE, coverage, type-S
+    and exaggeration are NaN. Returns a :class:`Diagnosis`.
+    """
+    owner = "diagnose"
+    sims = check_int(sims, "sims", owner, low=2)
+    seed = _seeding.check_seed(seed, owner)
+    alpha = check_real(alpha, "alpha", owner, low=0, high=1, closed="neither")
+    bootstrap = check_int(bootstrap, "bootstrap", owner, low=2)
+    executor = _check_executor(executor, owner)
+    if n is not None:
+        n = check_int(n, "n", owner, low=1)
+    if workers is not None:
+        workers = check_int(workers, "workers", owner, low=1)
+    if chunk_size is not None:
+        chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
+    if not callable(design) or not callable(estimator):
+        raise fail("design' and 'estimator", owner, "callables", (design, estimator))
+    theta = _resolve_estimand(design, estimand, n)
+    table = _simulate(design, estimator, [n], sims, seed, executor, workers, chunk_size, progress, "diagnose")
+    diag = diagnosands(table, estimand=theta, alpha=alpha, bootstrap=bootstrap, seed=seed)
+    return Diagnosis(diagnosands=diag, simulations=table, estimand=theta, alpha=alpha)
+
+
+def power_curve(design: Callable, estimator: Callable, *, sizes: Sequence[int], sims: int = 500,
+                estimand: float | Callable | None = None, seed: int = 0, alpha: float = 0.05,
+                bootstrap: int = 500, executor: Any = "process", workers: int | None = None,
+                chunk_size: int | None = None, progress: bool = True) -> pd.DataFrame:
+    """Diagnosands over sample sizes: a tidy frame ``n, diagnosand, estimate, mcse, ...``.
+
+    All sizes share one pool; simulation ``i`` uses the same seed at every size.
+    ``curve[curve.diagnosand == "power"]`` is the power curve.
+    """
+    owner = "power_curve"
+    if isinstance(sizes, int | str) or not len(sizes):
+        raise fail("sizes", owner, "a non-empty list of sample sizes", sizes)
+    sizes = [check_int(s, "sizes", owner, low=1) for s in sizes]
+    sims = check_int(sims, "sims", owner, low=2)
+    seed = _seeding.check_seed(seed, owner)
+    alpha = check_real(alpha, "alpha", owner, low=0, high=1, closed="neither")
+    bootstrap = check_int(bootstrap, "bootstrap", owner, low=2)
+    executor = _check_executor(executor, owner)
+    table = _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress,
+                      "power curve")
+    parts = []
+    for size in sizes:
+        theta = _resolve_estimand(design, estimand, size)
+        d = diagnosands(table[table.n == size], estimand=theta, alpha=alpha, bootstrap=bootstrap, seed=seed)
+        parts.append(d.assign(n=size))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["n", "diagnosand", "estimate", "mcse", "n_sims", "n_failed"]]
