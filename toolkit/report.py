@@ -1,0 +1,197 @@
+"""Plain-language findings from estimate rows, number formatting, small HTML helpers.
+
+All numbers a report shows go through :func:`fmt_number`, :func:`fmt_ci` and
+:func:`fmt_p`, so one change of style changes every report.
+
+>>> from toolkit.report import sentence
+>>> row = {"effect": "risk_difference", "group": "optimal", "reference": "random",
+...        "estimate": 0.091, "ci_low": 0.042, "ci_high": 0.140, "outcome": "completed"}
+>>> sentence(row, labels={"optimal": "Optimal matching"}, outcome="completion")
+'Optimal matching raised completion by 9.1 points (95% CI 4.2 to 14.0) over random.'
+>>> sentence({**row, "ci_low": -0.01}, labels={"optimal": "Optimal matching"}, outcome="completion")
+'There was no clear difference in completion between optimal matching and random (9.1 points, 95% CI -1.0 to 14.0).'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "DIFFERENCE_EFFECTS",
+    "RATIO_EFFECTS",
+    "findings_html",
+    "fmt_ci",
+    "fmt_number",
+    "fmt_p",
+    "sentence",
+    "sentences",
+    "table_html",
+]
+
+DIFFERENCE_EFFECTS = ("difference", "risk_difference", "hedges_g", "slope_difference",
+                      "difference_at_end")
+RATIO_EFFECTS = ("odds_ratio", "hazard_ratio")
+LEVEL_EFFECTS = ("mean", "proportion", "survival", "slope", "gain")
+# Default display scale and unit per effect (risk differences read as percentage points).
+_DEFAULT_UNITS = {"risk_difference": (100.0, "points"), "proportion": (100.0, "%"),
+                  "survival": (100.0, "%"), "hedges_g": (1.0, "standard deviations")}
+_RATIO_NAMES = {"odds_ratio": ("odds", "OR"), "hazard_ratio": ("hazard", "HR")}
+
+
+def fmt_number(x: Any, digits: int = 1) -> str:
+    """A number with ``digits`` decimals and thousands separators; '-' for missing.
+
+    >>> fmt_number(1234.567), fmt_number(-0.04), fmt_number(float("nan"))
+    ('1,234.6', '0.0', '-')
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return "-"
+    text = f"{float(x):,.{digits}f}"
+    # "-0.0" reads as a claim of a negative value; it is zero at this precision.
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
+
+
+def fmt_ci(low: Any, high: Any, digits: int = 1, level: float = 95) -> str:
+    """'95% CI 4.2 to 14.0' (words, not a dash, so negative bounds stay readable)."""
+    return f"{level:g}% CI {fmt_number(low, digits)} to {fmt_number(high, digits)}"
+
+
+def fmt_p(p: Any) -> str:
+    """'p < 0.001', 'p = 0.003', 'p = 0.04', 'p = 0.27'."""
+    if p is None or pd.isna(p):
+        return "p not available"
+    p = float(p)
+    if p < 0.001:
+        return "p < 0.001"
+    if p < 0.01:
+        return f"p = {p:.3f}"
+    return f"p = {p:.2f}"
+
+
+def _get(row: Any, key: str, default: Any = None) -> Any:
+    value = row.get(key, default) if isinstance(row, Mapping) else getattr(row, key, default)
+    return default if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _label(value: Any, labels: Mapping[Any, str] | None) -> str:
+    return str(labels.get(value, value)) if labels else str(value)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _with_unit(text: str, unit: str) -> str:
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
+
+
+def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] | None = None,
+             unit: str | None = None, scale: float | None = None, digits: int = 1,
+             level: float = 95) -> str:
+    """One plain-language sentence for one estimate row of :mod:`toolkit.analysis`.
+
+    Differences say "raised"/"lowered" only when the CI excludes zero and "no clear
+    difference" otherwise; ratios (odds, hazard) compare against 1 the same way.
+    ``scale`` and ``unit`` default per effect (risk differences: x100, "points").
+    """
+    effect = _get(row, "effect", "difference")
+    est, lo, hi = (_get(row, k, math.nan) for k in ("estimate", "ci_low", "ci_high"))
+    what = outcome or str(_get(row, "outcome", "the outcome"))
+    group = _label(_get(row, "group", "this arm"), labels)
+    ref = _label(_get(row, "reference", "the reference"), labels)
+    d_scale, d_unit = _DEFAULT_UNITS.get(effect, (1.0, ""))
+    scale = d_scale if scale is None else scale
+    unit = d_unit if unit is None else unit
+    if effect in RATIO_EFFECTS:
+        return _ratio_sentence(effect, est, lo, hi, what, group, ref, digits, level)
+    if effect == "logrank":
+        clear = "a clear" if _get(row, "p_value", 1.0) <= 0.05 else "no clear"
+        return (f"The log-rank test found {clear} difference in {what} across arms "
+                f"(chi-square {fmt_number(est, digits)}, {fmt_p(_get(row, 'p_value'))}).")
+    e, lo_s, hi_s = est * scale, lo * scale, hi * scale
+    ci = fmt_ci(lo_s, hi_s, digits, level)
+    if effect in LEVEL_EFFECTS and effect != "gain":
+        name = {"mean": f"mean {what}", "proportion": what, "survival": f"share still active (free of {what})",
+                "slope": f"the weekly change in {what}"}[effect]
+        return _cap(f"{group}: {name} {_with_unit(fmt_number(e, digits), unit)} ({ci}).")
+    if effect == "gain":
+        if lo > 0 or hi < 0:
+            verb = "rose" if est > 0 else "fell"
+            return _cap(f"{what} {verb} by {_with_unit(fmt_number(abs(e), digits), unit)} from pre to "
+                        f"post in {group} ({ci}).")
+        return _cap(f"There was no clear change in {what} from pre to post in {group} "
+                    f"({_with_unit(fmt_number(e, digits), unit)}, {ci}).")
+    if lo > 0 or hi < 0:
+        verb = "raised" if est > 0 else "lowered"
+        if effect == "slope_difference":
+            what = f"the weekly change in {what}"
+        elif effect == "difference_at_end":
+            what = f"{what} by the end of follow-up"
+        return _cap(f"{group} {verb} {what} by {_with_unit(fmt_number(abs(e), digits), unit)} "
+                    f"({ci}) over {ref}.")
+    return _cap(f"There was no clear difference in {what} between {group[:1].lower() + group[1:]} "
+                f"and {ref} ({_with_unit(fmt_number(e, digits), unit)}, {ci}).")
+
+
+def _ratio_sentence(effect, est, lo, hi, what, group, ref, digits, level) -> str:
+    noun, abbr = _RATIO_NAMES[effect]
+    ratio_digits = max(digits, 2)
+    ci = fmt_ci(lo, hi, ratio_digits, level)
+    stat = f"{abbr} {fmt_number(est, ratio_digits)}, {ci}"
+    if lo > 1 or hi < 1:
+        change = (est - 1) * 100
+        direction = "higher" if est > 1 else "lower"
+        return _cap(f"{group} had {fmt_number(abs(change), 0)}% {direction} {noun} of {what} than "
+                    f"{ref} ({stat}).")
+    return _cap(f"There was no clear difference in the {noun} of {what} between "
+                f"{group[:1].lower() + group[1:]} and {ref} ({stat}).")
+
+
+def sentences(frame: pd.DataFrame, *, effects: Iterable[str] = ("difference", "risk_difference",
+              "hazard_ratio", "slope_difference", "gain"), **kwargs: Any) -> list[str]:
+    """Sentences for the rows of ``frame`` whose effect is in ``effects``."""
+    wanted = set(effects)
+    return [sentence(r, **kwargs) for r in frame.to_dict("records") if r.get("effect") in wanted]
+
+
+def findings_html(findings: Iterable[str], *, title: str | None = "Findings") -> str:
+    """An HTML list of plain-language findings (escaped), with an optional heading."""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in findings)
+    head = f"<h2>{html.escape(title)}</h2>" if title else ""
+    return f'{head}<ul class="findings">{items}</ul>'
+
+
+def table_html(frame: pd.DataFrame, *, digits: int = 2, caption: str | None = None,
+               columns: Iterable[str] | None = None) -> str:
+    """A plain HTML table; numbers formatted by :func:`fmt_number`, p-values by :func:`fmt_p`.
+
+    An estimate frame's ``ci_low``/``ci_high`` pair is shown as one "95% CI" column.
+    """
+    df = frame.loc[:, list(columns)] if columns is not None else frame
+    if {"ci_low", "ci_high"} <= set(df.columns):
+        ci = [f"{fmt_number(a, digits)} to {fmt_number(b, digits)}" for a, b in zip(df.ci_low, df.ci_high, strict=True)]
+        pos = list(df.columns).index("ci_low")
+        df = df.drop(columns=["ci_low", "ci_high"])
+        df.insert(pos, "95% CI", ci)
+
+    def cell(col: str, v: Any) -> str:
+        if col.startswith("p_value"):
+            if v is None or pd.isna(v):
+                return "-"
+            return fmt_p(v).removeprefix("p = ").replace("p < ", "< ")
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return "-" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+        return str(v) if isinstance(v, int) else fmt_number(v, digits)
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(str(c), v))}</td>" for c, v in zip(df.columns, r, strict=True))
+                   + "</tr>" for r in df.itertuples(index=False))
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f'<table class="estimates">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
