@@ -1,0 +1,255 @@
+"""Report figures with one theme and a colour-blind-safe palette.
+
+Every function returns a matplotlib ``Figure`` with a title, axis labels with units, and
+alt text for HTML in ``fig.alt_text`` (also returned by :func:`alt_text`). Call
+:func:`set_theme` once per notebook; the figures call it themselves too, so they look the
+same wherever they are drawn.
+
+>>> import matplotlib; matplotlib.use("Agg")
+>>> import pandas as pd
+>>> from toolkit.plots import power_curve_plot, alt_text
+>>> curve = pd.DataFrame({"n": [20, 50, 100], "diagnosand": "power",
+...                       "estimate": [0.2, 0.5, 0.8], "mcse": [0.02, 0.02, 0.02]})
+>>> fig = power_curve_plot(curve)
+>>> alt_text(fig).startswith("Power curve")
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from toolkit.errors import AnalysisInputError
+
+__all__ = [
+    "PALETTE",
+    "alt_text",
+    "calibration_plot",
+    "forest_plot",
+    "km_plot",
+    "power_curve_plot",
+    "score_distribution_plot",
+    "set_theme",
+    "trajectory_plot",
+]
+
+# Okabe & Ito (2008) colour-universal-design palette: distinguishable with the common
+# colour-vision deficiencies and in greyscale by lightness order.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> tuple[str, ...]:
+    """Apply the toolkit theme (seaborn whitegrid, Okabe-Ito colours); returns the palette."""
+    import seaborn as sns
+
+    sns.set_theme(context=context, style="whitegrid", palette=list(PALETTE), font_scale=font_scale,
+                  rc={"figure.dpi": 100, "savefig.dpi": 150, "axes.titleweight": "bold",
+                      "figure.autolayout": False})
+    return PALETTE
+
+
+def alt_text(fig: Figure) -> str:
+    """The alt text a figure function attached (for ``<img alt=...>`` in HTML reports)."""
+    return getattr(fig, "alt_text", "")
+
+
+def _finish(fig: Figure, title: str, alt: str) -> Figure:
+    fig.suptitle(title)
+    fig.alt_text = alt
+    fig.tight_layout()
+    return fig
+
+
+def _need(frame: pd.DataFrame, columns: Sequence[str], owner: str) -> None:
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise AnalysisInputError(f"{owner} needs a non-empty DataFrame; got {type(frame).__name__}"
+                                 f"{' (empty)' if isinstance(frame, pd.DataFrame) else ''}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"{owner} needs column(s) {', '.join(map(repr, missing))}; available columns are "
+            f"{', '.join(map(repr, frame.columns))}.")
+
+
+def _colors(levels: Sequence) -> dict:
+    return {lv: PALETTE[i % len(PALETTE)] for i, lv in enumerate(levels)}
+
+
+def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_label: str | None = None,
+                unit: str = "", title: str | None = None) -> Figure:
+    """Contrasts with their CIs, one row each; reference line at 0 (or 1 for ratios, log axis).
+
+    ``estimates`` is a frame from :mod:`toolkit.analysis`; ``effect`` picks the rows
+    (default: the first contrast effect present).
+    """
+    set_theme()
+    _need(estimates, ["effect", "group", "reference", "estimate", "ci_low", "ci_high"], "forest_plot")
+    contrasts = estimates[estimates.reference.notna()]
+    if contrasts.empty:
+        raise AnalysisInputError("forest_plot needs contrast rows (with a reference); the frame has none.")
+    effect = effect or contrasts.effect.iloc[0]
+    rows = contrasts[contrasts.effect == effect].iloc[::-1]
+    if rows.empty:
+        raise AnalysisInputError(f"forest_plot found no rows with effect {effect!r}; effects present are "
+                                 f"{', '.join(map(repr, contrasts.effect.unique()))}.")
+    ratio = effect in ("odds_ratio", "hazard_ratio")
+    what = outcome_label or str(rows.outcome.iloc[0]) if "outcome" in rows else outcome_label or "outcome"
+    labels = [f"{g} vs {r}" for g, r in zip(rows.group, rows.reference, strict=True)]
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.5 * len(rows)))
+    y = np.arange(len(rows))
+    est = rows.estimate.to_numpy(float)
+    err = np.vstack([est - rows.ci_low.to_numpy(float), rows.ci_high.to_numpy(float) - est])
+    ax.errorbar(est, y, xerr=err, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=4)
+    ax.axvline(1.0 if ratio else 0.0, color="0.4", linestyle="--", linewidth=1)
+    if ratio:
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks(y, labels)
+    name = effect.replace("_", " ")
+    ax.set_xlabel(f"{name}, {what}" + (f" ({unit})" if unit else " (ratio, log scale)" if ratio else ""))
+    ax.set_ylabel("comparison")
+    items = "; ".join(f"{lb}: {e:.3g} (95% CI {lo:.3g} to {hi:.3g})" for lb, e, lo, hi in
+                      zip(labels[::-1], est[::-1], rows.ci_low[::-1], rows.ci_high[::-1], strict=True))
+    return _finish(fig, title or f"{name.capitalize()}: {what}, by comparison",
+                   f"Forest plot of the {name} in {what} with 95% confidence intervals, "
+                   f"reference line at {'1' if ratio else '0'}. {items}.")
+
+
+def km_plot(data: pd.DataFrame, *, by: str = "arm", time: str = "weeks_active", event: str | None = None,
+            time_unit: str = "weeks", title: str | None = None) -> Figure:
+    """Kaplan-Meier curves by arm with pointwise 95% bands.
+
+    ``data`` is either :func:`toolkit.analysis.km_curves` output or an ``outcomes`` frame
+    (curves are then computed with the same arguments).
+    """
+    from toolkit.analysis import km_curves
+
+    set_theme()
+    curves = data if {"survival", "group", "time"} <= set(getattr(data, "columns", ())) else \
+        km_curves(data, time=time, event=event, by=by)
+    levels = list(dict.fromkeys(curves.group))
+    colors = _colors(levels)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    summary = []
+    for lv in levels:
+        c = curves[curves.group == lv]
+        ax.step(c.time, c.survival, where="post", color=colors[lv], label=str(lv))
+        ax.fill_between(c.time, c.ci_low, c.ci_high, step="post", color=colors[lv], alpha=0.15)
+        summary.append(f"{lv}: {c.survival.iloc[-1]:.0%} still active at {c.time.iloc[-1]:g} {time_unit}")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"time in program ({time_unit})")
+    ax.set_ylabel("share of pairs still active (proportion)")
+    ax.legend(title=by)
+    return _finish(fig, title or "Pair retention by arm (Kaplan-Meier)",
+                   "Kaplan-Meier curves of the share of pairs still active over time, by "
+                   f"{by}, with 95% bands. " + "; ".join(summary) + ".")
+
+
+def trajectory_plot(weeks: pd.DataFrame, *, measures: Sequence[str] = ("quality", "engagement"),
+                    by: str = "arm", time: str = "week", units: Sequence[str] | None = None,
+                    active_only: bool = True, title: str | None = None) -> Figure:
+    """Mean weekly trajectories by arm with 95% bands (mean +/- 1.96 SE across pairs)."""
+    set_theme()
+    _need(weeks, [by, time, *measures], "trajectory_plot")
+    df = weeks[weeks["active"].astype(bool)] if active_only and "active" in weeks.columns else weeks
+    units = list(units) if units is not None else ["scale 0-1"] * len(measures)
+    levels = sorted(df[by].unique().tolist(), key=str)
+    colors = _colors(levels)
+    fig, axes = plt.subplots(1, len(measures), figsize=(5.5 * len(measures), 4.2), squeeze=False)
+    summary = []
+    for ax, m, u in zip(axes[0], measures, units, strict=True):
+        agg = df.groupby([by, time])[m].agg(["mean", "std", "count"]).reset_index()
+        agg["se"] = agg["std"] / np.sqrt(agg["count"])
+        for lv in levels:
+            a = agg[agg[by] == lv]
+            ax.plot(a[time], a["mean"], color=colors[lv], label=str(lv))
+            ax.fill_between(a[time], a["mean"] - 1.96 * a.se, a["mean"] + 1.96 * a.se, color=colors[lv], alpha=0.2)
+            summary.append(f"{m} in {lv} goes from {a['mean'].iloc[0]:.2f} to {a['mean'].iloc[-1]:.2f}")
+        ax.set_xlabel(f"{time} of program (weeks)")
+        ax.set_ylabel(f"mean {m} ({u})")
+        ax.set_title(m.capitalize())
+        ax.legend(title=by)
+    return _finish(fig, title or f"{' and '.join(m.capitalize() for m in measures)} over time by {by}",
+                   f"Line chart of mean weekly {', '.join(measures)} by {by} with 95% bands. "
+                   + "; ".join(summary) + ".")
+
+
+def score_distribution_plot(scores: pd.DataFrame, *, score: str = "score", by: str = "policy",
+                            unit: str = "compatibility score, 0-1", title: str | None = None) -> Figure:
+    """Distribution of pair scores (e.g. compatibility) by matching policy: violins with quartiles."""
+    import seaborn as sns
+
+    set_theme()
+    _need(scores, [score, by], "score_distribution_plot")
+    levels = list(dict.fromkeys(scores[by]))
+    fig, ax = plt.subplots(figsize=(1.6 * len(levels) + 3, 4.5))
+    sns.violinplot(data=scores, x=by, y=score, hue=by, order=levels, hue_order=levels,
+                   palette=list(PALETTE[: len(levels)]), inner="quart", cut=0, legend=False, ax=ax)
+    ax.set_xlabel(by.replace("_", " "))
+    ax.set_ylabel(f"{score.replace('_', ' ')} ({unit})")
+    med = scores.groupby(by)[score].median()
+    return _finish(fig, title or f"{score.replace('_', ' ').capitalize()} by {by.replace('_', ' ')}",
+                   f"Violin plot of {score} by {by} with quartile lines. Medians: "
+                   + "; ".join(f"{lv} {med[lv]:.2f}" for lv in levels) + ".")
+
+
+def power_curve_plot(curve: pd.DataFrame, *, target: float = 0.8, n_unit: str = "pairs per arm",
+                     title: str | None = None) -> Figure:
+    """Power against sample size with a +/- 1.96 MCSE band and the target power line.
+
+    ``curve`` is :func:`toolkit.diagnose.power_curve` output (the ``power`` rows are used).
+    """
+    set_theme()
+    _need(curve, ["n", "estimate", "mcse"], "power_curve_plot")
+    c = curve[curve.diagnosand == "power"] if "diagnosand" in curve.columns else curve
+    c = c.sort_values("n")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(c.n, c.estimate, marker="o", color=PALETTE[0], label="simulated power")
+    ax.fill_between(c.n, np.clip(c.estimate - 1.96 * c.mcse, 0, 1), np.clip(c.estimate + 1.96 * c.mcse, 0, 1),
+                    color=PALETTE[0], alpha=0.2, label="95% Monte Carlo band")
+    ax.axhline(target, color=PALETTE[5], linestyle="--", label=f"target {target:.0%}")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"sample size ({n_unit})")
+    ax.set_ylabel("power (probability of a significant result)")
+    ax.legend(loc="lower right")
+    reach = c[c.estimate >= target]
+    where = f"reaches {target:.0%} at about {reach.n.iloc[0]:g} {n_unit}" if len(reach) else \
+        f"stays below {target:.0%} over the sizes simulated"
+    return _finish(fig, title or "Power by sample size",
+                   f"Power curve: simulated power against sample size from {c.n.min():g} to {c.n.max():g} "
+                   f"{n_unit} with a 95% Monte Carlo band; power {where}.")
+
+
+def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulated: str = "simulated",
+                     low: str = "low", high: str = "high", unit: str = "target's own unit",
+                     title: str | None = None) -> Figure:
+    """Simulated value of each calibration target against its literature range.
+
+    One row per target: the literature range as a bar, the simulated value as a point,
+    coloured by whether it falls inside the range.
+    """
+    set_theme()
+    _need(calibration, [name, simulated, low, high], "calibration_plot")
+    df = calibration.iloc[::-1]
+    y = np.arange(len(df))
+    inside = (df[simulated] >= df[low]) & (df[simulated] <= df[high])
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * len(df)))
+    ax.hlines(y, df[low], df[high], color="0.6", linewidth=6, label="literature range")
+    ax.scatter(df[simulated], y, c=np.where(inside, PALETTE[2], PALETTE[5]), zorder=3, s=40,
+               label="simulated")
+    ax.set_yticks(y, df[name].astype(str))
+    ax.set_xlabel(f"value ({unit})")
+    ax.set_ylabel("calibration target")
+    ax.legend(loc="best")
+    outside = df.loc[~inside, name].astype(str).tolist()
+    return _finish(fig, title or "Simulated values against literature ranges",
+                   f"Calibration plot of {len(df)} targets: {int(inside.sum())} simulated values fall inside "
+                   "their literature range" + (f"; outside: {', '.join(outside)}." if outside else "."))
