@@ -1,0 +1,245 @@
+"""The behaviour model: every number of the data-generating mechanism, with its source.
+
+:class:`BehaviorModel` holds the parameters of the weekly dynamics in ``simulate`` (see
+DESIGN.md, "The model"). Each field carries its unit, meaning and source in its metadata;
+:meth:`BehaviorModel.describe` returns them as a table. Parameters marked *calibrated* were
+set so that :func:`calibration_report` puts every target of ``calibration_targets.csv``
+inside its published range; *assumption* marks a plausible value with no published anchor.
+
+Scales: relationship quality, engagement and skills are latent values in [0, 1]; logit
+coefficients move the log-odds of a weekly probability; surveys are five-point Likert.
+
+>>> from toolkit.behavior import BehaviorModel
+>>> BehaviorModel().describe().set_index("parameter").loc["quality_deep", "unit"]
+'quality per unit of similarity'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._validation import check_real
+
+__all__ = [
+    "BehaviorModel",
+    "calibration_report",
+    "calibration_targets",
+]
+
+_OWNER = "BehaviorModel"
+_EBY13 = "Eby et al. 2013, Psychological Bulletin 139:441"
+
+
+def _p(default: float, unit: str, meaning: str, source: str = "assumption", *,
+       low: float | None = 0.0, high: float | None = None) -> Any:
+    """A parameter field: default plus unit, meaning, source and allowed range."""
+    return field(default=default, metadata={"unit": unit, "meaning": meaning,
+                                            "source": source, "low": low, "high": high})
+
+
+@dataclass(frozen=True)
+class BehaviorModel:
+    """Parameters of the weekly dynamics (frozen, validated; see ``describe()``).
+
+    Rates, standard deviations, hours and effect sizes must be >= 0; baseline log-odds
+    may be any finite number; shares lie in [0, 1].
+    """
+
+    # --- relationship quality: starts from fit, moves toward fit with each meeting
+    quality_base: float = _p(
+        0.55, "quality (0-1)", "Fit of an average pair: the quality an average pair tends to",
+        "assumption", high=1.0)
+    quality_deep: float = _p(
+        0.9, "quality per unit of similarity",
+        "Effect of deep-level similarity (values, personality) on a pair's fit",
+        f"calibrated: {_EBY13} (deep-level similarity r = .38-.59)")
+    quality_surface: float = _p(
+        0.1, "quality per unit of similarity",
+        "Effect of surface-level similarity (department, generation, gender) on fit",
+        f"calibrated: {_EBY13}; Tuma & Dolan (surface weaker than deep, near zero)")
+    quality_interests: float = _p(
+        0.1, "quality per unit of similarity", "Effect of shared personal interests on fit",
+        "assumption")
+    quality_chemistry_sd: float = _p(
+        0.08, "quality (0-1)", "SD of unobserved pair chemistry added to fit",
+        f"calibrated: {_EBY13} (the rest of the variance in quality)")
+    quality_start_weight: float = _p(
+        0.5, "share", "Share of the gap from neutral (0.5) to fit already present at the start",
+        "assumption", high=1.0)
+    quality_approach: float = _p(
+        0.2, "share of gap per meeting", "How far one held meeting moves quality toward fit",
+        "assumption", high=1.0)
+    quality_noise_sd: float = _p(
+        0.03, "quality (0-1)", "SD of the change in quality at a held meeting", "assumption")
+    quality_decay: float = _p(
+        0.015, "share per week", "Weekly decay of quality toward the floor in a week without "
+        "a meeting", "assumption", high=1.0)
+    quality_floor: float = _p(
+        0.2, "quality (0-1)", "Level quality decays toward without contact", "assumption",
+        high=1.0)
+    quality_training: float = _p(
+        0.03, "quality (0-1)", "Fit gained when mentors are trained",
+        "assumption (training is a standard practice; effect size not published)")
+    quality_agenda: float = _p(
+        0.02, "quality (0-1)", "Fit gained with a structured, mentee-led agenda", "assumption")
+    quality_virtual_penalty: float = _p(
+        0.2, "share", "Relative slowdown of quality building when meetings are virtual",
+        "assumption", high=1.0)
+
+    # --- meetings: held with a probability rising with engagement, falling with load
+    meet_base: float = _p(
+        1.8, "log-odds", "Log-odds a scheduled meeting is held at average engagement (0.5)",
+        "calibrated: early closure and frequency-support targets", low=None)
+    meet_engagement: float = _p(
+        3.0, "log-odds per unit engagement", "Effect of engagement on holding a meeting")
+    meet_overload: float = _p(
+        1.0, "log-odds per unit overload",
+        "Effect of meeting load beyond availability (load / available hours - 1, >= 0)")
+    meet_misfit: float = _p(
+        1.0, "log-odds per unit misfit",
+        "Effect of schedule misfit (1 - schedule_fit: time-zone gap, availability)")
+    meet_streak: float = _p(
+        0.4, "log-odds per missed meeting", "Effect of each consecutive missed meeting")
+    meet_virtual: float = _p(
+        0.4, "log-odds", "Virtual meetings are easier to hold", "assumption")
+    meet_agenda: float = _p(
+        0.2, "log-odds", "A structured agenda makes meetings easier to hold", "assumption")
+
+    # --- engagement: up with good meetings, goals, recognition; down with misses, overload
+    engagement_base: float = _p(
+        0.6, "engagement (0-1)", "Mean engagement at the start", "assumption", high=1.0)
+    engagement_sd: float = _p(0.12, "engagement (0-1)", "SD of engagement at the start")
+    engagement_goals: float = _p(
+        0.05, "engagement (0-1)", "Starting engagement gained from written goals",
+        "assumption (goal setting is a core practice; effect size not published)")
+    engagement_recognition: float = _p(
+        0.03, "engagement (0-1)", "Starting engagement gained from recognition", "assumption")
+    engagement_meeting: float = _p(
+        0.1, "engagement per unit quality", "Change at a held meeting per unit of quality "
+        "above 0.5 (a good meeting raises engagement, a poor one lowers it)")
+    engagement_lever_meeting: float = _p(
+        0.01, "engagement per meeting", "Extra gain per held meeting for each of goal setting "
+        "and recognition", "assumption")
+    engagement_miss: float = _p(
+        0.05, "engagement per missed meeting", "Loss at each missed scheduled meeting")
+    engagement_overload: float = _p(
+        0.01, "engagement per week per unit overload", "Weekly loss from overload")
+
+    # --- closure: weekly hazard falling with quality and engagement, rising with misses
+    closure_base: float = _p(
+        -5.2, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
+        "engagement 0.5, no missed meetings)",
+        "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early)", low=None)
+    closure_quality: float = _p(
+        5.0, "log-odds per unit quality", "Effect of quality below 0.5 on the weekly hazard")
+    closure_engagement: float = _p(
+        3.0, "log-odds per unit engagement", "Effect of engagement below 0.5 on the hazard")
+    closure_streak: float = _p(
+        0.5, "log-odds per missed meeting", "Effect of each consecutive missed meeting")
+
+    # --- learning, both ways, with diminishing returns
+    learn_mentee: float = _p(
+        0.02, "share of gap per meeting", "Share of the mentor's advantage in the mentee's "
+        "goal domains the mentee learns in one 60-minute meeting at quality 1",
+        "calibrated: Raposa et al. 2019; DuBois et al. 2011; Eby et al. 2008 (g = .10-.40)",
+        high=1.0)
+    learn_mentor: float = _p(
+        0.015, "share of gap per meeting", "Share of the mentee's leadership advantage in the "
+        "mentor's goal domains the mentor learns per meeting at quality 1", "assumption",
+        high=1.0)
+    learn_minutes_elasticity: float = _p(
+        0.5, "elasticity", "Learning per meeting scales with (minutes / 60) ** elasticity",
+        "assumption (diminishing returns to longer meetings)", high=1.0)
+    learn_goals: float = _p(0.2, "relative", "Learning boost from written goals", "assumption")
+    learn_agenda: float = _p(
+        0.25, "relative", "Mentee learning boost from a mentee-led agenda", "assumption")
+    learn_training: float = _p(
+        0.15, "relative", "Mentee learning boost when mentors are trained", "assumption")
+
+    # --- surveys (five-point Likert) and their measurement error
+    rating_noise_sd: float = _p(
+        0.6, "Likert points", "Error of a check-in quality rating around 1 + 4 * quality")
+    skill_noise_sd: float = _p(
+        0.5, "Likert points", "Error of a self-rated skill around 1 + 4 * skill")
+    satisfaction_noise_sd: float = _p(
+        1.2, "Likert points", "Spread of satisfaction around 1 + 4 * final quality (other "
+        "causes and measurement error)",
+        f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
+    support_noise_sd: float = _p(
+        1.0, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
+        f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
+
+    # --- coordinator actions and time costs
+    coach_engagement: float = _p(0.1, "engagement (0-1)", "Engagement gained from coaching")
+    coach_quality: float = _p(
+        0.3, "share of gap", "Share of the gap to fit closed by coaching", high=1.0)
+    checkin_minutes: float = _p(15.0, "coordinator minutes", "Coordinator time per check-in")
+    survey_minutes: float = _p(5.0, "minutes per person", "Participant time per check-in")
+    coach_hours: float = _p(1.0, "coordinator hours", "Coordinator time per coaching")
+    coach_participant_hours: float = _p(
+        0.5, "hours per person", "Mentee and mentor time per coaching")
+    rematch_hours: float = _p(2.0, "coordinator hours", "Coordinator time per rematch")
+    close_hours: float = _p(0.5, "coordinator hours", "Coordinator time per closure on flag")
+    agenda_prep_minutes: float = _p(
+        15.0, "mentee minutes per meeting", "Mentee preparation for a mentee-led agenda")
+    training_hours: float = _p(4.0, "mentor hours", "One-off mentor training time")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            meta = f.metadata
+            check_real(getattr(self, f.name), f.name, _OWNER, low=meta["low"], high=meta["high"])
+            object.__setattr__(self, f.name, float(getattr(self, f.name)))
+
+    def replace(self, **changes: Any) -> BehaviorModel:
+        """A validated copy with some parameters changed."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def describe(cls_or_self) -> pd.DataFrame:  # noqa: N805 (class or instance)
+        """One row per parameter: parameter, value, unit, allowed, meaning, source."""
+        obj = cls_or_self if isinstance(cls_or_self, BehaviorModel) else cls_or_self()
+        rows = []
+        for f in fields(obj):
+            m = f.metadata
+            lo = "-inf" if m["low"] is None else f"{m['low']:g}"
+            hi = "inf" if m["high"] is None else f"{m['high']:g}"
+            rows.append({"parameter": f.name, "value": getattr(obj, f.name), "unit": m["unit"],
+                         "allowed": f"[{lo}, {hi}]", "meaning": m["meaning"],
+                         "source": m["source"]})
+        return pd.DataFrame(rows)
+
+
+def calibration_targets() -> pd.DataFrame:
+    """The calibration table shipped with the package (a copy of calibration_targets.csv)."""
+    with resources.files("toolkit").joinpath("data/calibration_targets.csv").open() as fh:
+        return pd.read_csv(fh)
+
+
+def calibration_report(behavior: BehaviorModel | None = None, *, replicates: int = 12,
+                       n_mentees: int = 100, n_mentors: int = 120, seed: int = 2024
+                       ) -> pd.DataFrame:
+    """Simulate each target of the calibration table as its ``how_to_check`` column says.
+
+    Returns one row per target: target_id, statistic, low, high, simulated, mcse, inside,
+    how. Statistical targets pool ``replicates`` independent cohorts of the given size
+    (each with its own cohort, random matching and dynamics); ``mcse`` is the Monte Carlo
+    standard error of the simulated value across replicates. Preset targets are checked
+    on the named preset (``low`` and ``high`` are the point value there).
+    """
+    from toolkit._calibration import run_calibration
+
+    return run_calibration(behavior or BehaviorModel(), replicates=replicates,
+                           n_mentees=n_mentees, n_mentors=n_mentors, seed=seed)
+
+
+def _likert(latent: np.ndarray, noise: np.ndarray, sd: float) -> np.ndarray:
+    """Five-point Likert response to a latent value in [0, 1] with error (int8)."""
+    return np.clip(np.rint(1.0 + 4.0 * latent + sd * noise), 1, 5).astype(np.int8)

@@ -1,0 +1,663 @@
+"""Week-by-week program dynamics, vectorized over pairs and replicates.
+
+``simulate(cohort, matching, design, behavior, seed)`` runs one program on one matched
+cohort and returns a :class:`SimulationResult` with the tidy tables of DESIGN.md:
+
+- ``weeks``: one row per pair slot and week (replicate, arm, pair_id, week, scheduled, met,
+  quality, engagement, mentee_skill, mentor_skill, checkin, flagged, intervention, active);
+- ``outcomes``: one row per pair slot (meetings, weeks active, completion, gains,
+  satisfaction, hours of mentee, mentor and coordinator);
+- ``surveys``: pre/post Likert answers with measurement error, long format (replicate, arm,
+  pair_id, participant_id, role, item, phase, value);
+- ``events``: check-ins, flags, coaching, rematches and closures with week and reason.
+
+A *pair slot* belongs to a matched mentee: ``pair_id`` is the mentee's position in
+``cohort.mentees``, so the same slot has the same id in every arm of an experiment. A
+rematch keeps the slot and changes its mentor (``outcomes.mentor_id`` is the last mentor;
+``events`` keeps the history).
+
+The loop runs over weeks only; every per-pair step is a numpy operation over all slots of
+all stacked replicates. Random draws come per replicate and week from streams keyed by the
+replicate number and indexed by mentee position, never by arm or design, so two arms with
+identical settings get identical draws (common random numbers).
+
+>>> from toolkit import CohortSpec, generate_cohort, match, ProgramDesign, simulate
+>>> cohort = generate_cohort(CohortSpec(n_mentors=30, n_mentees=25, seed=3))
+>>> result = simulate(cohort, match(cohort, policy="random", seed=3), ProgramDesign(), seed=3)
+>>> len(result.outcomes), len(result.weeks) == 25 * 26
+(25, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from toolkit import _seeding
+from toolkit._validation import fail
+from toolkit.behavior import BehaviorModel, _likert
+from toolkit.cohort import Cohort
+from toolkit.program import ProgramDesign, program_schedule
+
+__all__ = [
+    "EVENT_TYPES",
+    "INTERVENTIONS",
+    "REASONS",
+    "SimulationResult",
+    "simulate",
+]
+
+INTERVENTIONS = ("none", "coach", "rematch", "close")
+EVENT_TYPES = ("checkin", "flag", "coach", "rematch", "closure")
+REASONS = ("scheduled", "low_rating", "no_first_meeting", "no_meeting_streak",
+           "relationship_ended", "coordinator_close", "new_mentor", "no_mentor_available")
+_R = {name: i for i, name in enumerate(REASONS)}
+_E = {name: i for i, name in enumerate(EVENT_TYPES)}
+_I = {name: i for i, name in enumerate(INTERVENTIONS)}
+_WEEKS_PER_MONTH = 52 / 12
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Tidy tables of one simulated program (or of stacked replicates and arms)."""
+
+    weeks: pd.DataFrame
+    outcomes: pd.DataFrame
+    surveys: pd.DataFrame
+    events: pd.DataFrame
+    design: ProgramDesign | None = None
+    behavior: BehaviorModel | None = None
+    seed: int | None = None
+    meta: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"weeks": self.weeks, "outcomes": self.outcomes, "surveys": self.surveys,
+                "events": self.events}
+
+
+# --------------------------------------------------------------------------- pair features
+
+class _CohortFeatures:
+    """Per-person arrays of one cohort that the dynamics need, computed once."""
+
+    def __init__(self, cohort: Cohort):
+        self.cohort = cohort
+        mentees, mentors = cohort.mentees, cohort.mentors
+        self.mentee_ids = mentees["participant_id"].to_numpy(dtype=object)
+        self.mentor_ids = mentors["participant_id"].to_numpy(dtype=object)
+        self.n_mentees, self.n_mentors = len(mentees), len(mentors)
+        # Goal weights: each person's goal domains, equally weighted, summing to 1.
+        goal_e = cohort.goal_matrix("mentee").astype(float)
+        goal_m = cohort.goal_matrix("mentor").astype(float)
+        self.goal_e = goal_e / np.maximum(goal_e.sum(1, keepdims=True), 1.0)
+        self.goal_m = goal_m / np.maximum(goal_m.sum(1, keepdims=True), 1.0)
+        self.skill_e = mentees[cohort.skill_columns].to_numpy(float)
+        self.skill_m = mentors[cohort.skill_columns].to_numpy(float)
+        self.lead_e = mentees[cohort.lead_columns].to_numpy(float)
+        self.lead_m = mentors[cohort.lead_columns].to_numpy(float)
+        self.avail_e = mentees["availability_hours_month"].to_numpy(float)
+        self.avail_m = mentors["availability_hours_month"].to_numpy(float)
+        # Skill in one's own goal domains: what a mentee (mentor) sets out to learn.
+        self.mentee_start = np.einsum("pd,pd->p", self.goal_e, self.skill_e)
+        self.mentor_start = np.einsum("pd,pd->p", self.goal_m, self.lead_m)
+
+    def pair(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
+        """Compatibility components and learning potentials of pairs (position arrays)."""
+        from toolkit import compatibility
+
+        comps = compatibility.pair_components(self.cohort, mentee, mentor)
+        out = {k: np.asarray(comps[k], dtype=float) for k in
+               ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")}
+        # The level a learner can reach from this partner: the partner's skill in the
+        # learner's goal domains (learning closes the gap, so skills stay in [0, 1]).
+        out["mentee_ceiling"] = np.einsum("pd,pd->p", self.goal_e[mentee], self.skill_m[mentor])
+        out["mentor_ceiling"] = np.einsum("pd,pd->p", self.goal_m[mentor], self.lead_e[mentee])
+        out["avail"] = np.minimum(self.avail_e[mentee], self.avail_m[mentor])
+        return out
+
+
+def _features(cohort: Cohort) -> _CohortFeatures:
+    if "_sim_features" not in cohort._cache:
+        cohort._cache["_sim_features"] = _CohortFeatures(cohort)
+    return cohort._cache["_sim_features"]
+
+
+def _pairs_frame(matching: Any) -> pd.DataFrame:
+    return matching.pairs if hasattr(matching, "pairs") else matching
+
+
+def _matching_positions(cohort: Cohort, matching: Any, owner: str
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Mentee and mentor positions of a Matching (or pairs frame) of this cohort."""
+    fp = getattr(matching, "cohort_fingerprint", None) or getattr(matching, "fingerprint", None)
+    if hasattr(matching, "pairs") and isinstance(fp, str) and fp != cohort.fingerprint:
+        raise fail("matching", owner, f"a matching of this cohort (fingerprint "
+                   f"{cohort.fingerprint})", f"a matching of cohort {fp}")
+    pairs = _pairs_frame(matching)
+    if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
+        raise fail("matching", owner, "a Matching or a DataFrame with mentee_id and mentor_id "
+                   "columns", type(matching).__name__)
+    feats = _features(cohort)
+    e_pos = pd.Index(feats.mentee_ids).get_indexer(pairs["mentee_id"].to_numpy(dtype=object))
+    m_pos = pd.Index(feats.mentor_ids).get_indexer(pairs["mentor_id"].to_numpy(dtype=object))
+    if (e_pos < 0).any():
+        bad = pairs["mentee_id"].to_numpy(dtype=object)[e_pos < 0][0]
+        raise fail("matching", owner, "a matching of this cohort (every mentee_id a mentee of "
+                   "it)", f"mentee_id {bad}")
+    if (m_pos < 0).any():
+        bad = pairs["mentor_id"].to_numpy(dtype=object)[m_pos < 0][0]
+        raise fail("matching", owner, "a matching of this cohort (every mentor_id a mentor of "
+                   "it)", f"mentor_id {bad}")
+    if len(np.unique(e_pos)) != len(e_pos):
+        raise fail("matching", owner, "a matching with each mentee at most once",
+                   "a repeated mentee_id")
+    order = np.argsort(e_pos, kind="stable")
+    return e_pos[order].astype(np.int64), m_pos[order].astype(np.int64)
+
+
+# --------------------------------------------------------------------------- the stack
+
+@dataclass
+class _Stack:
+    """Pair slots of several replicates side by side (one design)."""
+
+    features: list[_CohortFeatures]   # per stacked replicate
+    replicates: np.ndarray            # replicate number per stacked replicate
+    rep: np.ndarray                   # stacked-replicate index per slot
+    mentee: np.ndarray                # mentee position within its replicate's cohort
+    mentor: np.ndarray                # mentor position within its replicate's cohort
+
+    @property
+    def mentee_offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum([f.n_mentees for f in self.features])])
+
+    @property
+    def mentor_offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum([f.n_mentors for f in self.features])])
+
+
+def _gather(stack: _Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
+            ) -> dict[str, np.ndarray]:
+    """Pair features for slots of possibly different replicates (one call per cohort)."""
+    out: dict[str, np.ndarray] = {}
+    groups: dict[int, list[int]] = {}
+    for r in np.unique(rep):
+        groups.setdefault(id(stack.features[r]), []).append(int(r))
+    for reps in groups.values():
+        sel = np.flatnonzero(np.isin(rep, reps))
+        part = stack.features[reps[0]].pair(mentee[sel], mentor[sel])
+        for k, v in part.items():
+            out.setdefault(k, np.empty(len(rep)))[sel] = v
+    return out
+
+
+class _Draws:
+    """Per-replicate, per-week random numbers indexed by mentee (and mentor) position.
+
+    One stream per replicate number; each week draws the same blocks in the same order
+    whatever the design, so arms share their draws week by week (common random numbers).
+    """
+
+    N_UNIFORM, N_NORMAL = 2, 3   # (meet, close), (quality, rating, chemistry)
+
+    def __init__(self, seed: int, stack: _Stack):
+        self.gens = [_seeding.rng(seed, "dynamics", int(r)) for r in stack.replicates]
+        self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
+        self.u = np.empty((self.e_off[-1], self.N_UNIFORM))
+        self.z = np.empty((self.e_off[-1], self.N_NORMAL))
+        self.mentor_key = np.empty(self.m_off[-1])
+
+    def next_week(self) -> None:
+        for i, g in enumerate(self.gens):
+            a, b = self.e_off[i], self.e_off[i + 1]
+            g.random(out=self.u[a:b])
+            g.standard_normal(out=self.z[a:b])
+            g.random(out=self.mentor_key[self.m_off[i]:self.m_off[i + 1]])
+
+
+def _static_draws(seed: int, stack: _Stack) -> tuple[np.ndarray, np.ndarray]:
+    """Per-mentee-position draws fixed for the whole run: start values and survey errors."""
+    start, survey = [], []
+    for r, f in zip(stack.replicates, stack.features, strict=True):
+        g = _seeding.rng(seed, "pairs", int(r))
+        start.append(g.standard_normal((f.n_mentees, 2)))     # chemistry, engagement
+        survey.append(g.standard_normal((f.n_mentees, 7)))    # survey errors
+    return np.concatenate(start), np.concatenate(survey)
+
+
+# --------------------------------------------------------------------------- dynamics
+
+def _fit(b: BehaviorModel, design: ProgramDesign, f: dict[str, np.ndarray],
+         chemistry: np.ndarray) -> np.ndarray:
+    """The quality a pair tends to: deep similarity weighs most, surface little."""
+    target = (b.quality_base + b.quality_deep * (f["deep_similarity"] - 0.5)
+              + b.quality_surface * (f["surface_similarity"] - 0.5)
+              + b.quality_interests * (f["shared_interests"] - 0.5)
+              + b.quality_chemistry_sd * chemistry
+              + b.quality_training * design.mentor_training
+              + b.quality_agenda * design.structured_agenda)
+    return np.clip(target, 0.0, 1.0)
+
+
+def _start_quality(b: BehaviorModel, target: np.ndarray) -> np.ndarray:
+    return 0.5 + b.quality_start_weight * (target - 0.5)
+
+
+def _start_engagement(b: BehaviorModel, design: ProgramDesign, z: np.ndarray) -> np.ndarray:
+    e = (b.engagement_base + b.engagement_sd * z + b.engagement_goals * design.goal_setting
+         + b.engagement_recognition * design.recognition)
+    return np.clip(e, 0.0, 1.0)
+
+
+def _overload(design: ProgramDesign, b: BehaviorModel, meeting_weeks: np.ndarray,
+              avail: np.ndarray) -> np.ndarray:
+    """Planned monthly meeting hours over the scarcer partner's availability, beyond 1."""
+    per_month = meeting_weeks.sum() / design.duration_weeks * _WEEKS_PER_MONTH
+    hours = per_month * (design.meeting_minutes
+                         + b.agenda_prep_minutes * design.structured_agenda) / 60.0
+    return np.maximum(hours / np.maximum(avail, 0.5) - 1.0, 0.0)
+
+
+def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
+         arm: str) -> dict[str, pd.DataFrame]:
+    """Simulate one design on stacked replicates; return the four tables."""
+    sched = program_schedule(design)
+    n, n_weeks = len(stack.rep), design.duration_weeks
+    e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
+    gi = e_off[stack.rep] + stack.mentee          # row of each slot in the draw arrays
+    static_start, static_survey = _static_draws(seed, stack)
+    draws = _Draws(seed, stack)
+
+    feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
+    target = _fit(b, design, feats, static_start[gi, 0])
+    quality = _start_quality(b, target)
+    engagement = _start_engagement(b, design, static_start[gi, 1])
+    start_engagement = engagement.copy()
+    overload = _overload(design, b, sched.meeting, feats["avail"])
+    misfit = 1.0 - feats["schedule_fit"]
+    mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
+
+    mentor_g = m_off[stack.rep] + stack.mentor     # global mentor index per slot
+    mentee_skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
+    mentee_skill0 = mentee_skill.copy()
+    mentor_level = np.concatenate([f.mentor_start for f in stack.features])
+    mentor_level0 = mentor_level.copy()
+    load = np.bincount(mentor_g, minlength=m_off[-1])
+    capacity = design.mentor_capacity
+    rep_of_mentor = np.repeat(np.arange(len(stack.features)),
+                              [f.n_mentors for f in stack.features])
+    first_mentor_g = mentor_g.copy()
+
+    active = np.ones(n, dtype=bool)
+    streak = np.zeros(n, dtype=np.int32)          # consecutive missed scheduled meetings
+    since_meet = np.zeros(n, dtype=np.int32)      # weeks since the last meeting (or start)
+    meetings = np.zeros(n, dtype=np.int32)
+    weeks_active = np.zeros(n, dtype=np.int32)
+    closed_week = np.zeros(n, dtype=np.int32)     # 0 = not closed
+    mentor_gain = np.zeros(n)
+    hours = {k: np.zeros(n) for k in ("mentee", "mentor", "coordinator")}
+    if design.mentor_training:
+        hours["mentor"] += b.training_hours
+    quality_sum = np.zeros(n)
+
+    minutes_factor = (design.meeting_minutes / 60.0) ** b.learn_minutes_elasticity
+    rate_e = (b.learn_mentee * minutes_factor * (1 + b.learn_goals * design.goal_setting)
+              * (1 + b.learn_agenda * design.structured_agenda)
+              * (1 + b.learn_training * design.mentor_training))
+    rate_m = b.learn_mentor * minutes_factor * (1 + b.learn_goals * design.goal_setting)
+    approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
+    meet_shift = b.meet_base + b.meet_virtual * design.virtual + b.meet_agenda * design.structured_agenda
+    lever_meeting = b.engagement_lever_meeting * (design.goal_setting + design.recognition)
+    meeting_hours = design.meeting_minutes / 60.0
+    prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
+
+    rec = {k: np.zeros((n_weeks, n), dtype=bool) for k in
+           ("scheduled", "met", "checkin", "flagged", "active")}
+    rec.update({k: np.zeros((n_weeks, n), dtype=np.float32) for k in
+                ("quality", "engagement", "mentee_skill", "mentor_skill")})
+    rec["intervention"] = np.zeros((n_weeks, n), dtype=np.int8)
+    events: list[tuple] = []   # (week, slots, event, reasons, rating, mentor, new_mentor)
+
+    def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
+        if len(slots):
+            k = len(slots)
+            events.append((np.full(k, week, np.int16), slots, np.full(k, _E[event], np.int8),
+                           np.broadcast_to(np.asarray(reason, np.int8), (k,)),
+                           np.full(k, np.nan) if rating is None else rating.astype(float),
+                           mentor_g[slots] if mentor is None else mentor,
+                           np.full(k, -1) if new_mentor is None else new_mentor))
+
+    for t in range(n_weeks):
+        week = t + 1
+        draws.next_week()
+        u, z = draws.u[gi], draws.z[gi]
+        rec["active"][t] = active
+        weeks_active += active
+
+        # Meetings: scheduled by the cadence, held with a probability that rises with
+        # engagement and falls with overload, schedule misfit and missed streaks.
+        scheduled = active & sched.meeting[t]
+        logit = (meet_shift + b.meet_engagement * (engagement - 0.5) - b.meet_overload * overload
+                 - b.meet_misfit * misfit - b.meet_streak * streak)
+        met = scheduled & (u[:, 0] < expit(logit))
+        missed = scheduled & ~met
+
+        # Quality moves toward fit at a meeting and decays toward the floor without one.
+        moved = quality + approach * (target - quality) + b.quality_noise_sd * z[:, 0]
+        decayed = quality - b.quality_decay * (quality - b.quality_floor)
+        quality = np.where(met, np.clip(moved, 0.0, 1.0), np.where(active, decayed, quality))
+
+        # Two-way learning at held meetings, closing part of the gap to the partner.
+        gain_e = np.where(met, rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0), 0)
+        mentee_skill = mentee_skill + gain_e
+        gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
+        gain_m = np.where(met, rate_m * quality * gap_m, 0)
+        mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
+        mentor_gain += gain_m
+
+        engagement = np.clip(
+            engagement + met * (b.engagement_meeting * (quality - 0.5) + lever_meeting)
+            - missed * b.engagement_miss - active * b.engagement_overload * overload, 0.0, 1.0)
+        streak = np.where(met, 0, streak + missed)
+        since_meet = np.where(met, 0, since_meet + active)
+        meetings += met
+        hours["mentee"] += met * (meeting_hours + prep_hours)
+        hours["mentor"] += met * meeting_hours
+        quality_sum += np.where(active, quality, 0.0)
+
+        # Closure: weekly hazard falling with quality and engagement, rising with misses.
+        hazard = expit(b.closure_base + b.closure_quality * (0.5 - quality)
+                       + b.closure_engagement * (0.5 - engagement) + b.closure_streak * streak)
+        ends = active & (u[:, 1] < hazard)
+        _close(ends, active, closed_week, week, load, mentor_g)
+        log(week, np.flatnonzero(ends), "closure", _R["relationship_ended"])
+
+        # Coordinator: scheduled check-ins with a rating survey, plus trigger rules.
+        trig_first = (active & (week == design.no_first_meeting_week) & (meetings == 0))
+        trig_gap = active & (since_meet == (design.no_meeting_weeks or -1))
+        planned = active & sched.checkin[t]
+        checkin = planned | trig_first | trig_gap
+        rating = _likert(quality, z[:, 1], b.rating_noise_sd)
+        low = checkin & (rating <= design.flag_rating)
+        flagged = low | trig_first | trig_gap
+        ck = np.flatnonzero(checkin)
+        ck_reason = np.where(planned[ck], _R["scheduled"],
+                             np.where(trig_gap[ck], _R["no_meeting_streak"],
+                                      _R["no_first_meeting"]))
+        log(week, ck, "checkin", ck_reason, rating=rating[ck])
+        fl = np.flatnonzero(flagged)
+        fl_reason = np.where(trig_gap[fl], _R["no_meeting_streak"],
+                             np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]))
+        log(week, fl, "flag", fl_reason, rating=rating[fl])
+        hours["coordinator"] += checkin * b.checkin_minutes / 60.0
+        hours["mentee"] += checkin * b.survey_minutes / 60.0
+        hours["mentor"] += checkin * b.survey_minutes / 60.0
+
+        if fl.size and design.on_flag == "coach":
+            engagement[fl] = np.minimum(engagement[fl] + b.coach_engagement, 1.0)
+            quality[fl] += b.coach_quality * (target[fl] - quality[fl])
+            streak[fl] = 0
+            hours["coordinator"][fl] += b.coach_hours
+            hours["mentee"][fl] += b.coach_participant_hours
+            hours["mentor"][fl] += b.coach_participant_hours
+            log(week, fl, "coach", fl_reason)
+        elif fl.size and design.on_flag == "close":
+            _close(flagged, active, closed_week, week, load, mentor_g)
+            hours["coordinator"][fl] += b.close_hours
+            log(week, fl, "closure", _R["coordinator_close"])
+        elif fl.size:  # rematch from the pool of mentors with free capacity
+            new = _draw_mentors(fl, stack.rep, load, capacity, rep_of_mentor,
+                                draws.mentor_key)
+            ok, gone = fl[new >= 0], fl[new < 0]
+            log(week, gone, "rematch", _R["no_mentor_available"])
+            if ok.size:
+                new_g = new[new >= 0]
+                log(week, ok, "rematch", _R["new_mentor"], new_mentor=new_g)
+                np.subtract.at(load, mentor_g[ok], 1)
+                np.add.at(load, new_g, 1)
+                mentor_g[ok] = new_g
+                new_pos = new_g - m_off[stack.rep[ok]]
+                nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
+                target[ok] = _fit(b, design, nf, z[ok, 2])
+                quality[ok] = _start_quality(b, target[ok])
+                engagement[ok] = start_engagement[ok]
+                overload[ok] = _overload(design, b, sched.meeting, nf["avail"])
+                misfit[ok] = 1.0 - nf["schedule_fit"]
+                mentee_ceiling[ok], mentor_ceiling[ok] = nf["mentee_ceiling"], nf["mentor_ceiling"]
+                streak[ok] = 0
+                since_meet[ok] = 0
+                hours["coordinator"][ok] += b.rematch_hours
+        if fl.size:
+            rec["intervention"][t, fl] = _I[design.on_flag]
+
+        rec["scheduled"][t], rec["met"][t] = scheduled, met
+        rec["checkin"][t], rec["flagged"][t] = checkin, flagged
+        rec["quality"][t], rec["engagement"][t] = quality, engagement
+        rec["mentee_skill"][t], rec["mentor_skill"][t] = mentee_skill, mentor_level[mentor_g]
+
+    state = {"meetings": meetings, "weeks_active": weeks_active, "closed_week": closed_week,
+             "quality": quality, "quality_mean": quality_sum / np.maximum(weeks_active, 1),
+             "mentee_gain": mentee_skill - mentee_skill0, "mentor_gain": mentor_gain,
+             "mentee_skill0": mentee_skill0, "mentee_skill": mentee_skill,
+             "mentor_level0": mentor_level0[first_mentor_g],
+             "mentor_level": mentor_level[first_mentor_g], "mentor_g": mentor_g,
+             "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi]}
+    return _tables(stack, design, b, arm, rec, events, state)
+
+
+def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: int,
+           load: np.ndarray, mentor_g: np.ndarray) -> None:
+    """Close the pairs in ``mask`` (in place) and free their mentors' capacity."""
+    active &= ~mask
+    closed_week[mask] = week
+    np.subtract.at(load, mentor_g[mask], 1)
+
+
+def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray, capacity: int,
+                  rep_of_mentor: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """New mentor (global index, or -1) for each slot, drawn within its replicate.
+
+    Every free capacity unit of every mentor is a candidate; candidates are ordered at
+    random within each replicate (the week's mentor keys) and handed out in slot order,
+    so no mentor goes over capacity. Vectorized: group offsets, no loop over slots.
+    """
+    free = np.maximum(capacity - load, 0)
+    units = np.repeat(np.arange(len(load)), free)
+    order = np.lexsort((key[units], rep_of_mentor[units]))
+    units = units[order]
+    n_reps = int(max(rep.max(), rep_of_mentor.max())) + 1
+    unit_count = np.bincount(rep_of_mentor[units], minlength=n_reps)
+    unit_start = np.concatenate([[0], np.cumsum(unit_count)])[:-1]
+    slot_rep = rep[slots]
+    slot_order = np.argsort(slot_rep, kind="stable")
+    sorted_rep = slot_rep[slot_order]
+    slot_start = np.searchsorted(sorted_rep, sorted_rep, side="left")
+    rank = np.arange(len(slots)) - slot_start
+    ok = rank < unit_count[sorted_rep]
+    out = np.full(len(slots), -1, dtype=np.int64)
+    out[slot_order[ok]] = units[unit_start[sorted_rep[ok]] + rank[ok]]
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: str,
+            rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any]
+            ) -> dict[str, pd.DataFrame]:
+    n, n_weeks = len(stack.rep), design.duration_weeks
+    replicate = stack.replicates[stack.rep]
+    arm_cat = pd.Categorical.from_codes(np.zeros(n * n_weeks, np.int8), categories=[arm])
+    weeks = pd.DataFrame({
+        "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
+        "arm": arm_cat,
+        "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
+        "week": np.tile(np.arange(1, n_weeks + 1, dtype=np.int16), n),
+        **{k: rec[k].T.ravel() for k in ("scheduled", "met", "quality", "engagement",
+                                         "mentee_skill", "mentor_skill", "checkin", "flagged")},
+        "intervention": pd.Categorical.from_codes(rec["intervention"].T.ravel(),
+                                                  categories=list(INTERVENTIONS)),
+        "active": rec["active"].T.ravel(),
+    })
+
+    mentee_ids = np.concatenate([f.mentee_ids for f in stack.features])
+    mentor_ids = np.concatenate([f.mentor_ids for f in stack.features])
+    e_off = stack.mentee_offsets
+    mentee_id = mentee_ids[e_off[stack.rep] + stack.mentee]
+    z = s["survey"]
+    sat_e = _likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
+    sat_m = _likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
+    support = _likert(s["quality"], z[:, 6], b.support_noise_sd)
+    closed = s["closed_week"] > 0
+    outcomes = pd.DataFrame({
+        "replicate": replicate.astype(np.int32),
+        "arm": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[arm]),
+        "pair_id": stack.mentee.astype(np.int32),
+        "mentee_id": mentee_id,
+        "mentor_id": mentor_ids[s["mentor_g"]],
+        "meetings_held": s["meetings"],
+        "weeks_active": s["weeks_active"],
+        "completed": ~closed,
+        "closed_week": pd.arrays.IntegerArray(s["closed_week"].astype(np.int16), ~closed),
+        "final_quality": s["quality"],
+        "mean_quality": s["quality_mean"],
+        "mentee_gain": s["mentee_gain"],
+        "mentor_gain": s["mentor_gain"],
+        "satisfaction_mentee": sat_e,
+        "satisfaction_mentor": sat_m,
+        "support_mentee": support,
+        "hours_mentee": s["hours"]["mentee"],
+        "hours_mentor": s["hours"]["mentor"],
+        "hours_coordinator": s["hours"]["coordinator"],
+    })
+
+    first_mentor = mentor_ids[s["first_mentor_g"]]
+    surveys = _survey_frame(
+        replicate, arm, stack.mentee, mentee_id, first_mentor, mentor_ids[s["mentor_g"]],
+        skill=(s["mentee_skill0"], s["mentee_skill"]), lead=(s["mentor_level0"], s["mentor_level"]),
+        post=(sat_e, sat_m, support), z=z, b=b)
+
+    if events:
+        cols = [np.concatenate(c) for c in zip(*events, strict=True)]
+        week, slot, ev, reason, rating, mentor, new = cols
+        order = np.lexsort((ev, slot, week))
+        week, slot, ev, reason, rating, mentor, new = (c[order] for c in cols)
+    else:
+        week = slot = ev = reason = mentor = new = np.zeros(0, np.int64)
+        rating = np.zeros(0)
+    new_id = np.where(new >= 0, mentor_ids[np.maximum(new, 0)] if len(mentor_ids) else None, None)
+    events_df = pd.DataFrame({
+        "replicate": replicate[slot].astype(np.int32),
+        "arm": pd.Categorical.from_codes(np.zeros(len(slot), np.int8), categories=[arm]),
+        "pair_id": stack.mentee[slot].astype(np.int32),
+        "week": week.astype(np.int16),
+        "event": pd.Categorical.from_codes(ev.astype(np.int8), categories=list(EVENT_TYPES)),
+        "reason": pd.Categorical.from_codes(reason.astype(np.int8), categories=list(REASONS)),
+        "rating": rating,
+        "mentor_id": mentor_ids[mentor] if len(slot) else np.zeros(0, object),
+        "new_mentor_id": new_id,
+    })
+    return {"weeks": weeks, "outcomes": outcomes, "surveys": surveys, "events": events_df}
+
+
+def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor, *, skill,
+                  lead, post, z, b) -> pd.DataFrame:
+    """Long pre/post Likert answers; ``post`` is None for an unpaired control arm."""
+    parts = [
+        (mentee_id, "mentee", "digital_skill", "pre", _likert(skill[0], z[:, 0], b.skill_noise_sd)),
+        (mentee_id, "mentee", "digital_skill", "post", _likert(skill[1], z[:, 1], b.skill_noise_sd)),
+    ]
+    if post is not None:
+        parts += [
+            (first_mentor, "mentor", "leadership_skill", "pre",
+             _likert(lead[0], z[:, 2], b.skill_noise_sd)),
+            (first_mentor, "mentor", "leadership_skill", "post",
+             _likert(lead[1], z[:, 3], b.skill_noise_sd)),
+            (mentee_id, "mentee", "satisfaction", "post", post[0]),
+            (last_mentor, "mentor", "satisfaction", "post", post[1]),
+            (mentee_id, "mentee", "support", "post", post[2]),
+        ]
+    n = len(mentee_id)
+    k = len(parts)
+    cat = lambda vals, i: pd.Categorical.from_codes(  # noqa: E731
+        np.repeat(np.arange(len(vals), dtype=np.int8)[i], n), categories=list(vals))
+    roles, items, phases = ["mentee", "mentor"], ["digital_skill", "leadership_skill",
+                                                  "satisfaction", "support"], ["pre", "post"]
+    return pd.DataFrame({
+        "replicate": np.tile(replicate.astype(np.int32), k),
+        "arm": pd.Categorical.from_codes(np.zeros(n * k, np.int8), categories=[arm]),
+        "pair_id": np.tile(pair_id.astype(np.int32), k),
+        "participant_id": np.concatenate([p[0] for p in parts]),
+        "role": pd.concat([pd.Series(cat(roles, roles.index(p[1]))) for p in parts],
+                          ignore_index=True).astype(pd.CategoricalDtype(roles)).to_numpy(),
+        "item": pd.Categorical(np.repeat([p[2] for p in parts], n), categories=items),
+        "phase": pd.Categorical(np.repeat([p[3] for p in parts], n), categories=phases),
+        "value": np.concatenate([p[4] for p in parts]).astype(np.int8),
+    })
+
+
+def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: str
+                    ) -> dict[str, pd.DataFrame]:
+    """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
+    _, static_survey = _static_draws(seed, stack)
+    gi = stack.mentee_offsets[stack.rep] + stack.mentee
+    mentee_ids = np.concatenate([f.mentee_ids for f in stack.features])[gi]
+    skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
+    replicate = stack.replicates[stack.rep]
+    n = len(gi)
+    surveys = _survey_frame(replicate, arm, stack.mentee, mentee_ids, None, None,
+                            skill=(skill, skill), lead=None, post=None, z=static_survey[gi], b=b)
+    zeros = np.zeros(n)
+    outcomes = pd.DataFrame({
+        "replicate": replicate.astype(np.int32),
+        "arm": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[arm]),
+        "pair_id": stack.mentee.astype(np.int32), "mentee_id": mentee_ids,
+        "mentor_id": np.full(n, None, dtype=object),
+        "meetings_held": np.zeros(n, np.int32), "weeks_active": np.zeros(n, np.int32),
+        "completed": np.zeros(n, bool), "closed_week": pd.array([pd.NA] * n, dtype="Int16"),
+        "final_quality": np.full(n, np.nan), "mean_quality": np.full(n, np.nan),
+        "mentee_gain": zeros, "mentor_gain": zeros,
+        "satisfaction_mentee": pd.array([pd.NA] * n, dtype="Int8"),
+        "satisfaction_mentor": pd.array([pd.NA] * n, dtype="Int8"),
+        "support_mentee": pd.array([pd.NA] * n, dtype="Int8"),
+        "hours_mentee": zeros, "hours_mentor": zeros, "hours_coordinator": zeros,
+    })
+    return {"outcomes": outcomes, "surveys": surveys}
+
+
+# --------------------------------------------------------------------------- public API
+
+def _check_inputs(cohort: Any, design: Any, behavior: Any, seed: Any, owner: str
+                  ) -> BehaviorModel:
+    if not isinstance(cohort, Cohort):
+        raise fail("cohort", owner, "a Cohort", type(cohort).__name__)
+    if not isinstance(design, ProgramDesign):
+        raise fail("design", owner, "a ProgramDesign", type(design).__name__)
+    if behavior is None:
+        behavior = BehaviorModel()
+    if not isinstance(behavior, BehaviorModel):
+        raise fail("behavior", owner, "a BehaviorModel or None", type(behavior).__name__)
+    _seeding.check_seed(seed, owner)
+    return behavior
+
+
+def simulate(cohort: Cohort, matching: Any, design: ProgramDesign | None = None,
+             behavior: BehaviorModel | None = None, seed: int = 0, *, replicate: int = 0,
+             arm: str = "program") -> SimulationResult:
+    """Simulate ``design`` on a matched cohort; return the tidy tables.
+
+    ``matching`` is a :class:`toolkit.matching.Matching` of this cohort or a DataFrame with
+    ``mentee_id`` and ``mentor_id`` columns. ``seed`` is the root seed; ``replicate`` picks
+    the replicate stream under it (what :func:`toolkit.experiment.run_experiment` varies).
+    """
+    design = ProgramDesign() if design is None else design
+    behavior = _check_inputs(cohort, design, behavior, seed, "simulate")
+    _seeding.check_seed(replicate, "simulate", "replicate")
+    e_pos, m_pos = _matching_positions(cohort, matching, "simulate")
+    stack = _Stack(features=[_features(cohort)], replicates=np.array([replicate]),
+                   rep=np.zeros(len(e_pos), np.int64), mentee=e_pos, mentor=m_pos)
+    tables = _run(stack, design, behavior, seed, arm)
+    return SimulationResult(design=design, behavior=behavior, seed=seed, **tables)
