@@ -176,9 +176,11 @@ def _run_chunk(design: Callable, estimator: Callable, n: int | None, root: int,
     for i in indices:
         row = {"n": n, "sim": int(i), "error": None}
         try:
-            row.update(_as_row(estimator(design(simulation_seed(root, i), n))))
+            out = estimator(design(simulation_seed(root, i), n))
         except ToolkitError as exc:  # an estimator refusing a data set is a result, not a crash
             row.update(dict.fromkeys(ROW_FIELDS, np.nan), error=str(exc))
+        else:
+            row.update(_as_row(out))  # a broken estimator contract is a crash
         rows.append(row)
     return rows
 
@@ -267,11 +269,11 @@ def diagnosands(simulations: pd.DataFrame, *, estimand: float, alpha: float = 0.
     ok = simulations["estimate"].notna().to_numpy()
     sims = simulations.loc[ok]
     arrays = [sims[c].to_numpy(dtype=float) for c in ROW_FIELDS]
-    theta = float(estimand) if estimand is not None else np.nan
-    point = _stats(*arrays, theta, alpha)
     s = len(sims)
     if s == 0:
         raise InvalidParameterError("Every simulation failed, so there is nothing to diagnose; see the 'error' column.")
+    theta = float(estimand) if estimand is not None else np.nan
+    point = _stats(*arrays, theta, alpha)
     idx = _seeding.rng(seed, "diagnose", "bootstrap").integers(0, s, size=(bootstrap, s))
     boot = _stats(*[a[idx] for a in arrays], theta, alpha)
     rows = []

@@ -1,0 +1,134 @@
+"""Design diagnosis: power against closed forms, diagnosands' meaning, reproducibility across executors."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.power import TTestIndPower
+
+from toolkit.diagnose import (
+    DIAGNOSANDS,
+    ArmContrast,
+    DifferenceInMeans,
+    TwoArmNormal,
+    diagnose,
+    diagnosands,
+    power_curve,
+    simulation_seed,
+)
+from toolkit.errors import AnalysisInputError, InvalidParameterError
+
+
+def test_power_matches_statsmodels_closed_form():
+    """Student t test, n=30 per arm, d=0.5: simulated power within 3 MCSE of TTestIndPower."""
+    d = diagnose(TwoArmNormal(n=30, effect=0.5), DifferenceInMeans(), sims=2000, seed=3,
+                 executor="serial", progress=False)
+    exact = TTestIndPower().power(effect_size=0.5, nobs1=30, alpha=0.05, ratio=1.0)
+    power, mcse = d.value("power"), d.mcse("power")
+    assert abs(power - exact) <= 3 * mcse, f"power {power:.4f} vs exact {exact:.4f} (MCSE {mcse:.4f})"
+    # the bootstrap MCSE of a proportion agrees with the binomial formula
+    assert mcse == pytest.approx(np.sqrt(exact * (1 - exact) / 2000), rel=0.15)
+    assert abs(d.value("bias")) <= 3 * d.mcse("bias")
+    assert abs(d.value("coverage") - 0.95) <= 3 * d.mcse("coverage")
+    assert d.value("mean_se") == pytest.approx(np.sqrt(2 / 30), rel=0.03)
+    # significant results exaggerate an underpowered effect
+    assert d.value("exaggeration_ratio") > 1
+    assert list(d.diagnosands.diagnosand) == list(DIAGNOSANDS)
+
+
+def test_null_effect_power_is_alpha_and_sign_diagnosands_undefined():
+    d = diagnose(TwoArmNormal(n=20, effect=0.0), DifferenceInMeans(), sims=1000, seed=1,
+                 executor="serial", progress=False)
+    assert abs(d.value("power") - 0.05) <= 3 * d.mcse("power")
+    assert np.isnan(d.value("type_s_rate")) and np.isnan(d.value("exaggeration_ratio"))
+
+
+def test_type_s_and_exaggeration_by_hand():
+    sims = pd.DataFrame({"estimate": [1.0, -0.5, 3.0, 0.2], "se": 1.0, "ci_low": [0.1, -1.0, 2.0, -1],
+                         "ci_high": [2.0, 0.0, 4.0, 1], "p_value": [0.01, 0.04, 0.001, 0.5]})
+    out = diagnosands(sims, estimand=1.0, bootstrap=50).set_index("diagnosand").estimate
+    assert out["power"] == 0.75
+    assert out["type_s_rate"] == pytest.approx(1 / 3)
+    assert out["exaggeration_ratio"] == pytest.approx((1.0 - 0.5 + 3.0) / 3)
+    assert out["coverage"] == 0.5
+    assert out["rmse"] == pytest.approx(np.sqrt((0 + 2.25 + 4 + 0.64) / 4))
+
+
+def test_same_seed_same_diagnosands_under_every_executor():
+    from distributed import Client, LocalCluster
+
+    design, est = TwoArmNormal(n=25, effect=0.4), DifferenceInMeans()
+    kw = {"sims": 120, "seed": 42, "progress": False, "chunk_size": 7}
+    serial = diagnose(design, est, executor="serial", **kw)
+    proc = diagnose(design, est, executor="process", workers=2, **kw)
+    with cf.ThreadPoolExecutor(3) as pool:
+        thread = diagnose(design, est, executor=pool, **kw)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask = diagnose(design, est, executor=client, **kw)
+    for other in (proc, thread, dask):
+        pd.testing.assert_frame_equal(serial.diagnosands, other.diagnosands)
+        pd.testing.assert_frame_equal(serial.simulations, other.simulations)
+    different = diagnose(design, est, executor="serial", **{**kw, "seed": 43})
+    assert not serial.simulations.estimate.equals(different.simulations.estimate)
+
+
+def test_simulation_seed_is_pure():
+    assert simulation_seed(1, 5) == simulation_seed(1, 5)
+    assert len({simulation_seed(1, i) for i in range(1000)}) == 1000
+    assert 0 <= simulation_seed(2**63 - 1, 3) < 2**63
+
+
+def test_power_curve_rises_with_n_and_shares_seeds():
+    curve = power_curve(TwoArmNormal(effect=0.5), DifferenceInMeans(), sizes=[10, 40, 100], sims=300,
+                        executor="serial", progress=False)
+    power = curve[curve.diagnosand == "power"].set_index("n").estimate
+    assert power[10] < power[40] < power[100]
+    for n in (10, 40, 100):
+        exact = TTestIndPower().power(effect_size=0.5, nobs1=n, alpha=0.05)
+        mcse = curve.query("diagnosand == 'power' and n == @n").mcse.iloc[0]
+        assert abs(power[n] - exact) <= 3.5 * max(mcse, 0.005)
+
+
+def test_public_estimator_through_arm_contrast():
+    d = diagnose(TwoArmNormal(n=40, effect=0.3), ArmContrast("outcome"), sims=60, seed=2,
+                 executor="serial", progress=False)
+    sims = d.simulations
+    assert sims.error.isna().all() and sims.p_value.between(0, 1).all()
+    # same data, same Welch-type HC2 estimate as the hand-written estimator's point estimate
+    fast = diagnose(TwoArmNormal(n=40, effect=0.3), DifferenceInMeans(), sims=60, seed=2,
+                    executor="serial", progress=False)
+    np.testing.assert_allclose(sims.estimate, fast.simulations.estimate)
+
+
+class _Refuses:
+    def __call__(self, data):
+        if data.outcome.iloc[0] > 0:
+            raise AnalysisInputError("refused.")
+        return {"estimate": 1.0}
+
+
+def test_failed_estimates_are_counted_not_fatal():
+    d = diagnose(TwoArmNormal(n=5), _Refuses(), sims=50, executor="serial", progress=False, estimand=1.0)
+    failed = d.diagnosands.n_failed.iloc[0]
+    assert 0 < failed < 50 and failed == d.simulations.error.notna().sum()
+    assert d.value("bias") == 0.0
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"sims": 1}, r"'sims' parameter of diagnose must be an int >= 2"),
+    ({"executor": "gpu"}, r"'executor' parameter of diagnose"),
+    ({"seed": -1}, r"'seed' parameter of diagnose"),
+    ({"alpha": 1.5}, r"'alpha' parameter of diagnose"),
+])
+def test_bad_parameters(kwargs, pattern):
+    with pytest.raises(InvalidParameterError, match=pattern):
+        diagnose(TwoArmNormal(), DifferenceInMeans(), progress=False, **{"executor": "serial", **kwargs})
+
+
+def test_estimator_must_return_an_estimate():
+    with pytest.raises(InvalidParameterError, match="'estimate' key"):
+        diagnose(TwoArmNormal(), lambda data: {"value": 1}, sims=2, executor="serial", progress=False)
