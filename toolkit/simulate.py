@@ -90,6 +90,7 @@ class _CohortFeatures:
         self.mentee_ids = mentees["participant_id"].to_numpy(dtype=object)
         self.mentor_ids = mentors["participant_id"].to_numpy(dtype=object)
         self.n_mentees, self.n_mentors = len(mentees), len(mentors)
+        self.mentee_index, self.mentor_index = pd.Index(self.mentee_ids), pd.Index(self.mentor_ids)
         # Goal weights: each person's goal domains, equally weighted, summing to 1.
         goal_e = cohort.goal_matrix("mentee").astype(float)
         goal_m = cohort.goal_matrix("mentor").astype(float)
@@ -142,8 +143,8 @@ def _matching_positions(cohort: Cohort, matching: Any, owner: str
         raise fail("matching", owner, "a Matching or a DataFrame with mentee_id and mentor_id "
                    "columns", type(matching).__name__)
     feats = _features(cohort)
-    e_pos = pd.Index(feats.mentee_ids).get_indexer(pairs["mentee_id"].to_numpy(dtype=object))
-    m_pos = pd.Index(feats.mentor_ids).get_indexer(pairs["mentor_id"].to_numpy(dtype=object))
+    e_pos = feats.mentee_index.get_indexer(pairs["mentee_id"].to_numpy(dtype=object))
+    m_pos = feats.mentor_index.get_indexer(pairs["mentor_id"].to_numpy(dtype=object))
     if (e_pos < 0).any():
         bad = pairs["mentee_id"].to_numpy(dtype=object)[e_pos < 0][0]
         raise fail("matching", owner, "a matching of this cohort (every mentee_id a mentee of "
@@ -263,7 +264,7 @@ def _overload(design: ProgramDesign, b: BehaviorModel, meeting_weeks: np.ndarray
 
 
 def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
-         arm: str) -> dict[str, pd.DataFrame]:
+         arm: Any) -> dict[str, pd.DataFrame]:
     """Simulate one design on stacked replicates; return the four tables."""
     sched = program_schedule(design)
     n, n_weeks = len(stack.rep), design.duration_weeks
@@ -485,12 +486,18 @@ def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray, capacity
 
 # --------------------------------------------------------------------------- tables
 
-def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: str,
+def _arm_column(n: int, arm: str | tuple[list[str], int]) -> pd.Categorical:
+    """A categorical arm column: ``arm`` is a name, or (all arm names, this arm's code)."""
+    names, code = ([arm], 0) if isinstance(arm, str) else arm
+    return pd.Categorical.from_codes(np.full(n, code, np.int8), categories=list(names))
+
+
+def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
             rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any]
             ) -> dict[str, pd.DataFrame]:
     n, n_weeks = len(stack.rep), design.duration_weeks
     replicate = stack.replicates[stack.rep]
-    arm_cat = pd.Categorical.from_codes(np.zeros(n * n_weeks, np.int8), categories=[arm])
+    arm_cat = _arm_column(n * n_weeks, arm)
     weeks = pd.DataFrame({
         "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
         "arm": arm_cat,
@@ -503,10 +510,9 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: str,
         "active": rec["active"].T.ravel(),
     })
 
-    mentee_ids = np.concatenate([f.mentee_ids for f in stack.features])
-    mentor_ids = np.concatenate([f.mentor_ids for f in stack.features])
+    ids = _IdColumn(stack.features)
     e_off = stack.mentee_offsets
-    mentee_id = mentee_ids[e_off[stack.rep] + stack.mentee]
+    mentee_id = ids.mentee(e_off[stack.rep] + stack.mentee)
     z = s["survey"]
     sat_e = _likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
     sat_m = _likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
@@ -514,10 +520,10 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: str,
     closed = s["closed_week"] > 0
     outcomes = pd.DataFrame({
         "replicate": replicate.astype(np.int32),
-        "arm": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[arm]),
+        "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32),
         "mentee_id": mentee_id,
-        "mentor_id": mentor_ids[s["mentor_g"]],
+        "mentor_id": ids.mentor(s["mentor_g"]),
         "meetings_held": s["meetings"],
         "weeks_active": s["weeks_active"],
         "completed": ~closed,
@@ -534,9 +540,9 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: str,
         "hours_coordinator": s["hours"]["coordinator"],
     })
 
-    first_mentor = mentor_ids[s["first_mentor_g"]]
+    first_mentor = ids.mentor(s["first_mentor_g"])
     surveys = _survey_frame(
-        replicate, arm, stack.mentee, mentee_id, first_mentor, mentor_ids[s["mentor_g"]],
+        replicate, arm, stack.mentee, mentee_id, first_mentor, ids.mentor(s["mentor_g"]),
         skill=(s["mentee_skill0"], s["mentee_skill"]), lead=(s["mentor_level0"], s["mentor_level"]),
         post=(sat_e, sat_m, support), z=z, b=b)
 
@@ -548,19 +554,51 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: str,
     else:
         week = slot = ev = reason = mentor = new = np.zeros(0, np.int64)
         rating = np.zeros(0)
-    new_id = np.where(new >= 0, mentor_ids[np.maximum(new, 0)] if len(mentor_ids) else None, None)
+    new_id = ids.mentor(new)
     events_df = pd.DataFrame({
         "replicate": replicate[slot].astype(np.int32),
-        "arm": pd.Categorical.from_codes(np.zeros(len(slot), np.int8), categories=[arm]),
+        "arm": _arm_column(len(slot), arm),
         "pair_id": stack.mentee[slot].astype(np.int32),
         "week": week.astype(np.int16),
         "event": pd.Categorical.from_codes(ev.astype(np.int8), categories=list(EVENT_TYPES)),
         "reason": pd.Categorical.from_codes(reason.astype(np.int8), categories=list(REASONS)),
         "rating": rating,
-        "mentor_id": mentor_ids[mentor] if len(slot) else np.zeros(0, object),
+        "mentor_id": ids.mentor(mentor),
         "new_mentor_id": new_id,
     })
     return {"weeks": weeks, "outcomes": outcomes, "surveys": surveys, "events": events_df}
+
+
+class _IdColumn:
+    """Participant ids of stacked cohorts as a categorical column built from integer codes.
+
+    Stacked replicates reuse the same ids, so categories stay small and building a
+    million-row id column costs an integer gather rather than a million string copies.
+    """
+
+    def __init__(self, features: list[_CohortFeatures]):
+        ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
+        codes, self.categories = pd.factorize(np.concatenate(ids))
+        self.codes = np.append(codes.astype(np.int32), -1)   # index -1 -> missing
+        self.n_mentees = sum(f.n_mentees for f in features)
+
+    def _column(self, idx: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(self.codes[idx], categories=self.categories)
+
+    def mentee(self, idx: np.ndarray) -> pd.Categorical:
+        """Ids of stacked mentee positions."""
+        return self._column(np.asarray(idx, dtype=np.int64))
+
+    def mentor(self, idx: np.ndarray) -> pd.Categorical:
+        """Ids of stacked (global) mentor positions; -1 gives a missing id."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return self._column(np.where(idx >= 0, idx + self.n_mentees, -1))
+
+
+def _concat_cat(parts: list[pd.Categorical]) -> pd.Categorical:
+    """Concatenate categoricals that share their categories (codes only)."""
+    return pd.Categorical.from_codes(np.concatenate([p.codes for p in parts]),
+                                     categories=parts[0].categories)
 
 
 def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor, *, skill,
@@ -582,29 +620,30 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
         ]
     n = len(mentee_id)
     k = len(parts)
-    cat = lambda vals, i: pd.Categorical.from_codes(  # noqa: E731
-        np.repeat(np.arange(len(vals), dtype=np.int8)[i], n), categories=list(vals))
-    roles, items, phases = ["mentee", "mentor"], ["digital_skill", "leadership_skill",
-                                                  "satisfaction", "support"], ["pre", "post"]
+
+    def column(position: int, names: list[str]) -> pd.Categorical:
+        codes = np.repeat(np.array([names.index(p[position]) for p in parts], np.int8), n)
+        return pd.Categorical.from_codes(codes, categories=names)
+
     return pd.DataFrame({
         "replicate": np.tile(replicate.astype(np.int32), k),
-        "arm": pd.Categorical.from_codes(np.zeros(n * k, np.int8), categories=[arm]),
+        "arm": _arm_column(n * k, arm),
         "pair_id": np.tile(pair_id.astype(np.int32), k),
-        "participant_id": np.concatenate([p[0] for p in parts]),
-        "role": pd.concat([pd.Series(cat(roles, roles.index(p[1]))) for p in parts],
-                          ignore_index=True).astype(pd.CategoricalDtype(roles)).to_numpy(),
-        "item": pd.Categorical(np.repeat([p[2] for p in parts], n), categories=items),
-        "phase": pd.Categorical(np.repeat([p[3] for p in parts], n), categories=phases),
+        "participant_id": _concat_cat([p[0] for p in parts]),
+        "role": column(1, ["mentee", "mentor"]),
+        "item": column(2, ["digital_skill", "leadership_skill", "satisfaction", "support"]),
+        "phase": column(3, ["pre", "post"]),
         "value": np.concatenate([p[4] for p in parts]).astype(np.int8),
     })
 
 
-def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: str
+def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any
                     ) -> dict[str, pd.DataFrame]:
     """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
     _, static_survey = _static_draws(seed, stack)
     gi = stack.mentee_offsets[stack.rep] + stack.mentee
-    mentee_ids = np.concatenate([f.mentee_ids for f in stack.features])[gi]
+    ids = _IdColumn(stack.features)
+    mentee_ids = ids.mentee(gi)
     skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
     replicate = stack.replicates[stack.rep]
     n = len(gi)
@@ -613,9 +652,9 @@ def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: str
     zeros = np.zeros(n)
     outcomes = pd.DataFrame({
         "replicate": replicate.astype(np.int32),
-        "arm": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[arm]),
+        "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32), "mentee_id": mentee_ids,
-        "mentor_id": np.full(n, None, dtype=object),
+        "mentor_id": ids.mentor(np.full(n, -1)),
         "meetings_held": np.zeros(n, np.int32), "weeks_active": np.zeros(n, np.int32),
         "completed": np.zeros(n, bool), "closed_week": pd.array([pd.NA] * n, dtype="Int16"),
         "final_quality": np.full(n, np.nan), "mean_quality": np.full(n, np.nan),
