@@ -167,8 +167,8 @@ def test_pre_post_gain_coverage_vectorized_and_exact():
     cov = np.mean(np.abs(m - truth) <= crit * se)
     print(f"coverage {cov:.4f} over {reps} replications")
     assert 0.93 <= cov <= 0.97, f"coverage {cov:.4f} (MCSE {_mcse(0.95, reps):.4f})"
-    long = pd.concat([pd.DataFrame({"pair_id": np.arange(n), "phase": "pre", "score": base[0]}),
-                      pd.DataFrame({"pair_id": np.arange(n), "phase": "post", "score": post[0]})])
+    long = pd.concat([pd.DataFrame({"pair_id": np.arange(n), "phase": "pre", "value": base[0]}),
+                      pd.DataFrame({"pair_id": np.arange(n), "phase": "post", "value": post[0]})])
     row = pre_post(long, by=None).iloc[0]
     assert row.effect == "gain" and row.estimate == pytest.approx(m[0]) and row.se == pytest.approx(se[0])
 

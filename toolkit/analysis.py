@@ -651,7 +651,7 @@ def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "ar
 # --------------------------------------------------------------------------- pre_post
 
 def pre_post(surveys: pd.DataFrame, *, pre: str = "pre", post: str = "post", by: str | None = "arm",
-             phase: str = "phase", value: str = "score", id_cols: Sequence[str] | None = None,
+             phase: str = "phase", value: str = "value", id_cols: Sequence[str] | None = None,
              reference: object = None, adjust: str = "holm", alpha: float = 0.05,
              cluster: object = "auto", min_clusters: int = DEFAULT_MIN_CLUSTERS,
              label: str | None = None) -> pd.DataFrame:
