@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -41,6 +40,13 @@ __all__ = [
 # Okabe & Ito (2008) colour-universal-design palette: distinguishable with the common
 # colour-vision deficiencies and in greyscale by lightness order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def _subplots(*args, **kwargs):
+    # pyplot is imported on first use so `import toolkit` (and the CLI) stays light.
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
 
 
 def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> tuple[str, ...]:
@@ -100,7 +106,7 @@ def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_l
     ratio = effect in ("odds_ratio", "hazard_ratio")
     what = outcome_label or str(rows.outcome.iloc[0]) if "outcome" in rows else outcome_label or "outcome"
     labels = [f"{g} vs {r}" for g, r in zip(rows.group, rows.reference, strict=True)]
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.5 * len(rows)))
+    fig, ax = _subplots(figsize=(7, 1.2 + 0.5 * len(rows)))
     y = np.arange(len(rows))
     est = rows.estimate.to_numpy(float)
     err = np.vstack([est - rows.ci_low.to_numpy(float), rows.ci_high.to_numpy(float) - est])
@@ -137,7 +143,7 @@ def km_plot(data: pd.DataFrame, *, by: str = "arm", time: str = "weeks_active", 
         km_curves(data, time=time, event=event, by=by)
     levels = list(dict.fromkeys(curves.group))
     colors = _colors(levels)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _subplots(figsize=(7, 4.5))
     summary = []
     for lv in levels:
         c = curves[curves.group == lv]
@@ -163,7 +169,7 @@ def trajectory_plot(weeks: pd.DataFrame, *, measures: Sequence[str] = ("quality"
     units = list(units) if units is not None else ["scale 0-1"] * len(measures)
     levels = sorted(df[by].unique().tolist(), key=str)
     colors = _colors(levels)
-    fig, axes = plt.subplots(1, len(measures), figsize=(5.5 * len(measures), 4.2), squeeze=False)
+    fig, axes = _subplots(1, len(measures), figsize=(5.5 * len(measures), 4.2), squeeze=False)
     summary = []
     for ax, m, u in zip(axes[0], measures, units, strict=True):
         agg = df.groupby([by, time])[m].agg(["mean", "std", "count"]).reset_index()
@@ -190,7 +196,7 @@ def score_distribution_plot(scores: pd.DataFrame, *, score: str = "score", by: s
     set_theme()
     _need(scores, [score, by], "score_distribution_plot")
     levels = list(dict.fromkeys(scores[by]))
-    fig, ax = plt.subplots(figsize=(1.6 * len(levels) + 3, 4.5))
+    fig, ax = _subplots(figsize=(1.6 * len(levels) + 3, 4.5))
     sns.violinplot(data=scores, x=by, y=score, hue=by, order=levels, hue_order=levels,
                    palette=list(PALETTE[: len(levels)]), inner="quart", cut=0, legend=False, ax=ax)
     ax.set_xlabel(by.replace("_", " "))
@@ -211,7 +217,7 @@ def power_curve_plot(curve: pd.DataFrame, *, target: float = 0.8, n_unit: str = 
     _need(curve, ["n", "estimate", "mcse"], "power_curve_plot")
     c = curve[curve.diagnosand == "power"] if "diagnosand" in curve.columns else curve
     c = c.sort_values("n")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _subplots(figsize=(7, 4.5))
     ax.plot(c.n, c.estimate, marker="o", color=PALETTE[0], label="simulated power")
     ax.fill_between(c.n, np.clip(c.estimate - 1.96 * c.mcse, 0, 1), np.clip(c.estimate + 1.96 * c.mcse, 0, 1),
                     color=PALETTE[0], alpha=0.2, label="95% Monte Carlo band")
@@ -241,7 +247,7 @@ def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulat
     df = calibration.iloc[::-1]
     y = np.arange(len(df))
     inside = (df[simulated] >= df[low]) & (df[simulated] <= df[high])
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * len(df)))
+    fig, ax = _subplots(figsize=(7.5, 1.2 + 0.45 * len(df)))
     ax.hlines(y, df[low], df[high], color="0.6", linewidth=6, label="literature range")
     ax.scatter(df[simulated], y, c=np.where(inside, PALETTE[2], PALETTE[5]), zorder=3, s=40,
                label="simulated")
