@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from toolkit.analysis import RESULT_COLUMNS, compare_arms, km_curves, pre_post, retention, trajectories
+from toolkit.analysis import (
+    RESULT_COLUMNS,
+    compare_arms,
+    km_curves,
+    pre_post,
+    retention,
+    trajectories,
+)
 from toolkit.errors import AnalysisInputError
 
 

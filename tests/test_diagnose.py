@@ -14,8 +14,8 @@ from toolkit.diagnose import (
     ArmContrast,
     DifferenceInMeans,
     TwoArmNormal,
-    diagnose,
     diagnosands,
+    diagnose,
     power_curve,
     simulation_seed,
 )
