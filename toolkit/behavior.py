@@ -52,7 +52,8 @@ class BehaviorModel:
 
     # --- relationship quality: starts from fit, moves toward fit with each meeting
     quality_base: float = _p(
-        0.55, "quality (0-1)", "Fit of an average pair: the quality an average pair tends to",
+        0.55, "quality (0-1)", "Fit (the quality a pair tends to) when every similarity "
+        "component is 0.5, the middle of its scale",
         "assumption", high=1.0)
     quality_deep: float = _p(
         0.9, "quality per unit of similarity",
@@ -132,7 +133,7 @@ class BehaviorModel:
 
     # --- closure: weekly hazard falling with quality and engagement, rising with misses
     closure_base: float = _p(
-        -5.2, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
+        -4.3, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
         "engagement 0.5, no missed meetings)",
         "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early)", low=None)
     closure_quality: float = _p(
@@ -167,11 +168,11 @@ class BehaviorModel:
     skill_noise_sd: float = _p(
         0.5, "Likert points", "Error of a self-rated skill around 1 + 4 * skill")
     satisfaction_noise_sd: float = _p(
-        1.2, "Likert points", "Spread of satisfaction around 1 + 4 * final quality (other "
+        0.9, "Likert points", "Spread of satisfaction around 1 + 4 * final quality (other "
         "causes and measurement error)",
         f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
     support_noise_sd: float = _p(
-        1.0, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
+        0.8, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
         f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
 
     # --- coordinator actions and time costs
@@ -202,10 +203,9 @@ class BehaviorModel:
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    @classmethod
-    def describe(cls_or_self) -> pd.DataFrame:  # noqa: N805 (class or instance)
+    def describe(self) -> pd.DataFrame:
         """One row per parameter: parameter, value, unit, allowed, meaning, source."""
-        obj = cls_or_self if isinstance(cls_or_self, BehaviorModel) else cls_or_self()
+        obj = self
         rows = []
         for f in fields(obj):
             m = f.metadata
