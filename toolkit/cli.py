@@ -112,5 +112,49 @@ def reports(
     )
 
 
+@app.command()
+@clean_errors
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for weeks, outcomes, surveys "
+                                      "and events tables (created if missing).")],
+    mentors: Annotated[int, typer.Option("--mentors", help="Number of mentors.")] = 120,
+    mentees: Annotated[int, typer.Option("--mentees", help="Number of mentees.")] = 100,
+    preset: Annotated[str | None, typer.Option(
+        "--preset", help="Named design: hartford, bbbs_checkins, mentorloop_surveys, "
+        "guider_inactivity.")] = None,
+    cadence: Annotated[str | None, typer.Option(
+        "--cadence", help="weekly, biweekly, every_3_weeks, monthly or front_loaded.")] = None,
+    checkins: Annotated[str | None, typer.Option(
+        "--checkins", help="none, monthly or survey_30_60.")] = None,
+    weeks: Annotated[int | None, typer.Option("--weeks", help="Program length in weeks.")] = None,
+    policy: Annotated[str, typer.Option("--policy", help="Matching policy.")] = "random",
+    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Match a synthetic cohort and simulate one program; write its four tables."""
+    from toolkit._io import write_table
+    from toolkit._validation import check_option
+    from toolkit.cohort import CohortSpec, generate_cohort
+    from toolkit.errors import OutputPathError
+    from toolkit.matching import match
+    from toolkit.program import ProgramDesign
+    from toolkit.program import preset as named_preset
+    from toolkit.simulate import simulate as run_simulation
+
+    check_option(fmt, "format", "rmt simulate", ("csv", "parquet"))
+    changes = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
+                                 ("duration_weeks", weeks)) if v is not None}
+    design = named_preset(preset, **changes) if preset else ProgramDesign(**changes)
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"The output folder {str(out)!r} is an existing file.")
+    cohort_ = generate_cohort(CohortSpec(n_mentors=mentors, n_mentees=mentees, seed=seed))
+    result = run_simulation(cohort_, match(cohort_, policy=policy, seed=seed), design, seed=seed,
+                            arm=preset or "program")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in result.tables().items():
+        path = write_table(table, out / f"{name}.{fmt}")
+        typer.echo(f"wrote {len(table)} rows to {path}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
