@@ -1,0 +1,598 @@
+"""Compatibility of every (mentee, mentor) pair: score components, weights, constraints.
+
+Six components, each in [0, 1] (rows = mentees, columns = mentors):
+
+``complementarity_mentee``
+    The mentor's advantage in the mentee's goal (digital) domains: the mean over the
+    mentee's goal domains of ``max(mentor skill - mentee skill, 0)``; 0 if no goals.
+``complementarity_mentor``
+    The mentee's advantage in the mentor's goal (leadership) domains, likewise with the
+    ``lead_*`` columns.
+``deep_similarity``
+    ``1 - RMS difference`` of the Big Five (``trait_*``) and work values (``value_*``),
+    computed on a 0.001 grid (the generator's own resolution) so that it is exact.
+``surface_similarity``
+    Mean of generation closeness (same = 1, adjacent = 2/3, two apart = 1/3), same
+    department and same location (1 same, 0 different, 0.5 if either is unknown).
+``shared_interests``
+    Jaccard index of the two interest sets (0 if both are empty).
+``schedule_fit``
+    ``(1 - time-zone gap / 12 h) * min(1, min(availability) / 4 h a month)``.
+
+Every component is an elementwise function of the two people's features (no matrix
+reductions in floating point), so :func:`score_components` and :func:`pair_components`
+agree bit for bit. The score is the weighted mean of the components under a weight
+profile (:data:`WEIGHT_PROFILES`) or user weights; ``surface_difference``
+(``1 - surface_similarity``) may also be weighted, which is how ``diversity`` rewards
+dissimilar surface traits.
+
+>>> from toolkit import CohortSpec, generate_cohort, compatibility_matrix
+>>> cohort = generate_cohort(CohortSpec(n_mentors=4, n_mentees=3, seed=1))
+>>> compat = compatibility_matrix(cohort, weights="skills_first")
+>>> compat.scores.shape
+(3, 4)
+>>> bool(((compat.scores >= 0) & (compat.scores <= 1)).all())
+True
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._validation import check_option, fail
+from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
+from toolkit.errors import InvalidParameterError
+
+__all__ = [
+    "AVAILABILITY_TARGET_HOURS",
+    "COMPONENTS",
+    "WEIGHT_PROFILES",
+    "WEIGHT_TERMS",
+    "Compatibility",
+    "Constraints",
+    "admissible_mask",
+    "compatibility_matrix",
+    "pair_components",
+    "pair_scores",
+    "resolve_weights",
+    "score_components",
+    "side_weights",
+]
+
+COMPONENTS = ("complementarity_mentee", "complementarity_mentor", "deep_similarity",
+              "surface_similarity", "shared_interests", "schedule_fit")
+# Terms a weight may be put on: the components plus the complement of surface similarity.
+WEIGHT_TERMS = (*COMPONENTS, "surface_difference")
+# Monthly hours at which availability stops limiting a pair (about one hour a week).
+AVAILABILITY_TARGET_HOURS = 4.0
+
+WEIGHT_PROFILES: dict[str, dict[str, float]] = {
+    "balanced": {c: 1.0 for c in COMPONENTS},
+    "skills_first": {"complementarity_mentee": 3.0, "complementarity_mentor": 2.0,
+                     "deep_similarity": 1.0, "shared_interests": 0.5, "schedule_fit": 1.0},
+    "similarity_first": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
+                         "deep_similarity": 3.0, "surface_similarity": 1.0,
+                         "shared_interests": 2.0, "schedule_fit": 1.0},
+    "diversity": {"complementarity_mentee": 1.5, "complementarity_mentor": 1.5,
+                  "deep_similarity": 1.0, "surface_difference": 2.0,
+                  "shared_interests": 0.5, "schedule_fit": 1.0},
+}
+
+_GEN_ORDER = ("Silent", *(g for g, _, _ in GENERATIONS), "Gen Alpha")
+_DEEP_COLUMNS = tuple(f"trait_{t}" for t in TRAITS) + tuple(f"value_{v}" for v in WORK_VALUES)
+_GRID = 1000.0  # deep traits are compared on a 0.001 grid: integer arithmetic is exact
+_NO_GOAL = np.float32(2.0)  # a threshold above any skill: max(skill - 2, 0) = 0
+_BLOCK_ELEMENTS = 1 << 17  # rows per block chosen so one block's temporaries stay in cache
+_FEATURES_KEY = "compatibility.features"
+# Generation closeness by (mentee code * 8 + mentor code), codes 0..6 and 7 = unknown.
+_GEN_CODES = 8
+_gen_a, _gen_b = np.divmod(np.arange(_GEN_CODES * _GEN_CODES), _GEN_CODES)
+_GEN_SIMILARITY = np.where((_gen_a == _GEN_CODES - 1) | (_gen_b == _GEN_CODES - 1), 0.5,
+                           1 - np.minimum(np.abs(_gen_a - _gen_b), 3) / 3).astype(np.float32)
+_INVERSE = np.concatenate([[0.0], 1.0 / np.arange(1, 33)]).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- weights
+
+def resolve_weights(weights: str | dict[str, float], owner: str = "compatibility_matrix"
+                    ) -> dict[str, float]:
+    """Validate a profile name or a ``{term: weight}`` dict; return normalised weights.
+
+    Weights must be finite and >= 0 with a positive sum; terms are :data:`WEIGHT_TERMS`.
+
+    >>> resolve_weights({"deep_similarity": 1, "schedule_fit": 3})["schedule_fit"]
+    0.75
+    """
+    if isinstance(weights, str):
+        check_option(weights, "weights", owner, WEIGHT_PROFILES)
+        raw = WEIGHT_PROFILES[weights]
+    elif isinstance(weights, dict):
+        raw = weights
+    else:
+        raise fail("weights", owner, "a profile name (" + ", ".join(WEIGHT_PROFILES)
+                   + ") or a dict of component weights", weights)
+    unknown = [k for k in raw if k not in WEIGHT_TERMS]
+    if unknown:
+        raise fail("weights", owner, "a dict whose keys are among " + ", ".join(WEIGHT_TERMS),
+                   unknown[0])
+    values = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+                or not np.isfinite(value) or value < 0:
+            raise fail("weights", owner, "non-negative finite weights",
+                       {key: value})
+        values[key] = float(value)
+    total = sum(values.values())
+    if total <= 0:
+        raise fail("weights", owner, "weights with a positive sum (not all zero)", raw)
+    return {k: values.get(k, 0.0) / total for k in WEIGHT_TERMS}
+
+
+def side_weights(weights: dict[str, float], side: str) -> dict[str, float]:
+    """The weights of one side's own view: what that side gets, not what it gives.
+
+    A mentee's view drops ``complementarity_mentor`` (what the mentor learns) and a
+    mentor's view drops ``complementarity_mentee``; if nothing is left, the full weights.
+    """
+    check_option(side, "side", "side_weights", ("mentee", "mentor"))
+    drop = "complementarity_mentor" if side == "mentee" else "complementarity_mentee"
+    kept = {k: (0.0 if k == drop else v) for k, v in weights.items()}
+    total = sum(kept.values())
+    if total <= 0:
+        return dict(weights)
+    return {k: v / total for k, v in kept.items()}
+
+
+# --------------------------------------------------------------------------- features
+
+@dataclass(frozen=True)
+class _Side:
+    """Numeric features of one side, in that side's row order."""
+
+    ids: np.ndarray
+    skill: np.ndarray       # (n, D) float32
+    lead: np.ndarray        # (n, L) float32
+    goal_thr: np.ndarray    # (n, G) float32: own skill in goal domains, 2 elsewhere
+    inv_goals: np.ndarray   # (n,) float32: 1 / number of goals (0 if none)
+    deep: np.ndarray        # (n, 13) float64 [x, |x|^2, 1], x integers on the 0.001 grid
+    deep_t: np.ndarray      # (n, 13) float64 [-2x, 1, |x|^2]
+    interests: np.ndarray   # (n,) uint32 bit mask
+    generation: np.ndarray  # (n,) int16 code 0..6, 7 unknown
+    generation8: np.ndarray  # (n,) int16 code * 8 (row index into the closeness table)
+    department: np.ndarray  # (n,) int32 codes shared by both sides, -1 unknown
+    location: np.ndarray    # (n,) int32 codes, -1 unknown
+    unknown: np.ndarray     # (n,) bool: department or location unknown
+    utc: np.ndarray         # (n,) float32 offset normalised to [-12, 12)
+    avail: np.ndarray       # (n,) float32 min(1, availability / target hours)
+
+    def take(self, idx: Any, column: bool) -> dict[str, np.ndarray]:
+        """Rows ``idx``, shaped to broadcast as matrix rows (``column``) or pairs."""
+        out = {}
+        for name in ("skill", "lead", "goal_thr", "deep", "deep_t"):
+            arr = getattr(self, name)[idx]
+            out[name] = arr[:, None, :] if column else arr
+        for name in ("inv_goals", "interests", "generation", "generation8", "department",
+                     "location", "unknown", "utc", "avail"):
+            arr = getattr(self, name)[idx]
+            out[name] = arr[:, None] if column else arr
+        return out
+
+
+def _codes(values: pd.Series, categories: pd.Index) -> np.ndarray:
+    text = values.fillna("").astype(str).str.strip()
+    codes = categories.get_indexer(text).astype(np.int32)
+    codes[(text == "").to_numpy() | text.str.lower().isin(["unspecified", "unknown"]).to_numpy()] = -1
+    return codes
+
+
+def _features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Features of (mentees, mentors), cached on the cohort (they depend only on it)."""
+    cached = cohort._cache.get(_FEATURES_KEY)
+    if cached is not None:
+        return cached
+    people = cohort.participants
+    missing = [c for c in ("participant_id", "role", *cohort.skill_columns,
+                           *cohort.lead_columns) if c not in people.columns]
+    if missing:
+        raise InvalidParameterError(
+            f"The cohort's participants table lacks the column {missing[0]!r} that "
+            "compatibility scoring needs.")
+    cats = {col: pd.Index(pd.unique(people[col].fillna("").astype(str).str.strip()))
+            if col in people.columns else pd.Index([])
+            for col in ("department", "location")}
+    gen_index = pd.Index(_GEN_ORDER)
+    sides = []
+    for role in ("mentee", "mentor"):
+        rows = people[people["role"] == role]
+        n = len(rows)
+        skill = rows[cohort.skill_columns].to_numpy(np.float32)
+        lead = rows[cohort.lead_columns].to_numpy(np.float32)
+        goals = cohort.goal_matrix(role)
+        own = skill if role == "mentee" else lead
+        goal_thr = np.where(goals, own, _NO_GOAL).astype(np.float32)
+        n_goals = goals.sum(axis=1)
+        inv_goals = np.where(n_goals > 0, 1.0 / np.maximum(n_goals, 1), 0.0).astype(np.float32)
+        deep = np.column_stack([
+            rows[c].to_numpy(float) if c in rows.columns else np.full(n, 0.5)
+            for c in _DEEP_COLUMNS])
+        deep = np.round(np.clip(deep, 0, 1) * _GRID)
+        interests = (cohort.interest_matrix(role).astype(np.uint32)
+                     << np.arange(len(INTERESTS), dtype=np.uint32)).sum(axis=1, dtype=np.uint32)
+        generation = (gen_index.get_indexer(rows["generation"].fillna("").astype(str))
+                      if "generation" in rows.columns else np.full(n, -1))
+        generation = np.where(generation < 0, _GEN_CODES - 1, generation).astype(np.int16)
+        codes = {col: _codes(rows[col], cats[col]) if col in rows.columns
+                 else np.full(n, -1, np.int32) for col in cats}
+        utc = (rows["utc_offset"].to_numpy(np.float64) if "utc_offset" in rows.columns
+               else np.zeros(n))
+        utc = ((utc + 12.0) % 24.0 - 12.0).astype(np.float32)
+        avail = (rows["availability_hours_month"].to_numpy(np.float64)
+                 if "availability_hours_month" in rows.columns
+                 else np.full(n, AVAILABILITY_TARGET_HOURS))
+        avail = np.minimum(avail / AVAILABILITY_TARGET_HOURS, 1.0).astype(np.float32)
+        sq = (deep * deep).sum(axis=1, keepdims=True)
+        ones = np.ones((n, 1))
+        sides.append(_Side(ids=rows["participant_id"].astype(str).to_numpy(object),
+                           skill=skill, lead=lead, goal_thr=goal_thr, inv_goals=inv_goals,
+                           deep=np.hstack([deep, sq, ones]),
+                           deep_t=np.hstack([-2.0 * deep, ones, sq]), interests=interests,
+                           generation=generation, generation8=generation * _GEN_CODES,
+                           department=codes["department"], location=codes["location"],
+                           unknown=(codes["department"] < 0) | (codes["location"] < 0),
+                           utc=utc, avail=avail))
+    out = (sides[0], sides[1])
+    cohort._cache[_FEATURES_KEY] = out
+    return out
+
+
+# --------------------------------------------------------------------------- components
+
+def _advantage(teacher: np.ndarray, thr: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Mean positive advantage over goal domains; same op order for matrix and pairs."""
+    acc = np.maximum(teacher[..., 0] - thr[..., 0], np.float32(0))
+    for d in range(1, thr.shape[-1]):
+        acc += np.maximum(teacher[..., d] - thr[..., d], np.float32(0))
+    acc *= inv
+    return acc
+
+
+def _same(a: np.ndarray, b: np.ndarray, unknown: bool) -> np.ndarray:
+    """1 if equal, 0 if different, 0.5 if either is unknown (-1)."""
+    out = (a == b).astype(np.float32)
+    if unknown:  # only pay for the mask when some value is unknown
+        out = np.where((a < 0) | (b < 0), np.float32(0.5), out)
+    return out
+
+
+def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """All components for broadcastable mentee features ``e`` and mentor features ``r``."""
+    comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
+    comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
+
+    # Squared distance as one product of augmented integer vectors [x, |x|^2, 1] and
+    # [-2y, 1, |y|^2]: float64 integer arithmetic is exact in any summation order, and
+    # the result (< 2**24) is exact in float32 too.
+    if e["deep"].ndim == 3:  # a matrix block
+        d2 = e["deep"][:, 0, :] @ r["deep_t"][0].T
+    else:
+        d2 = np.einsum("ij,ij->i", e["deep"], r["deep_t"])
+    d2 = d2.astype(np.float32)
+    np.maximum(d2, np.float32(0), out=d2)
+    deep = np.float32(1) - np.sqrt(d2 * np.float32(1.0 / (len(_DEEP_COLUMNS) * _GRID * _GRID)))
+
+    unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
+    gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
+    surface = (gen + _same(e["department"], r["department"], unknown)
+               + _same(e["location"], r["location"], unknown)) / np.float32(3)
+
+    inter = np.bitwise_count(e["interests"] & r["interests"])
+    union = np.bitwise_count(e["interests"] | r["interests"])
+    shared = inter.astype(np.float32) * _INVERSE[union]
+
+    # Offsets are normalised to [-12, 12) per person, so the gap needs no modulo.
+    gap = np.abs(e["utc"] - r["utc"])
+    gap = np.minimum(gap, np.float32(24) - gap)
+    schedule = (np.float32(1) - gap * np.float32(1 / 12)) * np.minimum(e["avail"], r["avail"])
+    return {"complementarity_mentee": comp_e, "complementarity_mentor": comp_r,
+            "deep_similarity": deep, "surface_similarity": surface,
+            "shared_interests": shared, "schedule_fit": schedule}
+
+
+def _weighted(comps: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted mean of the terms in a fixed order (identical for matrix and pairs)."""
+    out = None
+    for term in WEIGHT_TERMS:
+        w = weights.get(term, 0.0)
+        if w == 0.0:
+            continue
+        if term == "surface_difference":
+            part = np.float32(w) - np.float32(w) * comps["surface_similarity"]
+        else:
+            part = np.float32(w) * comps[term]
+        if out is None:
+            out = part
+        else:
+            out += part
+    # The normalised weights sum to 1 up to rounding: keep the score within [0, 1].
+    return np.minimum(out, np.float32(1), out=out)
+
+
+def _blocked(cohort: Cohort, weight_sets: list[dict[str, float]], keep_components: bool
+             ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Weighted matrices (and optionally the components) over row blocks, on threads."""
+    mentees, mentors = _features(cohort)
+    n_e, n_r = len(mentees.ids), len(mentors.ids)
+    outs = [np.empty((n_e, n_r), np.float32) for _ in weight_sets]
+    comps_out = ({c: np.empty((n_e, n_r), np.float32) for c in COMPONENTS}
+                 if keep_components else {})
+    r = mentors.take(slice(None), column=False)
+    r = {k: v[None, ...] for k, v in r.items()}
+    step = max(1, _BLOCK_ELEMENTS // max(n_r, 1))
+
+    def work(start: int) -> None:
+        rows = slice(start, min(start + step, n_e))
+        comps = _components(mentees.take(rows, column=True), r)
+        for out, weights in zip(outs, weight_sets, strict=True):
+            out[rows] = _weighted(comps, weights)
+        for name, out in comps_out.items():
+            out[rows] = comps[name]
+
+    starts = range(0, n_e, step)
+    workers = min(os.cpu_count() or 1, 8)
+    if workers > 1 and n_e * n_r > 4 * _BLOCK_ELEMENTS:
+        # numpy releases the GIL inside ufunc loops, so row blocks run in parallel.
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, starts))
+    else:
+        for start in starts:
+            work(start)
+    return outs, comps_out
+
+
+def score_components(cohort: Cohort) -> dict[str, np.ndarray]:
+    """Every component as a float32 (n_mentees, n_mentors) matrix.
+
+    Rows follow ``cohort.mentees``, columns ``cohort.mentors``.
+    """
+    _check_cohort(cohort, "score_components")
+    _, comps = _blocked(cohort, [], keep_components=True)
+    return comps
+
+
+def _positions(idx: Any, n: int, name: str, owner: str) -> np.ndarray:
+    arr = np.asarray(idx)
+    if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
+        raise fail(name, owner, "a 1-D array of integer positions", idx)
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        raise fail(name, owner, f"positions in [0, {n - 1}]", idx)
+    return arr.astype(np.intp)
+
+
+def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any
+                    ) -> dict[str, np.ndarray]:
+    """The components of the pairs ``(mentees[mentee_idx[k]], mentors[mentor_idx[k]])``.
+
+    Positions index ``cohort.mentees`` / ``cohort.mentors``; the values equal the
+    corresponding entries of :func:`score_components` exactly.
+    """
+    _check_cohort(cohort, "pair_components")
+    mentees, mentors = _features(cohort)
+    i = _positions(mentee_idx, len(mentees.ids), "mentee_idx", "pair_components")
+    j = _positions(mentor_idx, len(mentors.ids), "mentor_idx", "pair_components")
+    if i.shape != j.shape:
+        raise fail("mentor_idx", "pair_components",
+                   f"the same length as mentee_idx ({i.size})", f"length {j.size}")
+    return _components(mentees.take(i, column=False), mentors.take(j, column=False))
+
+
+def pair_scores(cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *,
+                weights: str | dict[str, float] = "balanced") -> np.ndarray:
+    """Weighted scores of arbitrary pairs, equal to the matching entries of ``compatibility_matrix``."""
+    w = resolve_weights(weights, "pair_scores")
+    return _weighted(pair_components(cohort, mentee_idx, mentor_idx), w)
+
+
+def _check_cohort(cohort: Any, owner: str) -> None:
+    if not isinstance(cohort, Cohort):
+        raise fail("cohort", owner, "a Cohort (from generate_cohort or read_roster)", type(cohort).__name__)
+    roles = cohort.participants["role"]
+    if not (roles == "mentee").any() or not (roles == "mentor").any():
+        raise InvalidParameterError(
+            f"The 'cohort' parameter of {owner} must have at least one mentor and one "
+            f"mentee; got {int((roles == 'mentor').sum())} mentors and "
+            f"{int((roles == 'mentee').sum())} mentees.")
+
+
+# --------------------------------------------------------------------------- constraints
+
+@dataclass(frozen=True)
+class Constraints:
+    """Hard constraints on who may be paired (all validated).
+
+    Parameters
+    ----------
+    same_department : "allowed" | "forbidden" | "required"
+        Whether a mentee and mentor of the same department may (must) be paired. An
+        unknown department never counts as the same.
+    cross_location : bool
+        Require mentee and mentor to be in different locations.
+    forbidden_pairs : sequence of (id, id)
+        Explicit pairs that must not be matched (either order of mentee and mentor id).
+    reporting_line : "forbidden" | "allowed"
+        With a ``manager_id`` column, forbid pairing anyone with a person in their chain
+        of managers (the usual rule: no mentoring across one's own reporting line).
+    """
+
+    same_department: str = "allowed"
+    cross_location: bool = False
+    forbidden_pairs: tuple[tuple[str, str], ...] = ()
+    reporting_line: str = "forbidden"
+
+    def __post_init__(self) -> None:
+        owner = "Constraints"
+        check_option(self.same_department, "same_department", owner,
+                     ("allowed", "forbidden", "required"))
+        if not isinstance(self.cross_location, bool | np.bool_):
+            raise fail("cross_location", owner, "True or False", self.cross_location)
+        check_option(self.reporting_line, "reporting_line", owner, ("forbidden", "allowed"))
+        try:
+            pairs = tuple((str(a), str(b)) for a, b in self.forbidden_pairs)
+        except (TypeError, ValueError):
+            raise fail("forbidden_pairs", owner, "a sequence of (id, id) pairs",
+                       self.forbidden_pairs) from None
+        object.__setattr__(self, "forbidden_pairs", pairs)
+
+
+def _constraint_masks(cohort: Cohort, constraints: Constraints) -> dict[str, np.ndarray]:
+    """One boolean 'allowed' matrix per active constraint, named for messages."""
+    people = cohort.participants
+    mentees, mentors = _features(cohort)
+    n_e, n_r = len(mentees.ids), len(mentors.ids)
+    masks: dict[str, np.ndarray] = {}
+    if constraints.same_department != "allowed":
+        if "department" not in people.columns:
+            raise InvalidParameterError(
+                f"The constraint same_department={constraints.same_department!r} needs a "
+                "department column, which the participants table lacks.")
+        de, dr = mentees.department[:, None], mentors.department[None, :]
+        same = (de == dr) & (de >= 0)
+        name = f"same_department={constraints.same_department!r}"
+        masks[name] = ~same if constraints.same_department == "forbidden" else same
+    if constraints.cross_location:
+        if "location" not in people.columns:
+            raise InvalidParameterError(
+                "The constraint cross_location=True needs a location column, which the "
+                "participants table lacks.")
+        le, lr = mentees.location[:, None], mentors.location[None, :]
+        masks["cross_location=True"] = ~((le == lr) & (le >= 0))
+    if constraints.forbidden_pairs:
+        pos_e = pd.Index(mentees.ids)
+        pos_r = pd.Index(mentors.ids)
+        allowed = np.ones((n_e, n_r), bool)
+        for a, b in constraints.forbidden_pairs:
+            if a in pos_e and b in pos_r:
+                allowed[pos_e.get_loc(a), pos_r.get_loc(b)] = False
+            elif b in pos_e and a in pos_r:
+                allowed[pos_e.get_loc(b), pos_r.get_loc(a)] = False
+            else:
+                raise InvalidParameterError(
+                    f"The forbidden pair ({a!r}, {b!r}) must name one mentee and one mentor "
+                    "of the cohort; it does not.")
+        masks["forbidden_pairs"] = allowed
+    if constraints.reporting_line == "forbidden" and "manager_id" in people.columns:
+        masks["reporting_line"] = _reporting_line_allowed(people, mentees.ids, mentors.ids)
+    return masks
+
+
+def _reporting_line_allowed(people: pd.DataFrame, mentee_ids: np.ndarray,
+                            mentor_ids: np.ndarray) -> np.ndarray:
+    """False where one person is in the other's chain of managers (vectorized by depth)."""
+    ids = pd.Index(people["participant_id"].astype(str))
+    manager = people["manager_id"].fillna("").astype(str).str.strip()
+    parent = ids.get_indexer(manager)  # -1 where no manager or one outside the roster
+    pos_e = pd.Index(mentee_ids).get_indexer(ids)  # participant -> mentee position or -1
+    pos_r = pd.Index(mentor_ids).get_indexer(ids)
+    allowed = np.ones((len(mentee_ids), len(mentor_ids)), bool)
+    person = np.arange(len(ids))
+    current = parent.copy()
+    for _ in range(len(ids)):  # depth bound also stops manager cycles
+        live = current >= 0
+        if not live.any():
+            break
+        who, boss = person[live], current[live]
+        for a, b in ((who, boss), (boss, who)):
+            e, r = pos_e[a], pos_r[b]
+            ok = (e >= 0) & (r >= 0)
+            allowed[e[ok], r[ok]] = False
+        current = np.where(live, parent[np.maximum(current, 0)], -1)
+    return allowed
+
+
+def admissible_mask(cohort: Cohort, constraints: Constraints | None = None) -> np.ndarray:
+    """Boolean (n_mentees, n_mentors): True where the pair satisfies every constraint."""
+    _check_cohort(cohort, "admissible_mask")
+    constraints = _check_constraints(constraints, "admissible_mask")
+    mentees, mentors = _features(cohort)
+    mask = np.ones((len(mentees.ids), len(mentors.ids)), bool)
+    for allowed in _constraint_masks(cohort, constraints).values():
+        mask &= allowed
+    return mask
+
+
+def _check_constraints(constraints: Any, owner: str) -> Constraints:
+    if constraints is None:
+        return Constraints()
+    if isinstance(constraints, dict):
+        return Constraints(**constraints)
+    if not isinstance(constraints, Constraints):
+        raise fail("constraints", owner, "a Constraints, a dict of its fields, or None",
+                   constraints)
+    return constraints
+
+
+# --------------------------------------------------------------------------- the result
+
+@dataclass(frozen=True)
+class Compatibility:
+    """Scores of every (mentee, mentor) pair under one weighting and set of constraints.
+
+    ``scores`` is the weighted score; ``mentee_view`` / ``mentor_view`` are each side's
+    own view (:func:`side_weights`), used for preferences; ``admissible`` marks pairs
+    allowed by the constraints. Rows follow ``mentee_ids``, columns ``mentor_ids``.
+    """
+
+    scores: np.ndarray
+    mentee_view: np.ndarray
+    mentor_view: np.ndarray
+    admissible: np.ndarray
+    mentee_ids: np.ndarray
+    mentor_ids: np.ndarray
+    weights: dict[str, float]
+    constraints: Constraints
+    cohort: Cohort = field(repr=False)
+    constraint_masks: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def cohort_fingerprint(self) -> str:
+        return self.cohort.fingerprint
+
+    @property
+    def components(self) -> dict[str, np.ndarray]:
+        """The component matrices (computed on first use, then kept)."""
+        if "components" not in self._cache:
+            self._cache["components"] = score_components(self.cohort)
+        return self._cache["components"]
+
+    def pair_components(self, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
+        return pair_components(self.cohort, mentee_idx, mentor_idx)
+
+
+def compatibility_matrix(cohort: Cohort, *, weights: str | dict[str, float] = "balanced",
+                  constraints: Constraints | dict | None = None) -> Compatibility:
+    """Score every (mentee, mentor) pair of ``cohort``; see the module docstring.
+
+    ``weights`` is a :data:`WEIGHT_PROFILES` name or a ``{term: weight}`` dict (terms
+    from :data:`WEIGHT_TERMS`, non-negative, not all zero).
+    """
+    _check_cohort(cohort, "compatibility_matrix")
+    w = resolve_weights(weights, "compatibility_matrix")
+    constraints = _check_constraints(constraints, "compatibility_matrix")
+    masks = _constraint_masks(cohort, constraints)
+    (scores, view_e, view_r), _ = _blocked(
+        cohort, [w, side_weights(w, "mentee"), side_weights(w, "mentor")],
+        keep_components=False)
+    mentees, mentors = _features(cohort)
+    mask = np.ones(scores.shape, bool)
+    for allowed in masks.values():
+        mask &= allowed
+    return Compatibility(scores=scores, mentee_view=view_e, mentor_view=view_r,
+                         admissible=mask, mentee_ids=mentees.ids, mentor_ids=mentors.ids,
+                         weights=w, constraints=constraints, cohort=cohort,
+                         constraint_masks=masks)
