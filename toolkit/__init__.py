@@ -10,6 +10,8 @@ from toolkit.behavior import *  # noqa: F403
 from toolkit.behavior import __all__ as _behavior_all
 from toolkit.cohort import *  # noqa: F403
 from toolkit.cohort import __all__ as _cohort_all
+from toolkit.compatibility import *  # noqa: F403
+from toolkit.compatibility import __all__ as _compatibility_all
 from toolkit.diagnose import *  # noqa: F403
 from toolkit.diagnose import __all__ as _diagnose_all
 from toolkit.errors import *  # noqa: F403
@@ -25,5 +27,5 @@ from toolkit.report import __all__ as _report_all
 from toolkit.simulate import *  # noqa: F403
 from toolkit.simulate import __all__ as _simulate_all
 
-__all__ = ["__version__", *_errors_all, *_cohort_all, *_analysis_all, *_diagnose_all, *_plots_all,
+__all__ = ["__version__", *_errors_all, *_cohort_all, *_compatibility_all, *_analysis_all, *_diagnose_all, *_plots_all,
            *_report_all, *_program_all, *_behavior_all, *_simulate_all, *_experiment_all]
