@@ -316,6 +316,7 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
     meeting_hours = design.meeting_minutes / 60.0
     prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
 
+    # Recorded week-major (contiguous writes); the weeks table transposes once at the end.
     rec = {k: np.zeros((n_weeks, n), dtype=bool) for k in
            ("scheduled", "met", "checkin", "flagged", "active")}
     rec.update({k: np.zeros((n_weeks, n), dtype=np.float32) for k in
@@ -503,12 +504,13 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         "arm": arm_cat,
         "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
         "week": np.tile(np.arange(1, n_weeks + 1, dtype=np.int16), n),
-        **{k: rec[k].T.ravel() for k in ("scheduled", "met", "quality", "engagement",
-                                         "mentee_skill", "mentor_skill", "checkin", "flagged")},
-        "intervention": pd.Categorical.from_codes(rec["intervention"].T.ravel(),
+        **{k: rec[k].ravel(order="F") for k in ("scheduled", "met", "quality", "engagement",
+                                                "mentee_skill", "mentor_skill", "checkin",
+                                                "flagged")},
+        "intervention": pd.Categorical.from_codes(rec["intervention"].ravel(order="F"),
                                                   categories=list(INTERVENTIONS)),
-        "active": rec["active"].T.ravel(),
-    })
+        "active": rec["active"].ravel(order="F"),
+    }, copy=False)   # keep one block per column: consolidating 5 million rows costs time
 
     ids = _IdColumn(stack.features)
     e_off = stack.mentee_offsets
