@@ -61,7 +61,7 @@ def check_invariants(res, design, b=B):
     trig_first = ck[ck["reason"] == "no_first_meeting"]
     assert (trig_first["week"] == design.no_first_meeting_week).all()
     met_by = w.groupby("pair_id")["met"].cumsum()
-    held_before = dict(zip(zip(w["pair_id"], w["week"]), met_by, strict=True))
+    held_before = dict(zip(zip(w["pair_id"], w["week"], strict=True), met_by, strict=True))
     assert all(held_before[(p, k)] == 0 for p, k in zip(trig_first["pair_id"], trig_first["week"],
                                                        strict=True))
     # every event has a known reason

@@ -164,7 +164,7 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
     reps = np.arange(replicates)
     tables: dict[str, list[pd.DataFrame]] = {k: [] for k in ("weeks", "outcomes", "surveys",
                                                              "events")}
-    for code, (name, arm) in enumerate(arms.items()):
+    for code, arm in enumerate(arms.values()):
         pos = positions[_policy_key(arm.policy)]
         stack = _Stack(features=feats, replicates=reps,
                        rep=np.concatenate([np.full(len(e), r) for r, (e, _) in enumerate(pos)]),
