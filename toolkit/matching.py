@@ -1,0 +1,744 @@
+"""Matching policies: one registry, one signature, one result type (:class:`Matching`).
+
+>>> from toolkit import CohortSpec, generate_cohort, match
+>>> cohort = generate_cohort(CohortSpec(n_mentors=6, n_mentees=5, seed=3))
+>>> m = match(cohort, "stable", weights="skills_first", seed=1)
+>>> len(m.pairs), m.metrics["blocking_pairs"]
+(5, 0)
+>>> sorted(POLICIES)[:3]
+['diverse', 'greedy', 'max_participation']
+
+Every policy sees the same :class:`~toolkit.compatibility.Compatibility` (scores,
+each side's own view of them, and the admissible mask), a capacity per mentor, a
+random generator from the ``("matching", policy)`` stream of the seed, and its own
+options; it returns each mentee's mentor position (-1 = unmatched). Mentors may take
+up to ``capacity`` mentees. Preferences are strict: ties in a view are broken by the
+lower position (earlier in the roster).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_bipartite_matching
+
+from toolkit import _seeding
+from toolkit._validation import check_int, check_option, check_real, fail
+from toolkit.cohort import INTERESTS, Cohort
+from toolkit.compatibility import (
+    COMPONENTS,
+    Compatibility,
+    Constraints,
+    _features,
+    compatibility_matrix,
+    pair_components,
+)
+from toolkit.errors import InfeasibleMatchingError, InvalidParameterError
+
+__all__ = [
+    "POLICIES",
+    "Matching",
+    "Policy",
+    "deferred_acceptance",
+    "match",
+    "register_policy",
+]
+
+_TOP = np.int64(0x7FFFFFFF)
+_INDEX_BITS = 24  # up to 16.7 million people per side in the packed preference keys
+_ROW_BLOCK = 1 << 18
+
+
+# --------------------------------------------------------------------------- preference keys
+
+def _key_matrix(values: np.ndarray, index: np.ndarray, *, index_axis: int) -> np.ndarray:
+    """Packed int64 keys: smaller = preferred; value descending, then lower position.
+
+    Values are non-negative float32, whose bit patterns order like the numbers, so the
+    key (top - bits) << 24 | position is a strict order without any sort by two keys.
+    """
+    v = np.ascontiguousarray(values, dtype=np.float32) + np.float32(0)  # -0.0 -> +0.0
+    bits = v.view(np.int32).astype(np.int64)
+    pos = index[None, :] if index_axis == 1 else index[:, None]
+    return ((_TOP - bits) << _INDEX_BITS) | pos
+
+
+def _preference_lists(values: np.ndarray, acceptable: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's acceptable columns, best first (int32), and how many there are."""
+    n_rows, n_cols = values.shape
+    lists = np.empty((n_rows, n_cols), np.int32)
+    cols = np.arange(n_cols, dtype=np.int64)
+    mask = np.int64((1 << _INDEX_BITS) - 1)
+    step = max(1, _ROW_BLOCK // max(n_cols, 1))
+
+    def work(start: int) -> None:
+        rows = slice(start, min(start + step, n_rows))
+        keys = _key_matrix(values[rows], cols, index_axis=1)
+        keys[~acceptable[rows]] = np.iinfo(np.int64).max
+        keys.sort(axis=1)
+        lists[rows] = keys & mask
+
+    starts = range(0, n_rows, step)
+    if n_rows * n_cols > 4 * _ROW_BLOCK and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(min(os.cpu_count() or 1, 8)) as pool:
+            list(pool.map(work, starts))
+    else:
+        for start in starts:
+            work(start)
+    return lists, acceptable.sum(axis=1).astype(np.int64)
+
+
+def deferred_acceptance(proposer_values: np.ndarray, receiver_values: np.ndarray,
+                        acceptable: np.ndarray, *, proposer_capacity: Any = 1,
+                        receiver_capacity: Any = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Proposer-optimal stable matching (Gale-Shapley), vectorized over each round.
+
+    ``proposer_values[p, q]`` is how much proposer ``p`` likes receiver ``q`` and
+    ``receiver_values[p, q]`` how much ``q`` likes ``p`` (both non-negative; higher is
+    better, ties to the lower position); only ``acceptable`` pairs may match. In each
+    round every proposer with a free place proposes to its next choices at once, and
+    every receiver keeps its best proposers up to its capacity. Returns the matched
+    pairs as (proposer positions, receiver positions), sorted by proposer.
+
+    >>> import numpy as np
+    >>> p = np.array([[1.0, 0.5], [1.0, 0.5]], np.float32)
+    >>> r = np.array([[0.2, 0.9], [0.8, 0.1]], np.float32)
+    >>> deferred_acceptance(p, r, np.ones((2, 2), bool))
+    (array([0, 1]), array([1, 0]))
+    """
+    n_p, n_q = acceptable.shape
+    cap_p = np.broadcast_to(np.asarray(proposer_capacity, np.int64), (n_p,))
+    cap_q = np.broadcast_to(np.asarray(receiver_capacity, np.int64), (n_q,))
+    lists, n_acc = _preference_lists(proposer_values, acceptable)
+    rvals = np.ascontiguousarray(receiver_values, dtype=np.float32)
+    ptr = np.zeros(n_p, np.int64)
+    held = np.zeros(n_p, np.int64)
+    eng_p = np.zeros(0, np.int64)
+    eng_q = np.zeros(0, np.int64)
+    involved = np.zeros(n_q, bool)
+    while True:
+        want = np.minimum(cap_p - held, n_acc - ptr)
+        active = np.flatnonzero(want > 0)
+        if active.size == 0:
+            break
+        counts = want[active]
+        prop_p = np.repeat(active, counts)
+        offset = np.arange(prop_p.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        prop_q = lists[prop_p, ptr[prop_p] + offset].astype(np.int64)
+        ptr[active] += counts
+        held[active] += counts
+        involved[prop_q] = True
+        stay = ~involved[eng_q]
+        cand_p = np.concatenate([eng_p[~stay], prop_p])
+        cand_q = np.concatenate([eng_q[~stay], prop_q])
+        involved[prop_q] = False
+        # Receiver's order: value descending, then lower proposer position.
+        key = _key_matrix(rvals[cand_p, cand_q][None, :], cand_p, index_axis=1)[0]
+        order = np.lexsort((key, cand_q))
+        cand_p, cand_q = cand_p[order], cand_q[order]
+        first = np.r_[True, cand_q[1:] != cand_q[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(cand_q.size), 0))
+        keep = (np.arange(cand_q.size) - start) < cap_q[cand_q]
+        np.subtract.at(held, cand_p[~keep], 1)
+        eng_p = np.concatenate([eng_p[stay], cand_p[keep]])
+        eng_q = np.concatenate([eng_q[stay], cand_q[keep]])
+    order = np.lexsort((eng_q, eng_p))
+    return eng_p[order], eng_q[order]
+
+
+# --------------------------------------------------------------------------- the problem
+
+@dataclass(frozen=True)
+class Problem:
+    """What a policy sees. ``admissible`` already includes the policy's own restrictions."""
+
+    compat: Compatibility
+    admissible: np.ndarray
+    capacity: np.ndarray
+    rng: np.random.Generator
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A registered policy: its function, its options with defaults, a one-line summary."""
+
+    name: str
+    func: Callable[[Problem], tuple[np.ndarray, dict[int, str]]]
+    options: dict[str, Any]
+    summary: str
+    restrict: Callable[[Compatibility, dict[str, Any]], tuple[str, np.ndarray] | None] | None = None
+
+
+POLICIES: dict[str, Policy] = {}
+
+
+def register_policy(name: str, *, summary: str, options: dict[str, Any] | None = None,
+                    restrict: Callable | None = None) -> Callable:
+    """Decorator adding ``func(problem) -> (mentor_of, reasons)`` to :data:`POLICIES`.
+
+    ``mentor_of[i]`` is mentee ``i``'s mentor position or -1; ``reasons`` maps unmatched
+    mentee positions to a plain-words reason (others get a generic one).
+    """
+    def decorate(func: Callable) -> Callable:
+        POLICIES[name] = Policy(name=name, func=func, options=dict(options or {}),
+                                summary=summary, restrict=restrict)
+        return func
+    return decorate
+
+
+def _assignment(n_e: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    mentor_of = np.full(n_e, -1, np.int64)
+    mentor_of[rows] = cols
+    return mentor_of
+
+
+def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarray
+                 ) -> np.ndarray:
+    """Greedy (best pair first) matching via rounds of locally dominant pairs.
+
+    A pair that is its mentee's best remaining pair and among its mentor's best
+    ``capacity left`` pairs with free mentees is taken by the sequential greedy too,
+    so taking all of them at once in each round gives exactly the sequential result.
+    Order: value descending, then lower mentee, then lower mentor position.
+    """
+    n_e, _ = values.shape
+    work = np.where(admissible, values.astype(np.float64), -np.inf)
+    mentor_of = np.full(n_e, -1, np.int64)
+    cap_left = capacity.astype(np.int64).copy()
+    free = admissible.any(axis=1)
+    while True:
+        rows, cols = np.flatnonzero(free), np.flatnonzero(cap_left > 0)
+        if rows.size == 0 or cols.size == 0:
+            break
+        sub = work[np.ix_(rows, cols)]
+        best = sub.argmax(axis=1)
+        best_val = sub[np.arange(rows.size), best]
+        live = best_val > -np.inf
+        free[rows[~live]] = False  # nothing admissible left for them
+        if not live.any():
+            break
+        prop = np.flatnonzero(live)
+        col_vals = sub[:, best[prop]]
+        better = (col_vals > best_val[prop]) | (
+            (col_vals == best_val[prop]) & (np.arange(rows.size)[:, None] < prop[None, :]))
+        accept = better.sum(axis=0) < cap_left[cols[best[prop]]]
+        i, j = rows[prop[accept]], cols[best[prop[accept]]]
+        mentor_of[i] = j
+        free[i] = False
+        np.subtract.at(cap_left, j, 1)
+    return mentor_of
+
+
+def _assign(values: np.ndarray, allowed: np.ndarray, capacity: np.ndarray, *,
+            most_pairs: bool) -> np.ndarray:
+    """Maximum-total assignment over ``allowed`` pairs, mentors replicated by capacity.
+
+    With ``most_pairs`` disallowed pairs cost more than any total can gain, so the
+    result first has as many allowed pairs as possible, then the largest total;
+    otherwise they count 0 and the result is the maximum-weight matching.
+    """
+    n_e = values.shape[0]
+    if allowed.all():
+        matrix = values
+    else:
+        fill = -(min(n_e, int(capacity.sum())) + 1.0) if most_pairs else 0.0
+        matrix = np.where(allowed, values, np.float32(fill))
+    cols_of = np.repeat(np.arange(values.shape[1]), capacity)
+    if not np.all(capacity == 1):
+        matrix = matrix[:, cols_of]
+    rows, cols = linear_sum_assignment(matrix, maximize=True)
+    mentors = cols_of[cols]
+    ok = allowed[rows, mentors]
+    return _assignment(n_e, rows[ok], mentors[ok])
+
+
+def _max_cardinality(allowed: np.ndarray, capacity: np.ndarray) -> int:
+    if not allowed.any():
+        return 0
+    graph = csr_matrix(allowed[:, np.repeat(np.arange(allowed.shape[1]), capacity)])
+    return int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
+
+
+# --------------------------------------------------------------------------- policies
+
+@register_policy("random", summary="uniformly random pairs among admissible ones (baseline)")
+def _random(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    keys = problem.rng.random(problem.admissible.shape)
+    return _greedy_core(keys, problem.admissible, problem.capacity), {}
+
+
+@register_policy("greedy", summary="best-scoring pair first, until no admissible pair is left")
+def _greedy(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    return _greedy_core(problem.compat.scores, problem.admissible, problem.capacity), {}
+
+
+@register_policy("optimal", summary="maximum total score (Hungarian method)")
+def _optimal(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    return _assign(problem.compat.scores, problem.admissible, problem.capacity,
+                   most_pairs=False), {}
+
+
+@register_policy("stable", options={"proposer": "mentee"},
+                 summary="Gale-Shapley stable matching, each side ranking by its own view")
+def _stable(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    proposer = check_option(problem.options["proposer"], "proposer", "match(policy='stable')",
+                            ("mentee", "mentor"))
+    c, a = problem.compat, problem.admissible
+    if proposer == "mentee":
+        e, r = deferred_acceptance(c.mentee_view, c.mentor_view, a,
+                                   receiver_capacity=problem.capacity)
+    else:
+        r, e = deferred_acceptance(c.mentor_view.T, c.mentee_view.T, a.T,
+                                   proposer_capacity=problem.capacity)
+    reason = "every admissible partner holds people they prefer (stable matching)"
+    mentor_of = _assignment(a.shape[0], e, r)
+    return mentor_of, {int(i): reason for i in np.flatnonzero(mentor_of < 0)}
+
+
+@register_policy("mentee_choice", options={"shortlist": 5, "fallback": True},
+                 summary="mentees rank a shortlist of their top-scoring mentors; "
+                         "mentee-proposing deferred acceptance on the shortlists, then "
+                         "(fallback) the best total for those left over")
+def _mentee_choice(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    k = check_int(problem.options["shortlist"], "shortlist", "match(policy='mentee_choice')",
+                  low=1)
+    c, a = problem.compat, problem.admissible
+    n_r = a.shape[1]
+    # The coordinator's shortlist: each mentee's k best admissible mentors by score.
+    lists, n_acc = _preference_lists(c.scores, a)
+    width = min(k, n_r)
+    short = np.zeros_like(a)
+    rows = np.repeat(np.arange(a.shape[0]), width)
+    cols = lists[:, :width].ravel()
+    keep = np.tile(np.arange(width), a.shape[0]) < np.repeat(n_acc, width)
+    short[rows[keep], cols[keep]] = True
+    e, r = deferred_acceptance(c.mentee_view, c.mentor_view, short,
+                               receiver_capacity=problem.capacity)
+    mentor_of = _assignment(a.shape[0], e, r)
+    if problem.options["fallback"] not in (True, False):
+        raise fail("fallback", "match(policy='mentee_choice')", "True or False",
+                   problem.options["fallback"])
+    left = mentor_of < 0
+    if problem.options["fallback"] and left.any():
+        # Mentees whose shortlist filled up get the best total among the places left.
+        spare = problem.capacity - np.bincount(r, minlength=n_r)
+        rest = _assign(c.scores[left], a[left] & (spare > 0)[None, :], np.maximum(spare, 1),
+                       most_pairs=False)
+        mentor_of[np.flatnonzero(left)] = rest
+    reason = f"every mentor on the mentee's shortlist of {k} preferred other mentees"
+    return mentor_of, {int(i): reason for i in np.flatnonzero(mentor_of < 0)}
+
+
+@register_policy("maximin", summary="best worst pair among the largest matchings, then best total")
+def _maximin(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    s, a, cap = problem.compat.scores, problem.admissible, problem.capacity
+    target = _max_cardinality(a, cap)
+    if target == 0:
+        return np.full(s.shape[0], -1, np.int64), {}
+    levels = np.unique(s[a])  # ascending; the answer is one of these
+    lo, hi = 0, levels.size - 1  # feasible(levels[lo]) holds: all admissible pairs
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _max_cardinality(a & (s >= levels[mid]), cap) == target:
+            lo = mid
+        else:
+            hi = mid - 1
+    return _assign(s, a & (s >= levels[lo]), cap, most_pairs=True), {}
+
+
+@register_policy("max_participation", options={"min_score": 0.4},
+                 summary="most pairs scoring at least min_score, then the best total")
+def _max_participation(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    floor = check_real(problem.options["min_score"], "min_score",
+                       "match(policy='max_participation')", low=0, high=1)
+    s, a = problem.compat.scores, problem.admissible
+    good = a & (s >= np.float32(floor))
+    mentor_of = _assign(s, good, problem.capacity, most_pairs=True)
+    reasons = {}
+    for i in np.flatnonzero(mentor_of < 0):
+        reasons[int(i)] = (f"no admissible mentor scores at least min_score={floor:g}"
+                           if not good[i].any() else
+                           f"the mentors scoring at least min_score={floor:g} were needed "
+                           "for other mentees")
+    return mentor_of, reasons
+
+
+def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
+                         ) -> tuple[str, np.ndarray]:
+    require = check_option(options["require"], "require", "match(policy='diverse')",
+                           ("department", "location", "both"))
+    mentees, mentors = _features(compat.cohort)
+    allowed = np.ones(compat.scores.shape, bool)
+    for attr in ("department", "location"):
+        if require in (attr, "both"):
+            e, r = getattr(mentees, attr)[:, None], getattr(mentors, attr)[None, :]
+            allowed &= ~((e == r) & (e >= 0))
+    return f"diverse(require={require!r})", allowed
+
+
+@register_policy("diverse", options={"require": "department"}, restrict=_diverse_restriction,
+                 summary="maximum total score with every pair across departments "
+                         "(or locations, or both)")
+def _diverse(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
+    return _assign(problem.compat.scores, problem.admissible, problem.capacity,
+                   most_pairs=False), {}
+
+
+# --------------------------------------------------------------------------- the result
+
+_PHRASES = {
+    "complementarity_mentee": "the mentor is ahead in what the mentee wants to learn",
+    "complementarity_mentor": "the mentee is strong in the leadership skills the mentor wants",
+    "deep_similarity": "similar work values and personality",
+    "surface_similarity": "similar background",
+    "surface_difference": "different backgrounds that widen both views",
+    "shared_interests": "shared interests",
+    "schedule_fit": "compatible schedules",
+}
+
+
+@dataclass(frozen=True)
+class Matching:
+    """The result of one policy on one cohort.
+
+    ``pairs``: mentee_id, mentor_id, score, score_<component>..., mentee_rank,
+    mentor_rank (1 = the partner is that person's top choice under their own view).
+    ``unmatched``: participant_id, role, reason. ``metrics``: a dict of summary
+    numbers. ``explain()``: each pair's top reasons in plain words.
+    ``cohort_fingerprint`` identifies the cohort the matching belongs to.
+    """
+
+    policy: str
+    mentee_index: np.ndarray
+    mentor_index: np.ndarray
+    compat: Compatibility = field(repr=False)
+    admissible: np.ndarray = field(repr=False)
+    capacity: np.ndarray = field(repr=False)
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    reasons: dict[int, str] = field(default_factory=dict, repr=False)
+    group_by: str | None = "gender"
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def cohort_fingerprint(self) -> str:
+        return self.compat.cohort_fingerprint
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self.compat.weights
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        if "pairs" not in self._cache:
+            self._cache["pairs"] = self._pairs()
+        return self._cache["pairs"]
+
+    def _pairs(self) -> pd.DataFrame:
+        c, i, j = self.compat, self.mentee_index, self.mentor_index
+        comps = pair_components(c.cohort, i, j)
+        frame = pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
+                              "score": c.scores[i, j].astype(float)})
+        for name in COMPONENTS:
+            frame[f"score_{name}"] = comps[name].astype(float)
+        frame["mentee_rank"] = _ranks(c.mentee_view, self.admissible, i, j, by_row=True)
+        frame["mentor_rank"] = _ranks(c.mentor_view, self.admissible, i, j, by_row=False)
+        return frame
+
+    @property
+    def unmatched(self) -> pd.DataFrame:
+        if "unmatched" not in self._cache:
+            self._cache["unmatched"] = self._unmatched()
+        return self._cache["unmatched"]
+
+    def _unmatched(self) -> pd.DataFrame:
+        c, a = self.compat, self.admissible
+        n_e, n_r = a.shape
+        places = int(self.capacity.sum())
+        load = np.bincount(self.mentor_index, minlength=n_r)
+        rows = []
+        matched_e = np.zeros(n_e, bool)
+        matched_e[self.mentee_index] = True
+        for i in np.flatnonzero(~matched_e):
+            if not a[i].any():
+                why = "no admissible mentor under the constraints"
+            elif i in self.reasons:
+                why = self.reasons[i]
+            elif not (a[i] & (load < self.capacity)).any():
+                why = (f"every admissible mentor is at capacity ({n_e} mentees for "
+                       f"{places} mentor places)")
+            else:
+                why = f"not chosen by the {self.policy} policy"
+            rows.append((c.mentee_ids[i], "mentee", why))
+        free_e = ~matched_e
+        for j in np.flatnonzero(load == 0):
+            if not a[:, j].any():
+                why = "no admissible mentee under the constraints"
+            elif not (a[:, j] & free_e).any():
+                why = (f"every admissible mentee is matched ({n_e} mentees for {places} "
+                       "mentor places)")
+            else:
+                why = f"not chosen by the {self.policy} policy"
+            rows.append((c.mentor_ids[j], "mentor", why))
+        return pd.DataFrame(rows, columns=["participant_id", "role", "reason"])
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        if "metrics" not in self._cache:
+            self._cache["metrics"] = self._metrics()
+        return self._cache["metrics"]
+
+    def _metrics(self) -> dict[str, Any]:
+        c, i, j = self.compat, self.mentee_index, self.mentor_index
+        n_e, n_r = c.scores.shape
+        scores = c.scores[i, j].astype(float)
+        mentees, mentors = _features(c.cohort)
+        dept_e, dept_r = mentees.department[i], mentors.department[j]
+        loc_e, loc_r = mentees.location[i], mentors.location[j]
+        known_d = (dept_e >= 0) & (dept_r >= 0)
+        known_l = (loc_e >= 0) & (loc_r >= 0)
+        pairs = self.pairs
+        gap, groups = np.nan, {}
+        people = c.cohort.mentees
+        if self.group_by is not None and self.group_by in people.columns and i.size:
+            labels = people[self.group_by].astype(str).to_numpy()[i]
+            groups = pd.Series(scores).groupby(labels).mean().to_dict()
+            if len(groups) > 1:
+                gap = float(max(groups.values()) - min(groups.values()))
+        return {
+            "policy": self.policy,
+            "n_pairs": int(i.size),
+            "total_score": float(scores.sum()),
+            "mean_score": float(scores.mean()) if i.size else np.nan,
+            "min_score": float(scores.min()) if i.size else np.nan,
+            "match_rate": float(np.unique(i).size / n_e),
+            "mentor_match_rate": float(np.unique(j).size / n_r),
+            "blocking_pairs": _blocking_pairs(c, self.admissible, self.capacity, i, j),
+            "cross_department_share": (float(np.mean(dept_e[known_d] != dept_r[known_d]))
+                                       if known_d.any() else np.nan),
+            "cross_location_share": (float(np.mean(loc_e[known_l] != loc_r[known_l]))
+                                     if known_l.any() else np.nan),
+            "score_gap": gap,
+            "score_gap_by": self.group_by,
+            "group_mean_scores": {str(k): float(v) for k, v in groups.items()},
+            "mean_mentee_rank": float(pairs["mentee_rank"].mean()) if i.size else np.nan,
+            "mean_mentor_rank": float(pairs["mentor_rank"].mean()) if i.size else np.nan,
+        }
+
+    def explain(self, top: int = 2) -> pd.DataFrame:
+        """Each pair's ``top`` strongest reasons (largest weighted terms), in plain words.
+
+        Returns mentee_id, mentor_id, score and ``reasons`` ("; "-separated).
+        """
+        top = check_int(top, "top", "Matching.explain", low=1, high=len(_PHRASES))
+        c, i, j = self.compat, self.mentee_index, self.mentor_index
+        comps = pair_components(c.cohort, i, j)
+        terms = [t for t, w in c.weights.items() if w > 0]
+        contrib = np.column_stack([
+            c.weights[t] * (1.0 - comps["surface_similarity"] if t == "surface_difference"
+                            else comps[t]) for t in terms]) if i.size else np.zeros((0, 1))
+        order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
+        details = _Details(c.cohort)
+        reasons = ["; ".join(details.phrase(terms[t], int(i[k]), int(j[k]))
+                             for t in order[k]) for k in range(i.size)]
+        return pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
+                             "score": c.scores[i, j].astype(float), "reasons": reasons})
+
+
+class _Details:
+    """Concrete words for one pair's reasons (domains, interests, time-zone gap)."""
+
+    def __init__(self, cohort: Cohort) -> None:
+        self.cohort = cohort
+        self.e, self.r = _features(cohort)
+        self.mentees, self.mentors = cohort.mentees, cohort.mentors
+
+    @staticmethod
+    def _domain(adv: np.ndarray, columns: list[str]) -> str:
+        best = int(np.argmax(adv))
+        return columns[best].split("_", 1)[1].replace("_", " ")
+
+    def phrase(self, term: str, i: int, j: int) -> str:
+        base = _PHRASES[term]
+        e, r = self.e, self.r
+        if term == "complementarity_mentee":
+            adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
+            return base + (f" ({self._domain(adv, self.cohort.skill_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "complementarity_mentor":
+            adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
+            return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "shared_interests":
+            both = int(e.interests[i] & r.interests[j])
+            names = [n for b, n in enumerate(INTERESTS) if both >> b & 1]
+            return base + (": " + ", ".join(names) if names else "")
+        if term == "surface_similarity":
+            same = [a for a in ("department", "location")
+                    if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]]
+            if e.generation[i] == r.generation[j] and e.generation[i] < 7:
+                same.append("generation")
+            return ("same " + " and ".join(same)) if same else base
+        if term == "schedule_fit":
+            gap = abs(float(e.utc[i]) - float(r.utc[j]))
+            gap = min(gap, 24 - gap)
+            return base + (f" (time zones {gap:g} h apart)" if gap else " (same time zone)")
+        return base
+
+
+def _ranks(view: np.ndarray, admissible: np.ndarray, i: np.ndarray, j: np.ndarray, *,
+           by_row: bool) -> np.ndarray:
+    """Rank of each partner in the other's preference list (1 = top), blockwise."""
+    out = np.empty(i.size, np.int64)
+    length = view.shape[1] if by_row else view.shape[0]
+    step = max(1, _ROW_BLOCK // max(length, 1))
+    for s in range(0, i.size, step):
+        ii, jj = i[s:s + step], j[s:s + step]
+        if by_row:
+            vals, acc = view[ii], admissible[ii]
+            own, pos = view[ii, jj][:, None], jj[:, None]
+        else:
+            vals, acc = view[:, jj].T, admissible[:, jj].T
+            own, pos = view[ii, jj][:, None], ii[:, None]
+        idx = np.arange(length)[None, :]
+        better = (vals > own) | ((vals == own) & (idx < pos))
+        out[s:s + step] = (better & acc).sum(axis=1) + 1
+    return out
+
+
+def _blocking_pairs(c: Compatibility, admissible: np.ndarray, capacity: np.ndarray,
+                    i: np.ndarray, j: np.ndarray) -> int:
+    """Admissible pairs who both prefer each other to what they have (own views)."""
+    n_e, n_r = admissible.shape
+    never = np.iinfo(np.int64).max
+    mentee_pos, mentor_pos = np.arange(n_e), np.arange(n_r)
+    cur_e = np.full(n_e, never, np.int64)  # unmatched: any acceptable mentor is better
+    if i.size:
+        cur_e[i] = _key_matrix(c.mentee_view[i, j][None, :], j, index_axis=1)[0]
+    worst_r = np.full(n_r, never, np.int64)  # spare capacity: any acceptable mentee
+    load = np.bincount(j, minlength=n_r)
+    if i.size:
+        keys = _key_matrix(c.mentor_view[i, j][None, :], i, index_axis=1)[0]
+        worst = np.full(n_r, np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(worst, j, keys)
+        full = load >= capacity
+        worst_r[full] = worst[full]
+    total = 0
+    step = max(1, _ROW_BLOCK // max(n_r, 1))
+    for s in range(0, n_e, step):
+        rows = slice(s, min(s + step, n_e))
+        ke = _key_matrix(c.mentee_view[rows], mentor_pos, index_axis=1)
+        kr = _key_matrix(c.mentor_view[rows], mentee_pos[rows], index_axis=0)
+        total += int((admissible[rows] & (ke < cur_e[rows, None])
+                      & (kr < worst_r[None, :])).sum())
+    return total
+
+
+# --------------------------------------------------------------------------- entry point
+
+def _infeasibility(compat: Compatibility, admissible: np.ndarray,
+                   masks: dict[str, np.ndarray]) -> str | None:
+    """A sentence on who is left without any admissible partner and why, or None."""
+    parts = []
+    for role, axis, ids, other in (("mentee", 1, compat.mentee_ids, "mentor"),
+                                   ("mentor", 0, compat.mentor_ids, "mentee")):
+        stranded = np.flatnonzero(~admissible.any(axis=axis))
+        if stranded.size == 0:
+            continue
+        causes = []
+        for name, allowed in masks.items():
+            alone = ~(allowed.any(axis=axis))[stranded]
+            if alone.any():
+                causes.append(f"{name} rules out every {other} for {int(alone.sum())}")
+        why = "; ".join(causes) if causes else "the constraints together rule out every " + other
+        shown = ", ".join(ids[stranded[:5]]) + (", ..." if stranded.size > 5 else "")
+        parts.append(f"{stranded.size} of {ids.size} {role}s have no admissible {other} "
+                     f"({shown}; {why})")
+    if not parts:
+        return None
+    return ("The constraints make some matches impossible: " + " and ".join(parts)
+            + "; relax them or pass strict=False to leave these people unmatched.")
+
+
+def _check_capacity(capacity: Any, n_r: int) -> np.ndarray:
+    if isinstance(capacity, int | np.integer) and not isinstance(capacity, bool):
+        return np.full(n_r, check_int(capacity, "capacity", "match", low=1), np.int64)
+    arr = np.asarray(capacity)
+    if (arr.ndim != 1 or arr.size != n_r or not np.issubdtype(arr.dtype, np.integer)
+            or (arr < 1).any()):
+        raise fail("capacity", "match", f"an int >= 1 or {n_r} ints >= 1 (one per mentor)",
+                   capacity)
+    return arr.astype(np.int64)
+
+
+def match(source: Cohort | Compatibility, policy: str = "optimal", *,
+          weights: str | dict[str, float] | None = None, capacity: Any = 1,
+          constraints: Constraints | dict | None = None, seed: int = 0, strict: bool = True,
+          group_by: str | None = "gender", **options: Any) -> Matching:
+    """Match the mentees and mentors of ``source`` under ``policy``.
+
+    ``source`` is a Cohort (scored with ``weights``, default ``"balanced"``, and
+    ``constraints``) or a precomputed :class:`Compatibility` (to compare policies on the
+    same scores; then give neither). ``capacity`` is the most mentees per mentor (an int
+    or one int per mentor). Policy options (``proposer`` for stable, ``shortlist`` for
+    mentee_choice, ``min_score`` for max_participation, ``require`` for diverse) are
+    keywords. With ``strict`` (default) constraints that leave someone without any
+    admissible partner raise :class:`InfeasibleMatchingError`; otherwise those people
+    stay unmatched with the reason. ``group_by`` names the mentee column whose groups'
+    mean scores give the ``score_gap`` metric.
+    """
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise fail("policy", "match", "one of " + ", ".join(repr(p) for p in POLICIES),
+                   policy)
+    spec = POLICIES[policy]
+    unknown = [k for k in options if k not in spec.options]
+    if unknown:
+        allowed = ", ".join(repr(k) for k in spec.options) or "none"
+        raise fail(unknown[0], f"match(policy={policy!r})",
+                   f"not given (options of this policy: {allowed})", options[unknown[0]])
+    opts = {**spec.options, **options}
+    seed = _seeding.check_seed(seed, "match")
+    if not isinstance(strict, bool):
+        raise fail("strict", "match", "True or False", strict)
+    if isinstance(source, Compatibility):
+        if weights is not None or constraints is not None:
+            raise fail("weights", "match", "left out when a Compatibility is given (it "
+                       "already fixes the weights and constraints)", weights or constraints)
+        compat = source
+    elif isinstance(source, Cohort):
+        # Validate the capacity before the (costly) scoring.
+        _check_capacity(capacity, int((source.participants["role"] == "mentor").sum()))
+        compat = compatibility_matrix(source, weights=weights or "balanced",
+                                      constraints=constraints)
+    else:
+        raise fail("source", "match", "a Cohort or a Compatibility", type(source).__name__)
+    cap = _check_capacity(capacity, compat.scores.shape[1])
+    admissible, masks = compat.admissible, dict(compat.constraint_masks)
+    if spec.restrict is not None:
+        name, allowed = spec.restrict(compat, opts)
+        admissible = admissible & allowed
+        masks[name] = allowed
+    problem_text = _infeasibility(compat, admissible, masks)
+    if strict and problem_text is not None:
+        raise InfeasibleMatchingError(problem_text)
+    problem = Problem(compat=compat, admissible=admissible, capacity=cap,
+                      rng=_seeding.rng(seed, "matching", policy), options=opts)
+    mentor_of, reasons = spec.func(problem)
+    rows = np.flatnonzero(mentor_of >= 0)
+    cols = mentor_of[rows]
+    # A policy must never break the rules: fail loudly rather than return a bad matching.
+    if not admissible[rows, cols].all() or (np.bincount(cols, minlength=cap.size) > cap).any():
+        raise InvalidParameterError(f"The {policy!r} policy returned an inadmissible matching.")
+    return Matching(policy=policy, mentee_index=rows, mentor_index=cols, compat=compat,
+                    admissible=admissible, capacity=cap, seed=seed, options=opts,
+                    reasons=reasons, group_by=group_by)
