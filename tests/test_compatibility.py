@@ -1,0 +1,146 @@
+"""Compatibility components: ranges, exact pair agreement, weights, constraints, speed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from toolkit import (
+    COMPONENTS,
+    WEIGHT_PROFILES,
+    CohortSpec,
+    Constraints,
+    InvalidParameterError,
+    admissible_mask,
+    compatibility_matrix,
+    generate_cohort,
+    pair_components,
+    pair_scores,
+    resolve_weights,
+    score_components,
+)
+from toolkit.cohort import Cohort
+
+
+def test_components_in_unit_interval_and_shaped(small_cohort):
+    comps = score_components(small_cohort)
+    assert set(comps) == set(COMPONENTS)
+    for name, m in comps.items():
+        assert m.shape == (len(small_cohort.mentees), len(small_cohort.mentors)), name
+        assert m.min() >= 0 and m.max() <= 1, name
+        assert m.std() > 0, name  # every component varies across pairs
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40))
+def test_pair_components_equal_matrix_exactly(small_cohort, seed, n):
+    comps = score_components(small_cohort)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, len(small_cohort.mentees), n)
+    j = rng.integers(0, len(small_cohort.mentors), n)
+    pairs = pair_components(small_cohort, i, j)
+    for name in COMPONENTS:
+        np.testing.assert_array_equal(pairs[name], comps[name][i, j])
+    compat = compatibility_matrix(small_cohort, weights="diversity")
+    np.testing.assert_array_equal(pair_scores(small_cohort, i, j, weights="diversity"),
+                                  compat.scores[i, j])
+
+
+def test_component_meanings_on_hand_made_pair(small_cohort):
+    people = small_cohort.participants.copy()
+    mentor = people.index[people["role"] == "mentor"][0]
+    mentee = people.index[people["role"] == "mentee"][0]
+    skills = small_cohort.skill_columns
+    people.loc[mentee, "goal_domains"] = "data_analytics"
+    people.loc[mentee, skills] = 0.2
+    people.loc[mentor, skills] = 0.9
+    for col in ("department", "location", "generation", "utc_offset", "interests"):
+        people.loc[mentor, col] = people.loc[mentee, col]
+    cohort = Cohort(participants=people)
+    comps = pair_components(cohort, np.array([0]), np.array([0]))
+    assert comps["complementarity_mentee"][0] == pytest.approx(0.7, abs=1e-6)
+    assert comps["surface_similarity"][0] == pytest.approx(1.0)
+    assert comps["shared_interests"][0] == pytest.approx(1.0)
+    people.loc[mentor, "utc_offset"] = people.loc[mentee, "utc_offset"] + 12
+    far = pair_components(Cohort(participants=people), np.array([0]), np.array([0]))
+    assert far["schedule_fit"][0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_weights_profiles_and_user_weights(small_cohort):
+    for name in WEIGHT_PROFILES:
+        w = resolve_weights(name)
+        assert sum(w.values()) == pytest.approx(1.0)
+    comps = score_components(small_cohort)
+    only = compatibility_matrix(small_cohort, weights={"deep_similarity": 2.0})
+    np.testing.assert_allclose(only.scores, comps["deep_similarity"], atol=1e-6)
+    diverse = compatibility_matrix(small_cohort, weights={"surface_difference": 1.0})
+    np.testing.assert_allclose(diverse.scores, 1 - comps["surface_similarity"], atol=1e-6)
+
+
+@pytest.mark.parametrize("weights, match", [
+    ({"deep_similarity": -1.0}, "non-negative"),
+    ({"deep_similarity": 0.0, "schedule_fit": 0}, "positive sum"),
+    ({"charisma": 1.0}, "keys are among"),
+    ("fastest", "must be one of"),
+    ({"schedule_fit": float("nan")}, "non-negative finite"),
+])
+def test_bad_weights_refused(small_cohort, weights, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        compatibility_matrix(small_cohort, weights=weights)
+
+
+def test_constraints(small_cohort):
+    mentees, mentors = small_cohort.mentees, small_cohort.mentors
+    same = (mentees["department"].to_numpy()[:, None] == mentors["department"].to_numpy()[None])
+    np.testing.assert_array_equal(
+        admissible_mask(small_cohort, Constraints(same_department="forbidden")), ~same)
+    np.testing.assert_array_equal(
+        admissible_mask(small_cohort, Constraints(same_department="required")), same)
+    loc = mentees["location"].to_numpy()[:, None] == mentors["location"].to_numpy()[None]
+    np.testing.assert_array_equal(
+        admissible_mask(small_cohort, Constraints(cross_location=True)), ~loc)
+    e_id, r_id = mentees["participant_id"].iloc[2], mentors["participant_id"].iloc[3]
+    mask = admissible_mask(small_cohort, Constraints(forbidden_pairs=((r_id, e_id),)))
+    assert not mask[2, 3] and mask.sum() == mask.size - 1
+    with pytest.raises(InvalidParameterError, match="one mentee and one mentor"):
+        admissible_mask(small_cohort, Constraints(forbidden_pairs=(("nobody", e_id),)))
+    with pytest.raises(InvalidParameterError, match="same_department"):
+        Constraints(same_department="sometimes")
+
+
+def test_reporting_line_is_transitive(small_cohort):
+    people = small_cohort.participants.copy()
+    mentors = people.index[people["role"] == "mentor"]
+    mentees = people.index[people["role"] == "mentee"]
+    people["manager_id"] = ""
+    # mentor 0 -> mentor 1 -> mentee 0 (chain); mentee 1 manages mentee 2's ... nobody else
+    people.loc[mentors[0], "manager_id"] = people.loc[mentors[1], "participant_id"]
+    people.loc[mentors[1], "manager_id"] = people.loc[mentees[0], "participant_id"]
+    cohort = Cohort(participants=people)
+    mask = admissible_mask(cohort)
+    assert not mask[0, 0] and not mask[0, 1]  # mentee 0 is above both mentors
+    assert mask.sum() == mask.size - 2
+    assert admissible_mask(cohort, Constraints(reporting_line="allowed")).all()
+
+
+def test_not_a_cohort_refused():
+    with pytest.raises(InvalidParameterError, match="Cohort"):
+        compatibility_matrix(pd.DataFrame())
+    with pytest.raises(InvalidParameterError, match="positions"):
+        pair_components(generate_cohort(CohortSpec(n_mentors=2, n_mentees=2, seed=1)),
+                        np.array([0, 5]), np.array([0, 1]))
+
+
+def test_scoring_speed_5000():
+    cohort = generate_cohort(CohortSpec(n_mentors=5000, n_mentees=5000, seed=2))
+    compatibility_matrix(cohort)  # warm caches
+    start = time.perf_counter()
+    compat = compatibility_matrix(cohort, weights="skills_first")
+    elapsed = time.perf_counter() - start
+    assert compat.scores.shape == (5000, 5000)
+    # The target is 1 s; leave headroom for a loaded CI machine.
+    assert elapsed < 2.5, elapsed
