@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import (
-    POLICIES,
     COMPONENTS,
+    POLICIES,
     CohortSpec,
     Constraints,
     InfeasibleMatchingError,
@@ -173,7 +173,7 @@ def test_greedy_equals_sequential_greedy(inst):
     compat, capacity = inst
     s, a = compat.scores, compat.admissible
     n_e, n_r = s.shape
-    order = sorted(((-float(s[i, j]), i, j) for i in range(n_e) for j in range(n_r) if a[i, j]))
+    order = sorted((-float(s[i, j]), i, j) for i in range(n_e) for j in range(n_r) if a[i, j])
     taken, load = {}, np.zeros(n_r, int)
     for _, i, j in order:
         if i not in taken and load[j] < capacity:

@@ -14,6 +14,8 @@ from toolkit.compatibility import *  # noqa: F403
 from toolkit.compatibility import __all__ as _compatibility_all
 from toolkit.matching import *  # noqa: F403
 from toolkit.matching import __all__ as _matching_all
+from toolkit.roster import *  # noqa: F403
+from toolkit.roster import __all__ as _roster_all
 from toolkit.diagnose import *  # noqa: F403
 from toolkit.diagnose import __all__ as _diagnose_all
 from toolkit.errors import *  # noqa: F403
@@ -29,5 +31,5 @@ from toolkit.report import __all__ as _report_all
 from toolkit.simulate import *  # noqa: F403
 from toolkit.simulate import __all__ as _simulate_all
 
-__all__ = ["__version__", *_errors_all, *_cohort_all, *_compatibility_all, *_matching_all, *_analysis_all, *_diagnose_all, *_plots_all,
+__all__ = ["__version__", *_errors_all, *_cohort_all, *_compatibility_all, *_matching_all, *_roster_all, *_analysis_all, *_diagnose_all, *_plots_all,
            *_report_all, *_program_all, *_behavior_all, *_simulate_all, *_experiment_all]

@@ -81,6 +81,43 @@ def cohort(
     typer.echo(f"wrote {len(result.participants)} participants to {out}", err=True)
 
 
+@app.command("match")
+@clean_errors
+def match_roster(
+    roster: Annotated[Path, typer.Argument(help="Roster CSV (see the README's roster format).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Pairs file: .csv or .parquet.")],
+    policy: Annotated[str, typer.Option("--policy", help="Matching policy.")] = "optimal",
+    weights: Annotated[str, typer.Option("--weights", help="Weight profile.")] = "balanced",
+    capacity: Annotated[int, typer.Option("--capacity", help="Most mentees per mentor.")] = 1,
+    forbidden: Annotated[Path | None, typer.Option(
+        "--forbidden", help="CSV of pairs that must not be matched (two id columns).")] = None,
+    include_names: Annotated[bool, typer.Option(
+        "--include-names", help="Add mentee_name and mentor_name columns.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed (random policy).")] = 0,
+) -> None:
+    """Match a real roster and write the pairs with scores and reasons (no names by default)."""
+    from toolkit._io import check_output_path, write_table
+    from toolkit.compatibility import Constraints
+    from toolkit.matching import match
+    from toolkit.roster import read_forbidden_pairs, read_roster
+
+    check_output_path(out)
+    cohort = read_roster(roster)
+    pairs = read_forbidden_pairs(forbidden, cohort) if forbidden is not None else ()
+    result = match(cohort, policy, weights=weights, capacity=capacity, seed=seed,
+                   constraints=Constraints(forbidden_pairs=pairs))
+    table = result.pairs.assign(reasons=result.explain(top=3)["reasons"].to_numpy())
+    if include_names:
+        names = cohort.participants.set_index("participant_id")["name"]
+        table.insert(1, "mentee_name", table["mentee_id"].map(names).to_numpy())
+        table.insert(3, "mentor_name", table["mentor_id"].map(names).to_numpy())
+    write_table(table, out)
+    typer.echo(f"wrote {len(table)} pairs to {out} ({policy}, {weights}); "
+               f"{len(result.unmatched)} people unmatched", err=True)
+    for row in result.unmatched.itertuples(index=False):
+        typer.echo(f"unmatched {row.role} {row.participant_id}: {row.reason}", err=True)
+
+
 @app.command()
 @clean_errors
 def data(

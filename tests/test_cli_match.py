@@ -1,0 +1,89 @@
+"""`rmt match`: pairs with reasons, names only on request, exit 2 and nothing written."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+
+ROSTER = """id,role,name,department,skills,leadership,goals,interests
+m1,mentor,Ann Ames,IT,ai_tools=0.9,strategy=0.2,strategy,running
+m2,mentor,Bob Bell,HR,social_media=0.7,,people_management,music
+m3,mentor,Cy Cole,Sales,data_analytics=0.9,,strategy,music
+e1,mentee,Cat Cruz,IT,ai_tools=0.2,strategy=0.9,ai_tools,running
+e2,mentee,Dan Dorr,Sales,,decision_making=0.8,,
+e3,mentee,Eve Eng,HR,,people_management=0.9,social_media,music
+"""
+
+
+@pytest.fixture
+def roster(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER, encoding="utf-8")
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_match_writes_pairs_without_names(roster, tmp_path):
+    out = tmp_path / "pairs.csv"
+    result = _run("match", roster, "--policy", "optimal", "--weights", "skills_first",
+                  "--capacity", "2", "--out", out)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(out)
+    assert len(pairs) == 3
+    assert {"mentee_id", "mentor_id", "score", "mentee_rank", "reasons"} <= set(pairs.columns)
+    text = out.read_text()
+    for name in ("Ann", "Cat", "Eve"):
+        assert name not in text
+
+
+def test_include_names_and_forbidden(roster, tmp_path):
+    forbid = tmp_path / "forbid.csv"
+    forbid.write_text("mentee_id,mentor_id\ne1,m1\n")
+    out = tmp_path / "pairs.csv"
+    result = _run("match", roster, "--policy", "stable", "--forbidden", forbid,
+                  "--include-names", "--out", out)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(out)
+    assert {"mentee_name", "mentor_name"} <= set(pairs.columns)
+    assert ("e1", "m1") not in set(zip(pairs["mentee_id"], pairs["mentor_id"], strict=True))
+    assert "Cat Cruz" in set(pairs["mentee_name"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--policy", "best"], "'policy' parameter of match must be one of"),
+    (["--weights", "fast"], "'weights' parameter"),
+    (["--capacity", "0"], "'capacity' parameter of match must be an int >= 1"),
+])
+def test_bad_options_exit_2_nothing_written(roster, tmp_path, args, message):
+    out = tmp_path / "pairs.csv"
+    result = _run("match", roster, "--out", out, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [roster]
+
+
+def test_bad_roster_and_infeasible_exit_2(tmp_path):
+    out = tmp_path / "pairs.csv"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,role\na,mentor\na,mentee\n")
+    result = _run("match", bad, "--out", out)
+    assert result.exit_code == 2 and "repeats the id 'a'" in result.output
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\x00\x01\x02")
+    result = _run("match", binary, "--out", out)
+    assert result.exit_code == 2 and "binary file" in result.output
+    forbid = tmp_path / "forbid.csv"
+    forbid.write_text("x,y\nb,a\n")
+    ok = tmp_path / "ok.csv"
+    ok.write_text("id,role\na,mentor\nb,mentee\n")
+    result = _run("match", ok, "--forbidden", forbid, "--out", out)
+    assert result.exit_code == 2
+    assert "1 of 1 mentees have no admissible mentor" in result.output
+    assert not out.exists()
