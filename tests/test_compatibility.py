@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,13 +132,3 @@ def test_not_a_cohort_refused():
         pair_components(generate_cohort(CohortSpec(n_mentors=2, n_mentees=2, seed=1)),
                         np.array([0, 5]), np.array([0, 1]))
 
-
-def test_scoring_speed_5000():
-    cohort = generate_cohort(CohortSpec(n_mentors=5000, n_mentees=5000, seed=2))
-    compatibility_matrix(cohort)  # warm caches
-    start = time.perf_counter()
-    compat = compatibility_matrix(cohort, weights="skills_first")
-    elapsed = time.perf_counter() - start
-    assert compat.scores.shape == (5000, 5000)
-    # The target is 1 s; leave headroom for a loaded CI machine.
-    assert elapsed < 2.5, elapsed

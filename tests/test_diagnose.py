@@ -132,3 +132,59 @@ def test_bad_parameters(kwargs, pattern):
 def test_estimator_must_return_an_estimate():
     with pytest.raises(InvalidParameterError, match="'estimate' key"):
         diagnose(TwoArmNormal(), lambda data: {"value": 1}, sims=2, executor="serial", progress=False)
+
+
+# --------------------------------------------------------------------------- the real simulator
+
+def _cadence_design(n=40):
+    from toolkit import ProgramDesign
+    from toolkit.diagnose import SimulatorDesign
+
+    return SimulatorDesign(treatment=ProgramDesign(cadence="weekly"),
+                           control=ProgramDesign(cadence="biweekly"), n=n)
+
+
+def test_simulator_design_splits_pairs_between_arms():
+    design = _cadence_design(n=41)
+    data = design(seed=3)
+    assert len(data) == 41 and data["pair_id"].is_unique
+    assert data["arm"].value_counts().to_dict() == {"control": 21, "treatment": 20}
+    again = design(seed=3)
+    pd.testing.assert_frame_equal(data, again)
+    assert not data.equals(design(seed=4))
+    # A different size is a different, still balanced, pilot.
+    assert design(seed=3, n=10)["arm"].value_counts().to_dict() == {"control": 5,
+                                                                     "treatment": 5}
+
+
+def test_simulator_design_rejects_bad_arms():
+    from toolkit import InvalidParameterError
+    from toolkit.diagnose import SimulatorDesign
+
+    with pytest.raises(InvalidParameterError, match="'arms'"):
+        SimulatorDesign(treatment="weekly", control=None)
+    with pytest.raises(InvalidParameterError, match="'n'"):
+        _cadence_design(n=1)
+
+
+def test_diagnose_on_the_simulator_finds_the_cadence_effect_without_bias():
+    """Weekly meetings hold more meetings than biweekly: a randomised pilot finds it.
+
+    The estimand comes from both potential outcomes of every pair in a large run; the
+    difference in means must centre on it within Monte Carlo error at every size, and
+    power must grow with the number of pairs (measured: 0.57 at 40 pairs, 0.98 at 160).
+    """
+    from toolkit.diagnose import power_curve
+
+    design = _cadence_design(n=40)
+    truth, truth_mcse = design.population_effect("meetings_held", n=300, replicates=8, seed=7)
+    assert truth > 2 and truth_mcse < 0.2 * truth
+    curve = power_curve(design, DifferenceInMeans(outcome="meetings_held"), sizes=[40, 160],
+                        sims=60, seed=2, estimand=truth, executor="serial", progress=False)
+    table = curve.set_index(["n", "diagnosand"])
+    assert table.loc[(160, "power"), "estimate"] > table.loc[(40, "power"), "estimate"]
+    assert table.loc[(160, "power"), "estimate"] > 0.85
+    for n in (40, 160):
+        bias, bias_mcse = table.loc[(n, "bias"), ["estimate", "mcse"]]
+        assert abs(bias) < 4 * bias_mcse + 4 * truth_mcse, (n, bias, bias_mcse)
+        assert 0.8 <= table.loc[(n, "coverage"), "estimate"] <= 1.0

@@ -76,3 +76,17 @@ def test_console_script_and_python_floor():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_public_api_has_no_name_exported_twice():
+    """A later module's star export must never silently replace an earlier one's name."""
+    import sys
+
+    import toolkit
+
+    seen: dict[str, str] = {}
+    for module in toolkit.PUBLIC_MODULES:
+        for name in sys.modules[f"toolkit.{module}"].__all__:
+            assert name not in seen, f"{name} exported by {seen.get(name)} and {module}"
+            seen[name] = module
+            assert getattr(toolkit, name) is getattr(sys.modules[f"toolkit.{module}"], name)

@@ -1,35 +1,38 @@
 """Reverse-mentoring research toolkit: cohorts, matching, simulation and statistics.
 
-The public API is re-exported here; modules are listed in dependency order.
+The public API is re-exported here, module by module in dependency order (each module
+depends only on those above it). ``toolkit.errors`` documents the exception tree.
 """
+# ruff: noqa: F403, I001  (star re-exports, kept in dependency order rather than alphabetical)
 
-from toolkit._version import __version__
-from toolkit.analysis import *  # noqa: F403
-from toolkit.analysis import __all__ as _analysis_all
-from toolkit.behavior import *  # noqa: F403
-from toolkit.behavior import __all__ as _behavior_all
-from toolkit.cohort import *  # noqa: F403
-from toolkit.cohort import __all__ as _cohort_all
-from toolkit.compatibility import *  # noqa: F403
-from toolkit.compatibility import __all__ as _compatibility_all
-from toolkit.matching import *  # noqa: F403
-from toolkit.matching import __all__ as _matching_all
-from toolkit.roster import *  # noqa: F403
-from toolkit.roster import __all__ as _roster_all
-from toolkit.diagnose import *  # noqa: F403
-from toolkit.diagnose import __all__ as _diagnose_all
-from toolkit.errors import *  # noqa: F403
-from toolkit.errors import __all__ as _errors_all
-from toolkit.experiment import *  # noqa: F403
-from toolkit.experiment import __all__ as _experiment_all
-from toolkit.plots import *  # noqa: F403
-from toolkit.plots import __all__ as _plots_all
-from toolkit.program import *  # noqa: F403
-from toolkit.program import __all__ as _program_all
-from toolkit.report import *  # noqa: F403
-from toolkit.report import __all__ as _report_all
-from toolkit.simulate import *  # noqa: F403
-from toolkit.simulate import __all__ as _simulate_all
+from toolkit._version import __version__ as __version__
+from toolkit.errors import *
+from toolkit.cohort import *
+from toolkit.compatibility import *
+from toolkit.matching import *
+from toolkit.roster import *
+from toolkit.program import *
+from toolkit.behavior import *
+from toolkit.simulate import *
+from toolkit.experiment import *
+from toolkit.analysis import *
+from toolkit.diagnose import *
+from toolkit.plots import *
+from toolkit.report import *
+# Module names, not objects: ``simulate`` and ``diagnose`` are also functions re-exported
+# above, which shadow their modules as attributes of the package.
+PUBLIC_MODULES = ("errors", "cohort", "compatibility", "matching", "roster", "program",
+                  "behavior", "simulate", "experiment", "analysis", "diagnose", "plots",
+                  "report")
 
-__all__ = ["__version__", *_errors_all, *_cohort_all, *_compatibility_all, *_matching_all, *_roster_all, *_analysis_all, *_diagnose_all, *_plots_all,
-           *_report_all, *_program_all, *_behavior_all, *_simulate_all, *_experiment_all]
+
+def _public_names() -> list[str]:
+    import sys
+
+    names = ["__version__"]
+    for module in PUBLIC_MODULES:
+        names.extend(sys.modules[f"toolkit.{module}"].__all__)
+    return names
+
+
+__all__ = _public_names()

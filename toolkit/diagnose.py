@@ -42,6 +42,7 @@ __all__ = [
     "ArmContrast",
     "DifferenceInMeans",
     "Diagnosis",
+    "SimulatorDesign",
     "TwoArmNormal",
     "diagnose",
     "diagnosands",
@@ -150,6 +151,96 @@ class ArmContrast:
                 f"ArmContrast found {len(row)} rows for effect {self.effect!r}, group {self.group!r} and "
                 f"reference {self.reference!r}; the effects available are {sorted(res.effect.unique())}.")
         return row.iloc[0][list(ROW_FIELDS)].to_dict()
+
+
+@dataclass(frozen=True)
+class SimulatorDesign:
+    """A two-arm pilot on the real simulator: ``n`` pairs split at random between two arms.
+
+    Each simulation draws a fresh cohort of ``n`` mentees (and mentors in the template's
+    ratio), runs both arms with common random numbers, then assigns half the pairs
+    (complete randomisation) to ``treatment`` and the rest to ``control`` and keeps only
+    each pair's assigned outcome. This is what a real pilot observes: different pairs in
+    different arms. The data are the simulator's ``outcomes`` rows with an ``arm`` column.
+
+    The estimand, the population average effect of ``treatment`` over ``control`` on
+    ``outcome``, is not known in closed form; :meth:`population_effect` estimates it from
+    both potential outcomes of every pair in a large run, with its Monte Carlo error.
+
+    >>> from toolkit import ProgramDesign
+    >>> design = SimulatorDesign(treatment=ProgramDesign(cadence="weekly"),
+    ...                          control=ProgramDesign(cadence="biweekly"), n=40)
+    >>> data = design(seed=1)
+    >>> data["arm"].value_counts().to_dict()
+    {'control': 20, 'treatment': 20}
+    """
+
+    treatment: Any
+    control: Any
+    n: int = 100
+    cohort: Any = None
+    behavior: Any = None
+    estimand: float | None = None
+
+    def __post_init__(self):
+        from toolkit.cohort import CohortSpec
+        from toolkit.experiment import _check_arms
+
+        check_int(self.n, "n", "SimulatorDesign", low=2)
+        _check_arms({"treatment": self.treatment, "comparison": self.control})
+        if self.cohort is not None and not isinstance(self.cohort, CohortSpec):
+            raise fail("cohort", "SimulatorDesign", "a CohortSpec template or None",
+                       type(self.cohort).__name__)
+        if self.estimand is not None:
+            check_real(self.estimand, "estimand", "SimulatorDesign")
+
+    def _spec(self, n: int, seed: int):
+        from dataclasses import replace
+
+        from toolkit.cohort import CohortSpec
+
+        template = self.cohort or CohortSpec()
+        ratio = template.n_mentors / template.n_mentees
+        return replace(template, n_mentees=n, n_mentors=max(n, round(n * ratio)), seed=seed)
+
+    def _both_arms(self, seed: int, n: int, replicates: int = 1) -> pd.DataFrame:
+        from toolkit.experiment import run_experiment
+
+        # "control" names run_experiment's unpaired arm, so the comparison design runs
+        # as "comparison" and is labelled "control" only in the data handed out.
+        arms = {"treatment": self.treatment, "comparison": self.control}
+        return run_experiment(self._spec(n, seed), arms, replicates=replicates, seed=seed,
+                              behavior=self.behavior, progress=False).outcomes
+
+    def __call__(self, seed: int, n: int | None = None) -> pd.DataFrame:
+        n = self.n if n is None else check_int(n, "n", "SimulatorDesign", low=2)
+        outcomes = self._both_arms(seed, n)
+        pair_ids = np.sort(outcomes["pair_id"].astype(int).unique())
+        treated = _seeding.rng(seed, "diagnose", "assignment").permutation(pair_ids)[: n // 2]
+        arm = outcomes["arm"].astype(str).to_numpy()
+        wanted = np.where(np.isin(outcomes["pair_id"].astype(int), treated), "treatment",
+                          "control")
+        wanted = np.where(wanted == "treatment", "treatment", "comparison")
+        kept = outcomes[arm == wanted].copy()
+        kept["arm"] = np.where(arm[arm == wanted] == "treatment", "treatment", "control")
+        return kept.reset_index(drop=True)
+
+    def population_effect(self, outcome: str, *, n: int = 500, replicates: int = 20,
+                          seed: int = 0) -> tuple[float, float]:
+        """(estimate, MCSE) of the mean treatment-minus-control difference in ``outcome``.
+
+        Every pair contributes both potential outcomes (common random numbers), so the
+        per-replicate mean differences are precise; the MCSE is their standard error.
+        """
+        outcomes = self._both_arms(seed, n, replicates=replicates)
+        if outcome not in outcomes.columns:
+            raise fail("outcome", "SimulatorDesign.population_effect",
+                       "one of " + ", ".join(outcomes.columns), outcome)
+        wide = outcomes.pivot_table(index=["replicate", "pair_id"], columns="arm",
+                                    values=outcome, observed=True, aggfunc="first")
+        per_rep = (wide["treatment"].astype(float) - wide["comparison"].astype(float)
+                   ).groupby(level="replicate").mean()
+        return float(per_rep.mean()), float(per_rep.std(ddof=1) / np.sqrt(len(per_rep)))
 
 
 # --------------------------------------------------------------------------- running

@@ -18,12 +18,15 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from toolkit.errors import AnalysisInputError
+
+if TYPE_CHECKING:  # pyplot and its Figure load on first plot, not on `import toolkit`
+    from matplotlib.figure import Figure
 
 __all__ = [
     "PALETTE",
