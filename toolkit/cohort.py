@@ -20,6 +20,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -374,16 +375,19 @@ def _weighted_names(names: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.cache
-def _locale_pools(locale: str, faker_seed: int) -> dict[str, Any]:
-    """Name lists (with weights), a city pool and UTC offsets for one locale.
+def _locale_pools(locale: str) -> dict[str, Any]:
+    """Name lists (weights, cumulative weights, ASCII slugs), a city pool and UTC offsets.
 
-    Cities come from a fixed number of seeded ``Faker.city()`` calls (their providers
-    build names from formats rather than lists), so cost does not grow with cohort size.
+    A pure function of the locale, cached once per process: the provider's own name lists,
+    and a city pool from a fixed number of ``Faker.city()`` calls on an instance seeded by
+    the locale's name (city providers build names from formats rather than lists). Cohorts
+    then sample from these pools with numpy, so neither cohort size nor the number of
+    cohorts generated costs Faker calls.
     """
     from faker import Faker
 
     fake = Faker(locale)
-    fake.seed_instance(faker_seed)
+    fake.seed_instance(zlib.crc32(locale.encode()))
     person = next(p for p in fake.get_providers() if hasattr(p, "last_names"))
     generic = getattr(person, "first_names", None)
     female = getattr(person, "first_names_female", None) or generic
@@ -392,18 +396,31 @@ def _locale_pools(locale: str, faker_seed: int) -> dict[str, Any]:
     code = locale.split("_")[1]
     country = _country_record(code)
     offsets = _offset_shares(code, country.timezones)
-    city_rng = np.random.default_rng(faker_seed)
+    city_rng = np.random.default_rng(zlib.crc32(locale.encode()))
     city_offsets = city_rng.choice(np.array(list(offsets)), size=len(cities),
                                    p=np.array(list(offsets.values())))
     return {
-        "female": _weighted_names(female),
-        "male": _weighted_names(male),
-        "last": _weighted_names(person.last_names),
+        "female": _name_pool(female),
+        "male": _name_pool(male),
+        "last": _name_pool(person.last_names),
         "cities": np.array(cities, dtype=object),
         "city_offsets": city_offsets.astype(float),
         "country": country.name,
         "family_first": locale.split("_")[0] in _FAMILY_FIRST,
     }
+
+
+def _name_pool(names: Any) -> dict[str, np.ndarray]:
+    keys, p = _weighted_names(names)
+    cum = np.cumsum(p)
+    cum[-1] = 1.0  # guard the last bucket against rounding in the cumulative sum
+    return {"names": keys, "p": p, "cum": cum,
+            "slugs": np.array([_ascii_slug(k) for k in keys], dtype=object)}
+
+
+def _draw(pool: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+    """Indices into ``pool`` for uniforms ``u`` (inverse-CDF sampling by weight)."""
+    return np.minimum(np.searchsorted(pool["cum"], u, side="right"), pool["names"].size - 1)
 
 
 def _offset_shares(code: str, timezones: list[str]) -> dict[float, float]:
@@ -530,23 +547,22 @@ def _identities(spec: CohortSpec, ids: np.ndarray) -> dict[str, np.ndarray]:
         sel = np.flatnonzero(locale_idx == li)
         if sel.size == 0:
             continue
-        pools = _locale_pools(locale, _seeding.int_seed(spec.seed, "faker", locale))
+        pools = _locale_pools(locale)
         female = (gender_idx[sel] == 0) | ((gender_idx[sel] == 2) & name_female[sel])
         first = np.empty(sel.size, dtype=object)
+        first_slug = np.empty(sel.size, dtype=object)
         for mask, key in ((female, "female"), (~female, "male")):
-            names, p = pools[key]
-            first[mask] = names[np.searchsorted(np.cumsum(p), u_first[sel][mask] * 0.999999)]
-        names, p = pools["last"]
-        last = names[np.searchsorted(np.cumsum(p), u_last[sel] * 0.999999)]
+            k = _draw(pools[key], u_first[sel][mask])
+            first[mask], first_slug[mask] = pools[key]["names"][k], pools[key]["slugs"][k]
+        k = _draw(pools["last"], u_last[sel])
+        last, last_slug = pools["last"]["names"][k], pools["last"]["slugs"][k]
         city = (u_city[sel] * len(pools["cities"])).astype(int)
         cols["first"][sel], cols["last"][sel] = first, last
+        cols["first_slug"][sel], cols["last_slug"][sel] = first_slug, last_slug
         cols["location"][sel] = pools["cities"][city]
         cols["country"][sel] = pools["country"]
         utc[sel] = pools["city_offsets"][city]
         full[sel] = (last + first) if pools["family_first"] else (first + " " + last)
-        slug = np.vectorize(_ascii_slug, otypes=[object])
-        cols["first_slug"][sel] = slug(first)
-        cols["last_slug"][sel] = slug(last)
 
     # Non-Latin names have no ASCII slug: fall back to the participant id.
     ok = (cols["first_slug"] != "") & (cols["last_slug"] != "")
