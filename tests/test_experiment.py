@@ -100,3 +100,32 @@ def test_bad_input(kwargs, name):
             **kwargs}
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of run_experiment"):
         run_experiment(SPEC, **args)
+
+
+def test_tables_selection_builds_only_what_is_asked_with_the_same_numbers():
+    from toolkit import CohortSpec, ProgramDesign
+    from toolkit.experiment import Arm, run_experiment
+
+    spec = CohortSpec(n_mentors=30, n_mentees=25, seed=4)
+    arms = {"weekly": Arm("random", ProgramDesign(cadence="weekly", checkins="monthly",
+                                                   on_flag="rematch")),
+            "biweekly": Arm("random", ProgramDesign())}
+    full = run_experiment(spec, arms, replicates=3, seed=9, control=True, progress=False)
+    lean = run_experiment(spec, arms, replicates=3, seed=9, control=True, progress=False,
+                          tables=("outcomes",))
+    pd.testing.assert_frame_equal(lean.outcomes, full.outcomes)
+    assert lean.weeks is None and lean.surveys is None and lean.events is None
+    assert lean.pairs is None and set(lean.tables()) == {"outcomes"}
+    events_only = run_experiment(spec, arms, replicates=3, seed=9, control=True,
+                                 progress=False, tables="events")
+    pd.testing.assert_frame_equal(events_only.events, full.events)
+
+
+@pytest.mark.parametrize("tables", [(), ("outcome",), "pairz", 3])
+def test_bad_tables_selection_is_refused(tables):
+    from toolkit import CohortSpec, InvalidParameterError, ProgramDesign
+    from toolkit.experiment import run_experiment
+
+    with pytest.raises(InvalidParameterError, match="'tables'"):
+        run_experiment(CohortSpec(n_mentors=5, n_mentees=5), ProgramDesign(), replicates=1,
+                       progress=False, tables=tables)

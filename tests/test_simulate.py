@@ -219,3 +219,19 @@ def test_invariants_property(cohort, duration, cadence, checkins, on_flag, flag_
                            structured_agenda=levers[1], mentor_training=levers[2],
                            recognition=levers[3], virtual=levers[4])
     check_invariants(simulate(cohort, random_pairs(cohort, seed % 7), design, seed=seed), design)
+
+
+def test_simulate_tables_selection_matches_the_full_run():
+    from toolkit import CohortSpec, ProgramDesign, generate_cohort, match, simulate
+
+    cohort = generate_cohort(CohortSpec(n_mentors=20, n_mentees=18, seed=2))
+    pairs = match(cohort, policy="random", seed=2)
+    design = ProgramDesign(checkins="monthly", on_flag="coach")
+    full = simulate(cohort, pairs, design, seed=5)
+    lean = simulate(cohort, pairs, design, seed=5, tables=["outcomes", "surveys"])
+    pd.testing.assert_frame_equal(lean.outcomes, full.outcomes)
+    pd.testing.assert_frame_equal(lean.surveys, full.surveys)
+    assert lean.weeks is None and lean.events is None
+    # A Matching and its pairs frame give the same positions, hence the same outcomes.
+    from_frame = simulate(cohort, pairs.pairs[["mentor_id", "mentee_id"]], design, seed=5)
+    pd.testing.assert_frame_equal(from_frame.outcomes, full.outcomes)

@@ -210,7 +210,8 @@ class SimulatorDesign:
         # as "comparison" and is labelled "control" only in the data handed out.
         arms = {"treatment": self.treatment, "comparison": self.control}
         return run_experiment(self._spec(n, seed), arms, replicates=replicates, seed=seed,
-                              behavior=self.behavior, progress=False).outcomes
+                              behavior=self.behavior, progress=False,
+                              tables=("outcomes",)).outcomes
 
     def __call__(self, seed: int, n: int | None = None) -> pd.DataFrame:
         n = self.n if n is None else check_int(n, "n", "SimulatorDesign", low=2)

@@ -34,12 +34,14 @@ from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort, CohortSpec, generate_cohort
 from toolkit.program import ProgramDesign
 from toolkit.simulate import (
+    TABLES,
     SimulationResult,
     _control_tables,
     _features,
     _matching_positions,
     _run,
     _Stack,
+    check_tables,
 )
 
 __all__ = ["CONTROL_ARM", "Arm", "ExperimentResult", "run_experiment"]
@@ -112,8 +114,8 @@ def _matching(cohort: Cohort, policy: Any, seed: int) -> Any:
 
 def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 100,
                    seed: int = 0, control: bool = False,
-                   behavior: BehaviorModel | None = None, progress: bool = True
-                   ) -> ExperimentResult:
+                   behavior: BehaviorModel | None = None, progress: bool = True,
+                   tables: Any = (*TABLES, "pairs")) -> ExperimentResult:
     """Simulate every arm on every replicate; return tidy tables for all of them.
 
     Parameters
@@ -128,7 +130,11 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
     control : add an unpaired control arm named ``control`` (pre/post surveys only).
     behavior : BehaviorModel (default parameters if None).
     progress : show a progress bar (tqdm).
+    tables : which of ``weeks``, ``outcomes``, ``surveys``, ``events`` and ``pairs`` (the
+        starting matchings) to build; the rest are ``None``. Leaving out tables nobody
+        reads (a power analysis needs only ``outcomes``) saves most of the table cost.
     """
+    want = check_tables(tables, _OWNER, (*TABLES, "pairs"))
     arms = _check_arms(arms)
     replicates = check_int(replicates, "replicates", _OWNER, low=1, high=10_000_000)
     _seeding.check_seed(seed, _OWNER)
@@ -157,33 +163,35 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
         for key, policy in policies.items():
             m = _matching(c, policy, _seeding.int_seed(seed, "matching", r, key))
             positions[key].append(_matching_positions(c, m, _OWNER))
-            frame = m.pairs if hasattr(m, "pairs") else m
-            pair_frames.append(frame.assign(replicate=np.int32(r), policy=key))
+            if "pairs" in want:
+                frame = m.pairs if hasattr(m, "pairs") else m
+                pair_frames.append(frame.assign(replicate=np.int32(r), policy=key))
         bar.update(1)
 
     reps = np.arange(replicates)
-    tables: dict[str, list[pd.DataFrame]] = {k: [] for k in ("weeks", "outcomes", "surveys",
-                                                             "events")}
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, arm in enumerate(arms.values()):
         pos = positions[_policy_key(arm.policy)]
         stack = _Stack(features=feats, replicates=reps,
                        rep=np.concatenate([np.full(len(e), r) for r, (e, _) in enumerate(pos)]),
                        mentee=np.concatenate([e for e, _ in pos]),
                        mentor=np.concatenate([m for _, m in pos]))
-        for k, v in _run(stack, arm.design, behavior, seed, (names, code)).items():
-            tables[k].append(v)
+        for k, v in _run(stack, arm.design, behavior, seed, (names, code), want).items():
+            parts[k].append(v)
         bar.update(1)
     if control:
         stack = _Stack(features=feats, replicates=reps,
                        rep=np.repeat(reps, [f.n_mentees for f in feats]),
                        mentee=np.concatenate([np.arange(f.n_mentees) for f in feats]),
                        mentor=np.zeros(sum(f.n_mentees for f in feats), np.int64))
-        for k, v in _control_tables(stack, behavior, seed, (names, len(names) - 1)).items():
-            tables[k].append(v)
+        for k, v in _control_tables(stack, behavior, seed, (names, len(names) - 1),
+                                    want).items():
+            parts[k].append(v)
         bar.update(1)
     bar.close()
 
-    out = {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}
-    return ExperimentResult(design=None, behavior=behavior, seed=seed,
-                            pairs=pd.concat(pair_frames, ignore_index=True), arms=arms,
+    out = {k: (pd.concat(parts[k], ignore_index=True) if len(parts[k]) > 1 else parts[k][0])
+           if k in parts else None for k in TABLES}
+    pairs = pd.concat(pair_frames, ignore_index=True) if "pairs" in want else None
+    return ExperimentResult(design=None, behavior=behavior, seed=seed, pairs=pairs, arms=arms,
                             replicates=replicates, **out)

@@ -47,6 +47,7 @@ __all__ = [
     "EVENT_TYPES",
     "INTERVENTIONS",
     "REASONS",
+    "TABLES",
     "SimulationResult",
     "simulate",
 ]
@@ -59,24 +60,30 @@ _R = {name: i for i, name in enumerate(REASONS)}
 _E = {name: i for i, name in enumerate(EVENT_TYPES)}
 _I = {name: i for i, name in enumerate(INTERVENTIONS)}
 _WEEKS_PER_MONTH = 52 / 12
+TABLES = ("weeks", "outcomes", "surveys", "events")
 
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Tidy tables of one simulated program (or of stacked replicates and arms)."""
+    """Tidy tables of one simulated program (or of stacked replicates and arms).
 
-    weeks: pd.DataFrame
-    outcomes: pd.DataFrame
-    surveys: pd.DataFrame
-    events: pd.DataFrame
+    A table left out with ``tables=`` is ``None``.
+    """
+
+    weeks: pd.DataFrame | None
+    outcomes: pd.DataFrame | None
+    surveys: pd.DataFrame | None
+    events: pd.DataFrame | None
     design: ProgramDesign | None = None
     behavior: BehaviorModel | None = None
     seed: int | None = None
     meta: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"weeks": self.weeks, "outcomes": self.outcomes, "surveys": self.surveys,
-                "events": self.events}
+        """The tables that were built, by name."""
+        built = {"weeks": self.weeks, "outcomes": self.outcomes, "surveys": self.surveys,
+                 "events": self.events}
+        return {k: v for k, v in built.items() if v is not None}
 
 
 # --------------------------------------------------------------------------- pair features
@@ -138,11 +145,25 @@ def _matching_positions(cohort: Cohort, matching: Any, owner: str
     if hasattr(matching, "pairs") and isinstance(fp, str) and fp != cohort.fingerprint:
         raise fail("matching", owner, f"a matching of this cohort (fingerprint "
                    f"{cohort.fingerprint})", f"a matching of cohort {fp}")
+    feats = _features(cohort)
+    e_idx, m_idx = (getattr(matching, "mentee_index", None),
+                    getattr(matching, "mentor_index", None))
+    if isinstance(e_idx, np.ndarray) and isinstance(m_idx, np.ndarray) and isinstance(fp, str):
+        # A Matching of this cohort (fingerprint checked above) already holds positions in
+        # cohort order: no id lookup, and no need to build its pairs table.
+        if (len(e_idx) and (e_idx.min() < 0 or e_idx.max() >= feats.n_mentees
+                            or m_idx.min() < 0 or m_idx.max() >= feats.n_mentors)):
+            raise fail("matching", owner, "a Matching whose positions lie in this cohort",
+                       "positions out of range")
+        if len(np.unique(e_idx)) != len(e_idx):
+            raise fail("matching", owner, "a matching with each mentee at most once",
+                       "a repeated mentee")
+        order = np.argsort(e_idx, kind="stable")
+        return e_idx[order].astype(np.int64), m_idx[order].astype(np.int64)
     pairs = _pairs_frame(matching)
     if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
         raise fail("matching", owner, "a Matching or a DataFrame with mentee_id and mentor_id "
                    "columns", type(matching).__name__)
-    feats = _features(cohort)
     e_pos = feats.mentee_index.get_indexer(pairs["mentee_id"].to_numpy(dtype=object))
     m_pos = feats.mentor_index.get_indexer(pairs["mentor_id"].to_numpy(dtype=object))
     if (e_pos < 0).any():
@@ -264,7 +285,7 @@ def _overload(design: ProgramDesign, b: BehaviorModel, meeting_weeks: np.ndarray
 
 
 def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
-         arm: Any) -> dict[str, pd.DataFrame]:
+         arm: Any, want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
     """Simulate one design on stacked replicates; return the four tables."""
     sched = program_schedule(design)
     n, n_weeks = len(stack.rep), design.duration_weeks
@@ -448,7 +469,7 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
              "mentor_level0": mentor_level0[first_mentor_g],
              "mentor_level": mentor_level[first_mentor_g], "mentor_g": mentor_g,
              "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi]}
-    return _tables(stack, design, b, arm, rec, events, state)
+    return _tables(stack, design, b, arm, rec, events, state, want)
 
 
 def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: int,
@@ -494,12 +515,38 @@ def _arm_column(n: int, arm: str | tuple[list[str], int]) -> pd.Categorical:
 
 
 def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
-            rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any]
-            ) -> dict[str, pd.DataFrame]:
-    n, n_weeks = len(stack.rep), design.duration_weeks
+            rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any],
+            want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+    """The tables in ``want`` (building the others costs time callers may not need)."""
+    replicate = stack.replicates[stack.rep]
+    out: dict[str, pd.DataFrame] = {}
+    if "weeks" in want:
+        out["weeks"] = _weeks_frame(stack, design.duration_weeks, arm, rec)
+    ids = _IdColumn(stack.features)
+    mentee_id = ids.mentee(stack.mentee_offsets[stack.rep] + stack.mentee)
+    z = s["survey"]
+    sat_e = _likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
+    sat_m = _likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
+    support = _likert(s["quality"], z[:, 6], b.support_noise_sd)
+    if "outcomes" in want:
+        out["outcomes"] = _outcomes_frame(stack, replicate, arm, ids, mentee_id, s,
+                                          sat_e, sat_m, support)
+    if "surveys" in want:
+        out["surveys"] = _survey_frame(
+            replicate, arm, stack.mentee, mentee_id, ids.mentor(s["first_mentor_g"]),
+            ids.mentor(s["mentor_g"]), skill=(s["mentee_skill0"], s["mentee_skill"]),
+            lead=(s["mentor_level0"], s["mentor_level"]), post=(sat_e, sat_m, support), z=z, b=b)
+    if "events" in want:
+        out["events"] = _events_frame(stack, replicate, arm, ids, events)
+    return out
+
+
+def _weeks_frame(stack: _Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]
+                 ) -> pd.DataFrame:
+    n = len(stack.rep)
     replicate = stack.replicates[stack.rep]
     arm_cat = _arm_column(n * n_weeks, arm)
-    weeks = pd.DataFrame({
+    return pd.DataFrame({
         "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
         "arm": arm_cat,
         "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
@@ -512,15 +559,13 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         "active": rec["active"].ravel(order="F"),
     }, copy=False)   # keep one block per column: consolidating 5 million rows costs time
 
-    ids = _IdColumn(stack.features)
-    e_off = stack.mentee_offsets
-    mentee_id = ids.mentee(e_off[stack.rep] + stack.mentee)
-    z = s["survey"]
-    sat_e = _likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
-    sat_m = _likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
-    support = _likert(s["quality"], z[:, 6], b.support_noise_sd)
+
+def _outcomes_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
+                    mentee_id: pd.Categorical, s: dict[str, Any], sat_e: np.ndarray,
+                    sat_m: np.ndarray, support: np.ndarray) -> pd.DataFrame:
+    n = len(stack.rep)
     closed = s["closed_week"] > 0
-    outcomes = pd.DataFrame({
+    return pd.DataFrame({
         "replicate": replicate.astype(np.int32),
         "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32),
@@ -542,12 +587,9 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         "hours_coordinator": s["hours"]["coordinator"],
     })
 
-    first_mentor = ids.mentor(s["first_mentor_g"])
-    surveys = _survey_frame(
-        replicate, arm, stack.mentee, mentee_id, first_mentor, ids.mentor(s["mentor_g"]),
-        skill=(s["mentee_skill0"], s["mentee_skill"]), lead=(s["mentor_level0"], s["mentor_level"]),
-        post=(sat_e, sat_m, support), z=z, b=b)
 
+def _events_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
+                  events: list[tuple]) -> pd.DataFrame:
     if events:
         cols = [np.concatenate(c) for c in zip(*events, strict=True)]
         week, slot, ev, reason, rating, mentor, new = cols
@@ -557,7 +599,7 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         week = slot = ev = reason = mentor = new = np.zeros(0, np.int64)
         rating = np.zeros(0)
     new_id = ids.mentor(new)
-    events_df = pd.DataFrame({
+    return pd.DataFrame({
         "replicate": replicate[slot].astype(np.int32),
         "arm": _arm_column(len(slot), arm),
         "pair_id": stack.mentee[slot].astype(np.int32),
@@ -568,7 +610,6 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         "mentor_id": ids.mentor(mentor),
         "new_mentor_id": new_id,
     })
-    return {"weeks": weeks, "outcomes": outcomes, "surveys": surveys, "events": events_df}
 
 
 class _IdColumn:
@@ -580,12 +621,14 @@ class _IdColumn:
 
     def __init__(self, features: list[_CohortFeatures]):
         ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
-        codes, self.categories = pd.factorize(np.concatenate(ids))
+        codes, categories = pd.factorize(np.concatenate(ids))
+        # One dtype, validated once: from_codes with categories= re-validates them per call.
+        self.dtype = pd.CategoricalDtype(categories)
         self.codes = np.append(codes.astype(np.int32), -1)   # index -1 -> missing
         self.n_mentees = sum(f.n_mentees for f in features)
 
     def _column(self, idx: np.ndarray) -> pd.Categorical:
-        return pd.Categorical.from_codes(self.codes[idx], categories=self.categories)
+        return pd.Categorical.from_codes(self.codes[idx], dtype=self.dtype)
 
     def mentee(self, idx: np.ndarray) -> pd.Categorical:
         """Ids of stacked mentee positions."""
@@ -600,7 +643,7 @@ class _IdColumn:
 def _concat_cat(parts: list[pd.Categorical]) -> pd.Categorical:
     """Concatenate categoricals that share their categories (codes only)."""
     return pd.Categorical.from_codes(np.concatenate([p.codes for p in parts]),
-                                     categories=parts[0].categories)
+                                     dtype=parts[0].dtype)
 
 
 def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor, *, skill,
@@ -639,8 +682,8 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
     })
 
 
-def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any
-                    ) -> dict[str, pd.DataFrame]:
+def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
+                    want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
     """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
     _, static_survey = _static_draws(seed, stack)
     gi = stack.mentee_offsets[stack.rep] + stack.mentee
@@ -666,7 +709,8 @@ def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any
         "support_mentee": pd.array([pd.NA] * n, dtype="Int8"),
         "hours_mentee": zeros, "hours_mentor": zeros, "hours_coordinator": zeros,
     })
-    return {"outcomes": outcomes, "surveys": surveys}
+    built = {"outcomes": outcomes, "surveys": surveys}
+    return {k: v for k, v in built.items() if k in want}
 
 
 # --------------------------------------------------------------------------- public API
@@ -685,20 +729,38 @@ def _check_inputs(cohort: Any, design: Any, behavior: Any, seed: Any, owner: str
     return behavior
 
 
+def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES
+                 ) -> tuple[str, ...]:
+    """Validate a ``tables=`` selection: a non-empty subset of ``allowed``."""
+    if isinstance(tables, str):
+        tables = (tables,)
+    try:
+        chosen = tuple(dict.fromkeys(tables))
+    except TypeError:
+        raise fail("tables", owner, "a list of table names", tables) from None
+    if not chosen or any(t not in allowed for t in chosen):
+        raise fail("tables", owner, "a non-empty selection of " + ", ".join(allowed), tables)
+    return chosen
+
+
 def simulate(cohort: Cohort, matching: Any, design: ProgramDesign | None = None,
              behavior: BehaviorModel | None = None, seed: int = 0, *, replicate: int = 0,
-             arm: str = "program") -> SimulationResult:
+             arm: str = "program", tables: Any = TABLES) -> SimulationResult:
     """Simulate ``design`` on a matched cohort; return the tidy tables.
 
     ``matching`` is a :class:`toolkit.matching.Matching` of this cohort or a DataFrame with
     ``mentee_id`` and ``mentor_id`` columns. ``seed`` is the root seed; ``replicate`` picks
     the replicate stream under it (what :func:`toolkit.experiment.run_experiment` varies).
+    ``tables`` selects which of ``weeks``, ``outcomes``, ``surveys``, ``events`` to build
+    (the others are ``None``); the numbers in a built table do not depend on the choice.
     """
     design = ProgramDesign() if design is None else design
     behavior = _check_inputs(cohort, design, behavior, seed, "simulate")
+    want = check_tables(tables, "simulate")
     _seeding.check_seed(replicate, "simulate", "replicate")
     e_pos, m_pos = _matching_positions(cohort, matching, "simulate")
     stack = _Stack(features=[_features(cohort)], replicates=np.array([replicate]),
                    rep=np.zeros(len(e_pos), np.int64), mentee=e_pos, mentor=m_pos)
-    tables = _run(stack, design, behavior, seed, arm)
-    return SimulationResult(design=design, behavior=behavior, seed=seed, **tables)
+    built = _run(stack, design, behavior, seed, arm, want)
+    return SimulationResult(design=design, behavior=behavior, seed=seed,
+                            **{k: built.get(k) for k in TABLES})
