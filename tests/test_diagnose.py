@@ -188,3 +188,18 @@ def test_diagnose_on_the_simulator_finds_the_cadence_effect_without_bias():
         bias, bias_mcse = table.loc[(n, "bias"), ["estimate", "mcse"]]
         assert abs(bias) < 4 * bias_mcse + 4 * truth_mcse, (n, bias, bias_mcse)
         assert 0.8 <= table.loc[(n, "coverage"), "estimate"] <= 1.0
+
+
+def test_simulator_batch_equals_one_by_one_and_results_ignore_chunking():
+    """A batch runs vectorized over replicates yet equals the simulations run singly, so
+    diagnosands do not depend on the chunk size or the executor."""
+    design = _cadence_design(n=30)
+    seeds = [11, 5, 2**40 + 3]
+    batch = design.batch(seeds)
+    for seed, data in zip(seeds, batch, strict=True):
+        pd.testing.assert_frame_equal(data, design(seed))
+    estimator = DifferenceInMeans(outcome="mentee_gain")
+    tables = [diagnose(design, estimator, sims=12, seed=4, executor="serial", progress=False,
+                       chunk_size=size).simulations for size in (1, 5, 12)]
+    for table in tables[1:]:
+        pd.testing.assert_frame_equal(table, tables[0])

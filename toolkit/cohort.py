@@ -230,15 +230,21 @@ class Cohort:
     leadership_domains: tuple[str, ...] = LEADERSHIP_DOMAINS
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def _role_rows(self, role: str) -> pd.DataFrame:
+        key = ("rows", role)
+        if key not in self._cache:
+            self._cache[key] = self.participants[self.participants["role"] == role]
+        return self._cache[key]
+
     @property
     def mentors(self) -> pd.DataFrame:
         """The mentors' rows (junior staff), in participant order."""
-        return self.participants[self.participants["role"] == "mentor"]
+        return self._role_rows("mentor")
 
     @property
     def mentees(self) -> pd.DataFrame:
         """The mentees' rows (senior leaders), in participant order."""
-        return self.participants[self.participants["role"] == "mentee"]
+        return self._role_rows("mentee")
 
     @property
     def skill_columns(self) -> list[str]:

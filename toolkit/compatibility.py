@@ -209,7 +209,7 @@ def _features(cohort: Cohort) -> tuple[_Side, _Side]:
     gen_index = pd.Index(_GEN_ORDER)
     sides = []
     for role in ("mentee", "mentor"):
-        rows = people[people["role"] == role]
+        rows = cohort.mentees if role == "mentee" else cohort.mentors
         n = len(rows)
         skill = rows[cohort.skill_columns].to_numpy(np.float32)
         lead = rows[cohort.lead_columns].to_numpy(np.float32)

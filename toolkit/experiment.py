@@ -112,10 +112,11 @@ def _matching(cohort: Cohort, policy: Any, seed: int) -> Any:
     return match(cohort, policy=policy, seed=seed)
 
 
-def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 100,
+def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int | None = None,
                    seed: int = 0, control: bool = False,
                    behavior: BehaviorModel | None = None, progress: bool = True,
-                   tables: Any = (*TABLES, "pairs")) -> ExperimentResult:
+                   tables: Any = (*TABLES, "pairs"),
+                   replicate_seeds: Any = None) -> ExperimentResult:
     """Simulate every arm on every replicate; return tidy tables for all of them.
 
     Parameters
@@ -125,7 +126,7 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
         ``seed`` and the replicate number); a Cohort is reused by every replicate (a
         fixed roster), with independent matchings and dynamics per replicate.
     arms : mapping of name to Arm, (policy, design) or ProgramDesign
-    replicates : int >= 1
+    replicates : int >= 1 (default 100)
     seed : root seed; replicate ``r`` uses only streams named by ``r`` under it.
     control : add an unpaired control arm named ``control`` (pre/post surveys only).
     behavior : BehaviorModel (default parameters if None).
@@ -133,11 +134,30 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
     tables : which of ``weeks``, ``outcomes``, ``surveys``, ``events`` and ``pairs`` (the
         starting matchings) to build; the rest are ``None``. Leaving out tables nobody
         reads (a power analysis needs only ``outcomes``) saves most of the table cost.
+    replicate_seeds : optional list of root seeds, one per replicate (then ``seed`` is not
+        used). Replicate ``r`` is then exactly the one-replicate run with
+        ``seed=replicate_seeds[r]`` (but labelled ``r``), so a batch of independent
+        simulations runs vectorized with the same numbers as running them one by one.
     """
     want = check_tables(tables, _OWNER, (*TABLES, "pairs"))
     arms = _check_arms(arms)
-    replicates = check_int(replicates, "replicates", _OWNER, low=1, high=10_000_000)
     _seeding.check_seed(seed, _OWNER)
+    roots = None
+    if replicate_seeds is not None:
+        if isinstance(replicate_seeds, int | str) or not len(replicate_seeds):
+            raise fail("replicate_seeds", _OWNER, "a non-empty list of seeds or None",
+                       replicate_seeds)
+        roots = np.array([_seeding.check_seed(s, _OWNER, "replicate_seeds")
+                          for s in replicate_seeds], dtype=np.uint64)
+        if replicates is not None and replicates != len(roots):
+            raise fail("replicates", _OWNER, f"None or len(replicate_seeds) = {len(roots)}",
+                       replicates)
+        replicates = len(roots)
+    replicates = check_int(100 if replicates is None else replicates, "replicates", _OWNER,
+                           low=1, high=10_000_000)
+
+    def stream(r: int) -> tuple[int, int]:   # (root seed, stream number) of replicate r
+        return (seed, r) if roots is None else (int(roots[r]), 0)
     if not isinstance(control, bool):
         raise fail("control", _OWNER, "True or False", control)
     behavior = BehaviorModel() if behavior is None else behavior
@@ -155,13 +175,14 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
 
     feats, positions, pair_frames = [], {k: [] for k in policies}, []
     for r in range(replicates):
+        root, number = stream(r)
         if isinstance(cohort, Cohort):
             c = cohort
         else:
-            c = generate_cohort(replace(cohort, seed=_seeding.int_seed(seed, "cohort", r)))
+            c = generate_cohort(replace(cohort, seed=_seeding.int_seed(root, "cohort", number)))
         feats.append(_features(c))
         for key, policy in policies.items():
-            m = _matching(c, policy, _seeding.int_seed(seed, "matching", r, key))
+            m = _matching(c, policy, _seeding.int_seed(root, "matching", number, key))
             positions[key].append(_matching_positions(c, m, _OWNER))
             if "pairs" in want:
                 frame = m.pairs if hasattr(m, "pairs") else m
@@ -172,7 +193,7 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, arm in enumerate(arms.values()):
         pos = positions[_policy_key(arm.policy)]
-        stack = _Stack(features=feats, replicates=reps,
+        stack = _Stack(features=feats, replicates=reps, roots=roots,
                        rep=np.concatenate([np.full(len(e), r) for r, (e, _) in enumerate(pos)]),
                        mentee=np.concatenate([e for e, _ in pos]),
                        mentor=np.concatenate([m for _, m in pos]))
@@ -180,7 +201,7 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int = 
             parts[k].append(v)
         bar.update(1)
     if control:
-        stack = _Stack(features=feats, replicates=reps,
+        stack = _Stack(features=feats, replicates=reps, roots=roots,
                        rep=np.repeat(reps, [f.n_mentees for f in feats]),
                        mentee=np.concatenate([np.arange(f.n_mentees) for f in feats]),
                        mentor=np.zeros(sum(f.n_mentees for f in feats), np.int64))

@@ -192,6 +192,19 @@ class _Stack:
     rep: np.ndarray                   # stacked-replicate index per slot
     mentee: np.ndarray                # mentee position within its replicate's cohort
     mentor: np.ndarray                # mentor position within its replicate's cohort
+    roots: np.ndarray | None = None   # root seed per stacked replicate (None: the run's seed)
+
+    def streams(self, seed: int) -> list[tuple[int, int]]:
+        """(root seed, stream number) of each stacked replicate's random streams.
+
+        By default replicate ``r`` of a run with root ``seed`` uses stream ``r`` under it;
+        with ``roots`` each replicate is stream 0 of its own root, exactly as a
+        one-replicate run with that root (how a batch of simulations stays identical to
+        the same simulations run one by one).
+        """
+        if self.roots is None:
+            return [(seed, int(r)) for r in self.replicates]
+        return [(int(root), 0) for root in self.roots]
 
     @property
     def mentee_offsets(self) -> np.ndarray:
@@ -227,7 +240,8 @@ class _Draws:
     N_UNIFORM, N_NORMAL = 2, 3   # (meet, close), (quality, rating, chemistry)
 
     def __init__(self, seed: int, stack: _Stack):
-        self.gens = [_seeding.rng(seed, "dynamics", int(r)) for r in stack.replicates]
+        self.gens = [_seeding.rng(root, "dynamics", number)
+                     for root, number in stack.streams(seed)]
         self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
         self.u = np.empty((self.e_off[-1], self.N_UNIFORM))
         self.z = np.empty((self.e_off[-1], self.N_NORMAL))
@@ -244,8 +258,8 @@ class _Draws:
 def _static_draws(seed: int, stack: _Stack) -> tuple[np.ndarray, np.ndarray]:
     """Per-mentee-position draws fixed for the whole run: start values and survey errors."""
     start, survey = [], []
-    for r, f in zip(stack.replicates, stack.features, strict=True):
-        g = _seeding.rng(seed, "pairs", int(r))
+    for (root, number), f in zip(stack.streams(seed), stack.features, strict=True):
+        g = _seeding.rng(root, "pairs", number)
         start.append(g.standard_normal((f.n_mentees, 2)))     # chemistry, engagement
         survey.append(g.standard_normal((f.n_mentees, 7)))    # survey errors
     return np.concatenate(start), np.concatenate(survey)
