@@ -119,6 +119,8 @@ def deferred_acceptance(proposer_values: np.ndarray, receiver_values: np.ndarray
     cap_p = np.broadcast_to(np.asarray(proposer_capacity, np.int64), (n_p,))
     cap_q = np.broadcast_to(np.asarray(receiver_capacity, np.int64), (n_q,))
     lists, n_acc = _preference_lists(proposer_values, acceptable)
+    if (cap_p == 1).all() and (cap_q == 1).all():
+        return _deferred_acceptance_one_to_one(lists, n_acc, receiver_values)
     rvals = np.ascontiguousarray(receiver_values, dtype=np.float32)
     ptr = np.zeros(n_p, np.int64)
     held = np.zeros(n_p, np.int64)
@@ -153,6 +155,48 @@ def deferred_acceptance(proposer_values: np.ndarray, receiver_values: np.ndarray
         eng_q = np.concatenate([eng_q[stay], cand_q[keep]])
     order = np.lexsort((eng_q, eng_p))
     return eng_p[order], eng_q[order]
+
+
+def _deferred_acceptance_one_to_one(lists: np.ndarray, n_acc: np.ndarray,
+                                    receiver_values: np.ndarray
+                                    ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`deferred_acceptance` with every capacity 1, at O(proposals) per round.
+
+    Only the free proposers are touched in a round (the general loop rescans everyone
+    and re-sorts every engagement); each receiver keeps one holder and the holder's key.
+    The proposer-optimal stable matching does not depend on the order of proposals, so
+    the result is the same as the general loop's.
+    """
+    n_p, n_q = lists.shape
+    flat = lists.reshape(-1)
+    rbits = (np.ascontiguousarray(receiver_values, dtype=np.float32) + np.float32(0)
+             ).reshape(-1).view(np.int32)  # +0.0: -0.0 would not order by its bits
+    never = np.iinfo(np.int64).max
+    nxt = np.arange(n_p, dtype=np.int64) * n_q  # flat position of each next choice
+    end = nxt + n_acc
+    holder = np.full(n_q, -1, np.int64)
+    held_key = np.full(n_q, never, np.int64)
+    best = np.full(n_q, never, np.int64)  # scratch: best new key per receiver
+    free = np.flatnonzero(n_acc > 0)
+    while free.size:
+        pos = nxt[free]
+        nxt[free] = pos + 1
+        q = flat[pos].astype(np.int64)
+        # The receiver's key (smaller = preferred): value descending, then lower position.
+        key = ((_TOP - rbits[free * n_q + q]) << _INDEX_BITS) | free
+        np.minimum.at(best, q, key)
+        win = (key == best[q]) & (key < held_key[q])  # keys are unique (they hold p)
+        best[q] = never
+        q_win = q[win]
+        dropped = holder[q_win]
+        holder[q_win] = free[win]
+        held_key[q_win] = key[win]
+        free = np.concatenate([free[~win], dropped[dropped >= 0]])
+        free = free[nxt[free] < end[free]]  # who has exhausted their list stays single
+    recv = np.flatnonzero(holder >= 0)
+    prop = holder[recv]
+    order = np.argsort(prop)
+    return prop[order], recv[order]
 
 
 # --------------------------------------------------------------------------- the problem
