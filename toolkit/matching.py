@@ -38,6 +38,7 @@ from toolkit.compatibility import (
     Compatibility,
     Constraints,
     _features,
+    _weighted,
     compatibility_matrix,
     pair_components,
 )
@@ -221,21 +222,25 @@ class Policy:
     options: dict[str, Any]
     summary: str
     restrict: Callable[[Compatibility, dict[str, Any]], tuple[str, np.ndarray] | None] | None = None
+    needs: tuple[str, ...] = ("scores",)
 
 
 POLICIES: dict[str, Policy] = {}
 
 
 def register_policy(name: str, *, summary: str, options: dict[str, Any] | None = None,
-                    restrict: Callable | None = None) -> Callable:
+                    restrict: Callable | None = None,
+                    needs: tuple[str, ...] = ("scores",)) -> Callable:
     """Decorator adding ``func(problem) -> (mentor_of, reasons)`` to :data:`POLICIES`.
 
     ``mentor_of[i]`` is mentee ``i``'s mentor position or -1; ``reasons`` maps unmatched
-    mentee positions to a plain-words reason (others get a generic one).
+    mentee positions to a plain-words reason (others get a generic one). ``needs``
+    names the :class:`Compatibility` matrices the policy reads ("scores",
+    "mentee_view", "mentor_view"); ``match`` computes just those, in one pass.
     """
     def decorate(func: Callable) -> Callable:
         POLICIES[name] = Policy(name=name, func=func, options=dict(options or {}),
-                                summary=summary, restrict=restrict)
+                                summary=summary, restrict=restrict, needs=tuple(needs))
         return func
     return decorate
 
@@ -315,7 +320,8 @@ def _max_cardinality(allowed: np.ndarray, capacity: np.ndarray) -> int:
 
 # --------------------------------------------------------------------------- policies
 
-@register_policy("random", summary="uniformly random pairs among admissible ones (baseline)")
+@register_policy("random", summary="uniformly random pairs among admissible ones (baseline)",
+                 needs=())
 def _random(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     keys = problem.rng.random(problem.admissible.shape)
     return _greedy_core(keys, problem.admissible, problem.capacity), {}
@@ -332,7 +338,7 @@ def _optimal(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
                    most_pairs=False), {}
 
 
-@register_policy("stable", options={"proposer": "mentee"},
+@register_policy("stable", options={"proposer": "mentee"}, needs=("mentee_view", "mentor_view"),
                  summary="Gale-Shapley stable matching, each side ranking by its own view")
 def _stable(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     proposer = check_option(problem.options["proposer"], "proposer", "match(policy='stable')",
@@ -350,6 +356,7 @@ def _stable(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
 
 
 @register_policy("mentee_choice", options={"shortlist": 5, "fallback": True},
+                 needs=("scores", "mentee_view", "mentor_view"),
                  summary="mentees rank a shortlist of their top-scoring mentors; "
                          "mentee-proposing deferred acceptance on the shortlists, then "
                          "(fallback) the best total for those left over")
@@ -422,7 +429,7 @@ def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
     require = check_option(options["require"], "require", "match(policy='diverse')",
                            ("department", "location", "both"))
     mentees, mentors = _features(compat.cohort)
-    allowed = np.ones(compat.scores.shape, bool)
+    allowed = np.ones(compat.admissible.shape, bool)
     for attr in ("department", "location"):
         if require in (attr, "both"):
             e, r = getattr(mentees, attr)[:, None], getattr(mentors, attr)[None, :]
@@ -488,15 +495,23 @@ class Matching:
             self._cache["pairs"] = self._pairs()
         return self._cache["pairs"]
 
+    def _pair_components(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The matched pairs' components and scores (equal to the matrices' entries)."""
+        if "pair_components" not in self._cache:
+            comps = pair_components(self.compat.cohort, self.mentee_index, self.mentor_index)
+            self._cache["pair_components"] = (comps, _weighted(comps, self.compat.weights))
+        return self._cache["pair_components"]
+
     def _pairs(self) -> pd.DataFrame:
         c, i, j = self.compat, self.mentee_index, self.mentor_index
-        comps = pair_components(c.cohort, i, j)
+        comps, scores = self._pair_components()
         frame = pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
-                              "score": c.scores[i, j].astype(float)})
+                              "score": scores.astype(float)})
         for name in COMPONENTS:
             frame[f"score_{name}"] = comps[name].astype(float)
-        frame["mentee_rank"] = _ranks(c.mentee_view, self.admissible, i, j, by_row=True)
-        frame["mentor_rank"] = _ranks(c.mentor_view, self.admissible, i, j, by_row=False)
+        view_e, view_r = c.matrices("mentee_view", "mentor_view")
+        frame["mentee_rank"] = _ranks(view_e, self.admissible, i, j, by_row=True)
+        frame["mentor_rank"] = _ranks(view_r, self.admissible, i, j, by_row=False)
         return frame
 
     @property
@@ -544,8 +559,8 @@ class Matching:
 
     def _metrics(self) -> dict[str, Any]:
         c, i, j = self.compat, self.mentee_index, self.mentor_index
-        n_e, n_r = c.scores.shape
-        scores = c.scores[i, j].astype(float)
+        n_e, n_r = self.admissible.shape
+        scores = self._pair_components()[1].astype(float)
         mentees, mentors = _features(c.cohort)
         dept_e, dept_r = mentees.department[i], mentors.department[j]
         loc_e, loc_r = mentees.location[i], mentors.location[j]
@@ -596,7 +611,8 @@ class Matching:
         reasons = ["; ".join(details.phrase(terms[t], int(i[k]), int(j[k]))
                              for t in order[k]) for k in range(i.size)]
         return pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
-                             "score": c.scores[i, j].astype(float), "reasons": reasons})
+                             "score": self._pair_components()[1].astype(float),
+                             "reasons": reasons})
 
 
 class _Details:
@@ -664,15 +680,16 @@ def _blocking_pairs(c: Compatibility, admissible: np.ndarray, capacity: np.ndarr
                     i: np.ndarray, j: np.ndarray) -> int:
     """Admissible pairs who both prefer each other to what they have (own views)."""
     n_e, n_r = admissible.shape
+    view_e, view_r = c.matrices("mentee_view", "mentor_view")
     never = np.iinfo(np.int64).max
     mentee_pos, mentor_pos = np.arange(n_e), np.arange(n_r)
     cur_e = np.full(n_e, never, np.int64)  # unmatched: any acceptable mentor is better
     if i.size:
-        cur_e[i] = _key_matrix(c.mentee_view[i, j][None, :], j, index_axis=1)[0]
+        cur_e[i] = _key_matrix(view_e[i, j][None, :], j, index_axis=1)[0]
     worst_r = np.full(n_r, never, np.int64)  # spare capacity: any acceptable mentee
     load = np.bincount(j, minlength=n_r)
     if i.size:
-        keys = _key_matrix(c.mentor_view[i, j][None, :], i, index_axis=1)[0]
+        keys = _key_matrix(view_r[i, j][None, :], i, index_axis=1)[0]
         worst = np.full(n_r, np.iinfo(np.int64).min, np.int64)
         np.maximum.at(worst, j, keys)
         full = load >= capacity
@@ -681,8 +698,8 @@ def _blocking_pairs(c: Compatibility, admissible: np.ndarray, capacity: np.ndarr
     step = max(1, _ROW_BLOCK // max(n_r, 1))
     for s in range(0, n_e, step):
         rows = slice(s, min(s + step, n_e))
-        ke = _key_matrix(c.mentee_view[rows], mentor_pos, index_axis=1)
-        kr = _key_matrix(c.mentor_view[rows], mentee_pos[rows], index_axis=0)
+        ke = _key_matrix(view_e[rows], mentor_pos, index_axis=1)
+        kr = _key_matrix(view_r[rows], mentee_pos[rows], index_axis=0)
         total += int((admissible[rows] & (ke < cur_e[rows, None])
                       & (kr < worst_r[None, :])).sum())
     return total
@@ -763,10 +780,10 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
         # Validate the capacity before the (costly) scoring.
         _check_capacity(capacity, int((source.participants["role"] == "mentor").sum()))
         compat = compatibility_matrix(source, weights=weights or "balanced",
-                                      constraints=constraints)
+                                      constraints=constraints, precompute=spec.needs)
     else:
         raise fail("source", "match", "a Cohort or a Compatibility", type(source).__name__)
-    cap = _check_capacity(capacity, compat.scores.shape[1])
+    cap = _check_capacity(capacity, compat.admissible.shape[1])
     admissible, masks = compat.admissible, dict(compat.constraint_masks)
     if spec.restrict is not None:
         name, allowed = spec.restrict(compat, opts)
@@ -775,6 +792,7 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
     problem_text = _infeasibility(compat, admissible, masks)
     if strict and problem_text is not None:
         raise InfeasibleMatchingError(problem_text)
+    compat.matrices(*spec.needs)  # what the policy reads, in one pass (if not yet there)
     problem = Problem(compat=compat, admissible=admissible, capacity=cap,
                       rng=_seeding.rng(seed, "matching", policy), options=opts)
     mentor_of, reasons = spec.func(problem)
