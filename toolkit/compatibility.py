@@ -184,68 +184,98 @@ class _Side:
         return out
 
 
-def _codes(values: pd.Series, categories: pd.Index) -> np.ndarray:
-    text = values.fillna("").astype(str).str.strip()
-    codes = categories.get_indexer(text).astype(np.int32)
-    codes[(text == "").to_numpy() | text.str.lower().isin(["unspecified", "unknown"]).to_numpy()] = -1
-    return codes
+def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
+    """Codes of a text column shared by both sides (-1: missing, empty or unknown)."""
+    if column not in people.columns:
+        return np.full(len(people), -1, np.int32)
+    text = people[column].fillna("").astype(str).str.strip()
+    codes, uniques = pd.factorize(text)
+    unknown = np.array([u == "" or u.lower() in ("unspecified", "unknown")
+                        for u in uniques] + [True], bool)  # the last: factorize's -1
+    return np.where(unknown[codes], -1, codes).astype(np.int32)
+
+
+def _bitmasks(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
+    """Bit k set where the ';'-list holds ``names[k]`` (exact items, as cohort membership)."""
+    bit = {name: 1 << k for k, name in enumerate(names)}
+    out = np.zeros(len(texts), np.int64)
+    for row, text in enumerate(texts):
+        mask = 0
+        for item in text.split(";"):
+            mask |= bit.get(item, 0)
+        out[row] = mask
+    return out
+
+
+def _unpack(masks: np.ndarray, n: int) -> np.ndarray:
+    return ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
 def _features(cohort: Cohort) -> tuple[_Side, _Side]:
-    """Features of (mentees, mentors), cached on the cohort (they depend only on it)."""
+    """Features of (mentees, mentors), cached on the cohort (they depend only on it).
+
+    Each column is read and converted once for all participants, then split by role
+    (every conversion is elementwise, so this equals converting each side's rows).
+    """
     cached = cohort._cache.get(_FEATURES_KEY)
     if cached is not None:
         return cached
     people = cohort.participants
+    columns = people.columns
     missing = [c for c in ("participant_id", "role", *cohort.skill_columns,
-                           *cohort.lead_columns) if c not in people.columns]
+                           *cohort.lead_columns) if c not in columns]
     if missing:
         raise InvalidParameterError(
             f"The cohort's participants table lacks the column {missing[0]!r} that "
             "compatibility scoring needs.")
-    cats = {col: pd.Index(pd.unique(people[col].fillna("").astype(str).str.strip()))
-            if col in people.columns else pd.Index([])
-            for col in ("department", "location")}
-    gen_index = pd.Index(_GEN_ORDER)
+    n_all = len(people)
+    role = people["role"].to_numpy(object)
+    n_skill = len(cohort.skill_columns)
+    numbers = people[[*cohort.skill_columns, *cohort.lead_columns]].to_numpy(np.float32)
+    deep_all = np.column_stack([
+        people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5)
+        for c in _DEEP_COLUMNS])
+    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID)
+    goal_texts = (people["goal_domains"].fillna("").astype(str).tolist()
+                  if "goal_domains" in columns else [""] * n_all)
+    interests_all = (_bitmasks(people["interests"].fillna("").astype(str).tolist(), INTERESTS)
+                     if "interests" in columns else np.zeros(n_all, np.int64)).astype(np.uint32)
+    generation_all = (pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
+                      if "generation" in columns else np.full(n_all, -1))
+    generation_all = np.where(generation_all < 0, _GEN_CODES - 1,
+                              generation_all).astype(np.int16)
+    department_all, location_all = _codes(people, "department"), _codes(people, "location")
+    utc_all = (people["utc_offset"].to_numpy(np.float64) if "utc_offset" in columns
+               else np.zeros(n_all))
+    utc_all = ((utc_all + 12.0) % 24.0 - 12.0).astype(np.float32)
+    avail_all = (people["availability_hours_month"].to_numpy(np.float64)
+                 if "availability_hours_month" in columns
+                 else np.full(n_all, AVAILABILITY_TARGET_HOURS))
+    avail_all = np.minimum(avail_all / AVAILABILITY_TARGET_HOURS, 1.0).astype(np.float32)
+    ids_all = people["participant_id"].astype(str).to_numpy(object)
     sides = []
-    for role in ("mentee", "mentor"):
-        rows = cohort.mentees if role == "mentee" else cohort.mentors
-        n = len(rows)
-        skill = rows[cohort.skill_columns].to_numpy(np.float32)
-        lead = rows[cohort.lead_columns].to_numpy(np.float32)
-        goals = cohort.goal_matrix(role)
-        own = skill if role == "mentee" else lead
+    for name in ("mentee", "mentor"):
+        rows = np.flatnonzero(role == name)
+        n = rows.size
+        skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
+        domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
+        goals = _unpack(_bitmasks([goal_texts[k] for k in rows], domains), len(domains))
+        own = skill if name == "mentee" else lead
         goal_thr = np.where(goals, own, _NO_GOAL).astype(np.float32)
         n_goals = goals.sum(axis=1)
         inv_goals = np.where(n_goals > 0, 1.0 / np.maximum(n_goals, 1), 0.0).astype(np.float32)
-        deep = np.column_stack([
-            rows[c].to_numpy(float) if c in rows.columns else np.full(n, 0.5)
-            for c in _DEEP_COLUMNS])
-        deep = np.round(np.clip(deep, 0, 1) * _GRID)
-        interests = (cohort.interest_matrix(role).astype(np.uint32)
-                     << np.arange(len(INTERESTS), dtype=np.uint32)).sum(axis=1, dtype=np.uint32)
-        generation = (gen_index.get_indexer(rows["generation"].fillna("").astype(str))
-                      if "generation" in rows.columns else np.full(n, -1))
-        generation = np.where(generation < 0, _GEN_CODES - 1, generation).astype(np.int16)
-        codes = {col: _codes(rows[col], cats[col]) if col in rows.columns
-                 else np.full(n, -1, np.int32) for col in cats}
-        utc = (rows["utc_offset"].to_numpy(np.float64) if "utc_offset" in rows.columns
-               else np.zeros(n))
-        utc = ((utc + 12.0) % 24.0 - 12.0).astype(np.float32)
-        avail = (rows["availability_hours_month"].to_numpy(np.float64)
-                 if "availability_hours_month" in rows.columns
-                 else np.full(n, AVAILABILITY_TARGET_HOURS))
-        avail = np.minimum(avail / AVAILABILITY_TARGET_HOURS, 1.0).astype(np.float32)
+        deep = deep_all[rows]
+        generation = generation_all[rows]
+        department, location = department_all[rows], location_all[rows]
         sq = (deep * deep).sum(axis=1, keepdims=True)
         ones = np.ones((n, 1))
-        sides.append(_Side(ids=rows["participant_id"].astype(str).to_numpy(object),
-                           skill=skill, lead=lead, goal_thr=goal_thr, inv_goals=inv_goals,
-                           deep=np.hstack([deep, sq, ones]),
-                           deep_t=np.hstack([-2.0 * deep, ones, sq]), interests=interests,
-                           generation=generation, generation8=generation * _GEN_CODES,
-                           department=codes["department"], location=codes["location"],
-                           unknown=(codes["department"] < 0) | (codes["location"] < 0),
-                           utc=utc, avail=avail))
+        sides.append(_Side(ids=ids_all[rows], skill=skill, lead=lead, goal_thr=goal_thr,
+                           inv_goals=inv_goals, deep=np.hstack([deep, sq, ones]),
+                           deep_t=np.hstack([-2.0 * deep, ones, sq]),
+                           interests=interests_all[rows], generation=generation,
+                           generation8=generation * _GEN_CODES, department=department,
+                           location=location, unknown=(department < 0) | (location < 0),
+                           utc=utc_all[rows], avail=avail_all[rows]))
     out = (sides[0], sides[1])
     cohort._cache[_FEATURES_KEY] = out
     return out
