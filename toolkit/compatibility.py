@@ -451,7 +451,7 @@ def pair_scores(cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *,
 def _check_cohort(cohort: Any, owner: str) -> None:
     if not isinstance(cohort, Cohort):
         raise fail("cohort", owner, "a Cohort (from generate_cohort or read_roster)", type(cohort).__name__)
-    roles = cohort.participants["role"]
+    roles = cohort.participants["role"].to_numpy(object)
     if not (roles == "mentee").any() or not (roles == "mentor").any():
         raise InvalidParameterError(
             f"The 'cohort' parameter of {owner} must have at least one mentor and one "
