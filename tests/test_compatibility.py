@@ -132,3 +132,48 @@ def test_not_a_cohort_refused():
         pair_components(generate_cohort(CohortSpec(n_mentors=2, n_mentees=2, seed=1)),
                         np.array([0, 5]), np.array([0, 1]))
 
+
+
+def test_matrices_on_demand_equal_precomputed(small_cohort):
+    eager = compatibility_matrix(small_cohort, weights="skills_first")
+    lazy = compatibility_matrix(small_cohort, weights="skills_first", precompute=())
+    assert not {"scores", "mentee_view", "mentor_view"} & set(lazy._cache)
+    for name in ("mentor_view", "scores", "mentee_view"):  # one at a time, any order
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(eager, name))
+    both = compatibility_matrix(small_cohort, weights="skills_first",
+                                precompute=("mentee_view", "mentor_view"))
+    assert "scores" not in both._cache
+    np.testing.assert_array_equal(both.mentor_view, eager.mentor_view)
+    with pytest.raises(InvalidParameterError, match="precompute"):
+        compatibility_matrix(small_cohort, precompute="scores")
+
+
+def test_threaded_blocks_equal_pairwise_scores():
+    # Large enough for the threaded block path (BLAS held to one thread inside it).
+    cohort = generate_cohort(CohortSpec(n_mentors=800, n_mentees=700, seed=8))
+    compat = compatibility_matrix(cohort, weights="diversity")
+    rng = np.random.default_rng(3)
+    i, j = rng.integers(0, 700, 500), rng.integers(0, 800, 500)
+    np.testing.assert_array_equal(pair_scores(cohort, i, j, weights="diversity"),
+                                  compat.scores[i, j])
+
+
+def test_features_do_not_depend_on_row_interleaving_and_unknowns_count_half(small_cohort):
+    people = small_cohort.participants.copy()
+    e_rows = people.index[people["role"] == "mentee"]
+    r_rows = people.index[people["role"] == "mentor"]
+    people.loc[e_rows[:3], "department"] = [None, " Unknown ", "unspecified"]
+    people.loc[r_rows[:3], "department"] = ["", np.nan, "UNKNOWN"]
+    by_role = people.sort_values("role", kind="stable").reset_index(drop=True)
+    a = compatibility_matrix(Cohort(participants=people), weights="similarity_first")
+    b = compatibility_matrix(Cohort(participants=by_role), weights="similarity_first")
+    np.testing.assert_array_equal(a.scores, b.scores)
+    np.testing.assert_array_equal(a.mentor_view, b.mentor_view)
+    # An unknown department counts 0.5 where a different known one counts 0.
+    known = people.copy()
+    known.loc[e_rows[:3], "department"] = "Nowhere"
+    unknown_s = score_components(Cohort(participants=people))["surface_similarity"]
+    known_s = score_components(Cohort(participants=known))["surface_similarity"]
+    np.testing.assert_allclose(unknown_s[:3, 3:] - known_s[:3, 3:], 0.5 / 3, atol=1e-6)
+    np.testing.assert_array_equal(unknown_s[:3, :3], known_s[:3, :3])  # mentor unknown
+    np.testing.assert_array_equal(unknown_s[3:], known_s[3:])

@@ -264,3 +264,52 @@ def test_infeasible_constraints_say_how_many_and_why():
               strict=False)
     assert m.pairs.empty
     assert m.unmatched["reason"].str.contains("no admissible").all()
+
+
+def _textbook_deferred_acceptance(pv, rv, ok):
+    """One proposal at a time (the textbook loop): proposer-optimal, capacities 1."""
+    n_p, n_q = ok.shape
+    prefs = [[q for q in sorted(range(n_q), key=lambda q: (-float(pv[p, q]), q)) if ok[p, q]]
+             for p in range(n_p)]
+    nxt, holder, free = [0] * n_p, [-1] * n_q, list(range(n_p))
+    while free:
+        p = free.pop()
+        if nxt[p] >= len(prefs[p]):
+            continue
+        q = prefs[p][nxt[p]]
+        nxt[p] += 1
+        h = holder[q]
+        if h < 0 or (-float(rv[p, q]), p) < (-float(rv[h, q]), h):
+            holder[q] = p
+            if h >= 0:
+                free.append(h)
+        else:
+            free.append(p)
+    return sorted((p, q) for q, p in enumerate(holder) if p >= 0)
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 4), st.integers(0, 10_000))
+def test_one_to_one_deferred_acceptance_equals_textbook(n_p, n_q, levels, seed):
+    # Few value levels: many ties (broken by the lower position); some pairs unacceptable.
+    rng = np.random.default_rng(seed)
+    pv = (rng.integers(0, levels, (n_p, n_q)) / levels).astype(np.float32)
+    rv = (rng.integers(0, levels, (n_p, n_q)) / levels).astype(np.float32)
+    ok = rng.random((n_p, n_q)) < 0.8
+    p, q = deferred_acceptance(pv, rv, ok)
+    assert list(zip(p.tolist(), q.tolist(), strict=True)) == _textbook_deferred_acceptance(
+        pv, rv, ok)
+
+
+def test_match_computes_only_the_matrices_its_policy_reads(small_cohort):
+    cached = {}
+    for policy in ("random", "stable", "optimal"):
+        m = match(small_cohort, policy)
+        cached[policy] = {k for k in ("scores", "mentee_view", "mentor_view")
+                          if k in m.compat._cache}
+    assert cached == {"random": set(), "stable": {"mentee_view", "mentor_view"},
+                      "optimal": {"scores"}}
+    m = match(small_cohort, "random", seed=2)
+    full = compatibility_matrix(small_cohort)
+    assert m.pairs["score"].tolist() == full.scores[m.mentee_index, m.mentor_index].astype(
+        float).tolist()
