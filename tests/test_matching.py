@@ -223,8 +223,10 @@ def test_matching_result_contents(small_cohort):
     assert metrics["score_gap"] >= 0
     explained = m.explain(top=2)
     assert len(explained) == len(m.pairs)
-    assert explained["reasons"].str.count("; ").eq(1).all()
-    assert explained["reasons"].str.contains("mentor|mentee|schedule|interest|values").all()
+    # At most two reasons: only components on which the pair beats the typical pair.
+    assert explained["reasons"].str.count("; ").le(1).all()
+    assert explained["reasons"].str.contains(
+        "mentor|mentee|schedule|interest|values|no component stands out").all()
 
 
 def test_more_mentees_than_places_are_told_why():
@@ -313,3 +315,38 @@ def test_match_computes_only_the_matrices_its_policy_reads(small_cohort):
     full = compatibility_matrix(small_cohort)
     assert m.pairs["score"].tolist() == full.scores[m.mentee_index, m.mentor_index].astype(
         float).tolist()
+
+
+def test_explain_never_cites_a_component_that_is_the_same_for_every_pair(tmp_path):
+    """A roster without personality or values gives every pair the same deep similarity:
+    that explains nothing, so no reason may cite it."""
+    from toolkit.roster import read_roster
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "id,role,department,location,utc_offset,availability,skills,leadership,goals,interests\n"
+        "m1,mentor,IT,Paris,1,6,ai_tools=0.9;data_analytics=0.8,strategy=0.2,strategy,running\n"
+        "m2,mentor,Sales,Berlin,1,4,social_media=0.9,people_management=0.3,people_management,cooking\n"
+        "m3,mentor,IT,Lisbon,0,8,cybersecurity=0.7,strategy=0.3,strategy,travel\n"
+        "e1,mentee,Finance,Paris,1,5,ai_tools=0.2,strategy=0.9,ai_tools,running\n"
+        "e2,mentee,IT,Berlin,1,3,social_media=0.1,people_management=0.8,social_media,cooking\n",
+        encoding="utf-8")
+    cohort = read_roster(roster)
+    explained = match(cohort, "optimal").explain(top=3)
+    assert not explained["reasons"].str.contains("values and personality").any()
+    assert explained["reasons"].str.contains("ahead in what the mentee wants").all()
+
+
+def test_explain_cites_only_components_above_the_typical_pair(small_cohort):
+    from toolkit.compatibility import compatibility_matrix, pair_components
+
+    compat = compatibility_matrix(small_cohort, weights="balanced")
+    m = match(compat, "random", seed=3)
+    explained = m.explain(top=6)
+    comps = pair_components(small_cohort, m.mentee_index, m.mentor_index)
+    typical = {k: v.mean() for k, v in compat.components.items()}
+    phrases = {"deep_similarity": "values and personality", "shared_interests": "interests"}
+    for k, text in enumerate(explained["reasons"]):
+        for name, words in phrases.items():
+            if words in text:
+                assert comps[name][k] > typical[name] - 1e-6, (k, name, text)

@@ -595,24 +595,45 @@ class Matching:
         }
 
     def explain(self, top: int = 2) -> pd.DataFrame:
-        """Each pair's ``top`` strongest reasons (largest weighted terms), in plain words.
+        """Each pair's ``top`` reasons in plain words: what lifts it above a typical pair.
 
-        Returns mentee_id, mentor_id, score and ``reasons`` ("; "-separated).
+        A reason is a weighted component on which the pair beats the average admissible
+        pair of the cohort, strongest first. A component that is the same for every pair
+        (say, personality when the roster has no personality columns) explains nothing and
+        is never cited. Returns mentee_id, mentor_id, score and ``reasons`` ("; "-separated).
         """
         top = check_int(top, "top", "Matching.explain", low=1, high=len(_PHRASES))
         c, i, j = self.compat, self.mentee_index, self.mentor_index
         comps = pair_components(c.cohort, i, j)
         terms = [t for t, w in c.weights.items() if w > 0]
-        contrib = np.column_stack([
-            c.weights[t] * (1.0 - comps["surface_similarity"] if t == "surface_difference"
-                            else comps[t]) for t in terms]) if i.size else np.zeros((0, 1))
-        order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
+        typical = _typical_components(c, self.admissible)
+        lift = np.column_stack([
+            c.weights[t] * (_term_value(t, comps) - _term_value(t, typical)) for t in terms
+        ]) if i.size else np.zeros((0, len(terms)))
+        order = np.argsort(-lift, axis=1, kind="stable")[:, :top]
         details = _Details(c.cohort)
-        reasons = ["; ".join(details.phrase(terms[t], int(i[k]), int(j[k]))
-                             for t in order[k]) for k in range(i.size)]
+        reasons = []
+        for k in range(i.size):
+            chosen = [t for t in order[k] if lift[k, t] > 1e-6]
+            reasons.append("; ".join(details.phrase(terms[t], int(i[k]), int(j[k]))
+                                     for t in chosen) or _NO_REASON)
         return pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
-                             "score": self._pair_components()[1].astype(float),
+                             "score": self.pairs["score"].to_numpy(float),
                              "reasons": reasons})
+
+
+_NO_REASON = "no component stands out above the cohort's typical pair"
+
+
+def _term_value(term: str, comps: dict[str, Any]) -> Any:
+    return 1.0 - comps["surface_similarity"] if term == "surface_difference" else comps[term]
+
+
+def _typical_components(c: Compatibility, admissible: np.ndarray) -> dict[str, float]:
+    """Mean of each component over the admissible pairs (all pairs if none is)."""
+    mask = admissible if admissible.any() else np.ones_like(admissible, dtype=bool)
+    return {name: float(matrix[mask].mean(dtype=np.float64))
+            for name, matrix in c.components.items()}
 
 
 class _Details:
