@@ -107,6 +107,9 @@ def match_roster(
     result = match(cohort, policy, weights=weights, capacity=capacity, seed=seed,
                    constraints=Constraints(forbidden_pairs=pairs))
     table = result.pairs.assign(reasons=result.explain(top=3)["reasons"].to_numpy())
+    # Scores are float32 underneath: four decimals is all they mean, and all a reader wants.
+    scores = [c for c in table.columns if c == "score" or c.startswith("score_")]
+    table[scores] = table[scores].round(4)
     if include_names:
         names = cohort.participants.set_index("participant_id")["name"]
         table.insert(1, "mentee_name", table["mentee_id"].map(names).to_numpy())
