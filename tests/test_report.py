@@ -20,7 +20,14 @@ def test_issue_example_sentence():
 def test_negative_effect_says_lowered_with_magnitude():
     row = {**ROW, "estimate": -0.05, "ci_low": -0.09, "ci_high": -0.01}
     assert sentence(row, labels=LABELS, outcome="completion") == \
-        "Optimal matching lowered completion by 5.0 points (95% CI -9.0 to -1.0) over random."
+        "Optimal matching lowered completion by 5.0 points (95% CI 1.0 to 9.0) compared with random."
+
+
+def test_negative_gain_reports_the_interval_of_the_magnitude():
+    row = {"effect": "gain", "group": "control", "estimate": -0.3, "ci_low": -0.5,
+           "ci_high": -0.1, "outcome": "digital skill"}
+    s = sentence(row, unit="Likert points")
+    assert s == "Digital skill fell by 0.3 Likert points from pre to post in control (95% CI 0.1 to 0.5)."
 
 
 @pytest.mark.parametrize("low, high", [(-0.01, 0.14), (-0.2, -0.0), (0.0, 0.1)])

@@ -121,11 +121,14 @@ def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] 
         name = {"mean": f"mean {what}", "proportion": what, "survival": f"share still active (free of {what})",
                 "slope": f"the weekly change in {what}"}[effect]
         return _cap(f"{group}: {name} {_with_unit(fmt_number(e, digits), unit)} ({ci}).")
+    # When the verb carries the sign ("lowered", "fell"), the number and its interval are
+    # magnitudes: "fell by 5.0 (95% CI 1.0 to 9.0)", never "(95% CI -9.0 to -1.0)".
+    magnitude_ci = ci if est > 0 else fmt_ci(-hi_s, -lo_s, digits, level)
     if effect == "gain":
         if lo > 0 or hi < 0:
             verb = "rose" if est > 0 else "fell"
             return _cap(f"{what} {verb} by {_with_unit(fmt_number(abs(e), digits), unit)} from pre to "
-                        f"post in {group} ({ci}).")
+                        f"post in {group} ({magnitude_ci}).")
         return _cap(f"There was no clear change in {what} from pre to post in {group} "
                     f"({_with_unit(fmt_number(e, digits), unit)}, {ci}).")
     if lo > 0 or hi < 0:
@@ -134,8 +137,9 @@ def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] 
             what = f"the weekly change in {what}"
         elif effect == "difference_at_end":
             what = f"{what} by the end of follow-up"
+        versus = "over" if est > 0 else "compared with"
         return _cap(f"{group} {verb} {what} by {_with_unit(fmt_number(abs(e), digits), unit)} "
-                    f"({ci}) over {ref}.")
+                    f"({magnitude_ci}) {versus} {ref}.")
     return _cap(f"There was no clear difference in {what} between {group[:1].lower() + group[1:]} "
                 f"and {ref} ({_with_unit(fmt_number(e, digits), unit)}, {ci}).")
 
