@@ -56,11 +56,3 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return p
-
-
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV or Parquet table written by :func:`write_table`."""
-    p = Path(path)
-    if p.suffix.lower() == ".parquet":
-        return pd.read_parquet(p)
-    return pd.read_csv(p)
