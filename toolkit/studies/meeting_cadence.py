@@ -1,0 +1,292 @@
+"""Study ``meeting_cadence``: how often should pairs meet?
+
+Weekly, biweekly, every 3 weeks, monthly, front-loaded and The Hartford's preset, compared
+at their usual meeting length (unmatched hours) and with the meeting length scaled so
+every arm plans the same monthly hours as the reference (matched hours). All arms share
+the cohort, the matching and every per-pair random draw (common random numbers).
+
+The notebook ``studies/meeting_cadence.ipynb`` calls these functions in order:
+:func:`simulate`, :func:`analyse`, :func:`findings`, then the figures.
+
+>>> p = Parameters.from_values(cadences=["weekly", "biweekly", "monthly"], hours="matched")
+>>> plan_table(p)[["arm", "meeting_minutes"]].values.tolist()
+[['biweekly', 60.0], ['weekly_matched', 30.0], ['monthly_matched', 111.4]]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import Field, model_validator
+
+from toolkit.errors import InvalidParameterError
+from toolkit.studies._base import Study, StudyParameters
+
+__all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "estimates_for_sweep",
+           "figures", "findings", "plan_table", "simulate", "summary_table"]
+
+Cadence = Literal["weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded", "hartford"]
+CADENCE_ARMS: tuple[str, ...] = ("weekly", "biweekly", "every_3_weeks", "monthly",
+                                 "front_loaded", "hartford")
+Policy = Literal["random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
+                 "max_participation", "diverse"]
+LABELS = {"weekly": "weekly meetings", "biweekly": "biweekly meetings",
+          "every_3_weeks": "meetings every 3 weeks", "monthly": "monthly meetings",
+          "front_loaded": "front-loaded meetings (weekly for 4 weeks, then biweekly)",
+          "hartford": "the Hartford preset (7 sessions every 3 weeks)"}
+OUTCOMES = {"completed": "completion", "mentee_gain": "the mentee's digital gain",
+            "mentor_gain": "the mentor's leadership gain", "hours_mentee": "hours spent per pair",
+            "mean_quality": "relationship quality"}
+
+
+class Parameters(StudyParameters):
+    """Parameters of the meeting_cadence study."""
+
+    study = "meeting_cadence"
+
+    cadences: tuple[Cadence, ...] = Field(
+        CADENCE_ARMS, min_length=2,
+        description="Meeting schedules to compare (hartford = 7 sessions every 3 weeks, 21 weeks).")
+    reference: Cadence = Field("biweekly", description="Schedule every other one is compared with.")
+    hours: Literal["both", "unmatched", "matched"] = Field(
+        "both", description="Compare at usual meeting length, at the reference's monthly hours, or both.")
+    meeting_minutes: float = Field(60.0, gt=0, le=240,
+                                   description="Meeting length of the reference schedule, minutes.")
+    duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks (hartford keeps 21).")
+    n_mentors: int = Field(120, ge=2, le=5000, description="Mentors per synthetic cohort.")
+    n_mentees: int = Field(100, ge=2, le=5000, description="Mentees per synthetic cohort (pairs).")
+    replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per schedule.")
+    policy: Policy = Field("random", description="Matching policy used by every arm.")
+    roster: str | None = Field(None, description="Roster CSV of real people instead of a synthetic cohort.")
+
+    @model_validator(mode="after")
+    def _reference_is_compared(self) -> Parameters:
+        if self.reference not in self.cadences:
+            raise InvalidParameterError(
+                f"The 'reference' parameter of study meeting_cadence must be one of the compared "
+                f"cadences ({', '.join(map(repr, self.cadences))}); got {self.reference!r}.")
+        plan_table(self)  # refuses a matched meeting length above 240 minutes
+        return self
+
+
+def _design(cadence: str, params: Parameters, minutes: float | None = None):
+    from toolkit.program import ProgramDesign, preset
+
+    if cadence == "hartford":
+        return preset("hartford") if minutes is None else preset("hartford", meeting_minutes=minutes)
+    return ProgramDesign(cadence=cadence, duration_weeks=params.duration_weeks,
+                         meeting_minutes=params.meeting_minutes if minutes is None else minutes)
+
+
+def _monthly_hours(design) -> float:
+    from toolkit.program import program_schedule
+
+    meetings = len(program_schedule(design).meeting_week_numbers())
+    return meetings * design.meeting_minutes / 60 / design.duration_weeks * 52 / 12
+
+
+def plan_table(params: Parameters) -> pd.DataFrame:
+    """One row per arm: cadence, hours mode, planned meetings, minutes, planned monthly hours.
+
+    Matched arms scale ``meeting_minutes`` so planned monthly hours equal the reference's
+    (rounded to 0.1 minute); a matched length above 240 minutes is refused.
+    """
+    from toolkit.program import program_schedule
+
+    ref = _design(params.reference, params)
+    target = _monthly_hours(ref)
+    rows = []
+    modes = ["unmatched", "matched"] if params.hours == "both" else [params.hours]
+    for mode in modes:
+        for cadence in params.cadences:
+            if mode == "matched" and cadence == params.reference:
+                if params.hours == "both":
+                    continue  # the reference arm is the same in both modes
+                design, arm = ref, cadence
+            elif mode == "matched":
+                base = _design(cadence, params)
+                minutes = round(base.meeting_minutes * target / _monthly_hours(base), 1)
+                if minutes > 240:
+                    raise InvalidParameterError(
+                        f"The 'meeting_minutes' parameter of study meeting_cadence must be small "
+                        f"enough that matched {cadence} meetings last at most 240 minutes; got "
+                        f"{params.meeting_minutes!r} ({minutes:g} minutes per meeting).")
+                design, arm = _design(cadence, params, minutes), f"{cadence}_matched"
+            else:
+                design, arm = _design(cadence, params), cadence
+            rows.append({"arm": arm, "cadence": cadence, "hours": mode,
+                         "planned_meetings": len(program_schedule(design).meeting_week_numbers()),
+                         "meeting_minutes": float(design.meeting_minutes),
+                         "duration_weeks": design.duration_weeks,
+                         "planned_monthly_hours": round(_monthly_hours(design), 3)})
+    if params.hours == "both":  # the shared reference sits first among the matched arms too
+        rows.sort(key=lambda r: (r["hours"] == "matched", r["arm"] != params.reference))
+    else:
+        rows.sort(key=lambda r: r["arm"] != params.reference)
+    return pd.DataFrame(rows)
+
+
+def arms(params: Parameters) -> dict:
+    """The experiment's arms (name -> Arm), in plan order."""
+    from toolkit.experiment import Arm
+
+    plan = plan_table(params)
+    out = {}
+    for row in plan.itertuples(index=False):
+        minutes = None if row.hours == "unmatched" or row.arm == params.reference else row.meeting_minutes
+        out[row.arm] = Arm(params.policy, _design(row.cadence, params, minutes))
+    return out
+
+
+def cohort(params: Parameters):
+    """A CohortSpec (synthetic, a fresh cohort per replicate) or the roster's Cohort."""
+    from toolkit.cohort import CohortSpec
+    from toolkit.roster import read_roster
+
+    if params.roster is not None:
+        return read_roster(params.roster)
+    return CohortSpec(n_mentors=params.n_mentors, n_mentees=params.n_mentees)
+
+
+def simulate(params: Parameters) -> pd.DataFrame:
+    """Run every arm over the replicates; the outcomes table without participant ids."""
+    from toolkit.experiment import run_experiment
+
+    res = run_experiment(cohort(params), arms(params), replicates=params.replicates,
+                         seed=params.seed, progress=False, tables=("outcomes",))
+    out = res.outcomes.drop(columns=["mentee_id", "mentor_id"])
+    out["arm"] = out["arm"].astype(str)
+    return out
+
+
+def _mode_sets(params: Parameters, plan: pd.DataFrame) -> dict[str, list[str]]:
+    sets = {}
+    for mode in ("unmatched", "matched"):
+        names = plan.loc[plan.hours == mode, "arm"].tolist()
+        if names:
+            if params.reference not in names:
+                names = [params.reference, *names]
+            sets[mode] = names
+    return sets
+
+
+def analyse(outcomes: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """Estimates per hours mode: compare_arms for each outcome and retention, against the
+    reference (Holm-adjusted within each outcome and mode; clustered by replicate)."""
+    from toolkit.analysis import compare_arms, retention
+
+    plan = plan_table(params)
+    parts = []
+    for mode, names in _mode_sets(params, plan).items():
+        sub = outcomes[outcomes.arm.isin(names)].copy()
+        sub["arm"] = pd.Categorical(sub["arm"], categories=names)
+        for outcome in OUTCOMES:
+            if sub[outcome].nunique() < 2:
+                continue
+            est = compare_arms(sub, outcome, reference=params.reference)
+            parts.append(est.assign(hours=mode))
+        if (~sub.completed).any():
+            parts.append(retention(sub, reference=params.reference).assign(hours=mode))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["group"] = frame["group"].astype("string")
+    frame["reference"] = frame["reference"].astype("string")
+    return frame
+
+
+def summary_table(outcomes: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """Per arm: the plan, then mean completion, gains, hours and quality."""
+    means = (outcomes.groupby("arm", sort=False)
+             .agg(pairs=("completed", "size"), completion=("completed", "mean"),
+                  meetings_held=("meetings_held", "mean"), hours_mentee=("hours_mentee", "mean"),
+                  mentee_gain=("mentee_gain", "mean"), mentor_gain=("mentor_gain", "mean"),
+                  mean_quality=("mean_quality", "mean"))
+             .reset_index())
+    return plan_table(params).merge(means, on="arm", how="left")
+
+
+def _label(arm: str) -> str:
+    if arm.endswith("_matched"):
+        return LABELS[arm.removesuffix("_matched")] + " at matched hours"
+    return LABELS.get(arm, arm)
+
+
+def _labels(params: Parameters) -> dict[str, str]:
+    names = plan_table(params)["arm"].tolist()
+    return {a: _label(a) for a in names}
+
+
+def _contrasts(estimates: pd.DataFrame, outcome: str, effect: str, mode: str) -> pd.DataFrame:
+    return estimates[(estimates.outcome == outcome) & (estimates.effect == effect)
+                     & (estimates.hours == mode) & estimates.reference.notna()]
+
+
+def findings(estimates: pd.DataFrame, params: Parameters) -> list[str]:
+    """Plain-language findings: completion, then the mentee's and the mentor's gains, against
+    the reference, first at usual meeting lengths, then at matched monthly hours."""
+    from toolkit.report import sentence
+
+    labels = _labels(params)
+    out = []
+    for mode in ("unmatched", "matched"):
+        rows = _contrasts(estimates, "completed", "risk_difference", mode)
+        for row in rows.to_dict("records"):
+            out.append(sentence(row, outcome="completion", labels=labels))
+    for mode in ("unmatched", "matched"):
+        for outcome in ("mentee_gain", "mentor_gain"):
+            for row in _contrasts(estimates, outcome, "difference", mode).to_dict("records"):
+                out.append(sentence(row, outcome=OUTCOMES[outcome], labels=labels, digits=3))
+    return out
+
+
+def figures(estimates: pd.DataFrame, params: Parameters) -> list[tuple]:
+    """(figure, name, caption) for each figure of the report."""
+    from toolkit.plots import forest_plot
+
+    out = []
+    labels = _labels(params)
+    for outcome, effect, unit, what in (("completed", "risk_difference", "", "completion"),
+                                        ("mentee_gain", "difference", "skill points", "mentee gain")):
+        rows = estimates[(estimates.outcome == outcome) & (estimates.effect == effect)
+                         & estimates.reference.notna() & (estimates.reference == params.reference)]
+        if rows.empty:
+            continue
+        rows = rows.assign(group=rows.group.map(lambda g: labels.get(g, g)),
+                           reference=rows.reference.map(lambda g: labels.get(g, g)))
+        if effect == "risk_difference":
+            rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
+                               ci_high=rows.ci_high * 100)
+            unit = "percentage points"
+        fig = forest_plot(rows, effect=effect, outcome_label=what, unit=unit,
+                          title=f"Difference in {what} from {labels[params.reference]}")
+        out.append((fig, f"{outcome}_{effect}",
+                    f"Difference in {what} of each schedule from {labels[params.reference]}, "
+                    "with 95% confidence intervals (Holm-adjusted within each hours mode). "
+                    "A point right of the dashed line means more than the reference."))
+    return out
+
+
+def estimates_for_sweep(run_dir: str | Path) -> pd.DataFrame:
+    """Headline numbers of a run for a sweep: completion difference of each arm from the
+    reference (percentage points), with 95% CIs."""
+    est = pd.read_parquet(Path(run_dir) / "tables" / "estimates.parquet")
+    rows = est[(est.outcome == "completed") & (est.effect == "risk_difference")
+               & est.reference.notna()]
+    return pd.DataFrame({
+        "estimate_name": [f"completion: {g} vs {r} (points)" for g, r in zip(rows.group, rows.reference, strict=True)],
+        "estimate": rows.estimate.to_numpy() * 100, "ci_low": rows.ci_low.to_numpy() * 100,
+        "ci_high": rows.ci_high.to_numpy() * 100})
+
+
+STUDY = Study(
+    name="meeting_cadence",
+    title="How often should pairs meet?",
+    question=("Which meeting schedule (weekly, biweekly, every 3 weeks, monthly, front-loaded, "
+              "or the Hartford preset) gives the most completed pairs and the largest two-way "
+              "learning, at usual meeting lengths and at matched monthly hours?"),
+    parameters=Parameters,
+    notebook=Path(__file__).resolve().parents[2] / "studies" / "meeting_cadence.ipynb",
+    estimates=estimates_for_sweep,
+    inputs=("roster",),
+)
