@@ -24,8 +24,9 @@ from pydantic import Field, model_validator
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import Study, StudyParameters
 
-__all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "estimates_for_sweep",
-           "figures", "findings", "plan_table", "simulate", "summary_table"]
+__all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "cohort",
+           "estimates_for_sweep", "figures", "findings", "limitations", "mechanism_text",
+           "performance_text", "plan_table", "robustness_text", "simulate", "summary_table"]
 
 Cadence = Literal["weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded", "hartford"]
 CADENCE_ARMS: tuple[str, ...] = ("weekly", "biweekly", "every_3_weeks", "monthly",
@@ -277,6 +278,64 @@ def estimates_for_sweep(run_dir: str | Path) -> pd.DataFrame:
         "estimate_name": [f"completion: {g} vs {r} (points)" for g, r in zip(rows.group, rows.reference, strict=True)],
         "estimate": rows.estimate.to_numpy() * 100, "ci_low": rows.ci_low.to_numpy() * 100,
         "ci_high": rows.ci_high.to_numpy() * 100})
+
+
+def robustness_text(result: object) -> str:
+    """The robustness sentence for the findings (the hook returns None in this version)."""
+    from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
+
+    return ROBUSTNESS_UNAVAILABLE if result is None else str(result)
+
+
+def mechanism_text(params: Parameters) -> str:
+    """The data-generating mechanism in words, for the methods section."""
+    who = ("the people of a real roster (the same cohort in every replicate, matched anew)"
+           if params.roster is not None else
+           f"a fresh synthetic cohort of {params.n_mentors} mentors and {params.n_mentees} "
+           "mentees per replicate")
+    return (f"{params.replicates} simulated programs per schedule, each with {who}, matched by "
+            f"the {params.policy} policy. Every schedule runs on the same cohort, matching and "
+            "random draws (common random numbers), so differences are the schedule's effect. "
+            f"Programs last {params.duration_weeks} weeks (the Hartford preset keeps its 21 weeks "
+            f"and 7 sessions); the reference schedule ({params.reference}) meets for "
+            f"{params.meeting_minutes:g} minutes. Matched-hours arms scale the meeting length so "
+            "planned monthly hours equal the reference's. The week-by-week model (meetings held "
+            "or missed, quality, two-way learning, engagement, fading and closure) runs with its "
+            "default, calibrated parameters.")
+
+
+def performance_text(params: Parameters, estimates: pd.DataFrame) -> str:
+    """Monte Carlo error of the completion contrasts, in words."""
+    from toolkit.report import fmt_number
+
+    rows = estimates[(estimates.outcome == "completed") & (estimates.effect == "risk_difference")]
+    se = rows.se.to_numpy() * 100
+    span = (f"{fmt_number(se.min(), 2)} to {fmt_number(se.max(), 2)} points" if len(se)
+            else "not available")
+    return (f"All uncertainty here is Monte Carlo error from {params.replicates} replicates of "
+            f"{params.n_mentees if params.roster is None else 'the roster'}'s pairs per schedule. "
+            f"The standard error of the completion differences is {span}; it shrinks with the "
+            "square root of the number of replicates (four times the replicates halves it).")
+
+
+def limitations(params: Parameters) -> list[str]:
+    """The assumptions the findings depend on."""
+    out = [
+        "The numbers come from a simulation model, not from observed programs: they are as "
+        "good as its assumptions about how often meetings happen, how quality and learning "
+        "grow with each meeting, and how pairs fade and close.",
+        "Model parameters where the literature is silent are assumptions with plausible "
+        "ranges; the robustness of these findings to those ranges is not yet checked.",
+        "Completion means still active at the end of the program; the Hartford preset's "
+        "program is 21 weeks, so its completion is measured over a shorter time than the "
+        "other schedules'.",
+        "Matched-hours arms change the meeting length only; the model treats a long meeting "
+        "like a short one in every respect other than hours spent.",
+    ]
+    if params.roster is not None:
+        out.append("With a real roster every replicate uses the same people, so the intervals "
+                   "describe this roster, not programs in general.")
+    return out
 
 
 STUDY = Study(
