@@ -659,10 +659,8 @@ def run_sweep(name: str, grid: Iterable[str] | Mapping[str, Sequence[Any]], *,
         if scheduler:
             client = _connect(scheduler, timeout)
             try:
-                from distributed import as_completed
-
                 futures = client.map(_sweep_task, *zip(*args, strict=True), pure=False)
-                for fut in as_completed(futures):
+                for fut in futures:  # each finished run is on disk whatever the order
                     try:
                         path, *_ = fut.result()
                         echo(f"done {path}")

@@ -246,6 +246,9 @@ def findings(estimates: pd.DataFrame, params: Parameters) -> list[str]:
     for mode in ("unmatched", "matched"):
         rows = _contrasts(estimates, "completed", "risk_difference", mode, params.reference)
         out += [sentence(r, outcome="completion", labels=labels) for r in rows.to_dict("records")]
+    if not out:
+        out.append("Completion could not be compared: every schedule had the same completion "
+                   "in every simulated pair (too few pairs or replicates to tell them apart).")
     return out
 
 
