@@ -205,6 +205,7 @@ def test_roster_run_never_shows_names_or_emails(tmp_path):
         for s in secrets:
             assert s not in text
     check_report(texts[0])
+    assert "roster=people.csv" in texts[0] and str(tmp_path) not in texts[0]
     manifest = json.loads(texts[2])
     assert manifest["inputs"]["roster"]["file"] == "people.csv"
     assert len(manifest["inputs"]["roster"]["sha256"]) == 64
