@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._cache import ObjectCache
+
 from toolkit._validation import check_option, fail
 from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
@@ -58,11 +60,13 @@ __all__ = [
     "Constraints",
     "admissible_mask",
     "compatibility_matrix",
+    "group_codes",
     "pair_components",
     "pair_scores",
     "resolve_weights",
     "score_components",
     "side_weights",
+    "weighted_score",
 ]
 
 COMPONENTS = ("complementarity_mentee", "complementarity_mentor", "deep_similarity",
@@ -89,7 +93,6 @@ _DEEP_COLUMNS = tuple(f"trait_{t}" for t in TRAITS) + tuple(f"value_{v}" for v i
 _GRID = 1000.0  # deep traits are compared on a 0.001 grid: integer arithmetic is exact
 _NO_GOAL = np.float32(2.0)  # a threshold above any skill: max(skill - 2, 0) = 0
 _BLOCK_ELEMENTS = 1 << 17  # rows per block chosen so one block's temporaries stay in cache
-_FEATURES_KEY = "compatibility.features"
 # Generation closeness by (mentee code * 8 + mentor code), codes 0..6 and 7 = unknown.
 _GEN_CODES = 8
 _gen_a, _gen_b = np.divmod(np.arange(_GEN_CODES * _GEN_CODES), _GEN_CODES)
@@ -211,15 +214,17 @@ def _unpack(masks: np.ndarray, n: int) -> np.ndarray:
     return ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
-def _features(cohort: Cohort) -> tuple[_Side, _Side]:
-    """Features of (mentees, mentors), cached on the cohort (they depend only on it).
+_FEATURE_CACHE = ObjectCache()
 
-    Each column is read and converted once for all participants, then split by role
-    (every conversion is elementwise, so this equals converting each side's rows).
-    """
-    cached = cohort._cache.get(_FEATURES_KEY)
-    if cached is not None:
-        return cached
+
+def _features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Features of (mentees, mentors), computed once per cohort (they depend only on it)."""
+    return _FEATURE_CACHE.get(cohort, _compute_features)
+
+
+def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Each column is read and converted once for all participants, then split by role
+    (every conversion is elementwise, so this equals converting each side's rows)."""
     people = cohort.participants
     columns = people.columns
     missing = [c for c in ("participant_id", "role", *cohort.skill_columns,
@@ -276,9 +281,25 @@ def _features(cohort: Cohort) -> tuple[_Side, _Side]:
                            generation8=generation * _GEN_CODES, department=department,
                            location=location, unknown=(department < 0) | (location < 0),
                            utc=utc_all[rows], avail=avail_all[rows]))
-    out = (sides[0], sides[1])
-    cohort._cache[_FEATURES_KEY] = out
-    return out
+    return sides[0], sides[1]
+
+
+def group_codes(cohort: Cohort, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``department`` or ``location`` for (mentees, mentors).
+
+    Equal codes mean the same group; -1 means unknown (never the same as anyone).
+    """
+    check_option(attribute, "attribute", "group_codes", ("department", "location"))
+    mentees, mentors = _features(cohort)
+    return getattr(mentees, attribute), getattr(mentors, attribute)
+
+
+def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The compatibility score: the weighted mean of ``components`` (float32).
+
+    Bit-identical to the entries of :attr:`Compatibility.scores` for the same pairs.
+    """
+    return _weighted(components, weights)
 
 
 # --------------------------------------------------------------------------- components

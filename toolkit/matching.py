@@ -37,10 +37,10 @@ from toolkit.compatibility import (
     COMPONENTS,
     Compatibility,
     Constraints,
-    _features,
-    _weighted,
     compatibility_matrix,
+    group_codes,
     pair_components,
+    weighted_score,
 )
 from toolkit.errors import InfeasibleMatchingError, InvalidParameterError
 
@@ -428,11 +428,11 @@ def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
                          ) -> tuple[str, np.ndarray]:
     require = check_option(options["require"], "require", "match(policy='diverse')",
                            ("department", "location", "both"))
-    mentees, mentors = _features(compat.cohort)
     allowed = np.ones(compat.admissible.shape, bool)
     for attr in ("department", "location"):
         if require in (attr, "both"):
-            e, r = getattr(mentees, attr)[:, None], getattr(mentors, attr)[None, :]
+            e, r = group_codes(compat.cohort, attr)
+            e, r = e[:, None], r[None, :]
             allowed &= ~((e == r) & (e >= 0))
     return f"diverse(require={require!r})", allowed
 
@@ -499,7 +499,7 @@ class Matching:
         """The matched pairs' components and scores (equal to the matrices' entries)."""
         if "pair_components" not in self._cache:
             comps = pair_components(self.compat.cohort, self.mentee_index, self.mentor_index)
-            self._cache["pair_components"] = (comps, _weighted(comps, self.compat.weights))
+            self._cache["pair_components"] = (comps, weighted_score(comps, self.compat.weights))
         return self._cache["pair_components"]
 
     def _pairs(self) -> pd.DataFrame:
