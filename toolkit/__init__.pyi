@@ -32,7 +32,9 @@ from .cohort import (
 from .compatibility import (
     AVAILABILITY_TARGET_HOURS,
     COMPONENTS,
+    COMPONENT_PHRASES,
     Compatibility,
+    ComponentDetails,
     Constraints,
     WEIGHT_PROFILES,
     WEIGHT_TERMS,

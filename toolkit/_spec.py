@@ -95,7 +95,8 @@ def from_plain(cls: type, data: Any, where: str | None = None,
     kwargs = check_keys(data, cls, where)
     nested = nested or {}
     for key, value in kwargs.items():
-        kwargs[key] = nested[key](value, f"{where}.{key}") if key in nested else tuples(value)
+        kwargs[key] = (nested[key](value, f"{where}.{key}") if key in nested and value is not None
+                       else tuples(value))
     try:
         return cls(**kwargs)
     except InvalidParameterError as exc:

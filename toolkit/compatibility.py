@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._cache import ObjectCache
-
+from toolkit._spec import Spec
 from toolkit._validation import check_option, fail
 from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
@@ -54,6 +54,8 @@ from toolkit.errors import InvalidParameterError
 __all__ = [
     "AVAILABILITY_TARGET_HOURS",
     "COMPONENTS",
+    "COMPONENT_PHRASES",
+    "ComponentDetails",
     "WEIGHT_PROFILES",
     "WEIGHT_TERMS",
     "Compatibility",
@@ -483,7 +485,7 @@ def _check_cohort(cohort: Any, owner: str) -> None:
 # --------------------------------------------------------------------------- constraints
 
 @dataclass(frozen=True)
-class Constraints:
+class Constraints(Spec):
     """Hard constraints on who may be paired (all validated).
 
     Parameters
@@ -700,3 +702,57 @@ def compatibility_matrix(cohort: Cohort, *, weights: str | dict[str, float] = "b
     if precompute:
         compat.matrices(*precompute)
     return compat
+
+
+# Plain words for each weighted term, the start of every explanation of a pair.
+COMPONENT_PHRASES = {
+    "complementarity_mentee": "the mentor is ahead in what the mentee wants to learn",
+    "complementarity_mentor": "the mentee is strong in the leadership skills the mentor wants",
+    "deep_similarity": "similar work values and personality",
+    "surface_similarity": "similar background",
+    "surface_difference": "different backgrounds that widen both views",
+    "shared_interests": "shared interests",
+    "schedule_fit": "compatible schedules",
+}
+
+
+class ComponentDetails:
+    """Concrete words for why a component lifts a pair: the domain, the shared interests,
+    the time-zone gap (what :meth:`toolkit.matching.Matching.explain` says)."""
+
+    def __init__(self, cohort: Cohort) -> None:
+        self.cohort = cohort
+        self.e, self.r = _features(cohort)
+        self.mentees, self.mentors = cohort.mentees, cohort.mentors
+
+    @staticmethod
+    def _domain(adv: np.ndarray, columns: list[str]) -> str:
+        best = int(np.argmax(adv))
+        return columns[best].split("_", 1)[1].replace("_", " ")
+
+    def phrase(self, term: str, i: int, j: int) -> str:
+        base = COMPONENT_PHRASES[term]
+        e, r = self.e, self.r
+        if term == "complementarity_mentee":
+            adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
+            return base + (f" ({self._domain(adv, self.cohort.skill_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "complementarity_mentor":
+            adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
+            return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "shared_interests":
+            both = int(e.interests[i] & r.interests[j])
+            names = [n for b, n in enumerate(INTERESTS) if both >> b & 1]
+            return base + (": " + ", ".join(names) if names else "")
+        if term == "surface_similarity":
+            same = [a for a in ("department", "location")
+                    if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]]
+            if e.generation[i] == r.generation[j] and e.generation[i] < 7:
+                same.append("generation")
+            return ("same " + " and ".join(same)) if same else base
+        if term == "schedule_fit":
+            gap = abs(float(e.utc[i]) - float(r.utc[j]))
+            gap = min(gap, 24 - gap)
+            return base + (f" (time zones {gap:g} h apart)" if gap else " (same time zone)")
+        return base

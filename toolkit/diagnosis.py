@@ -37,8 +37,8 @@ from toolkit import _seeding
 from toolkit._validation import check_bool, check_int, check_real, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import CohortSpec
-from toolkit.experiment import ExperimentSpec, run_experiment
 from toolkit.errors import InvalidParameterError, ToolkitError
+from toolkit.experiment import ExperimentSpec, run_experiment
 
 __all__ = [
     "DIAGNOSANDS",

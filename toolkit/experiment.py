@@ -356,6 +356,8 @@ class ExperimentSpec(Spec):
 
 
 def _check_arms(arms: Any, owner: str) -> dict[str, Arm]:
+    if isinstance(arms, ProgramDesign | Arm):
+        arms = {"program": arms}
     if not isinstance(arms, Mapping) or not arms:
         raise fail("arms", owner, "a non-empty mapping of arm name to Arm, (match, design) "
                    "or ProgramDesign", arms)
