@@ -33,10 +33,19 @@ _EBY13 = "Eby et al. 2013, Psychological Bulletin 139:441"
 
 
 def _p(default: float, unit: str, meaning: str, source: str = "assumption", *,
-       low: float | None = 0.0, high: float | None = None) -> Any:
-    """A parameter field: default plus unit, meaning, source and allowed range."""
+       low: float | None = 0.0, high: float | None = None,
+       plausible: tuple[float, float] | None = None) -> Any:
+    """A parameter field: default plus unit, meaning, source, allowed and plausible range.
+
+    ``plausible`` is the range a robustness analysis explores for an *assumption*; by
+    default half to one and a half times the default, kept inside the allowed range.
+    """
+    if plausible is None:
+        lo, hi = sorted((0.5 * default, 1.5 * default))
+        plausible = (lo if low is None else max(lo, low), hi if high is None else min(hi, high))
     return field(default=default, metadata={"unit": unit, "meaning": meaning,
-                                            "source": source, "low": low, "high": high})
+                                            "source": source, "low": low, "high": high,
+                                            "plausible": tuple(float(x) for x in plausible)})
 
 
 @dataclass(frozen=True)
@@ -210,6 +219,25 @@ class BehaviorModel(Spec):
         """Names of the parameters whose source is an assumption (no published anchor)."""
         return [f.name for f in fields(cls) if f.metadata["source"].startswith("assumption")]
 
+    @classmethod
+    def plausible_ranges(cls) -> pd.DataFrame:
+        """The range a robustness analysis explores for each assumption parameter.
+
+        One row per assumption: parameter, default, low, high, unit, meaning.
+
+        >>> r = BehaviorModel.plausible_ranges().set_index("parameter")
+        >>> bool((r["low"] <= r["default"]).all() and (r["default"] <= r["high"]).all())
+        True
+        """
+        rows = []
+        for f in fields(cls):
+            if f.name in cls.assumptions():
+                low, high = f.metadata["plausible"]
+                rows.append({"parameter": f.name, "default": f.default, "low": low,
+                             "high": high, "unit": f.metadata["unit"],
+                             "meaning": f.metadata["meaning"]})
+        return pd.DataFrame(rows)
+
     def describe(self) -> pd.DataFrame:
         """One row per parameter: parameter, value, unit, allowed, meaning, source."""
         obj = self
@@ -218,7 +246,10 @@ class BehaviorModel(Spec):
             m = f.metadata
             lo = "-inf" if m["low"] is None else f"{m['low']:g}"
             hi = "inf" if m["high"] is None else f"{m['high']:g}"
+            plo, phi = m["plausible"]
             rows.append({"parameter": f.name, "value": getattr(obj, f.name), "unit": m["unit"],
                          "allowed": f"[{lo}, {hi}]", "meaning": m["meaning"],
-                         "source": m["source"]})
+                         "source": m["source"],
+                         "plausible": (f"[{plo:g}, {phi:g}]" if m["source"].startswith(
+                             "assumption") else "")})
         return pd.DataFrame(rows)
