@@ -77,6 +77,8 @@ from .program import (
 )
 from .behavior import (
     BehaviorModel,
+    parameter_table_markdown,
+    update_model_doc,
 )
 from .simulation import (
     EVENT_TYPES,
