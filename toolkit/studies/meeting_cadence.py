@@ -25,7 +25,7 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import Study, StudyParameters
 
 __all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "cohort",
-           "contrasts_for_report", "estimates_for_sweep", "figures", "findings",
+           "contrasts_for_report", "experiment", "estimates_for_sweep", "figures", "findings",
            "learning_findings", "limitations", "mechanism_text", "summary_for_report",
            "performance_text", "plan_table", "robustness_text", "simulate", "summary_table"]
 
@@ -143,21 +143,28 @@ def arms(params: Parameters) -> dict:
 
 
 def cohort(params: Parameters):
-    """A CohortSpec (synthetic, a fresh cohort per replicate) or the roster's Cohort."""
+    """A CohortSpec (synthetic, a fresh cohort per replicate) or the roster file."""
     from toolkit.cohort import CohortSpec
-    from toolkit.roster import read_roster
+    from toolkit.experiment import RosterSource
 
     if params.roster is not None:
-        return read_roster(params.roster)
+        return RosterSource(params.roster)
     return CohortSpec(n_mentors=params.n_mentors, n_mentees=params.n_mentees)
+
+
+def experiment(params: Parameters):
+    """The study's :class:`~toolkit.experiment.ExperimentSpec` (cohort, arms, replicates, seed)."""
+    from toolkit.experiment import ExperimentSpec
+
+    return ExperimentSpec(cohort=cohort(params), arms=arms(params),
+                          replicates=params.replicates, seed=params.seed)
 
 
 def simulate(params: Parameters) -> pd.DataFrame:
     """Run every arm over the replicates; the outcomes table without participant ids."""
     from toolkit.experiment import run_experiment
 
-    res = run_experiment(cohort(params), arms(params), replicates=params.replicates,
-                         seed=params.seed, progress=False, tables=("outcomes",))
+    res = run_experiment(experiment(params), progress=False, tables=("outcomes",))
     out = res.outcomes.drop(columns=["mentee_id", "mentor_id"])
     out["arm"] = out["arm"].astype(str)
     return out
@@ -373,7 +380,8 @@ def mechanism_text(params: Parameters) -> str:
             f"{params.meeting_minutes:g} minutes. Matched-hours arms scale the meeting length so "
             "planned monthly hours equal the reference's. The week-by-week model (meetings held "
             "or missed, quality, two-way learning, engagement, fading and closure) runs with its "
-            "default, calibrated parameters.")
+            "default, calibrated parameters. Experiment specification fingerprint: "
+            f"{experiment(params).fingerprint}.")
 
 
 def performance_text(params: Parameters, estimates: pd.DataFrame) -> str:
