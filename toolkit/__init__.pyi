@@ -98,6 +98,12 @@ from .calibration import (
     calibration_report,
     calibration_targets,
 )
+from .sensitivity import (
+    Contrast,
+    RobustnessResult,
+    VERDICTS,
+    robustness,
+)
 from .analysis import (
     AnalysisWarning,
     RESULT_COLUMNS,
@@ -142,4 +148,4 @@ from .report import (
     table_html,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, sensitivity, analysis, diagnosis, plots, report

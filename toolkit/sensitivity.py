@@ -161,6 +161,10 @@ def _problem(parameters: Sequence[str] | None, ranges: Mapping[str, Any] | None
     ranges = {} if ranges is None else ranges
     if not isinstance(ranges, Mapping):
         raise fail("ranges", _OWNER, "a mapping of parameter to (low, high) or None", ranges)
+    bad = [p for p in ranges if p not in valid]
+    if bad:
+        raise fail("ranges", _OWNER, "keyed by BehaviorModel parameter names (" + ", ".join(valid)
+                   + ")", bad[0])
     if parameters is None:
         parameters = list(plausible.index) + [k for k in ranges if k not in plausible.index]
     elif isinstance(parameters, str) or not isinstance(parameters, Sequence):
@@ -170,11 +174,10 @@ def _problem(parameters: Sequence[str] | None, ranges: Mapping[str, Any] | None
     if not parameters:
         raise fail("parameters", _OWNER, "a non-empty list of BehaviorModel parameter names "
                    "or None", parameters)
-    for where, names in (("parameters", parameters), ("ranges", list(ranges))):
-        bad = [p for p in names if p not in valid]
-        if bad:
-            raise fail(where, _OWNER, "BehaviorModel parameter names (" + ", ".join(valid)
-                       + ")", bad[0])
+    bad = [p for p in parameters if p not in valid]
+    if bad:
+        raise fail("parameters", _OWNER, "BehaviorModel parameter names (" + ", ".join(valid)
+                   + ")", bad[0])
     dup = [p for p in parameters if parameters.count(p) > 1]
     if dup:
         raise fail("parameters", _OWNER, "a list of distinct parameter names", dup[0])
