@@ -39,7 +39,9 @@ import pandas as pd
 from toolkit._validation import check_bool, check_instance, check_int, check_option, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort, CohortSpec
+from toolkit.errors import InvalidParameterError
 from toolkit.experiment import CONTROL_ARM, Arm, ExperimentSpec, run_experiment
+from toolkit.program import ProgramDesign
 
 if TYPE_CHECKING:  # pyplot loads on first figure, not on import
     from matplotlib.figure import Figure
@@ -130,18 +132,22 @@ class Contrast:
                              "replicates": n}).reset_index()
 
 
+def _short(design: ProgramDesign) -> ProgramDesign:
+    """A one-week version of ``design`` (for a probe run), or the design itself when a
+    field of it does not fit into one week."""
+    try:
+        return replace(design, duration_weeks=1, n_sessions=None, cadence="weekly",
+                       checkins="none", no_first_meeting_week=None, no_meeting_weeks=None)
+    except (InvalidParameterError, TypeError):
+        return design
+
+
 def _outcome_columns(spec: ExperimentSpec, arms: Sequence[str]) -> list[str]:
-    """Numeric and bool columns of the outcomes table (a one-week probe run)."""
-    probe_arms = {n: Arm(a.match, replace(a.design, duration_weeks=1, n_sessions=None,
-                                          cadence="weekly", checkins="none",
-                                          no_first_meeting_week=None, no_meeting_weeks=None))
-                  for n, a in spec.arms.items() if n in arms}
-    if not probe_arms:   # only the control arm was named
-        probe_arms = {n: Arm(a.match, replace(a.design, duration_weeks=1, n_sessions=None,
-                                              cadence="weekly", checkins="none",
-                                              no_first_meeting_week=None, no_meeting_weeks=None))
-                      for n, a in list(spec.arms.items())[:1]}
-    probe = spec.replace(arms=probe_arms, replicates=1, control=CONTROL_ARM in arms)
+    """Numeric and bool columns of the outcomes table (a one-week, one-replicate probe)."""
+    named = [n for n in spec.arms if n in arms] or list(spec.arms)[:1]
+    probe = spec.replace(arms={n: Arm(spec.arms[n].match, _short(spec.arms[n].design))
+                               for n in named},
+                         replicates=1, control=CONTROL_ARM in arms)
     o = run_experiment(probe, tables=("outcomes",), progress=False).outcomes
     return [c for c in o.columns if c not in _ID_COLUMNS
             and (pd.api.types.is_numeric_dtype(o[c]) or pd.api.types.is_bool_dtype(o[c]))]
