@@ -66,6 +66,7 @@ from .program import (
     CADENCES,
     CHECKIN_PLANS,
     FLAG_ACTIONS,
+    FLAG_RULES,
     LIKERT_MAX,
     LIKERT_MIN,
     PRESETS,
@@ -106,8 +107,10 @@ from .sensitivity import (
 )
 from .analysis import (
     AnalysisWarning,
+    EARLY_WARNING_KINDS,
     RESULT_COLUMNS,
     compare_arms,
+    early_warning,
     km_curves,
     pre_post,
     retention,
