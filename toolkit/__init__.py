@@ -13,7 +13,7 @@ from toolkit._version import __version__
 
 # Public modules in dependency order; ``import toolkit.X as m`` gives the module for each.
 PUBLIC_MODULES = ("errors", "cohort", "compatibility", "matching", "roster", "program",
-                  "behavior", "simulation", "experiment", "calibration", "analysis",
+                  "behavior", "simulation", "experiment", "calibration", "sensitivity", "analysis",
                   "diagnosis", "plots", "report")
 
 __getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -102,6 +102,12 @@ from .calibration import (
     calibration_report,
     calibration_targets,
 )
+from .sensitivity import (
+    Contrast,
+    RobustnessResult,
+    VERDICTS,
+    robustness,
+)
 from .analysis import (
     AnalysisWarning,
     EARLY_WARNING_KINDS,
@@ -148,4 +154,4 @@ from .report import (
     table_html,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, sensitivity, analysis, diagnosis, plots, report
