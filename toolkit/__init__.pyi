@@ -102,12 +102,6 @@ from .calibration import (
     calibration_report,
     calibration_targets,
 )
-from .sensitivity import (
-    Contrast,
-    RobustnessResult,
-    VERDICTS,
-    robustness,
-)
 from .analysis import (
     AnalysisWarning,
     EARLY_WARNING_KINDS,
@@ -142,6 +136,12 @@ from .plots import (
     set_theme,
     trajectory_plot,
 )
+from .sensitivity import (
+    Contrast,
+    RobustnessResult,
+    VERDICTS,
+    robustness,
+)
 from .report import (
     DIFFERENCE_EFFECTS,
     RATIO_EFFECTS,
@@ -154,4 +154,4 @@ from .report import (
     table_html,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, sensitivity, analysis, diagnosis, plots, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, sensitivity, report
