@@ -152,7 +152,8 @@ def test_run_writes_tables_findings_and_the_reproduce_command(tiny_run):
     findings = json.loads((run / "findings.json").read_text())["findings"]
     assert findings and all("completion" in f for f in findings)
     text = (run / "report.html").read_text()
-    assert "Robustness check not available in this version" in text
+    assert "Robustness: the completion difference between weekly meetings and biweekly" in text
+    assert (run / "tables" / "robustness.parquet").is_file()
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["command"] in text.replace("&#x27;", "'")
     arms = pd.read_parquet(run / "tables" / "arms.parquet")

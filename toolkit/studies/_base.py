@@ -575,18 +575,21 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
     show_html(f'<section id="findings">{markup}</section>')
 
 
-def robustness_check(contrast: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """The robustness of a contrast over the model's assumptions, or None when this version
-    has no robustness analysis (``toolkit.sensitivity``). Studies call this hook; it fills
-    in once the analysis lands, and a report then says so instead of inventing one."""
-    try:
-        import importlib
+def robustness_check(spec: Any = None, contrast: Any = None, **kwargs: Any) -> Any:
+    """The robustness of a contrast over the model's assumptions
+    (:func:`toolkit.sensitivity.robustness`), or None when this version has no robustness
+    analysis or no contrast is given. A report then says the check is not available
+    rather than invent one."""
+    import importlib
 
+    try:
         sensitivity = importlib.import_module("toolkit.sensitivity")
     except ImportError:
         return None
     run = getattr(sensitivity, "robustness", None)
-    return None if run is None or contrast is None else run(contrast, **kwargs)
+    if run is None or spec is None or contrast is None:
+        return None
+    return run(spec, contrast, progress=False, **kwargs)
 
 
 def show_robustness(result: Any) -> str:

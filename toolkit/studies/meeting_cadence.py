@@ -25,7 +25,8 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import Study, StudyParameters
 
 __all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "cohort",
-           "contrasts_for_report", "experiment", "estimates_for_sweep", "figures", "findings",
+           "check_robustness", "contrasts_for_report", "experiment", "headline_contrast",
+           "robustness_table", "estimates_for_sweep", "figures", "findings",
            "learning_findings", "limitations", "mechanism_text", "summary_for_report",
            "performance_text", "plan_table", "robustness_text", "simulate", "summary_table"]
 
@@ -62,6 +63,10 @@ class Parameters(StudyParameters):
     replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per schedule.")
     policy: Policy = Field("random", description="Matching policy used by every arm.")
     roster: str | None = Field(None, description="Roster CSV of real people instead of a synthetic cohort.")
+    robustness: bool = Field(True, description="Check the headline contrast over the model's "
+                             "assumption ranges (Morris screening).")
+    robustness_trajectories: int = Field(2, ge=2, le=50, description="Morris trajectories of the "
+                                         "robustness check (more: finer, slower).")
 
     @model_validator(mode="after")
     def _reference_is_compared(self) -> Parameters:
@@ -359,11 +364,59 @@ def estimates_for_sweep(run_dir: str | Path) -> pd.DataFrame:
         "ci_high": rows.ci_high.to_numpy() * 100})
 
 
-def robustness_text(result: object) -> str:
-    """The robustness sentence for the findings (the hook returns None in this version)."""
+def headline_contrast(params: Parameters) -> tuple[str, str]:
+    """(arm, reference) of the contrast the robustness check examines: the first compared
+    schedule at usual meeting lengths (matched hours when only those are run)."""
+    plan = plan_table(params)
+    others = plan[plan.arm != params.reference]
+    first = others[others.hours == ("matched" if params.hours == "matched" else "unmatched")]
+    return str(first.arm.iloc[0]), params.reference
+
+
+def check_robustness(params: Parameters):
+    """Completion of the headline contrast across the assumption ranges
+    (:func:`toolkit.sensitivity.robustness` on the two arms), or None when switched off
+    or unavailable in this version."""
+    if not params.robustness:
+        return None
+    from toolkit.experiment import ExperimentSpec
+    from toolkit.studies._base import robustness_check
+
+    arm, reference = headline_contrast(params)
+    full = experiment(params)
+    spec = ExperimentSpec(cohort=full.cohort, arms={reference: full.arms[reference],
+                                                    arm: full.arms[arm]},
+                          replicates=params.replicates, seed=params.seed)
+    try:
+        from toolkit.sensitivity import Contrast
+    except ImportError:
+        return None
+    return robustness_check(spec, Contrast(arm, reference, "completed"),
+                            trajectories=params.robustness_trajectories, seed=params.seed)
+
+
+def robustness_text(result: object, params: Parameters | None = None) -> str:
+    """The robustness sentence shown with the findings."""
     from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
 
-    return ROBUSTNESS_UNAVAILABLE if result is None else str(result)
+    if result is None:
+        if params is not None and not params.robustness:
+            return ("Robustness check not run (robustness=false): the findings hold for the "
+                    "model's default assumptions only.")
+        return ROBUSTNESS_UNAVAILABLE
+    arm, reference = result.contrast.arm, result.contrast.reference
+    verdict = {"robust": "holds over", "no effect": "shows no effect anywhere in",
+               "depends on assumptions": "depends on"}.get(result.verdict, result.verdict)
+    lead = (f"Robustness: the completion difference between {_label(arm)} and "
+            f"{_label(reference)} {verdict} the plausible ranges of the model's "
+            f"{len(result.ranges)} assumption parameters ({len(result.points) - 1} sampled "
+            "points, Morris screening).")
+    return f"{lead} Details: {result.sentence()}"
+
+
+def robustness_table(result: object) -> pd.DataFrame | None:
+    """The robustness check's parameter indices with ranges and drivers (None if not run)."""
+    return None if result is None else result.to_frame()
 
 
 def mechanism_text(params: Parameters) -> str:
@@ -406,7 +459,8 @@ def limitations(params: Parameters) -> list[str]:
         "good as its assumptions about how often meetings happen, how quality and learning "
         "grow with each meeting, and how pairs fade and close.",
         "Model parameters where the literature is silent are assumptions with plausible "
-        "ranges; the robustness of these findings to those ranges is not yet checked.",
+        "ranges; the robustness check covers one contrast (the first schedule against the "
+        "reference, on completion), not every finding.",
         "Completion means still active at the end of the program; the Hartford preset's "
         "program is 21 weeks, so its completion is measured over a shorter time than the "
         "other schedules'.",
