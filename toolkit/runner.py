@@ -312,7 +312,10 @@ def run_study(name: str, params: Any = None, *, out: str | os.PathLike = "report
             papermill.execute_notebook(
                 str(notebook), str(tmp / "notebook.ipynb"), parameters=plan.params.to_dict(),
                 cwd=str(tmp), kernel_name=_kernel_name(), progress_bar=progress,
-                log_output=False, report_mode=False)
+                log_output=False, report_mode=False,
+                # the kernel's own start-up warnings (plain-TCP transport) are not the user's
+                # business; its errors still show
+                extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except papermill.PapermillExecutionError as exc:
             failed = parent / f"failed-{plan.run_id}"
             shutil.rmtree(failed, ignore_errors=True)
