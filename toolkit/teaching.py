@@ -140,7 +140,8 @@ def matching(weights: str | Mapping[str, float] = "balanced", policy: str = "opt
 
 def weights_summary(weights: str | Mapping[str, float] = "balanced",
                     policy: str = "optimal") -> pd.DataFrame:
-    """Mean of each score component over the matched pairs and over all possible pairs.
+    """Mean of each score component over the matched pairs and over all possible pairs,
+    with the component's share of the total weight.
 
     >>> table = weights_summary("skills_first")
     >>> list(table.columns)
@@ -176,7 +177,9 @@ def show_weights(weights: str | Mapping[str, float] = "balanced", policy: str = 
           f"lowest pair {m.metrics['min_score']:.3f}.")
     display(fig)
     _close(fig)
-    display(m.explain(top=2).head(n_reasons).style.hide(axis="index").format({"score": "{:.3f}"}))
+    display(m.explain(top=2).head(n_reasons).style.hide(axis="index")
+            .format({"score": "{:.3f}"}).set_properties(subset=["reasons"],
+                                                         **{"text-align": "left"}))
 
 
 def _component_figure(table: pd.DataFrame, title: str) -> Any:
@@ -189,8 +192,8 @@ def _component_figure(table: pd.DataFrame, title: str) -> Any:
     ax.barh(y + 0.2, table["matched pairs"], height=0.4, label="matched pairs", color="#0072B2")
     ax.barh(y - 0.2, table["all possible pairs"], height=0.4, label="all possible pairs",
             color="#BBBBBB")
-    ax.set_yticks(y, [f"{c} (weight {w:g})" for c, w in zip(table.component, table.weight,
-                                                            strict=True)])
+    ax.set_yticks(y, [f"{c} ({w:.0%} of the weight)" for c, w in zip(
+        table.component, table.weight, strict=True)])
     ax.set_xlim(0, 1)
     ax.set_xlabel("mean component score (0-1)")
     ax.set_title(title)
@@ -479,6 +482,19 @@ class DesignTest:
             f"percentage points (95% CI {100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f}).</p>"
             + self.summary.T.to_html(float_format=lambda x: f"{x:.2f}"))
 
+    def defend(self) -> str:
+        """The numbers to defend the design with, in three plain sentences."""
+        g, c = self.gain_difference, self.completion_difference
+        return "\n".join([
+            f"Coordinator time: {self.hours_per_program:.1f} of the {self.budget:g} hours "
+            f"budgeted per program ({'within' if self.within_budget else 'over'} budget).",
+            f"Mentee digital-skill gain: {100 * g.estimate:+.1f} points on a 0-100 scale "
+            f"compared with the baseline (95% CI {100 * g.ci_low:+.1f} to "
+            f"{100 * g.ci_high:+.1f}).",
+            f"Pairs completing: {100 * c.estimate:+.1f} percentage points compared with the "
+            f"baseline (95% CI {100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f}).",
+        ])
+
     def __repr__(self) -> str:
         g = self.gain_difference
         return (f"DesignTest(hours per program {self.hours_per_program:.1f} of "
@@ -490,6 +506,9 @@ class NoDesign:
 
     def __init__(self, message: str) -> None:
         self.message = message
+
+    def defend(self) -> str:
+        return self.message
 
     def __repr__(self) -> str:
         return self.message
@@ -937,12 +956,10 @@ def student_version(nb: Any) -> Any:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-        cell.pop("id", None)
         cells.append(cell)
-    out.cells = cells
-    nbformat.validator.normalize(out)
-    for i, cell in enumerate(out.cells):
+    for i, cell in enumerate(cells):
         cell["id"] = f"cell-{i}"
+    out.cells = cells
     return out
 
 
@@ -978,6 +995,7 @@ def execute_notebook(path: str | os.PathLike, *, timeout: int = 300,
     path = Path(path)
     nb = nbformat.read(path, as_version=4) if nb is None else nb
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     client.execute()
     return nb
