@@ -997,7 +997,10 @@ def execute_notebook(path: str | os.PathLike, *, timeout: int = 300,
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                             store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
-    client.execute()
+    # Figures must render inline even when the caller forces a non-interactive backend
+    # (MPLBACKEND=Agg, as test suites do): the kernel inherits the environment.
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    client.execute(env=env)
     return nb
 
 
