@@ -24,7 +24,6 @@ from toolkit.teaching import (
     explore_policies,
     explore_program,
     explore_weights,
-    render_notebooks,
     show_policies,
     show_program,
     show_weights,
