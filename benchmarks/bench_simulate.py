@@ -11,9 +11,10 @@ import pandas as pd
 
 from benchmarks._timing import best_of, peak_rss_mb
 from toolkit import CohortSpec, ProgramDesign, generate_cohort
+from toolkit._engine import cohort_features as _features
 from toolkit.behavior import BehaviorModel
 from toolkit.experiment import Arm, run_experiment
-from toolkit.simulate import _features, simulate
+from toolkit.simulation import simulate
 
 OUTCOMES = ("meetings_held", "completed", "final_quality", "mentee_gain")
 
@@ -77,7 +78,9 @@ def _versus_mesa_at(n_pairs: int, runs: int, *, stacked: bool) -> dict:
 
     cohort = generate_cohort(CohortSpec(n_mentors=n_pairs, n_mentees=n_pairs, seed=4))
     pairs = _random_pairs(cohort, 4)
-    design, b = ProgramDesign(duration_weeks=52), BehaviorModel()
+    # Endings' effect on what was learned is not in the Mesa mirror: neutral here.
+    design = ProgramDesign(duration_weeks=52)
+    b = BehaviorModel(ending_gain_retention=1.0, ending_setback=0.0)
     feats = _features(cohort)
     e = np.arange(n_pairs)
     m = feats.mentor_index.get_indexer(pairs["mentor_id"].to_numpy(dtype=object))

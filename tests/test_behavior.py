@@ -1,4 +1,4 @@
-"""BehaviorModel: documented parameters, validation, calibration inside every range."""
+"""BehaviorModel: documented parameters and validation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import fields
 
 import pytest
 
-from toolkit.behavior import BehaviorModel, calibration_report, calibration_targets
+from toolkit.behavior import BehaviorModel
 from toolkit.errors import InvalidParameterError
 
 
@@ -20,7 +20,7 @@ def test_every_parameter_has_unit_meaning_and_source():
         "learn_mentee", "value"] == 0.05
 
 
-@pytest.mark.parametrize("name", ["learn_mentee", "quality_decay", "closure_streak",
+@pytest.mark.parametrize("name", ["learn_mentee", "quality_decay", "closure_gap",
                                   "engagement_miss", "coach_hours", "satisfaction_noise_sd"])
 def test_negative_rates_are_refused(name):
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of BehaviorModel.*got -0.1"):
@@ -35,23 +35,23 @@ def test_shares_above_one_and_non_numbers_are_refused():
     assert BehaviorModel(closure_base=-7).closure_base == -7.0   # log-odds may be negative
 
 
-def test_calibration_targets_are_packaged():
-    t = calibration_targets()
-    assert {"target_id", "low", "high", "point", "how_to_check"} <= set(t.columns)
-    assert len(t) == 10
+def test_model_doc_agrees_with_describe():
+    """docs/model.md's parameter table is BehaviorModel.describe(): they cannot drift."""
+    from pathlib import Path
+
+    from toolkit.behavior import parameter_table_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    assert parameter_table_markdown() in doc
+    for name in BehaviorModel().to_dict():
+        assert f"`{name}`" in doc, name
 
 
-def test_calibration_report_all_inside():
-    report = calibration_report()
-    assert list(report.columns[:7]) == ["target_id", "statistic", "low", "high", "simulated",
-                                        "mcse", "inside"]
-    assert set(report["target_id"]) == set(calibration_targets()["target_id"])
-    outside = report.loc[~report["inside"], ["target_id", "low", "high", "simulated"]]
-    assert outside.empty, outside.to_string()
-
-
-def test_calibration_report_can_fail():
-    """The check is not vacuous: a model with almost no learning misses the effect size."""
-    report = calibration_report(BehaviorModel(learn_mentee=0.0), replicates=4).set_index(
-        "target_id")
-    assert not report.loc["mentoring_effect", "inside"]
+def test_every_assumption_has_a_plausible_range_inside_its_allowed_range():
+    ranges = BehaviorModel.plausible_ranges()
+    assert set(ranges["parameter"]) == set(BehaviorModel.assumptions())
+    table = BehaviorModel().describe().set_index("parameter")
+    for r in ranges.itertuples():
+        assert r.low <= r.default <= r.high, r.parameter
+        lo, hi = table.loc[r.parameter, "allowed"].strip("[]").split(", ")
+        assert float(lo) <= r.low and r.high <= float(hi), r.parameter

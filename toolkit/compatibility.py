@@ -9,8 +9,13 @@ Six components, each in [0, 1] (rows = mentees, columns = mentors):
     The mentee's advantage in the mentor's goal (leadership) domains, likewise with the
     ``lead_*`` columns.
 ``deep_similarity``
-    ``1 - RMS difference`` of the Big Five (``trait_*``) and work values (``value_*``),
-    computed on a 0.001 grid (the generator's own resolution) so that it is exact.
+    Profile similarity of the Big Five (``trait_*``) and work values (``value_*``):
+    ``(1 + cos) / 2`` where ``cos`` is the cosine between the two profiles centred on
+    the scales' midpoint 0.5 (the profile correlation of personality research, about
+    the neutral point). Two random people score 0.5 on average with the spread the
+    traits themselves imply (SD about 0.15 for 11 independent traits); a missing profile
+    scores 0.5. Computed on a 0.001 grid (the generator's own resolution) so the dot
+    products are exact integers.
 ``surface_similarity``
     Mean of generation closeness (same = 1, adjacent = 2/3, two apart = 1/3), same
     department and same location (1 same, 0 different, 0.5 if either is unknown).
@@ -45,6 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._cache import ObjectCache
+from toolkit._spec import Spec
 from toolkit._validation import check_option, fail
 from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
@@ -52,17 +59,21 @@ from toolkit.errors import InvalidParameterError
 __all__ = [
     "AVAILABILITY_TARGET_HOURS",
     "COMPONENTS",
+    "COMPONENT_PHRASES",
+    "ComponentDetails",
     "WEIGHT_PROFILES",
     "WEIGHT_TERMS",
     "Compatibility",
     "Constraints",
     "admissible_mask",
     "compatibility_matrix",
+    "group_codes",
     "pair_components",
     "pair_scores",
     "resolve_weights",
     "score_components",
     "side_weights",
+    "weighted_score",
 ]
 
 COMPONENTS = ("complementarity_mentee", "complementarity_mentor", "deep_similarity",
@@ -72,8 +83,14 @@ WEIGHT_TERMS = (*COMPONENTS, "surface_difference")
 # Monthly hours at which availability stops limiting a pair (about one hour a week).
 AVAILABILITY_TARGET_HOURS = 4.0
 
+# Deep-level similarity is the strongest antecedent of relationship quality (Eby et al.
+# 2013, Psychological Bulletin 139:441: values and personality r = .38-.59); surface
+# similarity is weak (Eby et al. 2013; Tuma & Dolan: demographic match not associated),
+# and shared interests have no published anchor (an assumption): both weigh a quarter.
 WEIGHT_PROFILES: dict[str, dict[str, float]] = {
-    "balanced": {c: 1.0 for c in COMPONENTS},
+    "balanced": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
+                 "deep_similarity": 1.0, "surface_similarity": 0.25,
+                 "shared_interests": 0.25, "schedule_fit": 1.0},
     "skills_first": {"complementarity_mentee": 3.0, "complementarity_mentor": 2.0,
                      "deep_similarity": 1.0, "shared_interests": 0.5, "schedule_fit": 1.0},
     "similarity_first": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
@@ -89,7 +106,6 @@ _DEEP_COLUMNS = tuple(f"trait_{t}" for t in TRAITS) + tuple(f"value_{v}" for v i
 _GRID = 1000.0  # deep traits are compared on a 0.001 grid: integer arithmetic is exact
 _NO_GOAL = np.float32(2.0)  # a threshold above any skill: max(skill - 2, 0) = 0
 _BLOCK_ELEMENTS = 1 << 17  # rows per block chosen so one block's temporaries stay in cache
-_FEATURES_KEY = "compatibility.features"
 # Generation closeness by (mentee code * 8 + mentor code), codes 0..6 and 7 = unknown.
 _GEN_CODES = 8
 _gen_a, _gen_b = np.divmod(np.arange(_GEN_CODES * _GEN_CODES), _GEN_CODES)
@@ -160,8 +176,9 @@ class _Side:
     lead: np.ndarray        # (n, L) float32
     goal_thr: np.ndarray    # (n, G) float32: own skill in goal domains, 2 elsewhere
     inv_goals: np.ndarray   # (n,) float32: 1 / number of goals (0 if none)
-    deep: np.ndarray        # (n, 13) float64 [x, |x|^2, 1], x integers on the 0.001 grid
-    deep_t: np.ndarray      # (n, 13) float64 [-2x, 1, |x|^2]
+    deep: np.ndarray        # (n, 11) float64 centred profile, integers on the 0.001 grid
+    deep_t: np.ndarray      # (n, 11) float64 the same (the other side's operand)
+    deep_norm: np.ndarray   # (n,) float64 Euclidean norm of the centred profile
     interests: np.ndarray   # (n,) uint32 bit mask
     generation: np.ndarray  # (n,) int16 code 0..6, 7 unknown
     generation8: np.ndarray  # (n,) int16 code * 8 (row index into the closeness table)
@@ -177,8 +194,8 @@ class _Side:
         for name in ("skill", "lead", "goal_thr", "deep", "deep_t"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None, :] if column else arr
-        for name in ("inv_goals", "interests", "generation", "generation8", "department",
-                     "location", "unknown", "utc", "avail"):
+        for name in ("inv_goals", "deep_norm", "interests", "generation", "generation8",
+                     "department", "location", "unknown", "utc", "avail"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None] if column else arr
         return out
@@ -211,15 +228,17 @@ def _unpack(masks: np.ndarray, n: int) -> np.ndarray:
     return ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
-def _features(cohort: Cohort) -> tuple[_Side, _Side]:
-    """Features of (mentees, mentors), cached on the cohort (they depend only on it).
+_FEATURE_CACHE = ObjectCache()
 
-    Each column is read and converted once for all participants, then split by role
-    (every conversion is elementwise, so this equals converting each side's rows).
-    """
-    cached = cohort._cache.get(_FEATURES_KEY)
-    if cached is not None:
-        return cached
+
+def _features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Features of (mentees, mentors), computed once per cohort (they depend only on it)."""
+    return _FEATURE_CACHE.get(cohort, _compute_features)
+
+
+def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Each column is read and converted once for all participants, then split by role
+    (every conversion is elementwise, so this equals converting each side's rows)."""
     people = cohort.participants
     columns = people.columns
     missing = [c for c in ("participant_id", "role", *cohort.skill_columns,
@@ -235,7 +254,7 @@ def _features(cohort: Cohort) -> tuple[_Side, _Side]:
     deep_all = np.column_stack([
         people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5)
         for c in _DEEP_COLUMNS])
-    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID)
+    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2   # centred on 0.5
     goal_texts = (people["goal_domains"].fillna("").astype(str).tolist()
                   if "goal_domains" in columns else [""] * n_all)
     interests_all = (_bitmasks(people["interests"].fillna("").astype(str).tolist(), INTERESTS)
@@ -256,7 +275,6 @@ def _features(cohort: Cohort) -> tuple[_Side, _Side]:
     sides = []
     for name in ("mentee", "mentor"):
         rows = np.flatnonzero(role == name)
-        n = rows.size
         skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
         domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
         goals = _unpack(_bitmasks([goal_texts[k] for k in rows], domains), len(domains))
@@ -267,18 +285,33 @@ def _features(cohort: Cohort) -> tuple[_Side, _Side]:
         deep = deep_all[rows]
         generation = generation_all[rows]
         department, location = department_all[rows], location_all[rows]
-        sq = (deep * deep).sum(axis=1, keepdims=True)
-        ones = np.ones((n, 1))
+
         sides.append(_Side(ids=ids_all[rows], skill=skill, lead=lead, goal_thr=goal_thr,
-                           inv_goals=inv_goals, deep=np.hstack([deep, sq, ones]),
-                           deep_t=np.hstack([-2.0 * deep, ones, sq]),
+                           inv_goals=inv_goals, deep=deep, deep_t=deep,
+                           deep_norm=np.sqrt((deep * deep).sum(axis=1)),
                            interests=interests_all[rows], generation=generation,
                            generation8=generation * _GEN_CODES, department=department,
                            location=location, unknown=(department < 0) | (location < 0),
                            utc=utc_all[rows], avail=avail_all[rows]))
-    out = (sides[0], sides[1])
-    cohort._cache[_FEATURES_KEY] = out
-    return out
+    return sides[0], sides[1]
+
+
+def group_codes(cohort: Cohort, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``department`` or ``location`` for (mentees, mentors).
+
+    Equal codes mean the same group; -1 means unknown (never the same as anyone).
+    """
+    check_option(attribute, "attribute", "group_codes", ("department", "location"))
+    mentees, mentors = _features(cohort)
+    return getattr(mentees, attribute), getattr(mentors, attribute)
+
+
+def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The compatibility score: the weighted mean of ``components`` (float32).
+
+    Bit-identical to the entries of :attr:`Compatibility.scores` for the same pairs.
+    """
+    return _weighted(components, weights)
 
 
 # --------------------------------------------------------------------------- components
@@ -305,16 +338,16 @@ def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str,
     comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
     comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
 
-    # Squared distance as one product of augmented integer vectors [x, |x|^2, 1] and
-    # [-2y, 1, |y|^2]: float64 integer arithmetic is exact in any summation order, and
-    # the result (< 2**24) is exact in float32 too.
+    # Cosine of the centred profiles: the dot product of integer vectors is exact in
+    # float64 in any summation order, and the division is elementwise, so a matrix
+    # block and a list of pairs give the same bits.
     if e["deep"].ndim == 3:  # a matrix block
-        d2 = e["deep"][:, 0, :] @ r["deep_t"][0].T
+        dot = e["deep"][:, 0, :] @ r["deep_t"][0].T
     else:
-        d2 = np.einsum("ij,ij->i", e["deep"], r["deep_t"])
-    d2 = d2.astype(np.float32)
-    np.maximum(d2, np.float32(0), out=d2)
-    deep = np.float32(1) - np.sqrt(d2 * np.float32(1.0 / (len(_DEEP_COLUMNS) * _GRID * _GRID)))
+        dot = np.einsum("ij,ij->i", e["deep"], r["deep_t"])
+    norms = e["deep_norm"] * r["deep_norm"]
+    cos = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
+    deep = ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
 
     unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
     gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
@@ -462,7 +495,7 @@ def _check_cohort(cohort: Any, owner: str) -> None:
 # --------------------------------------------------------------------------- constraints
 
 @dataclass(frozen=True)
-class Constraints:
+class Constraints(Spec):
     """Hard constraints on who may be paired (all validated).
 
     Parameters
@@ -679,3 +712,57 @@ def compatibility_matrix(cohort: Cohort, *, weights: str | dict[str, float] = "b
     if precompute:
         compat.matrices(*precompute)
     return compat
+
+
+# Plain words for each weighted term, the start of every explanation of a pair.
+COMPONENT_PHRASES = {
+    "complementarity_mentee": "the mentor is ahead in what the mentee wants to learn",
+    "complementarity_mentor": "the mentee is strong in the leadership skills the mentor wants",
+    "deep_similarity": "similar work values and personality",
+    "surface_similarity": "similar background",
+    "surface_difference": "different backgrounds that widen both views",
+    "shared_interests": "shared interests",
+    "schedule_fit": "compatible schedules",
+}
+
+
+class ComponentDetails:
+    """Concrete words for why a component lifts a pair: the domain, the shared interests,
+    the time-zone gap (what :meth:`toolkit.matching.Matching.explain` says)."""
+
+    def __init__(self, cohort: Cohort) -> None:
+        self.cohort = cohort
+        self.e, self.r = _features(cohort)
+        self.mentees, self.mentors = cohort.mentees, cohort.mentors
+
+    @staticmethod
+    def _domain(adv: np.ndarray, columns: list[str]) -> str:
+        best = int(np.argmax(adv))
+        return columns[best].split("_", 1)[1].replace("_", " ")
+
+    def phrase(self, term: str, i: int, j: int) -> str:
+        base = COMPONENT_PHRASES[term]
+        e, r = self.e, self.r
+        if term == "complementarity_mentee":
+            adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
+            return base + (f" ({self._domain(adv, self.cohort.skill_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "complementarity_mentor":
+            adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
+            return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "shared_interests":
+            both = int(e.interests[i] & r.interests[j])
+            names = [n for b, n in enumerate(INTERESTS) if both >> b & 1]
+            return base + (": " + ", ".join(names) if names else "")
+        if term == "surface_similarity":
+            same = [a for a in ("department", "location")
+                    if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]]
+            if e.generation[i] == r.generation[j] and e.generation[i] < 7:
+                same.append("generation")
+            return ("same " + " and ".join(same)) if same else base
+        if term == "schedule_fit":
+            gap = abs(float(e.utc[i]) - float(r.utc[j]))
+            gap = min(gap, 24 - gap)
+            return base + (f" (time zones {gap:g} h apart)" if gap else " (same time zone)")
+        return base

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit import CohortSpec, generate_cohort
+from toolkit import CohortSpec, generate_cohort, match
 from toolkit.behavior import BehaviorModel
 from toolkit.errors import InvalidParameterError
 from toolkit.program import CADENCES, FLAG_ACTIONS, ProgramDesign, program_schedule
-from toolkit.simulate import EVENT_TYPES, REASONS, simulate
+from toolkit.simulation import EVENT_TYPES, REASONS, simulate
 
 B = BehaviorModel()
 
@@ -34,7 +34,7 @@ BUSY = ProgramDesign(duration_weeks=20, cadence="weekly", checkins="monthly", fl
                      structured_agenda=True, mentor_training=True)
 
 
-def check_invariants(res, design, b=B):
+def check_invariants(res, design, b=B, capacity=1):
     w, o, ev = res.weeks, res.outcomes, res.events
     n_weeks = design.duration_weeks
     assert len(w) == len(o) * n_weeks
@@ -51,7 +51,12 @@ def check_invariants(res, design, b=B):
     assert set(w.loc[w["scheduled"], "week"]) <= set(sched.meeting_week_numbers())
     for col in ("quality", "engagement", "mentee_skill", "mentor_skill"):
         assert w[col].between(0, 1).all(), col
-    assert (o["mentee_gain"] >= 0).all() and (o["mentor_gain"] >= 0).all()
+    # gains are never negative for a completed pair; an early ending may leave a setback
+    done = o["completed"].to_numpy()
+    assert (o.loc[done, "mentee_gain"] >= 0).all() and (o.loc[done, "mentor_gain"] >= 0).all()
+    assert (o["mentee_gain"] >= -b.ending_setback - 1e-12).all()
+    # the state column: closed exactly when no longer active at the end of the week
+    assert set(w["state"].astype(str)) <= {"active", "inactive_open", "closed"}
     # check-ins only when scheduled or triggered, each with its event and reason
     ck = ev[ev["event"] == "checkin"]
     assert len(ck) == int(w["checkin"].sum())
@@ -85,10 +90,13 @@ def check_invariants(res, design, b=B):
     meet_h = design.meeting_minutes / 60
     prep_h = b.agenda_prep_minutes / 60 * design.structured_agenda
     survey_h = b.survey_minutes / 60
+    # participants answer a survey at planned check-ins only (triggers read the log)
+    n_survey = (ck[ck["reason"] == "scheduled"].groupby("pair_id").size()
+                .reindex(o["pair_id"], fill_value=0).to_numpy())
     m = o["meetings_held"].to_numpy()
-    np.testing.assert_allclose(o["hours_mentee"], m * (meet_h + prep_h) + n_ck * survey_h
+    np.testing.assert_allclose(o["hours_mentee"], m * (meet_h + prep_h) + n_survey * survey_h
                                + n_coach * b.coach_participant_hours)
-    np.testing.assert_allclose(o["hours_mentor"], m * meet_h + n_ck * survey_h
+    np.testing.assert_allclose(o["hours_mentor"], m * meet_h + n_survey * survey_h
                                + n_coach * b.coach_participant_hours
                                + b.training_hours * design.mentor_training)
     np.testing.assert_allclose(o["hours_coordinator"], n_ck * b.checkin_minutes / 60
@@ -96,7 +104,7 @@ def check_invariants(res, design, b=B):
                                + n_close * b.close_hours)
     # rematches honour capacity: final active load per mentor within capacity
     load = o.loc[o["completed"], "mentor_id"].astype(object).value_counts()
-    assert (load <= design.mentor_capacity).all()
+    assert (load <= capacity).all()
 
 
 @pytest.mark.parametrize("on_flag", FLAG_ACTIONS)
@@ -114,11 +122,12 @@ def test_invariants_with_coordinator(cohort, on_flag):
 
 def test_rematch_with_no_free_mentor_is_recorded():
     c = generate_cohort(CohortSpec(n_mentors=20, n_mentees=20, seed=3))
-    design = BUSY.replace(on_flag="rematch")
-    res = simulate(c, random_pairs(c), design, seed=2)
+    design = BUSY.replace(on_flag="rematch", flag_rating=5)   # every pair flagged at once
+    b = BehaviorModel(rematch_acceptance=1.0)
+    res = simulate(c, random_pairs(c), design, b, seed=2)
     rem = res.events[res.events["event"] == "rematch"]
     assert (rem["reason"] == "no_mentor_available").any()
-    check_invariants(res, design)
+    check_invariants(res, design, b)
 
 
 def test_inactivity_rule_closes_after_exactly_n_weeks(cohort):
@@ -147,8 +156,12 @@ def test_deterministic_by_seed(cohort):
 def test_no_meetings_means_no_learning(cohort):
     res = simulate(cohort, random_pairs(cohort), ProgramDesign(),
                    BehaviorModel(meet_base=-60.0), seed=3)
-    assert res.outcomes["meetings_held"].sum() == 0
-    assert (res.outcomes["mentee_gain"] == 0).all() and (res.outcomes["mentor_gain"] == 0).all()
+    o = res.outcomes
+    assert o["meetings_held"].sum() == 0
+    # nothing learned: zero for completed pairs, only the ending's setback for the others
+    expected = np.where(o["completed"], 0.0, -BehaviorModel().ending_setback)
+    np.testing.assert_allclose(o["mentee_gain"], expected)
+    np.testing.assert_allclose(o["mentor_gain"], expected)
     assert (res.weeks.groupby("pair_id")["mentee_skill"].nunique() == 1).all()
 
 
@@ -163,7 +176,8 @@ def test_tables_have_design_columns(cohort):
     res = simulate(cohort, random_pairs(cohort, n=30), ProgramDesign(duration_weeks=5), seed=0)
     assert list(res.weeks.columns) == [
         "replicate", "arm", "pair_id", "week", "scheduled", "met", "quality", "engagement",
-        "mentee_skill", "mentor_skill", "checkin", "flagged", "intervention", "active"]
+        "mentee_skill", "mentor_skill", "checkin", "flagged", "intervention", "active",
+        "state"]
     for col in ("replicate", "arm", "pair_id", "mentee_id", "mentor_id", "meetings_held",
                 "weeks_active", "completed", "closed_week", "final_quality", "mentee_gain",
                 "mentor_gain", "satisfaction_mentee", "satisfaction_mentor", "hours_mentee",
@@ -187,13 +201,18 @@ def test_matching_from_another_cohort_is_refused(cohort):
         simulate(cohort, dup, ProgramDesign())
 
 
-def test_matching_object_with_foreign_fingerprint_is_refused(cohort):
-    class FakeMatching:
-        pairs = random_pairs(cohort)
-        cohort_fingerprint = "0123456789abcdef"
-
+def test_matching_of_another_cohort_is_refused(cohort):
+    other = generate_cohort(CohortSpec(n_mentors=12, n_mentees=10, seed=99))
     with pytest.raises(InvalidParameterError, match="fingerprint"):
-        simulate(cohort, FakeMatching(), ProgramDesign())
+        simulate(cohort, match(other, "random", seed=1), ProgramDesign())
+
+
+def test_an_object_that_only_looks_like_a_matching_is_refused(cohort):
+    class LooksLikeMatching:   # duck typing at the seam is not accepted
+        pairs = random_pairs(cohort)
+
+    with pytest.raises(InvalidParameterError, match="'matching' parameter of simulate"):
+        simulate(cohort, LooksLikeMatching(), ProgramDesign())
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [

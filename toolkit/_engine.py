@@ -1,36 +1,34 @@
-"""Week-by-week program dynamics, vectorized over pairs and replicates.
+"""The vectorised week-by-week dynamics: the one seam between the specs and the numbers.
 
-``simulate(cohort, matching, design, behavior, seed)`` runs one program on one matched
-cohort and returns a :class:`SimulationResult` with the tidy tables of DESIGN.md:
+Private to the package. :mod:`toolkit.simulation` (one matching, one design) and
+:mod:`toolkit.experiment` (arms x replicates) both reach the dynamics only through this
+small interface:
 
-- ``weeks``: one row per pair slot and week (replicate, arm, pair_id, week, scheduled, met,
-  quality, engagement, mentee_skill, mentor_skill, checkin, flagged, intervention, active);
-- ``outcomes``: one row per pair slot (meetings, weeks active, completion, gains,
-  satisfaction, hours of mentee, mentor and coordinator);
-- ``surveys``: pre/post Likert answers with measurement error, long format (replicate, arm,
-  pair_id, participant_id, role, item, phase, value);
-- ``events``: check-ins, flags, coaching, rematches and closures with week and reason.
+- :func:`cohort_features` -- per-person arrays of a cohort, computed once per cohort;
+- :func:`matching_positions` -- (mentee, mentor) positions of a matching in its cohort;
+- :class:`Stack` -- pair slots of several replicates side by side;
+- :func:`run` -- simulate one design on a stack, return the requested tidy tables;
+- :func:`control_tables` -- the unpaired control arm of a stack;
+- :func:`check_tables` and the vocabularies ``TABLES``, ``INTERVENTIONS``,
+  ``EVENT_TYPES``, ``REASONS``.
 
 A *pair slot* belongs to a matched mentee: ``pair_id`` is the mentee's position in
 ``cohort.mentees``, so the same slot has the same id in every arm of an experiment. A
-rematch keeps the slot and changes its mentor (``outcomes.mentor_id`` is the last mentor;
-``events`` keeps the history).
+rematch keeps the slot and changes its mentor.
 
 The loop runs over weeks only; every per-pair step is a numpy operation over all slots of
 all stacked replicates. Random draws come per replicate and week from streams keyed by the
 replicate number and indexed by mentee position, never by arm or design, so two arms with
-identical settings get identical draws (common random numbers).
-
->>> from toolkit import CohortSpec, generate_cohort, match, ProgramDesign, simulate
->>> cohort = generate_cohort(CohortSpec(n_mentors=30, n_mentees=25, seed=3))
->>> result = simulate(cohort, match(cohort, policy="random", seed=3), ProgramDesign(), seed=3)
->>> len(result.outcomes), len(result.weeks) == 25 * 26
-(25, True)
+identical settings get identical draws (common random numbers). The behaviour parameters
+may differ between stacked replicates (one :class:`~toolkit.behavior.BehaviorModel` per
+replicate), which is how a robustness analysis runs every sampled point in one pass.
+See ``docs/architecture.md`` for the layers, tables and seeds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,24 +36,36 @@ import pandas as pd
 from scipy.special import expit
 
 from toolkit import _seeding
+from toolkit._cache import ObjectCache
 from toolkit._validation import fail
-from toolkit.behavior import BehaviorModel, _likert
+from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort
-from toolkit.program import ProgramDesign, program_schedule
+from toolkit.compatibility import pair_components
+from toolkit.matching import Matching
+from toolkit.program import ProgramDesign, ProgramSchedule, program_schedule
 
 __all__ = [
     "EVENT_TYPES",
     "INTERVENTIONS",
     "REASONS",
+    "INACTIVE_AFTER_WEEKS",
+    "STATES",
     "TABLES",
-    "SimulationResult",
-    "simulate",
+    "CohortFeatures",
+    "Stack",
+    "check_tables",
+    "cohort_features",
+    "control_tables",
+    "likert",
+    "matching_positions",
+    "run",
 ]
 
 INTERVENTIONS = ("none", "coach", "rematch", "close")
 EVENT_TYPES = ("checkin", "flag", "coach", "rematch", "closure")
 REASONS = ("scheduled", "low_rating", "no_first_meeting", "no_meeting_streak",
-           "relationship_ended", "coordinator_close", "new_mentor", "no_mentor_available")
+           "relationship_ended", "coordinator_close", "new_mentor", "no_mentor_available",
+           "declined_rematch")
 _R = {name: i for i, name in enumerate(REASONS)}
 _E = {name: i for i, name in enumerate(EVENT_TYPES)}
 _I = {name: i for i, name in enumerate(INTERVENTIONS)}
@@ -63,32 +73,9 @@ _WEEKS_PER_MONTH = 52 / 12
 TABLES = ("weeks", "outcomes", "surveys", "events")
 
 
-@dataclass(frozen=True)
-class SimulationResult:
-    """Tidy tables of one simulated program (or of stacked replicates and arms).
-
-    A table left out with ``tables=`` is ``None``.
-    """
-
-    weeks: pd.DataFrame | None
-    outcomes: pd.DataFrame | None
-    surveys: pd.DataFrame | None
-    events: pd.DataFrame | None
-    design: ProgramDesign | None = None
-    behavior: BehaviorModel | None = None
-    seed: int | None = None
-    meta: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables that were built, by name."""
-        built = {"weeks": self.weeks, "outcomes": self.outcomes, "surveys": self.surveys,
-                 "events": self.events}
-        return {k: v for k, v in built.items() if v is not None}
-
-
 # --------------------------------------------------------------------------- pair features
 
-class _CohortFeatures:
+class CohortFeatures:
     """Per-person arrays of one cohort that the dynamics need, computed once."""
 
     def __init__(self, cohort: Cohort):
@@ -115,9 +102,7 @@ class _CohortFeatures:
 
     def pair(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
         """Compatibility components and learning potentials of pairs (position arrays)."""
-        from toolkit import compatibility
-
-        comps = compatibility.pair_components(self.cohort, mentee, mentor)
+        comps = pair_components(self.cohort, mentee, mentor)
         out = {k: np.asarray(comps[k], dtype=float) for k in
                ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")}
         # The level a learner can reach from this partner: the partner's skill in the
@@ -128,29 +113,27 @@ class _CohortFeatures:
         return out
 
 
-def _features(cohort: Cohort) -> _CohortFeatures:
-    if "_sim_features" not in cohort._cache:
-        cohort._cache["_sim_features"] = _CohortFeatures(cohort)
-    return cohort._cache["_sim_features"]
+_FEATURES = ObjectCache()
 
 
-def _pairs_frame(matching: Any) -> pd.DataFrame:
-    return matching.pairs if hasattr(matching, "pairs") else matching
+def cohort_features(cohort: Cohort) -> CohortFeatures:
+    """The per-person arrays of ``cohort`` the dynamics read, computed once per cohort."""
+    return _FEATURES.get(cohort, CohortFeatures)
 
 
-def _matching_positions(cohort: Cohort, matching: Any, owner: str
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Mentee and mentor positions of a Matching (or pairs frame) of this cohort."""
-    fp = getattr(matching, "cohort_fingerprint", None) or getattr(matching, "fingerprint", None)
-    if hasattr(matching, "pairs") and isinstance(fp, str) and fp != cohort.fingerprint:
-        raise fail("matching", owner, f"a matching of this cohort (fingerprint "
-                   f"{cohort.fingerprint})", f"a matching of cohort {fp}")
-    feats = _features(cohort)
-    e_idx, m_idx = (getattr(matching, "mentee_index", None),
-                    getattr(matching, "mentor_index", None))
-    if isinstance(e_idx, np.ndarray) and isinstance(m_idx, np.ndarray) and isinstance(fp, str):
-        # A Matching of this cohort (fingerprint checked above) already holds positions in
-        # cohort order: no id lookup, and no need to build its pairs table.
+def matching_positions(cohort: Cohort, matching: Matching | pd.DataFrame, owner: str
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Mentee and mentor positions (sorted by mentee) of a Matching or pairs frame of
+    ``cohort``; ``owner`` names the public function in error messages."""
+    feats = cohort_features(cohort)
+    if isinstance(matching, Matching):
+        fp = matching.cohort_fingerprint
+        if fp != cohort.fingerprint:
+            raise fail("matching", owner, f"a matching of this cohort (fingerprint "
+                       f"{cohort.fingerprint})", f"a matching of cohort {fp}")
+        # A Matching of this cohort already holds positions in cohort order: no id
+        # lookup, and no need to build its pairs table.
+        e_idx, m_idx = matching.mentee_index, matching.mentor_index
         if (len(e_idx) and (e_idx.min() < 0 or e_idx.max() >= feats.n_mentees
                             or m_idx.min() < 0 or m_idx.max() >= feats.n_mentors)):
             raise fail("matching", owner, "a Matching whose positions lie in this cohort",
@@ -160,7 +143,7 @@ def _matching_positions(cohort: Cohort, matching: Any, owner: str
                        "a repeated mentee")
         order = np.argsort(e_idx, kind="stable")
         return e_idx[order].astype(np.int64), m_idx[order].astype(np.int64)
-    pairs = _pairs_frame(matching)
+    pairs = matching
     if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
         raise fail("matching", owner, "a Matching or a DataFrame with mentee_id and mentor_id "
                    "columns", type(matching).__name__)
@@ -184,15 +167,16 @@ def _matching_positions(cohort: Cohort, matching: Any, owner: str
 # --------------------------------------------------------------------------- the stack
 
 @dataclass
-class _Stack:
+class Stack:
     """Pair slots of several replicates side by side (one design)."""
 
-    features: list[_CohortFeatures]   # per stacked replicate
+    features: list[CohortFeatures]   # per stacked replicate
     replicates: np.ndarray            # replicate number per stacked replicate
     rep: np.ndarray                   # stacked-replicate index per slot
     mentee: np.ndarray                # mentee position within its replicate's cohort
     mentor: np.ndarray                # mentor position within its replicate's cohort
     roots: np.ndarray | None = None   # root seed per stacked replicate (None: the run's seed)
+    point: np.ndarray | None = None   # robustness point per stacked replicate (a table column)
 
     def streams(self, seed: int) -> list[tuple[int, int]]:
         """(root seed, stream number) of each stacked replicate's random streams.
@@ -215,7 +199,7 @@ class _Stack:
         return np.concatenate([[0], np.cumsum([f.n_mentors for f in self.features])])
 
 
-def _gather(stack: _Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
+def _gather(stack: Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
             ) -> dict[str, np.ndarray]:
     """Pair features for slots of possibly different replicates (one call per cohort)."""
     out: dict[str, np.ndarray] = {}
@@ -231,31 +215,39 @@ def _gather(stack: _Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarr
 
 
 class _Draws:
-    """Per-replicate, per-week random numbers indexed by mentee (and mentor) position.
+    """Per-replicate, per-week random numbers for each *purpose*, indexed by position.
 
-    One stream per replicate number; each week draws the same blocks in the same order
-    whatever the design, so arms share their draws week by week (common random numbers).
+    Each purpose (holding a meeting, closing, the quality step, the check-in rating, a
+    rematch's chemistry, the mentor pool's order, accepting a rematch) has its own stream
+    per replicate, and only the purposes a design reads are drawn. Arms that read the
+    same purpose see the same numbers week by week (common random numbers), whatever
+    else they read.
     """
 
-    N_UNIFORM, N_NORMAL = 2, 3   # (meet, close), (quality, rating, chemistry)
-
-    def __init__(self, seed: int, stack: _Stack):
-        self.gens = [_seeding.rng(root, "dynamics", number)
-                     for root, number in stack.streams(seed)]
+    def __init__(self, seed: int, stack: Stack, purposes: dict[str, str]):
+        self.streams = stack.streams(seed)
         self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
-        self.u = np.empty((self.e_off[-1], self.N_UNIFORM))
-        self.z = np.empty((self.e_off[-1], self.N_NORMAL))
-        self.mentor_key = np.empty(self.m_off[-1])
+        self.kinds = purposes   # purpose -> "uniform" | "normal" | "mentor_uniform"
+        self.gens = {p: [_seeding.rng(root, "dynamics", number, p) for root, number in
+                         self.streams] for p in purposes}
+        self.arrays = {p: np.empty(self.m_off[-1] if k == "mentor_uniform" else self.e_off[-1])
+                       for p, k in purposes.items()}
 
     def next_week(self) -> None:
-        for i, g in enumerate(self.gens):
-            a, b = self.e_off[i], self.e_off[i + 1]
-            g.random(out=self.u[a:b])
-            g.standard_normal(out=self.z[a:b])
-            g.random(out=self.mentor_key[self.m_off[i]:self.m_off[i + 1]])
+        for purpose, kind in self.kinds.items():
+            off = self.m_off if kind == "mentor_uniform" else self.e_off
+            out = self.arrays[purpose]
+            for i, g in enumerate(self.gens[purpose]):
+                if kind == "normal":
+                    g.standard_normal(out=out[off[i]:off[i + 1]])
+                else:
+                    g.random(out=out[off[i]:off[i + 1]])
+
+    def __getitem__(self, purpose: str) -> np.ndarray:
+        return self.arrays[purpose]
 
 
-def _static_draws(seed: int, stack: _Stack) -> tuple[np.ndarray, np.ndarray]:
+def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
     """Per-mentee-position draws fixed for the whole run: start values and survey errors."""
     start, survey = [], []
     for (root, number), f in zip(stack.streams(seed), stack.features, strict=True):
@@ -267,7 +259,13 @@ def _static_draws(seed: int, stack: _Stack) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- dynamics
 
-def _fit(b: BehaviorModel, design: ProgramDesign, f: dict[str, np.ndarray],
+# A pair that has held no meeting for this many weeks while formally open is
+# "inactive but open" in the weeks table (three missed biweekly meetings).
+INACTIVE_AFTER_WEEKS = 6
+STATES = ("active", "inactive_open", "closed")
+
+
+def _fit(b: _Params, design: ProgramDesign, f: dict[str, np.ndarray],
          chemistry: np.ndarray) -> np.ndarray:
     """The quality a pair tends to: deep similarity weighs most, surface little."""
     target = (b.quality_base + b.quality_deep * (f["deep_similarity"] - 0.5)
@@ -279,41 +277,88 @@ def _fit(b: BehaviorModel, design: ProgramDesign, f: dict[str, np.ndarray],
     return np.clip(target, 0.0, 1.0)
 
 
-def _start_quality(b: BehaviorModel, target: np.ndarray) -> np.ndarray:
+def _start_quality(b: _Params, target: np.ndarray) -> np.ndarray:
     return 0.5 + b.quality_start_weight * (target - 0.5)
 
 
-def _start_engagement(b: BehaviorModel, design: ProgramDesign, z: np.ndarray) -> np.ndarray:
+def _start_engagement(b: _Params, design: ProgramDesign, z: np.ndarray) -> np.ndarray:
     e = (b.engagement_base + b.engagement_sd * z + b.engagement_goals * design.goal_setting
          + b.engagement_recognition * design.recognition)
     return np.clip(e, 0.0, 1.0)
 
 
-def _overload(design: ProgramDesign, b: BehaviorModel, meeting_weeks: np.ndarray,
-              avail: np.ndarray) -> np.ndarray:
-    """Planned monthly meeting hours over the scarcer partner's availability, beyond 1."""
-    per_month = meeting_weeks.sum() / design.duration_weeks * _WEEKS_PER_MONTH
-    hours = per_month * (design.meeting_minutes
-                         + b.agenda_prep_minutes * design.structured_agenda) / 60.0
-    return np.maximum(hours / np.maximum(avail, 0.5) - 1.0, 0.0)
+def _overload(recent_hours: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """Realised monthly contact hours over the scarcer partner's availability, beyond 1.
+
+    A state of the recent past (bounded by what a pair can hold), not a drain that
+    grows every week. Agenda preparation is not load: it is done alone, whenever it
+    suits, and competes for no shared calendar slot (it counts in the mentee's hours).
+    """
+    return np.maximum(recent_hours * _WEEKS_PER_MONTH / np.maximum(avail, 0.5) - 1.0, 0.0)
 
 
-def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
-         arm: Any, want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
-    """Simulate one design on stacked replicates; return the four tables."""
+def _purposes(design: ProgramDesign, sched: ProgramSchedule) -> dict[str, str]:
+    """The random draws a design reads (see :class:`_Draws`)."""
+    purposes = {"meet": "uniform", "close": "uniform", "quality": "normal"}
+    if sched.checkin.any() or design.has_triggers:
+        purposes["rating"] = "normal"
+    if design.on_flag == "rematch" and (sched.checkin.any() or design.has_triggers):
+        purposes.update({"chemistry": "normal", "mentor_key": "mentor_uniform",
+                         "accept": "uniform"})
+    return purposes
+
+
+class _Params:
+    """Behaviour parameters by name: a float where all stacked replicates share it, an
+    array over slots where they differ (numpy broadcasting does the rest)."""
+
+    def __init__(self, values: dict[str, float | np.ndarray]):
+        self.__dict__.update(values)
+
+    def at(self, slots: np.ndarray) -> _Params:
+        """The parameters of a subset of slots."""
+        return _Params({k: v[slots] if isinstance(v, np.ndarray) else v
+                        for k, v in self.__dict__.items()})
+
+
+def _params(behavior: BehaviorModel | Sequence[BehaviorModel], stack: Stack) -> _Params:
+    if isinstance(behavior, BehaviorModel):
+        return _Params(behavior.to_dict())
+    rows = [b.to_dict() for b in behavior]
+    if len(rows) != len(stack.features):
+        raise ValueError(f"{len(rows)} behaviour models for {len(stack.features)} replicates")
+    values: dict[str, float | np.ndarray] = {}
+    for name in rows[0]:
+        per_replicate = np.array([r[name] for r in rows])
+        same = (per_replicate == per_replicate[0]).all()
+        values[name] = float(per_replicate[0]) if same else per_replicate[stack.rep]
+    return _Params(values)
+
+
+def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[BehaviorModel],
+        seed: int, arm: Any, *, capacity: int | np.ndarray = 1, want: tuple[str, ...] = TABLES
+        ) -> dict[str, pd.DataFrame]:
+    """Simulate one design on stacked replicates; return the tables named in ``want``.
+
+    ``behavior`` is one model for every replicate or one per stacked replicate;
+    ``capacity`` is the most mentees a mentor may have at once, one number or one per
+    stacked mentor (rematches honour it). The mechanism is documented in docs/model.md.
+    """
+    b = _params(behavior, stack)
     sched = program_schedule(design)
     n, n_weeks = len(stack.rep), design.duration_weeks
     e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
     gi = e_off[stack.rep] + stack.mentee          # row of each slot in the draw arrays
     static_start, static_survey = _static_draws(seed, stack)
-    draws = _Draws(seed, stack)
+    draws = _Draws(seed, stack, _purposes(design, sched))
+    coordinating = "rating" in draws.arrays
 
     feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
     target = _fit(b, design, feats, static_start[gi, 0])
     quality = _start_quality(b, target)
     engagement = _start_engagement(b, design, static_start[gi, 1])
     start_engagement = engagement.copy()
-    overload = _overload(design, b, sched.meeting, feats["avail"])
+    avail = feats["avail"]
     misfit = 1.0 - feats["schedule_fit"]
     mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
 
@@ -323,33 +368,41 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
     mentor_level = np.concatenate([f.mentor_start for f in stack.features])
     mentor_level0 = mentor_level.copy()
     load = np.bincount(mentor_g, minlength=m_off[-1])
-    capacity = design.mentor_capacity
     rep_of_mentor = np.repeat(np.arange(len(stack.features)),
                               [f.n_mentors for f in stack.features])
     first_mentor_g = mentor_g.copy()
 
-    active = np.ones(n, dtype=bool)
-    streak = np.zeros(n, dtype=np.int32)          # consecutive missed scheduled meetings
-    since_meet = np.zeros(n, dtype=np.int32)      # weeks since the last meeting (or start)
+    active = np.ones(n, dtype=bool)               # formally open
+    since_meet = np.zeros(n, dtype=np.int32)      # weeks since the last meeting held (or start)
+    recent_hours = np.zeros(n)                    # realised weekly contact hours, smoothed
     meetings = np.zeros(n, dtype=np.int32)
     weeks_active = np.zeros(n, dtype=np.int32)
     closed_week = np.zeros(n, dtype=np.int32)     # 0 = not closed
+    ended = np.zeros(n, dtype=bool)               # closed by the pair or the coordinator
     mentor_gain = np.zeros(n)
     hours = {k: np.zeros(n) for k in ("mentee", "mentor", "coordinator")}
     if design.mentor_training:
         hours["mentor"] += b.training_hours
     quality_sum = np.zeros(n)
 
-    minutes_factor = (design.meeting_minutes / 60.0) ** b.learn_minutes_elasticity
+    # Contact works by the hour: a meeting of h hours moves quality, engagement and
+    # missed-meeting losses as h one-hour meetings would (the quality step compounds),
+    # so two cadences with equal monthly hours differ only through calendar time since
+    # contact (meet_gap, closure_gap beyond contact_grace_weeks) and through learning's
+    # diminishing returns to meeting length (learn_minutes_elasticity).
+    meeting_hours = design.meeting_minutes / 60.0
+    minutes_factor = meeting_hours ** b.learn_minutes_elasticity
     rate_e = (b.learn_mentee * minutes_factor * (1 + b.learn_goals * design.goal_setting)
               * (1 + b.learn_agenda * design.structured_agenda)
               * (1 + b.learn_training * design.mentor_training))
     rate_m = b.learn_mentor * minutes_factor * (1 + b.learn_goals * design.goal_setting)
-    approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
+    per_hour_approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
+    approach = 1.0 - (1.0 - per_hour_approach) ** meeting_hours
+    step_sd = b.quality_noise_sd * np.sqrt(meeting_hours)
     meet_shift = b.meet_base + b.meet_virtual * design.virtual + b.meet_agenda * design.structured_agenda
     lever_meeting = b.engagement_lever_meeting * (design.goal_setting + design.recognition)
-    meeting_hours = design.meeting_minutes / 60.0
     prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
+    memory = 1.0 / np.maximum(b.load_memory_weeks, 1.0)
 
     # Recorded week-major (contiguous writes); the weeks table transposes once at the end.
     rec = {k: np.zeros((n_weeks, n), dtype=bool) for k in
@@ -357,6 +410,7 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
     rec.update({k: np.zeros((n_weeks, n), dtype=np.float32) for k in
                 ("quality", "engagement", "mentee_skill", "mentor_skill")})
     rec["intervention"] = np.zeros((n_weeks, n), dtype=np.int8)
+    rec["state"] = np.zeros((n_weeks, n), dtype=np.int8)
     events: list[tuple] = []   # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
@@ -371,20 +425,22 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
     for t in range(n_weeks):
         week = t + 1
         draws.next_week()
-        u, z = draws.u[gi], draws.z[gi]
         rec["active"][t] = active
         weeks_active += active
 
         # Meetings: scheduled by the cadence, held with a probability that rises with
-        # engagement and falls with overload, schedule misfit and missed streaks.
+        # engagement and falls with realised overload, schedule misfit and calendar
+        # time since the last meeting held (beyond the grace period).
         scheduled = active & sched.meeting[t]
+        gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
+        overload = _overload(recent_hours, avail)
         logit = (meet_shift + b.meet_engagement * (engagement - 0.5) - b.meet_overload * overload
-                 - b.meet_misfit * misfit - b.meet_streak * streak)
-        met = scheduled & (u[:, 0] < expit(logit))
+                 - b.meet_misfit * misfit - b.meet_gap * gap)
+        met = scheduled & (draws["meet"][gi] < expit(logit))
         missed = scheduled & ~met
 
         # Quality moves toward fit at a meeting and decays toward the floor without one.
-        moved = quality + approach * (target - quality) + b.quality_noise_sd * z[:, 0]
+        moved = quality + approach * (target - quality) + step_sd * draws["quality"][gi]
         decayed = quality - b.quality_decay * (quality - b.quality_floor)
         quality = np.where(met, np.clip(moved, 0.0, 1.0), np.where(active, decayed, quality))
 
@@ -396,94 +452,150 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
         mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
         mentor_gain += gain_m
 
+        # Engagement: up with good meetings and levers, down with missed meetings and
+        # with meetings held while overloaded (per hour); bounded in [0, 1].
         engagement = np.clip(
-            engagement + met * (b.engagement_meeting * (quality - 0.5) + lever_meeting)
-            - missed * b.engagement_miss - active * b.engagement_overload * overload, 0.0, 1.0)
-        streak = np.where(met, 0, streak + missed)
+            engagement + met * (meeting_hours * (b.engagement_meeting * (quality - 0.5)
+                                                 - b.engagement_overload * overload)
+                                + lever_meeting)
+            - missed * b.engagement_miss * meeting_hours, 0.0, 1.0)
         since_meet = np.where(met, 0, since_meet + active)
+        recent_hours = np.where(active, recent_hours + memory * (met * meeting_hours
+                                                                 - recent_hours), recent_hours)
         meetings += met
         hours["mentee"] += met * (meeting_hours + prep_hours)
         hours["mentor"] += met * meeting_hours
         quality_sum += np.where(active, quality, 0.0)
 
-        # Closure: weekly hazard falling with quality and engagement, rising with misses.
+        # Closure: weekly hazard falling with quality and engagement, rising with calendar
+        # time since contact; formal closure lags the fading of contact.
+        gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
         hazard = expit(b.closure_base + b.closure_quality * (0.5 - quality)
-                       + b.closure_engagement * (0.5 - engagement) + b.closure_streak * streak)
-        ends = active & (u[:, 1] < hazard)
+                       + b.closure_engagement * (0.5 - engagement) + b.closure_gap * gap)
+        ends = active & (draws["close"][gi] < hazard)
         _close(ends, active, closed_week, week, load, mentor_g)
+        ended |= ends
         log(week, np.flatnonzero(ends), "closure", _R["relationship_ended"])
 
-        # Coordinator: scheduled check-ins with a rating survey, plus trigger rules.
-        trig_first = (active & (week == design.no_first_meeting_week) & (meetings == 0))
-        trig_gap = active & (since_meet == (design.no_meeting_weeks or -1))
-        planned = active & sched.checkin[t]
-        checkin = planned | trig_first | trig_gap
-        rating = _likert(quality, z[:, 1], b.rating_noise_sd)
-        low = checkin & (rating <= design.flag_rating)
-        flagged = low | trig_first | trig_gap
-        ck = np.flatnonzero(checkin)
-        ck_reason = np.where(planned[ck], _R["scheduled"],
-                             np.where(trig_gap[ck], _R["no_meeting_streak"],
-                                      _R["no_first_meeting"]))
-        log(week, ck, "checkin", ck_reason, rating=rating[ck])
-        fl = np.flatnonzero(flagged)
-        fl_reason = np.where(trig_gap[fl], _R["no_meeting_streak"],
-                             np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]))
-        log(week, fl, "flag", fl_reason, rating=rating[fl])
-        hours["coordinator"] += checkin * b.checkin_minutes / 60.0
-        hours["mentee"] += checkin * b.survey_minutes / 60.0
-        hours["mentor"] += checkin * b.survey_minutes / 60.0
-
-        if fl.size and design.on_flag == "coach":
-            engagement[fl] = np.minimum(engagement[fl] + b.coach_engagement, 1.0)
-            quality[fl] += b.coach_quality * (target[fl] - quality[fl])
-            streak[fl] = 0
-            hours["coordinator"][fl] += b.coach_hours
-            hours["mentee"][fl] += b.coach_participant_hours
-            hours["mentor"][fl] += b.coach_participant_hours
-            log(week, fl, "coach", fl_reason)
-        elif fl.size and design.on_flag == "close":
-            _close(flagged, active, closed_week, week, load, mentor_g)
-            hours["coordinator"][fl] += b.close_hours
-            log(week, fl, "closure", _R["coordinator_close"])
-        elif fl.size:  # rematch from the pool of mentors with free capacity
-            new = _draw_mentors(fl, stack.rep, load, capacity, rep_of_mentor,
-                                draws.mentor_key)
-            ok, gone = fl[new >= 0], fl[new < 0]
-            log(week, gone, "rematch", _R["no_mentor_available"])
-            if ok.size:
-                new_g = new[new >= 0]
-                log(week, ok, "rematch", _R["new_mentor"], new_mentor=new_g)
-                np.subtract.at(load, mentor_g[ok], 1)
-                np.add.at(load, new_g, 1)
-                mentor_g[ok] = new_g
-                new_pos = new_g - m_off[stack.rep[ok]]
-                nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
-                target[ok] = _fit(b, design, nf, z[ok, 2])
-                quality[ok] = _start_quality(b, target[ok])
-                engagement[ok] = start_engagement[ok]
-                overload[ok] = _overload(design, b, sched.meeting, nf["avail"])
-                misfit[ok] = 1.0 - nf["schedule_fit"]
-                mentee_ceiling[ok], mentor_ceiling[ok] = nf["mentee_ceiling"], nf["mentor_ceiling"]
-                streak[ok] = 0
-                since_meet[ok] = 0
-                hours["coordinator"][ok] += b.rematch_hours
-        if fl.size:
-            rec["intervention"][t, fl] = _I[design.on_flag]
+        if coordinating:
+            flagged, fl, fl_reason, checkin = _checkins(
+                design, b, sched, t, week, active, meetings, since_meet, quality, engagement,
+                draws["rating"][gi], log, hours)
+            if fl.size and design.on_flag == "coach":
+                bf = b.at(fl)
+                engagement[fl] = np.minimum(engagement[fl] + bf.coach_engagement, 1.0)
+                quality[fl] += bf.coach_quality * (target[fl] - quality[fl])
+                # re-engaged: the pair's clock of missed contact restarts at the grace level
+                since_meet[fl] = np.minimum(since_meet[fl], bf.contact_grace_weeks).astype(np.int32)
+                hours["coordinator"][fl] += bf.coach_hours
+                hours["mentee"][fl] += bf.coach_participant_hours
+                hours["mentor"][fl] += bf.coach_participant_hours
+                log(week, fl, "coach", fl_reason)
+            elif fl.size and design.on_flag == "close":
+                _close(flagged, active, closed_week, week, load, mentor_g)
+                ended |= flagged
+                hours["coordinator"][fl] += b.at(fl).close_hours
+                log(week, fl, "closure", _R["coordinator_close"])
+            elif fl.size and design.on_flag == "rematch":  # from mentors with free capacity
+                # What an ending does to willingness: some mentees decline a new mentor.
+                declines = draws["accept"][gi[fl]] >= b.at(fl).rematch_acceptance
+                gone_by_choice = fl[declines]
+                if gone_by_choice.size:
+                    mask = np.zeros(n, bool)
+                    mask[gone_by_choice] = True
+                    _close(mask, active, closed_week, week, load, mentor_g)
+                    ended |= mask
+                    log(week, gone_by_choice, "closure", _R["declined_rematch"])
+                willing = fl[~declines]
+                new = _draw_mentors(willing, stack.rep, load, capacity, rep_of_mentor,
+                                    draws["mentor_key"]) if willing.size else willing
+                ok, gone = willing[new >= 0], willing[new < 0]
+                log(week, gone, "rematch", _R["no_mentor_available"])
+                if ok.size:
+                    new_g = new[new >= 0]
+                    log(week, ok, "rematch", _R["new_mentor"], new_mentor=new_g)
+                    np.subtract.at(load, mentor_g[ok], 1)
+                    np.add.at(load, new_g, 1)
+                    mentor_g[ok] = new_g
+                    new_pos = new_g - m_off[stack.rep[ok]]
+                    nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
+                    bo = b.at(ok)
+                    target[ok] = _fit(bo, design, nf, draws["chemistry"][gi[ok]])
+                    quality[ok] = _start_quality(bo, target[ok])
+                    engagement[ok] = start_engagement[ok]
+                    avail[ok] = nf["avail"]
+                    recent_hours[ok] = 0.0
+                    misfit[ok] = 1.0 - nf["schedule_fit"]
+                    mentee_ceiling[ok], mentor_ceiling[ok] = (nf["mentee_ceiling"],
+                                                              nf["mentor_ceiling"])
+                    since_meet[ok] = 0
+                    hours["coordinator"][ok] += bo.rematch_hours
+            if fl.size:
+                rec["intervention"][t, fl] = _I[design.on_flag]
+            rec["checkin"][t], rec["flagged"][t] = checkin, flagged
 
         rec["scheduled"][t], rec["met"][t] = scheduled, met
-        rec["checkin"][t], rec["flagged"][t] = checkin, flagged
         rec["quality"][t], rec["engagement"][t] = quality, engagement
         rec["mentee_skill"][t], rec["mentor_skill"][t] = mentee_skill, mentor_level[mentor_g]
+        # the pair's state at the end of the week
+        rec["state"][t] = np.where(~active, 2, np.where(since_meet >= INACTIVE_AFTER_WEEKS, 1, 0))
 
+    # What an early ending does to what was learned: part of the gain fades, and an
+    # abrupt ending can leave a setback (so a gain can be negative).
+    mentee_gain = mentee_skill - mentee_skill0
+    mentee_gain = np.where(ended, b.ending_gain_retention * mentee_gain - b.ending_setback,
+                           mentee_gain)
+    mentor_gain = np.where(ended, b.ending_gain_retention * mentor_gain - b.ending_setback,
+                           mentor_gain)
+    mentee_post = np.clip(mentee_skill0 + mentee_gain, 0.0, 1.0)
+    mentor_post = np.clip(mentor_level[first_mentor_g]
+                          - np.where(ended, (1 - b.ending_gain_retention)
+                                     * (mentor_level[first_mentor_g] - mentor_level0[first_mentor_g])
+                                     + b.ending_setback, 0.0), 0.0, 1.0)
     state = {"meetings": meetings, "weeks_active": weeks_active, "closed_week": closed_week,
              "quality": quality, "quality_mean": quality_sum / np.maximum(weeks_active, 1),
-             "mentee_gain": mentee_skill - mentee_skill0, "mentor_gain": mentor_gain,
-             "mentee_skill0": mentee_skill0, "mentee_skill": mentee_skill,
+             "mentee_gain": mentee_gain, "mentor_gain": mentor_gain,
+             "mentee_skill0": mentee_skill0, "mentee_skill": mentee_post,
              "mentor_level0": mentor_level0[first_mentor_g],
-             "mentor_level": mentor_level[first_mentor_g], "mentor_g": mentor_g,
-             "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi]}
+             "mentor_level": mentor_post, "mentor_g": mentor_g,
+             "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi],
+             "ended": ended}
     return _tables(stack, design, b, arm, rec, events, state, want)
+
+
+def _checkins(design: ProgramDesign, b: _Params, sched: ProgramSchedule, t: int, week: int,
+              active: np.ndarray, meetings: np.ndarray, since_meet: np.ndarray,
+              quality: np.ndarray, engagement: np.ndarray, rating_noise: np.ndarray,
+              log: Any, hours: dict[str, np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check-ins of one week: who is contacted, what the coordinator sees, who is flagged.
+
+    At a planned check-in the coordinator sees a survey rating (relationship quality and
+    engagement, with error) and the meeting log (weeks since the last meeting, meetings
+    held); ``design.flag_rule`` says which of them flags a pair. Trigger rules read the
+    log every week. Returns (flagged mask, flagged slots, their reasons, check-in mask).
+    """
+    trig_first = active & (week == design.no_first_meeting_week) & (meetings == 0)
+    trig_gap = active & (since_meet == (design.no_meeting_weeks or -1))
+    planned = active & sched.checkin[t]
+    checkin = planned | trig_first | trig_gap
+    seen = b.rating_quality_weight * quality + (1 - b.rating_quality_weight) * engagement
+    rating = likert(seen, rating_noise, b.rating_noise_sd)
+    low_rating = planned & (rating <= design.flag_rating) & (design.flag_rule != "log")
+    log_gap = planned & (since_meet >= design.flag_gap_weeks) & (design.flag_rule != "rating")
+    flagged = low_rating | log_gap | trig_first | trig_gap
+    ck = np.flatnonzero(checkin)
+    ck_reason = np.where(planned[ck], _R["scheduled"],
+                         np.where(trig_gap[ck], _R["no_meeting_streak"], _R["no_first_meeting"]))
+    log(week, ck, "checkin", ck_reason, rating=np.where(planned[ck], rating[ck], np.nan))
+    fl = np.flatnonzero(flagged)
+    fl_reason = np.where(trig_gap[fl] | log_gap[fl], _R["no_meeting_streak"],
+                         np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]))
+    log(week, fl, "flag", fl_reason, rating=np.where(planned[fl], rating[fl], np.nan))
+    hours["coordinator"] += checkin * b.checkin_minutes / 60.0
+    hours["mentee"] += planned * b.survey_minutes / 60.0
+    hours["mentor"] += planned * b.survey_minutes / 60.0
+    return flagged, fl, fl_reason, checkin
 
 
 def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: int,
@@ -494,7 +606,8 @@ def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: 
     np.subtract.at(load, mentor_g[mask], 1)
 
 
-def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray, capacity: int,
+def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray,
+                  capacity: int | np.ndarray,
                   rep_of_mentor: np.ndarray, key: np.ndarray) -> np.ndarray:
     """New mentor (global index, or -1) for each slot, drawn within its replicate.
 
@@ -528,7 +641,7 @@ def _arm_column(n: int, arm: str | tuple[list[str], int]) -> pd.Categorical:
     return pd.Categorical.from_codes(np.full(n, code, np.int8), categories=list(names))
 
 
-def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
+def _tables(stack: Stack, design: ProgramDesign, b: _Params, arm: Any,
             rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any],
             want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
     """The tables in ``want`` (building the others costs time callers may not need)."""
@@ -539,9 +652,11 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
     ids = _IdColumn(stack.features)
     mentee_id = ids.mentee(stack.mentee_offsets[stack.rep] + stack.mentee)
     z = s["survey"]
-    sat_e = _likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
-    sat_m = _likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
-    support = _likert(s["quality"], z[:, 6], b.support_noise_sd)
+    # What an ending does to satisfaction: both sides rate lower after an early ending.
+    felt = s["quality"] - s["ended"] * b.ending_satisfaction / 4.0
+    sat_e = likert(felt, z[:, 4], b.satisfaction_noise_sd)
+    sat_m = likert(felt, z[:, 5], b.satisfaction_noise_sd)
+    support = likert(s["quality"], z[:, 6], b.support_noise_sd)
     if "outcomes" in want:
         out["outcomes"] = _outcomes_frame(stack, replicate, arm, ids, mentee_id, s,
                                           sat_e, sat_m, support)
@@ -549,18 +664,27 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         out["surveys"] = _survey_frame(
             replicate, arm, stack.mentee, mentee_id, ids.mentor(s["first_mentor_g"]),
             ids.mentor(s["mentor_g"]), skill=(s["mentee_skill0"], s["mentee_skill"]),
-            lead=(s["mentor_level0"], s["mentor_level"]), post=(sat_e, sat_m, support), z=z, b=b)
+            lead=(s["mentor_level0"], s["mentor_level"]), post=(sat_e, sat_m, support), z=z, b=b,
+            point=_point(stack, lambda p: p).get("point"))
     if "events" in want:
         out["events"] = _events_frame(stack, replicate, arm, ids, events)
     return out
 
 
-def _weeks_frame(stack: _Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]
+def _point(stack: Stack, expand: Any) -> dict[str, np.ndarray]:
+    """The ``point`` column (robustness runs only), per slot expanded to a table's rows."""
+    if stack.point is None:
+        return {}
+    return {"point": expand(stack.point[stack.rep].astype(np.int32))}
+
+
+def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]
                  ) -> pd.DataFrame:
     n = len(stack.rep)
     replicate = stack.replicates[stack.rep]
     arm_cat = _arm_column(n * n_weeks, arm)
     return pd.DataFrame({
+        **_point(stack, lambda p: np.repeat(p, n_weeks)),
         "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
         "arm": arm_cat,
         "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
@@ -571,15 +695,18 @@ def _weeks_frame(stack: _Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarra
         "intervention": pd.Categorical.from_codes(rec["intervention"].ravel(order="F"),
                                                   categories=list(INTERVENTIONS)),
         "active": rec["active"].ravel(order="F"),
+        "state": pd.Categorical.from_codes(rec["state"].ravel(order="F"),
+                                           categories=list(STATES)),
     }, copy=False)   # keep one block per column: consolidating 5 million rows costs time
 
 
-def _outcomes_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
+def _outcomes_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
                     mentee_id: pd.Categorical, s: dict[str, Any], sat_e: np.ndarray,
                     sat_m: np.ndarray, support: np.ndarray) -> pd.DataFrame:
     n = len(stack.rep)
     closed = s["closed_week"] > 0
     return pd.DataFrame({
+        **_point(stack, lambda p: p),
         "replicate": replicate.astype(np.int32),
         "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32),
@@ -602,7 +729,7 @@ def _outcomes_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColu
     })
 
 
-def _events_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
+def _events_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
                   events: list[tuple]) -> pd.DataFrame:
     if events:
         cols = [np.concatenate(c) for c in zip(*events, strict=True)]
@@ -614,6 +741,7 @@ def _events_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn
         rating = np.zeros(0)
     new_id = ids.mentor(new)
     return pd.DataFrame({
+        **_point(stack, lambda p: p[slot]),
         "replicate": replicate[slot].astype(np.int32),
         "arm": _arm_column(len(slot), arm),
         "pair_id": stack.mentee[slot].astype(np.int32),
@@ -633,7 +761,7 @@ class _IdColumn:
     million-row id column costs an integer gather rather than a million string copies.
     """
 
-    def __init__(self, features: list[_CohortFeatures]):
+    def __init__(self, features: list[CohortFeatures]):
         ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
         codes, categories = pd.factorize(np.concatenate(ids))
         # One dtype, validated once: from_codes with categories= re-validates them per call.
@@ -661,18 +789,18 @@ def _concat_cat(parts: list[pd.Categorical]) -> pd.Categorical:
 
 
 def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor, *, skill,
-                  lead, post, z, b) -> pd.DataFrame:
+                  lead, post, z, b, point=None) -> pd.DataFrame:
     """Long pre/post Likert answers; ``post`` is None for an unpaired control arm."""
     parts = [
-        (mentee_id, "mentee", "digital_skill", "pre", _likert(skill[0], z[:, 0], b.skill_noise_sd)),
-        (mentee_id, "mentee", "digital_skill", "post", _likert(skill[1], z[:, 1], b.skill_noise_sd)),
+        (mentee_id, "mentee", "digital_skill", "pre", likert(skill[0], z[:, 0], b.skill_noise_sd)),
+        (mentee_id, "mentee", "digital_skill", "post", likert(skill[1], z[:, 1], b.skill_noise_sd)),
     ]
     if post is not None:
         parts += [
             (first_mentor, "mentor", "leadership_skill", "pre",
-             _likert(lead[0], z[:, 2], b.skill_noise_sd)),
+             likert(lead[0], z[:, 2], b.skill_noise_sd)),
             (first_mentor, "mentor", "leadership_skill", "post",
-             _likert(lead[1], z[:, 3], b.skill_noise_sd)),
+             likert(lead[1], z[:, 3], b.skill_noise_sd)),
             (mentee_id, "mentee", "satisfaction", "post", post[0]),
             (last_mentor, "mentor", "satisfaction", "post", post[1]),
             (mentee_id, "mentee", "support", "post", post[2]),
@@ -685,6 +813,7 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
         return pd.Categorical.from_codes(codes, categories=names)
 
     return pd.DataFrame({
+        **({} if point is None else {"point": np.tile(point, k)}),
         "replicate": np.tile(replicate.astype(np.int32), k),
         "arm": _arm_column(n * k, arm),
         "pair_id": np.tile(pair_id.astype(np.int32), k),
@@ -696,9 +825,10 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
     })
 
 
-def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
-                    want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+def control_tables(stack: Stack, behavior: BehaviorModel | Sequence[BehaviorModel], seed: int,
+                   arm: Any, *, want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
     """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
+    b = _params(behavior, stack)
     _, static_survey = _static_draws(seed, stack)
     gi = stack.mentee_offsets[stack.rep] + stack.mentee
     ids = _IdColumn(stack.features)
@@ -707,9 +837,11 @@ def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
     replicate = stack.replicates[stack.rep]
     n = len(gi)
     surveys = _survey_frame(replicate, arm, stack.mentee, mentee_ids, None, None,
-                            skill=(skill, skill), lead=None, post=None, z=static_survey[gi], b=b)
+                            skill=(skill, skill), lead=None, post=None, z=static_survey[gi], b=b,
+                            point=_point(stack, lambda p: p).get("point"))
     zeros = np.zeros(n)
     outcomes = pd.DataFrame({
+        **_point(stack, lambda p: p),
         "replicate": replicate.astype(np.int32),
         "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32), "mentee_id": mentee_ids,
@@ -727,22 +859,6 @@ def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
     return {k: v for k, v in built.items() if k in want}
 
 
-# --------------------------------------------------------------------------- public API
-
-def _check_inputs(cohort: Any, design: Any, behavior: Any, seed: Any, owner: str
-                  ) -> BehaviorModel:
-    if not isinstance(cohort, Cohort):
-        raise fail("cohort", owner, "a Cohort", type(cohort).__name__)
-    if not isinstance(design, ProgramDesign):
-        raise fail("design", owner, "a ProgramDesign", type(design).__name__)
-    if behavior is None:
-        behavior = BehaviorModel()
-    if not isinstance(behavior, BehaviorModel):
-        raise fail("behavior", owner, "a BehaviorModel or None", type(behavior).__name__)
-    _seeding.check_seed(seed, owner)
-    return behavior
-
-
 def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES
                  ) -> tuple[str, ...]:
     """Validate a ``tables=`` selection: a non-empty subset of ``allowed``."""
@@ -757,24 +873,6 @@ def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES
     return chosen
 
 
-def simulate(cohort: Cohort, matching: Any, design: ProgramDesign | None = None,
-             behavior: BehaviorModel | None = None, seed: int = 0, *, replicate: int = 0,
-             arm: str = "program", tables: Any = TABLES) -> SimulationResult:
-    """Simulate ``design`` on a matched cohort; return the tidy tables.
-
-    ``matching`` is a :class:`toolkit.matching.Matching` of this cohort or a DataFrame with
-    ``mentee_id`` and ``mentor_id`` columns. ``seed`` is the root seed; ``replicate`` picks
-    the replicate stream under it (what :func:`toolkit.experiment.run_experiment` varies).
-    ``tables`` selects which of ``weeks``, ``outcomes``, ``surveys``, ``events`` to build
-    (the others are ``None``); the numbers in a built table do not depend on the choice.
-    """
-    design = ProgramDesign() if design is None else design
-    behavior = _check_inputs(cohort, design, behavior, seed, "simulate")
-    want = check_tables(tables, "simulate")
-    _seeding.check_seed(replicate, "simulate", "replicate")
-    e_pos, m_pos = _matching_positions(cohort, matching, "simulate")
-    stack = _Stack(features=[_features(cohort)], replicates=np.array([replicate]),
-                   rep=np.zeros(len(e_pos), np.int64), mentee=e_pos, mentor=m_pos)
-    built = _run(stack, design, behavior, seed, arm, want)
-    return SimulationResult(design=design, behavior=behavior, seed=seed,
-                            **{k: built.get(k) for k in TABLES})
+def likert(latent: np.ndarray, noise: np.ndarray, sd: Any) -> np.ndarray:
+    """Five-point Likert response to a latent value in [0, 1] with error (int8)."""
+    return np.clip(np.rint(1.0 + 4.0 * latent + sd * noise), 1, 5).astype(np.int8)
