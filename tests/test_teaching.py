@@ -302,7 +302,7 @@ def test_unknown_exercise_is_a_sentence():
 @pytest.mark.parametrize("design", [
     ProgramDesign(),
     ProgramDesign(cadence="weekly", structured_agenda=True, checkins="survey_30_60"),
-    ProgramDesign(checkins="monthly", on_flag="rematch", mentor_capacity=2),
+    ProgramDesign(checkins="monthly", on_flag="rematch"),
 ], ids=["default", "weekly_agenda", "rematch"])
 def test_design_check_follows_the_brief(design):
     """Correct exactly when the simulated numbers meet all three parts of the brief."""

@@ -62,6 +62,7 @@ __all__ = [
     "program_summary",
     "render_notebooks",
     "robustness_example",
+    "robustness_verdict",
     "show_policies",
     "show_program",
     "show_weights",
@@ -350,9 +351,9 @@ def cadence_experiment(replicates: int = 8, seed: int = 3) -> Any:
         "monthly": ("optimal", {"cadence": "monthly"}),
         "biweekly + check-ins": ("optimal", {"cadence": "biweekly", "checkins": "monthly",
                                              "on_flag": "coach"}),
+        # 36 mentors for 30 mentees: six are free for rematches, one mentee each.
         "biweekly + check-ins + rematch": ("optimal", {
-            "cadence": "biweekly", "checkins": "monthly", "on_flag": "rematch",
-            "mentor_capacity": 2}),
+            "cadence": "biweekly", "checkins": "monthly", "on_flag": "rematch"}),
     }
     return _run(arms, replicates, seed, tables=("weeks", "outcomes", "events"))
 
@@ -362,8 +363,7 @@ def _program_run(cadence: str, checkins: str, on_flag: str, weeks: int,
                  replicates: int, seed: int) -> Any:
     arms = {"baseline": ("optimal", {"cadence": "biweekly", "duration_weeks": weeks}),
             "your design": ("optimal", {"cadence": cadence, "checkins": checkins,
-                                        "on_flag": on_flag, "duration_weeks": weeks,
-                                        "mentor_capacity": 2})}
+                                        "on_flag": on_flag, "duration_weeks": weeks})}
     return _run(arms, replicates, seed)
 
 
@@ -414,16 +414,20 @@ def study_example(replicates: int = 10, seed: int = 11) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def robustness_example(parameter: str = "meet_overload", values: tuple[float, ...] = (0.5, 2.0),
+def robustness_example(parameter: str = "meet_overload", values: tuple[float, ...] | None = None,
                        outcome: str = "completed", replicates: int = 8, seed: int = 13
                        ) -> pd.DataFrame:
     """Weekly minus biweekly on ``outcome`` when one assumption takes each of ``values``.
 
-    Each value runs the same cohorts and random draws with
-    ``BehaviorModel().replace(parameter=value)``; the table has one row per value with the
-    difference, its 95% CI and its sign.
+    ``values`` defaults to the two ends of the parameter's plausible range
+    (``BehaviorModel.plausible_ranges()``). Each value runs the same cohorts and random
+    draws with ``BehaviorModel().replace(parameter=value)``; the table has one row per
+    value with the difference, its 95% CI and its sign.
     """
     tk = _tk()
+    if values is None:
+        ranges = tk.BehaviorModel.plausible_ranges().set_index("parameter")
+        values = (float(ranges.loc[parameter, "low"]), float(ranges.loc[parameter, "high"]))
     rows = []
     for value in values:
         behavior = tk.BehaviorModel().replace(**{parameter: value})
@@ -435,8 +439,33 @@ def robustness_example(parameter: str = "meet_overload", values: tuple[float, ..
         row = est[(est.effect == effect) & (est.group == "weekly")].iloc[0]
         rows.append({parameter: value, "weekly minus biweekly": row.estimate,
                      "ci_low": row.ci_low, "ci_high": row.ci_high,
-                     "sign": "+" if row.estimate > 0 else "-" if row.estimate < 0 else "0"})
+                     "sign": "+" if row.estimate > 0 else "-" if row.estimate < 0 else "0",
+                     "clear": bool(row.ci_low > 0 or row.ci_high < 0)})
     return pd.DataFrame(rows)
+
+
+def robustness_verdict(table: pd.DataFrame) -> str:
+    """One sentence on a :func:`robustness_example` table: robust, unclear or dependent.
+
+    >>> t = pd.DataFrame({"sign": ["+", "+"], "clear": [True, True]})
+    >>> robustness_verdict(t).startswith("Robust")
+    True
+    >>> robustness_verdict(t.assign(sign=["+", "-"], clear=[True, True])).startswith("Not robust")
+    True
+    """
+    clear = table["clear"].to_numpy(bool)
+    signs = set(table.loc[clear, "sign"])
+    if clear.all() and len(signs) == 1:
+        return ("Robust: the difference is clear and points the same way at every value of "
+                "the assumption (its size still changes).")
+    if len(signs) > 1:
+        return ("Not robust: the difference is clearly positive at one value and clearly "
+                "negative at another, so the conclusion depends on this assumption.")
+    if clear.any():
+        return ("Fragile: the difference is clear at some values of the assumption but not "
+                "at others; a report must say the finding depends on it.")
+    return ("No clear difference at any value: the intervals include 0 everywhere, so there "
+            "is no finding to be robust about (which is itself worth reporting).")
 
 
 # --------------------------------------------------------------------------- notebook 5
@@ -700,25 +729,26 @@ def _contrast(table: pd.DataFrame, group: str, reference: str, effect: str = "di
                  & (table.reference == reference)].iloc[0]
 
 
+@functools.lru_cache(maxsize=1)
+def _study_gain() -> pd.DataFrame:
+    return _tk().compare_arms(study_example().outcomes, "mentee_gain", reference="baseline",
+                              adjust="holm")
+
+
 def _nb4_q1() -> bool:
-    tk = _tk()
-    row = _contrast(tk.compare_arms(study_example().outcomes, "mentee_gain",
-                                    reference="baseline", adjust="holm"),
-                    "recognition", "baseline")
+    row = _contrast(_study_gain(), "recognition", "baseline")
     return bool(row.ci_low > 0 or row.ci_high < 0)
 
 
 def _nb4_q2() -> int:
-    tk = _tk()
-    table = tk.compare_arms(study_example().outcomes, "mentee_gain", reference="baseline")
-    return int((table.effect == "difference").sum())
+    return int((_study_gain().effect == "difference").sum())
 
 
 def _nb4_q3() -> float:
     tk = _tk()
     curve = tk.power_curve(tk.TwoArmNormal(effect=0.3), tk.DifferenceInMeans(),
-                           sizes=[50, 100, 200], sims=300, seed=4, executor="serial",
-                           progress=False, bootstrap=100)
+                           sizes=[50, 100, 200], sims=200, seed=4, executor="serial",
+                           progress=False, bootstrap=50)
     return float(curve[(curve.diagnosand == "power") & (curve.n == 100)].estimate.iloc[0])
 
 
