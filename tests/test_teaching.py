@@ -186,15 +186,17 @@ def test_student_version_keeps_tags_and_strips_outputs():
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="Correct!")]
     out = student_version(nb)
     nbformat.validate(out)
-    assert out.cells[1].source.splitlines()[1:] == ["x = ...", "answer = ...", "other = ..."]
+    assert out.cells[1].source.splitlines()[1:] == ["answer = ..."]
     assert _tags(out.cells[1]) == ["answer"]
     assert out.cells[2].outputs == []
     assert nb.cells[1].source.startswith("x = 1")          # the original is untouched
 
 
-def test_blank_source_of_a_cell_without_assignment():
+def test_blank_source_of_a_cell_without_answer_names():
     assert assigned_names("print(1)") == []
     assert blank_source("print(1)").splitlines()[-1] == "answer = ..."
+    assert blank_source("x = 1\ny, z = 2, 3").splitlines()[1:] == ["x = ...", "y = ...",
+                                                                    "z = ..."]
 
 
 def test_build_refuses_bad_folders(tmp_path):

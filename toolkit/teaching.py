@@ -967,8 +967,18 @@ def assigned_names(source: str) -> list[str]:
 
 
 def blank_source(source: str) -> str:
-    """The student's version of a solution cell: each assigned name set to ``...``."""
-    names = assigned_names(source) or ["answer"]
+    """The student's version of a solution cell: its answer names set to ``...``.
+
+    Answer names start with ``answer`` or ``my_``; a cell with none blanks every name it
+    assigns (helper names such as ``a`` and ``b`` are the student's own business).
+
+    >>> print(blank_source("a = 1\\nanswer_1 = a + 1"))
+    # Your turn: replace each ... with your answer, then run this cell.
+    answer_1 = ...
+    """
+    names = assigned_names(source)
+    answers = [n for n in names if n.startswith(("answer", "my_"))]
+    names = answers or names or ["answer"]
     lines = ["# Your turn: replace each ... with your answer, then run this cell."]
     lines += [f"{name} = ..." for name in names]
     return "\n".join(lines)
