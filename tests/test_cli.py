@@ -81,7 +81,7 @@ def test_cohort_bad_output_paths_exit_2_and_write_nothing(tmp_path):
         (str(folder), "extension"),
         (str(tmp_path / "dir.csv"), "existing directory"),
         (str(tmp_path / "out.xlsx"), ".xlsx"),
-        (str(blocker / "out.csv"), "does not exist"),
+        (str(blocker / "out.csv"), "which is a file"),
         ("/proc/rmt-cannot-write.csv", "cannot be written"),
     ]
     (tmp_path / "dir.csv").mkdir()
