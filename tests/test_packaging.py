@@ -90,3 +90,13 @@ def test_public_api_has_no_name_exported_twice():
             assert name not in seen, f"{name} exported by {seen.get(name)} and {module}"
             seen[name] = module
             assert getattr(toolkit, name) is getattr(sys.modules[f"toolkit.{module}"], name)
+
+
+def test_license_is_an_spdx_string_that_setuptools_builds_without_warning():
+    """A TOML table for project.license is deprecated (builds stop in 2027); the SPDX
+    string needs setuptools >= 77."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert data["project"]["license"] == "MIT"
+    assert not any("License ::" in c for c in data["project"].get("classifiers", []))
+    floors = [r for r in data["build-system"]["requires"] if r.startswith("setuptools")]
+    assert floors and int(re.search(r">=\s*(\d+)", floors[0]).group(1)) >= 77

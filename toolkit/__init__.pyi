@@ -10,6 +10,7 @@ from ._version import __version__ as __version__
 from .errors import (
     AnalysisInputError,
     InfeasibleMatchingError,
+    InsufficientMemoryError,
     InvalidParameterError,
     OutputPathError,
     RosterError,
@@ -40,6 +41,7 @@ from .compatibility import (
     WEIGHT_TERMS,
     admissible_mask,
     compatibility_matrix,
+    component_means,
     group_codes,
     pair_components,
     pair_scores,
@@ -54,6 +56,7 @@ from .matching import (
     Policy,
     deferred_acceptance,
     match,
+    memory_needed,
     register_policy,
 )
 from .roster import (

@@ -21,6 +21,7 @@ Parquet keeps the raw values.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import os
 import shutil
@@ -213,10 +214,25 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     p = check_output_path(path)
     with _atomic(p) as tmp:
         if p.suffix.lower() == ".csv":
-            escape_formulas(frame).to_csv(tmp, index=False, lineterminator="\n")
+            safe = escape_formulas(frame)
+            # Python < 3.12 leaves a field holding a lone carriage return unquoted when
+            # lines end in "\n", which splits the row on reading: quote text then.
+            quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
+            safe.to_csv(tmp, index=False, lineterminator="\n", quoting=quoting)
         else:
             frame.to_parquet(tmp, index=False)
     return p
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    if any("\r" in str(c) for c in frame.columns):
+        return True
+    for k in range(frame.shape[1]):
+        col = frame.iloc[:, k]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            if col.map(lambda v: isinstance(v, str) and "\r" in v).any():
+                return True
+    return False
 
 
 def read_table(path: str | os.PathLike, **read_csv_options: Any) -> pd.DataFrame:

@@ -62,6 +62,7 @@ __all__ = [
     "Constraints",
     "admissible_mask",
     "compatibility_matrix",
+    "component_means",
     "group_codes",
     "pair_components",
     "pair_scores",
@@ -464,6 +465,45 @@ def _blocked(cohort: Cohort, weight_sets: list[dict[str, float]], keep_component
         for start in starts:
             work(start)
     return outs, comps_out
+
+
+def component_means(cohort: Cohort, mask: np.ndarray | None = None) -> dict[str, float]:
+    """Mean of each component over the pairs where ``mask`` is True (every pair if it is
+    None or selects none), computed block by block: no (mentees x mentors) matrix is held.
+
+    Each block's sums are kept apart and added in block order, so the result does not
+    depend on the threads.
+    """
+    _check_cohort(cohort, "component_means")
+    mentees, mentors = _features(cohort)
+    n_e, n_r = len(mentees.ids), len(mentors.ids)
+    if mask is not None and not mask.any():
+        mask = None
+    r = {k: v[None, ...] for k, v in mentors.take(slice(None), column=False).items()}
+    step = max(1, _BLOCK_ELEMENTS // max(n_r, 1))
+    starts = range(0, n_e, step)
+    sums = np.zeros((len(starts), len(COMPONENTS)))
+
+    def work(k: int) -> None:
+        rows = slice(starts[k], min(starts[k] + step, n_e))
+        comps = _components(mentees.take(rows, column=True), r)
+        for c, name in enumerate(COMPONENTS):
+            block = np.broadcast_to(comps[name], (rows.stop - rows.start, n_r))
+            sums[k, c] = (block.sum(dtype=np.float64) if mask is None
+                          else block[mask[rows]].sum(dtype=np.float64))
+
+    workers = min(os.cpu_count() or 1, 8)
+    if workers > 1 and n_e * n_r > 4 * _BLOCK_ELEMENTS:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, range(len(starts))))
+    else:
+        for k in range(len(starts)):
+            work(k)
+    count = n_e * n_r if mask is None else int(mask.sum())
+    total = sums.sum(axis=0)
+    return {name: float(total[c] / count) for c, name in enumerate(COMPONENTS)}
 
 
 def score_components(cohort: Cohort) -> dict[str, np.ndarray]:
