@@ -792,8 +792,8 @@ def _check_memory(policy: str, n_e: int, n_r: int, places: int, *, n_masks: int,
         p, n_e, n_r, new_matrices=None if new_matrices is None else len(POLICIES[p].needs),
         **kw) <= free]
     other = (f", or use the {', '.join(repr(p) for p in lighter[:3])} "
-             f"polic{'y' if len(lighter) == 1 else 'ies'}, which need less per pair"
-             if lighter else "")
+             + ("policy, which needs" if len(lighter) == 1 else "policies, which need")
+             + " less memory per pair" if lighter else "")
     raise InsufficientMemoryError(
         f"Matching {n_e:,} mentees with {n_r:,} mentors under the {policy!r} policy scores "
         f"{n_e * n_r:,} pairs and needs about {_bytes_text(need)} of memory, but "
