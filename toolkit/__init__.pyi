@@ -139,6 +139,12 @@ from .plots import (
     set_theme,
     trajectory_plot,
 )
+from .sensitivity import (
+    Contrast,
+    RobustnessResult,
+    VERDICTS,
+    robustness,
+)
 from .report import (
     DIFFERENCE_EFFECTS,
     RATIO_EFFECTS,
@@ -151,4 +157,4 @@ from .report import (
     table_html,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, sensitivity, report

@@ -52,7 +52,7 @@ import pandas as pd
 
 from toolkit._cache import ObjectCache
 from toolkit._spec import Spec
-from toolkit._validation import check_option, fail
+from toolkit._validation import check_bool, check_option, fail
 from toolkit.cohort import GENERATIONS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
 
@@ -599,8 +599,8 @@ class Constraints(Spec):
         owner = "Constraints"
         check_option(self.same_department, "same_department", owner,
                      ("allowed", "forbidden", "required"))
-        if not isinstance(self.cross_location, bool | np.bool_):
-            raise fail("cross_location", owner, "True or False", self.cross_location)
+        object.__setattr__(self, "cross_location",
+                           check_bool(self.cross_location, "cross_location", owner))
         check_option(self.reporting_line, "reporting_line", owner, ("forbidden", "allowed"))
         try:
             pairs = tuple((str(a), str(b)) for a, b in self.forbidden_pairs)

@@ -31,7 +31,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from toolkit import _seeding
-from toolkit._validation import check_int, check_option, check_real, fail, quote
+from toolkit._validation import check_bool, check_int, check_option, check_real, fail, quote
 from toolkit.cohort import Cohort
 from toolkit.compatibility import (
     COMPONENT_PHRASES,
@@ -397,9 +397,7 @@ def _mentee_choice(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     e, r = deferred_acceptance(c.mentee_view, c.mentor_view, short,
                                receiver_capacity=problem.capacity)
     mentor_of = _assignment(a.shape[0], e, r)
-    if problem.options["fallback"] not in (True, False):
-        raise fail("fallback", "match(policy='mentee_choice')", "True or False",
-                   problem.options["fallback"])
+    check_bool(problem.options["fallback"], "fallback", "match(policy='mentee_choice')")
     left = mentor_of < 0
     if problem.options["fallback"] and left.any():
         # Mentees whose shortlist filled up get the best total among the places left.
@@ -841,8 +839,7 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
                    f"not given (options of this policy: {allowed})", options[unknown[0]])
     opts = {**spec.options, **options}
     seed = _seeding.check_seed(seed, "match")
-    if not isinstance(strict, bool):
-        raise fail("strict", "match", "True or False", strict)
+    check_bool(strict, "strict", "match")
     if isinstance(source, Compatibility):
         if weights is not None or constraints is not None:
             raise fail("weights", "match", "left out when a Compatibility is given (it "
