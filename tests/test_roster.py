@@ -184,3 +184,4 @@ def test_user_text_in_messages_is_one_line():
         _read(text)
     message = str(info.value)
     assert "\n" not in message and "'x\\nerror: forged line'" in message
+

@@ -83,7 +83,8 @@ def check_int(value: Any, name: str, owner: str, *, low: int | None = None,
 def check_real(value: Any, name: str, owner: str, *, low: float | None = None,
                high: float | None = None, closed: str = "both") -> float:
     """Return ``value`` as float if it is a finite real number within the interval."""
-    allowed = f"a finite number {_bounds_text(low, high, closed)}"
+    allowed = ("a finite number" if low is None and high is None
+               else f"a finite number {_bounds_text(low, high, closed)}")
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise fail(name, owner, allowed, value)
     lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)
