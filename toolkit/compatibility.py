@@ -52,7 +52,7 @@ import pandas as pd
 
 from toolkit._cache import ObjectCache
 from toolkit._spec import Spec
-from toolkit._validation import check_bool, check_option, fail
+from toolkit._validation import check_bool, check_option, fail, quote
 from toolkit.cohort import GENERATIONS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
 
@@ -644,7 +644,7 @@ def _constraint_masks(cohort: Cohort, constraints: Constraints,
                 allowed[pos_e.get_loc(b), pos_r.get_loc(a)] = False
             else:
                 raise InvalidParameterError(
-                    f"The forbidden pair ({a!r}, {b!r}) must name one mentee and one mentor "
+                    f"The forbidden pair ({quote(a)}, {quote(b)}) must name one mentee and one mentor "
                     "of the cohort; it does not.")
         masks["forbidden_pairs"] = allowed
     if constraints.reporting_line == "forbidden" and "manager_id" in people.columns:
