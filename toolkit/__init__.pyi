@@ -11,6 +11,7 @@ from ._version import __version__ as __version__
 from .errors import (
     AnalysisInputError,
     InfeasibleMatchingError,
+    InsufficientMemoryError,
     InvalidParameterError,
     OutputPathError,
     RosterError,
@@ -41,6 +42,7 @@ from .compatibility import (
     WEIGHT_TERMS,
     admissible_mask,
     compatibility_matrix,
+    component_means,
     group_codes,
     pair_components,
     pair_scores,
@@ -55,6 +57,7 @@ from .matching import (
     Policy,
     deferred_acceptance,
     match,
+    memory_needed,
     register_policy,
 )
 from .roster import (
@@ -136,6 +139,12 @@ from .plots import (
     set_theme,
     trajectory_plot,
 )
+from .sensitivity import (
+    Contrast,
+    RobustnessResult,
+    VERDICTS,
+    robustness,
+)
 from .report import (
     DIFFERENCE_EFFECTS,
     RATIO_EFFECTS,
@@ -148,4 +157,4 @@ from .report import (
     table_html,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, sensitivity, report
