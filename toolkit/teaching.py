@@ -907,6 +907,9 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; shared files should be readable
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
