@@ -11,6 +11,7 @@ from ._version import __version__ as __version__
 from .errors import (
     AnalysisInputError,
     InfeasibleMatchingError,
+    InsufficientMemoryError,
     InvalidParameterError,
     OutputPathError,
     RosterError,
@@ -43,6 +44,7 @@ from .compatibility import (
     WEIGHT_TERMS,
     admissible_mask,
     compatibility_matrix,
+    component_means,
     group_codes,
     pair_components,
     pair_scores,
@@ -57,6 +59,7 @@ from .matching import (
     Policy,
     deferred_acceptance,
     match,
+    memory_needed,
     register_policy,
 )
 from .roster import (
