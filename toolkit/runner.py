@@ -456,6 +456,10 @@ def write_index(root: Path, names: Iterable[str]) -> Path:
             "differ in one design lever and reports what changed, with its uncertainty. "
             "Open a study for its figures, methods, limitations and the command that "
             "reproduces it.</p>" + "".join(items))
+    if (root / "teaching" / "index.html").exists():
+        body += ('<section class="study"><h2><a href="teaching/index.html">Teaching notebooks'
+                 "</a></h2><p>A short course on mentoring design in five notebooks, rendered "
+                 "for reading away from Jupyter.</p></section>")
     target = root / "index.html"
     root.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(".index.html.tmp")

@@ -1062,7 +1062,10 @@ def render_notebooks(source: str | os.PathLike = "studies/teaching",
 
     notebooks = _notebooks(source)
     target = _check_out(out, Path(source))
-    exporter = HTMLExporter(template_name="lab")
+    # The "basic" template is cells only: no CDN require.js, MathJax, web fonts or widget
+    # manager, so the page opens offline and asks no outside host for anything (widgets
+    # show their static fallback figure). The page and its CSS are ours.
+    exporter = HTMLExporter(template_name="basic", embed_images=True)
     done = []
     for path in notebooks:
         start = time.perf_counter()
@@ -1070,7 +1073,7 @@ def render_notebooks(source: str | os.PathLike = "studies/teaching",
         seconds = time.perf_counter() - start
         body, _ = exporter.from_notebook_node(nb)
         dest = target / f"{path.stem}.html"
-        _write_atomic(dest, body)
+        _write_atomic(dest, _teaching_page(_title(path), body))
         done.append((dest, seconds))
     items = "\n".join(f'<li><a href="{html.escape(p.name)}">{html.escape(_title(src))}</a></li>'
                       for (p, _), src in zip(done, notebooks, strict=True))
@@ -1079,6 +1082,27 @@ def render_notebooks(source: str | os.PathLike = "studies/teaching",
                   "</title></head><body><h1>Teaching notebooks: a short course on mentoring "
                   f"design</h1><ol>\n{items}\n</ol></body></html>\n")
     return done
+
+
+_TEACHING_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;line-height:1.5;
+color:#1f2933;margin:0;background:#fafafa}
+main{max-width:60rem;margin:0 auto;padding:1.5rem 2rem;background:#fff}
+pre{background:#f4f5f7;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;border-radius:4px}
+.jp-InputPrompt,.jp-OutputPrompt{display:none}
+img{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
+th,td{border-bottom:1px solid #e0e0e0;padding:.25rem .6rem;text-align:right}
+th:first-child,td:first-child{text-align:left}
+.jp-RenderedHTMLCommon h1{font-size:1.8rem}
+"""
+
+
+def _teaching_page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(title)}</title><style>{_TEACHING_CSS}</style></head>"
+            f"<body><main>{body}</main></body></html>\n")
 
 
 def _title(path: Path) -> str:
