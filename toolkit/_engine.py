@@ -124,8 +124,10 @@ def matching_positions(cohort: Cohort, matching: Matching | pd.DataFrame, owner:
     ``cohort``; ``owner`` names the public function in error messages."""
     feats = cohort_features(cohort)
     if isinstance(matching, Matching):
-        fp = matching.cohort_fingerprint
-        if fp != cohort.fingerprint:
+        # A matching made from this very cohort object needs no content check (hashing
+        # the participants table costs more than simulating a small program).
+        if matching.compat.cohort is not cohort and (
+                (fp := matching.cohort_fingerprint) != cohort.fingerprint):
             raise fail("matching", owner, f"a matching of this cohort (fingerprint "
                        f"{cohort.fingerprint})", f"a matching of cohort {fp}")
         # A Matching of this cohort already holds positions in cohort order: no id

@@ -247,7 +247,13 @@ class Cohort:
     def _role_rows(self, role: str) -> pd.DataFrame:
         key = ("rows", role)
         if key not in self._cache:
-            self._cache[key] = self.participants[self.participants["role"] == role]
+            rows = np.flatnonzero(self.participants["role"].to_numpy(object) == role)
+            if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+                # One block of rows (a generated cohort: mentors, then mentees): a slice
+                # selects the same rows, index and all, without copying every column.
+                self._cache[key] = self.participants.iloc[rows[0]:rows[-1] + 1]
+            else:
+                self._cache[key] = self.participants.iloc[rows]
         return self._cache[key]
 
     @property

@@ -474,12 +474,11 @@ def pair_scores(cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *,
 def _check_cohort(cohort: Any, owner: str) -> None:
     if not isinstance(cohort, Cohort):
         raise fail("cohort", owner, "a Cohort (from generate_cohort or read_roster)", type(cohort).__name__)
-    roles = cohort.participants["role"].to_numpy(object)
-    if not (roles == "mentee").any() or not (roles == "mentor").any():
+    n_mentors, n_mentees = len(cohort.mentors), len(cohort.mentees)   # cached per cohort
+    if not n_mentees or not n_mentors:
         raise InvalidParameterError(
             f"The 'cohort' parameter of {owner} must have at least one mentor and one "
-            f"mentee; got {int((roles == 'mentor').sum())} mentors and "
-            f"{int((roles == 'mentee').sum())} mentees.")
+            f"mentee; got {n_mentors} mentors and {n_mentees} mentees.")
 
 
 # --------------------------------------------------------------------------- constraints

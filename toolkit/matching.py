@@ -752,7 +752,7 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
         compat = source
     elif isinstance(source, Cohort):
         # Validate the capacity before the (costly) scoring.
-        _check_capacity(capacity, int((source.participants["role"] == "mentor").sum()))
+        _check_capacity(capacity, len(source.mentors))
         compat = compatibility_matrix(source, weights=weights or "balanced",
                                       constraints=constraints, precompute=spec.needs)
     else:
