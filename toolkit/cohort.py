@@ -314,17 +314,20 @@ class Cohort:
 def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     """Boolean (rows x names) matrix of which names each ';'-list holds.
 
-    One pass over the strings: measured twice as fast as one pandas substring scan per
-    name (50,000 rows), and exact where substrings would not be (``art`` in ``party``).
+    Each distinct text is split once (a cohort has few distinct lists), and items are
+    matched exactly where substrings would not be (``art`` in ``party``).
     """
     column = {name: j for j, name in enumerate(names)}
-    out = np.zeros((len(lists), len(names)), dtype=bool)
-    for i, text in enumerate(lists.fillna("").astype(str).tolist()):
-        for item in text.split(";"):
-            j = column.get(item)
-            if j is not None:
-                out[i, j] = True
-    return out
+    # A cohort repeats few distinct lists: parse each distinct text once.
+    codes, texts = pd.factorize(lists, use_na_sentinel=False)
+    distinct = np.zeros((len(texts), len(names)), dtype=bool)
+    for i, text in enumerate(texts):
+        if isinstance(text, str):
+            for item in text.split(";"):
+                j = column.get(item)
+                if j is not None:
+                    distinct[i, j] = True
+    return distinct[codes]
 
 
 def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
