@@ -281,7 +281,8 @@ def compare_arms(outcomes: pd.DataFrame, outcome: str, *, by: str = "arm",
     keep = np.isfinite(y_all) & frame[by].notna().to_numpy()
     if not keep.any():
         raise AnalysisInputError(f"The outcome column {outcome!r} passed to {owner} has no non-missing values.")
-    frame = frame.loc[keep]
+    if not keep.all():   # (copying every column of a frame costs more than the fit)
+        frame = frame.loc[keep]
     y = y_all[keep]
     levels = _levels(frame, by, reference, owner)
     if np.nanstd(y) == 0:
@@ -384,12 +385,12 @@ def _compare_continuous(y, codes, levels, clusters, cluster_note, outcome, adjus
     params, cov, df = _fit_cells(y, codes, k, clusters, "ols")
     n = np.bincount(codes, minlength=k)
     base = {"analysis": "compare_arms", "outcome": outcome}
-    dist = _dist(df)
+    crit = _dist(df).ppf(1 - alpha / 2)
     se_mean = np.sqrt(np.diag(cov))
     err = "HC2" if clusters is None else "CR1"
     rows = [{**base, "effect": "mean", "group": levels[a], "reference": None, "estimate": params[a],
-             "se": se_mean[a], "ci_low": params[a] - dist.ppf(1 - alpha / 2) * se_mean[a],
-             "ci_high": params[a] + dist.ppf(1 - alpha / 2) * se_mean[a], "n": int(n[a]),
+             "se": se_mean[a], "ci_low": params[a] - crit * se_mean[a],
+             "ci_high": params[a] + crit * se_mean[a], "n": int(n[a]),
              "method": f"OLS cell means, {err} errors, {cluster_note}"} for a in range(k)]
     pairs = _pairs(k)
     est = np.array([params[j] - params[i] for i, j in pairs])
