@@ -123,9 +123,13 @@ class CohortFeatures:
 
 
 def _columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """A (rows x names) float array, column by column (cheaper than ``frame[names]``)."""
-    return np.column_stack([frame[c].to_numpy(float) for c in names]).reshape(len(frame),
-                                                                              len(names))
+    """A (rows x names) float array, column by column (cheaper than ``frame[names]``).
+
+    Column-major, as ``frame[names].to_numpy()`` is: reductions over a row (einsum) then
+    add in the same order, so the numbers stay identical to the last bit.
+    """
+    return np.array([frame[c].to_numpy(float) for c in names]).reshape(len(names),
+                                                                       len(frame)).T
 
 
 _FEATURES = ObjectCache()
