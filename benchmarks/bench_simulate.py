@@ -1,4 +1,5 @@
-"""Simulation engine: 100,000 pairs x 52 weeks <= 2 s and <= 2 GB; 1,000 replicates x 200
+"""Simulation engine: 100,000 pairs x 52 weeks with all tables <= 0.7 s and <= 2 GB, with
+its ratio to the time spent drawing the random numbers alone; 1,000 replicates x 200
 pairs x 26 weeks <= 10 s; side by side with an idiomatic Mesa 3 model at 1,000 pairs x 52
 weeks (goal >= 50x faster, mean outcomes agreeing within Monte Carlo error)."""
 
@@ -17,6 +18,36 @@ from toolkit.experiment import Arm, run_experiment
 from toolkit.simulation import simulate
 
 OUTCOMES = ("meetings_held", "completed", "final_quality", "mentee_gain")
+
+
+def _drawing_seconds(run) -> float:
+    """Seconds one call of ``run`` spends in the engine's random draws (per-week and
+    static), timed by wrapping the drawing functions for that call only."""
+    from toolkit import _engine
+
+    spent = [0.0]
+
+    def timed(func):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - start
+        return wrapper
+
+    originals = {"init": _engine._Draws.__init__, "week": _engine._Draws.next_week,
+                 "static": _engine._static_draws}
+    _engine._Draws.__init__ = timed(originals["init"])
+    _engine._Draws.next_week = timed(originals["week"])
+    _engine._static_draws = timed(originals["static"])
+    try:
+        run()
+    finally:
+        _engine._Draws.__init__ = originals["init"]
+        _engine._Draws.next_week = originals["week"]
+        _engine._static_draws = originals["static"]
+    return spent[0]
 
 
 def _random_pairs(cohort, seed: int) -> pd.DataFrame:
@@ -41,9 +72,13 @@ def run() -> list[dict]:
     seconds, _ = best_of(lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1),
                          repeat=2)
     peak = peak_rss_mb()
-    rows.append({"benchmark": "simulate 100,000 pairs x 52 weeks", "seconds": round(seconds, 3),
-                 "target": "<= 2 s, <= 2 GB", "peak_mb": round(peak),
-                 "ok": seconds <= 2 and peak <= 2048})
+    draws = _drawing_seconds(lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1))
+    rows.append({"benchmark": "simulate 100,000 pairs x 52 weeks, all tables",
+                 "seconds": round(seconds, 3), "target": "<= 0.7 s, <= 2 GB",
+                 "peak_mb": round(peak), "ratio": round(seconds / draws, 1),
+                 "ok": seconds <= 0.7 and peak <= 2048,
+                 "note": f"ratio = this time / the {draws:.3f} s the same run spends drawing "
+                         "its random numbers (the engine's own draws, timed inside one run)"})
     del big, pairs
 
     small = generate_cohort(CohortSpec(n_mentors=200, n_mentees=200, seed=2))
@@ -54,7 +89,12 @@ def run() -> list[dict]:
                  "seconds": round(seconds, 3), "target": "<= 10 s", "ok": seconds <= 10,
                  "note": "one fixed roster and matching; dynamics per replicate"})
 
-    rows.extend(_versus_mesa())
+    try:
+        rows.extend(_versus_mesa())
+    except Exception as exc:   # keep the engine's rows when the Mesa twin is out of date
+        rows.append({"benchmark": "numpy vs Mesa 3, 1,000 pairs x 52 weeks",
+                     "seconds": float("nan"), "target": ">= 50x, means within 3 MCSE",
+                     "ok": False, "note": f"Mesa model failed: {type(exc).__name__}: {exc}"})
     return rows
 
 

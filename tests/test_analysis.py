@@ -322,3 +322,81 @@ def test_too_few_replicates_auto_does_not_cluster(outcomes):
     few = outcomes.assign(replicate=outcomes.replicate % 3)
     res = compare_arms(few, "final_quality")
     assert "3 replicates < 10, not clustered" in res.method.iloc[0]
+
+
+# --------------------------------------------------------------------------- closed-form fit
+
+_NUMBERS = ["estimate", "se", "ci_low", "ci_high", "p_value", "p_value_raw"]
+
+
+def _statsmodels_only(monkeypatch):
+    """compare_arms with the closed-form path switched off (every fit through statsmodels)."""
+    from toolkit import analysis
+
+    monkeypatch.setattr(analysis, "_closed_form_cells", lambda *args: None)
+
+
+def _two_arm_data(draw, binary):
+    from hypothesis import assume
+    from hypothesis import strategies as st
+
+    n0, n1 = draw(st.integers(2, 40)), draw(st.integers(2, 40))
+    if binary:
+        y = draw(st.lists(st.integers(0, 1), min_size=n0 + n1, max_size=n0 + n1))
+        y = np.array(y, dtype=float)
+        assume(0 < y[:n0].sum() < n0 and 0 < y[n0:].sum() < n1)
+    else:
+        # Values on a 0.001 grid, so rounding in the residuals stays far below 1e-10.
+        y = np.array(draw(st.lists(st.integers(-100_000, 100_000), min_size=n0 + n1,
+                                   max_size=n0 + n1)), dtype=float) / 1000
+        assume(y[:n0].std() > 0.05 and y[n0:].std() > 0.05)
+    order = draw(st.permutations(range(n0 + n1)))
+    arm = np.repeat(["control", "treatment"], [n0, n1])[list(order)]
+    return pd.DataFrame({"arm": arm, "y": y[list(order)]})
+
+
+def test_closed_form_two_arm_fit_equals_statsmodels():
+    """The closed-form fit (two arms, no clustering) gives the statsmodels numbers, for
+    continuous and binary outcomes and whatever the options, to 1e-10."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(data=st.data(), binary=st.booleans(), adjust=st.sampled_from(["holm", "none", "tukey"]),
+           alpha=st.sampled_from([0.05, 0.1, 0.01]), reference=st.sampled_from([None, "treatment"]))
+    def check(data, binary, adjust, alpha, reference):
+        frame = _two_arm_data(data.draw, binary)
+        kw = dict(cluster=None, adjust=adjust, alpha=alpha, reference=reference)
+        fast = compare_arms(frame, "y", **kw)
+        with pytest.MonkeyPatch.context() as mp:
+            _statsmodels_only(mp)
+            slow = compare_arms(frame, "y", **kw)
+        pd.testing.assert_frame_equal(fast.drop(columns=_NUMBERS), slow.drop(columns=_NUMBERS))
+        np.testing.assert_allclose(fast[_NUMBERS].to_numpy(float), slow[_NUMBERS].to_numpy(float),
+                                   rtol=1e-10, atol=1e-12)
+
+    check()
+
+
+@pytest.mark.parametrize("case", ["three arms", "clustered", "one unit in an arm", "two arms"])
+def test_closed_form_is_used_only_where_it_applies(monkeypatch, case):
+    from toolkit import analysis
+
+    calls = []
+    real = analysis._fit_cells_statsmodels
+    monkeypatch.setattr(analysis, "_fit_cells_statsmodels",
+                        lambda *args: calls.append(args) or real(*args))
+    g = np.random.default_rng(8)
+    frame = pd.DataFrame({"arm": np.repeat(["a", "b", "c"], 20), "y": g.normal(size=60),
+                          "replicate": np.tile(np.arange(10), 6)})
+    if case == "three arms":
+        compare_arms(frame, "y", cluster=None)
+    elif case == "clustered":
+        compare_arms(frame[frame.arm != "c"], "y", cluster="replicate")
+    elif case == "one unit in an arm":
+        compare_arms(frame.iloc[:21], "y", cluster=None)
+    else:
+        compare_arms(frame[frame.arm != "c"], "y", cluster=None)
+        compare_arms(frame[frame.arm != "c"].assign(y=lambda f: (f.y > 0).astype(int)), "y",
+                     cluster=None)
+    assert len(calls) == (0 if case == "two arms" else 1)

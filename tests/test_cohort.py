@@ -241,3 +241,30 @@ def test_membership_matrices_match_lists(small_cohort):
     with pytest.raises(InvalidParameterError):
         small_cohort.goal_matrix("coach")
     assert np.all(goals.sum(axis=1) <= 3)
+
+
+@given(n_mentors=st.integers(1, 30), n_mentees=st.integers(1, 30),
+       seeds=st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=4),
+       locales=st.sampled_from([("en_US",), ("ja_JP", "de_DE", "pt_BR")]))
+def test_generate_cohorts_equals_one_cohort_at_a_time(n_mentors, n_mentees, seeds, locales):
+    """A batch of cohorts of one spec has exactly the numbers (and fingerprints) of
+    generating each seed's cohort on its own; only the shaping work is shared."""
+    from dataclasses import replace
+
+    from toolkit.cohort import generate_cohorts
+
+    spec = CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees, locales=locales)
+    for seed, cohort in zip(seeds, generate_cohorts(spec, seeds), strict=True):
+        one = generate_cohort(replace(spec, seed=seed))
+        pd.testing.assert_frame_equal(cohort.participants, one.participants, check_exact=True)
+        assert cohort.fingerprint == one.fingerprint and cohort.spec == one.spec
+        pd.testing.assert_frame_equal(cohort.mentees, one.mentees)
+
+
+def test_generate_cohorts_refuses_bad_seeds():
+    from toolkit.cohort import generate_cohorts
+
+    with pytest.raises(InvalidParameterError, match="'seeds'"):
+        generate_cohorts(CohortSpec(), [])
+    with pytest.raises(InvalidParameterError, match="'seeds'"):
+        generate_cohorts(CohortSpec(), [-1])

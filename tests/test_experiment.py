@@ -269,3 +269,20 @@ def test_behavior_points_run_stacked_with_common_random_numbers():
                                         progress=False, tables=(name,)), name)
         p1 = t[t["point"] == 1].drop(columns="point").reset_index(drop=True)
         pd.testing.assert_frame_equal(p1, single.reset_index(drop=True))
+
+
+def test_identical_arms_with_policy_names_give_identical_tables():
+    """Common random numbers on the batched path (cohorts of a CohortSpec generated
+    together): two arms with identical settings, even as distinct match specs, give
+    identical tables; a different design does not."""
+    from toolkit.experiment import MatchSpec
+
+    design = BUSY
+    res = run_experiment(SPEC, {"a": Arm("random", design),
+                                "b": Arm(MatchSpec("random", weights="skills_first"), design),
+                                "c": Arm("random", design.replace(cadence="monthly"))},
+                         replicates=4, seed=9, progress=False)
+    for table in ("weeks", "outcomes", "events", "surveys"):
+        frame = getattr(res, table)
+        pd.testing.assert_frame_equal(_arm(frame, "a"), _arm(frame, "b"))
+    assert not _arm(res.weeks, "a")["met"].equals(_arm(res.weeks, "c")["met"])

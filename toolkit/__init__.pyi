@@ -32,6 +32,7 @@ from .cohort import (
     WORK_MODES,
     WORK_VALUES,
     generate_cohort,
+    generate_cohorts,
 )
 from .compatibility import (
     AVAILABILITY_TARGET_HOURS,

@@ -27,6 +27,7 @@ See ``docs/architecture.md`` for the layers, tables and seeds.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,21 +85,29 @@ class CohortFeatures:
         self.mentee_ids = mentees["participant_id"].to_numpy(dtype=object)
         self.mentor_ids = mentors["participant_id"].to_numpy(dtype=object)
         self.n_mentees, self.n_mentors = len(mentees), len(mentors)
-        self.mentee_index, self.mentor_index = pd.Index(self.mentee_ids), pd.Index(self.mentor_ids)
         # Goal weights: each person's goal domains, equally weighted, summing to 1.
         goal_e = cohort.goal_matrix("mentee").astype(float)
         goal_m = cohort.goal_matrix("mentor").astype(float)
         self.goal_e = goal_e / np.maximum(goal_e.sum(1, keepdims=True), 1.0)
         self.goal_m = goal_m / np.maximum(goal_m.sum(1, keepdims=True), 1.0)
-        self.skill_e = mentees[cohort.skill_columns].to_numpy(float)
-        self.skill_m = mentors[cohort.skill_columns].to_numpy(float)
-        self.lead_e = mentees[cohort.lead_columns].to_numpy(float)
-        self.lead_m = mentors[cohort.lead_columns].to_numpy(float)
+        self.skill_e = _columns(mentees, cohort.skill_columns)
+        self.skill_m = _columns(mentors, cohort.skill_columns)
+        self.lead_e = _columns(mentees, cohort.lead_columns)
+        self.lead_m = _columns(mentors, cohort.lead_columns)
         self.avail_e = mentees["availability_hours_month"].to_numpy(float)
         self.avail_m = mentors["availability_hours_month"].to_numpy(float)
         # Skill in one's own goal domains: what a mentee (mentor) sets out to learn.
         self.mentee_start = np.einsum("pd,pd->p", self.goal_e, self.skill_e)
         self.mentor_start = np.einsum("pd,pd->p", self.goal_m, self.lead_m)
+
+    @functools.cached_property
+    def mentee_index(self) -> pd.Index:
+        """Mentee ids -> positions (only a pairs frame given by ids needs it)."""
+        return pd.Index(self.mentee_ids)
+
+    @functools.cached_property
+    def mentor_index(self) -> pd.Index:
+        return pd.Index(self.mentor_ids)
 
     def pair(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
         """Compatibility components and learning potentials of pairs (position arrays)."""
@@ -111,6 +120,16 @@ class CohortFeatures:
         out["mentor_ceiling"] = np.einsum("pd,pd->p", self.goal_m[mentor], self.lead_e[mentee])
         out["avail"] = np.minimum(self.avail_e[mentee], self.avail_m[mentor])
         return out
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """A (rows x names) float array, column by column (cheaper than ``frame[names]``).
+
+    Column-major, as ``frame[names].to_numpy()`` is: reductions over a row (einsum) then
+    add in the same order, so the numbers stay identical to the last bit.
+    """
+    return np.array([frame[c].to_numpy(float) for c in names]).reshape(len(names),
+                                                                       len(frame)).T
 
 
 _FEATURES = ObjectCache()
@@ -127,8 +146,10 @@ def matching_positions(cohort: Cohort, matching: Matching | pd.DataFrame, owner:
     ``cohort``; ``owner`` names the public function in error messages."""
     feats = cohort_features(cohort)
     if isinstance(matching, Matching):
-        fp = matching.cohort_fingerprint
-        if fp != cohort.fingerprint:
+        # A matching made from this very cohort object needs no content check (hashing
+        # the participants table costs more than simulating a small program).
+        if matching.compat.cohort is not cohort and (
+                (fp := matching.cohort_fingerprint) != cohort.fingerprint):
             raise fail("matching", owner, f"a matching of this cohort (fingerprint "
                        f"{cohort.fingerprint})", f"a matching of cohort {fp}")
         # A Matching of this cohort already holds positions in cohort order: no id

@@ -204,7 +204,7 @@ def _adjust(t: np.ndarray, p_raw: np.ndarray, se: np.ndarray, df: float, k_group
     from statsmodels.stats.multitest import multipletests
 
     m = len(t)
-    dist = stats.t(df) if np.isfinite(df) else stats.norm()
+    dist = _dist(df)
     if m <= 1 or adjust == "none":
         return p_raw.copy(), np.full(m, dist.ppf(1 - alpha / 2))
     if adjust == "tukey":
@@ -216,6 +216,20 @@ def _adjust(t: np.ndarray, p_raw: np.ndarray, se: np.ndarray, df: float, k_group
     return p, np.full(m, dist.ppf(1 - alpha / (2 * m)))
 
 
+class _dist:
+    """t with ``df`` degrees of freedom (normal when ``df`` is infinite): the same numbers as
+    a frozen ``stats.t(df)``, without the cost of freezing (a millisecond per call)."""
+
+    def __init__(self, df: float):
+        self.df = df
+
+    def ppf(self, q):
+        return stats.t.ppf(q, self.df) if np.isfinite(self.df) else stats.norm.ppf(q)
+
+    def sf(self, x):
+        return stats.t.sf(x, self.df) if np.isfinite(self.df) else stats.norm.sf(x)
+
+
 def _ci_note(adjust: str, m: int) -> str:
     if m <= 1 or adjust == "none":
         return "" if adjust == "none" or m <= 1 else ""
@@ -225,13 +239,11 @@ def _ci_note(adjust: str, m: int) -> str:
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    out = pd.DataFrame(rows)
-    for c in RESULT_COLUMNS:
-        if c not in out.columns:
-            out[c] = np.nan
-    out = out[list(RESULT_COLUMNS)]
+    # Column by column (a missing entry is NaN): the same frame as building it from the
+    # row dicts and then selecting the columns, in a fraction of the time.
+    out = pd.DataFrame({c: [r.get(c, np.nan) for r in rows] for c in RESULT_COLUMNS})
     out["n"] = out["n"].astype("Int64")
-    return out.reset_index(drop=True)
+    return out
 
 
 def _join(*parts: str) -> str:
@@ -269,7 +281,8 @@ def compare_arms(outcomes: pd.DataFrame, outcome: str, *, by: str = "arm",
     keep = np.isfinite(y_all) & frame[by].notna().to_numpy()
     if not keep.any():
         raise AnalysisInputError(f"The outcome column {outcome!r} passed to {owner} has no non-missing values.")
-    frame = frame.loc[keep]
+    if not keep.all():   # (copying every column of a frame costs more than the fit)
+        frame = frame.loc[keep]
     y = y_all[keep]
     levels = _levels(frame, by, reference, owner)
     if np.nanstd(y) == 0:
@@ -287,6 +300,41 @@ def compare_arms(outcomes: pd.DataFrame, outcome: str, *, by: str = "arm",
 def _fit_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None,
                family: str):
     """Fit y on k cell indicators; returns params, covariance and inference df."""
+    closed = _closed_form_cells(y, codes, k, clusters, family)
+    if closed is not None:
+        return closed
+    return _fit_cells_statsmodels(y, codes, k, clusters, family)
+
+
+def _closed_form_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None,
+                       family: str):
+    """The statsmodels fit of two cells without clustering, in closed form (or None).
+
+    With cell indicators as the only regressors every leverage is 1/n_g, so OLS gives the
+    cell means and HC2 the variances ``sum of squared residuals / (n_g (n_g - 1))`` (no
+    covariance between cells), with n - k residual df; the saturated logistic model gives
+    ``logit(p_g)`` with variances ``1 / (n_g p_g (1 - p_g))``. The same numbers as the
+    fits (to rounding) at a fraction of the cost, which matters in a power analysis
+    running thousands of them. Applies to two arms, no clusters, two or more units per
+    arm; everything else goes to statsmodels.
+    """
+    if clusters is not None or k != 2:
+        return None
+    n = np.bincount(codes, minlength=k)
+    if (n < 2).any():
+        return None
+    sums = np.bincount(codes, weights=y, minlength=k)
+    if family == "ols":
+        mean = sums / n
+        ss = np.bincount(codes, weights=(y - mean[codes]) ** 2, minlength=k)
+        return mean, np.diag(ss / (n * (n - 1.0))), float(len(y) - k)
+    p = sums / n   # compare_arms has refused arms whose outcome is all 0 or all 1
+    return np.log(p / (1 - p)), np.diag(1.0 / (n * p * (1 - p))), np.inf
+
+
+def _fit_cells_statsmodels(y: np.ndarray, codes: np.ndarray, k: int,
+                           clusters: np.ndarray | None, family: str):
+    """The general fit: OLS (HC2 or CR1) or logistic regression on k cell indicators."""
     import statsmodels.api as sm
 
     X = np.zeros((len(y), k))
@@ -314,7 +362,7 @@ def _pairs(k: int) -> list[tuple[int, int]]:
 def _contrast_rows(est: np.ndarray, se: np.ndarray, df: float, k: int, adjust: str, alpha: float,
                    pairs, levels, base: dict, effect: str, n: np.ndarray, method: str,
                    log_scale: bool = False) -> list[dict]:
-    dist = stats.t(df) if np.isfinite(df) else stats.norm()
+    dist = _dist(df)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
     p_raw = 2 * dist.sf(np.abs(t))
@@ -337,12 +385,12 @@ def _compare_continuous(y, codes, levels, clusters, cluster_note, outcome, adjus
     params, cov, df = _fit_cells(y, codes, k, clusters, "ols")
     n = np.bincount(codes, minlength=k)
     base = {"analysis": "compare_arms", "outcome": outcome}
-    dist = stats.t(df)
+    crit = _dist(df).ppf(1 - alpha / 2)
     se_mean = np.sqrt(np.diag(cov))
     err = "HC2" if clusters is None else "CR1"
     rows = [{**base, "effect": "mean", "group": levels[a], "reference": None, "estimate": params[a],
-             "se": se_mean[a], "ci_low": params[a] - dist.ppf(1 - alpha / 2) * se_mean[a],
-             "ci_high": params[a] + dist.ppf(1 - alpha / 2) * se_mean[a], "n": int(n[a]),
+             "se": se_mean[a], "ci_low": params[a] - crit * se_mean[a],
+             "ci_high": params[a] + crit * se_mean[a], "n": int(n[a]),
              "method": f"OLS cell means, {err} errors, {cluster_note}"} for a in range(k)]
     pairs = _pairs(k)
     est = np.array([params[j] - params[i] for i, j in pairs])
@@ -388,7 +436,7 @@ def _compare_binary(y, codes, levels, clusters, cluster_note, outcome, adjust, a
     beta, cov, df = _fit_cells(y, codes, k, clusters, "logit")
     p = 1 / (1 + np.exp(-beta))
     base = {"analysis": "compare_arms", "outcome": outcome}
-    dist = stats.t(df) if np.isfinite(df) else stats.norm()
+    dist = _dist(df)
     crit = dist.ppf(1 - alpha / 2)
     se_b = np.sqrt(np.diag(cov))
     err = "ML" if clusters is None else "CR1"

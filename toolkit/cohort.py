@@ -21,7 +21,7 @@ import hashlib
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from numbers import Integral
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -54,6 +54,7 @@ __all__ = [
     "CohortSpec",
     "RoleProfile",
     "generate_cohort",
+    "generate_cohorts",
 ]
 
 DIGITAL_DOMAINS = ("social_media", "data_analytics", "ai_tools", "collaboration_tech",
@@ -247,7 +248,13 @@ class Cohort:
     def _role_rows(self, role: str) -> pd.DataFrame:
         key = ("rows", role)
         if key not in self._cache:
-            self._cache[key] = self.participants[self.participants["role"] == role]
+            rows = np.flatnonzero(self.participants["role"].to_numpy(object) == role)
+            if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+                # One block of rows (a generated cohort: mentors, then mentees): a slice
+                # selects the same rows, index and all, without copying every column.
+                self._cache[key] = self.participants.iloc[rows[0]:rows[-1] + 1]
+            else:
+                self._cache[key] = self.participants.iloc[rows]
         return self._cache[key]
 
     @property
@@ -320,17 +327,20 @@ class Cohort:
 def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     """Boolean (rows x names) matrix of which names each ';'-list holds.
 
-    One pass over the strings: measured twice as fast as one pandas substring scan per
-    name (50,000 rows), and exact where substrings would not be (``art`` in ``party``).
+    Each distinct text is split once (a cohort has few distinct lists), and items are
+    matched exactly where substrings would not be (``art`` in ``party``).
     """
     column = {name: j for j, name in enumerate(names)}
-    out = np.zeros((len(lists), len(names)), dtype=bool)
-    for i, text in enumerate(lists.fillna("").astype(str).tolist()):
-        for item in text.split(";"):
-            j = column.get(item)
-            if j is not None:
-                out[i, j] = True
-    return out
+    # A cohort repeats few distinct lists: parse each distinct text once.
+    codes, texts = pd.factorize(lists, use_na_sentinel=False)
+    distinct = np.zeros((len(texts), len(names)), dtype=bool)
+    for i, text in enumerate(texts):
+        if isinstance(text, str):
+            for item in text.split(";"):
+                j = column.get(item)
+                if j is not None:
+                    distinct[i, j] = True
+    return distinct[codes]
 
 
 def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
@@ -473,10 +483,10 @@ def _ascii_slug(text: str) -> str:
 
 # --------------------------------------------------------------------------- sampling
 
-def _gumbel_top(rng: np.random.Generator, weights: np.ndarray, counts: np.ndarray
-                ) -> np.ndarray:
-    """Boolean mask choosing ``counts[i]`` items per row without replacement, prob ~ weights."""
-    keys = np.log(np.maximum(weights, 1e-12)) + rng.gumbel(size=weights.shape)
+def _gumbel_top(weights: np.ndarray, gumbel: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Boolean mask choosing ``counts[i]`` items per row without replacement, prob ~ weights
+    (``gumbel``: standard Gumbel draws of the same shape)."""
+    keys = np.log(np.maximum(weights, 1e-12)) + gumbel
     order = np.argsort(-keys, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(weights.shape[1])[None, :].repeat(
@@ -498,11 +508,40 @@ def _clip01(x: np.ndarray) -> np.ndarray:
     return np.round(np.clip(x, 0.0, 1.0), 3)
 
 
-def _sample_role(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
+# Every random number of a cohort is drawn first, per cohort from its own streams and in a
+# fixed order; everything after the draws is row by row, so the rows of several cohorts
+# of one spec are shaped together (``generate_cohorts``) with the same numbers as one
+# cohort at a time.
+
+def _role_draws(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
+    """The random numbers of one role of one cohort, in stream order."""
     profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
     rng = _seeding.rng(spec.seed, "cohort", role)
-    z = rng.multivariate_normal(np.zeros(3), _CORR_AGE_LEVEL_TENURE, size=n,
-                                method="cholesky")
+    n_dig, n_lead = len(spec.digital_domains), len(spec.leadership_domains)
+    n_goal = n_dig if role == "mentee" else n_lead
+    d = {"z": rng.multivariate_normal(np.zeros(3), _CORR_AGE_LEVEL_TENURE, size=n,
+                                      method="cholesky")}
+    d["digital_person"] = rng.standard_normal((n, 1))
+    d["digital_domain"] = rng.standard_normal((n, n_dig))
+    d["lead_person"] = rng.standard_normal((n, 1))
+    d["lead_domain"] = rng.standard_normal((n, n_lead))
+    d["goal_count"] = rng.integers(1, min(profile.max_goals, n_goal) + 1, size=n)
+    d["goal_gumbel"] = rng.gumbel(size=(n, n_goal))
+    d["interest_gumbel"] = rng.gumbel(size=(n, len(INTERESTS)))
+    d["traits"] = rng.standard_normal((n, len(TRAITS)))
+    d["values"] = rng.standard_normal((n, len(WORK_VALUES)))
+    d["availability"] = rng.gamma(4.0, profile.availability_hours_mean / 4.0, size=n)
+    d["work_mode"] = rng.choice(len(WORK_MODES), size=n, p=profile.work_mode_probs)
+    d["department"] = rng.integers(0, len(spec.departments), size=n)
+    return d
+
+
+def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]
+                 ) -> dict[str, np.ndarray]:
+    """One role's columns from its draws ``d`` (rows of one or several cohorts)."""
+    profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
+    z = d["z"]
+    n = z.shape[0]
     age = np.clip(np.round(profile.age_mean + profile.age_sd * z[:, 0]), profile.age_min,
                   profile.age_max).astype(np.int64)
     cum = np.cumsum(profile.level_probs)
@@ -511,36 +550,33 @@ def _sample_role(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
     tenure = np.round(np.clip(tenure, 0.0, np.maximum(age - 16.5, 0.0)), 1)
     mean_level = float(np.dot(np.arange(1, 9), profile.level_probs))
 
-    n_dig, n_lead = len(spec.digital_domains), len(spec.leadership_domains)
     # A general factor plus domain noise: skills correlate within a person, and the
     # role means differ while the distributions overlap (some seniors are digital experts).
     digital = special.expit(special.logit(profile.digital_skill_mean)
-                            + 0.8 * rng.standard_normal((n, 1))
+                            + 0.8 * d["digital_person"]
                             - 0.02 * (age - profile.age_mean)[:, None]
-                            + 0.6 * rng.standard_normal((n, n_dig)))
+                            + 0.6 * d["digital_domain"])
     lead = special.expit(special.logit(profile.leadership_skill_mean)
                          + 0.35 * (level - mean_level)[:, None]
-                         + 0.7 * rng.standard_normal((n, 1))
-                         + 0.5 * rng.standard_normal((n, n_lead)))
+                         + 0.7 * d["lead_person"]
+                         + 0.5 * d["lead_domain"])
     digital, lead = _clip01(digital), _clip01(lead)
 
     # Goals where the person is weak: mentees in digital domains, mentors in leadership.
     own = digital if role == "mentee" else lead
     goal_names = spec.digital_domains if role == "mentee" else spec.leadership_domains
-    counts = rng.integers(1, min(profile.max_goals, own.shape[1]) + 1, size=n)
-    goals = _join_lists(_gumbel_top(rng, (1.0 - own) ** 3, counts), goal_names)
+    goals = _join_lists(_gumbel_top((1.0 - own) ** 3, d["goal_gumbel"], d["goal_count"]),
+                        goal_names)
     interests = _join_lists(
-        _gumbel_top(rng, np.ones((n, len(INTERESTS))), np.full(n, 3)), INTERESTS)
+        _gumbel_top(np.ones((n, len(INTERESTS))), d["interest_gumbel"], np.full(n, 3)),
+        INTERESTS)
 
     # Deep-level traits are independent of role: the same distribution on both sides.
-    traits = _clip01(0.5 + 0.15 * rng.standard_normal((n, len(TRAITS))))
-    values = _clip01(0.5 + 0.18 * rng.standard_normal((n, len(WORK_VALUES))))
-    availability = np.round(np.maximum(
-        rng.gamma(4.0, profile.availability_hours_mean / 4.0, size=n), 1.0) * 2) / 2
-    work_mode = np.array(WORK_MODES, dtype=object)[
-        rng.choice(len(WORK_MODES), size=n, p=profile.work_mode_probs)]
-    department = np.array(spec.departments, dtype=object)[
-        rng.integers(0, len(spec.departments), size=n)]
+    traits = _clip01(0.5 + 0.15 * d["traits"])
+    values = _clip01(0.5 + 0.18 * d["values"])
+    availability = np.round(np.maximum(d["availability"], 1.0) * 2) / 2
+    work_mode = np.array(WORK_MODES, dtype=object)[d["work_mode"]]
+    department = np.array(spec.departments, dtype=object)[d["department"]]
 
     birth_year = spec.reference_year - age
     generation = np.full(n, "Gen Z", dtype=object)
@@ -563,15 +599,28 @@ def _sample_role(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _identities(spec: CohortSpec, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Names, genders, e-mails, locations: consistent with each person's locale."""
-    n = ids.size
+def _identity_draws(spec: CohortSpec, n: int) -> dict[str, np.ndarray]:
+    """The random numbers of one cohort's identities, in stream order."""
     rng = _seeding.rng(spec.seed, "cohort", "identity")
     weights = spec.locale_weights or tuple(1 / len(spec.locales) for _ in spec.locales)
-    locale_idx = rng.choice(len(spec.locales), size=n, p=weights)
-    gender_idx = rng.choice(len(GENDERS), size=n, p=spec.gender_shares)
-    u_first, u_last, u_city = rng.random(n), rng.random(n), rng.random(n)
-    name_female = rng.random(n) < 0.5  # first-name list for nonbinary people
+    d = {"locale": rng.choice(len(spec.locales), size=n, p=weights)}
+    d["gender"] = rng.choice(len(GENDERS), size=n, p=spec.gender_shares)
+    d["u_first"], d["u_last"], d["u_city"] = rng.random(n), rng.random(n), rng.random(n)
+    d["name_female"] = rng.random(n) < 0.5  # first-name list for nonbinary people
+    return d
+
+
+def _identities(spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray],
+                group: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Names, genders, e-mails, locations: consistent with each person's locale.
+
+    ``group`` numbers the cohort of each row when rows of several cohorts are shaped
+    together (e-mail addresses are unique within a cohort).
+    """
+    n = ids.size
+    locale_idx, gender_idx = d["locale"], d["gender"]
+    u_first, u_last, u_city = d["u_first"], d["u_last"], d["u_city"]
+    name_female = d["name_female"]
 
     cols = {k: np.empty(n, dtype=object) for k in
             ("first", "last", "first_slug", "last_slug", "location", "country")}
@@ -602,7 +651,8 @@ def _identities(spec: CohortSpec, ids: np.ndarray) -> dict[str, np.ndarray]:
     ok = (cols["first_slug"] != "") & (cols["last_slug"] != "")
     local = np.where(ok, cols["first_slug"] + "." + cols["last_slug"],
                      np.char.lower(ids.astype(str)).astype(object))
-    dup = pd.Series(local).groupby(local).cumcount().to_numpy()
+    keys = [local] if group is None else [group, local]
+    dup = pd.Series(local).groupby(keys).cumcount().to_numpy()
     local = np.where(dup > 0, local + dup.astype(str).astype(object), local)
     return {
         "name": full,
@@ -633,18 +683,55 @@ def generate_cohort(spec: CohortSpec | None = None, **overrides: Any) -> Cohort:
                    "both")
     elif not isinstance(spec, CohortSpec):
         raise fail("spec", "generate_cohort", "a CohortSpec", spec)
-    n = spec.n_participants
-    ids = np.array([f"P{i:06d}" for i in range(1, n + 1)], dtype=object)
-    mentors = _sample_role(spec, "mentor", spec.n_mentors)
-    mentees = _sample_role(spec, "mentee", spec.n_mentees)
+    return _generate(spec, [spec.seed])[0]
+
+
+def generate_cohorts(spec: CohortSpec, seeds: Any) -> list[Cohort]:
+    """Several cohorts of one spec, one per seed, shaped in one vectorised pass.
+
+    Element ``i`` equals ``generate_cohort(dataclasses.replace(spec, seed=seeds[i]))``
+    (the same numbers: each cohort draws from its own seed's streams); only the work
+    after the draws is shared, which is most of the cost of a small cohort.
+
+    >>> from dataclasses import replace
+    >>> spec = CohortSpec(n_mentors=4, n_mentees=3)
+    >>> many = generate_cohorts(spec, [5, 6])
+    >>> many[1].participants.equals(generate_cohort(replace(spec, seed=6)).participants)
+    True
+    """
+    owner = "generate_cohorts"
+    if not isinstance(spec, CohortSpec):
+        raise fail("spec", owner, "a CohortSpec", spec)
+    if isinstance(seeds, int | str) or not hasattr(seeds, "__len__") or not len(seeds):
+        raise fail("seeds", owner, "a non-empty list of seeds", seeds)
+    return _generate(spec, [_seeding.check_seed(s, owner, "seeds") for s in seeds])
+
+
+def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
+    n_r, n_e = spec.n_mentors, spec.n_mentees
+    n, b = spec.n_participants, len(seeds)
+    specs = [spec if s == spec.seed else replace(spec, seed=s) for s in seeds]
+
+    def stacked(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    mentors = _sample_role(spec, "mentor", stacked([_role_draws(s, "mentor", n_r) for s in specs]))
+    mentees = _sample_role(spec, "mentee", stacked([_role_draws(s, "mentee", n_e) for s in specs]))
+    ids_one = np.array([f"P{i:06d}" for i in range(1, n + 1)], dtype=object)
+    ids = np.tile(ids_one, b)
     data: dict[str, Any] = {"participant_id": ids,
-                            "role": np.repeat(np.array(["mentor", "mentee"], dtype=object),
-                                              [spec.n_mentors, spec.n_mentees])}
-    data.update(_identities(spec, ids))
+                            "role": np.tile(np.repeat(np.array(["mentor", "mentee"], dtype=object),
+                                                      [n_r, n_e]), b)}
+    data.update(_identities(spec, ids, stacked([_identity_draws(s, n) for s in specs]),
+                            group=np.repeat(np.arange(b), n) if b > 1 else None))
     for key in mentors:
-        data[key] = np.concatenate([mentors[key], mentees[key]])
+        # Cohort after cohort, each its mentors then its mentees.
+        r, e = mentors[key], mentees[key]
+        data[key] = np.concatenate([r.reshape(b, n_r), e.reshape(b, n_e)], axis=1).ravel()
     order = list(COLUMN_ORDER_HEAD) + [k for k in mentors if k not in COLUMN_ORDER_HEAD]
     participants = pd.DataFrame({k: data[k] for k in order})
-    return Cohort(participants=participants, spec=spec,
-                  digital_domains=spec.digital_domains,
-                  leadership_domains=spec.leadership_domains)
+    frames = ([participants] if b == 1 else
+              [participants.iloc[i * n:(i + 1) * n].reset_index(drop=True) for i in range(b)])
+    return [Cohort(participants=frame, spec=s, digital_domains=spec.digital_domains,
+                   leadership_domains=spec.leadership_domains)
+            for frame, s in zip(frames, specs, strict=True)]

@@ -207,23 +207,32 @@ def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
     """Codes of a text column shared by both sides (-1: missing, empty or unknown)."""
     if column not in people.columns:
         return np.full(len(people), -1, np.int32)
-    text = people[column].fillna("").astype(str).str.strip()
-    codes, uniques = pd.factorize(text)
+    # Factorize the raw column, then clean its few distinct values and factorize those:
+    # the codes equal factorizing the cleaned column (first appearance keeps its order).
+    raw_codes, raw = pd.factorize(people[column], use_na_sentinel=False)
+    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u).strip() for u in raw]
+    clean_codes, uniques = pd.factorize(np.array(text, dtype=object))
+    codes = clean_codes[raw_codes]
     unknown = np.array([u == "" or u.lower() in ("unspecified", "unknown")
-                        for u in uniques] + [True], bool)  # the last: factorize's -1
+                        for u in uniques], bool)
     return np.where(unknown[codes], -1, codes).astype(np.int32)
 
 
-def _bitmasks(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
-    """Bit k set where the ';'-list holds ``names[k]`` (exact items, as cohort membership)."""
+def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
+    """Bit k set where the ';'-list holds ``names[k]`` (exact items, as cohort membership).
+
+    ``texts`` is a column (missing = empty); each distinct text is split once.
+    """
     bit = {name: 1 << k for k, name in enumerate(names)}
-    out = np.zeros(len(texts), np.int64)
-    for row, text in enumerate(texts):
+    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+    masks = np.zeros(len(distinct), np.int64)
+    for row, text in enumerate(distinct):
         mask = 0
-        for item in text.split(";"):
-            mask |= bit.get(item, 0)
-        out[row] = mask
-    return out
+        if isinstance(text, str):
+            for item in text.split(";"):
+                mask |= bit.get(item, 0)
+        masks[row] = mask
+    return masks[codes]
 
 
 def _interest_words(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
@@ -278,13 +287,14 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     n_all = len(people)
     role = people["role"].to_numpy(object)
     n_skill = len(cohort.skill_columns)
-    numbers = people[[*cohort.skill_columns, *cohort.lead_columns]].to_numpy(np.float32)
+    # Column by column: selecting a list of columns costs more than reading each.
+    numbers = np.column_stack([people[c].to_numpy(np.float64) for c in
+                               (*cohort.skill_columns, *cohort.lead_columns)]).astype(np.float32)
     deep_all = np.column_stack([
         people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5)
         for c in _DEEP_COLUMNS])
     deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2   # centred on 0.5
-    goal_texts = (people["goal_domains"].fillna("").astype(str).tolist()
-                  if "goal_domains" in columns else [""] * n_all)
+    goal_texts = people["goal_domains"] if "goal_domains" in columns else None
     interests_all = (_interest_words(people["interests"].fillna("").astype(str).tolist(),
                                      cohort.interest_names)
                      if "interests" in columns else np.zeros((n_all, 1), np.uint64))
@@ -308,7 +318,8 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         rows = np.flatnonzero(role == name)
         skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
         domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
-        goals = _unpack(_bitmasks([goal_texts[k] for k in rows], domains), len(domains))
+        goals = _unpack(_bitmasks(goal_texts.iloc[rows], domains) if goal_texts is not None
+                        else np.zeros(rows.size, np.int64), len(domains))
         own = skill if name == "mentee" else lead
         goal_thr = np.where(goals, own, _NO_GOAL).astype(np.float32)
         n_goals = goals.sum(axis=1)
@@ -562,12 +573,11 @@ def pair_scores(cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *,
 def _check_cohort(cohort: Any, owner: str) -> None:
     if not isinstance(cohort, Cohort):
         raise fail("cohort", owner, "a Cohort (from generate_cohort or read_roster)", type(cohort).__name__)
-    roles = cohort.participants["role"].to_numpy(object)
-    if not (roles == "mentee").any() or not (roles == "mentor").any():
+    n_mentors, n_mentees = len(cohort.mentors), len(cohort.mentees)   # cached per cohort
+    if not n_mentees or not n_mentors:
         raise InvalidParameterError(
             f"The 'cohort' parameter of {owner} must have at least one mentor and one "
-            f"mentee; got {int((roles == 'mentor').sum())} mentors and "
-            f"{int((roles == 'mentee').sum())} mentees.")
+            f"mentee; got {n_mentors} mentors and {n_mentees} mentees.")
 
 
 # --------------------------------------------------------------------------- constraints

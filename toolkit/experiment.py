@@ -47,7 +47,7 @@ from toolkit import _engine, _seeding
 from toolkit._spec import Spec, check_keys, dumps, loads, nested, read_text, to_plain, tuples
 from toolkit._validation import check_bool, check_instance, check_int, fail
 from toolkit.behavior import BehaviorModel
-from toolkit.cohort import Cohort, CohortSpec, generate_cohort
+from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
 from toolkit.compatibility import Constraints, resolve_weights
 from toolkit.errors import InvalidParameterError
 from toolkit.matching import POLICIES, Matching, match
@@ -495,22 +495,24 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
     return _run(spec, want, progress, roots, points)
 
 
-def _cohorts(spec: ExperimentSpec, n_reps: int, stream: Callable[[int], tuple[int, int]]
-             ) -> Callable[[int], Cohort]:
-    if isinstance(spec.cohort, Cohort):
-        fixed: Cohort | None = spec.cohort
-    elif isinstance(spec.cohort, RosterSource):
-        fixed = spec.cohort.load()
-    else:
-        fixed = None
+# Replicate cohorts of a CohortSpec are generated this many participants at a time.
+_COHORT_BATCH_PARTICIPANTS = 200_000
 
-    def cohort_of(r: int) -> Cohort:
-        if fixed is not None:
-            return fixed
-        root, number = stream(r)
-        return generate_cohort(replace(spec.cohort, seed=_seeding.int_seed(root, "cohort",
-                                                                           number)))
-    return cohort_of
+
+def _cohorts(spec: ExperimentSpec, n_reps: int, stream: Callable[[int], tuple[int, int]]
+             ) -> list[Cohort]:
+    """The cohort of each replicate: a fixed one (a Cohort or a roster), or one drawn per
+    replicate from the CohortSpec, generated in batches (the same numbers as one by one)."""
+    if isinstance(spec.cohort, Cohort):
+        return [spec.cohort] * n_reps
+    if isinstance(spec.cohort, RosterSource):
+        return [spec.cohort.load()] * n_reps
+    seeds = [_seeding.int_seed(root, "cohort", number) for root, number in map(stream, range(n_reps))]
+    per = max(1, _COHORT_BATCH_PARTICIPANTS // spec.cohort.n_participants)
+    out: list[Cohort] = []
+    for start in range(0, n_reps, per):
+        out += generate_cohorts(spec.cohort, seeds[start:start + per])
+    return out
 
 
 def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
@@ -524,13 +526,13 @@ def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
 
     names = spec.arm_names
     match_specs, labels, group_of = _matching_groups(spec.arms)
-    cohort_of = _cohorts(spec, n_reps, stream)
+    cohorts = _cohorts(spec, n_reps, stream)
     bar = tqdm(total=n_reps + len(names), desc="experiment", disable=not progress, unit="step")
 
     feats, positions, pair_frames = [], [[] for _ in match_specs], []
     for r in range(n_reps):
         root, number = stream(r)
-        c = cohort_of(r)
+        c = cohorts[r]
         feats.append(_engine.cohort_features(c))
         for k, m in enumerate(match_specs):
             matching = m.run(c, _seeding.int_seed(root, "matching", number, _seed_key(m)))

@@ -852,8 +852,7 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
                       scoring=False)
     elif isinstance(source, Cohort):
         # Validate the capacity and check the memory before the (costly) scoring.
-        roles = source.participants["role"].to_numpy(object)
-        n_r, n_e = int((roles == "mentor").sum()), int((roles == "mentee").sum())
+        n_r, n_e = len(source.mentors), len(source.mentees)   # role rows, cached per cohort
         cap = _check_capacity(capacity, n_r)
         _check_memory(policy, n_e, n_r, int(cap.sum()), n_masks=_active_masks(source, constraints))
         compat = compatibility_matrix(source, weights=weights or "balanced",
