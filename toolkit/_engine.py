@@ -267,6 +267,11 @@ class _Draws:
     def __getitem__(self, purpose: str) -> np.ndarray:
         return self.arrays[purpose]
 
+    def slots(self, purpose: str, gi: np.ndarray | None) -> np.ndarray:
+        """The week's draws of ``purpose`` for every slot (``gi``: slot rows; None when
+        the slots are exactly the rows, which saves a gather per purpose and week)."""
+        return self.arrays[purpose] if gi is None else self.arrays[purpose][gi]
+
 
 def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
     """Per-mentee-position draws fixed for the whole run: start values and survey errors."""
@@ -372,6 +377,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     gi = e_off[stack.rep] + stack.mentee          # row of each slot in the draw arrays
     static_start, static_survey = _static_draws(seed, stack)
     draws = _Draws(seed, stack, _purposes(design, sched))
+    rows = None if np.array_equal(gi, np.arange(e_off[-1])) else gi   # every mentee matched
     coordinating = "rating" in draws.arrays
 
     feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
@@ -457,11 +463,11 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         overload = _overload(recent_hours, avail)
         logit = (meet_shift + b.meet_engagement * (engagement - 0.5) - b.meet_overload * overload
                  - b.meet_misfit * misfit - b.meet_gap * gap)
-        met = scheduled & (draws["meet"][gi] < expit(logit))
+        met = scheduled & (draws.slots("meet", rows) < expit(logit))
         missed = scheduled & ~met
 
         # Quality moves toward fit at a meeting and decays toward the floor without one.
-        moved = quality + approach * (target - quality) + step_sd * draws["quality"][gi]
+        moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
         decayed = quality - b.quality_decay * (quality - b.quality_floor)
         quality = np.where(met, np.clip(moved, 0.0, 1.0), np.where(active, decayed, quality))
 
@@ -493,7 +499,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
         hazard = expit(b.closure_base + b.closure_quality * (0.5 - quality)
                        + b.closure_engagement * (0.5 - engagement) + b.closure_gap * gap)
-        ends = active & (draws["close"][gi] < hazard)
+        ends = active & (draws.slots("close", rows) < hazard)
         _close(ends, active, closed_week, week, load, mentor_g)
         ended |= ends
         log(week, np.flatnonzero(ends), "closure", _R["relationship_ended"])
@@ -501,7 +507,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         if coordinating:
             flagged, fl, fl_reason, checkin = _checkins(
                 design, b, sched, t, week, active, meetings, since_meet, quality, engagement,
-                draws["rating"][gi], log, hours)
+                draws.slots("rating", rows), log, hours)
             if fl.size and design.on_flag == "coach":
                 bf = b.at(fl)
                 engagement[fl] = np.minimum(engagement[fl] + bf.coach_engagement, 1.0)
