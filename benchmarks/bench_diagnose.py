@@ -1,11 +1,11 @@
 """Design diagnosis: 1,000 simulations of a 200-pair, 26-week, two-arm study <= 15 s on 2 cores.
 
-Each simulation runs the real simulator through :class:`toolkit.diagnose.SimulatorDesign`:
+Each simulation runs the real simulator through :class:`toolkit.diagnosis.SimulatorDesign`:
 a fresh cohort of 200 mentees (and 240 mentors), random matching, both designs (weekly and
 biweekly meetings, 26 weeks) with common random numbers, then each pair randomly assigned
 to one design, as in a real pilot. Two estimators of the effect on ``mentee_gain``: the
 difference in means (t test), and the public :func:`toolkit.analysis.compare_arms` (OLS
-with HC2 errors) through :class:`toolkit.diagnose.ArmContrast`. Default local process
+with HC2 errors) through :class:`toolkit.diagnosis.ArmContrast`. Default local process
 pool with 2 workers.
 """
 
@@ -15,7 +15,7 @@ import os
 import time
 
 from toolkit import ProgramDesign
-from toolkit.diagnose import ArmContrast, DifferenceInMeans, SimulatorDesign, diagnose
+from toolkit.diagnosis import ArmContrast, DifferenceInMeans, SimulatorDesign, diagnose
 
 
 def run() -> list[dict]:

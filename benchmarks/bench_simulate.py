@@ -11,9 +11,10 @@ import pandas as pd
 
 from benchmarks._timing import best_of, peak_rss_mb
 from toolkit import CohortSpec, ProgramDesign, generate_cohort
+from toolkit._engine import cohort_features as _features
 from toolkit.behavior import BehaviorModel
 from toolkit.experiment import Arm, run_experiment
-from toolkit.simulate import _features, simulate
+from toolkit.simulation import simulate
 
 OUTCOMES = ("meetings_held", "completed", "final_quality", "mentee_gain")
 

@@ -1,7 +1,7 @@
 """An idiomatic Mesa 3 implementation of the default-design mechanism (benchmark only).
 
 One ``PairAgent`` per pair steps once a week with plain Python scalars, exactly the rules of
-``toolkit.simulate`` for a design without coordinator check-ins (meeting, quality, two-way
+``toolkit._engine`` for a design without coordinator check-ins (meeting, quality, two-way
 learning, engagement, closure). It shares the pair inputs (fit components, learning
 ceilings, availability) with the vectorized engine, but draws its own random numbers, so
 the two agree in distribution, not draw by draw.
@@ -14,9 +14,9 @@ import math
 import mesa
 import numpy as np
 
+from toolkit._engine import _fit, _overload, _start_engagement, _start_quality
 from toolkit.behavior import BehaviorModel
 from toolkit.program import ProgramDesign, program_schedule
-from toolkit.simulate import _fit, _overload, _start_engagement, _start_quality
 
 
 def _expit(x: float) -> float:

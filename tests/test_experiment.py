@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit import CohortSpec, generate_cohort
+from toolkit import BehaviorModel, CohortSpec, generate_cohort
 from toolkit.errors import InvalidParameterError
 from toolkit.experiment import Arm, run_experiment
 from toolkit.program import ProgramDesign
-from toolkit.simulate import simulate
+from toolkit.simulation import simulate
 
 SPEC = CohortSpec(n_mentors=36, n_mentees=30)
 BUSY = ProgramDesign(cadence="weekly", checkins="monthly", on_flag="rematch", no_meeting_weeks=3)
@@ -98,7 +98,9 @@ def test_progress_bar_runs(capsys):
 def test_bad_input(kwargs, name):
     args = {"arms": {"a": Arm(fixed_random)}, "replicates": 1, "seed": 0, "progress": False,
             **kwargs}
-    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of run_experiment"):
+    # The keywords build an ExperimentSpec, whose checks name it; behavior is run_experiment's.
+    with pytest.raises(InvalidParameterError,
+                       match=f"'{name}' parameter of (ExperimentSpec|run_experiment)"):
         run_experiment(SPEC, **args)
 
 
@@ -129,3 +131,135 @@ def test_bad_tables_selection_is_refused(tables):
     with pytest.raises(InvalidParameterError, match="'tables'"):
         run_experiment(CohortSpec(n_mentors=5, n_mentees=5), ProgramDesign(), replicates=1,
                        progress=False, tables=tables)
+
+
+# --------------------------------------------------------------------------- issue 8: specs
+
+def test_two_different_callable_arms_get_their_own_matchings():
+    from toolkit import CohortSpec, match
+
+    def by_policy(policy):
+        return lambda cohort, seed: match(cohort, policy, seed=seed)   # both named <lambda>
+
+    spec = CohortSpec(n_mentors=30, n_mentees=25)
+    res = run_experiment(spec, {"a": Arm(by_policy("random")), "b": Arm(by_policy("optimal"))},
+                         replicates=2, seed=3, progress=False)
+    pairs = res.pairs
+    assert set(pairs["matching"]) == {"a", "b"}
+    a = pairs[pairs["matching"] == "a"].set_index(["replicate", "mentee_id"])["mentor_id"]
+    b = pairs[pairs["matching"] == "b"].set_index(["replicate", "mentee_id"])["mentor_id"]
+    assert (a.astype(object) != b.reindex(a.index).astype(object)).any()
+    out = res.outcomes
+    assert (out.loc[out["arm"] == "a", "mentor_id"].astype(object).to_numpy()
+            != out.loc[out["arm"] == "b", "mentor_id"].astype(object).to_numpy()).any()
+
+
+def test_capacity_of_the_match_spec_bounds_the_matching_and_every_rematch():
+    from toolkit import CohortSpec, MatchSpec
+
+    spec = CohortSpec(n_mentors=6, n_mentees=12)
+    design = ProgramDesign(duration_weeks=20, checkins=(4, 8, 12), flag_rating=5,
+                           on_flag="rematch")
+    one = run_experiment(spec, {"x": Arm(MatchSpec("optimal", capacity=1), design)},
+                         replicates=2, seed=5, progress=False)
+    two = run_experiment(spec, {"x": Arm(MatchSpec("optimal", capacity=2), design)},
+                         replicates=2, seed=5, progress=False)
+    assert one.pairs.groupby("replicate").size().max() == 6        # 6 mentors x 1
+    assert two.pairs.groupby("replicate").size().min() == 12       # 6 mentors x 2
+    for res, cap in ((one, 1), (two, 2)):
+        ev = res.events
+        moved = ev[(ev["event"] == "rematch") & (ev["reason"] == "new_mentor")]
+        assert len(moved) > 0
+        # every week, no mentor holds more active pairs than the capacity
+        w = res.weeks.merge(res.outcomes[["replicate", "pair_id"]], on=["replicate", "pair_id"])
+        assert len(w) > 0
+        placed_twice = moved.groupby(["replicate", "week", "new_mentor_id"], observed=True).size()
+        assert placed_twice.max() <= cap
+    # capacity 2: some rematch places a second mentee with a mentor that already has one
+    ev2 = two.events
+    moved2 = ev2[(ev2["event"] == "rematch") & (ev2["reason"] == "new_mentor")]
+    first = two.pairs.groupby(["replicate", "mentor_id"], observed=True).size()
+    assert (first.reindex(list(zip(moved2["replicate"], moved2["new_mentor_id"].astype(object),
+                                   strict=True))).fillna(0) >= 1).any()
+
+
+def test_program_design_has_no_capacity_to_disagree():
+    import dataclasses
+
+    assert "mentor_capacity" not in {f.name for f in dataclasses.fields(ProgramDesign)}
+    with pytest.raises(TypeError):
+        ProgramDesign(mentor_capacity=2)
+
+
+def test_every_number_is_the_same_as_before_the_refactor():
+    """Tables of a fixed experiment equal digests saved from main before issue 8."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from toolkit import CohortSpec, generate_cohort, match, simulate
+
+    want = json.loads((Path(__file__).parent / "fixtures" / "pre_refactor_digests.json")
+                      .read_text())
+    D = ProgramDesign
+    arms = {
+        "base": Arm("random", D()),
+        "weekly_ck": Arm("optimal", D(cadence="weekly", checkins="monthly", flag_rating=3.0)),
+        "rematch": Arm("stable", D(checkins="survey_30_60", on_flag="rematch", flag_rating=3.0,
+                                   no_meeting_weeks=4)),
+        "close": Arm("greedy", D(cadence="monthly", on_flag="close", no_first_meeting_week=3,
+                                 goal_setting=True, structured_agenda=True, virtual=True)),
+    }
+    res = run_experiment(CohortSpec(n_mentors=30, n_mentees=24), arms, replicates=3, seed=11,
+                         control=True, progress=False)
+
+    def digest(frame):
+        return hashlib.sha256(frame.to_csv(index=False, float_format="%.10g").encode()).hexdigest()
+
+    got = {k: digest(getattr(res, k)) for k in ("weeks", "outcomes", "surveys", "events")}
+    got["pairs"] = digest(res.pairs.drop(columns="matching"))   # the one new column
+    cohort = generate_cohort(CohortSpec(n_mentors=20, n_mentees=20, seed=5))
+    single = simulate(cohort, match(cohort, "random", seed=5),
+                      D(checkins="monthly", on_flag="rematch", flag_rating=3.0), seed=5)
+    got.update({"simulate_" + k: digest(v) for k, v in single.tables().items()})
+    assert got == want
+
+
+def test_experiment_spec_runs_the_same_as_keywords():
+    from toolkit import CohortSpec, ExperimentSpec
+
+    cohort = CohortSpec(n_mentors=20, n_mentees=16)
+    arms = {"w": Arm("random", ProgramDesign(cadence="weekly")), "b": Arm("optimal")}
+    spec = ExperimentSpec(cohort=cohort, arms=arms, replicates=2, seed=4, control=True,
+                          behavior={"meet_base": 1.0})
+    a = run_experiment(spec, progress=False)
+    b = run_experiment(cohort, arms, replicates=2, seed=4, control=True,
+                       behavior=BehaviorModel(meet_base=1.0), progress=False)
+    for name in ("weeks", "outcomes", "surveys", "events", "pairs"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    with pytest.raises(InvalidParameterError, match="'seed' parameter of run_experiment"):
+        run_experiment(spec, seed=3)
+
+
+def test_behavior_points_run_stacked_with_common_random_numbers():
+    from toolkit import CohortSpec, ExperimentSpec
+
+    spec = ExperimentSpec(cohort=CohortSpec(n_mentors=20, n_mentees=16),
+                          arms={"w": Arm("random", ProgramDesign(cadence="weekly")),
+                                "b": Arm("random")}, replicates=3, seed=2)
+    points = [BehaviorModel(), BehaviorModel(meet_base=0.5), BehaviorModel()]
+    res = run_experiment(spec, behaviors=points, progress=False,
+                         tables=("outcomes", "weeks", "events", "surveys"))
+    out = res.outcomes
+    assert sorted(out["point"].unique()) == [0, 1, 2]
+    for name in ("outcomes", "weeks", "events", "surveys"):
+        t = getattr(res, name)
+        # identical points give identical rows (the same draws), and each point's rows
+        # equal a plain run with that behaviour
+        p0 = t[t["point"] == 0].drop(columns="point").reset_index(drop=True)
+        p2 = t[t["point"] == 2].drop(columns="point").reset_index(drop=True)
+        pd.testing.assert_frame_equal(p0, p2)
+        single = getattr(run_experiment(spec.replace(behavior={"meet_base": 0.5}),
+                                        progress=False, tables=(name,)), name)
+        p1 = t[t["point"] == 1].drop(columns="point").reset_index(drop=True)
+        pd.testing.assert_frame_equal(p1, single.reset_index(drop=True))

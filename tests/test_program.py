@@ -64,7 +64,6 @@ def test_unknown_preset_lists_valid_ones():
     ({"on_flag": "fire"}, ["on_flag", "'rematch'"]),
     ({"meeting_minutes": -30}, ["meeting_minutes"]),
     ({"n_sessions": 40}, ["n_sessions"]),
-    ({"mentor_capacity": 0}, ["mentor_capacity"]),
     ({"virtual": "yes"}, ["virtual", "True or False"]),
     ({"cadence": (3, 3)}, ["cadence", "distinct"]),
 ])

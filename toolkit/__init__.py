@@ -1,38 +1,20 @@
 """Reverse-mentoring research toolkit: cohorts, matching, simulation and statistics.
 
-The public API is re-exported here, module by module in dependency order (each module
-depends only on those above it). ``toolkit.errors`` documents the exception tree.
+The public API is re-exported here from the public modules, each listed with its names in
+``toolkit/__init__.pyi`` (in dependency order: each module depends only on those above
+it). Names load on first use (SPEC 1 lazy loading via ``lazy_loader``), so
+``import toolkit`` and the ``rmt`` CLI pay only for what they touch. ``toolkit.errors``
+documents the exception tree; ``docs/architecture.md`` the layers, tables and seeds.
 """
-# ruff: noqa: F403, I001  (star re-exports, kept in dependency order rather than alphabetical)
 
-from toolkit._version import __version__ as __version__
-from toolkit.errors import *
-from toolkit.cohort import *
-from toolkit.compatibility import *
-from toolkit.matching import *
-from toolkit.roster import *
-from toolkit.program import *
-from toolkit.behavior import *
-from toolkit.simulate import *
-from toolkit.experiment import *
-from toolkit.analysis import *
-from toolkit.diagnose import *
-from toolkit.plots import *
-from toolkit.report import *
-# Module names, not objects: ``simulate`` and ``diagnose`` are also functions re-exported
-# above, which shadow their modules as attributes of the package.
+import lazy_loader as _lazy
+
+from toolkit._version import __version__
+
+# Public modules in dependency order; ``import toolkit.X as m`` gives the module for each.
 PUBLIC_MODULES = ("errors", "cohort", "compatibility", "matching", "roster", "program",
-                  "behavior", "simulate", "experiment", "analysis", "diagnose", "plots",
-                  "report")
+                  "behavior", "simulation", "experiment", "calibration", "analysis",
+                  "diagnosis", "plots", "report")
 
-
-def _public_names() -> list[str]:
-    import sys
-
-    names = ["__version__"]
-    for module in PUBLIC_MODULES:
-        names.extend(sys.modules[f"toolkit.{module}"].__all__)
-    return names
-
-
-__all__ = _public_names()
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+__all__ = ["__version__", *(n for n in __all__ if n != "__version__")]

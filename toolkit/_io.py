@@ -32,6 +32,20 @@ def check_output_path(path: str | os.PathLike, *, formats: tuple[str, ...] = TAB
     return p
 
 
+def write_text(text: str, path: str | os.PathLike, *, formats: tuple[str, ...]) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file, then rename."""
+    p = check_output_path(path, formats=formats)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``frame`` as CSV or Parquet (by extension), atomically.
 

@@ -69,6 +69,29 @@ def check_option(value: Any, name: str, owner: str, options: Iterable[str]) -> s
     return value
 
 
+def check_bool(value: Any, name: str, owner: str) -> bool:
+    """Return ``value`` as bool if it is True or False (numpy bools included)."""
+    if not isinstance(value, bool | np.bool_):
+        raise fail(name, owner, "True or False", value)
+    return bool(value)
+
+
+def check_instance(value: Any, cls: type | tuple[type, ...], name: str, owner: str, *,
+                   allowed: str | None = None) -> Any:
+    """Return ``value`` if it is an instance of ``cls`` (the error names the type got)."""
+    if not isinstance(value, cls):
+        if allowed is None:
+            classes = cls if isinstance(cls, tuple) else (cls,)
+            allowed = " or ".join(f"a {c.__name__}" for c in classes)
+        raise fail(name, owner, allowed, type(value).__name__)
+    return value
+
+
+def check_probability(value: Any, name: str, owner: str) -> float:
+    """Return ``value`` as float if it is a probability in [0, 1]."""
+    return check_real(value, name, owner, low=0.0, high=1.0)
+
+
 def check_probabilities(values: Any, name: str, owner: str, *, size: int | None = None,
                         normalize: bool = False) -> tuple[float, ...]:
     """Validate a probability vector: each entry in [0, 1], summing to 1 (or renormalised).

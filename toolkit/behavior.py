@@ -1,10 +1,12 @@
 """The behaviour model: every number of the data-generating mechanism, with its source.
 
 :class:`BehaviorModel` holds the parameters of the weekly dynamics in ``simulate`` (see
-DESIGN.md, "The model"). Each field carries its unit, meaning and source in its metadata;
+``docs/model.md``). Each field carries its unit, meaning and source in its metadata;
 :meth:`BehaviorModel.describe` returns them as a table. Parameters marked *calibrated* were
-set so that :func:`calibration_report` puts every target of ``calibration_targets.csv``
+set so that :func:`toolkit.calibration.calibration_report` puts every target of the
+package's calibration table (``toolkit/data/calibration_targets.csv``)
 inside its published range; *assumption* marks a plausible value with no published anchor.
+:mod:`toolkit.calibration` checks the calibrated ones against the targets.
 
 Scales: relationship quality, engagement and skills are latent values in [0, 1]; logit
 coefficients move the log-odds of a weekly probability; surveys are five-point Likert.
@@ -17,33 +19,37 @@ coefficients move the log-odds of a weekly probability; surveys are five-point L
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from importlib import resources
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from toolkit._spec import Spec
 from toolkit._validation import check_real
 
-__all__ = [
-    "BehaviorModel",
-    "calibration_report",
-    "calibration_targets",
-]
+__all__ = ["BehaviorModel"]
 
 _OWNER = "BehaviorModel"
 _EBY13 = "Eby et al. 2013, Psychological Bulletin 139:441"
 
 
 def _p(default: float, unit: str, meaning: str, source: str = "assumption", *,
-       low: float | None = 0.0, high: float | None = None) -> Any:
-    """A parameter field: default plus unit, meaning, source and allowed range."""
+       low: float | None = 0.0, high: float | None = None,
+       plausible: tuple[float, float] | None = None) -> Any:
+    """A parameter field: default plus unit, meaning, source, allowed and plausible range.
+
+    ``plausible`` is the range a robustness analysis explores for an *assumption*; by
+    default half to one and a half times the default, kept inside the allowed range.
+    """
+    if plausible is None:
+        lo, hi = sorted((0.5 * default, 1.5 * default))
+        plausible = (lo if low is None else max(lo, low), hi if high is None else min(hi, high))
     return field(default=default, metadata={"unit": unit, "meaning": meaning,
-                                            "source": source, "low": low, "high": high})
+                                            "source": source, "low": low, "high": high,
+                                            "plausible": tuple(float(x) for x in plausible)})
 
 
 @dataclass(frozen=True)
-class BehaviorModel:
+class BehaviorModel(Spec):
     """Parameters of the weekly dynamics (frozen, validated; see ``describe()``).
 
     Rates, standard deviations, hours and effect sizes must be >= 0; baseline log-odds
@@ -203,6 +209,35 @@ class BehaviorModel:
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def overrides(self) -> dict[str, float]:
+        """The parameters that differ from the defaults (what an experiment spec stores)."""
+        default = BehaviorModel()
+        return {k: v for k, v in self.to_dict().items() if v != getattr(default, k)}
+
+    @classmethod
+    def assumptions(cls) -> list[str]:
+        """Names of the parameters whose source is an assumption (no published anchor)."""
+        return [f.name for f in fields(cls) if f.metadata["source"].startswith("assumption")]
+
+    @classmethod
+    def plausible_ranges(cls) -> pd.DataFrame:
+        """The range a robustness analysis explores for each assumption parameter.
+
+        One row per assumption: parameter, default, low, high, unit, meaning.
+
+        >>> r = BehaviorModel.plausible_ranges().set_index("parameter")
+        >>> bool((r["low"] <= r["default"]).all() and (r["default"] <= r["high"]).all())
+        True
+        """
+        rows = []
+        for f in fields(cls):
+            if f.name in cls.assumptions():
+                low, high = f.metadata["plausible"]
+                rows.append({"parameter": f.name, "default": f.default, "low": low,
+                             "high": high, "unit": f.metadata["unit"],
+                             "meaning": f.metadata["meaning"]})
+        return pd.DataFrame(rows)
+
     def describe(self) -> pd.DataFrame:
         """One row per parameter: parameter, value, unit, allowed, meaning, source."""
         obj = self
@@ -211,35 +246,10 @@ class BehaviorModel:
             m = f.metadata
             lo = "-inf" if m["low"] is None else f"{m['low']:g}"
             hi = "inf" if m["high"] is None else f"{m['high']:g}"
+            plo, phi = m["plausible"]
             rows.append({"parameter": f.name, "value": getattr(obj, f.name), "unit": m["unit"],
                          "allowed": f"[{lo}, {hi}]", "meaning": m["meaning"],
-                         "source": m["source"]})
+                         "source": m["source"],
+                         "plausible": (f"[{plo:g}, {phi:g}]" if m["source"].startswith(
+                             "assumption") else "")})
         return pd.DataFrame(rows)
-
-
-def calibration_targets() -> pd.DataFrame:
-    """The calibration table shipped with the package (a copy of calibration_targets.csv)."""
-    with resources.files("toolkit").joinpath("data/calibration_targets.csv").open() as fh:
-        return pd.read_csv(fh)
-
-
-def calibration_report(behavior: BehaviorModel | None = None, *, replicates: int = 12,
-                       n_mentees: int = 100, n_mentors: int = 120, seed: int = 2024
-                       ) -> pd.DataFrame:
-    """Simulate each target of the calibration table as its ``how_to_check`` column says.
-
-    Returns one row per target: target_id, statistic, low, high, simulated, mcse, inside,
-    how. Statistical targets pool ``replicates`` independent cohorts of the given size
-    (each with its own cohort, random matching and dynamics); ``mcse`` is the Monte Carlo
-    standard error of the simulated value across replicates. Preset targets are checked
-    on the named preset (``low`` and ``high`` are the point value there).
-    """
-    from toolkit._calibration import run_calibration
-
-    return run_calibration(behavior or BehaviorModel(), replicates=replicates,
-                           n_mentees=n_mentees, n_mentors=n_mentors, seed=seed)
-
-
-def _likert(latent: np.ndarray, noise: np.ndarray, sd: float) -> np.ndarray:
-    """Five-point Likert response to a latent value in [0, 1] with error (int8)."""
-    return np.clip(np.rint(1.0 + 4.0 * latent + sd * noise), 1, 5).astype(np.int8)

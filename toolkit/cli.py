@@ -179,7 +179,7 @@ def simulate(
     from toolkit.matching import match
     from toolkit.program import ProgramDesign
     from toolkit.program import preset as named_preset
-    from toolkit.simulate import simulate as run_simulation
+    from toolkit.simulation import simulate as run_simulation
 
     check_option(fmt, "format", "rmt simulate", ("csv", "parquet"))
     changes = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),

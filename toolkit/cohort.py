@@ -21,8 +21,9 @@ import hashlib
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from numbers import Integral
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,6 +31,7 @@ import pandas as pd
 from scipy import special
 
 from toolkit import _seeding
+from toolkit._spec import Spec, nested
 from toolkit._validation import (
     check_int,
     check_nonempty_strings,
@@ -88,7 +90,7 @@ _OWNER = "CohortSpec"
 
 
 @dataclass(frozen=True)
-class RoleProfile:
+class RoleProfile(Spec):
     """Distributions of one role's traits (all validated).
 
     ``level_probs`` gives P(level = 1..8); age, level and tenure are correlated through
@@ -126,6 +128,13 @@ class RoleProfile:
         check_real(self.availability_hours_mean, "availability_hours_mean", owner, low=0,
                    high=200, closed="right")
         check_int(self.max_goals, "max_goals", owner, low=1, high=len(DIGITAL_DOMAINS))
+        # Canonical types, so equal profiles have equal data and fingerprints.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Integral) and not isinstance(value, bool) and f.type == "float":
+                object.__setattr__(self, f.name, float(value))
+            elif isinstance(value, Integral) and f.type == "int":
+                object.__setattr__(self, f.name, int(value))
 
 
 MENTOR_PROFILE = RoleProfile(
@@ -143,7 +152,7 @@ MENTEE_PROFILE = RoleProfile(
 
 
 @dataclass(frozen=True)
-class CohortSpec:
+class CohortSpec(Spec):
     """What cohort to generate. Frozen and validated on construction.
 
     Parameters
@@ -180,6 +189,9 @@ class CohortSpec:
     email_domain: str = "example.com"
     reference_year: int = 2026
 
+    _nested: ClassVar[dict] = {"mentor_profile": nested(RoleProfile),
+                               "mentee_profile": nested(RoleProfile)}
+
     def __post_init__(self) -> None:
         check_int(self.n_mentors, "n_mentors", _OWNER, low=1, high=10_000_000)
         check_int(self.n_mentees, "n_mentees", _OWNER, low=1, high=10_000_000)
@@ -211,6 +223,8 @@ class CohortSpec:
                        "a reserved example domain (example.com, example.org, example.net "
                        "or a subdomain of one)", self.email_domain)
         check_int(self.reference_year, "reference_year", _OWNER, low=1990, high=2100)
+        for name in ("n_mentors", "n_mentees", "seed", "reference_year"):
+            object.__setattr__(self, name, int(getattr(self, name)))
 
     @property
     def n_participants(self) -> int:

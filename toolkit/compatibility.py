@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._cache import ObjectCache
+from toolkit._spec import Spec
 from toolkit._validation import check_option, fail
 from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
@@ -52,17 +54,21 @@ from toolkit.errors import InvalidParameterError
 __all__ = [
     "AVAILABILITY_TARGET_HOURS",
     "COMPONENTS",
+    "COMPONENT_PHRASES",
+    "ComponentDetails",
     "WEIGHT_PROFILES",
     "WEIGHT_TERMS",
     "Compatibility",
     "Constraints",
     "admissible_mask",
     "compatibility_matrix",
+    "group_codes",
     "pair_components",
     "pair_scores",
     "resolve_weights",
     "score_components",
     "side_weights",
+    "weighted_score",
 ]
 
 COMPONENTS = ("complementarity_mentee", "complementarity_mentor", "deep_similarity",
@@ -89,7 +95,6 @@ _DEEP_COLUMNS = tuple(f"trait_{t}" for t in TRAITS) + tuple(f"value_{v}" for v i
 _GRID = 1000.0  # deep traits are compared on a 0.001 grid: integer arithmetic is exact
 _NO_GOAL = np.float32(2.0)  # a threshold above any skill: max(skill - 2, 0) = 0
 _BLOCK_ELEMENTS = 1 << 17  # rows per block chosen so one block's temporaries stay in cache
-_FEATURES_KEY = "compatibility.features"
 # Generation closeness by (mentee code * 8 + mentor code), codes 0..6 and 7 = unknown.
 _GEN_CODES = 8
 _gen_a, _gen_b = np.divmod(np.arange(_GEN_CODES * _GEN_CODES), _GEN_CODES)
@@ -211,15 +216,17 @@ def _unpack(masks: np.ndarray, n: int) -> np.ndarray:
     return ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
-def _features(cohort: Cohort) -> tuple[_Side, _Side]:
-    """Features of (mentees, mentors), cached on the cohort (they depend only on it).
+_FEATURE_CACHE = ObjectCache()
 
-    Each column is read and converted once for all participants, then split by role
-    (every conversion is elementwise, so this equals converting each side's rows).
-    """
-    cached = cohort._cache.get(_FEATURES_KEY)
-    if cached is not None:
-        return cached
+
+def _features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Features of (mentees, mentors), computed once per cohort (they depend only on it)."""
+    return _FEATURE_CACHE.get(cohort, _compute_features)
+
+
+def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
+    """Each column is read and converted once for all participants, then split by role
+    (every conversion is elementwise, so this equals converting each side's rows)."""
     people = cohort.participants
     columns = people.columns
     missing = [c for c in ("participant_id", "role", *cohort.skill_columns,
@@ -276,9 +283,25 @@ def _features(cohort: Cohort) -> tuple[_Side, _Side]:
                            generation8=generation * _GEN_CODES, department=department,
                            location=location, unknown=(department < 0) | (location < 0),
                            utc=utc_all[rows], avail=avail_all[rows]))
-    out = (sides[0], sides[1])
-    cohort._cache[_FEATURES_KEY] = out
-    return out
+    return sides[0], sides[1]
+
+
+def group_codes(cohort: Cohort, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``department`` or ``location`` for (mentees, mentors).
+
+    Equal codes mean the same group; -1 means unknown (never the same as anyone).
+    """
+    check_option(attribute, "attribute", "group_codes", ("department", "location"))
+    mentees, mentors = _features(cohort)
+    return getattr(mentees, attribute), getattr(mentors, attribute)
+
+
+def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The compatibility score: the weighted mean of ``components`` (float32).
+
+    Bit-identical to the entries of :attr:`Compatibility.scores` for the same pairs.
+    """
+    return _weighted(components, weights)
 
 
 # --------------------------------------------------------------------------- components
@@ -462,7 +485,7 @@ def _check_cohort(cohort: Any, owner: str) -> None:
 # --------------------------------------------------------------------------- constraints
 
 @dataclass(frozen=True)
-class Constraints:
+class Constraints(Spec):
     """Hard constraints on who may be paired (all validated).
 
     Parameters
@@ -679,3 +702,57 @@ def compatibility_matrix(cohort: Cohort, *, weights: str | dict[str, float] = "b
     if precompute:
         compat.matrices(*precompute)
     return compat
+
+
+# Plain words for each weighted term, the start of every explanation of a pair.
+COMPONENT_PHRASES = {
+    "complementarity_mentee": "the mentor is ahead in what the mentee wants to learn",
+    "complementarity_mentor": "the mentee is strong in the leadership skills the mentor wants",
+    "deep_similarity": "similar work values and personality",
+    "surface_similarity": "similar background",
+    "surface_difference": "different backgrounds that widen both views",
+    "shared_interests": "shared interests",
+    "schedule_fit": "compatible schedules",
+}
+
+
+class ComponentDetails:
+    """Concrete words for why a component lifts a pair: the domain, the shared interests,
+    the time-zone gap (what :meth:`toolkit.matching.Matching.explain` says)."""
+
+    def __init__(self, cohort: Cohort) -> None:
+        self.cohort = cohort
+        self.e, self.r = _features(cohort)
+        self.mentees, self.mentors = cohort.mentees, cohort.mentors
+
+    @staticmethod
+    def _domain(adv: np.ndarray, columns: list[str]) -> str:
+        best = int(np.argmax(adv))
+        return columns[best].split("_", 1)[1].replace("_", " ")
+
+    def phrase(self, term: str, i: int, j: int) -> str:
+        base = COMPONENT_PHRASES[term]
+        e, r = self.e, self.r
+        if term == "complementarity_mentee":
+            adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
+            return base + (f" ({self._domain(adv, self.cohort.skill_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "complementarity_mentor":
+            adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
+            return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
+                           if adv.max() > 0 else "")
+        if term == "shared_interests":
+            both = int(e.interests[i] & r.interests[j])
+            names = [n for b, n in enumerate(INTERESTS) if both >> b & 1]
+            return base + (": " + ", ".join(names) if names else "")
+        if term == "surface_similarity":
+            same = [a for a in ("department", "location")
+                    if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]]
+            if e.generation[i] == r.generation[j] and e.generation[i] < 7:
+                same.append("generation")
+            return ("same " + " and ".join(same)) if same else base
+        if term == "schedule_fit":
+            gap = abs(float(e.utc[i]) - float(r.utc[j]))
+            gap = min(gap, 24 - gap)
+            return base + (f" (time zones {gap:g} h apart)" if gap else " (same time zone)")
+        return base

@@ -1,147 +1,478 @@
-"""Experiments: arms (matching policy x program design) over replicates, with common random numbers.
+"""Experiments as data: cohort, arms (matching x design), replicates, seed, control, behaviour.
 
-Replicates share nothing but the root seed: each draws its own cohort (when given a
-:class:`~toolkit.cohort.CohortSpec`), its own matchings and its own dynamics streams.
-Arms within a replicate share the cohort, the matching of their policy and every per-pair
-random draw, so a difference between arms is the design's effect, not sampling noise, and
-two arms with identical settings give identical tables. All replicates of an arm are
-simulated at once, stacked along the pair axis.
+An :class:`ExperimentSpec` is plain data from the cohort to the arms. It is validated
+when built (one sentence per mistake, before anything runs), round-trips through
+``to_dict`` / ``from_dict`` and YAML or JSON files unchanged, and has a content
+``fingerprint`` that runs, manifests and resumed sweeps key on::
 
->>> from toolkit import CohortSpec, ProgramDesign
->>> from toolkit.experiment import Arm, run_experiment
->>> res = run_experiment(CohortSpec(n_mentors=24, n_mentees=20),
-...                      {"biweekly": Arm(design=ProgramDesign()),
-...                       "weekly": Arm(design=ProgramDesign(cadence="weekly"))},
-...                      replicates=3, seed=1, control=True, progress=False)
+    ExperimentSpec
+    ├── cohort      CohortSpec (a synthetic cohort per replicate) | RosterSource (a file)
+    ├── arms        {name: Arm}
+    │   └── Arm     MatchSpec (policy, weights, capacity, constraints, options) + ProgramDesign
+    ├── replicates, seed, control (an unpaired control arm)
+    └── behavior    {BehaviorModel parameter: value} overrides of the defaults
+
+Replicates share nothing but the root seed: each draws its own cohort (from a
+CohortSpec), its own matchings and its own dynamics streams. Arms within a replicate
+share the cohort, the matching of equal match specs and every per-pair random draw, so a
+difference between arms is the design's effect, not sampling noise, and two arms with
+identical settings give identical tables (common random numbers). All replicates of an
+arm are simulated at once, stacked along the pair axis.
+
+>>> from toolkit.experiment import ExperimentSpec, run_experiment
+>>> spec = ExperimentSpec.from_dict({
+...     "cohort": {"n_mentors": 24, "n_mentees": 20},
+...     "arms": {"biweekly": {"design": {"cadence": "biweekly"}},
+...              "weekly": {"match": {"policy": "optimal"}, "design": {"cadence": "weekly"}}},
+...     "replicates": 3, "seed": 1, "control": True})
+>>> res = run_experiment(spec, progress=False)
 >>> sorted(res.outcomes["arm"].unique().tolist())
 ['biweekly', 'control', 'weekly']
->>> res.outcomes.groupby(["replicate", "arm"], observed=True).size().unique().tolist()
-[20]
+>>> ExperimentSpec.from_yaml(spec.to_yaml()) == spec
+True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from toolkit import _seeding
-from toolkit._validation import check_int, fail
+from toolkit import _engine, _seeding
+from toolkit._spec import Spec, check_keys, dumps, loads, nested, read_text, to_plain, tuples
+from toolkit._validation import check_bool, check_instance, check_int, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort, CohortSpec, generate_cohort
+from toolkit.compatibility import Constraints, resolve_weights
+from toolkit.errors import InvalidParameterError
+from toolkit.matching import POLICIES, Matching, match
 from toolkit.program import ProgramDesign
-from toolkit.simulate import (
-    TABLES,
-    SimulationResult,
-    _control_tables,
-    _features,
-    _matching_positions,
-    _run,
-    _Stack,
-    check_tables,
-)
+from toolkit.roster import read_roster
+from toolkit.simulation import TABLES, SimulationResult
 
-__all__ = ["CONTROL_ARM", "Arm", "ExperimentResult", "run_experiment"]
+__all__ = [
+    "CONTROL_ARM",
+    "Arm",
+    "ExperimentResult",
+    "ExperimentSpec",
+    "MatchSpec",
+    "RosterSource",
+    "run_experiment",
+]
 
 CONTROL_ARM = "control"
 _OWNER = "run_experiment"
+_MAX_CAPACITY = 100
 
+
+# --------------------------------------------------------------------------- match spec
 
 @dataclass(frozen=True)
-class Arm:
-    """One arm: a matching policy and a program design.
+class MatchSpec(Spec):
+    """How to match: a policy with its weights, capacity, constraints and options.
 
-    ``policy`` is a policy name of :func:`toolkit.matching.match` or a callable
-    ``policy(cohort, seed) -> Matching | DataFrame`` (e.g. a fixed real matching).
+    Parameters
+    ----------
+    policy : str or callable
+        A policy of :data:`toolkit.matching.POLICIES`, or a callable
+        ``policy(cohort, seed) -> Matching | DataFrame`` (a fixed real matching, say). A
+        callable is identified by the object itself, never by its name, and a spec that
+        holds one cannot be saved as data.
+    weights : str, dict or None
+        A weight profile name or ``{component: weight}`` (``None``: ``"balanced"``).
+    capacity : int in [1, 100]
+        The most mentees a mentor may have at once, in the matching and in every
+        rematch: the one owner of capacity.
+    constraints : Constraints, dict or None
+        Hard constraints (see :class:`toolkit.compatibility.Constraints`).
+    options : dict
+        The policy's own options (``proposer`` for stable, ``shortlist`` and ``fallback``
+        for mentee_choice, ``min_score`` for max_participation, ``require`` for diverse);
+        an option the policy does not have is refused, listing the ones it has.
+
+    >>> MatchSpec("stable", options={"proposer": "mentor"}, capacity=2).to_dict()["options"]
+    {'proposer': 'mentor'}
     """
 
     policy: str | Callable[[Cohort, int], Any] = "random"
-    design: ProgramDesign = field(default_factory=ProgramDesign)
+    weights: str | Mapping[str, float] | None = None
+    capacity: int = 1
+    constraints: Constraints | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.policy, str) or callable(self.policy)):
-            raise fail("policy", "Arm", "a matching policy name or a callable", self.policy)
-        if not isinstance(self.design, ProgramDesign):
-            raise fail("design", "Arm", "a ProgramDesign", type(self.design).__name__)
+        owner = "MatchSpec"
+        if callable(self.policy) and not isinstance(self.policy, str):
+            given = [name for name, default in (("weights", None), ("constraints", None))
+                     if getattr(self, name) is not default]
+            if given or self.options:
+                raise fail(given[0] if given else "options", owner,
+                           "left out when the policy is a callable (it makes the matching "
+                           "itself)", getattr(self, given[0]) if given else self.options)
+        elif not isinstance(self.policy, str) or self.policy not in POLICIES:
+            raise fail("policy", owner, "one of " + ", ".join(repr(p) for p in POLICIES)
+                       + " or a callable", self.policy)
+        if self.weights is not None:
+            resolve_weights(dict(self.weights) if isinstance(self.weights, Mapping)
+                            else self.weights, owner)
+            if isinstance(self.weights, Mapping):
+                object.__setattr__(self, "weights", {str(k): float(v)
+                                                     for k, v in self.weights.items()})
+        object.__setattr__(self, "capacity",
+                           check_int(self.capacity, "capacity", owner, low=1, high=_MAX_CAPACITY))
+        if isinstance(self.constraints, Mapping):
+            object.__setattr__(self, "constraints",
+                               Constraints.from_dict(self.constraints, "MatchSpec.constraints"))
+        elif self.constraints is not None:
+            check_instance(self.constraints, Constraints, "constraints", owner,
+                           allowed="a Constraints, a dict of its fields or None")
+        if not isinstance(self.options, Mapping):
+            raise fail("options", owner, "a mapping of policy options", self.options)
+        if isinstance(self.policy, str):
+            valid = POLICIES[self.policy].options
+            unknown = [k for k in self.options if k not in valid]
+            if unknown:
+                allowed = ", ".join(repr(k) for k in valid) or "none"
+                raise fail("options", owner, f"options of the {self.policy!r} policy "
+                           f"(it has: {allowed})", unknown[0])
+        object.__setattr__(self, "options", dict(tuples(dict(self.options))))
 
+    @property
+    def is_data(self) -> bool:
+        """False when the policy is a callable (the spec cannot be saved as data)."""
+        return isinstance(self.policy, str)
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.is_data:
+            raise InvalidParameterError(
+                f"This MatchSpec holds the callable policy {self.policy!r}, which cannot be "
+                "saved as data; use a policy name to save or fingerprint the specification.")
+        return super().to_dict()
+
+    @classmethod
+    def coerce(cls, value: Any, where: str) -> MatchSpec:
+        """A MatchSpec from a MatchSpec, a policy name, a callable or a dict of fields."""
+        if isinstance(value, MatchSpec):
+            return value
+        if isinstance(value, str) or callable(value):
+            return cls(policy=value)
+        return cls.from_dict(value, where)
+
+    def run(self, cohort: Cohort, seed: int) -> Matching | pd.DataFrame:
+        """Match ``cohort`` with this spec (``seed`` breaks ties and draws random pairs)."""
+        if not self.is_data:
+            return self.policy(cohort, seed)
+        return match(cohort, policy=self.policy, weights=self.weights,
+                     capacity=self.capacity, constraints=self.constraints, seed=seed,
+                     **self.options)
+
+
+def _constraints_from_dict(value: Any, where: str) -> Constraints:
+    return value if isinstance(value, Constraints) else Constraints.from_dict(value, where)
+
+
+MatchSpec._nested = {"constraints": _constraints_from_dict}
+
+
+# --------------------------------------------------------------------------- arm
 
 @dataclass(frozen=True)
-class ExperimentResult(SimulationResult):
-    """Tidy tables of all arms and replicates (``replicate`` and ``arm`` columns), plus the
-    initial matchings as ``pairs`` (with ``replicate`` and ``policy`` columns)."""
+class Arm(Spec):
+    """One arm: how pairs are matched and what the program does.
 
-    pairs: pd.DataFrame | None = None
-    arms: dict[str, Arm] = field(default_factory=dict)
-    replicates: int = 0
+    ``match`` is a :class:`MatchSpec`, a policy name or a callable policy;
+    ``design`` a :class:`~toolkit.program.ProgramDesign`.
+
+    >>> from toolkit.program import ProgramDesign
+    >>> Arm("optimal", ProgramDesign(cadence="weekly")).match.policy
+    'optimal'
+    """
+
+    match: MatchSpec | str | Callable[[Cohort, int], Any] = "random"
+    design: ProgramDesign = field(default_factory=ProgramDesign)
+
+    _nested: ClassVar[dict] = {"match": MatchSpec.coerce, "design": nested(ProgramDesign)}
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.match, MatchSpec):
+            if not (isinstance(self.match, str) or callable(self.match)):
+                raise fail("match", "Arm", "a MatchSpec, a policy name or a callable",
+                           self.match)
+            object.__setattr__(self, "match", MatchSpec(policy=self.match))
+        check_instance(self.design, ProgramDesign, "design", "Arm")
 
 
-def _check_arms(arms: Any) -> dict[str, Arm]:
+# --------------------------------------------------------------------------- roster source
+
+@dataclass(frozen=True)
+class RosterSource(Spec):
+    """A real roster file (CSV, see :mod:`toolkit.roster`) as the cohort of every replicate.
+
+    The path must exist when the spec is built; the file is read and validated when the
+    experiment runs. :meth:`checksum` identifies its content (the runner records it).
+    """
+
+    roster: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.roster, str | Path) or not str(self.roster):
+            raise fail("roster", "RosterSource", "a path to a roster CSV file", self.roster)
+        object.__setattr__(self, "roster", str(self.roster))
+        if not Path(self.roster).is_file():
+            raise fail("roster", "RosterSource", "the path of an existing roster file",
+                       self.roster)
+
+    def load(self) -> Cohort:
+        return read_roster(self.roster)
+
+    def checksum(self) -> str:
+        return hashlib.sha256(Path(self.roster).read_bytes()).hexdigest()
+
+
+def _cohort_from_plain(value: Any, where: str) -> CohortSpec | RosterSource | Cohort:
+    if isinstance(value, CohortSpec | RosterSource | Cohort):
+        return value
+    if isinstance(value, Mapping) and "roster" in value:
+        return RosterSource.from_dict(value, where)
+    return CohortSpec.from_dict(value, where)
+
+
+def _arms_from_plain(value: Any, where: str) -> dict[str, Arm]:
+    if not isinstance(value, Mapping):
+        raise InvalidParameterError(f"The {where!r} entry must be a mapping of arm name to arm; "
+                                    f"got {type(value).__name__} {value!r}.")
+    out = {}
+    for name, arm in value.items():
+        if isinstance(arm, Arm):
+            out[name] = arm
+        else:
+            check_keys(arm, Arm, f"{where}.{name}")
+            out[name] = Arm.from_dict(arm, f"{where}.{name}")
+    return out
+
+
+# --------------------------------------------------------------------------- experiment spec
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentSpec(Spec):
+    """A whole experiment as data. Frozen and validated on construction.
+
+    Parameters
+    ----------
+    cohort : CohortSpec, RosterSource or Cohort
+        A CohortSpec draws a fresh cohort per replicate (its seed replaced by one derived
+        from ``seed`` and the replicate number); a RosterSource (or an in-memory Cohort,
+        which cannot be saved as data) is the same people in every replicate, with
+        independent matchings and dynamics per replicate.
+    arms : mapping of name to Arm (or to a ProgramDesign, a (match, design) pair)
+    replicates : int >= 1
+    seed : root seed; replicate ``r`` uses only streams named by ``r`` under it.
+    control : add an unpaired control arm named ``control`` (pre/post surveys only).
+    behavior : {parameter: value} overrides of :class:`~toolkit.behavior.BehaviorModel`.
+    """
+
+    cohort: CohortSpec | RosterSource | Cohort = field(default_factory=CohortSpec)
+    arms: Mapping[str, Arm]
+    replicates: int = 100
+    seed: int = 0
+    control: bool = False
+    behavior: Mapping[str, float] = field(default_factory=dict)
+
+    _nested: ClassVar[dict] = {"cohort": _cohort_from_plain, "arms": _arms_from_plain}
+
+    def __post_init__(self) -> None:
+        owner = "ExperimentSpec"
+        check_instance(self.cohort, (CohortSpec, RosterSource, Cohort), "cohort", owner,
+                       allowed="a CohortSpec, a RosterSource or a Cohort")
+        object.__setattr__(self, "arms", _check_arms(self.arms, owner))
+        object.__setattr__(self, "replicates", check_int(self.replicates, "replicates", owner,
+                                                         low=1, high=10_000_000))
+        object.__setattr__(self, "seed", _seeding.check_seed(self.seed, owner))
+        object.__setattr__(self, "control", check_bool(self.control, "control", owner))
+        if isinstance(self.behavior, BehaviorModel):
+            object.__setattr__(self, "behavior", self.behavior.overrides())
+        if not isinstance(self.behavior, Mapping):
+            raise fail("behavior", owner, "a mapping of BehaviorModel parameter overrides",
+                       self.behavior)
+        valid = list(BehaviorModel().to_dict())
+        unknown = [k for k in self.behavior if k not in valid]
+        if unknown:
+            raise InvalidParameterError(
+                f"Unknown key {unknown[0]!r} in ExperimentSpec.behavior; valid keys are "
+                f"{', '.join(valid)}.")
+        model = BehaviorModel(**self.behavior)   # validates every value
+        object.__setattr__(self, "behavior", {k: getattr(model, k) for k in valid
+                                              if k in self.behavior})
+
+    @property
+    def behavior_model(self) -> BehaviorModel:
+        """The BehaviorModel: defaults with this spec's overrides."""
+        return BehaviorModel(**self.behavior)
+
+    @property
+    def arm_names(self) -> list[str]:
+        """Arm names in table order (the control arm last, when there is one)."""
+        return list(self.arms) + ([CONTROL_ARM] if self.control else [])
+
+    def to_dict(self) -> dict[str, Any]:
+        if isinstance(self.cohort, Cohort):
+            raise InvalidParameterError(
+                "This ExperimentSpec holds an in-memory Cohort, which cannot be saved as "
+                "data; use a CohortSpec or a RosterSource to save or fingerprint it.")
+        return {"cohort": self.cohort.to_dict(),
+                "arms": {name: arm.to_dict() for name, arm in self.arms.items()},
+                "replicates": self.replicates, "seed": self.seed, "control": self.control,
+                "behavior": to_plain(self.behavior)}
+
+    def replace(self, **changes: Any) -> ExperimentSpec:
+        """A validated copy with some fields changed."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> ExperimentSpec:
+        """From YAML or JSON text (as written by ``to_yaml`` / ``to_json``)."""
+        return cls.from_dict(loads(text, "experiment specification"), "experiment")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExperimentSpec:
+        """From a ``.yaml``, ``.yml`` or ``.json`` file."""
+        return cls.from_yaml(read_text(path, "experiment specification"))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the spec as YAML (``.yaml``/``.yml``) or JSON (``.json``), atomically."""
+        from toolkit._io import write_text
+
+        p = Path(path)
+        fmt = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}.get(p.suffix.lower())
+        if fmt is None:
+            raise fail("path", "ExperimentSpec.save", "a .yaml, .yml or .json file name",
+                       str(path))
+        return write_text(dumps(self.to_dict(), fmt), p, formats=(p.suffix,))
+
+
+def _check_arms(arms: Any, owner: str) -> dict[str, Arm]:
     if isinstance(arms, ProgramDesign | Arm):
         arms = {"program": arms}
     if not isinstance(arms, Mapping) or not arms:
-        raise fail("arms", _OWNER, "a non-empty mapping of arm name to Arm, (policy, design) "
+        raise fail("arms", owner, "a non-empty mapping of arm name to Arm, (match, design) "
                    "or ProgramDesign", arms)
     out: dict[str, Arm] = {}
     for name, arm in arms.items():
-        if not isinstance(name, str) or not name or name == CONTROL_ARM:
-            raise fail("arms", _OWNER, f"arm names that are non-empty strings other than "
+        if not isinstance(name, str) or not name.strip() or name == CONTROL_ARM:
+            raise fail("arms", owner, f"arm names that are non-empty strings other than "
                        f"{CONTROL_ARM!r}", name)
         if isinstance(arm, ProgramDesign):
             arm = Arm(design=arm)
         elif isinstance(arm, tuple) and len(arm) == 2:
-            arm = Arm(policy=arm[0], design=arm[1])
+            arm = Arm(match=arm[0], design=arm[1])
         elif not isinstance(arm, Arm):
-            raise fail("arms", _OWNER, "Arm, (policy, design) or ProgramDesign values",
+            raise fail("arms", owner, "Arm, (match, design) or ProgramDesign values",
                        f"{name}: {arm!r}")
         out[name] = arm
     return out
 
 
-def _policy_key(policy: Any) -> str:
-    return policy if isinstance(policy, str) else getattr(policy, "__name__", repr(policy))
+# --------------------------------------------------------------------------- result
+
+@dataclass(frozen=True)
+class ExperimentResult(SimulationResult):
+    """Tidy tables of all arms and replicates (``replicate`` and ``arm`` columns), plus the
+    initial matchings as ``pairs`` (with ``replicate``, ``policy`` and ``matching``
+    columns; ``matching`` names the arms that share it)."""
+
+    pairs: pd.DataFrame | None = None
+    spec: ExperimentSpec | None = None
+
+    @property
+    def arms(self) -> dict[str, Arm]:
+        return dict(self.spec.arms) if self.spec else {}
+
+    @property
+    def replicates(self) -> int:
+        return self.spec.replicates if self.spec else 0
 
 
-def _matching(cohort: Cohort, policy: Any, seed: int) -> Any:
-    if callable(policy):
-        return policy(cohort, seed)
-    from toolkit.matching import match
+# --------------------------------------------------------------------------- running
 
-    return match(cohort, policy=policy, seed=seed)
+def _matching_groups(arms: Mapping[str, Arm]) -> tuple[list[MatchSpec], list[str], list[int]]:
+    """Distinct match specs (equal specs share one matching), a label each, and each
+    arm's group. Data specs are equal by value; callables by identity."""
+    specs: list[MatchSpec] = []
+    keys: list[Any] = []
+    group_of: list[int] = []
+    for arm in arms.values():
+        m = arm.match
+        key = m.fingerprint if m.is_data else ("callable", id(m.policy))
+        if key not in keys:
+            keys.append(key)
+            specs.append(m)
+        group_of.append(keys.index(key))
+    names = list(arms)
+    labels = [" ".join(n for n, g in zip(names, group_of, strict=True) if g == k)
+              for k in range(len(specs))]
+    return specs, labels, group_of
 
 
-def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int | None = None,
-                   seed: int = 0, control: bool = False,
-                   behavior: BehaviorModel | None = None, progress: bool = True,
-                   tables: Any = (*TABLES, "pairs"),
-                   replicate_seeds: Any = None) -> ExperimentResult:
-    """Simulate every arm on every replicate; return tidy tables for all of them.
+def _seed_key(m: MatchSpec) -> str:
+    # Matchings draw from a stream named by the policy, so equal policies with other
+    # weights or options share their random numbers (common random numbers again).
+    return m.policy if m.is_data else "callable"
+
+
+def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSource,
+                   arms: Mapping[str, Any] | None = None, *, replicates: int | None = None,
+                   seed: int | None = None, control: bool | None = None,
+                   behavior: BehaviorModel | Mapping[str, float] | None = None,
+                   progress: bool = True, tables: Any = (*TABLES, "pairs"),
+                   replicate_seeds: Sequence[int] | None = None,
+                   behaviors: Sequence[BehaviorModel] | None = None) -> ExperimentResult:
+    """Simulate every arm of an experiment on every replicate; return tidy tables.
+
+    Call it with an :class:`ExperimentSpec`, or with the spec's fields
+    (``run_experiment(cohort, arms, replicates=..., seed=..., control=..., behavior=...)``),
+    which builds the same spec.
 
     Parameters
     ----------
-    cohort : CohortSpec or Cohort
-        A spec draws a fresh cohort per replicate (its seed replaced by one derived from
-        ``seed`` and the replicate number); a Cohort is reused by every replicate (a
-        fixed roster), with independent matchings and dynamics per replicate.
-    arms : mapping of name to Arm, (policy, design) or ProgramDesign
-    replicates : int >= 1 (default 100)
-    seed : root seed; replicate ``r`` uses only streams named by ``r`` under it.
-    control : add an unpaired control arm named ``control`` (pre/post surveys only).
-    behavior : BehaviorModel (default parameters if None).
     progress : show a progress bar (tqdm).
     tables : which of ``weeks``, ``outcomes``, ``surveys``, ``events`` and ``pairs`` (the
         starting matchings) to build; the rest are ``None``. Leaving out tables nobody
         reads (a power analysis needs only ``outcomes``) saves most of the table cost.
-    replicate_seeds : optional list of root seeds, one per replicate (then ``seed`` is not
-        used). Replicate ``r`` is then exactly the one-replicate run with
+    replicate_seeds : optional list of root seeds, one per replicate (then the spec's
+        seed is not used). Replicate ``r`` is then exactly the one-replicate run with
         ``seed=replicate_seeds[r]`` (but labelled ``r``), so a batch of independent
         simulations runs vectorized with the same numbers as running them one by one.
+    behaviors : optional list of behaviour models, each a *point* of a robustness
+        analysis. Every point runs on the same replicates (the same cohorts, matchings
+        and random draws), all stacked in one pass, and the tables get a ``point``
+        column. The spec's own behaviour overrides are then not used.
     """
-    want = check_tables(tables, _OWNER, (*TABLES, "pairs"))
-    arms = _check_arms(arms)
-    _seeding.check_seed(seed, _OWNER)
+    if isinstance(experiment, ExperimentSpec):
+        given = [k for k, v in (("arms", arms), ("replicates", replicates), ("seed", seed),
+                                ("control", control), ("behavior", behavior)) if v is not None]
+        if given:
+            raise fail(given[0], _OWNER, "left out when an ExperimentSpec is given (it holds "
+                       "them)", locals()[given[0]])
+        spec = experiment
+    else:
+        if arms is None:
+            raise fail("arms", _OWNER, "a mapping of arm name to Arm (or pass an "
+                       "ExperimentSpec)", arms)
+        if behavior is not None and not isinstance(behavior, BehaviorModel | Mapping):
+            raise fail("behavior", _OWNER, "a BehaviorModel, a mapping of overrides or None",
+                       type(behavior).__name__)
+        spec = ExperimentSpec(
+            cohort=experiment, arms=arms, replicates=100 if replicates is None else replicates,
+            seed=0 if seed is None else seed, control=False if control is None else control,
+            behavior=(behavior.overrides() if isinstance(behavior, BehaviorModel)
+                      else dict(behavior or {})))
+    want = _engine.check_tables(tables, _OWNER, (*TABLES, "pairs"))
+    n_reps = spec.replicates
     roots = None
     if replicate_seeds is not None:
         if isinstance(replicate_seeds, int | str) or not len(replicate_seeds):
@@ -152,61 +483,96 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int | 
         if replicates is not None and replicates != len(roots):
             raise fail("replicates", _OWNER, f"None or len(replicate_seeds) = {len(roots)}",
                        replicates)
-        replicates = len(roots)
-    replicates = check_int(100 if replicates is None else replicates, "replicates", _OWNER,
-                           low=1, high=10_000_000)
+        n_reps = len(roots)
+        spec = spec.replace(replicates=n_reps)
+    points = None
+    if behaviors is not None:
+        if isinstance(behaviors, BehaviorModel) or not len(behaviors) or not all(
+                isinstance(b, BehaviorModel) for b in behaviors):
+            raise fail("behaviors", _OWNER, "a non-empty list of BehaviorModel or None",
+                       behaviors)
+        points = list(behaviors)
+    return _run(spec, want, progress, roots, points)
+
+
+def _cohorts(spec: ExperimentSpec, n_reps: int, stream: Callable[[int], tuple[int, int]]
+             ) -> Callable[[int], Cohort]:
+    if isinstance(spec.cohort, Cohort):
+        fixed: Cohort | None = spec.cohort
+    elif isinstance(spec.cohort, RosterSource):
+        fixed = spec.cohort.load()
+    else:
+        fixed = None
+
+    def cohort_of(r: int) -> Cohort:
+        if fixed is not None:
+            return fixed
+        root, number = stream(r)
+        return generate_cohort(replace(spec.cohort, seed=_seeding.int_seed(root, "cohort",
+                                                                           number)))
+    return cohort_of
+
+
+def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
+         roots: np.ndarray | None, points: list[BehaviorModel] | None) -> ExperimentResult:
+    from tqdm.auto import tqdm
+
+    n_reps, seed = spec.replicates, spec.seed
 
     def stream(r: int) -> tuple[int, int]:   # (root seed, stream number) of replicate r
         return (seed, r) if roots is None else (int(roots[r]), 0)
-    if not isinstance(control, bool):
-        raise fail("control", _OWNER, "True or False", control)
-    behavior = BehaviorModel() if behavior is None else behavior
-    if not isinstance(behavior, BehaviorModel):
-        raise fail("behavior", _OWNER, "a BehaviorModel or None", type(behavior).__name__)
-    if not isinstance(cohort, CohortSpec | Cohort):
-        raise fail("cohort", _OWNER, "a CohortSpec or a Cohort", type(cohort).__name__)
 
-    from tqdm.auto import tqdm
+    names = spec.arm_names
+    match_specs, labels, group_of = _matching_groups(spec.arms)
+    cohort_of = _cohorts(spec, n_reps, stream)
+    bar = tqdm(total=n_reps + len(names), desc="experiment", disable=not progress, unit="step")
 
-    names = list(arms) + ([CONTROL_ARM] if control else [])
-    policies = {_policy_key(a.policy): a.policy for a in arms.values()}
-    bar = tqdm(total=replicates + len(names), desc="experiment", disable=not progress,
-               unit="step")
-
-    feats, positions, pair_frames = [], {k: [] for k in policies}, []
-    for r in range(replicates):
+    feats, positions, pair_frames = [], [[] for _ in match_specs], []
+    for r in range(n_reps):
         root, number = stream(r)
-        if isinstance(cohort, Cohort):
-            c = cohort
-        else:
-            c = generate_cohort(replace(cohort, seed=_seeding.int_seed(root, "cohort", number)))
-        feats.append(_features(c))
-        for key, policy in policies.items():
-            m = _matching(c, policy, _seeding.int_seed(root, "matching", number, key))
-            positions[key].append(_matching_positions(c, m, _OWNER))
+        c = cohort_of(r)
+        feats.append(_engine.cohort_features(c))
+        for k, m in enumerate(match_specs):
+            matching = m.run(c, _seeding.int_seed(root, "matching", number, _seed_key(m)))
+            positions[k].append(_engine.matching_positions(c, matching, _OWNER))
             if "pairs" in want:
-                frame = m.pairs if hasattr(m, "pairs") else m
-                pair_frames.append(frame.assign(replicate=np.int32(r), policy=key))
+                frame = matching.pairs if isinstance(matching, Matching) else matching
+                pair_frames.append(frame.assign(replicate=np.int32(r), policy=_seed_key(m),
+                                                matching=labels[k]))
         bar.update(1)
 
-    reps = np.arange(replicates)
+    n_points = 1 if points is None else len(points)
+    behavior: BehaviorModel | list[BehaviorModel] = (
+        spec.behavior_model if points is None else [b for b in points for _ in range(n_reps)])
+    reps = np.tile(np.arange(n_reps), n_points)
+    point = None if points is None else np.repeat(np.arange(n_points), n_reps)
+    stack_feats = feats * n_points
+    stack_roots = None if roots is None else np.tile(roots, n_points)
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
-    for code, arm in enumerate(arms.values()):
-        pos = positions[_policy_key(arm.policy)]
-        stack = _Stack(features=feats, replicates=reps, roots=roots,
-                       rep=np.concatenate([np.full(len(e), r) for r, (e, _) in enumerate(pos)]),
-                       mentee=np.concatenate([e for e, _ in pos]),
-                       mentor=np.concatenate([m for _, m in pos]))
-        for k, v in _run(stack, arm.design, behavior, seed, (names, code), want).items():
+    for code, (arm, group) in enumerate(zip(spec.arms.values(), group_of, strict=True)):
+        pos = positions[group] * n_points
+        stack = _engine.Stack(features=stack_feats, replicates=reps, roots=stack_roots,
+                              point=point,
+                              rep=np.concatenate([np.full(len(e), i)
+                                                  for i, (e, _) in enumerate(pos)]),
+                              mentee=np.concatenate([e for e, _ in pos]),
+                              mentor=np.concatenate([m for _, m in pos]))
+        built = _engine.run(stack, arm.design, behavior, seed, (names, code),
+                            capacity=arm.match.capacity, want=want)
+        for k, v in built.items():
             parts[k].append(v)
         bar.update(1)
-    if control:
-        stack = _Stack(features=feats, replicates=reps, roots=roots,
-                       rep=np.repeat(reps, [f.n_mentees for f in feats]),
-                       mentee=np.concatenate([np.arange(f.n_mentees) for f in feats]),
-                       mentor=np.zeros(sum(f.n_mentees for f in feats), np.int64))
-        for k, v in _control_tables(stack, behavior, seed, (names, len(names) - 1),
-                                    want).items():
+    if spec.control:
+        stack = _engine.Stack(features=stack_feats, replicates=reps, roots=stack_roots,
+                              point=point,
+                              rep=np.repeat(np.arange(len(stack_feats)),
+                                            [f.n_mentees for f in stack_feats]),
+                              mentee=np.concatenate([np.arange(f.n_mentees)
+                                                     for f in stack_feats]),
+                              mentor=np.zeros(sum(f.n_mentees for f in stack_feats), np.int64))
+        built = _engine.control_tables(stack, behavior, seed, (names, len(names) - 1),
+                                       want=want)
+        for k, v in built.items():
             parts[k].append(v)
         bar.update(1)
     bar.close()
@@ -214,5 +580,5 @@ def run_experiment(cohort: CohortSpec | Cohort, arms: Any, *, replicates: int | 
     out = {k: (pd.concat(parts[k], ignore_index=True) if len(parts[k]) > 1 else parts[k][0])
            if k in parts else None for k in TABLES}
     pairs = pd.concat(pair_frames, ignore_index=True) if "pairs" in want else None
-    return ExperimentResult(design=None, behavior=behavior, seed=seed, pairs=pairs, arms=arms,
-                            replicates=replicates, **out)
+    return ExperimentResult(design=None, behavior=spec.behavior_model, seed=seed, pairs=pairs,
+                            spec=spec, **out)

@@ -32,15 +32,17 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from toolkit import _seeding
 from toolkit._validation import check_int, check_option, check_real, fail
-from toolkit.cohort import INTERESTS, Cohort
+from toolkit.cohort import Cohort
 from toolkit.compatibility import (
+    COMPONENT_PHRASES,
     COMPONENTS,
     Compatibility,
+    ComponentDetails,
     Constraints,
-    _features,
-    _weighted,
     compatibility_matrix,
+    group_codes,
     pair_components,
+    weighted_score,
 )
 from toolkit.errors import InfeasibleMatchingError, InvalidParameterError
 
@@ -428,11 +430,11 @@ def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
                          ) -> tuple[str, np.ndarray]:
     require = check_option(options["require"], "require", "match(policy='diverse')",
                            ("department", "location", "both"))
-    mentees, mentors = _features(compat.cohort)
     allowed = np.ones(compat.admissible.shape, bool)
     for attr in ("department", "location"):
         if require in (attr, "both"):
-            e, r = getattr(mentees, attr)[:, None], getattr(mentors, attr)[None, :]
+            e, r = group_codes(compat.cohort, attr)
+            e, r = e[:, None], r[None, :]
             allowed &= ~((e == r) & (e >= 0))
     return f"diverse(require={require!r})", allowed
 
@@ -447,15 +449,6 @@ def _diverse(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
 
 # --------------------------------------------------------------------------- the result
 
-_PHRASES = {
-    "complementarity_mentee": "the mentor is ahead in what the mentee wants to learn",
-    "complementarity_mentor": "the mentee is strong in the leadership skills the mentor wants",
-    "deep_similarity": "similar work values and personality",
-    "surface_similarity": "similar background",
-    "surface_difference": "different backgrounds that widen both views",
-    "shared_interests": "shared interests",
-    "schedule_fit": "compatible schedules",
-}
 
 
 @dataclass(frozen=True)
@@ -499,7 +492,7 @@ class Matching:
         """The matched pairs' components and scores (equal to the matrices' entries)."""
         if "pair_components" not in self._cache:
             comps = pair_components(self.compat.cohort, self.mentee_index, self.mentor_index)
-            self._cache["pair_components"] = (comps, _weighted(comps, self.compat.weights))
+            self._cache["pair_components"] = (comps, weighted_score(comps, self.compat.weights))
         return self._cache["pair_components"]
 
     def _pairs(self) -> pd.DataFrame:
@@ -561,9 +554,10 @@ class Matching:
         c, i, j = self.compat, self.mentee_index, self.mentor_index
         n_e, n_r = self.admissible.shape
         scores = self._pair_components()[1].astype(float)
-        mentees, mentors = _features(c.cohort)
-        dept_e, dept_r = mentees.department[i], mentors.department[j]
-        loc_e, loc_r = mentees.location[i], mentors.location[j]
+        dept_e, dept_r = (codes[k] for codes, k in zip(group_codes(c.cohort, "department"),
+                                                         (i, j), strict=True))
+        loc_e, loc_r = (codes[k] for codes, k in zip(group_codes(c.cohort, "location"),
+                                                       (i, j), strict=True))
         known_d = (dept_e >= 0) & (dept_r >= 0)
         known_l = (loc_e >= 0) & (loc_r >= 0)
         pairs = self.pairs
@@ -602,7 +596,7 @@ class Matching:
         (say, personality when the roster has no personality columns) explains nothing and
         is never cited. Returns mentee_id, mentor_id, score and ``reasons`` ("; "-separated).
         """
-        top = check_int(top, "top", "Matching.explain", low=1, high=len(_PHRASES))
+        top = check_int(top, "top", "Matching.explain", low=1, high=len(COMPONENT_PHRASES))
         c, i, j = self.compat, self.mentee_index, self.mentor_index
         comps = pair_components(c.cohort, i, j)
         terms = [t for t, w in c.weights.items() if w > 0]
@@ -611,7 +605,7 @@ class Matching:
             c.weights[t] * (_term_value(t, comps) - _term_value(t, typical)) for t in terms
         ]) if i.size else np.zeros((0, len(terms)))
         order = np.argsort(-lift, axis=1, kind="stable")[:, :top]
-        details = _Details(c.cohort)
+        details = ComponentDetails(c.cohort)
         reasons = []
         for k in range(i.size):
             chosen = [t for t in order[k] if lift[k, t] > 1e-6]
@@ -634,47 +628,6 @@ def _typical_components(c: Compatibility, admissible: np.ndarray) -> dict[str, f
     mask = admissible if admissible.any() else np.ones_like(admissible, dtype=bool)
     return {name: float(matrix[mask].mean(dtype=np.float64))
             for name, matrix in c.components.items()}
-
-
-class _Details:
-    """Concrete words for one pair's reasons (domains, interests, time-zone gap)."""
-
-    def __init__(self, cohort: Cohort) -> None:
-        self.cohort = cohort
-        self.e, self.r = _features(cohort)
-        self.mentees, self.mentors = cohort.mentees, cohort.mentors
-
-    @staticmethod
-    def _domain(adv: np.ndarray, columns: list[str]) -> str:
-        best = int(np.argmax(adv))
-        return columns[best].split("_", 1)[1].replace("_", " ")
-
-    def phrase(self, term: str, i: int, j: int) -> str:
-        base = _PHRASES[term]
-        e, r = self.e, self.r
-        if term == "complementarity_mentee":
-            adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
-            return base + (f" ({self._domain(adv, self.cohort.skill_columns)})"
-                           if adv.max() > 0 else "")
-        if term == "complementarity_mentor":
-            adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
-            return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
-                           if adv.max() > 0 else "")
-        if term == "shared_interests":
-            both = int(e.interests[i] & r.interests[j])
-            names = [n for b, n in enumerate(INTERESTS) if both >> b & 1]
-            return base + (": " + ", ".join(names) if names else "")
-        if term == "surface_similarity":
-            same = [a for a in ("department", "location")
-                    if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]]
-            if e.generation[i] == r.generation[j] and e.generation[i] < 7:
-                same.append("generation")
-            return ("same " + " and ".join(same)) if same else base
-        if term == "schedule_fit":
-            gap = abs(float(e.utc[i]) - float(r.utc[j]))
-            gap = min(gap, 24 - gap)
-            return base + (f" (time zones {gap:g} h apart)" if gap else " (same time zone)")
-        return base
 
 
 def _ranks(view: np.ndarray, admissible: np.ndarray, i: np.ndarray, j: np.ndarray, *,

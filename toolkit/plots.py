@@ -214,7 +214,7 @@ def power_curve_plot(curve: pd.DataFrame, *, target: float = 0.8, n_unit: str = 
                      title: str | None = None) -> Figure:
     """Power against sample size with a +/- 1.96 MCSE band and the target power line.
 
-    ``curve`` is :func:`toolkit.diagnose.power_curve` output (the ``power`` rows are used).
+    ``curve`` is :func:`toolkit.diagnosis.power_curve` output (the ``power`` rows are used).
     """
     set_theme()
     _need(curve, ["n", "estimate", "mcse"], "power_curve_plot")

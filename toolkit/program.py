@@ -17,13 +17,14 @@ program) to ``duration_weeks``; day ``d`` falls in week ``ceil(d / 7)``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from toolkit._validation import check_int, check_option, check_real, fail
+from toolkit._spec import Spec
+from toolkit._validation import check_bool, check_int, check_option, check_real, fail
 
 __all__ = [
     "CADENCES",
@@ -52,7 +53,7 @@ _FRONT_LOADED_WEEKS = 4
 
 
 @dataclass(frozen=True)
-class ProgramDesign:
+class ProgramDesign(Spec):
     """What the program does. Frozen and validated on construction.
 
     Parameters
@@ -81,9 +82,8 @@ class ProgramDesign:
         flagged (once per gap).
     on_flag : str
         What a flag triggers: ``coach`` (the coordinator coaches the pair), ``rematch``
-        (the mentee gets a new mentor from the available pool) or ``close``.
-    mentor_capacity : int >= 1
-        Mentees a mentor may have at once; rematches honour it.
+        (the mentee gets a new mentor from the mentors with free capacity; capacity is
+        the matching's, :class:`toolkit.experiment.MatchSpec`) or ``close``.
     goal_setting, structured_agenda, mentor_training, recognition, virtual : bool
         Practice levers: written goals, mentee-led agendas, mentor training before the
         first meeting, public recognition, meetings held by video rather than in person.
@@ -98,7 +98,6 @@ class ProgramDesign:
     no_first_meeting_week: int | None = None
     no_meeting_weeks: int | None = None
     on_flag: str = "coach"
-    mentor_capacity: int = 1
     goal_setting: bool = False
     structured_agenda: bool = False
     mentor_training: bool = False
@@ -120,12 +119,16 @@ class ProgramDesign:
         if self.no_meeting_weeks is not None:
             check_int(self.no_meeting_weeks, "no_meeting_weeks", _OWNER, low=1, high=d)
         check_option(self.on_flag, "on_flag", _OWNER, FLAG_ACTIONS)
-        check_int(self.mentor_capacity, "mentor_capacity", _OWNER, low=1, high=100)
         for name in ("goal_setting", "structured_agenda", "mentor_training", "recognition",
                      "virtual"):
-            if not isinstance(getattr(self, name), bool | np.bool_):
-                raise fail(name, _OWNER, "True or False", getattr(self, name))
-            object.__setattr__(self, name, bool(getattr(self, name)))
+            object.__setattr__(self, name, check_bool(getattr(self, name), name, _OWNER))
+        # Canonical types, so equal designs have equal data and fingerprints.
+        for name in ("duration_weeks", "n_sessions", "no_first_meeting_week",
+                     "no_meeting_weeks"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("meeting_minutes", "flag_rating"):
+            object.__setattr__(self, name, float(getattr(self, name)))
 
     @property
     def has_triggers(self) -> bool:
@@ -135,8 +138,6 @@ class ProgramDesign:
         """A validated copy with some fields changed."""
         return replace(self, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _check_plan(value: Any, name: str, options: tuple[str, ...], duration: int
@@ -220,7 +221,7 @@ def program_schedule(design: ProgramDesign) -> ProgramSchedule:
     return ProgramSchedule(meeting=_meeting_weeks(design), checkin=checkin, checkin_days=days)
 
 
-# Named presets from the calibration table (shared/calibration_targets.csv). Each sets
+# Named presets from the calibration table (toolkit/data/calibration_targets.csv). Each sets
 # only what its source describes; everything else keeps the ProgramDesign default.
 PRESETS: dict[str, dict[str, Any]] = {
     # The Hartford: 7 one-on-one sessions of 30-60 minutes every 3 weeks (DeAngelis 2013).

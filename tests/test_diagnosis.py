@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.power import TTestIndPower
 
-from toolkit.diagnose import (
+from toolkit.diagnosis import (
     DIAGNOSANDS,
     ArmContrast,
     DifferenceInMeans,
@@ -138,7 +138,7 @@ def test_estimator_must_return_an_estimate():
 
 def _cadence_design(n=40):
     from toolkit import ProgramDesign
-    from toolkit.diagnose import SimulatorDesign
+    from toolkit.diagnosis import SimulatorDesign
 
     return SimulatorDesign(treatment=ProgramDesign(cadence="weekly"),
                            control=ProgramDesign(cadence="biweekly"), n=n)
@@ -159,7 +159,7 @@ def test_simulator_design_splits_pairs_between_arms():
 
 def test_simulator_design_rejects_bad_arms():
     from toolkit import InvalidParameterError
-    from toolkit.diagnose import SimulatorDesign
+    from toolkit.diagnosis import SimulatorDesign
 
     with pytest.raises(InvalidParameterError, match="'arms'"):
         SimulatorDesign(treatment="weekly", control=None)
@@ -174,7 +174,7 @@ def test_diagnose_on_the_simulator_finds_the_cadence_effect_without_bias():
     difference in means must centre on it within Monte Carlo error at every size, and
     power must grow with the number of pairs (measured: 0.57 at 40 pairs, 0.98 at 160).
     """
-    from toolkit.diagnose import power_curve
+    from toolkit.diagnosis import power_curve
 
     design = _cadence_design(n=40)
     truth, truth_mcse = design.population_effect("meetings_held", n=300, replicates=8, seed=7)

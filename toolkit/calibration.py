@@ -1,18 +1,25 @@
-"""The calibration study behind :func:`toolkit.behavior.calibration_report`.
+"""The model against the literature: every target of the calibration table, simulated.
 
-Each target of ``calibration_targets.csv`` is measured as its ``how_to_check`` column
-says. Statistics are computed per replicate and averaged; ``mcse`` is their standard
-deviation over the square root of the number of replicates.
+:func:`calibration_targets` reads the table shipped with the package
+(``toolkit/data/calibration_targets.csv``: quantity, statistic, published range, source,
+how to check). :func:`calibration_report` measures each target as its ``how_to_check``
+column says. Statistics are computed per replicate and averaged; ``mcse`` is their
+standard deviation over the square root of the number of replicates.
 """
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pandas as pd
 
-from toolkit.behavior import BehaviorModel, calibration_targets
+from toolkit.behavior import BehaviorModel
 from toolkit.cohort import CohortSpec
+from toolkit.experiment import Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign, preset, program_schedule
+
+__all__ = ["calibration_report", "calibration_targets"]
 
 _CADENCES = ("weekly", "biweekly", "every_3_weeks", "monthly")
 
@@ -35,16 +42,32 @@ def _hedges_g(treated: np.ndarray, control: np.ndarray) -> float:
     return float((treated.mean() - control.mean()) / pooled * (1 - 3 / (4 * (n1 + n0) - 9)))
 
 
-def run_calibration(behavior: BehaviorModel, *, replicates: int, n_mentees: int,
-                    n_mentors: int, seed: int) -> pd.DataFrame:
-    from toolkit.experiment import Arm, run_experiment
+def calibration_targets() -> pd.DataFrame:
+    """The calibration table shipped with the package (a copy of calibration_targets.csv)."""
+    with resources.files("toolkit").joinpath("data/calibration_targets.csv").open() as fh:
+        return pd.read_csv(fh)
 
-    spec = CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees)
+
+def calibration_report(behavior: BehaviorModel | None = None, *, replicates: int = 12,
+                       n_mentees: int = 100, n_mentors: int = 120, seed: int = 2024
+                       ) -> pd.DataFrame:
+    """Simulate each target of the calibration table as its ``how_to_check`` column says.
+
+    Returns one row per target: target_id, statistic, low, high, simulated, mcse, inside,
+    how. Statistical targets pool ``replicates`` independent cohorts of the given size
+    (each with its own cohort, random matching and dynamics); ``mcse`` is the Monte Carlo
+    standard error of the simulated value across replicates. Preset targets are checked
+    on the named preset (``low`` and ``high`` are the point value there).
+    """
+    behavior = BehaviorModel() if behavior is None else behavior
     arms = {"default": Arm("random", ProgramDesign())}
     arms.update({c: Arm("random", ProgramDesign(cadence=c)) for c in _CADENCES
                  if c != "biweekly"})
-    res = run_experiment(spec, arms, replicates=replicates, seed=seed, control=True,
-                         behavior=behavior, progress=False)
+    spec = ExperimentSpec(cohort=CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees),
+                          arms=arms, replicates=replicates, seed=seed, control=True,
+                          behavior=behavior.overrides())
+    res = run_experiment(spec, progress=False)
+
     out = res.outcomes
     default = out[out["arm"] == "default"]
     comps = res.pairs[["replicate", "mentee_id", "score_deep_similarity",

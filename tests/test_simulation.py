@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit import CohortSpec, generate_cohort
+from toolkit import CohortSpec, generate_cohort, match
 from toolkit.behavior import BehaviorModel
 from toolkit.errors import InvalidParameterError
 from toolkit.program import CADENCES, FLAG_ACTIONS, ProgramDesign, program_schedule
-from toolkit.simulate import EVENT_TYPES, REASONS, simulate
+from toolkit.simulation import EVENT_TYPES, REASONS, simulate
 
 B = BehaviorModel()
 
@@ -34,7 +34,7 @@ BUSY = ProgramDesign(duration_weeks=20, cadence="weekly", checkins="monthly", fl
                      structured_agenda=True, mentor_training=True)
 
 
-def check_invariants(res, design, b=B):
+def check_invariants(res, design, b=B, capacity=1):
     w, o, ev = res.weeks, res.outcomes, res.events
     n_weeks = design.duration_weeks
     assert len(w) == len(o) * n_weeks
@@ -96,7 +96,7 @@ def check_invariants(res, design, b=B):
                                + n_close * b.close_hours)
     # rematches honour capacity: final active load per mentor within capacity
     load = o.loc[o["completed"], "mentor_id"].astype(object).value_counts()
-    assert (load <= design.mentor_capacity).all()
+    assert (load <= capacity).all()
 
 
 @pytest.mark.parametrize("on_flag", FLAG_ACTIONS)
@@ -187,13 +187,18 @@ def test_matching_from_another_cohort_is_refused(cohort):
         simulate(cohort, dup, ProgramDesign())
 
 
-def test_matching_object_with_foreign_fingerprint_is_refused(cohort):
-    class FakeMatching:
-        pairs = random_pairs(cohort)
-        cohort_fingerprint = "0123456789abcdef"
-
+def test_matching_of_another_cohort_is_refused(cohort):
+    other = generate_cohort(CohortSpec(n_mentors=12, n_mentees=10, seed=99))
     with pytest.raises(InvalidParameterError, match="fingerprint"):
-        simulate(cohort, FakeMatching(), ProgramDesign())
+        simulate(cohort, match(other, "random", seed=1), ProgramDesign())
+
+
+def test_an_object_that_only_looks_like_a_matching_is_refused(cohort):
+    class LooksLikeMatching:   # duck typing at the seam is not accepted
+        pairs = random_pairs(cohort)
+
+    with pytest.raises(InvalidParameterError, match="'matching' parameter of simulate"):
+        simulate(cohort, LooksLikeMatching(), ProgramDesign())
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [

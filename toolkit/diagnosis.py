@@ -13,7 +13,7 @@ diagnosands serially, on a local process pool (the default) or on a Dask cluster
 ``dask.distributed.Client``). The diagnosands follow DeclareDesign; Monte Carlo standard
 errors come from a bootstrap over simulations.
 
->>> from toolkit.diagnose import TwoArmNormal, DifferenceInMeans, diagnose
+>>> from toolkit.diagnosis import TwoArmNormal, DifferenceInMeans, diagnose
 >>> d = diagnose(TwoArmNormal(n=50, effect=0.5), DifferenceInMeans(), sims=200, seed=1,
 ...              executor="serial", progress=False)
 >>> round(d.value("power"), 1)
@@ -26,7 +26,7 @@ import concurrent.futures as cf
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,8 +34,11 @@ import pandas as pd
 from scipy import stats
 
 from toolkit import _seeding
-from toolkit._validation import check_int, check_real, fail
+from toolkit._validation import check_bool, check_int, check_real, fail
+from toolkit.behavior import BehaviorModel
+from toolkit.cohort import CohortSpec
 from toolkit.errors import InvalidParameterError, ToolkitError
+from toolkit.experiment import ExperimentSpec, run_experiment
 
 __all__ = [
     "DIAGNOSANDS",
@@ -183,35 +186,33 @@ class SimulatorDesign:
     estimand: float | None = None
 
     def __post_init__(self):
-        from toolkit.cohort import CohortSpec
-        from toolkit.experiment import _check_arms
-
         check_int(self.n, "n", "SimulatorDesign", low=2)
-        _check_arms({"treatment": self.treatment, "comparison": self.control})
+        # Validates both arms (an Arm, a (match, design) pair or a ProgramDesign) now,
+        # not at the first simulation.
+        object.__setattr__(self, "_arms", ExperimentSpec(
+            arms={"treatment": self.treatment, "comparison": self.control}).arms)
         if self.cohort is not None and not isinstance(self.cohort, CohortSpec):
             raise fail("cohort", "SimulatorDesign", "a CohortSpec template or None",
                        type(self.cohort).__name__)
+        if self.behavior is not None and not isinstance(self.behavior, BehaviorModel):
+            raise fail("behavior", "SimulatorDesign", "a BehaviorModel or None",
+                       type(self.behavior).__name__)
         if self.estimand is not None:
             check_real(self.estimand, "estimand", "SimulatorDesign")
 
-    def _spec(self, n: int, seed: int):
-        from dataclasses import replace
-
-        from toolkit.cohort import CohortSpec
-
+    def _spec(self, n: int, seed: int) -> CohortSpec:
         template = self.cohort or CohortSpec()
         ratio = template.n_mentors / template.n_mentees
         return replace(template, n_mentees=n, n_mentors=max(n, round(n * ratio)), seed=seed)
 
     def _both_arms(self, seed: int, n: int, *, replicates: int | None = None,
                    replicate_seeds: Sequence[int] | None = None) -> pd.DataFrame:
-        from toolkit.experiment import run_experiment
-
         # "control" names run_experiment's unpaired arm, so the comparison design runs
         # as "comparison" and is labelled "control" only in the data handed out.
-        arms = {"treatment": self.treatment, "comparison": self.control}
-        return run_experiment(self._spec(n, seed), arms, replicates=replicates, seed=seed,
-                              behavior=self.behavior, progress=False, tables=("outcomes",),
+        spec = ExperimentSpec(cohort=self._spec(n, seed), arms=self._arms,
+                              replicates=len(replicate_seeds) if replicate_seeds else replicates,
+                              seed=seed, behavior=self.behavior or {})
+        return run_experiment(spec, progress=False, tables=("outcomes",),
                               replicate_seeds=replicate_seeds).outcomes
 
     def __call__(self, seed: int, n: int | None = None) -> pd.DataFrame:
@@ -454,6 +455,27 @@ def _check_executor(executor, owner):
                "dask.distributed.Client", executor)
 
 
+def _check_run(owner: str, *, design: Any, estimator: Any, sims: Any, seed: Any, alpha: Any,
+               bootstrap: Any, executor: Any, workers: Any, chunk_size: Any, progress: Any
+               ) -> dict[str, Any]:
+    """The arguments :func:`diagnose` and :func:`power_curve` share, validated once."""
+    if not callable(design):
+        raise fail("design", owner, "a callable design(seed, n) -> data", design)
+    if not callable(estimator):
+        raise fail("estimator", owner, "a callable estimator(data) -> row", estimator)
+    return {
+        "sims": check_int(sims, "sims", owner, low=2),
+        "seed": _seeding.check_seed(seed, owner),
+        "alpha": check_real(alpha, "alpha", owner, low=0, high=1, closed="neither"),
+        "bootstrap": check_int(bootstrap, "bootstrap", owner, low=2),
+        "executor": _check_executor(executor, owner),
+        "workers": None if workers is None else check_int(workers, "workers", owner, low=1),
+        "chunk_size": (None if chunk_size is None
+                       else check_int(chunk_size, "chunk_size", owner, low=1)),
+        "progress": check_bool(progress, "progress", owner),
+    }
+
+
 def diagnose(design: Callable, estimator: Callable, *, sims: int = 500, n: int | None = None,
              estimand: float | Callable | None = None, seed: int = 0, alpha: float = 0.05,
              bootstrap: int = 500, executor: Any = "process", workers: int | None = None,
@@ -467,19 +489,14 @@ def diagnose(design: Callable, estimator: Callable, *, sims: int = 500, n: int |
     and exaggeration are NaN. Returns a :class:`Diagnosis`.
     """
     owner = "diagnose"
-    sims = check_int(sims, "sims", owner, low=2)
-    seed = _seeding.check_seed(seed, owner)
-    alpha = check_real(alpha, "alpha", owner, low=0, high=1, closed="neither")
-    bootstrap = check_int(bootstrap, "bootstrap", owner, low=2)
-    executor = _check_executor(executor, owner)
+    run = _check_run(owner, design=design, estimator=estimator, sims=sims, seed=seed,
+                     alpha=alpha, bootstrap=bootstrap, executor=executor, workers=workers,
+                     chunk_size=chunk_size, progress=progress)
+    sims, seed, alpha, bootstrap, executor, workers, chunk_size = (
+        run["sims"], run["seed"], run["alpha"], run["bootstrap"], run["executor"],
+        run["workers"], run["chunk_size"])
     if n is not None:
         n = check_int(n, "n", owner, low=1)
-    if workers is not None:
-        workers = check_int(workers, "workers", owner, low=1)
-    if chunk_size is not None:
-        chunk_size = check_int(chunk_size, "chunk_size", owner, low=1)
-    if not callable(design) or not callable(estimator):
-        raise fail("design' and 'estimator", owner, "callables", (design, estimator))
     theta = _resolve_estimand(design, estimand, n)
     table = _simulate(design, estimator, [n], sims, seed, executor, workers, chunk_size, progress, "diagnose")
     diag = diagnosands(table, estimand=theta, alpha=alpha, bootstrap=bootstrap, seed=seed)
@@ -499,11 +516,12 @@ def power_curve(design: Callable, estimator: Callable, *, sizes: Sequence[int], 
     if isinstance(sizes, int | str) or not len(sizes):
         raise fail("sizes", owner, "a non-empty list of sample sizes", sizes)
     sizes = [check_int(s, "sizes", owner, low=1) for s in sizes]
-    sims = check_int(sims, "sims", owner, low=2)
-    seed = _seeding.check_seed(seed, owner)
-    alpha = check_real(alpha, "alpha", owner, low=0, high=1, closed="neither")
-    bootstrap = check_int(bootstrap, "bootstrap", owner, low=2)
-    executor = _check_executor(executor, owner)
+    run = _check_run(owner, design=design, estimator=estimator, sims=sims, seed=seed,
+                     alpha=alpha, bootstrap=bootstrap, executor=executor, workers=workers,
+                     chunk_size=chunk_size, progress=progress)
+    sims, seed, alpha, bootstrap, executor, workers, chunk_size = (
+        run["sims"], run["seed"], run["alpha"], run["bootstrap"], run["executor"],
+        run["workers"], run["chunk_size"])
     table = _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress,
                       "power curve")
     parts = []

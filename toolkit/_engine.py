@@ -1,36 +1,34 @@
-"""Week-by-week program dynamics, vectorized over pairs and replicates.
+"""The vectorised week-by-week dynamics: the one seam between the specs and the numbers.
 
-``simulate(cohort, matching, design, behavior, seed)`` runs one program on one matched
-cohort and returns a :class:`SimulationResult` with the tidy tables of DESIGN.md:
+Private to the package. :mod:`toolkit.simulation` (one matching, one design) and
+:mod:`toolkit.experiment` (arms x replicates) both reach the dynamics only through this
+small interface:
 
-- ``weeks``: one row per pair slot and week (replicate, arm, pair_id, week, scheduled, met,
-  quality, engagement, mentee_skill, mentor_skill, checkin, flagged, intervention, active);
-- ``outcomes``: one row per pair slot (meetings, weeks active, completion, gains,
-  satisfaction, hours of mentee, mentor and coordinator);
-- ``surveys``: pre/post Likert answers with measurement error, long format (replicate, arm,
-  pair_id, participant_id, role, item, phase, value);
-- ``events``: check-ins, flags, coaching, rematches and closures with week and reason.
+- :func:`cohort_features` -- per-person arrays of a cohort, computed once per cohort;
+- :func:`matching_positions` -- (mentee, mentor) positions of a matching in its cohort;
+- :class:`Stack` -- pair slots of several replicates side by side;
+- :func:`run` -- simulate one design on a stack, return the requested tidy tables;
+- :func:`control_tables` -- the unpaired control arm of a stack;
+- :func:`check_tables` and the vocabularies ``TABLES``, ``INTERVENTIONS``,
+  ``EVENT_TYPES``, ``REASONS``.
 
 A *pair slot* belongs to a matched mentee: ``pair_id`` is the mentee's position in
 ``cohort.mentees``, so the same slot has the same id in every arm of an experiment. A
-rematch keeps the slot and changes its mentor (``outcomes.mentor_id`` is the last mentor;
-``events`` keeps the history).
+rematch keeps the slot and changes its mentor.
 
 The loop runs over weeks only; every per-pair step is a numpy operation over all slots of
 all stacked replicates. Random draws come per replicate and week from streams keyed by the
 replicate number and indexed by mentee position, never by arm or design, so two arms with
-identical settings get identical draws (common random numbers).
-
->>> from toolkit import CohortSpec, generate_cohort, match, ProgramDesign, simulate
->>> cohort = generate_cohort(CohortSpec(n_mentors=30, n_mentees=25, seed=3))
->>> result = simulate(cohort, match(cohort, policy="random", seed=3), ProgramDesign(), seed=3)
->>> len(result.outcomes), len(result.weeks) == 25 * 26
-(25, True)
+identical settings get identical draws (common random numbers). The behaviour parameters
+may differ between stacked replicates (one :class:`~toolkit.behavior.BehaviorModel` per
+replicate), which is how a robustness analysis runs every sampled point in one pass.
+See ``docs/architecture.md`` for the layers, tables and seeds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,9 +36,12 @@ import pandas as pd
 from scipy.special import expit
 
 from toolkit import _seeding
+from toolkit._cache import ObjectCache
 from toolkit._validation import fail
-from toolkit.behavior import BehaviorModel, _likert
+from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort
+from toolkit.compatibility import pair_components
+from toolkit.matching import Matching
 from toolkit.program import ProgramDesign, program_schedule
 
 __all__ = [
@@ -48,8 +49,14 @@ __all__ = [
     "INTERVENTIONS",
     "REASONS",
     "TABLES",
-    "SimulationResult",
-    "simulate",
+    "CohortFeatures",
+    "Stack",
+    "check_tables",
+    "cohort_features",
+    "control_tables",
+    "likert",
+    "matching_positions",
+    "run",
 ]
 
 INTERVENTIONS = ("none", "coach", "rematch", "close")
@@ -63,32 +70,9 @@ _WEEKS_PER_MONTH = 52 / 12
 TABLES = ("weeks", "outcomes", "surveys", "events")
 
 
-@dataclass(frozen=True)
-class SimulationResult:
-    """Tidy tables of one simulated program (or of stacked replicates and arms).
-
-    A table left out with ``tables=`` is ``None``.
-    """
-
-    weeks: pd.DataFrame | None
-    outcomes: pd.DataFrame | None
-    surveys: pd.DataFrame | None
-    events: pd.DataFrame | None
-    design: ProgramDesign | None = None
-    behavior: BehaviorModel | None = None
-    seed: int | None = None
-    meta: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables that were built, by name."""
-        built = {"weeks": self.weeks, "outcomes": self.outcomes, "surveys": self.surveys,
-                 "events": self.events}
-        return {k: v for k, v in built.items() if v is not None}
-
-
 # --------------------------------------------------------------------------- pair features
 
-class _CohortFeatures:
+class CohortFeatures:
     """Per-person arrays of one cohort that the dynamics need, computed once."""
 
     def __init__(self, cohort: Cohort):
@@ -115,9 +99,7 @@ class _CohortFeatures:
 
     def pair(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
         """Compatibility components and learning potentials of pairs (position arrays)."""
-        from toolkit import compatibility
-
-        comps = compatibility.pair_components(self.cohort, mentee, mentor)
+        comps = pair_components(self.cohort, mentee, mentor)
         out = {k: np.asarray(comps[k], dtype=float) for k in
                ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")}
         # The level a learner can reach from this partner: the partner's skill in the
@@ -128,29 +110,27 @@ class _CohortFeatures:
         return out
 
 
-def _features(cohort: Cohort) -> _CohortFeatures:
-    if "_sim_features" not in cohort._cache:
-        cohort._cache["_sim_features"] = _CohortFeatures(cohort)
-    return cohort._cache["_sim_features"]
+_FEATURES = ObjectCache()
 
 
-def _pairs_frame(matching: Any) -> pd.DataFrame:
-    return matching.pairs if hasattr(matching, "pairs") else matching
+def cohort_features(cohort: Cohort) -> CohortFeatures:
+    """The per-person arrays of ``cohort`` the dynamics read, computed once per cohort."""
+    return _FEATURES.get(cohort, CohortFeatures)
 
 
-def _matching_positions(cohort: Cohort, matching: Any, owner: str
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Mentee and mentor positions of a Matching (or pairs frame) of this cohort."""
-    fp = getattr(matching, "cohort_fingerprint", None) or getattr(matching, "fingerprint", None)
-    if hasattr(matching, "pairs") and isinstance(fp, str) and fp != cohort.fingerprint:
-        raise fail("matching", owner, f"a matching of this cohort (fingerprint "
-                   f"{cohort.fingerprint})", f"a matching of cohort {fp}")
-    feats = _features(cohort)
-    e_idx, m_idx = (getattr(matching, "mentee_index", None),
-                    getattr(matching, "mentor_index", None))
-    if isinstance(e_idx, np.ndarray) and isinstance(m_idx, np.ndarray) and isinstance(fp, str):
-        # A Matching of this cohort (fingerprint checked above) already holds positions in
-        # cohort order: no id lookup, and no need to build its pairs table.
+def matching_positions(cohort: Cohort, matching: Matching | pd.DataFrame, owner: str
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Mentee and mentor positions (sorted by mentee) of a Matching or pairs frame of
+    ``cohort``; ``owner`` names the public function in error messages."""
+    feats = cohort_features(cohort)
+    if isinstance(matching, Matching):
+        fp = matching.cohort_fingerprint
+        if fp != cohort.fingerprint:
+            raise fail("matching", owner, f"a matching of this cohort (fingerprint "
+                       f"{cohort.fingerprint})", f"a matching of cohort {fp}")
+        # A Matching of this cohort already holds positions in cohort order: no id
+        # lookup, and no need to build its pairs table.
+        e_idx, m_idx = matching.mentee_index, matching.mentor_index
         if (len(e_idx) and (e_idx.min() < 0 or e_idx.max() >= feats.n_mentees
                             or m_idx.min() < 0 or m_idx.max() >= feats.n_mentors)):
             raise fail("matching", owner, "a Matching whose positions lie in this cohort",
@@ -160,7 +140,7 @@ def _matching_positions(cohort: Cohort, matching: Any, owner: str
                        "a repeated mentee")
         order = np.argsort(e_idx, kind="stable")
         return e_idx[order].astype(np.int64), m_idx[order].astype(np.int64)
-    pairs = _pairs_frame(matching)
+    pairs = matching
     if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
         raise fail("matching", owner, "a Matching or a DataFrame with mentee_id and mentor_id "
                    "columns", type(matching).__name__)
@@ -184,15 +164,16 @@ def _matching_positions(cohort: Cohort, matching: Any, owner: str
 # --------------------------------------------------------------------------- the stack
 
 @dataclass
-class _Stack:
+class Stack:
     """Pair slots of several replicates side by side (one design)."""
 
-    features: list[_CohortFeatures]   # per stacked replicate
+    features: list[CohortFeatures]   # per stacked replicate
     replicates: np.ndarray            # replicate number per stacked replicate
     rep: np.ndarray                   # stacked-replicate index per slot
     mentee: np.ndarray                # mentee position within its replicate's cohort
     mentor: np.ndarray                # mentor position within its replicate's cohort
     roots: np.ndarray | None = None   # root seed per stacked replicate (None: the run's seed)
+    point: np.ndarray | None = None   # robustness point per stacked replicate (a table column)
 
     def streams(self, seed: int) -> list[tuple[int, int]]:
         """(root seed, stream number) of each stacked replicate's random streams.
@@ -215,7 +196,7 @@ class _Stack:
         return np.concatenate([[0], np.cumsum([f.n_mentors for f in self.features])])
 
 
-def _gather(stack: _Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
+def _gather(stack: Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
             ) -> dict[str, np.ndarray]:
     """Pair features for slots of possibly different replicates (one call per cohort)."""
     out: dict[str, np.ndarray] = {}
@@ -239,7 +220,7 @@ class _Draws:
 
     N_UNIFORM, N_NORMAL = 2, 3   # (meet, close), (quality, rating, chemistry)
 
-    def __init__(self, seed: int, stack: _Stack):
+    def __init__(self, seed: int, stack: Stack):
         self.gens = [_seeding.rng(root, "dynamics", number)
                      for root, number in stack.streams(seed)]
         self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
@@ -255,7 +236,7 @@ class _Draws:
             g.random(out=self.mentor_key[self.m_off[i]:self.m_off[i + 1]])
 
 
-def _static_draws(seed: int, stack: _Stack) -> tuple[np.ndarray, np.ndarray]:
+def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
     """Per-mentee-position draws fixed for the whole run: start values and survey errors."""
     start, survey = [], []
     for (root, number), f in zip(stack.streams(seed), stack.features, strict=True):
@@ -267,7 +248,7 @@ def _static_draws(seed: int, stack: _Stack) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- dynamics
 
-def _fit(b: BehaviorModel, design: ProgramDesign, f: dict[str, np.ndarray],
+def _fit(b: _Params, design: ProgramDesign, f: dict[str, np.ndarray],
          chemistry: np.ndarray) -> np.ndarray:
     """The quality a pair tends to: deep similarity weighs most, surface little."""
     target = (b.quality_base + b.quality_deep * (f["deep_similarity"] - 0.5)
@@ -279,17 +260,17 @@ def _fit(b: BehaviorModel, design: ProgramDesign, f: dict[str, np.ndarray],
     return np.clip(target, 0.0, 1.0)
 
 
-def _start_quality(b: BehaviorModel, target: np.ndarray) -> np.ndarray:
+def _start_quality(b: _Params, target: np.ndarray) -> np.ndarray:
     return 0.5 + b.quality_start_weight * (target - 0.5)
 
 
-def _start_engagement(b: BehaviorModel, design: ProgramDesign, z: np.ndarray) -> np.ndarray:
+def _start_engagement(b: _Params, design: ProgramDesign, z: np.ndarray) -> np.ndarray:
     e = (b.engagement_base + b.engagement_sd * z + b.engagement_goals * design.goal_setting
          + b.engagement_recognition * design.recognition)
     return np.clip(e, 0.0, 1.0)
 
 
-def _overload(design: ProgramDesign, b: BehaviorModel, meeting_weeks: np.ndarray,
+def _overload(design: ProgramDesign, b: _Params, meeting_weeks: np.ndarray,
               avail: np.ndarray) -> np.ndarray:
     """Planned monthly meeting hours over the scarcer partner's availability, beyond 1."""
     per_month = meeting_weeks.sum() / design.duration_weeks * _WEEKS_PER_MONTH
@@ -298,9 +279,43 @@ def _overload(design: ProgramDesign, b: BehaviorModel, meeting_weeks: np.ndarray
     return np.maximum(hours / np.maximum(avail, 0.5) - 1.0, 0.0)
 
 
-def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
-         arm: Any, want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
-    """Simulate one design on stacked replicates; return the four tables."""
+class _Params:
+    """Behaviour parameters by name: a float where all stacked replicates share it, an
+    array over slots where they differ (numpy broadcasting does the rest)."""
+
+    def __init__(self, values: dict[str, float | np.ndarray]):
+        self.__dict__.update(values)
+
+    def at(self, slots: np.ndarray) -> _Params:
+        """The parameters of a subset of slots."""
+        return _Params({k: v[slots] if isinstance(v, np.ndarray) else v
+                        for k, v in self.__dict__.items()})
+
+
+def _params(behavior: BehaviorModel | Sequence[BehaviorModel], stack: Stack) -> _Params:
+    if isinstance(behavior, BehaviorModel):
+        return _Params(behavior.to_dict())
+    rows = [b.to_dict() for b in behavior]
+    if len(rows) != len(stack.features):
+        raise ValueError(f"{len(rows)} behaviour models for {len(stack.features)} replicates")
+    values: dict[str, float | np.ndarray] = {}
+    for name in rows[0]:
+        per_replicate = np.array([r[name] for r in rows])
+        same = (per_replicate == per_replicate[0]).all()
+        values[name] = float(per_replicate[0]) if same else per_replicate[stack.rep]
+    return _Params(values)
+
+
+def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[BehaviorModel],
+        seed: int, arm: Any, *, capacity: int | np.ndarray = 1, want: tuple[str, ...] = TABLES
+        ) -> dict[str, pd.DataFrame]:
+    """Simulate one design on stacked replicates; return the tables named in ``want``.
+
+    ``behavior`` is one model for every replicate or one per stacked replicate;
+    ``capacity`` is the most mentees a mentor may have at once, one number or one per
+    stacked mentor (rematches honour it).
+    """
+    b = _params(behavior, stack)
     sched = program_schedule(design)
     n, n_weeks = len(stack.rep), design.duration_weeks
     e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
@@ -323,7 +338,6 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
     mentor_level = np.concatenate([f.mentor_start for f in stack.features])
     mentor_level0 = mentor_level.copy()
     load = np.bincount(mentor_g, minlength=m_off[-1])
-    capacity = design.mentor_capacity
     rep_of_mentor = np.repeat(np.arange(len(stack.features)),
                               [f.n_mentors for f in stack.features])
     first_mentor_g = mentor_g.copy()
@@ -418,7 +432,7 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
         trig_gap = active & (since_meet == (design.no_meeting_weeks or -1))
         planned = active & sched.checkin[t]
         checkin = planned | trig_first | trig_gap
-        rating = _likert(quality, z[:, 1], b.rating_noise_sd)
+        rating = likert(quality, z[:, 1], b.rating_noise_sd)
         low = checkin & (rating <= design.flag_rating)
         flagged = low | trig_first | trig_gap
         ck = np.flatnonzero(checkin)
@@ -435,16 +449,17 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
         hours["mentor"] += checkin * b.survey_minutes / 60.0
 
         if fl.size and design.on_flag == "coach":
-            engagement[fl] = np.minimum(engagement[fl] + b.coach_engagement, 1.0)
-            quality[fl] += b.coach_quality * (target[fl] - quality[fl])
+            bf = b.at(fl)
+            engagement[fl] = np.minimum(engagement[fl] + bf.coach_engagement, 1.0)
+            quality[fl] += bf.coach_quality * (target[fl] - quality[fl])
             streak[fl] = 0
-            hours["coordinator"][fl] += b.coach_hours
-            hours["mentee"][fl] += b.coach_participant_hours
-            hours["mentor"][fl] += b.coach_participant_hours
+            hours["coordinator"][fl] += bf.coach_hours
+            hours["mentee"][fl] += bf.coach_participant_hours
+            hours["mentor"][fl] += bf.coach_participant_hours
             log(week, fl, "coach", fl_reason)
         elif fl.size and design.on_flag == "close":
             _close(flagged, active, closed_week, week, load, mentor_g)
-            hours["coordinator"][fl] += b.close_hours
+            hours["coordinator"][fl] += b.at(fl).close_hours
             log(week, fl, "closure", _R["coordinator_close"])
         elif fl.size:  # rematch from the pool of mentors with free capacity
             new = _draw_mentors(fl, stack.rep, load, capacity, rep_of_mentor,
@@ -459,15 +474,16 @@ def _run(stack: _Stack, design: ProgramDesign, b: BehaviorModel, seed: int,
                 mentor_g[ok] = new_g
                 new_pos = new_g - m_off[stack.rep[ok]]
                 nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
-                target[ok] = _fit(b, design, nf, z[ok, 2])
-                quality[ok] = _start_quality(b, target[ok])
+                bo = b.at(ok)
+                target[ok] = _fit(bo, design, nf, z[ok, 2])
+                quality[ok] = _start_quality(bo, target[ok])
                 engagement[ok] = start_engagement[ok]
-                overload[ok] = _overload(design, b, sched.meeting, nf["avail"])
+                overload[ok] = _overload(design, bo, sched.meeting, nf["avail"])
                 misfit[ok] = 1.0 - nf["schedule_fit"]
                 mentee_ceiling[ok], mentor_ceiling[ok] = nf["mentee_ceiling"], nf["mentor_ceiling"]
                 streak[ok] = 0
                 since_meet[ok] = 0
-                hours["coordinator"][ok] += b.rematch_hours
+                hours["coordinator"][ok] += bo.rematch_hours
         if fl.size:
             rec["intervention"][t, fl] = _I[design.on_flag]
 
@@ -494,7 +510,8 @@ def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: 
     np.subtract.at(load, mentor_g[mask], 1)
 
 
-def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray, capacity: int,
+def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray,
+                  capacity: int | np.ndarray,
                   rep_of_mentor: np.ndarray, key: np.ndarray) -> np.ndarray:
     """New mentor (global index, or -1) for each slot, drawn within its replicate.
 
@@ -528,7 +545,7 @@ def _arm_column(n: int, arm: str | tuple[list[str], int]) -> pd.Categorical:
     return pd.Categorical.from_codes(np.full(n, code, np.int8), categories=list(names))
 
 
-def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
+def _tables(stack: Stack, design: ProgramDesign, b: _Params, arm: Any,
             rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any],
             want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
     """The tables in ``want`` (building the others costs time callers may not need)."""
@@ -539,9 +556,9 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
     ids = _IdColumn(stack.features)
     mentee_id = ids.mentee(stack.mentee_offsets[stack.rep] + stack.mentee)
     z = s["survey"]
-    sat_e = _likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
-    sat_m = _likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
-    support = _likert(s["quality"], z[:, 6], b.support_noise_sd)
+    sat_e = likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
+    sat_m = likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
+    support = likert(s["quality"], z[:, 6], b.support_noise_sd)
     if "outcomes" in want:
         out["outcomes"] = _outcomes_frame(stack, replicate, arm, ids, mentee_id, s,
                                           sat_e, sat_m, support)
@@ -549,18 +566,27 @@ def _tables(stack: _Stack, design: ProgramDesign, b: BehaviorModel, arm: Any,
         out["surveys"] = _survey_frame(
             replicate, arm, stack.mentee, mentee_id, ids.mentor(s["first_mentor_g"]),
             ids.mentor(s["mentor_g"]), skill=(s["mentee_skill0"], s["mentee_skill"]),
-            lead=(s["mentor_level0"], s["mentor_level"]), post=(sat_e, sat_m, support), z=z, b=b)
+            lead=(s["mentor_level0"], s["mentor_level"]), post=(sat_e, sat_m, support), z=z, b=b,
+            point=_point(stack, lambda p: p).get("point"))
     if "events" in want:
         out["events"] = _events_frame(stack, replicate, arm, ids, events)
     return out
 
 
-def _weeks_frame(stack: _Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]
+def _point(stack: Stack, expand: Any) -> dict[str, np.ndarray]:
+    """The ``point`` column (robustness runs only), per slot expanded to a table's rows."""
+    if stack.point is None:
+        return {}
+    return {"point": expand(stack.point[stack.rep].astype(np.int32))}
+
+
+def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]
                  ) -> pd.DataFrame:
     n = len(stack.rep)
     replicate = stack.replicates[stack.rep]
     arm_cat = _arm_column(n * n_weeks, arm)
     return pd.DataFrame({
+        **_point(stack, lambda p: np.repeat(p, n_weeks)),
         "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
         "arm": arm_cat,
         "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
@@ -574,12 +600,13 @@ def _weeks_frame(stack: _Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarra
     }, copy=False)   # keep one block per column: consolidating 5 million rows costs time
 
 
-def _outcomes_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
+def _outcomes_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
                     mentee_id: pd.Categorical, s: dict[str, Any], sat_e: np.ndarray,
                     sat_m: np.ndarray, support: np.ndarray) -> pd.DataFrame:
     n = len(stack.rep)
     closed = s["closed_week"] > 0
     return pd.DataFrame({
+        **_point(stack, lambda p: p),
         "replicate": replicate.astype(np.int32),
         "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32),
@@ -602,7 +629,7 @@ def _outcomes_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColu
     })
 
 
-def _events_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
+def _events_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
                   events: list[tuple]) -> pd.DataFrame:
     if events:
         cols = [np.concatenate(c) for c in zip(*events, strict=True)]
@@ -614,6 +641,7 @@ def _events_frame(stack: _Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn
         rating = np.zeros(0)
     new_id = ids.mentor(new)
     return pd.DataFrame({
+        **_point(stack, lambda p: p[slot]),
         "replicate": replicate[slot].astype(np.int32),
         "arm": _arm_column(len(slot), arm),
         "pair_id": stack.mentee[slot].astype(np.int32),
@@ -633,7 +661,7 @@ class _IdColumn:
     million-row id column costs an integer gather rather than a million string copies.
     """
 
-    def __init__(self, features: list[_CohortFeatures]):
+    def __init__(self, features: list[CohortFeatures]):
         ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
         codes, categories = pd.factorize(np.concatenate(ids))
         # One dtype, validated once: from_codes with categories= re-validates them per call.
@@ -661,18 +689,18 @@ def _concat_cat(parts: list[pd.Categorical]) -> pd.Categorical:
 
 
 def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor, *, skill,
-                  lead, post, z, b) -> pd.DataFrame:
+                  lead, post, z, b, point=None) -> pd.DataFrame:
     """Long pre/post Likert answers; ``post`` is None for an unpaired control arm."""
     parts = [
-        (mentee_id, "mentee", "digital_skill", "pre", _likert(skill[0], z[:, 0], b.skill_noise_sd)),
-        (mentee_id, "mentee", "digital_skill", "post", _likert(skill[1], z[:, 1], b.skill_noise_sd)),
+        (mentee_id, "mentee", "digital_skill", "pre", likert(skill[0], z[:, 0], b.skill_noise_sd)),
+        (mentee_id, "mentee", "digital_skill", "post", likert(skill[1], z[:, 1], b.skill_noise_sd)),
     ]
     if post is not None:
         parts += [
             (first_mentor, "mentor", "leadership_skill", "pre",
-             _likert(lead[0], z[:, 2], b.skill_noise_sd)),
+             likert(lead[0], z[:, 2], b.skill_noise_sd)),
             (first_mentor, "mentor", "leadership_skill", "post",
-             _likert(lead[1], z[:, 3], b.skill_noise_sd)),
+             likert(lead[1], z[:, 3], b.skill_noise_sd)),
             (mentee_id, "mentee", "satisfaction", "post", post[0]),
             (last_mentor, "mentor", "satisfaction", "post", post[1]),
             (mentee_id, "mentee", "support", "post", post[2]),
@@ -685,6 +713,7 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
         return pd.Categorical.from_codes(codes, categories=names)
 
     return pd.DataFrame({
+        **({} if point is None else {"point": np.tile(point, k)}),
         "replicate": np.tile(replicate.astype(np.int32), k),
         "arm": _arm_column(n * k, arm),
         "pair_id": np.tile(pair_id.astype(np.int32), k),
@@ -696,9 +725,10 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
     })
 
 
-def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
-                    want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+def control_tables(stack: Stack, behavior: BehaviorModel | Sequence[BehaviorModel], seed: int,
+                   arm: Any, *, want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
     """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
+    b = _params(behavior, stack)
     _, static_survey = _static_draws(seed, stack)
     gi = stack.mentee_offsets[stack.rep] + stack.mentee
     ids = _IdColumn(stack.features)
@@ -707,9 +737,11 @@ def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
     replicate = stack.replicates[stack.rep]
     n = len(gi)
     surveys = _survey_frame(replicate, arm, stack.mentee, mentee_ids, None, None,
-                            skill=(skill, skill), lead=None, post=None, z=static_survey[gi], b=b)
+                            skill=(skill, skill), lead=None, post=None, z=static_survey[gi], b=b,
+                            point=_point(stack, lambda p: p).get("point"))
     zeros = np.zeros(n)
     outcomes = pd.DataFrame({
+        **_point(stack, lambda p: p),
         "replicate": replicate.astype(np.int32),
         "arm": _arm_column(n, arm),
         "pair_id": stack.mentee.astype(np.int32), "mentee_id": mentee_ids,
@@ -727,22 +759,6 @@ def _control_tables(stack: _Stack, b: BehaviorModel, seed: int, arm: Any,
     return {k: v for k, v in built.items() if k in want}
 
 
-# --------------------------------------------------------------------------- public API
-
-def _check_inputs(cohort: Any, design: Any, behavior: Any, seed: Any, owner: str
-                  ) -> BehaviorModel:
-    if not isinstance(cohort, Cohort):
-        raise fail("cohort", owner, "a Cohort", type(cohort).__name__)
-    if not isinstance(design, ProgramDesign):
-        raise fail("design", owner, "a ProgramDesign", type(design).__name__)
-    if behavior is None:
-        behavior = BehaviorModel()
-    if not isinstance(behavior, BehaviorModel):
-        raise fail("behavior", owner, "a BehaviorModel or None", type(behavior).__name__)
-    _seeding.check_seed(seed, owner)
-    return behavior
-
-
 def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES
                  ) -> tuple[str, ...]:
     """Validate a ``tables=`` selection: a non-empty subset of ``allowed``."""
@@ -757,24 +773,6 @@ def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES
     return chosen
 
 
-def simulate(cohort: Cohort, matching: Any, design: ProgramDesign | None = None,
-             behavior: BehaviorModel | None = None, seed: int = 0, *, replicate: int = 0,
-             arm: str = "program", tables: Any = TABLES) -> SimulationResult:
-    """Simulate ``design`` on a matched cohort; return the tidy tables.
-
-    ``matching`` is a :class:`toolkit.matching.Matching` of this cohort or a DataFrame with
-    ``mentee_id`` and ``mentor_id`` columns. ``seed`` is the root seed; ``replicate`` picks
-    the replicate stream under it (what :func:`toolkit.experiment.run_experiment` varies).
-    ``tables`` selects which of ``weeks``, ``outcomes``, ``surveys``, ``events`` to build
-    (the others are ``None``); the numbers in a built table do not depend on the choice.
-    """
-    design = ProgramDesign() if design is None else design
-    behavior = _check_inputs(cohort, design, behavior, seed, "simulate")
-    want = check_tables(tables, "simulate")
-    _seeding.check_seed(replicate, "simulate", "replicate")
-    e_pos, m_pos = _matching_positions(cohort, matching, "simulate")
-    stack = _Stack(features=[_features(cohort)], replicates=np.array([replicate]),
-                   rep=np.zeros(len(e_pos), np.int64), mentee=e_pos, mentor=m_pos)
-    built = _run(stack, design, behavior, seed, arm, want)
-    return SimulationResult(design=design, behavior=behavior, seed=seed,
-                            **{k: built.get(k) for k in TABLES})
+def likert(latent: np.ndarray, noise: np.ndarray, sd: Any) -> np.ndarray:
+    """Five-point Likert response to a latent value in [0, 1] with error (int8)."""
+    return np.clip(np.rint(1.0 + 4.0 * latent + sd * noise), 1, 5).astype(np.int8)
