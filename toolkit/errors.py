@@ -9,7 +9,9 @@ class::
     │   ├── RosterError                            a roster file is malformed (names row and column)
     │   └── AnalysisInputError                     an analysis got data it cannot estimate from
     ├── InfeasibleMatchingError (also ValueError)  constraints leave people with no admissible partner
-    └── OutputPathError (also OSError)             an output path cannot be written
+    ├── OutputPathError (also OSError)             an output path cannot be written
+    ├── SchedulerError (also ConnectionError)      a Dask scheduler cannot be reached
+    └── StudyExecutionError (also RuntimeError)    a study notebook failed in a cell (CLI exit 1)
 
 Messages are one sentence naming the input, the value and what is allowed.
 """
@@ -22,6 +24,8 @@ __all__ = [
     "InvalidParameterError",
     "OutputPathError",
     "RosterError",
+    "SchedulerError",
+    "StudyExecutionError",
     "ToolkitError",
 ]
 
@@ -48,3 +52,11 @@ class InfeasibleMatchingError(ToolkitError, ValueError):
 
 class OutputPathError(ToolkitError, OSError):
     """An output path is a directory, unwritable, or has an unsupported extension."""
+
+
+class SchedulerError(ToolkitError, ConnectionError):
+    """A Dask scheduler (address or scheduler file) cannot be reached within the timeout."""
+
+
+class StudyExecutionError(ToolkitError, RuntimeError):
+    """A study notebook raised in a cell; the message names the cell and its error."""

@@ -37,6 +37,7 @@ __all__ = [
     "power_curve_plot",
     "score_distribution_plot",
     "set_theme",
+    "sweep_plot",
     "trajectory_plot",
 ]
 
@@ -262,3 +263,38 @@ def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulat
     return _finish(fig, title or "Simulated values against literature ranges",
                    f"Calibration plot of {len(df)} targets: {int(inside.sum())} simulated values fall inside "
                    "their literature range" + (f"; outside: {', '.join(outside)}." if outside else "."))
+
+
+def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "estimate_name",
+               title: str = "Headline estimates across the sweep") -> Figure:
+    """One panel per estimate: each run's estimate with its 95% CI (rows are runs).
+
+    ``estimates`` is long: ``label`` (the run's parameters), ``estimate_name``,
+    ``estimate``, ``ci_low``, ``ci_high``.
+    """
+    set_theme()
+    _need(estimates, [run, name, "estimate", "ci_low", "ci_high"], "sweep_plot")
+    names = list(dict.fromkeys(estimates[name]))
+    runs = list(dict.fromkeys(estimates[run]))
+    ncol = min(3, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = _subplots(nrow, ncol, figsize=(4.2 * ncol, 1.2 + (0.4 * len(runs) + 0.8) * nrow),
+                          squeeze=False, sharey=True)
+    y = {r: i for i, r in enumerate(runs[::-1])}
+    parts = []
+    for ax, est_name in zip(axes.flat, names, strict=False):
+        rows = estimates[estimates[name] == est_name]
+        pos = rows[run].map(y).to_numpy(float)
+        e = rows.estimate.to_numpy(float)
+        err = np.vstack([e - rows.ci_low.to_numpy(float), rows.ci_high.to_numpy(float) - e])
+        ax.errorbar(e, pos, xerr=err, fmt="o", color=PALETTE[0], capsize=3)
+        ax.axvline(0, color="0.4", linestyle="--", linewidth=1)
+        ax.set_title(str(est_name), fontsize=9)
+        ax.set_yticks(list(y.values()), list(y.keys()))
+        ax.set_xlabel("estimate")
+        parts.append(f"{est_name}: " + ", ".join(
+            f"{r} {v:.3g}" for r, v in zip(rows[run], e, strict=True)))
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    return _finish(fig, title, "Dot plot with 95% confidence intervals of each run's headline "
+                   "estimates, one panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
