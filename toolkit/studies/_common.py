@@ -1,0 +1,63 @@
+"""Small pieces the study modules share (no study logic of their own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "contrasts", "notebook_path",
+           "one_cohort", "robustness_text", "sweep_rows"]
+
+Policy = Literal["random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
+                 "max_participation", "diverse"]
+POLICIES: tuple[str, ...] = ("random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
+                             "max_participation", "diverse")
+Cadence = Literal["weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded"]
+CADENCES: tuple[str, ...] = ("weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded")
+
+
+def notebook_path(name: str) -> Path:
+    """``studies/<name>.ipynb`` of the source tree."""
+    return Path(__file__).resolve().parents[2] / "studies" / f"{name}.ipynb"
+
+
+def one_cohort(roster: str | None, n_mentors: int, n_mentees: int, seed: int):
+    """The study's one cohort: the roster's people, or a synthetic cohort drawn from the
+    ``cohort`` stream of the study seed."""
+    from toolkit._seeding import int_seed
+    from toolkit.cohort import CohortSpec, generate_cohort
+    from toolkit.roster import read_roster
+
+    if roster is not None:
+        return read_roster(roster)
+    return generate_cohort(CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees,
+                                      seed=int_seed(seed, "study", "cohort")))
+
+
+def contrasts(estimates: pd.DataFrame, outcome: str, effect: str, **equal: Any) -> pd.DataFrame:
+    """The contrast rows (with a reference) of one outcome and effect, filtered by columns."""
+    keep = ((estimates.outcome == outcome) & (estimates.effect == effect)
+            & estimates.reference.notna())
+    for column, value in equal.items():
+        keep &= estimates[column] == value
+    return estimates[keep]
+
+
+def sweep_rows(rows: pd.DataFrame, name: str, scale: float = 1.0) -> pd.DataFrame:
+    """The sweep table's columns (estimate_name, estimate, ci_low, ci_high) from contrast rows;
+    ``name`` is a format string over the row's columns (``{group}``, ``{reference}``...)."""
+    records = rows.to_dict("records")
+    return pd.DataFrame({
+        "estimate_name": [name.format(**r) for r in records],
+        "estimate": rows.estimate.to_numpy(float) * scale,
+        "ci_low": rows.ci_low.to_numpy(float) * scale,
+        "ci_high": rows.ci_high.to_numpy(float) * scale})
+
+
+def robustness_text(result: object) -> str:
+    """The robustness sentence for the findings (the hook returns None in this version)."""
+    from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
+
+    return ROBUSTNESS_UNAVAILABLE if result is None else str(result)
