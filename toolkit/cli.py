@@ -41,12 +41,18 @@ def main(
 
 
 def clean_errors(func):
-    """Turn toolkit errors into one line on stderr and exit status 2."""
+    """Turn toolkit errors into one line on stderr and exit status 2 (1 for a study that
+    failed while running)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from toolkit.errors import StudyExecutionError
+
         try:
             return func(*args, **kwargs)
+        except StudyExecutionError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from None
         except ToolkitError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from None
@@ -137,19 +143,115 @@ def data(
 @app.command()
 @clean_errors
 def reports(
-    studies: Annotated[Path, typer.Option("--studies", help="Folder of study notebooks.")
-                       ] = Path("studies"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the canonical reports.")
+                   ] = Path("reports"),
+    study: Annotated[list[str] | None, typer.Option(
+        "--study", help="Only this study (repeat for several); default: every study.")] = None,
 ) -> None:
-    """Render the canonical study reports into reports/ (after `rmt data`)."""
-    notebooks = sorted(p for p in studies.glob("*.ipynb") if not p.name.startswith("_"))
-    if not notebooks:
-        typer.echo(f"No study notebooks in {studies}/ yet, so no study report exists; "
-                   "the canonical data in synthetic_data/ were regenerated.")
-        return
-    raise ToolkitError(
-        f"Found {len(notebooks)} study notebook(s) in {studies}/ but the study runner "
-        "is not available in this version; no report was rendered."
-    )
+    """Run every study at its defaults into reports/<study>/ and write reports/index.html."""
+    from toolkit.runner import run_reports
+
+    index = run_reports(out, study or None, echo=lambda m: typer.echo(m, err=True))
+    typer.echo(f"wrote {index}", err=True)
+
+
+def _print_study_help(name: str) -> None:
+    from toolkit.studies import get_study
+
+    study = get_study(name)
+    typer.echo(f"Usage: rmt run {name} [-p KEY=VALUE]... [-f PARAMS.yaml] [--out DIR]\n")
+    typer.echo(f"{study.title}\n{study.question}\n")
+    typer.echo("Parameters (-p key=value; lists as a,b or [a, b]):")
+    for row in study.parameters.describe():
+        typer.echo(f"  {row['name']:<16} {row['type']:<14} default {row['default']}")
+        typer.echo(f"      {row['help']}")
+        typer.echo(f"      allowed: {row['allowed']}")
+
+
+_PARAM_HELP = "Study parameter as key=value (repeatable); lists as a,b or [a, b]."
+
+
+@app.command(context_settings={"help_option_names": []})
+@clean_errors
+def run(
+    ctx: typer.Context,
+    study: Annotated[str | None, typer.Argument(help="Study name (rmt run STUDY --help lists its "
+                                                     "parameters).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="YAML or JSON file of "
+                                              "parameters (-p values override it).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")
+                   ] = Path("reports"),
+    force: Annotated[bool, typer.Option("--force", help="Run again even if this run exists.")
+                     ] = False,
+    show_help: Annotated[bool, typer.Option("--help", "-h", help="Show this message (with a "
+                                            "STUDY: its parameters) and exit.")] = False,
+) -> None:
+    """Run a study: check its parameters, execute its notebook, write a run folder with the
+    report, tables, figures and manifest."""
+    if show_help or study is None:
+        if study is None:
+            from toolkit.studies import list_studies
+
+            typer.echo(ctx.get_help())
+            typer.echo(f"\nStudies: {', '.join(list_studies())}")
+        else:
+            _print_study_help(study)
+        raise typer.Exit()
+    from toolkit.runner import run_study
+
+    res = run_study(study, param or [], out=out, file=file, force=force)
+    if res.skipped:
+        typer.echo(f"found an earlier run with the same parameters: {res.path} "
+                   "(--force runs it again)", err=True)
+    else:
+        typer.echo(f"wrote {res.path} in {res.wall_seconds:.1f} s; report: "
+                   f"{res.path / 'report.html'}", err=True)
+    typer.echo(str(res.path))
+
+
+@app.command()
+@clean_errors
+def verify(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (with manifest.json).")],
+) -> None:
+    """Re-run a run from its manifest and check every table is identical (exit 1 if not)."""
+    from toolkit.runner import verify_run
+
+    res = verify_run(run_dir, echo=lambda m: typer.echo(m, err=True))
+    for table, status in res.tables.items():
+        typer.echo(f"{table}: {status}")
+    if not res.identical:
+        bad = [t for t, s in res.tables.items() if s != "identical"]
+        typer.echo(f"error: {len(bad)} table(s) differ from the re-run: {', '.join(bad)}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"all {len(res.tables)} tables identical", err=True)
+
+
+@app.command()
+@clean_errors
+def sweep(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    grid: Annotated[list[str], typer.Option("--grid", "-g", help="key=v1,v2 (repeatable; the "
+                                            "runs are every combination; list values: a,b;c,d).")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")
+                   ] = Path("reports"),
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Local processes "
+                                                "(default and maximum: the number of cores).")
+                       ] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address (tcp://HOST:8786) or scheduler file.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to reach the scheduler.")
+                       ] = 10.0,
+) -> None:
+    """Run a parameter grid, one run per parameter set, resuming where it stopped."""
+    from toolkit.runner import run_sweep
+
+    res = run_sweep(study, grid, base=param or [], out=out, workers=workers, scheduler=scheduler,
+                    timeout=timeout, echo=lambda m: typer.echo(m, err=True))
+    typer.echo(f"{res.ran} run(s) ran, {res.skipped} found; sweep table {res.table}; "
+               f"report {res.report}", err=True)
 
 
 @app.command()

@@ -370,9 +370,10 @@ figcaption{font-size:.9rem;color:#444;margin-top:.3rem}
 table.estimates{border-collapse:collapse;font-size:.85rem;margin:1rem 0;display:block;
  overflow-x:auto;max-width:100%}
 table.estimates caption{text-align:left;font-weight:600;padding:.3rem 0;caption-side:top}
-table.estimates th,table.estimates td{border-bottom:1px solid #e3e3e3;padding:.25rem .6rem;
+table.estimates th,table.estimates td{border-bottom:1px solid #e3e3e3;padding:.25rem .6rem;white-space:nowrap;
  text-align:left;vertical-align:top}
-table.estimates th{background:#f6f6f6}
+table.params td{white-space:normal}
+table.estimates th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
 pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;white-space:pre-wrap}
 footer{margin-top:3rem;font-size:.8rem;color:#666}
 """

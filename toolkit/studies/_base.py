@@ -507,7 +507,7 @@ def save_figure(fig: Any, name: str) -> Path:
     folder.mkdir(exist_ok=True)
     path = folder / f"{name}.png"
     tmp = folder / f".{name}.png.tmp"
-    fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     os.replace(tmp, path)
     return path
 
@@ -520,7 +520,7 @@ def figure_html(fig: Any, caption: str, alt: str | None = None) -> str:
     from toolkit.plots import alt_text
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     alt = alt or alt_text(fig) or caption
     return (f'<figure class="rmt-figure"><img src="data:image/png;base64,{data}" '
@@ -549,17 +549,23 @@ def show_table(frame: Any, caption: str, *, digits: int = 2, columns: Iterable[s
 
 
 def show_findings(findings: Iterable[str], *, robustness: str | None = None,
-                  title: str = "Findings") -> None:
-    """Show the plain-language findings first and save them to ``findings.json``."""
+                  title: str = "Findings", more: Mapping[str, Iterable[str]] | None = None) -> None:
+    """Show the plain-language findings first and save them to ``findings.json``.
+
+    ``findings`` are the headline (the index page shows the first three); ``more`` adds
+    titled lists of further findings inside the same section."""
     from toolkit.report import findings_html
 
     findings = [str(f) for f in findings]
+    more = {str(k): [str(x) for x in v] for k, v in (more or {}).items()}
     p = output_dir() / FINDINGS_FILE
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps({"findings": findings, "robustness": robustness}, indent=1) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(json.dumps({"findings": findings, "more": more, "robustness": robustness},
+                              indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, p)
     markup = findings_html(findings, title=title)
+    for heading, items in more.items():
+        markup += f"<h3>{html.escape(heading)}</h3>" + findings_html(items, title=None)
     if robustness:
         markup += f'<p class="robustness">{html.escape(robustness)}</p>'
     show_html(f'<section id="findings">{markup}</section>')
@@ -591,21 +597,21 @@ def show_parameters(params: StudyParameters) -> None:
     import pandas as pd
 
     defaults = type(params).defaults()
-    rows = [{"parameter": k, "value": _cli_text(v),
+    rows = [{"parameter": k, "value": _cli_text(v).replace(",", ", "),
              "default": "yes" if defaults.get(k) == v else f"no (default {_cli_text(defaults.get(k))})",
              "meaning": type(params).model_fields[k].description or ""}
             for k, v in params.to_dict().items() if k != "roster" or v is None]
     if params.to_dict().get("roster") is not None:
         rows.append({"parameter": "roster", "value": "a real roster file (checksum in the manifest)",
                      "default": "no (default none)", "meaning": "Participants read from a roster."})
-    show_html(_plain_table(pd.DataFrame(rows), "Parameters of this run"))
+    show_html(_plain_table(pd.DataFrame(rows), "Parameters of this run", css="estimates params"))
 
 
-def _plain_table(frame: Any, caption: str) -> str:
+def _plain_table(frame: Any, caption: str, css: str = "estimates") -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
                    for row in frame.itertuples(index=False))
-    return (f'<table class="estimates"><caption>{html.escape(caption)}</caption>'
+    return (f'<table class="{css}"><caption>{html.escape(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 

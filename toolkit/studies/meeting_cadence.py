@@ -25,7 +25,8 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import Study, StudyParameters
 
 __all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "cohort",
-           "estimates_for_sweep", "figures", "findings", "limitations", "mechanism_text",
+           "contrasts_for_report", "estimates_for_sweep", "figures", "findings",
+           "learning_findings", "limitations", "mechanism_text", "summary_for_report",
            "performance_text", "plan_table", "robustness_text", "simulate", "summary_table"]
 
 Cadence = Literal["weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded", "hartford"]
@@ -213,32 +214,97 @@ def _label(arm: str) -> str:
     return LABELS.get(arm, arm)
 
 
+SHORT = {"weekly": "weekly", "biweekly": "biweekly", "every_3_weeks": "every 3 weeks",
+         "monthly": "monthly", "front_loaded": "front-loaded", "hartford": "Hartford"}
+
+
+def _short(arm: str) -> str:
+    if arm.endswith("_matched"):
+        return SHORT[arm.removesuffix("_matched")] + " (matched hours)"
+    return SHORT.get(arm, arm)
+
+
 def _labels(params: Parameters) -> dict[str, str]:
     names = plan_table(params)["arm"].tolist()
     return {a: _label(a) for a in names}
 
 
-def _contrasts(estimates: pd.DataFrame, outcome: str, effect: str, mode: str) -> pd.DataFrame:
+def _contrasts(estimates: pd.DataFrame, outcome: str, effect: str, mode: str,
+               reference: str) -> pd.DataFrame:
+    """Rows of one effect of one outcome in one hours mode, each arm against the reference."""
     return estimates[(estimates.outcome == outcome) & (estimates.effect == effect)
-                     & (estimates.hours == mode) & estimates.reference.notna()]
+                     & (estimates.hours == mode) & (estimates.reference == reference)]
 
 
 def findings(estimates: pd.DataFrame, params: Parameters) -> list[str]:
-    """Plain-language findings: completion, then the mentee's and the mentor's gains, against
-    the reference, first at usual meeting lengths, then at matched monthly hours."""
+    """The headline: completion of each schedule against the reference, first at usual
+    meeting lengths, then at matched monthly hours."""
     from toolkit.report import sentence
 
     labels = _labels(params)
     out = []
     for mode in ("unmatched", "matched"):
-        rows = _contrasts(estimates, "completed", "risk_difference", mode)
-        for row in rows.to_dict("records"):
-            out.append(sentence(row, outcome="completion", labels=labels))
-    for mode in ("unmatched", "matched"):
-        for outcome in ("mentee_gain", "mentor_gain"):
-            for row in _contrasts(estimates, outcome, "difference", mode).to_dict("records"):
-                out.append(sentence(row, outcome=OUTCOMES[outcome], labels=labels, digits=3))
+        rows = _contrasts(estimates, "completed", "risk_difference", mode, params.reference)
+        out += [sentence(r, outcome="completion", labels=labels) for r in rows.to_dict("records")]
     return out
+
+
+def learning_findings(estimates: pd.DataFrame, params: Parameters) -> dict[str, list[str]]:
+    """Two-way learning against the reference: {heading: sentences} per hours mode."""
+    from toolkit.report import sentence
+
+    labels = _labels(params)
+    out = {}
+    titles = {"unmatched": "Two-way learning at usual meeting lengths",
+              "matched": "Two-way learning at matched monthly hours"}
+    for mode in ("unmatched", "matched"):
+        found = []
+        for outcome in ("mentee_gain", "mentor_gain"):
+            rows = _contrasts(estimates, outcome, "difference", mode, params.reference)
+            found += [sentence(r, outcome=OUTCOMES[outcome], labels=labels, digits=3)
+                      for r in rows.to_dict("records")]
+        if found:
+            out[titles[mode]] = found
+    return out
+
+
+def summary_for_report(summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-schedule summary with readable labels and rounding (text cells)."""
+    from toolkit.report import fmt_number
+
+    return pd.DataFrame({
+        "schedule": summary.arm.map(_short), "meetings planned": summary.planned_meetings.astype(str),
+        "minutes each": summary.meeting_minutes.map(lambda v: fmt_number(v, 0)),
+        "planned hours / month": summary.planned_monthly_hours.map(lambda v: fmt_number(v, 2)),
+        "completed (%)": (summary.completion * 100).map(lambda v: fmt_number(v, 1)),
+        "meetings held": summary.meetings_held.map(lambda v: fmt_number(v, 1)),
+        "mentee hours": summary.hours_mentee.map(lambda v: fmt_number(v, 1)),
+        "mentee gain": summary.mentee_gain.map(lambda v: fmt_number(v, 3)),
+        "mentor gain": summary.mentor_gain.map(lambda v: fmt_number(v, 3)),
+        "quality": summary.mean_quality.map(lambda v: fmt_number(v, 2)),
+    })
+
+
+def contrasts_for_report(estimates: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """Each schedule against the reference: the differences and hazard ratios, readable."""
+    from toolkit.report import fmt_number, fmt_p
+
+    keep = estimates[(estimates.reference == params.reference)
+                     & estimates.effect.isin(["risk_difference", "difference", "hazard_ratio"])]
+    scale = keep.effect.map({"risk_difference": 100.0}).fillna(1.0).to_numpy()
+    digits = [1 if e == "risk_difference" else 2 if e == "hazard_ratio" else 3 for e in keep.effect]
+    what = {"completed": "completion (points)", "mentee_gain": "mentee gain",
+            "mentor_gain": "mentor gain", "hours_mentee": "mentee hours",
+            "mean_quality": "quality"}
+    return pd.DataFrame({
+        "schedule": keep.group.map(_short).to_numpy(),
+        "outcome": [("closing early (hazard ratio)" if e == "hazard_ratio" else what.get(o, o))
+                    for o, e in zip(keep.outcome, keep.effect, strict=True)],
+        "estimate": [fmt_number(v, d) for v, d in zip(keep.estimate * scale, digits, strict=True)],
+        "95% CI": [f"{fmt_number(a, d)} to {fmt_number(b, d)}" for a, b, d in
+                   zip(keep.ci_low * scale, keep.ci_high * scale, digits, strict=True)],
+        "p (Holm)": [fmt_p(p).removeprefix("p = ").replace("p < ", "< ") for p in keep.p_value],
+    })
 
 
 def figures(estimates: pd.DataFrame, params: Parameters) -> list[tuple]:
@@ -253,8 +319,7 @@ def figures(estimates: pd.DataFrame, params: Parameters) -> list[tuple]:
                          & estimates.reference.notna() & (estimates.reference == params.reference)]
         if rows.empty:
             continue
-        rows = rows.assign(group=rows.group.map(lambda g: labels.get(g, g)),
-                           reference=rows.reference.map(lambda g: labels.get(g, g)))
+        rows = rows.assign(group=rows.group.map(_short), reference=rows.reference.map(_short))
         if effect == "risk_difference":
             rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
                                ci_high=rows.ci_high * 100)
@@ -312,8 +377,9 @@ def performance_text(params: Parameters, estimates: pd.DataFrame) -> str:
     se = rows.se.to_numpy() * 100
     span = (f"{fmt_number(se.min(), 2)} to {fmt_number(se.max(), 2)} points" if len(se)
             else "not available")
+    pairs = f"{params.n_mentees} pairs" if params.roster is None else "the roster's pairs"
     return (f"All uncertainty here is Monte Carlo error from {params.replicates} replicates of "
-            f"{params.n_mentees if params.roster is None else 'the roster'}'s pairs per schedule. "
+            f"{pairs} per schedule. "
             f"The standard error of the completion differences is {span}; it shrinks with the "
             "square root of the number of replicates (four times the replicates halves it).")
 
