@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "contrasts", "notebook_path",
+__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "contrast_table", "contrasts", "notebook_path",
            "one_cohort", "robustness_text", "sweep_rows"]
 
 Policy = Literal["random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
@@ -61,3 +61,36 @@ def robustness_text(result: object) -> str:
     from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
 
     return ROBUSTNESS_UNAVAILABLE if result is None else str(result)
+
+
+def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm",
+                   names: dict[str, str] | None = None, outcomes: dict[str, str] | None = None,
+                   effects: tuple[str, ...] = ("risk_difference", "difference", "hazard_ratio")
+                   ) -> pd.DataFrame:
+    """Each arm against ``reference``, readable: estimate and 95% CI as text (risk
+    differences in percentage points), Holm-adjusted p. ``names`` relabel the arms,
+    ``outcomes`` the outcomes (an outcome not in it is left out when given)."""
+    from toolkit.report import fmt_number, fmt_p
+
+    keep = estimates[(estimates.reference == reference) & estimates.effect.isin(effects)]
+    if outcomes is not None:
+        keep = keep[keep.outcome.isin(list(outcomes))]
+    scale = keep.effect.map({"risk_difference": 100.0}).fillna(1.0).to_numpy()
+    digits = [1 if e == "risk_difference" else 2 if e == "hazard_ratio" else 3
+              for e in keep.effect]
+    names, outcomes = names or {}, outcomes or {}
+
+    def what(o: str, e: str) -> str:
+        if e == "hazard_ratio":
+            return "closing early (hazard ratio)"
+        text = outcomes.get(o, o.replace("_", " "))
+        return f"{text} (points)" if e == "risk_difference" else text
+
+    return pd.DataFrame({
+        label: keep.group.map(lambda g: names.get(g, g)).to_numpy(),
+        "outcome": [what(o, e) for o, e in zip(keep.outcome, keep.effect, strict=True)],
+        "estimate": [fmt_number(v, d) for v, d in zip(keep.estimate * scale, digits, strict=True)],
+        "95% CI": [f"{fmt_number(a, d)} to {fmt_number(b, d)}" for a, b, d in
+                   zip(keep.ci_low * scale, keep.ci_high * scale, digits, strict=True)],
+        "p (Holm)": [fmt_p(p).removeprefix("p = ").replace("p < ", "< ") for p in keep.p_value],
+    })

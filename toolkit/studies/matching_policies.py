@@ -34,6 +34,7 @@ from toolkit.studies._common import (
     POLICIES,
     Cadence,
     Policy,
+    contrast_table,
     contrasts,
     notebook_path,
     one_cohort,
@@ -41,8 +42,8 @@ from toolkit.studies._common import (
     sweep_rows,
 )
 
-__all__ = ["STUDY", "MatchingResult", "Parameters", "analyse", "arms", "estimates_for_sweep",
-           "example_pairs", "fairness_gaps", "fairness_table", "figures", "findings", "limitations",
+__all__ = ["STUDY", "MatchingResult", "Parameters", "analyse", "arms", "contrasts_for_report", "estimates_for_sweep",
+           "example_pairs", "fairness_gaps", "fairness_table", "figures", "findings", "limitations", "more_findings",
            "matching_table", "mechanism_text", "performance_text", "robustness_text",
            "simulate", "spec", "summary_table"]
 
@@ -185,6 +186,13 @@ def summary_table(result: MatchingResult, params: Parameters) -> pd.DataFrame:
     return out.rename_axis("policy").reset_index()
 
 
+def contrasts_for_report(estimates: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """Each policy against the reference, readable (completion in percentage points)."""
+    return contrast_table(estimates, params.reference, label="policy",
+                          outcomes={"completed": "completion", **{k: v for k, v in
+                                    OUTCOMES.items() if k != "completed"}})
+
+
 def matching_table(result: MatchingResult) -> pd.DataFrame:
     """Matching.metrics of the one matching per policy (no ids)."""
     keys = ("n_pairs", "match_rate", "mean_score", "min_score", "blocking_pairs",
@@ -232,49 +240,55 @@ def example_pairs(result: MatchingResult, params: Parameters) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["policy", "mentee", "mentor", "score", "why"])
 
 
-def _best(estimates: pd.DataFrame, outcome: str, effect: str, reference: str) -> dict | None:
-    rows = contrasts(estimates, outcome, effect, reference=reference)
-    if rows.empty:
-        return None
-    return rows.loc[rows.estimate.idxmax()].to_dict()
-
-
-def findings(estimates: pd.DataFrame, summary: pd.DataFrame, fairness: pd.DataFrame,
-             params: Parameters) -> list[str]:
-    """Plain-language findings: compatibility, completion of each policy against the
-    reference, the policy with the largest gain in quality, satisfaction and learning, and
-    the fairness gap between groups."""
+def findings(estimates: pd.DataFrame, summary: pd.DataFrame, params: Parameters) -> list[str]:
+    """The headline: which policy gave the most compatible pairs, then the completion of
+    each policy against the reference."""
     from toolkit.report import fmt_number, sentence
 
-    labels = {p: f"the {p} policy" for p in params.policies}
-    out = []
     top = summary.loc[summary.compatibility.idxmax()]
     ref = summary.set_index("policy").loc[params.reference]
-    out.append(f"The {top.policy} policy gave the highest mean compatibility "
-               f"({fmt_number(top.compatibility, 3)} on the 0-1 scale, against "
-               f"{fmt_number(ref.compatibility, 3)} for the {params.reference} policy).")
-    for row in contrasts(estimates, "completed", "risk_difference",
-                         reference=params.reference).to_dict("records"):
-        out.append(sentence(row, outcome="completion", labels=labels))
+    out = [f"The {top.policy} policy gave the highest mean compatibility "
+           f"({fmt_number(top.compatibility, 3)} on the 0-1 scale, against "
+           f"{fmt_number(ref.compatibility, 3)} for the {params.reference} policy)."]
+    rows = contrasts(estimates, "completed", "risk_difference", reference=params.reference)
+    out += [sentence(r, outcome="completion", labels=_labels(params))
+            for r in rows.to_dict("records")]
+    return out
+
+
+def _labels(params: Parameters) -> dict[str, str]:
+    return {p: f"the {p} policy" for p in params.policies}
+
+
+def more_findings(estimates: pd.DataFrame, fairness: pd.DataFrame, params: Parameters
+                  ) -> dict[str, list[str]]:
+    """Further findings by heading: quality, satisfaction and two-way learning of each
+    policy against the reference, then fairness between groups."""
+    from toolkit.report import fmt_number, sentence
+
+    labels = _labels(params)
+    learning = []
     for outcome in ("mean_quality", "satisfaction_mentee", "satisfaction_mentor", "mentee_gain",
                     "mentor_gain"):
-        row = _best(estimates, outcome, "difference", params.reference)
-        if row is not None:
-            out.append("Largest difference in " + OUTCOMES[outcome] + ": "
-                       + sentence(row, outcome=OUTCOMES[outcome], labels=labels, digits=3))
+        rows = contrasts(estimates, outcome, "difference", reference=params.reference)
+        learning += [sentence(r, outcome=OUTCOMES[outcome], labels=labels, digits=3)
+                     for r in rows.to_dict("records")]
     gaps = fairness_gaps(fairness)
     if fairness["group"].nunique() > 1 and len(gaps):
-        lo, hi = gaps.loc[gaps.compatibility_gap.idxmin()], gaps.loc[gaps.compatibility_gap.idxmax()]
-        out.append(f"Between {params.group_by} groups, the gap in mean compatibility ran from "
-                   f"{fmt_number(lo.compatibility_gap, 3)} (the {lo.policy} policy) to "
-                   f"{fmt_number(hi.compatibility_gap, 3)} (the {hi.policy} policy); the gap in "
-                   f"completion from {fmt_number(gaps.completion_gap.min() * 100, 1)} to "
-                   f"{fmt_number(gaps.completion_gap.max() * 100, 1)} percentage points "
-                   "(largest minus smallest group mean, no interval).")
+        lo = gaps.loc[gaps.compatibility_gap.idxmin()]
+        hi = gaps.loc[gaps.compatibility_gap.idxmax()]
+        fair = [f"Between {params.group_by} groups of mentees, the gap in mean compatibility "
+                f"ran from {fmt_number(lo.compatibility_gap, 3)} (the {lo.policy} policy) to "
+                f"{fmt_number(hi.compatibility_gap, 3)} (the {hi.policy} policy).",
+                f"The gap in completion between {params.group_by} groups ran from "
+                f"{fmt_number(gaps.completion_gap.min() * 100, 1)} to "
+                f"{fmt_number(gaps.completion_gap.max() * 100, 1)} percentage points across "
+                "policies (largest minus smallest group mean, no interval)."]
     else:
-        out.append(f"Fairness between {params.group_by} groups could not be compared: the "
-                   "cohort has only one group.")
-    return out
+        fair = [f"Fairness between {params.group_by} groups could not be compared: the cohort "
+                "has only one group."]
+    return {"Quality, satisfaction and two-way learning": learning,
+            "Fairness between groups": fair}
 
 
 def figures(result: MatchingResult, estimates: pd.DataFrame, params: Parameters) -> list[tuple]:
@@ -288,7 +302,6 @@ def figures(result: MatchingResult, estimates: pd.DataFrame, params: Parameters)
     out.append((fig, "compatibility_by_policy",
                 "Distribution of the compatibility score (0-1) of every matched pair, over all "
                 "replicates, by policy; lines mark the quartiles."))
-    labels = {p: f"{p}" for p in params.policies}
     for outcome, effect, what in (("completed", "risk_difference", "completion"),
                                   ("mentee_gain", "difference", "mentee gain"),
                                   ("mentor_gain", "difference", "mentor gain")):
@@ -300,7 +313,6 @@ def figures(result: MatchingResult, estimates: pd.DataFrame, params: Parameters)
             rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
                                ci_high=rows.ci_high * 100)
             unit = "percentage points"
-        rows = rows.assign(group=rows.group.map(lambda g: labels.get(g, g)))
         fig = forest_plot(rows, effect=effect, outcome_label=what, unit=unit,
                           title=f"Difference in {what} from the {params.reference} policy")
         out.append((fig, f"{outcome}_{effect}",
