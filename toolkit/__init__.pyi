@@ -124,10 +124,12 @@ from .plots import (
     alt_text,
     calibration_plot,
     forest_plot,
+    interaction_plot,
     km_plot,
     power_curve_plot,
     score_distribution_plot,
     set_theme,
+    tradeoff_plot,
     trajectory_plot,
 )
 from .report import (

@@ -29,6 +29,7 @@ __all__ = ["STUDY_MODULES", "Study", "StudyParameters", "get_study", "list_studi
 STUDY_MODULES: dict[str, str] = {
     "meeting_cadence": "toolkit.studies.meeting_cadence",
     "matching_policies": "toolkit.studies.matching_policies",
+    "checkin_cadence": "toolkit.studies.checkin_cadence",
 }
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}
