@@ -102,6 +102,7 @@ from .analysis import (
     AnalysisWarning,
     RESULT_COLUMNS,
     compare_arms,
+    interaction_test,
     km_curves,
     pre_post,
     retention,
