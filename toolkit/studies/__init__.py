@@ -30,6 +30,7 @@ STUDY_MODULES: dict[str, str] = {
     "meeting_cadence": "toolkit.studies.meeting_cadence",
     "matching_policies": "toolkit.studies.matching_policies",
     "checkin_cadence": "toolkit.studies.checkin_cadence",
+    "policy_by_cadence": "toolkit.studies.policy_by_cadence",
 }
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}
