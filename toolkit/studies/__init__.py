@@ -31,6 +31,7 @@ STUDY_MODULES: dict[str, str] = {
     "matching_policies": "toolkit.studies.matching_policies",
     "checkin_cadence": "toolkit.studies.checkin_cadence",
     "policy_by_cadence": "toolkit.studies.policy_by_cadence",
+    "design_power": "toolkit.studies.design_power",
 }
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}
