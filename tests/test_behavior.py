@@ -20,7 +20,7 @@ def test_every_parameter_has_unit_meaning_and_source():
         "learn_mentee", "value"] == 0.05
 
 
-@pytest.mark.parametrize("name", ["learn_mentee", "quality_decay", "closure_streak",
+@pytest.mark.parametrize("name", ["learn_mentee", "quality_decay", "closure_gap",
                                   "engagement_miss", "coach_hours", "satisfaction_noise_sd"])
 def test_negative_rates_are_refused(name):
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of BehaviorModel.*got -0.1"):

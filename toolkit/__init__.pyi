@@ -66,6 +66,7 @@ from .program import (
     CADENCES,
     CHECKIN_PLANS,
     FLAG_ACTIONS,
+    FLAG_RULES,
     LIKERT_MAX,
     LIKERT_MIN,
     PRESETS,
@@ -100,8 +101,10 @@ from .calibration import (
 )
 from .analysis import (
     AnalysisWarning,
+    EARLY_WARNING_KINDS,
     RESULT_COLUMNS,
     compare_arms,
+    early_warning,
     interaction_test,
     km_curves,
     pre_post,

@@ -42,12 +42,14 @@ from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort
 from toolkit.compatibility import pair_components
 from toolkit.matching import Matching
-from toolkit.program import ProgramDesign, program_schedule
+from toolkit.program import ProgramDesign, ProgramSchedule, program_schedule
 
 __all__ = [
     "EVENT_TYPES",
     "INTERVENTIONS",
     "REASONS",
+    "INACTIVE_AFTER_WEEKS",
+    "STATES",
     "TABLES",
     "CohortFeatures",
     "Stack",
@@ -62,7 +64,8 @@ __all__ = [
 INTERVENTIONS = ("none", "coach", "rematch", "close")
 EVENT_TYPES = ("checkin", "flag", "coach", "rematch", "closure")
 REASONS = ("scheduled", "low_rating", "no_first_meeting", "no_meeting_streak",
-           "relationship_ended", "coordinator_close", "new_mentor", "no_mentor_available")
+           "relationship_ended", "coordinator_close", "new_mentor", "no_mentor_available",
+           "declined_rematch")
 _R = {name: i for i, name in enumerate(REASONS)}
 _E = {name: i for i, name in enumerate(EVENT_TYPES)}
 _I = {name: i for i, name in enumerate(INTERVENTIONS)}
@@ -212,28 +215,36 @@ def _gather(stack: Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarra
 
 
 class _Draws:
-    """Per-replicate, per-week random numbers indexed by mentee (and mentor) position.
+    """Per-replicate, per-week random numbers for each *purpose*, indexed by position.
 
-    One stream per replicate number; each week draws the same blocks in the same order
-    whatever the design, so arms share their draws week by week (common random numbers).
+    Each purpose (holding a meeting, closing, the quality step, the check-in rating, a
+    rematch's chemistry, the mentor pool's order, accepting a rematch) has its own stream
+    per replicate, and only the purposes a design reads are drawn. Arms that read the
+    same purpose see the same numbers week by week (common random numbers), whatever
+    else they read.
     """
 
-    N_UNIFORM, N_NORMAL = 2, 3   # (meet, close), (quality, rating, chemistry)
-
-    def __init__(self, seed: int, stack: Stack):
-        self.gens = [_seeding.rng(root, "dynamics", number)
-                     for root, number in stack.streams(seed)]
+    def __init__(self, seed: int, stack: Stack, purposes: dict[str, str]):
+        self.streams = stack.streams(seed)
         self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
-        self.u = np.empty((self.e_off[-1], self.N_UNIFORM))
-        self.z = np.empty((self.e_off[-1], self.N_NORMAL))
-        self.mentor_key = np.empty(self.m_off[-1])
+        self.kinds = purposes   # purpose -> "uniform" | "normal" | "mentor_uniform"
+        self.gens = {p: [_seeding.rng(root, "dynamics", number, p) for root, number in
+                         self.streams] for p in purposes}
+        self.arrays = {p: np.empty(self.m_off[-1] if k == "mentor_uniform" else self.e_off[-1])
+                       for p, k in purposes.items()}
 
     def next_week(self) -> None:
-        for i, g in enumerate(self.gens):
-            a, b = self.e_off[i], self.e_off[i + 1]
-            g.random(out=self.u[a:b])
-            g.standard_normal(out=self.z[a:b])
-            g.random(out=self.mentor_key[self.m_off[i]:self.m_off[i + 1]])
+        for purpose, kind in self.kinds.items():
+            off = self.m_off if kind == "mentor_uniform" else self.e_off
+            out = self.arrays[purpose]
+            for i, g in enumerate(self.gens[purpose]):
+                if kind == "normal":
+                    g.standard_normal(out=out[off[i]:off[i + 1]])
+                else:
+                    g.random(out=out[off[i]:off[i + 1]])
+
+    def __getitem__(self, purpose: str) -> np.ndarray:
+        return self.arrays[purpose]
 
 
 def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
@@ -247,6 +258,12 @@ def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- dynamics
+
+# A pair that has held no meeting for this many weeks while formally open is
+# "inactive but open" in the weeks table (three missed biweekly meetings).
+INACTIVE_AFTER_WEEKS = 6
+STATES = ("active", "inactive_open", "closed")
+
 
 def _fit(b: _Params, design: ProgramDesign, f: dict[str, np.ndarray],
          chemistry: np.ndarray) -> np.ndarray:
@@ -270,13 +287,25 @@ def _start_engagement(b: _Params, design: ProgramDesign, z: np.ndarray) -> np.nd
     return np.clip(e, 0.0, 1.0)
 
 
-def _overload(design: ProgramDesign, b: _Params, meeting_weeks: np.ndarray,
-              avail: np.ndarray) -> np.ndarray:
-    """Planned monthly meeting hours over the scarcer partner's availability, beyond 1."""
-    per_month = meeting_weeks.sum() / design.duration_weeks * _WEEKS_PER_MONTH
-    hours = per_month * (design.meeting_minutes
-                         + b.agenda_prep_minutes * design.structured_agenda) / 60.0
-    return np.maximum(hours / np.maximum(avail, 0.5) - 1.0, 0.0)
+def _overload(recent_hours: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """Realised monthly contact hours over the scarcer partner's availability, beyond 1.
+
+    A state of the recent past (bounded by what a pair can hold), not a drain that
+    grows every week. Agenda preparation is not load: it is done alone, whenever it
+    suits, and competes for no shared calendar slot (it counts in the mentee's hours).
+    """
+    return np.maximum(recent_hours * _WEEKS_PER_MONTH / np.maximum(avail, 0.5) - 1.0, 0.0)
+
+
+def _purposes(design: ProgramDesign, sched: ProgramSchedule) -> dict[str, str]:
+    """The random draws a design reads (see :class:`_Draws`)."""
+    purposes = {"meet": "uniform", "close": "uniform", "quality": "normal"}
+    if sched.checkin.any() or design.has_triggers:
+        purposes["rating"] = "normal"
+    if design.on_flag == "rematch" and (sched.checkin.any() or design.has_triggers):
+        purposes.update({"chemistry": "normal", "mentor_key": "mentor_uniform",
+                         "accept": "uniform"})
+    return purposes
 
 
 class _Params:
@@ -313,7 +342,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
 
     ``behavior`` is one model for every replicate or one per stacked replicate;
     ``capacity`` is the most mentees a mentor may have at once, one number or one per
-    stacked mentor (rematches honour it).
+    stacked mentor (rematches honour it). The mechanism is documented in docs/model.md.
     """
     b = _params(behavior, stack)
     sched = program_schedule(design)
@@ -321,14 +350,15 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
     gi = e_off[stack.rep] + stack.mentee          # row of each slot in the draw arrays
     static_start, static_survey = _static_draws(seed, stack)
-    draws = _Draws(seed, stack)
+    draws = _Draws(seed, stack, _purposes(design, sched))
+    coordinating = "rating" in draws.arrays
 
     feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
     target = _fit(b, design, feats, static_start[gi, 0])
     quality = _start_quality(b, target)
     engagement = _start_engagement(b, design, static_start[gi, 1])
     start_engagement = engagement.copy()
-    overload = _overload(design, b, sched.meeting, feats["avail"])
+    avail = feats["avail"]
     misfit = 1.0 - feats["schedule_fit"]
     mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
 
@@ -342,28 +372,37 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                               [f.n_mentors for f in stack.features])
     first_mentor_g = mentor_g.copy()
 
-    active = np.ones(n, dtype=bool)
-    streak = np.zeros(n, dtype=np.int32)          # consecutive missed scheduled meetings
-    since_meet = np.zeros(n, dtype=np.int32)      # weeks since the last meeting (or start)
+    active = np.ones(n, dtype=bool)               # formally open
+    since_meet = np.zeros(n, dtype=np.int32)      # weeks since the last meeting held (or start)
+    recent_hours = np.zeros(n)                    # realised weekly contact hours, smoothed
     meetings = np.zeros(n, dtype=np.int32)
     weeks_active = np.zeros(n, dtype=np.int32)
     closed_week = np.zeros(n, dtype=np.int32)     # 0 = not closed
+    ended = np.zeros(n, dtype=bool)               # closed by the pair or the coordinator
     mentor_gain = np.zeros(n)
     hours = {k: np.zeros(n) for k in ("mentee", "mentor", "coordinator")}
     if design.mentor_training:
         hours["mentor"] += b.training_hours
     quality_sum = np.zeros(n)
 
-    minutes_factor = (design.meeting_minutes / 60.0) ** b.learn_minutes_elasticity
+    # Contact works by the hour: a meeting of h hours moves quality, engagement and
+    # missed-meeting losses as h one-hour meetings would (the quality step compounds),
+    # so two cadences with equal monthly hours differ only through calendar time since
+    # contact (meet_gap, closure_gap beyond contact_grace_weeks) and through learning's
+    # diminishing returns to meeting length (learn_minutes_elasticity).
+    meeting_hours = design.meeting_minutes / 60.0
+    minutes_factor = meeting_hours ** b.learn_minutes_elasticity
     rate_e = (b.learn_mentee * minutes_factor * (1 + b.learn_goals * design.goal_setting)
               * (1 + b.learn_agenda * design.structured_agenda)
               * (1 + b.learn_training * design.mentor_training))
     rate_m = b.learn_mentor * minutes_factor * (1 + b.learn_goals * design.goal_setting)
-    approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
+    per_hour_approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
+    approach = 1.0 - (1.0 - per_hour_approach) ** meeting_hours
+    step_sd = b.quality_noise_sd * np.sqrt(meeting_hours)
     meet_shift = b.meet_base + b.meet_virtual * design.virtual + b.meet_agenda * design.structured_agenda
     lever_meeting = b.engagement_lever_meeting * (design.goal_setting + design.recognition)
-    meeting_hours = design.meeting_minutes / 60.0
     prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
+    memory = 1.0 / np.maximum(b.load_memory_weeks, 1.0)
 
     # Recorded week-major (contiguous writes); the weeks table transposes once at the end.
     rec = {k: np.zeros((n_weeks, n), dtype=bool) for k in
@@ -371,6 +410,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     rec.update({k: np.zeros((n_weeks, n), dtype=np.float32) for k in
                 ("quality", "engagement", "mentee_skill", "mentor_skill")})
     rec["intervention"] = np.zeros((n_weeks, n), dtype=np.int8)
+    rec["state"] = np.zeros((n_weeks, n), dtype=np.int8)
     events: list[tuple] = []   # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
@@ -385,20 +425,22 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     for t in range(n_weeks):
         week = t + 1
         draws.next_week()
-        u, z = draws.u[gi], draws.z[gi]
         rec["active"][t] = active
         weeks_active += active
 
         # Meetings: scheduled by the cadence, held with a probability that rises with
-        # engagement and falls with overload, schedule misfit and missed streaks.
+        # engagement and falls with realised overload, schedule misfit and calendar
+        # time since the last meeting held (beyond the grace period).
         scheduled = active & sched.meeting[t]
+        gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
+        overload = _overload(recent_hours, avail)
         logit = (meet_shift + b.meet_engagement * (engagement - 0.5) - b.meet_overload * overload
-                 - b.meet_misfit * misfit - b.meet_streak * streak)
-        met = scheduled & (u[:, 0] < expit(logit))
+                 - b.meet_misfit * misfit - b.meet_gap * gap)
+        met = scheduled & (draws["meet"][gi] < expit(logit))
         missed = scheduled & ~met
 
         # Quality moves toward fit at a meeting and decays toward the floor without one.
-        moved = quality + approach * (target - quality) + b.quality_noise_sd * z[:, 0]
+        moved = quality + approach * (target - quality) + step_sd * draws["quality"][gi]
         decayed = quality - b.quality_decay * (quality - b.quality_floor)
         quality = np.where(met, np.clip(moved, 0.0, 1.0), np.where(active, decayed, quality))
 
@@ -410,96 +452,150 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
         mentor_gain += gain_m
 
+        # Engagement: up with good meetings and levers, down with missed meetings and
+        # with meetings held while overloaded (per hour); bounded in [0, 1].
         engagement = np.clip(
-            engagement + met * (b.engagement_meeting * (quality - 0.5) + lever_meeting)
-            - missed * b.engagement_miss - active * b.engagement_overload * overload, 0.0, 1.0)
-        streak = np.where(met, 0, streak + missed)
+            engagement + met * (meeting_hours * (b.engagement_meeting * (quality - 0.5)
+                                                 - b.engagement_overload * overload)
+                                + lever_meeting)
+            - missed * b.engagement_miss * meeting_hours, 0.0, 1.0)
         since_meet = np.where(met, 0, since_meet + active)
+        recent_hours = np.where(active, recent_hours + memory * (met * meeting_hours
+                                                                 - recent_hours), recent_hours)
         meetings += met
         hours["mentee"] += met * (meeting_hours + prep_hours)
         hours["mentor"] += met * meeting_hours
         quality_sum += np.where(active, quality, 0.0)
 
-        # Closure: weekly hazard falling with quality and engagement, rising with misses.
+        # Closure: weekly hazard falling with quality and engagement, rising with calendar
+        # time since contact; formal closure lags the fading of contact.
+        gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
         hazard = expit(b.closure_base + b.closure_quality * (0.5 - quality)
-                       + b.closure_engagement * (0.5 - engagement) + b.closure_streak * streak)
-        ends = active & (u[:, 1] < hazard)
+                       + b.closure_engagement * (0.5 - engagement) + b.closure_gap * gap)
+        ends = active & (draws["close"][gi] < hazard)
         _close(ends, active, closed_week, week, load, mentor_g)
+        ended |= ends
         log(week, np.flatnonzero(ends), "closure", _R["relationship_ended"])
 
-        # Coordinator: scheduled check-ins with a rating survey, plus trigger rules.
-        trig_first = (active & (week == design.no_first_meeting_week) & (meetings == 0))
-        trig_gap = active & (since_meet == (design.no_meeting_weeks or -1))
-        planned = active & sched.checkin[t]
-        checkin = planned | trig_first | trig_gap
-        rating = likert(quality, z[:, 1], b.rating_noise_sd)
-        low = checkin & (rating <= design.flag_rating)
-        flagged = low | trig_first | trig_gap
-        ck = np.flatnonzero(checkin)
-        ck_reason = np.where(planned[ck], _R["scheduled"],
-                             np.where(trig_gap[ck], _R["no_meeting_streak"],
-                                      _R["no_first_meeting"]))
-        log(week, ck, "checkin", ck_reason, rating=rating[ck])
-        fl = np.flatnonzero(flagged)
-        fl_reason = np.where(trig_gap[fl], _R["no_meeting_streak"],
-                             np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]))
-        log(week, fl, "flag", fl_reason, rating=rating[fl])
-        hours["coordinator"] += checkin * b.checkin_minutes / 60.0
-        hours["mentee"] += checkin * b.survey_minutes / 60.0
-        hours["mentor"] += checkin * b.survey_minutes / 60.0
-
-        if fl.size and design.on_flag == "coach":
-            bf = b.at(fl)
-            engagement[fl] = np.minimum(engagement[fl] + bf.coach_engagement, 1.0)
-            quality[fl] += bf.coach_quality * (target[fl] - quality[fl])
-            streak[fl] = 0
-            hours["coordinator"][fl] += bf.coach_hours
-            hours["mentee"][fl] += bf.coach_participant_hours
-            hours["mentor"][fl] += bf.coach_participant_hours
-            log(week, fl, "coach", fl_reason)
-        elif fl.size and design.on_flag == "close":
-            _close(flagged, active, closed_week, week, load, mentor_g)
-            hours["coordinator"][fl] += b.at(fl).close_hours
-            log(week, fl, "closure", _R["coordinator_close"])
-        elif fl.size:  # rematch from the pool of mentors with free capacity
-            new = _draw_mentors(fl, stack.rep, load, capacity, rep_of_mentor,
-                                draws.mentor_key)
-            ok, gone = fl[new >= 0], fl[new < 0]
-            log(week, gone, "rematch", _R["no_mentor_available"])
-            if ok.size:
-                new_g = new[new >= 0]
-                log(week, ok, "rematch", _R["new_mentor"], new_mentor=new_g)
-                np.subtract.at(load, mentor_g[ok], 1)
-                np.add.at(load, new_g, 1)
-                mentor_g[ok] = new_g
-                new_pos = new_g - m_off[stack.rep[ok]]
-                nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
-                bo = b.at(ok)
-                target[ok] = _fit(bo, design, nf, z[ok, 2])
-                quality[ok] = _start_quality(bo, target[ok])
-                engagement[ok] = start_engagement[ok]
-                overload[ok] = _overload(design, bo, sched.meeting, nf["avail"])
-                misfit[ok] = 1.0 - nf["schedule_fit"]
-                mentee_ceiling[ok], mentor_ceiling[ok] = nf["mentee_ceiling"], nf["mentor_ceiling"]
-                streak[ok] = 0
-                since_meet[ok] = 0
-                hours["coordinator"][ok] += bo.rematch_hours
-        if fl.size:
-            rec["intervention"][t, fl] = _I[design.on_flag]
+        if coordinating:
+            flagged, fl, fl_reason, checkin = _checkins(
+                design, b, sched, t, week, active, meetings, since_meet, quality, engagement,
+                draws["rating"][gi], log, hours)
+            if fl.size and design.on_flag == "coach":
+                bf = b.at(fl)
+                engagement[fl] = np.minimum(engagement[fl] + bf.coach_engagement, 1.0)
+                quality[fl] += bf.coach_quality * (target[fl] - quality[fl])
+                # re-engaged: the pair's clock of missed contact restarts at the grace level
+                since_meet[fl] = np.minimum(since_meet[fl], bf.contact_grace_weeks).astype(np.int32)
+                hours["coordinator"][fl] += bf.coach_hours
+                hours["mentee"][fl] += bf.coach_participant_hours
+                hours["mentor"][fl] += bf.coach_participant_hours
+                log(week, fl, "coach", fl_reason)
+            elif fl.size and design.on_flag == "close":
+                _close(flagged, active, closed_week, week, load, mentor_g)
+                ended |= flagged
+                hours["coordinator"][fl] += b.at(fl).close_hours
+                log(week, fl, "closure", _R["coordinator_close"])
+            elif fl.size and design.on_flag == "rematch":  # from mentors with free capacity
+                # What an ending does to willingness: some mentees decline a new mentor.
+                declines = draws["accept"][gi[fl]] >= b.at(fl).rematch_acceptance
+                gone_by_choice = fl[declines]
+                if gone_by_choice.size:
+                    mask = np.zeros(n, bool)
+                    mask[gone_by_choice] = True
+                    _close(mask, active, closed_week, week, load, mentor_g)
+                    ended |= mask
+                    log(week, gone_by_choice, "closure", _R["declined_rematch"])
+                willing = fl[~declines]
+                new = _draw_mentors(willing, stack.rep, load, capacity, rep_of_mentor,
+                                    draws["mentor_key"]) if willing.size else willing
+                ok, gone = willing[new >= 0], willing[new < 0]
+                log(week, gone, "rematch", _R["no_mentor_available"])
+                if ok.size:
+                    new_g = new[new >= 0]
+                    log(week, ok, "rematch", _R["new_mentor"], new_mentor=new_g)
+                    np.subtract.at(load, mentor_g[ok], 1)
+                    np.add.at(load, new_g, 1)
+                    mentor_g[ok] = new_g
+                    new_pos = new_g - m_off[stack.rep[ok]]
+                    nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
+                    bo = b.at(ok)
+                    target[ok] = _fit(bo, design, nf, draws["chemistry"][gi[ok]])
+                    quality[ok] = _start_quality(bo, target[ok])
+                    engagement[ok] = start_engagement[ok]
+                    avail[ok] = nf["avail"]
+                    recent_hours[ok] = 0.0
+                    misfit[ok] = 1.0 - nf["schedule_fit"]
+                    mentee_ceiling[ok], mentor_ceiling[ok] = (nf["mentee_ceiling"],
+                                                              nf["mentor_ceiling"])
+                    since_meet[ok] = 0
+                    hours["coordinator"][ok] += bo.rematch_hours
+            if fl.size:
+                rec["intervention"][t, fl] = _I[design.on_flag]
+            rec["checkin"][t], rec["flagged"][t] = checkin, flagged
 
         rec["scheduled"][t], rec["met"][t] = scheduled, met
-        rec["checkin"][t], rec["flagged"][t] = checkin, flagged
         rec["quality"][t], rec["engagement"][t] = quality, engagement
         rec["mentee_skill"][t], rec["mentor_skill"][t] = mentee_skill, mentor_level[mentor_g]
+        # the pair's state at the end of the week
+        rec["state"][t] = np.where(~active, 2, np.where(since_meet >= INACTIVE_AFTER_WEEKS, 1, 0))
 
+    # What an early ending does to what was learned: part of the gain fades, and an
+    # abrupt ending can leave a setback (so a gain can be negative).
+    mentee_gain = mentee_skill - mentee_skill0
+    mentee_gain = np.where(ended, b.ending_gain_retention * mentee_gain - b.ending_setback,
+                           mentee_gain)
+    mentor_gain = np.where(ended, b.ending_gain_retention * mentor_gain - b.ending_setback,
+                           mentor_gain)
+    mentee_post = np.clip(mentee_skill0 + mentee_gain, 0.0, 1.0)
+    mentor_post = np.clip(mentor_level[first_mentor_g]
+                          - np.where(ended, (1 - b.ending_gain_retention)
+                                     * (mentor_level[first_mentor_g] - mentor_level0[first_mentor_g])
+                                     + b.ending_setback, 0.0), 0.0, 1.0)
     state = {"meetings": meetings, "weeks_active": weeks_active, "closed_week": closed_week,
              "quality": quality, "quality_mean": quality_sum / np.maximum(weeks_active, 1),
-             "mentee_gain": mentee_skill - mentee_skill0, "mentor_gain": mentor_gain,
-             "mentee_skill0": mentee_skill0, "mentee_skill": mentee_skill,
+             "mentee_gain": mentee_gain, "mentor_gain": mentor_gain,
+             "mentee_skill0": mentee_skill0, "mentee_skill": mentee_post,
              "mentor_level0": mentor_level0[first_mentor_g],
-             "mentor_level": mentor_level[first_mentor_g], "mentor_g": mentor_g,
-             "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi]}
+             "mentor_level": mentor_post, "mentor_g": mentor_g,
+             "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi],
+             "ended": ended}
     return _tables(stack, design, b, arm, rec, events, state, want)
+
+
+def _checkins(design: ProgramDesign, b: _Params, sched: ProgramSchedule, t: int, week: int,
+              active: np.ndarray, meetings: np.ndarray, since_meet: np.ndarray,
+              quality: np.ndarray, engagement: np.ndarray, rating_noise: np.ndarray,
+              log: Any, hours: dict[str, np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check-ins of one week: who is contacted, what the coordinator sees, who is flagged.
+
+    At a planned check-in the coordinator sees a survey rating (relationship quality and
+    engagement, with error) and the meeting log (weeks since the last meeting, meetings
+    held); ``design.flag_rule`` says which of them flags a pair. Trigger rules read the
+    log every week. Returns (flagged mask, flagged slots, their reasons, check-in mask).
+    """
+    trig_first = active & (week == design.no_first_meeting_week) & (meetings == 0)
+    trig_gap = active & (since_meet == (design.no_meeting_weeks or -1))
+    planned = active & sched.checkin[t]
+    checkin = planned | trig_first | trig_gap
+    seen = b.rating_quality_weight * quality + (1 - b.rating_quality_weight) * engagement
+    rating = likert(seen, rating_noise, b.rating_noise_sd)
+    low_rating = planned & (rating <= design.flag_rating) & (design.flag_rule != "log")
+    log_gap = planned & (since_meet >= design.flag_gap_weeks) & (design.flag_rule != "rating")
+    flagged = low_rating | log_gap | trig_first | trig_gap
+    ck = np.flatnonzero(checkin)
+    ck_reason = np.where(planned[ck], _R["scheduled"],
+                         np.where(trig_gap[ck], _R["no_meeting_streak"], _R["no_first_meeting"]))
+    log(week, ck, "checkin", ck_reason, rating=np.where(planned[ck], rating[ck], np.nan))
+    fl = np.flatnonzero(flagged)
+    fl_reason = np.where(trig_gap[fl] | log_gap[fl], _R["no_meeting_streak"],
+                         np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]))
+    log(week, fl, "flag", fl_reason, rating=np.where(planned[fl], rating[fl], np.nan))
+    hours["coordinator"] += checkin * b.checkin_minutes / 60.0
+    hours["mentee"] += planned * b.survey_minutes / 60.0
+    hours["mentor"] += planned * b.survey_minutes / 60.0
+    return flagged, fl, fl_reason, checkin
 
 
 def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: int,
@@ -556,8 +652,10 @@ def _tables(stack: Stack, design: ProgramDesign, b: _Params, arm: Any,
     ids = _IdColumn(stack.features)
     mentee_id = ids.mentee(stack.mentee_offsets[stack.rep] + stack.mentee)
     z = s["survey"]
-    sat_e = likert(s["quality"], z[:, 4], b.satisfaction_noise_sd)
-    sat_m = likert(s["quality"], z[:, 5], b.satisfaction_noise_sd)
+    # What an ending does to satisfaction: both sides rate lower after an early ending.
+    felt = s["quality"] - s["ended"] * b.ending_satisfaction / 4.0
+    sat_e = likert(felt, z[:, 4], b.satisfaction_noise_sd)
+    sat_m = likert(felt, z[:, 5], b.satisfaction_noise_sd)
     support = likert(s["quality"], z[:, 6], b.support_noise_sd)
     if "outcomes" in want:
         out["outcomes"] = _outcomes_frame(stack, replicate, arm, ids, mentee_id, s,
@@ -597,6 +695,8 @@ def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray
         "intervention": pd.Categorical.from_codes(rec["intervention"].ravel(order="F"),
                                                   categories=list(INTERVENTIONS)),
         "active": rec["active"].ravel(order="F"),
+        "state": pd.Categorical.from_codes(rec["state"].ravel(order="F"),
+                                           categories=list(STATES)),
     }, copy=False)   # keep one block per column: consolidating 5 million rows costs time
 
 

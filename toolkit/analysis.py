@@ -36,19 +36,23 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from toolkit._validation import fail
 from toolkit.errors import AnalysisInputError
 
 __all__ = [
     "RESULT_COLUMNS",
     "AnalysisWarning",
+    "EARLY_WARNING_KINDS",
     "compare_arms",
+    "early_warning",
     "interaction_test",
     "km_curves",
     "pre_post",
@@ -856,3 +860,117 @@ def _pre_post_wide(frame, pre, post, phase, value, id_cols, owner) -> pd.DataFra
     wide = sub.pivot(index=keys, columns=phase, values=value).reset_index()
     wide.columns.name = None
     return wide.rename(columns={pre: "_pre", post: "_post"})
+
+
+# --------------------------------------------------------------------------- early warning
+
+EARLY_WARNING_KINDS = ("weeks_since_meeting", "no_first_meeting", "rating")
+
+
+def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[str, tuple],
+                  *, events: pd.DataFrame | None = None, at: Any = "every_week",
+                  by: Sequence[str] = ("arm",)) -> pd.DataFrame:
+    """How well each flag rule warns of early closure: sensitivity, precision, lead time.
+
+    ``rules`` maps a rule name to ``(kind, threshold)``: ``("weeks_since_meeting", k)``
+    fires when a pair has held no meeting for ``k`` weeks or more (the meeting log);
+    ``("no_first_meeting", w)`` fires at week ``w`` for a pair with no meeting yet;
+    ``("rating", r)`` fires at a check-in whose survey rating is ``<= r`` (needs
+    ``events`` with check-in ratings). A rule is evaluated at the weeks ``at``
+    (``"every_week"``, ``"checkins"`` = the weeks of planned check-ins in ``events``, or
+    a list of week numbers) while the pair is open; an alarm counts only before the
+    closure week. Evaluate on a design whose flags change nothing (``on_flag="none"``),
+    so the rule does not alter the outcome it predicts.
+
+    Returns one row per group of ``by`` and rule: n_pairs, n_closed (early), base_rate,
+    n_flagged, true_positives, sensitivity, precision, median_lead_weeks (closure week
+    minus first alarm week, over true positives).
+    """
+    owner = "early_warning"
+    weeks = _check_frame(weeks, "weeks", owner)
+    outcomes = _check_frame(outcomes, "outcomes", owner)
+    if not isinstance(rules, Mapping) or not rules:
+        raise fail("rules", owner, "a non-empty mapping of rule name to (kind, threshold)",
+                   rules)
+    for name, rule in rules.items():
+        if (not isinstance(rule, tuple | list) or len(rule) != 2
+                or rule[0] not in EARLY_WARNING_KINDS
+                or isinstance(rule[1], bool) or not isinstance(rule[1], int | float)):
+            raise fail("rules", owner, "(kind, threshold) pairs with kind one of "
+                       + ", ".join(EARLY_WARNING_KINDS), f"{name}: {rule!r}")
+        if rule[0] == "rating" and events is None:
+            raise fail("events", owner, "the events table (check-in ratings) for a rating "
+                       "rule", None)
+    keys = ["replicate", *by, "pair_id"]
+    for col in (*keys, "week", "met", "active"):
+        _check_column(weeks, col, "weeks", owner)
+    for col in (*keys, "completed", "closed_week"):
+        _check_column(outcomes, col, "outcomes", owner)
+    w = weeks[[*keys, "week", "met", "active"]].sort_values([*keys, "week"]).copy()
+    for k in by:
+        w[k] = w[k].astype(object)
+    pair = w.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+    met = w["met"].to_numpy(bool)
+    week = w["week"].to_numpy(int)
+    # weeks since the last meeting at the end of each week (the meeting log)
+    last = np.where(met, week, 0)
+    last = pd.Series(last).groupby(pair).cummax().to_numpy()
+    since = week - last
+    held = pd.Series(met.astype(int)).groupby(pair).cumsum().to_numpy()
+    if isinstance(at, str) and at == "every_week":
+        when = np.ones(len(w), bool)
+    elif isinstance(at, str) and at == "checkins":
+        if events is None:
+            raise fail("events", owner, "the events table when at='checkins'", None)
+        ck = events[(events["event"] == "checkin") & (events["reason"] == "scheduled")]
+        when = np.isin(week, np.unique(ck["week"].to_numpy(int)))
+    else:
+        try:
+            when = np.isin(week, np.asarray(list(at), dtype=int))
+        except (TypeError, ValueError):
+            raise fail("at", owner, "'every_week', 'checkins' or a list of week numbers",
+                       at) from None
+    o = outcomes[[*keys, "completed", "closed_week"]].copy()
+    for k in by:
+        o[k] = o[k].astype(object)
+    first = w.groupby(keys, sort=False, observed=True).head(1)[keys].reset_index(drop=True)
+    first["_pair"] = np.arange(len(first))
+    o = first.merge(o, on=keys, how="left")
+    closed = ~o["completed"].to_numpy(bool)
+    closed_week = o["closed_week"].astype("float").fillna(np.inf).to_numpy()
+    rows = []
+    for name, (kind, threshold) in rules.items():
+        if kind == "weeks_since_meeting":
+            fires = since >= threshold
+        elif kind == "no_first_meeting":
+            fires = (week == int(threshold)) & (held == 0)
+        else:
+            ck = events[(events["event"] == "checkin") & events["rating"].notna()]
+            ck = ck[[*keys, "week", "rating"]].copy()
+            for k in by:
+                ck[k] = ck[k].astype(object)
+            low = ck[ck["rating"] <= threshold][[*keys, "week"]].assign(_low=True)
+            fires = w[[*keys, "week"]].merge(low, on=[*keys, "week"], how="left")[
+                "_low"].fillna(False).to_numpy(bool)
+        alarm = fires & when & w["active"].to_numpy(bool) & (week < closed_week[pair])
+        first_alarm = np.full(len(o), np.inf)
+        np.minimum.at(first_alarm, pair[alarm], week[alarm])
+        flagged = np.isfinite(first_alarm)
+        group = o[list(by)].astype(str).agg("|".join, axis=1).to_numpy() if by else \
+            np.zeros(len(o), dtype=object)
+        for g in pd.unique(group):
+            sel = group == g
+            tp = flagged & closed & sel
+            lead = closed_week[tp] - first_alarm[tp]
+            n_flag, n_closed = int((flagged & sel).sum()), int((closed & sel).sum())
+            row = {k: o.loc[sel, k].iloc[0] for k in by}
+            row.update({
+                "rule": name, "n_pairs": int(sel.sum()), "n_closed": n_closed,
+                "base_rate": n_closed / sel.sum(), "n_flagged": n_flag,
+                "true_positives": int(tp.sum()),
+                "sensitivity": tp.sum() / n_closed if n_closed else np.nan,
+                "precision": tp.sum() / n_flag if n_flag else np.nan,
+                "median_lead_weeks": float(np.median(lead)) if lead.size else np.nan,
+            })
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -62,7 +62,7 @@ class BehaviorModel(Spec):
         "component is 0.5, the middle of its scale",
         "assumption", high=1.0)
     quality_deep: float = _p(
-        0.9, "quality per unit of similarity",
+        0.35, "quality per unit of similarity",
         "Effect of deep-level similarity (values, personality) on a pair's fit",
         f"calibrated: {_EBY13} (deep-level similarity r = .38-.59)")
     quality_surface: float = _p(
@@ -84,8 +84,8 @@ class BehaviorModel(Spec):
     quality_noise_sd: float = _p(
         0.03, "quality (0-1)", "SD of the change in quality at a held meeting", "assumption")
     quality_decay: float = _p(
-        0.015, "share per week", "Weekly decay of quality toward the floor in a week without "
-        "a meeting", "assumption", high=1.0)
+        0.03, "share per week", "Weekly decay of quality toward the floor in a week without "
+        "a meeting", f"calibrated: {_EBY13} (frequency-support r = .15-.35)", high=1.0)
     quality_floor: float = _p(
         0.2, "quality (0-1)", "Level quality decays toward without contact", "assumption",
         high=1.0)
@@ -100,18 +100,28 @@ class BehaviorModel(Spec):
 
     # --- meetings: held with a probability rising with engagement, falling with load
     meet_base: float = _p(
-        1.8, "log-odds", "Log-odds a scheduled meeting is held at average engagement (0.5)",
+        2.0, "log-odds", "Log-odds a scheduled meeting is held at average engagement (0.5)",
         "calibrated: early closure and frequency-support targets", low=None)
     meet_engagement: float = _p(
         3.0, "log-odds per unit engagement", "Effect of engagement on holding a meeting")
     meet_overload: float = _p(
         1.0, "log-odds per unit overload",
-        "Effect of meeting load beyond availability (load / available hours - 1, >= 0)")
+        "Effect of realised contact load beyond availability (recent monthly meeting hours / "
+        "the scarcer partner's available hours - 1, >= 0)", plausible=(0.0, 2.0))
     meet_misfit: float = _p(
         1.0, "log-odds per unit misfit",
         "Effect of schedule misfit (1 - schedule_fit: time-zone gap, availability)")
-    meet_streak: float = _p(
-        0.4, "log-odds per missed meeting", "Effect of each consecutive missed meeting")
+    meet_gap: float = _p(
+        0.25, "log-odds per week",
+        "Drop in the chance of holding a scheduled meeting per week since the last meeting "
+        "held, beyond contact_grace_weeks (contact fades: pairs drift apart)",
+        plausible=(0.0, 0.6))
+    contact_grace_weeks: float = _p(
+        4.0, "weeks", "Weeks without a meeting before missed contact starts to weigh on "
+        "meetings and closure (a month without contact is ordinary)", plausible=(2.0, 8.0))
+    load_memory_weeks: float = _p(
+        4.0, "weeks", "Memory of realised contact hours (exponential smoothing) when "
+        "judging overload", low=1.0, plausible=(2.0, 8.0))
     meet_virtual: float = _p(
         0.4, "log-odds", "Virtual meetings are easier to hold", "assumption")
     meet_agenda: float = _p(
@@ -133,25 +143,33 @@ class BehaviorModel(Spec):
         0.01, "engagement per meeting", "Extra gain per held meeting for each of goal setting "
         "and recognition", "assumption")
     engagement_miss: float = _p(
-        0.05, "engagement per missed meeting", "Loss at each missed scheduled meeting")
+        0.05, "engagement per missed meeting hour",
+        "Loss at a missed scheduled meeting, per planned hour (missing two 30-minute "
+        "meetings costs what missing one hour-long meeting does)")
     engagement_overload: float = _p(
-        0.01, "engagement per week per unit overload", "Weekly loss from overload")
+        0.03, "engagement per meeting hour per unit overload",
+        "Loss at a meeting held while overloaded, per hour and unit of overload (a state "
+        "of recent load, not a weekly drain)", plausible=(0.0, 0.06))
 
     # --- closure: weekly hazard falling with quality and engagement, rising with misses
     closure_base: float = _p(
-        -4.3, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
+        -4.75, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
         "engagement 0.5, no missed meetings)",
         "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early)", low=None)
     closure_quality: float = _p(
         5.0, "log-odds per unit quality", "Effect of quality below 0.5 on the weekly hazard")
     closure_engagement: float = _p(
         3.0, "log-odds per unit engagement", "Effect of engagement below 0.5 on the hazard")
-    closure_streak: float = _p(
-        0.5, "log-odds per missed meeting", "Effect of each consecutive missed meeting")
+    closure_gap: float = _p(
+        0.12, "log-odds per week", "Rise of the weekly closure hazard per week since the "
+        "last meeting held, beyond contact_grace_weeks (formal closure lags fading)",
+        "assumption (DeWit et al. 2016 and the 90-day inactivity rules of platforms show "
+        "that pairs close after long silences; the rate is not published)",
+        plausible=(0.0, 0.3))
 
     # --- learning, both ways, with diminishing returns
     learn_mentee: float = _p(
-        0.02, "share of gap per meeting", "Share of the mentor's advantage in the mentee's "
+        0.025, "share of gap per meeting", "Share of the mentor's advantage in the mentee's "
         "goal domains the mentee learns in one 60-minute meeting at quality 1",
         "calibrated: Raposa et al. 2019; DuBois et al. 2011; Eby et al. 2008 (g = .10-.40)",
         high=1.0)
@@ -170,7 +188,11 @@ class BehaviorModel(Spec):
 
     # --- surveys (five-point Likert) and their measurement error
     rating_noise_sd: float = _p(
-        0.6, "Likert points", "Error of a check-in quality rating around 1 + 4 * quality")
+        0.6, "Likert points", "Error of a check-in survey rating around 1 + 4 * (what it "
+        "reflects: see rating_quality_weight)")
+    rating_quality_weight: float = _p(
+        0.5, "share", "Share of relationship quality (the rest: engagement) in what a "
+        "check-in survey rating reflects", high=1.0, plausible=(0.2, 0.8))
     skill_noise_sd: float = _p(
         0.5, "Likert points", "Error of a self-rated skill around 1 + 4 * skill")
     satisfaction_noise_sd: float = _p(
@@ -178,8 +200,23 @@ class BehaviorModel(Spec):
         "causes and measurement error)",
         f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
     support_noise_sd: float = _p(
-        0.8, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
+        0.5, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
         f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
+
+    # --- endings: what an early ending does to the people in it
+    ending_satisfaction: float = _p(
+        0.5, "Likert points", "Drop in both sides' satisfaction after an early ending",
+        "assumption (endings hurt: Spencer 2007; size not published)", plausible=(0.0, 1.0))
+    ending_gain_retention: float = _p(
+        0.8, "share", "Share of what was learned that is kept after an early ending",
+        high=1.0, plausible=(0.5, 1.0))
+    ending_setback: float = _p(
+        0.005, "skill (0-1)", "Setback in self-rated skill after an early ending (a gain can "
+        "be negative)", plausible=(0.0, 0.02))
+    rematch_acceptance: float = _p(
+        0.7, "probability", "Chance a flagged mentee accepts a new mentor rather than "
+        "leaving the program (willingness to be rematched after an ending)", high=1.0,
+        plausible=(0.4, 1.0))
 
     # --- coordinator actions and time costs
     coach_engagement: float = _p(0.1, "engagement (0-1)", "Engagement gained from coaching")

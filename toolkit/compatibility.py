@@ -9,8 +9,13 @@ Six components, each in [0, 1] (rows = mentees, columns = mentors):
     The mentee's advantage in the mentor's goal (leadership) domains, likewise with the
     ``lead_*`` columns.
 ``deep_similarity``
-    ``1 - RMS difference`` of the Big Five (``trait_*``) and work values (``value_*``),
-    computed on a 0.001 grid (the generator's own resolution) so that it is exact.
+    Profile similarity of the Big Five (``trait_*``) and work values (``value_*``):
+    ``(1 + cos) / 2`` where ``cos`` is the cosine between the two profiles centred on
+    the scales' midpoint 0.5 (the profile correlation of personality research, about
+    the neutral point). Two random people score 0.5 on average with the spread the
+    traits themselves imply (SD about 0.15 for 11 independent traits); a missing profile
+    scores 0.5. Computed on a 0.001 grid (the generator's own resolution) so the dot
+    products are exact integers.
 ``surface_similarity``
     Mean of generation closeness (same = 1, adjacent = 2/3, two apart = 1/3), same
     department and same location (1 same, 0 different, 0.5 if either is unknown).
@@ -78,8 +83,14 @@ WEIGHT_TERMS = (*COMPONENTS, "surface_difference")
 # Monthly hours at which availability stops limiting a pair (about one hour a week).
 AVAILABILITY_TARGET_HOURS = 4.0
 
+# Deep-level similarity is the strongest antecedent of relationship quality (Eby et al.
+# 2013, Psychological Bulletin 139:441: values and personality r = .38-.59); surface
+# similarity is weak (Eby et al. 2013; Tuma & Dolan: demographic match not associated),
+# and shared interests have no published anchor (an assumption): both weigh a quarter.
 WEIGHT_PROFILES: dict[str, dict[str, float]] = {
-    "balanced": {c: 1.0 for c in COMPONENTS},
+    "balanced": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
+                 "deep_similarity": 1.0, "surface_similarity": 0.25,
+                 "shared_interests": 0.25, "schedule_fit": 1.0},
     "skills_first": {"complementarity_mentee": 3.0, "complementarity_mentor": 2.0,
                      "deep_similarity": 1.0, "shared_interests": 0.5, "schedule_fit": 1.0},
     "similarity_first": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
@@ -165,8 +176,9 @@ class _Side:
     lead: np.ndarray        # (n, L) float32
     goal_thr: np.ndarray    # (n, G) float32: own skill in goal domains, 2 elsewhere
     inv_goals: np.ndarray   # (n,) float32: 1 / number of goals (0 if none)
-    deep: np.ndarray        # (n, 13) float64 [x, |x|^2, 1], x integers on the 0.001 grid
-    deep_t: np.ndarray      # (n, 13) float64 [-2x, 1, |x|^2]
+    deep: np.ndarray        # (n, 11) float64 centred profile, integers on the 0.001 grid
+    deep_t: np.ndarray      # (n, 11) float64 the same (the other side's operand)
+    deep_norm: np.ndarray   # (n,) float64 Euclidean norm of the centred profile
     interests: np.ndarray   # (n,) uint32 bit mask
     generation: np.ndarray  # (n,) int16 code 0..6, 7 unknown
     generation8: np.ndarray  # (n,) int16 code * 8 (row index into the closeness table)
@@ -182,8 +194,8 @@ class _Side:
         for name in ("skill", "lead", "goal_thr", "deep", "deep_t"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None, :] if column else arr
-        for name in ("inv_goals", "interests", "generation", "generation8", "department",
-                     "location", "unknown", "utc", "avail"):
+        for name in ("inv_goals", "deep_norm", "interests", "generation", "generation8",
+                     "department", "location", "unknown", "utc", "avail"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None] if column else arr
         return out
@@ -242,7 +254,7 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     deep_all = np.column_stack([
         people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5)
         for c in _DEEP_COLUMNS])
-    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID)
+    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2   # centred on 0.5
     goal_texts = (people["goal_domains"].fillna("").astype(str).tolist()
                   if "goal_domains" in columns else [""] * n_all)
     interests_all = (_bitmasks(people["interests"].fillna("").astype(str).tolist(), INTERESTS)
@@ -263,7 +275,6 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     sides = []
     for name in ("mentee", "mentor"):
         rows = np.flatnonzero(role == name)
-        n = rows.size
         skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
         domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
         goals = _unpack(_bitmasks([goal_texts[k] for k in rows], domains), len(domains))
@@ -274,11 +285,10 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         deep = deep_all[rows]
         generation = generation_all[rows]
         department, location = department_all[rows], location_all[rows]
-        sq = (deep * deep).sum(axis=1, keepdims=True)
-        ones = np.ones((n, 1))
+
         sides.append(_Side(ids=ids_all[rows], skill=skill, lead=lead, goal_thr=goal_thr,
-                           inv_goals=inv_goals, deep=np.hstack([deep, sq, ones]),
-                           deep_t=np.hstack([-2.0 * deep, ones, sq]),
+                           inv_goals=inv_goals, deep=deep, deep_t=deep,
+                           deep_norm=np.sqrt((deep * deep).sum(axis=1)),
                            interests=interests_all[rows], generation=generation,
                            generation8=generation * _GEN_CODES, department=department,
                            location=location, unknown=(department < 0) | (location < 0),
@@ -328,16 +338,16 @@ def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str,
     comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
     comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
 
-    # Squared distance as one product of augmented integer vectors [x, |x|^2, 1] and
-    # [-2y, 1, |y|^2]: float64 integer arithmetic is exact in any summation order, and
-    # the result (< 2**24) is exact in float32 too.
+    # Cosine of the centred profiles: the dot product of integer vectors is exact in
+    # float64 in any summation order, and the division is elementwise, so a matrix
+    # block and a list of pairs give the same bits.
     if e["deep"].ndim == 3:  # a matrix block
-        d2 = e["deep"][:, 0, :] @ r["deep_t"][0].T
+        dot = e["deep"][:, 0, :] @ r["deep_t"][0].T
     else:
-        d2 = np.einsum("ij,ij->i", e["deep"], r["deep_t"])
-    d2 = d2.astype(np.float32)
-    np.maximum(d2, np.float32(0), out=d2)
-    deep = np.float32(1) - np.sqrt(d2 * np.float32(1.0 / (len(_DEEP_COLUMNS) * _GRID * _GRID)))
+        dot = np.einsum("ij,ij->i", e["deep"], r["deep_t"])
+    norms = e["deep_norm"] * r["deep_norm"]
+    cos = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
+    deep = ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
 
     unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
     gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]

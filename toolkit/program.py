@@ -30,6 +30,7 @@ __all__ = [
     "CADENCES",
     "CHECKIN_PLANS",
     "FLAG_ACTIONS",
+    "FLAG_RULES",
     "LIKERT_MAX",
     "LIKERT_MIN",
     "PRESETS",
@@ -41,7 +42,8 @@ __all__ = [
 
 CADENCES = ("weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded")
 CHECKIN_PLANS = ("none", "monthly", "survey_30_60")
-FLAG_ACTIONS = ("coach", "rematch", "close")
+FLAG_RULES = ("rating", "log", "rating_or_log")
+FLAG_ACTIONS = ("coach", "rematch", "close", "none")
 # Every survey in the toolkit (check-in ratings, satisfaction, self-rated skill) uses
 # one five-point Likert scale, so a rating threshold must lie on it.
 LIKERT_MIN, LIKERT_MAX = 1, 5
@@ -75,6 +77,12 @@ class ProgramDesign(Spec):
         check-in every active pair answers a short rating survey.
     flag_rating : float in [1, 5]
         A check-in rating at or below this flags the pair (the "survey rating <= r" rule).
+    flag_rule : str
+        What a planned check-in flags on: ``rating`` (the survey rating, which reflects
+        relationship quality and engagement with error), ``log`` (the meeting log: no
+        meeting for ``flag_gap_weeks`` or more) or ``rating_or_log`` (either).
+    flag_gap_weeks : int >= 1
+        Weeks without a meeting that the ``log`` rule flags at a check-in.
     no_first_meeting_week : int or None
         Trigger: a pair with no meeting by the end of this week is contacted and flagged.
     no_meeting_weeks : int or None
@@ -83,7 +91,8 @@ class ProgramDesign(Spec):
     on_flag : str
         What a flag triggers: ``coach`` (the coordinator coaches the pair), ``rematch``
         (the mentee gets a new mentor from the mentors with free capacity; capacity is
-        the matching's, :class:`toolkit.experiment.MatchSpec`) or ``close``.
+        the matching's, :class:`toolkit.experiment.MatchSpec`), ``close``, or ``none``
+        (flags are recorded and nothing is done: how to evaluate a rule's early warning).
     goal_setting, structured_agenda, mentor_training, recognition, virtual : bool
         Practice levers: written goals, mentee-led agendas, mentor training before the
         first meeting, public recognition, meetings held by video rather than in person.
@@ -95,6 +104,8 @@ class ProgramDesign(Spec):
     meeting_minutes: float = 60.0
     checkins: str | tuple[int, ...] = "none"
     flag_rating: float = 2.0
+    flag_rule: str = "rating"
+    flag_gap_weeks: int = 4
     no_first_meeting_week: int | None = None
     no_meeting_weeks: int | None = None
     on_flag: str = "coach"
@@ -119,12 +130,14 @@ class ProgramDesign(Spec):
         if self.no_meeting_weeks is not None:
             check_int(self.no_meeting_weeks, "no_meeting_weeks", _OWNER, low=1, high=d)
         check_option(self.on_flag, "on_flag", _OWNER, FLAG_ACTIONS)
+        check_option(self.flag_rule, "flag_rule", _OWNER, FLAG_RULES)
+        check_int(self.flag_gap_weeks, "flag_gap_weeks", _OWNER, low=1, high=520)
         for name in ("goal_setting", "structured_agenda", "mentor_training", "recognition",
                      "virtual"):
             object.__setattr__(self, name, check_bool(getattr(self, name), name, _OWNER))
         # Canonical types, so equal designs have equal data and fingerprints.
         for name in ("duration_weeks", "n_sessions", "no_first_meeting_week",
-                     "no_meeting_weeks"):
+                     "no_meeting_weeks", "flag_gap_weeks"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, int(getattr(self, name)))
         for name in ("meeting_minutes", "flag_rating"):
