@@ -28,3 +28,23 @@ def large_cohort():
     from toolkit import CohortSpec, generate_cohort
 
     return generate_cohort(CohortSpec(n_mentors=3000, n_mentees=3000, seed=5))
+
+
+# Tiny study parameters: every study test runs a kernel, so keep each run to seconds.
+TINY = {"meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
+                            "cadences=weekly,biweekly,monthly"]}
+
+
+@pytest.fixture(scope="session")
+def tiny_params():
+    """Tiny parameters (key=value strings) for every registered study."""
+    return TINY
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny meeting_cadence run shared by the runner, report and CLI tests."""
+    from toolkit.runner import run_study
+
+    out = tmp_path_factory.mktemp("runs")
+    return run_study("meeting_cadence", TINY["meeting_cadence"], out=out, progress=False)

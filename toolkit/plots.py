@@ -291,15 +291,17 @@ def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "esti
         err = np.vstack([e - rows.ci_low.to_numpy(float), rows.ci_high.to_numpy(float) - e])
         ax.errorbar(e, pos, xerr=err, fmt="o", color=PALETTE[0], capsize=3)
         ax.axvline(0, color="0.4", linestyle="--", linewidth=1)
-        ax.set_title(str(est_name), fontsize=9)
+        ax.set_title(str(est_name), fontsize=8)
         ax.set_yticks(list(y.values()), list(y.keys()))
         ax.set_xlabel("estimate")
         parts.append(f"{est_name}: " + ", ".join(
             f"{r} {v:.3g}" for r, v in zip(rows[run], e, strict=True)))
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    return _finish(fig, title, "Dot plot with 95% confidence intervals of each run's headline "
-                   "estimates, one panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
+    fig = _finish(fig, title, "Dot plot with 95% confidence intervals of each run's headline "
+                  "estimates, one panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))  # room for the title
+    return fig
 
 
 def tradeoff_plot(frame: pd.DataFrame, *, x: str, y: str, by: str, label: str,

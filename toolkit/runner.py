@@ -441,8 +441,11 @@ def write_index(root: Path, names: Iterable[str]) -> Path:
     for name in names:
         study = get_study(name)
         path = root / name
-        headline = study.headline(path)[:3] if (path / MANIFEST).exists() else []
-        found = "".join(f"<li>{esc(s)}</li>" for s in headline) or "<li>Not run yet.</li>"
+        headline = study.headline(path) if (path / MANIFEST).exists() else []
+        found = "".join(f"<li>{esc(s)}</li>" for s in headline[:3]) or "<li>Not run yet.</li>"
+        if len(headline) > 3:
+            found += (f'<li><a href="{esc(name)}/report.html">{len(headline) - 3} more findings, '
+                      "figures and methods in the report</a></li>")
         link = f'<a href="{esc(name)}/report.html">{esc(study.title)}</a>'
         items.append(f'<section class="study"><h2>{link}</h2><p><strong>Question.</strong> '
                      f"{esc(study.question)}</p><ul class=\"findings\">{found}</ul></section>")
@@ -659,10 +662,8 @@ def run_sweep(name: str, grid: Iterable[str] | Mapping[str, Sequence[Any]], *,
         if scheduler:
             client = _connect(scheduler, timeout)
             try:
-                from distributed import as_completed
-
                 futures = client.map(_sweep_task, *zip(*args, strict=True), pure=False)
-                for fut in as_completed(futures):
+                for fut in futures:  # each finished run is on disk whatever the order
                     try:
                         path, *_ = fut.result()
                         echo(f"done {path}")

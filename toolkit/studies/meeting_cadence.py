@@ -246,6 +246,9 @@ def findings(estimates: pd.DataFrame, params: Parameters) -> list[str]:
     for mode in ("unmatched", "matched"):
         rows = _contrasts(estimates, "completed", "risk_difference", mode, params.reference)
         out += [sentence(r, outcome="completion", labels=labels) for r in rows.to_dict("records")]
+    if not out:
+        out.append("Completion could not be compared: every schedule had the same completion "
+                   "in every simulated pair (too few pairs or replicates to tell them apart).")
     return out
 
 
@@ -336,9 +339,13 @@ def figures(estimates: pd.DataFrame, params: Parameters) -> list[tuple]:
 def estimates_for_sweep(run_dir: str | Path) -> pd.DataFrame:
     """Headline numbers of a run for a sweep: completion difference of each arm from the
     reference (percentage points), with 95% CIs."""
-    est = pd.read_parquet(Path(run_dir) / "tables" / "estimates.parquet")
+    import json
+
+    run_dir = Path(run_dir)
+    reference = json.loads((run_dir / "manifest.json").read_text())["parameters"]["reference"]
+    est = pd.read_parquet(run_dir / "tables" / "estimates.parquet")
     rows = est[(est.outcome == "completed") & (est.effect == "risk_difference")
-               & est.reference.notna()]
+               & (est.reference == reference)]
     return pd.DataFrame({
         "estimate_name": [f"completion: {g} vs {r} (points)" for g, r in zip(rows.group, rows.reference, strict=True)],
         "estimate": rows.estimate.to_numpy() * 100, "ci_low": rows.ci_low.to_numpy() * 100,
