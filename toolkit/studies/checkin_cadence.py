@@ -246,16 +246,59 @@ def summary_table(result: CheckinResult, params: Parameters) -> pd.DataFrame:
     return plan_table(params).merge(out, on="arm", how="left")
 
 
-def early_warning_table(result: CheckinResult, params: Parameters) -> pd.DataFrame | None:
-    """Each rule's early-warning performance from ``toolkit.analysis.early_warning`` when
-    this version has it, else None (the report then says it is not available)."""
+def _watch_arms(params: Parameters) -> dict:
+    """Arms that record flags and do nothing about them (``on_flag="none"``), one per check-in
+    plan the rules need: an early warning is judged on pairs the rule did not change."""
+    from toolkit.experiment import Arm, MatchSpec
+    from toolkit.program import ProgramDesign
+
+    plans = {"monthly": "monthly", "survey_30_60": "survey_30_60",
+             "no_first_meeting": "none", "no_meeting_streak": "none"}
+    match = MatchSpec(params.policy, capacity=params.capacity)
+    return {f"watch+{plan}": Arm(match, ProgramDesign(
+        cadence=params.cadence, duration_weeks=params.duration_weeks,
+        flag_rating=params.flag_rating, checkins=plan, on_flag="none"))
+        for plan in dict.fromkeys(plans[s] for s in params.schedules if s != "none")}
+
+
+def _rules(params: Parameters) -> dict[str, tuple]:
+    """schedule -> (early_warning rule, when it is evaluated, the watch arm)."""
+    return {"monthly": (("rating", params.flag_rating), "checkins", "watch+monthly"),
+            "survey_30_60": (("rating", params.flag_rating), "checkins", "watch+survey_30_60"),
+            "no_first_meeting": (("no_first_meeting", params.first_meeting_week), "every_week",
+                                 "watch+none"),
+            "no_meeting_streak": (("weeks_since_meeting", params.no_meeting_weeks), "every_week",
+                                  "watch+none")}
+
+
+def early_warning_table(params: Parameters) -> pd.DataFrame | None:
+    """Each rule's early warning of early closure (``toolkit.analysis.early_warning``):
+    sensitivity, precision against the base rate, median lead time in weeks. Judged on
+    the same cohorts and matchings with flags recorded but not acted on. None when this
+    version has no early-warning evaluation (the report then says so)."""
     import importlib
 
-    analysis = importlib.import_module("toolkit.analysis")
-    evaluate = getattr(analysis, "early_warning", None)
-    if evaluate is None:
+    from toolkit.experiment import ExperimentSpec, run_experiment
+
+    evaluate = getattr(importlib.import_module("toolkit.analysis"), "early_warning", None)
+    watch = _watch_arms(params)
+    if evaluate is None or not watch:
         return None
-    return evaluate(result.events, result.outcomes)
+    base = spec(params)
+    res = run_experiment(ExperimentSpec(cohort=base.cohort, arms=watch,
+                                        replicates=params.replicates, seed=params.seed),
+                         progress=False, tables=("weeks", "outcomes", "events"))
+    rows = []
+    for schedule in params.schedules:
+        if schedule == "none":
+            continue
+        rule, at, arm = _rules(params)[schedule]
+        pick = [t[t["arm"].astype(str) == arm] for t in (res.weeks, res.outcomes, res.events)]
+        table = evaluate(pick[0], pick[1], {schedule: rule}, events=pick[2], at=at)
+        rows.append(table.drop(columns=["arm"]).assign(
+            evaluated=("at planned check-ins" if at == "checkins" else "every week")))
+    out = pd.concat(rows, ignore_index=True)
+    return out.rename(columns={"rule": "schedule"})
 
 
 def _label(arm: str) -> str:
@@ -288,9 +331,10 @@ def findings(estimates: pd.DataFrame, cost: pd.DataFrame, params: Parameters) ->
     return out
 
 
-def more_findings(estimates: pd.DataFrame, cost: pd.DataFrame, params: Parameters
-                  ) -> dict[str, list[str]]:
-    """Further findings by heading: coordinator time and cost per retained pair; quality."""
+def more_findings(estimates: pd.DataFrame, cost: pd.DataFrame, params: Parameters,
+                  early_warning: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Further findings by heading: coordinator time and cost per retained pair; quality;
+    the early warning of each rule (or that it is not available)."""
     from toolkit.report import fmt_ci, fmt_number, sentence
 
     labels, ref = _labels(params), reference_arm(params)
@@ -303,14 +347,25 @@ def more_findings(estimates: pd.DataFrame, cost: pd.DataFrame, params: Parameter
         word = "more" if d.estimate >= 0 else "fewer"
         hours.append(f"{_cap(labels[r.arm])}: {fmt_number(abs(d.estimate), 2)} coordinator hours "
                      f"per pair {word} than {labels[ref]} (difference "
-                     f"{fmt_number(d.estimate, 2)}, {fmt_ci(d.ci_low, d.ci_high, 2)}); "
+                     f"{fmt_ci(d.ci_low, d.ci_high, 2)}); "
                      f"{fmt_number(r.hours_per_retained_pair, 2)} hours per completed pair "
                      f"({fmt_ci(r.ci_low, r.ci_high, 2)}).")
     quality = [sentence(r, outcome="relationship quality", labels=labels, digits=3)
                for r in contrasts(estimates, "mean_quality", "difference",
                                   reference=ref).to_dict("records")]
-    return {"Coordinator time and cost per retained pair": hours,
-            "Relationship quality": quality}
+    out = {"Coordinator time and cost per retained pair": hours,
+           "Relationship quality": quality}
+    if early_warning is not None and len(early_warning):
+        out["Early warning of early closure"] = [
+            f"{_cap(SCHEDULE_TEXT[r.schedule])} flagged {fmt_number(r.sensitivity * 100, 0)}% of "
+            f"the pairs that later closed early (sensitivity); "
+            f"{fmt_number(r.precision * 100, 0)}% of the pairs it flagged closed early "
+            f"(precision, against a base rate of {fmt_number(r.base_rate * 100, 0)}%), a median "
+            f"of {fmt_number(r.median_lead_weeks, 0)} weeks before they closed."
+            for r in early_warning.itertuples(index=False)]
+    else:
+        out["Early warning of early closure"] = [EARLY_WARNING_UNAVAILABLE]
+    return out
 
 
 def _cap(text: str) -> str:
