@@ -32,6 +32,7 @@ STUDY_MODULES: dict[str, str] = {
     "checkin_cadence": "toolkit.studies.checkin_cadence",
     "policy_by_cadence": "toolkit.studies.policy_by_cadence",
     "design_power": "toolkit.studies.design_power",
+    "model_card": "toolkit.studies.model_card",
 }
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}
