@@ -45,7 +45,7 @@ CONTRASTS: dict[str, tuple] = {
 }
 ROBUSTNESS_UNAVAILABLE_TEXT = ("Robustness not available in this version: the model has no "
                                "robustness analysis (toolkit.sensitivity) yet, so the "
-                               "headline contrasts are shown at the default assumptions only.")
+                               "robustness of the headline contrasts is not checked.")
 
 
 class Parameters(StudyParameters):
