@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "contrast_table", "contrasts", "notebook_path",
-           "one_cohort", "robustness_text", "sweep_rows"]
+__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "contrast_summary", "contrast_table",
+           "contrasts", "notebook_path", "one_cohort", "robustness_text", "sweep_rows"]
 
 Policy = Literal["random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
                  "max_participation", "diverse"]
@@ -94,3 +94,48 @@ def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm
                    zip(keep.ci_low * scale, keep.ci_high * scale, digits, strict=True)],
         "p (Holm)": [fmt_p(p).removeprefix("p = ").replace("p < ", "< ") for p in keep.p_value],
     })
+
+
+def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
+                     names: dict[str, str] | None = None, digits: int = 3, scale: float = 1.0,
+                     unit: str = "", everyone: str = "every other arm") -> str:
+    """One sentence for many arms against one reference: which clearly raised or lowered
+    ``what`` (and by how much, the range over them), which showed no clear difference,
+    and the largest difference with its 95% CI. When more than two arms all go the same
+    way they are called ``everyone``.
+
+    >>> rows = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [0.2, 0.3, 0.01],
+    ...                      "ci_low": [0.1, 0.2, -0.05], "ci_high": [0.3, 0.4, 0.07]})
+    >>> contrast_summary(rows, what="quality", reference="the control", digits=2)
+    'Against the control, a and b raised quality by 0.20 to 0.30 (largest: b, 0.30, 95% CI 0.20 to 0.40); c showed no clear difference.'
+    """
+    from toolkit.report import fmt_ci, fmt_number
+
+    names = names or {}
+    if rows.empty:
+        return f"No contrast of {what} with {reference} could be estimated."
+    u = f" {unit}" if unit else ""
+
+    def join(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    parts = []
+    for verb, keep in (("raised", rows.ci_low > 0), ("lowered", rows.ci_high < 0)):
+        sel = rows[keep]
+        if sel.empty:
+            continue
+        mag = (sel.estimate.abs() * scale)
+        span = (fmt_number(mag.iloc[0], digits) if len(sel) == 1 else
+                f"{fmt_number(mag.min(), digits)} to {fmt_number(mag.max(), digits)}")
+        top = sel.loc[mag.idxmax()]
+        label = names.get(top.group, top.group)
+        who = (everyone if len(sel) == len(rows) > 2 else
+               join([names.get(g, g) for g in sel.group]))
+        parts.append(f"{who} {verb} {what} by {span}{u} "
+                     f"(largest: {label}, {fmt_number(top.estimate * scale, digits)}, "
+                     f"{fmt_ci(top.ci_low * scale, top.ci_high * scale, digits)})")
+    unclear = rows[(rows.ci_low <= 0) & (rows.ci_high >= 0)]
+    if len(unclear):
+        parts.append(f"{join([names.get(g, g) for g in unclear.group])} showed no clear "
+                     "difference")
+    return f"Against {reference}, " + "; ".join(parts) + "."

@@ -33,6 +33,7 @@ from toolkit.studies._base import Study, StudyParameters
 from toolkit.studies._common import (
     Cadence,
     Policy,
+    contrast_summary,
     contrast_table,
     contrasts,
     notebook_path,
@@ -335,7 +336,7 @@ def more_findings(estimates: pd.DataFrame, cost: pd.DataFrame, params: Parameter
                   early_warning: pd.DataFrame | None = None) -> dict[str, list[str]]:
     """Further findings by heading: coordinator time and cost per retained pair; quality;
     the early warning of each rule (or that it is not available)."""
-    from toolkit.report import fmt_ci, fmt_number, sentence
+    from toolkit.report import fmt_ci, fmt_number
 
     labels, ref = _labels(params), reference_arm(params)
     extra = contrasts(estimates, "hours_coordinator", "difference", reference=ref).set_index("group")
@@ -350,9 +351,9 @@ def more_findings(estimates: pd.DataFrame, cost: pd.DataFrame, params: Parameter
                      f"{fmt_ci(d.ci_low, d.ci_high, 2)}); "
                      f"{fmt_number(r.hours_per_retained_pair, 2)} hours per completed pair "
                      f"({fmt_ci(r.ci_low, r.ci_high, 2)}).")
-    quality = [sentence(r, outcome="relationship quality", labels=labels, digits=3)
-               for r in contrasts(estimates, "mean_quality", "difference",
-                                  reference=ref).to_dict("records")]
+    rows = contrasts(estimates, "mean_quality", "difference", reference=ref)
+    quality = ([contrast_summary(rows, what="relationship quality", reference=labels[ref],
+                                 names=labels)] if len(rows) else [])
     out = {"Coordinator time and cost per retained pair": hours,
            "Relationship quality": quality}
     if early_warning is not None and len(early_warning):

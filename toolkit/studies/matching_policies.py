@@ -34,6 +34,7 @@ from toolkit.studies._common import (
     POLICIES,
     Cadence,
     Policy,
+    contrast_summary,
     contrast_table,
     contrasts,
     notebook_path,
@@ -271,8 +272,13 @@ def more_findings(estimates: pd.DataFrame, fairness: pd.DataFrame, params: Param
     for outcome in ("mean_quality", "satisfaction_mentee", "satisfaction_mentor", "mentee_gain",
                     "mentor_gain"):
         rows = contrasts(estimates, outcome, "difference", reference=params.reference)
-        learning += [sentence(r, outcome=OUTCOMES[outcome], labels=labels, digits=3)
-                     for r in rows.to_dict("records")]
+        if len(rows) == 1:
+            learning.append(sentence(rows.iloc[0].to_dict(), outcome=OUTCOMES[outcome],
+                                     labels=labels, digits=3))
+        elif len(rows):
+            learning.append(contrast_summary(rows, what=OUTCOMES[outcome],
+                                             reference=labels[params.reference],
+                                             everyone="every other policy"))
     gaps = fairness_gaps(fairness)
     if fairness["group"].nunique() > 1 and len(gaps):
         lo = gaps.loc[gaps.compatibility_gap.idxmin()]
