@@ -78,7 +78,9 @@ def _versus_mesa_at(n_pairs: int, runs: int, *, stacked: bool) -> dict:
 
     cohort = generate_cohort(CohortSpec(n_mentors=n_pairs, n_mentees=n_pairs, seed=4))
     pairs = _random_pairs(cohort, 4)
-    design, b = ProgramDesign(duration_weeks=52), BehaviorModel()
+    # Endings' effect on what was learned is not in the Mesa mirror: neutral here.
+    design = ProgramDesign(duration_weeks=52)
+    b = BehaviorModel(ending_gain_retention=1.0, ending_setback=0.0)
     feats = _features(cohort)
     e = np.arange(n_pairs)
     m = feats.mentor_index.get_indexer(pairs["mentor_id"].to_numpy(dtype=object))

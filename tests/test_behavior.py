@@ -33,3 +33,25 @@ def test_shares_above_one_and_non_numbers_are_refused():
     with pytest.raises(InvalidParameterError, match="meet_base"):
         BehaviorModel(meet_base=float("nan"))
     assert BehaviorModel(closure_base=-7).closure_base == -7.0   # log-odds may be negative
+
+
+def test_model_doc_agrees_with_describe():
+    """docs/model.md's parameter table is BehaviorModel.describe(): they cannot drift."""
+    from pathlib import Path
+
+    from toolkit.behavior import parameter_table_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    assert parameter_table_markdown() in doc
+    for name in BehaviorModel().to_dict():
+        assert f"`{name}`" in doc, name
+
+
+def test_every_assumption_has_a_plausible_range_inside_its_allowed_range():
+    ranges = BehaviorModel.plausible_ranges()
+    assert set(ranges["parameter"]) == set(BehaviorModel.assumptions())
+    table = BehaviorModel().describe().set_index("parameter")
+    for r in ranges.itertuples():
+        assert r.low <= r.default <= r.high, r.parameter
+        lo, hi = table.loc[r.parameter, "allowed"].strip("[]").split(", ")
+        assert float(lo) <= r.low and r.high <= float(hi), r.parameter

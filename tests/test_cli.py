@@ -81,7 +81,7 @@ def test_cohort_bad_output_paths_exit_2_and_write_nothing(tmp_path):
         (str(folder), "extension"),
         (str(tmp_path / "dir.csv"), "existing directory"),
         (str(tmp_path / "out.xlsx"), ".xlsx"),
-        (str(blocker / "out.csv"), "does not exist"),
+        (str(blocker / "out.csv"), "which is a file"),
         ("/proc/rmt-cannot-write.csv", "cannot be written"),
     ]
     (tmp_path / "dir.csv").mkdir()
@@ -105,3 +105,45 @@ def test_reports_without_studies_says_so_plainly(tmp_path):
     assert result.exit_code == 0
     assert "no study report exists" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cohort_department_cannot_become_a_formula(tmp_path):
+    import csv
+
+    from toolkit._io import FORMULA_TRIGGERS, read_table
+
+    out = tmp_path / "c.csv"
+    evil = "=cmd|' /C calc'!A0"
+    result = runner.invoke(app, ["cohort", "--mentors", "4", "--mentees", "4",
+                                 "--department", evil, "--department", "+Sales",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    column = rows[0].index("department")
+    assert {row[column] for row in rows[1:]} <= {"'" + evil, "'+Sales"}
+    def number(cell):
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        return True
+
+    # Only numbers (utc_offset -6.0) may start with a sign: they are left as they are.
+    assert not [c for row in rows for c in row
+                if c.startswith(FORMULA_TRIGGERS) and not number(c)]
+    assert set(read_table(out)["department"]) <= {evil, "+Sales"}
+
+
+def test_cohort_output_mode_follows_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(app, ["cohort", "--mentors", "3", "--mentees", "3",
+                                     "--out", str(tmp_path / "c.csv")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "c.csv").stat().st_mode) == 0o644

@@ -90,3 +90,64 @@ def test_bad_roster_and_infeasible_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "1 of 1 mentees have no admissible mentor" in result.output
     assert not out.exists()
+
+
+def test_formula_cells_are_neutralised_and_read_back(tmp_path):
+    """Ids, names and departments a spreadsheet would run as formulas are written as text."""
+    import csv
+
+    from toolkit._io import FORMULA_TRIGGERS, read_table
+
+    roster = tmp_path / "hostile.csv"
+    roster.write_text(
+        'id,role,name,department\n'
+        '"=cmd|\' /C calc\'!A0",mentor,"=HYPERLINK(""http://example.org"")",@ops\n'
+        '+m2,mentor,-Bob,IT\n'
+        '@e1,mentee,+Cat,"=cmd|\' /C calc\'!A0"\n'
+        '-e2,mentee,@Dan,IT\n', encoding="utf-8")
+    out = tmp_path / "pairs.csv"
+    result = _run("match", roster, "--include-names", "--out", out)
+    assert result.exit_code == 0, result.output
+    with open(out, newline="", encoding="utf-8") as fh:
+        cells = [cell for row in csv.reader(fh) for cell in row]
+    assert not [c for c in cells if c.startswith(FORMULA_TRIGGERS)]
+    back = read_table(out)
+    assert set(back["mentee_id"]) == {"@e1", "-e2"}
+    assert set(back["mentor_id"]) == {"=cmd|' /C calc'!A0", "+m2"}
+    assert set(back["mentor_name"]) == {'=HYPERLINK("http://example.org")', "-Bob"}
+    # The output file is itself a valid input: ids survive a round trip through a roster.
+    again = tmp_path / "again.csv"
+    back_roster = tmp_path / "roster2.csv"
+    from toolkit._io import write_table
+
+    write_table(pd.DataFrame({"id": back["mentee_id"].tolist() + back["mentor_id"].tolist(),
+                              "role": ["mentee"] * 2 + ["mentor"] * 2}), back_roster)
+    result = _run("match", back_roster, "--out", again)
+    assert result.exit_code == 0, result.output
+    assert set(read_table(again)["mentor_id"]) == {"=cmd|' /C calc'!A0", "+m2"}
+
+
+def test_an_id_with_a_newline_cannot_forge_a_line_on_stderr(tmp_path):
+    roster = tmp_path / "forged.csv"
+    roster.write_text('id,role\nm1,mentor\ne1,mentee\n"x\nerror: forged line",mentee\n',
+                      encoding="utf-8")
+    out = tmp_path / "pairs.csv"
+    result = _run("match", roster, "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert not any(line.startswith("error: forged") for line in lines)
+    unmatched = [line for line in lines if line.startswith("unmatched")]
+    assert len(unmatched) == 1 and "'x\\nerror: forged line'" in unmatched[0]
+
+
+def test_a_roster_too_large_for_memory_is_refused_before_scoring(roster, tmp_path,
+                                                               monkeypatch):
+    import toolkit.matching
+
+    monkeypatch.setattr(toolkit.matching, "_available_memory", lambda: 1000)
+    out = tmp_path / "pairs.csv"
+    result = _run("match", roster, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "split the roster by department or site" in result.stderr
+    assert not out.exists()

@@ -350,3 +350,65 @@ def test_explain_cites_only_components_above_the_typical_pair(small_cohort):
         for name, words in phrases.items():
             if words in text:
                 assert comps[name][k] > typical[name] - 1e-6, (k, name, text)
+
+
+def _roles_only(n_mentees: int, n_mentors: int):
+    """A cohort with only the role column: enough for the memory check, nothing to score."""
+    import pandas as pd
+
+    from toolkit.cohort import Cohort
+
+    roles = np.repeat(np.array(["mentee", "mentor"], dtype=object), [n_mentees, n_mentors])
+    return Cohort(participants=pd.DataFrame({"role": roles}))
+
+
+def test_memory_refusal_is_quick_and_allocates_nothing(monkeypatch):
+    """The issue's 531,915-person roster: refused from its sizes alone, in one sentence."""
+    import time
+
+    import toolkit.matching
+    from toolkit.errors import InsufficientMemoryError
+
+    monkeypatch.setattr(toolkit.matching, "_available_memory", lambda: 8 * 10**9)
+
+    def must_not_score(*args, **kwargs):
+        raise AssertionError("scoring started before the memory check")
+
+    monkeypatch.setattr(toolkit.matching, "compatibility_matrix", must_not_score)
+    cohort = _roles_only(265_000, 266_915)
+    start = time.perf_counter()
+    with pytest.raises(InsufficientMemoryError) as info:
+        match(cohort, "optimal")
+    assert time.perf_counter() - start < 2.0
+    message = str(info.value)
+    assert "\n" not in message
+    assert "265,000 mentees with 266,915 mentors" in message
+    assert "8.0 GB is available" in message
+    assert "split the roster by department or site" in message
+    assert isinstance(info.value, MemoryError)
+
+
+def test_memory_check_suggests_a_lighter_policy_when_one_fits(monkeypatch):
+    import toolkit.matching
+    from toolkit.errors import InsufficientMemoryError
+    from toolkit.matching import memory_needed
+
+    stable = memory_needed("stable", 20_000, 20_000)
+    assert stable < memory_needed("optimal", 20_000, 20_000)
+    monkeypatch.setattr(toolkit.matching, "_available_memory", lambda: stable + 1)
+    with pytest.raises(InsufficientMemoryError, match="'stable'"):
+        match(_roles_only(20_000, 20_000), "optimal")
+
+
+def test_component_means_in_blocks_equal_the_full_matrices():
+    from toolkit.compatibility import component_means, score_components
+
+    cohort = generate_cohort(CohortSpec(n_mentors=37, n_mentees=29, seed=4))
+    full = score_components(cohort)
+    mask = np.random.default_rng(0).random((29, 37)) < 0.3
+    for m in (None, mask):
+        means = component_means(cohort, m)
+        for name, matrix in full.items():
+            expected = matrix.mean(dtype=np.float64) if m is None else matrix[m].mean(
+                dtype=np.float64)
+            assert means[name] == pytest.approx(expected, rel=1e-12)

@@ -9,7 +9,6 @@ import pytest
 
 from toolkit import (
     Arm,
-    BehaviorModel,
     CohortSpec,
     ExperimentSpec,
     ProgramDesign,

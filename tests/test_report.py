@@ -86,3 +86,14 @@ def test_sentences_and_html_helpers_escape():
     assert "<li>A &lt;b&gt; &amp; C</li>" in html and html.startswith("<h2>Findings</h2>")
     table = table_html(pd.DataFrame([{**ROW, "p_value": 0.0001}]), caption="Completion")
     assert "<th>95% CI</th>" in table and "<td>0.04 to 0.14</td>" in table and "<td>&lt; 0.001</td>" in table
+
+
+def test_roster_text_in_rendered_html_shows_as_text():
+    """A name such as <script>...</script> from a roster is shown, never run."""
+    evil = "<script>alert('x')</script>"
+    row = {**ROW, "group": evil}
+    page = findings_html([sentence(row, labels={evil: evil}, outcome="completion")],
+                         title=evil) + table_html(pd.DataFrame({"name": [evil], evil: [1.0]}),
+                                                  caption=evil)
+    assert "<script>" not in page
+    assert page.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;") >= 4

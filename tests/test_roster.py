@@ -75,7 +75,6 @@ def test_reporting_line_column_is_honoured():
     ("id,role,skills\na,mentor,juggling=0.2\nb,mentee,\n", "domains among"),
     ("id,role,goals\na,mentor,ai_tools\nb,mentee,\n",
      "line 2, column 'goals' must list leadership domains"),
-    ("id,role,interests\na,mentor,knitting\nb,mentee,\n", "column 'interests'"),
     ("id,role,utc_offset\na,mentor,20\nb,mentee,0\n", "column 'utc_offset'"),
     ("id,role\na,mentor\nb,mentor\n", "at least one mentor and one mentee"),
     ("id,role\n,mentor\nb,mentee\n", "line 2, column 'id' is empty"),
@@ -106,3 +105,83 @@ def test_roster_defaults_are_neutral():
 
     for name, m in score_components(cohort).items():
         assert np.unique(m).size == 1, name
+
+
+@pytest.mark.parametrize(("header", "name", "where"), [
+    ("id,role,skill_ai_tools,skill_ai_tools", "skill_ai_tools", "columns 3 and 4"),
+    ("id,role,Department,department", "department", "columns 3 ('Department') and 4"),
+    ("participant_id,role,id", "id", "columns 1 ('participant_id') and 3 ('id')"),
+])
+def test_a_column_given_twice_is_refused_naming_both_positions(header, name, where):
+    """pandas would silently rename an exact duplicate to 'skill_ai_tools.1'."""
+    n_cols = header.count(",") + 1
+    text = header + "\n" + "a,mentor" + ",0.5" * (n_cols - 2) + "\n" \
+        + "b,mentee" + ",0.4" * (n_cols - 2) + "\n"
+    with pytest.raises(RosterError) as info:
+        _read(text)
+    message = str(info.value)
+    assert f"the column '{name}' twice" in message and where in message
+
+
+def test_interests_are_free_tokens_normalised_for_case_and_spacing():
+    text = ("id,role,interests\n"
+            "m1,mentor,Chess;  Rock   Climbing ;running\n"
+            "e1,mentee,chess;rock climbing\n"
+            "e2,mentee,knitting\n")
+    cohort = _read(text)
+    interests = dict(zip(cohort.participants["participant_id"],
+                         cohort.participants["interests"], strict=True))
+    assert interests == {"m1": "chess;rock climbing;running", "e1": "chess;rock climbing",
+                         "e2": "knitting"}
+    assert set(cohort.interest_names) >= {"chess", "rock climbing", "knitting", "running"}
+    m = match(cohort, "optimal", weights={"shared_interests": 1})
+    pairs = m.pairs.set_index("mentee_id")
+    # Jaccard on what people wrote: e1 shares 2 of 3 interests with m1, e2 none.
+    assert pairs.loc["e1", "score_shared_interests"] == pytest.approx(2 / 3)
+    reasons = m.explain(top=1).set_index("mentee_id")["reasons"]
+    assert reasons["e1"] == "shared interests: chess, rock climbing"
+
+
+def test_many_distinct_interests_score_exactly():
+    """More than 64 distinct tokens take several bit-mask words; the Jaccard stays exact."""
+    tokens = [f"hobby {k}" for k in range(150)]
+    rows = ["id,role,interests",
+            "m1,mentor," + ";".join(tokens[:100]),
+            "e1,mentee," + ";".join(tokens[50:150]),
+            "e2,mentee," + ";".join(tokens[140:150])]
+    cohort = _read("\n".join(rows) + "\n")
+    from toolkit import pair_components, score_components
+
+    matrix = score_components(cohort)["shared_interests"]
+    assert matrix[0, 0] == pytest.approx(50 / 150) and matrix[1, 0] == 0
+    pairs = pair_components(cohort, np.array([0, 1]), np.array([0, 0]))["shared_interests"]
+    assert pairs.tolist() == matrix[:, 0].tolist()
+
+
+def test_a_leading_apostrophe_marks_text_and_is_dropped():
+    """The spreadsheet convention (and what the toolkit's own CSV output adds)."""
+    text = ("id,role,name,department,skill_ai_tools\n"
+            "'=m1,mentor,'@Ann,'-HR,'0.5\n"
+            "''e1,mentee,Bob,IT,0.2\n")
+    people = _read(text).participants.set_index("participant_id")
+    assert list(people.index) == ["=m1", "'e1"]
+    assert people.loc["=m1", "name"] == "@Ann" and people.loc["=m1", "department"] == "-HR"
+    assert people.loc["=m1", "skill_ai_tools"] == 0.5
+
+
+def test_skills_error_names_the_kind_of_skill_once():
+    with pytest.raises(RosterError) as info:
+        _read("id,role,skills,leadership\na,mentor,ai_tools=2,\nb,mentee,,\n")
+    assert "skill skill" not in str(info.value)
+    assert "each digital skill must be a number in [0, 1]" in str(info.value)
+    with pytest.raises(RosterError, match="each leadership skill must be"):
+        _read("id,role,skills,leadership\na,mentor,,strategy=7\nb,mentee,,\n")
+
+
+def test_user_text_in_messages_is_one_line():
+    text = 'id,role\n"x\nerror: forged line",mentor\n"x\nerror: forged line",mentee\n'
+    with pytest.raises(RosterError) as info:
+        _read(text)
+    message = str(info.value)
+    assert "\n" not in message and "'x\\nerror: forged line'" in message
+

@@ -22,6 +22,7 @@ from toolkit import (
     ProgramDesign,
     RosterSource,
 )
+from toolkit._spec import loads
 from toolkit.compatibility import WEIGHT_PROFILES, WEIGHT_TERMS
 
 POLICY_OPTIONS = {
@@ -104,7 +105,8 @@ def test_every_spec_round_trips_through_dict_json_and_yaml(spec):
     import yaml
 
     assert cls.from_dict(yaml.safe_load(spec.to_yaml())) == spec
-    assert cls.from_dict(yaml.safe_load(spec.to_json())) == spec
+    assert cls.from_dict(loads(spec.to_json())) == spec
+    assert cls.from_dict(loads(spec.to_yaml())) == spec
     assert cls.from_dict(spec.to_dict()).fingerprint == spec.fingerprint
 
 
@@ -189,6 +191,12 @@ def test_bad_specs_are_refused_with_one_sentence(data, words):
     assert "\n" not in text
     for w in words:
         assert w in text, (w, text)
+
+
+def test_tiny_numbers_survive_json_and_yaml():
+    model = BehaviorModel(meet_base=1e-12, closure_base=-1e-300)
+    assert BehaviorModel.from_dict(loads(model.to_json())) == model
+    assert BehaviorModel.from_dict(loads(model.to_yaml())) == model
 
 
 def test_yaml_syntax_error_is_one_sentence():

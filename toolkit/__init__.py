@@ -14,7 +14,7 @@ from toolkit._version import __version__
 # Public modules in dependency order; ``import toolkit.X as m`` gives the module for each.
 PUBLIC_MODULES = ("errors", "cohort", "compatibility", "matching", "roster", "program",
                   "behavior", "simulation", "experiment", "calibration", "analysis",
-                  "diagnosis", "plots", "report")
+                  "diagnosis", "plots", "sensitivity", "report")
 
 __getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
 __all__ = ["__version__", *(n for n in __all__ if n != "__version__")]

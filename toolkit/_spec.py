@@ -127,9 +127,17 @@ def dumps(value: Any, fmt: str = "yaml") -> str:
 
 
 def loads(text: str, what: str = "specification") -> Any:
-    """Plain data from YAML or JSON text (JSON is YAML), with one sentence on a syntax error."""
+    """Plain data from JSON or YAML text, with one sentence on a syntax error.
+
+    JSON is read as JSON first: YAML 1.1 would read a number such as ``1e-12`` (no dot)
+    as a string.
+    """
     import yaml
 
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

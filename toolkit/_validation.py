@@ -7,6 +7,7 @@ Each check raises :class:`~toolkit.errors.InvalidParameterError` with one senten
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -15,11 +16,42 @@ import numpy as np
 
 from toolkit.errors import InvalidParameterError
 
+# Control characters (C0, DEL, C1), line and paragraph separators, and the format
+# characters that reorder text (bidi controls): none may reach a message unescaped.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
+_LONGEST = 300  # characters of a quoted value shown before it is cut with "..."
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with every control character escaped, so it prints as one line.
+
+    >>> print(one_line("x\nerror: forged line"))
+    x\nerror: forged line
+    """
+    def escape(m: re.Match) -> str:
+        c = m.group()
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\u{ord(c):04x}")
+
+    return _CONTROL.sub(escape, str(text))
+
+
+def quote(value: Any) -> str:
+    r"""``repr(value)`` on one line (control characters escaped), cut after 300 characters.
+
+    The way every message shows a value the user gave (ids, cells, parameters).
+
+    >>> print(quote("A\r\nB"), quote(0.5))
+    'A\r\nB' 0.5
+    """
+    text = one_line(repr(value))
+    return text if len(text) <= _LONGEST else text[:_LONGEST - 3] + "..."
+
 
 def fail(name: str, owner: str, allowed: str, value: Any) -> InvalidParameterError:
     """Build the one-sentence error for parameter ``name`` of ``owner``."""
     return InvalidParameterError(
-        f"The {name!r} parameter of {owner} must be {allowed}; got {value!r}."
+        f"The {name!r} parameter of {owner} must be {allowed}; got {quote(value)}."
     )
 
 
@@ -51,7 +83,8 @@ def check_int(value: Any, name: str, owner: str, *, low: int | None = None,
 def check_real(value: Any, name: str, owner: str, *, low: float | None = None,
                high: float | None = None, closed: str = "both") -> float:
     """Return ``value`` as float if it is a finite real number within the interval."""
-    allowed = f"a finite number {_bounds_text(low, high, closed)}"
+    allowed = ("a finite number" if low is None and high is None
+               else f"a finite number {_bounds_text(low, high, closed)}")
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise fail(name, owner, allowed, value)
     lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)

@@ -54,7 +54,9 @@ def clean_errors(func):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=1) from None
         except ToolkitError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            from toolkit._validation import one_line
+
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
             raise typer.Exit(code=2) from None
 
     return wrapper
@@ -103,6 +105,7 @@ def match_roster(
 ) -> None:
     """Match a real roster and write the pairs with scores and reasons (no names by default)."""
     from toolkit._io import check_output_path, write_table
+    from toolkit._validation import one_line, quote
     from toolkit.compatibility import Constraints
     from toolkit.matching import match
     from toolkit.roster import read_forbidden_pairs, read_roster
@@ -124,7 +127,9 @@ def match_roster(
     typer.echo(f"wrote {len(table)} pairs to {out} ({policy}, {weights}); "
                f"{len(result.unmatched)} people unmatched", err=True)
     for row in result.unmatched.itertuples(index=False):
-        typer.echo(f"unmatched {row.role} {row.participant_id}: {row.reason}", err=True)
+        # Ids come from the roster: quoted, control characters escaped (one line each).
+        typer.echo(f"unmatched {row.role} {quote(str(row.participant_id))}: "
+                   f"{one_line(row.reason)}", err=True)
 
 
 @app.command()
@@ -274,10 +279,9 @@ def simulate(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Match a synthetic cohort and simulate one program; write its four tables."""
-    from toolkit._io import write_table
+    from toolkit._io import staged_folder, write_table
     from toolkit._validation import check_option
     from toolkit.cohort import CohortSpec, generate_cohort
-    from toolkit.errors import OutputPathError
     from toolkit.matching import match
     from toolkit.program import ProgramDesign
     from toolkit.program import preset as named_preset
@@ -287,15 +291,18 @@ def simulate(
     changes = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
                                  ("duration_weeks", weeks)) if v is not None}
     design = named_preset(preset, **changes) if preset else ProgramDesign(**changes)
-    if out.exists() and not out.is_dir():
-        raise OutputPathError(f"The output folder {str(out)!r} is an existing file.")
-    cohort_ = generate_cohort(CohortSpec(n_mentors=mentors, n_mentees=mentees, seed=seed))
-    result = run_simulation(cohort_, match(cohort_, policy=policy, seed=seed), design, seed=seed,
-                            arm=preset or "program")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, table in result.tables().items():
-        path = write_table(table, out / f"{name}.{fmt}")
-        typer.echo(f"wrote {len(table)} rows to {path}", err=True)
+    # The four tables are written into a temporary folder, created now (so a bad --out
+    # is found before simulating) and moved into place only when all four are written.
+    with staged_folder(out) as stage:
+        cohort_ = generate_cohort(CohortSpec(n_mentors=mentors, n_mentees=mentees, seed=seed))
+        result = run_simulation(cohort_, match(cohort_, policy=policy, seed=seed), design,
+                                seed=seed, arm=preset or "program")
+        rows = {}
+        for name, table in result.tables().items():
+            write_table(table, stage / f"{name}.{fmt}")
+            rows[name] = len(table)
+    for name, n in rows.items():
+        typer.echo(f"wrote {n} rows to {out / f'{name}.{fmt}'}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -289,13 +289,26 @@ class Cohort:
             self._cache[key] = _membership(people["goal_domains"], domains)
         return self._cache[key].copy()
 
+    @property
+    def interest_names(self) -> tuple[str, ...]:
+        """The interests anyone in the cohort lists: :data:`INTERESTS` first (the generator's
+        vocabulary), then any other (a real roster's free tokens), sorted."""
+        if "interest_names" not in self._cache:
+            found: set[str] = set()
+            if "interests" in self.participants.columns:
+                for text in self.participants["interests"].dropna().astype(str).unique():
+                    found.update(item for item in text.split(";") if item)
+            known = set(INTERESTS)
+            self._cache["interest_names"] = INTERESTS + tuple(sorted(found - known))
+        return self._cache["interest_names"]
+
     def interest_matrix(self, role: str) -> np.ndarray:
-        """Boolean (people x INTERESTS) matrix for ``role``."""
+        """Boolean (people x :attr:`interest_names`) matrix for ``role``."""
         check_option(role, "role", "Cohort.interest_matrix", ("mentor", "mentee"))
         key = ("interests", role)
         if key not in self._cache:
             people = self.mentees if role == "mentee" else self.mentors
-            self._cache[key] = _membership(people["interests"], INTERESTS)
+            self._cache[key] = _membership(people["interests"], self.interest_names)
         return self._cache[key].copy()
 
     def data_dictionary(self) -> pd.DataFrame:
@@ -351,7 +364,8 @@ def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
         ("goal_domains", "string", "';'-separated domain names",
          "What the person wants to learn: digital domains for mentees, leadership domains "
          "for mentors; drawn where the person is weak"),
-        ("interests", "string", "';'-separated from INTERESTS", "Personal interests"),
+        ("interests", "string", "';'-separated (generated: from INTERESTS)",
+         "Personal interests"),
     ]
     rows += [(f"trait_{t}", "float", "[0, 1]", f"Big Five {t} (independent of role)")
              for t in TRAITS]

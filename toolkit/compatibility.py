@@ -52,8 +52,8 @@ import pandas as pd
 
 from toolkit._cache import ObjectCache
 from toolkit._spec import Spec
-from toolkit._validation import check_option, fail
-from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
+from toolkit._validation import check_bool, check_option, fail, quote
+from toolkit.cohort import GENERATIONS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "Constraints",
     "admissible_mask",
     "compatibility_matrix",
+    "component_means",
     "group_codes",
     "pair_components",
     "pair_scores",
@@ -111,7 +112,6 @@ _GEN_CODES = 8
 _gen_a, _gen_b = np.divmod(np.arange(_GEN_CODES * _GEN_CODES), _GEN_CODES)
 _GEN_SIMILARITY = np.where((_gen_a == _GEN_CODES - 1) | (_gen_b == _GEN_CODES - 1), 0.5,
                            1 - np.minimum(np.abs(_gen_a - _gen_b), 3) / 3).astype(np.float32)
-_INVERSE = np.concatenate([[0.0], 1.0 / np.arange(1, 33)]).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- weights
@@ -179,7 +179,7 @@ class _Side:
     deep: np.ndarray        # (n, 11) float64 centred profile, integers on the 0.001 grid
     deep_t: np.ndarray      # (n, 11) float64 the same (the other side's operand)
     deep_norm: np.ndarray   # (n,) float64 Euclidean norm of the centred profile
-    interests: np.ndarray   # (n,) uint32 bit mask
+    interests: np.ndarray   # (n, W) uint64 bit masks over cohort.interest_names
     generation: np.ndarray  # (n,) int16 code 0..6, 7 unknown
     generation8: np.ndarray  # (n,) int16 code * 8 (row index into the closeness table)
     department: np.ndarray  # (n,) int32 codes shared by both sides, -1 unknown
@@ -187,17 +187,19 @@ class _Side:
     unknown: np.ndarray     # (n,) bool: department or location unknown
     utc: np.ndarray         # (n,) float32 offset normalised to [-12, 12)
     avail: np.ndarray       # (n,) float32 min(1, availability / target hours)
+    interest_inverse: np.ndarray  # float32 1/k for every possible union size k (0 at 0)
 
     def take(self, idx: Any, column: bool) -> dict[str, np.ndarray]:
         """Rows ``idx``, shaped to broadcast as matrix rows (``column``) or pairs."""
         out = {}
-        for name in ("skill", "lead", "goal_thr", "deep", "deep_t"):
+        for name in ("skill", "lead", "goal_thr", "deep", "deep_t", "interests"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None, :] if column else arr
-        for name in ("inv_goals", "deep_norm", "interests", "generation", "generation8",
+        for name in ("inv_goals", "deep_norm", "generation", "generation8",
                      "department", "location", "unknown", "utc", "avail"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None] if column else arr
+        out["interest_inverse"] = self.interest_inverse
         return out
 
 
@@ -222,6 +224,32 @@ def _bitmasks(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
             mask |= bit.get(item, 0)
         out[row] = mask
     return out
+
+
+def _interest_words(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
+    """(rows, W) uint64 bit masks: bit k of the row set where its ';'-list holds names[k].
+
+    As many 64-bit words as the vocabulary needs: one for the generator's interests, more
+    for a real roster whose people wrote many different ones.
+    """
+    bit = {name: 1 << k for k, name in enumerate(names)}
+    masks = []
+    for text in texts:
+        mask = 0
+        for item in text.split(";"):
+            mask |= bit.get(item, 0)
+        masks.append(mask)
+    n_words = max(1, -(-len(names) // 64))
+    full = (1 << 64) - 1
+    out = np.zeros((len(texts), n_words), np.uint64)
+    for w in range(n_words):
+        out[:, w] = np.array([(m >> (64 * w)) & full for m in masks], dtype=np.uint64)
+    return out
+
+
+def _inverse_table(most: int) -> np.ndarray:
+    """float32 ``1 / k`` for k = 0..most (0 at 0): the same entries whatever ``most`` is."""
+    return np.concatenate([[0.0], 1.0 / np.arange(1, max(most, 32) + 1)]).astype(np.float32)
 
 
 def _unpack(masks: np.ndarray, n: int) -> np.ndarray:
@@ -257,8 +285,11 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2   # centred on 0.5
     goal_texts = (people["goal_domains"].fillna("").astype(str).tolist()
                   if "goal_domains" in columns else [""] * n_all)
-    interests_all = (_bitmasks(people["interests"].fillna("").astype(str).tolist(), INTERESTS)
-                     if "interests" in columns else np.zeros(n_all, np.int64)).astype(np.uint32)
+    interests_all = (_interest_words(people["interests"].fillna("").astype(str).tolist(),
+                                     cohort.interest_names)
+                     if "interests" in columns else np.zeros((n_all, 1), np.uint64))
+    most = int(np.bitwise_count(interests_all).sum(axis=1).max(initial=0))
+    interest_inverse = _inverse_table(2 * most)
     generation_all = (pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
                       if "generation" in columns else np.full(n_all, -1))
     generation_all = np.where(generation_all < 0, _GEN_CODES - 1,
@@ -292,7 +323,8 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
                            interests=interests_all[rows], generation=generation,
                            generation8=generation * _GEN_CODES, department=department,
                            location=location, unknown=(department < 0) | (location < 0),
-                           utc=utc_all[rows], avail=avail_all[rows]))
+                           utc=utc_all[rows], avail=avail_all[rows],
+                           interest_inverse=interest_inverse))
     return sides[0], sides[1]
 
 
@@ -354,9 +386,16 @@ def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str,
     surface = (gen + _same(e["department"], r["department"], unknown)
                + _same(e["location"], r["location"], unknown)) / np.float32(3)
 
-    inter = np.bitwise_count(e["interests"] & r["interests"])
-    union = np.bitwise_count(e["interests"] | r["interests"])
-    shared = inter.astype(np.float32) * _INVERSE[union]
+    # Jaccard index on the interest bit masks, word by word (integer counts: exact).
+    ie, ir = e["interests"], r["interests"]
+    inter = np.bitwise_count(ie[..., 0] & ir[..., 0])
+    union = np.bitwise_count(ie[..., 0] | ir[..., 0])
+    if ie.shape[-1] > 1:
+        inter, union = inter.astype(np.int32), union.astype(np.int32)
+        for w in range(1, ie.shape[-1]):
+            inter += np.bitwise_count(ie[..., w] & ir[..., w])
+            union += np.bitwise_count(ie[..., w] | ir[..., w])
+    shared = inter.astype(np.float32) * e["interest_inverse"][union]
 
     # Offsets are normalised to [-12, 12) per person, so the gap needs no modulo.
     gap = np.abs(e["utc"] - r["utc"])
@@ -436,6 +475,45 @@ def _blocked(cohort: Cohort, weight_sets: list[dict[str, float]], keep_component
         for start in starts:
             work(start)
     return outs, comps_out
+
+
+def component_means(cohort: Cohort, mask: np.ndarray | None = None) -> dict[str, float]:
+    """Mean of each component over the pairs where ``mask`` is True (every pair if it is
+    None or selects none), computed block by block: no (mentees x mentors) matrix is held.
+
+    Each block's sums are kept apart and added in block order, so the result does not
+    depend on the threads.
+    """
+    _check_cohort(cohort, "component_means")
+    mentees, mentors = _features(cohort)
+    n_e, n_r = len(mentees.ids), len(mentors.ids)
+    if mask is not None and not mask.any():
+        mask = None
+    r = {k: v[None, ...] for k, v in mentors.take(slice(None), column=False).items()}
+    step = max(1, _BLOCK_ELEMENTS // max(n_r, 1))
+    starts = range(0, n_e, step)
+    sums = np.zeros((len(starts), len(COMPONENTS)))
+
+    def work(k: int) -> None:
+        rows = slice(starts[k], min(starts[k] + step, n_e))
+        comps = _components(mentees.take(rows, column=True), r)
+        for c, name in enumerate(COMPONENTS):
+            block = np.broadcast_to(comps[name], (rows.stop - rows.start, n_r))
+            sums[k, c] = (block.sum(dtype=np.float64) if mask is None
+                          else block[mask[rows]].sum(dtype=np.float64))
+
+    workers = min(os.cpu_count() or 1, 8)
+    if workers > 1 and n_e * n_r > 4 * _BLOCK_ELEMENTS:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, range(len(starts))))
+    else:
+        for k in range(len(starts)):
+            work(k)
+    count = n_e * n_r if mask is None else int(mask.sum())
+    total = sums.sum(axis=0)
+    return {name: float(total[c] / count) for c, name in enumerate(COMPONENTS)}
 
 
 def score_components(cohort: Cohort) -> dict[str, np.ndarray]:
@@ -521,8 +599,8 @@ class Constraints(Spec):
         owner = "Constraints"
         check_option(self.same_department, "same_department", owner,
                      ("allowed", "forbidden", "required"))
-        if not isinstance(self.cross_location, bool | np.bool_):
-            raise fail("cross_location", owner, "True or False", self.cross_location)
+        object.__setattr__(self, "cross_location",
+                           check_bool(self.cross_location, "cross_location", owner))
         check_option(self.reporting_line, "reporting_line", owner, ("forbidden", "allowed"))
         try:
             pairs = tuple((str(a), str(b)) for a, b in self.forbidden_pairs)
@@ -566,7 +644,7 @@ def _constraint_masks(cohort: Cohort, constraints: Constraints,
                 allowed[pos_e.get_loc(b), pos_r.get_loc(a)] = False
             else:
                 raise InvalidParameterError(
-                    f"The forbidden pair ({a!r}, {b!r}) must name one mentee and one mentor "
+                    f"The forbidden pair ({quote(a)}, {quote(b)}) must name one mentee and one mentor "
                     "of the cohort; it does not.")
         masks["forbidden_pairs"] = allowed
     if constraints.reporting_line == "forbidden" and "manager_id" in people.columns:
@@ -752,8 +830,10 @@ class ComponentDetails:
             return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
                            if adv.max() > 0 else "")
         if term == "shared_interests":
-            both = int(e.interests[i] & r.interests[j])
-            names = [n for b, n in enumerate(INTERESTS) if both >> b & 1]
+            vocabulary = self.cohort.interest_names
+            names = [vocabulary[64 * w + b]
+                     for w, both in enumerate((e.interests[i] & r.interests[j]).tolist())
+                     for b in range(64) if both >> b & 1]
             return base + (": " + ", ".join(names) if names else "")
         if term == "surface_similarity":
             same = [a for a in ("department", "location")

@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from toolkit._io import write_table
+from toolkit._io import staged_folder, write_table, write_text
 from toolkit._version import __version__
 from toolkit.cohort import CohortSpec, generate_cohort
-from toolkit.errors import OutputPathError
 
 __all__ = ["CANONICAL_COHORTS", "canonical_cohort", "write_canonical"]
 
@@ -56,10 +54,7 @@ def _sha256(path: Path) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_text(text, path, formats=(path.suffix,) if path.suffix else ("",))
 
 
 def _readme(dictionary: pd.DataFrame) -> str:
@@ -93,10 +88,14 @@ def _readme(dictionary: pd.DataFrame) -> str:
 
 def write_canonical(out: str | os.PathLike = "synthetic_data") -> list[Path]:
     """Write every canonical set, the README, manifest.json and CHECKSUMS.sha256 to ``out``."""
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise OutputPathError(f"The output folder {str(folder)!r} is a file; give a folder.")
-    folder.mkdir(parents=True, exist_ok=True)
+    target = Path(out)
+    # Every file is written into a temporary folder first and moved into place together.
+    with staged_folder(target) as folder:
+        written = _write_all(folder)
+    return [target / p.name for p in written]
+
+
+def _write_all(folder: Path) -> list[Path]:
     written: list[Path] = []
     dictionary = None
     for name, (spec, _) in CANONICAL_COHORTS.items():

@@ -9,6 +9,7 @@ class::
     │   ├── RosterError                            a roster file is malformed (names row and column)
     │   └── AnalysisInputError                     an analysis got data it cannot estimate from
     ├── InfeasibleMatchingError (also ValueError)  constraints leave people with no admissible partner
+    ├── InsufficientMemoryError (also MemoryError)  a roster too large to match in the memory available
     ├── OutputPathError (also OSError)             an output path cannot be written
     ├── SchedulerError (also ConnectionError)      a Dask scheduler cannot be reached
     └── StudyExecutionError (also RuntimeError)    a study notebook failed in a cell (CLI exit 1)
@@ -21,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "AnalysisInputError",
     "InfeasibleMatchingError",
+    "InsufficientMemoryError",
     "InvalidParameterError",
     "OutputPathError",
     "RosterError",
@@ -48,6 +50,10 @@ class AnalysisInputError(InvalidParameterError):
 
 class InfeasibleMatchingError(ToolkitError, ValueError):
     """Hard constraints leave participants without any admissible partner."""
+
+
+class InsufficientMemoryError(ToolkitError, MemoryError):
+    """Matching would need more memory than is available (refused before allocating)."""
 
 
 class OutputPathError(ToolkitError, OSError):

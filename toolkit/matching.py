@@ -31,7 +31,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from toolkit import _seeding
-from toolkit._validation import check_int, check_option, check_real, fail
+from toolkit._validation import check_bool, check_int, check_option, check_real, fail, quote
 from toolkit.cohort import Cohort
 from toolkit.compatibility import (
     COMPONENT_PHRASES,
@@ -40,11 +40,12 @@ from toolkit.compatibility import (
     ComponentDetails,
     Constraints,
     compatibility_matrix,
+    component_means,
     group_codes,
     pair_components,
     weighted_score,
 )
-from toolkit.errors import InfeasibleMatchingError, InvalidParameterError
+from toolkit.errors import InfeasibleMatchingError, InsufficientMemoryError, InvalidParameterError
 
 __all__ = [
     "POLICIES",
@@ -52,6 +53,7 @@ __all__ = [
     "Policy",
     "deferred_acceptance",
     "match",
+    "memory_needed",
     "register_policy",
 ]
 
@@ -76,9 +78,13 @@ def _key_matrix(values: np.ndarray, index: np.ndarray, *, index_axis: int) -> np
 
 def _preference_lists(values: np.ndarray, acceptable: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's acceptable columns, best first (int32), and how many there are."""
+    """Each row's acceptable columns, best first, and how many there are.
+
+    Positions are uint16 when there are at most 65,536 columns (half the memory of
+    int32: a 20,000 x 20,000 roster's lists take 0.8 GB), int32 otherwise.
+    """
     n_rows, n_cols = values.shape
-    lists = np.empty((n_rows, n_cols), np.int32)
+    lists = np.empty((n_rows, n_cols), np.uint16 if n_cols <= 1 << 16 else np.int32)
     cols = np.arange(n_cols, dtype=np.int64)
     mask = np.int64((1 << _INDEX_BITS) - 1)
     step = max(1, _ROW_BLOCK // max(n_cols, 1))
@@ -172,8 +178,8 @@ def _deferred_acceptance_one_to_one(lists: np.ndarray, n_acc: np.ndarray,
     """
     n_p, n_q = lists.shape
     flat = lists.reshape(-1)
-    rbits = (np.ascontiguousarray(receiver_values, dtype=np.float32) + np.float32(0)
-             ).reshape(-1).view(np.int32)  # +0.0: -0.0 would not order by its bits
+    # Read each proposal's value from the matrix as it comes (no copy of the matrix).
+    rvals = np.ascontiguousarray(receiver_values, dtype=np.float32).reshape(-1)
     never = np.iinfo(np.int64).max
     nxt = np.arange(n_p, dtype=np.int64) * n_q  # flat position of each next choice
     end = nxt + n_acc
@@ -186,7 +192,8 @@ def _deferred_acceptance_one_to_one(lists: np.ndarray, n_acc: np.ndarray,
         nxt[free] = pos + 1
         q = flat[pos].astype(np.int64)
         # The receiver's key (smaller = preferred): value descending, then lower position.
-        key = ((_TOP - rbits[free * n_q + q]) << _INDEX_BITS) | free
+        bits = (rvals[free * n_q + q] + np.float32(0)).view(np.int32)  # -0.0 -> +0.0
+        key = ((_TOP - bits.astype(np.int64)) << _INDEX_BITS) | free
         np.minimum.at(best, q, key)
         win = (key == best[q]) & (key < held_key[q])  # keys are unique (they hold p)
         best[q] = never
@@ -225,6 +232,7 @@ class Policy:
     summary: str
     restrict: Callable[[Compatibility, dict[str, Any]], tuple[str, np.ndarray] | None] | None = None
     needs: tuple[str, ...] = ("scores",)
+    memory: tuple[float, float] = (0.0, 0.0)
 
 
 POLICIES: dict[str, Policy] = {}
@@ -232,17 +240,22 @@ POLICIES: dict[str, Policy] = {}
 
 def register_policy(name: str, *, summary: str, options: dict[str, Any] | None = None,
                     restrict: Callable | None = None,
-                    needs: tuple[str, ...] = ("scores",)) -> Callable:
+                    needs: tuple[str, ...] = ("scores",),
+                    memory: tuple[float, float] = (0.0, 0.0)) -> Callable:
     """Decorator adding ``func(problem) -> (mentor_of, reasons)`` to :data:`POLICIES`.
 
     ``mentor_of[i]`` is mentee ``i``'s mentor position or -1; ``reasons`` maps unmatched
     mentee positions to a plain-words reason (others get a generic one). ``needs``
     names the :class:`Compatibility` matrices the policy reads ("scores",
     "mentee_view", "mentor_view"); ``match`` computes just those, in one pass.
+    ``memory`` is the policy's own working memory beyond those matrices, in bytes: per
+    (mentee, mentor) pair and per (mentee, mentor place) pair (places count capacity);
+    ``match`` adds it to its estimate before allocating anything.
     """
     def decorate(func: Callable) -> Callable:
         POLICIES[name] = Policy(name=name, func=func, options=dict(options or {}),
-                                summary=summary, restrict=restrict, needs=tuple(needs))
+                                summary=summary, restrict=restrict, needs=tuple(needs),
+                                memory=tuple(memory))
         return func
     return decorate
 
@@ -322,25 +335,31 @@ def _max_cardinality(allowed: np.ndarray, capacity: np.ndarray) -> int:
 
 # --------------------------------------------------------------------------- policies
 
+# Working memory per pair: float64 keys or values, the greedy float64 copy and its
+# submatrix (8 + 8 + 8); the assignment's masked copy (4) and scipy's float64 cost matrix
+# over mentor places (8 + 4 per place); preference lists (4) and the shortlist (1).
 @register_policy("random", summary="uniformly random pairs among admissible ones (baseline)",
-                 needs=())
+                 needs=(), memory=(24.0, 0.0))
 def _random(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     keys = problem.rng.random(problem.admissible.shape)
     return _greedy_core(keys, problem.admissible, problem.capacity), {}
 
 
-@register_policy("greedy", summary="best-scoring pair first, until no admissible pair is left")
+@register_policy("greedy", summary="best-scoring pair first, until no admissible pair is left",
+                 memory=(24.0, 0.0))
 def _greedy(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     return _greedy_core(problem.compat.scores, problem.admissible, problem.capacity), {}
 
 
-@register_policy("optimal", summary="maximum total score (Hungarian method)")
+@register_policy("optimal", summary="maximum total score (Hungarian method)",
+                 memory=(4.0, 12.0))
 def _optimal(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     return _assign(problem.compat.scores, problem.admissible, problem.capacity,
                    most_pairs=False), {}
 
 
 @register_policy("stable", options={"proposer": "mentee"}, needs=("mentee_view", "mentor_view"),
+                 memory=(4.0, 0.0),
                  summary="Gale-Shapley stable matching, each side ranking by its own view")
 def _stable(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     proposer = check_option(problem.options["proposer"], "proposer", "match(policy='stable')",
@@ -358,7 +377,7 @@ def _stable(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
 
 
 @register_policy("mentee_choice", options={"shortlist": 5, "fallback": True},
-                 needs=("scores", "mentee_view", "mentor_view"),
+                 needs=("scores", "mentee_view", "mentor_view"), memory=(13.0, 12.0),
                  summary="mentees rank a shortlist of their top-scoring mentors; "
                          "mentee-proposing deferred acceptance on the shortlists, then "
                          "(fallback) the best total for those left over")
@@ -378,9 +397,7 @@ def _mentee_choice(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     e, r = deferred_acceptance(c.mentee_view, c.mentor_view, short,
                                receiver_capacity=problem.capacity)
     mentor_of = _assignment(a.shape[0], e, r)
-    if problem.options["fallback"] not in (True, False):
-        raise fail("fallback", "match(policy='mentee_choice')", "True or False",
-                   problem.options["fallback"])
+    check_bool(problem.options["fallback"], "fallback", "match(policy='mentee_choice')")
     left = mentor_of < 0
     if problem.options["fallback"] and left.any():
         # Mentees whose shortlist filled up get the best total among the places left.
@@ -392,7 +409,8 @@ def _mentee_choice(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     return mentor_of, {int(i): reason for i in np.flatnonzero(mentor_of < 0)}
 
 
-@register_policy("maximin", summary="best worst pair among the largest matchings, then best total")
+@register_policy("maximin", summary="best worst pair among the largest matchings, then best total",
+                 memory=(14.0, 21.0))
 def _maximin(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     s, a, cap = problem.compat.scores, problem.admissible, problem.capacity
     target = _max_cardinality(a, cap)
@@ -409,7 +427,7 @@ def _maximin(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     return _assign(s, a & (s >= levels[lo]), cap, most_pairs=True), {}
 
 
-@register_policy("max_participation", options={"min_score": 0.4},
+@register_policy("max_participation", options={"min_score": 0.4}, memory=(5.0, 12.0),
                  summary="most pairs scoring at least min_score, then the best total")
 def _max_participation(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     floor = check_real(problem.options["min_score"], "min_score",
@@ -440,6 +458,7 @@ def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
 
 
 @register_policy("diverse", options={"require": "department"}, restrict=_diverse_restriction,
+                 memory=(6.0, 12.0),
                  summary="maximum total score with every pair across departments "
                          "(or locations, or both)")
 def _diverse(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
@@ -624,10 +643,9 @@ def _term_value(term: str, comps: dict[str, Any]) -> Any:
 
 
 def _typical_components(c: Compatibility, admissible: np.ndarray) -> dict[str, float]:
-    """Mean of each component over the admissible pairs (all pairs if none is)."""
-    mask = admissible if admissible.any() else np.ones_like(admissible, dtype=bool)
-    return {name: float(matrix[mask].mean(dtype=np.float64))
-            for name, matrix in c.components.items()}
+    """Mean of each component over the admissible pairs (all pairs if none is), computed
+    in blocks: the six component matrices of a large roster are never held at once."""
+    return component_means(c.cohort, None if admissible.all() else admissible)
 
 
 def _ranks(view: np.ndarray, admissible: np.ndarray, i: np.ndarray, j: np.ndarray, *,
@@ -696,7 +714,8 @@ def _infeasibility(compat: Compatibility, admissible: np.ndarray,
             if alone.any():
                 causes.append(f"{name} rules out every {other} for {int(alone.sum())}")
         why = "; ".join(causes) if causes else "the constraints together rule out every " + other
-        shown = ", ".join(ids[stranded[:5]]) + (", ..." if stranded.size > 5 else "")
+        shown = (", ".join(quote(str(x)) for x in ids[stranded[:5]])
+                 + (", ..." if stranded.size > 5 else ""))
         parts.append(f"{stranded.size} of {ids.size} {role}s have no admissible {other} "
                      f"({shown}; {why})")
     if not parts:
@@ -714,6 +733,83 @@ def _check_capacity(capacity: Any, n_r: int) -> np.ndarray:
         raise fail("capacity", "match", f"an int >= 1 or {n_r} ints >= 1 (one per mentor)",
                    capacity)
     return arr.astype(np.int64)
+
+
+# Memory held per person besides the pair matrices (participants row, features), bytes.
+_PERSON_BYTES = 4096
+
+
+def _available_memory() -> int:
+    """Bytes of memory the system can give this process now (psutil's ``available``)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def _bytes_text(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
+
+
+def memory_needed(policy: str, n_mentees: int, n_mentors: int, *, places: int | None = None,
+                  n_masks: int = 0, new_matrices: int | None = None, scoring: bool = True
+                  ) -> int:
+    """Bytes matching ``n_mentees`` with ``n_mentors`` under ``policy`` needs at its peak.
+
+    The pair matrices the policy reads (float32 each), the admissible mask and one mask per
+    active constraint (a byte a pair each), the policy's own working memory (its declared
+    ``memory``: per pair and per mentor place, ``places`` = the sum of capacities) and a
+    fixed amount per person. For a :class:`Compatibility` already made, pass
+    ``scoring=False`` (its masks exist) and ``new_matrices``, the matrices it still lacks.
+
+    >>> round(memory_needed("stable", 20_000, 20_000) / 1e9, 1)  # GB
+    5.4
+    """
+    spec = POLICIES[policy]
+    pairs = n_mentees * n_mentors
+    per_pair, per_place = spec.memory
+    matrices = len(spec.needs) if new_matrices is None else new_matrices
+    held = 4 * matrices + ((1 + n_masks) if scoring else 0)
+    restrict = 2 if spec.restrict is not None else 0
+    total = (pairs * (held + restrict + per_pair)
+             + n_mentees * (places if places is not None else n_mentors) * per_place
+             + (n_mentees + n_mentors) * _PERSON_BYTES)
+    return int(total)
+
+
+def _check_memory(policy: str, n_e: int, n_r: int, places: int, *, n_masks: int,
+                  new_matrices: int | None = None, scoring: bool = True) -> None:
+    """Refuse, before allocating anything, a matching larger than the memory available."""
+    kw = {"places": places, "n_masks": n_masks, "scoring": scoring}
+    need = memory_needed(policy, n_e, n_r, new_matrices=new_matrices, **kw)
+    free = _available_memory()
+    if need <= free:
+        return
+    per_pair = need / max(n_e * n_r, 1)
+    fits = int(2 * (0.8 * free / per_pair) ** 0.5)  # people per part, half on each side
+    lighter = [p for p in POLICIES if p != policy and memory_needed(
+        p, n_e, n_r, new_matrices=None if new_matrices is None else len(POLICIES[p].needs),
+        **kw) <= free]
+    other = (f", or use the {', '.join(repr(p) for p in lighter[:3])} "
+             + ("policy, which needs" if len(lighter) == 1 else "policies, which need")
+             + " less memory per pair" if lighter else "")
+    raise InsufficientMemoryError(
+        f"Matching {n_e:,} mentees with {n_r:,} mentors under the {policy!r} policy scores "
+        f"{n_e * n_r:,} pairs and needs about {_bytes_text(need)} of memory, but "
+        f"{_bytes_text(free)} is available; split the roster by department or site and "
+        f"match each part separately (parts of up to about {fits:,} people fit){other}.")
+
+
+def _active_masks(cohort: Cohort, constraints: Any) -> int:
+    """How many constraint masks scoring ``cohort`` under ``constraints`` will build."""
+    try:
+        c = constraints if isinstance(constraints, Constraints) else Constraints(
+            **(constraints or {}))
+    except TypeError:
+        return 0  # compatibility_matrix gives the one-sentence error
+    return (int(c.same_department != "allowed") + int(bool(c.cross_location))
+            + int(bool(c.forbidden_pairs))
+            + int(c.reporting_line == "forbidden"
+                  and "manager_id" in cohort.participants.columns))
 
 
 def match(source: Cohort | Compatibility, policy: str = "optimal", *,
@@ -743,16 +839,23 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
                    f"not given (options of this policy: {allowed})", options[unknown[0]])
     opts = {**spec.options, **options}
     seed = _seeding.check_seed(seed, "match")
-    if not isinstance(strict, bool):
-        raise fail("strict", "match", "True or False", strict)
+    check_bool(strict, "strict", "match")
     if isinstance(source, Compatibility):
         if weights is not None or constraints is not None:
             raise fail("weights", "match", "left out when a Compatibility is given (it "
                        "already fixes the weights and constraints)", weights or constraints)
         compat = source
+        n_e, n_r = compat.admissible.shape
+        cap = _check_capacity(capacity, n_r)
+        missing = [m for m in spec.needs if m not in compat._cache]
+        _check_memory(policy, n_e, n_r, int(cap.sum()), n_masks=0, new_matrices=len(missing),
+                      scoring=False)
     elif isinstance(source, Cohort):
-        # Validate the capacity before the (costly) scoring.
-        _check_capacity(capacity, int((source.participants["role"] == "mentor").sum()))
+        # Validate the capacity and check the memory before the (costly) scoring.
+        roles = source.participants["role"].to_numpy(object)
+        n_r, n_e = int((roles == "mentor").sum()), int((roles == "mentee").sum())
+        cap = _check_capacity(capacity, n_r)
+        _check_memory(policy, n_e, n_r, int(cap.sum()), n_masks=_active_masks(source, constraints))
         compat = compatibility_matrix(source, weights=weights or "balanced",
                                       constraints=constraints, precompute=spec.needs)
     else:

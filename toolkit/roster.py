@@ -19,7 +19,7 @@ skill_<digital domain>      digital skill in [0, 1], or a ``skills`` ;-list     
 lead_<leadership domain>    leadership skill in [0, 1], or a ``leadership`` list  0.5
 goals                       ;-list of domains to learn (digital for mentees,     every domain of
                             leadership for mentors)                               the side
-interests                   ;-list from :data:`~toolkit.cohort.INTERESTS`        none
+interests                   ;-list of anything (case and spacing ignored)         none
 trait_<Big Five>, value_*   in [0, 1]                                             0.5
 manager_id                  id of the person's manager (reporting-line rule)      none
 =========================== ===================================================== ==================
@@ -39,6 +39,7 @@ level 7). Every error names the file line and the column.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -48,11 +49,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._io import unescape_cell
+from toolkit._validation import one_line, quote
 from toolkit.cohort import COLUMN_ORDER_HEAD as _HEAD
 from toolkit.cohort import (
     DIGITAL_DOMAINS,
     GENERATIONS,
-    INTERESTS,
     LEADERSHIP_DOMAINS,
     TRAITS,
     WORK_VALUES,
@@ -73,6 +75,7 @@ _ROLE_TYPICAL = {"mentor": {"age": 27, "level": 2, "tenure_years": 2.5},
 _ALIASES = {"participant_id": "id", "availability_hours_month": "availability",
             "goal_domains": "goals"}
 _REFERENCE_YEAR = 2026
+_SKILL_WORDS = {"skill": "digital skill", "lead": "leadership skill"}
 
 
 def _text(source: str | os.PathLike | io.TextIOBase, what: str) -> str:
@@ -81,35 +84,66 @@ def _text(source: str | os.PathLike | io.TextIOBase, what: str) -> str:
         return source.read()
     path = Path(source)
     if not path.is_file():
-        raise RosterError(f"The {what} {str(path)!r} does not exist or is not a file.")
+        raise RosterError(f"The {what} {quote(str(path))} does not exist or is not a file.")
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
-        raise RosterError(f"The {what} {str(path)!r} is a binary file, not a UTF-8 CSV text "
+        raise RosterError(f"The {what} {quote(str(path))} is a binary file, not a UTF-8 CSV text "
                           "file.")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RosterError(
-            f"The {what} {str(path)!r} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+            f"The {what} {quote(str(path))} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
             f"position {exc.start}); save it as UTF-8 CSV.") from None
+
+
+def _cell(text: str) -> str:
+    """A cell as the toolkit reads it: trimmed, without the one leading apostrophe that
+    marks text in a spreadsheet (and that the toolkit's own CSV output adds)."""
+    return unescape_cell(text.strip()).strip()
+
+
+def _header(text: str, what: str) -> list[str]:
+    """The header's column names (normalised), refusing a name given twice in any case.
+
+    Read here because pandas renames a repeated name (``x``, ``x.1``) without a word.
+    """
+    raw = next(csv.reader(io.StringIO(text), skipinitialspace=True), [])
+    names = [_ALIASES.get(n, n) for n in (_cell(c).lower() for c in raw)]
+    first: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if name in first:
+            j = first[name]
+            shown = (f"columns {j + 1} and {k + 1}" if raw[j].strip() == raw[k].strip() else
+                     f"columns {j + 1} ({quote(raw[j].strip())}) and {k + 1} "
+                     f"({quote(raw[k].strip())})")
+            raise RosterError(f"The {what} has the column {quote(name)} twice ({shown}); "
+                              "give each column once.")
+        first[name] = k
+    return names
 
 
 def _frame(text: str, what: str) -> pd.DataFrame:
     if not text.strip():
         raise RosterError(f"The {what} is empty; it needs a header and at least one row.")
     try:
+        names = _header(text, what)
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        raise RosterError(f"The {what} is not a valid CSV file ({str(exc).strip()}).") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    frame = frame.rename(columns=_ALIASES)
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise RosterError(f"The {what} has the column {dup!r} twice.")
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise RosterError(f"The {what} is not a valid CSV file "
+                          f"({one_line(str(exc).strip())}).") from None
+    frame.columns = names[:frame.shape[1]] + list(frame.columns[len(names):])
     if frame.empty:
         raise RosterError(f"The {what} has a header but no rows; it needs at least one person.")
-    return frame.apply(lambda col: col.str.strip())
+    return frame.apply(_cells)
+
+
+def _cells(col: pd.Series) -> pd.Series:
+    """:func:`_cell` for a whole column, vectorised."""
+    col = col.str.strip()
+    marked = col.str.startswith("'")
+    return col.where(~marked, col.str[1:].str.strip()) if marked.any() else col
 
 
 def _line(k: int) -> int:
@@ -124,8 +158,8 @@ def _numbers(frame: pd.DataFrame, col: str, low: float, high: float, default: fl
     bad = (raw != "") & (values.isna() | ~values.between(low, high))
     if bad.any():
         k = int(np.flatnonzero(bad.to_numpy())[0])
-        raise RosterError(f"Roster line {_line(k)}, column {col!r} must be {allowed}; got "
-                          f"{raw.iloc[k]!r}.")
+        raise RosterError(f"Roster line {_line(k)}, column {quote(col)} must be {allowed}; got "
+                          f"{quote(raw.iloc[k])}.")
     return values.fillna(default).to_numpy(float)
 
 
@@ -142,17 +176,27 @@ def _skill_list(frame: pd.DataFrame, col: str, domains: tuple[str, ...], prefix:
             parts = re.split(r"[=:]", item)
             if len(parts) != 2 or parts[0].strip() not in out:
                 raise RosterError(
-                    f"Roster line {_line(k)}, column {col!r} must list entries like "
-                    f"{domains[0]}=0.7 with domains among {', '.join(domains)}; got {item!r}.")
+                    f"Roster line {_line(k)}, column {quote(col)} must list entries like "
+                    f"{domains[0]}=0.7 with domains among {', '.join(domains)}; got {quote(item)}.")
             try:
                 value = float(parts[1])
             except ValueError:
                 value = np.nan
             if not 0 <= value <= 1:
-                raise RosterError(f"Roster line {_line(k)}, column {col!r}: the {prefix} "
-                                  f"skill must be a number in [0, 1]; got {item!r}.")
+                raise RosterError(f"Roster line {_line(k)}, column {quote(col)}: each "
+                                  f"{_SKILL_WORDS[prefix]} must be a number in [0, 1]; got "
+                                  f"{quote(item)}.")
             out[parts[0].strip()][k] = value
     return out
+
+
+def normalise_interest(text: str) -> str:
+    """An interest as a token: lower case, single spaces (real people write anything).
+
+    >>> normalise_interest("  Rock   Climbing ")
+    'rock climbing'
+    """
+    return " ".join(text.lower().split())
 
 
 def roster_to_cohort(frame: pd.DataFrame, *, digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
@@ -162,8 +206,8 @@ def roster_to_cohort(frame: pd.DataFrame, *, digital_domains: tuple[str, ...] = 
     frame = frame.rename(columns=_ALIASES)
     for col in ("id", "role"):
         if col not in frame.columns:
-            raise RosterError(f"The {what} lacks the required column {col!r} (columns found: "
-                              f"{', '.join(map(str, frame.columns)) or 'none'}).")
+            raise RosterError(f"The {what} lacks the required column {quote(col)} (columns found: "
+                              f"{one_line(', '.join(map(str, frame.columns))) or 'none'}).")
     n = len(frame)
     ids = frame["id"]
     blank = ids == ""
@@ -175,14 +219,14 @@ def roster_to_cohort(frame: pd.DataFrame, *, digital_domains: tuple[str, ...] = 
     if dup.any():
         k = int(np.flatnonzero(dup.to_numpy())[0])
         first = int(np.flatnonzero((ids == ids.iloc[k]).to_numpy())[0])
-        raise RosterError(f"Roster line {_line(k)}, column 'id' repeats the id {ids.iloc[k]!r} "
+        raise RosterError(f"Roster line {_line(k)}, column 'id' repeats the id {quote(ids.iloc[k])} "
                           f"of line {_line(first)}; ids must be unique.")
     role = frame["role"].str.lower()
     bad = ~role.isin(["mentor", "mentee"])
     if bad.any():
         k = int(np.flatnonzero(bad.to_numpy())[0])
         raise RosterError(f"Roster line {_line(k)}, column 'role' must be 'mentor' or "
-                          f"'mentee'; got {frame['role'].iloc[k]!r}.")
+                          f"'mentee'; got {quote(frame['role'].iloc[k])}.")
     if role.nunique() < 2:
         raise RosterError(f"The {what} must have at least one mentor and one mentee; it has "
                           f"only {role.iloc[0]}s.")
@@ -245,19 +289,14 @@ def roster_to_cohort(frame: pd.DataFrame, *, digital_domains: tuple[str, ...] = 
                 f"Roster line {_line(k)}, column 'goals' must list "
                 f"{'leadership' if is_mentor[k] else 'digital'} domains for a "
                 f"{'mentor' if is_mentor[k] else 'mentee'} ({', '.join(side)}); got "
-                f"{unknown[0]!r}.")
+                f"{quote(unknown[0])}.")
         goals[k] = ";".join(dict.fromkeys(items)) if items else ";".join(side)
     data["goal_domains"] = goals
     interests = np.empty(n, dtype=object)
     raw_interests = (frame["interests"] if "interests" in frame.columns
                      else pd.Series([""] * n))
     for k, cell in enumerate(raw_interests):
-        items = [x.lower() for x in _list(cell)]
-        unknown = [x for x in items if x not in INTERESTS]
-        if unknown:
-            raise RosterError(f"Roster line {_line(k)}, column 'interests' must list interests "
-                              f"among {', '.join(INTERESTS)}; got {unknown[0]!r}.")
-        interests[k] = ";".join(dict.fromkeys(items))
+        interests[k] = ";".join(dict.fromkeys(normalise_interest(x) for x in _list(cell)))
     data["interests"] = interests
     for col in [f"trait_{t}" for t in TRAITS] + [f"value_{v}" for v in WORK_VALUES]:
         data[col] = (_numbers(frame, col, 0, 1, 0.5, "a number in [0, 1]")
@@ -302,10 +341,10 @@ def read_forbidden_pairs(source: str | os.PathLike | io.TextIOBase, cohort: Coho
     for k, (a, b) in enumerate(frame[cols].itertuples(index=False)):
         for col, value in zip(cols, (a, b), strict=True):
             if value not in roles:
-                raise RosterError(f"Forbidden-pairs line {_line(k)}, column {col!r} names "
-                                  f"{value!r}, who is not in the roster.")
+                raise RosterError(f"Forbidden-pairs line {_line(k)}, column {quote(col)} names "
+                                  f"{quote(value)}, who is not in the roster.")
         if roles[a] == roles[b]:
             raise RosterError(f"Forbidden-pairs line {_line(k)} pairs two {roles[a]}s "
-                              f"({a!r}, {b!r}); a pair is one mentee and one mentor.")
+                              f"({quote(a)}, {quote(b)}); a pair is one mentee and one mentor.")
         pairs.append((a, b))
     return tuple(pairs)
