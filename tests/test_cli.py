@@ -100,10 +100,10 @@ def test_unknown_option_exits_2():
     assert result.exit_code == 2
 
 
-def test_reports_without_studies_says_so_plainly(tmp_path):
-    result = runner.invoke(app, ["reports", "--studies", str(tmp_path)])
-    assert result.exit_code == 0
-    assert "no study report exists" in result.output
+def test_reports_refuses_an_unknown_study_before_running_any(tmp_path):
+    result = runner.invoke(app, ["reports", "--out", str(tmp_path), "--study", "nope"])
+    assert result.exit_code == 2
+    assert "Unknown study 'nope'; the studies are: meeting_cadence" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -152,7 +152,8 @@ def test_run_writes_tables_findings_and_the_reproduce_command(tiny_run):
     findings = json.loads((run / "findings.json").read_text())["findings"]
     assert findings and all("completion" in f for f in findings)
     text = (run / "report.html").read_text()
-    assert "Robustness check not available in this version" in text
+    assert "Robustness: the completion difference between weekly meetings and biweekly" in text
+    assert (run / "tables" / "robustness.parquet").is_file()
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["command"] in text.replace("&#x27;", "'")
     arms = pd.read_parquet(run / "tables" / "arms.parquet")
@@ -205,6 +206,7 @@ def test_roster_run_never_shows_names_or_emails(tmp_path):
         for s in secrets:
             assert s not in text
     check_report(texts[0])
+    assert "roster=people.csv" in texts[0] and str(tmp_path) not in texts[0]
     manifest = json.loads(texts[2])
     assert manifest["inputs"]["roster"]["file"] == "people.csv"
     assert len(manifest["inputs"]["roster"]["sha256"]) == 64

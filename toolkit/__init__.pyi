@@ -15,6 +15,8 @@ from .errors import (
     InvalidParameterError,
     OutputPathError,
     RosterError,
+    SchedulerError,
+    StudyExecutionError,
     ToolkitError,
 )
 from .cohort import (
@@ -139,6 +141,7 @@ from .plots import (
     power_curve_plot,
     score_distribution_plot,
     set_theme,
+    sweep_plot,
     tradeoff_plot,
     trajectory_plot,
 )

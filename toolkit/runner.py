@@ -312,7 +312,10 @@ def run_study(name: str, params: Any = None, *, out: str | os.PathLike = "report
             papermill.execute_notebook(
                 str(notebook), str(tmp / "notebook.ipynb"), parameters=plan.params.to_dict(),
                 cwd=str(tmp), kernel_name=_kernel_name(), progress_bar=progress,
-                log_output=False, report_mode=False)
+                log_output=False, report_mode=False,
+                # the kernel's own start-up warnings (plain-TCP transport) are not the user's
+                # business; its errors still show
+                extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except papermill.PapermillExecutionError as exc:
             failed = parent / f"failed-{plan.run_id}"
             shutil.rmtree(failed, ignore_errors=True)
@@ -569,9 +572,9 @@ def expand_grid(study: str, grid: Iterable[str] | Mapping[str, Sequence[Any]],
             key, values = item.split("=", 1)
             key = key.strip()
             cls._refuse_unknown([key])
-            from toolkit.studies._base import _is_sequence
+            from toolkit.studies._base import is_list_annotation
 
-            sep = ";" if _is_sequence(cls.model_fields[key].annotation) else ","
+            sep = ";" if is_list_annotation(cls.model_fields[key].annotation) else ","
             axes[key] = [v.strip() for v in values.split(sep) if v.strip()]
     else:
         for key, values in items:
@@ -723,13 +726,13 @@ def _write_sweep(study: Any, sets: list[Any], runs: list[RunResult], keys: list[
     import pandas as pd
 
     from toolkit._io import write_table
-    from toolkit.studies._base import _cli_text, canonical_json, figure_html
+    from toolkit.studies._base import canonical_json, cli_text, figure_html
 
     rows, long = [], []
     for params, run in zip(sets, runs, strict=True):
-        label = ", ".join(f"{k}={_cli_text(getattr(params, k))}" for k in keys)
+        label = ", ".join(f"{k}={cli_text(getattr(params, k))}" for k in keys)
         row = {"run_id": run.run_id, "label": label}
-        row.update({k: _cli_text(getattr(params, k)) for k in keys})
+        row.update({k: cli_text(getattr(params, k)) for k in keys})
         est = study.estimates(run.path)
         for r in est.to_dict("records"):
             s = _slug(str(r["estimate_name"]))
@@ -775,18 +778,18 @@ def _write_sweep(study: Any, sets: list[Any], runs: list[RunResult], keys: list[
 def _sweep_command(name: str, keys: list[str], sets: list[Any]) -> str:
     import shlex
 
-    from toolkit.studies._base import _cli_text, _is_sequence
+    from toolkit.studies._base import cli_text, is_list_annotation
 
     parts = ["rmt", "sweep", name]
     if sets:
         cls = type(sets[0])
         for k in keys:
-            sep = ";" if _is_sequence(cls.model_fields[k].annotation) else ","
-            values = list(dict.fromkeys(_cli_text(getattr(s, k)) for s in sets))
+            sep = ";" if is_list_annotation(cls.model_fields[k].annotation) else ","
+            values = list(dict.fromkeys(cli_text(getattr(s, k)) for s in sets))
             parts += ["--grid", f"{k}={sep.join(values)}"]
         fixed = {k: v for k, v in sets[0].changed().items() if k not in keys}
         for k, v in fixed.items():
-            parts += ["-p", f"{k}={_cli_text(v)}"]
+            parts += ["-p", f"{k}={cli_text(v)}"]
     return shlex.join(parts)
 
 

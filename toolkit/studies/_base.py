@@ -62,7 +62,9 @@ __all__ = [
     "Study",
     "StudyParameters",
     "canonical_json",
+    "cli_text",
     "figure_html",
+    "is_list_annotation",
     "output_dir",
     "parse_value",
     "read_findings",
@@ -105,7 +107,8 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _is_sequence(annotation: Any) -> bool:
+def is_list_annotation(annotation: Any) -> bool:
+    """Whether a field's annotation is a list/tuple type (optionally Optional)."""
     return typing.get_origin(_unwrap(annotation)[0]) in (tuple, list)
 
 
@@ -161,7 +164,7 @@ def _scalar_text(annotation: Any, metadata: Iterable[Any] = ()) -> str:
 def _allowed_text(info: Any) -> str:
     """What a field accepts, in words ("an int in the range [1, 1000]")."""
     annotation, optional = _unwrap(info.annotation)
-    if _is_sequence(annotation):
+    if is_list_annotation(annotation):
         item = _item_type(annotation)
         text = f"a list of values each {_scalar_text(item)}"
         if _options(item) is None:
@@ -179,7 +182,7 @@ def _allowed_text(info: Any) -> str:
 def _type_text(info: Any) -> str:
     """Short type name for help listings ("int", "list of str", "str or none")."""
     annotation, optional = _unwrap(info.annotation)
-    if _is_sequence(annotation):
+    if is_list_annotation(annotation):
         item = _item_type(annotation)
         name = "list of " + ("str" if _options(item) is not None else getattr(item, "__name__", "value"))
     elif _options(annotation) is not None:
@@ -233,7 +236,7 @@ def parse_value(text: str, annotation: Any) -> Any:
     base, optional = _unwrap(annotation)
     if optional and text.strip().lower() in ("none", "null", ""):
         return None
-    if _is_sequence(base):
+    if is_list_annotation(base):
         s = text.strip()
         if s.startswith("["):
             import yaml
@@ -283,7 +286,7 @@ class StudyParameters(BaseModel):
         cls._refuse_unknown(merged)
         clean = {}
         for name, value in merged.items():
-            if _is_sequence(cls.model_fields[name].annotation) and isinstance(value, list):
+            if is_list_annotation(cls.model_fields[name].annotation) and isinstance(value, list):
                 value = tuple(value)
             clean[name] = value
         try:
@@ -408,7 +411,7 @@ class StudyParameters(BaseModel):
     def describe(cls) -> list[dict[str, str]]:
         """One row per parameter: name, type, default, allowed values, help."""
         defaults = cls.defaults()
-        return [{"name": n, "type": _type_text(i), "default": _cli_text(defaults[n]),
+        return [{"name": n, "type": _type_text(i), "default": cli_text(defaults[n]),
                  "allowed": _allowed_text(i), "help": i.description or ""}
                 for n, i in cls.model_fields.items()]
 
@@ -416,7 +419,7 @@ class StudyParameters(BaseModel):
         """``-p key=value`` arguments reproducing these parameters (non-defaults only)."""
         out = []
         for key, value in self.changed().items():
-            out += ["-p", f"{key}={_cli_text(value)}"]
+            out += ["-p", f"{key}={cli_text(value)}"]
         return out
 
     def command(self) -> str:
@@ -426,13 +429,14 @@ class StudyParameters(BaseModel):
         return shlex.join(["rmt", "run", self.study, *self.cli_args()])
 
 
-def _cli_text(value: Any) -> str:
+def cli_text(value: Any) -> str:
+    """A value as written on the command line (lists as ``a,b``, None as ``none``)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ",".join(_cli_text(v) for v in value)
+        return ",".join(cli_text(v) for v in value)
     return str(value)
 
 
@@ -571,18 +575,21 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
     show_html(f'<section id="findings">{markup}</section>')
 
 
-def robustness_check(contrast: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """The robustness of a contrast over the model's assumptions, or None when this version
-    has no robustness analysis (``toolkit.sensitivity``). Studies call this hook; it fills
-    in once the analysis lands, and a report then says so instead of inventing one."""
-    try:
-        import importlib
+def robustness_check(spec: Any = None, contrast: Any = None, **kwargs: Any) -> Any:
+    """The robustness of a contrast over the model's assumptions
+    (:func:`toolkit.sensitivity.robustness`), or None when this version has no robustness
+    analysis or no contrast is given. A report then says the check is not available
+    rather than invent one."""
+    import importlib
 
+    try:
         sensitivity = importlib.import_module("toolkit.sensitivity")
     except ImportError:
         return None
     run = getattr(sensitivity, "robustness", None)
-    return None if run is None or contrast is None else run(contrast, **kwargs)
+    if run is None or spec is None or contrast is None:
+        return None
+    return run(spec, contrast, progress=False, **kwargs)
 
 
 def show_robustness(result: Any) -> str:
@@ -597,8 +604,8 @@ def show_parameters(params: StudyParameters) -> None:
     import pandas as pd
 
     defaults = type(params).defaults()
-    rows = [{"parameter": k, "value": _cli_text(v).replace(",", ", "),
-             "default": "yes" if defaults.get(k) == v else f"no (default {_cli_text(defaults.get(k))})",
+    rows = [{"parameter": k, "value": cli_text(v).replace(",", ", "),
+             "default": "yes" if defaults.get(k) == v else f"no (default {cli_text(defaults.get(k))})",
              "meaning": type(params).model_fields[k].description or ""}
             for k, v in params.to_dict().items() if k != "roster" or v is None]
     if params.to_dict().get("roster") is not None:
@@ -626,7 +633,7 @@ def show_methods(*, aims: str, mechanism: str, estimands: Iterable[str], methods
         if "roster" in params.changed():
             diff["roster"] = "a real roster"
         changed = ("<p>Parameters changed from the defaults: "
-                   + (esc(", ".join(f"{k} = {_cli_text(v)}" for k, v in diff.items())) or "none")
+                   + (esc(", ".join(f"{k} = {cli_text(v)}" for k, v in diff.items())) or "none")
                    + ".</p>")
     items = "".join(f"<li>{esc(e)}</li>" for e in estimands)
     show_html(
@@ -649,6 +656,9 @@ def show_reproduce(params: StudyParameters) -> str:
     import toolkit
 
     cmd = params.command()
+    roster = params.to_dict().get("roster")
+    if roster:  # the file name only: a full path can name a person (a home folder)
+        cmd = type(params).from_values({**params.to_dict(), "roster": Path(roster).name}).command()
     show_html('<section id="reproduce"><h2>Reproduce this</h2>'
               f"<pre><code>{html.escape(cmd)}</code></pre>"
               f"<p>toolkit {html.escape(toolkit.__version__)}; the run's manifest.json lists the "

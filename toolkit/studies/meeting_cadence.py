@@ -25,7 +25,8 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import Study, StudyParameters
 
 __all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "cohort",
-           "contrasts_for_report", "estimates_for_sweep", "figures", "findings",
+           "check_robustness", "contrasts_for_report", "experiment", "headline_contrast",
+           "robustness_table", "estimates_for_sweep", "figures", "findings",
            "learning_findings", "limitations", "mechanism_text", "summary_for_report",
            "performance_text", "plan_table", "robustness_text", "simulate", "summary_table"]
 
@@ -62,6 +63,10 @@ class Parameters(StudyParameters):
     replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per schedule.")
     policy: Policy = Field("random", description="Matching policy used by every arm.")
     roster: str | None = Field(None, description="Roster CSV of real people instead of a synthetic cohort.")
+    robustness: bool = Field(True, description="Check the headline contrast over the model's "
+                             "assumption ranges (Morris screening).")
+    robustness_trajectories: int = Field(2, ge=2, le=50, description="Morris trajectories of the "
+                                         "robustness check (more: finer, slower).")
 
     @model_validator(mode="after")
     def _reference_is_compared(self) -> Parameters:
@@ -143,21 +148,28 @@ def arms(params: Parameters) -> dict:
 
 
 def cohort(params: Parameters):
-    """A CohortSpec (synthetic, a fresh cohort per replicate) or the roster's Cohort."""
+    """A CohortSpec (synthetic, a fresh cohort per replicate) or the roster file."""
     from toolkit.cohort import CohortSpec
-    from toolkit.roster import read_roster
+    from toolkit.experiment import RosterSource
 
     if params.roster is not None:
-        return read_roster(params.roster)
+        return RosterSource(params.roster)
     return CohortSpec(n_mentors=params.n_mentors, n_mentees=params.n_mentees)
+
+
+def experiment(params: Parameters):
+    """The study's :class:`~toolkit.experiment.ExperimentSpec` (cohort, arms, replicates, seed)."""
+    from toolkit.experiment import ExperimentSpec
+
+    return ExperimentSpec(cohort=cohort(params), arms=arms(params),
+                          replicates=params.replicates, seed=params.seed)
 
 
 def simulate(params: Parameters) -> pd.DataFrame:
     """Run every arm over the replicates; the outcomes table without participant ids."""
     from toolkit.experiment import run_experiment
 
-    res = run_experiment(cohort(params), arms(params), replicates=params.replicates,
-                         seed=params.seed, progress=False, tables=("outcomes",))
+    res = run_experiment(experiment(params), progress=False, tables=("outcomes",))
     out = res.outcomes.drop(columns=["mentee_id", "mentor_id"])
     out["arm"] = out["arm"].astype(str)
     return out
@@ -352,11 +364,59 @@ def estimates_for_sweep(run_dir: str | Path) -> pd.DataFrame:
         "ci_high": rows.ci_high.to_numpy() * 100})
 
 
-def robustness_text(result: object) -> str:
-    """The robustness sentence for the findings (the hook returns None in this version)."""
+def headline_contrast(params: Parameters) -> tuple[str, str]:
+    """(arm, reference) of the contrast the robustness check examines: the first compared
+    schedule at usual meeting lengths (matched hours when only those are run)."""
+    plan = plan_table(params)
+    others = plan[plan.arm != params.reference]
+    first = others[others.hours == ("matched" if params.hours == "matched" else "unmatched")]
+    return str(first.arm.iloc[0]), params.reference
+
+
+def check_robustness(params: Parameters):
+    """Completion of the headline contrast across the assumption ranges
+    (:func:`toolkit.sensitivity.robustness` on the two arms), or None when switched off
+    or unavailable in this version."""
+    if not params.robustness:
+        return None
+    from toolkit.experiment import ExperimentSpec
+    from toolkit.studies._base import robustness_check
+
+    arm, reference = headline_contrast(params)
+    full = experiment(params)
+    spec = ExperimentSpec(cohort=full.cohort, arms={reference: full.arms[reference],
+                                                    arm: full.arms[arm]},
+                          replicates=params.replicates, seed=params.seed)
+    try:
+        from toolkit.sensitivity import Contrast
+    except ImportError:
+        return None
+    return robustness_check(spec, Contrast(arm, reference, "completed"),
+                            trajectories=params.robustness_trajectories, seed=params.seed)
+
+
+def robustness_text(result: object, params: Parameters | None = None) -> str:
+    """The robustness sentence shown with the findings."""
     from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
 
-    return ROBUSTNESS_UNAVAILABLE if result is None else str(result)
+    if result is None:
+        if params is not None and not params.robustness:
+            return ("Robustness check not run (robustness=false): the findings hold for the "
+                    "model's default assumptions only.")
+        return ROBUSTNESS_UNAVAILABLE
+    arm, reference = result.contrast.arm, result.contrast.reference
+    verdict = {"robust": "holds over", "no effect": "shows no effect anywhere in",
+               "depends on assumptions": "depends on"}.get(result.verdict, result.verdict)
+    lead = (f"Robustness: the completion difference between {_label(arm)} and "
+            f"{_label(reference)} {verdict} the plausible ranges of the model's "
+            f"{len(result.ranges)} assumption parameters ({len(result.points) - 1} sampled "
+            "points, Morris screening).")
+    return f"{lead} Details: {result.sentence()}"
+
+
+def robustness_table(result: object) -> pd.DataFrame | None:
+    """The robustness check's parameter indices with ranges and drivers (None if not run)."""
+    return None if result is None else result.to_frame()
 
 
 def mechanism_text(params: Parameters) -> str:
@@ -373,7 +433,8 @@ def mechanism_text(params: Parameters) -> str:
             f"{params.meeting_minutes:g} minutes. Matched-hours arms scale the meeting length so "
             "planned monthly hours equal the reference's. The week-by-week model (meetings held "
             "or missed, quality, two-way learning, engagement, fading and closure) runs with its "
-            "default, calibrated parameters.")
+            "default, calibrated parameters. Experiment specification fingerprint: "
+            f"{experiment(params).fingerprint}.")
 
 
 def performance_text(params: Parameters, estimates: pd.DataFrame) -> str:
@@ -398,7 +459,8 @@ def limitations(params: Parameters) -> list[str]:
         "good as its assumptions about how often meetings happen, how quality and learning "
         "grow with each meeting, and how pairs fade and close.",
         "Model parameters where the literature is silent are assumptions with plausible "
-        "ranges; the robustness of these findings to those ranges is not yet checked.",
+        "ranges; the robustness check covers one contrast (the first schedule against the "
+        "reference, on completion), not every finding.",
         "Completion means still active at the end of the program; the Hartford preset's "
         "program is 21 weeks, so its completion is measured over a shorter time than the "
         "other schedules'.",
