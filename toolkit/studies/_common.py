@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "contrast_summary", "contrast_table",
-           "contrasts", "notebook_path", "one_cohort", "robustness_text", "sweep_rows"]
+__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "check_contrast", "contrast_summary",
+           "contrast_table", "contrasts", "notebook_path", "one_cohort", "robustness_table",
+           "robustness_text", "sweep_rows"]
 
 Policy = Literal["random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
                  "max_participation", "diverse"]
@@ -56,11 +57,49 @@ def sweep_rows(rows: pd.DataFrame, name: str, scale: float = 1.0) -> pd.DataFram
         "ci_high": rows.ci_high.to_numpy(float) * scale})
 
 
-def robustness_text(result: object) -> str:
-    """The robustness sentence for the findings (the hook returns None in this version)."""
+def robustness_text(result: object, *, what: str = "the headline contrast",
+                    enabled: bool = True) -> str:
+    """The robustness sentence shown with the findings: the verdict of
+    :func:`toolkit.sensitivity.robustness` on ``what`` (e.g. "the completion difference
+    between A and B"), that the check was switched off, or that this version has none."""
     from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
 
-    return ROBUSTNESS_UNAVAILABLE if result is None else str(result)
+    if result is None:
+        if not enabled:
+            return ("Robustness check not run (robustness=false): the findings hold for the "
+                    "model's default assumptions only.")
+        return ROBUSTNESS_UNAVAILABLE
+    verdict = {"robust": "holds over", "no effect": "shows no effect anywhere in",
+               "depends on assumptions": "depends on"}.get(result.verdict, result.verdict)
+    return (f"Robustness: {what} {verdict} the plausible ranges of the model's "
+            f"{len(result.ranges)} assumption parameters ({len(result.points) - 1} sampled "
+            f"points, Morris screening). Details: {result.sentence()}")
+
+
+def check_contrast(spec, arm: str, reference: str, outcome: str, *, trajectories: int,
+                   seed: int, enabled: bool = True):
+    """The robustness of ``arm`` minus ``reference`` on ``outcome`` over the assumption
+    ranges (:func:`toolkit.studies.robustness_check` on a two-arm copy of ``spec``), or None
+    when switched off or when this version has no robustness analysis."""
+    if not enabled:
+        return None
+    from toolkit.experiment import ExperimentSpec
+    from toolkit.studies._base import robustness_check
+
+    try:
+        from toolkit.sensitivity import Contrast
+    except ImportError:
+        return None
+    two = ExperimentSpec(cohort=spec.cohort, arms={reference: spec.arms[reference],
+                                                   arm: spec.arms[arm]},
+                         replicates=spec.replicates, seed=spec.seed, behavior=spec.behavior)
+    return robustness_check(two, Contrast(arm, reference, outcome), trajectories=trajectories,
+                            seed=seed)
+
+
+def robustness_table(result: object) -> pd.DataFrame | None:
+    """The robustness check's parameter indices with ranges and drivers (None if not run)."""
+    return None if result is None else result.to_frame()
 
 
 def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm",
