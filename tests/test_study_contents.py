@@ -44,6 +44,12 @@ def test_study_runs_into_a_self_contained_report(runs, name):
     assert EXPECTED_TABLES[name] <= tables
     saved = json.loads((run / "findings.json").read_text())
     assert saved["findings"] and all(s.endswith(".") for s in saved["findings"])
+    if name != "model_card":  # the model card's robustness verdicts are among its findings
+        assert saved["robustness"].startswith("Robustness: the ")
+        assert (run / "tables" / "robustness.parquet").is_file()
+    else:
+        assert any(": robust" in s or ": depends on" in s or ": no effect" in s
+                   for s in saved["findings"])
     sweep = get_study(name).estimates(run)
     assert list(sweep.columns) == ["estimate_name", "estimate", "ci_low", "ci_high"]
     assert len(sweep) and (sweep.ci_low <= sweep.estimate).all() and (sweep.estimate <= sweep.ci_high).all()
@@ -75,6 +81,15 @@ def test_bad_parameters_one_sentence(name, values, words):
     assert "\n" not in msg and msg.endswith(".")
     for w in words:
         assert w in msg
+
+
+def test_robustness_can_be_switched_off():
+    from toolkit.studies import checkin_cadence as study
+
+    p = study.Parameters.from_values(robustness=False, replicates=2, n_mentors=12, n_mentees=10,
+                                     schedules=["none", "monthly"], actions=["coach"])
+    assert study.check_robustness(p) is None
+    assert study.robustness_text(None, p).startswith("Robustness check not run (robustness=false)")
 
 
 @pytest.mark.parametrize("name", CONTENT_STUDIES)
