@@ -33,7 +33,7 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import Study, StudyParameters
 from toolkit.studies._common import Cadence, Policy, notebook_path, robustness_table
 
-__all__ = ["STUDY", "Parameters", "check_robustness", "design", "effect_spec",
+__all__ = ["STUDY", "Parameters", "check_robustness", "design", "diagnosand_table", "effect_spec",
            "estimates_for_sweep", "estimator", "figures", "findings", "limitations", "mde_table",
            "mechanism_text", "performance_text", "population_effect", "power_table",
            "required_size", "robustness_table", "robustness_text", "simulate"]
@@ -157,6 +157,15 @@ def power_table(curve: pd.DataFrame) -> pd.DataFrame:
                          "mc_low": np.clip(p.estimate - 1.96 * p.mcse, 0, 1).to_numpy(),
                          "mc_high": np.clip(p.estimate + 1.96 * p.mcse, 0, 1).to_numpy(),
                          "sims": p.n_sims.to_numpy(), "failed": p.n_failed.to_numpy()})
+
+
+def diagnosand_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """Every diagnosand but power, one row per pilot size, one column per diagnosand."""
+    rest = curve[curve.diagnosand != "power"]
+    wide = rest.pivot(index="n", columns="diagnosand", values="estimate")
+    order = [d for d in ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate", "mean_se",
+                         "type_s_rate", "exaggeration_ratio") if d in wide.columns]
+    return wide[order].rename_axis(columns=None).reset_index().rename(columns={"n": "pairs_total"})
 
 
 def mde_table(curve: pd.DataFrame, params: Parameters) -> pd.DataFrame:

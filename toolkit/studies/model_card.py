@@ -174,12 +174,24 @@ def figures(cal: pd.DataFrame, results: dict | None) -> list[tuple]:
     """(figure, name, caption) for each figure of the report."""
     from toolkit.plots import calibration_plot
 
-    fig = calibration_plot(cal.rename(columns={"target_id": "target"}),
-                           title="The model against the literature")
-    out = [(fig, "calibration",
-            "Each calibration target: the published range (grey bar) and the simulated value "
-            "(point; green inside, orange outside). Each target is in its own unit "
-            "(correlations, proportions, effect sizes, sessions, days).")]
+    frame = cal.rename(columns={"target_id": "target"})
+    out = []
+    stat = frame[frame.mcse > 0]
+    if len(stat):
+        out.append((calibration_plot(stat, unit="correlation, proportion or effect size",
+                                     title="The model against published findings"),
+                    "calibration_statistics",
+                    "Each statistical calibration target (correlations, proportions, effect "
+                    "sizes): the published range (grey bar) and the simulated value (point; "
+                    "green inside, orange outside)."))
+    preset = frame[frame.mcse == 0]
+    if len(preset):
+        out.append((calibration_plot(preset, unit="sessions, weeks or days",
+                                     title="The presets against the programs they copy"),
+                    "calibration_presets",
+                    "Each preset target (a published program's sessions, meeting interval, "
+                    "survey timing, inactivity rule): the published value or range (grey) and "
+                    "the preset's (point)."))
     for name, res in (results or {}).items():
         out.append((res.figure(), f"robustness_{name}",
                     f"Robustness of {CONTRASTS[name][3]}: the influence of each assumption on "
