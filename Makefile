@@ -7,12 +7,13 @@ STAMP  := $(VENV)/.installed-dev
 BSTAMP := $(VENV)/.installed-bench
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv test reports data bench lab lint clean
+.PHONY: help venv test reports data teaching bench lab lint clean
 
 help:
 	@echo "make test     create .venv, install, run the whole test suite"
 	@echo "make reports  create .venv, install, regenerate canonical data, render study reports"
 	@echo "make data     regenerate synthetic_data/ (byte-identical for the same versions)"
+	@echo "make teaching render the teaching notebooks to reports/teaching/, student versions to build/teaching/"
 	@echo "make bench    speed benchmarks against the anchors (benchmarks/)"
 	@echo "make lab      JupyterLab on studies/"
 	@echo "make lint     ruff"
@@ -37,7 +38,11 @@ test: $(STAMP)
 data: $(STAMP)
 	$(BIN)/rmt data --out synthetic_data
 
-reports: data
+teaching: $(STAMP)
+	$(BIN)/rmt teaching render --out reports/teaching
+	$(BIN)/rmt teaching build --out build/teaching
+
+reports: data teaching
 	$(BIN)/rmt reports
 
 bench: $(BSTAMP)

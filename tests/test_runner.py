@@ -14,7 +14,7 @@ from toolkit import runner
 from toolkit.errors import OutputPathError, SchedulerError, StudyExecutionError
 
 TINY_SWEEP = ["replicates=2", "n_mentors=20", "n_mentees=16", "hours=unmatched",
-              "cadences=weekly,biweekly"]
+              "cadences=weekly,biweekly", "robustness=false"]
 
 
 def test_manifest_records_what_must_reproduce(tiny_run):
@@ -131,7 +131,7 @@ def _stop_here(*args, **kwargs):
     raise _Stopped
 
 
-def test_sweep_resumes_and_dask_gives_identical_tables(tmp_path, monkeypatch):
+def test_sweep_resumes_and_serial_pool_and_dask_give_identical_tables(tmp_path, monkeypatch):
     grid = ["seed=1,2"]
     local = tmp_path / "local"
     real = runner._sweep_task
@@ -162,15 +162,21 @@ def test_sweep_resumes_and_dask_gives_identical_tables(tmp_path, monkeypatch):
                                   scheduler=cluster.scheduler_address, progress=False,
                                   echo=lambda m: None)
     assert (remote.ran, remote.skipped) == (2, 0)
-    for a, b in zip(resumed.runs, remote.runs, strict=True):
-        assert a.run_id == b.run_id
-        tables = sorted(p.name for p in (a.path / "tables").iterdir())
-        assert tables == sorted(p.name for p in (b.path / "tables").iterdir())
-        for t in tables:
-            assert (a.path / "tables" / t).read_bytes() == (b.path / "tables" / t).read_bytes(), t
+    # the local process pool (two spawned workers when there are two cores)
+    pool = runner.run_sweep("meeting_cadence", grid, base=TINY_SWEEP, out=tmp_path / "pool",
+                            workers=2, progress=False, echo=lambda m: None)
+    assert (pool.ran, pool.skipped) == (2, 0)
+    for other in (remote, pool):
+        for a, b in zip(resumed.runs, other.runs, strict=True):
+            assert a.run_id == b.run_id
+            tables = sorted(p.name for p in (a.path / "tables").iterdir())
+            assert tables == sorted(p.name for p in (b.path / "tables").iterdir())
+            for t in tables:
+                assert (a.path / "tables" / t).read_bytes() == (b.path / "tables" / t).read_bytes(), t
     sweep = pd.read_parquet(resumed.table)
     assert sweep["seed"].tolist() == ["1", "2"] and len(sweep.columns) > 4
     assert sweep.equals(pd.read_parquet(remote.table))
+    assert sweep.equals(pd.read_parquet(pool.table))
     text = resumed.report.read_text()
     assert "<img" in text and 'alt="' in text and "rmt sweep meeting_cadence" in text
 

@@ -305,5 +305,41 @@ def simulate(
         typer.echo(f"wrote {n} rows to {out / f'{name}.{fmt}'}", err=True)
 
 
+teaching_app = typer.Typer(help="Teaching notebooks: student versions and rendered HTML.",
+                           no_args_is_help=True)
+app.add_typer(teaching_app, name="teaching")
+_TEACHING = Path("studies") / "teaching"
+
+
+@teaching_app.command("build")
+@clean_errors
+def teaching_build(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the student versions.")
+                   ] = Path("build") / "teaching",
+    source: Annotated[Path, typer.Option("--source", help="Folder of solution notebooks.")
+                      ] = _TEACHING,
+) -> None:
+    """Write student versions: solution cells become blank answer cells, outputs removed."""
+    from toolkit.teaching import build_student_versions
+
+    for path in build_student_versions(source, out):
+        typer.echo(f"wrote {path}", err=True)
+
+
+@teaching_app.command("render")
+@clean_errors
+def teaching_render(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")
+                   ] = Path("reports") / "teaching",
+    source: Annotated[Path, typer.Option("--source", help="Folder of solution notebooks.")
+                      ] = _TEACHING,
+) -> None:
+    """Execute each teaching notebook in a fresh kernel and write it as HTML (plus index.html)."""
+    from toolkit.teaching import render_notebooks
+
+    for path, seconds in render_notebooks(source, out):
+        typer.echo(f"wrote {path} (ran in {seconds:.1f} s)", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

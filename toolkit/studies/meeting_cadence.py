@@ -26,7 +26,7 @@ from toolkit.studies._base import Study, StudyParameters
 
 __all__ = ["CADENCE_ARMS", "STUDY", "Parameters", "analyse", "arms", "cohort",
            "check_robustness", "contrasts_for_report", "experiment", "headline_contrast",
-           "robustness_table", "estimates_for_sweep", "figures", "findings",
+           "robustness_for_report", "robustness_table", "estimates_for_sweep", "figures", "findings",
            "learning_findings", "limitations", "mechanism_text", "summary_for_report",
            "performance_text", "plan_table", "robustness_text", "simulate", "summary_table"]
 
@@ -412,6 +412,21 @@ def robustness_text(result: object, params: Parameters | None = None) -> str:
             f"{len(result.ranges)} assumption parameters ({len(result.points) - 1} sampled "
             "points, Morris screening).")
     return f"{lead} Details: {result.sentence()}"
+
+
+def robustness_for_report(result: object, top: int = 8) -> pd.DataFrame:
+    """The most influential assumptions of the robustness check, readable (text cells)."""
+    from toolkit.report import fmt_number
+
+    frame = result.to_frame().head(top)
+    return pd.DataFrame({
+        "assumption": frame.parameter.to_numpy(),
+        "range explored": [f"{fmt_number(a, 3)} to {fmt_number(b, 3)}"
+                           for a, b in zip(frame.low, frame.high, strict=True)],
+        "influence on completion (points, mu*)": (frame.mu_star * 100).map(lambda v: fmt_number(v, 1)).to_numpy(),
+        "direction (mu)": ["raises" if m > 0 else "lowers" for m in frame.mu],
+        "driver": ["yes" if d else "no" for d in frame.driver],
+    })
 
 
 def robustness_table(result: object) -> pd.DataFrame | None:
