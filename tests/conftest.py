@@ -32,7 +32,16 @@ def large_cohort():
 
 # Tiny study parameters: every study test runs a kernel, so keep each run to seconds.
 TINY = {"meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                            "cadences=weekly,biweekly,monthly"]}
+                            "cadences=weekly,biweekly,monthly"],
+        "matching_policies": ["replicates=3", "n_mentors=24", "n_mentees=20",
+                              "policies=random,optimal,stable"],
+        "checkin_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
+                            "schedules=none,monthly,no_meeting_streak", "actions=coach,close"],
+        "policy_by_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
+                              "cadences=weekly,monthly"],
+        "design_power": ["sizes=20,40", "sims=10", "effect_pairs=40", "effect_replicates=3",
+                         "workers=1"],
+        "model_card": ["calibration_replicates=3", "n_mentors=24", "n_mentees=20"]}
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from scipy import stats
 from toolkit.analysis import (
     RESULT_COLUMNS,
     compare_arms,
+    interaction_test,
     km_curves,
     pre_post,
     retention,
@@ -400,3 +401,80 @@ def test_closed_form_is_used_only_where_it_applies(monkeypatch, case):
         compare_arms(frame[frame.arm != "c"].assign(y=lambda f: (f.y > 0).astype(int)), "y",
                      cluster=None)
     assert len(calls) == (0 if case == "two arms" else 1)
+
+
+# --------------------------------------------------------------------------- interaction_test
+
+def _factorial(effect: float, reps: int = 12, binary: bool = False, seed: int = 5) -> pd.DataFrame:
+    """2 policies x 3 cadences x ``reps`` replicates x 20 units; ``effect`` is added to the
+    (optimal, monthly) cell only, so it is exactly the difference in differences."""
+    g = np.random.default_rng(seed)
+    rows = []
+    base = {"weekly": 0.0, "biweekly": 0.3, "monthly": 0.5}
+    for r in range(reps):
+        for pol, a in (("random", 0.0), ("optimal", 0.4)):
+            for cad, b in base.items():
+                mu = a + b + (effect if (pol, cad) == ("optimal", "monthly") else 0.0)
+                y = (g.random(20) < 0.2 + mu / 2) if binary else mu + g.normal(0, 1, 20)
+                rows.append(pd.DataFrame({"replicate": r, "policy": pol, "cadence": cad, "y": y}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_interaction_contrasts_equal_the_cell_means_difference_in_differences():
+    df = _factorial(0.8)
+    res = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"])
+    m = df.groupby(["policy", "cadence"])["y"].mean()
+    for cad in ("biweekly", "monthly"):
+        did = m["optimal", cad] - m["optimal", "weekly"] - m["random", cad] + m["random", "weekly"]
+        row = res[(res.effect == "interaction_contrast") & (res.group == f"optimal:{cad}")].iloc[0]
+        assert row.estimate == pytest.approx(did, abs=1e-10)
+        assert row.reference == "random:weekly" and row.ci_low < row.estimate < row.ci_high
+    test = res.iloc[0]
+    assert test.effect == "interaction" and test.p_value < 1e-3
+    assert "F(2, 11)" in test.method and "cluster-robust by replicate (12 clusters)" in test.method
+
+
+def test_interaction_test_is_null_when_the_cell_means_are_additive():
+    cells = [("random", "weekly", 0.0), ("random", "monthly", 1.0), ("optimal", "weekly", 2.0),
+             ("optimal", "monthly", 3.0)]
+    noise = np.array([-1.0, 1.0, -0.5, 0.5, 0.25, -0.25])
+    df = pd.concat([pd.DataFrame({"policy": p, "cadence": c, "y": mu + noise}) for p, c, mu in cells])
+    res = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"])
+    assert res.iloc[0].estimate == pytest.approx(0.0, abs=1e-12)
+    assert res.iloc[0].p_value == pytest.approx(1.0)
+    assert "HC2" in res.iloc[0].method
+
+
+def test_interaction_on_the_logit_scale_is_the_log_odds_difference_in_differences():
+    df = _factorial(0.3, binary=True)
+    res = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"],
+                           scale="logit")
+    p = df.groupby(["policy", "cadence"])["y"].mean()
+    logit = np.log(p / (1 - p))
+    did = logit["optimal", "monthly"] - logit["optimal", "weekly"] - logit["random", "monthly"] \
+        + logit["random", "weekly"]
+    row = res[res.group == "optimal:monthly"].iloc[0]
+    assert row.estimate == pytest.approx(did, rel=1e-6)
+    assert "chi-square(2)" in res.iloc[0].method
+    additive = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"])
+    assert "linear probability" in additive.iloc[0].method
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"factors": ["policy"]}, "a list of two column names"),
+    ({"factors": ["policy", "policy"]}, "two different columns"),
+    ({"factors": ["policy", "nope"]}, "must name a column"),
+    ({"factors": ["policy", "cadence"], "scale": "probit"}, "'additive', 'logit'"),
+    ({"factors": ["policy", "cadence"], "scale": "logit"}, "only for a 0/1 outcome"),
+    ({"factors": ["policy", "cadence"], "references": ["random"]}, "one level per factor"),
+])
+def test_interaction_test_bad_input(kwargs, pattern):
+    with pytest.raises(AnalysisInputError, match=pattern):
+        interaction_test(_factorial(0.0, reps=2), "y", **kwargs)
+
+
+def test_interaction_test_needs_every_cell():
+    df = _factorial(0.0, reps=2)
+    df = df[~((df.policy == "optimal") & (df.cadence == "monthly"))]
+    with pytest.raises(AnalysisInputError, match="1 combination"):
+        interaction_test(df, "y", factors=["policy", "cadence"])

@@ -103,7 +103,9 @@ def test_unknown_option_exits_2():
 def test_reports_refuses_an_unknown_study_before_running_any(tmp_path):
     result = runner.invoke(app, ["reports", "--out", str(tmp_path), "--study", "nope"])
     assert result.exit_code == 2
-    assert "Unknown study 'nope'; the studies are: meeting_cadence" in result.stderr
+    from toolkit.studies import list_studies
+
+    assert f"Unknown study 'nope'; the studies are: {', '.join(list_studies())}." in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

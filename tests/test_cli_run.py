@@ -83,7 +83,11 @@ def test_study_help_lists_its_parameters(no_kernel):
                  "Simulated programs per schedule."):
         assert name in result.stdout
     plain = runner.invoke(app, ["run", "--help"])
-    assert plain.exit_code == 0 and "Studies: meeting_cadence" in plain.stdout
+    assert plain.exit_code == 0 and "Studies: " in plain.stdout
+    from toolkit.studies import list_studies
+
+    assert plain.stdout.split("Studies: ")[1].split() == [f"{n}," for n in list_studies()[:-1]] \
+        + [list_studies()[-1]]
 
 
 def test_output_folder_of_another_study_is_refused(tmp_path, no_kernel, tiny_params):

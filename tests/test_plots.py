@@ -48,6 +48,17 @@ def _figures(outcomes, weeks):
                                                       "estimate": [0.1, 0.6, 0.9], "mcse": 0.01})),
         "calibration": plots.calibration_plot(pd.DataFrame({"target": ["closure", "meetings"], "simulated": [0.3, 5],
                                                             "low": [0.2, 1], "high": [0.4, 2]})),
+        "tradeoff": plots.tradeoff_plot(pd.DataFrame({"hours": [0.0, 1.5, 0.2], "completion": [70.0, 80.0, 75.0],
+                                                      "action": ["none", "coach", "close"],
+                                                      "rule": ["none", "monthly", "streak"]}),
+                                        x="hours", y="completion", by="action", label="rule",
+                                        x_label="coordinator hours per pair", y_label="completed (%)"),
+        "interaction": plots.interaction_plot(pd.DataFrame({"cadence": ["weekly", "monthly"] * 2,
+                                                            "policy": ["random"] * 2 + ["optimal"] * 2,
+                                                            "estimate": [0.7, 0.6, 0.8, 0.75],
+                                                            "ci_low": [0.65, 0.55, 0.75, 0.7],
+                                                            "ci_high": [0.75, 0.65, 0.85, 0.8]}),
+                                              x="cadence", trace="policy", y_label="completion"),
     }
 
 
@@ -69,6 +80,8 @@ def test_alt_text_carries_the_numbers(outcomes, weeks):
     assert "outside: meetings" in plots.alt_text(figs["calibration"])
     assert figs["forest_ratio"].axes[0].get_xscale() == "log"
     assert "(weeks)" in figs["km"].axes[0].get_xlabel()
+    assert "the highest completed (%), 80, is monthly (coach) at 1.5" in plots.alt_text(figs["tradeoff"])
+    assert "random 0.1, optimal 0.05" in plots.alt_text(figs["interaction"])
     plt.close("all")
 
 

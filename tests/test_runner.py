@@ -215,7 +215,9 @@ def test_canonical_reports_and_index(tmp_path, monkeypatch, tiny_run):
 
     monkeypatch.setattr(runner, "run_study", fake_run)
     index = runner.run_reports(tmp_path, echo=lambda m: None)
-    assert calls == [("meeting_cadence", None, True)]
+    from toolkit.studies import list_studies
+
+    assert calls == [(name, None, True) for name in list_studies()]
     text = index.read_text()
     assert 'href="meeting_cadence/report.html"' in text
     findings = json.loads((tiny_run.path / "findings.json").read_text())["findings"]

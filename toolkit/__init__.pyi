@@ -114,6 +114,7 @@ from .analysis import (
     RESULT_COLUMNS,
     compare_arms,
     early_warning,
+    interaction_test,
     km_curves,
     pre_post,
     retention,
@@ -136,11 +137,13 @@ from .plots import (
     alt_text,
     calibration_plot,
     forest_plot,
+    interaction_plot,
     km_plot,
     power_curve_plot,
     score_distribution_plot,
     set_theme,
     sweep_plot,
+    tradeoff_plot,
     trajectory_plot,
 )
 from .sensitivity import (

@@ -16,7 +16,9 @@ Effects (the ``effect`` column) and their scale:
 - ``survival``: Kaplan-Meier probability of still being active at the horizon;
 - ``logrank``: the log-rank chi-square statistic across all arms;
 - ``slope`` / ``slope_difference`` / ``difference_at_end``: trajectories per week;
-- ``gain``: mean within-unit post minus pre change.
+- ``gain``: mean within-unit post minus pre change;
+- ``interaction`` / ``interaction_contrast``: a joint test that one factor's effect depends
+  on another, and each difference in differences.
 
 Bad input raises :class:`~toolkit.errors.AnalysisInputError` with one sentence.
 
@@ -51,6 +53,7 @@ __all__ = [
     "EARLY_WARNING_KINDS",
     "compare_arms",
     "early_warning",
+    "interaction_test",
     "km_curves",
     "pre_post",
     "retention",
@@ -459,6 +462,135 @@ def _compare_binary(y, codes, levels, clusters, cluster_note, outcome, adjust, a
     rows += _contrast_rows(lor, lor_se, df, k, adjust, alpha, pairs, levels, base, "odds_ratio", n,
                            f"logistic regression odds ratio (se on log scale), {err} errors, {cluster_note}",
                            log_scale=True)
+    return _frame(rows)
+
+
+# --------------------------------------------------------------------------- interaction
+
+def interaction_test(outcomes: pd.DataFrame, outcome: str, *, factors: Sequence[str],
+                     references: Sequence[object] | None = None, scale: str = "additive",
+                     alpha: float = 0.05, cluster: object = "auto",
+                     min_clusters: int = DEFAULT_MIN_CLUSTERS) -> pd.DataFrame:
+    """Does the effect of one factor depend on the other? A two-factor interaction test.
+
+    Fits ``outcome ~ A + B + A:B`` with treatment coding (the first level of each factor,
+    or ``references``, is the baseline) and tests all ``A:B`` terms jointly with a Wald
+    test: an F test for the linear model (HC2 errors, or cluster-robust CR1 with G-1
+    denominator df when units cluster, as in :func:`compare_arms`), a chi-square test for
+    the logit. ``scale="additive"`` fits a linear model (for a binary outcome: the linear
+    probability model, so the interaction is on the risk-difference scale, the one a
+    program compares); ``scale="logit"`` fits a logistic model (log-odds scale; binary
+    outcomes only).
+
+    Returns one ``interaction`` row (``estimate`` is the F or chi-square statistic,
+    ``se`` empty, ``p_value`` the joint test's, ``method`` gives the df) and one
+    ``interaction_contrast`` row per ``A:B`` term: the difference-in-differences
+    ``(a, b) - (a, b0) - (a0, b) + (a0, b0)`` with its 95% CI (unadjusted), where
+    ``group`` is ``"a:b"`` and ``reference`` is ``"a0:b0"``.
+
+    >>> import numpy as np, pandas as pd
+    >>> g = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"policy": np.tile(["random", "optimal"], 200),
+    ...                    "cadence": np.repeat(["weekly", "monthly"], 200)})
+    >>> df["y"] = g.normal(0, 1, 400) + 2.0 * ((df.policy == "optimal") & (df.cadence == "monthly"))
+    >>> res = interaction_test(df, "y", factors=["policy", "cadence"],
+    ...                        references=["random", "weekly"])
+    >>> res.loc[0, "effect"], bool(res.loc[0, "p_value"] < 0.001)
+    ('interaction', True)
+    >>> res.loc[1, ["group", "reference"]].tolist()
+    ['optimal:monthly', 'random:weekly']
+    """
+    import statsmodels.api as sm
+
+    owner = "interaction_test"
+    frame = _check_frame(outcomes, "outcomes", owner)
+    _check_column(frame, outcome, "outcome", owner)
+    if isinstance(factors, str) or not isinstance(factors, Sequence) or len(factors) != 2:
+        raise AnalysisInputError(
+            f"The 'factors' parameter of {owner} must be a list of two column names; got {factors!r}.")
+    for f in factors:
+        _check_column(frame, f, "factors", owner)
+    if factors[0] == factors[1]:
+        raise AnalysisInputError(
+            f"The 'factors' parameter of {owner} must name two different columns; got {list(factors)!r}.")
+    refs = [None, None] if references is None else list(references)
+    if len(refs) != 2:
+        raise AnalysisInputError(
+            f"The 'references' parameter of {owner} must be None or one level per factor; got {references!r}.")
+    if scale not in ("additive", "logit"):
+        raise AnalysisInputError(
+            f"The 'scale' parameter of {owner} must be one of 'additive', 'logit'; got {scale!r}.")
+    alpha = _check_alpha(alpha, owner)
+    y_all = _numeric(frame, outcome, owner)
+    keep = np.isfinite(y_all) & frame[factors[0]].notna().to_numpy() & frame[factors[1]].notna().to_numpy()
+    frame, y = frame.loc[keep], y_all[keep]
+    if scale == "logit" and not _is_binary(frame[outcome]):
+        raise AnalysisInputError(
+            f"The 'scale' parameter of {owner} can be 'logit' only for a 0/1 outcome; {outcome!r} is not binary.")
+    if y.size == 0 or np.nanstd(y) == 0:
+        raise AnalysisInputError(
+            f"The outcome {outcome!r} passed to {owner} has no variance; there is nothing to test.")
+    levels = [_levels(frame, f, r, owner) for f, r in zip(factors, refs, strict=True)]
+    codes = [pd.Categorical(frame[f], categories=lv).codes for f, lv in zip(factors, levels, strict=True)]
+    ka, kb = len(levels[0]), len(levels[1])
+    cells = pd.crosstab(codes[0], codes[1]).reindex(index=range(ka), columns=range(kb), fill_value=0)
+    if (cells.to_numpy() == 0).any():
+        raise AnalysisInputError(
+            f"{owner} needs every combination of {factors[0]!r} and {factors[1]!r} in the data; "
+            f"{int((cells.to_numpy() == 0).sum())} combination(s) have no rows.")
+    n = len(y)
+    da = np.zeros((n, ka - 1))
+    da[codes[0] > 0, codes[0][codes[0] > 0] - 1] = 1.0
+    db = np.zeros((n, kb - 1))
+    db[codes[1] > 0, codes[1][codes[1] > 0] - 1] = 1.0
+    inter = np.einsum("ni,nj->nij", da, db).reshape(n, -1)
+    X = np.column_stack([np.ones(n), da, db, inter])
+    q = inter.shape[1]
+    first = 1 + (ka - 1) + (kb - 1)
+    clusters, cluster_note = _cluster_plan(frame, cluster, min_clusters, owner)
+    model = sm.OLS(y, X) if scale == "additive" else sm.Logit(y, X)
+    fit_kw = {} if scale == "additive" else {"disp": 0, "method": "newton", "maxiter": 100}
+    with _quiet_statsmodels():
+        if clusters is not None:
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True, **fit_kw)
+            df = float(len(np.unique(clusters)) - 1)
+        elif scale == "additive":
+            res = model.fit(cov_type="HC2", use_t=True)
+            df = float(res.df_resid)
+        else:
+            res = model.fit(**fit_kw)
+            df = np.inf
+        R = np.zeros((q, X.shape[1]))
+        R[np.arange(q), first + np.arange(q)] = 1.0
+        wald = res.wald_test(R, use_f=scale == "additive", scalar=True)
+    stat = float(np.squeeze(wald.statistic))
+    p = float(np.squeeze(wald.pvalue))
+    fit_name = ("OLS (linear probability)" if _is_binary(frame[outcome]) else "OLS") \
+        if scale == "additive" else "logit"
+    errors = cluster_note if clusters is not None else ("HC2" if scale == "additive" else "model-based")
+    test = (f"joint Wald F({q}, {df:g})" if scale == "additive" else f"joint Wald chi-square({q})")
+    note = f"; {q} terms but only {int(df) + 1} clusters: the test is unreliable" \
+        if clusters is not None and q >= df + 1 else ""
+    label = f"{factors[0]} x {factors[1]}"
+    rows = [{"analysis": owner, "outcome": outcome, "effect": "interaction", "group": label,
+             "reference": None, "estimate": stat, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+             "p_value": p, "p_value_raw": p, "n": n,
+             "method": f"{fit_name} {factors[0]}*{factors[1]}, {test}, {errors}{note}"}]
+    params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+    dist = stats.t(df) if np.isfinite(df) else stats.norm()
+    crit = dist.ppf(1 - alpha / 2)
+    base_label = f"{levels[0][0]}:{levels[1][0]}"
+    for k in range(q):
+        i, j = divmod(k, kb - 1)
+        est, se = params[first + k], float(np.sqrt(cov[first + k, first + k]))
+        p_k = float(2 * dist.sf(abs(est / se))) if se > 0 else np.nan
+        rows.append({"analysis": owner, "outcome": outcome, "effect": "interaction_contrast",
+                     "group": f"{levels[0][i + 1]}:{levels[1][j + 1]}", "reference": base_label,
+                     "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
+                     "p_value": p_k, "p_value_raw": p_k,
+                     "n": int(cells.iloc[[0, i + 1], [0, j + 1]].to_numpy().sum()),
+                     "method": f"{fit_name} difference in differences "
+                               f"({'log-odds' if scale == 'logit' else 'outcome units'}), {errors}, unadjusted"})
     return _frame(rows)
 
 

@@ -33,11 +33,13 @@ __all__ = [
     "alt_text",
     "calibration_plot",
     "forest_plot",
+    "interaction_plot",
     "km_plot",
     "power_curve_plot",
     "score_distribution_plot",
     "set_theme",
     "sweep_plot",
+    "tradeoff_plot",
     "trajectory_plot",
 ]
 
@@ -300,3 +302,58 @@ def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "esti
                   "estimates, one panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))  # room for the title
     return fig
+
+
+def tradeoff_plot(frame: pd.DataFrame, *, x: str, y: str, by: str, label: str,
+                  x_label: str, y_label: str, title: str = "Outcome against cost") -> Figure:
+    """One labelled point per row: ``y`` (an outcome) against ``x`` (a cost), coloured by ``by``.
+
+    Used to show completion against coordinator hours, one point per design arm.
+    """
+    set_theme()
+    _need(frame, [x, y, by, label], "tradeoff_plot")
+    fig, ax = _subplots(figsize=(7.5, 5))
+    groups = list(dict.fromkeys(frame[by]))
+    colors = _colors(groups)
+    for g in groups:
+        part = frame[frame[by] == g]
+        ax.scatter(part[x], part[y], s=45, color=colors[g], label=str(g), zorder=3)
+        for lx, ly, text in zip(part[x], part[y], part[label], strict=True):
+            ax.annotate(str(text), (lx, ly), textcoords="offset points", xytext=(4, 3), fontsize=8)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.legend(loc="best", fontsize=8, title=by.replace("_", " "))
+    best = frame.loc[frame[y].idxmax()]
+    return _finish(fig, title, f"Scatter plot of {y_label} against {x_label} for {len(frame)} "
+                   f"arms coloured by {by.replace('_', ' ')}; the highest {y_label}, "
+                   f"{best[y]:.3g}, is {best[label]} ({best[by]}) at {best[x]:.3g}.")
+
+
+def interaction_plot(frame: pd.DataFrame, *, x: str, trace: str, y: str = "estimate",
+                     y_label: str = "mean", title: str = "Cell means") -> Figure:
+    """Cell means of a two-factor design with 95% CIs: ``x`` levels on the axis, one line
+    per ``trace`` level. Roughly parallel lines mean little interaction."""
+    set_theme()
+    _need(frame, [x, trace, y, "ci_low", "ci_high"], "interaction_plot")
+    xs = list(dict.fromkeys(frame[x]))
+    traces = list(dict.fromkeys(frame[trace]))
+    colors = _colors(traces)
+    fig, ax = _subplots(figsize=(1.3 * len(xs) + 4, 4.8))
+    pos = {v: i for i, v in enumerate(xs)}
+    width = 0.25 / max(len(traces), 1)
+    for k, t in enumerate(traces):
+        part = frame[frame[trace] == t]
+        px = part[x].map(pos).to_numpy(float) + (k - (len(traces) - 1) / 2) * width
+        e = part[y].to_numpy(float)
+        err = np.vstack([e - part.ci_low.to_numpy(float), part.ci_high.to_numpy(float) - e])
+        ax.errorbar(px, e, yerr=err, marker="o", capsize=3, color=colors[t], label=str(t))
+    ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y_label)
+    ax.legend(loc="best", fontsize=8, title=trace.replace("_", " "))
+    spread = frame.groupby(trace, sort=False)[y].agg(lambda s: s.max() - s.min())
+    return _finish(fig, title, f"Interaction plot: {y_label} for {len(xs)} levels of "
+                   f"{x.replace('_', ' ')} (x axis) and {len(traces)} levels of "
+                   f"{trace.replace('_', ' ')} (lines) with 95% CIs; the range over "
+                   f"{x.replace('_', ' ')} is " + ", ".join(
+                       f"{t} {v:.3g}" for t, v in spread.items()) + ".")

@@ -28,6 +28,11 @@ __all__ = ["STUDY_MODULES", "Study", "StudyParameters", "get_study", "list_studi
 # name -> importable module defining STUDY. Add a line here for every new study.
 STUDY_MODULES: dict[str, str] = {
     "meeting_cadence": "toolkit.studies.meeting_cadence",
+    "matching_policies": "toolkit.studies.matching_policies",
+    "checkin_cadence": "toolkit.studies.checkin_cadence",
+    "policy_by_cadence": "toolkit.studies.policy_by_cadence",
+    "design_power": "toolkit.studies.design_power",
+    "model_card": "toolkit.studies.model_card",
 }
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}

@@ -1,0 +1,299 @@
+"""The content of the studies beyond meeting_cadence: each runs end to end through the
+runner at tiny parameters into a self-contained report, refuses bad parameters with one
+sentence, and its numbers are what its tables say they are."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_studies import check_report
+
+from toolkit.errors import InvalidParameterError
+from toolkit.studies import get_study
+
+CONTENT_STUDIES = ["matching_policies", "checkin_cadence", "policy_by_cadence", "design_power",
+                   "model_card"]
+EXPECTED_TABLES = {
+    "matching_policies": {"estimates", "policies", "fairness", "fairness_gaps", "matchings",
+                          "examples", "outcomes"},
+    "checkin_cadence": {"estimates", "arms", "cost_per_retained_pair", "outcomes",
+                        "early_warning"},
+    "policy_by_cadence": {"estimates", "outcomes", "completion_cells"},
+    "design_power": {"power_curve", "power", "minimum_detectable_effect"},
+    "model_card": {"calibration", "parameters"},
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny_params):
+    """Each content study run once through the runner at its tiny parameters."""
+    from toolkit.runner import run_study
+
+    out = tmp_path_factory.mktemp("content-runs")
+    return {name: run_study(name, tiny_params[name], out=out, progress=False)
+            for name in CONTENT_STUDIES}
+
+
+@pytest.mark.parametrize("name", CONTENT_STUDIES)
+def test_study_runs_into_a_self_contained_report(runs, name):
+    run = runs[name].path
+    check_report((run / "report.html").read_text(encoding="utf-8"))
+    tables = {p.stem for p in (run / "tables").glob("*.parquet")}
+    assert EXPECTED_TABLES[name] <= tables
+    saved = json.loads((run / "findings.json").read_text())
+    assert saved["findings"] and all(s.endswith(".") for s in saved["findings"])
+    if name != "model_card":  # the model card's robustness verdicts are among its findings
+        assert saved["robustness"].startswith("Robustness: the ")
+        assert (run / "tables" / "robustness.parquet").is_file()
+    else:
+        assert any(": robust" in s or ": depends on" in s or ": no effect" in s
+                   for s in saved["findings"])
+    sweep = get_study(name).estimates(run)
+    assert list(sweep.columns) == ["estimate_name", "estimate", "ci_low", "ci_high"]
+    assert len(sweep) and (sweep.ci_low <= sweep.estimate).all() and (sweep.estimate <= sweep.ci_high).all()
+
+
+@pytest.mark.parametrize(("name", "values", "words"), [
+    ("matching_policies", {"policies": ["random", "best"]}, ["'policies'", "'best'", "item 2"]),
+    ("matching_policies", {"policies": ["optimal", "stable"]}, ["'reference'", "'random'"]),
+    ("matching_policies", {"capacity": 0}, ["'capacity'", "got 0"]),
+    ("matching_policies", {"group_by": "name"}, ["'group_by'", "'gender'", "'name'"]),
+    ("checkin_cadence", {"actions": ["coach", "ignore"]}, ["'actions'", "'ignore'"]),
+    ("checkin_cadence", {"schedules": ["monthly", "survey_30_60"]}, ["'reference'", "'none'"]),
+    ("checkin_cadence", {"first_meeting_week": 30}, ["'first_meeting_week'", "duration_weeks (26)"]),
+    ("checkin_cadence", {"flag_rating": 6}, ["'flag_rating'", "got 6"]),
+    ("policy_by_cadence", {"cadences": ["weekly"]}, ["'cadences'", "at least 2"]),
+    ("policy_by_cadence", {"reference_cadence": "monthly", "cadences": ["weekly", "biweekly"]},
+     ["'reference_cadence'", "'monthly'"]),
+    ("design_power", {"sizes": [40, 81]}, ["'sizes'", "even", "item 2"]),
+    ("design_power", {"sizes": [80, 40]}, ["'sizes'", "increasing"]),
+    ("design_power", {"treatment_cadence": "biweekly"}, ["same design twice"]),
+    ("design_power", {"target_power": 1.5}, ["'target_power'", "1.5"]),
+    ("model_card", {"contrasts": ["weekly_vs_monthly"]}, ["'contrasts'", "'weekly_vs_monthly'"]),
+    ("model_card", {"robustness_trajectories": 1}, ["'robustness_trajectories'", "got 1"]),
+])
+def test_bad_parameters_one_sentence(name, values, words):
+    with pytest.raises(InvalidParameterError) as info:
+        get_study(name).parameters.from_values(values)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.endswith(".")
+    for w in words:
+        assert w in msg
+
+
+def test_robustness_can_be_switched_off():
+    from toolkit.studies import checkin_cadence as study
+
+    p = study.Parameters.from_values(robustness=False, replicates=2, n_mentors=12, n_mentees=10,
+                                     schedules=["none", "monthly"], actions=["coach"])
+    assert study.check_robustness(p) is None
+    assert study.robustness_text(None, p).startswith("Robustness check not run (robustness=false)")
+
+
+@pytest.mark.parametrize("name", CONTENT_STUDIES)
+def test_bad_parameter_is_refused_before_a_kernel_starts(name, monkeypatch, tmp_path):
+    import papermill
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+    result = CliRunner().invoke(app, ["run", name, "-p", "seed=-1", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "'seed'" in result.stderr and not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- matching_policies
+
+def test_matching_policies_from_a_roster_never_shows_names_or_emails(tmp_path):
+    from toolkit.runner import run_study
+
+    first = ["Zebulon", "Philippa", "Ingeborg", "Caspian", "Ottoline", "Barnaby", "Seraphina",
+             "Leopoldine", "Thaddeus", "Wilhelmina", "Ignatius", "Rosalind"]
+    last = ["Quixotewright", "Marchbanks", "Thistlewaite", "Wolstenholme", "Farquharson",
+            "Rutherglen", "Aldcroft", "Pemberton", "Vexley", "Oyelaran", "Strathmore", "Kilbride"]
+    people = [(f"{'M' if k < 12 else 'E'}{k}", "mentor" if k < 12 else "mentee",
+               f"{first[k % 12]} {last[(k * 5) % 12]}", f"{first[k % 12].lower()}{k}@example.org",
+               ["IT", "Sales", "HR", "Finance"][k % 4], ["woman", "man"][k % 2])
+              for k in range(22)]
+    roster = tmp_path / "people.csv"
+    roster.write_text("id,role,name,email,department,gender\n"
+                      + "".join(",".join(p) + "\n" for p in people), encoding="utf-8")
+    res = run_study("matching_policies", [f"roster={roster}", "replicates=3",
+                                          "policies=random,optimal", "examples=3"],
+                    out=tmp_path / "runs", progress=False)
+    secrets = [w for p in people for w in (*p[2].split(), p[3])]
+    texts = [(res.path / "report.html").read_text(), (res.path / "findings.json").read_text(),
+             (res.path / "manifest.json").read_text()]
+    texts += [pd.read_parquet(t).to_csv() for t in (res.path / "tables").glob("*.parquet")]
+    texts += [t.read_text() for t in (res.path / "tables").glob("*.csv")]
+    for text in texts:
+        for s in secrets:
+            assert s not in text
+    examples = pd.read_parquet(res.path / "tables" / "examples.parquet")
+    assert len(examples) == 6
+    assert examples.mentee.str.fullmatch(r"mentee \d+").all()
+    assert examples.mentor.str.fullmatch(r"mentor \d+").all()
+    check_report(texts[0])
+
+
+def test_matching_policies_tables_agree_with_the_pairs(runs):
+    from toolkit.studies import matching_policies as study
+
+    run = runs["matching_policies"].path
+    summary = pd.read_parquet(run / "tables" / "policies.parquet")
+    fairness = pd.read_parquet(run / "tables" / "fairness.parquet")
+    gaps = pd.read_parquet(run / "tables" / "fairness_gaps.parquet").set_index("policy")
+    assert summary.policy.tolist() == ["random", "optimal", "stable"]
+    # optimal maximises the total score of each matching, so its mean compatibility is the highest
+    assert summary.set_index("policy").compatibility.idxmax() == "optimal"
+    for policy, rows in fairness.groupby("policy", observed=True):
+        assert gaps.loc[policy, "completion_gap"] == pytest.approx(
+            rows.completion.max() - rows.completion.min())
+    assert fairness.groupby("policy", observed=True).pairs.sum().tolist() == [20.0] * 3
+    outcomes = pd.read_parquet(run / "tables" / "outcomes.parquet")
+    assert not {"mentee_id", "mentor_id"} & set(outcomes.columns)
+    assert tuple(study.Parameters.defaults()["policies"]) == study.POLICIES
+
+
+# --------------------------------------------------------------------------- checkin_cadence
+
+def test_checkin_cost_per_retained_pair_is_hours_over_completed_pairs(runs):
+    run = runs["checkin_cadence"].path
+    outcomes = pd.read_parquet(run / "tables" / "outcomes.parquet")
+    cost = pd.read_parquet(run / "tables" / "cost_per_retained_pair.parquet").set_index("arm")
+    arm = "monthly+coach"
+    per_rep = outcomes[outcomes.arm == arm].groupby("replicate").agg(
+        hours=("hours_coordinator", "sum"), done=("completed", "sum"))
+    assert cost.loc[arm, "hours_per_retained_pair"] == pytest.approx(
+        (per_rep.hours / per_rep.done).mean())
+    assert cost.loc["none", "hours_per_retained_pair"] == 0.0
+    arms = pd.read_parquet(run / "tables" / "arms.parquet").set_index("arm")
+    assert list(arms.index) == ["none", "monthly+coach", "monthly+close",
+                                "no_meeting_streak+coach", "no_meeting_streak+close"]
+    assert arms.loc["none", "flags_per_pair"] == 0
+    assert arms.loc["monthly+close", "coachings_per_pair"] == 0
+
+
+def test_checkin_early_warning_counts_match_the_watch_run(runs):
+    run = runs["checkin_cadence"].path
+    ew = pd.read_parquet(run / "tables" / "early_warning.parquet").set_index("schedule")
+    assert list(ew.index) == ["monthly", "no_meeting_streak"]
+    assert (ew.n_pairs == 3 * 20).all()
+    for r in ew.itertuples():
+        assert r.true_positives <= min(r.n_flagged, r.n_closed)
+        if r.n_flagged:
+            assert r.precision == pytest.approx(r.true_positives / r.n_flagged)
+
+
+def test_checkin_report_says_when_early_warning_is_not_available(monkeypatch):
+    import toolkit.analysis
+    from toolkit.studies import checkin_cadence as study
+
+    monkeypatch.delattr(toolkit.analysis, "early_warning")
+    p = study.Parameters.from_values(replicates=2, n_mentors=12, n_mentees=10,
+                                     schedules=["none", "monthly"], actions=["coach"])
+    assert study.early_warning_table(p) is None
+    est = pd.DataFrame(columns=["outcome", "effect", "reference", "group", "estimate", "ci_low",
+                                "ci_high"])
+    cost = pd.DataFrame(columns=["arm", "hours_per_retained_pair", "ci_low", "ci_high"])
+    more = study.more_findings(est, cost, p, None)
+    assert more["Early warning of early closure"] == [
+        "Early-warning evaluation not available in this version."]
+
+
+# --------------------------------------------------------------------------- policy_by_cadence
+
+def test_policy_by_cadence_tests_the_interaction_of_every_outcome(runs):
+    run = runs["policy_by_cadence"].path
+    est = pd.read_parquet(run / "tables" / "estimates.parquet")
+    tests = est[est.effect == "interaction"]
+    assert set(tests.outcome) == {"completed", "mentee_gain", "mentor_gain", "mean_quality"}
+    assert tests.p_value.between(0, 1).all()
+    did = est[est.effect == "interaction_contrast"]
+    assert set(did.group) == {"optimal:monthly"} and set(did.reference) == {"random:weekly"}
+    # the difference in differences equals the cell means' (saturated linear model)
+    out = pd.read_parquet(run / "tables" / "outcomes.parquet")
+    m = out.groupby(["policy", "cadence"], observed=True).mentee_gain.mean()
+    hand = m["optimal", "monthly"] - m["optimal", "weekly"] - m["random", "monthly"] + m["random", "weekly"]
+    row = did[did.outcome == "mentee_gain"].iloc[0]
+    assert row.estimate == pytest.approx(hand)
+
+
+# --------------------------------------------------------------------------- design_power
+
+def test_required_size_interpolates_the_curve_and_mde_is_z_times_se():
+    from toolkit.studies import design_power as study
+
+    p = study.Parameters.from_values(sizes=[40, 80, 120])
+    power = pd.DataFrame({"pairs_total": [40, 80, 120], "power": [0.3, 0.7, 0.9]})
+    mde = pd.DataFrame({"pairs_total": [40, 80, 120], "mean_se": [0.2, 0.14, 0.1]})
+    need = study.required_size(power, mde, {"effect": 0.25, "mcse": 0.01}, p)
+    assert need["reached"] and need["from_curve"] == pytest.approx(100.0)
+    assert need["normal_approximation"] == pytest.approx(120 * (2.8016 * 0.1 / 0.25) ** 2, rel=1e-3)
+    never = study.required_size(power.assign(power=[0.1, 0.2, 0.3]), mde, {"effect": 0.25}, p)
+    assert not never["reached"] and never["from_curve"] is None
+    curve = pd.DataFrame({"n": [40, 80], "diagnosand": "mean_se", "estimate": [0.2, 0.1],
+                          "mcse": [0.01, 0.005]})
+    assert study.mde_table(curve, p).mde.tolist() == pytest.approx([0.5603, 0.2802], abs=1e-4)
+
+
+def test_design_power_tables(runs):
+    run = runs["design_power"].path
+    power = pd.read_parquet(run / "tables" / "power.parquet")
+    assert power.pairs_total.tolist() == [20, 40] and (power.sims == 10).all()
+    assert ((power.mc_low <= power.power) & (power.power <= power.mc_high)).all()
+    curve = pd.read_parquet(run / "tables" / "power_curve.parquet")
+    # the population effect is the estimand, so bias and coverage are filled in
+    assert curve.loc[curve.diagnosand == "coverage", "estimate"].notna().all()
+
+
+# --------------------------------------------------------------------------- model_card
+
+def test_model_card_tables(runs):
+    from toolkit.behavior import BehaviorModel
+    from toolkit.calibration import calibration_targets
+
+    run = runs["model_card"].path
+    cal = pd.read_parquet(run / "tables" / "calibration.parquet")
+    assert cal.target_id.tolist() == calibration_targets().target_id.tolist()
+    params = pd.read_parquet(run / "tables" / "parameters.parquet")
+    assert params.parameter.tolist() == BehaviorModel().describe().parameter.tolist()
+    findings = json.loads((run / "findings.json").read_text())["findings"]
+    inside = int(cal.inside.sum())
+    assert findings[0].startswith(f"The model falls inside the literature's range on {inside} of {len(cal)}")
+
+
+def test_model_card_says_robustness_is_not_available_without_the_module(monkeypatch):
+    import importlib
+
+    from toolkit.behavior import BehaviorModel
+    from toolkit.studies import model_card as study
+
+    real = importlib.import_module
+
+    def no_sensitivity(name, *args, **kwargs):
+        if name == "toolkit.sensitivity":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", no_sensitivity)
+    p = study.Parameters()
+    assert study.robustness(p) is None
+    cal = pd.DataFrame({"target_id": ["a"], "inside": [True]})
+    text = study.findings(cal, BehaviorModel().describe(), None)
+    assert text[-1] == study.ROBUSTNESS_UNAVAILABLE_TEXT
+
+
+def test_model_card_counts_calibrated_and_assumed_parameters():
+    from toolkit.studies.model_card import parameter_summary
+
+    table = pd.DataFrame({"source": ["calibrated: Eby 2013", "assumption", "assumption (x; y)",
+                                     "calibrated: DuBois 2011"]})
+    assert parameter_summary(table) == {"parameters": 4, "calibrated": 2, "assumptions": 2,
+                                        "other": 0}
