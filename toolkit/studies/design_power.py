@@ -55,9 +55,9 @@ class Parameters(StudyParameters):
     control_cadence: Cadence = Field("biweekly", description="Meeting cadence of the usual design.")
     control_policy: Policy = Field("random", description="Matching policy of the usual design.")
     outcome: Outcome = Field("completed", description="Outcome the pilot compares.")
-    sizes: tuple[int, ...] = Field((100, 200, 400, 700, 1000), min_length=2, max_length=12,
+    sizes: tuple[int, ...] = Field((100, 200, 400, 600, 800), min_length=2, max_length=12,
                                    description="Pilot sizes: pairs in total, half in each design.")
-    sims: int = Field(100, ge=10, le=10000, description="Simulated pilots per size.")
+    sims: int = Field(1000, ge=10, le=10000, description="Simulated pilots per size.")
     target_power: float = Field(0.8, gt=0, lt=1, description="Power the pilot should reach.")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided significance level.")
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
