@@ -84,7 +84,7 @@ class BehaviorModel(Spec):
     quality_noise_sd: float = _p(
         0.03, "quality (0-1)", "SD of the change in quality at a held meeting", "assumption")
     quality_decay: float = _p(
-        0.03, "share per week", "Weekly decay of quality toward the floor in a week without "
+        0.045, "share per week", "Weekly decay of quality toward the floor in a week without "
         "a meeting", f"calibrated: {_EBY13} (frequency-support r = .15-.35)", high=1.0)
     quality_floor: float = _p(
         0.2, "quality (0-1)", "Level quality decays toward without contact", "assumption",
@@ -170,7 +170,7 @@ class BehaviorModel(Spec):
 
     # --- learning, both ways, with diminishing returns
     learn_mentee: float = _p(
-        0.025, "share of gap per meeting", "Share of the mentor's advantage in the mentee's "
+        0.03, "share of gap per meeting", "Share of the mentor's advantage in the mentee's "
         "goal domains the mentee learns in one 60-minute meeting at quality 1",
         "calibrated: Raposa et al. 2019; DuBois et al. 2011; Eby et al. 2008 (g = .10-.40)",
         high=1.0)
@@ -201,7 +201,7 @@ class BehaviorModel(Spec):
         "causes and measurement error)",
         f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
     support_noise_sd: float = _p(
-        0.5, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
+        0.35, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
         f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
 
     # --- endings: what an early ending does to the people in it
