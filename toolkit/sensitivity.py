@@ -330,8 +330,8 @@ class RobustnessResult:
                   f"within Monte Carlo error of zero at {int((s == 0).sum())} of {n} points")
         named = list(self.flips["parameter"][:3]) or list(self.drivers[:3])
         where = "; ".join(self.flips["text"][:2])
-        return (f"depends on assumptions: {_join(named)}; {what} is {counts}"
-                + (f"; {where}" if where else "") + f" ({at_default}).")
+        return (f"depends on assumptions ({_join(named)}): {what} is {counts}"
+                + (f"; {where}" if where else "") + f"; {at_default}.")
 
     def to_frame(self) -> pd.DataFrame:
         """The indices with the ranges and a ``driver`` flag, one row per parameter."""
@@ -451,9 +451,9 @@ def _flips(points: pd.DataFrame, drivers: Sequence[str], z: float) -> pd.DataFra
             word = {1: "positive", -1: "negative"}
             rows.append({"parameter": p, "threshold": cut, "below": word[s_below],
                          "above": word[-s_below], "agreement": agree,
-                         "text": f"the sign flips when {p} is above {cut:.3g} ({word[s_below]}"
-                                 f" below, {word[-s_below]} above, as at {agree:.0%} of the "
-                                 "points with a clear sign)"})
+                         "text": f"it is {word[s_below]} when {p} is below {cut:.3g} and "
+                                 f"{word[-s_below]} above (true of {agree:.0%} of the points "
+                                 "with a clear sign)"})
     out = pd.DataFrame(rows, columns=["parameter", "threshold", "below", "above", "agreement",
                                       "text"])
     return out.sort_values("agreement", ascending=False, kind="stable", ignore_index=True)
