@@ -236,3 +236,22 @@ def test_canonical_run_replaces_itself_and_keeps_other_runs(tmp_path, tiny_run):
     runner._replace_canonical(new, target)
     assert json.loads((target / "findings.json").read_text())["findings"] == ["new"]
     assert (other / "manifest.json").is_file() and not new.exists()
+
+
+def test_a_rerun_gives_the_same_notebook_and_report_bytes(tmp_path):
+    """Execution timestamps, temporary paths and papermill's random cell id are not
+    part of the result: two runs of the same parameters give identical files (the
+    manifest differs only in its timing block)."""
+    import json
+
+    from tests.conftest import TINY
+    from toolkit.runner import run_study
+
+    tiny = [*TINY["policy_by_cadence"], "robustness=false"]
+    a = run_study("policy_by_cadence", tiny, out=tmp_path / "a", progress=False).path
+    b = run_study("policy_by_cadence", tiny, out=tmp_path / "b", progress=False).path
+    for name in ("notebook.ipynb", "report.html", "findings.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    ma, mb = (json.loads((p / "manifest.json").read_text()) for p in (a, b))
+    ma.pop("timing"), mb.pop("timing")
+    assert ma == mb

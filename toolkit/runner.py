@@ -54,7 +54,7 @@ PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", 
 # Manifest keys that must be identical when a run is reproduced (everything except timing).
 REPRODUCIBLE_KEYS = ("format", "study", "run_id", "fingerprint", "parameters", "seed", "inputs",
                      "outputs", "toolkit_version", "python", "packages", "command")
-# Run contents whose checksums the manifest records (notebook.ipynb holds timings).
+# Run contents whose checksums the manifest records.
 _CHECKSUMMED = ("tables", "figures", "findings.json", "report.html")
 _CANONICAL_FILES = ("notebook.ipynb", "report.html", "findings.json", "tables", "figures",
                     MANIFEST)
@@ -323,6 +323,7 @@ def run_study(name: str, params: Any = None, *, out: str | os.PathLike = "report
             raise StudyExecutionError(
                 f"Study {name} failed in {_failure_message(exc)}. The partial notebook is in "
                 f"{failed / 'notebook.ipynb'}.") from None
+        _strip_run_times(tmp / "notebook.ipynb")
         render_report(tmp / "notebook.ipynb", tmp / "report.html", plan.study, plan.params,
                       run_id=plan.run_id)
         wall = time.perf_counter() - start
@@ -388,6 +389,29 @@ def _page(title: str, body: str, footer: str = "") -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
             f"<body><main>{body}{foot}</main></body></html>\n")
+
+
+def _strip_run_times(path: Path) -> None:
+    """Make the executed notebook a pure function of the parameters: drop execution
+    timestamps (the manifest keeps the wall time) and give papermill's injected cell a
+    fixed id instead of a random one, so a re-run gives the same notebook and report."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("start_time", "end_time", "duration"):
+        meta.pop(key, None)
+    # the temporary run folder and the checkout's location are not part of the result
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = Path(meta[key]).name
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for key in ("start_time", "end_time", "duration"):
+            cell.metadata.get("papermill", {}).pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+    nbformat.write(nb, str(path))
 
 
 def render_report(notebook: str | os.PathLike, target: str | os.PathLike, study: Any,
