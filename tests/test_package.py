@@ -139,7 +139,8 @@ def test_nothing_refers_to_files_outside_the_repository():
     for path in [*PKG.rglob("*.py"), *ROOT.glob("tests/*.py"), ROOT / "README.md",
                  *ROOT.glob("docs/*.md")]:
         text = path.read_text()
-        for needle in ("DESIGN.md", "shared/calibration", "../shared"):
+        # spelled in pieces so this file does not itself match the search
+        for needle in ("DESIGN" + ".md", "shared" + "/calibration", ".." + "/shared"):
             if needle in text and path.name != "test_package.py":
                 bad.append(f"{path.relative_to(ROOT)}: {needle}")
     assert bad == []
