@@ -101,6 +101,13 @@ class CohortFeatures:
         self.mentor_start = np.einsum("pd,pd->p", self.goal_m, self.lead_m)
 
     @functools.cached_property
+    def id_codes(self) -> tuple[np.ndarray, pd.CategoricalDtype]:
+        """Integer codes of (mentee ids, then mentor ids) and their categorical dtype,
+        built and validated once per cohort (validating 200,000 categories is not free)."""
+        codes, categories = pd.factorize(np.concatenate([self.mentee_ids, self.mentor_ids]))
+        return codes.astype(np.int32), pd.CategoricalDtype(categories)
+
+    @functools.cached_property
     def mentee_index(self) -> pd.Index:
         """Mentee ids -> positions (only a pairs frame given by ids needs it)."""
         return pd.Index(self.mentee_ids)
@@ -789,10 +796,19 @@ class _IdColumn:
     """
 
     def __init__(self, features: list[CohortFeatures]):
-        ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
-        codes, categories = pd.factorize(np.concatenate(ids))
-        # One dtype, validated once: from_codes with categories= re-validates them per call.
-        self.dtype = pd.CategoricalDtype(categories)
+        first = features[0]
+        if all(f is first for f in features):
+            # One cohort in every stacked replicate (a fixed roster, a single run): its
+            # cached codes, tiled; the same categories factorize would find.
+            base, self.dtype = first.id_codes
+            k = len(features)
+            codes = np.concatenate([np.tile(base[:first.n_mentees], k),
+                                    np.tile(base[first.n_mentees:], k)])
+        else:
+            ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
+            codes, categories = pd.factorize(np.concatenate(ids))
+            # One dtype, validated once: from_codes with categories= re-validates per call.
+            self.dtype = pd.CategoricalDtype(categories)
         self.codes = np.append(codes.astype(np.int32), -1)   # index -1 -> missing
         self.n_mentees = sum(f.n_mentees for f in features)
 
