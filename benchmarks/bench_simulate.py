@@ -69,16 +69,22 @@ def run() -> list[dict]:
     big = generate_cohort(CohortSpec(n_mentors=100_000, n_mentees=100_000, seed=1))
     pairs = _random_pairs(big, 1)
     simulate(big, pairs.iloc[:100], ProgramDesign(duration_weeks=2))  # warm caches
+    # Best of 3: the first full-size call also pays the page faults of ~1 GB of fresh
+    # memory (about 0.5 s more); the note reports the first call too.
+    first = time.perf_counter()
+    simulate(big, pairs, design52, seed=1)
+    first = time.perf_counter() - first
     seconds, _ = best_of(lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1),
-                         repeat=2)
+                         repeat=3)
     peak = peak_rss_mb()
     draws = _drawing_seconds(lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1))
     rows.append({"benchmark": "simulate 100,000 pairs x 52 weeks, all tables",
                  "seconds": round(seconds, 3), "target": "<= 0.7 s, <= 2 GB",
                  "peak_mb": round(peak), "ratio": round(seconds / draws, 1),
                  "ok": seconds <= 0.7 and peak <= 2048,
-                 "note": f"ratio = this time / the {draws:.3f} s the same run spends drawing "
-                         "its random numbers (the engine's own draws, timed inside one run)"})
+                 "note": f"best of 3 after a first full-size call of {first:.2f} s; ratio = this "
+                         f"time / the {draws:.3f} s the same run spends drawing its random "
+                         "numbers (the engine's own draws, timed inside one run)"})
     del big, pairs
 
     small = generate_cohort(CohortSpec(n_mentors=200, n_mentees=200, seed=2))
