@@ -255,3 +255,19 @@ def test_a_rerun_gives_the_same_notebook_and_report_bytes(tmp_path):
     ma, mb = (json.loads((p / "manifest.json").read_text()) for p in (a, b))
     ma.pop("timing"), mb.pop("timing")
     assert ma == mb
+
+
+def test_reports_for_one_study_still_index_every_study(tmp_path, monkeypatch):
+    """`rmt reports --study X` re-runs X only; the index keeps listing all studies."""
+    from types import SimpleNamespace
+
+    from toolkit.studies import get_study, list_studies
+
+    def fake_run(name, params, *, out, canonical, progress):
+        return SimpleNamespace(path=out / name, wall_seconds=0.0)
+
+    monkeypatch.setattr(runner, "run_study", fake_run)
+    index = runner.run_reports(tmp_path, ["model_card"], progress=False, echo=lambda _: None)
+    text = index.read_text()
+    for name in list_studies():
+        assert get_study(name).title in text, name

@@ -260,7 +260,8 @@ def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulat
     ax.set_yticks(y, df[name].astype(str))
     ax.set_xlabel(f"value ({unit})")
     ax.set_ylabel("calibration target")
-    ax.legend(loc="best")
+    # outside the axes: inside, "best" still covered a range bar in the model card
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     outside = df.loc[~inside, name].astype(str).tolist()
     return _finish(fig, title or "Simulated values against literature ranges",
                    f"Calibration plot of {len(df)} targets: {int(inside.sum())} simulated values fall inside "

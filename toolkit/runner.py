@@ -458,7 +458,8 @@ def run_reports(out: str | os.PathLike = "reports", studies: Sequence[str] | Non
         echo(f"running {name} ...")
         res = run_study(name, None, out=root, canonical=True, progress=progress)
         echo(f"wrote {res.path / 'report.html'} ({res.wall_seconds:.1f} s)")
-    return write_index(root, names)
+    # the index lists every study, also when only some were re-run just now
+    return write_index(root, list_studies())
 
 
 def write_index(root: Path, names: Iterable[str]) -> Path:
