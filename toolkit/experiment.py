@@ -453,11 +453,12 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
         column. The spec's own behaviour overrides are then not used.
     """
     if isinstance(experiment, ExperimentSpec):
-        given = [k for k, v in (("arms", arms), ("replicates", replicates), ("seed", seed),
-                                ("control", control), ("behavior", behavior)) if v is not None]
+        fields_given = {"arms": arms, "replicates": replicates, "seed": seed,
+                        "control": control, "behavior": behavior}
+        given = [k for k, v in fields_given.items() if v is not None]
         if given:
             raise fail(given[0], _OWNER, "left out when an ExperimentSpec is given (it holds "
-                       "them)", locals()[given[0]])
+                       "them)", fields_given[given[0]])
         spec = experiment
     else:
         if arms is None:
