@@ -369,6 +369,7 @@ a.anchor-link{display:none}
 #findings{background:#f3f7fb;border-left:4px solid #0072B2;padding:.4rem 1.2rem 1rem;margin:1rem 0}
 #findings h2{border:none;margin-top:.6rem}ul.findings li{margin:.35rem 0}
 p.robustness{font-style:italic;color:#444}
+details{margin:.4rem 0}summary{cursor:pointer;font-weight:600;margin:.3rem 0}
 figure.rmt-figure{margin:1.2rem 0}figure.rmt-figure img{max-width:100%;height:auto}
 figcaption{font-size:.9rem;color:#444;margin-top:.3rem}
 table.estimates{border-collapse:collapse;font-size:.85rem;margin:1rem 0;display:block;

@@ -568,10 +568,13 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
                               indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, p)
     markup = findings_html(findings, title=title)
-    for heading, items in more.items():
-        markup += f"<h3>{html.escape(heading)}</h3>" + findings_html(items, title=None)
     if robustness:
         markup += f'<p class="robustness">{html.escape(robustness)}</p>'
+    # Further findings fold away (plain HTML, no script), so the headline and its
+    # robustness are what a reader sees first.
+    for heading, items in more.items():
+        markup += (f"<details><summary>{html.escape(heading)} ({len(items)} findings)"
+                   f"</summary>{findings_html(items, title=None)}</details>")
     show_html(f'<section id="findings">{markup}</section>')
 
 
