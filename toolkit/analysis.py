@@ -986,6 +986,9 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
     o = first.merge(o, on=keys, how="left")
     closed = ~o["completed"].to_numpy(bool)
     closed_week = o["closed_week"].astype("float").fillna(np.inf).to_numpy()
+    # the group of each pair (same for every rule)
+    group = (o[list(by)].astype(str).agg("|".join, axis=1).to_numpy() if by
+             else np.zeros(len(o), dtype=object))
     rows = []
     for name, (kind, threshold) in rules.items():
         if kind == "weeks_since_meeting":
@@ -1004,8 +1007,6 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
         first_alarm = np.full(len(o), np.inf)
         np.minimum.at(first_alarm, pair[alarm], week[alarm])
         flagged = np.isfinite(first_alarm)
-        group = o[list(by)].astype(str).agg("|".join, axis=1).to_numpy() if by else \
-            np.zeros(len(o), dtype=object)
         for g in pd.unique(group):
             sel = group == g
             tp = flagged & closed & sel
