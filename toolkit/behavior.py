@@ -69,20 +69,20 @@ class BehaviorModel(Spec):
         "pairs, i.e. under random matching) and whose perceived similarity is 0.5",
         "assumption", high=1.0, plausible=(0.45, 0.65))
     quality_deep: float = _p(
-        0.15, "quality per unit of similarity",
+        0.05, "quality per unit of similarity",
         "Effect of ACTUAL deep-level profile similarity (values, personality: what the "
         "matcher sees) on a pair's fit",
         f"assumption ({_MONTOYA08}: actual similarity matters in no- or short-interaction "
         "settings and much less in existing relationships; the range allows no effect)",
         plausible=(0.0, 0.35))
     quality_perceived: float = _p(
-        0.3, "quality per unit of perceived similarity",
+        0.35, "quality per unit of perceived similarity",
         "Effect of PERCEIVED similarity (what the pair comes to feel; grows with contact) "
         "on a pair's fit",
         f"calibrated: {_EBY13} (deep-level similarity, mostly perceived, r = .38-.59); "
         f"{_MONTOYA08} (perceived similarity predicts attraction throughout)")
     perceived_actual: float = _p(
-        0.5, "perceived per unit of actual similarity",
+        0.2, "perceived per unit of actual similarity",
         "How much of the actual deep-level similarity (from the cohort's typical value) "
         "the pair perceives at the start", "assumption", plausible=(0.0, 1.0))
     perceived_sd: float = _p(
@@ -214,15 +214,16 @@ class BehaviorModel(Spec):
 
     # --- closure: weekly hazard falling with quality and engagement, rising with misses
     closure_base: float = _p(
-        -4.75, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
-        "engagement 0.5, no missed meetings)",
-        "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early)", low=None)
+        -6.0, "log-odds per week", "Weekly log-odds that the relationship itself ends for "
+        "an average pair (quality and engagement 0.5, no missed contact)",
+        "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early); Kupersmidt et al. "
+        f"2017 (38% premature closure); {_STAR} (31% within 12 months)", low=None)
     closure_quality: float = _p(
         5.0, "log-odds per unit quality", "Effect of quality below 0.5 on the weekly hazard")
     closure_engagement: float = _p(
         3.0, "log-odds per unit engagement", "Effect of engagement below 0.5 on the hazard")
     closure_outside: float = _p(
-        -6.0, "log-odds per week", "Weekly log-odds of an outside event that ends the pair "
+        -5.3, "log-odds per week", "Weekly log-odds of an outside event that ends the pair "
         "whatever its quality (a move, a change of role, workload) for a pair at the "
         "cohort's typical availability",
         f"calibrated: {_STAR} (64% of closures mentor-attributed, mostly moves and time "
@@ -266,8 +267,10 @@ class BehaviorModel(Spec):
 
     # --- surveys (five-point Likert) and their measurement error
     rating_noise_sd: float = _p(
-        0.6, "Likert points", "Error of a check-in survey rating around 1 + 4 * (what it "
-        "reflects: see rating_quality_weight)")
+        1.0, "Likert points", "Error of a check-in survey rating around 1 + 4 * (what it "
+        "reflects: see rating_quality_weight)",
+        "calibrated: Lyons & Edwards 2022, Am J Community Psychol 70:127 (a quality rating "
+        "screens for premature closure with sensitivity .43, specificity .75)")
     rating_quality_weight: float = _p(
         0.5, "share", "Share of relationship quality (the rest: engagement) in what a "
         "check-in survey rating reflects", high=1.0, plausible=(0.2, 0.8))
@@ -278,7 +281,7 @@ class BehaviorModel(Spec):
         "causes and measurement error)",
         f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
     support_noise_sd: float = _p(
-        0.35, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
+        0.5, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
         f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
 
     # --- endings: what an early ending does to the people in it
