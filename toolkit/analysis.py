@@ -1037,7 +1037,7 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
 
 # --------------------------------------------------------------------------- per check-in
 
-CHECKIN_RULE_KINDS = ("rating", "random")
+CHECKIN_RULE_KINDS = ("rating", "weeks_since_meeting", "random")
 
 
 def _scheduled_checkins(events: pd.DataFrame, outcomes: pd.DataFrame, by: Sequence[str],
@@ -1065,15 +1065,31 @@ def _auc(marker: np.ndarray, case: np.ndarray) -> float:
     return float((ranks[case].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def _since_meeting_at(weeks: pd.DataFrame, ck: pd.DataFrame, keys: list[str], by: list[str],
+                      owner: str) -> np.ndarray:
+    """Weeks since the last meeting held (or the start) at the end of each check-in week."""
+    for col in (*keys, "week", "met"):
+        _check_column(weeks, col, "weeks", owner)
+    w = weeks[[*keys, "week", "met"]].sort_values([*keys, "week"])
+    w = w.assign(**{k: w[k].astype(object) for k in by})
+    pair = w.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+    week = w["week"].to_numpy(int)
+    last = pd.Series(np.where(w["met"].to_numpy(bool), week, 0)).groupby(pair).cummax()
+    w = w.assign(_since=week - last.to_numpy())
+    return ck[[*keys, "week"]].merge(w[[*keys, "week", "_since"]], on=[*keys, "week"],
+                                     how="left")["_since"].to_numpy(float)
+
+
 def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[str, tuple],
-                    *, lead_weeks: int = 8, by: Sequence[str] = ("arm",), seed: int = 0
-                    ) -> pd.DataFrame:
+                    *, lead_weeks: int = 8, by: Sequence[str] = ("arm",), seed: int = 0,
+                    weeks: pd.DataFrame | None = None) -> pd.DataFrame:
     """How well each rule warns of closure, per planned check-in (person-period).
 
     Every planned check-in of a pair still open is one observation; it is *positive* when
     the pair closes within ``lead_weeks`` weeks after it (weeks ``week + 1`` to ``week +
     lead_weeks``). ``rules`` maps a name to ``("rating", r)`` (the check-in's survey
-    rating is ``<= r``) or ``("random", p)`` (flags each check-in with probability
+    rating is ``<= r``), ``("weeks_since_meeting", k)`` (the meeting log shows no meeting
+    for ``k`` weeks or more at the check-in; needs ``weeks``) or ``("random", p)`` (flags each check-in with probability
     ``p``, drawn from a named stream of ``seed``: a rule with no information, whose LR+ is
     1 up to sampling error, the reference for the others).
 
@@ -1105,9 +1121,15 @@ def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping
                 or isinstance(rule[1], bool) or not isinstance(rule[1], int | float)
                 or (rule[0] == "random" and not 0 <= rule[1] <= 1)):
             raise fail("rules", owner, "(kind, threshold) pairs with kind 'rating' (a Likert "
-                       "threshold) or 'random' (a probability in [0, 1])", f"{name}: {rule!r}")
+                       "threshold), 'weeks_since_meeting' or 'random' (a probability in "
+                       "[0, 1])", f"{name}: {rule!r}")
+        if rule[0] == "weeks_since_meeting" and weeks is None:
+            raise fail("weeks", owner, "the weeks table for a weeks_since_meeting rule", None)
     by = list(by)
     ck = _scheduled_checkins(events, outcomes, by, owner)
+    since = (_since_meeting_at(_check_frame(weeks, "weeks", owner), ck,
+                               ["replicate", *by, "pair_id"], by, owner)
+             if weeks is not None else None)
     week = ck["week"].to_numpy(float)
     closed = ck["closed_week"].astype("float").fillna(np.inf).to_numpy()
     positive = (closed > week) & (closed <= week + lead)
@@ -1120,6 +1142,9 @@ def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping
         if kind == "rating":
             marker = -rating
             fires = rating <= threshold
+        elif kind == "weeks_since_meeting":
+            marker = since
+            fires = since >= threshold
         else:
             marker = _seeding.rng(seed, "checkin_warning", name).random(len(ck))
             fires = marker < threshold
