@@ -487,6 +487,8 @@ def rematch_weights(policy: Any, weights: Any = None) -> dict[str, float] | None
 
     if not isinstance(policy, str) or policy == "random":
         return None
+    if weights is not None and not isinstance(weights, str):
+        weights = dict(weights)
     return resolve_weights("balanced" if weights is None else weights, "rematch")
 
 
