@@ -238,3 +238,31 @@ def test_availability_means_move_the_pairs_hours():
                                                                 mentor_hours_month=8.0)
                                                   .to_dict()), f)
     assert np.allclose(hi, 4 * lo)
+
+
+def test_a_roster_gives_real_hours_that_override_the_means():
+    from toolkit.cohort import Cohort
+
+    synthetic = generate_cohort(CohortSpec(seed=2, n_mentees=30, n_mentors=30))
+    roster_like = Cohort(participants=synthetic.participants, spec=None)
+    m = match(synthetic, "random", seed=2)
+    f = _engine.cohort_features(roster_like).pair(m.mentee_index, m.mentor_index)
+    b = _engine._Params(BehaviorModel(mentee_hours_month=11.0).to_dict())
+    hours, _ = _engine._availability(b, f)
+    e = synthetic.mentees["availability_hours_month"].to_numpy(float)[m.mentee_index]
+    r = synthetic.mentors["availability_hours_month"].to_numpy(float)[m.mentor_index]
+    assert np.allclose(hours, np.minimum(e, r))
+
+
+def test_perceived_similarity_grows_with_contact():
+    cohort = generate_cohort(CohortSpec(seed=6))
+    m = match(cohort, "random", seed=6)
+    out = {}
+    for cadence in ("weekly", "monthly"):
+        out[cadence] = simulate(cohort, m, ProgramDesign(cadence=cadence), seed=6,
+                                tables="outcomes").outcomes["perceived_similarity"].mean()
+    assert out["weekly"] > out["monthly"]
+    still = simulate(cohort, m, ProgramDesign(cadence="weekly"),
+                     BehaviorModel(perceived_growth=0.0), seed=6,
+                     tables="outcomes").outcomes["perceived_similarity"].mean()
+    assert still < out["weekly"]
