@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from toolkit.behavior import BehaviorModel
 from toolkit.calibration import calibration_report, calibration_targets
 
@@ -9,7 +11,14 @@ from toolkit.calibration import calibration_report, calibration_targets
 def test_calibration_targets_are_packaged():
     t = calibration_targets()
     assert {"target_id", "low", "high", "point", "how_to_check"} <= set(t.columns)
-    assert len(t) == 10
+    assert len(t) == 16
+    new = {"premature_closure_programs", "closure_within_12_months_star",
+           "closure_mentor_attributed_star", "rating_screen_sensitivity",
+           "rating_screen_specificity", "actual_vs_perceived_similarity"}
+    assert new <= set(t["target_id"])
+    # every new row says whose evidence it is
+    rows = t.set_index("target_id").loc[sorted(new)]
+    assert rows["population"].str.contains("YOUTH|neither youth").all()
 
 
 def test_calibration_report_all_inside():
@@ -19,6 +28,29 @@ def test_calibration_report_all_inside():
     assert set(report["target_id"]) == set(calibration_targets()["target_id"])
     outside = report.loc[~report["inside"], ["target_id", "low", "high", "simulated"]]
     assert outside.empty, outside.to_string()
+
+
+def test_presets_are_checks_not_targets():
+    report = calibration_report(replicates=2).set_index("target_id")
+    checks = report[report["kind"] == "check"].index
+    assert set(checks) == {"cadence_hartford", "cadence_bbbs", "cadence_mentorloop",
+                           "inactivity_close"}
+
+
+def test_simulate_targets_is_stacked_and_matches_the_one_point_view():
+    from toolkit.calibration import simulate_targets
+
+    points = [BehaviorModel(), BehaviorModel(closure_base=-4.0)]
+    sim = simulate_targets(points, replicates=3)
+    assert list(sim.columns) == ["point", "target_id", "value", "mc_var"]
+    wide = sim.pivot(index="point", columns="target_id", values="value")
+    assert wide.loc[1, "early_closure"] > wide.loc[0, "early_closure"]
+    # point 0 of the stack equals the same model run alone (common random numbers)
+    alone = simulate_targets(points[:1], replicates=3).pivot(
+        index="point", columns="target_id", values="value")
+    assert np.allclose(alone.loc[0].to_numpy(float), wide.loc[0].to_numpy(float),
+                       equal_nan=True)
+    assert (sim["mc_var"].dropna() >= 0).all()
 
 
 def test_calibration_report_can_fail():

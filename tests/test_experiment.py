@@ -197,7 +197,9 @@ def test_every_number_is_pinned_for_the_same_seed():
     The digests were first saved from main before the issue-8 refactor, which left every
     number unchanged; the issue-9 model changes (contact-based mechanisms, draws per
     purpose, profile-correlation deep similarity) changed them deliberately and the
-    fixture was regenerated in the same commit. Regenerate it only with a model change.
+    fixture was regenerated in the same commit; so did issue 17 (typical-pair fit, perceived
+    similarity, closure causes, availability means, coaching priors, policy rematch).
+    Regenerate it only with a model change.
     """
     import hashlib
     import json

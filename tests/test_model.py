@@ -15,6 +15,7 @@ from toolkit import (
     early_warning,
     run_experiment,
 )
+from toolkit.analysis import checkin_warning
 
 COHORT = CohortSpec(n_mentors=60, n_mentees=50)
 
@@ -39,7 +40,7 @@ def test_equal_hours_cadences_differ_only_through_named_contact_parameters():
     assert abs(est) < 3 * mcse + 0.005, (est, mcse)
     # With them on, the difference is governed by them: more frequent contact keeps
     # the gaps short, and stronger gap effects make the weekly advantage larger.
-    strong, strong_se = _closure_difference({"meet_gap": 0.6, "closure_gap": 0.3,
+    strong, strong_se = _closure_difference({"meet_gap": 1.0, "closure_gap": 0.6,
                                              "quality_decay": 0.0})
     assert strong < est - 3 * max(strong_se, mcse), (strong, est)
 
@@ -71,13 +72,14 @@ def _observed_run(replicates=12, seed=8):
 
 
 def test_a_flag_rule_reading_the_meeting_log_beats_the_base_rate():
+    """Per check-in (person-period), where a rule's exposure does not grow with the time a
+    pair stays open: a long gap in the meeting log raises the chance of closing soon."""
     res = _observed_run(replicates=20)
-    table = early_warning(res.weeks, res.outcomes, {"gap6": ("weeks_since_meeting", 6)},
-                          events=res.events, at="every_week").iloc[0]
-    assert table["n_flagged"] > 20 and table["n_closed"] > 0
-    # the margin is modest in this model (most closures are idiosyncratic), but real
-    assert table["precision"] > table["base_rate"], table.to_dict()
-    assert table["median_lead_weeks"] > 0
+    table = checkin_warning(res.events, res.outcomes, {"gap6": ("weeks_since_meeting", 6)},
+                            weeks=res.weeks, lead_weeks=8).iloc[0]
+    assert table["n_flagged"] > 20 and table["n_positive"] > 0
+    assert table["ppv"] > table["base_rate"], table.to_dict()
+    assert table["lr_positive"] > 1.0
 
 
 def test_early_warning_numbers_equal_a_hand_count():

@@ -84,10 +84,12 @@ from .program import (
 )
 from .behavior import (
     BehaviorModel,
+    SCENARIO,
     parameter_table_markdown,
     update_model_doc,
 )
 from .simulation import (
+    CLOSURE_REASONS,
     EVENT_TYPES,
     INTERVENTIONS,
     REASONS,
@@ -105,13 +107,19 @@ from .experiment import (
     run_experiment,
 )
 from .calibration import (
+    CHECKS,
+    SCREEN_LEAD_WEEKS,
     calibration_report,
     calibration_targets,
+    simulate_targets,
 )
 from .analysis import (
     AnalysisWarning,
     EARLY_WARNING_KINDS,
     RESULT_COLUMNS,
+    at_horizon,
+    checkin_warning,
+    closure_reasons,
     compare_arms,
     early_warning,
     interaction_test,

@@ -46,6 +46,7 @@ from toolkit.matching import Matching
 from toolkit.program import ProgramDesign, ProgramSchedule, program_schedule
 
 __all__ = [
+    "CLOSURE_REASONS",
     "EVENT_TYPES",
     "INTERVENTIONS",
     "REASONS",
@@ -64,9 +65,13 @@ __all__ = [
 
 INTERVENTIONS = ("none", "coach", "rematch", "close")
 EVENT_TYPES = ("checkin", "flag", "coach", "rematch", "closure")
+# Reasons: of a check-in or a flag (scheduled, low_rating, no_first_meeting,
+# no_meeting_streak), of a rematch (new_mentor, no_mentor_available) and of a closure
+# (CLOSURE_REASONS: every closure records one).
+CLOSURE_REASONS = ("low_quality", "lost_engagement", "missed_contact", "outside_event",
+                   "coordinator_close", "declined_rematch")
 REASONS = ("scheduled", "low_rating", "no_first_meeting", "no_meeting_streak",
-           "relationship_ended", "coordinator_close", "new_mentor", "no_mentor_available",
-           "declined_rematch")
+           "new_mentor", "no_mentor_available", *CLOSURE_REASONS)
 _R = {name: i for i, name in enumerate(REASONS)}
 _E = {name: i for i, name in enumerate(EVENT_TYPES)}
 _I = {name: i for i, name in enumerate(INTERVENTIONS)}
@@ -94,11 +99,36 @@ class CohortFeatures:
         self.skill_m = _columns(mentors, cohort.skill_columns)
         self.lead_e = _columns(mentees, cohort.lead_columns)
         self.lead_m = _columns(mentors, cohort.lead_columns)
+        # Availability: a synthetic cohort gives each person's hours relative to the role
+        # mean (the BehaviorModel sets the mean hours); a roster's column is real hours.
         self.avail_e = mentees["availability_hours_month"].to_numpy(float)
         self.avail_m = mentors["availability_hours_month"].to_numpy(float)
+        self.synthetic = cohort.spec is not None
+        if self.synthetic:
+            self.avail_e = self.avail_e / cohort.spec.mentee_profile.availability_hours_mean
+            self.avail_m = self.avail_m / cohort.spec.mentor_profile.availability_hours_mean
         # Skill in one's own goal domains: what a mentee (mentor) sets out to learn.
         self.mentee_start = np.einsum("pd,pd->p", self.goal_e, self.skill_e)
         self.mentor_start = np.einsum("pd,pd->p", self.goal_m, self.lead_m)
+
+    @functools.cached_property
+    def typical(self) -> dict[str, float]:
+        """The cohort's typical value of each similarity component: its mean over the
+        possible pairs (what random matching gives in expectation), and the mean
+        availability of each role (the reference of 'time pressure').
+
+        Exact over every pair up to 300 people a side; a larger cohort uses an even
+        grid of 300 mentees by 300 mentors (90,000 pairs; deterministic, no draws).
+        """
+        e = np.unique(np.linspace(0, self.n_mentees - 1, min(self.n_mentees, 300)).astype(int))
+        m = np.unique(np.linspace(0, self.n_mentors - 1, min(self.n_mentors, 300)).astype(int))
+        ee, mm = np.repeat(e, len(m)), np.tile(m, len(e))
+        comps = pair_components(self.cohort, ee, mm)
+        out = {k: float(np.mean(np.asarray(comps[k], float))) for k in
+               ("deep_similarity", "surface_similarity", "shared_interests")}
+        out["avail_e"] = float(np.mean(self.avail_e)) if self.n_mentees else 1.0
+        out["avail_m"] = float(np.mean(self.avail_m)) if self.n_mentors else 1.0
+        return out
 
     @functools.cached_property
     def id_codes(self) -> tuple[np.ndarray, pd.CategoricalDtype]:
@@ -125,7 +155,12 @@ class CohortFeatures:
         # learner's goal domains (learning closes the gap, so skills stay in [0, 1]).
         out["mentee_ceiling"] = np.einsum("pd,pd->p", self.goal_e[mentee], self.skill_m[mentor])
         out["mentor_ceiling"] = np.einsum("pd,pd->p", self.goal_m[mentor], self.lead_e[mentee])
-        out["avail"] = np.minimum(self.avail_e[mentee], self.avail_m[mentor])
+        out["avail_e"], out["avail_m"] = self.avail_e[mentee], self.avail_m[mentor]
+        for k in ("deep_similarity", "surface_similarity", "shared_interests"):
+            out[f"typical_{k}"] = np.full(len(out["avail_e"]), self.typical[k])
+        out["typical_avail_e"] = np.full(len(out["avail_e"]), self.typical["avail_e"])
+        out["typical_avail_m"] = np.full(len(out["avail_e"]), self.typical["avail_m"])
+        out["synthetic"] = np.full(len(out["avail_e"]), float(self.synthetic))
         return out
 
 
@@ -285,7 +320,7 @@ def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
     start, survey = [], []
     for (root, number), f in zip(stack.streams(seed), stack.features, strict=True):
         g = _seeding.rng(root, "pairs", number)
-        start.append(g.standard_normal((f.n_mentees, 2)))     # chemistry, engagement
+        start.append(g.standard_normal((f.n_mentees, 3)))     # chemistry, engagement, perceived
         survey.append(g.standard_normal((f.n_mentees, 7)))    # survey errors
     return np.concatenate(start), np.concatenate(survey)
 
@@ -298,19 +333,91 @@ INACTIVE_AFTER_WEEKS = 6
 STATES = ("active", "inactive_open", "closed")
 
 
-def _fit(b: _Params, design: ProgramDesign, f: dict[str, np.ndarray],
-         chemistry: np.ndarray) -> np.ndarray:
-    """The quality a pair tends to: deep similarity weighs most, surface little."""
-    target = (b.quality_base + b.quality_deep * (f["deep_similarity"] - 0.5)
-              + b.quality_surface * (f["surface_similarity"] - 0.5)
-              + b.quality_interests * (f["shared_interests"] - 0.5)
-              + b.quality_chemistry_sd * chemistry
-              + b.quality_training * design.mentor_training
-              + b.quality_agenda * design.structured_agenda)
-    return np.clip(target, 0.0, 1.0)
+def _fit_fixed(b: _Params, design: ProgramDesign, f: dict[str, np.ndarray],
+               chemistry: np.ndarray) -> np.ndarray:
+    """The part of a pair's fit fixed at matching: actual profile similarity measured from
+    the cohort's typical value (so ``quality_base`` is the fit of a typical pair), the
+    pair's unobserved chemistry and the lever effects (scenario inputs)."""
+    return (b.quality_base
+            + b.quality_deep * (f["deep_similarity"] - f["typical_deep_similarity"])
+            + b.quality_surface * (f["surface_similarity"] - f["typical_surface_similarity"])
+            + b.quality_interests * (f["shared_interests"] - f["typical_shared_interests"])
+            + b.quality_chemistry_sd * chemistry
+            + b.quality_training * design.mentor_training
+            + b.quality_agenda * design.structured_agenda)
+
+
+def _fit(fixed: np.ndarray, b: _Params, perceived: np.ndarray) -> np.ndarray:
+    """The quality a pair tends to: its fixed part plus what perceived similarity adds
+    (perceived similarity grows with contact, so fit does too)."""
+    return np.clip(fixed + b.quality_perceived * (perceived - 0.5), 0.0, 1.0)
+
+
+def _start_perceived(b: _Params, f: dict[str, np.ndarray], z: np.ndarray) -> np.ndarray:
+    """Perceived similarity at the start: part of the actual deep-level similarity (from
+    the typical value) and the pair's own impression (Montoya et al. 2008)."""
+    return np.clip(0.5 + b.perceived_actual * (f["deep_similarity"]
+                                               - f["typical_deep_similarity"])
+                   + b.perceived_sd * z, 0.0, 1.0)
+
+
+def _availability(b: _Params, f: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(Monthly hours of the scarcer partner, time pressure in [0, 1]).
+
+    A synthetic cohort's availability is relative to the role mean, scaled by the
+    BehaviorModel's mean hours; a roster's is real hours. Time pressure (the intake
+    characteristic that shifts the outside-event hazard) is how far the scarcer partner's
+    availability falls below their role's cohort mean.
+    """
+    syn = f["synthetic"] > 0
+    hours = np.minimum(f["avail_e"] * np.where(syn, b.mentee_hours_month, 1.0),
+                       f["avail_m"] * np.where(syn, b.mentor_hours_month, 1.0))
+    relative = np.minimum(f["avail_e"] / np.maximum(f["typical_avail_e"], 1e-9),
+                          f["avail_m"] / np.maximum(f["typical_avail_m"], 1e-9))
+    return hours, np.clip(1.0 - relative, 0.0, 1.0)
+
+
+def engagement_step(b: _Params | BehaviorModel, met: np.ndarray, missed: np.ndarray,
+                    quality: np.ndarray, overload: np.ndarray, meeting_hours: float,
+                    lever_meeting: float | np.ndarray = 0.0) -> np.ndarray:
+    """The week's change in engagement (before bounding to [0, 1]).
+
+    A held meeting of ``h`` hours adds ``h * (engagement_contact + engagement_meeting *
+    (quality - quality_base) - engagement_overload * overload)`` plus the levers' per-meeting
+    gain; a missed one costs ``engagement_miss * h``. ``quality_base`` is the fit of a pair
+    with the cohort's typical similarity, so a meeting at typical quality gains
+    ``engagement_contact * h >= 0``: no meeting is harmful by construction.
+    """
+    return (met * (meeting_hours * (b.engagement_contact
+                                    + b.engagement_meeting * (quality - b.quality_base)
+                                    - b.engagement_overload * overload) + lever_meeting)
+            - missed * b.engagement_miss * meeting_hours)
+
+
+def closure_step(b: _Params, quality: np.ndarray, engagement: np.ndarray, gap: np.ndarray,
+                 pressure: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which pairs close this week and why (codes into REASONS), from one uniform each.
+
+    Two competing weekly hazards: an outside event (a move, a change of role, workload;
+    ``closure_outside``, raised by time pressure) and the relationship's own ending
+    (``closure_base`` plus terms for quality and engagement below 0.5 and for missed
+    contact beyond the grace period). A pair closes when ``u`` falls below the combined
+    probability; ``u`` below the outside-event probability is an outside event, otherwise
+    the reason is the relationship term that raised the hazard most (or lowered it least).
+    """
+    p_out = expit(b.closure_outside + b.closure_outside_pressure * pressure)
+    terms = np.stack(np.broadcast_arrays(b.closure_quality * (0.5 - quality),
+                                         b.closure_engagement * (0.5 - engagement),
+                                         b.closure_gap * gap))
+    p_rel = expit(b.closure_base + terms.sum(axis=0))
+    closes = u < 1.0 - (1.0 - p_out) * (1.0 - p_rel)
+    codes = np.array([_R["low_quality"], _R["lost_engagement"], _R["missed_contact"]], np.int8)
+    reason = np.where(u < p_out, np.int8(_R["outside_event"]), codes[terms.argmax(axis=0)])
+    return closes, reason
 
 
 def _start_quality(b: _Params, target: np.ndarray) -> np.ndarray:
+    """Quality at the first meeting: part of the way from neutral (0.5) to fit."""
     return 0.5 + b.quality_start_weight * (target - 0.5)
 
 
@@ -336,8 +443,8 @@ def _purposes(design: ProgramDesign, sched: ProgramSchedule) -> dict[str, str]:
     if sched.checkin.any() or design.has_triggers:
         purposes["rating"] = "normal"
     if design.on_flag == "rematch" and (sched.checkin.any() or design.has_triggers):
-        purposes.update({"chemistry": "normal", "mentor_key": "mentor_uniform",
-                         "accept": "uniform"})
+        purposes.update({"chemistry": "normal", "perceived": "normal",
+                         "mentor_key": "mentor_uniform", "accept": "uniform"})
     return purposes
 
 
@@ -368,14 +475,34 @@ def _params(behavior: BehaviorModel | Sequence[BehaviorModel], stack: Stack) -> 
     return _Params(values)
 
 
+def rematch_weights(policy: Any, weights: Any = None) -> dict[str, float] | None:
+    """How a rematch chooses under a matching policy: None (at random among free mentors)
+    for ``random`` or a callable policy, else the policy's compatibility weights (the
+    free mentor with the best score under them). What :func:`run`'s ``rematch`` takes.
+
+    >>> rematch_weights("random") is None
+    True
+    """
+    from toolkit.compatibility import resolve_weights
+
+    if not isinstance(policy, str) or policy == "random":
+        return None
+    if weights is not None and not isinstance(weights, str):
+        weights = dict(weights)
+    return resolve_weights("balanced" if weights is None else weights, "rematch")
+
+
 def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[BehaviorModel],
-        seed: int, arm: Any, *, capacity: int | np.ndarray = 1, want: tuple[str, ...] = TABLES
-        ) -> dict[str, pd.DataFrame]:
+        seed: int, arm: Any, *, capacity: int | np.ndarray = 1, want: tuple[str, ...] = TABLES,
+        rematch: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
     """Simulate one design on stacked replicates; return the tables named in ``want``.
 
     ``behavior`` is one model for every replicate or one per stacked replicate;
     ``capacity`` is the most mentees a mentor may have at once, one number or one per
-    stacked mentor (rematches honour it). The mechanism is documented in docs/model.md.
+    stacked mentor (rematches honour it). ``rematch`` is how a rematch picks the new
+    mentor among the mentors with free capacity: None at random, or the program's
+    matching weights (:func:`rematch_weights`), when the best-scoring free mentor is
+    chosen. The mechanism is documented in docs/model.md.
     """
     b = _params(behavior, stack)
     sched = program_schedule(design)
@@ -388,11 +515,13 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     coordinating = "rating" in draws.arrays
 
     feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
-    target = _fit(b, design, feats, static_start[gi, 0])
+    fixed = _fit_fixed(b, design, feats, static_start[gi, 0])
+    perceived = _start_perceived(b, feats, static_start[gi, 2])
+    target = _fit(fixed, b, perceived)
     quality = _start_quality(b, target)
     engagement = _start_engagement(b, design, static_start[gi, 1])
     start_engagement = engagement.copy()
-    avail = feats["avail"]
+    avail, pressure = _availability(b, feats)
     misfit = 1.0 - feats["schedule_fit"]
     mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
 
@@ -430,6 +559,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
               * (1 + b.learn_agenda * design.structured_agenda)
               * (1 + b.learn_training * design.mentor_training))
     rate_m = b.learn_mentor * minutes_factor * (1 + b.learn_goals * design.goal_setting)
+    perceive_step = 1.0 - (1.0 - b.perceived_growth) ** meeting_hours
     per_hour_approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
     approach = 1.0 - (1.0 - per_hour_approach) ** meeting_hours
     step_sd = b.quality_noise_sd * np.sqrt(meeting_hours)
@@ -473,7 +603,10 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         met = scheduled & (draws.slots("meet", rows) < expit(logit))
         missed = scheduled & ~met
 
-        # Quality moves toward fit at a meeting and decays toward the floor without one.
+        # Perceived similarity grows with contact, and fit with it; quality moves toward
+        # fit at a meeting and decays toward the floor without one.
+        perceived = np.where(met, perceived + perceive_step * (1.0 - perceived), perceived)
+        target = _fit(fixed, b, perceived)
         moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
         decayed = quality - b.quality_decay * (quality - b.quality_floor)
         quality = np.where(met, np.clip(moved, 0.0, 1.0), np.where(active, decayed, quality))
@@ -488,11 +621,8 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
 
         # Engagement: up with good meetings and levers, down with missed meetings and
         # with meetings held while overloaded (per hour); bounded in [0, 1].
-        engagement = np.clip(
-            engagement + met * (meeting_hours * (b.engagement_meeting * (quality - 0.5)
-                                                 - b.engagement_overload * overload)
-                                + lever_meeting)
-            - missed * b.engagement_miss * meeting_hours, 0.0, 1.0)
+        engagement = np.clip(engagement + engagement_step(
+            b, met, missed, quality, overload, meeting_hours, lever_meeting), 0.0, 1.0)
         since_meet = np.where(met, 0, since_meet + active)
         recent_hours = np.where(active, recent_hours + memory * (met * meeting_hours
                                                                  - recent_hours), recent_hours)
@@ -501,15 +631,15 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         hours["mentor"] += met * meeting_hours
         quality_sum += np.where(active, quality, 0.0)
 
-        # Closure: weekly hazard falling with quality and engagement, rising with calendar
-        # time since contact; formal closure lags the fading of contact.
+        # Closure: an outside event, or the relationship's own ending (hazard falling with
+        # quality and engagement, rising with calendar time since contact). Each closure
+        # records its reason.
         gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
-        hazard = expit(b.closure_base + b.closure_quality * (0.5 - quality)
-                       + b.closure_engagement * (0.5 - engagement) + b.closure_gap * gap)
-        ends = active & (draws.slots("close", rows) < hazard)
+        ends, why = closure_step(b, quality, engagement, gap, pressure, draws.slots("close", rows))
+        ends &= active
         _close(ends, active, closed_week, week, load, mentor_g)
         ended |= ends
-        log(week, np.flatnonzero(ends), "closure", _R["relationship_ended"])
+        log(week, np.flatnonzero(ends), "closure", why[ends])
 
         if coordinating:
             flagged, fl, fl_reason, checkin = _checkins(
@@ -517,10 +647,11 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                 draws.slots("rating", rows), log, hours)
             if fl.size and design.on_flag == "coach":
                 bf = b.at(fl)
-                engagement[fl] = np.minimum(engagement[fl] + bf.coach_engagement, 1.0)
+                engagement[fl] = np.clip(engagement[fl] + bf.coach_engagement, 0.0, 1.0)
                 quality[fl] += bf.coach_quality * (target[fl] - quality[fl])
-                # re-engaged: the pair's clock of missed contact restarts at the grace level
-                since_meet[fl] = np.minimum(since_meet[fl], bf.contact_grace_weeks).astype(np.int32)
+                # reconnected: part of the missed contact beyond the grace period is forgiven
+                excess = np.maximum(since_meet[fl] - bf.contact_grace_weeks, 0.0)
+                since_meet[fl] -= np.rint(bf.coach_contact * excess).astype(np.int32)
                 hours["coordinator"][fl] += bf.coach_hours
                 hours["mentee"][fl] += bf.coach_participant_hours
                 hours["mentor"][fl] += bf.coach_participant_hours
@@ -541,8 +672,11 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                     ended |= mask
                     log(week, gone_by_choice, "closure", _R["declined_rematch"])
                 willing = fl[~declines]
-                new = _draw_mentors(willing, stack.rep, load, capacity, rep_of_mentor,
-                                    draws["mentor_key"]) if willing.size else willing
+                new = (willing if not willing.size else
+                       _draw_mentors(willing, stack.rep, load, capacity, rep_of_mentor,
+                                     draws["mentor_key"]) if rematch is None else
+                       _choose_mentors(stack, willing, load, capacity, rep_of_mentor,
+                                       draws["mentor_key"], rematch))
                 ok, gone = willing[new >= 0], willing[new < 0]
                 log(week, gone, "rematch", _R["no_mentor_available"])
                 if ok.size:
@@ -554,10 +688,12 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                     new_pos = new_g - m_off[stack.rep[ok]]
                     nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
                     bo = b.at(ok)
-                    target[ok] = _fit(bo, design, nf, draws["chemistry"][gi[ok]])
+                    fixed[ok] = _fit_fixed(bo, design, nf, draws["chemistry"][gi[ok]])
+                    perceived[ok] = _start_perceived(bo, nf, draws["perceived"][gi[ok]])
+                    target = _fit(fixed, b, perceived)
                     quality[ok] = _start_quality(bo, target[ok])
                     engagement[ok] = start_engagement[ok]
-                    avail[ok] = nf["avail"]
+                    avail[ok], pressure[ok] = _availability(bo, nf)
                     recent_hours[ok] = 0.0
                     misfit[ok] = 1.0 - nf["schedule_fit"]
                     mentee_ceiling[ok], mentor_ceiling[ok] = (nf["mentee_ceiling"],
@@ -586,7 +722,7 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                           - np.where(ended, (1 - b.ending_gain_retention)
                                      * (mentor_level[first_mentor_g] - mentor_level0[first_mentor_g])
                                      + b.ending_setback, 0.0), 0.0, 1.0)
-    state = {"meetings": meetings, "weeks_active": weeks_active, "closed_week": closed_week,
+    state = {"meetings": meetings, "perceived": perceived, "weeks_active": weeks_active, "closed_week": closed_week,
              "quality": quality, "quality_mean": quality_sum / np.maximum(weeks_active, 1),
              "mentee_gain": mentee_gain, "mentor_gain": mentor_gain,
              "mentee_skill0": mentee_skill0, "mentee_skill": mentee_post,
@@ -638,6 +774,83 @@ def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: 
     active &= ~mask
     closed_week[mask] = week
     np.subtract.at(load, mentor_g[mask], 1)
+
+
+def _choose_mentors(stack: Stack, slots: np.ndarray, load: np.ndarray,
+                    capacity: int | np.ndarray, rep_of_mentor: np.ndarray, key: np.ndarray,
+                    weights: dict[str, float], shortlist: int = 256) -> np.ndarray:
+    """New mentor (global index, or -1) for each slot: the program's matching policy
+    applied to the flagged mentees and the mentors with free capacity of their replicate.
+
+    Each replicate's candidates are its free mentors, at most ``shortlist`` of them in
+    the week's random order (a bound on memory for very large cohorts; every free
+    mentor when there are fewer). Each slot takes its best-scoring candidate under the
+    policy's weights; when more slots want a mentor than it has free places, the pairs
+    with the higher score win and the others take their next choice (rounds in which
+    every unplaced mentee proposes to its next choice and a place once given is kept;
+    each round one vectorised step). Written by
+    hand: :func:`toolkit.matching.match` solves a whole cohort, not a few flagged mentees
+    against the free places of many stacked replicates at once.
+    """
+    from toolkit.compatibility import weighted_score
+
+    free = np.maximum(capacity - load, 0)
+    cand = np.flatnonzero(free > 0)
+    order = np.lexsort((key[cand], rep_of_mentor[cand]))
+    cand = cand[order]
+    c_rep = rep_of_mentor[cand]
+    first = np.searchsorted(c_rep, c_rep, side="left")
+    cand = cand[(np.arange(len(cand)) - first) < shortlist]
+    c_rep = rep_of_mentor[cand]
+    s_rep = stack.rep[slots]
+    # candidate pairs (slot, mentor) within a replicate
+    lo = np.searchsorted(c_rep, s_rep, side="left")
+    hi = np.searchsorted(c_rep, s_rep, side="right")
+    count = hi - lo
+    pair_slot = np.repeat(np.arange(len(slots)), count)
+    pair_mentor = cand[np.repeat(lo, count) + (np.arange(count.sum())
+                                             - np.repeat(np.cumsum(count) - count, count))]
+    out = np.full(len(slots), -1, dtype=np.int64)
+    if not len(pair_slot):
+        return out
+    m_off = stack.mentor_offsets
+    score = np.empty(len(pair_slot))
+    reps = s_rep[pair_slot]
+    for idx in _cohort_groups(stack, reps):
+        comps = pair_components(stack.features[reps[idx[0]]].cohort,
+                                stack.mentee[slots[pair_slot[idx]]],
+                                pair_mentor[idx] - m_off[reps[idx]])
+        score[idx] = weighted_score(comps, weights)
+    # sort each slot's candidates best first (ties: the week's random mentor order)
+    o = np.lexsort((key[pair_mentor], -score, pair_slot))
+    pair_slot, pair_mentor, score = pair_slot[o], pair_mentor[o], score[o]
+    start = np.searchsorted(pair_slot, np.arange(len(slots)), side="left")
+    n_cand = np.bincount(pair_slot, minlength=len(slots))
+    nxt = np.zeros(len(slots), dtype=np.int64)        # next choice of each slot
+    places = free.copy()
+    while True:
+        want = np.flatnonzero((out < 0) & (nxt < n_cand))
+        if not want.size:
+            break
+        at = start[want] + nxt[want]
+        m, sc = pair_mentor[at], score[at]
+        # each mentor accepts its best proposers up to its free places
+        o = np.lexsort((want, -sc, m))
+        want, m = want[o], m[o]
+        rank = np.arange(len(m)) - np.searchsorted(m, m, side="left")
+        take = rank < places[m]
+        out[want[take]] = m[take]
+        np.subtract.at(places, m[take], 1)
+        nxt[want[~take]] += 1
+    return out
+
+
+def _cohort_groups(stack: Stack, reps: np.ndarray) -> list[np.ndarray]:
+    """Row indices of ``reps`` grouped by the cohort object of their replicate."""
+    groups: dict[int, list[int]] = {}
+    for r in np.unique(reps):
+        groups.setdefault(id(stack.features[r]), []).append(int(r))
+    return [np.flatnonzero(np.isin(reps, rs)) for rs in groups.values()]
 
 
 def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray,
@@ -760,6 +973,7 @@ def _outcomes_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColum
         "hours_mentee": s["hours"]["mentee"],
         "hours_mentor": s["hours"]["mentor"],
         "hours_coordinator": s["hours"]["coordinator"],
+        "perceived_similarity": s["perceived"],
     })
 
 
@@ -897,6 +1111,7 @@ def control_tables(stack: Stack, behavior: BehaviorModel | Sequence[BehaviorMode
         "satisfaction_mentor": pd.array([pd.NA] * n, dtype="Int8"),
         "support_mentee": pd.array([pd.NA] * n, dtype="Int8"),
         "hours_mentee": zeros, "hours_mentor": zeros, "hours_coordinator": zeros,
+        "perceived_similarity": np.full(n, np.nan),
     })
     built = {"outcomes": outcomes, "surveys": surveys}
     return {k: v for k, v in built.items() if k in want}

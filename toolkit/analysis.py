@@ -52,6 +52,9 @@ __all__ = [
     "AnalysisWarning",
     "EARLY_WARNING_KINDS",
     "compare_arms",
+    "at_horizon",
+    "checkin_warning",
+    "closure_reasons",
     "early_warning",
     "interaction_test",
     "km_curves",
@@ -918,7 +921,14 @@ EARLY_WARNING_KINDS = ("weeks_since_meeting", "no_first_meeting", "rating")
 def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[str, tuple],
                   *, events: pd.DataFrame | None = None, at: Any = "every_week",
                   by: Sequence[str] = ("arm",)) -> pd.DataFrame:
-    """How well each flag rule warns of early closure: sensitivity, precision, lead time.
+    """SECONDARY table: how often each rule ever flags a pair that later closes.
+
+    A pair counts as flagged if the rule fired at *any* evaluated week, so this table has
+    an exposure bias: a pair open longer is evaluated more often and is flagged
+    eventually even by a rule that carries no information (a long-lived pair that never
+    closes piles up chances to be flagged), which makes precision look no better than
+    the base rate. Judge a rule by :func:`checkin_warning` (per check-in, person-period:
+    sensitivity, specificity, LR+, PPV at a stated lead time, time-dependent AUC).
 
     ``rules`` maps a rule name to ``(kind, threshold)``: ``("weeks_since_meeting", k)``
     fires when a pair has held no meeting for ``k`` weeks or more (the meeting log);
@@ -1023,3 +1033,231 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
             })
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- per check-in
+
+CHECKIN_RULE_KINDS = ("rating", "weeks_since_meeting", "random")
+
+
+def _scheduled_checkins(events: pd.DataFrame, outcomes: pd.DataFrame, by: Sequence[str],
+                        owner: str) -> pd.DataFrame:
+    """Planned check-ins of open pairs with their rating, week and closure week."""
+    keys = ["replicate", *by, "pair_id"]
+    for col in (*keys, "week", "event", "reason", "rating"):
+        _check_column(events, col, "events", owner)
+    for col in (*keys, "closed_week"):
+        _check_column(outcomes, col, "outcomes", owner)
+    ck = events[(events["event"].astype(str) == "checkin")
+                & (events["reason"].astype(str) == "scheduled")][[*keys, "week", "rating"]]
+    o = outcomes[[*keys, "closed_week"]]
+    ck = ck.assign(**{k: ck[k].astype(object) for k in by})
+    o = o.assign(**{k: o[k].astype(object) for k in by})
+    return ck.merge(o, on=keys, how="left", validate="many_to_one")
+
+
+def _auc(marker: np.ndarray, case: np.ndarray) -> float:
+    """P(marker of a case > marker of a control), ties counted one half (Mann-Whitney)."""
+    n1, n0 = int(case.sum()), int((~case).sum())
+    if not n1 or not n0:
+        return np.nan
+    ranks = stats.rankdata(marker)
+    return float((ranks[case].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _since_meeting_at(weeks: pd.DataFrame, ck: pd.DataFrame, keys: list[str], by: list[str],
+                      owner: str) -> np.ndarray:
+    """Weeks since the last meeting held (or the start) at the end of each check-in week."""
+    for col in (*keys, "week", "met"):
+        _check_column(weeks, col, "weeks", owner)
+    w = weeks[[*keys, "week", "met"]].sort_values([*keys, "week"])
+    w = w.assign(**{k: w[k].astype(object) for k in by})
+    pair = w.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+    week = w["week"].to_numpy(int)
+    last = pd.Series(np.where(w["met"].to_numpy(bool), week, 0)).groupby(pair).cummax()
+    w = w.assign(_since=week - last.to_numpy())
+    return ck[[*keys, "week"]].merge(w[[*keys, "week", "_since"]], on=[*keys, "week"],
+                                     how="left")["_since"].to_numpy(float)
+
+
+def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[str, tuple],
+                    *, lead_weeks: int = 8, by: Sequence[str] = ("arm",), seed: int = 0,
+                    weeks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """How well each rule warns of closure, per planned check-in (person-period).
+
+    Every planned check-in of a pair still open is one observation; it is *positive* when
+    the pair closes within ``lead_weeks`` weeks after it (weeks ``week + 1`` to ``week +
+    lead_weeks``). ``rules`` maps a name to ``("rating", r)`` (the check-in's survey
+    rating is ``<= r``), ``("weeks_since_meeting", k)`` (the meeting log shows no meeting
+    for ``k`` weeks or more at the check-in; needs ``weeks``) or ``("random", p)`` (flags each check-in with probability
+    ``p``, drawn from a named stream of ``seed``: a rule with no information, whose LR+ is
+    1 up to sampling error, the reference for the others).
+
+    Returns one row per group of ``by`` and rule: n_checkins, n_positive, n_flagged,
+    sensitivity (flagged share of positives), specificity (unflagged share of
+    negatives), lr_positive (sensitivity / (1 - specificity)), ppv (positive share of
+    flagged), base_rate, auc and lead_weeks. ``auc`` is the time-dependent AUC of the
+    rule's marker (the rating, lower = riskier; the random draw) in the
+    cumulative/dynamic sense of Heagerty, Lumley & Pepe (2000, Biometrics 56:337): cases
+    close within the lead time, controls stay open past it, pooled over check-in weeks.
+    Evaluate on a design whose flags change nothing (``on_flag="none"``).
+
+    Written by hand (counts and a rank-sum AUC): the person-period layout is the toolkit's,
+    and the computation is a few vectorised counts per group.
+    """
+    from toolkit import _seeding
+    from toolkit._validation import check_int
+
+    owner = "checkin_warning"
+    events = _check_frame(events, "events", owner)
+    outcomes = _check_frame(outcomes, "outcomes", owner)
+    lead = check_int(lead_weeks, "lead_weeks", owner, low=1, high=520)
+    if not isinstance(rules, Mapping) or not rules:
+        raise fail("rules", owner, "a non-empty mapping of rule name to (kind, threshold)",
+                   rules)
+    for name, rule in rules.items():
+        if (not isinstance(rule, tuple | list) or len(rule) != 2
+                or rule[0] not in CHECKIN_RULE_KINDS
+                or isinstance(rule[1], bool) or not isinstance(rule[1], int | float)
+                or (rule[0] == "random" and not 0 <= rule[1] <= 1)):
+            raise fail("rules", owner, "(kind, threshold) pairs with kind 'rating' (a Likert "
+                       "threshold), 'weeks_since_meeting' or 'random' (a probability in "
+                       "[0, 1])", f"{name}: {rule!r}")
+        if rule[0] == "weeks_since_meeting" and weeks is None:
+            raise fail("weeks", owner, "the weeks table for a weeks_since_meeting rule", None)
+    by = list(by)
+    ck = _scheduled_checkins(events, outcomes, by, owner)
+    since = (_since_meeting_at(_check_frame(weeks, "weeks", owner), ck,
+                               ["replicate", *by, "pair_id"], by, owner)
+             if weeks is not None else None)
+    week = ck["week"].to_numpy(float)
+    closed = ck["closed_week"].astype("float").fillna(np.inf).to_numpy()
+    positive = (closed > week) & (closed <= week + lead)
+    control = closed > week + lead
+    rating = ck["rating"].to_numpy(float)
+    group = (ck[by].astype(str).agg("|".join, axis=1).to_numpy() if by
+             else np.zeros(len(ck), dtype=object))
+    rows = []
+    for name, (kind, threshold) in rules.items():
+        if kind == "rating":
+            marker = -rating
+            fires = rating <= threshold
+        elif kind == "weeks_since_meeting":
+            marker = since
+            fires = since >= threshold
+        else:
+            marker = _seeding.rng(seed, "checkin_warning", name).random(len(ck))
+            fires = marker < threshold
+        for g in pd.unique(group):
+            sel = group == g
+            pos, neg, fl = positive & sel, control & sel, fires & sel
+            tp, fp = int((fl & pos).sum()), int((fl & neg).sum())
+            n_pos, n_neg = int(pos.sum()), int(neg.sum())
+            sens = tp / n_pos if n_pos else np.nan
+            spec = 1 - fp / n_neg if n_neg else np.nan
+            row = {k: ck.loc[sel, k].iloc[0] for k in by}
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lr = sens / (1 - spec) if n_neg and spec < 1 else np.nan
+            row.update({
+                "rule": name, "lead_weeks": lead, "n_checkins": int(sel.sum()),
+                "n_positive": n_pos, "n_flagged": int(fl.sum()), "true_positives": tp,
+                "sensitivity": sens, "specificity": spec, "lr_positive": lr,
+                "ppv": tp / (tp + fp) if tp + fp else np.nan,
+                "base_rate": n_pos / (n_pos + n_neg) if n_pos + n_neg else np.nan,
+                "auc": _auc(marker[pos | neg], pos[pos | neg]) if (pos | neg).any() else np.nan,
+            })
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- horizons
+
+def at_horizon(outcomes: pd.DataFrame, horizon: int, *, durations: Mapping[str, int],
+               by: str = "arm", weeks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Designs of different length compared over the same weeks 1..``horizon``.
+
+    ``durations`` gives each group's (arm's) program length in weeks; a horizon longer
+    than any of them is refused (a design cannot be observed past its end). Per group:
+    n_pairs, horizon, open_at_horizon (share still open after week ``horizon``: for a
+    design of exactly that length, its completion), closed_by_horizon, pair_weeks_at_risk
+    (open pair-weeks in 1..horizon), closures_per_100_pair_weeks, and with ``weeks``
+    meetings_by_horizon (mean meetings held in weeks 1..horizon per pair).
+
+    >>> import pandas as pd
+    >>> o = pd.DataFrame({"arm": ["a", "a", "b"], "closed_week": pd.array([3, pd.NA, 10],
+    ...                   dtype="Int16")})
+    >>> at_horizon(o, 5, durations={"a": 5, "b": 12})["open_at_horizon"].tolist()
+    [0.5, 1.0]
+    """
+    from toolkit._validation import check_int
+
+    owner = "at_horizon"
+    outcomes = _check_frame(outcomes, "outcomes", owner)
+    h = check_int(horizon, "horizon", owner, low=1, high=520)
+    by = _check_column(outcomes, by, "by", owner)
+    _check_column(outcomes, "closed_week", "outcomes", owner)
+    if not isinstance(durations, Mapping):
+        raise fail("durations", owner, "a mapping of each group of " + repr(by)
+                   + " to its program length in weeks", durations)
+    levels = pd.unique(outcomes[by].astype(object))
+    missing = [g for g in levels if g not in durations]
+    if missing:
+        raise fail("durations", owner, "a length for every group of " + repr(by),
+                   f"no length for {missing[0]!r}")
+    short = [g for g in levels if durations[g] < h]
+    if short:
+        raise fail("horizon", owner, f"at most the shortest design's length "
+                   f"({min(durations[g] for g in levels)} weeks, {short[0]!r})", h)
+    closed = outcomes["closed_week"].astype("float").fillna(np.inf).to_numpy()
+    grp = outcomes[by].astype(object).to_numpy()
+    at_risk = np.where(closed <= h, closed, h)   # open weeks in 1..h, the closure week included
+    rows = []
+    for g in levels:
+        sel = grp == g
+        n = int(sel.sum())
+        k = int((closed[sel] <= h).sum())
+        risk = float(at_risk[sel].sum())
+        rows.append({by: g, "horizon": h, "n_pairs": n, "open_at_horizon": 1 - k / n,
+                     "closed_by_horizon": k / n, "pair_weeks_at_risk": risk,
+                     "closures_per_100_pair_weeks": 100 * k / risk if risk else np.nan})
+    out = pd.DataFrame(rows)
+    if weeks is not None:
+        weeks = _check_frame(weeks, "weeks", owner)
+        for col in (by, "week", "met"):
+            _check_column(weeks, col, "weeks", owner)
+        w = weeks[weeks["week"].to_numpy() <= h]
+        held = w.groupby(w[by].astype(object), observed=True)["met"].sum()
+        out["meetings_by_horizon"] = [held.get(g, 0) / n for g, n in
+                                      zip(out[by], out["n_pairs"], strict=True)]
+    return out
+
+
+def closure_reasons(events: pd.DataFrame, *, reasons: Sequence[str] | None = None,
+                    by: Sequence[str] = ("arm",)) -> pd.DataFrame:
+    """Closures by recorded reason: count and share of each group's closures.
+
+    ``reasons`` keeps only some reasons (each must be one of
+    :data:`toolkit.simulation.CLOSURE_REASONS`); shares stay shares of all closures.
+    """
+    from toolkit._engine import CLOSURE_REASONS
+
+    owner = "closure_reasons"
+    events = _check_frame(events, "events", owner)
+    by = list(by)
+    for col in (*by, "event", "reason"):
+        _check_column(events, col, "events", owner)
+    if reasons is not None:
+        if isinstance(reasons, str):
+            reasons = [reasons]
+        bad = [r for r in reasons if r not in CLOSURE_REASONS]
+        if bad:
+            raise fail("reasons", owner, "closure reasons among " + ", ".join(CLOSURE_REASONS),
+                       bad[0])
+    c = events[events["event"].astype(str) == "closure"]
+    c = c.assign(reason=c["reason"].astype(str), **{k: c[k].astype(object) for k in by})
+    counts = c.groupby([*by, "reason"]).size().rename("closures").reset_index()
+    total = counts.groupby(by)["closures"].transform("sum") if by else counts["closures"].sum()
+    counts["share"] = counts["closures"] / total
+    if reasons is not None:
+        counts = counts[counts["reason"].isin(list(reasons))]
+    return counts.reset_index(drop=True)

@@ -5,7 +5,9 @@
 :meth:`BehaviorModel.describe` returns them as a table. Parameters marked *calibrated* were
 set so that :func:`toolkit.calibration.calibration_report` puts every target of the
 package's calibration table (``toolkit/data/calibration_targets.csv``)
-inside its published range; *assumption* marks a plausible value with no published anchor.
+inside its published range; *assumption* marks a plausible value with no published anchor; *scenario input* marks a
+lever's effect (goals, agenda, training, recognition, virtual meetings), which the user
+sets within its allowed range: a report states it as an input, never as a finding.
 :mod:`toolkit.calibration` checks the calibrated ones against the targets.
 
 Scales: relationship quality, engagement and skills are latent values in [0, 1]; logit
@@ -26,10 +28,14 @@ import pandas as pd
 from toolkit._spec import Spec
 from toolkit._validation import check_real
 
-__all__ = ["BehaviorModel", "parameter_table_markdown", "update_model_doc"]
+__all__ = ["SCENARIO", "BehaviorModel", "parameter_table_markdown", "update_model_doc"]
 
 _OWNER = "BehaviorModel"
 _EBY13 = "Eby et al. 2013, Psychological Bulletin 139:441"
+_MONTOYA08 = "Montoya, Horton & Kirchner 2008, J Soc Pers Relat 25:889"
+_STAR = "Keller & Spencer 2017, STAR final report (OJJDP); OJJDP brief NCJ 251484 (2018)"
+# Lever effects are scenario inputs: what a user assumes a practice does, not a prior.
+SCENARIO = "scenario input"
 
 
 def _p(default: float, unit: str, meaning: str, source: str = "assumption", *,
@@ -58,20 +64,44 @@ class BehaviorModel(Spec):
 
     # --- relationship quality: starts from fit, moves toward fit with each meeting
     quality_base: float = _p(
-        0.55, "quality (0-1)", "Fit (the quality a pair tends to) when every similarity "
-        "component is 0.5, the middle of its scale",
+        0.55, "quality (0-1)", "Fit (the quality a pair tends to) of a pair whose every "
+        "similarity component is at the cohort's typical value (its mean over all possible "
+        "pairs, i.e. under random matching) and whose perceived similarity is 0.5",
         "assumption", high=1.0, plausible=(0.45, 0.65))
     quality_deep: float = _p(
-        0.35, "quality per unit of similarity",
-        "Effect of deep-level similarity (values, personality) on a pair's fit",
-        f"calibrated: {_EBY13} (deep-level similarity r = .38-.59)")
+        0.05, "quality per unit of similarity",
+        "Effect of ACTUAL deep-level profile similarity (values, personality: what the "
+        "matcher sees) on a pair's fit",
+        f"assumption ({_MONTOYA08}: actual similarity matters in no- or short-interaction "
+        "settings and much less in existing relationships; the range allows no effect)",
+        plausible=(0.0, 0.35))
+    quality_perceived: float = _p(
+        0.35, "quality per unit of perceived similarity",
+        "Effect of PERCEIVED similarity (what the pair comes to feel; grows with contact) "
+        "on a pair's fit",
+        f"calibrated: {_EBY13} (deep-level similarity, mostly perceived, r = .38-.59); "
+        f"{_MONTOYA08} (perceived similarity predicts attraction throughout)")
+    perceived_actual: float = _p(
+        0.2, "perceived per unit of actual similarity",
+        "How much of the actual deep-level similarity (from the cohort's typical value) "
+        "the pair perceives at the start", "assumption", plausible=(0.0, 1.0))
+    perceived_sd: float = _p(
+        0.12, "perceived similarity (0-1)",
+        "SD of the starting perceived similarity around 0.5 + perceived_actual * (actual "
+        "- typical) (the pair's unobserved chemistry)", "assumption", plausible=(0.05, 0.2))
+    perceived_growth: float = _p(
+        0.02, "share of gap per meeting hour",
+        "Share of the gap from perceived similarity to 1 closed per hour of held contact "
+        "(people come to see each other as similar as they interact)",
+        f"assumption ({_MONTOYA08}: perceived similarity rises in existing relationships; "
+        "rate not published)", high=1.0, plausible=(0.0, 0.05))
     quality_surface: float = _p(
-        0.1, "quality per unit of similarity",
+        0.05, "quality per unit of similarity",
         "Effect of surface-level similarity (department, generation, gender) on fit",
         f"calibrated: {_EBY13}; Tuma & Dolan (surface weaker than deep, near zero)")
     quality_interests: float = _p(
         0.1, "quality per unit of similarity", "Effect of shared personal interests on fit",
-        "assumption")
+        "assumption", plausible=(0.0, 0.2))
     quality_chemistry_sd: float = _p(
         0.08, "quality (0-1)", "SD of unobserved pair chemistry added to fit",
         f"calibrated: {_EBY13} (the rest of the variance in quality)")
@@ -90,13 +120,17 @@ class BehaviorModel(Spec):
         0.2, "quality (0-1)", "Level quality decays toward without contact", "assumption",
         high=1.0)
     quality_training: float = _p(
-        0.03, "quality (0-1)", "Fit gained when mentors are trained",
-        "assumption (training is a standard practice; effect size not published)")
+        0.03, "quality (0-1)", "Fit gained when mentors are trained (lever effect)",
+        f"{SCENARIO} (training is a standard practice; effect size not published)",
+        low=-0.1, high=0.1, plausible=(-0.1, 0.1))
     quality_agenda: float = _p(
-        0.02, "quality (0-1)", "Fit gained with a structured, mentee-led agenda", "assumption")
+        0.02, "quality (0-1)", "Fit gained with a structured, mentee-led agenda (lever "
+        "effect)", f"{SCENARIO} (effect size not published)", low=-0.1, high=0.1,
+        plausible=(-0.1, 0.1))
     quality_virtual_penalty: float = _p(
-        0.2, "share", "Relative slowdown of quality building when meetings are virtual",
-        "assumption", high=1.0)
+        0.2, "share", "Relative slowdown of quality building when meetings are virtual "
+        "(lever effect)", f"{SCENARIO} (effect size not published)", low=-0.5, high=1.0,
+        plausible=(-0.5, 1.0))
 
     # --- meetings: held with a probability rising with engagement, falling with load
     meet_base: float = _p(
@@ -123,9 +157,11 @@ class BehaviorModel(Spec):
         4.0, "weeks", "Memory of realised contact hours (exponential smoothing) when "
         "judging overload", low=1.0, plausible=(2.0, 8.0))
     meet_virtual: float = _p(
-        0.4, "log-odds", "Virtual meetings are easier to hold", "assumption")
+        0.4, "log-odds", "Virtual meetings are easier to hold (lever effect)",
+        f"{SCENARIO} (effect size not published)", low=-1.0, high=1.0, plausible=(-1.0, 1.0))
     meet_agenda: float = _p(
-        0.2, "log-odds", "A structured agenda makes meetings easier to hold", "assumption")
+        0.2, "log-odds", "A structured agenda makes meetings easier to hold (lever effect)",
+        f"{SCENARIO} (effect size not published)", low=-1.0, high=1.0, plausible=(-1.0, 1.0))
 
     # --- engagement: up with good meetings, goals, recognition; down with misses, overload
     engagement_base: float = _p(
@@ -133,34 +169,72 @@ class BehaviorModel(Spec):
         plausible=(0.5, 0.7))
     engagement_sd: float = _p(0.12, "engagement (0-1)", "SD of engagement at the start")
     engagement_goals: float = _p(
-        0.05, "engagement (0-1)", "Starting engagement gained from written goals",
-        "assumption (goal setting is a core practice; effect size not published)")
+        0.05, "engagement (0-1)", "Starting engagement gained from written goals (lever "
+        "effect)", f"{SCENARIO} (goal setting is a core practice; effect size not published)",
+        low=-0.1, high=0.1, plausible=(-0.1, 0.1))
     engagement_recognition: float = _p(
-        0.03, "engagement (0-1)", "Starting engagement gained from recognition", "assumption")
+        0.03, "engagement (0-1)", "Starting engagement gained from recognition (lever effect)",
+        f"{SCENARIO} (effect size not published)", low=-0.1, high=0.1, plausible=(-0.1, 0.1))
+    engagement_contact: float = _p(
+        0.01, "engagement per meeting hour",
+        "Gain per hour of a held meeting whatever its quality (contact itself keeps a pair "
+        "engaged), so a meeting at the cohort's typical fit does not lower engagement",
+        "assumption (no source says a typical meeting lowers engagement)",
+        plausible=(0.0, 0.03))
     engagement_meeting: float = _p(
-        0.1, "engagement per unit quality", "Change at a held meeting per unit of quality "
-        "above 0.5 (a good meeting raises engagement, a poor one lowers it)")
+        0.1, "engagement per unit quality", "Change at a held meeting per hour and unit of "
+        "quality above quality_base, the fit of a typical pair (a better than typical meeting "
+        "raises engagement, a worse one lowers it)", plausible=(0.0, 0.2))
     engagement_lever_meeting: float = _p(
         0.01, "engagement per meeting", "Extra gain per held meeting for each of goal setting "
-        "and recognition", "assumption")
+        "and recognition (lever effect)", f"{SCENARIO} (effect size not published)",
+        low=-0.05, high=0.05, plausible=(-0.05, 0.05))
     engagement_miss: float = _p(
-        0.05, "engagement per missed meeting hour",
+        0.03, "engagement per missed meeting hour",
         "Loss at a missed scheduled meeting, per planned hour (missing two 30-minute "
-        "meetings costs what missing one hour-long meeting does)")
+        "meetings costs what missing one hour-long meeting does)",
+        "assumption (no published size; the range includes a negligible cost)",
+        plausible=(0.0, 0.08))
     engagement_overload: float = _p(
         0.03, "engagement per meeting hour per unit overload",
         "Loss at a meeting held while overloaded, per hour and unit of overload (a state "
         "of recent load, not a weekly drain)", plausible=(0.0, 0.06))
 
+    # --- availability: the hours people can give (a cohort parameter with a prior)
+    mentee_hours_month: float = _p(
+        4.0, "hours per month", "Mean hours a month a (senior) mentee can give the program; "
+        "a synthetic cohort supplies each mentee's availability relative to its mean (a "
+        "roster column availability_hours_month overrides with real hours)",
+        "assumption (no published figure for reverse-mentoring mentees; two to twelve hours "
+        "a month spans one short meeting to three hours a week)", plausible=(2.0, 12.0))
+    mentor_hours_month: float = _p(
+        6.0, "hours per month", "Mean hours a month a (junior) mentor can give the program; "
+        "relative availability from the cohort, as for mentees",
+        "assumption (no published figure)", plausible=(2.0, 12.0))
+
     # --- closure: weekly hazard falling with quality and engagement, rising with misses
     closure_base: float = _p(
-        -4.75, "log-odds per week", "Weekly closure log-odds of an average pair (quality and "
-        "engagement 0.5, no missed meetings)",
-        "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early)", low=None)
+        -6.0, "log-odds per week", "Weekly log-odds that the relationship itself ends for "
+        "an average pair (quality and engagement 0.5, no missed contact)",
+        "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early); Kupersmidt et al. "
+        f"2017 (38% premature closure); {_STAR} (31% within 12 months)", low=None)
     closure_quality: float = _p(
         5.0, "log-odds per unit quality", "Effect of quality below 0.5 on the weekly hazard")
     closure_engagement: float = _p(
         3.0, "log-odds per unit engagement", "Effect of engagement below 0.5 on the hazard")
+    closure_outside: float = _p(
+        -5.3, "log-odds per week", "Weekly log-odds of an outside event that ends the pair "
+        "whatever its quality (a move, a change of role, workload) for a pair at the "
+        "cohort's typical availability",
+        f"calibrated: {_STAR} (64% of closures mentor-attributed, mostly moves and time "
+        "constraints; youth evidence, transfer to the workplace assumed)", low=None,
+        plausible=(-7.5, -5.0))
+    closure_outside_pressure: float = _p(
+        0.5, "log-odds per unit of missing availability",
+        "Rise of the outside-event log-odds per unit of 1 - (the scarcer partner's hours / "
+        "their role means), the intake characteristic 'stated time pressure'",
+        f"assumption ({_STAR}: time constraints among the main reasons; size not "
+        "published; the range includes none)", low=None, plausible=(0.0, 1.0))
     closure_gap: float = _p(
         0.12, "log-odds per week", "Rise of the weekly closure hazard per week since the "
         "last meeting held, beyond contact_grace_weeks (formal closure lags fading)",
@@ -181,16 +255,22 @@ class BehaviorModel(Spec):
     learn_minutes_elasticity: float = _p(
         0.5, "elasticity", "Learning per meeting scales with (minutes / 60) ** elasticity",
         "assumption (diminishing returns to longer meetings)", high=1.0)
-    learn_goals: float = _p(0.2, "relative", "Learning boost from written goals", "assumption")
+    learn_goals: float = _p(
+        0.2, "relative", "Learning boost from written goals (lever effect)",
+        f"{SCENARIO} (effect size not published)", low=-0.5, high=1.0, plausible=(-0.5, 1.0))
     learn_agenda: float = _p(
-        0.25, "relative", "Mentee learning boost from a mentee-led agenda", "assumption")
+        0.25, "relative", "Mentee learning boost from a mentee-led agenda (lever effect)",
+        f"{SCENARIO} (effect size not published)", low=-0.5, high=1.0, plausible=(-0.5, 1.0))
     learn_training: float = _p(
-        0.15, "relative", "Mentee learning boost when mentors are trained", "assumption")
+        0.15, "relative", "Mentee learning boost when mentors are trained (lever effect)",
+        f"{SCENARIO} (effect size not published)", low=-0.5, high=1.0, plausible=(-0.5, 1.0))
 
     # --- surveys (five-point Likert) and their measurement error
     rating_noise_sd: float = _p(
-        0.6, "Likert points", "Error of a check-in survey rating around 1 + 4 * (what it "
-        "reflects: see rating_quality_weight)")
+        1.0, "Likert points", "Error of a check-in survey rating around 1 + 4 * (what it "
+        "reflects: see rating_quality_weight)",
+        "calibrated: Lyons & Edwards 2022, Am J Community Psychol 70:127 (a quality rating "
+        "screens for premature closure with sensitivity .43, specificity .75)")
     rating_quality_weight: float = _p(
         0.5, "share", "Share of relationship quality (the rest: engagement) in what a "
         "check-in survey rating reflects", high=1.0, plausible=(0.2, 0.8))
@@ -201,7 +281,7 @@ class BehaviorModel(Spec):
         "causes and measurement error)",
         f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
     support_noise_sd: float = _p(
-        0.35, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
+        0.5, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
         f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
 
     # --- endings: what an early ending does to the people in it
@@ -219,13 +299,24 @@ class BehaviorModel(Spec):
         plausible=(0.0, 0.02))
     rematch_acceptance: float = _p(
         0.7, "probability", "Chance a flagged mentee accepts a new mentor rather than "
-        "leaving the program (willingness to be rematched after an ending)", high=1.0,
-        plausible=(0.4, 1.0))
+        "leaving the program (willingness to be rematched after an ending)",
+        "assumption (no published rate for workplace programs)", high=1.0,
+        plausible=(0.3, 1.0))
 
     # --- coordinator actions and time costs
-    coach_engagement: float = _p(0.1, "engagement (0-1)", "Engagement gained from coaching")
+    coach_engagement: float = _p(
+        0.05, "engagement (0-1)", "Engagement gained from coaching (negative: the pair "
+        "feels policed)", "assumption (no published size for coordinator coaching; the range "
+        "includes no effect and a pair feeling policed)", low=-0.2, high=0.5,
+        plausible=(-0.05, 0.15))
     coach_quality: float = _p(
-        0.3, "share of gap", "Share of the gap to fit closed by coaching", high=1.0)
+        0.15, "share of gap", "Share of the gap to fit closed by coaching",
+        "assumption (no published size; the range includes no effect)", high=1.0,
+        plausible=(0.0, 0.3))
+    coach_contact: float = _p(
+        0.5, "share", "Share of the weeks of missed contact beyond the grace period that "
+        "coaching forgives (the pair is reconnected)", "assumption", high=1.0,
+        plausible=(0.0, 1.0))
     checkin_minutes: float = _p(15.0, "coordinator minutes", "Coordinator time per check-in")
     survey_minutes: float = _p(5.0, "minutes per person", "Participant time per check-in")
     coach_hours: float = _p(1.0, "coordinator hours", "Coordinator time per coaching")
@@ -261,6 +352,16 @@ class BehaviorModel(Spec):
         return [f.name for f in fields(cls) if f.metadata["source"].startswith("assumption")]
 
     @classmethod
+    def scenario_inputs(cls) -> list[str]:
+        """Names of the lever effects: scenario inputs a user sets (within their allowed
+        range), never priors and never findings.
+
+        >>> "quality_training" in BehaviorModel.scenario_inputs()
+        True
+        """
+        return [f.name for f in fields(cls) if f.metadata["source"].startswith(SCENARIO)]
+
+    @classmethod
     def plausible_ranges(cls) -> pd.DataFrame:
         """The range a robustness analysis explores for each assumption parameter.
 
@@ -292,7 +393,7 @@ class BehaviorModel(Spec):
                          "allowed": f"[{lo}, {hi}]", "meaning": m["meaning"],
                          "source": m["source"],
                          "plausible": (f"[{plo:g}, {phi:g}]" if m["source"].startswith(
-                             "assumption") else "")})
+                             ("assumption", SCENARIO)) else "")})
         return pd.DataFrame(rows)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import _engine, _seeding
-from toolkit._engine import EVENT_TYPES, INTERVENTIONS, REASONS, TABLES
+from toolkit._engine import CLOSURE_REASONS, EVENT_TYPES, INTERVENTIONS, REASONS, TABLES
 from toolkit._validation import check_instance
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort
@@ -40,6 +40,7 @@ from toolkit.program import ProgramDesign
 __all__ = [
     "EVENT_TYPES",
     "INTERVENTIONS",
+    "CLOSURE_REASONS",
     "REASONS",
     "TABLES",
     "SimulationResult",
@@ -102,6 +103,11 @@ def simulate(cohort: Cohort, matching: Matching | pd.DataFrame,
     stack = _engine.Stack(features=[_engine.cohort_features(cohort)],
                           replicates=np.array([replicate]),
                           rep=np.zeros(len(e_pos), np.int64), mentee=e_pos, mentor=m_pos)
-    built = _engine.run(stack, design, behavior, seed, arm, capacity=capacity, want=want)
+    # A rematch follows the matching's policy: the best-scoring free mentor under its
+    # weights (at random for a random matching or a given pairs frame).
+    rematch = (_engine.rematch_weights(matching.policy, matching.weights)
+               if isinstance(matching, Matching) else None)
+    built = _engine.run(stack, design, behavior, seed, arm, capacity=capacity, want=want,
+                        rematch=rematch)
     return SimulationResult(design=design, behavior=behavior, seed=seed,
                             **{k: built.get(k) for k in TABLES})
