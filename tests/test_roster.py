@@ -24,7 +24,8 @@ def _read(text):
 def test_good_roster_has_generator_columns():
     cohort = _read(GOOD)
     generated = generate_cohort(n_mentors=2, n_mentees=2, seed=1).participants
-    assert list(cohort.participants.columns) == list(generated.columns)
+    # The generator's columns, plus the list of each person's unanswered scored items.
+    assert list(cohort.participants.columns) == [*generated.columns, "unanswered"]
     for col in generated.columns:  # same kinds of values (numbers stay numbers)
         assert (cohort.participants[col].dtype.kind in "iuf") == (
             generated[col].dtype.kind in "iuf"), col
@@ -48,7 +49,8 @@ def test_file_and_forbidden_pairs(tmp_path):
     with pytest.raises(RosterError, match="line 2 pairs two mentees"):
         read_forbidden_pairs(forbid, cohort)
     forbid.write_text("a,b\ne1,zz\n", encoding="utf-8")
-    with pytest.raises(RosterError, match="line 2, column 'b' names 'zz'"):
+    with pytest.raises(RosterError, match="line 2, column 'b' names someone who is not in the "
+                       "roster"):
         read_forbidden_pairs(forbid, cohort)
 
 
@@ -64,7 +66,7 @@ def test_reporting_line_column_is_honoured():
 @pytest.mark.parametrize("text, message", [
     ("", "is empty"),
     ("id,role\n", "no rows"),
-    ("id,role\na,mentor\na,mentee\n", "line 3, column 'id' repeats the id 'a' of line 2"),
+    ("id,role\na,mentor\na,mentee\n", "line 3, column 'id' repeats the id of line 2"),
     ("id,role\na,mentor\nb,boss\n", "line 3, column 'role' must be 'mentor' or 'mentee'; got 'boss'"),
     ("id,department\na,IT\n", "lacks the required column 'role'"),
     ("id,role,skill_ai_tools\na,mentor,high\nb,mentee,0.1\n",
@@ -139,7 +141,10 @@ def test_interests_are_free_tokens_normalised_for_case_and_spacing():
     # Jaccard on what people wrote: e1 shares 2 of 3 interests with m1, e2 none.
     assert pairs.loc["e1", "score_shared_interests"] == pytest.approx(2 / 3)
     reasons = m.explain(top=1).set_index("mentee_id")["reasons"]
-    assert reasons["e1"] == "shared interests: chess, rock climbing"
+    # What people wrote stays in the roster: interests outside the generator's categories
+    # are named by their index among the cohort's own interests (chess, knitting, rock
+    # climbing), never by their text.
+    assert reasons["e1"] == "shared interests: interest #1, interest #3"
 
 
 def test_many_distinct_interests_score_exactly():
@@ -173,15 +178,15 @@ def test_skills_error_names_the_kind_of_skill_once():
     with pytest.raises(RosterError) as info:
         _read("id,role,skills,leadership\na,mentor,ai_tools=2,\nb,mentee,,\n")
     assert "skill skill" not in str(info.value)
-    assert "each digital skill must be a number in [0, 1]" in str(info.value)
-    with pytest.raises(RosterError, match="each leadership skill must be"):
+    assert "must give each digital skill as a number in [0, 1]" in str(info.value)
+    with pytest.raises(RosterError, match="each leadership skill as a number"):
         _read("id,role,skills,leadership\na,mentor,,strategy=7\nb,mentee,,\n")
 
 
 def test_user_text_in_messages_is_one_line():
-    text = 'id,role\n"x\nerror: forged line",mentor\n"x\nerror: forged line",mentee\n'
+    text = 'id,role\na,"mentor\nerror: forged line"\nb,mentee\n'
     with pytest.raises(RosterError) as info:
         _read(text)
     message = str(info.value)
-    assert "\n" not in message and "'x\\nerror: forged line'" in message
+    assert "\n" not in message and "'mentor\\nerror: forged line'" in message
 
