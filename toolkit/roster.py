@@ -154,18 +154,24 @@ class _Problems:
         self.what = what    # "roster": "The roster lacks ..."
         self.lead = lead    # "Roster": "Roster line 3, column 'role' must be ..."
         self.items: list[tuple[str, str]] = []   # (scope, text): scope "file" or "cell"
+        self._lines: list[int] = []              # 0 for the file, else the line
 
     def file(self, text: str) -> None:
         self.items.append(("file", text))
+        self._lines.append(0)
 
     def cell(self, k: int, column: str | None, text: str) -> None:
         where = f", column {quote(column)}" if column is not None else ""
         self.items.append(("cell", f"line {_line(k)}{where} {text}"))
+        self._lines.append(_line(k))
 
     def check(self) -> None:
-        """Raise one RosterError with every problem (its ``problems`` attribute lists them)."""
+        """Raise one RosterError with every problem, the file's first and then line by
+        line (its ``problems`` attribute lists them all)."""
         if not self.items:
             return
+        order = np.argsort(self._lines, kind="stable")
+        self.items = [self.items[k] for k in order]
         if len(self.items) == 1:
             scope, text = self.items[0]
             error = RosterError(f"The {self.what} {text}." if scope == "file"
