@@ -1,6 +1,7 @@
 """Real rosters: read, validate and turn into a :class:`~toolkit.cohort.Cohort`.
 
-A roster is a UTF-8 CSV file, one person per row. Column names are case-insensitive.
+A roster is a UTF-8 CSV file, one person per row. Column names ignore case and spacing
+(``Skill AI Tools`` is ``skill_ai_tools``).
 
 Required: ``id`` (or ``participant_id``), ``role`` (``mentor`` or ``mentee``).
 
@@ -10,17 +11,18 @@ Optional (default when the column is absent or the cell is blank):
 column                      meaning                                               default
 =========================== ===================================================== ==================
 name, email, gender         kept, never scored (names leave only on request)      "" / "unspecified"
+level                       job level 1-8, not scored                             the role's typical
 department, location        for surface similarity and constraints                "unspecified"
 generation (or age)         Boomer, Gen X, Millennial, Gen Z...                   from age, else
                                                                                   "unspecified"
 utc_offset                  hours, in [-12, 14]                                   0
 availability                hours per month the person can give (>= 0)            4 (no limit)
-skill_<digital domain>      digital skill in [0, 1], or a ``skills`` ;-list       0.5
-lead_<leadership domain>    leadership skill in [0, 1], or a ``leadership`` list  0.5
+skill_<digital domain>      digital skill in [0, 1], or a ``skills`` ;-list       unanswered
+lead_<leadership domain>    leadership skill in [0, 1], or a ``leadership`` list  unanswered
 goals                       ;-list of domains to learn (digital for mentees,     every domain of
                             leadership for mentors)                               the side
 interests                   ;-list of anything (case and spacing ignored)         none
-trait_<Big Five>, value_*   in [0, 1]                                             0.5
+trait_<Big Five>, value_*   in [0, 1]                                             unanswered
 manager_id                  id of the person's manager (reporting-line rule)      none
 =========================== ===================================================== ==================
 
