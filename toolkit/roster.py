@@ -88,9 +88,8 @@ from toolkit.cohort import (
 )
 from toolkit.errors import RosterError
 
-__all__ = ["MAX_PROBLEMS", "ROSTER_DEFAULTS", "RosterReading", "RosterWarning",
-           "load_roster", "normalise_domain", "normalise_interest", "read_forbidden_pairs",
-           "read_roster", "roster_columns", "roster_to_cohort", "score_spread_warning"]
+__all__ = ["ROSTER_DEFAULTS", "RosterReading", "RosterWarning", "load_roster",
+           "read_forbidden_pairs", "read_roster", "roster_to_cohort", "score_spread_warning"]
 
 ROSTER_DEFAULTS: dict[str, Any] = {
     "department": "unspecified", "location": "unspecified", "generation": "unspecified",
