@@ -352,3 +352,21 @@ def test_a_roster_that_cannot_tell_pairs_apart_is_warned_about_with_the_spread()
     assert "(SD 0.0" in warning and "span 0." in warning
     informative = generate_cohort(n_mentors=8, n_mentees=8, seed=3)
     assert score_spread_warning(compatibility_matrix(informative)) is None
+
+
+def test_a_component_resting_on_few_answered_items_is_warned_about():
+    from toolkit._columns import ColumnMapping
+    from toolkit.roster import load_roster
+
+    text = ("id,role,trait_openness,trait_extraversion\n"
+            "a,mentor,0.9,0.2\nb,mentor,0.1,0.8\nc,mentee,0.8,0.3\nd,mentee,0.3,0.6\n")
+    reading = load_roster(io.StringIO(text),
+                          mapping=ColumnMapping.from_options(values=["roles:Boss=mentee"]))
+    assert any("personality and work values (deep_similarity) rest on few answered items: "
+               "half the people answered 2 or fewer of the 11" in w for w in reading.warnings)
+    assert not any("digital skills" in w for w in reading.warnings)   # none given: no claim
+    assert any("maps values of the column 'roles', which the roster does not have" in w
+               for w in reading.warnings)
+    people = reading.cohort.participants.set_index("participant_id")
+    assert people.loc["a", "unanswered"].split(";")[-1] == "value_balance"
+    assert "trait_openness" not in people.loc["a", "unanswered"]

@@ -359,6 +359,11 @@ def load_roster(source: str | os.PathLike | io.TextIOBase, *,
         else:
             notes.append("The reporting-line rule is off: the roster has no manager_id "
                          "column.")
+    for column in mapping.values:
+        if _ALIASES.get(column, column) not in frame.columns:
+            warns.append(f"The mapping ({mapping.origin}) maps values of the column "
+                         f"{quote(column)}, which the roster does not have; those values are "
+                         "not used.")
     warns.extend(_few_items(cohort))
     return RosterReading(cohort=cohort, columns=source_of, warnings=tuple(warns),
                          notes=tuple(notes))
@@ -621,22 +626,26 @@ def _goals(frame: pd.DataFrame, is_mentor: np.ndarray, good_role: np.ndarray,
     return out
 
 
-def _few_items(cohort: Cohort | None) -> list[str]:
+def _few_items(cohort: Cohort) -> list[str]:
     """A warning for each component that rests on few answered items for most people."""
-    if cohort is None or "unanswered" not in cohort.participants.columns:
-        return []
     people = cohort.participants
-    lists = people["unanswered"].fillna("").str.split(";")
-    out = []
+    if "unanswered" not in people.columns:
+        return []
+    deep = [f"trait_{t}" for t in TRAITS] + [f"value_{v}" for v in WORK_VALUES]
     groups = (("digital skills (complementarity for mentees)", cohort.skill_columns),
               ("leadership skills (complementarity for mentors)", cohort.lead_columns),
-              ("personality and work values (deep_similarity)",
-               [f"trait_{t}" for t in TRAITS] + [f"value_{v}" for v in WORK_VALUES]))
+              ("personality and work values (deep_similarity)", deep))
+    names = [c for _, columns in groups for c in columns]
+    # Membership of each name in each person's ';'-list, one distinct list at a time.
+    codes, lists = pd.factorize(people["unanswered"].fillna(""))
+    flags = np.array([[name in set(text.split(";")) for name in names] for text in lists]
+                     ).reshape(len(lists), len(names))[codes]
+    out, start = [], 0
     for label, columns in groups:
-        missing = lists.map(lambda items, cols=set(columns): len(cols.intersection(items)))
-        answered = len(columns) - missing.to_numpy()
+        answered = len(columns) - flags[:, start:start + len(columns)].sum(axis=1)
+        start += len(columns)
         median = float(np.median(answered))
-        if 0 < answered.max() and median < len(columns) / 2:
+        if answered.max() > 0 and median < len(columns) / 2:
             out.append(f"The roster's {label} rest on few answered items: half the people "
                        f"answered {median:g} or fewer of the {len(columns)}; unanswered items "
                        "are left out of the component, not filled with a neutral value.")
