@@ -241,5 +241,6 @@ def test_bad_mapping_options_exit_2_and_write_nothing(roster, tmp_path):
     assert result.exit_code == 2 and "--column option must look like" in result.stderr
     result = _run("match", roster, "--column", "Badge=nothing", "--out", out)
     assert result.exit_code == 2
-    assert "maps 'badge' to 'nothing', which is not a roster column" in result.stderr
+    assert ("The roster cannot use the mapping of 'badge' to 'nothing' (--column): 'nothing' "
+            "is not a roster column") in result.stderr
     assert not out.exists()

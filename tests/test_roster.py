@@ -370,3 +370,17 @@ def test_a_component_resting_on_few_answered_items_is_warned_about():
     people = reading.cohort.participants.set_index("participant_id")
     assert people.loc["a", "unanswered"].split(";")[-1] == "value_balance"
     assert "trait_openness" not in people.loc["a", "unanswered"]
+
+
+def test_lines_are_the_file_lines_with_blank_lines_and_quoted_line_breaks():
+    text = ('id,role,name,skill_ai_tools\n'
+            '\n'
+            'a,mentor,"Ann\nAmes",0.5\n'       # lines 3-4
+            'b,mentee,Bob,2\n')               # line 5
+    with pytest.raises(RosterError, match="Roster line 5, column 'skill_ai_tools'"):
+        _read(text)
+    with pytest.raises(RosterError) as info:
+        _read("id,role\na,mentor,extra\nb,mentee\nc,mentee,x,y\n")
+    assert "header names 2 columns but some rows have more cells (line 2 has 3; line 4 " \
+           "has 4)" in str(info.value)
+    assert "extra" not in str(info.value)

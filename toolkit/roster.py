@@ -156,15 +156,20 @@ class _Problems:
         self.lead = lead    # "Roster": "Roster line 3, column 'role' must be ..."
         self.items: list[tuple[str, str]] = []   # (scope, text): scope "file" or "cell"
         self._lines: list[int] = []              # 0 for the file, else the line
+        self.lines: np.ndarray | None = None     # each row's line in the file (header: 1)
 
     def file(self, text: str) -> None:
         self.items.append(("file", text))
         self._lines.append(0)
 
     def cell(self, k: int, column: str | None, text: str) -> None:
+        """A problem in the row at position ``k`` (its line from :attr:`lines`)."""
         where = f", column {quote(column)}" if column is not None else ""
-        self.items.append(("cell", f"line {_line(k)}{where} {text}"))
-        self._lines.append(_line(k))
+        self.items.append(("cell", f"line {self.line(k)}{where} {text}"))
+        self._lines.append(self.line(k))
+
+    def line(self, k: int) -> int:
+        return int(self.lines[k]) if self.lines is not None else k + 2
 
     def check(self) -> None:
         """Raise one RosterError with every problem, the file's first and then line by
@@ -218,23 +223,39 @@ def _cell(text: str) -> str:
 def _raw_table(text: str, what: str) -> tuple[list[str], pd.DataFrame]:
     """The header cells (as written, trimmed) and the rows (all strings, by position).
 
-    The header is read here because pandas renames a repeated name (``x``, ``x.1``)
-    without a word.
+    Read with :mod:`csv` rather than pandas: pandas renames a repeated header (``x``,
+    ``x.1``) and skips blank lines without a word, and the messages need each record's
+    physical line (a quoted cell may span lines). The frame's index is that line.
+    A row with more cells than the header is refused (every such line at once); a
+    shorter row reads as blank cells, as a spreadsheet writes it.
     """
     if not text.strip():
         raise RosterError(f"The {what} is empty; it needs a header and at least one row.")
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    records, lines, last = [], [], 0
     try:
-        header = [_cell(c) for c in next(csv.reader(io.StringIO(text), skipinitialspace=True),
-                                         [])]
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise RosterError(f"The {what} is not a valid CSV file "
-                          f"({one_line(str(exc).strip())}).") from None
-    frame.columns = range(frame.shape[1])
-    if frame.empty:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                records.append(row)
+                lines.append(last + 1)
+            last = reader.line_num
+    except csv.Error as exc:
+        raise RosterError(f"The {what} is not a valid CSV file (line {reader.line_num}: "
+                          f"{one_line(str(exc).strip())}).") from None
+    header = [_cell(c) for c in records[0]]
+    width = len(header)
+    wide = [(line, len(row)) for line, row in zip(lines[1:], records[1:], strict=True)
+            if len(row) > width and any(c.strip() for c in row[width:])]
+    if wide:
+        shown = "; ".join(f"line {line} has {n}" for line, n in wide[:MAX_PROBLEMS])
+        more = f"; and {len(wide) - MAX_PROBLEMS} more" if len(wide) > MAX_PROBLEMS else ""
+        raise RosterError(f"The {what}'s header names {width} columns but some rows have more "
+                          f"cells ({shown}{more}); every row needs the header's columns.")
+    if len(records) < 2:
         raise RosterError(f"The {what} has a header but no rows; it needs at least one person.")
-    return header[:frame.shape[1]], frame.fillna("").apply(_cells)
+    frame = pd.DataFrame([(row + [""] * width)[:width] for row in records[1:]],
+                         index=pd.Index(lines[1:], name="line"), columns=range(width), dtype=str)
+    return header, frame.apply(_cells)
 
 
 def _cells(col: pd.Series) -> pd.Series:
@@ -242,10 +263,6 @@ def _cells(col: pd.Series) -> pd.Series:
     col = col.str.strip()
     marked = col.str.startswith("'")
     return col.where(~marked, col.str[1:].str.strip()) if marked.any() else col
-
-
-def _line(k: int) -> int:
-    return k + 2  # the header is line 1
 
 
 def _shown(header: str) -> str:
@@ -292,8 +309,9 @@ def _resolve(header: list[str], mapping: ColumnMapping, known: tuple[str, ...],
         else:
             first[name] = k
     for source, target in res.bad_targets:
-        problems.file(f"mapping ({mapping.origin}) maps {quote(source)} to {quote(target)}, "
-                      "which is not a roster column (see the roster format in the README)")
+        problems.file(f"cannot use the mapping of {quote(source)} to {quote(target)} "
+                      f"({mapping.origin}): {quote(target)} is not a roster column (see the "
+                      "roster format in the README)")
     for col in ("id", "role"):
         if col in first:
             continue
@@ -323,6 +341,7 @@ def load_roster(source: str | os.PathLike | io.TextIOBase, *,
     header, raw = _raw_table(_text(source, "roster"), "roster")
     known = roster_columns(digital_domains, leadership_domains)
     problems = _Problems("roster", "Roster")
+    problems.lines = raw.index.to_numpy()
     res, names = _resolve(header, mapping, known, problems, "roster")
     frame = pd.DataFrame({name: raw[k] for k, name in enumerate(names) if name is not None})
     source_of = {name: header[k] for k, name in enumerate(names) if name is not None}
@@ -496,8 +515,9 @@ def _build(frame: pd.DataFrame, source_of: dict[str, str], problems: _Problems,
     if dup.any():
         first = pd.Series(np.arange(n)).groupby(ids.to_numpy()).transform("min").to_numpy()
         for k in np.flatnonzero(dup.to_numpy()):
-            problems.cell(int(k), source_of["id"], f"repeats the id of line {_line(first[k])}; "
-                                                   "ids must be unique")
+            problems.cell(int(k), source_of["id"], f"repeats the id of line "
+                                                   f"{problems.line(first[k])}; ids must be "
+                                                   "unique")
     _role_problems(frame["role"], problems, source_of["role"])
     role = frame["role"].str.lower()
     is_mentor = (role == "mentor").to_numpy()
@@ -692,6 +712,7 @@ def read_forbidden_pairs(source: str | os.PathLike | io.TextIOBase, cohort: Coho
     roles = pd.Series(cohort.participants["role"].to_numpy(object),
                       index=cohort.participants["participant_id"].astype(str))
     problems = _Problems(what, "Forbidden-pairs")
+    problems.lines = frame.index.to_numpy()
     a, b = frame[0], frame[1]
     ra, rb = a.map(roles), b.map(roles)
     for found, col in ((ra, header[0]), (rb, header[1])):
