@@ -58,7 +58,7 @@ def test_roster_that_fails_validation_gives_the_roster_error(tmp_path, no_kernel
     result = runner.invoke(app, ["run", "meeting_cadence", "-p", f"roster={roster}",
                                  "--out", str(tmp_path / "runs")])
     assert result.exit_code == 2
-    assert "repeats the id 'A'" in _one_error_line(result)
+    assert "repeats the id of line 2" in _one_error_line(result)
     missing = runner.invoke(app, ["run", "meeting_cadence", "-p", "roster=nowhere.csv",
                                   "--out", str(tmp_path / "runs")])
     assert missing.exit_code == 2 and "must be an existing file" in _one_error_line(missing)

@@ -177,3 +177,105 @@ def test_features_do_not_depend_on_row_interleaving_and_unknowns_count_half(smal
     np.testing.assert_allclose(unknown_s[:3, 3:] - known_s[:3, 3:], 0.5 / 3, atol=1e-6)
     np.testing.assert_array_equal(unknown_s[:3, :3], known_s[:3, :3])  # mentor unknown
     np.testing.assert_array_equal(unknown_s[3:], known_s[3:])
+
+
+# --------------------------------------------------------------------------- real rosters
+
+def _roster(text):
+    import io
+    import warnings
+
+    from toolkit.roster import read_roster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_roster(io.StringIO(text))
+
+
+TWO_TRAITS = """id,role,trait_openness,trait_extraversion,value_autonomy
+m1,mentor,0.9,0.2,
+m2,mentor,0.1,0.8,0.9
+e1,mentee,0.8,0.3,
+e2,mentee,0.2,,0.1
+"""
+
+
+def test_unanswered_traits_are_left_out_of_deep_similarity_not_filled():
+    cohort = _roster(TWO_TRAITS)
+    deep = score_components(cohort)["deep_similarity"]
+    # e1 and m1 answered the same two items, both on the same side of 0.5: the cosine
+    # over those two items, with nothing filled in for the nine they left blank.
+    a, b = np.array([0.3, -0.2]), np.array([0.4, -0.3])
+    cos = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+    assert deep[0, 0] == pytest.approx((1 + cos) / 2, abs=1e-6)
+    # e2 and m2 share openness and autonomy (extraversion is e2's blank).
+    a, b = np.array([-0.3, -0.4]), np.array([-0.4, 0.4])
+    cos = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+    assert deep[1, 1] == pytest.approx((1 + cos) / 2, abs=1e-6)
+    # Filling blanks with 0.5 would give m2's unshared extraversion weight in the norm.
+    filled = np.array([-0.4, 0.3, 0.4])
+    e2 = np.array([-0.3, 0.0, -0.4])
+    assert deep[1, 1] != pytest.approx((1 + e2 @ filled / np.linalg.norm(e2)
+                                        / np.linalg.norm(filled)) / 2, abs=1e-3)
+
+
+def test_unanswered_skills_are_left_out_of_complementarity():
+    cohort = _roster("id,role,skill_ai_tools,skill_data_analytics,goals\n"
+                     "m1,mentor,0.9,,\n"
+                     "e1,mentee,0.2,0.1,ai_tools;data_analytics\n")
+    comps = score_components(cohort)
+    # Only ai_tools was answered by both: (0.9 - 0.2) / 1, not averaged with a made-up 0.5.
+    assert comps["complementarity_mentee"][0, 0] == pytest.approx(0.7)
+    assert cohort.participants.set_index("participant_id").loc["m1",
+                                                               "skill_data_analytics"] == 0.5
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 30))
+def test_pair_components_equal_matrix_exactly_with_unanswered_items(seed, n):
+    rng = np.random.default_rng(seed)
+    rows = ["id,role,skill_ai_tools,skill_cybersecurity,lead_strategy,trait_openness,"
+            "trait_agreeableness,value_status,goals"]
+    for k in range(12):
+        cells = [f"{v:.3f}" if rng.random() < 0.6 else "" for v in rng.random(6)]
+        role = "mentor" if k % 2 else "mentee"
+        goal = "strategy" if role == "mentor" else "ai_tools;cybersecurity"
+        rows.append(f"p{k},{role}," + ",".join(cells) + f",{goal}")
+    cohort = _roster("\n".join(rows) + "\n")
+    comps = score_components(cohort)
+    i = rng.integers(0, len(cohort.mentees), n)
+    j = rng.integers(0, len(cohort.mentors), n)
+    pairs = pair_components(cohort, i, j)
+    for name in COMPONENTS:
+        np.testing.assert_array_equal(pairs[name], comps[name][i, j])
+        assert np.isfinite(comps[name]).all() and comps[name].min() >= 0
+
+
+def test_explanations_say_when_items_were_left_out():
+    from toolkit import match
+
+    m = match(_roster(TWO_TRAITS), "optimal", weights={"deep_similarity": 1})
+    reasons = " ".join(m.explain(top=1)["reasons"])
+    assert "of 11 items both answered; the others are left out" in reasons
+
+
+def test_explanations_of_a_roster_never_show_the_interests_people_wrote():
+    from toolkit import match
+    from toolkit.compatibility import private_interest_labels, reveal_interests
+
+    cohort = _roster("id,role,interests\n"
+                     "m1,mentor,Grief Counselling;running\n"
+                     "m2,mentor,knitting\n"
+                     "e1,mentee,grief counselling;Running\n"
+                     "e2,mentee,Knitting\n")
+    m = match(cohort, "optimal", weights={"shared_interests": 1})
+    reasons = m.explain(top=1).set_index("mentee_id")["reasons"]
+    assert reasons["e1"] == "shared interests: running, interest #1"   # a category, an index
+    assert reasons["e2"] == "shared interests: interest #2"
+    assert "grief" not in " ".join(reasons).lower()
+    labels = private_interest_labels(cohort)
+    assert reveal_interests(reasons["e1"], labels) == "shared interests: running, grief counselling"
+    # A generated cohort's interests are the generator's categories: named as before.
+    generated = generate_cohort(CohortSpec(n_mentors=30, n_mentees=30, seed=2))
+    text = " ".join(match(generated, "optimal", weights={"shared_interests": 1})
+                    .explain(top=1)["reasons"])
+    assert "interest #" not in text and "shared interests: " in text

@@ -65,9 +65,13 @@ from .matching import (
 )
 from .roster import (
     ROSTER_DEFAULTS,
+    RosterReading,
+    RosterWarning,
+    load_roster,
     read_forbidden_pairs,
     read_roster,
     roster_to_cohort,
+    score_spread_warning,
 )
 from .program import (
     CADENCES,

@@ -99,23 +99,45 @@ def match_roster(
     capacity: Annotated[int, typer.Option("--capacity", help="Most mentees per mentor.")] = 1,
     forbidden: Annotated[Path | None, typer.Option(
         "--forbidden", help="CSV of pairs that must not be matched (two id columns).")] = None,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", help='A roster header and the column it holds, e.g. "Employee ID=id" '
+        "(repeatable).")] = None,
+    value: Annotated[list[str] | None, typer.Option(
+        "--value", help='A value and what it means, e.g. "role:Reverse Mentor=mentor" '
+        "(repeatable).")] = None,
+    mapping_file: Annotated[Path | None, typer.Option(
+        "--map", help="YAML or JSON mapping file with 'columns:' and 'values:' sections "
+        "(--column and --value add to it).")] = None,
     include_names: Annotated[bool, typer.Option(
-        "--include-names", help="Add mentee_name and mentor_name columns.")] = False,
+        "--include-names", help="Add mentee_name and mentor_name columns and name the shared "
+        "interests in the reasons.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Root seed (random policy).")] = 0,
 ) -> None:
     """Match a real roster and write the pairs with scores and reasons (no names by default)."""
     from toolkit._io import check_output_path, write_table
     from toolkit._validation import one_line, quote
-    from toolkit.compatibility import Constraints
+    from toolkit.compatibility import Constraints, private_interest_labels, reveal_interests
     from toolkit.matching import match
-    from toolkit.roster import read_forbidden_pairs, read_roster
+    from toolkit.roster import load_roster, read_forbidden_pairs, score_spread_warning
 
     check_output_path(out)
-    cohort = read_roster(roster)
+    reading = load_roster(roster, mapping=_roster_mapping(mapping_file, column, value))
+    for note in reading.notes:
+        typer.echo(f"note: {one_line(note)}", err=True)
+    for warning in reading.warnings:
+        typer.echo(f"warning: {one_line(warning)}", err=True)
+    cohort = reading.cohort
     pairs = read_forbidden_pairs(forbidden, cohort) if forbidden is not None else ()
     result = match(cohort, policy, weights=weights, capacity=capacity, seed=seed,
                    constraints=Constraints(forbidden_pairs=pairs))
-    table = result.pairs.assign(reasons=result.explain(top=3)["reasons"].to_numpy())
+    spread = score_spread_warning(result.compat)
+    if spread:
+        typer.echo(f"warning: {spread}", err=True)
+    reasons = result.explain(top=3)["reasons"]
+    if include_names:   # names were asked for: the interests people wrote may be shown too
+        labels = private_interest_labels(cohort)
+        reasons = reasons.map(lambda text: reveal_interests(text, labels))
+    table = result.pairs.assign(reasons=reasons.to_numpy())
     # Scores are float32 underneath: four decimals is all they mean, and all a reader wants.
     scores = [c for c in table.columns if c == "score" or c.startswith("score_")]
     table[scores] = table[scores].round(4)
@@ -130,6 +152,14 @@ def match_roster(
         # Ids come from the roster: quoted, control characters escaped (one line each).
         typer.echo(f"unmatched {row.role} {quote(str(row.participant_id))}: "
                    f"{one_line(row.reason)}", err=True)
+
+
+def _roster_mapping(path: Path | None, columns: list[str] | None, values: list[str] | None):
+    """The column mapping of ``rmt match``: the mapping file, then the options on top."""
+    from toolkit._columns import ColumnMapping
+
+    base = ColumnMapping.from_file(path) if path is not None else ColumnMapping()
+    return base.merged(ColumnMapping.from_options(columns or (), values or ()))
 
 
 @app.command()

@@ -43,6 +43,7 @@ True
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +54,7 @@ import pandas as pd
 from toolkit._cache import ObjectCache
 from toolkit._spec import Spec
 from toolkit._validation import check_bool, check_option, fail, quote
-from toolkit.cohort import GENERATIONS, TRAITS, WORK_VALUES, Cohort
+from toolkit.cohort import GENERATIONS, INTERESTS, TRAITS, WORK_VALUES, Cohort
 from toolkit.errors import InvalidParameterError
 
 __all__ = [
@@ -188,11 +189,21 @@ class _Side:
     utc: np.ndarray         # (n,) float32 offset normalised to [-12, 12)
     avail: np.ndarray       # (n,) float32 min(1, availability / target hours)
     interest_inverse: np.ndarray  # float32 1/k for every possible union size k (0 at 0)
+    # Unanswered items (a roster's blank cells, listed in its ``unanswered`` column) are
+    # left out of their component pair by pair; the flags say whether any item is.
+    skill_ans: np.ndarray   # (n, D) float32 1 where the digital skill was answered
+    lead_ans: np.ndarray    # (n, L) float32 1 where the leadership skill was answered
+    goal_use: np.ndarray    # (n, G) float32 1 on goal domains whose own skill was answered
+    deep_ans: np.ndarray    # (n, 11) float64 1 where the trait or value was answered
+    deep_sq: np.ndarray     # (n, 11) float64 squares of the centred profile (integers)
+    partial_skills: bool = False
+    partial_deep: bool = False
 
     def take(self, idx: Any, column: bool) -> dict[str, np.ndarray]:
         """Rows ``idx``, shaped to broadcast as matrix rows (``column``) or pairs."""
         out = {}
-        for name in ("skill", "lead", "goal_thr", "deep", "deep_t", "interests"):
+        for name in ("skill", "lead", "goal_thr", "deep", "deep_t", "interests", "skill_ans",
+                     "lead_ans", "goal_use", "deep_ans", "deep_sq"):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None, :] if column else arr
         for name in ("inv_goals", "deep_norm", "generation", "generation8",
@@ -200,6 +211,8 @@ class _Side:
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None] if column else arr
         out["interest_inverse"] = self.interest_inverse
+        out["partial_skills"] = np.bool_(self.partial_skills)
+        out["partial_deep"] = np.bool_(self.partial_deep)
         return out
 
 
@@ -294,12 +307,28 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5)
         for c in _DEEP_COLUMNS])
     deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2   # centred on 0.5
+    unanswered = (_unpack(_bitmasks(people["unanswered"],
+                                    (*cohort.skill_columns, *cohort.lead_columns,
+                                     *_DEEP_COLUMNS)),
+                          n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS))
+                  if "unanswered" in columns else None)
+    answered = (~unanswered if unanswered is not None
+                else np.ones((n_all, n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS)),
+                             bool))
+    n_lead = len(cohort.lead_columns)
+    skill_ans_all = answered[:, :n_skill]
+    lead_ans_all = answered[:, n_skill:n_skill + n_lead]
+    deep_ans_all = answered[:, n_skill + n_lead:]
+    partial_skills = not (skill_ans_all.all() and lead_ans_all.all())
+    partial_deep = not deep_ans_all.all()
+    deep_all = np.where(deep_ans_all, deep_all, 0.0)   # an unanswered item adds nothing
     goal_texts = people["goal_domains"] if "goal_domains" in columns else None
     interests_all = (_interest_words(people["interests"].fillna("").astype(str).tolist(),
                                      cohort.interest_names)
                      if "interests" in columns else np.zeros((n_all, 1), np.uint64))
     most = int(np.bitwise_count(interests_all).sum(axis=1).max(initial=0))
-    interest_inverse = _inverse_table(2 * most)
+    interest_inverse = _inverse_table(max(2 * most, len(cohort.digital_domains),
+                                          len(cohort.leadership_domains)))
     generation_all = (pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
                       if "generation" in columns else np.full(n_all, -1))
     generation_all = np.where(generation_all < 0, _GEN_CODES - 1,
@@ -321,7 +350,18 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         goals = _unpack(_bitmasks(goal_texts.iloc[rows], domains) if goal_texts is not None
                         else np.zeros(rows.size, np.int64), len(domains))
         own = skill if name == "mentee" else lead
-        goal_thr = np.where(goals, own, _NO_GOAL).astype(np.float32)
+        own_ans = (skill_ans_all if name == "mentee" else lead_ans_all)[rows]
+        if partial_skills:
+            # An unanswered skill teaches nothing (it stays below any threshold) and an
+            # unanswered own skill drops its goal domain; the pair's count of domains
+            # where both answered divides the sum.
+            teach = lead_ans_all[rows] if name == "mentee" else skill_ans_all[rows]
+            if name == "mentee":
+                lead = np.where(teach, lead, np.float32(-_NO_GOAL)).astype(np.float32)
+            else:
+                skill = np.where(teach, skill, np.float32(-_NO_GOAL)).astype(np.float32)
+        goal_use = (goals & own_ans).astype(np.float32)
+        goal_thr = np.where(goals & own_ans, own, _NO_GOAL).astype(np.float32)
         n_goals = goals.sum(axis=1)
         inv_goals = np.where(n_goals > 0, 1.0 / np.maximum(n_goals, 1), 0.0).astype(np.float32)
         deep = deep_all[rows]
@@ -335,7 +375,12 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
                            generation8=generation * _GEN_CODES, department=department,
                            location=location, unknown=(department < 0) | (location < 0),
                            utc=utc_all[rows], avail=avail_all[rows],
-                           interest_inverse=interest_inverse))
+                           interest_inverse=interest_inverse,
+                           skill_ans=skill_ans_all[rows].astype(np.float32),
+                           lead_ans=lead_ans_all[rows].astype(np.float32),
+                           goal_use=goal_use, deep_ans=deep_ans_all[rows].astype(np.float64),
+                           deep_sq=deep * deep, partial_skills=partial_skills,
+                           partial_deep=partial_deep))
     return sides[0], sides[1]
 
 
@@ -376,19 +421,47 @@ def _same(a: np.ndarray, b: np.ndarray, unknown: bool) -> np.ndarray:
     return out
 
 
+def _pair_dot(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
+    """Row-by-row dot products of ``a`` and ``b``: a (rows x mentors) block or one per pair."""
+    if matrix:
+        return a[:, 0, :] @ b[0].T
+    return np.einsum("ij,ij->i", a, b)
+
+
+def _pair_count(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
+    """How many items both flag (0/1 float32 arrays): exact small integers, as indices."""
+    return np.rint(_pair_dot(a.astype(np.float64), b.astype(np.float64), matrix)
+                   ).astype(np.intp)
+
+
 def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """All components for broadcastable mentee features ``e`` and mentor features ``r``."""
-    comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
-    comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
+    matrix = e["deep"].ndim == 3   # a block of rows against every mentor, or pairs
+    if e["partial_skills"]:
+        # Divide by the number of goal domains where both people answered.
+        inv = e["interest_inverse"]
+        comp_e = _advantage(r["skill"], e["goal_thr"],
+                            inv[_pair_count(e["goal_use"], r["skill_ans"], matrix)])
+        comp_r = _advantage(e["lead"], r["goal_thr"],
+                            inv[_pair_count(e["lead_ans"], r["goal_use"], matrix)])
+    else:
+        comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
+        comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
 
     # Cosine of the centred profiles: the dot product of integer vectors is exact in
     # float64 in any summation order, and the division is elementwise, so a matrix
     # block and a list of pairs give the same bits.
-    if e["deep"].ndim == 3:  # a matrix block
+    if matrix:
         dot = e["deep"][:, 0, :] @ r["deep_t"][0].T
     else:
         dot = np.einsum("ij,ij->i", e["deep"], r["deep_t"])
-    norms = e["deep_norm"] * r["deep_norm"]
+    if e["partial_deep"]:
+        # Unanswered items are left out pair by pair: each norm runs over the items both
+        # people answered (integer sums, exact in any order).
+        norms = (np.sqrt(_pair_dot(e["deep_sq"], r["deep_ans"], matrix))
+                 * np.sqrt(_pair_dot(e["deep_ans"], r["deep_sq"], matrix)))
+    else:
+        norms = e["deep_norm"] * r["deep_norm"]
     cos = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
     deep = ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
 
@@ -814,9 +887,34 @@ COMPONENT_PHRASES = {
 }
 
 
+def private_interest_labels(cohort: Cohort) -> dict[str, str]:
+    """``{label: text}`` of the interests people wrote themselves (outside the generator's
+    :data:`~toolkit.cohort.INTERESTS` categories), as explanations name them.
+
+    An explanation names such an interest ``interest #k`` (k counts the cohort's own
+    interests in sorted order), never its text; a caller allowed to show it (``rmt match
+    --include-names``) replaces the labels with this table.
+    """
+    names = cohort.interest_names
+    known = len(INTERESTS)
+    return {f"interest #{k + 1}": text for k, text in enumerate(names[known:])}
+
+
+def reveal_interests(text: str, labels: dict[str, str]) -> str:
+    """``text`` with each ``interest #k`` label replaced by the interest it stands for."""
+    return re.sub(r"interest #\d+", lambda m: labels.get(m.group(), m.group()), text)
+
+
 class ComponentDetails:
     """Concrete words for why a component lifts a pair: the domain, the shared interests,
-    the time-zone gap (what :meth:`toolkit.matching.Matching.explain` says)."""
+    the time-zone gap (what :meth:`toolkit.matching.Matching.explain` says).
+
+    Free text never leaves the roster: a shared interest is named by its category when
+    it is one of the generator's :data:`~toolkit.cohort.INTERESTS`, else by an index
+    (``interest #3``, see :func:`private_interest_labels`). Where a component rests on
+    part of the items (a roster's unanswered cells are left out), the words say on how
+    many.
+    """
 
     def __init__(self, cohort: Cohort) -> None:
         self.cohort = cohort
@@ -828,20 +926,31 @@ class ComponentDetails:
         best = int(np.argmax(adv))
         return columns[best].split("_", 1)[1].replace("_", " ")
 
+    def _interest(self, k: int) -> str:
+        known = len(INTERESTS)
+        return self.cohort.interest_names[k] if k < known else f"interest #{k - known + 1}"
+
     def phrase(self, term: str, i: int, j: int) -> str:
         base = COMPONENT_PHRASES[term]
         e, r = self.e, self.r
         if term == "complementarity_mentee":
             adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
-            return base + (f" ({self._domain(adv, self.cohort.skill_columns)})"
+            part = self._part(e.goal_use[i], r.skill_ans[j], e.partial_skills,
+                              "goal domains")
+            return base + (f" ({self._domain(adv, self.cohort.skill_columns)}{part})"
                            if adv.max() > 0 else "")
         if term == "complementarity_mentor":
             adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
-            return base + (f" ({self._domain(adv, self.cohort.lead_columns)})"
+            part = self._part(r.goal_use[j], e.lead_ans[i], e.partial_skills,
+                              "goal domains")
+            return base + (f" ({self._domain(adv, self.cohort.lead_columns)}{part})"
                            if adv.max() > 0 else "")
+        if term == "deep_similarity":
+            both = int(np.rint((e.deep_ans[i] * r.deep_ans[j]).sum()))
+            return base + (f" (on the {both} of {len(_DEEP_COLUMNS)} items both answered; "
+                           "the others are left out)" if e.partial_deep else "")
         if term == "shared_interests":
-            vocabulary = self.cohort.interest_names
-            names = [vocabulary[64 * w + b]
+            names = [self._interest(64 * w + b)
                      for w, both in enumerate((e.interests[i] & r.interests[j]).tolist())
                      for b in range(64) if both >> b & 1]
             return base + (": " + ", ".join(names) if names else "")
@@ -856,3 +965,12 @@ class ComponentDetails:
             gap = min(gap, 24 - gap)
             return base + (f" (time zones {gap:g} h apart)" if gap else " (same time zone)")
         return base
+
+    @staticmethod
+    def _part(goals: np.ndarray, answered: np.ndarray, partial: bool, what: str) -> str:
+        """'; on 2 of 3 goal domains both answered' when unanswered items were left out."""
+        if not partial:
+            return ""
+        total = int(np.rint(goals.sum()))
+        both = int(np.rint((goals * answered).sum()))
+        return f"; on {both} of {total} {what} both answered" if both < total else ""
