@@ -952,7 +952,7 @@ def headline_sentence(finding: EnsembleFinding, *, arm: str, reference: str,
     >>> print(headline_sentence(f, arm="Weekly", reference="biweekly",
     ...       more="keeps more pairs", less="keeps fewer pairs"))  # doctest: +NORMALIZE_WHITESPACE
     Across the 2 models consistent with the evidence, Weekly keeps fewer pairs than
-    biweekly in all of them; the difference lies between -10.7 and -4.3 points in 90% of
+    biweekly in all of them; the difference lies between -10.7 and -4.4 points in 90% of
     them.
     """
     s = finding.summary
