@@ -109,6 +109,12 @@ def test_no_survivor_names_the_target():
         history_match(toy_prior(), t, SIM, points=100, waves=1, progress=False)
 
 
+def test_too_few_models_is_one_sentence():
+    with pytest.raises(InvalidParameterError, match="fewer than min_models = 10000"):
+        history_match(toy_prior(), _targets(), SIM, points=200, waves=1, progress=False,
+                      min_models=10_000)
+
+
 def test_refocusing_keeps_a_uniform_sample_inside_the_region():
     ens = history_match(toy_prior(), _targets(), SIM, points=1000, waves=2, seed=2,
                         progress=False)
@@ -143,6 +149,19 @@ def test_progress_bar_is_shown(capsys):
     history_match(toy_prior(), _targets(), SIM, points=40, waves=1, chunk_size=10,
                   progress=True)
     assert "history matching, wave 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_of_two_processes_gives_the_same_bytes(tmp_path):
+    from distributed import Client, LocalCluster
+
+    kw = dict(points=200, waves=2, chunk_size=50, seed=9, progress=False)
+    serial = history_match(toy_prior(), _targets(), SIM, **kw)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dasked = history_match(toy_prior(), _targets(), SIM, map=client, **kw)
+    a = serial.save(tmp_path / "a.parquet").read_bytes()
+    assert dasked.save(tmp_path / "b.parquet").read_bytes() == a
 
 
 @pytest.mark.slow

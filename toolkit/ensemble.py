@@ -227,10 +227,12 @@ class Ensemble:
         """Write one Parquet file atomically: the models, with every input and the
         fingerprint in the schema metadata. Same ensemble, same package versions: same
         bytes."""
+        import tempfile
+
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from toolkit._io import _atomic, check_output_path
+        from toolkit._io import check_output_path, file_mode
 
         p = check_output_path(path, formats=(".parquet",))
         meta = {**self._inputs(), "diagnostics": _plain(self.diagnostics),
@@ -238,8 +240,17 @@ class Ensemble:
         table = pa.Table.from_pandas(self.models, preserve_index=False)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                _META_KEY: _canonical(meta).encode()})
-        with _atomic(p) as tmp:
+        # atomic: a temporary file beside the target, renamed onto it when complete
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp",
+                                   dir=p.parent if str(p.parent) else ".")
+        os.close(fd)
+        try:
+            os.chmod(tmp, file_mode())
             pq.write_table(table, tmp)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return p
 
     @classmethod

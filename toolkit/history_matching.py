@@ -350,7 +350,8 @@ def _evaluate(points: pd.DataFrame, simulate: Simulator, obs: pd.DataFrame, seed
 def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulator, *,
                   points: int = 20_000, waves: int = 2, cutoff: float = 3.0, rank: int = 1,
                   design: str = "lhs", margin: float = 0.1, chunk_size: int = 250,
-                  seed: int = 0, map: Any = None, progress: bool = True) -> Ensemble:
+                  seed: int = 0, map: Any = None, progress: bool = True,
+                  min_models: int = 1) -> Ensemble:
     """Keep the prior points the targets do not rule out; return them as an Ensemble.
 
     Parameters
@@ -368,6 +369,7 @@ def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulato
         work and of seeding: the same chunk size gives the same bytes under any executor).
     map : None or the built-in ``map`` (in this process), a ``concurrent.futures``
         executor, a ``dask.distributed.Client`` or any ``map(func, jobs)`` callable.
+    min_models : refuse (one sentence) an ensemble with fewer models (500 in real use).
 
     Raises :class:`~toolkit.errors.InvalidParameterError` when no point survives, naming
     the targets that ruled everything out.
@@ -385,6 +387,7 @@ def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulato
     margin = check_real(margin, "margin", _OWNER, low=0.0, high=1.0)
     chunk_size = check_int(chunk_size, "chunk_size", _OWNER, low=1, high=10_000_000)
     seed = _seeding.check_seed(seed, _OWNER)
+    min_models = check_int(min_models, "min_models", _OWNER, low=1)
     obs = observations(targets)
     names = prior["parameter"].tolist()
     full = _box(prior)
@@ -417,6 +420,10 @@ def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulato
             box = np.column_stack([np.maximum(new[:, 0], box[:, 0]),
                                    np.minimum(new[:, 1], box[:, 1])])
     models = allx.loc[keep, names].reset_index(drop=True)
+    if len(models) < min_models:
+        raise InvalidParameterError(
+            f"History matching kept {len(models)} models, fewer than min_models = "
+            f"{min_models}; evaluate more points per wave or more waves.")
     procedure = {"name": PROCEDURE, "citation": CITATION, "points_per_wave": points,
                  "waves": waves, "cutoff": cutoff, "rank": rank, "design": design,
                  "margin": margin, "chunk_size": chunk_size,
