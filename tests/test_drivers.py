@@ -197,3 +197,27 @@ def test_ensemble_run_is_the_same_in_chunks(monkeypatch):
     chunked = experiment.run_experiment(spec, models=ens, progress=False)
     for k in ("weeks", "outcomes", "surveys", "events", "pairs"):
         pd.testing.assert_frame_equal(getattr(one, k), getattr(chunked, k))
+
+
+def test_ensemble_contrast_runs_five_seeds():
+    from toolkit.behavior import BehaviorModel
+    from toolkit.ensemble import Ensemble
+    from toolkit.experiment import ExperimentSpec
+    from toolkit.history_matching import prior_sample
+    from toolkit.sensitivity import ensemble_contrast
+
+    prior = BehaviorModel.priors().query("parameter in ['quality_base', 'meet_base']")
+    ens = Ensemble(prior_sample(prior, 4, seed=1), prior,
+                   pd.DataFrame({"target_id": ["none"]}), {"name": "test"}, 1)
+    spec = ExperimentSpec.from_dict({
+        "cohort": {"n_mentors": 14, "n_mentees": 12},
+        "arms": {"weekly": {"design": {"cadence": "weekly", "duration_weeks": 10}},
+                 "monthly": {"design": {"cadence": "monthly", "duration_weeks": 10}},
+                 "other": {"design": {"cadence": "biweekly", "duration_weeks": 10}}},
+        "replicates": 3, "seed": 2})
+    f = ensemble_contrast(spec, Contrast("weekly", "monthly", "meetings_held"), ens,
+                          progress=False)
+    assert len(f.seed_verdicts) == 5 and f.summary["models"] == 4
+    assert f.verdict == NEARLY_ALL and not f.borderline   # weekly holds more meetings
+    with pytest.raises(InvalidParameterError, match="arm"):
+        ensemble_contrast(spec, Contrast("weekly", "nope", "meetings_held"), ens)

@@ -1001,3 +1001,34 @@ def headline_sentence(finding: EnsembleFinding, *, arm: str, reference: str,
                      f"{box['density'].iloc[0]:.0%} of those models")
         text += "."
     return text
+
+
+def ensemble_contrast(spec: ExperimentSpec, contrast: Contrast, models: Any, *,
+                      seeds: int = 5, boot: int = 400, progress: bool = True
+                      ) -> EnsembleFinding:
+    """A contrast over every model of an ensemble, checked under ``seeds`` sampling seeds.
+
+    Runs the contrast's two arms under every model of ``models`` (an
+    :class:`~toolkit.ensemble.Ensemble`) with common random numbers
+    (``run_experiment(..., models=...)``), once per seed ``spec.seed, spec.seed + 1,
+    ...``, summarises each run with :func:`summarise_models` and combines them with
+    :func:`combine_seeds`: the finding of the first seed, flagged borderline when the
+    verdict is not the same under all of them.
+    """
+    owner = "ensemble_contrast"
+    check_instance(spec, ExperimentSpec, "spec", owner)
+    check_instance(contrast, Contrast, "contrast", owner)
+    seeds = check_int(seeds, "seeds", owner, low=1, high=100)
+    contrast.check(spec)
+    arms = {n: a for n, a in spec.arms.items() if n in (contrast.arm, contrast.reference)}
+    run_spec = spec.replace(arms=arms, control=CONTROL_ARM in (contrast.arm,
+                                                               contrast.reference))
+    from tqdm.auto import tqdm
+
+    findings = []
+    for k in tqdm(range(seeds), desc="seeds", unit="seed", disable=not progress):
+        res = run_experiment(run_spec.replace(seed=spec.seed + k), models=models,
+                             tables=("outcomes",), progress=False)
+        findings.append(summarise_models(model_contrasts(res.outcomes, contrast),
+                                         label=contrast.label, boot=boot, seed=spec.seed + k))
+    return combine_seeds(findings)
