@@ -128,6 +128,10 @@ def test_monte_carlo_error_and_check():
 def test_bad_input_is_refused():
     with pytest.raises(InvalidParameterError, match="model, replicate"):
         summarise_models(pd.DataFrame({"a": [1]}))
+    with pytest.raises(InvalidParameterError, match="one row per model and replicate"):
+        summarise_models(pd.DataFrame({"model": [0, 0], "replicate": [1, 1],
+                                       "difference": [0.1, 0.2]}))
+    assert spread_drivers(_ensemble(30, 0).assign(x=1.0, y=1.0, w=1.0), np.arange(30.0)).empty
     with pytest.raises(InvalidParameterError, match="at least 20 models"):
         spread_drivers(_ensemble(5, 0), np.zeros(5))
     with pytest.raises(InvalidParameterError, match="one number per row"):

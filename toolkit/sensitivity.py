@@ -708,6 +708,10 @@ def summarise_models(differences: pd.DataFrame, *, label: str = "", boot: int = 
     if differences.empty:
         raise fail("differences", owner, "at least one model", "an empty table")
     boot = check_int(boot, "boot", owner, low=10, high=100_000)
+    twice = differences.duplicated(["model", "replicate"])
+    if twice.any():
+        raise fail("differences", owner, "one row per model and replicate",
+                   differences.loc[twice, ["model", "replicate"]].iloc[0].tolist())
     wide = differences.pivot(index="model", columns="replicate", values="difference")
     d = wide.to_numpy(float)
     valid = np.isfinite(d)
@@ -846,6 +850,10 @@ def spread_drivers(parameters: pd.DataFrame, estimates: Any, *, method: str = "p
     resamples = check_int(resamples, "resamples", owner, low=2, high=10_000)
     x, y = _inputs(parameters, estimates, owner)
     names = list(x.columns)
+    columns = ["parameter", "index", "index_conf", "share_of_spread", "share_of_spread_conf",
+               "method", "citation"]
+    if not names:   # no input varies across the models: nothing can drive the spread
+        return pd.DataFrame(columns=columns)
     problem = {"num_vars": len(names), "names": names,
                "bounds": np.column_stack([x.min().to_numpy(), x.max().to_numpy()]).tolist()}
     from SALib.analyze import delta, pawn
