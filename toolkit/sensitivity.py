@@ -815,8 +815,8 @@ def _salib(func: Any, *args: Any, **kwargs: Any) -> Any:
 
     state = np.random.get_state()  # noqa: NPY002 - restoring what SALib changes
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")   # and its binning notices go unprinted
+        # record=True keeps its notices out of sight even after it resets the filters
+        with warnings.catch_warnings(record=True), contextlib.redirect_stdout(io.StringIO()):
             return func(*args, **kwargs)
     finally:
         np.random.set_state(state)  # noqa: NPY002
