@@ -40,18 +40,26 @@ SCENARIO = "scenario input"
 
 def _p(default: float, unit: str, meaning: str, source: str = "assumption", *,
        low: float | None = 0.0, high: float | None = None,
-       plausible: tuple[float, float] | None = None) -> Any:
+       plausible: tuple[float, float] | None = None,
+       prior: tuple[str, float, float, str] | None = None) -> Any:
     """A parameter field: default plus unit, meaning, source, allowed and plausible range.
 
     ``plausible`` is the range a robustness analysis explores for an *assumption*; by
     default half to one and a half times the default, kept inside the allowed range.
+    ``prior`` is (distribution, low, high, reason) for calibration as inference; by
+    default uniform over ``plausible``, with that as its stated reason.
     """
     if plausible is None:
         lo, hi = sorted((0.5 * default, 1.5 * default))
         plausible = (lo if low is None else max(lo, low), hi if high is None else min(hi, high))
+    if prior is None:
+        prior = ("uniform", *plausible, "uniform over the plausible range (no published "
+                 "distribution)")
     return field(default=default, metadata={"unit": unit, "meaning": meaning,
                                             "source": source, "low": low, "high": high,
-                                            "plausible": tuple(float(x) for x in plausible)})
+                                            "plausible": tuple(float(x) for x in plausible),
+                                            "prior": (prior[0], float(prior[1]),
+                                                      float(prior[2]), prior[3])})
 
 
 @dataclass(frozen=True)
@@ -379,6 +387,22 @@ class BehaviorModel(Spec):
                              "high": high, "unit": f.metadata["unit"],
                              "meaning": f.metadata["meaning"]})
         return pd.DataFrame(rows)
+
+    @classmethod
+    def priors(cls) -> pd.DataFrame:
+        """The prior of every parameter: parameter, distribution, low, high, source, reason.
+
+        ``source`` is the parameter's source; ``reason`` says why the prior has its range.
+
+        >>> p = BehaviorModel.priors().set_index("parameter")
+        >>> p.loc["quality_base", ["distribution", "low", "high"]].astype(str).tolist()
+        ['uniform', '0.45', '0.65']
+        """
+        return pd.DataFrame(
+            [{"parameter": f.name, "distribution": f.metadata["prior"][0],
+              "low": f.metadata["prior"][1], "high": f.metadata["prior"][2],
+              "source": f.metadata["source"], "reason": f.metadata["prior"][3]}
+             for f in fields(cls)])
 
     def describe(self) -> pd.DataFrame:
         """One row per parameter: parameter, value, unit, allowed, meaning, source."""

@@ -49,6 +49,7 @@ from toolkit._validation import check_bool, check_instance, check_int, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
 from toolkit.compatibility import Constraints, resolve_weights
+from toolkit.ensemble import Ensemble
 from toolkit.errors import InvalidParameterError
 from toolkit.matching import POLICIES, Matching, match
 from toolkit.program import ProgramDesign
@@ -430,7 +431,8 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
                    behavior: BehaviorModel | Mapping[str, float] | None = None,
                    progress: bool = True, tables: Any = (*TABLES, "pairs"),
                    replicate_seeds: Sequence[int] | None = None,
-                   behaviors: Sequence[BehaviorModel] | None = None) -> ExperimentResult:
+                   behaviors: Sequence[BehaviorModel] | None = None,
+                   models: Ensemble | None = None) -> ExperimentResult:
     """Simulate every arm of an experiment on every replicate; return tidy tables.
 
     Call it with an :class:`ExperimentSpec`, or with the spec's fields
@@ -451,6 +453,14 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
         analysis. Every point runs on the same replicates (the same cohorts, matchings
         and random draws), all stacked in one pass, and the tables get a ``point``
         column. The spec's own behaviour overrides are then not used.
+    models : optional :class:`~toolkit.ensemble.Ensemble` of plausible models. Every arm
+        runs under every model on the same replicates (common random numbers: the same
+        cohorts, matchings and per-pair draws in every model), stacked as ``behaviors``
+        are, and the tables get a ``model`` column (the model's row in the ensemble).
+        Each model is the spec's behaviour with the ensemble's parameters set. Models are
+        stacked in chunks of at most about five million pair-weeks per arm to bound
+        memory; the numbers are those of one pass (each model's draws do not depend on
+        the chunk it runs in).
     """
     if isinstance(experiment, ExperimentSpec):
         fields_given = {"arms": arms, "replicates": replicates, "seed": seed,
@@ -493,7 +503,56 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
             raise fail("behaviors", _OWNER, "a non-empty list of BehaviorModel or None",
                        behaviors)
         points = list(behaviors)
+    if models is not None:
+        if behaviors is not None:
+            raise fail("models", _OWNER, "left out when 'behaviors' is given (give one of "
+                       "the two)", "an Ensemble")
+        check_instance(models, Ensemble, "models", _OWNER, allowed="an Ensemble or None")
+        if models.other_values().shape[1]:
+            raise fail("models", _OWNER, "an ensemble of BehaviorModel parameters only "
+                       "(cohort constants are set on the cohort)",
+                       models.other_values().columns[0])
+        return _run_models(spec, want, progress, roots, models.to_behaviors(spec.behavior_model))
     return _run(spec, want, progress, roots, points)
+
+
+# One stacked pass of an ensemble holds at most about this many pair-weeks per arm
+# (the same budget robustness analyses use for their points).
+_MODEL_PAIR_WEEKS = 5_000_000
+
+
+def _run_models(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
+                roots: np.ndarray | None, behaviors: list[BehaviorModel]) -> ExperimentResult:
+    """Every arm under every model, in chunks of models, the ``point`` column renamed
+    ``model`` (numbered across chunks)."""
+    from tqdm.auto import tqdm
+
+    n_mentees = (spec.cohort.n_mentees if isinstance(spec.cohort, CohortSpec)
+                 else len(spec.cohort.mentees) if isinstance(spec.cohort, Cohort)
+                 else 1000)   # a roster file is read in the run: a generous guess
+    weeks = max(a.design.duration_weeks for a in spec.arms.values())
+    per_model = max(1, spec.replicates * n_mentees * weeks)
+    chunk = max(1, _MODEL_PAIR_WEEKS // per_model)
+    starts = range(0, len(behaviors), chunk)
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
+    first = None
+    for start in tqdm(starts, desc="models", unit="chunk", disable=not progress or
+                      len(starts) == 1):
+        res = _run(spec, want if start == 0 else tuple(k for k in want if k != "pairs"),
+                   progress and len(starts) == 1, roots, behaviors[start:start + chunk])
+        first = res if first is None else first
+        for k in parts:
+            frame = getattr(res, k).rename(columns={"point": "model"})
+            if start:
+                frame["model"] += np.int32(start)
+            parts[k].append(frame)
+    # Rows in one canonical order whatever the chunks: by arm, then model, then the
+    # engine's own order within them (a stable sort).
+    out = {k: pd.concat(parts[k], ignore_index=True).sort_values(
+        ["arm", "model"], kind="stable", ignore_index=True) if k in parts else None
+        for k in TABLES}
+    return ExperimentResult(design=None, behavior=spec.behavior_model, seed=first.seed,
+                            pairs=first.pairs, spec=first.spec, **out)
 
 
 # Replicate cohorts of a CohortSpec are generated this many participants at a time.
