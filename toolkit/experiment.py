@@ -620,7 +620,8 @@ def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
                               mentee=np.concatenate([e for e, _ in pos]),
                               mentor=np.concatenate([m for _, m in pos]))
         built = _engine.run(stack, arm.design, behavior, seed, (names, code),
-                            capacity=arm.match.capacity, want=want)
+                            capacity=arm.match.capacity, want=want,
+                            rematch=_engine.rematch_weights(arm.match.policy, arm.match.weights))
         for k, v in built.items():
             parts[k].append(v)
         bar.update(1)
