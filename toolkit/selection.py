@@ -213,9 +213,11 @@ class SyntheticSystem:
     hours_sd: Any = 1.0
 
     def _grid(self, value: Any) -> np.ndarray:
-        mu = np.atleast_1d(np.asarray(self.means, dtype=float))
-        mu = mu[:, None] if mu.ndim == 1 else mu
-        return np.broadcast_to(np.asarray(value, dtype=float), mu.shape) if mu.ndim else mu
+        """``value`` (a scalar, one per design, or one per cell) on the (k, m) grid."""
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        return np.broadcast_to(arr, self.mu.shape)
 
     @property
     def mu(self) -> np.ndarray:
@@ -412,9 +414,9 @@ def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, bud
     scen = _check_ids(scenarios, "scenarios")
     out = {
         "ids": ids, "scenarios": scen,
-        "delta": check_real(delta, "delta", OWNER, low=0.0, closed="right"),
-        "alpha": check_real(alpha, "alpha", OWNER, low=0.0, high=1.0, closed="neither"),
-        "quantile": check_real(quantile, "quantile", OWNER, low=0.0, high=1.0),
+        "delta": check_real(delta, "delta", OWNER, low=0, closed="right"),
+        "alpha": check_real(alpha, "alpha", OWNER, low=0, high=1, closed="neither"),
+        "quantile": check_real(quantile, "quantile", OWNER, low=0, high=1),
         "n0": check_int(n0, "n0", OWNER, low=2, high=100_000),
         "block": check_int(block, "block", OWNER, low=1, high=1_000_000),
         "simulated_hours": check_bool(simulated_hours, "simulated_hours", OWNER),
@@ -423,7 +425,7 @@ def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, bud
         raise fail("screening", OWNER, "True, False or 'auto'", screening)
     out["screening"] = screening
     out["budget"] = (None if budget is None else
-                     check_real(budget, "budget", OWNER, low=0.0, closed="right"))
+                     check_real(budget, "budget", OWNER, low=0, closed="right"))
     if (fixed_hours is not None or out["simulated_hours"]) and out["budget"] is None:
         raise fail("budget", OWNER, "a positive number when fixed_hours or simulated_hours is "
                    "given", budget)
@@ -431,7 +433,7 @@ def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, bud
     if hours_tolerance is None:
         out["hours_tolerance"] = None if out["budget"] is None else 0.05 * out["budget"]
     else:
-        out["hours_tolerance"] = check_real(hours_tolerance, "hours_tolerance", OWNER, low=0.0,
+        out["hours_tolerance"] = check_real(hours_tolerance, "hours_tolerance", OWNER, low=0,
                                             closed="right")
     out["max_replications"] = (None if max_replications is None else
                                check_int(max_replications, "max_replications", OWNER,
