@@ -324,7 +324,7 @@ def _dominated(means: np.ndarray, cand: np.ndarray, elim: np.ndarray, s: int,
     ``means`` is (designs, m) over local design positions; design ``i`` is beaten by ``l``
     when, for each of ``i``'s ``s`` lowest cells ``a`` and each of ``l``'s ``m - s + 1``
     highest cells ``b``, ``mean_b - margin_ab > mean_a`` (``gather(a_cells, b_cells)``
-    returns the margins, broadcast over the two index arrays).
+    returns the margins of every pair of the two flat index arrays as a matrix).
     """
     if cand.size == 0 or elim.size == 0:
         return np.zeros(cand.size, dtype=bool)
@@ -333,16 +333,20 @@ def _dominated(means: np.ndarray, cand: np.ndarray, elim: np.ndarray, s: int,
     low = cand[:, None] * m + order[cand, :s]                 # (c, s) local cell ids
     high = elim[:, None] * m + order[elim, s - 1:]            # (e, m - s + 1)
     flat = means.ravel()
-    a = low[:, :, None, None]
-    b = high[None, None, :, :]
-    beats = (flat[b] - gather(a, b) > flat[a]).all(axis=(1, 3))
+    margin = gather(low.ravel(), high.ravel()).reshape(low.shape + high.shape)
+    beats = (flat[high][None, None] - margin > flat[low][:, :, None, None]).all(axis=(1, 3))
     beats &= cand[:, None] != elim[None, :]
     return beats.any(axis=1)
 
 
 def _kn_margin(amat: np.ndarray, r: int, delta: float) -> Callable:
     """KN's ``W_ab(r) = max(0, A_ab / r - delta / 2)`` with ``A = h^2 S^2 / (2 delta)``."""
-    return lambda a, b: np.maximum(amat[a, b] / r - delta / 2.0, 0.0)
+    def margin(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        w = amat[np.ix_(a, b)]
+        w *= 1.0 / r
+        w -= delta / 2.0
+        return np.maximum(w, 0.0, out=w)
+    return margin
 
 
 def _pair_variances(first: np.ndarray) -> np.ndarray:
@@ -595,7 +599,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
             wscreen = np.maximum(t * np.sqrt(s2 / n0) - delta, 0.0)
             means = first.mean(axis=0).reshape(d, m)
             elim = np.flatnonzero(feasible_design()[run])
-            out = _dominated(means, np.arange(d), elim, s, lambda a, b: wscreen[a, b])
+            out = _dominated(means, np.arange(d), elim, s, lambda a, b: wscreen[np.ix_(a, b)])
             leave(run[out], "screened", "screening", g)
             xsum[:] = 0.0   # the sequential phase starts on fresh replications
             constants.update(screen_t=t, screen_beta=beta, screened_designs=d)
