@@ -265,6 +265,14 @@ def test_a_replication_cap_says_the_guarantee_does_not_hold():
     assert sel.designs.replications.max() <= 30
 
 
+def test_a_cap_before_the_sequential_phase_picks_from_the_first_stage():
+    mu = increasing_means(60, 0.5)   # screening on; the cap falls inside the fresh stage
+    sel = select_best(SyntheticSystem(mu, seed=17), range(60), delta=0.5, n0=10,
+                      max_replications=15)
+    assert not sel.guarantee_holds
+    assert sel.selected == 59
+
+
 def test_one_design_needs_no_simulation():
     spy = Spy(SyntheticSystem(np.zeros(3)))
     sel = select_best(spy, [2], delta=0.5)
@@ -288,6 +296,8 @@ def test_one_design_needs_no_simulation():
     ({"delta": 0.5, "budget": -3}, r"'budget'.*> 0; got -3\."),
     ({"delta": 0.5, "budget": 10, "fixed_hours": [1, 2]}, r"'fixed_hours'.*3 finite"),
     ({"delta": 0.5, "mapper": 3}, r"'mapper'"),
+    ({"delta": 0.5, "units": ""}, r"'units'"),
+    ({"delta": 0.5, "max_replications": 5}, r"'max_replications'.*>= 20"),
 ])
 def test_bad_input_is_one_sentence(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):

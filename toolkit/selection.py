@@ -410,7 +410,7 @@ class _Sampler:
 
 def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, budget,
                   fixed_hours, simulated_hours, hours_tolerance, max_replications, block,
-                  mapper, chunk_size, simulate):
+                  mapper, chunk_size, simulate, units):
     if not callable(simulate):
         raise fail("simulate", OWNER, "a callable simulate(designs, scenario, replications)",
                    type(simulate).__name__)
@@ -446,6 +446,8 @@ def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, bud
         raise fail("mapper", OWNER, "a map-like callable (builtins.map, Executor.map) or None",
                    type(mapper).__name__)
     out["mapper"] = builtins.map if mapper is None else mapper
+    if not isinstance(units, str) or not units.strip():
+        raise fail("units", OWNER, "a non-empty string naming the outcome's units", units)
     out["chunk_size"] = (None if chunk_size is None else
                          check_int(chunk_size, "chunk_size", OWNER, low=1))
     return out
@@ -483,7 +485,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
     """
     c = _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, budget,
                       fixed_hours, simulated_hours, hours_tolerance, max_replications, block,
-                      mapper, chunk_size, simulate)
+                      mapper, chunk_size, simulate, units)
     ids, scen, delta, alpha, n0 = c["ids"], c["scenarios"], c["delta"], c["alpha"], c["n0"]
     k, m = len(ids), len(scen)
     s = _order(c["quantile"], m)
@@ -671,8 +673,11 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
         raise no_design_meets_budget()
     fd = feasible_design()
     pool = run_all[fd[run_all]] if fd[run_all].any() else run_all
-    r_kn = max(g - offset, 1)
-    theta_pool = _theta(xsum[pool] / r_kn, s) if g > offset else np.zeros(len(pool))
+    if g > offset:      # the sequential phase's own replications
+        theta_pool = _theta(xsum[pool] / (g - offset), s)
+    else:               # stopped by max_replications before it began: the first stage
+        theta_pool = _theta(sign * sampler.y[:max(g, 1), pool, :].mean(axis=0), s) if g else \
+            np.zeros(len(pool))
     winner = int(pool[np.argmax(theta_pool)])   # first index among exact ties
     status[winner], phase[winner] = "selected", phase[winner] or "sequential"
     rest = alive.copy()
