@@ -7,9 +7,12 @@ procedure asks the simulator only for what it needs and stops when one design is
 1. **a budget filter**: designs whose coordinator hours are a fixed property of the design
    (``fixed_hours``) and exceed ``budget`` are dropped before anything is simulated;
 2. **screening** (optional, for large ``k``): the screen-to-the-best subset step of Nelson,
-   Swann, Goldsman & Song (2001, Oper Res 49:950) on a first stage of ``n0`` replications,
-   in its Bonferroni form, which is valid with common random numbers (their section on CRN);
-   the survivors then start the sequential phase on *fresh* replications, so the two phases
+   Swann, Goldsman & Song (2001, Oper Res 49:950) on a first stage of ``n0`` replications:
+   ``i`` is screened out when its mean is below some ``l``'s by more than
+   ``(t S_il / sqrt(n0) - delta)^+``, with ``S_il^2`` the variance of the paired differences
+   and ``t`` the Bonferroni t quantile (so the step stays valid under common random
+   numbers, where the Slepian argument for independent systems does not apply); the
+   survivors then start the sequential phase on *fresh* replications, so the two phases
    are independent and their error probabilities add;
 3. **the fully sequential procedure KN** (Kim & Nelson 2001, ACM TOMACS 11:251), valid with
    common random numbers and unequal variances: with first-stage size ``n0``, per-comparison
@@ -29,8 +32,10 @@ procedure asks the simulator only for what it needs and stops when one design is
    (one of the best's ``m - s + 1`` highest, one of ``l``'s ``s`` lowest) whose true
    means are ``delta`` apart to cross the KN boundary the wrong way, so the union bound
    runs over ``(k - 1) s (m - s + 1)`` cell pairs and ``beta = alpha / ((k-1) s (m-s+1))``
-   (with ``s = 1``: ``(k - 1) m``, the count in Fan, Hong & Zhang's sequential procedure).
-   With one scenario this is exactly KN;
+   (``(k - 1) m`` for the worst case). This follows the structure of Fan, Hong & Zhang's
+   sequential procedure (cell-by-cell KN comparisons, Bonferroni over scenarios); the
+   validity argument is the union bound just given, written here rather than copied
+   from the paper's constants. With one scenario it is exactly KN;
 5. **a stochastic constraint** (Andradottir & Kim 2010, Nav Res Logist 57:403; with CRN,
    Healey, Andradottir & Kim 2014): coordinator hours that vary by replication must have
    mean at most ``budget`` in every scenario, with tolerance ``epsilon``. Each cell's
