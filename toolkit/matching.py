@@ -57,6 +57,9 @@ __all__ = [
     "register_policy",
 ]
 
+# The one upper bound on a mentor's capacity (mentees at once): match(), MatchSpec and every
+# study's capacity parameter check against it.
+MAX_CAPACITY = 100
 _TOP = np.int64(0x7FFFFFFF)
 _INDEX_BITS = 24  # up to 16.7 million people per side in the packed preference keys
 _ROW_BLOCK = 1 << 18
@@ -726,12 +729,13 @@ def _infeasibility(compat: Compatibility, admissible: np.ndarray,
 
 def _check_capacity(capacity: Any, n_r: int) -> np.ndarray:
     if isinstance(capacity, int | np.integer) and not isinstance(capacity, bool):
-        return np.full(n_r, check_int(capacity, "capacity", "match", low=1), np.int64)
+        return np.full(n_r, check_int(capacity, "capacity", "match", low=1, high=MAX_CAPACITY),
+                       np.int64)
     arr = np.asarray(capacity)
     if (arr.ndim != 1 or arr.size != n_r or not np.issubdtype(arr.dtype, np.integer)
-            or (arr < 1).any()):
-        raise fail("capacity", "match", f"an int >= 1 or {n_r} ints >= 1 (one per mentor)",
-                   capacity)
+            or (arr < 1).any() or (arr > MAX_CAPACITY).any()):
+        raise fail("capacity", "match", f"an int in [1, {MAX_CAPACITY}] or {n_r} such ints "
+                   "(one per mentor)", capacity)
     return arr.astype(np.int64)
 
 
