@@ -81,6 +81,9 @@ NOT_RUN = ("Robustness check not run (robustness=false): the findings hold for t
            "default assumptions only.")
 
 
+_NO_CHECK = object()  # show_findings without a robustness sentence
+
+
 def notebook_path(name: str) -> Path:
     """The study's notebook, shipped inside the package: ``toolkit/data/studies/<name>.ipynb``."""
     return Path(__file__).resolve().parents[1] / "data" / "studies" / f"{name}.ipynb"
@@ -146,6 +149,7 @@ class BaseStudy:
     question: ClassVar[str]
     Parameters: ClassVar[type[StudyParameters]]
     inputs: ClassVar[tuple[str, ...]] = ()
+    notebook: ClassVar[Path | None] = None  # default: toolkit/data/studies/<name>.ipynb
     # sweep row names: a format string over the estimates row's columns
     sweep_name: ClassVar[str] = "completion: {group} vs {reference} (points)"
     model_limitation: ClassVar[str | None] = None  # completes MODEL_LIMITATION
@@ -170,7 +174,8 @@ class BaseStudy:
     def record(cls) -> Study:
         """The :class:`Study` record registered as the module's ``STUDY``."""
         return Study(name=cls.name, title=cls.title, question=cls.question,
-                     parameters=cls.Parameters, notebook=notebook_path(cls.name),
+                     parameters=cls.Parameters,
+                     notebook=cls.notebook or notebook_path(cls.name),
                      estimates=cls.sweep_estimates, inputs=cls.inputs, kind=cls)
 
     # -- declared by a study -------------------------------------------------------------
@@ -333,10 +338,10 @@ class BaseStudy:
                 save_table(frame, name)
 
     def show_findings(self, findings: list[str], more: Mapping[str, list[str]] | None = None,
-                      robustness: Any = "none") -> None:
+                      robustness: Any = _NO_CHECK) -> None:
         """The findings section, with the robustness sentence of ``robustness`` (a result of
         :meth:`check_robustness`, or None when switched off; leave out for no sentence)."""
-        text = None if isinstance(robustness, str) else self.robustness_text(robustness)
+        text = None if robustness is _NO_CHECK else self.robustness_text(robustness)
         show_findings(findings, more=more, robustness=text)
 
     @staticmethod

@@ -271,6 +271,11 @@ class StudyParameters(BaseModel):
         return f"study {cls.study}"
 
     @classmethod
+    def _refuse_unknown(cls, names: Iterable[str]) -> None:
+        # the host side's old name (toolkit.runner); it moves to refuse_unknown
+        cls.refuse_unknown(names)
+
+    @classmethod
     def refuse_unknown(cls, names: Iterable[str]) -> None:
         """Refuse any name that is not a parameter of the study (one sentence)."""
         for name in names:
