@@ -116,10 +116,10 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
     from toolkit.report import findings_html
 
     findings = [str(f) for f in findings]
-    more = {str(k): [str(x) for x in v] for k, v in (more or {}).items()}
+    more_items = {str(k): [str(x) for x in v] for k, v in (more or {}).items()}
     p = output_dir() / FINDINGS_FILE
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps({"findings": findings, "more": more, "robustness": robustness},
+    tmp.write_text(json.dumps({"findings": findings, "more": more_items, "robustness": robustness},
                               indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, p)
     markup = findings_html(findings, title=title)
@@ -127,7 +127,7 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
         markup += f'<p class="robustness">{html.escape(robustness)}</p>'
     # Further findings fold away (plain HTML, no script), so the headline and its
     # robustness are what a reader sees first.
-    for heading, items in more.items():
+    for heading, items in more_items.items():
         markup += (f"<details><summary>{html.escape(heading)} ({len(items)} findings)"
                    f"</summary>{findings_html(items, title=None)}</details>")
     show_html(f'<section id="findings">{markup}</section>')

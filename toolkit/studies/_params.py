@@ -41,11 +41,13 @@ import enum
 import functools
 import hashlib
 import json
+import operator
 import os
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import annotated_types as at
@@ -73,7 +75,7 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional = len(args) < len(typing.get_args(annotation))
-        return (args[0] if len(args) == 1 else typing.Union[tuple(args)]), optional
+        return functools.reduce(operator.or_, args), optional
     return annotation, False
 
 
@@ -125,7 +127,8 @@ def _options(annotation: Any, metadata: Iterable[Any] = ()) -> list[Any] | None:
 
 
 def _bounds(metadata: Iterable[Any]) -> str:
-    low = high = None
+    low: Any = None
+    high: Any = None
     lo_closed = hi_closed = True
     for m in metadata:
         if isinstance(m, at.Ge):
@@ -448,7 +451,7 @@ def cli_text(value: Any) -> str:
 
 @functools.cache
 def _defaults(cls: type[StudyParameters]) -> dict[str, Any]:
-    return cls().to_dict()
+    return cls.model_validate({}).to_dict()
 
 
 # --------------------------------------------------------------------------- vocabularies
@@ -473,8 +476,9 @@ def _max_capacity() -> int:
     return MAX_CAPACITY
 
 
-Policy = choice("policy", policies)
-Cadence = choice("cadence", cadences)
+_POLICY, _CADENCE = Choice("policy", policies), Choice("cadence", cadences)
+Policy = Annotated[str, AfterValidator(_POLICY), _POLICY]
+Cadence = Annotated[str, AfterValidator(_CADENCE), _CADENCE]
 Capacity = Annotated[int, Field(ge=1, le=_max_capacity(),
                                 description="Most mentees a mentor may have at once.")]
 

@@ -17,6 +17,7 @@ reference. All arms share the cohort, the matching and every per-pair random dra
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -40,8 +41,7 @@ from toolkit.studies._params import (
 __all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters"]
 
 Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_meeting_streak"]
-SCHEDULES: tuple[str, ...] = ("none", "monthly", "survey_30_60", "no_first_meeting",
-                              "no_meeting_streak")
+SCHEDULES = typing.get_args(Schedule)
 Action = Literal["coach", "rematch", "close"]
 SCHEDULE_TEXT = {"none": "no check-ins", "monthly": "monthly check-ins",
                  "survey_30_60": "30/60-day surveys",

@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import functools
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import contrast_table, contrasts, se_span
 from toolkit.studies._params import (
+    Choice,
     CohortGroup,
     Policy,
     RobustnessGroup,
     RosterGroup,
     cadences,
-    choice,
 )
 
 __all__ = ["STUDY", "MeetingCadence", "Parameters", "plan_table"]
@@ -50,7 +50,8 @@ def schedules() -> tuple[str, ...]:
     return (*cadences(), "hartford")
 
 
-Schedule = choice("schedule", schedules)
+_SCHEDULE = Choice("schedule", schedules)
+Schedule = Annotated[str, AfterValidator(_SCHEDULE), _SCHEDULE]
 
 
 class Parameters(RobustnessGroup, RosterGroup, CohortGroup):

@@ -15,6 +15,7 @@ contrasts over the assumptions' plausible ranges (``toolkit.sensitivity``).
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,7 +51,7 @@ class Parameters(CohortGroup):
     calibration_replicates: int = Field(12, ge=2, le=500,
                                         description="Simulated programs per calibration check.")
     contrasts: tuple[ContrastName, ...] = Field(
-        tuple(CONTRASTS), description="Headline contrasts whose robustness is checked.")
+        typing.get_args(ContrastName), description="Headline contrasts whose robustness is checked.")
     robustness_trajectories: int = Field(
         3, ge=2, le=100, description="Morris trajectories over the assumptions (robustness).")
     robustness_replicates: int = Field(
