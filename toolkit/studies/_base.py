@@ -215,7 +215,12 @@ class BaseStudy:
         from toolkit.experiment import ExperimentSpec
 
         return ExperimentSpec(cohort=self.cohort_source(), arms=self.arms(),
-                              replicates=self.params.replicates, seed=self.params.seed)
+                              replicates=self.replicates, seed=self.params.seed)
+
+    @property
+    def replicates(self) -> int:
+        """Replicates per arm of the spec."""
+        return int(self.params.replicates)
 
     def _in_memory(self, spec: Any) -> Any:
         from toolkit.experiment import RosterSource
@@ -283,6 +288,34 @@ class BaseStudy:
     def robustness_table(result: Any) -> Any:
         """The robustness check's parameter indices with ranges and drivers (None if not run)."""
         return None if result is None else result.to_frame()
+
+    @staticmethod
+    def robustness_report(result: Any, top: int = 8, scale: float = 100.0,
+                          column: str = "influence on completion (points, mu*)") -> Any:
+        """The most influential assumptions of a robustness check, readable (text cells)."""
+        import pandas as pd
+
+        from toolkit.report import fmt_number
+
+        frame = result.to_frame().head(top)
+        return pd.DataFrame({
+            "assumption": frame.parameter.to_numpy(),
+            "range explored": [f"{fmt_number(a, 3)} to {fmt_number(b, 3)}"
+                               for a, b in zip(frame.low, frame.high, strict=True)],
+            column: (frame.mu_star * scale).map(
+                lambda v: fmt_number(v, 1)).to_numpy(),
+            "direction (mu)": ["raises" if m > 0 else "lowers" for m in frame.mu],
+            "driver": ["yes" if d else "no" for d in frame.driver]})
+
+    def mc_error_text(self, se_points: Any, per: str, tail: str = "") -> str:
+        """The Monte Carlo error of the completion differences (standard errors in
+        percentage points) in words."""
+        from toolkit.studies._common import se_span
+
+        return (f"All uncertainty here is Monte Carlo error from {self.params.replicates} "
+                f"replicates {per}. The standard error of the completion differences is "
+                f"{se_span(se_points)}; it shrinks with the square root of the number of "
+                f"replicates{tail}")
 
     # -- sweeps ---------------------------------------------------------------------------
     def sweep_rows(self, estimates: Any) -> Any:

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["contrast_summary", "contrast_table", "contrasts", "read_roster_once", "se_span",
-           "sweep_rows", "synthetic_cohort"]
+__all__ = ["as_strings", "compare_outcomes", "contrast_summary", "contrast_table", "contrasts",
+           "forest_figures", "must_be_compared", "read_roster_once", "se_span", "sweep_rows",
+           "synthetic_cohort"]
 
 
 def read_roster_once(path: str) -> Any:
@@ -142,3 +143,63 @@ def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
         parts.append(f"{join([names.get(g, g) for g in unclear.group])} showed no clear "
                      "difference")
     return f"Against {reference}, " + "; ".join(parts) + "."
+
+
+def compare_outcomes(outcomes: pd.DataFrame, order: list[str], reference: str,
+                     names: Any) -> pd.DataFrame:
+    """``toolkit.analysis.compare_arms`` of each outcome in ``names`` that varies, arms in
+    ``order`` against ``reference`` (Holm-adjusted within each outcome); ``group`` and
+    ``reference`` as strings."""
+    from toolkit.analysis import compare_arms
+
+    data = outcomes.copy()
+    data["arm"] = pd.Categorical(data["arm"], categories=order)
+    frame = pd.concat([compare_arms(data, o, reference=reference) for o in names
+                       if data[o].astype(float).nunique() > 1], ignore_index=True)
+    return as_strings(frame)
+
+
+def as_strings(frame: pd.DataFrame, columns: tuple[str, ...] = ("group", "reference")
+               ) -> pd.DataFrame:
+    """``columns`` of an estimates table as the pandas string dtype."""
+    for column in columns:
+        frame[column] = frame[column].astype("string")
+    return frame
+
+
+def must_be_compared(study: str, name: str, value: Any, options: Any, what: str) -> None:
+    """Refuse a reference that is not among the compared values (one sentence)."""
+    from toolkit.errors import InvalidParameterError
+
+    if value is not None and value not in options:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of study {study} must be one of the compared {what} "
+            f"({', '.join(map(repr, options))}); got {value!r}.")
+
+
+def forest_figures(estimates: pd.DataFrame, reference: str, items: Any, *, whom: str,
+                   each: str, adjusted: str = "Holm-adjusted",
+                   unit: str = "skill points (0-1 scale)", more: str = "more than the reference",
+                   relabel: Any = None) -> list[tuple]:
+    """(figure, name, caption) of a forest plot per (outcome, effect, words) in ``items``:
+    each arm against ``reference`` (risk differences in percentage points)."""
+    from toolkit.plots import forest_plot
+
+    out = []
+    for outcome, effect, what in items:
+        rows = contrasts(estimates, outcome, effect, reference=reference)
+        if rows.empty:
+            continue
+        if relabel is not None:
+            rows = rows.assign(group=rows.group.map(relabel), reference=rows.reference.map(relabel))
+        shown = unit
+        if effect == "risk_difference":
+            rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
+                               ci_high=rows.ci_high * 100)
+            shown = "percentage points"
+        fig = forest_plot(rows, effect=effect, outcome_label=what, unit=shown,
+                          title=f"Difference in {what} from {whom}")
+        out.append((fig, f"{outcome}_{effect}",
+                    f"Difference in {what} of each {each} from {whom}, with 95% confidence "
+                    f"intervals ({adjusted}). A point right of the dashed line means {more}."))
+    return out

@@ -28,7 +28,14 @@ from pydantic import Field, model_validator
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import contrast_summary, contrast_table, contrasts, se_span
+from toolkit.studies._common import (
+    compare_outcomes,
+    contrast_summary,
+    contrast_table,
+    contrasts,
+    forest_figures,
+    must_be_compared,
+)
 from toolkit.studies._params import (
     Cadence,
     Capacity,
@@ -80,15 +87,10 @@ class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
 
     @model_validator(mode="after")
     def _consistent(self) -> Parameters:
-        if self.reference not in self.schedules:
-            raise InvalidParameterError(
-                f"The 'reference' parameter of study checkin_cadence must be one of the compared "
-                f"schedules ({', '.join(map(repr, self.schedules))}); got {self.reference!r}.")
-        if self.reference != "none" and self.reference_action not in self.actions:
-            raise InvalidParameterError(
-                f"The 'reference_action' parameter of study checkin_cadence must be one of the "
-                f"compared actions ({', '.join(map(repr, self.actions))}); got "
-                f"{self.reference_action!r}.")
+        must_be_compared(self.study, "reference", self.reference, self.schedules, "schedules")
+        if self.reference != "none":
+            must_be_compared(self.study, "reference_action", self.reference_action, self.actions,
+                             "actions")
         for name in ("first_meeting_week", "no_meeting_weeks"):
             if getattr(self, name) > self.duration_weeks:
                 raise InvalidParameterError(
@@ -201,16 +203,7 @@ class CheckinCadence(BaseStudy):
     def analyse(self, result: CheckinResult) -> pd.DataFrame:
         """compare_arms of completion, quality and coordinator hours, every arm against the
         reference (Holm-adjusted within each outcome; clustered by replicate)."""
-        from toolkit.analysis import compare_arms
-
-        data = result.outcomes.copy()
-        data["arm"] = pd.Categorical(data["arm"], categories=self.plan["arm"].tolist())
-        frame = pd.concat([compare_arms(data, o, reference=self.reference)
-                           for o in OUTCOMES if data[o].astype(float).nunique() > 1],
-                          ignore_index=True)
-        frame["group"] = frame["group"].astype("string")
-        frame["reference"] = frame["reference"].astype("string")
-        return frame
+        return compare_outcomes(result.outcomes, self.plan["arm"].tolist(), self.reference, OUTCOMES)
 
     def cost_table(self, result: CheckinResult) -> pd.DataFrame:
         """Per arm: coordinator hours per completed ("retained") pair, the mean over replicates
@@ -345,20 +338,12 @@ class CheckinCadence(BaseStudy):
 
     def figures(self, result: CheckinResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
-        from toolkit.plots import forest_plot, tradeoff_plot
+        from toolkit.plots import tradeoff_plot
 
-        out, ref = [], self.reference
-        rows = contrasts(estimates, "completed", "risk_difference", reference=ref)
-        if len(rows):
-            rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
-                               ci_high=rows.ci_high * 100)
-            fig = forest_plot(rows, effect="risk_difference", outcome_label="completion",
-                              unit="percentage points",
-                              title=f"Difference in completion from {_label(ref)}")
-            out.append((fig, "completed_risk_difference",
-                        f"Difference in completion of each arm from {_label(ref)}, with 95% "
-                        "confidence intervals (Holm-adjusted). A point right of the dashed line "
-                        "means more completed pairs than the reference."))
+        out = forest_figures(estimates, self.reference, [("completed", "risk_difference",
+                                                          "completion")],
+                             whom=_label(self.reference), each="arm",
+                             more="more completed pairs than the reference")
         summary = self.summary_table(result)
         points = summary.assign(completed=summary.completion * 100,
                                 rule=summary.schedule.str.replace("_", " "))
@@ -388,10 +373,8 @@ class CheckinCadence(BaseStudy):
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the completion contrasts, in words."""
         se = contrasts(estimates, "completed", "risk_difference", reference=self.reference).se
-        return (f"All uncertainty here is Monte Carlo error from {self.params.replicates} "
-                "replicates per arm. The standard error of the completion differences is "
-                f"{se_span(se.to_numpy() * 100)}; it shrinks with the square root of the number "
-                "of replicates. Cost per retained pair has a t interval over replicates.")
+        return self.mc_error_text(se.to_numpy() * 100, "per arm", ". Cost per retained pair has "
+                                  "a t interval over replicates.")
 
 
 STUDY = CheckinCadence.record()

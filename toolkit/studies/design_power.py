@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -276,20 +275,15 @@ class DesignPower(BaseStudy):
             f"{_label(p.treatment_policy, p.treatment_cadence)} and "
             f"{_label(p.control_policy, p.control_cadence)}"))]
 
-    def cohort_source(self) -> Any:
+    def cohort_source(self) -> Any:  # the population effect's cohorts
         from toolkit.cohort import CohortSpec
 
         n = self.params.effect_pairs
         return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
 
-    @cached_property
-    def spec(self) -> Any:
-        """The two designs (arms ``usual`` and ``tried``) on the population effect's cohorts:
-        what the robustness check varies the assumptions on."""
-        from toolkit.experiment import ExperimentSpec
-
-        return ExperimentSpec(cohort=self.cohort_source(), arms=self.arms(),
-                              replicates=self.params.effect_replicates, seed=self.params.seed)
+    @property
+    def replicates(self) -> int:
+        return int(self.params.effect_replicates)
 
     @classmethod
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:

@@ -23,14 +23,15 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
-from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import (
+    compare_outcomes,
     contrast_summary,
     contrast_table,
     contrasts,
+    forest_figures,
+    must_be_compared,
     read_roster_once,
-    se_span,
     synthetic_cohort,
 )
 from toolkit.studies._params import (
@@ -76,10 +77,7 @@ class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
 
     @model_validator(mode="after")
     def _reference_is_compared(self) -> Parameters:
-        if self.reference not in self.policies:
-            raise InvalidParameterError(
-                f"The 'reference' parameter of study matching_policies must be one of the "
-                f"compared policies ({', '.join(map(repr, self.policies))}); got {self.reference!r}.")
+        must_be_compared(self.study, "reference", self.reference, self.policies, "policies")
         return self
 
 
@@ -178,16 +176,7 @@ class MatchingPolicies(BaseStudy):
     def analyse(self, result: MatchingResult) -> pd.DataFrame:
         """compare_arms of every outcome (policies against the reference, Holm-adjusted within
         each outcome, clustered by replicate when there are 10 or more)."""
-        from toolkit.analysis import compare_arms
-
-        data = result.outcomes.copy()
-        data["arm"] = pd.Categorical(data["arm"], categories=self.order)
-        frame = pd.concat([compare_arms(data, o, reference=self.params.reference)
-                           for o in OUTCOMES if data[o].astype(float).nunique() > 1],
-                          ignore_index=True)
-        frame["group"] = frame["group"].astype("string")
-        frame["reference"] = frame["reference"].astype("string")
-        return frame
+        return compare_outcomes(result.outcomes, self.order, self.params.reference, OUTCOMES)
 
     def summary_table(self, result: MatchingResult) -> pd.DataFrame:
         """Per policy: compatibility and its components, then the mean outcomes of the pairs."""
@@ -306,33 +295,19 @@ class MatchingPolicies(BaseStudy):
 
     def figures(self, result: MatchingResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
-        from toolkit.plots import forest_plot, score_distribution_plot
+        from toolkit.plots import score_distribution_plot
 
         ref = self.params.reference
         scores = result.pairs[["policy", "score"]].rename(columns={"score": "compatibility"})
-        out = [(score_distribution_plot(scores, score="compatibility", by="policy",
-                                        title="Compatibility of the matched pairs by policy"),
-                "compatibility_by_policy",
-                "Distribution of the compatibility score (0-1) of every matched pair, over all "
-                "replicates, by policy; lines mark the quartiles.")]
-        for outcome, effect, what in (("completed", "risk_difference", "completion"),
-                                      ("mentee_gain", "difference", "mentee gain"),
-                                      ("mentor_gain", "difference", "mentor gain")):
-            rows = contrasts(estimates, outcome, effect, reference=ref)
-            if rows.empty:
-                continue
-            unit = "skill points (0-1 scale)"
-            if effect == "risk_difference":
-                rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
-                                   ci_high=rows.ci_high * 100)
-                unit = "percentage points"
-            fig = forest_plot(rows, effect=effect, outcome_label=what, unit=unit,
-                              title=f"Difference in {what} from the {ref} policy")
-            out.append((fig, f"{outcome}_{effect}",
-                        f"Difference in {what} of each policy from the {ref} policy, with 95% "
-                        "confidence intervals (Holm-adjusted). A point right of the dashed line "
-                        "means more than the reference."))
-        return out
+        return [(score_distribution_plot(scores, score="compatibility", by="policy",
+                                         title="Compatibility of the matched pairs by policy"),
+                 "compatibility_by_policy",
+                 "Distribution of the compatibility score (0-1) of every matched pair, over all "
+                 "replicates, by policy; lines mark the quartiles."),
+                *forest_figures(estimates, ref, [("completed", "risk_difference", "completion"),
+                                                 ("mentee_gain", "difference", "mentee gain"),
+                                                 ("mentor_gain", "difference", "mentor gain")],
+                                whom=f"the {ref} policy", each="policy")]
 
     def cohort_words(self) -> str:
         p = self.params
@@ -354,14 +329,11 @@ class MatchingPolicies(BaseStudy):
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the completion contrasts, in words."""
-        p = self.params
-        se = contrasts(estimates, "completed", "risk_difference", reference=p.reference).se
-        return (f"All uncertainty here is Monte Carlo error from {p.replicates} replicates of "
-                f"the same people per policy. The standard error of the completion differences "
-                f"is {se_span(se.to_numpy() * 100)}; it shrinks with the square root of the "
-                "number of replicates. Because the people are the same in every replicate, the "
-                "intervals describe this cohort, not programs in general. Fairness gaps are "
-                "shown without intervals.")
+        se = contrasts(estimates, "completed", "risk_difference", reference=self.params.reference).se
+        return self.mc_error_text(
+            se.to_numpy() * 100, "of the same people per policy", ". Because the people are the "
+            "same in every replicate, the intervals describe this cohort, not programs in "
+            "general. Fairness gaps are shown without intervals.")
 
 
 STUDY = MatchingPolicies.record()

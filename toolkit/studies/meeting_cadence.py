@@ -21,7 +21,14 @@ from pydantic import AfterValidator, Field, model_validator
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import contrast_table, contrasts, se_span
+from toolkit.studies._common import (
+    as_strings,
+    compare_outcomes,
+    contrast_table,
+    contrasts,
+    forest_figures,
+    must_be_compared,
+)
 from toolkit.studies._params import (
     Choice,
     CohortGroup,
@@ -73,10 +80,7 @@ class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
 
     @model_validator(mode="after")
     def _reference_is_compared(self) -> Parameters:
-        if self.reference not in self.cadences:
-            raise InvalidParameterError(
-                f"The 'reference' parameter of study meeting_cadence must be one of the compared "
-                f"cadences ({', '.join(map(repr, self.cadences))}); got {self.reference!r}.")
+        must_be_compared(self.study, "reference", self.reference, self.cadences, "cadences")
         plan_table(self)  # refuses a matched meeting length above MAX_MINUTES
         return self
 
@@ -202,7 +206,7 @@ class MeetingCadence(BaseStudy):
     def analyse(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """Estimates per hours mode: compare_arms for each outcome and retention, against the
         reference (Holm-adjusted within each outcome and mode; clustered by replicate)."""
-        from toolkit.analysis import compare_arms, retention
+        from toolkit.analysis import retention
 
         p, parts = self.params, []
         for mode in ("unmatched", "matched"):
@@ -210,16 +214,12 @@ class MeetingCadence(BaseStudy):
             if not names:
                 continue
             names = names if p.reference in names else [p.reference, *names]
-            sub = outcomes[outcomes.arm.isin(names)].copy()
-            sub["arm"] = pd.Categorical(sub["arm"], categories=names)
-            parts += [compare_arms(sub, o, reference=p.reference).assign(hours=mode)
-                      for o in OUTCOMES if sub[o].nunique() >= 2]
+            sub = outcomes[outcomes.arm.isin(names)]
+            parts.append(compare_outcomes(sub, names, p.reference, OUTCOMES).assign(hours=mode))
             if (~sub.completed).any():
+                sub = sub.assign(arm=pd.Categorical(sub["arm"], categories=names))
                 parts.append(retention(sub, reference=p.reference).assign(hours=mode))
-        frame = pd.concat(parts, ignore_index=True)
-        frame["group"] = frame["group"].astype("string")
-        frame["reference"] = frame["reference"].astype("string")
-        return frame
+        return as_strings(pd.concat(parts, ignore_index=True))
 
     def summary_table(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """Per arm: the plan, then mean completion, gains, hours and quality."""
@@ -286,41 +286,12 @@ class MeetingCadence(BaseStudy):
 
     def figures(self, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
-        from toolkit.plots import forest_plot
-
-        out, ref = [], self.params.reference
-        for outcome, effect, unit, what in (("completed", "risk_difference", "", "completion"),
-                                            ("mentee_gain", "difference", "skill points", "mentee gain")):
-            rows = contrasts(estimates, outcome, effect, reference=ref)
-            if rows.empty:
-                continue
-            rows = rows.assign(group=rows.group.map(_short), reference=rows.reference.map(_short))
-            if effect == "risk_difference":
-                rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
-                                   ci_high=rows.ci_high * 100)
-                unit = "percentage points"
-            fig = forest_plot(rows, effect=effect, outcome_label=what, unit=unit,
-                              title=f"Difference in {what} from {self.labels[ref]}")
-            out.append((fig, f"{outcome}_{effect}",
-                        f"Difference in {what} of each schedule from {self.labels[ref]}, "
-                        "with 95% confidence intervals (Holm-adjusted within each hours mode). "
-                        "A point right of the dashed line means more than the reference."))
-        return out
-
-    @staticmethod
-    def robustness_for_report(result: Any, top: int = 8) -> pd.DataFrame:
-        """The most influential assumptions of the robustness check, readable (text cells)."""
-        from toolkit.report import fmt_number
-
-        frame = result.to_frame().head(top)
-        return pd.DataFrame({
-            "assumption": frame.parameter.to_numpy(),
-            "range explored": [f"{fmt_number(a, 3)} to {fmt_number(b, 3)}"
-                               for a, b in zip(frame.low, frame.high, strict=True)],
-            "influence on completion (points, mu*)": (frame.mu_star * 100).map(
-                lambda v: fmt_number(v, 1)).to_numpy(),
-            "direction (mu)": ["raises" if m > 0 else "lowers" for m in frame.mu],
-            "driver": ["yes" if d else "no" for d in frame.driver]})
+        return forest_figures(estimates, self.params.reference,
+                              [("completed", "risk_difference", "completion"),
+                               ("mentee_gain", "difference", "mentee gain")],
+                              whom=self.labels[self.params.reference], each="schedule",
+                              adjusted="Holm-adjusted within each hours mode",
+                              unit="skill points", relabel=_short)
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -340,10 +311,8 @@ class MeetingCadence(BaseStudy):
         p = self.params
         rows = estimates[(estimates.outcome == "completed") & (estimates.effect == "risk_difference")]
         pairs = f"{p.n_mentees} pairs" if p.roster is None else "the roster's pairs"
-        return (f"All uncertainty here is Monte Carlo error from {p.replicates} replicates of "
-                f"{pairs} per schedule. The standard error of the completion differences is "
-                f"{se_span(rows.se.to_numpy() * 100)}; it shrinks with the square root of the "
-                "number of replicates (four times the replicates halves it).")
+        return self.mc_error_text(rows.se.to_numpy() * 100, f"of {pairs} per schedule",
+                                  " (four times the replicates halves it).")
 
 
 STUDY = MeetingCadence.record()

@@ -9,7 +9,7 @@ contrasts over the assumptions' plausible ranges (``toolkit.sensitivity``).
 >>> card = ModelCard(contrasts=["optimal_vs_random"])
 >>> s = card.robustness_spec(card.headlines()[0])
 >>> list(s.arms), s.replicates
-(['optimal', 'random'], 6)
+(['random', 'optimal'], 6)
 """
 
 from __future__ import annotations
@@ -111,17 +111,15 @@ class ModelCard(BaseStudy):
         return {label: Arm(policy, ProgramDesign(**design)) for n in self.params.contrasts
                 for label, policy, design in CONTRASTS[n][:2]}
 
-    def robustness_spec(self, headline: Headline) -> Any:
-        """The two-arm ExperimentSpec of a headline contrast on small synthetic cohorts."""
+    def cohort_source(self) -> Any:  # small synthetic cohorts for the robustness analysis
         from toolkit.cohort import CohortSpec
-        from toolkit.experiment import ExperimentSpec
 
-        p, n = self.params, self.params.robustness_pairs
-        arms = self.arms()
-        return ExperimentSpec(
-            cohort=CohortSpec(n_mentors=round(n * 1.2), n_mentees=n),
-            arms={headline.arm: arms[headline.arm], headline.reference: arms[headline.reference]},
-            replicates=p.robustness_replicates, seed=p.seed)
+        n = self.params.robustness_pairs
+        return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
+
+    @property
+    def replicates(self) -> int:
+        return int(self.params.robustness_replicates)
 
     def robustness(self) -> dict[str, Any]:
         """name -> ``toolkit.sensitivity.robustness`` result of each headline contrast."""

@@ -20,9 +20,8 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, model_validator
 
-from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import contrasts, se_span
+from toolkit.studies._common import as_strings, contrast_table, contrasts, must_be_compared, se_span
 from toolkit.studies._params import Cadence, CohortGroup, Policy, RobustnessGroup, RosterGroup
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
@@ -50,12 +49,9 @@ class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
 
     @model_validator(mode="after")
     def _references_are_compared(self) -> Parameters:
-        for name, value, options in (("reference_policy", self.reference_policy, self.policies),
-                                     ("reference_cadence", self.reference_cadence, self.cadences)):
-            if value is not None and value not in options:
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of study policy_by_cadence must be one of the "
-                    f"compared values ({', '.join(map(repr, options))}); got {value!r}.")
+        must_be_compared(self.study, "reference_policy", self.reference_policy, self.policies, "values")
+        must_be_compared(self.study, "reference_cadence", self.reference_cadence, self.cadences,
+                         "values")
         return self
 
     @property
@@ -171,10 +167,7 @@ class PolicyByCadence(BaseStudy):
                 if sub[outcome].astype(float).nunique() >= 2:
                     parts.append(compare_arms(sub, outcome, by="policy", reference=p.policy_ref
                                               ).assign(cadence=cadence))
-        frame = pd.concat(parts, ignore_index=True)
-        for col in ("group", "reference", "cadence"):
-            frame[col] = frame[col].astype("string")
-        return frame
+        return as_strings(pd.concat(parts, ignore_index=True), ("group", "reference", "cadence"))
 
     @staticmethod
     def interaction_table(estimates: pd.DataFrame) -> pd.DataFrame:
@@ -190,20 +183,13 @@ class PolicyByCadence(BaseStudy):
 
     def within_cadence_table(self, estimates: pd.DataFrame) -> pd.DataFrame:
         """The policy's effect on each outcome within each cadence, readable."""
-        from toolkit.report import fmt_number, fmt_p
-
-        keep = estimates[estimates.cadence.notna() & (estimates.reference == self.params.policy_ref)
+        ref = self.params.policy_ref
+        keep = estimates[estimates.cadence.notna() & (estimates.reference == ref)
                          & estimates.effect.isin(["risk_difference", "difference"])]
-        scale = keep.effect.map({"risk_difference": 100.0}).fillna(1.0).to_numpy()
-        digits = [1 if e == "risk_difference" else 3 for e in keep.effect]
-        return pd.DataFrame({
-            "cadence": keep.cadence.to_numpy(), "policy": keep.group.to_numpy(),
-            "outcome": [OUTCOMES.get(o, o) + (" (points)" if e == "risk_difference" else "")
-                        for o, e in zip(keep.outcome, keep.effect, strict=True)],
-            "difference": [fmt_number(v, d) for v, d in zip(keep.estimate * scale, digits, strict=True)],
-            "95% CI": [f"{fmt_number(a, d)} to {fmt_number(b, d)}" for a, b, d in
-                       zip(keep.ci_low * scale, keep.ci_high * scale, digits, strict=True)],
-            "p (Holm)": [fmt_p(p).removeprefix("p = ").replace("p < ", "< ") for p in keep.p_value]})
+        table = contrast_table(keep, ref, label="policy", outcomes=OUTCOMES)
+        return table.rename(columns={"estimate": "difference"}).assign(
+            cadence=keep.cadence.to_numpy())[["cadence", "policy", "outcome", "difference",
+                                              "95% CI", "p (Holm)"]]
 
     def _effects(self, estimates: pd.DataFrame, outcome: str, effect: str, **kw: Any) -> list[str]:
         from toolkit.report import sentence
