@@ -148,7 +148,7 @@ class BaseStudy:
     title: ClassVar[str]
     question: ClassVar[str]
     Parameters: ClassVar[type[StudyParameters]]
-    inputs: ClassVar[tuple[str, ...]] = ()
+    inputs: ClassVar[tuple[str, ...]] = ()  # default: the parameter groups' input files
     notebook: ClassVar[Path | None] = None  # default: toolkit/data/studies/<name>.ipynb
     # sweep row names: a format string over the estimates row's columns
     sweep_name: ClassVar[str] = "completion: {group} vs {reference} (points)"
@@ -176,7 +176,8 @@ class BaseStudy:
         return Study(name=cls.name, title=cls.title, question=cls.question,
                      parameters=cls.Parameters,
                      notebook=cls.notebook or notebook_path(cls.name),
-                     estimates=cls.sweep_estimates, inputs=cls.inputs, kind=cls)
+                     estimates=cls.sweep_estimates, kind=cls,
+                     inputs=cls.inputs or getattr(cls.Parameters, "input_files", ()))
 
     # -- declared by a study -------------------------------------------------------------
     def arms(self) -> dict[str, Any]:

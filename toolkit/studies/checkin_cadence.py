@@ -154,7 +154,6 @@ class CheckinCadence(BaseStudy):
                 "rematch or close), keeps the most pairs going, and at what cost in coordinator "
                 "hours per retained pair?")
     Parameters = Parameters
-    inputs = ("roster",)
     model_limitation = ("what coaching or a rematch does for a struggling pair, and how honest "
                         "check-in ratings are, are model assumptions.")
     notes = ("Coordinator hours count check-ins, coaching, rematches and closures at the "

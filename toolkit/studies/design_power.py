@@ -33,9 +33,9 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._params import Cadence, Policy, RobustnessGroup
 
-__all__ = ["STUDY", "DesignPower", "Parameters", "design", "diagnosand_table", "estimator",
-           "figures", "findings", "mde_table", "population_effect", "power_table",
-           "required_size", "simulate"]
+__all__ = ["STUDY", "DesignPower", "Parameters", "design", "diagnosand_table", "figures",
+           "findings", "mde_table", "population_effect", "power_table", "required_size",
+           "simulate"]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
 OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
@@ -108,30 +108,20 @@ def design(params: Parameters):
                            n=params.sizes[0])
 
 
-def estimator(params: Parameters):
-    """The pilot's analysis: a two-sample (pooled-variance) t test of the outcome."""
-    from toolkit.diagnosis import DifferenceInMeans
-
-    return DifferenceInMeans(params.outcome, alpha=params.alpha)
-
-
-def _total_to_arm(curve: pd.DataFrame) -> pd.DataFrame:
-    return curve.assign(pairs_per_design=curve.n // 2)
-
-
 def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
     """The power curve: every diagnosand at every size (``n`` is the pilot's total pairs).
     With the population ``effect`` (:func:`population_effect`) as the estimand, bias, RMSE,
     coverage, type-S rate and exaggeration are filled in too."""
-    from toolkit.diagnosis import power_curve
+    from toolkit.diagnosis import DifferenceInMeans, power_curve
 
     workers = min(params.workers, os.cpu_count() or 1)
-    curve = power_curve(design(params), estimator(params), sizes=list(params.sizes),
+    estimator = DifferenceInMeans(params.outcome, alpha=params.alpha)  # two-sample t test
+    curve = power_curve(design(params), estimator, sizes=list(params.sizes),
                         sims=params.sims, seed=params.seed, alpha=params.alpha,
                         estimand=None if effect is None else effect["effect"],
                         bootstrap=200, executor="serial" if workers == 1 else "process",
                         workers=workers, progress=False)
-    return _total_to_arm(curve)
+    return curve.assign(pairs_per_design=curve.n // 2)
 
 
 def population_effect(params: Parameters) -> dict:

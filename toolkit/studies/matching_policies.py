@@ -100,7 +100,6 @@ class MatchingPolicies(BaseStudy):
                 "compatibility, relationship quality, both sides' satisfaction, completion, "
                 "two-way learning, and fairness between groups?")
     Parameters = Parameters
-    inputs = ("roster",)
     model_limitation = ("how much compatibility matters depends on the model's assumed link "
                         "between pair similarity, relationship quality and closure.")
     notes = ("Compatibility is the toolkit's score; a real program's coordinators may know things "

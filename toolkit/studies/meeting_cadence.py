@@ -165,7 +165,6 @@ class MeetingCadence(BaseStudy):
                 "or the Hartford preset) gives the most completed pairs and the largest two-way "
                 "learning, at usual meeting lengths and at matched monthly hours?")
     Parameters = Parameters
-    inputs = ("roster",)
     model_limitation = ("they are as good as its assumptions about how often meetings happen, "
                         "how quality and learning grow with each meeting, and how pairs fade and "
                         "close.")

@@ -25,8 +25,7 @@ from pydantic import Field
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._params import CohortGroup
 
-__all__ = ["CONTRASTS", "STUDY", "ModelCard", "Parameters", "parameter_summary",
-           "parameter_table"]
+__all__ = ["CONTRASTS", "STUDY", "ModelCard", "Parameters", "parameter_summary"]
 
 ContrastName = Literal["weekly_vs_biweekly", "optimal_vs_random", "monthly_checkins_vs_none"]
 # name -> (arm, its design and policy; reference arm, its design and policy; outcome; words)
@@ -60,13 +59,6 @@ class Parameters(CohortGroup):
         80, ge=10, le=2000, description="Mentees per cohort in the robustness analysis.")
 
 
-
-
-def parameter_table() -> pd.DataFrame:
-    """Every behaviour parameter: value, unit, allowed and plausible range, meaning, source."""
-    from toolkit.behavior import BehaviorModel
-
-    return BehaviorModel().describe()
 
 
 def parameter_summary(table: pd.DataFrame) -> dict[str, int]:

@@ -110,7 +110,6 @@ class PolicyByCadence(BaseStudy):
                 "of the matching policy on completion and two-way learning change with the "
                 "cadence (a policy x cadence interaction)?")
     Parameters = Parameters
-    inputs = ("roster",)
     sweep_name = "completion: {group} vs {reference} with {cadence} meetings (points)"
     model_limitation = ("an interaction appears only if the model lets compatibility and "
                         "meeting frequency act together, so 'no clear interaction' may reflect "
