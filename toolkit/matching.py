@@ -31,7 +31,15 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from toolkit import _seeding
-from toolkit._validation import check_bool, check_int, check_option, check_real, fail, quote
+from toolkit._validation import (  # MAX_CAPACITY: the one capacity bound, re-exported here
+    MAX_CAPACITY,
+    check_bool,
+    check_int,
+    check_option,
+    check_real,
+    fail,
+    quote,
+)
 from toolkit.cohort import Cohort
 from toolkit.compatibility import (
     COMPONENT_PHRASES,
@@ -57,9 +65,6 @@ __all__ = [
     "register_policy",
 ]
 
-# The one upper bound on a mentor's capacity (mentees at once): match(), MatchSpec and every
-# study's capacity parameter check against it.
-MAX_CAPACITY = 100
 _TOP = np.int64(0x7FFFFFFF)
 _INDEX_BITS = 24  # up to 16.7 million people per side in the packed preference keys
 _ROW_BLOCK = 1 << 18

@@ -47,7 +47,7 @@ from typing import Annotated, Any, ClassVar, Literal  # noqa: F401  (Literal: th
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit._seeding import MAX_SEED
-from toolkit._validation import fail
+from toolkit._validation import MAX_CAPACITY, fail
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._fields import (
     Choice,
@@ -268,16 +268,10 @@ def cadences() -> tuple[str, ...]:
     return tuple(CADENCES)
 
 
-def _max_capacity() -> int:
-    from toolkit.matching import MAX_CAPACITY
-
-    return MAX_CAPACITY
-
-
 _POLICY, _CADENCE = Choice("policy", policies), Choice("cadence", cadences)
 Policy = Annotated[str, AfterValidator(_POLICY), _POLICY]
 Cadence = Annotated[str, AfterValidator(_CADENCE), _CADENCE]
-Capacity = Annotated[int, Field(ge=1, le=_max_capacity(),
+Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY,
                                 description="Most mentees a mentor may have at once.")]
 
 
