@@ -195,10 +195,9 @@ def show_reproduce(params: StudyParameters) -> str:
     """The "reproduce this" block: the exact ``rmt run`` command; returns it."""
     import toolkit
 
-    cmd = params.command()
     roster = params.to_dict().get("roster")
-    if roster:  # the file name only: a full path can name a person (a home folder)
-        cmd = type(params).from_values({**params.to_dict(), "roster": Path(roster).name}).command()
+    # the file name only: a full path can name a person (a home folder)
+    cmd = params.command(**({"roster": Path(roster).name} if roster else {}))
     show_html('<section id="reproduce"><h2>Reproduce this</h2>'
               f"<pre><code>{html.escape(cmd)}</code></pre>"
               f"<p>toolkit {html.escape(toolkit.__version__)}; the run's manifest.json lists the "

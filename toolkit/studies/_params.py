@@ -233,18 +233,19 @@ class StudyParameters(BaseModel):
                  "allowed": allowed_text(i), "help": i.description or ""}
                 for n, i in cls.model_fields.items()]
 
-    def cli_args(self) -> list[str]:
-        """``-p key=value`` arguments reproducing these parameters (non-defaults only)."""
+    def cli_args(self, **shown: Any) -> list[str]:
+        """``-p key=value`` arguments reproducing these parameters (non-defaults only);
+        ``shown`` replaces how a value is written (a roster's file name for its path)."""
         out = []
         for key, value in self.changed().items():
-            out += ["-p", f"{key}={cli_text(value)}"]
+            out += ["-p", f"{key}={cli_text(shown.get(key, value))}"]
         return out
 
-    def command(self) -> str:
+    def command(self, **shown: Any) -> str:
         """The exact ``rmt run`` command for these parameters (shell-quoted)."""
         import shlex
 
-        return shlex.join(["rmt", "run", self.study, *self.cli_args()])
+        return shlex.join(["rmt", "run", self.study, *self.cli_args(**shown)])
 
 
 @functools.cache
