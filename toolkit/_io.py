@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -58,7 +59,7 @@ def unescape_cell(value: Any) -> Any:
     return value
 
 
-def _map_text(frame: pd.DataFrame, func) -> pd.DataFrame:
+def _map_text(frame: pd.DataFrame, func: Any) -> pd.DataFrame:
     """``frame`` with ``func`` applied to every text cell and column name (numbers kept)."""
     out = frame.copy(deep=False)
     out.columns = [func(c) for c in out.columns]
@@ -202,6 +203,41 @@ def write_text(text: str, path: str | os.PathLike, *, formats: tuple[str, ...]) 
     with _atomic(p) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
     return p
+
+
+def replace_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically, creating its folder.
+
+    For files whose name the toolkit chooses (manifests, reports, notebooks), so no
+    extension check: a temporary file beside ``path``, renamed onto it when complete.
+    """
+    p = Path(path)
+    if str(p.parent) not in ("", "."):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic(p) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return p
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file's bytes (read in 1 MiB chunks).
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = pathlib.Path(d) / "x.txt"; _ = f.write_bytes(b"abc")
+    ...     sha256_file(f)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """The sha256 hex digest of ``text`` encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:

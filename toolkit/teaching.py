@@ -1,4 +1,4 @@
-"""Helpers for the teaching notebooks in ``studies/teaching/``.
+"""Helpers for the teaching notebooks shipped in ``toolkit/data/teaching/``.
 
 The notebooks stay thin: the small simulations they run, the interactive widgets, the
 exercise checks and the tools that turn solution notebooks into student versions and
@@ -15,7 +15,10 @@ HTML all live here. Everything is built on the public ``toolkit`` API only.
   the toolkit (never a number typed into this file), says whether it is right and gives a
   hint, never the answer. A wrong type or shape gets a sentence, never a traceback.
 - **Course tools**: :func:`build_student_versions` (solution cells, tagged ``solution``,
-  become blank answer cells), :func:`execute_notebook` and :func:`render_notebooks`.
+  become blank answer cells), :func:`execute_notebook` and :func:`render_notebooks`. The
+  notebooks ship inside the package (:data:`TEACHING_NOTEBOOKS`), so both work from any
+  folder of an installed toolkit; kernels start through :mod:`toolkit.runs.kernel`, pages
+  use :func:`toolkit.report.page`.
 
 >>> check_answer("nb1_q3", "b").correct
 True
@@ -33,7 +36,6 @@ import functools
 import html
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ import pandas as pd
 __all__ = [
     "BASELINE",
     "BRIEF",
+    "COURSE_AUDIENCE",
     "EXERCISES",
     "Exercise",
     "Feedback",
@@ -67,10 +70,17 @@ __all__ = [
     "show_program",
     "show_weights",
     "study_example",
+    "TEACHING_NOTEBOOKS",
     "teaching_cohort",
     "try_design",
     "weights_summary",
 ]
+
+# Where the solution notebooks and the instructor guide ship (package data).
+TEACHING_NOTEBOOKS = Path(__file__).resolve().parent / "data" / "teaching"
+# Who the course is for (the instructor guide, README.md beside the notebooks, says the same).
+COURSE_AUDIENCE = ("HR and L&D courses, organisational-behaviour classes and coordinators in "
+                   "training; no programming needed")
 
 # The course's cohort: small enough that every notebook runs in seconds.
 COHORT = {"n_mentors": 24, "n_mentees": 20, "seed": 2024}
@@ -902,17 +912,9 @@ ANSWER_TAG = "answer"
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; shared files should be readable
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    from toolkit._io import replace_text
+
+    replace_text(path, text)
 
 
 def _notebooks(source: str | os.PathLike) -> list[Path]:
@@ -1009,7 +1011,7 @@ def student_version(nb: Any) -> Any:
     return out
 
 
-def build_student_versions(source: str | os.PathLike = "studies/teaching",
+def build_student_versions(source: str | os.PathLike = TEACHING_NOTEBOOKS,
                            out: str | os.PathLike = "build/teaching") -> list[Path]:
     """Write a student version of every notebook in ``source`` into ``out``.
 
@@ -1032,39 +1034,118 @@ def build_student_versions(source: str | os.PathLike = "studies/teaching",
     return written
 
 
-def execute_notebook(path: str | os.PathLike, *, timeout: int = 300,
-                     kernel_name: str = "python3", nb: Any = None) -> Any:
-    """Run a notebook top to bottom in a fresh kernel (working folder: its own folder)."""
-    import nbformat
-    from nbclient import NotebookClient
+def execute_notebook(path: str | os.PathLike, *, timeout: int = 300, nb: Any = None) -> Any:
+    """Run a notebook top to bottom in a fresh kernel (working folder: its own folder).
 
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4) if nb is None else nb
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
-    # Figures must render inline even when the caller forces a non-interactive backend
-    # (MPLBACKEND=Agg, as test suites do): the kernel inherits the environment.
-    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    client.execute(env=env)
-    return nb
+    The kernel starts through :func:`toolkit.runs.kernel.execute_notebook`, as study
+    kernels do; its figures carry alt text (:func:`use_alt_text`)."""
+    from toolkit.runs.kernel import execute_notebook as run_in_kernel
+
+    return run_in_kernel(path, timeout=timeout, nb=nb, setup=_ALT_TEXT_SETUP)
 
 
-def render_notebooks(source: str | os.PathLike = "studies/teaching",
+_ALT_TEXT_SETUP = "__import__('toolkit.teaching').teaching.use_alt_text()"
+
+
+def figure_alt_text(fig: Any) -> str:
+    """Alt text for a figure: the text a toolkit plot attached, else one built from its
+    titles, axis labels and legend entries (what a sighted reader reads first).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [1, 2], label="weekly"); _ = ax.legend()
+    >>> _ = ax.set(title="Quality by week", xlabel="week", ylabel="quality")
+    >>> figure_alt_text(fig)
+    'Chart: Quality by week; x axis week, y axis quality; series weekly.'
+    >>> plt.close(fig)
+    """
+    from toolkit.plots import alt_text
+
+    given = alt_text(fig)
+    if given:
+        return given
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        parts.append(suptitle.get_text())
+    for ax in fig.get_axes():
+        bits = []
+        if ax.get_title():
+            bits.append(ax.get_title())
+        axes = [f"{k} axis {lab}" for k, lab in (("x", ax.get_xlabel()), ("y", ax.get_ylabel()))
+                if lab]
+        if axes:
+            bits.append(", ".join(axes))
+        legend = ax.get_legend()
+        if legend is not None:
+            labels = [t.get_text() for t in legend.get_texts() if t.get_text()]
+            if labels:
+                bits.append("series " + ", ".join(labels))
+        if bits:
+            parts.append("; ".join(bits))
+    return ("Chart: " + "; ".join(parts) + ".") if parts else "Chart without title or labels."
+
+
+def use_alt_text() -> None:
+    """In a running IPython kernel, show every matplotlib figure as an ``<img>`` with alt
+    text (:func:`figure_alt_text`) besides the plain PNG, so rendered pages are readable
+    with a screen reader. Called by :func:`execute_notebook` before the first cell."""
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    from toolkit.report import figure_html
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["text/html"]
+
+    def register() -> None:
+        formatter.for_type(Figure, lambda fig: figure_html(fig, "", figure_alt_text(fig)))
+
+    # Activating the inline backend drops every Figure formatter, so register again after
+    # each cell, before the backend shows the cell's figures (it registers later).
+    register()
+    shell.events.register("post_execute", register)
+
+
+def course_sessions(source: str | os.PathLike = TEACHING_NOTEBOOKS) -> dict[int, int]:
+    """Session number -> minutes, read from the instructor guide's "### Session N: ... (M min)".
+
+    >>> course_sessions()[1]
+    90
+    """
+    import re
+
+    guide = Path(source) / "README.md"
+    if not guide.is_file():
+        return {}
+    found = re.findall(r"^### Session (\d+):.*\((\d+) min\)", guide.read_text(encoding="utf-8"),
+                       flags=re.MULTILINE)
+    return {int(k): int(m) for k, m in found}
+
+
+def render_notebooks(source: str | os.PathLike = TEACHING_NOTEBOOKS,
                      out: str | os.PathLike = "reports/teaching", *,
                      timeout: int = 300) -> list[tuple[Path, float]]:
     """Execute every notebook of ``source`` and write it as HTML into ``out``.
 
-    Also writes ``index.html`` listing them. Returns ``(html path, seconds to execute)``
-    for each notebook. Nothing is written for a notebook that fails: its error propagates.
+    Also writes ``index.html``, laid out like the study index: each session's title,
+    audience and duration, a warning that the pages include the solutions, and a link
+    back to the studies. Returns ``(html path, seconds to execute)`` for each notebook.
+    Nothing is written for a notebook that fails: its error propagates.
     """
     from nbconvert import HTMLExporter
+
+    from toolkit.report import page
 
     notebooks = _notebooks(source)
     target = _check_out(out, Path(source))
     # The "basic" template is cells only: no CDN require.js, MathJax, web fonts or widget
     # manager, so the page opens offline and asks no outside host for anything (widgets
-    # show their static fallback figure). The page and its CSS are ours.
+    # show their static fallback figure).
     exporter = HTMLExporter(template_name="basic", embed_images=True)
     done = []
     for path in notebooks:
@@ -1073,36 +1154,41 @@ def render_notebooks(source: str | os.PathLike = "studies/teaching",
         seconds = time.perf_counter() - start
         body, _ = exporter.from_notebook_node(nb)
         dest = target / f"{path.stem}.html"
-        _write_atomic(dest, _teaching_page(_title(path), body))
+        footer = ('<a href="index.html">All teaching notebooks</a>. Generated by the '
+                  "reverse-mentoring toolkit; numbers are simulated.")
+        _write_atomic(dest, page(_title(path), body, footer, notebook=True))
         done.append((dest, seconds))
-    items = "\n".join(f'<li><a href="{html.escape(p.name)}">{html.escape(_title(src))}</a></li>'
-                      for (p, _), src in zip(done, notebooks, strict=True))
-    _write_atomic(target / "index.html",
-                  "<!doctype html><html><head><meta charset='utf-8'><title>Teaching notebooks"
-                  "</title></head><body><h1>Teaching notebooks: a short course on mentoring "
-                  f"design</h1><ol>\n{items}\n</ol></body></html>\n")
+    _write_atomic(target / "index.html", teaching_index(
+        [(dest, src) for (dest, _), src in zip(done, notebooks, strict=True)], source))
     return done
 
 
-_TEACHING_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;line-height:1.5;
-color:#1f2933;margin:0;background:#fafafa}
-main{max-width:60rem;margin:0 auto;padding:1.5rem 2rem;background:#fff}
-pre{background:#f4f5f7;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;border-radius:4px}
-.jp-InputPrompt,.jp-OutputPrompt{display:none}
-img{max-width:100%;height:auto}
-table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
-th,td{border-bottom:1px solid #e0e0e0;padding:.25rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}
-.jp-RenderedHTMLCommon h1{font-size:1.8rem}
-"""
+def teaching_index(pages: Sequence[tuple[Path, Path]],
+                   source: str | os.PathLike = TEACHING_NOTEBOOKS) -> str:
+    """The teaching index page: one section per notebook (title, audience, duration), a
+    warning that the pages include the solutions, and a link back to the study index."""
+    import re
 
+    from toolkit.report import page
 
-def _teaching_page(title: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_TEACHING_CSS}</style></head>"
-            f"<body><main>{body}</main></body></html>\n")
+    esc = html.escape
+    minutes = course_sessions(source)
+    items = []
+    for dest, src in pages:
+        number = re.match(r"(\d+)", src.name)
+        length = minutes.get(int(number.group(1))) if number else None
+        duration = f"{length} minutes" if length else "one session"
+        items.append(f'<section class="study"><h2><a href="{esc(dest.name)}">'
+                     f"{esc(_title(src))}</a></h2><p><strong>Audience.</strong> "
+                     f"{esc(COURSE_AUDIENCE)}. <strong>Duration.</strong> {esc(duration)}."
+                     "</p></section>")
+    body = ("<h1>Teaching notebooks: a short course on mentoring design</h1>"
+            '<p class="warning"><strong>These pages include the solutions.</strong> They are '
+            "for instructors and for reading after class; hand students the versions made by "
+            "<code>rmt teaching build</code>, whose answer cells are blank.</p>"
+            + "".join(items)
+            + '<p><a href="../index.html">Back to the design studies</a></p>')
+    return page("Teaching notebooks", body)
 
 
 def _title(path: Path) -> str:

@@ -91,10 +91,7 @@ SMALL_TABLE_ROWS = 5_000
 
 # --------------------------------------------------------------------------- parameters
 
-def canonical_json(value: Any) -> str:
-    """Canonical JSON (sorted keys, no spaces, ASCII) used for fingerprints."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
+from toolkit._spec import canonical_json  # noqa: E402  re-export; the lead removes it after merging
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -516,20 +513,7 @@ def save_figure(fig: Any, name: str) -> Path:
     return path
 
 
-def figure_html(fig: Any, caption: str, alt: str | None = None) -> str:
-    """A ``<figure>`` with the image embedded as a data URI, alt text and a caption."""
-    import base64
-    import io
-
-    from toolkit.plots import alt_text
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    alt = alt or alt_text(fig) or caption
-    return (f'<figure class="rmt-figure"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(alt, quote=True)}"><figcaption>{html.escape(caption)}'
-            f"</figcaption></figure>")
+from toolkit.report import figure_html  # noqa: E402  re-export; the lead removes it after merging
 
 
 def show_figure(fig: Any, name: str, caption: str, alt: str | None = None) -> Path:
