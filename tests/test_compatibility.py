@@ -14,14 +14,11 @@ from toolkit import (
     CohortSpec,
     Constraints,
     InvalidParameterError,
-    admissible_mask,
     compatibility_matrix,
     generate_cohort,
     pair_components,
-    pair_scores,
-    resolve_weights,
-    score_components,
 )
+from toolkit.compatibility import admissible_mask, pair_scores, resolve_weights, score_components
 from toolkit.cohort import Cohort
 
 

@@ -43,16 +43,8 @@ from .compatibility import (
     Constraints,
     WEIGHT_PROFILES,
     WEIGHT_TERMS,
-    admissible_mask,
     compatibility_matrix,
-    component_means,
-    group_codes,
     pair_components,
-    pair_scores,
-    resolve_weights,
-    score_components,
-    side_weights,
-    weighted_score,
 )
 from .matching import (
     Matching,
@@ -84,8 +76,6 @@ from .program import (
 )
 from .behavior import (
     BehaviorModel,
-    parameter_table_markdown,
-    update_model_doc,
 )
 from .simulation import (
     EVENT_TYPES,
@@ -134,7 +124,6 @@ from .diagnosis import (
 )
 from .plots import (
     PALETTE,
-    alt_text,
     calibration_plot,
     forest_plot,
     interaction_plot,
@@ -155,13 +144,17 @@ from .sensitivity import (
 from .report import (
     DIFFERENCE_EFFECTS,
     RATIO_EFFECTS,
-    findings_html,
-    fmt_ci,
-    fmt_number,
-    fmt_p,
     sentence,
     sentences,
-    table_html,
+)
+from .studies import (
+    get_study,
+    list_studies,
+)
+from .runs import (
+    run_study,
+    run_sweep,
+    verify_run,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, sensitivity, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, sensitivity, report, studies, runs

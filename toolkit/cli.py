@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -79,7 +79,7 @@ def cohort(
     from toolkit.cohort import CohortSpec, generate_cohort
 
     check_output_path(out)
-    kwargs = {"n_mentors": mentors, "n_mentees": mentees, "seed": seed}
+    kwargs: dict[str, Any] = {"n_mentors": mentors, "n_mentees": mentees, "seed": seed}
     if locale:
         kwargs["locales"] = tuple(locale)
     if department:
@@ -306,8 +306,8 @@ def simulate(
     from toolkit.simulation import simulate as run_simulation
 
     check_option(fmt, "format", "rmt simulate", ("csv", "parquet"))
-    changes = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
-                                 ("duration_weeks", weeks)) if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
+                                                 ("duration_weeks", weeks)) if v is not None}
     design = named_preset(preset, **changes) if preset else ProgramDesign(**changes)
     # The four tables are written into a temporary folder, created now (so a bad --out
     # is found before simulating) and moved into place only when all four are written.

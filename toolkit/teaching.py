@@ -100,7 +100,7 @@ OUTCOME_LABELS = {
     "hours_coordinator": "coordinator hours per pair",
 }
 # Notebook 5's brief: what the program must achieve and what it may cost.
-BRIEF = {
+BRIEF: dict[str, Any] = {
     "mentees": PROGRAM_COHORT["n_mentees"],
     "mentors": PROGRAM_COHORT["n_mentors"],
     "weeks": 26,
