@@ -32,6 +32,11 @@ class VerifyResult:
     tables: dict[str, TableCheck]
     passed: bool
 
+    @property
+    def identical(self) -> bool:
+        """Whether every table has the same cells as the re-run (no tolerance used)."""
+        return self.passed and all(c.largest == 0.0 for c in self.tables.values())
+
 
 def _input_path(name: str, meta: Mapping[str, str], given: Mapping[str, str | os.PathLike]
                 ) -> Path:
