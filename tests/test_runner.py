@@ -17,15 +17,26 @@ import pytest
 
 from toolkit import runs
 from toolkit._io import sha256_file
-from toolkit.errors import InvalidParameterError, OutputPathError, SchedulerError, StudyExecutionError
+from toolkit.errors import (
+    InvalidParameterError,
+    OutputPathError,
+    SchedulerError,
+    StudyExecutionError,
+)
 from toolkit.runs import manifest as manifest_mod
 from toolkit.runs import run as run_mod
 from toolkit.runs import sweep as sweep_mod
 from toolkit.runs import verify as verify_mod
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_SWEEP = ["replicates=2", "n_mentors=20", "n_mentees=16", "hours=unmatched",
-              "cadences=weekly,biweekly", "robustness=false"]
+TINY_SWEEP = [
+    "replicates=2",
+    "n_mentors=20",
+    "n_mentees=16",
+    "hours=unmatched",
+    "cadences=weekly,biweekly",
+    "robustness=false",
+]
 
 
 def test_manifest_records_what_must_reproduce(tiny_run):
@@ -45,8 +56,12 @@ def test_same_parameters_find_the_earlier_run(tiny_run, monkeypatch, tiny_params
     import papermill
 
     monkeypatch.setattr(papermill, "execute_notebook", _no_kernel)
-    again = runs.run_study("meeting_cadence", tiny_params["meeting_cadence"],
-                           out=tiny_run.path.parents[1], progress=False)
+    again = runs.run_study(
+        "meeting_cadence",
+        tiny_params["meeting_cadence"],
+        out=tiny_run.path.parents[1],
+        progress=False,
+    )
     assert again.skipped and again.path == tiny_run.path
 
 
@@ -87,16 +102,20 @@ def test_folder_that_is_not_a_run_is_refused(tmp_path, monkeypatch, tiny_params)
     plan.path.mkdir(parents=True)
     (plan.path / "notes.txt").write_text("mine")
     with pytest.raises(OutputPathError, match="is not a run of study meeting_cadence"):
-        runs.run_study("meeting_cadence", tiny_params["meeting_cadence"], out=tmp_path,
-                       progress=False)
+        runs.run_study(
+            "meeting_cadence", tiny_params["meeting_cadence"], out=tmp_path, progress=False
+        )
     assert (plan.path / "notes.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize(("name", "words"), [
-    ("meeting_cadense", "did you mean meeting_cadence?"),
-    ("matching_policy", "did you mean matching_policies?"),
-    ("zzz", "the studies are: "),
-])
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("meeting_cadense", "did you mean meeting_cadence?"),
+        ("matching_policy", "did you mean matching_policies?"),
+        ("zzz", "the studies are: "),
+    ],
+)
 def test_unknown_study_names_a_near_miss(name, words):
     with pytest.raises(InvalidParameterError, match=words.replace("?", r"\?")) as info:
         runs.plan_run(name)
@@ -126,14 +145,26 @@ def failing_study(tmp_path):
         study = "failing_test"
         size: int = Field(3, ge=1, description="A size.")
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                           "display_name": "Python 3"}})
-    nb.cells = [nbformat.v4.new_code_cell("seed = 0\nsize = 3", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("raise ValueError(f'boom at size {size}')")]
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+        }
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("seed = 0\nsize = 3", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise ValueError(f'boom at size {size}')"),
+    ]
     path = tmp_path / "failing_test.ipynb"
     nbformat.write(nb, path)
-    study = register(Study(name="failing_test", title="Fails", question="Does it fail?",
-                           parameters=FailParams, notebook=path))
+    study = register(
+        Study(
+            name="failing_test",
+            title="Fails",
+            question="Does it fail?",
+            parameters=FailParams,
+            notebook=path,
+        )
+    )
     yield study
     unregister("failing_test")
 
@@ -161,11 +192,17 @@ def test_a_roster_run_keeps_the_file_name_and_checksum_never_its_folder(tmp_path
     roster = private / "people.csv"
     people = generate_cohort(CohortSpec(n_mentors=14, n_mentees=12, seed=4)).participants
     write_table(people.rename(columns={"participant_id": "id"}), roster)
-    res = runs.run_study("meeting_cadence", ["replicates=2", f"roster={roster}",
-                                             "cadences=weekly,biweekly", "robustness=false"],
-                         out=tmp_path / "runs", progress=False)
-    written = {p.name: p.read_text() for p in res.path.rglob("*")
-               if p.is_file() and p.suffix in (".json", ".ipynb", ".html", ".csv")}
+    res = runs.run_study(
+        "meeting_cadence",
+        ["replicates=2", f"roster={roster}", "cadences=weekly,biweekly", "robustness=false"],
+        out=tmp_path / "runs",
+        progress=False,
+    )
+    written = {
+        p.name: p.read_text()
+        for p in res.path.rglob("*")
+        if p.is_file() and p.suffix in (".json", ".ipynb", ".html", ".csv")
+    }
     assert {"manifest.json", "notebook.ipynb", "report.html"} <= set(written)
     for name, text in written.items():
         assert "home_of_ada_lovelace" not in text, name
@@ -176,8 +213,9 @@ def test_a_roster_run_keeps_the_file_name_and_checksum_never_its_folder(tmp_path
     assert not (res.path / "people.csv").exists()
     with pytest.raises(InvalidParameterError, match="--input roster=PATH"):
         runs.verify_run(res.path, progress=False, echo=lambda m: None)
-    check = runs.verify_run(res.path, inputs={"roster": roster}, progress=False,
-                            echo=lambda m: None)
+    check = runs.verify_run(
+        res.path, inputs={"roster": roster}, progress=False, echo=lambda m: None
+    )
     assert check.passed, {k: str(v) for k, v in check.tables.items()}
 
 
@@ -193,8 +231,9 @@ def test_verify_passes_on_a_fresh_run_and_names_an_altered_table(tiny_run, tmp_p
     frame.to_parquet(table, index=False)
     res = runs.verify_run(altered, progress=False, echo=lambda m: None)
     assert not res.passed
-    assert str(res.tables["arms.parquet"]) == ("differs in 1 cell (largest difference 0.001 "
-                                               "in column 'completion')")
+    assert str(res.tables["arms.parquet"]) == (
+        "differs in 1 cell (largest difference 0.001 in column 'completion')"
+    )
     assert str(res.tables["estimates.parquet"]) == "identical"
 
 
@@ -205,12 +244,17 @@ def test_compare_table_tolerance_is_stated_and_exact_for_integers_and_text(tmp_p
     noisy = base.assign(x=base.x + [3e-14, -2e-14, 0.0])  # the size of BLAS-order noise
     noisy.to_parquet(b)
     check = manifest_mod.compare_table(a, b)
-    assert check.agrees and str(check).startswith("equal within tolerance (largest difference 3e-14")
+    assert check.agrees and str(check).startswith(
+        "equal within tolerance (largest difference 3e-14"
+    )
     beyond = base.assign(x=base.x * (1 + 10 * manifest_mod.RTOL))
     beyond.to_parquet(b)
     assert not manifest_mod.compare_table(a, b).agrees
     base.assign(n=[1, 2, 4]).to_parquet(b)
-    assert str(manifest_mod.compare_table(a, b)) == "differs in 1 cell (exact values differ in column 'n')"
+    assert (
+        str(manifest_mod.compare_table(a, b))
+        == "differs in 1 cell (exact values differ in column 'n')"
+    )
     base.assign(arm=["a", "b", "C"]).to_parquet(b)
     assert manifest_mod.compare_table(a, b).cells == 1
 
@@ -227,10 +271,11 @@ def test_verify_names_differing_versions_first(tiny_run, tmp_path, monkeypatch):
         runs.verify_run(altered, progress=False, echo=said.append)
     import toolkit
 
-    assert said == [f"version differs: toolkit 0.0.1 in the manifest, {toolkit.__version__} "
-                    "installed",
-                    f"version differs: numpy 1.0.0 in the manifest, "
-                    f"{manifest_mod.installed_versions()['packages']['numpy']} installed"]
+    assert said == [
+        f"version differs: toolkit 0.0.1 in the manifest, {toolkit.__version__} installed",
+        f"version differs: numpy 1.0.0 in the manifest, "
+        f"{manifest_mod.installed_versions()['packages']['numpy']} installed",
+    ]
 
 
 class _Stopped(Exception):
@@ -253,10 +298,19 @@ def test_a_rerun_with_another_blas_thread_count_gives_byte_identical_tables(tmp_
     made = []
     for threads in ("1", "2"):
         out = tmp_path / f"threads{threads}"
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
-               "MKL_NUM_THREADS": threads}
-        subprocess.run([sys.executable, "-c", _RERUN, str(out), *tiny_params["meeting_cadence"]],
-                       env=env, check=True, capture_output=True, cwd=tmp_path)
+        env = {
+            **os.environ,
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
+        subprocess.run(
+            [sys.executable, "-c", _RERUN, str(out), *tiny_params["meeting_cadence"]],
+            env=env,
+            check=True,
+            capture_output=True,
+            cwd=tmp_path,
+        )
         (run_dir,) = (out / "meeting_cadence").iterdir()
         made.append(run_dir / "tables")
     a, b = made
@@ -302,37 +356,69 @@ def test_sweep_resumes_and_this_process_pool_and_dask_give_identical_tables(tmp_
 
     monkeypatch.setattr(sweep_mod, "_run_plan_here", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        runs.run_sweep("meeting_cadence", grid, base=TINY_SWEEP, out=local, workers=1,
-                       progress=False, echo=lambda m: None)
+        runs.run_sweep(
+            "meeting_cadence",
+            grid,
+            base=TINY_SWEEP,
+            out=local,
+            workers=1,
+            progress=False,
+            echo=lambda m: None,
+        )
     monkeypatch.setattr(sweep_mod, "_run_plan_here", real)
     done = [p for p in (local / "meeting_cadence").iterdir() if (p / "manifest.json").exists()]
     assert len(done) == 1
-    resumed = runs.run_sweep("meeting_cadence", grid, base=TINY_SWEEP, out=local, workers=1,
-                             progress=False, echo=lambda m: None)
+    resumed = runs.run_sweep(
+        "meeting_cadence",
+        grid,
+        base=TINY_SWEEP,
+        out=local,
+        workers=1,
+        progress=False,
+        echo=lambda m: None,
+    )
     assert (resumed.ran, resumed.skipped) == (1, 1)
 
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
-        remote = runs.run_sweep("meeting_cadence", grid, base=TINY_SWEEP, out=tmp_path / "dask",
-                                scheduler=cluster.scheduler_address, progress=False,
-                                echo=lambda m: None)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        remote = runs.run_sweep(
+            "meeting_cadence",
+            grid,
+            base=TINY_SWEEP,
+            out=tmp_path / "dask",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+            echo=lambda m: None,
+        )
     assert (remote.ran, remote.skipped) == (2, 0)
     said = []
-    pool = runs.run_sweep("meeting_cadence", grid, base=TINY_SWEEP, out=tmp_path / "pool",
-                          workers=(os.cpu_count() or 1) + 3, progress=False, echo=said.append)
+    pool = runs.run_sweep(
+        "meeting_cadence",
+        grid,
+        base=TINY_SWEEP,
+        out=tmp_path / "pool",
+        workers=(os.cpu_count() or 1) + 3,
+        progress=False,
+        echo=said.append,
+    )
     assert (pool.ran, pool.skipped) == (2, 0)
     capped = [s for s in said if "workers asked" in s]
-    assert capped == [f"note: {(os.cpu_count() or 1) + 3} workers asked, {os.cpu_count()} cores "
-                      f"available; using {os.cpu_count()}"]
+    assert capped == [
+        f"note: {(os.cpu_count() or 1) + 3} workers asked, {os.cpu_count()} cores "
+        f"available; using {os.cpu_count()}"
+    ]
     for other in (remote, pool):
         for a, b in zip(resumed.runs, other.runs, strict=True):
             assert a.run_id == b.run_id
             tables = sorted(p.name for p in (a.path / "tables").iterdir())
             assert tables == sorted(p.name for p in (b.path / "tables").iterdir())
             for t in tables:
-                assert (a.path / "tables" / t).read_bytes() == (b.path / "tables" / t).read_bytes(), t
+                assert (a.path / "tables" / t).read_bytes() == (
+                    b.path / "tables" / t
+                ).read_bytes(), t
     sweep = pd.read_parquet(resumed.table)
     assert sweep["seed"].tolist() == ["1", "2"] and len(sweep.columns) > 4
     assert sweep.equals(pd.read_parquet(remote.table))
@@ -346,22 +432,39 @@ def test_unreachable_scheduler_fails_fast(tmp_path):
 
     start = time.monotonic()
     with pytest.raises(SchedulerError, match="could not be reached within 1 s"):
-        runs.run_sweep("meeting_cadence", ["seed=1,2"], base=TINY_SWEEP, out=tmp_path,
-                       scheduler="tcp://127.0.0.1:9", timeout=1, progress=False,
-                       echo=lambda m: None)
+        runs.run_sweep(
+            "meeting_cadence",
+            ["seed=1,2"],
+            base=TINY_SWEEP,
+            out=tmp_path,
+            scheduler="tcp://127.0.0.1:9",
+            timeout=1,
+            progress=False,
+            echo=lambda m: None,
+        )
     assert time.monotonic() - start < 30
     with pytest.raises(SchedulerError, match="neither an address"):
-        runs.run_sweep("meeting_cadence", ["seed=1,2"], base=TINY_SWEEP, out=tmp_path,
-                       scheduler=str(tmp_path / "missing.json"), progress=False,
-                       echo=lambda m: None)
+        runs.run_sweep(
+            "meeting_cadence",
+            ["seed=1,2"],
+            base=TINY_SWEEP,
+            out=tmp_path,
+            scheduler=str(tmp_path / "missing.json"),
+            progress=False,
+            echo=lambda m: None,
+        )
 
 
 def test_grid_expands_every_combination_in_order():
-    sets = runs.expand_grid("meeting_cadence",
-                            ["seed=1,2", "cadences=weekly,biweekly;monthly,biweekly"])
+    sets = runs.expand_grid(
+        "meeting_cadence", ["seed=1,2", "cadences=weekly,biweekly;monthly,biweekly"]
+    )
     assert [(p.seed, p.cadences) for p in sets] == [
-        (1, ("weekly", "biweekly")), (1, ("monthly", "biweekly")),
-        (2, ("weekly", "biweekly")), (2, ("monthly", "biweekly"))]
+        (1, ("weekly", "biweekly")),
+        (1, ("monthly", "biweekly")),
+        (2, ("weekly", "biweekly")),
+        (2, ("monthly", "biweekly")),
+    ]
     with pytest.raises(InvalidParameterError, match="no parameter 'sed'"):
         runs.expand_grid("meeting_cadence", ["sed=1,2"])
 

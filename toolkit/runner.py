@@ -16,5 +16,15 @@ from toolkit.runs import (
     verify_run,
 )
 
-__all__ = ["RunResult", "SweepResult", "VerifyResult", "check_parameters", "expand_grid",
-           "render_report", "run_reports", "run_study", "run_sweep", "verify_run"]
+__all__ = [
+    "RunResult",
+    "SweepResult",
+    "VerifyResult",
+    "check_parameters",
+    "expand_grid",
+    "render_report",
+    "run_reports",
+    "run_study",
+    "run_sweep",
+    "verify_run",
+]

@@ -21,7 +21,22 @@ from toolkit.runs.run import RunResult, run_reports, run_study
 from toolkit.runs.sweep import SweepResult, expand_grid, run_sweep
 from toolkit.runs.verify import VerifyResult, verify_run
 
-__all__ = ["Plan", "RunResult", "SweepResult", "TableCheck", "VerifyResult", "check_parameters",
-           "compare_table", "expand_grid", "fingerprint", "plan_run", "read_manifest",
-           "render_report", "run_reports", "run_study", "run_sweep", "verify_run",
-           "write_index"]
+__all__ = [
+    "Plan",
+    "RunResult",
+    "SweepResult",
+    "TableCheck",
+    "VerifyResult",
+    "check_parameters",
+    "compare_table",
+    "expand_grid",
+    "fingerprint",
+    "plan_run",
+    "read_manifest",
+    "render_report",
+    "run_reports",
+    "run_study",
+    "run_sweep",
+    "verify_run",
+    "write_index",
+]

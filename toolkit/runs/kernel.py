@@ -25,13 +25,17 @@ KERNEL_NAME = "python3"
 KERNEL_THREADS = 1
 # Runs in the kernel before any cell: load the BLAS libraries numpy and scipy bring
 # (scipy's wheels carry their own) and pin every native thread pool to one thread.
-_PIN_THREADS = ("__import__('scipy.linalg'); "
-                f"__import__('threadpoolctl').threadpool_limits({KERNEL_THREADS})")
+_PIN_THREADS = (
+    f"__import__('scipy.linalg'); __import__('threadpoolctl').threadpool_limits({KERNEL_THREADS})"
+)
 # Environment every kernel gets: the same thread counts for libraries that read them at
 # start, and inline figures even when the host forces a non-interactive backend.
-_KERNEL_ENV = {"OMP_NUM_THREADS": str(KERNEL_THREADS), "OPENBLAS_NUM_THREADS": str(KERNEL_THREADS),
-               "MKL_NUM_THREADS": str(KERNEL_THREADS),
-               "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+_KERNEL_ENV = {
+    "OMP_NUM_THREADS": str(KERNEL_THREADS),
+    "OPENBLAS_NUM_THREADS": str(KERNEL_THREADS),
+    "MKL_NUM_THREADS": str(KERNEL_THREADS),
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
 
 
 def _arguments(setup: str | None = None) -> list[str]:
@@ -74,9 +78,14 @@ class _KernelEnvironment:
                 os.environ[key] = value
 
 
-def execute_study(notebook: str | os.PathLike, output: str | os.PathLike,
-                  parameters: Mapping[str, Any], *, cwd: str | os.PathLike,
-                  progress: bool = True) -> None:
+def execute_study(
+    notebook: str | os.PathLike,
+    output: str | os.PathLike,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: str | os.PathLike,
+    progress: bool = True,
+) -> None:
     """Execute a study notebook with ``parameters`` into ``output`` (working folder ``cwd``).
 
     Raises :class:`CellError` naming the failing cell; the partial notebook is at ``output``.
@@ -86,15 +95,23 @@ def execute_study(notebook: str | os.PathLike, output: str | os.PathLike,
     with _KernelEnvironment():
         try:
             papermill.execute_notebook(
-                str(notebook), str(output), parameters=dict(parameters), cwd=str(cwd),
-                kernel_name=KERNEL_NAME, progress_bar=progress, log_output=False,
-                report_mode=False, extra_arguments=_arguments())
+                str(notebook),
+                str(output),
+                parameters=dict(parameters),
+                cwd=str(cwd),
+                kernel_name=KERNEL_NAME,
+                progress_bar=progress,
+                log_output=False,
+                report_mode=False,
+                extra_arguments=_arguments(),
+            )
         except papermill.PapermillExecutionError as exc:
             raise CellError(_where(exc)) from None
 
 
-def execute_notebook(path: str | os.PathLike, *, timeout: int = 300, nb: Any = None,
-                     setup: str | None = None) -> Any:
+def execute_notebook(
+    path: str | os.PathLike, *, timeout: int = 300, nb: Any = None, setup: str | None = None
+) -> Any:
     """Run a notebook top to bottom in a fresh kernel (working folder: its own folder);
     return the executed notebook node. ``setup``: one more line the kernel runs before
     the first cell (as the thread pinning does)."""
@@ -103,8 +120,13 @@ def execute_notebook(path: str | os.PathLike, *, timeout: int = 300, nb: Any = N
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4) if nb is None else nb
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME, store_widget_state=True,
-                            extra_arguments=_arguments(setup),
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        store_widget_state=True,
+        extra_arguments=_arguments(setup),
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
     client.execute(env={**os.environ, **_KERNEL_ENV})
     return nb

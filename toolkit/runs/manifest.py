@@ -25,18 +25,55 @@ from typing import Any
 
 from toolkit._io import replace_text, sha256_file
 
-__all__ = ["ATOL", "MANIFEST", "PACKAGES", "RTOL", "TableCheck", "compare_table",
-           "installed_versions", "read_manifest", "version_notes", "write_manifest"]
+__all__ = [
+    "ATOL",
+    "MANIFEST",
+    "PACKAGES",
+    "RTOL",
+    "TableCheck",
+    "compare_table",
+    "installed_versions",
+    "read_manifest",
+    "version_notes",
+    "write_manifest",
+]
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 2
 # Packages whose versions can change a number; recorded in every manifest.
-PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", "faker",
-            "pyarrow", "papermill", "nbconvert", "nbclient", "ipykernel", "pydantic",
-            "threadpoolctl", "dask", "distributed")
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "faker",
+    "pyarrow",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "pydantic",
+    "threadpoolctl",
+    "dask",
+    "distributed",
+)
 # Manifest keys that must be identical when a run is reproduced (everything except timing).
-REPRODUCIBLE_KEYS = ("format", "study", "run_id", "fingerprint", "parameters", "seed", "inputs",
-                     "outputs", "toolkit_version", "python", "packages", "command")
+REPRODUCIBLE_KEYS = (
+    "format",
+    "study",
+    "run_id",
+    "fingerprint",
+    "parameters",
+    "seed",
+    "inputs",
+    "outputs",
+    "toolkit_version",
+    "python",
+    "packages",
+    "command",
+)
 # Run contents whose checksums the manifest records.
 CHECKSUMMED = ("tables", "figures", "findings.json", "report.html")
 # Tolerance for floating-point cells: |a - b| <= ATOL + RTOL * |b| (numpy.isclose).
@@ -65,8 +102,11 @@ def installed_versions() -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    return {"toolkit_version": __version__, "python": platform.python_version(),
-            "packages": packages}
+    return {
+        "toolkit_version": __version__,
+        "python": platform.python_version(),
+        "packages": packages,
+    }
 
 
 def version_notes(manifest: Mapping[str, Any]) -> list[str]:
@@ -74,8 +114,10 @@ def version_notes(manifest: Mapping[str, Any]) -> list[str]:
     now = installed_versions()
     notes = []
     if manifest.get("toolkit_version") != now["toolkit_version"]:
-        notes.append(f"toolkit {manifest.get('toolkit_version')} in the manifest, "
-                     f"{now['toolkit_version']} installed")
+        notes.append(
+            f"toolkit {manifest.get('toolkit_version')} in the manifest, "
+            f"{now['toolkit_version']} installed"
+        )
     if manifest.get("python") != now["python"]:
         notes.append(f"Python {manifest.get('python')} in the manifest, {now['python']} installed")
     for pkg, v in (manifest.get("packages") or {}).items():
@@ -90,8 +132,13 @@ def _git_commit() -> str | None:
     if not (root / ".git").exists():
         return None
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -102,8 +149,13 @@ def checksums(folder: Path) -> dict[str, str]:
     out = {}
     for entry in CHECKSUMMED:
         p = folder / entry
-        files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else \
-            [p] if p.is_file() else []
+        files = (
+            sorted(x for x in p.rglob("*") if x.is_file())
+            if p.is_dir()
+            else [p]
+            if p.is_file()
+            else []
+        )
         for f in files:
             out[f.relative_to(folder).as_posix()] = sha256_file(f)
     return out
@@ -112,26 +164,34 @@ def checksums(folder: Path) -> dict[str, str]:
 def write_manifest(folder: Path, plan: Any, notebook: Path, wall_seconds: float) -> dict[str, Any]:
     """Write ``manifest.json`` of a finished run in ``folder``; return it."""
     manifest = {
-        "format": MANIFEST_FORMAT, "study": plan.name, "run_id": plan.run_id,
-        "fingerprint": plan.fingerprint, "parameters": plan.recorded_parameters(),
+        "format": MANIFEST_FORMAT,
+        "study": plan.name,
+        "run_id": plan.run_id,
+        "fingerprint": plan.fingerprint,
+        "parameters": plan.recorded_parameters(),
         "seed": plan.params.seed,
-        "inputs": {"notebook": {"file": notebook.name, "sha256": sha256_file(notebook)},
-                   **{k: {"file": v["file"], "sha256": v["sha256"]}
-                      for k, v in plan.inputs.items()}},
-        "outputs": checksums(folder), **installed_versions(),
-        "git_commit": _git_commit(), "command": plan.params.command(),
+        "inputs": {
+            "notebook": {"file": notebook.name, "sha256": sha256_file(notebook)},
+            **{k: {"file": v["file"], "sha256": v["sha256"]} for k, v in plan.inputs.items()},
+        },
+        "outputs": checksums(folder),
+        **installed_versions(),
+        "git_commit": _git_commit(),
+        "command": plan.params.command(),
         "reproducible_keys": list(REPRODUCIBLE_KEYS),
-        "timing": {"wall_seconds": round(wall_seconds, 3),
-                   "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        "timing": {
+            "wall_seconds": round(wall_seconds, 3),
+            "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
     }
     if plan.inputs:  # the command with file names only, like the report's
-        manifest["command"] = type(plan.params).from_values(
-            plan.recorded_parameters()).command()
+        manifest["command"] = type(plan.params).from_values(plan.recorded_parameters()).command()
     replace_text(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 
 # --------------------------------------------------------------------------- comparing
+
 
 @dataclass(frozen=True)
 class TableCheck:
@@ -159,8 +219,9 @@ class TableCheck:
         return f"differs in {self.cells} cell{'s' if self.cells != 1 else ''}{where}"
 
 
-def compare_table(a: str | os.PathLike, b: str | os.PathLike, *, rtol: float = RTOL,
-                  atol: float = ATOL) -> TableCheck:
+def compare_table(
+    a: str | os.PathLike, b: str | os.PathLike, *, rtol: float = RTOL, atol: float = ATOL
+) -> TableCheck:
     """Compare two tables (Parquet or CSV) cell by cell; floats within tolerance.
 
     >>> import tempfile, pathlib, pandas as pd
@@ -182,8 +243,9 @@ def compare_table(a: str | os.PathLike, b: str | os.PathLike, *, rtol: float = R
     except Exception as exc:  # an unreadable table differs, whatever it holds
         return TableCheck(False, note=f"differs (unreadable: {type(exc).__name__})")
     if x.shape != y.shape or list(x.columns) != list(y.columns):
-        return TableCheck(False, note=f"differs in shape ({x.shape[0]}x{x.shape[1]} vs "
-                                      f"{y.shape[0]}x{y.shape[1]})")
+        return TableCheck(
+            False, note=f"differs in shape ({x.shape[0]}x{x.shape[1]} vs {y.shape[0]}x{y.shape[1]})"
+        )
     cells, largest, column, exact = 0, 0.0, "", ""
     for col in x.columns:
         u, v = x[col].reset_index(drop=True), y[col].reset_index(drop=True)
@@ -195,8 +257,7 @@ def compare_table(a: str | os.PathLike, b: str | os.PathLike, *, rtol: float = R
             if diff.size and diff.max() > largest:
                 largest, column = float(diff.max()), str(col)
         else:  # integers, booleans and text: exact
-            same = ((u == v).fillna(False).to_numpy(bool)
-                    | (u.isna() & v.isna()).to_numpy(bool))
+            same = (u == v).fillna(False).to_numpy(bool) | (u.isna() & v.isna()).to_numpy(bool)
             if not same.all() and not exact:
                 exact = str(col)
         cells += int((~same).sum())

@@ -56,8 +56,9 @@ def _assignments(params: Any) -> list[str]:
     return list(params)
 
 
-def check_parameters(study: str | Any, params: Any = None, *,
-                     file: str | os.PathLike | None = None) -> Any:
+def check_parameters(
+    study: str | Any, params: Any = None, *, file: str | os.PathLike | None = None
+) -> Any:
     """Checked parameters of ``study`` (a name or a record) from a parameters object, a
     mapping, ``key=value`` strings and/or a YAML/JSON ``file`` (strings override the file).
 
@@ -67,8 +68,9 @@ def check_parameters(study: str | Any, params: Any = None, *,
     cls = record.parameters
     if isinstance(params, cls):
         if file is not None:
-            raise InvalidParameterError("Give parameters either as an object or with a file, "
-                                        "not both.")
+            raise InvalidParameterError(
+                "Give parameters either as an object or with a file, not both."
+            )
         return params
     if file is not None:
         return cls.from_file(file, overrides=_assignments(params))
@@ -94,8 +96,10 @@ def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]
             continue
         p = Path(value).expanduser()
         if not p.is_file():
-            raise InvalidParameterError(f"The {name!r} parameter of study {study.name} must be "
-                                        f"an existing file; got {value!r}.")
+            raise InvalidParameterError(
+                f"The {name!r} parameter of study {study.name} must be "
+                f"an existing file; got {value!r}."
+            )
         if name == "roster":
             from toolkit.roster import read_roster
 
@@ -126,8 +130,11 @@ def fingerprint(study: str, params: Any, inputs: Mapping[str, Mapping[str, Any]]
     values = params.to_dict()
     for name in inputs:
         values[name] = None
-    payload = {"study": study, "parameters": values,
-               "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}}
+    payload = {
+        "study": study,
+        "parameters": values,
+        "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())},
+    }
     return sha256_text(canonical_json(payload))
 
 
@@ -138,12 +145,16 @@ def _check_out(out: Path) -> None:
         current = current.parent
     if current.exists() and not current.is_dir():
         what = "is" if current == out else "is under"
-        raise OutputPathError(f"The output folder {str(out)!r} {what} {str(current)!r}, which is "
-                              "a file, not a folder.")
+        raise OutputPathError(
+            f"The output folder {str(out)!r} {what} {str(current)!r}, which is "
+            "a file, not a folder."
+        )
     resolved = out.resolve()
     if resolved.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
-        raise OutputPathError(f"The output folder {str(out)!r} is under /{resolved.parts[1]}, "
-                              "which holds no files; choose another --out.")
+        raise OutputPathError(
+            f"The output folder {str(out)!r} is under /{resolved.parts[1]}, "
+            "which holds no files; choose another --out."
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +179,14 @@ class Plan:
         return input_values(self.params, self.inputs)
 
 
-def plan_run(study: str | Any, params: Any = None, *, out: str | os.PathLike = "runs",
-             canonical: bool = False, file: str | os.PathLike | None = None) -> Plan:
+def plan_run(
+    study: str | Any,
+    params: Any = None,
+    *,
+    out: str | os.PathLike = "runs",
+    canonical: bool = False,
+    file: str | os.PathLike | None = None,
+) -> Plan:
     """Check everything about a run before any kernel starts; return its :class:`Plan`."""
     record = find_study(study) if isinstance(study, str) else study
     root = Path(out)

@@ -35,8 +35,7 @@ from toolkit.runs.render import render_report, strip_run_times, write_index
 
 __all__ = ["RunResult", "existing_run", "run_planned", "run_reports", "run_study"]
 
-_CANONICAL_FILES = ("notebook.ipynb", "report.html", "findings.json", "tables", "figures",
-                    MANIFEST)
+_CANONICAL_FILES = ("notebook.ipynb", "report.html", "findings.json", "tables", "figures", MANIFEST)
 
 
 @dataclass(frozen=True)
@@ -58,19 +57,24 @@ def existing_run(plan: Plan) -> dict[str, Any] | None:
     if not p.exists():
         return None
     if not p.is_dir():
-        raise OutputPathError(f"The run path {str(p)!r} is an existing file, not a run of study "
-                              f"{plan.name}.")
+        raise OutputPathError(
+            f"The run path {str(p)!r} is an existing file, not a run of study {plan.name}."
+        )
     manifest = read_manifest(p)
     if manifest is None:
         if plan.canonical and not any((p / f).exists() for f in _CANONICAL_FILES):
             return None  # the study's folder holding only other runs
         if not plan.canonical and not any(p.iterdir()):
             return None  # an empty folder
-        raise OutputPathError(f"The output folder {str(p)!r} exists and is not a run of study "
-                              f"{plan.name} (no readable manifest.json); choose another --out.")
+        raise OutputPathError(
+            f"The output folder {str(p)!r} exists and is not a run of study "
+            f"{plan.name} (no readable manifest.json); choose another --out."
+        )
     if manifest.get("study") != plan.name:
-        raise OutputPathError(f"The output folder {str(p)!r} holds a run of study "
-                              f"{manifest.get('study')!r}, not {plan.name!r}; choose another --out.")
+        raise OutputPathError(
+            f"The output folder {str(p)!r} holds a run of study "
+            f"{manifest.get('study')!r}, not {plan.name!r}; choose another --out."
+        )
     return manifest
 
 
@@ -80,8 +84,10 @@ def _make_parent(path: Path) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
     except OSError as exc:
-        raise OutputPathError(f"The output folder {str(parent)!r} cannot be written: "
-                              f"{(exc.strerror or str(exc)).lower()}.") from None
+        raise OutputPathError(
+            f"The output folder {str(parent)!r} cannot be written: "
+            f"{(exc.strerror or str(exc)).lower()}."
+        ) from None
     from toolkit._io import folder_mode
 
     tmp.chmod(folder_mode())  # mkdtemp makes it private; a run folder is as readable as any
@@ -132,8 +138,10 @@ def run_planned(plan: Plan, *, force: bool = False, progress: bool = True) -> Ru
     if existing is not None and not (plan.canonical or force):
         if existing.get("fingerprint") == plan.fingerprint:
             return RunResult(plan.name, plan.path, plan.run_id, plan.fingerprint, skipped=True)
-        raise OutputPathError(f"The run folder {str(plan.path)!r} holds a run of study "
-                              f"{plan.name} with other parameters; remove it or run with --force.")
+        raise OutputPathError(
+            f"The run folder {str(plan.path)!r} holds a run of study "
+            f"{plan.name} with other parameters; remove it or run with --force."
+        )
     notebook = Path(plan.study.notebook)
     if not notebook.is_file():
         raise OutputPathError(f"The notebook of study {plan.name} is missing: {str(notebook)!r}.")
@@ -144,8 +152,7 @@ def run_planned(plan: Plan, *, force: bool = False, progress: bool = True) -> Ru
         (tmp / "figures").mkdir()
         parameters = _link_inputs(plan, tmp)
         try:
-            execute_study(notebook, tmp / "notebook.ipynb", parameters, cwd=tmp,
-                          progress=progress)
+            execute_study(notebook, tmp / "notebook.ipynb", parameters, cwd=tmp, progress=progress)
         except CellError as exc:
             _unlink_inputs(plan, tmp)
             failed = plan.path.parent / f"failed-{plan.run_id}"
@@ -153,7 +160,8 @@ def run_planned(plan: Plan, *, force: bool = False, progress: bool = True) -> Ru
             os.replace(tmp, failed)
             raise StudyExecutionError(
                 f"Study {plan.name} failed in {exc.where}. The partial notebook is in "
-                f"{failed / 'notebook.ipynb'}.") from None
+                f"{failed / 'notebook.ipynb'}."
+            ) from None
         _unlink_inputs(plan, tmp)
         strip_run_times(tmp / "notebook.ipynb")
         render_report(tmp / "notebook.ipynb", tmp / "report.html", plan.study, run_id=plan.run_id)
@@ -167,10 +175,17 @@ def run_planned(plan: Plan, *, force: bool = False, progress: bool = True) -> Ru
     return RunResult(plan.name, plan.path, plan.run_id, plan.fingerprint, wall_seconds=wall)
 
 
-def run_study(name: str, params: Any = None, *, out: str | os.PathLike = "runs",
-              file: str | os.PathLike | None = None, canonical: bool = False,
-              force: bool = False, progress: bool = True,
-              echo: Callable[[str], None] | None = None) -> RunResult:
+def run_study(
+    name: str,
+    params: Any = None,
+    *,
+    out: str | os.PathLike = "runs",
+    file: str | os.PathLike | None = None,
+    canonical: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = None,
+) -> RunResult:
     """Run study ``name`` with ``params``; return where the run is.
 
     ``params``: the study's parameters object, a mapping, or ``key=value`` strings
@@ -185,8 +200,13 @@ def run_study(name: str, params: Any = None, *, out: str | os.PathLike = "runs",
     return run_planned(plan, force=force, progress=progress)
 
 
-def run_reports(out: str | os.PathLike = "reports", studies: Sequence[str] | None = None, *,
-                progress: bool = True, echo: Callable[[str], None] = print) -> Path:
+def run_reports(
+    out: str | os.PathLike = "reports",
+    studies: Sequence[str] | None = None,
+    *,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> Path:
     """Run every registered study (or ``studies``) at its defaults into ``<out>/<study>/``
     and write ``<out>/index.html`` (listing every study); returns the index path."""
     from toolkit.studies import list_studies

@@ -49,27 +49,31 @@ def _axes(study: Any, grid: Iterable[str] | Mapping[str, Sequence[Any]]) -> dict
     if isinstance(grid, Mapping):
         for key, values in grid.items():
             _known(cls, key)
-            values = [values] if isinstance(values, str) or not isinstance(values, Iterable) \
-                else values
+            values = (
+                [values] if isinstance(values, str) or not isinstance(values, Iterable) else values
+            )
             axes[key] = [v if isinstance(v, str) else json.dumps(v) for v in values]
     else:
         for item in grid:
             if "=" not in item:
-                raise InvalidParameterError(f"A --grid of study {study.name} is key=v1,v2; got "
-                                            f"{item!r}.")
+                raise InvalidParameterError(
+                    f"A --grid of study {study.name} is key=v1,v2; got {item!r}."
+                )
             key, values = (s.strip() for s in item.split("=", 1))
             _known(cls, key)
             sep = ";" if _is_list(cls, key) else ","
             axes[key] = [v.strip() for v in values.split(sep) if v.strip()]
     for key, vals in axes.items():
         if not vals:
-            raise InvalidParameterError(f"The grid of study {study.name} gives no values for "
-                                        f"{key!r}.")
+            raise InvalidParameterError(
+                f"The grid of study {study.name} gives no values for {key!r}."
+            )
     return axes
 
 
-def expand_grid(study: str | Any, grid: Iterable[str] | Mapping[str, Sequence[Any]],
-                base: Iterable[str] = ()) -> list[Any]:
+def expand_grid(
+    study: str | Any, grid: Iterable[str] | Mapping[str, Sequence[Any]], base: Iterable[str] = ()
+) -> list[Any]:
     """Every combination of the grid's values (first key slowest), checked.
 
     ``grid`` holds ``key=v1,v2`` strings (for a list-valued parameter separate the values
@@ -78,9 +82,12 @@ def expand_grid(study: str | Any, grid: Iterable[str] | Mapping[str, Sequence[An
     record = find_study(study) if isinstance(study, str) else study
     axes = _axes(record, grid)
     base = list(base)
-    return [record.parameters.from_strings(base + [f"{k}={v}" for k, v in
-                                                   zip(axes, combo, strict=True)])
-            for combo in itertools.product(*axes.values())]
+    return [
+        record.parameters.from_strings(
+            base + [f"{k}={v}" for k, v in zip(axes, combo, strict=True)]
+        )
+        for combo in itertools.product(*axes.values())
+    ]
 
 
 @dataclass(frozen=True)
@@ -120,14 +127,18 @@ def _connect(scheduler: str, timeout: float) -> Any:
         if "://" in scheduler:
             return Client(scheduler, timeout=timeout, set_as_default=False)
         if not Path(scheduler).is_file():
-            raise SchedulerError(f"The scheduler {scheduler!r} is neither an address "
-                                 "(tcp://HOST:8786) nor an existing scheduler file.")
+            raise SchedulerError(
+                f"The scheduler {scheduler!r} is neither an address "
+                "(tcp://HOST:8786) nor an existing scheduler file."
+            )
         return Client(scheduler_file=scheduler, timeout=timeout, set_as_default=False)
     except SchedulerError:
         raise
     except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerError(f"The Dask scheduler {scheduler!r} could not be reached within "
-                             f"{timeout:g} s ({type(exc).__name__}).") from None
+        raise SchedulerError(
+            f"The Dask scheduler {scheduler!r} could not be reached within "
+            f"{timeout:g} s ({type(exc).__name__})."
+        ) from None
 
 
 def worker_count(workers: int | None, echo: Callable[[str], None]) -> int:
@@ -159,11 +170,18 @@ def _executor(n: int, scheduler: str | None, timeout: float) -> Iterator[Any]:
             yield pool
 
 
-def run_sweep(name: str, grid: Iterable[str] | Mapping[str, Sequence[Any]], *,
-              base: Iterable[str] = (), out: str | os.PathLike = "runs",
-              workers: int | None = None, scheduler: str | None = None,
-              timeout: float = 10.0, progress: bool = True,
-              echo: Callable[[str], None] = print) -> SweepResult:
+def run_sweep(
+    name: str,
+    grid: Iterable[str] | Mapping[str, Sequence[Any]],
+    *,
+    base: Iterable[str] = (),
+    out: str | os.PathLike = "runs",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> SweepResult:
     """Run every parameter set of the grid as its own run; skip those already done.
 
     Writes ``<out>/<name>/sweeps/<sweep_id>/``: ``sweep.parquet`` (+ CSV, one row per run
@@ -189,16 +207,18 @@ def run_sweep(name: str, grid: Iterable[str] | Mapping[str, Sequence[Any]], *,
             if isinstance(pool, _Here):  # the plans made above, run in this process
                 futures = [pool.submit(_run_plan_here, p) for p in todo.values()]
             else:  # another process plans its run again from the checked values
-                futures = [pool.submit(_remote_task, name, p.params.to_dict(), root)
-                           for p in todo.values()]
+                futures = [
+                    pool.submit(_remote_task, name, p.params.to_dict(), root) for p in todo.values()
+                ]
             for fut in futures:  # each finished run is on disk whatever the order
                 try:
                     echo(f"done {fut.result()}")
                 except StudyExecutionError as exc:
                     failures.append(str(exc))
     if failures:
-        raise StudyExecutionError(f"{len(failures)} of {len(todo)} runs of the sweep failed; the "
-                                  f"first: {failures[0]}")
+        raise StudyExecutionError(
+            f"{len(failures)} of {len(todo)} runs of the sweep failed; the first: {failures[0]}"
+        )
     runs = [RunResult(name, p.path, p.run_id, p.fingerprint) for p in plans]
     keys = grid_keys(grid)
     table, report = _write_sweep(study, sets, runs, keys, Path(out))
@@ -220,8 +240,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
 
 
-def _write_sweep(study: Any, sets: list[Any], runs: list[RunResult], keys: list[str],
-                 out: Path) -> tuple[Path, Path]:
+def _write_sweep(
+    study: Any, sets: list[Any], runs: list[RunResult], keys: list[str], out: Path
+) -> tuple[Path, Path]:
     import pandas as pd
 
     from toolkit._io import write_table
@@ -235,7 +256,11 @@ def _write_sweep(study: Any, sets: list[Any], runs: list[RunResult], keys: list[
         row.update({k: cli_text(getattr(params, k)) for k in keys})
         for r in study.estimates(run.path).to_dict("records"):
             s = _slug(str(r["estimate_name"]))
-            row[s], row[f"{s}_ci_low"], row[f"{s}_ci_high"] = r["estimate"], r["ci_low"], r["ci_high"]
+            row[s], row[f"{s}_ci_low"], row[f"{s}_ci_high"] = (
+                r["estimate"],
+                r["ci_low"],
+                r["ci_high"],
+            )
             long.append({"label": label, **r})
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -252,18 +277,22 @@ def _write_sweep(study: Any, sets: list[Any], runs: list[RunResult], keys: list[
         from toolkit.plots import sweep_plot
 
         fig = sweep_plot(pd.DataFrame(long))
-        figure = figure_html(fig, "Headline estimates of each run of the sweep, with 95% "
-                                  "confidence intervals.")
+        figure = figure_html(
+            fig, "Headline estimates of each run of the sweep, with 95% confidence intervals."
+        )
         fig.savefig(folder / "comparison.png", dpi=110, metadata={"Software": None})
         plt.close(fig)
     shown = table.drop(columns=[c for c in table.columns if c.endswith(("_ci_low", "_ci_high"))])
-    body = (f"<h1>Sweep of {esc(study.title)}</h1><p><strong>Question.</strong> "
-            f"{esc(study.question)}</p><p>{len(runs)} runs varying {esc(', '.join(keys))}; each "
-            f"run has its own report in <code>{esc(study.name)}/&lt;run_id&gt;/</code>.</p>{figure}"
-            + table_html(shown, digits=1, caption="One row per run: its parameters and headline "
-                         "estimates")
-            + f"<h2>Reproduce this</h2><pre><code>{esc(_sweep_command(study.name, keys, sets))}"
-            "</code></pre>")
+    body = (
+        f"<h1>Sweep of {esc(study.title)}</h1><p><strong>Question.</strong> "
+        f"{esc(study.question)}</p><p>{len(runs)} runs varying {esc(', '.join(keys))}; each "
+        f"run has its own report in <code>{esc(study.name)}/&lt;run_id&gt;/</code>.</p>{figure}"
+        + table_html(
+            shown, digits=1, caption="One row per run: its parameters and headline estimates"
+        )
+        + f"<h2>Reproduce this</h2><pre><code>{esc(_sweep_command(study.name, keys, sets))}"
+        "</code></pre>"
+    )
     report = replace_text(folder / "report.html", page(f"Sweep: {study.title}", body))
     return path, report
 

@@ -38,28 +38,35 @@ class VerifyResult:
         return self.passed and all(c.largest == 0.0 for c in self.tables.values())
 
 
-def _input_path(name: str, meta: Mapping[str, str], given: Mapping[str, str | os.PathLike]
-                ) -> Path:
+def _input_path(name: str, meta: Mapping[str, str], given: Mapping[str, str | os.PathLike]) -> Path:
     p = Path(given[name]) if name in given else Path(meta["file"])
     if not p.is_file():
         raise InvalidParameterError(
             f"The input file {meta['file']!r} ({name}) of the run is not in the current folder; "
-            f"give it with --input {name}=PATH.")
+            f"give it with --input {name}=PATH."
+        )
     if sha256_file(p) != meta.get("sha256"):
         raise InvalidParameterError(
             f"The input file {str(p)!r} ({name}) differs from the one the run used (its sha256 "
-            "differs from the manifest's); give the original file.")
+            "differs from the manifest's); give the original file."
+        )
     return p
 
 
-def verify_run(run_dir: str | os.PathLike, *, inputs: Mapping[str, str | os.PathLike] | None = None,
-               progress: bool = True, echo: Callable[[str], None] = print) -> VerifyResult:
+def verify_run(
+    run_dir: str | os.PathLike,
+    *,
+    inputs: Mapping[str, str | os.PathLike] | None = None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> VerifyResult:
     """Re-run a run from its manifest into a temporary folder; compare every table."""
     run = Path(run_dir)
     manifest = read_manifest(run)
     if manifest is None:
-        raise InvalidParameterError(f"The folder {str(run)!r} is not a study run (no readable "
-                                    "manifest.json).")
+        raise InvalidParameterError(
+            f"The folder {str(run)!r} is not a study run (no readable manifest.json)."
+        )
     study = find_study(manifest.get("study"))
     notes = version_notes(manifest)
     for note in notes:
