@@ -29,12 +29,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from toolkit._validation import quote
 from toolkit.errors import OutputPathError
+
+if TYPE_CHECKING:  # pandas loads when a table is read or written, not on import
+    import pandas as pd
 
 TABLE_FORMATS = (".csv", ".parquet")
 # Leading characters a spreadsheet may read as the start of a formula (OWASP), plus the
@@ -61,6 +62,8 @@ def unescape_cell(value: Any) -> Any:
 
 def _map_text(frame: pd.DataFrame, func: Any) -> pd.DataFrame:
     """``frame`` with ``func`` applied to every text cell and column name (numbers kept)."""
+    import pandas as pd
+
     out = frame.copy(deep=False)
     out.columns = [func(c) for c in out.columns]
     for k in range(out.shape[1]):
@@ -261,6 +264,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    import pandas as pd
+
     if any("\r" in str(c) for c in frame.columns):
         return True
     for k in range(frame.shape[1]):
@@ -277,6 +282,8 @@ def read_table(path: str | os.PathLike, **read_csv_options: Any) -> pd.DataFrame
     CSV text cells lose the one leading apostrophe :func:`write_table` added, so the
     text is what was written.
     """
+    import pandas as pd
+
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         return pd.read_parquet(p)

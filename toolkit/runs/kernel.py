@@ -103,6 +103,8 @@ def execute_study(
                 progress_bar=progress,
                 log_output=False,
                 report_mode=False,
+                # one write at the end (a failing run's partial notebook is written too)
+                request_save_on_cell_execute=False,
                 extra_arguments=_arguments(),
             )
         except papermill.PapermillExecutionError as exc:

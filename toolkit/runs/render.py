@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from toolkit._io import replace_text
-from toolkit.report import page
 
 __all__ = ["render_report", "strip_run_times", "write_index"]
 
@@ -52,6 +51,8 @@ def render_report(
     import nbformat
     from nbconvert import HTMLExporter
 
+    from toolkit.report import page
+
     nb = nbformat.read(str(notebook), as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -75,6 +76,8 @@ def render_report(
 def write_index(root: str | os.PathLike, studies: Iterable[Any]) -> Path:
     """``index.html``: each study's question and headline findings, linking its report;
     a link to the teaching notebooks when they were rendered beside it."""
+    from toolkit.report import page
+
     esc = html.escape
     root = Path(root)
     items = []
