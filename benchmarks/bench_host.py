@@ -23,7 +23,8 @@ TINY = ["replicates=3", "n_mentors=24", "n_mentees=20", "cadences=weekly,biweekl
 HOST_MODULES = ("runs/plan.py", "runs/kernel.py", "runs/render.py", "runs/manifest.py",
                 "runs/run.py", "runs/verify.py", "runs/sweep.py", "runs/__init__.py",
                 "runner.py", "teaching/__init__.py", "teaching/examples.py",
-                "teaching/exercises.py", "teaching/course.py", "report.py", "cli.py")
+                "teaching/programs.py", "teaching/exercises.py", "teaching/checks.py",
+                "teaching/course.py", "report.py", "cli.py")
 
 
 def _load() -> str:

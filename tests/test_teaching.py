@@ -87,8 +87,9 @@ def test_solution_notebook_is_stripped_and_shaped_for_teaching(path):
     for c in code:
         for node in ast.walk(ast.parse(c.source)):
             if isinstance(node, ast.ImportFrom):
-                assert node.module in ("toolkit", "toolkit.teaching") or \
-                    not node.module.startswith("toolkit"), node.module
+                public = ("toolkit", "toolkit.teaching",
+                          *(f"toolkit.{m}" for m in __import__("toolkit").PUBLIC_MODULES))
+                assert node.module in public or not node.module.startswith("toolkit"), node.module
                 assert not any(a.name.startswith("_") for a in node.names)
 
 
