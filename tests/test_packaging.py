@@ -158,26 +158,29 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_study_and_builds_the_course(tm
     import sys
     import sysconfig
 
+    # no PYTHONPATH, and never the checkout's folder as the working folder: only the wheel
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist),
-                    str(ROOT)], check=True, capture_output=True)
+                    str(ROOT)], check=True, capture_output=True, cwd=tmp_path, env=env)
     (wheel,) = dist.glob("reverse_mentoring_toolkit-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--disable-pip-version-check", str(wheel)], check=True,
-                   capture_output=True)
+                    "--no-deps", "--ignore-installed", "--disable-pip-version-check", str(wheel)],
+                   check=True, capture_output=True, cwd=tmp_path, env=env)
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
                               "['purelib'])"], check=True, capture_output=True, text=True)
     ours = {sysconfig.get_paths()["purelib"], *site.getsitepackages()}
     (Path(purelib.stdout.strip()) / "rmt_test_dependencies.pth").write_text("\n".join(ours) + "\n")
+    # nbconvert's templates are data files of this environment's prefix, found by prefix
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
-    check = subprocess.run([str(python), "-c", _INSTALLED], cwd=work, env=env, check=True,
+    check = subprocess.run([str(python), "-c", _INSTALLED], cwd=work, env=env,
                            capture_output=True, text=True)
-    assert check.stdout.strip() == "True"
+    assert check.stdout.strip() == "True", check.stderr[-2000:]
     rmt = str(venv / "bin" / "rmt")
     run = subprocess.run([rmt, "run", "meeting_cadence", "-p", "replicates=2", "-p", "n_mentors=14",
                           "-p", "n_mentees=12", "-p", "cadences=weekly,biweekly",
