@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import operator
 import types
 import typing
@@ -18,14 +17,10 @@ import annotated_types as at
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from toolkit._spec import canonical_json  # specs own canonical JSON
+
 __all__ = ["Choice", "allowed_text", "canonical_json", "choice", "cli_text",
            "is_list_annotation", "parse_value", "type_text", "unwrap"]
-
-
-def canonical_json(value: Any) -> str:
-    """Canonical JSON (sorted keys, no spaces, ASCII) used for fingerprints."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
 
 
 def unwrap(annotation: Any) -> tuple[Any, bool]:

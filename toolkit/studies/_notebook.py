@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit._validation import fail
+from toolkit.report import figure_html  # the one figure template
 from toolkit.studies._params import StudyParameters, cli_text
 
 __all__ = ["FINDINGS_FILE", "figure_html", "output_dir", "read_findings", "save_figure",
@@ -69,22 +70,6 @@ def save_figure(fig: Any, name: str) -> Path:
     fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     os.replace(tmp, path)
     return path
-
-
-def figure_html(fig: Any, caption: str, alt: str | None = None) -> str:
-    """A ``<figure>`` with the image embedded as a data URI, alt text and a caption."""
-    import base64
-    import io
-
-    from toolkit.plots import alt_text
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    alt = alt or alt_text(fig) or caption
-    return (f'<figure class="rmt-figure"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(alt, quote=True)}"><figcaption>{html.escape(caption)}'
-            f"</figcaption></figure>")
 
 
 def show_figure(fig: Any, name: str, caption: str, alt: str | None = None) -> Path:
