@@ -67,6 +67,9 @@ from toolkit.program import ProgramDesign
 from toolkit.summaries import SummarySpec, summarise, summary_spec
 
 __all__ = [
+    "EXAMPLE_SEED",
+    "EXAMPLE_SHAPE",
+    "EXAMPLE_TRUTH",
     "FIT_PARAMETERS",
     "HELD_OUT",
     "FitResult",
@@ -80,6 +83,7 @@ __all__ = [
     "reference_table",
     "simulate_programs",
     "synthetic_logs",
+    "write_example_logs",
 ]
 
 #: The parameters a program's logs can speak to: holding meetings (meet_base, meet_gap),
@@ -558,3 +562,20 @@ def _cut(tables: ProgramTables, seen: np.ndarray) -> ProgramTables:
     m = tables.meetings[tables.meetings["week"].to_numpy() <= obs[tables.meetings["pair"]]]
     c = tables.checkins[tables.checkins["week"].to_numpy() <= obs[tables.checkins["pair"]]]
     return ProgramTables(p, m.reset_index(drop=True), c.reset_index(drop=True))
+
+
+#: The example program of ``synthetic_data/program_logs/``: 60 pairs over 26 weeks, 40
+#: meeting biweekly and 20 weekly, with monthly check-ins, simulated at the default model
+#: (:data:`EXAMPLE_TRUTH`) by ``synthetic_logs(EXAMPLE_SHAPE, seed=EXAMPLE_SEED)``.
+EXAMPLE_SHAPE = ProgramShape(cadence=("biweekly",) * 40 + ("weekly",) * 20,
+                             observed_weeks=(26,) * 60)
+EXAMPLE_SEED = 20
+EXAMPLE_TRUTH = {n: getattr(BehaviorModel(), n) for n in FIT_PARAMETERS}
+
+
+def write_example_logs(folder: str | os.PathLike) -> Path:
+    """Write the example program's logs (see :data:`EXAMPLE_SHAPE`) to ``folder``."""
+    from toolkit.logs import write_logs
+
+    logs, _ = synthetic_logs(EXAMPLE_SHAPE, EXAMPLE_TRUTH, seed=EXAMPLE_SEED)
+    return write_logs(logs, folder)

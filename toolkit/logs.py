@@ -65,6 +65,7 @@ from toolkit.program import LIKERT_MAX, LIKERT_MIN
 
 __all__ = [
     "LOG_CADENCES",
+    "LOG_HEADERS",
     "LOG_REASONS",
     "MAX_PROBLEMS",
     "MAX_WEEKS",
@@ -99,9 +100,23 @@ SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "checkins": (("pair", "date", "rating"), ()),
     "pairs": (("pair", "start", "cadence"), ("end", "reason")),
 }
-_ALIASES = {"pair_id": "pair", "session_date": "date", "meeting_date": "date",
-            "start_date": "start", "end_date": "end", "closure_reason": "reason",
-            "planned_cadence": "cadence", "duration_minutes": "minutes", "score": "rating"}
+_ALIASES = {"pair_id": "pair", "start_date": "start", "end_date": "end"}
+#: Headers mentoring platforms and spreadsheets often use for a canonical column (as
+#: normalise_name writes them), offered as "did you mean" when that column is missing.
+#: Written by hand: no library publishes these exports' headers.
+LOG_HEADERS: dict[str, tuple[str, ...]] = {
+    "pair": ("match_id", "pairing_id", "relationship_id", "mentorship_id", "connection_id",
+             "match", "pairing", "mentorship"),
+    "date": ("session_date", "meeting_date", "check_in_date", "checkin_date", "survey_date",
+             "submitted_at", "scheduled_for", "date_of_session", "when"),
+    "held": ("status", "session_status", "attended", "attendance", "completed", "outcome"),
+    "minutes": ("duration", "duration_minutes", "duration_min", "length", "length_minutes"),
+    "rating": ("score", "health_score", "satisfaction", "check_in_score", "rating_1_5"),
+    "start": ("matched_on", "match_date", "created_at", "started_on", "start_on"),
+    "end": ("closed_on", "closure_date", "ended_on", "end_on"),
+    "reason": ("closure_reason", "end_reason", "reason_for_closure", "reason_closed"),
+    "cadence": ("meeting_frequency", "frequency", "planned_cadence", "cadence_planned"),
+}
 _HELD = {"yes": True, "y": True, "true": True, "1": True, "held": True, "met": True,
          "no": False, "n": False, "false": False, "0": False, "missed": False,
          "cancelled": False, "canceled": False, "no_show": False}
@@ -231,7 +246,8 @@ def _canonical(frame: pd.DataFrame, table: str, mapping: ColumnMapping,
     res = resolve_header(list(frame.columns), known, aliases=_ALIASES, mapping=mapping)
     missing = [c for c in required if c not in res.source]
     for col in missing:
-        hint = next((h for _, h, s in res.ignored if s == col), None)
+        hint = next((h for _, h, _s in res.ignored if normalise_name(h) in LOG_HEADERS[col]),
+                    next((h for _, h, s in res.ignored if s == col), None))
         fix = (f" (did you mean {quote(hint)}? map it with --column \"{hint}={col}\")" if hint
                else f" (map the column that holds it with --column \"HEADER={col}\")")
         problems.append(f"The {table} table has no column {quote(col)}{fix}.")
@@ -280,7 +296,7 @@ def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *
     today = dt.date.today() if today is None else today
     raw = {t: _read_csv(folder / f"{t}.csv", t, problems) for t in SCHEMAS}
     frames = {t: _canonical(f, t, mapping, problems) for t, f in raw.items() if f is not None}
-    if len(frames) < len(SCHEMAS):
+    if len(frames) < len(SCHEMAS) or any(f is None for f in frames.values()):
         raise LogsError(problems)
     pairs, meetings, checkins = frames["pairs"], frames["meetings"], frames["checkins"]
 
