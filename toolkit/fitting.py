@@ -157,12 +157,18 @@ def _cohorts(shape: ProgramShape, seed: int) -> list[tuple]:
 
 
 def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 0,
-                      first: int = 0, cohorts: list | None = None) -> ProgramTables:
+                      first: int = 0, cohorts: list | None = None,
+                      coach_weeks: tuple[int, ...] = ()) -> ProgramTables:
     """Simulate one program of ``shape`` per row of ``points`` (parameter columns set on
     the default :class:`BehaviorModel`); return them stacked as :class:`ProgramTables`
     with ``program`` = row position. Program ``first + k`` uses random stream ``first +
     k`` under ``seed``, so chunks simulated apart equal one pass. All programs and pairs
     of a cadence run in one engine pass: no loop over programs.
+
+    ``coach_weeks`` replaces the check-in plan with a coordinator check-in in those weeks
+    that coaches every active pair (the counterfactual "a check-in now" of
+    :mod:`toolkit.watch`); with no plan coaching nothing, the weeks before it run exactly
+    as without it (common random numbers: each draw has its own named stream).
     """
     cohorts = _cohorts(shape, seed) if cohorts is None else cohorts
     n_prog = len(points)
@@ -174,7 +180,10 @@ def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 
         slots = np.flatnonzero(cadence == cad)       # the pairs (mentee positions) of this cadence
         design = ProgramDesign(duration_weeks=shape.horizon, cadence=str(cad),
                                meeting_minutes=shape.minutes,
-                               checkins="monthly" if shape.checkins else "none", on_flag="none")
+                               checkins=(tuple(coach_weeks) if coach_weeks else
+                                         "monthly" if shape.checkins else "none"),
+                               on_flag="coach" if coach_weeks else "none",
+                               flag_rating=5.0 if coach_weeks else 2.0)
         which = np.arange(first, first + n_prog) % len(cohorts)
         stack = _engine.Stack(
             features=[cohorts[w][0] for w in which],
