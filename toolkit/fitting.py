@@ -142,12 +142,12 @@ class ProgramShape:
                 "checkins": self.checkins, "minutes": self.minutes}
 
 
-def _cohorts(shape: ProgramShape, seed: int) -> list[tuple]:
+def _cohorts(shape: ProgramShape, seed: int, count: int = _COHORTS) -> list[tuple]:
     """A few synthetic cohorts of the program's size, each randomly matched (the program's
     real people are not known to the model); programs rotate through them."""
     n = shape.n_pairs
     out = []
-    for k in range(_COHORTS):
+    for k in range(count):
         s = _seeding.int_seed(seed, "fit_cohort", k)
         cohort = generate_cohort(CohortSpec(n_mentors=n + max(n // 5, 1), n_mentees=n, seed=s))
         e_pos, m_pos = _engine.matching_positions(cohort, match(cohort, policy="random", seed=s),
@@ -158,13 +158,15 @@ def _cohorts(shape: ProgramShape, seed: int) -> list[tuple]:
 
 def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 0,
                       first: int = 0, cohorts: list | None = None,
-                      coach_weeks: tuple[int, ...] = ()) -> ProgramTables:
+                      coach_weeks: tuple[int, ...] = (),
+                      behaviors: list[BehaviorModel] | None = None) -> ProgramTables:
     """Simulate one program of ``shape`` per row of ``points`` (parameter columns set on
     the default :class:`BehaviorModel`); return them stacked as :class:`ProgramTables`
     with ``program`` = row position. Program ``first + k`` uses random stream ``first +
     k`` under ``seed``, so chunks simulated apart equal one pass. All programs and pairs
     of a cadence run in one engine pass: no loop over programs.
 
+    ``behaviors`` may hold the models of ``points`` already built (one per row).
     ``coach_weeks`` replaces the check-in plan with a coordinator check-in in those weeks
     that coaches every active pair (the counterfactual "a check-in now" of
     :mod:`toolkit.watch`); with no plan coaching nothing, the weeks before it run exactly
@@ -172,8 +174,9 @@ def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 
     """
     cohorts = _cohorts(shape, seed) if cohorts is None else cohorts
     n_prog = len(points)
-    base = BehaviorModel()
-    behaviors = [base.replace(**row) for row in points.to_dict("records")]
+    if behaviors is None:
+        base = BehaviorModel()
+        behaviors = [base.replace(**row) for row in points.to_dict("records")]
     cadence = np.asarray(shape.cadence, dtype=object)
     weeks, events = [], []
     for cad in pd.unique(cadence):

@@ -52,6 +52,8 @@ BASELINES = ("buckets", "activity_score", "ninety_days")
 _GAP = {"weekly": 1, "biweekly": 2, "every_3_weeks": 3, "monthly": 4}
 _NINETY_DAYS = 13   # weeks
 _TRAIN_PAIRS = 8_000   # simulated pairs that train (and, again, score) the risk model
+_PROGRAM_PAIRS = 250    # pairs per simulated program (the observed pairs, repeated)
+_WATCH_COHORTS = 2
 
 
 def visible(tables: ProgramTables, week: np.ndarray | int) -> pd.DataFrame:
@@ -196,24 +198,33 @@ def _simulate(shape: ProgramShape, own: np.ndarray, models: pd.DataFrame, lead: 
               seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features and outcomes of simulated pairs, as (baseline, after a check-in now).
 
-    Simulated pair i of each program stands for observed pair i and is read at its week
-    ``own[i]``; the pairs sharing a week run together, once as the program runs and once
-    with a coaching check-in in that week (the same random numbers), so the cost is two
-    runs of the program whatever the number of distinct weeks.
+    Each simulated program holds the observed pairs ``repeat`` times over (so that a few
+    large programs, not many small ones, carry the simulated pairs); a simulated pair
+    stands for an observed pair and is read at that pair's week ``own[i]``. The pairs
+    sharing a week run together, once as the program runs and once with a coaching
+    check-in in that week (the same random numbers), so the cost is two runs of the
+    program whatever the number of distinct weeks.
     """
+    from toolkit.behavior import BehaviorModel
     from toolkit.fitting import _cohorts
 
+    repeat = max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
+    cadence = np.tile(np.asarray(shape.cadence, dtype=object), repeat)
+    weeks = np.tile(own, repeat)
     horizon = int(own.max()) + lead
-    cohorts = _cohorts(ProgramShape(shape.cadence, (horizon,) * shape.n_pairs), seed)
+    cohorts = _cohorts(ProgramShape(tuple(cadence), (horizon,) * len(cadence)), seed,
+                       count=_WATCH_COHORTS)
+    base_model = BehaviorModel()
+    behaviors = [base_model.replace(**row) for row in models.to_dict("records")]
     frames, cf = [], []
-    for w in np.unique(own):       # a handful of distinct weeks (pairs' staggered starts)
-        idx = np.flatnonzero(own == w)
-        sub = ProgramShape(tuple(np.asarray(shape.cadence, dtype=object)[idx]),
-                           (horizon,) * len(idx), shape.checkins, shape.minutes)
-        base = simulate_programs(sub, models, seed=seed, first=int(w) * 1_000_000,
-                                 cohorts=cohorts)
-        coached = simulate_programs(sub, models, seed=seed, first=int(w) * 1_000_000,
-                                    cohorts=cohorts, coach_weeks=(int(w),))
+    for w in np.unique(weeks):       # a handful of distinct weeks (pairs' staggered starts)
+        idx = np.flatnonzero(weeks == w)
+        sub = ProgramShape(tuple(cadence[idx]), (horizon,) * len(idx), shape.checkins,
+                           shape.minutes)
+        run = {"seed": seed, "first": int(w) * 1_000_000, "cohorts": cohorts,
+               "behaviors": behaviors}
+        base = simulate_programs(sub, models, **run)
+        coached = simulate_programs(sub, models, coach_weeks=(int(w),), **run)
         f = visible(base, int(w))
         g = f.copy()
         closed = coached.pairs.set_index(["program", "pair"])["closed_week"]
@@ -313,9 +324,10 @@ def watch_list(logs: ProgramLogs, models: Ensemble | pd.DataFrame, *, week: int,
     """The active pairs at the end of program week ``week`` (counted from the first
     pair's start), ranked by their probability of ending within ``lead_weeks`` weeks.
 
-    ``programs`` simulated programs (one per model drawn from ``models``; by default
-    enough for about 8,000 simulated pairs) train the risk model; as many again, on
-    another seed, score it against the baselines.
+    ``programs`` simulated programs (one per model drawn from ``models``, each holding
+    the observed pairs repeated to about 250 pairs; by default enough for about 8,000
+    simulated pairs) train the risk model; as many again, on another seed, score it
+    against the baselines.
     """
     first = min(logs.pairs["start"])
     as_of = first + dt.timedelta(days=7 * int(week) - 1)
@@ -332,7 +344,8 @@ def watch_list(logs: ProgramLogs, models: Ensemble | pd.DataFrame, *, week: int,
                          bool(len(logs.checkins)), round(float(logs.minutes), 1))
     if not len(seen):
         raise InvalidParameterError(f"No pair is active at the end of week {week}.")
-    n_prog = programs or max(8, -(-_TRAIN_PAIRS // shape.n_pairs))
+    per_program = shape.n_pairs * max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
+    n_prog = programs or max(4, -(-_TRAIN_PAIRS // per_program))
     train = _models_frame(models, n_prog, seed)
     base, cf = _simulate(shape, own, train, lead_weeks, seed=_seeding.int_seed(seed, "watch"))
     risk = _train(base, cf, lead_weeks)
