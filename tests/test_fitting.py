@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -178,3 +179,71 @@ def test_the_example_program_reads_and_summarises():
     assert s.notna().all().all()
     total = sum(f.stat().st_size for f in example.iterdir())
     assert total < 200_000
+
+
+# --------------------------------------------------------------------------- the CLI
+
+def _cli():
+    import typer
+
+    from toolkit._fit_cli import fit, watch
+    from toolkit.cli import clean_errors
+
+    app = typer.Typer()
+    app.command("fit")(clean_errors(fit))
+    app.command("watch")(clean_errors(watch))
+    return app
+
+
+def test_rmt_fit_on_a_platform_export_writes_no_name_or_email_anywhere(cache, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from tests.test_logs import MAPPING, _platform_export
+
+    logs = tmp_path / "logs"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs",
+                    logs)
+    _platform_export(logs)
+    import yaml
+
+    (tmp_path / "map.yaml").write_text(yaml.safe_dump(MAPPING))
+    runner = CliRunner()
+    out = tmp_path / "fit"
+    res = runner.invoke(_cli(), ["fit", str(logs), "--out", str(out), "--map",
+                                 str(tmp_path / "map.yaml"), "--points", "1000"])
+    assert res.exit_code == 0, res.output
+    assert (out / "models.parquet").is_file() and (out / "report.html").is_file()
+    watch_out = tmp_path / "watch"
+    res = runner.invoke(_cli(), ["watch", str(logs), "--week", "14", "--models",
+                                 str(out / "models.parquet"), "--map",
+                                 str(tmp_path / "map.yaml"), "--out", str(watch_out)])
+    assert res.exit_code == 0, res.output
+    texts = [res.output]
+    for folder in (out, watch_out):
+        for f in folder.iterdir():
+            data = f.read_bytes()
+            if f.suffix == ".parquet":
+                data = pd.read_parquet(f).to_csv().encode() + data
+            texts.append(data.decode("utf-8", errors="replace"))
+    blob = "\n".join(texts)
+    for secret in ("Lovelace", "Hopper", "hopper@", "Grace", "Ada ", "compiler"):
+        assert secret not in blob
+
+
+def test_rmt_fit_on_bad_logs_exits_2_with_every_problem_and_writes_nothing(tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    logs = tmp_path / "logs"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs",
+                    logs)
+    (logs / "checkins.csv").write_text((logs / "checkins.csv").read_text()
+                                       .replace(",3.0\n", ",6.0\n", 2))
+    out = tmp_path / "fit"
+    res = CliRunner().invoke(_cli(), ["fit", str(logs), "--out", str(out)])
+    assert res.exit_code == 2
+    assert res.output.count("\n") == 1 and "The logs have 2 problems" in res.output
+    assert not out.exists()
