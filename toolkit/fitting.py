@@ -81,6 +81,7 @@ __all__ = [
     "fit_report_html",
     "fit_prior",
     "misspecification",
+    "program_cohorts",
     "reference_table",
     "simulate_programs",
     "synthetic_logs",
@@ -142,7 +143,7 @@ class ProgramShape:
                 "checkins": self.checkins, "minutes": self.minutes}
 
 
-def _cohorts(shape: ProgramShape, seed: int, count: int = _COHORTS) -> list[tuple]:
+def program_cohorts(shape: ProgramShape, seed: int, count: int = _COHORTS) -> list[tuple]:
     """A few synthetic cohorts of the program's size, each randomly matched (the program's
     real people are not known to the model); programs rotate through them."""
     n = shape.n_pairs
@@ -172,7 +173,7 @@ def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 
     :mod:`toolkit.watch`); with no plan coaching nothing, the weeks before it run exactly
     as without it (common random numbers: each draw has its own named stream).
     """
-    cohorts = _cohorts(shape, seed) if cohorts is None else cohorts
+    cohorts = program_cohorts(shape, seed) if cohorts is None else cohorts
     n_prog = len(points)
     if behaviors is None:
         base = BehaviorModel()
@@ -272,7 +273,7 @@ def reference_table(shape: ProgramShape, spec: SummarySpec, *, points: int = 10_
     test = prior_sample(prior, held_out, seed, design="sobol" if False else "lhs",
                         stream=("fit", "held_out"))
     theta = pd.concat([train, test], ignore_index=True)
-    cohorts = _cohorts(shape, seed)
+    cohorts = program_cohorts(shape, seed)
     chunk = max(1, _CHUNK_PAIR_WEEKS // max(shape.n_pairs * shape.horizon, 1))
     starts = range(0, len(theta), chunk)
     if progress:
@@ -554,7 +555,7 @@ def synthetic_logs(shape: ProgramShape, truth: dict[str, float] | None = None, *
         np.zeros(shape.n_pairs, np.int64)
     seen = tuple(int(w) for w in np.asarray(shape.observed_weeks) - lag)
     cut = ProgramShape(shape.cadence, seen, shape.checkins, shape.minutes)
-    cohorts = _cohorts(ProgramShape(shape.cadence, shape.observed_weeks), _seeding.int_seed(
+    cohorts = program_cohorts(ProgramShape(shape.cadence, shape.observed_weeks), _seeding.int_seed(
         seed, "synthetic_logs"))
     sim = ProgramShape(shape.cadence, shape.observed_weeks, shape.checkins, shape.minutes)
     tables = simulate_programs(sim, pd.DataFrame([truth]), seed=_seeding.int_seed(

@@ -206,13 +206,13 @@ def _simulate(shape: ProgramShape, own: np.ndarray, models: pd.DataFrame, lead: 
     program whatever the number of distinct weeks.
     """
     from toolkit.behavior import BehaviorModel
-    from toolkit.fitting import _cohorts
+    from toolkit.fitting import program_cohorts
 
     repeat = max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
     cadence = np.tile(np.asarray(shape.cadence, dtype=object), repeat)
     weeks = np.tile(own, repeat)
     horizon = int(own.max()) + lead
-    cohorts = _cohorts(ProgramShape(tuple(cadence), (horizon,) * len(cadence)), seed,
+    cohorts = program_cohorts(ProgramShape(tuple(cadence), (horizon,) * len(cadence)), seed,
                        count=_WATCH_COHORTS)
     base_model = BehaviorModel()
     behaviors = [base_model.replace(**row) for row in models.to_dict("records")]
