@@ -22,7 +22,8 @@ def regenerated(tmp_path_factory):
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_regeneration_is_byte_identical_to_the_committed_files(regenerated):

@@ -158,6 +158,58 @@ from .selection import (
     select_best,
     slippage_means,
 )
+from .logs import (
+    LOG_CADENCES,
+    LOG_HEADERS,
+    LOG_REASONS,
+    LogsError,
+    MAX_PROBLEMS,
+    MAX_WEEKS,
+    MIN_PAIRS,
+    ProgramLogs,
+    ProgramTables,
+    SCHEMAS,
+    from_simulation,
+    read_logs,
+    to_logs,
+    write_logs,
+)
+from .summaries import (
+    SUMMARIES,
+    SummarySpec,
+    summarise,
+    summary_spec,
+)
+from .fitting import (
+    EXAMPLE_SEED,
+    EXAMPLE_SHAPE,
+    EXAMPLE_TRUTH,
+    FIT_PARAMETERS,
+    FitResult,
+    HELD_OUT,
+    ProgramShape,
+    ReferenceTable,
+    abc_posterior,
+    calibration_check,
+    fit_prior,
+    fit_program,
+    fit_report_html,
+    misspecification,
+    program_cohorts,
+    reference_table,
+    simulate_programs,
+    synthetic_logs,
+    write_example_logs,
+    write_fit,
+)
+from .watch import (
+    BASELINES,
+    FEATURES,
+    WatchResult,
+    score_risks,
+    visible,
+    watch_list,
+)
 from .plots import (
     PALETTE,
     calibration_plot,
@@ -193,4 +245,4 @@ from .runs import (
     verify_run,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, plots, sensitivity, report, studies, runs
+from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, logs, summaries, fitting, watch, plots, sensitivity, report, studies, runs

@@ -292,6 +292,18 @@ def read_table(path: str | os.PathLike, **read_csv_options: Any) -> pd.DataFrame
 
 # --------------------------------------------------------------------------- folders
 
+def _replace(source: Path, target: Path) -> None:
+    """Rename ``source`` onto ``target``; an existing folder is swapped out, then removed."""
+    if source.is_dir() and target.is_dir():
+        old = target.with_name(f".{target.name}.old.tmp")
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(target, old)
+        os.rename(source, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(source, target)
+
+
 @contextlib.contextmanager
 def staged_folder(path: str | os.PathLike, *, what: str = "output folder") -> Iterator[Path]:
     """Write several files as one: yield a temporary folder, then move it into place.
@@ -318,7 +330,7 @@ def staged_folder(path: str | os.PathLike, *, what: str = "output folder") -> It
         yield stage
         if target.is_dir():
             for item in sorted(stage.iterdir()):
-                os.replace(item, target / item.name)
+                _replace(item, target / item.name)
             stage.rmdir()
         else:
             created = []

@@ -390,5 +390,17 @@ def teaching_render(
         typer.echo(f"wrote {path} (ran in {seconds:.1f} s)", err=True)
 
 
+def _register_program_commands() -> None:
+    """`rmt fit` and `rmt watch` (their options live in toolkit._fit_cli)."""
+    from toolkit._fit_cli import fit as _fit_command
+    from toolkit._fit_cli import watch as _watch_command
+
+    app.command("fit")(clean_errors(_fit_command))
+    app.command("watch")(clean_errors(_watch_command))
+
+
+_register_program_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -49,6 +49,10 @@ def package_versions(names: tuple[str, ...] = VERSIONED_PACKAGES) -> dict[str, s
     return {n: metadata.version(n) for n in names}
 
 
+EXAMPLE_LOGS = "program_logs"  # folder of the example program's logs
+EXAMPLE_LOGS_README = '# Example program logs\n\nA synthetic program of 60 pairs over 26 weeks (40 planned biweekly, 20 weekly, monthly\ncheck-ins, pair starts staggered over four weeks), simulated from a known parameter set\n(the default model: `toolkit.fitting.EXAMPLE_TRUTH`) with\n`toolkit.fitting.write_example_logs("synthetic_data/program_logs")`. The three tables are\nthe format `rmt fit` and `rmt watch` read (see `toolkit.logs`): `meetings.csv` (pair,\ndate, held, minutes), `checkins.csv` (pair, date, rating 1-5) and `pairs.csv` (pair,\nstart, cadence, end, reason). Nobody in it is real.\n'
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -92,7 +96,7 @@ def write_canonical(out: str | os.PathLike = "synthetic_data") -> list[Path]:
     # Every file is written into a temporary folder first and moved into place together.
     with staged_folder(target) as folder:
         written = _write_all(folder)
-    return [target / p.name for p in written]
+    return [target / p.relative_to(folder) for p in written]
 
 
 def _write_all(folder: Path) -> list[Path]:
@@ -105,7 +109,13 @@ def _write_all(folder: Path) -> list[Path]:
     readme = folder / "README.md"
     _write_text(readme, _readme(dictionary))
     written.append(readme)
-    checksums = {p.name: _sha256(p) for p in written}
+    # The example program's logs (what `rmt fit` and `rmt watch` read), in their own folder.
+    from toolkit.fitting import write_example_logs
+
+    logs = write_example_logs(folder / EXAMPLE_LOGS)
+    _write_text(Path(logs) / "README.md", EXAMPLE_LOGS_README)
+    written.extend(sorted(p for p in Path(logs).iterdir() if p.is_file()))
+    checksums = {p.relative_to(folder).as_posix(): _sha256(p) for p in written}
     manifest = folder / "manifest.json"
     _write_text(manifest, json.dumps({
         "toolkit_version": __version__,

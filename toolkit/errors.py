@@ -41,7 +41,12 @@ class InvalidParameterError(ToolkitError, ValueError):
 
 
 class RosterError(InvalidParameterError):
-    """A roster file is malformed; the message names the row and the column."""
+    """A roster file is malformed; the message names the row and the column.
+
+    ``problems`` lists every problem found (the message shows the first few).
+    """
+
+    problems: list[str]
 
 
 class AnalysisInputError(InvalidParameterError):

@@ -60,6 +60,7 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -349,8 +350,10 @@ def load_roster(source: str | os.PathLike | io.TextIOBase, *,
         column = _ALIASES.get(column, column)
         if column in frame.columns:
             frame[column] = _map_values(frame[column], values)
-    cohort = _build(frame, source_of, problems, digital_domains, leadership_domains)
+    built = _build(frame, source_of, problems, digital_domains, leadership_domains)
     problems.check()
+    assert built is not None  # check() raised if a required column was missing
+    cohort = built
 
     warns, notes = [], []
     ignored = [(k, h, s) for k, h, s in res.ignored if names[k] is None]
@@ -417,10 +420,11 @@ def roster_to_cohort(frame: pd.DataFrame, *, digital_domains: tuple[str, ...] = 
     source_of = {name: header[k] for k, name in enumerate(names) if name is not None}
     cohort = _build(table, source_of, problems, digital_domains, leadership_domains)
     problems.check()
+    assert cohort is not None  # check() raised if a required column was missing
     return cohort
 
 
-def _map_values(col: pd.Series, values: dict[str, str]) -> pd.Series:
+def _map_values(col: pd.Series, values: Mapping[str, str]) -> pd.Series:
     """Mapped values (compared by :func:`normalise_value`); the rest as they were."""
     codes, uniques = pd.factorize(col)
     mapped = np.array([values.get(normalise_value(u), u) for u in uniques], dtype=object)

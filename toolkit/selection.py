@@ -291,7 +291,7 @@ def _checked_output(out: Any, n_designs: int, n_reps: int, want_hours: bool,
                 f"The 'simulate' callback of {OWNER} must return {what} of shape "
                 f"({n_designs}, {n_reps}) with simulated_hours=True; got {type(out).__name__} "
                 f"for scenario {scenario}.")
-        parts = out
+        parts: tuple[Any, ...] = tuple(out)
     else:
         parts = (out,)
     arrays = []
@@ -377,7 +377,7 @@ class _Sampler:
         self.want_hours, self.mapper, self.chunk = want_hours, mapper, chunk_size
         k, m = len(ids), m_scen
         self.y = np.full((64, k, m), np.nan)
-        self.h = np.full((64, k, m), np.nan) if want_hours else None
+        self.h: np.ndarray | None = np.full((64, k, m), np.nan) if want_hours else None
         self.frontier = 0
         self.simulated = np.zeros(k, dtype=np.int64)
 
@@ -406,7 +406,7 @@ class _Sampler:
             for p in pieces:
                 out, hours = _checked_output(results[t], len(p), count, self.want_hours, int(sc))
                 self.y[sl, p, j] = out.T
-                if hours is not None:
+                if hours is not None and self.h is not None:
                     self.h[sl, p, j] = hours.T
                 t += 1
         self.simulated[pos] += count
@@ -421,7 +421,7 @@ def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, bud
                    type(simulate).__name__)
     ids = _check_ids(designs, "designs")
     scen = _check_ids(scenarios, "scenarios")
-    out = {
+    out: dict[str, Any] = {
         "ids": ids, "scenarios": scen,
         "delta": check_real(delta, "delta", OWNER, low=0, closed="right"),
         "alpha": check_real(alpha, "alpha", OWNER, low=0, high=1, closed="neither"),
@@ -540,6 +540,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
         und = (feas == 0) & alive[:, None]
         if not und.any():
             return
+        assert s2h is not None and budget is not None  # set before the first check
         rad = np.maximum(hF2 * s2h / (2.0 * eps) - eps * g / 2.0, 0.0)
         dsum = hsum - g * budget
         feas[und & (dsum <= -rad)] = 1
@@ -581,7 +582,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
                 sampler.extend(alive, want)
             y = sampler.y[g] * sign
             xsum[alive] += y[alive] if g >= offset else 0.0
-            if want_h:
+            if want_h and sampler.h is not None:
                 hsum[alive] += sampler.h[g][alive]
             used[alive] += 1
             g += 1
@@ -590,7 +591,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
         pass
     else:
         add(n0)
-        if want_h:
+        if want_h and sampler.h is not None:
             s2h = np.var(sampler.h[:n0], axis=0, ddof=1)
         feasibility(g)
         stages.append(("first stage", g, int(alive.sum())))
