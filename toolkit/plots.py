@@ -94,11 +94,13 @@ def _colors(levels: Sequence) -> dict:
 
 
 def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_label: str | None = None,
-                unit: str = "", title: str | None = None) -> Figure:
+                unit: str = "", title: str | None = None,
+                interval: str = "95% confidence intervals") -> Figure:
     """Contrasts with their CIs, one row each; reference line at 0 (or 1 for ratios, log axis).
 
     ``estimates`` is a frame from :mod:`toolkit.analysis`; ``effect`` picks the rows
-    (default: the first contrast effect present).
+    (default: the first contrast effect present). ``interval`` names what the bars are in
+    the alt text (a simulated contrast's bars are Monte Carlo intervals, not CIs).
     """
     set_theme()
     _need(estimates, ["effect", "group", "reference", "estimate", "ci_low", "ci_high"], "forest_plot")
@@ -129,10 +131,11 @@ def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_l
     name = effect.replace("_", " ")
     ax.set_xlabel(f"{name}, {what}" + (f" ({unit})" if unit else " (ratio, log scale)" if ratio else ""))
     ax.set_ylabel("comparison")
-    items = "; ".join(f"{lb}: {e:.3g} (95% CI {lo:.3g} to {hi:.3g})" for lb, e, lo, hi in
+    short = "95% CI" if interval == "95% confidence intervals" else interval.removesuffix("s")
+    items = "; ".join(f"{lb}: {e:.3g} ({short} {lo:.3g} to {hi:.3g})" for lb, e, lo, hi in
                       zip(labels[::-1], est[::-1], rows.ci_low[::-1], rows.ci_high[::-1], strict=True))
     return _finish(fig, title or f"{name.capitalize()}: {what}, by comparison",
-                   f"Forest plot of the {name} in {what} with 95% confidence intervals, "
+                   f"Forest plot of the {name} in {what} with {interval}, "
                    f"reference line at {'1' if ratio else '0'}. {items}.")
 
 
