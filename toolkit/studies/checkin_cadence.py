@@ -202,7 +202,12 @@ def marginal_cost(outcomes: pd.DataFrame, baseline: str = "none", *, boot: int =
         ratio = np.where(mean_d > 0, mean_h / mean_d, np.nan)
         boot_ratio = np.where((d_done @ counts) > 0, (d_hours @ counts) / (d_done @ counts),
                               np.nan)
-    mc = np.nanstd(boot_ratio, axis=1, ddof=1) if boot > 1 else np.full(len(ratio), np.nan)
+    ok = np.isfinite(boot_ratio)
+    kept = np.where(ok, boot_ratio, 0.0)
+    n_ok = ok.sum(axis=1)
+    mean_b = kept.sum(axis=1) / np.maximum(n_ok, 1)
+    mc = np.where(n_ok > 1, np.sqrt(((kept - mean_b[:, None]) ** 2 * ok).sum(axis=1)
+                                    / np.maximum(n_ok - 1, 1)), np.nan)
     return pd.DataFrame({"arm": hours.drop(index=baseline).index.astype(str),
                          "extra_hours_per_replicate": mean_h,
                          "extra_completed_per_replicate": mean_d,
@@ -335,20 +340,26 @@ class CheckinCadence(BaseStudy):
         return closure_reasons(result.events)
 
     # -- early warning ---------------------------------------------------------------------
-    @cached_property
-    def _watch(self) -> Any:
+    def watch_arms(self) -> dict[str, Any]:
         """Arms that record flags and do nothing about them (``on_flag="none"``), one per
         check-in plan: monthly always (trigger rules are judged at its check-ins), the
-        30/60-day surveys when compared. Same cohorts and matchings as the study."""
-        from toolkit.experiment import Arm, ExperimentSpec, MatchSpec
+        30/60-day surveys when compared."""
+        from toolkit.experiment import Arm, MatchSpec
 
         p = self.params
         plans = ["monthly"] + (["survey_30_60"] if "survey_30_60" in p.schedules else [])
         match = MatchSpec(p.policy, capacity=p.capacity)
-        watch = {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none"))
-                 for c in plans}
+        return {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none"))
+                for c in plans}
+
+    @cached_property
+    def _watch(self) -> Any:
+        """The watch arms run on the study's cohorts and seed (same matchings)."""
+        from toolkit.experiment import ExperimentSpec
+
+        p = self.params
         return self.run(("weeks", "outcomes", "events"),
-                        spec=ExperimentSpec(cohort=self.spec.cohort, arms=watch,
+                        spec=ExperimentSpec(cohort=self.spec.cohort, arms=self.watch_arms(),
                                             replicates=p.replicates, seed=p.seed))
 
     def checkin_warning_table(self) -> pd.DataFrame:
