@@ -139,10 +139,12 @@ from .diagnosis import (
     DifferenceInMeans,
     SimulatorDesign,
     TwoArmNormal,
+    assurance,
     diagnosands,
     diagnose,
     power_curve,
     simulation_seed,
+    t_test_power,
 )
 from .plots import (
     PALETTE,
@@ -152,6 +154,7 @@ from .plots import (
     interaction_plot,
     km_plot,
     power_curve_plot,
+    prior_accepted_plot,
     score_distribution_plot,
     set_theme,
     sweep_plot,

@@ -545,7 +545,7 @@ def t_test_power(effect: Any, sd_treatment: Any, sd_control: Any, n: Any, *,
     broadcast. Counts rejections in either direction.
 
     >>> float(np.round(t_test_power(0.5, 1.0, 1.0, 128), 2))
-    0.81
+    0.8
     """
     d = np.asarray(effect, float)
     n = np.asarray(n, float)
