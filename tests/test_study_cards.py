@@ -329,3 +329,9 @@ def test_design_power_notebook_reports_assurance(card_runs):
     assert a.assurance.between(0, 1).all()
     findings = json.loads((run / "findings.json").read_text())["findings"]
     assert any("(assurance; Monte Carlo error" in s for s in findings)
+    from toolkit.studies import get_study
+
+    sweep = get_study("design_power").estimates(run)
+    assert sweep.estimate_name.tolist()[-2:] == ["assurance with 20 pairs",
+                                                 "assurance with 40 pairs"]
+    assert sweep.estimate.tolist()[-2:] == pytest.approx(a.assurance.tolist())

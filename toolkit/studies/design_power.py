@@ -375,11 +375,22 @@ class DesignPower(BaseStudy):
 
     @classmethod
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:
-        """Power at each size, with its 95% Monte Carlo interval."""
-        power = pd.read_parquet(Path(run_dir) / "tables" / "power.parquet")
-        return pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
-                             "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
-                             "ci_high": power.mc_high.to_numpy()})
+        """Power at the reference model at each size, with its 95% Monte Carlo interval, then
+        the assurance at each size with estimate -/+ 1.96 Monte Carlo errors (simulation
+        noise only in both)."""
+        tables = Path(run_dir) / "tables"
+        power = pd.read_parquet(tables / "power.parquet")
+        out = pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
+                            "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
+                            "ci_high": power.mc_high.to_numpy()})
+        if not (tables / "assurance.parquet").is_file():
+            return out
+        a = pd.read_parquet(tables / "assurance.parquet")
+        half = 1.96 * a.assurance_mc_error.fillna(0).to_numpy()
+        return pd.concat([out, pd.DataFrame({
+            "estimate_name": [f"assurance with {n} pairs" for n in a.pairs_total],
+            "estimate": a.assurance.to_numpy(), "ci_low": a.assurance.to_numpy() - half,
+            "ci_high": a.assurance.to_numpy() + half})], ignore_index=True)
 
     def mechanism_text(self) -> str:
         p = self.params
