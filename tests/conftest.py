@@ -40,8 +40,9 @@ TINY = {"meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
         "policy_by_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
                               "cadences=weekly,monthly"],
         "design_power": ["sizes=20,40", "sims=10", "effect_pairs=40", "effect_replicates=3",
-                         "workers=1"],
-        "model_card": ["calibration_replicates=3", "n_mentors=24", "n_mentees=20"]}
+                         "workers=1", "n_models=4", "assurance_replicates=2"],
+        "model_card": ["calibration_replicates=3", "n_mentors=24", "n_mentees=20", "n_models=4",
+                       "seeds=2", "contrast_replicates=2", "contrast_pairs=12"]}
 
 
 @pytest.fixture(scope="session")

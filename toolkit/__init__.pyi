@@ -145,10 +145,12 @@ from .diagnosis import (
     DifferenceInMeans,
     SimulatorDesign,
     TwoArmNormal,
+    assurance,
     diagnosands,
     diagnose,
     power_curve,
     simulation_seed,
+    t_test_power,
 )
 from .selection import (
     Selection,
@@ -217,6 +219,7 @@ from .plots import (
     interaction_plot,
     km_plot,
     power_curve_plot,
+    prior_accepted_plot,
     score_distribution_plot,
     set_theme,
     sweep_plot,

@@ -36,6 +36,7 @@ __all__ = [
     "interaction_plot",
     "km_plot",
     "power_curve_plot",
+    "prior_accepted_plot",
     "score_distribution_plot",
     "set_theme",
     "sweep_plot",
@@ -93,11 +94,13 @@ def _colors(levels: Sequence) -> dict:
 
 
 def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_label: str | None = None,
-                unit: str = "", title: str | None = None) -> Figure:
+                unit: str = "", title: str | None = None,
+                interval: str = "95% confidence intervals") -> Figure:
     """Contrasts with their CIs, one row each; reference line at 0 (or 1 for ratios, log axis).
 
     ``estimates`` is a frame from :mod:`toolkit.analysis`; ``effect`` picks the rows
-    (default: the first contrast effect present).
+    (default: the first contrast effect present). ``interval`` names what the bars are in
+    the alt text (a simulated contrast's bars are Monte Carlo intervals, not CIs).
     """
     set_theme()
     _need(estimates, ["effect", "group", "reference", "estimate", "ci_low", "ci_high"], "forest_plot")
@@ -128,10 +131,11 @@ def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_l
     name = effect.replace("_", " ")
     ax.set_xlabel(f"{name}, {what}" + (f" ({unit})" if unit else " (ratio, log scale)" if ratio else ""))
     ax.set_ylabel("comparison")
-    items = "; ".join(f"{lb}: {e:.3g} (95% CI {lo:.3g} to {hi:.3g})" for lb, e, lo, hi in
+    short = "95% CI" if interval == "95% confidence intervals" else interval.removesuffix("s")
+    items = "; ".join(f"{lb}: {e:.3g} ({short} {lo:.3g} to {hi:.3g})" for lb, e, lo, hi in
                       zip(labels[::-1], est[::-1], rows.ci_low[::-1], rows.ci_high[::-1], strict=True))
     return _finish(fig, title or f"{name.capitalize()}: {what}, by comparison",
-                   f"Forest plot of the {name} in {what} with 95% confidence intervals, "
+                   f"Forest plot of the {name} in {what} with {interval}, "
                    f"reference line at {'1' if ratio else '0'}. {items}.")
 
 
@@ -266,6 +270,48 @@ def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulat
     return _finish(fig, title or "Simulated values against literature ranges",
                    f"Calibration plot of {len(df)} targets: {int(inside.sum())} simulated values fall inside "
                    "their literature range" + (f"; outside: {', '.join(outside)}." if outside else "."))
+
+
+def prior_accepted_plot(summary: pd.DataFrame, *,
+                        title: str = "What the evidence narrowed: prior against accepted models"
+                        ) -> Figure:
+    """Each parameter's prior range against the range of the models the evidence kept.
+
+    ``summary`` is :meth:`toolkit.ensemble.Ensemble.summary`: parameter, prior_low,
+    prior_high, q05, median, q95, share_of_prior_range. Every parameter is drawn on its
+    own prior scaled to 0-1 (its prior range is the full grey bar); the coloured bar is
+    the accepted models' 5-95% range and the point their median. Rows are ordered by how
+    much the evidence narrowed the parameter (most narrowed at the top).
+    """
+    set_theme()
+    cols = ["parameter", "prior_low", "prior_high", "q05", "median", "q95",
+            "share_of_prior_range"]
+    _need(summary, cols, "prior_accepted_plot")
+    df = summary.sort_values("share_of_prior_range", ascending=False, kind="stable")
+    width = (df.prior_high - df.prior_low).replace(0, np.nan).to_numpy(float)
+
+    def scaled(col: str) -> np.ndarray:
+        return (df[col].to_numpy(float) - df.prior_low.to_numpy(float)) / width
+
+    y = np.arange(len(df))
+    fig, ax = _subplots(figsize=(7.5, 1.4 + 0.32 * len(df)))
+    ax.hlines(y, 0, 1, color="0.8", linewidth=7, label="prior range")
+    ax.hlines(y, scaled("q05"), scaled("q95"), color=PALETTE[0], linewidth=3,
+              label="accepted models, 5-95%")
+    ax.scatter(scaled("median"), y, color=PALETTE[5], zorder=3, s=18, label="accepted median")
+    ax.set_yticks(y, df.parameter.astype(str))
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("position within the prior range (0 = prior low, 1 = prior high)")
+    ax.set_ylabel("parameter")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    share = df.share_of_prior_range.to_numpy(float)
+    narrowed = df.parameter[share < 0.5].astype(str).tolist()
+    return _finish(fig, title,
+                   f"Range plot of {len(df)} parameters: each prior range scaled to 0-1 against "
+                   "the 5-95% range of the accepted models. "
+                   + (f"Narrowed to under half the prior range: {', '.join(narrowed)}."
+                      if narrowed else "No parameter was narrowed to under half its prior "
+                      "range."))
 
 
 def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "estimate_name",

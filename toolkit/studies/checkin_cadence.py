@@ -5,7 +5,18 @@ trigger rules (no first meeting by a given week; a run of weeks without a meetin
 crossed with what the coordinator does when a pair is flagged (coach it, rematch the
 mentee, or close the pair). The schedule ``none`` flags nobody, so it is one arm, the
 reference. All arms share the cohort, the matching and every per-pair random draw
-(common random numbers).
+(common random numbers), so each contrast is a per-replicate paired difference whose only
+uncertainty here is Monte Carlo error (reported as such; no confidence intervals and no
+p-values beside simulated contrasts).
+
+Early warning is judged per planned check-in (:func:`toolkit.analysis.checkin_warning`:
+sensitivity, specificity, LR+, PPV at a stated lead time, time-dependent AUC) on arms whose
+flags change nothing (``on_flag="none"``), against a rule that flags at random at the rating
+rule's rate; the ever-flagged table (:func:`toolkit.analysis.early_warning`) is secondary,
+with its exposure bias stated. Closures are counted by recorded reason
+(:func:`toolkit.analysis.closure_reasons`). What a rule does by definition (closing on a
+flag closes flagged pairs) is stated as a cost of the rule, not as a finding. Coordinator
+hours per additional completed pair are marginal: against no check-ins.
 
 >>> study = CheckinCadence(schedules=["none", "monthly", "no_first_meeting"],
 ...                        actions=["coach", "close"])
@@ -28,14 +39,7 @@ from pydantic import Field, model_validator
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import (
-    compare_outcomes,
-    contrast_summary,
-    contrast_table,
-    contrasts,
-    forest_figures,
-    must_be_compared,
-)
+from toolkit.studies._common import contrasts, must_be_compared
 from toolkit.studies._params import (
     Cadence,
     Capacity,
@@ -45,7 +49,8 @@ from toolkit.studies._params import (
     RosterGroup,
 )
 
-__all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters"]
+__all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters",
+           "marginal_cost", "paired_contrasts", "scenario_note"]
 
 Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_meeting_streak"]
 SCHEDULES = typing.get_args(Schedule)
@@ -145,6 +150,83 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, str]
+                     ) -> pd.DataFrame:
+    """Every arm minus ``reference`` on each outcome of ``names``: the mean over replicates
+    of the per-replicate difference of arm means (common random numbers make each
+    replicate a paired comparison), with its Monte Carlo SE (SD over replicates /
+    sqrt(R); NaN with one replicate). ``ci_low``/``ci_high`` are estimate -/+ 1.96 Monte
+    Carlo SE: simulation noise only, named so for the sweep table. Completion's effect is
+    ``risk_difference``, the others' ``difference``."""
+    arm = outcomes["arm"].astype(str)
+    parts = []
+    for outcome in names:
+        means = (outcomes[outcome].astype("float64").groupby([arm, outcomes["replicate"]])
+                 .mean().unstack("replicate"))
+        diff = means.drop(index=reference) - means.loc[reference]
+        r = diff.notna().sum(axis=1)
+        est, se = diff.mean(axis=1), diff.std(axis=1, ddof=1) / np.sqrt(r)
+        parts.append(pd.DataFrame({
+            "group": diff.index.astype(str), "reference": reference, "outcome": outcome,
+            "effect": "risk_difference" if outcome == "completed" else "difference",
+            "estimate": est.to_numpy(), "mc_se": se.to_numpy(),
+            "ci_low": (est - 1.96 * se).to_numpy(), "ci_high": (est + 1.96 * se).to_numpy(),
+            "replicates": r.to_numpy()}))
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("group", "reference"):
+        out[c] = out[c].astype("string")
+    return out
+
+
+def marginal_cost(outcomes: pd.DataFrame, baseline: str = "none", *, boot: int = 400,
+                  seed: int = 0) -> pd.DataFrame:
+    """Coordinator hours per ADDITIONAL completed pair, each arm against ``baseline`` (no
+    check-ins): (extra coordinator hours) / (extra completed pairs), both summed per
+    replicate and averaged over replicates (a ratio of means). NaN when the arm completes
+    no more pairs than the baseline (no additional pair to pay for). Monte Carlo error:
+    the SD over ``boot`` bootstrap resamples of the replicates (one matrix product of
+    multinomial counts; simulation noise, not an interval about programs)."""
+    from toolkit import _seeding
+
+    arm = outcomes["arm"].astype(str)
+    per = (outcomes.assign(arm=arm).groupby(["arm", "replicate"])
+           .agg(hours=("hours_coordinator", "sum"), done=("completed", "sum")))
+    hours, done = per["hours"].unstack("replicate"), per["done"].unstack("replicate")
+    d_hours = (hours.drop(index=baseline) - hours.loc[baseline]).to_numpy(float)
+    d_done = (done.drop(index=baseline) - done.loc[baseline]).to_numpy(float)
+    reps = d_hours.shape[1]
+    counts = _seeding.rng(seed, "checkin_cadence", "marginal_cost").multinomial(
+        reps, np.full(reps, 1 / reps), size=boot).T / reps          # replicates x resamples
+    mean_h, mean_d = d_hours.mean(axis=1), d_done.mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(mean_d > 0, mean_h / mean_d, np.nan)
+        boot_ratio = np.where((d_done @ counts) > 0, (d_hours @ counts) / (d_done @ counts),
+                              np.nan)
+    ok = np.isfinite(boot_ratio)
+    kept = np.where(ok, boot_ratio, 0.0)
+    n_ok = ok.sum(axis=1)
+    mean_b = kept.sum(axis=1) / np.maximum(n_ok, 1)
+    mc = np.where(n_ok > 1, np.sqrt(((kept - mean_b[:, None]) ** 2 * ok).sum(axis=1)
+                                    / np.maximum(n_ok - 1, 1)), np.nan)
+    return pd.DataFrame({"arm": hours.drop(index=baseline).index.astype(str),
+                         "extra_hours_per_replicate": mean_h,
+                         "extra_completed_per_replicate": mean_d,
+                         "hours_per_additional_completed_pair": ratio,
+                         "mc_error": np.where(np.isfinite(ratio), mc, np.nan)})
+
+
+def scenario_note(designs: Any) -> str:
+    """Which lever effects (scenario inputs a user sets, never findings) the arms use."""
+    from toolkit.behavior import BehaviorModel
+
+    levers = {"goal_setting", "structured_agenda", "mentor_training", "recognition", "virtual"}
+    used = sorted({k for d in designs for k in levers if getattr(d, k, False)})
+    names = ", ".join(BehaviorModel.scenario_inputs())
+    return ("Lever effects (" + names + ") are scenario inputs set by the user, not findings; "
+            + (f"the arms here use {', '.join(used)}, so their results carry those inputs."
+               if used else "no arm here switches a lever on, so none enters these results."))
+
+
 class CheckinCadence(BaseStudy):
     """How should a coordinator check in on pairs?"""
 
@@ -158,8 +240,11 @@ class CheckinCadence(BaseStudy):
                         "check-in ratings are, are model assumptions.")
     notes = ("Coordinator hours count check-ins, coaching, rematches and closures at the "
              "behaviour model's time costs; other coordinator work is not counted.",
-             "Closing a flagged pair lowers completion by definition; it may still be the right "
-             "call for a pair that is not working, which completion alone does not show.")
+             "Closing a flagged pair lowers completion by definition (a cost of the rule, not "
+             "a finding); it may still be the right call for a pair that is not working, which "
+             "completion alone does not show.",
+             "What coaching and a rematch do, and how many flagged mentees accept a rematch, "
+             "are priors of the behaviour model; these results are at its default values.")
 
     @cached_property
     def plan(self) -> pd.DataFrame:
@@ -200,28 +285,30 @@ class CheckinCadence(BaseStudy):
                              events=self.without_ids(res.events, "mentor_id", "new_mentor_id"))
 
     def analyse(self, result: CheckinResult) -> pd.DataFrame:
-        """compare_arms of completion, quality and coordinator hours, every arm against the
-        reference (Holm-adjusted within each outcome; clustered by replicate)."""
-        return compare_outcomes(result.outcomes, self.plan["arm"].tolist(), self.reference, OUTCOMES)
+        """Completion, quality and coordinator hours of every arm against the reference:
+        per-replicate paired differences with their Monte Carlo SE
+        (:func:`paired_contrasts`; no p-values, the contrasts are simulated)."""
+        return paired_contrasts(result.outcomes, self.reference, OUTCOMES)
 
     def cost_table(self, result: CheckinResult) -> pd.DataFrame:
         """Per arm: coordinator hours per completed ("retained") pair, the mean over replicates
-        of (coordinator hours) / (completed pairs), with a 95% t interval over replicates."""
-        from scipy import stats
-
+        of (coordinator hours) / (completed pairs), with its Monte Carlo SE (an AVERAGE cost;
+        the marginal cost against no check-ins is :meth:`marginal_table`)."""
         per_rep = (result.outcomes.groupby(["arm", "replicate"], sort=False)
                    .agg(hours=("hours_coordinator", "sum"), retained=("completed", "sum")))
-        per_rep["cost"] = per_rep.hours / per_rep.retained.where(per_rep.retained > 0)
-        rows = []
-        for arm in self.plan["arm"]:
-            cost = per_rep.loc[arm, "cost"].dropna().to_numpy(float)
-            n = len(cost)
-            mean = float(cost.mean()) if n else np.nan
-            half = (float(stats.t.ppf(0.975, n - 1) * cost.std(ddof=1) / np.sqrt(n))
-                    if n > 1 else np.nan)
-            rows.append({"arm": arm, "hours_per_retained_pair": mean, "ci_low": mean - half,
-                         "ci_high": mean + half, "replicates": n})
-        return pd.DataFrame(rows)
+        cost = (per_rep.hours / per_rep.retained.where(per_rep.retained > 0)).groupby(
+            level="arm", sort=False)
+        out = pd.DataFrame({"hours_per_retained_pair": cost.mean(),
+                            "mc_se": cost.std(ddof=1) / np.sqrt(cost.count()),
+                            "replicates": cost.count()})
+        return out.reindex(self.plan["arm"]).rename_axis("arm").reset_index()
+
+    def marginal_table(self, result: CheckinResult) -> pd.DataFrame | None:
+        """Coordinator hours per additional completed pair against no check-ins
+        (:func:`marginal_cost`); None when ``none`` is not compared."""
+        if "none" not in set(self.plan["arm"]):
+            return None
+        return marginal_cost(result.outcomes, "none", seed=self.params.seed)
 
     def summary_table(self, result: CheckinResult) -> pd.DataFrame:
         """Per arm: the plan, completion, quality, coordinator hours, flags and actions per
@@ -246,13 +333,62 @@ class CheckinCadence(BaseStudy):
         out = means.join(per_pair).join(cost).reset_index()
         return self.plan.merge(out, on="arm", how="left")
 
+    def closure_table(self, result: CheckinResult) -> pd.DataFrame:
+        """Closures by recorded reason per arm (``toolkit.analysis.closure_reasons``)."""
+        from toolkit.analysis import closure_reasons
+
+        return closure_reasons(result.events)
+
+    # -- early warning ---------------------------------------------------------------------
+    def watch_arms(self) -> dict[str, Any]:
+        """Arms that record flags and do nothing about them (``on_flag="none"``), one per
+        check-in plan: monthly always (trigger rules are judged at its check-ins), the
+        30/60-day surveys when compared."""
+        from toolkit.experiment import Arm, MatchSpec
+
+        p = self.params
+        plans = ["monthly"] + (["survey_30_60"] if "survey_30_60" in p.schedules else [])
+        match = MatchSpec(p.policy, capacity=p.capacity)
+        return {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none"))
+                for c in plans}
+
+    @cached_property
+    def _watch(self) -> Any:
+        """The watch arms run on the study's cohorts and seed (same matchings)."""
+        from toolkit.experiment import ExperimentSpec
+
+        p = self.params
+        return self.run(("weeks", "outcomes", "events"),
+                        spec=ExperimentSpec(cohort=self.spec.cohort, arms=self.watch_arms(),
+                                            replicates=p.replicates, seed=p.seed))
+
+    def checkin_warning_table(self) -> pd.DataFrame:
+        """Per planned check-in (person-period), how well each rule warns of closure within
+        8 weeks (``toolkit.analysis.checkin_warning``): the check-in rating at or below
+        ``flag_rating``, ``no_meeting_weeks`` weeks without a meeting, and a rule that flags
+        at random at the rating rule's flag rate (no information: LR+ about 1, AUC about
+        0.5; the reference)."""
+        from toolkit.analysis import checkin_warning
+
+        p, res = self.params, self._watch
+        rating = {f"rating <= {p.flag_rating:g}": ("rating", p.flag_rating)}
+        first = checkin_warning(res.events, res.outcomes, rating, lead_weeks=8, seed=p.seed)
+        rate = float(first.n_flagged.sum() / max(int(first.n_checkins.sum()), 1))
+        rules = {**rating, f"no meeting for {p.no_meeting_weeks} weeks": (
+                     "weeks_since_meeting", p.no_meeting_weeks),
+                 f"random at {rate:.0%}": ("random", rate)}
+        out = checkin_warning(res.events, res.outcomes, rules, lead_weeks=8, seed=p.seed,
+                              weeks=res.weeks)
+        out["arm"] = out["arm"].astype(str).str.replace("watch+", "", regex=False)
+        return out.rename(columns={"arm": "checkins"})
+
     def early_warning_table(self) -> pd.DataFrame | None:
-        """Each rule's early warning of early closure (``toolkit.analysis.early_warning``):
-        sensitivity, precision against the base rate, median lead time in weeks. Judged on the
-        same cohorts and matchings in arms that record flags and do nothing about them
-        (``on_flag="none"``), one per check-in plan the rules need. None with no rule."""
+        """SECONDARY: each rule's ever-flagged early warning (``toolkit.analysis.
+        early_warning``): sensitivity, precision against the base rate, median lead time.
+        A pair counts as flagged if the rule ever fired, so long-lived pairs are flagged
+        eventually (exposure bias); judge rules by :meth:`checkin_warning_table`. None with
+        no rule."""
         from toolkit.analysis import early_warning
-        from toolkit.experiment import Arm, ExperimentSpec, MatchSpec
 
         p = self.params
         plan = {"monthly": "monthly", "survey_30_60": "survey_30_60",
@@ -263,16 +399,11 @@ class CheckinCadence(BaseStudy):
         watched = [s for s in p.schedules if s != "none"]
         if not watched:
             return None
-        match = MatchSpec(p.policy, capacity=p.capacity)
-        watch = {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none"))
-                 for c in dict.fromkeys(plan[s] for s in watched)}
-        res = self.run(("weeks", "outcomes", "events"),
-                       spec=ExperimentSpec(cohort=self.spec.cohort, arms=watch,
-                                           replicates=p.replicates, seed=p.seed))
+        res = self._watch
         rows = []
         for schedule in watched:
             at = "checkins" if plan[schedule] != "none" else "every_week"
-            arm = f"watch+{plan[schedule]}"
+            arm = f"watch+{plan[schedule] if plan[schedule] != 'none' else 'monthly'}"
             pick = [t[t["arm"].astype(str) == arm] for t in (res.weeks, res.outcomes, res.events)]
             table = early_warning(pick[0], pick[1], {schedule: rules[schedule]}, events=pick[2],
                                   at=at)
@@ -280,69 +411,128 @@ class CheckinCadence(BaseStudy):
                 evaluated=("at planned check-ins" if at == "checkins" else "every week")))
         return pd.concat(rows, ignore_index=True).rename(columns={"rule": "schedule"})
 
-    def findings(self, estimates: pd.DataFrame, cost: pd.DataFrame) -> list[str]:
-        """The headline: the arm with the most completed pairs and what it cost the
-        coordinator, then completion of every arm against the reference."""
-        from toolkit.report import fmt_number, sentence
+    # -- findings --------------------------------------------------------------------------
+    def _effect_words(self, r: Any, scale: float, digits: int, unit: str) -> str:
+        from toolkit.report import fmt_number
+
+        se = "" if not np.isfinite(r.mc_se) else (
+            f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})")
+        return f"{fmt_number(r.estimate * scale, digits)} {unit}{se}"
+
+    def findings(self, estimates: pd.DataFrame, marginal: pd.DataFrame | None,
+                 summary: pd.DataFrame) -> list[str]:
+        """The headline: completion of every arm against the reference (Monte Carlo SE), the
+        marginal coordinator hours per additional completed pair, and the costs of the
+        rules stated as costs."""
+        from toolkit.report import fmt_number
 
         labels, ref = self.labels, self.reference
         rows = contrasts(estimates, "completed", "risk_difference", reference=ref)
         out = []
         if len(rows):
             best = rows.loc[rows.estimate.idxmax()]
-            c = cost.set_index("arm")
-            out.append(f"Most completed pairs: {labels[best.group]} "
-                       f"({fmt_number(best.estimate * 100, 1)} points over {labels[ref]}), at "
-                       f"{fmt_number(c.loc[best.group, 'hours_per_retained_pair'], 2)} coordinator "
-                       "hours per completed pair.")
-        return out + [sentence(r, outcome="completion", labels=labels) for r in rows.to_dict("records")]
+            out.append((f"Most completed pairs in this simulation: {labels[best.group]}, "
+                        if best.estimate > 0 else f"No arm completed more pairs than "
+                        f"{labels[ref]} in this simulation; the closest, {labels[best.group]}, ")
+                       + f"{self._effect_words(best, 100, 1, 'points')} against {labels[ref]}.")
+        if marginal is not None and len(marginal):
+            m = marginal.set_index("arm")
+            paid = m[np.isfinite(m.hours_per_additional_completed_pair)]
+            if len(paid):
+                words = "; ".join(
+                    f"{labels[a]} {fmt_number(r.hours_per_additional_completed_pair, 1)} "
+                    f"(Monte Carlo error {fmt_number(r.mc_error, 1)})" for a, r in paid.iterrows())
+                out.append("Coordinator hours per additional completed pair, against no "
+                           f"check-ins (marginal, not average): {words}.")
+            none = [labels[a] for a in m.index.difference(paid.index, sort=False)]
+            if none:
+                out.append(f"{_cap(', '.join(none))} completed no more pairs than no check-ins, "
+                           "so there is no additional completed pair to pay for.")
+        out += [f"{_cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
+                f"against {labels[ref]}." for r in rows.itertuples(index=False)]
+        s = summary.set_index("arm")
+        for arm in s.index[s.action == "close"]:
+            out.append(f"Cost of the rule, not a finding: closing on a flag closes flagged pairs; "
+                       f"under {labels[arm]} the coordinator closed "
+                       f"{fmt_number(100 * s.loc[arm, 'closed_by_coordinator_per_pair'], 0)}% of "
+                       "pairs.")
+        return out
 
     def more_findings(self, estimates: pd.DataFrame, cost: pd.DataFrame,
-                      early_warning: pd.DataFrame | None = None) -> dict[str, list[str]]:
-        """Further findings by heading: coordinator time and cost per retained pair; quality;
-        the early warning of each rule."""
-        from toolkit.report import fmt_ci, fmt_number
+                      warning: pd.DataFrame | None = None,
+                      closures: pd.DataFrame | None = None) -> dict[str, list[str]]:
+        """Further findings by heading: coordinator time; quality; early warning per
+        check-in; closure reasons."""
+        from toolkit.report import fmt_number
 
         labels, ref = self.labels, self.reference
-        extra = contrasts(estimates, "hours_coordinator", "difference", reference=ref).set_index("group")
-        hours = []
-        for r in cost.itertuples(index=False):
-            if r.arm not in extra.index or not np.isfinite(r.hours_per_retained_pair):
-                continue
-            d = extra.loc[r.arm]
-            word = "more" if d.estimate >= 0 else "fewer"
-            hours.append(f"{_cap(labels[r.arm])}: {fmt_number(abs(d.estimate), 2)} coordinator "
-                         f"hours per pair {word} than {labels[ref]} (difference "
-                         f"{fmt_ci(d.ci_low, d.ci_high, 2)}); "
-                         f"{fmt_number(r.hours_per_retained_pair, 2)} hours per completed pair "
-                         f"({fmt_ci(r.ci_low, r.ci_high, 2)}).")
-        rows = contrasts(estimates, "mean_quality", "difference", reference=ref)
-        quality = ([contrast_summary(rows, what="relationship quality", reference=labels[ref],
-                                     names=labels)] if len(rows) else [])
-        out = {"Coordinator time and cost per retained pair": hours,
-               "Relationship quality": quality}
-        if early_warning is not None and len(early_warning):
-            out["Early warning of early closure"] = [
-                f"{_cap(SCHEDULE_TEXT[r.schedule])} flagged {fmt_number(r.sensitivity * 100, 0)}% "
-                f"of the pairs that later closed early (sensitivity); "
-                f"{fmt_number(r.precision * 100, 0)}% of the pairs it flagged closed early "
-                f"(precision, against a base rate of {fmt_number(r.base_rate * 100, 0)}%), a "
-                f"median of {fmt_number(r.median_lead_weeks, 0)} weeks before they closed."
-                for r in early_warning.itertuples(index=False)]
+        hours = [f"{_cap(labels[r.group])}: coordinator hours per pair "
+                 f"{self._effect_words(r, 1, 2, 'hours')} against {labels[ref]}."
+                 for r in contrasts(estimates, "hours_coordinator", "difference",
+                                    reference=ref).itertuples(index=False)]
+        hours += [f"{_cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
+                  "coordinator hours per completed pair (all hours over all completed pairs)."
+                  for r in cost.itertuples(index=False)
+                  if np.isfinite(r.hours_per_retained_pair) and r.hours_per_retained_pair > 0]
+        quality = [f"{_cap(labels[r.group])}: relationship quality "
+                   f"{self._effect_words(r, 1, 3, 'points (0-1 scale)')} against {labels[ref]}."
+                   for r in contrasts(estimates, "mean_quality", "difference",
+                                      reference=ref).itertuples(index=False)]
+        out = {"Coordinator time": hours, "Relationship quality": quality}
+        if warning is not None and len(warning):
+            out["Early warning per check-in (closure within 8 weeks)"] = [
+                f"At {r.checkins.replace('_', ' ')} check-ins, {r.rule}: sensitivity "
+                f"{fmt_number(100 * r.sensitivity, 0)}%, specificity "
+                f"{fmt_number(100 * r.specificity, 0)}%, LR+ {fmt_number(r.lr_positive, 2)}, "
+                f"PPV {fmt_number(100 * r.ppv, 0)}% against a base rate of "
+                f"{fmt_number(100 * r.base_rate, 0)}%, AUC {fmt_number(r.auc, 2)} "
+                f"({r.n_checkins} check-ins)." for r in warning.itertuples(index=False)]
+        if closures is not None and len(closures):
+            order = {a: k for k, a in enumerate(self.plan["arm"])}
+            top = (closures.sort_values("share", ascending=False, kind="stable")
+                   .drop_duplicates("arm").sort_values("arm", key=lambda a: a.map(order)))
+            out["Why pairs closed"] = [
+                f"{_cap(labels.get(r.arm, r.arm))}: most closures were recorded as "
+                f"{r.reason.replace('_', ' ')} ({fmt_number(100 * r.share, 0)}% of "
+                f"{int(closures[closures.arm == r.arm].closures.sum())})."
+                for r in top.itertuples(index=False)]
         return out
 
     def contrasts_for_report(self, estimates: pd.DataFrame) -> pd.DataFrame:
-        """Every arm against the reference, readable (completion in percentage points)."""
-        return contrast_table(estimates, self.reference, names=self.labels, outcomes=OUTCOMES)
+        """Every arm against the reference, readable: difference and Monte Carlo SE
+        (completion in percentage points)."""
+        from toolkit.report import fmt_number
+
+        scale = np.where(estimates.effect == "risk_difference", 100.0, 1.0)
+        digits = [1 if e == "risk_difference" else 3 for e in estimates.effect]
+        return pd.DataFrame({
+            "arm": estimates.group.map(lambda g: self.labels.get(g, g)).to_numpy(),
+            "outcome": [OUTCOMES[o] + (" (points)" if e == "risk_difference" else "")
+                        for o, e in zip(estimates.outcome, estimates.effect, strict=True)],
+            "difference": [fmt_number(v, d) for v, d in
+                           zip(estimates.estimate * scale, digits, strict=True)],
+            "Monte Carlo SE": [fmt_number(v, d + 1) for v, d in
+                               zip(estimates.mc_se * scale, digits, strict=True)]})
 
     def figures(self, result: CheckinResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
-        from toolkit.plots import tradeoff_plot
+        from toolkit.plots import forest_plot, tradeoff_plot
 
-        out = forest_figures(estimates, self.reference, [("completed", "risk_difference",
-                                                          "completion")],
-                             whom=_label(self.reference), each="arm",
-                             more="more completed pairs than the reference")
+        out = []
+        rows = contrasts(estimates, "completed", "risk_difference", reference=self.reference)
+        if len(rows):
+            rows = rows.assign(group=rows.group.map(self.labels),
+                               reference=rows.reference.map(self.labels),
+                               estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
+                               ci_high=rows.ci_high * 100)
+            fig = forest_plot(rows, effect="risk_difference", outcome_label="completion",
+                              unit="percentage points", interval="95% Monte Carlo intervals",
+                              title=f"Difference in completion from {_label(self.reference)}")
+            out.append((fig, "completed_risk_difference",
+                        f"Difference in completion of each arm from {_label(self.reference)}, "
+                        "with 95% Monte Carlo intervals (simulation noise only, not "
+                        "uncertainty about programs). A point right of the dashed line means "
+                        "more completed pairs than the reference."))
         summary = self.summary_table(result)
         points = summary.assign(completed=summary.completion * 100,
                                 rule=summary.schedule.str.replace("_", " "))
@@ -365,15 +555,21 @@ class CheckinCadence(BaseStudy):
                 f"no_first_meeting rule flags a pair with no meeting by week "
                 f"{p.first_meeting_week}; the no_meeting_streak rule flags a pair after "
                 f"{p.no_meeting_weeks} weeks without a meeting. A flag triggers coaching, a "
-                "rematch with a mentor who has free capacity, or closing the pair, each costing "
-                "coordinator time as the behaviour model says. Every arm runs on the same "
-                "cohort, matching and random draws (common random numbers).")
+                "rematch by the matching policy among mentors with free capacity, or closing "
+                "the pair, each costing coordinator time as the behaviour model says. Every arm "
+                "runs on the same cohort, matching and random draws (common random numbers). "
+                "Early warning is judged on extra arms with monthly (and, when compared, "
+                "30/60-day) check-ins whose flags change nothing. "
+                + scenario_note(a.design for a in self.arms().values()))
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the completion contrasts, in words."""
-        se = contrasts(estimates, "completed", "risk_difference", reference=self.reference).se
-        return self.mc_error_text(se.to_numpy() * 100, "per arm", ". Cost per retained pair has "
-                                  "a t interval over replicates.")
+        se = contrasts(estimates, "completed", "risk_difference", reference=self.reference).mc_se
+        return self.mc_error_text(se.to_numpy() * 100, "per arm", ". It is simulation noise, "
+                                  "not uncertainty about programs; no p-values are given "
+                                  "because the contrasts are simulated. The marginal hours per "
+                                  "additional completed pair have a bootstrap Monte Carlo error "
+                                  "over replicates.")
 
 
 STUDY = CheckinCadence.record()

@@ -8,6 +8,14 @@ Monte Carlo error, and from the simulated standard errors the minimum detectable
 at the target power. The population effect between the two designs (both potential
 outcomes of every pair, many pairs) says what the pilot is trying to detect.
 
+Power at the reference (default) model assumes one true effect. **Assurance** (O'Hagan,
+Stevens & Campbell 2005, :func:`toolkit.diagnosis.assurance`) is the probability that the
+pilot succeeds averaged over every plausible model of an ensemble: :func:`model_effects`
+runs both designs under every model (common random numbers), and the t test's power in
+each model is averaged. Power and the detectable effect are about the pilot's own data;
+their Monte Carlo error (from simulating) is labelled as such and is not a confidence
+interval.
+
 >>> d = design(Parameters.from_values(sizes=[40, 80], sims=20))
 >>> d.treatment.design.cadence, d.control.design.cadence
 ('weekly', 'biweekly')
@@ -22,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,9 +41,9 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._params import Cadence, Policy, RobustnessGroup
 
-__all__ = ["STUDY", "DesignPower", "Parameters", "design", "diagnosand_table", "figures",
-           "findings", "mde_table", "population_effect", "power_table", "required_size",
-           "simulate"]
+__all__ = ["STUDY", "DesignPower", "Parameters", "assurance_table", "design",
+           "diagnosand_table", "figures", "findings", "load_models", "mde_table",
+           "model_effects", "population_effect", "power_table", "required_size", "simulate"]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
 OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
@@ -48,6 +56,7 @@ class Parameters(RobustnessGroup):
     """Parameters of the design_power study."""
 
     study = "design_power"
+    input_files: ClassVar[tuple[str, ...]] = ("models",)  # checksummed like a roster
 
     treatment_cadence: Cadence = Field("weekly", description="Meeting cadence of the design tried.")
     treatment_policy: Policy = Field("random", description="Matching policy of the design tried.")
@@ -64,6 +73,12 @@ class Parameters(RobustnessGroup):
                               description="Pairs per replicate for the population effect.")
     effect_replicates: int = Field(20, ge=2, le=1000,
                                    description="Replicates for the population effect.")
+    models: str | None = Field(None, description="Ensemble file of plausible models (Parquet) "
+                               "for the assurance; none: the ensemble shipped with the toolkit.")
+    n_models: int = Field(200, ge=2, le=100_000,
+                          description="Plausible models the assurance averages over.")
+    assurance_replicates: int = Field(
+        10, ge=2, le=1000, description="Replicates per plausible model for its effect.")
     workers: int = Field(2, ge=1, le=64,
                          description="Local processes running the simulations (no effect on results).")
 
@@ -134,6 +149,71 @@ def population_effect(params: Parameters) -> dict:
             "pairs": params.effect_pairs, "replicates": params.effect_replicates}
 
 
+def load_models(params: Parameters) -> Any:
+    """The ensemble of plausible models: the file ``params.models`` or (None) the committed
+    one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
+    from toolkit.ensemble import Ensemble
+
+    if params.models is not None:
+        ens = Ensemble.load(params.models)
+    else:
+        from toolkit.calibration import load_ensemble
+
+        ens = load_ensemble()
+    return ens.take(min(int(params.n_models), len(ens)))
+
+
+def model_effects(params: Parameters, models: Any = None) -> pd.DataFrame:
+    """Per model: the effect of the tried design over the usual one on the outcome (both
+    potential outcomes of every pair, ``effect_pairs`` pairs, ``assurance_replicates``
+    replicates, common random numbers), its Monte Carlo SE, and the per-pair standard
+    deviation of the outcome in each design (what a pilot's t test sees). ``models``
+    None: one row for the reference (default) model, ``model`` = -1."""
+    from toolkit.cohort import CohortSpec
+    from toolkit.experiment import ExperimentSpec, run_experiment
+
+    d = design(params)
+    n = params.effect_pairs
+    spec = ExperimentSpec(cohort=CohortSpec(n_mentors=round(n * 1.2), n_mentees=n),
+                          arms={"treatment": d.treatment, "comparison": d.control},
+                          replicates=params.assurance_replicates, seed=params.seed)
+    o = run_experiment(spec, models=models, tables=("outcomes",), progress=False).outcomes
+    if "model" not in o.columns:
+        o = o.assign(model=-1)
+    y = o[params.outcome].astype("float64")
+    arm = o["arm"].astype(str)
+    per_rep = y.groupby([o["model"], o["replicate"], arm]).mean().unstack()
+    diff = (per_rep["treatment"] - per_rep["comparison"]).groupby(level="model")
+    sd = y.groupby([o["model"], arm]).std(ddof=1).unstack()
+    out = pd.DataFrame({"effect": diff.mean(), "mcse": diff.std(ddof=1) / np.sqrt(diff.size()),
+                        "sd_treatment": sd["treatment"], "sd_control": sd["comparison"]})
+    return out.rename_axis("model").reset_index()
+
+
+def assurance_table(effects: pd.DataFrame, reference: pd.DataFrame, power: pd.DataFrame,
+                    params: Parameters) -> pd.DataFrame:
+    """Per pilot size: assurance over the plausible models (with its Monte Carlo error and
+    the spread of power between models) beside power at the reference model, simulated
+    (the power curve) and from the same t-test formula the assurance uses (a check of
+    the formula against the simulation)."""
+    from toolkit.diagnosis import assurance, t_test_power
+
+    a = assurance(effects, list(params.sizes), alpha=params.alpha,
+                  target_power=params.target_power)
+    r = reference.iloc[0]
+    formula = t_test_power(r.effect, r.sd_treatment, r.sd_control, a.n.to_numpy(),
+                           alpha=params.alpha)
+    sim = power.set_index("pairs_total")
+    return pd.DataFrame({"pairs_total": a.n.to_numpy(), "assurance": a.assurance.to_numpy(),
+                         "assurance_mc_error": a.mc_error.to_numpy(), "models": a.models.to_numpy(),
+                         "share_models_reaching_target": a.share_reaching_target.to_numpy(),
+                         "power_q05_over_models": a.power_q05.to_numpy(),
+                         "power_q95_over_models": a.power_q95.to_numpy(),
+                         "power_at_reference_simulated": sim.loc[a.n, "power"].to_numpy(),
+                         "power_at_reference_mc_error": sim.loc[a.n, "mcse"].to_numpy(),
+                         "power_at_reference_formula": formula})
+
+
 def power_table(curve: pd.DataFrame) -> pd.DataFrame:
     """Power at each size with its Monte Carlo SE and a 95% Monte Carlo interval."""
     p = curve[curve.diagnosand == "power"]
@@ -189,9 +269,11 @@ def required_size(power: pd.DataFrame, mde: pd.DataFrame, effect: dict,
 
 
 def findings(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, need: dict,
-             params: Parameters) -> list[str]:
+             params: Parameters, assured: pd.DataFrame | None = None,
+             effects: pd.DataFrame | None = None) -> list[str]:
     """The headline: the effect between the designs, the pairs needed, the MDE at the
-    largest size, and power at each size."""
+    largest size, power at each size, and (given ``assured``, :func:`assurance_table`, and
+    ``effects``, :func:`model_effects`) the assurance over the plausible models."""
     from toolkit.report import fmt_number
 
     what, scale, unit = OUTCOMES[params.outcome]
@@ -213,9 +295,25 @@ def findings(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, need: dict,
     last = mde.iloc[-1]
     out.append(f"With {int(last.pairs_total)} pairs the minimum detectable effect at {target} "
                f"power is {fmt_number(last.mde * scale, digits)} {unit}.")
-    out += [f"With {int(r.pairs_total)} pairs, power is {r.power:.0%} (95% Monte Carlo interval "
-            f"{r.mc_low:.0%} to {r.mc_high:.0%}, {int(r.sims)} simulated pilots)."
+    out += [f"With {int(r.pairs_total)} pairs, power at the reference model is {r.power:.0%} "
+            f"(95% Monte Carlo interval {r.mc_low:.0%} to {r.mc_high:.0%} from {int(r.sims)} "
+            "simulated pilots: simulation noise, not uncertainty about programs)."
             for r in power.itertuples(index=False)]
+    if assured is not None and effects is not None:
+        e5, e95 = np.quantile(effects.effect.to_numpy(float) * scale, [0.05, 0.95])
+        big = assured.iloc[-1]
+        out.insert(1, f"Across {int(big.models)} plausible models the effect lies between "
+                   f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
+                   f"them. A pilot of {int(big.pairs_total)} pairs succeeds (p < {params.alpha:g}) "
+                   f"with probability {big.assurance:.0%} averaged over them (assurance; Monte "
+                   f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
+                   f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
+                   f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
+                   "models.")
+        out += [f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
+                f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
+                f"{r.power_q05_over_models:.0%} to {r.power_q95_over_models:.0%} over 90% of "
+                "the plausible models." for r in assured.itertuples(index=False)]
     return out
 
 
@@ -277,11 +375,22 @@ class DesignPower(BaseStudy):
 
     @classmethod
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:
-        """Power at each size, with its 95% Monte Carlo interval."""
-        power = pd.read_parquet(Path(run_dir) / "tables" / "power.parquet")
-        return pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
-                             "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
-                             "ci_high": power.mc_high.to_numpy()})
+        """Power at the reference model at each size, with its 95% Monte Carlo interval, then
+        the assurance at each size with estimate -/+ 1.96 Monte Carlo errors (simulation
+        noise only in both)."""
+        tables = Path(run_dir) / "tables"
+        power = pd.read_parquet(tables / "power.parquet")
+        out = pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
+                            "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
+                            "ci_high": power.mc_high.to_numpy()})
+        if not (tables / "assurance.parquet").is_file():
+            return out
+        a = pd.read_parquet(tables / "assurance.parquet")
+        half = 1.96 * a.assurance_mc_error.fillna(0).to_numpy()
+        return pd.concat([out, pd.DataFrame({
+            "estimate_name": [f"assurance with {n} pairs" for n in a.pairs_total],
+            "estimate": a.assurance.to_numpy(), "ci_low": a.assurance.to_numpy() - half,
+            "ci_high": a.assurance.to_numpy() + half})], ignore_index=True)
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -295,14 +404,25 @@ class DesignPower(BaseStudy):
                 f"population effect uses both outcomes of every pair in {p.effect_replicates} "
                 f"replicates of {p.effect_pairs} pairs.")
 
-    def performance_text(self, power: pd.DataFrame) -> str:
-        """Monte Carlo error of the power estimates, in words."""
+    def performance_text(self, power: pd.DataFrame,
+                         assured: pd.DataFrame | None = None) -> str:
+        """Monte Carlo error of the power estimates (and of the assurance), in words."""
         p = self.params
+        extra = ("" if assured is None else
+                 f" Assurance is the mean over {int(assured.models.iloc[0])} plausible models of "
+                 "the t test's power given each model's effect and per-pair spread; its Monte "
+                 "Carlo error (the SD of power over models / sqrt(models)) is at most "
+                 f"{100 * assured.assurance_mc_error.max():.1f} percentage points. Each model's "
+                 f"effect comes from {p.assurance_replicates} replicates of {p.effect_pairs} "
+                 "pairs; its noise makes an effect near zero look slightly larger, so assurance "
+                 "is, if anything, a little high where effects are small. The same formula at "
+                 "the reference model is shown beside the simulated power as a check.")
         return (f"Power at each size is the share of {p.sims} simulated pilots with p < "
                 f"{p.alpha:g}; its Monte Carlo standard error is at most {power.mcse.max():.3f} "
                 f"here (at most 0.5 / sqrt({p.sims}) = {0.5 / math.sqrt(p.sims):.3f}). Four times "
                 "the simulations halve it. The minimum detectable effect uses the normal "
-                "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE.")
+                "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE."
+                + extra)
 
 
 STUDY = DesignPower.record()

@@ -1,13 +1,20 @@
 """Study ``model_card``: how far can the model be trusted?
 
-The model against every calibration target of the literature
-(:func:`toolkit.calibration.calibration_report`, :func:`toolkit.plots.calibration_plot`),
-the table of every behaviour parameter with its source
-(:meth:`toolkit.behavior.BehaviorModel.describe`), and the robustness of the headline
-contrasts over the assumptions' plausible ranges (``toolkit.sensitivity``).
+Four parts, each computed, none hard-coded:
+
+- the model's default against the calibration table
+  (:func:`toolkit.calibration.calibration_report`): the **targets** (statistics of the
+  model with their Monte Carlo error) apart from the **checks** (a preset's definition
+  against the program it copies, which cannot fail by simulation);
+- for every parameter the ensemble varies, its **prior against the accepted models**
+  (:meth:`toolkit.ensemble.Ensemble.summary`): how much the evidence narrowed it;
+- the **procedure** that built the ensemble (its recorded name and citation);
+- the headline contrasts of the other studies over every plausible model
+  (:func:`toolkit.sensitivity.ensemble_contrast`) and the list of those whose verdict is
+  "the evidence cannot tell": the answers the evidence cannot settle.
 
 >>> card = ModelCard(contrasts=["optimal_vs_random"])
->>> s = card.robustness_spec(card.headlines()[0])
+>>> s = card.contrast_spec(card.headlines()[0])
 >>> list(s.arms), s.replicates
 (['random', 'optimal'], 6)
 """
@@ -17,15 +24,17 @@ from __future__ import annotations
 import os
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._params import CohortGroup
 
-__all__ = ["CONTRASTS", "STUDY", "ModelCard", "Parameters", "parameter_summary"]
+__all__ = ["CONTRASTS", "STUDY", "ModelCard", "Parameters", "load_models", "narrowing_table",
+           "parameter_summary", "target_count", "unsettled"]
 
 ContrastName = Literal["weekly_vs_biweekly", "optimal_vs_random", "monthly_checkins_vs_none"]
 # name -> (arm, its design and policy; reference arm, its design and policy; outcome; words)
@@ -40,25 +49,45 @@ CONTRASTS: dict[str, tuple] = {
                                  "monthly check-ins with coaching rather than none "
                                  "(completion)"),
 }
+NARROWED = 0.5  # a parameter is "narrowed" when its accepted 90% range is under half its prior
 
 
 class Parameters(CohortGroup):
     """Parameters of the model_card study."""
 
     study = "model_card"
+    # the ensemble file is an input the host side checksums, like a roster
+    input_files: ClassVar[tuple[str, ...]] = ("models",)
 
     calibration_replicates: int = Field(12, ge=2, le=500,
                                         description="Simulated programs per calibration check.")
     contrasts: tuple[ContrastName, ...] = Field(
-        typing.get_args(ContrastName), description="Headline contrasts whose robustness is checked.")
-    robustness_trajectories: int = Field(
-        3, ge=2, le=100, description="Morris trajectories over the assumptions (robustness).")
-    robustness_replicates: int = Field(
-        6, ge=2, le=200, description="Replicates per point of the robustness analysis.")
-    robustness_pairs: int = Field(
-        80, ge=10, le=2000, description="Mentees per cohort in the robustness analysis.")
+        typing.get_args(ContrastName),
+        description="Headline contrasts run over every plausible model.")
+    models: str | None = Field(None, description="Ensemble file of plausible models (Parquet); "
+                               "none: the ensemble shipped with the toolkit.")
+    n_models: int = Field(200, ge=2, le=100_000,
+                          description="Plausible models used (the ensemble's first ones).")
+    seeds: int = Field(5, ge=1, le=20,
+                       description="Sampling seeds each verdict is checked under.")
+    contrast_replicates: int = Field(6, ge=2, le=200,
+                                     description="Replicates per model of each contrast.")
+    contrast_pairs: int = Field(80, ge=10, le=2000,
+                                description="Mentees per cohort in each contrast.")
 
 
+def load_models(params: Parameters) -> Any:
+    """The ensemble the card describes: the file ``params.models`` or (None) the committed
+    one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
+    from toolkit.ensemble import Ensemble
+
+    if params.models is not None:
+        ens = Ensemble.load(params.models)
+    else:
+        from toolkit.calibration import load_ensemble
+
+        ens = load_ensemble()
+    return ens.take(min(int(params.n_models), len(ens)))
 
 
 def parameter_summary(table: pd.DataFrame) -> dict[str, int]:
@@ -69,27 +98,58 @@ def parameter_summary(table: pd.DataFrame) -> dict[str, int]:
             "other": int((~kind.isin(["calibrated", "assumption"])).sum())}
 
 
+def target_count(cal: pd.DataFrame) -> dict[str, Any]:
+    """Counts of the calibration table by kind: targets (statistics that can miss) and
+    checks (a preset's definitions); only targets count as evidence the model meets."""
+    kind = cal["kind"].astype(str)
+    inside = cal["inside"].astype(bool)
+    tgt, chk = kind == "target", kind == "check"
+    return {"targets": int(tgt.sum()), "targets_inside": int((tgt & inside).sum()),
+            "targets_outside": cal.loc[tgt & ~inside, "target_id"].astype(str).tolist(),
+            "checks": int(chk.sum()), "checks_matching": int((chk & inside).sum()),
+            "checks_differing": cal.loc[chk & ~inside, "target_id"].astype(str).tolist()}
+
+
+def narrowing_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``Ensemble.summary()`` with a plain verdict per parameter: "narrowed" (the accepted
+    90% range is under half the prior range) or "left near its prior"; most narrowed first."""
+    out = summary.sort_values("share_of_prior_range", kind="stable").reset_index(drop=True)
+    out["evidence"] = np.where(out.share_of_prior_range < NARROWED, "narrowed",
+                               "left near its prior")
+    return out
+
+
+def unsettled(results: dict[str, Any]) -> list[str]:
+    """Names of the contrasts whose verdict over the plausible models is "the evidence
+    cannot tell" (from the computed findings; never a fixed list)."""
+    from toolkit.sensitivity import CANNOT_TELL
+
+    return [name for name, f in results.items() if f.verdict == CANNOT_TELL]
+
+
 class ModelCard(BaseStudy):
-    """How far can the model be trusted? Its headline contrasts are the robustness
-    checks of the other studies' main questions, each on its own small two-arm spec."""
+    """How far can the model be trusted? Its headline contrasts are the other studies'
+    main questions, each run over every plausible model on its own small two-arm spec."""
 
     name = "model_card"
     title = "How far can the model be trusted?"
-    question = ("Does the model reproduce every published finding it is calibrated against, "
-                "where do its parameters come from, and do the headline contrasts hold over "
-                "the plausible range of its assumptions?")
+    question = ("Which published findings does the model reproduce, how far did that evidence "
+                "narrow its parameters, and which design answers does the evidence still leave "
+                "open?")
     Parameters = Parameters
     robustness_note = None
+    sweep_name = "{estimate_name}"
     notes = (
         "Meeting a calibration target shows the model can reproduce a published statistic; "
         "it does not show that every mechanism behind it is right.",
         "The literature's ranges come from different programs, countries and measures; a "
         "real program may sit outside them.",
-        "Assumption parameters have plausible ranges chosen by the toolkit's authors; the "
-        "robustness analysis explores those ranges, not every conceivable value.",
-        "The robustness analysis uses small cohorts and few replicates per point to stay "
-        "quick; a contrast close to zero may be called 'no effect' or 'depends on "
-        "assumptions' where more replicates would find a clear sign.")
+        "The plausible models are those the calibration targets do not rule out, drawn from "
+        "the priors; a parameter the targets do not touch stays as uncertain as its prior, and "
+        "a prior range chosen by the toolkit's authors bounds what the ensemble can say.",
+        "Each contrast uses small cohorts ({params.contrast_pairs} mentees) and "
+        "{params.contrast_replicates} replicates per model to stay quick; its Monte Carlo "
+        "check says whether that is enough beside the spread between models.")
 
     def headlines(self) -> list[Headline]:
         """One per chosen contrast of :data:`CONTRASTS`."""
@@ -103,22 +163,41 @@ class ModelCard(BaseStudy):
         return {label: Arm(policy, ProgramDesign(**design)) for n in self.params.contrasts
                 for label, policy, design in CONTRASTS[n][:2]}
 
-    def cohort_source(self) -> Any:  # small synthetic cohorts for the robustness analysis
+    def cohort_source(self) -> Any:  # small synthetic cohorts for the contrasts
         from toolkit.cohort import CohortSpec
 
-        n = self.params.robustness_pairs
+        n = self.params.contrast_pairs
         return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
 
     @property
     def replicates(self) -> int:
-        return int(self.params.robustness_replicates)
+        return int(self.params.contrast_replicates)
 
-    def robustness(self) -> dict[str, Any]:
-        """name -> ``toolkit.sensitivity.robustness`` result of each headline contrast."""
-        return {h.where()["contrast"]: self.robustness_of(h) for h in self.headlines()}
+    def contrast_spec(self, headline: Headline) -> Any:
+        """The two-arm copy of the spec one headline contrast runs on."""
+        return self.robustness_spec(headline)
+
+    def check_robustness(self) -> Any:  # the card's contrasts replace the Morris check
+        return None
+
+    # -- the parts of the card --------------------------------------------------------------
+    def models(self) -> Any:
+        """The ensemble of plausible models (:func:`load_models`)."""
+        return load_models(self.params)
+
+    def ensemble_findings(self, models: Any) -> dict[str, Any]:
+        """name -> ``EnsembleFinding`` of each headline contrast over ``models``
+        (``toolkit.sensitivity.ensemble_contrast``, checked under ``seeds`` seeds)."""
+        from toolkit.sensitivity import Contrast, ensemble_contrast
+
+        return {h.where()["contrast"]: ensemble_contrast(
+                    self.contrast_spec(h), Contrast(h.arm, h.reference, h.outcome), models,
+                    seeds=self.params.seeds, progress=False)
+                for h in self.headlines()}
 
     def calibration(self) -> pd.DataFrame:
-        """Every calibration target, simulated (``calibration_report``), with its range."""
+        """Every row of the calibration table at the default model (``calibration_report``),
+        with its ``kind``: target or check."""
         from toolkit.calibration import calibration_report
 
         p = self.params
@@ -126,109 +205,162 @@ class ModelCard(BaseStudy):
                                   n_mentors=p.n_mentors, seed=p.seed)
 
     @staticmethod
-    def robustness_table(results: Any) -> pd.DataFrame:
-        """One row per contrast: the estimate at the default model, the verdict and drivers."""
+    def procedure_text(models: Any) -> str:
+        """The procedure that built the ensemble, as recorded in it."""
+        proc = dict(models.procedure)
+        name = str(proc.get("name", "unnamed procedure"))
+        cite = f" ({proc['citation']})" if proc.get("citation") else ""
+        return (f"{name}{cite}, seed {models.seed}, {len(models)} models used; ensemble "
+                f"fingerprint {models.fingerprint[:12]}")
+
+    @staticmethod
+    def ensemble_table(results: dict[str, Any]) -> pd.DataFrame:
+        """One row per contrast: median and 90% interval over models (percentage points),
+        share of models above zero, verdict, each with its Monte Carlo error."""
         rows = []
-        for name, res in results.items():
-            d = res.default.iloc[0]
-            rows.append({"contrast": name, "estimate_at_default": float(d.estimate),
-                         "ci_low": float(d.ci_low), "ci_high": float(d.ci_high),
-                         "verdict": res.verdict, "drivers": ", ".join(res.drivers[:5]),
-                         "points": len(res.points) - 1})
+        for name, f in results.items():
+            s = f.summary
+            rows.append({"contrast": name, "models": int(s["models"]),
+                         "median_points": 100 * s["median"],
+                         "q05_points": 100 * s["q05"], "q95_points": 100 * s["q95"],
+                         "share_positive": s["share_positive"],
+                         "share_positive_mc_error": s["share_positive_mc_error"],
+                         "median_mc_error_points": 100 * s["median_mc_error"],
+                         "verdict": f.verdict, "borderline": bool(f.borderline),
+                         "seed_verdicts": "; ".join(f.seed_verdicts),
+                         "mc_share_of_spread": float(f.mc_check["share"])})
         return pd.DataFrame(rows)
 
     @staticmethod
-    def findings(cal: pd.DataFrame, table: pd.DataFrame, results: dict) -> list[str]:
-        """The headline: calibration targets met, the parameters' sources, the verdicts."""
-        inside = cal[cal.inside.astype(bool)]
-        outside = cal[~cal.inside.astype(bool)]
-        out = [f"The model falls inside the literature's range on {len(inside)} of {len(cal)} "
-               "calibration targets" + (f"; outside on {', '.join(outside.target_id)}."
-                                        if len(outside) else ".")]
+    def findings(cal: pd.DataFrame, table: pd.DataFrame, narrowing: pd.DataFrame,
+                 results: dict[str, Any], procedure: str) -> list[str]:
+        """The headline: targets met (targets only), what the evidence narrowed, each
+        contrast over the plausible models, and the answers the evidence cannot settle."""
+        from toolkit.sensitivity import headline_sentence
+
+        c = target_count(cal)
+        out = [f"At its default parameters the model falls inside the published range on "
+               f"{c['targets_inside']} of {c['targets']} calibration targets"
+               + (f"; outside on {', '.join(c['targets_outside'])}." if c["targets_outside"]
+                  else ".")
+               + f" The {c['checks']} preset checks compare a preset's definition with the "
+               "program it copies; they are not evidence about the model."]
+        n = int((narrowing.evidence == "narrowed").sum())
+        out.append(f"The plausible models come from {procedure}. The evidence narrowed {n} of "
+                   f"the {len(narrowing)} varied parameters to under half their prior range; "
+                   "the others it left near their priors.")
         s = parameter_summary(table)
-        out.append(f"Of its {s['parameters']} behaviour parameters, {s['calibrated']} are "
-                   f"calibrated against published findings and {s['assumptions']} are "
-                   "assumptions with a plausible range (where the literature is silent).")
-        for name, res in results.items():
-            words = CONTRASTS[name][3]
-            out.append(f"{words[:1].upper()}{words[1:]}: {res.sentence()}")
+        out.append(f"Of the {s['parameters']} behaviour parameters, {s['calibrated']} have a "
+                   f"published anchor and {s['assumptions']} are assumptions with a prior range "
+                   "(where the literature is silent).")
+        for name, f in results.items():
+            arm, ref = CONTRASTS[name][0][0], CONTRASTS[name][1][0]
+            out.append(f"{CONTRASTS[name][3][:1].upper()}{CONTRASTS[name][3][1:]}: "
+                       + headline_sentence(f, arm=arm.replace("_", " ").replace("checkins", "check-ins"),
+                                           reference=ref.replace("_", " ").replace("checkins", "check-ins"),
+                                           more="keeps more pairs",
+                                           less="keeps fewer pairs")
+                       + f" Verdict: {f.verdict_text}.")
+        open_ = unsettled(results)
+        noisy = [n for n in open_ if not results[n].mc_check["small"]]
+        out.append("Answers the evidence cannot settle: "
+                   + ("; ".join(CONTRASTS[n][3] for n in open_) + "." if open_ else
+                      f"none of the {len(results)} headline contrasts examined.")
+                   + (f" For {len(noisy)} of them simulation noise is not small beside the "
+                      "spread between models, so more replicates per model could still move "
+                      "the verdict (see the Monte Carlo check)." if noisy else ""))
         return out
 
     @staticmethod
-    def more_findings(cal: pd.DataFrame) -> dict[str, list[str]]:
-        """Each calibration target's simulated value against its range."""
+    def more_findings(cal: pd.DataFrame, results: dict[str, Any]) -> dict[str, list[str]]:
+        """Each calibration row against its range (targets and checks apart), and each
+        contrast's Monte Carlo check."""
         from toolkit.report import fmt_number
 
-        items = []
-        for r in cal.itertuples(index=False):
+        def item(r: Any) -> str:
             rng = (fmt_number(r.low, 3) if r.low == r.high
                    else f"{fmt_number(r.low, 3)} to {fmt_number(r.high, 3)}")
             mc = f" (Monte Carlo SE {fmt_number(r.mcse, 3)})" if r.mcse > 0 else ""
-            items.append(f"{r.target_id} ({r.statistic}): simulated {fmt_number(r.simulated, 3)}"
-                         f"{mc}, {'inside' if r.inside else 'outside'} the published {rng}.")
-        return {"Calibration targets one by one": items}
+            return (f"{r.target_id} ({r.statistic}): simulated {fmt_number(r.simulated, 3)}{mc}, "
+                    f"{'inside' if r.inside else 'outside'} the published {rng}.")
+
+        kind = cal["kind"].astype(str)
+        return {"Calibration targets one by one": [item(r) for r in
+                                                   cal[kind == "target"].itertuples(index=False)],
+                "Preset checks (definitions, not evidence)": [
+                    item(r) for r in cal[kind == "check"].itertuples(index=False)],
+                "Monte Carlo error of the contrasts": [
+                    f"{CONTRASTS[n][3][:1].upper()}{CONTRASTS[n][3][1:]}: "
+                    f"{f.mc_check['text']}" for n, f in results.items()]}
 
     @staticmethod
-    def figures(cal: pd.DataFrame, results: dict) -> list[tuple]:
+    def figures(cal: pd.DataFrame, narrowing: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
-        from toolkit.plots import calibration_plot
+        from toolkit.plots import calibration_plot, prior_accepted_plot
 
         frame = cal.rename(columns={"target_id": "target"})
-        out = []
-        stat, preset = frame[frame.mcse > 0], frame[frame.mcse == 0]
+        kind = frame["kind"].astype(str)
+        out = [(prior_accepted_plot(narrowing), "prior_vs_accepted",
+                "Each varied parameter's prior range (grey, scaled to 0-1) against the 5-95% "
+                "range (blue) and median (point) of the plausible models: a short blue bar is a "
+                "parameter the evidence narrowed; a bar as long as the grey one was left at its "
+                "prior.")]
+        stat, preset = frame[kind == "target"], frame[kind == "check"]
         if len(stat):
             out.append((calibration_plot(stat, unit="correlation, proportion or effect size",
-                                         title="The model against published findings"),
-                        "calibration_statistics",
-                        "Each statistical calibration target (correlations, proportions, effect "
-                        "sizes): the published range (grey bar) and the simulated value (point; "
-                        "green inside, orange outside)."))
+                                         title="The default model against the targets"),
+                        "calibration_targets",
+                        "Each calibration target: the published range (grey bar) and the "
+                        "default model's simulated value (point; green inside, orange "
+                        "outside)."))
         if len(preset):
             out.append((calibration_plot(preset, unit="sessions, weeks or days",
-                                         title="The presets against the programs they copy"),
-                        "calibration_presets",
-                        "Each preset target (a published program's sessions, meeting interval, "
+                                         title="Preset checks against the programs they copy"),
+                        "calibration_checks",
+                        "Each preset check (a published program's sessions, meeting interval, "
                         "survey timing, inactivity rule): the published value or range (grey) "
-                        "and the preset's (point)."))
-        for name, res in results.items():
-            out.append((res.figure(), f"robustness_{name}",
-                        f"Robustness of {CONTRASTS[name][3]}: the influence of each assumption "
-                        "on the contrast (Morris elementary effects); the most influential are "
-                        "labelled."))
+                        "and the preset's (point). A check of a definition, not evidence."))
         return out
 
     @classmethod
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:
-        """Each calibration target's simulated value with a 95% Monte Carlo interval."""
-        cal = pd.read_parquet(Path(run_dir) / "tables" / "calibration.parquet")
-        return pd.DataFrame({"estimate_name": cal.target_id.to_numpy(),
-                             "estimate": cal.simulated.to_numpy(float),
-                             "ci_low": (cal.simulated - 1.96 * cal.mcse).to_numpy(float),
-                             "ci_high": (cal.simulated + 1.96 * cal.mcse).to_numpy(float)})
+        """Each contrast's median over the plausible models (percentage points) with its
+        90% interval over models (the spread between models, not Monte Carlo error)."""
+        t = pd.read_parquet(Path(run_dir) / "tables" / "ensemble_contrasts.parquet")
+        return pd.DataFrame({"estimate_name": [f"{c}: median over models (points)"
+                                               for c in t.contrast],
+                             "estimate": t.median_points.to_numpy(float),
+                             "ci_low": t.q05_points.to_numpy(float),
+                             "ci_high": t.q95_points.to_numpy(float)})
 
     def mechanism_text(self) -> str:
         p = self.params
-        return (f"Calibration: {p.calibration_replicates} simulated programs of {p.n_mentors} "
-                f"mentors and {p.n_mentees} mentees each (random matching, 26 weeks, biweekly "
-                "meetings, plus weekly, every-3-weeks and monthly arms and an unpaired control "
-                "group), every statistic measured as the calibration table's how-to-check column "
-                f"says. Robustness: each headline contrast runs on {p.robustness_replicates} "
-                f"replicates of {p.robustness_pairs} mentees at every point of a Morris design "
-                f"with {p.robustness_trajectories} trajectories over the plausible ranges of the "
-                "assumption parameters, with common random numbers across points.")
+        return (f"Calibration table: {p.calibration_replicates} simulated programs of "
+                f"{p.n_mentors} mentors and {p.n_mentees} mentees each at the default model "
+                "(random matching, 26 weeks, biweekly meetings, plus weekly, every-3-weeks and "
+                "monthly arms, a 52-week arm and an unpaired control group), every statistic "
+                "measured as the table's how-to-check column says; presets are compared with "
+                "their source's definition. Contrasts: each headline contrast runs its two arms "
+                f"under each of up to {p.n_models} plausible models with common random numbers, "
+                f"{p.contrast_replicates} replicates of {p.contrast_pairs} mentees per model, "
+                f"under {p.seeds} sampling seeds.")
 
-    def performance_text(self, cal: pd.DataFrame) -> str:
-        """Monte Carlo error of the calibration statistics, in words."""
+    def performance_text(self, cal: pd.DataFrame, results: dict[str, Any]) -> str:
+        """Monte Carlo error of the calibration statistics and of the contrasts, in words."""
         from toolkit.report import fmt_number
 
-        mc = cal.loc[cal.mcse > 0, "mcse"]
+        mc = cal.loc[cal["kind"].astype(str) == "target", "mcse"]
         span = (f"{fmt_number(mc.min(), 3)} to {fmt_number(mc.max(), 3)}" if len(mc)
                 else "not available")
+        errs = [100 * f.summary["share_positive_mc_error"] for f in results.values()]
+        share = (f"; the Monte Carlo error of each share of models above zero is at most "
+                 f"{max(errs):.1f} percentage points (bootstrap over replicates within "
+                 "models)" if errs else "")
         return (f"Each simulated calibration statistic is the mean over "
-                f"{self.params.calibration_replicates} replicates; its Monte Carlo standard error "
-                f"is {span} in the target's unit. Preset targets (session counts, intervals) are "
-                "exact. In the robustness analysis a contrast has a clear sign at a point when it "
-                "exceeds a Bonferroni threshold of its Monte Carlo standard error.")
+                f"{self.params.calibration_replicates} replicates; its Monte Carlo standard "
+                f"error is {span} in the target's unit. Preset checks are exact{share}. Monte "
+                "Carlo error is simulation noise, never an interval about programs; the 90% "
+                "interval over models is the spread between plausible models.")
 
 
 STUDY = ModelCard.record()
