@@ -31,13 +31,13 @@ PUBLIC_MODULES = (
     "analysis",
     "diagnosis",
     "selection",
+    "plots",
+    "sensitivity",
+    "report",
     "logs",
     "summaries",
     "fitting",
     "watch",
-    "plots",
-    "sensitivity",
-    "report",
 )
 # The study layer: only these names are top-level (the modules' other names stay there).
 STUDY_LAYER = {

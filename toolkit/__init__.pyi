@@ -160,6 +160,32 @@ from .selection import (
     select_best,
     slippage_means,
 )
+from .plots import (
+    PALETTE,
+    calibration_plot,
+    forest_plot,
+    interaction_plot,
+    km_plot,
+    power_curve_plot,
+    prior_accepted_plot,
+    score_distribution_plot,
+    set_theme,
+    sweep_plot,
+    tradeoff_plot,
+    trajectory_plot,
+)
+from .sensitivity import (
+    Contrast,
+    RobustnessResult,
+    VERDICTS,
+    robustness,
+)
+from .report import (
+    DIFFERENCE_EFFECTS,
+    RATIO_EFFECTS,
+    sentence,
+    sentences,
+)
 from .logs import (
     LOG_CADENCES,
     LOG_HEADERS,
@@ -212,32 +238,6 @@ from .watch import (
     visible,
     watch_list,
 )
-from .plots import (
-    PALETTE,
-    calibration_plot,
-    forest_plot,
-    interaction_plot,
-    km_plot,
-    power_curve_plot,
-    prior_accepted_plot,
-    score_distribution_plot,
-    set_theme,
-    sweep_plot,
-    tradeoff_plot,
-    trajectory_plot,
-)
-from .sensitivity import (
-    Contrast,
-    RobustnessResult,
-    VERDICTS,
-    robustness,
-)
-from .report import (
-    DIFFERENCE_EFFECTS,
-    RATIO_EFFECTS,
-    sentence,
-    sentences,
-)
 from .studies import (
     get_study,
     list_studies,
@@ -248,4 +248,4 @@ from .runs import (
     verify_run,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, logs, summaries, fitting, watch, plots, sensitivity, report, studies, runs
+from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, plots, sensitivity, report, logs, summaries, fitting, watch, studies, runs
