@@ -97,13 +97,16 @@ def _stream_check(full: Any, diffs: pd.DataFrame, boot: int, seed: int) -> Any:
     """``full`` flagged borderline when any seed stream's verdict or direction differs."""
     from dataclasses import replace
 
-    from toolkit.sensitivity import summarise_models
+    from toolkit.sensitivity import CANNOT_TELL, summarise_models
 
     streams = [summarise_models(diffs[diffs.replicate % SEED_STREAMS == k], boot=boot,
                                 seed=seed + k)
                for k in range(SEED_STREAMS)]
-    verdicts = tuple(f"{f.verdict} ({f.direction})" for f in streams)
-    whole = f"{full.verdict} ({full.direction})"
+    def key(f: Any) -> str:  # with no agreement, the side most models take is not a verdict
+        return f.verdict if f.verdict == CANNOT_TELL else f"{f.verdict} ({f.direction})"
+
+    verdicts = tuple(key(f) for f in streams)
+    whole = key(full)
     reasons = [full.borderline_reason] if full.borderline else []
     if any(v != whole for v in verdicts):
         reasons.append(f"the verdict differs across the {SEED_STREAMS} seed streams: "

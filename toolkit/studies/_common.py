@@ -52,13 +52,23 @@ def load_models(path: str | None = None) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
+    from toolkit.errors import InvalidParameterError
+
     try:
         from toolkit.calibration import load_ensemble
     except ImportError:  # before the calibration module ships its loader
         from toolkit.ensemble import Ensemble
 
-        return Ensemble.load(path)
-    return load_ensemble(None if committed else path)
+        load_ensemble = Ensemble.load
+        committed = False
+    try:
+        return load_ensemble(None if committed else path)
+    except (KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, InvalidParameterError):
+            raise
+        raise InvalidParameterError(  # a file whose metadata and columns disagree
+            f"The 'models' parameter must be an ensemble file written by rmt calibrate; "
+            f"{path!r} is not a consistent one ({type(exc).__name__}).") from None
 
 
 def default_sentence(row: Any, *, arm: str, reference: str, what: str = "completion",
