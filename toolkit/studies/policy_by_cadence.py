@@ -280,6 +280,9 @@ class PolicyByCadence(BaseStudy):
                 cadence=lambda d: d.cadence.astype(str), policy=lambda d: d.policy.astype(str))
             fig = interaction_plot(cells, x="cadence", trace="policy", y_label=what,
                                    title=f"{what[:1].upper() + what[1:]} by policy and cadence")
+            # the bars are simulation noise of the default model, not intervals about programs
+            fig.alt_text = fig.alt_text.replace(
+                "with 95% CIs", "under the default model, with Monte Carlo error bars")
             out.append((fig, f"{outcome}_cells",
                         f"Mean {what} in each policy x cadence cell under the default model, with "
                         "intervals of Monte Carlo error only (simulation noise, clustered by "
