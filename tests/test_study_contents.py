@@ -466,3 +466,14 @@ def test_the_verdict_is_flagged_when_a_seed_stream_disagrees():
     flagged = _stream_check(summarise_models(split), split, boot=50, seed=0)
     assert flagged.verdict == "nearly all plausible models agree" and flagged.borderline
     assert "differs across the 5 seed streams" in flagged.borderline_reason
+
+
+def test_scenario_inputs_are_never_varied_across_models(tmp_path):
+    from toolkit.behavior import BehaviorModel
+    from toolkit.studies.meeting_cadence import MeetingCadence
+
+    path = _ensemble_file(tmp_path)  # a prior sample: it varies the levers too
+    study = MeetingCadence(models=str(path), n_models=6)
+    levers = set(BehaviorModel.scenario_inputs())
+    assert levers & set(study.held_inputs(study.ensemble.__class__.load(path)))
+    assert not levers & set(study.ensemble.parameters) and study.ensemble.parameters

@@ -61,6 +61,7 @@ class AcrossModels:
     procedure: str
     timing: dict[str, float]  # wall seconds: the run, the drivers, the PRIM boxes
     differences: list[pd.DataFrame]  # per headline: model, replicate, difference
+    held: tuple[str, ...] = ()  # scenario inputs the ensemble file varies, held by the study
 
     def per_model(self) -> pd.DataFrame:
         """Every model's answer to every headline: headline, arm, reference, model, estimate,
@@ -128,6 +129,7 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         spread_drivers,
         summarise_models,
     )
+    from toolkit.studies._common import load_models
 
     heads = study.headlines()
     ens = study.ensemble
@@ -182,7 +184,8 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
                         replicates=int(study.params.model_replicates),
                         fingerprint=ens.fingerprint,
                         procedure=str(ens.procedure.get("name", "")), timing=timing,
-                        differences=differences)
+                        differences=differences, held=tuple(study.held_inputs(
+                            load_models(study.params.models))))
 
 
 def across_table(result: AcrossModels) -> pd.DataFrame:
@@ -259,10 +262,15 @@ def methods_text(result: AcrossModels) -> str:
         "contrast on one side of zero, 'most' at 75%, otherwise 'the evidence cannot tell'; a "
         "verdict is borderline when the share is within two Monte Carlo errors of 75% or 95% "
         f"or when it differs on any of {SEED_STREAMS} independent seed streams (replicate r in "
-        f"stream r mod {SEED_STREAMS}). What drives the spread: PAWN (Pianosi & Wagener 2015) "
+        f"stream r mod {SEED_STREAMS}; each stream has a fifth of the replicates, so its "
+        "verdict is noisier than the whole run's and this check errs towards flagging). What "
+        "drives the spread: PAWN (Pianosi & Wagener 2015) "
         "and the first-order share of the variance between models S1 (Plischke, Borgonovo & "
         "Smith 2013), from the ensemble as sampled (SALib); where the answer flips: PRIM "
-        "(Friedman & Fisher 1999; scenario discovery, Bryant & Lempert 2010; EMA Workbench).")
+        "(Friedman & Fisher 1999; scenario discovery, Bryant & Lempert 2010; EMA Workbench)."
+        + (" The ensemble file also varies scenario inputs (" + ", ".join(result.held)
+           + "); they are the user's to set, so every model holds them at the design's values."
+           if result.held else ""))
 
 
 def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> Any:

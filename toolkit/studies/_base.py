@@ -280,7 +280,22 @@ class BaseStudy:
             raise InvalidParameterError(
                 f"The 'n_models' parameter of study {self.name} must be at most the "
                 f"{len(ens)} models of the ensemble; got {self.params.n_models}.")
-        return ens.take(self.params.n_models)
+        ens = ens.take(self.params.n_models)
+        held = self.held_inputs(ens)
+        if held:  # scenario inputs are the user's to set: never varied across models
+            from dataclasses import replace as copy
+
+            ens = copy(ens, models=ens.models.drop(columns=held))
+        return ens
+
+    @staticmethod
+    def held_inputs(ensemble: Any) -> list[str]:
+        """The scenario inputs (levers, ``BehaviorModel.scenario_inputs()``) an ensemble
+        varies: the studies hold them at the values the design sets instead."""
+        from toolkit.behavior import BehaviorModel
+
+        levers = set(BehaviorModel.scenario_inputs())
+        return [c for c in ensemble.parameters if c in levers]
 
     def ensemble_spec(self) -> Any:
         """The spec the across-model run starts from (the study's, roster in memory)."""
