@@ -14,7 +14,7 @@ from toolkit import runner
 from toolkit.errors import OutputPathError, SchedulerError, StudyExecutionError
 
 TINY_SWEEP = ["replicates=2", "n_mentors=20", "n_mentees=16", "hours=unmatched",
-              "cadences=weekly,biweekly", "robustness=false"]
+              "cadences=weekly,biweekly", "n_models=20", "model_replicates=5"]
 
 
 def test_manifest_records_what_must_reproduce(tiny_run):
@@ -247,7 +247,7 @@ def test_a_rerun_gives_the_same_notebook_and_report_bytes(tmp_path):
     from tests.conftest import TINY
     from toolkit.runner import run_study
 
-    tiny = [*TINY["policy_by_cadence"], "robustness=false"]
+    tiny = list(TINY["policy_by_cadence"])  # a few plausible models (conftest)
     a = run_study("policy_by_cadence", tiny, out=tmp_path / "a", progress=False).path
     b = run_study("policy_by_cadence", tiny, out=tmp_path / "b", progress=False).path
     for name in ("notebook.ipynb", "report.html", "findings.json"):
