@@ -174,6 +174,10 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
                                  drivers=drv, box=said,
                                  higher_is_better=words["higher_is_better"])
         text += f" Verdict: {finding.verdict_text}."
+        if not finding.mc_check["small"]:  # say when noise, not models, may set the share
+            text += (f" Simulation noise is not small here (its variance is "
+                     f"{finding.mc_check['share']:.0%} of the variance between models), so "
+                     "part of the spread and of the share is noise.")
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
