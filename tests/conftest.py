@@ -31,14 +31,16 @@ def large_cohort():
 
 
 # Tiny study parameters: every study test runs a kernel, so keep each run to seconds.
+# a few plausible models (the studies that run their headlines over the ensemble)
+FEW_MODELS = ["n_models=24", "model_replicates=5"]
 TINY = {"meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                            "cadences=weekly,biweekly,monthly"],
+                            "cadences=weekly,biweekly,monthly", *FEW_MODELS],
         "matching_policies": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                              "policies=random,optimal,stable"],
+                              "policies=random,optimal,stable", *FEW_MODELS],
         "checkin_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
                             "schedules=none,monthly,no_meeting_streak", "actions=coach,close"],
         "policy_by_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                              "cadences=weekly,monthly"],
+                              "cadences=weekly,monthly", *FEW_MODELS],
         "design_power": ["sizes=20,40", "sims=10", "effect_pairs=40", "effect_replicates=3",
                          "workers=1", "n_models=4", "assurance_replicates=2"],
         "model_card": ["calibration_replicates=3", "n_mentors=24", "n_mentees=20", "n_models=4",

@@ -15,7 +15,7 @@ import pytest
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies import get_study, list_studies
-from toolkit.studies._base import parse_value
+from toolkit.studies._base import DEFAULT_ANSWER, parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = [s for s in list_studies() if not s.startswith("_")]
@@ -149,11 +149,15 @@ def test_run_writes_tables_findings_and_the_reproduce_command(tiny_run):
     run = tiny_run.path
     assert {p.name for p in (run / "tables").iterdir()} >= {"estimates.parquet", "arms.parquet",
                                                               "arms.csv", "outcomes.parquet"}
-    findings = json.loads((run / "findings.json").read_text())["findings"]
-    assert findings and all("completion" in f for f in findings)
+    saved = json.loads((run / "findings.json").read_text())
+    findings = saved["findings"]
+    assert findings and all(f.startswith("Across the 24 models") for f in findings)
+    assert all("completion" in f for f in saved["more"][DEFAULT_ANSWER])
     text = (run / "report.html").read_text()
-    assert "Robustness: the completion difference between weekly meetings and biweekly" in text
-    assert (run / "tables" / "robustness.parquet").is_file()
+    assert "Across the 24 models consistent with the evidence, the weekly schedule" in text
+    assert {"across_models.parquet", "model_answers.parquet", "spread_drivers.parquet",
+            "sign_boxes.parquet", "at_horizon.parquet", "closure_reasons.parquet"} <= {
+        p.name for p in (run / "tables").iterdir()}
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["command"] in text.replace("&#x27;", "'")
     arms = pd.read_parquet(run / "tables" / "arms.parquet")
@@ -243,7 +247,7 @@ def test_a_kernel_checks_parameters_once_builds_the_spec_once_and_reads_a_roster
     monkeypatch.chdir(tmp_path)
     _read_roster.cache_clear()
     namespace = {"seed": 0, "roster": str(roster), "replicates": 2, "examples": 0,
-                 "policies": ["random", "optimal"], "robustness": False}
+                 "policies": ["random", "optimal"]}
     study = MatchingPolicies.from_notebook(namespace)
     result = study.simulate()
     estimates = study.analyse(result)

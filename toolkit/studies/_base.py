@@ -49,9 +49,11 @@ from toolkit.studies._notebook import (
     show_table,
 )
 from toolkit.studies._params import (
+    SEED_STREAMS,
     Cadence,
     Capacity,
     CohortGroup,
+    ModelsGroup,
     Policy,
     RobustnessGroup,
     RosterGroup,
@@ -63,7 +65,8 @@ from toolkit.studies._params import (
 )
 
 __all__ = [
-    "FINDINGS_FILE", "BaseStudy", "Cadence", "Capacity", "CohortGroup", "Headline", "Policy",
+    "FINDINGS_FILE", "SEED_STREAMS", "BaseStudy", "Cadence", "Capacity", "CohortGroup",
+    "Headline", "ModelsGroup", "Policy",
     "RobustnessGroup", "RosterGroup", "Study", "StudyParameters", "canonical_json", "cli_text",
     "figure_html", "is_list_annotation", "notebook_path", "output_dir", "parse_value",
     "read_findings", "save_figure", "save_table", "show_figure", "show_findings", "show_html",
@@ -77,6 +80,16 @@ ROBUSTNESS_NOTE = ("Model parameters where the literature is silent are assumpti
                    "the other findings hold for the default assumptions.")
 ROSTER_NOTE = ("With a real roster every replicate uses the same people, so the intervals "
                "describe this roster, not programs in general.")
+MODELS_NOTE = ("The findings first give each headline over the plausible models (the ensemble "
+               "the calibration targets do not rule out); every table and figure after them, "
+               "and every further finding, is the answer of the default model alone.")
+DEFAULT_ANSWER = ("The default model's answer (one parameter set; its Monte Carlo error is "
+                  "simulation noise, not an interval about programs)")
+#: How a headline's outcome reads: verb phrases, unit, scale, and which way is better.
+OUTCOME_WORDS = {
+    "completed": {"more": "keeps more pairs to the end", "less": "keeps fewer pairs to the end",
+                  "unit": "points", "scale": 100.0, "higher_is_better": True},
+}
 NOT_RUN = ("Robustness check not run (robustness=false): the findings hold for the model's "
            "default assumptions only.")
 
@@ -177,7 +190,9 @@ class BaseStudy:
                      parameters=cls.Parameters,
                      notebook=cls.notebook or notebook_path(cls.name),
                      estimates=cls.sweep_estimates, kind=cls,
-                     inputs=cls.inputs or getattr(cls.Parameters, "input_files", ()))
+                     inputs=cls.inputs or tuple(dict.fromkeys(
+                         f for k in cls.Parameters.__mro__
+                         for f in vars(k).get("input_files", ()))))
 
     # -- declared by a study -------------------------------------------------------------
     def arms(self) -> dict[str, Any]:
@@ -246,6 +261,106 @@ class BaseStudy:
     def simulate(self) -> Any:
         """Run every arm over the replicates; the outcomes table without participant ids."""
         return self.without_ids(self.run().outcomes)
+
+    # -- across plausible models ------------------------------------------------------------
+    @property
+    def models_enabled(self) -> bool:
+        """Whether the study runs its headlines over plausible models (``ModelsGroup``)."""
+        return isinstance(self.params, ModelsGroup)
+
+    @cached_property
+    def ensemble(self) -> Any:
+        """The plausible models (``models``, default the committed ensemble): its first
+        ``n_models`` (read once per process)."""
+        from toolkit.errors import InvalidParameterError
+        from toolkit.studies._common import load_models
+
+        ens = load_models(self.params.models)
+        if self.params.n_models > len(ens):
+            raise InvalidParameterError(
+                f"The 'n_models' parameter of study {self.name} must be at most the "
+                f"{len(ens)} models of the ensemble; got {self.params.n_models}.")
+        ens = ens.take(self.params.n_models)
+        held = self.held_inputs(ens)
+        if held:  # scenario inputs are the user's to set: never varied across models
+            from dataclasses import replace as copy
+
+            ens = copy(ens, models=ens.models.drop(columns=held))
+        return ens
+
+    @staticmethod
+    def held_inputs(ensemble: Any) -> list[str]:
+        """The scenario inputs (levers, ``BehaviorModel.scenario_inputs()``) an ensemble
+        varies: the studies hold them at the values the design sets instead."""
+        from toolkit.behavior import BehaviorModel
+
+        levers = set(BehaviorModel.scenario_inputs())
+        return [c for c in ensemble.parameters if c in levers]
+
+    def ensemble_spec(self) -> Any:
+        """The spec the across-model run starts from (the study's, roster in memory)."""
+        return self._in_memory(self.spec)
+
+    @cached_property
+    def across(self) -> Any:
+        """Every headline over the plausible models (``toolkit.studies._across``), run once."""
+        from toolkit.studies._across import across_models
+
+        return across_models(self)
+
+    def derive(self, outcomes: Any) -> Any:
+        """The across-model run's outcomes with any column a headline's outcome needs
+        (default: unchanged)."""
+        return outcomes
+
+    def arm_words(self, arm: str) -> str:
+        """An arm named in a sentence (a singular noun phrase)."""
+        return arm
+
+    @staticmethod
+    def outcome_words(headline: Headline) -> dict[str, Any]:
+        """How a headline's outcome reads: more, less, unit, scale, higher_is_better."""
+        name = headline.outcome.replace("_", " ")
+        return OUTCOME_WORDS.get(headline.outcome, {
+            "more": f"gives more {name}", "less": f"gives less {name}", "unit": "",
+            "scale": 100.0 if headline.effect == "risk_difference" else 1.0,
+            "higher_is_better": True})
+
+    def across_tables(self) -> dict[str, Any]:
+        """The across-model tables to save: the numbers per headline, every model's answer,
+        the spread drivers and the PRIM boxes."""
+        from toolkit.studies._across import across_table
+
+        a = self.across
+        return {"across_models": across_table(a), "model_answers": a.per_model(),
+                "spread_drivers": a.drivers_table(), "sign_boxes": a.boxes_table()}
+
+    def across_methods(self) -> str:
+        """How the across-model findings were computed, with the Monte Carlo check."""
+        from toolkit.studies._across import methods_text
+
+        return methods_text(self.across)
+
+    def show_across(self) -> None:
+        """The across-model section: the readable table and the figure of every model's
+        answer to every headline."""
+        from toolkit.studies._across import across_figure, across_report
+
+        def scale(h: Headline) -> float:
+            return float(self.outcome_words(h)["scale"])
+
+        units = {self.outcome_words(h)["unit"] for h in self.headlines()}
+        show_table(across_report(self.across, self.arm_words, scale),
+                   f"Each headline over the {self.across.models} plausible models: the median "
+                   "and the share of models above zero with their Monte Carlo error (±), the "
+                   "interval that holds 90% of the models' answers, and the verdict")
+        show_figure(across_figure(self.across, self.arm_words, scale,
+                                  " / ".join(sorted(u for u in units if u)) or "outcome units"),
+                    "across_models",
+                    "Each plausible model's answer to each headline (a dot per model: the mean "
+                    "over its replicates); black: the median and the 90% interval over models. "
+                    "The spread is disagreement between models the evidence allows, not "
+                    "simulation noise.")
 
     # -- robustness -----------------------------------------------------------------------
     @property
@@ -352,7 +467,10 @@ class BaseStudy:
         the robustness check covers, and what a roster means."""
         out = [MODEL_LIMITATION + self.model_limitation] if self.model_limitation else []
         out += [n.format(params=self.params) for n in self.notes]
-        out += [self.robustness_note] if self.robustness_note else []
+        if self.models_enabled:
+            out.append(MODELS_NOTE)
+        elif self.robustness_note:
+            out.append(self.robustness_note)
         if getattr(self.params, "roster", None) is not None:
             out.append(self.roster_note)
         return out
@@ -372,11 +490,18 @@ class BaseStudy:
                 save_table(frame, name)
 
     def show_findings(self, findings: list[str], more: Mapping[str, list[str]] | None = None,
-                      robustness: Any = _NO_CHECK) -> None:
-        """The findings section, with the robustness sentence of ``robustness`` (a result of
-        :meth:`check_robustness`, or None when switched off; leave out for no sentence)."""
+                      robustness: Any = _NO_CHECK, across: Any = None) -> None:
+        """The findings section. With ``across`` (:attr:`across`) the findings lead with each
+        headline over the plausible models and ``findings`` (the default model's answers)
+        follow under their own label; otherwise with the robustness sentence of
+        ``robustness`` (a result of :meth:`check_robustness`, or None when switched off;
+        leave out for no sentence)."""
         text = None if robustness is _NO_CHECK else self.robustness_text(robustness)
-        show_findings(findings, more=more, robustness=text)
+        if across is None:
+            show_findings(findings, more=more, robustness=text)
+            return
+        show_findings(across.sentences, more={DEFAULT_ANSWER: list(findings), **(more or {})},
+                      robustness=text, across=across.records())
 
     @staticmethod
     def show_figures(figures: list[tuple]) -> None:

@@ -9,9 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_strings", "compare_outcomes", "contrast_summary", "contrast_table", "contrasts",
-           "forest_figures", "must_be_compared", "read_roster_once", "se_span", "sweep_rows",
-           "synthetic_cohort"]
+__all__ = ["COMMITTED_ENSEMBLE", "as_strings", "compare_outcomes", "contrast_summary",
+           "contrast_table", "contrasts", "default_sentence", "load_models", "must_be_compared",
+           "read_roster_once", "se_span", "sweep_rows", "synthetic_cohort"]
+
+#: The committed ensemble of plausible models (package data).
+COMMITTED_ENSEMBLE = Path(__file__).resolve().parents[1] / "data" / "ensemble.parquet"
 
 
 def read_roster_once(path: str) -> Any:
@@ -27,6 +30,62 @@ def _read_roster(path: str, size: int, mtime: int) -> Any:
     from toolkit.roster import read_roster
 
     return read_roster(path)
+
+
+def load_models(path: str | None = None) -> Any:
+    """The ensemble of plausible models in ``path`` (None: the committed one), read once per
+    process and file version; ``toolkit.calibration.load_ensemble`` when it exists, else
+    ``toolkit.ensemble.Ensemble.load``. Every refusal (another toolkit version, an unknown
+    parameter, not an ensemble, no file) is one sentence."""
+    from toolkit.errors import InvalidParameterError
+
+    p = COMMITTED_ENSEMBLE if path is None else Path(path).expanduser().resolve()
+    if not p.is_file():
+        where = ("the committed ensemble (toolkit/data/ensemble.parquet; rmt calibrate "
+                 "rebuilds it)" if path is None else "an existing ensemble file")
+        raise InvalidParameterError(f"The 'models' parameter must be {where}; got "
+                                    f"{str(path) if path is not None else str(p)!r}, which "
+                                    "does not exist.")
+    st = p.stat()
+    return _load_models(str(p), st.st_size, st.st_mtime_ns, path is None)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
+    from toolkit.errors import InvalidParameterError
+
+    try:
+        from toolkit.calibration import load_ensemble
+    except ImportError:  # before the calibration module ships its loader
+        from toolkit.ensemble import Ensemble
+
+        load_ensemble = Ensemble.load
+        committed = False
+    try:
+        return load_ensemble(None if committed else path)
+    except (KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, InvalidParameterError):
+            raise
+        raise InvalidParameterError(  # a file whose metadata and columns disagree
+            f"The 'models' parameter must be an ensemble file written by rmt calibrate; "
+            f"{path!r} is not a consistent one ({type(exc).__name__}).") from None
+
+
+def default_sentence(row: Any, *, arm: str, reference: str, what: str = "completion",
+                     scale: float = 100.0, unit: str = "points", digits: int = 1) -> str:
+    """The default model's answer to one contrast, labelled as such, with its Monte Carlo
+    error (never an interval about programs).
+
+    >>> default_sentence({"estimate": -0.031, "se": 0.008}, arm="weekly",
+    ...                  reference="biweekly")
+    "Default model's answer: weekly minus biweekly, completion -3.1 points (Monte Carlo error 0.8)."
+    """
+    from toolkit.report import fmt_number
+
+    est, se = float(row["estimate"]) * scale, float(row["se"]) * scale
+    return (f"Default model's answer: {arm} minus {reference}, {what} "
+            f"{fmt_number(est, digits) if est < 0 else '+' + fmt_number(est, digits)}"
+            f"{' ' + unit if unit else ''} (Monte Carlo error {fmt_number(se, digits)}).")
 
 
 def synthetic_cohort(n_mentors: int, n_mentees: int, seed: int) -> Any:
@@ -71,10 +130,12 @@ def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm
                    names: dict[str, str] | None = None, outcomes: dict[str, str] | None = None,
                    effects: tuple[str, ...] = ("risk_difference", "difference", "hazard_ratio")
                    ) -> pd.DataFrame:
-    """Each arm against ``reference``, readable: estimate and 95% CI as text (risk
-    differences in percentage points), Holm-adjusted p. ``names`` relabel the arms,
-    ``outcomes`` the outcomes (an outcome not in it is left out when given)."""
-    from toolkit.report import fmt_number, fmt_p
+    """Each arm against ``reference`` under the default model, readable: the estimate and
+    its Monte Carlo error (standard error over replicates) as text (risk differences in
+    percentage points). No confidence interval and no p-value: the only uncertainty in one
+    model's answer is simulation noise. ``names`` relabel the arms, ``outcomes`` the outcomes
+    (an outcome not in it is left out when given)."""
+    from toolkit.report import fmt_number
 
     keep = estimates[(estimates.reference == reference) & estimates.effect.isin(effects)]
     if outcomes is not None:
@@ -93,27 +154,28 @@ def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm
     return pd.DataFrame({
         label: keep.group.map(lambda g: names.get(g, g)).to_numpy(),
         "outcome": [what(o, e) for o, e in zip(keep.outcome, keep.effect, strict=True)],
-        "estimate": [fmt_number(v, d) for v, d in zip(keep.estimate * scale, digits, strict=True)],
-        "95% CI": [f"{fmt_number(a, d)} to {fmt_number(b, d)}" for a, b, d in
-                   zip(keep.ci_low * scale, keep.ci_high * scale, digits, strict=True)],
-        "p (Holm)": [fmt_p(p).removeprefix("p = ").replace("p < ", "< ") for p in keep.p_value],
+        "default model's estimate": [fmt_number(v, d) for v, d in
+                                     zip(keep.estimate * scale, digits, strict=True)],
+        "Monte Carlo error (SE)": [fmt_number(v, d) for v, d in
+                                   zip(keep.se * scale, digits, strict=True)],
     })
 
 
 def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
                      names: dict[str, str] | None = None, digits: int = 3, scale: float = 1.0,
                      unit: str = "", everyone: str = "every other arm") -> str:
-    """One sentence for many arms against one reference: which clearly raised or lowered
-    ``what`` (and by how much, the range over them), which showed no clear difference,
-    and the largest difference with its 95% CI. When more than two arms all go the same
-    way they are called ``everyone``.
+    """One sentence on the default model's answer for many arms against one reference: which
+    raised or lowered ``what`` by more than twice its Monte Carlo error (and by how much, the
+    range over them), which stayed within simulation noise, and the largest difference with
+    its Monte Carlo error. When more than two arms all go the same way they are called
+    ``everyone``.
 
     >>> rows = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [0.2, 0.3, 0.01],
-    ...                      "ci_low": [0.1, 0.2, -0.05], "ci_high": [0.3, 0.4, 0.07]})
+    ...                      "se": [0.05, 0.05, 0.03]})
     >>> contrast_summary(rows, what="quality", reference="the control", digits=2)
-    'Against the control, a and b raised quality by 0.20 to 0.30 (largest: b, 0.30, 95% CI 0.20 to 0.40); c showed no clear difference.'
+    "Default model's answer: against the control, a and b raised quality by 0.20 to 0.30 (largest: b, 0.30, Monte Carlo error 0.05); c stayed within simulation noise."
     """
-    from toolkit.report import fmt_ci, fmt_number
+    from toolkit.report import fmt_number
 
     names = names or {}
     if rows.empty:
@@ -124,7 +186,8 @@ def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
     parts = []
-    for verb, keep in (("raised", rows.ci_low > 0), ("lowered", rows.ci_high < 0)):
+    low, high = rows.estimate - 2 * rows.se, rows.estimate + 2 * rows.se
+    for verb, keep in (("raised", low > 0), ("lowered", high < 0)):
         sel = rows[keep]
         if sel.empty:
             continue
@@ -137,12 +200,12 @@ def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
                join([names.get(g, g) for g in sel.group]))
         parts.append(f"{who} {verb} {what} by {span}{u} "
                      f"(largest: {label}, {fmt_number(top.estimate * scale, digits)}, "
-                     f"{fmt_ci(top.ci_low * scale, top.ci_high * scale, digits)})")
-    unclear = rows[(rows.ci_low <= 0) & (rows.ci_high >= 0)]
+                     f"Monte Carlo error {fmt_number(top.se * scale, digits)})")
+    unclear = rows[(low <= 0) & (high >= 0)]
     if len(unclear):
-        parts.append(f"{join([names.get(g, g) for g in unclear.group])} showed no clear "
-                     "difference")
-    return f"Against {reference}, " + "; ".join(parts) + "."
+        parts.append(f"{join([names.get(g, g) for g in unclear.group])} stayed within "
+                     "simulation noise")
+    return f"Default model's answer: against {reference}, " + "; ".join(parts) + "."
 
 
 def compare_outcomes(outcomes: pd.DataFrame, order: list[str], reference: str,

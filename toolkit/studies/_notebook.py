@@ -93,19 +93,26 @@ def show_table(frame: Any, caption: str, *, digits: int = 2, columns: Iterable[s
 
 
 def show_findings(findings: Iterable[str], *, robustness: str | None = None,
-                  title: str = "Findings", more: Mapping[str, Iterable[str]] | None = None) -> None:
+                  title: str = "Findings", more: Mapping[str, Iterable[str]] | None = None,
+                  across: list[dict[str, Any]] | None = None) -> None:
     """Show the plain-language findings first and save them to ``findings.json``.
 
     ``findings`` are the headline (the index page shows the first three); ``more`` adds
-    titled lists of further findings inside the same section."""
+    titled lists of further findings inside the same section; ``across`` (the numbers of
+    each headline over the plausible models, ``AcrossModels.records()``) is saved with
+    them as ``across_models``."""
     from toolkit.report import findings_html
 
     findings = [str(f) for f in findings]
     more_items = {str(k): [str(x) for x in v] for k, v in (more or {}).items()}
     p = output_dir() / FINDINGS_FILE
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps({"findings": findings, "more": more_items, "robustness": robustness},
-                              indent=1) + "\n", encoding="utf-8")
+    payload: dict[str, Any] = {"findings": findings, "more": more_items,
+                               "robustness": robustness}
+    if across is not None:
+        payload["across_models"] = across
+    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False, default=_plain) + "\n",
+                   encoding="utf-8")
     os.replace(tmp, p)
     markup = findings_html(findings, title=title)
     if robustness:
@@ -116,6 +123,11 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
         markup += (f"<details><summary>{html.escape(heading)} ({len(items)} findings)"
                    f"</summary>{findings_html(items, title=None)}</details>")
     show_html(f'<section id="findings">{markup}</section>')
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars (the across-model records)."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def show_robustness(text: str) -> str:

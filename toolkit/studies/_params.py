@@ -44,7 +44,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal  # noqa: F401  (Literal: the docstring example)
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from toolkit._seeding import MAX_SEED
 from toolkit._validation import MAX_CAPACITY, fail
@@ -302,3 +309,38 @@ class RobustnessGroup(StudyParameters):
                              "assumption ranges (Morris screening).")
     robustness_trajectories: int = Field(2, ge=2, le=50, description="Morris trajectories of the "
                                          "robustness check (more: finer, slower).")
+
+
+#: Seed streams of the across-model run: the verdict is checked on each of them.
+SEED_STREAMS = 5
+
+
+class ModelsGroup(StudyParameters):
+    """The plausible models every headline contrast runs over (``toolkit.ensemble``)."""
+
+    input_files: ClassVar[tuple[str, ...]] = ("models",)  # checksummed by the host side
+    models: str | None = Field(None, description="Ensemble file of plausible models (written by "
+                               "rmt calibrate, or a fitted program's posterior); default: the "
+                               "committed ensemble.")
+    n_models: int = Field(200, ge=1, le=100_000, description="How many plausible models (the "
+                          "ensemble's first ones) every headline contrast runs over.")
+    model_replicates: int = Field(10, ge=SEED_STREAMS, le=1000, description="Simulated programs "
+                                  "per arm and model in the across-model run (split into five "
+                                  "seed streams to check the verdict).")
+
+    @model_validator(mode="after")
+    def _models_file(self) -> ModelsGroup:
+        from toolkit.studies._common import load_models
+
+        if self.models is not None and self.models.strip().isdigit():
+            raise InvalidParameterError(
+                f"The 'models' parameter of {type(self)._owner()} must be an ensemble file "
+                f"(a Parquet file written by rmt calibrate); got {self.models!r}: the number "
+                "of models is set by n_models (at least 1).")
+        if self.models is not None:  # the default (committed) ensemble is read when used
+            n = len(load_models(self.models))
+            if self.n_models > n:
+                raise InvalidParameterError(
+                    f"The 'n_models' parameter of {type(self)._owner()} must be at most the "
+                    f"{n} models of {self.models!r}; got {self.n_models}.")
+        return self

@@ -29,7 +29,7 @@ from toolkit.studies._common import (
     contrast_summary,
     contrast_table,
     contrasts,
-    forest_figures,
+    default_sentence,
     must_be_compared,
     read_roster_once,
     synthetic_cohort,
@@ -38,8 +38,8 @@ from toolkit.studies._params import (
     Cadence,
     Capacity,
     CohortGroup,
+    ModelsGroup,
     Policy,
-    RobustnessGroup,
     RosterGroup,
     policies,
 )
@@ -57,7 +57,7 @@ COMPONENT_COLUMNS = ("score_complementarity_mentee", "score_complementarity_ment
 GroupColumn = Literal["gender", "generation", "department", "location"]
 
 
-class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
+class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     """Parameters of the matching_policies study."""
 
     study = "matching_policies"
@@ -144,6 +144,9 @@ class MatchingPolicies(BaseStudy):
         return [Headline(x, self.params.reference, text=f"the completion difference between "
                          f"the {x} and the {self.params.reference} policy")
                 for x in [first, *[o for o in others if o != first]]]
+
+    def arm_words(self, arm: str) -> str:
+        return f"the {arm} policy"
 
     def _groups(self) -> pd.Series:
         people, column = self.cohort.mentees, self.params.group_by
@@ -245,9 +248,9 @@ class MatchingPolicies(BaseStudy):
         return {x: f"the {x} policy" for x in self.params.policies}
 
     def findings(self, estimates: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-        """The headline: which policy gave the most compatible pairs, then the completion of
-        each policy against the reference."""
-        from toolkit.report import fmt_number, sentence
+        """Which policy gave the most compatible pairs (a property of the matchings), then
+        the default model's completion of each policy against the reference."""
+        from toolkit.report import fmt_number
 
         ref = self.params.reference
         top = summary.loc[summary.compatibility.idxmax()]
@@ -256,21 +259,24 @@ class MatchingPolicies(BaseStudy):
                f"({fmt_number(top.compatibility, 3)} on the 0-1 scale, against "
                f"{fmt_number(base.compatibility, 3)} for the {ref} policy)."]
         rows = contrasts(estimates, "completed", "risk_difference", reference=ref)
-        return out + [sentence(r, outcome="completion", labels=self.labels)
+        return out + [default_sentence(r, arm=self.labels[r["group"]], reference=self.labels[ref])
                       for r in rows.to_dict("records")]
 
     def more_findings(self, estimates: pd.DataFrame, fairness: pd.DataFrame) -> dict[str, list[str]]:
-        """Further findings by heading: quality, satisfaction and two-way learning of each
-        policy against the reference, then fairness between groups."""
-        from toolkit.report import fmt_number, sentence
+        """Further findings by heading: the default model's quality, satisfaction and two-way
+        learning of each policy against the reference, then fairness between groups."""
+        from toolkit.report import fmt_number
 
         p, labels, learning = self.params, self.labels, []
         for outcome in ("mean_quality", "satisfaction_mentee", "satisfaction_mentor",
                         "mentee_gain", "mentor_gain"):
             rows = contrasts(estimates, outcome, "difference", reference=p.reference)
             if len(rows) == 1:
-                learning.append(sentence(rows.iloc[0].to_dict(), outcome=OUTCOMES[outcome],
-                                         labels=labels, digits=3))
+                r = rows.iloc[0].to_dict()
+                learning.append(default_sentence(r, arm=labels[r["group"]],
+                                                 reference=labels[p.reference],
+                                                 what=OUTCOMES[outcome], scale=1.0, unit="",
+                                                 digits=3))
             elif len(rows):
                 learning.append(contrast_summary(rows, what=OUTCOMES[outcome],
                                                  reference=labels[p.reference],
@@ -289,24 +295,20 @@ class MatchingPolicies(BaseStudy):
         else:
             fair = [f"Fairness between {p.group_by} groups could not be compared: the cohort "
                     "has only one group."]
-        return {"Quality, satisfaction and two-way learning": learning,
+        return {"Quality, satisfaction and two-way learning (default model)": learning,
                 "Fairness between groups": fair}
 
     def figures(self, result: MatchingResult, estimates: pd.DataFrame) -> list[tuple]:
-        """(figure, name, caption) for each figure of the report."""
+        """(figure, name, caption) for each figure of the report (the across-model figure is
+        :meth:`show_across`'s)."""
         from toolkit.plots import score_distribution_plot
 
-        ref = self.params.reference
         scores = result.pairs[["policy", "score"]].rename(columns={"score": "compatibility"})
         return [(score_distribution_plot(scores, score="compatibility", by="policy",
                                          title="Compatibility of the matched pairs by policy"),
                  "compatibility_by_policy",
                  "Distribution of the compatibility score (0-1) of every matched pair, over all "
-                 "replicates, by policy; lines mark the quartiles."),
-                *forest_figures(estimates, ref, [("completed", "risk_difference", "completion"),
-                                                 ("mentee_gain", "difference", "mentee gain"),
-                                                 ("mentor_gain", "difference", "mentor gain")],
-                                whom=f"the {ref} policy", each="policy")]
+                 "replicates, by policy; lines mark the quartiles.")]
 
     def cohort_words(self) -> str:
         p = self.params
@@ -323,16 +325,18 @@ class MatchingPolicies(BaseStudy):
                 f"the same design ({p.cadence} meetings over {p.duration_weeks} weeks) on the "
                 "same random draws (common random numbers), so differences are the matching's "
                 "effect. The week-by-week model (meetings, quality, two-way learning, engagement, "
-                "fading and closure) runs with its default, calibrated parameters. Matching "
-                "metrics and explained pairs come from one matching per policy.")
+                "fading and closure) runs under every plausible model of the ensemble for the "
+                f"headlines ({p.n_models} models, {p.model_replicates} programs per policy and "
+                "model) and under its default parameters for everything else. Matching metrics "
+                "and explained pairs come from one matching per policy.")
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
-        """Monte Carlo error of the completion contrasts, in words."""
+        """Monte Carlo error of the default model's completion contrasts, in words."""
         se = contrasts(estimates, "completed", "risk_difference", reference=self.params.reference).se
         return self.mc_error_text(
             se.to_numpy() * 100, "of the same people per policy", ". Because the people are the "
-            "same in every replicate, the intervals describe this cohort, not programs in "
-            "general. Fairness gaps are shown without intervals.")
+            "same in every replicate, the default model's answers describe this cohort, not "
+            "programs in general. Fairness gaps are shown without intervals.")
 
 
 STUDY = MatchingPolicies.record()

@@ -26,14 +26,14 @@ from toolkit.studies._common import (
     compare_outcomes,
     contrast_table,
     contrasts,
-    forest_figures,
+    default_sentence,
     must_be_compared,
 )
 from toolkit.studies._params import (
     Choice,
     CohortGroup,
+    ModelsGroup,
     Policy,
-    RobustnessGroup,
     RosterGroup,
     cadences,
 )
@@ -50,6 +50,8 @@ OUTCOMES = {"completed": "completion", "mentee_gain": "the mentee's digital gain
             "mentor_gain": "the mentor's leadership gain", "hours_mentee": "hours spent per pair",
             "mean_quality": "relationship quality"}
 MAX_MINUTES = 240
+#: The two estimands, by hours mode.
+ESTIMANDS = {"unmatched": "monthly dose", "matched": "frequency at equal monthly hours"}
 
 
 def schedules() -> tuple[str, ...]:
@@ -61,7 +63,7 @@ _SCHEDULE = Choice("schedule", schedules)
 Schedule = Annotated[str, AfterValidator(_SCHEDULE), _SCHEDULE]
 
 
-class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
+class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     """Parameters of the meeting_cadence study."""
 
     study = "meeting_cadence"
@@ -83,6 +85,13 @@ class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
         must_be_compared(self.study, "reference", self.reference, self.cadences, "cadences")
         plan_table(self)  # refuses a matched meeting length above MAX_MINUTES
         return self
+
+
+def scenario_inputs() -> list[str]:
+    """The behaviour model's levers: scenario inputs set by the user, never findings."""
+    from toolkit.behavior import BehaviorModel
+
+    return list(BehaviorModel.scenario_inputs())
 
 
 def _design(cadence: str, params: Parameters, minutes: float | None = None) -> Any:
@@ -146,14 +155,21 @@ def plan_table(params: Parameters) -> pd.DataFrame:
 
 def _label(arm: str) -> str:
     if arm.endswith("_matched"):
-        return LABELS[arm.removesuffix("_matched")] + " at matched hours"
+        return LABELS[arm.removesuffix("_matched")] + " at equal monthly hours"
     return LABELS.get(arm, arm)
 
 
 def _short(arm: str) -> str:
     if arm.endswith("_matched"):
-        return SHORT[arm.removesuffix("_matched")] + " (matched hours)"
+        return SHORT[arm.removesuffix("_matched")] + " (equal monthly hours)"
     return SHORT.get(arm, arm)
+
+
+def _words(arm: str) -> str:
+    """An arm as a singular noun phrase: "the weekly schedule (equal monthly hours)"."""
+    base = arm.removesuffix("_matched")
+    noun = "the Hartford preset" if base == "hartford" else f"the {SHORT.get(base, base)} schedule"
+    return noun + (" at equal monthly hours" if arm.endswith("_matched") else "")
 
 
 class MeetingCadence(BaseStudy):
@@ -169,8 +185,9 @@ class MeetingCadence(BaseStudy):
                         "how quality and learning grow with each meeting, and how pairs fade and "
                         "close.")
     notes = ("Completion means still active at the end of the program; the Hartford preset's "
-             "program is 21 weeks, so its completion is measured over a shorter time than the "
-             "other schedules'.",
+             "program is 21 weeks, so it is compared with the others at a common horizon "
+             "(outcomes at week 21: the share of pairs still open after week 21), never by "
+             "completion at different program ends.",
              "Matched-hours arms change the meeting length only; the model treats a long meeting "
              "like a short one in every respect other than hours spent.")
 
@@ -192,15 +209,71 @@ class MeetingCadence(BaseStudy):
             out[row.arm] = Arm(p.policy, _design(row.cadence, p, minutes))
         return out
 
+    @cached_property
+    def durations(self) -> dict[str, int]:
+        """Each arm's program length in weeks."""
+        return dict(zip(self.plan.arm, self.plan.duration_weeks.astype(int), strict=True))
+
+    @property
+    def horizon(self) -> int:
+        """The common horizon (weeks): the shortest program compared."""
+        return int(min(self.durations.values()))
+
+    def _outcome(self, arm: str) -> str:
+        same = self.durations[arm] == self.durations[self.params.reference]
+        return "completed" if same else f"open_at_week_{self.horizon}"
+
     def headlines(self) -> list[Headline]:
-        """Completion of every other arm against the reference; first the first schedule at
-        usual meeting lengths (at matched hours when only those are run)."""
+        """Completion of every other arm against the reference (a program of another length,
+        the Hartford preset's 21 weeks, by the share still open at the common horizon);
+        first the first schedule at usual meeting lengths (the monthly dose; at equal
+        monthly hours when only those are run)."""
         p, plan = self.params, self.plan
         others = plan[plan.arm != p.reference]
         mode = "matched" if p.hours == "matched" else "unmatched"
         order = [*others.arm[others.hours == mode], *others.arm[others.hours != mode]]
-        return [Headline(a, p.reference, text=f"the completion difference between "
-                         f"{_label(a)} and {_label(p.reference)}") for a in order]
+        return [Headline(a, p.reference, outcome=self._outcome(a),
+                         text=f"the completion difference between {_label(a)} and "
+                              f"{_label(p.reference)}") for a in order]
+
+    def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
+        """The outcomes with the share still open at the common horizon (a column)."""
+        closed = outcomes["closed_week"].astype("float").fillna(float("inf"))
+        return outcomes.assign(**{f"open_at_week_{self.horizon}": closed > self.horizon})
+
+    def arm_words(self, arm: str) -> str:
+        return _words(arm)
+
+    def outcome_words(self, headline: Headline) -> dict[str, Any]:
+        words = dict(super().outcome_words(headline))
+        if headline.outcome.startswith("open_at_week_"):
+            words.update(more=f"keeps more pairs open at week {self.horizon}",
+                         less=f"keeps fewer pairs open at week {self.horizon}", unit="points",
+                         scale=100.0, higher_is_better=True)
+        return words
+
+    def simulate_tables(self) -> Any:
+        """Run every arm with the outcomes, events and weeks tables (no participant ids in
+        what is saved): the ExperimentResult."""
+        return self.run(("outcomes", "events", "weeks"))
+
+    def horizon_table(self, result: Any) -> pd.DataFrame:
+        """Outcomes at week ``horizon`` per arm (``toolkit.analysis.at_horizon``): the share
+        still open, closures per 100 pair-weeks and meetings held by then."""
+        from toolkit.analysis import at_horizon
+
+        out = at_horizon(result.outcomes.assign(arm=result.outcomes["arm"].astype(str)),
+                         self.horizon, durations=self.durations, weeks=result.weeks)
+        out["arm"] = out["arm"].astype(str)
+        return out
+
+    @staticmethod
+    def closure_table(result: Any) -> pd.DataFrame:
+        """Closures by recorded reason per arm (``toolkit.analysis.closure_reasons``)."""
+        from toolkit.analysis import closure_reasons
+
+        events = result.events.assign(arm=result.events["arm"].astype(str))
+        return closure_reasons(events)
 
     def analyse(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """Estimates per hours mode: compare_arms for each outcome and retention, against the
@@ -234,25 +307,35 @@ class MeetingCadence(BaseStudy):
         return contrasts(estimates, outcome, effect, hours=mode, reference=self.params.reference)
 
     def findings(self, estimates: pd.DataFrame) -> list[str]:
-        """The headline: completion of each schedule against the reference, first at usual
-        meeting lengths, then at matched monthly hours."""
-        from toolkit.report import sentence
-
-        out = [sentence(r, outcome="completion", labels=self.labels)
+        """The default model's answers: completion of each schedule against the reference,
+        first the monthly dose (usual meeting lengths), then frequency at equal monthly
+        hours."""
+        ref = _words(self.params.reference)
+        out = [default_sentence(r, arm=_words(r["group"]), reference=ref,
+                                what="completion" + (" (a 21-week program: see the outcomes "
+                                                     "at week 21)" if r["group"].startswith(
+                                                         "hartford") else ""))
                for mode in ("unmatched", "matched")
                for r in self._rows(estimates, "completed", "risk_difference", mode).to_dict("records")]
         return out or ["Completion could not be compared: every schedule had the same completion "
                        "in every simulated pair (too few pairs or replicates to tell them apart)."]
 
-    def learning_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
-        """Two-way learning against the reference: {heading: sentences} per hours mode."""
-        from toolkit.report import sentence
+    def horizon_findings(self, horizon: pd.DataFrame) -> list[str]:
+        """The default model's share of pairs still open at the common horizon, per arm."""
+        from toolkit.report import fmt_number
 
-        titles = {"unmatched": "Two-way learning at usual meeting lengths",
-                  "matched": "Two-way learning at matched monthly hours"}
-        out = {}
+        return [f"Default model: {fmt_number(100 * r.open_at_horizon, 1)}% of pairs with "
+                f"{_words(r.arm)} are still open at week {int(r.horizon)}."
+                for r in horizon.itertuples(index=False)]
+
+    def learning_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
+        """The default model's two-way learning against the reference: {heading: sentences}
+        per estimand (monthly dose; frequency at equal monthly hours)."""
+        titles = {m: f"Two-way learning, {e} (default model)" for m, e in ESTIMANDS.items()}
+        ref, out = _words(self.params.reference), {}
         for mode, title in titles.items():
-            found = [sentence(r, outcome=OUTCOMES[o], labels=self.labels, digits=3)
+            found = [default_sentence(r, arm=_words(r["group"]), reference=ref,
+                                      what=OUTCOMES[o], scale=1.0, unit="", digits=3)
                      for o in ("mentee_gain", "mentor_gain")
                      for r in self._rows(estimates, o, "difference", mode).to_dict("records")]
             if found:
@@ -283,15 +366,6 @@ class MeetingCadence(BaseStudy):
                                         "mentor_gain": "mentor gain", "hours_mentee": "mentee hours",
                                         "mean_quality": "quality", "closed early (not completed)": ""})
 
-    def figures(self, estimates: pd.DataFrame) -> list[tuple]:
-        """(figure, name, caption) for each figure of the report."""
-        return forest_figures(estimates, self.params.reference,
-                              [("completed", "risk_difference", "completion"),
-                               ("mentee_gain", "difference", "mentee gain")],
-                              whom=self.labels[self.params.reference], each="schedule",
-                              adjusted="Holm-adjusted within each hours mode",
-                              unit="skill points", relabel=_short)
-
     def mechanism_text(self) -> str:
         p = self.params
         return (f"{p.replicates} simulated programs per schedule, each with {self.cohort_words()}, "
@@ -302,16 +376,22 @@ class MeetingCadence(BaseStudy):
                 f"({p.reference}) meets for {p.meeting_minutes:g} minutes. Matched-hours arms "
                 "scale the meeting length so planned monthly hours equal the reference's. The "
                 "week-by-week model (meetings held or missed, quality, two-way learning, "
-                "engagement, fading and closure) runs with its default, calibrated parameters. "
-                f"Experiment specification fingerprint: {self.spec.fingerprint}.")
+                "engagement, fading and closure) runs under every plausible model of the "
+                f"ensemble for the headlines ({p.n_models} models, {p.model_replicates} "
+                "programs per arm and model) and under its default parameters for everything "
+                "else. The program levers (" + ", ".join(scenario_inputs()) + ") are scenario "
+                "inputs (set by the user), left at their defaults: no finding here is a "
+                "lever's effect. Experiment specification fingerprint: "
+                f"{self.spec.fingerprint}.")
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
-        """Monte Carlo error of the completion contrasts, in words."""
+        """Monte Carlo error of the default model's completion contrasts, in words."""
         p = self.params
         rows = estimates[(estimates.outcome == "completed") & (estimates.effect == "risk_difference")]
         pairs = f"{p.n_mentees} pairs" if p.roster is None else "the roster's pairs"
         return self.mc_error_text(rows.se.to_numpy() * 100, f"of {pairs} per schedule",
-                                  " (four times the replicates halves it).")
+                                  " (four times the replicates halves it). It describes the "
+                                  "default model's answers only.")
 
 
 STUDY = MeetingCadence.record()

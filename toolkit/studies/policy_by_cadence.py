@@ -14,15 +14,21 @@ policy's effect within each cadence is then estimated with
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 from pydantic import Field, model_validator
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import as_strings, contrast_table, contrasts, must_be_compared, se_span
-from toolkit.studies._params import Cadence, CohortGroup, Policy, RobustnessGroup, RosterGroup
+from toolkit.studies._common import (
+    as_strings,
+    contrast_table,
+    contrasts,
+    default_sentence,
+    must_be_compared,
+    se_span,
+)
+from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
@@ -30,7 +36,7 @@ OUTCOMES = {"completed": "completion", "mentee_gain": "the mentee's digital gain
             "mentor_gain": "the mentor's leadership gain", "mean_quality": "relationship quality"}
 
 
-class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
+class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     """Parameters of the policy_by_cadence study."""
 
     study = "policy_by_cadence"
@@ -79,14 +85,15 @@ def _within(cadence: str, text: str) -> str:
 
 
 def _interaction_sentence(row: dict) -> str:
-    from toolkit.report import fmt_number, fmt_p
+    """The default model's difference in differences of one cell, with its Monte Carlo error
+    (never a p-value: the test only says whether the simulation could tell it from noise)."""
+    from toolkit.report import fmt_number
 
     what = OUTCOMES.get(row["outcome"], row["outcome"])
-    found = re.search(r"joint Wald (F\(\d+, [\d.]+\)|chi-square\(\d+\))", row["method"])
-    test = found.group(1) if found else "Wald statistic"
-    verb = "clearly depended" if row["p_value"] <= 0.05 else "did not clearly depend"
-    return (f"The matching policy's effect on {what} {verb} on the meeting cadence "
-            f"({test} = {fmt_number(row['estimate'], 2)}, {fmt_p(row['p_value'])}).")
+    scale, unit, digits = (100.0, " points", 1) if row["outcome"] == "completed" else (1.0, "", 3)
+    return (f"Default model's answer: the {row['group']} term of the policy x cadence "
+            f"interaction for {what} is {fmt_number(row['estimate'] * scale, digits)}{unit} "
+            f"(Monte Carlo error {fmt_number(row['se'] * scale, digits)}).")
 
 
 def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -139,6 +146,35 @@ class PolicyByCadence(BaseStudy):
                          text=f"the completion difference between the {x} and the {ref} policy "
                               f"with {c.replace('_', ' ')} meetings") for x, c in cells]
 
+    def arm_words(self, arm: str) -> str:
+        policy, _, cadence = arm.partition("+")
+        return f"the {policy} policy with {cadence.replace('_', ' ')} meetings"
+
+    def interaction_across(self) -> list[str]:
+        """Over the plausible models: does the policy's effect on completion change with the
+        cadence? Per model and replicate, the policy's effect at each cadence minus its effect
+        at the baseline cadence (common random numbers pair the replicates), summarised like
+        a headline."""
+        from toolkit.sensitivity import headline_sentence, summarise_models
+
+        a, p = self.across, self.params
+        where = {(h.where()["group"], h.where()["cadence"]): i
+                 for i, h in enumerate(a.headlines)}
+        out = []
+        for (x, c), i in where.items():
+            base = where.get((x, p.cadence_ref))
+            if c == p.cadence_ref or base is None:
+                continue
+            d = a.differences[i].merge(a.differences[base], on=["model", "replicate"])
+            d = d.assign(difference=d.difference_x - d.difference_y)[
+                ["model", "replicate", "difference"]]
+            f = summarise_models(d, seed=int(p.seed))
+            out.append(headline_sentence(
+                f, arm=f"the {x} policy's gain in completion with {c.replace('_', ' ')} meetings",
+                reference=f"with {p.cadence_ref.replace('_', ' ')} meetings",
+                more="is larger", less="is smaller") + f" Verdict: {f.verdict_text}.")
+        return out
+
     def simulate(self) -> pd.DataFrame:
         """Run every cell over the replicates; outcomes with ``policy`` and ``cadence``
         columns and no participant ids."""
@@ -170,15 +206,18 @@ class PolicyByCadence(BaseStudy):
 
     @staticmethod
     def interaction_table(estimates: pd.DataFrame) -> pd.DataFrame:
-        """The joint interaction test of each outcome, readable."""
-        from toolkit.report import fmt_number, fmt_p
+        """The simulation-noise check of each outcome's interaction under the default model,
+        readable: the joint Wald statistic and whether the simulated interaction stands out
+        from Monte Carlo noise at this number of replicates (not a test about programs)."""
+        from toolkit.report import fmt_number
 
         rows = estimates[estimates.effect == "interaction"]
         return pd.DataFrame({
             "outcome": rows.outcome.map(lambda o: OUTCOMES.get(o, o)).to_numpy(),
-            "statistic": [fmt_number(v, 2) for v in rows.estimate],
-            "p": [fmt_p(p).removeprefix("p = ").replace("p < ", "< ") for p in rows.p_value],
-            "test": rows.method.to_numpy()})
+            "Wald statistic": [fmt_number(v, 2) for v in rows.estimate],
+            "stands out from simulation noise": ["yes" if p <= 0.05 else "no"
+                                                 for p in rows.p_value],
+            "check": rows.method.to_numpy()})
 
     def within_cadence_table(self, estimates: pd.DataFrame) -> pd.DataFrame:
         """The policy's effect on each outcome within each cadence, readable."""
@@ -186,24 +225,24 @@ class PolicyByCadence(BaseStudy):
         keep = estimates[estimates.cadence.notna() & (estimates.reference == ref)
                          & estimates.effect.isin(["risk_difference", "difference"])]
         table = contrast_table(keep, ref, label="policy", outcomes=OUTCOMES)
-        return table.rename(columns={"estimate": "difference"}).assign(
-            cadence=keep.cadence.to_numpy())[["cadence", "policy", "outcome", "difference",
-                                              "95% CI", "p (Holm)"]]
+        return table.assign(cadence=keep.cadence.to_numpy())[
+            ["cadence", "policy", "outcome", "default model's estimate", "Monte Carlo error (SE)"]]
 
     def _effects(self, estimates: pd.DataFrame, outcome: str, effect: str, **kw: Any) -> list[str]:
-        from toolkit.report import sentence
-
         p = self.params
         labels = {x: f"the {x} policy" for x in p.policies}
-        return [_within(c, sentence(r, outcome=OUTCOMES[outcome], labels=labels, **kw))
+        return [_within(c, default_sentence(r, arm=labels[r["group"]],
+                                            reference=labels[p.policy_ref],
+                                            what=OUTCOMES[outcome], **kw))
                 for c in p.cadences
                 for r in contrasts(estimates, outcome, effect, reference=p.policy_ref,
                                    cadence=c).to_dict("records")]
 
     def findings(self, estimates: pd.DataFrame) -> list[str]:
-        """The headline: whether the policy's effect on completion depends on the cadence,
-        then the policy's effect on completion within each cadence."""
-        test = estimates[(estimates.effect == "interaction") & (estimates.outcome == "completed")]
+        """The default model's answers: the interaction terms of completion, then the
+        policy's effect on completion within each cadence."""
+        test = estimates[(estimates.effect == "interaction_contrast")
+                         & (estimates.outcome == "completed")]
         return ([_interaction_sentence(r) for r in test.to_dict("records")]
                 + self._effects(estimates, "completed", "risk_difference"))
 
@@ -212,11 +251,14 @@ class PolicyByCadence(BaseStudy):
         outcomes."""
         out: dict[str, list[str]] = {}
         for outcome in ("mentee_gain", "mentor_gain", "mean_quality"):
-            test = estimates[(estimates.effect == "interaction") & (estimates.outcome == outcome)]
+            test = estimates[(estimates.effect == "interaction_contrast")
+                             & (estimates.outcome == outcome)]
             items = ([_interaction_sentence(r) for r in test.to_dict("records")]
-                     + self._effects(estimates, outcome, "difference", digits=3))
+                     + self._effects(estimates, outcome, "difference", scale=1.0, unit="",
+                                     digits=3))
             if items:
-                out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:]] = items
+                out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:]
+                    + " (default model)"] = items
         return out
 
     def figures(self, outcomes: pd.DataFrame) -> list[tuple]:
@@ -238,9 +280,13 @@ class PolicyByCadence(BaseStudy):
                 cadence=lambda d: d.cadence.astype(str), policy=lambda d: d.policy.astype(str))
             fig = interaction_plot(cells, x="cadence", trace="policy", y_label=what,
                                    title=f"{what[:1].upper() + what[1:]} by policy and cadence")
+            # the bars are simulation noise of the default model, not intervals about programs
+            fig.alt_text = fig.alt_text.replace(
+                "with 95% CIs", "under the default model, with Monte Carlo error bars")
             out.append((fig, f"{outcome}_cells",
-                        f"Mean {what} in each policy x cadence cell with 95% confidence intervals "
-                        "(clustered by replicate). Parallel lines mean the policy's effect is the "
+                        f"Mean {what} in each policy x cadence cell under the default model, with "
+                        "intervals of Monte Carlo error only (simulation noise, clustered by "
+                        "replicate; not an interval about programs). Parallel lines mean the policy's effect is the "
                         "same at every cadence; lines that converge or cross mean an interaction."))
         return out
 
@@ -252,14 +298,16 @@ class PolicyByCadence(BaseStudy):
                 f"{p.replicates} simulated programs per cell, each with {self.cohort_words()}. "
                 "Every cadence of a policy uses the same matching, and every cell the same random "
                 "draws (common random numbers), so differences are the design's effect. The "
-                "week-by-week model runs with its default, calibrated parameters.")
+                "week-by-week model runs under every plausible model of the ensemble for the "
+                f"headlines ({p.n_models} models, {p.model_replicates} programs per cell and "
+                "model) and under its default parameters for everything else.")
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the interaction contrasts of completion, in words."""
         rows = estimates[(estimates.effect == "interaction_contrast")
                          & (estimates.outcome == "completed")]
-        return (f"All uncertainty here is Monte Carlo error from {self.params.replicates} "
-                "replicates per cell. The standard error of the differences in differences for "
+        return (f"The default model's answers carry Monte Carlo error from "
+                f"{self.params.replicates} replicates per cell. The standard error of the differences in differences for "
                 f"completion is {se_span(rows.se.to_numpy() * 100)}; an interaction smaller than "
                 "about three times that cannot be told from zero at this number of replicates.")
 
