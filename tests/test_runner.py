@@ -28,20 +28,9 @@ from toolkit.runs import run as run_mod
 from toolkit.runs import sweep as sweep_mod
 from toolkit.runs import verify as verify_mod
 
-<<<<<<< HEAD
 ROOT = Path(__file__).resolve().parents[1]
-TINY_SWEEP = [
-    "replicates=2",
-    "n_mentors=20",
-    "n_mentees=16",
-    "hours=unmatched",
-    "cadences=weekly,biweekly",
-    "robustness=false",
-]
-=======
 TINY_SWEEP = ["replicates=2", "n_mentors=20", "n_mentees=16", "hours=unmatched",
               "cadences=weekly,biweekly", "n_models=20", "model_replicates=5"]
->>>>>>> wt-findings
 
 
 def test_manifest_records_what_must_reproduce(tiny_run):
@@ -514,15 +503,9 @@ def test_a_rerun_gives_the_same_notebook_and_report_bytes(tmp_path):
     manifest differs only in its timing block)."""
     from tests.conftest import TINY
 
-<<<<<<< HEAD
-    tiny = [*TINY["policy_by_cadence"], "robustness=false"]
+    tiny = list(TINY["policy_by_cadence"])  # a few plausible models (conftest)
     a = runs.run_study("policy_by_cadence", tiny, out=tmp_path / "a", progress=False).path
     b = runs.run_study("policy_by_cadence", tiny, out=tmp_path / "b", progress=False).path
-=======
-    tiny = list(TINY["policy_by_cadence"])  # a few plausible models (conftest)
-    a = run_study("policy_by_cadence", tiny, out=tmp_path / "a", progress=False).path
-    b = run_study("policy_by_cadence", tiny, out=tmp_path / "b", progress=False).path
->>>>>>> wt-findings
     for name in ("notebook.ipynb", "report.html", "findings.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     ma, mb = (json.loads((p / "manifest.json").read_text()) for p in (a, b))

@@ -23,18 +23,11 @@ EXPECTED_TABLES = {
                           "examples", "outcomes", "across_models", "model_answers",
                           "spread_drivers", "sign_boxes"},
     "checkin_cadence": {"estimates", "arms", "cost_per_retained_pair", "outcomes",
-<<<<<<< HEAD
                         "early_warning", "checkin_warning", "closure_reasons", "marginal_cost"},
-    "policy_by_cadence": {"estimates", "outcomes", "completion_cells"},
-    "design_power": {"power_curve", "power", "minimum_detectable_effect", "assurance"},
-    "model_card": {"calibration", "parameters", "prior_vs_accepted", "ensemble_contrasts"},
-=======
-                        "early_warning"},
     "policy_by_cadence": {"estimates", "outcomes", "completion_cells", "across_models",
                           "model_answers", "spread_drivers", "sign_boxes"},
-    "design_power": {"power_curve", "power", "minimum_detectable_effect"},
-    "model_card": {"calibration", "parameters"},
->>>>>>> wt-findings
+    "design_power": {"power_curve", "power", "minimum_detectable_effect", "assurance"},
+    "model_card": {"calibration", "parameters", "prior_vs_accepted", "ensemble_contrasts"},
 }
 
 
@@ -56,13 +49,9 @@ def test_study_runs_into_a_self_contained_report(runs, name):
     assert EXPECTED_TABLES[name] <= tables
     saved = json.loads((run / "findings.json").read_text())
     assert saved["findings"] and all(s.endswith(".") for s in saved["findings"])
-<<<<<<< HEAD
-    if name != "model_card":  # the model card's verdicts over the models are its findings
-=======
     if name in ACROSS_STUDIES:  # the headlines over plausible models lead the findings
         assert saved["robustness"] is None and saved["across_models"]
-    elif name != "model_card":  # the model card's robustness verdicts are among its findings
->>>>>>> wt-findings
+    elif name != "model_card":  # the model card's verdicts over the models are its findings
         assert saved["robustness"].startswith("Robustness: the ")
         assert (run / "tables" / "robustness.parquet").is_file()
     else:
