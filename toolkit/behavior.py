@@ -463,13 +463,22 @@ _DOC_END = "<!-- parameters:end -->"
 
 
 def parameter_table_markdown() -> str:
-    """The parameter table of ``docs/model.md``: one row per BehaviorModel parameter."""
+    """The parameter table of ``docs/model.md``: one row per BehaviorModel parameter, with
+    its prior (what calibration as inference samples; lever effects are scenario inputs
+    and have none)."""
     table = BehaviorModel().describe()
-    lines = ["| parameter | default | unit | allowed | plausible (assumptions) | meaning | source |",
+    priors = BehaviorModel.priors().set_index("parameter")
+    levers = set(BehaviorModel.scenario_inputs())
+    default_reason = priors["reason"].str.startswith("uniform over the plausible range")
+    lines = ["| parameter | default | unit | allowed | prior | meaning | source |",
              "|---|---|---|---|---|---|---|"]
     for r in table.itertuples(index=False):
-        cells = [f"`{r.parameter}`", f"{r.value:g}", r.unit, r.allowed, r.plausible or "",
-                 r.meaning, r.source]
+        pr = priors.loc[r.parameter]
+        prior = ("none (scenario input)" if r.parameter in levers else
+                 f"{pr['distribution']} [{pr['low']:g}, {pr['high']:g}]"
+                 + ("" if default_reason[r.parameter] else f": {pr['reason']}"))
+        cells = [f"`{r.parameter}`", f"{r.value:g}", r.unit, r.allowed, prior, r.meaning,
+                 r.source]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 

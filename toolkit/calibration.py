@@ -30,11 +30,20 @@ from toolkit.cohort import CohortSpec
 from toolkit.experiment import Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign, preset, program_schedule
 
-__all__ = ["CALIBRATION_SEED", "CHECKS", "SCREEN_LEAD_WEEKS", "TargetSimulator", "calibrate",
+__all__ = ["CALIBRATION_SEED", "CHECKS", "SCREEN_LEAD_WEEKS", "SIMULATED_TARGETS",
+           "TargetSimulator", "calibrate",
            "calibration_prior", "calibration_report", "calibration_targets",
            "history_targets", "load_ensemble", "simulate_targets", "stale_inputs"]
 
 _CADENCES = ("weekly", "every_3_weeks", "monthly")
+#: The targets :func:`simulate_targets` computes (a target table naming any other has no
+#: way to be simulated).
+SIMULATED_TARGETS = ("actual_vs_perceived_similarity", "closure_mentor_attributed_star",
+                     "closure_within_12_months_star", "deep_similarity_quality",
+                     "early_closure", "frequency_support", "mentoring_effect",
+                     "premature_closure_programs", "quality_satisfaction",
+                     "rating_screen_sensitivity", "rating_screen_specificity",
+                     "surface_weaker_than_deep")
 CHECKS = ("cadence_hartford", "cadence_bbbs", "cadence_mentorloop", "inactivity_close")
 # The rating-screen target: a planned monthly check-in's rating <= 2 on a one-year design
 # whose flags change nothing, against closure within this many weeks of the check-in.
@@ -321,6 +330,10 @@ def history_targets(table: pd.DataFrame | None = None) -> pd.DataFrame:
     t = calibration_targets() if table is None else table
     cols = ["target_id", "kind", "low", "high", "observed", "n", "sd", "discrepancy_sd",
             "discrepancy_reason"]
+    missing = [c for c in cols if c not in t.columns]
+    if missing:
+        raise fail("targets", "history_targets", "a table with the columns of "
+                   "calibration_targets.csv (" + ", ".join(cols) + ")", f"no {missing[0]}")
     return t.loc[t["kind"] != "check", cols].reset_index(drop=True)
 
 
@@ -388,6 +401,14 @@ def calibrate(*, points: int = _POINTS, waves: int = _WAVES, replicates: int = _
     timeout = check_real(timeout, "timeout", _CAL_OWNER, low=0.0, closed="neither")
     prior = check_prior(calibration_prior() if prior is None else prior, _CAL_OWNER)
     targets = check_targets(history_targets() if targets is None else targets, _CAL_OWNER)
+    unknown = sorted(set(targets["target_id"]) - set(SIMULATED_TARGETS))
+    if unknown:
+        from toolkit._validation import quote
+        from toolkit.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The target {quote(unknown[0])} has no way to be simulated: simulate_targets "
+            f"computes only {', '.join(SIMULATED_TARGETS)}.")
     if out is not None:
         from toolkit._io import check_output_path
 
