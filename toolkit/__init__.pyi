@@ -111,11 +111,19 @@ from .experiment import (
     run_experiment,
 )
 from .calibration import (
+    CALIBRATION_SEED,
     CHECKS,
     SCREEN_LEAD_WEEKS,
+    SIMULATED_TARGETS,
+    TargetSimulator,
+    calibrate,
+    calibration_prior,
     calibration_report,
     calibration_targets,
+    history_targets,
+    load_ensemble,
     simulate_targets,
+    stale_inputs,
 )
 from .analysis import (
     AnalysisWarning,
