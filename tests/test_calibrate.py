@@ -183,3 +183,36 @@ def test_cli_writes_an_ensemble_with_progress(tmp_path):
 def test_calibrate_refuses_too_few_replicates():
     with pytest.raises(InvalidParameterError, match="replicates"):
         calibrate(**dict(_SMALL, replicates=1))
+
+
+def test_model_doc_states_the_committed_ensemble():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    section = doc[doc.index("### Calibration as inference"):doc.index("### Known limits")]
+    ens = load_ensemble()
+    assert f"{len(ens):,} models" in section
+    kept = ens.summary()
+    narrowed = kept.loc[kept["share_of_prior_range"] < 0.8, "parameter"]
+    for name in narrowed:
+        assert f"`{name}`" in section, name
+
+
+def test_calibrate_on_a_dask_scheduler_gives_the_same_bytes(tmp_path):
+    from distributed import LocalCluster
+
+    kw = dict(_SMALL, targets=_wide_targets(), seed=5)
+    calibrate(out=tmp_path / "a.parquet", **kw)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        calibrate(out=tmp_path / "d.parquet", scheduler=cluster.scheduler_address, **kw)
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "d.parquet").read_bytes()
+
+
+def test_calibrate_refuses_an_unreachable_scheduler(tmp_path):
+    from toolkit.errors import SchedulerError
+
+    with pytest.raises(SchedulerError, match="neither an address"):
+        calibrate(**dict(_SMALL, scheduler=str(tmp_path / "none.json")))
+    with pytest.raises(SchedulerError, match="could not be reached within 0.5 s"):
+        calibrate(**dict(_SMALL, scheduler="tcp://127.0.0.1:9", timeout=0.5))

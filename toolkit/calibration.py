@@ -344,7 +344,9 @@ def _procedure_extra(replicates: int, n_mentees: int, n_mentors: int) -> dict:
 
 
 def _connect(scheduler: str, timeout: float):
-    """A Dask client for an address (tcp://HOST:8786) or a scheduler file."""
+    """A Dask client for an address (tcp://HOST:8786) or a scheduler file. It is made the
+    default client while calibrate runs (history matching follows its futures with
+    ``distributed.as_completed``, which needs one) and closed afterwards."""
     from pathlib import Path
 
     from distributed import Client
@@ -353,11 +355,11 @@ def _connect(scheduler: str, timeout: float):
 
     try:
         if "://" in scheduler:
-            return Client(scheduler, timeout=timeout, set_as_default=False)
+            return Client(scheduler, timeout=timeout)
         if not Path(scheduler).is_file():
             raise SchedulerError(f"The scheduler {scheduler!r} is neither an address "
                                  "(tcp://HOST:8786) nor an existing scheduler file.")
-        return Client(scheduler_file=scheduler, timeout=timeout, set_as_default=False)
+        return Client(scheduler_file=scheduler, timeout=timeout)
     except SchedulerError:
         raise
     except Exception as exc:  # distributed raises OSError, TimeoutError and others
