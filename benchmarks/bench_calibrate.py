@@ -40,8 +40,10 @@ def _cpu(who: int) -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _calibrate_timed(**kw) -> tuple[float, float, object, bytes]:
-    """Wall seconds, peak MB (this process plus the largest child so far), ensemble, bytes."""
+def _calibrate_timed(**kw) -> tuple[float, float, object, bytes, float]:
+    """Wall seconds, peak MB (this process plus the largest child so far), ensemble, bytes
+    and CPU seconds (this process and its finished children: a process pool's workers,
+    not a Dask cluster's, which end later)."""
     import tempfile
     from pathlib import Path
 
@@ -50,10 +52,12 @@ def _calibrate_timed(**kw) -> tuple[float, float, object, bytes]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ensemble.parquet"
         start = time.perf_counter()
+        cpu0 = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
         ens = calibrate(out=out, progress=False, **kw)
         seconds = time.perf_counter() - start
+        cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu0
         data = out.read_bytes()
-    return seconds, peak_rss_mb() + _children_peak_mb(), ens, data
+    return seconds, peak_rss_mb() + _children_peak_mb(), ens, data, cpu
 
 
 def run_real(write: bool = False, order: tuple[str, ...] = ("2 workers", "dask", "1 worker")
@@ -72,9 +76,9 @@ def run_real(write: bool = False, order: tuple[str, ...] = ("2 workers", "dask",
 
             with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                               dashboard_address=None) as cluster:
-                seconds, peak, ens, data = _calibrate_timed(scheduler=cluster.scheduler_address)
+                seconds, peak, ens, data, cpu = _calibrate_timed(scheduler=cluster.scheduler_address)
         else:
-            seconds, peak, ens, data = _calibrate_timed(workers=int(how.split()[0]))
+            seconds, peak, ens, data, cpu = _calibrate_timed(workers=int(how.split()[0]))
         blobs[how] = data
         if write and how == "2 workers":
             committed.write_bytes(data)
@@ -84,7 +88,7 @@ def run_real(write: bool = False, order: tuple[str, ...] = ("2 workers", "dask",
                          f"(4 replicates x 100 mentees), {how}",
             "seconds": round(seconds, 1), "target": "<= 600 s", "ok": seconds <= 600 and same,
             "peak_mb": round(peak, 1),
-            "note": f"{len(ens)} models kept; same bytes as the runs before: {same}; same "
+            "note": f"{len(ens)} models kept; {cpu:.0f} CPU s; same bytes as the runs before: {same}; same "
                     f"as the committed ensemble: {committed.is_file() and data == committed.read_bytes()}; "
                     f"load average {load:.1f} on {os.cpu_count()} cores at start"})
         print(rows[-1], flush=True)
