@@ -1,6 +1,13 @@
-"""History matching driver: 20,000 prior points, 1 vs 2 worker processes, peak memory.
+"""Calibration: the real ``calibrate`` at 20,000 prior points, and the history-matching driver.
 
-Runs :func:`toolkit.history_matching.history_match` on the toy simulator of
+:func:`run_real` runs :func:`toolkit.calibration.calibrate` with its defaults (the
+committed ensemble's settings: 20,000 prior points, 4 replicates of 100 mentees, every
+target) with 1 and 2 worker processes and on a Dask ``LocalCluster`` of 2 workers, and
+checks that the three ensembles have the same bytes (and those of the committed
+ensemble). ``python -m benchmarks.bench_calibrate real --write`` also writes the committed
+ensemble (toolkit/data/ensemble.parquet) from the 2-worker run.
+
+:func:`run_driver` runs :func:`toolkit.history_matching.history_match` on the toy simulator of
 :mod:`toolkit._synthetic` (four parameters, four targets, 20 replicates of ``units``
 unit-level draws per point), so it measures the driver (sampling, chunking, executors,
 implausibility, refocusing) and its parallel speed-up, not the real model's targets
@@ -33,7 +40,72 @@ def _cpu(who: int) -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run(units: int = 300) -> list[dict]:
+def _calibrate_timed(**kw) -> tuple[float, float, object, bytes, float]:
+    """Wall seconds, peak MB (this process plus the largest child so far), ensemble, bytes
+    and CPU seconds (this process and its finished children: a process pool's workers,
+    not a Dask cluster's, which end later)."""
+    import tempfile
+    from pathlib import Path
+
+    from toolkit.calibration import calibrate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ensemble.parquet"
+        start = time.perf_counter()
+        cpu0 = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+        ens = calibrate(out=out, progress=False, **kw)
+        seconds = time.perf_counter() - start
+        cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu0
+        data = out.read_bytes()
+    return seconds, peak_rss_mb() + _children_peak_mb(), ens, data, cpu
+
+
+def run_real(write: bool = False, order: tuple[str, ...] = ("2 workers", "dask", "1 worker")
+             ) -> list[dict]:
+    """The real calibration at its defaults under three executors; same bytes checked."""
+    from pathlib import Path
+
+    import toolkit
+
+    committed = Path(toolkit.__file__).parent / "data" / "ensemble.parquet"
+    rows, blobs = [], {}
+    for how in order:
+        load = os.getloadavg()[0]
+        if how == "dask":
+            from distributed import LocalCluster
+
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cluster:
+                seconds, peak, ens, data, cpu = _calibrate_timed(scheduler=cluster.scheduler_address)
+        else:
+            seconds, peak, ens, data, cpu = _calibrate_timed(workers=int(how.split()[0]))
+        blobs[how] = data
+        if write and how == "2 workers":
+            committed.write_bytes(data)
+        same = len(set(blobs.values())) == 1
+        rows.append({
+            "benchmark": f"calibrate, {POINTS} prior points x every target "
+                         f"(4 replicates x 100 mentees), {how}",
+            "seconds": round(seconds, 1), "target": "<= 600 s", "ok": seconds <= 600 and same,
+            "peak_mb": round(peak, 1),
+            "note": f"{len(ens)} models kept; {cpu:.0f} CPU s; same bytes as the runs before: {same}; same "
+                    f"as the committed ensemble: {committed.is_file() and data == committed.read_bytes()}; "
+                    f"load average {load:.1f} on {os.cpu_count()} cores at start"})
+        print(rows[-1], flush=True)
+    if {"1 worker", "2 workers"} <= set(blobs):
+        t = {r["benchmark"].rsplit(", ", 1)[1]: r["seconds"] for r in rows}
+        rows.append({"benchmark": "calibrate, 2 workers vs 1", "seconds": t["2 workers"],
+                     "target": ">= 1.6x faster", "ok": t["1 worker"] / t["2 workers"] >= 1.6,
+                     "note": f"speed-up {t['1 worker'] / t['2 workers']:.2f}x (wall, shared "
+                             "machine)"})
+    return rows
+
+
+def run() -> list[dict]:
+    return run_real() + run_driver()
+
+
+def run_driver(units: int = 300) -> list[dict]:
     prior = toy_prior()
     targets = toy_targets(np.array([0.55, 2.0, 3.0, 0.2]), seed=3, obs_sd=0.04)
     sim = ToySimulator(replicates=20, units=units)
@@ -87,5 +159,8 @@ def run(units: int = 300) -> list[dict]:
 
 
 if __name__ == "__main__":
-    for row in run():
+    import sys
+
+    rows = (run_real(write="--write" in sys.argv) if "real" in sys.argv[1:] else run())
+    for row in rows:
         print(row)

@@ -58,3 +58,42 @@ def test_calibration_report_can_fail():
     report = calibration_report(BehaviorModel(learn_mentee=0.0), replicates=4).set_index(
         "target_id")
     assert not report.loc["mentoring_effect", "inside"]
+
+
+def test_history_targets_state_their_uncertainty_and_discrepancy():
+    from toolkit.calibration import SIMULATED_TARGETS, history_targets
+    from toolkit.history_matching import check_targets, observations
+
+    t = calibration_targets()
+    assert set(t.loc[t["kind"] == "check", "target_id"]) == {
+        "cadence_hartford", "cadence_bbbs", "cadence_mentorloop", "inactivity_close"}
+    h = check_targets(history_targets())
+    assert set(h["target_id"]) == set(SIMULATED_TARGETS)
+    assert (h["discrepancy_sd"] > 0).all()
+    assert h["discrepancy_reason"].str.len().gt(40).all()
+    obs = observations(h).set_index("target_id")
+    # the STAR 12-month share is a proportion of 356 matches: its binomial variance
+    assert np.isclose(obs.loc["closure_within_12_months_star", "v_obs"], 0.31 * 0.69 / 356)
+    # an interval target: z is its midpoint
+    assert np.isclose(obs.loc["early_closure", "z"], 0.25)
+
+
+FORMERLY_CALIBRATED = ("quality_perceived", "quality_surface", "quality_chemistry_sd",
+                       "quality_decay", "meet_base", "closure_base", "closure_outside",
+                       "learn_mentee", "rating_noise_sd", "satisfaction_noise_sd",
+                       "support_noise_sd")
+
+
+def test_formerly_calibrated_parameters_have_wide_stated_priors():
+    from toolkit.calibration import calibration_prior
+
+    prior = calibration_prior().set_index("parameter")
+    default = BehaviorModel()
+    for name in FORMERLY_CALIBRATED:
+        row, value = prior.loc[name], getattr(default, name)
+        assert row["low"] <= value <= row["high"], name
+        # at least +-40% of the former hand setting in all
+        assert row["high"] - row["low"] >= 0.8 * abs(value), name
+        assert "former hand setting" in row["reason"], name
+    # lever effects are scenario inputs, never priors
+    assert not set(BehaviorModel.scenario_inputs()) & set(prior.index)

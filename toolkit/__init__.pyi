@@ -117,11 +117,19 @@ from .history_matching import (
     retained,
 )
 from .calibration import (
+    CALIBRATION_SEED,
     CHECKS,
     SCREEN_LEAD_WEEKS,
+    SIMULATED_TARGETS,
+    TargetSimulator,
+    calibrate,
+    calibration_prior,
     calibration_report,
     calibration_targets,
+    history_targets,
+    load_ensemble,
     simulate_targets,
+    stale_inputs,
 )
 from .analysis import (
     AnalysisWarning,

@@ -88,7 +88,11 @@ class BehaviorModel(Spec):
         "Effect of PERCEIVED similarity (what the pair comes to feel; grows with contact) "
         "on a pair's fit",
         f"calibrated: {_EBY13} (deep-level similarity, mostly perceived, r = .38-.59); "
-        f"{_MONTOYA08} (perceived similarity predicts attraction throughout)")
+        f"{_MONTOYA08} (perceived similarity predicts attraction throughout)",
+        prior=("uniform", 0.1, 0.6,
+               "wide (0.1 to 0.6 around the former hand setting 0.35) so the Eby et al. r target, "
+               "not that setting, decides; above 0 because perceived similarity raises attraction in"
+               " every study Montoya et al. 2008 pool"))
     perceived_actual: float = _p(
         0.2, "perceived per unit of actual similarity",
         "How much of the actual deep-level similarity (from the cohort's typical value) "
@@ -106,13 +110,19 @@ class BehaviorModel(Spec):
     quality_surface: float = _p(
         0.05, "quality per unit of similarity",
         "Effect of surface-level similarity (department, generation, gender) on fit",
-        f"calibrated: {_EBY13}; Tuma & Dolan (surface weaker than deep, near zero)")
+        f"calibrated: {_EBY13}; Tuma & Dolan (surface weaker than deep, near zero)",
+        prior=("uniform", 0.0, 0.15,
+               "from none (Tuma & Dolan: demographic match not associated; the allowed range starts "
+               "at 0) to three times the former hand setting 0.05"))
     quality_interests: float = _p(
         0.1, "quality per unit of similarity", "Effect of shared personal interests on fit",
         "assumption", plausible=(0.0, 0.2))
     quality_chemistry_sd: float = _p(
         0.08, "quality (0-1)", "SD of unobserved pair chemistry added to fit",
-        f"calibrated: {_EBY13} (the rest of the variance in quality)")
+        f"calibrated: {_EBY13} (the rest of the variance in quality)",
+        prior=("uniform", 0.02, 0.16,
+               "a quarter to twice the former hand setting 0.08, so the correlation targets, not "
+               "that setting, decide; an SD is >= 0 by definition"))
     quality_start_weight: float = _p(
         0.5, "share", "Share of the gap from neutral (0.5) to fit already present at the start",
         "assumption", high=1.0)
@@ -123,7 +133,10 @@ class BehaviorModel(Spec):
         0.03, "quality (0-1)", "SD of the change in quality at a held meeting", "assumption")
     quality_decay: float = _p(
         0.045, "share per week", "Weekly decay of quality toward the floor in a week without "
-        "a meeting", f"calibrated: {_EBY13} (frequency-support r = .15-.35)", high=1.0)
+        "a meeting", f"calibrated: {_EBY13} (frequency-support r = .15-.35)", high=1.0,
+        prior=("uniform", 0.015, 0.09,
+               "a third to twice the former hand setting 0.045, so the frequency-support and closure"
+               " targets decide; a decay rate is >= 0 by definition"))
     quality_floor: float = _p(
         0.2, "quality (0-1)", "Level quality decays toward without contact", "assumption",
         high=1.0)
@@ -143,7 +156,11 @@ class BehaviorModel(Spec):
     # --- meetings: held with a probability rising with engagement, falling with load
     meet_base: float = _p(
         2.0, "log-odds", "Log-odds a scheduled meeting is held at average engagement (0.5)",
-        "calibrated: early closure and frequency-support targets", low=None)
+        "calibrated: early closure and frequency-support targets", low=None,
+        prior=("uniform", 0.5, 3.5,
+               "log-odds 0.5 to 3.5 (62% to 97% of scheduled meetings held at average engagement) "
+               "around the former hand setting 2.0: no published rate for workplace pairs, so the "
+               "closure and frequency targets decide"))
     meet_engagement: float = _p(
         3.0, "log-odds per unit engagement", "Effect of engagement on holding a meeting")
     meet_overload: float = _p(
@@ -225,7 +242,10 @@ class BehaviorModel(Spec):
         -6.0, "log-odds per week", "Weekly log-odds that the relationship itself ends for "
         "an average pair (quality and engagement 0.5, no missed contact)",
         "calibrated: OJJDP 2017; DeWit et al. 2016 (15-35% close early); Kupersmidt et al. "
-        f"2017 (38% premature closure); {_STAR} (31% within 12 months)", low=None)
+        f"2017 (38% premature closure); {_STAR} (31% within 12 months)", low=None,
+        prior=("uniform", -8.5, -3.5,
+               "weekly log-odds -8.5 to -3.5 (about 0.5% to 55% of average pairs ending on their own"
+               " in 26 weeks) around the former hand setting -6.0, so the closure targets decide"))
     closure_quality: float = _p(
         5.0, "log-odds per unit quality", "Effect of quality below 0.5 on the weekly hazard")
     closure_engagement: float = _p(
@@ -236,7 +256,11 @@ class BehaviorModel(Spec):
         "cohort's typical availability",
         f"calibrated: {_STAR} (64% of closures mentor-attributed, mostly moves and time "
         "constraints; youth evidence, transfer to the workplace assumed)", low=None,
-        plausible=(-7.5, -5.0))
+        plausible=(-7.5, -5.0),
+        prior=("uniform", -8.0, -3.5,
+               "weekly log-odds -8.0 to -3.5 (about 1% to 55% of pairs ended by an outside event in "
+               "26 weeks) around the former hand setting -5.3, so the closure and attribution "
+               "targets decide"))
     closure_outside_pressure: float = _p(
         0.5, "log-odds per unit of missing availability",
         "Rise of the outside-event log-odds per unit of 1 - (the scarcer partner's hours / "
@@ -255,7 +279,11 @@ class BehaviorModel(Spec):
         0.03, "share of gap per meeting", "Share of the mentor's advantage in the mentee's "
         "goal domains the mentee learns in one 60-minute meeting at quality 1",
         "calibrated: Raposa et al. 2019; DuBois et al. 2011; Eby et al. 2008 (g = .10-.40)",
-        high=1.0)
+        high=1.0,
+        prior=("uniform", 0.01, 0.06,
+               "a third to twice the former hand setting 0.03, so the effect-size target decides; >="
+               " 0 because mentoring does not unteach (every pooled effect in Raposa et al. 2019 is "
+               ">= 0)"))
     learn_mentor: float = _p(
         0.015, "share of gap per meeting", "Share of the mentee's leadership advantage in the "
         "mentor's goal domains the mentor learns per meeting at quality 1", "assumption",
@@ -278,7 +306,10 @@ class BehaviorModel(Spec):
         1.0, "Likert points", "Error of a check-in survey rating around 1 + 4 * (what it "
         "reflects: see rating_quality_weight)",
         "calibrated: Lyons & Edwards 2022, Am J Community Psychol 70:127 (a quality rating "
-        "screens for premature closure with sensitivity .43, specificity .75)")
+        "screens for premature closure with sensitivity .43, specificity .75)",
+        prior=("uniform", 0.4, 1.6,
+               "0.4 to 1.6 Likert points (+-60% of the former hand setting 1.0), so the screening "
+               "targets decide; an SD is >= 0 by definition"))
     rating_quality_weight: float = _p(
         0.5, "share", "Share of relationship quality (the rest: engagement) in what a "
         "check-in survey rating reflects", high=1.0, plausible=(0.2, 0.8))
@@ -287,10 +318,16 @@ class BehaviorModel(Spec):
     satisfaction_noise_sd: float = _p(
         0.9, "Likert points", "Spread of satisfaction around 1 + 4 * final quality (other "
         "causes and measurement error)",
-        f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)")
+        f"calibrated: {_EBY13} (quality-satisfaction r = .28-.60)",
+        prior=("uniform", 0.4, 1.6,
+               "0.4 to 1.6 Likert points around the former hand setting 0.9, so the quality-"
+               "satisfaction target decides; an SD is >= 0 by definition"))
     support_noise_sd: float = _p(
         0.5, "Likert points", "Spread of mentee-rated support around 1 + 4 * final quality",
-        f"calibrated: {_EBY13} (frequency-support r = .15-.35)")
+        f"calibrated: {_EBY13} (frequency-support r = .15-.35)",
+        prior=("uniform", 0.2, 1.0,
+               "0.2 to 1.0 Likert points (+-60% of the former hand setting 0.5), so the frequency-"
+               "support target decides; an SD is >= 0 by definition"))
 
     # --- endings: what an early ending does to the people in it
     ending_satisfaction: float = _p(
@@ -426,13 +463,22 @@ _DOC_END = "<!-- parameters:end -->"
 
 
 def parameter_table_markdown() -> str:
-    """The parameter table of ``docs/model.md``: one row per BehaviorModel parameter."""
+    """The parameter table of ``docs/model.md``: one row per BehaviorModel parameter, with
+    its prior (what calibration as inference samples; lever effects are scenario inputs
+    and have none)."""
     table = BehaviorModel().describe()
-    lines = ["| parameter | default | unit | allowed | plausible (assumptions) | meaning | source |",
+    priors = BehaviorModel.priors().set_index("parameter")
+    levers = set(BehaviorModel.scenario_inputs())
+    default_reason = priors["reason"].str.startswith("uniform over the plausible range")
+    lines = ["| parameter | default | unit | allowed | prior | meaning | source |",
              "|---|---|---|---|---|---|---|"]
     for r in table.itertuples(index=False):
-        cells = [f"`{r.parameter}`", f"{r.value:g}", r.unit, r.allowed, r.plausible or "",
-                 r.meaning, r.source]
+        pr = priors.loc[r.parameter]
+        prior = ("none (scenario input)" if r.parameter in levers else
+                 f"{pr['distribution']} [{pr['low']:g}, {pr['high']:g}]"
+                 + ("" if default_reason[r.parameter] else f": {pr['reason']}"))
+        cells = [f"`{r.parameter}`", f"{r.value:g}", r.unit, r.allowed, prior, r.meaning,
+                 r.source]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 

@@ -16,7 +16,9 @@ simulation's, never a confidence interval about programs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -28,10 +30,20 @@ from toolkit.cohort import CohortSpec
 from toolkit.experiment import Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign, preset, program_schedule
 
-__all__ = ["CHECKS", "SCREEN_LEAD_WEEKS", "calibration_report", "calibration_targets",
-           "simulate_targets"]
+__all__ = ["CALIBRATION_SEED", "CHECKS", "SCREEN_LEAD_WEEKS", "SIMULATED_TARGETS",
+           "TargetSimulator", "calibrate",
+           "calibration_prior", "calibration_report", "calibration_targets",
+           "history_targets", "load_ensemble", "simulate_targets", "stale_inputs"]
 
 _CADENCES = ("weekly", "every_3_weeks", "monthly")
+#: The targets :func:`simulate_targets` computes (a target table naming any other has no
+#: way to be simulated).
+SIMULATED_TARGETS = ("actual_vs_perceived_similarity", "closure_mentor_attributed_star",
+                     "closure_within_12_months_star", "deep_similarity_quality",
+                     "early_closure", "frequency_support", "mentoring_effect",
+                     "premature_closure_programs", "quality_satisfaction",
+                     "rating_screen_sensitivity", "rating_screen_specificity",
+                     "surface_weaker_than_deep")
 CHECKS = ("cadence_hartford", "cadence_bbbs", "cadence_mentorloop", "inactivity_close")
 # The rating-screen target: a planned monthly check-in's rating <= 2 on a one-year design
 # whose flags change nothing, against closure within this many weeks of the check-in.
@@ -193,7 +205,10 @@ def simulate_targets(behaviors: Sequence[BehaviorModel], *, replicates: int = 2,
         for target, per in stats.items():
             per = per.reshape(len(chunk), replicates)
             n = np.isfinite(per).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
+            # a statistic undefined in every replicate is NaN (history matching rules the
+            # point out); defined in one replicate only, its mc_var is NaN as well
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
                 value = np.nanmean(per, axis=1) if per.size else per
                 var = (np.nanvar(per, axis=1, ddof=1) / n) if replicates > 1 else np.full(
                     len(chunk), np.nan)
@@ -263,3 +278,211 @@ def _preset_value(target_id: str, point: float) -> tuple[float, bool, float, flo
         days = 7 * d.no_meeting_weeks
         return float(days), bool(97 <= days < 104 and d.on_flag == "close"), 97.0, 103.0
     raise KeyError(target_id)
+
+
+# --------------------------------------------------------------------------- inference
+#: The root seed of the committed ensemble (``rmt calibrate``'s default).
+CALIBRATION_SEED = 2026
+_ENSEMBLE_FILE = "data/ensemble.parquet"
+_CAL_OWNER = "calibrate"
+# Settings of the committed ensemble; calibrate's defaults. Measured (notes/calib.md):
+# 20,000 points at 4 replicates of 100 mentees run in minutes on 2 cores.
+_POINTS, _WAVES, _REPLICATES, _N_MENTEES, _N_MENTORS, _CHUNK_POINTS = (
+    20_000, 1, 4, 100, 120, 100)
+
+
+@dataclass(frozen=True)
+class TargetSimulator:
+    """The simulator callback of :func:`toolkit.history_matching.history_match`: every
+    statistical target at each parameter point, by :func:`simulate_targets`.
+
+    Picklable (a frozen dataclass of numbers), so a process pool or a Dask cluster can run
+    it. Each point is the default :class:`BehaviorModel` with the point's columns set; the
+    result's ``point`` column carries the caller's global point ids.
+    """
+
+    replicates: int = _REPLICATES
+    n_mentees: int = _N_MENTEES
+    n_mentors: int = _N_MENTORS
+
+    def __call__(self, points: pd.DataFrame, seed: int) -> pd.DataFrame:
+        names = [c for c in points.columns if c != "point"]
+        base = BehaviorModel()
+        behaviors = [base.replace(**r) for r in points[names].to_dict("records")]
+        out = simulate_targets(behaviors, replicates=self.replicates,
+                               n_mentees=self.n_mentees, n_mentors=self.n_mentors, seed=seed)
+        out["point"] = points["point"].to_numpy(np.int64)[out["point"].to_numpy()]
+        return out
+
+
+def calibration_prior() -> pd.DataFrame:
+    """The prior history matching samples: :meth:`BehaviorModel.priors` without the
+    scenario inputs (lever effects a user sets, never priors)."""
+    prior = BehaviorModel.priors()
+    return prior[~prior["parameter"].isin(BehaviorModel.scenario_inputs())].reset_index(
+        drop=True)
+
+
+def history_targets(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The statistical rows of the calibration table (the presets are checks, not
+    targets), with the columns history matching reads: target_id, kind (interval or
+    proportion), low, high, observed, n, sd, discrepancy_sd, discrepancy_reason."""
+    t = calibration_targets() if table is None else table
+    cols = ["target_id", "kind", "low", "high", "observed", "n", "sd", "discrepancy_sd",
+            "discrepancy_reason"]
+    missing = [c for c in cols if c not in t.columns]
+    if missing:
+        raise fail("targets", "history_targets", "a table with the columns of "
+                   "calibration_targets.csv (" + ", ".join(cols) + ")", f"no {missing[0]}")
+    return t.loc[t["kind"] != "check", cols].reset_index(drop=True)
+
+
+def _procedure_extra(replicates: int, n_mentees: int, n_mentors: int) -> dict:
+    return {"simulator": "toolkit.calibration.simulate_targets",
+            "arms": sorted([*_arms(), "control"]), "replicates": replicates,
+            "n_mentees": n_mentees, "n_mentors": n_mentors}
+
+
+def _connect(scheduler: str, timeout: float):
+    """A Dask client for an address (tcp://HOST:8786) or a scheduler file. It is made the
+    default client while calibrate runs (history matching follows its futures with
+    ``distributed.as_completed``, which needs one) and closed afterwards."""
+    from pathlib import Path
+
+    from distributed import Client
+
+    from toolkit.errors import SchedulerError
+
+    try:
+        if "://" in scheduler:
+            return Client(scheduler, timeout=timeout)
+        if not Path(scheduler).is_file():
+            raise SchedulerError(f"The scheduler {scheduler!r} is neither an address "
+                                 "(tcp://HOST:8786) nor an existing scheduler file.")
+        return Client(scheduler_file=scheduler, timeout=timeout)
+    except SchedulerError:
+        raise
+    except Exception as exc:  # distributed raises OSError, TimeoutError and others
+        raise SchedulerError(f"The Dask scheduler {scheduler!r} could not be reached within "
+                             f"{timeout:g} s ({type(exc).__name__}).") from None
+
+
+def calibrate(*, points: int = _POINTS, waves: int = _WAVES, replicates: int = _REPLICATES,
+              seed: int = CALIBRATION_SEED, workers: int = 1, scheduler: str | None = None,
+              timeout: float = 10.0, progress: bool = True, out=None,
+              prior: pd.DataFrame | None = None, targets: pd.DataFrame | None = None,
+              n_mentees: int = _N_MENTEES, n_mentors: int = _N_MENTORS,
+              chunk_size: int = _CHUNK_POINTS, min_models: int = 1):
+    """Calibration as inference: the models the calibration targets do not rule out.
+
+    History matching (Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015; see
+    :mod:`toolkit.history_matching`) of :func:`simulate_targets` against
+    :func:`history_targets`, over :func:`calibration_prior`: ``points`` Latin-hypercube
+    points from the prior per wave (``waves`` > 1 refocuses), ``replicates`` replicates
+    of a cohort of ``n_mentees`` mentees per point (common random numbers within a chunk
+    of ``chunk_size`` points), kept when every target's implausibility is at most 3.
+
+    ``workers`` > 1 runs chunks in a process pool; ``scheduler`` (a Dask address or
+    scheduler file, reached within ``timeout`` seconds) runs them on a Dask cluster. The
+    ensemble is byte-identical for one seed under any of them. ``out`` (a .parquet path,
+    checked before any work) receives the ensemble atomically. Returns the
+    :class:`~toolkit.ensemble.Ensemble`; its procedure records the simulator settings, so
+    its fingerprint changes with any input (see :func:`stale_inputs`).
+    """
+    import concurrent.futures
+
+    from toolkit._validation import check_real
+    from toolkit.history_matching import check_prior, check_targets, history_match
+
+    points = check_int(points, "points", _CAL_OWNER, low=1, high=10_000_000)
+    waves = check_int(waves, "waves", _CAL_OWNER, low=1, high=20)
+    replicates = check_int(replicates, "replicates", _CAL_OWNER, low=2, high=1000)
+    workers = check_int(workers, "workers", _CAL_OWNER, low=1, high=1024)
+    n_mentees = check_int(n_mentees, "n_mentees", _CAL_OWNER, low=2, high=100_000)
+    n_mentors = check_int(n_mentors, "n_mentors", _CAL_OWNER, low=2, high=100_000)
+    timeout = check_real(timeout, "timeout", _CAL_OWNER, low=0.0, closed="neither")
+    prior = check_prior(calibration_prior() if prior is None else prior, _CAL_OWNER)
+    targets = check_targets(history_targets() if targets is None else targets, _CAL_OWNER)
+    unknown = sorted(set(targets["target_id"]) - set(SIMULATED_TARGETS))
+    if unknown:
+        from toolkit._validation import quote
+        from toolkit.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The target {quote(unknown[0])} has no way to be simulated: simulate_targets "
+            f"computes only {', '.join(SIMULATED_TARGETS)}.")
+    if out is not None:
+        from toolkit._io import check_output_path
+
+        check_output_path(out, formats=(".parquet",))
+    sim = TargetSimulator(replicates, n_mentees, n_mentors)
+    kw = dict(points=points, waves=waves, seed=seed, chunk_size=chunk_size,
+              progress=progress, min_models=min_models)
+    if scheduler is not None:
+        client = _connect(str(scheduler), timeout)
+        try:
+            ens = history_match(prior, targets, sim, map=client, **kw)
+        finally:
+            client.close()
+    elif workers > 1:
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            ens = history_match(prior, targets, sim, map=pool, **kw)
+    else:
+        ens = history_match(prior, targets, sim, **kw)
+    ens = _with_settings(ens, replicates, n_mentees, n_mentors)
+    if out is not None:
+        ens.save(out)
+    return ens
+
+
+def _with_settings(ens, replicates: int, n_mentees: int, n_mentors: int):
+    from toolkit.ensemble import Ensemble
+
+    return Ensemble(ens.models, ens.prior, ens.targets,
+                    {**ens.procedure, **_procedure_extra(replicates, n_mentees, n_mentors)},
+                    ens.seed, ens.diagnostics)
+
+
+def load_ensemble(path=None):
+    """An ensemble file, or (``path`` None) the committed ensemble shipped with the
+    package (``toolkit/data/ensemble.parquet``, built by ``rmt calibrate`` with its
+    defaults)."""
+    from toolkit.ensemble import Ensemble
+
+    if path is None:
+        with resources.as_file(resources.files("toolkit").joinpath(_ENSEMBLE_FILE)) as p:
+            return Ensemble.load(p)
+    return Ensemble.load(path)
+
+
+def stale_inputs(ensemble=None) -> list[str]:
+    """Which recorded inputs of ``ensemble`` (default: the committed one) differ from what
+    :func:`calibrate` with its defaults would use now: any of ``toolkit_version``,
+    ``prior``, ``targets``, ``procedure``, ``seed``. Empty when the ensemble is current;
+    otherwise rebuild it with ``rmt calibrate``."""
+    from toolkit._version import __version__
+    from toolkit.history_matching import CITATION, PROCEDURE
+
+    ens = load_ensemble() if ensemble is None else ensemble
+    procedure = {"name": PROCEDURE, "citation": CITATION, "points_per_wave": _POINTS,
+                 "waves": _WAVES, "cutoff": 3.0, "rank": 1, "design": "lhs", "margin": 0.1,
+                 "chunk_size": _CHUNK_POINTS,
+                 "implausibility": "|z - mean| / sqrt(V_obs + V_mc + V_md)",
+                 **_procedure_extra(_REPLICATES, _N_MENTEES, _N_MENTORS)}
+    now = {"toolkit_version": __version__, "prior": _json(calibration_prior()),
+           "targets": _json(history_targets()), "procedure": _json(procedure),
+           "seed": CALIBRATION_SEED}
+    was = {"toolkit_version": ens.toolkit_version, "prior": _json(ens.prior),
+           "targets": _json(ens.targets), "procedure": _json(ens.procedure),
+           "seed": ens.seed}
+    return [k for k in now if now[k] != was[k]]
+
+
+def _json(obj) -> str:
+    """Canonical JSON of a table or a dict (NaN and None alike), to compare inputs."""
+    import json
+
+    if isinstance(obj, pd.DataFrame):
+        obj = json.loads(obj.reset_index(drop=True).to_json(orient="records",
+                                                           double_precision=15))
+    return json.dumps(obj, sort_keys=True, default=str)
