@@ -390,16 +390,19 @@ def teaching_render(
         typer.echo(f"wrote {path} (ran in {seconds:.1f} s)", err=True)
 
 
-def _register_program_commands() -> None:
-    """`rmt fit` and `rmt watch` (their options live in toolkit._fit_cli)."""
+def _register_commands() -> None:
+    """Commands whose options live in their own modules: `rmt calibrate`, `rmt fit`,
+    `rmt watch` (each module imports only typer at import time)."""
+    from toolkit._calibrate_cli import calibrate_command
     from toolkit._fit_cli import fit as _fit_command
     from toolkit._fit_cli import watch as _watch_command
 
+    app.command("calibrate")(clean_errors(calibrate_command))
     app.command("fit")(clean_errors(_fit_command))
     app.command("watch")(clean_errors(_watch_command))
 
 
-_register_program_commands()
+_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

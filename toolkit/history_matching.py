@@ -309,7 +309,7 @@ def _run_chunks(task: _ChunkTask, jobs: list[tuple[int, pd.DataFrame, int]], map
         from distributed import as_completed
 
         futures = mapper.map(task, jobs, pure=False)
-        for _ in as_completed(futures):
+        for _ in as_completed(futures, loop=mapper.loop):  # this client, default or not
             bar.update(1)
         return mapper.gather(futures)
     if isinstance(mapper, concurrent.futures.Executor):
