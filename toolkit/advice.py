@@ -68,6 +68,7 @@ __all__ = [
     "advise",
     "design_space",
     "marginal_cost",
+    "pareto_figure",
     "pareto_front",
     "prior_ensemble",
     "whatif_chart",
@@ -95,6 +96,7 @@ DEFAULT_MINUTES = (30.0, 60.0)
 DEFAULT_ACTIONS = ("coach", "rematch", "close")
 _WEEKS_PER_MONTH = 52.0 / 12.0
 _ARMS_PER_CALL = 100          # the engine labels arms with int8 codes
+_MIN_BOX_MODELS = 20          # sign_boxes needs at least this many models
 
 
 # --------------------------------------------------------------------------- the plan
@@ -417,6 +419,11 @@ def summarise_panel(frame: pd.DataFrame, plan: AdvicePlan) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- the advice
 
+def pct(x: float) -> str:
+    """A share in points with one decimal: 0.8412 -> '84.1'."""
+    return f"{100 * x:.1f}"
+
+
 @dataclass(frozen=True)
 class Advice:
     """What :func:`advise` found.
@@ -453,6 +460,10 @@ class Advice:
             return "No other design within the budget is left to compare with."
         rec, riv = self.row(self.recommended), self.row(self.rival)
         what = _UNITS[self.plan.outcome].replace("points of ", "")
+        if self.change_models < _MIN_BOX_MODELS:
+            return (f"The strongest rival ({riv['label']}) reaches a higher {what} in "
+                    f"{self.change_share:.0%} of {self.change_models} plausible models, too "
+                    f"few (fewer than {_MIN_BOX_MODELS}) to say where in the ensemble.")
         if self.change.empty:
             if self.change_share == 0:
                 return (f"In none of the {self.change_models} plausible models tried does the "
@@ -470,7 +481,6 @@ class Advice:
     def findings(self) -> list[str]:
         """The page's first lines, in plain words."""
         p, r = self.plan, self.row(self.recommended)
-        pct = (lambda x: f"{100 * x:.1f}")
         lines = [
             f"Recommended design: {r['label']}.",
             (f"Expected completion {pct(r['completion_mean'])}% (from "
@@ -633,7 +643,8 @@ def advise(plan: AdvicePlan, models: Ensemble, *, cohort: Cohort | None = None,
         diff = (v.loc[rival].to_numpy() - v.loc[sel.selected].to_numpy())
         share = float((diff > 0).mean())
         params = ch_models.models.loc[:, ch_models.models.nunique() > 1]
-        change = sign_boxes(params, diff, sign="positive")
+        if n_change >= _MIN_BOX_MODELS and params.shape[1]:
+            change = sign_boxes(params, diff, sign="positive")
     inputs = {"seed": seed, "n0": n0, "block": block, "panel_replications": panel_n,
               "change_models": n_change, "change_replications": change_replications,
               "scenarios": m, "checkin_minutes": checkin_minutes,
@@ -731,3 +742,42 @@ def whatif_chart(advice: Advice) -> Any:
             "Points: mean over the plausible models; bars: lowest to highest model. "
             "A design outside the budget or availability is not shown.")))
     return chart
+
+
+# --------------------------------------------------------------------------- Pareto figure
+
+def pareto_figure(advice: Advice) -> Any:
+    """Matplotlib figure: each simulated design's selection objective against its mean
+    coordinator hours; the Pareto set joined by a line, the recommended design marked, the
+    budget as a vertical line. The figure carries ``alt_text`` (as toolkit.plots figures)."""
+    import matplotlib.pyplot as plt
+
+    from toolkit.plots import PALETTE, set_theme
+
+    set_theme()
+    t = advice.designs[advice.designs["objective"].notna()]
+    p = advice.plan
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    ax.scatter(t["hours_mean"], 100 * t["objective"], s=14, color="#999999",
+               label="design", zorder=2)
+    front = t[t["pareto"]].sort_values("hours_mean")
+    ax.plot(front["hours_mean"], 100 * front["objective"], "-o", color=PALETTE[0], ms=5,
+            label="Pareto set", zorder=3)
+    rec = advice.row(advice.recommended)
+    ax.scatter([rec["hours_mean"]], [100 * rec["objective"]], s=140, marker="*",
+               color=PALETTE[5], label="recommended", zorder=4)
+    ax.axvline(p.budget, color="#555555", ls="--", lw=1, label="budget")
+    which = "worst-case" if p.quantile == 0 else f"{p.quantile:g}-quantile"
+    ylab = f"{which} {p.outcome} over plausible models (points)"
+    ax.set_xlabel("mean coordinator hours for the program")
+    ax.set_ylabel(ylab)
+    ax.legend(loc="best", fontsize=8)
+    fig.suptitle("Outcome against coordinator hours")
+    fig.alt_text = (f"Scatter plot of {len(t)} designs: {ylab} against mean coordinator "
+                    f"hours; {len(front)} designs form the Pareto set, from "
+                    f"{front['hours_mean'].min():.1f} to {front['hours_mean'].max():.1f} hours; "
+                    f"the recommended design ({rec['label']}) is at "
+                    f"{rec['hours_mean']:.1f} hours and {100 * rec['objective']:.1f} points; "
+                    f"dashed line: the budget of {p.budget:g} hours.")
+    fig.tight_layout()
+    return fig
