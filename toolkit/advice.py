@@ -419,6 +419,10 @@ def summarise_panel(frame: pd.DataFrame, plan: AdvicePlan) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- the advice
 
+def _which(quantile: float) -> str:
+    return "worst case" if quantile == 0 else f"{quantile:g}-quantile"
+
+
 def pct(x: float) -> str:
     """A share in points with one decimal: 0.8412 -> '84.1'."""
     return f"{100 * x:.1f}"
@@ -474,9 +478,10 @@ class Advice:
                     "scattered with no region of the ensemble to describe.")
         b = self.change.iloc[0]
         return (f"If {b['text']}, choose {riv['label']} instead: there it reaches a higher "
-                f"{what} than {rec['label']} in {b['density']:.0%} of the plausible models "
-                f"(the region holds {b['coverage']:.0%} of the {int(b['cases'])} models, of "
-                f"{self.change_models}, where the rival wins).")
+                f"mean {what} than {rec['label']} in {b['density']:.0%} of the plausible "
+                f"models (overall it does in {int(b['cases'])} of {self.change_models}; the "
+                f"region holds {b['coverage']:.0%} of those; the recommendation rests on the "
+                f"{_which(self.plan.quantile)} over {len(self.models)} models).")
 
     def findings(self) -> list[str]:
         """The page's first lines, in plain words."""
@@ -767,8 +772,7 @@ def pareto_figure(advice: Advice) -> Any:
     ax.scatter([rec["hours_mean"]], [100 * rec["objective"]], s=140, marker="*",
                color=PALETTE[5], label="recommended", zorder=4)
     ax.axvline(p.budget, color="#555555", ls="--", lw=1, label="budget")
-    which = "worst-case" if p.quantile == 0 else f"{p.quantile:g}-quantile"
-    ylab = f"{which} {p.outcome} over plausible models (points)"
+    ylab = f"{_which(p.quantile)} {p.outcome} over plausible models (points)"
     ax.set_xlabel("mean coordinator hours for the program")
     ax.set_ylabel(ylab)
     ax.legend(loc="best", fontsize=8)
