@@ -41,6 +41,8 @@ def _one_error_line(result) -> str:
     (["run", "meeting_cadence", "-p", "replicates"], ["key=value"]),
     (["sweep", "meeting_cadence", "--grid", "policy=random,best"], ["'best'"]),
     (["sweep", "nope", "--grid", "seed=1,2"], ["Unknown study 'nope'"]),
+    (["run", "meeting_cadenc"], ["Unknown study 'meeting_cadenc'; did you mean meeting_cadence?"]),
+    (["sweep", "checkin_cadense", "--grid", "seed=1,2"], ["did you mean checkin_cadence?"]),
     (["verify", "."], ["not a study run"]),
 ])
 def test_bad_input_is_refused_before_a_kernel_starts(args, words, no_kernel, tmp_path):
@@ -65,7 +67,7 @@ def test_roster_that_fails_validation_gives_the_roster_error(tmp_path, no_kernel
 
 
 def test_parameter_file_and_overrides(tmp_path, no_kernel):
-    from toolkit.runner import check_parameters
+    from toolkit.runs import check_parameters
 
     f = tmp_path / "p.yaml"
     f.write_text("replicates: 7\ncadences: [weekly, biweekly]\nseed: 3\n")
@@ -91,9 +93,9 @@ def test_study_help_lists_its_parameters(no_kernel):
 
 
 def test_output_folder_of_another_study_is_refused(tmp_path, no_kernel, tiny_params):
-    from toolkit.runner import _plan
+    from toolkit.runs import plan_run
 
-    plan = _plan("meeting_cadence", tiny_params["meeting_cadence"], tmp_path, False)
+    plan = plan_run("meeting_cadence", tiny_params["meeting_cadence"], out=tmp_path)
     plan.path.mkdir(parents=True)
     (plan.path / "manifest.json").write_text('{"study": "other_study"}')
     args = [a for p in tiny_params["meeting_cadence"] for a in ("-p", p)]
@@ -134,3 +136,28 @@ def test_run_then_verify_from_the_command_line(tiny_run):
     result = runner.invoke(app, ["verify", str(tiny_run.path)])
     assert result.exit_code == 0, result.output
     assert "estimates.parquet: identical" in result.stdout
+    assert "rtol 1e-09, atol 1e-12" in result.stderr
+
+
+@pytest.mark.parametrize("where", ["proc", "file", "under_file", "not_a_run"])
+def test_bad_output_folders_get_one_sentence_and_exit_2(where, tmp_path, no_kernel, tiny_params):
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    out = {"proc": "/proc/rmt", "file": str(afile), "under_file": str(afile / "runs"),
+           "not_a_run": str(tmp_path / "mine")}[where]
+    if where == "not_a_run":
+        from toolkit.runs import plan_run
+
+        plan = plan_run("meeting_cadence", tiny_params["meeting_cadence"], out=out)
+        plan.path.mkdir(parents=True)
+        (plan.path / "thesis.docx").write_text("precious")
+    args = [a for p in tiny_params["meeting_cadence"] for a in ("-p", p)]
+    result = runner.invoke(app, ["run", "meeting_cadence", *args, "--out", out])
+    assert result.exit_code == 2, result.output
+    line = _one_error_line(result)
+    assert "Traceback" not in result.output
+    expected = {"proc": "under /proc", "file": "which is a file", "under_file": "which is a file",
+                "not_a_run": "is not a run of study meeting_cadence"}[where]
+    assert expected in line
+    if where == "not_a_run":
+        assert (plan.path / "thesis.docx").read_text() == "precious"

@@ -14,15 +14,12 @@ from toolkit import (
     CohortSpec,
     Constraints,
     InvalidParameterError,
-    admissible_mask,
     compatibility_matrix,
     generate_cohort,
     pair_components,
-    pair_scores,
-    resolve_weights,
-    score_components,
 )
 from toolkit.cohort import Cohort
+from toolkit.compatibility import admissible_mask, pair_scores, resolve_weights, score_components
 
 
 def test_components_in_unit_interval_and_shaped(small_cohort):

@@ -154,7 +154,8 @@ def test_endings_lower_satisfaction_and_can_leave_a_setback():
 
 
 def test_deep_similarity_varies_as_the_traits_imply():
-    from toolkit import generate_cohort, match, score_components
+    from toolkit import generate_cohort, match
+    from toolkit.compatibility import score_components
 
     c = generate_cohort(CohortSpec(n_mentors=120, n_mentees=100, seed=1))
     deep = score_components(c)["deep_similarity"]

@@ -103,7 +103,7 @@ def test_binary_and_non_utf8_files(tmp_path):
 def test_roster_defaults_are_neutral():
     # Without skills, traits or interests every pair gets the same value of those components.
     cohort = _read("id,role\na,mentor\nb,mentor\nc,mentee\nd,mentee\n")
-    from toolkit import score_components
+    from toolkit.compatibility import score_components
 
     for name, m in score_components(cohort).items():
         assert np.unique(m).size == 1, name
@@ -155,7 +155,8 @@ def test_many_distinct_interests_score_exactly():
             "e1,mentee," + ";".join(tokens[50:150]),
             "e2,mentee," + ";".join(tokens[140:150])]
     cohort = _read("\n".join(rows) + "\n")
-    from toolkit import pair_components, score_components
+    from toolkit import pair_components
+    from toolkit.compatibility import score_components
 
     matrix = score_components(cohort)["shared_interests"]
     assert matrix[0, 0] == pytest.approx(50 / 150) and matrix[1, 0] == 0

@@ -210,3 +210,46 @@ def test_roster_run_never_shows_names_or_emails(tmp_path):
     manifest = json.loads(texts[2])
     assert manifest["inputs"]["roster"]["file"] == "people.csv"
     assert len(manifest["inputs"]["roster"]["sha256"]) == 64
+
+
+def test_a_kernel_checks_parameters_once_builds_the_spec_once_and_reads_a_roster_once(
+        tmp_path, monkeypatch):
+    """Inside a kernel: the parameters are validated once (the class defaults once more, for
+    the parameters table), the experiment spec is built once, the roster read once."""
+    import pydantic
+
+    import toolkit.experiment as ex
+    from toolkit.studies import _params
+    from toolkit.studies._common import _read_roster
+    from toolkit.studies.matching_policies import MatchingPolicies
+
+    roster = tmp_path / "people.csv"
+    roster.write_text("id,role,department\n" + "".join(
+        f"{'M' if k < 8 else 'E'}{k},{'mentor' if k < 8 else 'mentee'},{['IT', 'HR'][k % 2]}\n"
+        for k in range(14)), encoding="utf-8")
+    counts = {"params": 0, "specs": 0}
+    init, post = pydantic.BaseModel.__init__, ex.ExperimentSpec.__post_init__
+
+    def count_params(self, *args, **kwargs):
+        counts["params"] += isinstance(self, _params.StudyParameters)
+        init(self, *args, **kwargs)
+
+    def count_specs(self):
+        counts["specs"] += 1
+        post(self)
+
+    monkeypatch.setattr(pydantic.BaseModel, "__init__", count_params)
+    monkeypatch.setattr(ex.ExperimentSpec, "__post_init__", count_specs)
+    monkeypatch.chdir(tmp_path)
+    _read_roster.cache_clear()
+    namespace = {"seed": 0, "roster": str(roster), "replicates": 2, "examples": 0,
+                 "policies": ["random", "optimal"], "robustness": False}
+    study = MatchingPolicies.from_notebook(namespace)
+    result = study.simulate()
+    estimates = study.analyse(result)
+    study.show_findings(study.findings(estimates, study.summary_table(result)), robustness=None)
+    study.show_sections(aims="a", estimands=["b"], methods="c",
+                        performance=study.performance_text(estimates))
+    assert counts["params"] == 1
+    assert counts["specs"] == 2  # the spec, and its copy holding the roster read in memory
+    assert _read_roster.cache_info().misses == 1

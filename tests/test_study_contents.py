@@ -84,12 +84,63 @@ def test_bad_parameters_one_sentence(name, values, words):
 
 
 def test_robustness_can_be_switched_off():
-    from toolkit.studies import checkin_cadence as study
+    from toolkit.studies.checkin_cadence import CheckinCadence
 
-    p = study.Parameters.from_values(robustness=False, replicates=2, n_mentors=12, n_mentees=10,
-                                     schedules=["none", "monthly"], actions=["coach"])
-    assert study.check_robustness(p) is None
-    assert study.robustness_text(None, p).startswith("Robustness check not run (robustness=false)")
+    study = CheckinCadence(robustness=False, replicates=2, n_mentors=12, n_mentees=10,
+                           schedules=["none", "monthly"], actions=["coach"])
+    assert study.check_robustness() is None
+    assert study.robustness_text(None).startswith("Robustness check not run (robustness=false)")
+
+
+def test_a_policy_registered_at_run_time_is_accepted_by_the_studies():
+    """One source per vocabulary: the studies take policy names from the registry."""
+    import numpy as np
+
+    from toolkit import matching
+    from toolkit.studies.matching_policies import MatchingPolicies
+    from toolkit.studies.meeting_cadence import Parameters as Cadences
+
+    with pytest.raises(InvalidParameterError, match="'first_free'"):
+        MatchingPolicies(policies=["random", "first_free"])
+
+    @matching.register_policy("first_free", summary="each mentee takes the first free mentor")
+    def first_free(problem):
+        n_e, n_r = problem.compat.admissible.shape
+        mentor_of = np.arange(n_e) % max(n_r, 1)
+        return np.where(np.arange(n_e) < n_r, mentor_of, -1), {}
+
+    try:
+        study = MatchingPolicies(policies=["random", "first_free"], replicates=2, n_mentors=14,
+                                 n_mentees=12, examples=0, robustness=False)
+        assert Cadences.from_values(policy="first_free").policy == "first_free"
+        result = study.simulate()
+        assert set(result.outcomes.arm) == {"random", "first_free"}
+        with pytest.raises(InvalidParameterError) as info:
+            MatchingPolicies(policies=["random", "second_free"])
+        assert "'first_free'" in str(info.value)  # the error lists the registry as it is now
+    finally:
+        matching.POLICIES.pop("first_free", None)
+
+
+def test_capacity_has_one_bound():
+    from toolkit.experiment import MatchSpec
+    from toolkit.matching import MAX_CAPACITY
+    from toolkit.studies.matching_policies import Parameters
+
+    assert Parameters.from_values(capacity=MAX_CAPACITY).capacity == MAX_CAPACITY
+    for make in (lambda c: Parameters.from_values(capacity=c), lambda c: MatchSpec("random", capacity=c)):
+        with pytest.raises(InvalidParameterError, match=str(MAX_CAPACITY)):
+            make(MAX_CAPACITY + 1)
+
+
+def test_no_study_module_keeps_a_not_available_shim():
+    from pathlib import Path
+
+    import toolkit.studies
+
+    folder = Path(toolkit.studies.__file__).parent
+    for path in folder.glob("*.py"):
+        assert "not available in this version" not in path.read_text(), path.name
 
 
 @pytest.mark.parametrize("name", CONTENT_STUDIES)
@@ -158,7 +209,7 @@ def test_matching_policies_tables_agree_with_the_pairs(runs):
     assert fairness.groupby("policy", observed=True).pairs.sum().tolist() == [20.0] * 3
     outcomes = pd.read_parquet(run / "tables" / "outcomes.parquet")
     assert not {"mentee_id", "mentor_id"} & set(outcomes.columns)
-    assert tuple(study.Parameters.defaults()["policies"]) == study.POLICIES
+    assert tuple(study.Parameters.defaults()["policies"]) == study.policies()
 
 
 # --------------------------------------------------------------------------- checkin_cadence
@@ -189,22 +240,6 @@ def test_checkin_early_warning_counts_match_the_watch_run(runs):
         assert r.true_positives <= min(r.n_flagged, r.n_closed)
         if r.n_flagged:
             assert r.precision == pytest.approx(r.true_positives / r.n_flagged)
-
-
-def test_checkin_report_says_when_early_warning_is_not_available(monkeypatch):
-    import toolkit.analysis
-    from toolkit.studies import checkin_cadence as study
-
-    monkeypatch.delattr(toolkit.analysis, "early_warning")
-    p = study.Parameters.from_values(replicates=2, n_mentors=12, n_mentees=10,
-                                     schedules=["none", "monthly"], actions=["coach"])
-    assert study.early_warning_table(p) is None
-    est = pd.DataFrame(columns=["outcome", "effect", "reference", "group", "estimate", "ci_low",
-                                "ci_high"])
-    cost = pd.DataFrame(columns=["arm", "hours_per_retained_pair", "ci_low", "ci_high"])
-    more = study.more_findings(est, cost, p, None)
-    assert more["Early warning of early closure"] == [
-        "Early-warning evaluation not available in this version."]
 
 
 # --------------------------------------------------------------------------- policy_by_cadence
@@ -267,27 +302,6 @@ def test_model_card_tables(runs):
     findings = json.loads((run / "findings.json").read_text())["findings"]
     inside = int(cal.inside.sum())
     assert findings[0].startswith(f"The model falls inside the literature's range on {inside} of {len(cal)}")
-
-
-def test_model_card_says_robustness_is_not_available_without_the_module(monkeypatch):
-    import importlib
-
-    from toolkit.behavior import BehaviorModel
-    from toolkit.studies import model_card as study
-
-    real = importlib.import_module
-
-    def no_sensitivity(name, *args, **kwargs):
-        if name == "toolkit.sensitivity":
-            raise ImportError(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib, "import_module", no_sensitivity)
-    p = study.Parameters()
-    assert study.robustness(p) is None
-    cal = pd.DataFrame({"target_id": ["a"], "inside": [True]})
-    text = study.findings(cal, BehaviorModel().describe(), None)
-    assert text[-1] == study.ROBUSTNESS_UNAVAILABLE_TEXT
 
 
 def test_model_card_counts_calibrated_and_assumed_parameters():

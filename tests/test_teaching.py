@@ -32,7 +32,7 @@ from toolkit.teaching import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHING = ROOT / "studies" / "teaching"
+TEACHING = ROOT / "toolkit" / "data" / "teaching"
 NOTEBOOKS = sorted(TEACHING.glob("*.ipynb"))
 PRACTICE_POINTS = (
     "match on expertise, goals, personality and interests",
@@ -87,8 +87,9 @@ def test_solution_notebook_is_stripped_and_shaped_for_teaching(path):
     for c in code:
         for node in ast.walk(ast.parse(c.source)):
             if isinstance(node, ast.ImportFrom):
-                assert node.module in ("toolkit", "toolkit.teaching") or \
-                    not node.module.startswith("toolkit"), node.module
+                public = ("toolkit", "toolkit.teaching",
+                          *(f"toolkit.{m}" for m in __import__("toolkit").PUBLIC_MODULES))
+                assert node.module in public or not node.module.startswith("toolkit"), node.module
                 assert not any(a.name.startswith("_") for a in node.names)
 
 
@@ -218,16 +219,51 @@ def test_build_refuses_bad_folders(tmp_path):
 def test_render_writes_html_and_index(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A tiny lesson"),
-                                         nbformat.v4.new_code_cell("print(6 * 7)")])
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A tiny lesson"),
+        nbformat.v4.new_code_cell("print(6 * 7)"),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+                                  "_ = ax.plot([1, 2], label='weekly'); _ = ax.legend()\n"
+                                  "_ = ax.set(title='Quality by week', xlabel='week')")])
     nbformat.write(nb, src / "01_tiny.ipynb")
+    (src / "README.md").write_text("# Guide\n\n### Session 1: A tiny lesson (45 min)\n")
     result = CliRunner().invoke(app, ["teaching", "render", "--source", str(src),
                                       "--out", str(tmp_path / "html")])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "html" / "01_tiny.html").read_text()
     assert "42" in page
+    # the figure has real alt text, not nbconvert's placeholder
+    assert 'alt="Chart: Quality by week; x axis week; series weekly."' in page
+    assert "No description has been provided" not in page
     index = (tmp_path / "html" / "index.html").read_text()
     assert "01_tiny.html" in index and "A tiny lesson" in index
+    # laid out like the study index: audience, duration, the solutions warning, a way back
+    from toolkit.report import PAGE_CSS
+
+    assert PAGE_CSS in index and '<section class="study">' in index
+    assert "Audience." in index and "45 minutes" in index
+    assert "These pages include the solutions." in index
+    assert '<a href="../index.html">' in index
+
+
+def test_course_sessions_come_from_the_instructor_guide():
+    from toolkit.teaching import COURSE_AUDIENCE, course_sessions
+
+    assert course_sessions(TEACHING) == {k: 90 for k in range(1, 6)}
+    guide = " ".join((TEACHING / "README.md").read_text().split())
+    assert "HR and L&D courses, organisational-behaviour classes and coordinators in training" \
+        in guide and COURSE_AUDIENCE.startswith("HR and L&D courses")
+
+
+def test_teaching_commands_default_to_the_notebooks_shipped_in_the_package(tmp_path, monkeypatch):
+    """`rmt teaching build` works from any folder: the notebooks are package data."""
+    from toolkit.teaching import TEACHING_NOTEBOOKS
+
+    assert TEACHING_NOTEBOOKS == TEACHING
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["teaching", "build", "--out", "student"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "student").iterdir()) == [p.name for p in NOTEBOOKS]
 
 
 # --------------------------------------------------------------------------- checks

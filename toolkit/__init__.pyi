@@ -43,16 +43,8 @@ from .compatibility import (
     Constraints,
     WEIGHT_PROFILES,
     WEIGHT_TERMS,
-    admissible_mask,
     compatibility_matrix,
-    component_means,
-    group_codes,
     pair_components,
-    pair_scores,
-    resolve_weights,
-    score_components,
-    side_weights,
-    weighted_score,
 )
 from .matching import (
     Matching,
@@ -89,8 +81,12 @@ from .program import (
 from .behavior import (
     BehaviorModel,
     SCENARIO,
-    parameter_table_markdown,
-    update_model_doc,
+)
+from .ensemble import (
+    ENSEMBLE_FORMAT,
+    Ensemble,
+    OTHER_PARAMETERS,
+    known_parameters,
 )
 from .simulation import (
     CLOSURE_REASONS,
@@ -109,6 +105,16 @@ from .experiment import (
     MatchSpec,
     RosterSource,
     run_experiment,
+)
+from .history_matching import (
+    PROCEDURE,
+    check_prior,
+    check_targets,
+    history_match,
+    implausibility,
+    observations,
+    prior_sample,
+    retained,
 )
 from .calibration import (
     CHECKS,
@@ -144,9 +150,16 @@ from .diagnosis import (
     power_curve,
     simulation_seed,
 )
+from .selection import (
+    Selection,
+    SyntheticSystem,
+    increasing_means,
+    kn_h2,
+    select_best,
+    slippage_means,
+)
 from .plots import (
     PALETTE,
-    alt_text,
     calibration_plot,
     forest_plot,
     interaction_plot,
@@ -167,13 +180,17 @@ from .sensitivity import (
 from .report import (
     DIFFERENCE_EFFECTS,
     RATIO_EFFECTS,
-    findings_html,
-    fmt_ci,
-    fmt_number,
-    fmt_p,
     sentence,
     sentences,
-    table_html,
+)
+from .studies import (
+    get_study,
+    list_studies,
+)
+from .runs import (
+    run_study,
+    run_sweep,
+    verify_run,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, simulation, experiment, calibration, analysis, diagnosis, plots, sensitivity, report
+from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, plots, sensitivity, report, studies, runs

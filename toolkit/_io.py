@@ -23,17 +23,19 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from toolkit._validation import quote
 from toolkit.errors import OutputPathError
+
+if TYPE_CHECKING:  # pandas loads when a table is read or written, not on import
+    import pandas as pd
 
 TABLE_FORMATS = (".csv", ".parquet")
 # Leading characters a spreadsheet may read as the start of a formula (OWASP), plus the
@@ -58,8 +60,10 @@ def unescape_cell(value: Any) -> Any:
     return value
 
 
-def _map_text(frame: pd.DataFrame, func) -> pd.DataFrame:
+def _map_text(frame: pd.DataFrame, func: Any) -> pd.DataFrame:
     """``frame`` with ``func`` applied to every text cell and column name (numbers kept)."""
+    import pandas as pd
+
     out = frame.copy(deep=False)
     out.columns = [func(c) for c in out.columns]
     for k in range(out.shape[1]):
@@ -204,6 +208,41 @@ def write_text(text: str, path: str | os.PathLike, *, formats: tuple[str, ...]) 
     return p
 
 
+def replace_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically, creating its folder.
+
+    For files whose name the toolkit chooses (manifests, reports, notebooks), so no
+    extension check: a temporary file beside ``path``, renamed onto it when complete.
+    """
+    p = Path(path)
+    if str(p.parent) not in ("", "."):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic(p) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return p
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file's bytes (read in 1 MiB chunks).
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = pathlib.Path(d) / "x.txt"; _ = f.write_bytes(b"abc")
+    ...     sha256_file(f)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """The sha256 hex digest of ``text`` encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``frame`` as CSV or Parquet (by extension), atomically.
 
@@ -225,6 +264,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    import pandas as pd
+
     if any("\r" in str(c) for c in frame.columns):
         return True
     for k in range(frame.shape[1]):
@@ -241,6 +282,8 @@ def read_table(path: str | os.PathLike, **read_csv_options: Any) -> pd.DataFrame
     CSV text cells lose the one leading apostrophe :func:`write_table` added, so the
     text is what was written.
     """
+    import pandas as pd
+
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         return pd.read_parquet(p)

@@ -40,7 +40,7 @@ Decoder = Callable[[Any, str], Any]
 def to_plain(value: Any) -> Any:
     """Plain JSON-able data for a spec, a nesting of specs, or a scalar."""
     if hasattr(value, "to_dict") and dataclasses.is_dataclass(value):
-        return value.to_dict()
+        return value.to_dict()  # type: ignore[union-attr]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if not f.name.startswith("_")}
@@ -161,7 +161,8 @@ class Spec:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON/YAML-able); ``from_dict`` of it gives an equal spec."""
-        return {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+        return {f.name: to_plain(getattr(self, f.name))
+                for f in dataclasses.fields(self)  # type: ignore[arg-type]  # subclasses are dataclasses
                 if not f.name.startswith("_")}
 
     @classmethod
@@ -185,7 +186,7 @@ class Spec:
         return dumps(self.to_dict(), "json")
 
 
-def nested(cls: type) -> Decoder:
+def nested(cls: type[Spec]) -> Decoder:
     """A decoder for a nested spec field: an instance passes, plain data is decoded."""
     def decode(value: Any, where: str) -> Any:
         return value if isinstance(value, cls) else cls.from_dict(value, where)

@@ -16,6 +16,10 @@ import numpy as np
 
 from toolkit.errors import InvalidParameterError
 
+# The one upper bound on a mentor's capacity (mentees at once): match(), MatchSpec and every
+# study's capacity parameter check against it (toolkit.matching.MAX_CAPACITY).
+MAX_CAPACITY = 100
+
 # Control characters (C0, DEL, C1), line and paragraph separators, and the format
 # characters that reorder text (bidi controls): none may reach a message unescaped.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"

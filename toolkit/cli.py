@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -79,7 +79,7 @@ def cohort(
     from toolkit.cohort import CohortSpec, generate_cohort
 
     check_output_path(out)
-    kwargs = {"n_mentors": mentors, "n_mentees": mentees, "seed": seed}
+    kwargs: dict[str, Any] = {"n_mentors": mentors, "n_mentees": mentees, "seed": seed}
     if locale:
         kwargs["locales"] = tuple(locale)
     if department:
@@ -184,16 +184,16 @@ def reports(
         "--study", help="Only this study (repeat for several); default: every study.")] = None,
 ) -> None:
     """Run every study at its defaults into reports/<study>/ and write reports/index.html."""
-    from toolkit.runner import run_reports
+    from toolkit.runs import run_reports
 
     index = run_reports(out, study or None, echo=lambda m: typer.echo(m, err=True))
     typer.echo(f"wrote {index}", err=True)
 
 
 def _print_study_help(name: str) -> None:
-    from toolkit.studies import get_study
+    from toolkit.runs.plan import find_study
 
-    study = get_study(name)
+    study = find_study(name)
     typer.echo(f"Usage: rmt run {name} [-p KEY=VALUE]... [-f PARAMS.yaml] [--out DIR]\n")
     typer.echo(f"{study.title}\n{study.question}\n")
     typer.echo("Parameters (-p key=value; lists as a,b or [a, b]):")
@@ -215,8 +215,9 @@ def run(
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="YAML or JSON file of "
                                               "parameters (-p values override it).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")
-                   ] = Path("reports"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/ "
+                                      "(rmt reports writes the canonical reports/).")
+                   ] = Path("runs"),
     force: Annotated[bool, typer.Option("--force", help="Run again even if this run exists.")
                      ] = False,
     show_help: Annotated[bool, typer.Option("--help", "-h", help="Show this message (with a "
@@ -233,7 +234,7 @@ def run(
         else:
             _print_study_help(study)
         raise typer.Exit()
-    from toolkit.runner import run_study
+    from toolkit.runs import run_study
 
     res = run_study(study, param or [], out=out, file=file, force=force)
     if res.skipped:
@@ -249,18 +250,35 @@ def run(
 @clean_errors
 def verify(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (with manifest.json).")],
+    input_file: Annotated[list[str] | None, typer.Option(
+        "--input", "-i", help="NAME=PATH of an input file of the run (default: its file name "
+        "in the current folder).")] = None,
 ) -> None:
-    """Re-run a run from its manifest and check every table is identical (exit 1 if not)."""
-    from toolkit.runner import verify_run
+    """Re-run a run from its manifest and compare every table (exit 1 if one differs).
 
-    res = verify_run(run_dir, echo=lambda m: typer.echo(m, err=True))
-    for table, status in res.tables.items():
-        typer.echo(f"{table}: {status}")
-    if not res.identical:
-        bad = [t for t, s in res.tables.items() if s != "identical"]
-        typer.echo(f"error: {len(bad)} table(s) differ from the re-run: {', '.join(bad)}", err=True)
+    Integers and text must be equal; numbers within a relative tolerance of 1e-9 (plus
+    1e-12 absolute). Each table's line names the cells that differ and the largest
+    difference."""
+    from toolkit.errors import InvalidParameterError
+    from toolkit.runs import verify_run
+    from toolkit.runs.manifest import ATOL, RTOL
+
+    given = {}
+    for item in input_file or []:
+        if "=" not in item:
+            raise InvalidParameterError(f"An --input of rmt verify is NAME=PATH; got {item!r}.")
+        key, value = item.split("=", 1)
+        given[key.strip()] = value
+    res = verify_run(run_dir, inputs=given, echo=lambda m: typer.echo(m, err=True))
+    for table, check in res.tables.items():
+        typer.echo(f"{table}: {check}")
+    if not res.passed:
+        bad = [t for t, c in res.tables.items() if not c.agrees]
+        typer.echo(f"error: {len(bad)} table(s) differ from the re-run beyond the tolerance "
+                   f"(rtol {RTOL:g}, atol {ATOL:g}): {', '.join(bad)}", err=True)
         raise typer.Exit(code=1)
-    typer.echo(f"all {len(res.tables)} tables identical", err=True)
+    typer.echo(f"all {len(res.tables)} tables agree (integers and text exactly, numbers within "
+               f"rtol {RTOL:g}, atol {ATOL:g})", err=True)
 
 
 @app.command()
@@ -271,7 +289,7 @@ def sweep(
                                             "runs are every combination; list values: a,b;c,d).")],
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")
-                   ] = Path("reports"),
+                   ] = Path("runs"),
     workers: Annotated[int | None, typer.Option("--workers", "-w", help="Local processes "
                                                 "(default and maximum: the number of cores).")
                        ] = None,
@@ -281,7 +299,7 @@ def sweep(
                        ] = 10.0,
 ) -> None:
     """Run a parameter grid, one run per parameter set, resuming where it stopped."""
-    from toolkit.runner import run_sweep
+    from toolkit.runs import run_sweep
 
     res = run_sweep(study, grid, base=param or [], out=out, workers=workers, scheduler=scheduler,
                     timeout=timeout, echo=lambda m: typer.echo(m, err=True))
@@ -318,8 +336,8 @@ def simulate(
     from toolkit.simulation import simulate as run_simulation
 
     check_option(fmt, "format", "rmt simulate", ("csv", "parquet"))
-    changes = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
-                                 ("duration_weeks", weeks)) if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
+                                                 ("duration_weeks", weeks)) if v is not None}
     design = named_preset(preset, **changes) if preset else ProgramDesign(**changes)
     # The four tables are written into a temporary folder, created now (so a bad --out
     # is found before simulating) and moved into place only when all four are written.
@@ -338,7 +356,6 @@ def simulate(
 teaching_app = typer.Typer(help="Teaching notebooks: student versions and rendered HTML.",
                            no_args_is_help=True)
 app.add_typer(teaching_app, name="teaching")
-_TEACHING = Path("studies") / "teaching"
 
 
 @teaching_app.command("build")
@@ -346,13 +363,14 @@ _TEACHING = Path("studies") / "teaching"
 def teaching_build(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the student versions.")
                    ] = Path("build") / "teaching",
-    source: Annotated[Path, typer.Option("--source", help="Folder of solution notebooks.")
-                      ] = _TEACHING,
+    source: Annotated[Path | None, typer.Option(
+        "--source", help="Folder of solution notebooks (default: the ones shipped with the "
+        "toolkit).")] = None,
 ) -> None:
     """Write student versions: solution cells become blank answer cells, outputs removed."""
-    from toolkit.teaching import build_student_versions
+    from toolkit.teaching import TEACHING_NOTEBOOKS, build_student_versions
 
-    for path in build_student_versions(source, out):
+    for path in build_student_versions(source or TEACHING_NOTEBOOKS, out):
         typer.echo(f"wrote {path}", err=True)
 
 
@@ -361,13 +379,14 @@ def teaching_build(
 def teaching_render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")
                    ] = Path("reports") / "teaching",
-    source: Annotated[Path, typer.Option("--source", help="Folder of solution notebooks.")
-                      ] = _TEACHING,
+    source: Annotated[Path | None, typer.Option(
+        "--source", help="Folder of solution notebooks (default: the ones shipped with the "
+        "toolkit).")] = None,
 ) -> None:
     """Execute each teaching notebook in a fresh kernel and write it as HTML (plus index.html)."""
-    from toolkit.teaching import render_notebooks
+    from toolkit.teaching import TEACHING_NOTEBOOKS, render_notebooks
 
-    for path, seconds in render_notebooks(source, out):
+    for path, seconds in render_notebooks(source or TEACHING_NOTEBOOKS, out):
         typer.echo(f"wrote {path} (ran in {seconds:.1f} s)", err=True)
 
 

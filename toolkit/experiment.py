@@ -51,7 +51,7 @@ from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
 from toolkit.compatibility import Constraints, resolve_weights
 from toolkit.ensemble import Ensemble
 from toolkit.errors import InvalidParameterError
-from toolkit.matching import POLICIES, Matching, match
+from toolkit.matching import MAX_CAPACITY, POLICIES, Matching, match
 from toolkit.program import ProgramDesign
 from toolkit.roster import read_roster
 from toolkit.simulation import TABLES, SimulationResult
@@ -68,7 +68,6 @@ __all__ = [
 
 CONTROL_ARM = "control"
 _OWNER = "run_experiment"
-_MAX_CAPACITY = 100
 
 
 # --------------------------------------------------------------------------- match spec
@@ -125,7 +124,7 @@ class MatchSpec(Spec):
                 object.__setattr__(self, "weights", {str(k): float(v)
                                                      for k, v in self.weights.items()})
         object.__setattr__(self, "capacity",
-                           check_int(self.capacity, "capacity", owner, low=1, high=_MAX_CAPACITY))
+                           check_int(self.capacity, "capacity", owner, low=1, high=MAX_CAPACITY))
         if isinstance(self.constraints, Mapping):
             object.__setattr__(self, "constraints",
                                Constraints.from_dict(self.constraints, "MatchSpec.constraints"))

@@ -31,7 +31,15 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from toolkit import _seeding
-from toolkit._validation import check_bool, check_int, check_option, check_real, fail, quote
+from toolkit._validation import (  # MAX_CAPACITY: the one capacity bound, re-exported here
+    MAX_CAPACITY,
+    check_bool,
+    check_int,
+    check_option,
+    check_real,
+    fail,
+    quote,
+)
 from toolkit.cohort import Cohort
 from toolkit.compatibility import (
     COMPONENT_PHRASES,
@@ -726,12 +734,13 @@ def _infeasibility(compat: Compatibility, admissible: np.ndarray,
 
 def _check_capacity(capacity: Any, n_r: int) -> np.ndarray:
     if isinstance(capacity, int | np.integer) and not isinstance(capacity, bool):
-        return np.full(n_r, check_int(capacity, "capacity", "match", low=1), np.int64)
+        return np.full(n_r, check_int(capacity, "capacity", "match", low=1, high=MAX_CAPACITY),
+                       np.int64)
     arr = np.asarray(capacity)
     if (arr.ndim != 1 or arr.size != n_r or not np.issubdtype(arr.dtype, np.integer)
-            or (arr < 1).any()):
-        raise fail("capacity", "match", f"an int >= 1 or {n_r} ints >= 1 (one per mentor)",
-                   capacity)
+            or (arr < 1).any() or (arr > MAX_CAPACITY).any()):
+        raise fail("capacity", "match", f"an int in [1, {MAX_CAPACITY}] or {n_r} such ints "
+                   "(one per mentor)", capacity)
     return arr.astype(np.int64)
 
 

@@ -1,4 +1,9 @@
-"""Plain-language findings from estimate rows, number formatting, small HTML helpers.
+"""Plain-language findings from estimate rows, number formatting, and the HTML page.
+
+This module owns the one page template and its CSS (:func:`page`): study reports, sweep
+reports, the study index and the teaching pages all use it, so they look alike and
+load nothing from the internet. :func:`figure_html` embeds a figure as a data URI with
+its alt text and caption.
 
 All numbers a report shows go through :func:`fmt_number`, :func:`fmt_ci` and
 :func:`fmt_p`, so one change of style changes every report.
@@ -24,10 +29,13 @@ import pandas as pd
 __all__ = [
     "DIFFERENCE_EFFECTS",
     "RATIO_EFFECTS",
+    "PAGE_CSS",
+    "figure_html",
     "findings_html",
     "fmt_ci",
     "fmt_number",
     "fmt_p",
+    "page",
     "sentence",
     "sentences",
     "table_html",
@@ -199,3 +207,76 @@ def table_html(frame: pd.DataFrame, *, digits: int = 2, caption: str | None = No
                    + "</tr>" for r in df.itertuples(index=False))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f'<table class="estimates">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+# --------------------------------------------------------------------------- the page
+
+PAGE_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ color:#1a1a1a;background:#fff;margin:0;line-height:1.5}
+main{max-width:960px;margin:0 auto;padding:1.5rem 1.5rem 4rem}
+h1{font-size:1.8rem;margin:.5rem 0 1rem}h2{font-size:1.35rem;margin-top:2rem;
+ border-bottom:1px solid #ddd;padding-bottom:.2rem}h3{font-size:1.05rem;margin-bottom:.2rem}
+a.anchor-link{display:none}
+#findings{background:#f3f7fb;border-left:4px solid #0072B2;padding:.4rem 1.2rem 1rem;margin:1rem 0}
+#findings h2{border:none;margin-top:.6rem}ul.findings li{margin:.35rem 0}
+p.robustness{font-style:italic;color:#444}
+details{margin:.4rem 0}summary{cursor:pointer;font-weight:600;margin:.3rem 0}
+figure.rmt-figure{margin:1.2rem 0}figure.rmt-figure img{max-width:100%;height:auto}
+figcaption{font-size:.9rem;color:#444;margin-top:.3rem}
+table.estimates{border-collapse:collapse;font-size:.85rem;margin:1rem 0;display:block;
+ overflow-x:auto;max-width:100%}
+table.estimates caption{text-align:left;font-weight:600;padding:.3rem 0;caption-side:top}
+table.estimates th,table.estimates td{border-bottom:1px solid #e3e3e3;padding:.25rem .6rem;white-space:nowrap;
+ text-align:left;vertical-align:top}
+table.params td{white-space:normal}
+table.estimates th{background:#f6f6f6;white-space:normal;vertical-align:bottom}
+pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;white-space:pre-wrap}
+footer{margin-top:3rem;font-size:.8rem;color:#666}
+"""
+# Rules only executed teaching notebooks need (their code and prompts stay visible).
+_NOTEBOOK_CSS = """
+.jp-InputPrompt,.jp-OutputPrompt{display:none}
+.jp-Notebook img{max-width:100%;height:auto}
+.jp-OutputArea table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
+.jp-OutputArea th,.jp-OutputArea td{border-bottom:1px solid #e0e0e0;padding:.25rem .6rem;
+ text-align:right}
+p.warning{background:#fff7e6;border-left:4px solid #E69F00;padding:.5rem 1rem}
+"""
+
+
+def page(title: str, body: str, footer: str = "", *, notebook: bool = False) -> str:
+    """A self-contained HTML page: ``body`` (already escaped markup) in the toolkit's CSS.
+
+    ``notebook=True`` adds the rules a rendered notebook with visible code needs.
+
+    >>> html_text = page("A & B", "<p>hi</p>", footer="made here")
+    >>> "<title>A &amp; B</title>" in html_text, "<footer>made here</footer>" in html_text
+    (True, True)
+    """
+    foot = f"<footer>{footer}</footer>" if footer else ""
+    css = PAGE_CSS + (_NOTEBOOK_CSS if notebook else "")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title><style>{css}</style></head>"
+            f"<body><main>{body}{foot}</main></body></html>\n")
+
+
+def figure_html(fig: Any, caption: str, alt: str | None = None) -> str:
+    """A ``<figure>`` with the image embedded as a data URI, alt text and a caption.
+
+    The alt text is ``alt``, else the figure's own description
+    (:func:`toolkit.plots.alt_text`), else the caption; no caption, no ``<figcaption>``.
+    """
+    import base64
+    import io
+
+    from toolkit.plots import alt_text
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    alt = alt or alt_text(fig) or caption
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (f'<figure class="rmt-figure"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(alt, quote=True)}">{cap}</figure>')

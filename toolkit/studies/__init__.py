@@ -1,9 +1,10 @@
 """The study registry: study name -> the module that declares it.
 
-A study is a notebook in ``studies/<name>.ipynb`` backed by a module here that declares
-its typed parameters (a :class:`~toolkit.studies._base.StudyParameters` subclass called
-``Parameters``), does the work in plain functions, and exposes a :class:`Study` record as
-``STUDY``. Modules are imported on first use, so ``rmt --help`` stays fast.
+A study is a notebook in ``toolkit/data/studies/<name>.ipynb`` backed by a module here (a
+:class:`~toolkit.studies._base.BaseStudy` subclass with its typed ``Parameters``) that
+exposes a :class:`Study` record as ``STUDY``. Every module of this package whose name does
+not start with ``_`` is a study; modules are imported on first use, so ``rmt --help`` stays
+fast. ``CONTRIBUTING.md`` has the recipe for a new study.
 
 >>> from toolkit.studies import list_studies, get_study
 >>> "meeting_cadence" in list_studies()
@@ -15,6 +16,7 @@ True
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import TYPE_CHECKING
 
 from toolkit.errors import InvalidParameterError
@@ -22,18 +24,14 @@ from toolkit.errors import InvalidParameterError
 if TYPE_CHECKING:  # pragma: no cover
     from toolkit.studies._base import Study
 
-__all__ = ["STUDY_MODULES", "Study", "StudyParameters", "get_study", "list_studies", "register",
-           "unregister"]
+__all__ = ["STUDY_MODULES", "BaseStudy", "Headline", "Study", "StudyParameters", "get_study",
+           "list_studies", "register", "unregister"]
 
-# name -> importable module defining STUDY. Add a line here for every new study.
+# name -> importable module defining STUDY: every public module of this package (found
+# without importing it).
 STUDY_MODULES: dict[str, str] = {
-    "meeting_cadence": "toolkit.studies.meeting_cadence",
-    "matching_policies": "toolkit.studies.matching_policies",
-    "checkin_cadence": "toolkit.studies.checkin_cadence",
-    "policy_by_cadence": "toolkit.studies.policy_by_cadence",
-    "design_power": "toolkit.studies.design_power",
-    "model_card": "toolkit.studies.model_card",
-}
+    m.name: f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)
+    if not m.name.startswith("_")}
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}
 

@@ -2,39 +2,49 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["CADENCES", "POLICIES", "Cadence", "Policy", "check_contrast", "contrast_summary",
-           "contrast_table", "contrasts", "notebook_path", "one_cohort", "robustness_table",
-           "robustness_text", "sweep_rows"]
-
-Policy = Literal["random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
-                 "max_participation", "diverse"]
-POLICIES: tuple[str, ...] = ("random", "greedy", "optimal", "stable", "mentee_choice", "maximin",
-                             "max_participation", "diverse")
-Cadence = Literal["weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded"]
-CADENCES: tuple[str, ...] = ("weekly", "biweekly", "every_3_weeks", "monthly", "front_loaded")
+__all__ = ["as_strings", "compare_outcomes", "contrast_summary", "contrast_table", "contrasts",
+           "forest_figures", "must_be_compared", "read_roster_once", "se_span", "sweep_rows",
+           "synthetic_cohort"]
 
 
-def notebook_path(name: str) -> Path:
-    """``studies/<name>.ipynb`` of the source tree."""
-    return Path(__file__).resolve().parents[2] / "studies" / f"{name}.ipynb"
+def read_roster_once(path: str) -> Any:
+    """The roster's people (``toolkit.roster.read_roster``), read once per process and file
+    version (keyed by the resolved path, size and modification time)."""
+    p = Path(path).expanduser().resolve()
+    st = p.stat()
+    return _read_roster(str(p), st.st_size, st.st_mtime_ns)
 
 
-def one_cohort(roster: str | None, n_mentors: int, n_mentees: int, seed: int):
-    """The study's one cohort: the roster's people, or a synthetic cohort drawn from the
-    ``cohort`` stream of the study seed."""
-    from toolkit._seeding import int_seed
-    from toolkit.cohort import CohortSpec, generate_cohort
+@functools.lru_cache(maxsize=8)
+def _read_roster(path: str, size: int, mtime: int) -> Any:
     from toolkit.roster import read_roster
 
-    if roster is not None:
-        return read_roster(roster)
+    return read_roster(path)
+
+
+def synthetic_cohort(n_mentors: int, n_mentees: int, seed: int) -> Any:
+    """One synthetic cohort drawn from the ``("study", "cohort")`` stream of the study seed."""
+    from toolkit._seeding import int_seed
+    from toolkit.cohort import CohortSpec, generate_cohort
+
     return generate_cohort(CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees,
                                       seed=int_seed(seed, "study", "cohort")))
+
+
+def se_span(se: Any) -> str:
+    """The range of standard errors (percentage points) in words."""
+    from toolkit.report import fmt_number
+
+    se = np.asarray(se, float)
+    return (f"{fmt_number(se.min(), 2)} to {fmt_number(se.max(), 2)} points" if len(se)
+            else "not available")
 
 
 def contrasts(estimates: pd.DataFrame, outcome: str, effect: str, **equal: Any) -> pd.DataFrame:
@@ -46,7 +56,7 @@ def contrasts(estimates: pd.DataFrame, outcome: str, effect: str, **equal: Any) 
     return estimates[keep]
 
 
-def sweep_rows(rows: pd.DataFrame, name: str, scale: float = 1.0) -> pd.DataFrame:
+def sweep_rows(rows: pd.DataFrame, name: str, scale: Any = 1.0) -> pd.DataFrame:
     """The sweep table's columns (estimate_name, estimate, ci_low, ci_high) from contrast rows;
     ``name`` is a format string over the row's columns (``{group}``, ``{reference}``...)."""
     records = rows.to_dict("records")
@@ -55,51 +65,6 @@ def sweep_rows(rows: pd.DataFrame, name: str, scale: float = 1.0) -> pd.DataFram
         "estimate": rows.estimate.to_numpy(float) * scale,
         "ci_low": rows.ci_low.to_numpy(float) * scale,
         "ci_high": rows.ci_high.to_numpy(float) * scale})
-
-
-def robustness_text(result: object, *, what: str = "the headline contrast",
-                    enabled: bool = True) -> str:
-    """The robustness sentence shown with the findings: the verdict of
-    :func:`toolkit.sensitivity.robustness` on ``what`` (e.g. "the completion difference
-    between A and B"), that the check was switched off, or that this version has none."""
-    from toolkit.studies._base import ROBUSTNESS_UNAVAILABLE
-
-    if result is None:
-        if not enabled:
-            return ("Robustness check not run (robustness=false): the findings hold for the "
-                    "model's default assumptions only.")
-        return ROBUSTNESS_UNAVAILABLE
-    verdict = {"robust": "holds over", "no effect": "shows no effect anywhere in",
-               "depends on assumptions": "depends on"}.get(result.verdict, result.verdict)
-    return (f"Robustness: {what} {verdict} the plausible ranges of the model's "
-            f"{len(result.ranges)} assumption parameters ({len(result.points) - 1} sampled "
-            f"points, Morris screening). Details: {result.sentence()}")
-
-
-def check_contrast(spec, arm: str, reference: str, outcome: str, *, trajectories: int,
-                   seed: int, enabled: bool = True):
-    """The robustness of ``arm`` minus ``reference`` on ``outcome`` over the assumption
-    ranges (:func:`toolkit.studies.robustness_check` on a two-arm copy of ``spec``), or None
-    when switched off or when this version has no robustness analysis."""
-    if not enabled:
-        return None
-    from toolkit.experiment import ExperimentSpec
-    from toolkit.studies._base import robustness_check
-
-    try:
-        from toolkit.sensitivity import Contrast
-    except ImportError:
-        return None
-    two = ExperimentSpec(cohort=spec.cohort, arms={reference: spec.arms[reference],
-                                                   arm: spec.arms[arm]},
-                         replicates=spec.replicates, seed=spec.seed, behavior=spec.behavior)
-    return robustness_check(two, Contrast(arm, reference, outcome), trajectories=trajectories,
-                            seed=seed)
-
-
-def robustness_table(result: object) -> pd.DataFrame | None:
-    """The robustness check's parameter indices with ranges and drivers (None if not run)."""
-    return None if result is None else result.to_frame()
 
 
 def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm",
@@ -178,3 +143,63 @@ def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
         parts.append(f"{join([names.get(g, g) for g in unclear.group])} showed no clear "
                      "difference")
     return f"Against {reference}, " + "; ".join(parts) + "."
+
+
+def compare_outcomes(outcomes: pd.DataFrame, order: list[str], reference: str,
+                     names: Any) -> pd.DataFrame:
+    """``toolkit.analysis.compare_arms`` of each outcome in ``names`` that varies, arms in
+    ``order`` against ``reference`` (Holm-adjusted within each outcome); ``group`` and
+    ``reference`` as strings."""
+    from toolkit.analysis import compare_arms
+
+    data = outcomes.copy()
+    data["arm"] = pd.Categorical(data["arm"], categories=order)
+    frame = pd.concat([compare_arms(data, o, reference=reference) for o in names
+                       if data[o].astype(float).nunique() > 1], ignore_index=True)
+    return as_strings(frame)
+
+
+def as_strings(frame: pd.DataFrame, columns: tuple[str, ...] = ("group", "reference")
+               ) -> pd.DataFrame:
+    """``columns`` of an estimates table as the pandas string dtype."""
+    for column in columns:
+        frame[column] = frame[column].astype("string")
+    return frame
+
+
+def must_be_compared(study: str, name: str, value: Any, options: Any, what: str) -> None:
+    """Refuse a reference that is not among the compared values (one sentence)."""
+    from toolkit.errors import InvalidParameterError
+
+    if value is not None and value not in options:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of study {study} must be one of the compared {what} "
+            f"({', '.join(map(repr, options))}); got {value!r}.")
+
+
+def forest_figures(estimates: pd.DataFrame, reference: str, items: Any, *, whom: str,
+                   each: str, adjusted: str = "Holm-adjusted",
+                   unit: str = "skill points (0-1 scale)", more: str = "more than the reference",
+                   relabel: Any = None) -> list[tuple]:
+    """(figure, name, caption) of a forest plot per (outcome, effect, words) in ``items``:
+    each arm against ``reference`` (risk differences in percentage points)."""
+    from toolkit.plots import forest_plot
+
+    out = []
+    for outcome, effect, what in items:
+        rows = contrasts(estimates, outcome, effect, reference=reference)
+        if rows.empty:
+            continue
+        if relabel is not None:
+            rows = rows.assign(group=rows.group.map(relabel), reference=rows.reference.map(relabel))
+        shown = unit
+        if effect == "risk_difference":
+            rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
+                               ci_high=rows.ci_high * 100)
+            shown = "percentage points"
+        fig = forest_plot(rows, effect=effect, outcome_label=what, unit=shown,
+                          title=f"Difference in {what} from {whom}")
+        out.append((fig, f"{outcome}_{effect}",
+                    f"Difference in {what} of each {each} from {whom}, with 95% confidence "
+                    f"intervals ({adjusted}). A point right of the dashed line means {more}."))
+    return out

@@ -8,8 +8,8 @@ Monte Carlo error, and from the simulated standard errors the minimum detectable
 at the target power. The population effect between the two designs (both potential
 outcomes of every pair, many pairs) says what the pilot is trying to detect.
 
->>> p = Parameters.from_values(sizes=[40, 80], sims=20)
->>> design(p).treatment.design.cadence, design(p).control.design.cadence
+>>> d = design(Parameters.from_values(sizes=[40, 80], sims=20))
+>>> d.treatment.design.cadence, d.control.design.cadence
 ('weekly', 'biweekly')
 >>> Parameters.from_values(sizes=[40, 81])
 Traceback (most recent call last):
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,13 +30,12 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from toolkit.errors import InvalidParameterError
-from toolkit.studies._base import Study, StudyParameters
-from toolkit.studies._common import Cadence, Policy, notebook_path, robustness_table
+from toolkit.studies._base import BaseStudy, Headline
+from toolkit.studies._params import Cadence, Policy, RobustnessGroup
 
-__all__ = ["STUDY", "Parameters", "check_robustness", "design", "diagnosand_table", "effect_spec",
-           "estimates_for_sweep", "estimator", "figures", "findings", "limitations", "mde_table",
-           "mechanism_text", "performance_text", "population_effect", "power_table",
-           "required_size", "robustness_table", "robustness_text", "simulate"]
+__all__ = ["STUDY", "DesignPower", "Parameters", "design", "diagnosand_table", "figures",
+           "findings", "mde_table", "population_effect", "power_table", "required_size",
+           "simulate"]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
 OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
@@ -45,7 +44,7 @@ OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
             "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)")}
 
 
-class Parameters(StudyParameters):
+class Parameters(RobustnessGroup):
     """Parameters of the design_power study."""
 
     study = "design_power"
@@ -67,10 +66,6 @@ class Parameters(StudyParameters):
                                    description="Replicates for the population effect.")
     workers: int = Field(2, ge=1, le=64,
                          description="Local processes running the simulations (no effect on results).")
-    robustness: bool = Field(True, description="Check the effect between the designs over the "
-                             "model's assumption ranges (Morris screening).")
-    robustness_trajectories: int = Field(2, ge=2, le=50, description="Morris trajectories of the "
-                                         "robustness check (more: finer, slower).")
 
     @model_validator(mode="after")
     def _check(self) -> Parameters:
@@ -113,30 +108,20 @@ def design(params: Parameters):
                            n=params.sizes[0])
 
 
-def estimator(params: Parameters):
-    """The pilot's analysis: a two-sample (pooled-variance) t test of the outcome."""
-    from toolkit.diagnosis import DifferenceInMeans
-
-    return DifferenceInMeans(params.outcome, alpha=params.alpha)
-
-
-def _total_to_arm(curve: pd.DataFrame) -> pd.DataFrame:
-    return curve.assign(pairs_per_design=curve.n // 2)
-
-
 def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
     """The power curve: every diagnosand at every size (``n`` is the pilot's total pairs).
     With the population ``effect`` (:func:`population_effect`) as the estimand, bias, RMSE,
     coverage, type-S rate and exaggeration are filled in too."""
-    from toolkit.diagnosis import power_curve
+    from toolkit.diagnosis import DifferenceInMeans, power_curve
 
     workers = min(params.workers, os.cpu_count() or 1)
-    curve = power_curve(design(params), estimator(params), sizes=list(params.sizes),
+    estimator = DifferenceInMeans(params.outcome, alpha=params.alpha)  # two-sample t test
+    curve = power_curve(design(params), estimator, sizes=list(params.sizes),
                         sims=params.sims, seed=params.seed, alpha=params.alpha,
                         estimand=None if effect is None else effect["effect"],
                         bootstrap=200, executor="serial" if workers == 1 else "process",
                         workers=workers, progress=False)
-    return _total_to_arm(curve)
+    return curve.assign(pairs_per_design=curve.n // 2)
 
 
 def population_effect(params: Parameters) -> dict:
@@ -248,92 +233,76 @@ def figures(curve: pd.DataFrame, mde: pd.DataFrame, params: Parameters) -> list[
              f"the {params.target_power:.0%} target.")]
 
 
-def estimates_for_sweep(run_dir: str | Path) -> pd.DataFrame:
-    """Headline numbers for a sweep: power at each size, with its 95% Monte Carlo interval."""
-    power = pd.read_parquet(Path(run_dir) / "tables" / "power.parquet")
-    return pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
-                         "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
-                         "ci_high": power.mc_high.to_numpy()})
+class DesignPower(BaseStudy):
+    """How many pairs does a pilot need? The analysis is in this module's functions
+    (:func:`population_effect`, :func:`simulate`, :func:`power_table`, ...)."""
+
+    name = "design_power"
+    title = "How many pairs does a pilot need?"
+    question = ("How many pairs must a pilot randomise between two program designs to tell them "
+                "apart on an outcome, and what is the smallest effect it can detect?")
+    Parameters = Parameters
+    model_limitation = ("the effect between the designs, and so the pairs needed, are as good "
+                        "as the model's assumptions.")
+    notes = ("The pilot is analysed with a two-sample t test on individual pairs; a pilot that "
+             "randomises whole groups or sites needs more pairs.",
+             "Power is estimated from {params.sims} simulated pilots per size; the interpolated "
+             "size between two simulated sizes is approximate.")
+    robustness_note = ("Model parameters where the literature is silent are assumptions with "
+                       "plausible ranges; the robustness check covers the effect between the "
+                       "designs, not the power curve itself (a smaller effect under other "
+                       "assumptions needs more pairs).")
+
+    def arms(self) -> dict[str, Any]:
+        d = design(self.params)
+        return {"usual": d.control, "tried": d.treatment}
+
+    def headlines(self) -> list[Headline]:
+        """The design tried against the usual one on the chosen outcome."""
+        p = self.params
+        return [Headline("tried", "usual", p.outcome, effect="difference", text=(
+            f"the difference in {OUTCOMES[p.outcome][0]} between "
+            f"{_label(p.treatment_policy, p.treatment_cadence)} and "
+            f"{_label(p.control_policy, p.control_cadence)}"))]
+
+    def cohort_source(self) -> Any:  # the population effect's cohorts
+        from toolkit.cohort import CohortSpec
+
+        n = self.params.effect_pairs
+        return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
+
+    @property
+    def replicates(self) -> int:
+        return int(self.params.effect_replicates)
+
+    @classmethod
+    def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:
+        """Power at each size, with its 95% Monte Carlo interval."""
+        power = pd.read_parquet(Path(run_dir) / "tables" / "power.parquet")
+        return pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
+                             "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
+                             "ci_high": power.mc_high.to_numpy()})
+
+    def mechanism_text(self) -> str:
+        p = self.params
+        t, c = _label(p.treatment_policy, p.treatment_cadence), _label(p.control_policy, p.control_cadence)
+        return (f"Each simulated pilot draws a fresh synthetic cohort of n mentees (and mentors "
+                f"in the default 6:5 ratio), runs both designs ({t}; {c}; {p.duration_weeks} "
+                "weeks) on the same pairs and random draws, then assigns half the pairs at random "
+                "to each design and keeps only each pair's assigned outcome, as a real pilot "
+                f"observes. {p.sims} pilots per size; pilot i uses the same seed at every size. "
+                "The week-by-week model runs with its default, calibrated parameters. The "
+                f"population effect uses both outcomes of every pair in {p.effect_replicates} "
+                f"replicates of {p.effect_pairs} pairs.")
+
+    def performance_text(self, power: pd.DataFrame) -> str:
+        """Monte Carlo error of the power estimates, in words."""
+        p = self.params
+        return (f"Power at each size is the share of {p.sims} simulated pilots with p < "
+                f"{p.alpha:g}; its Monte Carlo standard error is at most {power.mcse.max():.3f} "
+                f"here (at most 0.5 / sqrt({p.sims}) = {0.5 / math.sqrt(p.sims):.3f}). Four times "
+                "the simulations halve it. The minimum detectable effect uses the normal "
+                "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE.")
 
 
-def effect_spec(params: Parameters):
-    """The two designs as an ExperimentSpec (arms ``tried`` and ``usual``) on the population
-    effect's cohorts: what the robustness check varies the assumptions on."""
-    from toolkit.cohort import CohortSpec
-    from toolkit.experiment import ExperimentSpec
-
-    d = design(params)
-    n = params.effect_pairs
-    return ExperimentSpec(cohort=CohortSpec(n_mentors=round(n * 1.2), n_mentees=n),
-                          arms={"usual": d.control, "tried": d.treatment},
-                          replicates=params.effect_replicates, seed=params.seed)
-
-
-def check_robustness(params: Parameters):
-    """The effect between the two designs across the assumption ranges
-    (:func:`toolkit.sensitivity.robustness`), or None when switched off or unavailable."""
-    from toolkit.studies._common import check_contrast
-
-    return check_contrast(effect_spec(params), "tried", "usual", params.outcome,
-                          trajectories=params.robustness_trajectories, seed=params.seed,
-                          enabled=params.robustness)
-
-
-def robustness_text(result: object, params: Parameters) -> str:
-    """The robustness sentence shown with the findings."""
-    from toolkit.studies._common import robustness_text as text
-
-    what = (f"the difference in {OUTCOMES[params.outcome][0]} between "
-            f"{_label(params.treatment_policy, params.treatment_cadence)} and "
-            f"{_label(params.control_policy, params.control_cadence)}")
-    return text(result, what=what, enabled=params.robustness)
-
-
-def mechanism_text(params: Parameters) -> str:
-    """The data-generating mechanism in words, for the methods section."""
-    t = _label(params.treatment_policy, params.treatment_cadence)
-    c = _label(params.control_policy, params.control_cadence)
-    return (f"Each simulated pilot draws a fresh synthetic cohort of n mentees (and mentors in "
-            f"the default 6:5 ratio), runs both designs ({t}; {c}; {params.duration_weeks} "
-            "weeks) on the same pairs and random draws, then assigns half the pairs at random "
-            "to each design and keeps only each pair's assigned outcome, as a real pilot "
-            f"observes. {params.sims} pilots per size; pilot i uses the same seed at every size. "
-            "The week-by-week model runs with its default, calibrated parameters. The "
-            f"population effect uses both outcomes of every pair in {params.effect_replicates} "
-            f"replicates of {params.effect_pairs} pairs.")
-
-
-def performance_text(params: Parameters, power: pd.DataFrame) -> str:
-    """Monte Carlo error of the power estimates, in words."""
-    worst = power.mcse.max()
-    return (f"Power at each size is the share of {params.sims} simulated pilots with p < "
-            f"{params.alpha:g}; its Monte Carlo standard error is at most {worst:.3f} here (at "
-            f"most 0.5 / sqrt({params.sims}) = {0.5 / math.sqrt(params.sims):.3f}). Four times "
-            "the simulations halve it. The minimum detectable effect uses the normal "
-            "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE.")
-
-
-def limitations(params: Parameters) -> list[str]:
-    """The assumptions the findings depend on."""
-    return [
-        "The numbers come from a simulation model, not from observed programs: the effect "
-        "between the designs, and so the pairs needed, are as good as the model's assumptions.",
-        "The pilot is analysed with a two-sample t test on individual pairs; a pilot that "
-        "randomises whole groups or sites needs more pairs.",
-        f"Power is estimated from {params.sims} simulated pilots per size; the interpolated "
-        "size between two simulated sizes is approximate.",
-        "Model parameters where the literature is silent are assumptions with plausible "
-        "ranges; the robustness check covers the effect between the designs, not the power "
-        "curve itself (a smaller effect under other assumptions needs more pairs).",
-    ]
-
-
-STUDY = Study(
-    name="design_power",
-    title="How many pairs does a pilot need?",
-    question=("How many pairs must a pilot randomise between two program designs to tell them "
-              "apart on an outcome, and what is the smallest effect it can detect?"),
-    parameters=Parameters,
-    notebook=notebook_path("design_power"),
-    estimates=estimates_for_sweep,
-)
+STUDY = DesignPower.record()

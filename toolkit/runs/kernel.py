@@ -1,0 +1,134 @@
+"""Start a kernel and execute a notebook in it: the one place that does.
+
+Study notebooks run through papermill (it injects the parameters cell and names the
+failing cell); teaching notebooks run through nbclient directly (no parameters). Both
+start the same kernel the same way:
+
+- the ``python3`` kernel spec, which jupyter_client runs with ``sys.executable``, so the
+  kernel imports the same toolkit as the host;
+- BLAS and OpenMP pools pinned to one thread inside the kernel before any user code
+  (``threadpoolctl``), so a number does not depend on how many cores run a reduction:
+  an order-dependent floating-point sum is summed in the same order on every machine;
+- the kernel's own start-up warnings silenced (its errors still show).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KERNEL_NAME", "KERNEL_THREADS", "CellError", "execute_notebook", "execute_study"]
+
+KERNEL_NAME = "python3"
+KERNEL_THREADS = 1
+# Runs in the kernel before any cell: load the BLAS libraries numpy and scipy bring
+# (scipy's wheels carry their own) and pin every native thread pool to one thread.
+_PIN_THREADS = (
+    f"__import__('scipy.linalg'); __import__('threadpoolctl').threadpool_limits({KERNEL_THREADS})"
+)
+# Environment every kernel gets: the same thread counts for libraries that read them at
+# start, and inline figures even when the host forces a non-interactive backend.
+_KERNEL_ENV = {
+    "OMP_NUM_THREADS": str(KERNEL_THREADS),
+    "OPENBLAS_NUM_THREADS": str(KERNEL_THREADS),
+    "MKL_NUM_THREADS": str(KERNEL_THREADS),
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
+
+
+def _arguments(setup: str | None = None) -> list[str]:
+    lines = _PIN_THREADS + (f"; {setup}" if setup else "")
+    return ["--IPKernelApp.log_level=ERROR", f"--IPKernelApp.exec_lines={lines}"]
+
+
+class CellError(Exception):
+    """A cell failed: ``where`` says which cell and the error's first line."""
+
+    def __init__(self, where: str):
+        super().__init__(where)
+        self.where = where
+
+
+def _where(exc: Exception) -> str:
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
+    cell = getattr(exc, "exec_count", None)
+    where = f"cell {cell}" if cell is not None else "a cell"
+    return f"{where}: {ename}: {evalue[0] if evalue else ''}".rstrip(": ")
+
+
+class _KernelEnvironment:
+    """Set the kernel's environment variables in this process while a kernel starts.
+
+    papermill passes no environment to the kernel manager, and a kernel inherits the
+    host's; the previous values come back afterwards.
+    """
+
+    def __enter__(self) -> None:
+        self._saved = {k: os.environ.get(k) for k in _KERNEL_ENV}
+        os.environ.update(_KERNEL_ENV)
+
+    def __exit__(self, *exc: object) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute_study(
+    notebook: str | os.PathLike,
+    output: str | os.PathLike,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: str | os.PathLike,
+    progress: bool = True,
+) -> None:
+    """Execute a study notebook with ``parameters`` into ``output`` (working folder ``cwd``).
+
+    Raises :class:`CellError` naming the failing cell; the partial notebook is at ``output``.
+    """
+    import papermill
+
+    with _KernelEnvironment():
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=dict(parameters),
+                cwd=str(cwd),
+                kernel_name=KERNEL_NAME,
+                progress_bar=progress,
+                log_output=False,
+                report_mode=False,
+                # one write at the end (a failing run's partial notebook is written too)
+                request_save_on_cell_execute=False,
+                extra_arguments=_arguments(),
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise CellError(_where(exc)) from None
+
+
+def execute_notebook(
+    path: str | os.PathLike, *, timeout: int = 300, nb: Any = None, setup: str | None = None
+) -> Any:
+    """Run a notebook top to bottom in a fresh kernel (working folder: its own folder);
+    return the executed notebook node. ``setup``: one more line the kernel runs before
+    the first cell (as the thread pinning does)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4) if nb is None else nb
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        store_widget_state=True,
+        extra_arguments=_arguments(setup),
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    client.execute(env={**os.environ, **_KERNEL_ENV})
+    return nb

@@ -1,0 +1,199 @@
+"""Plan a run: the study, its checked parameters, its input files, its fingerprint and path.
+
+A plan is built once per run (and once per grid point of a sweep) in the host process;
+everything after it (kernel, render, manifest) reads the plan and checks nothing again.
+Parameters are checked here, before any kernel starts, with the study's own declaration
+(``Study.parameters``: ``from_values``, ``from_strings``, ``from_file``). Input files
+(``Study.inputs``, e.g. a roster) count by content: the fingerprint holds their checksums,
+never their paths, and a roster is read once here so its own one-sentence error comes
+before a kernel starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolkit._io import sha256_file, sha256_text
+from toolkit._spec import canonical_json
+from toolkit.errors import InvalidParameterError, OutputPathError
+
+__all__ = ["Plan", "check_parameters", "find_study", "fingerprint", "input_values", "plan_run"]
+
+RUN_ID_DIGITS = 12
+
+
+def find_study(name: object) -> Any:
+    """The study record called ``name``; an unknown name gets a near miss if there is one.
+
+    >>> find_study("meeting_cadense")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidParameterError: Unknown study 'meeting_cadense'; did you mean meeting_cadence? The studies are: checkin_cadence, design_power, matching_policies, meeting_cadence, model_card, policy_by_cadence.
+    """
+    from toolkit.studies import get_study, list_studies
+
+    names = list_studies()
+    if isinstance(name, str) and name not in names:
+        near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]}?" if near else ";"
+        sep = " The studies are: " if near else " the studies are: "
+        raise InvalidParameterError(f"Unknown study {name!r}{hint}{sep}{', '.join(names)}.")
+    return get_study(name)
+
+
+def _assignments(params: Any) -> list[str]:
+    if params is None:
+        return []
+    if isinstance(params, Mapping):
+        return [f"{k}={v}" for k, v in params.items()]
+    if isinstance(params, str):
+        return [params]
+    return list(params)
+
+
+def check_parameters(
+    study: str | Any, params: Any = None, *, file: str | os.PathLike | None = None
+) -> Any:
+    """Checked parameters of ``study`` (a name or a record) from a parameters object, a
+    mapping, ``key=value`` strings and/or a YAML/JSON ``file`` (strings override the file).
+
+    No kernel is started; a bad value is refused with one sentence.
+    """
+    record = find_study(study) if isinstance(study, str) else study
+    cls = record.parameters
+    if isinstance(params, cls):
+        if file is not None:
+            raise InvalidParameterError(
+                "Give parameters either as an object or with a file, not both."
+            )
+        return params
+    if file is not None:
+        return cls.from_file(file, overrides=_assignments(params))
+    if params is None:
+        return cls()
+    if isinstance(params, Mapping) and not all(isinstance(v, str) for v in params.values()):
+        return cls.from_values(params)
+    return cls.from_strings(_assignments(params))
+
+
+def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Absolute paths for input-file parameters, and each file's name and checksum.
+
+    The roster is read once here (:func:`toolkit.roster.read_roster`) so a bad roster is
+    refused with its own sentence before a kernel starts.
+    """
+    inputs: dict[str, dict[str, Any]] = {}
+    changes: dict[str, str] = {}
+    values = params.to_dict()
+    for name in study.inputs:
+        value = values.get(name)
+        if value is None:
+            continue
+        p = Path(value).expanduser()
+        if not p.is_file():
+            raise InvalidParameterError(
+                f"The {name!r} parameter of study {study.name} must be "
+                f"an existing file; got {value!r}."
+            )
+        if name == "roster":
+            from toolkit.roster import read_roster
+
+            read_roster(p)
+        changes[name] = str(p.resolve())
+        inputs[name] = {"file": p.name, "sha256": sha256_file(p), "path": str(p.resolve())}
+    if changes:
+        params = type(params).from_values({**values, **changes})
+    return params, inputs
+
+
+def input_values(params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The parameters as JSON values, each input file named by its file name only.
+
+    What a manifest and a notebook keep: a folder can name a person (a home folder).
+    """
+    values = params.to_dict()
+    for name, meta in inputs.items():
+        values[name] = meta["file"]
+    return values
+
+
+def fingerprint(study: str, params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> str:
+    """sha256 of the canonical JSON of the study, its parameters and its input checksums.
+
+    Input files count by content (their checksum), not by path or name.
+    """
+    values = params.to_dict()
+    for name in inputs:
+        values[name] = None
+    payload = {
+        "study": study,
+        "parameters": values,
+        "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())},
+    }
+    return sha256_text(canonical_json(payload))
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an output folder under a file or in a place that accepts no folders (/proc)."""
+    current = out
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    if current.exists() and not current.is_dir():
+        what = "is" if current == out else "is under"
+        raise OutputPathError(
+            f"The output folder {str(out)!r} {what} {str(current)!r}, which is "
+            "a file, not a folder."
+        )
+    resolved = out.resolve()
+    if resolved.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
+        raise OutputPathError(
+            f"The output folder {str(out)!r} is under /{resolved.parts[1]}, "
+            "which holds no files; choose another --out."
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run needs, decided once: study record, checked parameters, input files
+    (name, checksum, absolute path), fingerprint, run id and run path."""
+
+    study: Any
+    params: Any
+    inputs: dict[str, dict[str, Any]]
+    fingerprint: str
+    run_id: str
+    path: Path
+    canonical: bool
+
+    @property
+    def name(self) -> str:
+        return str(self.study.name)
+
+    def recorded_parameters(self) -> dict[str, Any]:
+        """The parameters as a manifest and the notebook keep them (input files by name)."""
+        return input_values(self.params, self.inputs)
+
+
+def plan_run(
+    study: str | Any,
+    params: Any = None,
+    *,
+    out: str | os.PathLike = "runs",
+    canonical: bool = False,
+    file: str | os.PathLike | None = None,
+) -> Plan:
+    """Check everything about a run before any kernel starts; return its :class:`Plan`."""
+    record = find_study(study) if isinstance(study, str) else study
+    root = Path(out)
+    _check_out(root)
+    checked = check_parameters(record, params, file=file)
+    checked, inputs = _read_inputs(record, checked)
+    fp = fingerprint(record.name, checked, inputs)
+    run_id = fp[:RUN_ID_DIGITS]
+    path = root / record.name if canonical else root / record.name / run_id
+    return Plan(record, checked, inputs, fp, run_id, path, canonical)

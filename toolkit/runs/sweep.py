@@ -1,0 +1,313 @@
+"""Sweeps: every combination of a parameter grid as its own run, through one executor loop.
+
+The executor is this process (one worker), a local process pool (``workers`` capped at
+the number of cores) or a Dask cluster (``scheduler``: an address or a scheduler file);
+each gives futures, and one loop collects them. A run depends only on its parameters, so
+the executor changes no number. Runs already on disk are skipped, so a sweep resumes.
+Grid conventions follow Mesa's ``batch_run`` and DeclareDesign's ``expand_design``: the
+first key varies slowest, every result row repeats its parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import itertools
+import json
+import os
+import re
+import shlex
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit._io import replace_text, sha256_text
+from toolkit._spec import canonical_json
+from toolkit.errors import InvalidParameterError, SchedulerError, StudyExecutionError
+from toolkit.runs.plan import Plan, find_study, plan_run
+from toolkit.runs.run import RunResult, existing_run, run_planned, run_study
+
+__all__ = ["SweepResult", "expand_grid", "run_sweep"]
+
+
+def _is_list(cls: Any, key: str) -> bool:
+    from toolkit.studies import is_list_annotation
+
+    return bool(is_list_annotation(cls.model_fields[key].annotation))
+
+
+def _known(cls: Any, key: str) -> None:
+    if key not in cls.model_fields:
+        cls.from_strings([f"{key}="])  # the study's own sentence for an unknown name
+
+
+def _axes(study: Any, grid: Iterable[str] | Mapping[str, Sequence[Any]]) -> dict[str, list[str]]:
+    cls = study.parameters
+    axes: dict[str, list[str]] = {}
+    if isinstance(grid, Mapping):
+        for key, values in grid.items():
+            _known(cls, key)
+            values = (
+                [values] if isinstance(values, str) or not isinstance(values, Iterable) else values
+            )
+            axes[key] = [v if isinstance(v, str) else json.dumps(v) for v in values]
+    else:
+        for item in grid:
+            if "=" not in item:
+                raise InvalidParameterError(
+                    f"A --grid of study {study.name} is key=v1,v2; got {item!r}."
+                )
+            key, values = (s.strip() for s in item.split("=", 1))
+            _known(cls, key)
+            sep = ";" if _is_list(cls, key) else ","
+            axes[key] = [v.strip() for v in values.split(sep) if v.strip()]
+    for key, vals in axes.items():
+        if not vals:
+            raise InvalidParameterError(
+                f"The grid of study {study.name} gives no values for {key!r}."
+            )
+    return axes
+
+
+def expand_grid(
+    study: str | Any, grid: Iterable[str] | Mapping[str, Sequence[Any]], base: Iterable[str] = ()
+) -> list[Any]:
+    """Every combination of the grid's values (first key slowest), checked.
+
+    ``grid`` holds ``key=v1,v2`` strings (for a list-valued parameter separate the values
+    with ``;``: ``cadences=weekly,biweekly;weekly,monthly``) or a mapping of key to values.
+    """
+    record = find_study(study) if isinstance(study, str) else study
+    axes = _axes(record, grid)
+    base = list(base)
+    return [
+        record.parameters.from_strings(
+            base + [f"{k}={v}" for k, v in zip(axes, combo, strict=True)]
+        )
+        for combo in itertools.product(*axes.values())
+    ]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The runs of a sweep (in grid order), how many ran now, and the sweep's table and report."""
+
+    study: str
+    runs: list[RunResult]
+    ran: int
+    skipped: int
+    table: Path
+    report: Path
+    grid_keys: list[str] = field(default_factory=list)
+
+
+def _remote_task(name: str, values: dict[str, Any], out: str) -> str:
+    """One run of a sweep in a pool process or on a Dask worker (plans there again)."""
+    return str(run_study(name, values, out=out, progress=False).path)
+
+
+class _Here:
+    """An executor that runs each task in this process when it is submitted."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args))
+        except StudyExecutionError as exc:
+            fut.set_exception(exc)
+        return fut
+
+
+def _connect(scheduler: str, timeout: float) -> Any:
+    from distributed import Client
+
+    try:
+        if "://" in scheduler:
+            return Client(scheduler, timeout=timeout, set_as_default=False)
+        if not Path(scheduler).is_file():
+            raise SchedulerError(
+                f"The scheduler {scheduler!r} is neither an address "
+                "(tcp://HOST:8786) nor an existing scheduler file."
+            )
+        return Client(scheduler_file=scheduler, timeout=timeout, set_as_default=False)
+    except SchedulerError:
+        raise
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerError(
+            f"The Dask scheduler {scheduler!r} could not be reached within "
+            f"{timeout:g} s ({type(exc).__name__})."
+        ) from None
+
+
+def worker_count(workers: int | None, echo: Callable[[str], None]) -> int:
+    """``workers`` (default: the number of cores) capped at the cores; said once if capped."""
+    from toolkit._validation import check_int
+
+    cores = os.cpu_count() or 1
+    n = check_int(workers if workers is not None else cores, "workers", "rmt sweep", low=1)
+    if n > cores:
+        echo(f"note: {n} workers asked, {cores} cores available; using {cores}")
+    return min(n, cores)
+
+
+@contextlib.contextmanager
+def _executor(n: int, scheduler: str | None, timeout: float) -> Iterator[Any]:
+    if scheduler:
+        client = _connect(scheduler, timeout)
+        try:
+            yield client
+        finally:
+            client.close()
+    elif n == 1:
+        yield _Here()
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+            yield pool
+
+
+def run_sweep(
+    name: str,
+    grid: Iterable[str] | Mapping[str, Sequence[Any]],
+    *,
+    base: Iterable[str] = (),
+    out: str | os.PathLike = "runs",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> SweepResult:
+    """Run every parameter set of the grid as its own run; skip those already done.
+
+    Writes ``<out>/<name>/sweeps/<sweep_id>/``: ``sweep.parquet`` (+ CSV, one row per run
+    with its parameters and headline estimates) and ``report.html`` with a comparison figure.
+    """
+    study = find_study(name)
+    grid = grid if isinstance(grid, Mapping) else list(grid)
+    sets = expand_grid(study, grid, base)
+    plans = [plan_run(study, p, out=out) for p in sets]
+    n = worker_count(workers, echo) if not scheduler else 0
+    todo: dict[str, Plan] = {}
+    for plan in plans:
+        manifest = existing_run(plan)
+        if manifest is None or manifest.get("fingerprint") != plan.fingerprint:
+            todo.setdefault(plan.run_id, plan)
+    if len({p.run_id for p in plans}) < len(plans):
+        echo("note: some grid points have identical parameters; each is run once")
+    echo(f"sweep of {len(plans)} runs: {len(plans) - len(todo)} already done, {len(todo)} to run")
+    failures: list[str] = []
+    if todo:
+        root = str(Path(out).resolve())
+        with _executor(min(n, len(todo)) if n else 0, scheduler, timeout) as pool:
+            if isinstance(pool, _Here):  # the plans made above, run in this process
+                futures = [pool.submit(_run_plan_here, p) for p in todo.values()]
+            else:  # another process plans its run again from the checked values
+                futures = [
+                    pool.submit(_remote_task, name, p.params.to_dict(), root) for p in todo.values()
+                ]
+            for fut in futures:  # each finished run is on disk whatever the order
+                try:
+                    echo(f"done {fut.result()}")
+                except StudyExecutionError as exc:
+                    failures.append(str(exc))
+    if failures:
+        raise StudyExecutionError(
+            f"{len(failures)} of {len(todo)} runs of the sweep failed; the first: {failures[0]}"
+        )
+    runs = [RunResult(name, p.path, p.run_id, p.fingerprint) for p in plans]
+    keys = grid_keys(grid)
+    table, report = _write_sweep(study, sets, runs, keys, Path(out))
+    return SweepResult(name, runs, len(todo), len(plans) - len(todo), table, report, keys)
+
+
+def _run_plan_here(plan: Plan) -> str:
+    return str(run_planned(plan, progress=False).path)
+
+
+def grid_keys(grid: Iterable[str] | Mapping[str, Any]) -> list[str]:
+    """The parameter names a grid varies, in order."""
+    if isinstance(grid, Mapping):
+        return list(grid)
+    return [g.split("=", 1)[0].strip() for g in grid]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+
+
+def _write_sweep(
+    study: Any, sets: list[Any], runs: list[RunResult], keys: list[str], out: Path
+) -> tuple[Path, Path]:
+    import pandas as pd
+
+    from toolkit._io import write_table
+    from toolkit.report import figure_html, page, table_html
+    from toolkit.studies import cli_text
+
+    rows, long = [], []
+    for params, run in zip(sets, runs, strict=True):
+        label = ", ".join(f"{k}={cli_text(getattr(params, k))}" for k in keys)
+        row = {"run_id": run.run_id, "label": label}
+        row.update({k: cli_text(getattr(params, k)) for k in keys})
+        for r in study.estimates(run.path).to_dict("records"):
+            s = _slug(str(r["estimate_name"]))
+            row[s], row[f"{s}_ci_low"], row[f"{s}_ci_high"] = (
+                r["estimate"],
+                r["ci_low"],
+                r["ci_high"],
+            )
+            long.append({"label": label, **r})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    sweep_id = sha256_text(canonical_json([r.fingerprint for r in runs]))[:12]
+    folder = out / study.name / "sweeps" / sweep_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_table(table, folder / "sweep.parquet")
+    write_table(table, folder / "sweep.csv")
+    esc = html.escape
+    figure = ""
+    if long:
+        import matplotlib.pyplot as plt
+
+        from toolkit.plots import sweep_plot
+
+        fig = sweep_plot(pd.DataFrame(long))
+        figure = figure_html(
+            fig, "Headline estimates of each run of the sweep, with 95% confidence intervals."
+        )
+        fig.savefig(folder / "comparison.png", dpi=110, metadata={"Software": None})
+        plt.close(fig)
+    shown = table.drop(columns=[c for c in table.columns if c.endswith(("_ci_low", "_ci_high"))])
+    body = (
+        f"<h1>Sweep of {esc(study.title)}</h1><p><strong>Question.</strong> "
+        f"{esc(study.question)}</p><p>{len(runs)} runs varying {esc(', '.join(keys))}; each "
+        f"run has its own report in <code>{esc(study.name)}/&lt;run_id&gt;/</code>.</p>{figure}"
+        + table_html(
+            shown, digits=1, caption="One row per run: its parameters and headline estimates"
+        )
+        + f"<h2>Reproduce this</h2><pre><code>{esc(_sweep_command(study.name, keys, sets))}"
+        "</code></pre>"
+    )
+    report = replace_text(folder / "report.html", page(f"Sweep: {study.title}", body))
+    return path, report
+
+
+def _sweep_command(name: str, keys: list[str], sets: list[Any]) -> str:
+    from toolkit.studies import cli_text
+
+    parts = ["rmt", "sweep", name]
+    if sets:
+        cls = type(sets[0])
+        for k in keys:
+            sep = ";" if _is_list(cls, k) else ","
+            values = list(dict.fromkeys(cli_text(getattr(s, k)) for s in sets))
+            parts += ["--grid", f"{k}={sep.join(values)}"]
+        for k, v in sets[0].changed().items():
+            if k not in keys:
+                parts += ["-p", f"{k}={cli_text(v)}"]
+    return shlex.join(parts)
