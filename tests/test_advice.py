@@ -3,6 +3,7 @@ what-if panel (issue 19)."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
@@ -316,3 +317,97 @@ def test_what_if_page_renders_in_headless_chromium_with_the_network_cut(small_ad
     assert not any(r in source for r in rendered)
     assert all(r in dom for r in rendered), out.stderr[-2000:]
     assert dom.count("<select") == 5
+
+
+# --- the study and `rmt advise` ----------------------------------------------------------
+
+def _cli():
+    import typer
+
+    from toolkit._advise_cli import advise as command
+    from toolkit.cli import clean_errors
+
+    app = typer.Typer()
+    app.command("advise")(clean_errors(command))
+    app.command("other")(lambda: None)   # two commands: typer keeps the 'advise' name
+    return app
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--pairs", "0"], "'pairs' parameter of study advise"),
+    (["--weeks", "-2"], "'weeks' parameter of study advise"),
+    (["--coordinator-hours", "0"], "'coordinator_hours' parameter of study advise"),
+    (["--availability", "inf"], "'availability' parameter of study advise"),
+    (["--outcome", "joy"], "'completion', 'learning', 'both'"),
+    (["-p", "policies=random,telepathy"], "'telepathy'"),
+    (["--delta", "2"], "'delta' parameter of study advise"),
+    (["--alpha", "0"], "'alpha' parameter of study advise"),
+    (["-p", "checkins=monthly", "--coordinator-hours", "5"],
+     "must be at least the cheapest design's planned check-in hours"),
+])
+def test_rmt_advise_bad_input_is_one_sentence_exit_2_and_writes_nothing(args, words, tmp_path):
+    from typer.testing import CliRunner
+
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(_cli(), ["advise", *args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip()
+    assert err.startswith("error: ") and "\n" not in err and err.endswith("."), err
+    assert words in err
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+def test_rmt_advise_refuses_a_bad_roster_with_its_own_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from toolkit.roster import read_roster
+
+    bad = tmp_path / "people.csv"
+    bad.write_text("name,role\nAda,boss\n")
+    with pytest.raises(RosterError) as own:
+        read_roster(bad)
+    result = CliRunner().invoke(_cli(), ["advise", "--roster", str(bad), "--out",
+                                         str(tmp_path / "runs")])
+    assert result.exit_code == 2
+    assert str(own.value).split(";")[0] in result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def advise_run(tmp_path_factory):
+    from tests.conftest import TINY
+    from toolkit.runs import run_study
+
+    return run_study("advise", TINY["advise"], out=tmp_path_factory.mktemp("runs"),
+                     progress=False)
+
+
+def test_the_advise_report_is_findings_first_with_the_panel_and_methods(advise_run):
+    from tests.test_studies import check_report
+
+    text = (advise_run.path / "report.html").read_text(encoding="utf-8")
+    check_report(text)
+    findings = json.loads((advise_run.path / "findings.json").read_text())["findings"]
+    rec = [f for f in findings if f.startswith("Recommended design: ")]
+    assert rec and text.index(rec[0].split(":")[1].strip()[:20]) < text.index('id="whatif"')
+    assert text.index('id="findings"') < text.index('id="whatif"') < text.index('id="methods"')
+    assert "with probability at least 0.95" in text
+    assert "Kim &amp; Nelson" in text
+    designs = pd.read_parquet(advise_run.path / "tables" / "designs.parquet")
+    panel = pd.read_parquet(advise_run.path / "tables" / "whatif.parquet")
+    part = panel[panel["metric"] == "completion (%)"].set_index("design")
+    assert np.allclose(part["mean"], designs.set_index("design").loc[part.index,
+                                                                      "completion_mean"] * 100)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: the offline "
+                    "rendering of the advise report is not checked")
+def test_the_advise_report_renders_offline_in_headless_chromium(advise_run):
+    path = advise_run.path / "report.html"
+    out = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--virtual-time-budget=10000", "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert 'class="marks"' in out.stdout and out.stdout.count("<select") == 5
+    assert 'class="marks"' not in path.read_text(encoding="utf-8")

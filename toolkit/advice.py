@@ -66,7 +66,9 @@ __all__ = [
     "AdvicePlan",
     "AdviceSimulator",
     "advise",
+    "check_plan",
     "design_space",
+    "load_models",
     "marginal_cost",
     "pareto_figure",
     "pareto_front",
@@ -505,6 +507,15 @@ class Advice:
             lines.append(f"Statistically indistinguishable from it (not shown to be more "
                          f"than {100 * p.delta:g} {p.units} worse): " + "; ".join(labels)
                          + more + ".")
+            t = self.designs.set_index("design").loc[[self.recommended, *others]]
+            t = t[t["hours_mean"].notna()]
+            cheap = t.sort_values(["hours_mean", "objective"], ascending=[True, False],
+                                  kind="stable").iloc[0]
+            if cheap.name != self.recommended and cheap["hours_mean"] < r["hours_mean"]:
+                lines.append(f"The cheapest of these is {cheap['label']}: "
+                             f"{cheap['hours_mean']:.1f} coordinator hours instead of "
+                             f"{r['hours_mean']:.1f}, with expected completion "
+                             f"{pct(cheap['completion_mean'])}%.")
         else:
             lines.append(f"Every other design was shown to be more than {100 * p.delta:g} "
                          f"{p.units} worse.")
@@ -526,6 +537,39 @@ def prior_ensemble(n: int = 16, seed: int = 0) -> Ensemble:
     models = prior_sample(prior, n, seed)
     return Ensemble(models, prior, pd.DataFrame({"target_id": ["none"]}),
                     {"name": "prior sample (development only)", "n": int(n)}, int(seed))
+
+
+DEVELOPMENT_MODELS = 64   # size of the prior-sample stand-in when no ensemble is shipped
+
+
+def load_models(path: Any = None) -> tuple[Ensemble, bool]:
+    """The plausible models: the ensemble file at ``path``, else the committed ensemble
+    (``toolkit.calibration.load_ensemble()``), else, when the package ships none, a
+    development stand-in (:func:`prior_ensemble` of 64 points, seed 0). Returns the
+    ensemble and whether it is calibrated (False for the stand-in, which a report must
+    say). A missing or invalid file is refused by :meth:`Ensemble.load` in one sentence."""
+    if path is not None:
+        return Ensemble.load(path), True
+    from toolkit import calibration
+
+    loader = getattr(calibration, "load_ensemble", None)
+    if loader is not None:
+        try:
+            return loader(), True
+        except (FileNotFoundError, InvalidParameterError):
+            pass
+    return prior_ensemble(DEVELOPMENT_MODELS, seed=0), False
+
+
+def check_plan(plan: AdvicePlan, models: Ensemble) -> pd.DataFrame:
+    """The design space of ``plan`` under ``models``'s first scenarios, refusing (one
+    sentence) a plan whose budget or availability no design meets: what can be checked
+    before anything is simulated."""
+    behaviors = _scenario_behaviors(models.take(min(plan.scenarios, len(models))), plan)
+    space = design_space(plan, checkin_minutes=max(b.checkin_minutes for b in behaviors))
+    if not space["status"].eq("eligible").any():
+        _no_design(space, plan)
+    return space
 
 
 def _scenario_behaviors(models: Ensemble, plan: AdvicePlan) -> list[BehaviorModel]:
@@ -743,6 +787,7 @@ def whatif_chart(advice: Advice) -> Any:
         facet=alt.Facet("metric:N", title=None, sort=[v[0] for v in
                                                        _PANEL_METRICS.values()]),
         columns=3).resolve_scale(x="independent").add_params(*params).properties(
+        usermeta={"embedOptions": {"actions": False}},   # no links to the online editor
         title=alt.Title("What if: your choice beside the recommended design", subtitle=(
             "Points: mean over the plausible models; bars: lowest to highest model. "
             "A design outside the budget or availability is not shown.")))
