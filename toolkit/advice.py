@@ -413,8 +413,8 @@ def summarise_panel(frame: pd.DataFrame, plan: AdvicePlan) -> pd.DataFrame:
     out["objective"] = _objective(cell[plan.outcome].to_numpy().reshape(len(designs), m),
                                   plan.quantile)
     out["hours_worst"] = out["hours_high"]
-    out["p_over_budget"] = per["hours"].apply(lambda h: float((h > plan.budget).mean())
-                                              ).to_numpy()
+    over = (frame["hours"] > plan.budget).astype(float)
+    out["p_over_budget"] = over.groupby(frame["design"], sort=True).mean().to_numpy()
     out["programs"] = n
     return out
 
