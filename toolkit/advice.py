@@ -479,6 +479,11 @@ class Advice:
                     f"{self.change_share:.0%} of {self.change_models} plausible models, "
                     "scattered with no region of the ensemble to describe.")
         b = self.change.iloc[0]
+        if b["density"] < 0.5:   # PRIM found no region where the rival mostly wins
+            return (f"The strongest rival ({riv['label']}) reaches a higher mean {what} in "
+                    f"{int(b['cases'])} of {self.change_models} plausible models, and in no "
+                    f"region of the ensemble does it win in most models (the densest, where "
+                    f"{b['text']}, has it winning in {b['density']:.0%}).")
         return (f"If {b['text']}, choose {riv['label']} instead: there it reaches a higher "
                 f"mean {what} than {rec['label']} in {b['density']:.0%} of the plausible "
                 f"models (overall it does in {int(b['cases'])} of {self.change_models}; the "
