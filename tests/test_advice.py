@@ -411,3 +411,21 @@ def test_the_advise_report_renders_offline_in_headless_chromium(advise_run):
         capture_output=True, text=True, timeout=120)
     assert 'class="marks"' in out.stdout and out.stdout.count("<select") == 5
     assert 'class="marks"' not in path.read_text(encoding="utf-8")
+
+
+def test_what_would_change_the_advice_says_choose_only_where_the_rival_mostly_wins(
+        small_advice):
+    from dataclasses import replace
+
+    box = pd.DataFrame({"parameter": ["quality_base"], "low": [0.0], "high": [0.6],
+                        "lower_restricted": [False], "upper_restricted": [True], "qp": [0.01],
+                        "coverage": [0.9], "density": [0.8], "mass": [0.3],
+                        "sign": ["positive"], "cases": [20], "text": ["quality_base is below 0.6"]})
+    dense = replace(small_advice, change=box, change_share=20 / 64, change_models=64)
+    assert dense.change_text.startswith("If quality_base is below 0.6, choose ")
+    assert "in 80% of the plausible models" in dense.change_text
+    sparse = replace(dense, change=box.assign(density=0.35))
+    assert "choose" not in sparse.change_text
+    assert "in no region of the ensemble does it win in most models" in sparse.change_text
+    few = replace(dense, change=pd.DataFrame(), change_models=12)
+    assert "too few (fewer than 20)" in few.change_text
