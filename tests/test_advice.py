@@ -429,3 +429,13 @@ def test_what_would_change_the_advice_says_choose_only_where_the_rival_mostly_wi
     assert "in no region of the ensemble does it win in most models" in sparse.change_text
     few = replace(dense, change=pd.DataFrame(), change_models=12)
     assert "too few (fewer than 20)" in few.change_text
+
+
+def test_a_rerun_of_the_advise_study_gives_the_same_bytes(advise_run, tmp_path):
+    from tests.conftest import TINY
+    from toolkit.runs import run_study
+
+    again = run_study("advise", TINY["advise"], out=tmp_path, progress=False).path
+    for name in ("notebook.ipynb", "report.html", "findings.json", "figures/whatif.html",
+                 "figures/pareto.png", "tables/designs.parquet", "tables/stages.parquet"):
+        assert (advise_run.path / name).read_bytes() == (again / name).read_bytes(), name
