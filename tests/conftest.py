@@ -33,7 +33,10 @@ def large_cohort():
 # Tiny study parameters: every study test runs a kernel, so keep each run to seconds.
 # a few plausible models (the studies that run their headlines over the ensemble)
 FEW_MODELS = ["n_models=24", "model_replicates=5"]
-TINY = {"meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
+TINY = {"advise": ["pairs=20", "weeks=16", "policies=random,optimal",
+                   "cadences=biweekly,monthly", "minutes=60", "checkins=none,survey_30_60",
+                   "actions=coach,close", "n0=8", "change_models=24"],
+        "meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
                             "cadences=weekly,biweekly,monthly", *FEW_MODELS],
         "matching_policies": ["replicates=3", "n_mentors=24", "n_mentees=20",
                               "policies=random,optimal,stable", *FEW_MODELS],

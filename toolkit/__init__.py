@@ -38,6 +38,7 @@ PUBLIC_MODULES = (
     "summaries",
     "fitting",
     "watch",
+    "advice",
 )
 # The study layer: only these names are top-level (the modules' other names stay there).
 STUDY_LAYER = {

@@ -246,6 +246,24 @@ from .watch import (
     visible,
     watch_list,
 )
+from .advice import (
+    Advice,
+    AdvicePlan,
+    AdviceSimulator,
+    DEFAULT_DELTA,
+    METRICS,
+    OUTCOMES,
+    advise,
+    check_plan,
+    design_space,
+    load_models,
+    marginal_cost,
+    pareto_figure,
+    pareto_front,
+    prior_ensemble,
+    whatif_chart,
+    whatif_data,
+)
 from .studies import (
     get_study,
     list_studies,
@@ -256,4 +274,4 @@ from .runs import (
     verify_run,
 )
 
-from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, plots, sensitivity, report, logs, summaries, fitting, watch, studies, runs
+from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, plots, sensitivity, report, logs, summaries, fitting, watch, advice, studies, runs

@@ -391,12 +391,14 @@ def teaching_render(
 
 
 def _register_commands() -> None:
-    """Commands whose options live in their own modules: `rmt calibrate`, `rmt fit`,
+    """Commands whose options live in their own modules: `rmt advise`, `rmt calibrate`, `rmt fit`,
     `rmt watch` (each module imports only typer at import time)."""
+    from toolkit._advise_cli import advise as _advise_command
     from toolkit._calibrate_cli import calibrate_command
     from toolkit._fit_cli import fit as _fit_command
     from toolkit._fit_cli import watch as _watch_command
 
+    app.command("advise")(clean_errors(_advise_command))
     app.command("calibrate")(clean_errors(calibrate_command))
     app.command("fit")(clean_errors(_fit_command))
     app.command("watch")(clean_errors(_watch_command))
