@@ -63,7 +63,7 @@ def test_include_names_and_forbidden(roster, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--policy", "best"], "'policy' parameter of match must be one of"),
     (["--weights", "fast"], "'weights' parameter"),
-    (["--capacity", "0"], "'capacity' parameter of match must be an int >= 1"),
+    (["--capacity", "0"], "'capacity' parameter of match must be an int in the range [1, 100]"),
 ])
 def test_bad_options_exit_2_nothing_written(roster, tmp_path, args, message):
     out = tmp_path / "pairs.csv"

@@ -127,4 +127,8 @@ def test_priors_table():
     assert len(p) == len(BehaviorModel().to_dict())
     assert (p["low"] <= p["high"]).all() and set(p["distribution"]) == {"uniform"}
     plaus = {f: BehaviorModel.__dataclass_fields__[f].metadata["plausible"] for f in p.parameter}
-    assert all(plaus[r.parameter] == (r.low, r.high) for r in p.itertuples())
+    default = p["reason"].str.startswith("uniform over the plausible range")
+    # a prior is the plausible range unless the field states another one, with its reason
+    assert default.any() and (~default).any()
+    assert all(plaus[r.parameter] == (r.low, r.high) for r in p[default].itertuples())
+    assert p.loc[~default, "reason"].str.len().gt(20).all()
