@@ -62,6 +62,33 @@ def clean_errors(func):
     return wrapper
 
 
+def stops_cleanly(func):
+    """Ctrl-C (SIGINT) and SIGTERM end the command with one line and exit status 130 or
+    143: the unfinished run's temporary folder is removed, the kernels and pool workers
+    this process started are stopped, runs already finished are kept."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import signal
+
+        from toolkit.runs.run import interruptible, stop_children
+
+        try:
+            with interruptible():
+                return func(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            for sig in (signal.SIGINT, signal.SIGTERM):  # nothing interrupts the clean-up
+                signal.signal(sig, signal.SIG_IGN)
+            signum = int(getattr(exc, "signum", signal.SIGINT))
+            stop_children()
+            how = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
+            typer.echo(f"error: stopped by {how}; finished runs are kept, the unfinished run "
+                       "and its temporary folder were removed.", err=True)
+            raise typer.Exit(code=128 + signum) from None
+
+    return wrapper
+
+
 @app.command()
 @clean_errors
 def cohort(
@@ -177,6 +204,7 @@ def data(
 
 @app.command()
 @clean_errors
+@stops_cleanly
 def reports(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the canonical reports.")
                    ] = Path("reports"),
@@ -208,6 +236,7 @@ _PARAM_HELP = "Study parameter as key=value (repeatable); lists as a,b or [a, b]
 
 @app.command(context_settings={"help_option_names": []})
 @clean_errors
+@stops_cleanly
 def run(
     ctx: typer.Context,
     study: Annotated[str | None, typer.Argument(help="Study name (rmt run STUDY --help lists its "
@@ -248,6 +277,7 @@ def run(
 
 @app.command()
 @clean_errors
+@stops_cleanly
 def verify(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (with manifest.json).")],
     input_file: Annotated[list[str] | None, typer.Option(
@@ -270,6 +300,13 @@ def verify(
         key, value = item.split("=", 1)
         given[key.strip()] = value
     res = verify_run(run_dir, inputs=given, echo=lambda m: typer.echo(m, err=True))
+    if res.checksums:
+        for problem in res.checksums:
+            typer.echo(problem)
+        typer.echo(f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
+                   "its manifest records; the run was changed after it was written, so it "
+                   "was not re-run.", err=True)
+        raise typer.Exit(code=1)
     for table, check in res.tables.items():
         typer.echo(f"{table}: {check}")
     if not res.passed:
@@ -283,6 +320,7 @@ def verify(
 
 @app.command()
 @clean_errors
+@stops_cleanly
 def sweep(
     study: Annotated[str, typer.Argument(help="Study name.")],
     grid: Annotated[list[str], typer.Option("--grid", "-g", help="key=v1,v2 (repeatable; the "
@@ -376,6 +414,7 @@ def teaching_build(
 
 @teaching_app.command("render")
 @clean_errors
+@stops_cleanly
 def teaching_render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")
                    ] = Path("reports") / "teaching",
