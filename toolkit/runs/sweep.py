@@ -200,7 +200,12 @@ def check_timeout(timeout: object) -> float:
     return float(timeout)  # type: ignore[arg-type]
 
 
-_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?/?$")
+# tcp://HOST:PORT (HOST a name, an IPv4 address or an [IPv6] address), or a Dask
+# in-process address (inproc://HOST/PID/N, what LocalCluster(processes=False) gives).
+_ADDRESS = re.compile(
+    r"^(?:(tcp|tls|ucx|ws|wss)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?/?"
+    r"|inproc://[A-Za-z0-9_.:-]+/\d+/\d+)$"
+)
 
 
 def scheduler_address(scheduler: str) -> str:
