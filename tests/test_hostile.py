@@ -168,7 +168,7 @@ def test_output_places_that_hold_no_run_are_one_sentence(no_kernel, tmp_path):
          "more than the file system"),
         (["run", "meeting_cadence", "-p", f"roster={tmp_path / ('r' * 300)}.csv"],
          "more than the file system allows"),
-        (["run", "meeting_cadence", "-p", f"roster={tmp_path}"], "not a regular file"),
+        (["run", "meeting_cadence", "-p", f"roster={tmp_path}"], "must be a regular file"),
         (["run", "meeting_cadence", "-f", str(tmp_path / ("f" * 300)) + ".yaml"],
          "more than the file system allows"),
     ]
@@ -187,7 +187,7 @@ def test_fifo_roster_is_refused_without_reading_it(no_kernel, tmp_path):
     res = _rmt(["run", "meeting_cadence", "-p", f"roster={fifo}", "--out",
                 str(tmp_path / "o")], timeout=60)
     assert res.returncode == 2
-    assert "not a regular file" in _one_error_line(res.stderr)
+    assert "must be a regular file" in _one_error_line(res.stderr)
 
 
 # --------------------------------------------------------------------------- Dask

@@ -68,17 +68,17 @@ def _regular_file(path: Path, what: str) -> os.stat_result:
         st = path.stat()
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
-            why = (f"its name is {len(str(path)):,} characters long, more than the file "
-                   "system allows")
+            got = (f"a name of {len(str(path)):,} characters, more than the file system "
+                   "allows")
         elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            why = "it does not exist"
+            got = _short(path)
         else:
-            why = (exc.strerror or type(exc).__name__).lower()
-        raise InvalidParameterError(f"The {what} {_short(path)} cannot be read: {why}.") from None
+            got = f"{_short(path)} ({(exc.strerror or type(exc).__name__).lower()})"
+        raise InvalidParameterError(f"The {what} must be an existing file; got {got}.") from None
     if not stat.S_ISREG(st.st_mode):
         raise InvalidParameterError(
-            f"The {what} {_short(path)} is not a regular file (a folder, pipe or device); "
-            "give a file.")
+            f"The {what} must be a regular file; got {_short(path)}, which is a folder, pipe "
+            "or device.")
     return st
 
 
@@ -210,7 +210,7 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, Any]:
 
     p = Path(path)
     what = "parameter file"
-    st = _regular_file(p, what)
+    st = _regular_file(p, "parameter file (-f)")
     if st.st_size > MAX_FILE_BYTES:
         raise InvalidParameterError(
             f"The {what} {_short(p)} has {st.st_size:,} bytes; at most {MAX_FILE_BYTES:,} are "
@@ -284,7 +284,7 @@ def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]
         if value is None:
             continue
         p = Path(value).expanduser()
-        _regular_file(p, f"{name!r} file of study {study.name}")
+        _regular_file(p, f"{name!r} parameter of study {study.name}")
         if name == "roster":
             from toolkit.roster import read_roster
 
