@@ -354,15 +354,16 @@ def _people(values: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]
     """(mentees, mentors) of the largest cohort a study's kernel holds at once.
 
     A roster counts its people; a synthetic cohort its ``n_mentees`` and ``n_mentors``;
-    a study of pilot sizes (``sizes``, ``effect_pairs``: pairs) is counted as that many
-    mentees and as many mentors, an upper bound of what it matches at once.
+    a study of pilot sizes (``sizes``, ``effect_pairs``: pairs) makes cohorts of that many
+    mentees and 1.2 times as many mentors (the default cohort's ratio, as
+    ``toolkit.diagnosis.SimulatorDesign`` does).
     """
     if "roster" in inputs and "people" in inputs["roster"]:
         return tuple(inputs["roster"]["people"])  # type: ignore[return-value]
     n_e, n_r = int(values.get("n_mentees") or 0), int(values.get("n_mentors") or 0)
     pilots = [int(v) for v in values.get("sizes") or ()] + [int(values.get("effect_pairs") or 0)]
     n = max(pilots)
-    return max(n_e, n), max(n_r, n)
+    return max(n_e, n), max(n_r, round(1.2 * n))
 
 
 def memory_estimate(params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, int]:
@@ -377,7 +378,8 @@ def memory_estimate(params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> tup
 
     values = params.to_dict()
     n_e, n_r = _people(values, inputs)
-    named = [values[k] for k in ("policy",) if isinstance(values.get(k), str)]
+    named = [v for k, v in values.items()
+             if (k == "policy" or k.endswith("_policy")) and isinstance(v, str)]
     named += [v for v in values.get("policies") or () if isinstance(v, str)]
     policies = [p for p in named if p in POLICIES] or list(POLICIES)
     pairs = max((memory_needed(p, n_e, n_r) for p in policies), default=0) if n_e and n_r else 0
