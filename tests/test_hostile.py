@@ -283,23 +283,18 @@ def test_verify_refuses_a_manifest_with_wrong_types(run_copy, no_kernel, field, 
     assert f"'{field}'" in line and "manifest" in line
 
 
-def test_verify_fails_on_a_tampered_recorded_checksum(run_copy, no_kernel):
+def test_verify_fails_on_a_tampered_recorded_checksum(run_copy):
     def tamper(m):
-        table = sorted(k for k in m["outputs"] if k.startswith("tables/"))[0]
-        m["outputs"][table] = "0" * 64
+        m["outputs"]["findings.json"] = "0" * 64
 
     _edit_manifest(run_copy, outputs=tamper)
     res = runner.invoke(app, ["verify", str(run_copy)])
     assert res.exit_code == 1, res.output
-    assert "sha256 differs" in res.stdout
-    assert "differ from the checksums its manifest records" in _one_error_line(res.stderr)
-
-
-def test_verify_fails_on_a_changed_output_file(run_copy, no_kernel):
-    (run_copy / "findings.json").write_text("{}")
-    res = runner.invoke(app, ["verify", str(run_copy)])
-    assert res.exit_code == 1
-    assert "findings.json: its sha256 differs" in res.stdout
+    assert "checksum: findings.json: its sha256 differs" in res.stderr
+    assert "estimates.parquet: identical" in res.stdout  # the re-run itself agrees
+    line = res.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: 1 file(s) of the run differ from the checksums")
+    assert "findings.json" in line
 
 
 def test_verify_refuses_a_fifo_in_tables_without_hanging(run_copy, tmp_path):
@@ -435,7 +430,9 @@ def _no_process_left(tag: str, timeout: float = 20.0) -> list[int]:
 
 
 def _unfinished(out: Path) -> list[Path]:
-    return list(out.rglob(".unfinished-*"))
+    """Temporary folders of runs under way (hidden folders; ``.unfinished-*`` on this
+    branch, whatever their name)."""
+    return [p for p in out.rglob(".*") if p.is_dir()] if out.exists() else []
 
 
 def test_ctrl_c_during_run_stops_the_kernel_cleanly(tmp_path):

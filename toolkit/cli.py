@@ -300,15 +300,13 @@ def verify(
         key, value = item.split("=", 1)
         given[key.strip()] = value
     res = verify_run(run_dir, inputs=given, echo=lambda m: typer.echo(m, err=True))
-    if res.checksums:
-        for problem in res.checksums:
-            typer.echo(problem)
-        typer.echo(f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
-                   "its manifest records; the run was changed after it was written, so it "
-                   "was not re-run.", err=True)
-        raise typer.Exit(code=1)
     for table, check in res.tables.items():
         typer.echo(f"{table}: {check}")
+    if res.checksums:
+        typer.echo(f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
+                   "its manifest records (the run or its manifest was changed after it was "
+                   f"written): {', '.join(p.split(':')[0] for p in res.checksums)}", err=True)
+        raise typer.Exit(code=1)
     if not res.passed:
         bad = [t for t, c in res.tables.items() if not c.agrees]
         typer.echo(f"error: {len(bad)} table(s) differ from the re-run beyond the tolerance "

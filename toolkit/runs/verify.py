@@ -2,8 +2,8 @@
 
 Versions that differ from the manifest's are said first. The manifest's fields must have
 their types, every file of ``tables/`` and ``figures/`` must be a regular file, and every
-output must still have the checksum the manifest records (else verification fails before
-any re-run). Input files are found by the name the manifest keeps (in the current folder,
+output must still have the checksum the manifest records (else verification fails; the
+re-run still says how the tables differ). Input files are found by the name the manifest keeps (in the current folder,
 or where ``inputs`` says) and must have the recorded checksum. Tables agree when integers and text are equal and numbers are
 within :data:`~toolkit.runs.manifest.RTOL` / :data:`~toolkit.runs.manifest.ATOL`.
 """
@@ -124,8 +124,8 @@ def verify_run(
     notes = version_notes(manifest)
     for note in notes:
         echo(f"version differs: {note}")
-    if problems:  # the run is not what its manifest says: nothing to re-run against
-        return VerifyResult(run, notes, {}, False, problems)
+    for problem in problems:  # the run is not what its manifest says: it fails, and the
+        echo(f"checksum: {problem}")  # re-run below still says how its tables differ
     params = dict(manifest["parameters"])
     for name, meta in (manifest.get("inputs") or {}).items():
         if name in study.inputs and params.get(name) is not None:
@@ -146,4 +146,5 @@ def verify_run(
                 tables[t] = TableCheck(False, note="not produced by the re-run")
             else:
                 tables[t] = compare_table(run / "tables" / t, fresh / "tables" / t)
-    return VerifyResult(run, notes, tables, all(c.agrees for c in tables.values()))
+    agree = all(c.agrees for c in tables.values())
+    return VerifyResult(run, notes, tables, agree and not problems, problems)
