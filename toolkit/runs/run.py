@@ -86,9 +86,17 @@ def interruptible() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _is_kernel(proc: Any) -> bool:
+    try:
+        return any("ipykernel" in part for part in proc.cmdline())
+    except Exception:
+        return False
+
+
 def stop_children(timeout: float = 10.0) -> None:
-    """End every process this one started (kernels, pool workers and theirs): SIGTERM,
-    then SIGKILL to those still running after ``timeout`` seconds.
+    """End every process this one started (kernels, pool workers and theirs): SIGKILL to
+    kernels, SIGTERM to other children, then SIGKILL to any process still running after
+    ``timeout`` seconds.
 
     A pool worker stops its own kernel and removes its temporary folder on SIGTERM;
     a kernel started by jupyter_client is in its own session, so a Ctrl-C at the
@@ -104,7 +112,10 @@ def stop_children(timeout: float = 10.0) -> None:
     direct = [c for c in children if c.ppid() == me.pid]
     for child in direct:
         with contextlib.suppress(psutil.Error):
-            child.terminate()
+            if _is_kernel(child):  # its work is discarded; a SIGTERM makes it log a
+                child.kill()  # traceback while it closes its sockets mid-cell
+            else:
+                child.terminate()
     _, alive = psutil.wait_procs(direct, timeout=timeout)
     rest = [c for c in children if c.is_running()] + alive
     for child in rest:

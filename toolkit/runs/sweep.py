@@ -316,8 +316,7 @@ def _executor(n: int, scheduler: str | None, timeout: float) -> Iterator[Any]:
         except BaseException:
             # Interrupted, or a run failed to plan: stop the workers (each removes its
             # unfinished run) instead of waiting for their runs to end.
-            pool.shutdown(wait=False, cancel_futures=True)
-            stop_children()
+            _stop_workers(pool)
             raise
         pool.shutdown(wait=True)
 
@@ -383,6 +382,27 @@ def run_sweep(
     keys = grid_keys(grid)
     table, report = _write_sweep(study, sets, runs, keys, Path(out))
     return SweepResult(name, runs, len(todo), len(plans) - len(todo), table, report, keys)
+
+
+def _stop_workers(pool: Any, timeout: float = 10.0) -> None:
+    """SIGTERM to the pool's worker processes (each stops its kernel and removes its
+    unfinished run), SIGKILL to any still running after ``timeout`` seconds.
+
+    ``ProcessPoolExecutor`` has no public way to end its workers before Python 3.14
+    (``terminate_workers``); its ``_processes`` mapping is read here, so only processes
+    of this pool are touched (not other children of a notebook calling the API).
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout)
 
 
 @contextlib.contextmanager
