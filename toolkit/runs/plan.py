@@ -359,7 +359,8 @@ def _people(values: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]
     ``toolkit.diagnosis.SimulatorDesign`` does).
     """
     if "roster" in inputs and "people" in inputs["roster"]:
-        return tuple(inputs["roster"]["people"])  # type: ignore[return-value]
+        n_e, n_r = inputs["roster"]["people"]
+        return int(n_e), int(n_r)
     n_e, n_r = int(values.get("n_mentees") or 0), int(values.get("n_mentors") or 0)
     pilots = [int(v) for v in values.get("sizes") or ()] + [int(values.get("effect_pairs") or 0)]
     n = max(pilots)

@@ -191,13 +191,13 @@ class _Here:
 
 def check_timeout(timeout: object) -> float:
     """``timeout`` as seconds: a finite number above 0 (at most a day)."""
-    ok = isinstance(timeout, int | float) and not isinstance(timeout, bool)
-    if not ok or not math.isfinite(timeout) or not 0 < timeout <= 86_400:  # type: ignore[operator]
+    seconds = float(timeout) if isinstance(timeout, int | float) else math.nan
+    if isinstance(timeout, bool) or not math.isfinite(seconds) or not 0 < seconds <= 86_400:
         raise InvalidParameterError(
             f"The --timeout of rmt sweep must be a number of seconds above 0 and at most "
             f"86400; got {timeout!r}."
         )
-    return float(timeout)  # type: ignore[arg-type]
+    return seconds
 
 
 # tcp://HOST:PORT (HOST a name, an IPv4 address or an [IPv6] address), or a Dask
