@@ -45,6 +45,7 @@ __all__ = [
     "RunResult",
     "existing_run",
     "interruptible",
+    "kill_kernels",
     "run_planned",
     "run_reports",
     "run_study",
@@ -64,7 +65,21 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     # Further signals are ignored while the program cleans up after the first one.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
+    kill_kernels()
     raise Interrupted(signum)
+
+
+def kill_kernels() -> None:
+    """SIGKILL the kernels this process started, at once: the run is abandoned, and a
+    kernel still alive when the client cleans up is asked to shut down mid-cell, which
+    makes ipykernel log a traceback on the terminal."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children():
+            if _is_kernel(child):
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
 
 
 @contextlib.contextmanager
