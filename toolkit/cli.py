@@ -84,7 +84,13 @@ def stops_cleanly(func):
             how = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
             typer.echo(f"error: stopped by {how}; finished runs are kept, the unfinished run "
                        "and its temporary folder were removed.", err=True)
-            raise typer.Exit(code=128 + signum) from None
+            # Everything is cleaned up; leave without the interpreter's shutdown, where the
+            # abandoned notebook client's tasks would print their lost kernel.
+            import os
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
 
     return wrapper
 
