@@ -444,7 +444,11 @@ def _check_out_path(out: Path) -> None:
             f"The output folder {str(out)!r} is under /{resolved.parts[1]}, "
             "which holds no files; choose another --out."
         )
-    if len(str(resolved)) + 64 > os.pathconf(current, "PC_PATH_MAX"):
+    try:
+        path_max = os.pathconf(current, "PC_PATH_MAX")
+    except (AttributeError, ValueError, OSError):  # no pathconf (Windows), or no limit
+        path_max = 1 << 30
+    if len(str(resolved)) + 64 > path_max:
         raise OutputPathError(
             f"The output folder {_short(out)} is {len(str(resolved)):,} characters long; the "
             "file system allows too few more for the run's files; choose a shorter --out.")
