@@ -229,6 +229,9 @@ def test_verify_passes_on_a_fresh_run_and_names_an_altered_table(tiny_run, tmp_p
         "differs in 1 cell (largest difference 0.001 in column 'completion')"
     )
     assert str(res.tables["estimates.parquet"]) == "identical"
+    assert res.checksums == [
+        "tables/arms.parquet: its sha256 differs from the one the manifest records"
+    ]
 
 
 def test_compare_table_tolerance_is_stated_and_exact_for_integers_and_text(tmp_path):

@@ -118,7 +118,9 @@ def folder_mode() -> int:
 def _cannot(what: str, path: Path, exc: OSError, folder: Path) -> OutputPathError:
     """One sentence for an OS error met while creating a file in ``folder``."""
     code = exc.errno
-    if code in (errno.EACCES, errno.EPERM):
+    if code == errno.ENAMETOOLONG:
+        why = f"its name is {len(str(path)):,} characters long, more than the file system allows"
+    elif code in (errno.EACCES, errno.EPERM):
         why = f"the folder {quote(str(folder))} is not writable"
     elif code == errno.EROFS:
         why = f"the folder {quote(str(folder))} is on a read-only file system"
@@ -314,10 +316,14 @@ def staged_folder(path: str | os.PathLike, *, what: str = "output folder") -> It
     failure the temporary folder is removed and nothing new is left behind.
     """
     target = Path(path)
-    if target.exists() and not target.is_dir():
+    try:
+        is_file = target.exists() and not target.is_dir()
+        base = target if target.is_dir() else _existing_ancestor(target)
+    except OSError as exc:  # a name longer than the file system allows, a loop of links
+        raise _cannot(what, target, exc, target.parent) from None
+    if is_file:
         raise OutputPathError(f"The {what} {quote(str(target))} is an existing file, not a "
                               "folder.")
-    base = target if target.is_dir() else _existing_ancestor(target)
     if not base.is_dir():
         raise OutputPathError(f"The {what} {quote(str(target))} is under "
                               f"{quote(str(base))}, which is a file, not a folder.")

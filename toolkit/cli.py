@@ -62,6 +62,39 @@ def clean_errors(func):
     return wrapper
 
 
+def stops_cleanly(func):
+    """Ctrl-C (SIGINT) and SIGTERM end the command with one line and exit status 130 or
+    143: the unfinished run's temporary folder is removed, the kernels and pool workers
+    this process started are stopped, runs already finished are kept."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import signal
+
+        from toolkit.runs.run import interruptible, stop_children
+
+        try:
+            with interruptible():
+                return func(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            for sig in (signal.SIGINT, signal.SIGTERM):  # nothing interrupts the clean-up
+                signal.signal(sig, signal.SIG_IGN)
+            signum = int(getattr(exc, "signum", signal.SIGINT))
+            stop_children()
+            how = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
+            typer.echo(f"error: stopped by {how}; finished runs are kept, the unfinished run "
+                       "and its temporary folder were removed.", err=True)
+            # Everything is cleaned up; leave without the interpreter's shutdown, where the
+            # abandoned notebook client's tasks would print their lost kernel.
+            import os
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
+
+    return wrapper
+
+
 @app.command()
 @clean_errors
 def cohort(
@@ -177,6 +210,7 @@ def data(
 
 @app.command()
 @clean_errors
+@stops_cleanly
 def reports(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the canonical reports.")
                    ] = Path("reports"),
@@ -208,6 +242,7 @@ _PARAM_HELP = "Study parameter as key=value (repeatable); lists as a,b or [a, b]
 
 @app.command(context_settings={"help_option_names": []})
 @clean_errors
+@stops_cleanly
 def run(
     ctx: typer.Context,
     study: Annotated[str | None, typer.Argument(help="Study name (rmt run STUDY --help lists its "
@@ -248,6 +283,7 @@ def run(
 
 @app.command()
 @clean_errors
+@stops_cleanly
 def verify(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (with manifest.json).")],
     input_file: Annotated[list[str] | None, typer.Option(
@@ -272,6 +308,11 @@ def verify(
     res = verify_run(run_dir, inputs=given, echo=lambda m: typer.echo(m, err=True))
     for table, check in res.tables.items():
         typer.echo(f"{table}: {check}")
+    if res.checksums:
+        typer.echo(f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
+                   "its manifest records (the run or its manifest was changed after it was "
+                   f"written): {', '.join(p.split(':')[0] for p in res.checksums)}", err=True)
+        raise typer.Exit(code=1)
     if not res.passed:
         bad = [t for t, c in res.tables.items() if not c.agrees]
         typer.echo(f"error: {len(bad)} table(s) differ from the re-run beyond the tolerance "
@@ -283,6 +324,7 @@ def verify(
 
 @app.command()
 @clean_errors
+@stops_cleanly
 def sweep(
     study: Annotated[str, typer.Argument(help="Study name.")],
     grid: Annotated[list[str], typer.Option("--grid", "-g", help="key=v1,v2 (repeatable; the "
@@ -376,6 +418,7 @@ def teaching_build(
 
 @teaching_app.command("render")
 @clean_errors
+@stops_cleanly
 def teaching_render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")
                    ] = Path("reports") / "teaching",

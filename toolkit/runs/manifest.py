@@ -31,6 +31,7 @@ __all__ = [
     "PACKAGES",
     "RTOL",
     "TableCheck",
+    "check_manifest",
     "compare_table",
     "installed_versions",
     "read_manifest",
@@ -81,13 +82,77 @@ RTOL = 1e-9
 ATOL = 1e-12
 
 
+# A manifest is a few kilobytes; a larger file is not one (and is not read whole).
+MAX_MANIFEST_BYTES = 4 * 2**20
+
+
 def read_manifest(run_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The manifest of a run folder, or None if it has none (or an unreadable one)."""
+    """The manifest of a run folder, or None if it has none (or an unreadable one).
+
+    Only a regular file of at most :data:`MAX_MANIFEST_BYTES` is read (a FIFO named
+    ``manifest.json`` would block the reader)."""
+    import stat
+
+    path = Path(run_dir) / MANIFEST
     try:
-        data = json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_MANIFEST_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+_HEX64 = frozenset("0123456789abcdef")
+
+
+def check_manifest(manifest: Mapping[str, Any], run: str | os.PathLike) -> None:
+    """Refuse, in one sentence, a manifest whose fields have the wrong types.
+
+    What verification reads: ``study`` (text), ``parameters`` (a mapping of names),
+    ``inputs`` (a mapping of name to ``{file, sha256}``), ``outputs`` (a mapping of
+    relative path to sha256) and, when present, ``packages`` (name to version text).
+    """
+    from toolkit._validation import quote
+    from toolkit.errors import InvalidParameterError
+
+    where = f"The manifest of {quote(str(run))}"
+
+    def bad(field: str, value: Any, allowed: str) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"{where} has a {field!r} of type {type(value).__name__}; {allowed} is allowed "
+            "there (the manifest was changed by hand or is not a run's)."
+        )
+
+    def is_sha(v: Any) -> bool:
+        return isinstance(v, str) and len(v) == 64 and set(v) <= _HEX64
+
+    study = manifest.get("study")
+    if not isinstance(study, str):
+        raise bad("study", study, "a study name (text)")
+    params = manifest.get("parameters")
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise bad("parameters", params, "a mapping of parameter names to values")
+    inputs = manifest.get("inputs", {})
+    if not isinstance(inputs, dict) or not all(
+        isinstance(m, dict) and isinstance(m.get("file"), str) and is_sha(m.get("sha256"))
+        for m in inputs.values()
+    ):
+        raise bad("inputs", inputs, "a mapping of names to {file, sha256}")
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, dict) or not all(
+        isinstance(k, str) and is_sha(v) for k, v in outputs.items()
+    ):
+        raise bad("outputs", outputs, "a mapping of relative paths to sha256 digests")
+    packages = manifest.get("packages", {})
+    if not isinstance(packages, dict) or not all(
+        isinstance(v, str | None) for v in packages.values()
+    ):
+        raise bad("packages", packages, "a mapping of package names to versions")
+    for key in ("toolkit_version", "python"):
+        if not isinstance(manifest.get(key, ""), str):
+            raise bad(key, manifest.get(key), "text")
 
 
 def installed_versions() -> dict[str, Any]:

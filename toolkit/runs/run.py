@@ -14,15 +14,22 @@ A run is written to a temporary folder and renamed into place, so a failed run l
 nothing at the run path (its partial notebook is kept in ``failed-<run_id>/``). An input
 file reaches the kernel as a link named like the file inside the run folder, removed
 before the folder is renamed, so neither the notebook nor the manifest names its folder.
+
+Interruptions: inside :func:`interruptible`, SIGINT (Ctrl-C) and SIGTERM raise
+:class:`Interrupted`; the unfinished run's temporary folder is removed on the way out and
+:func:`stop_children` ends the kernels and pool workers this process started. Only a
+SIGKILL can leave a temporary folder, and it is named ``.unfinished-<run_id>-*``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,112 @@ from toolkit.runs.manifest import MANIFEST, read_manifest, write_manifest
 from toolkit.runs.plan import Plan, find_study, plan_run
 from toolkit.runs.render import render_report, strip_run_times, write_index
 
-__all__ = ["RunResult", "existing_run", "run_planned", "run_reports", "run_study"]
+__all__ = [
+    "Interrupted",
+    "RunResult",
+    "existing_run",
+    "interruptible",
+    "kill_kernels",
+    "run_planned",
+    "run_reports",
+    "run_study",
+    "stop_children",
+]
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; ``signum`` says which (exit status 128 + signum)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    # Further signals are ignored while the program cleans up after the first one.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    _quiet_and_kill_kernels()
+    raise Interrupted(signum)
+
+
+def _quiet_and_kill_kernels() -> None:
+    """Silence logging (the notebook client may still run in its own thread and report the
+    kernel it loses as an error) and kill this process's kernels; the process is ending."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    kill_kernels()
+
+
+def kill_kernels() -> None:
+    """SIGKILL the kernels this process started, at once: the run is abandoned, and a
+    kernel still alive when the client cleans up is asked to shut down mid-cell, which
+    makes ipykernel log a traceback on the terminal."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children():
+            if _is_kernel(child):
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` (in the main
+    thread); the previous handlers come back afterwards. Elsewhere a no-op."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in saved:
+        signal.signal(sig, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _is_kernel(proc: Any) -> bool:
+    try:
+        return any("ipykernel" in part for part in proc.cmdline())
+    except Exception:
+        return False
+
+
+def stop_children(timeout: float = 10.0) -> None:
+    """End every process this one started (kernels, pool workers and theirs): SIGKILL to
+    kernels, SIGTERM to other children, then SIGKILL to any process still running after
+    ``timeout`` seconds.
+
+    A pool worker stops its own kernel and removes its temporary folder on SIGTERM;
+    a kernel started by jupyter_client is in its own session, so a Ctrl-C at the
+    terminal never reaches it.
+    """
+    import psutil
+
+    try:
+        me = psutil.Process()
+        children = me.children(recursive=True)
+    except psutil.Error:
+        return
+    direct = [c for c in children if c.ppid() == me.pid]
+    for child in direct:
+        with contextlib.suppress(psutil.Error):
+            if _is_kernel(child):  # its work is discarded; a SIGTERM makes it log a
+                child.kill()  # traceback while it closes its sockets mid-cell
+            else:
+                child.terminate()
+    _, alive = psutil.wait_procs(direct, timeout=timeout)
+    rest = [c for c in children if c.is_running()] + alive
+    for child in rest:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(rest, timeout=timeout)
 
 _CANONICAL_FILES = ("notebook.ipynb", "report.html", "findings.json", "tables", "figures", MANIFEST)
 
@@ -82,7 +194,8 @@ def _make_parent(path: Path) -> Path:
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
+        # named so a folder left by a SIGKILL says what it is
+        tmp = Path(tempfile.mkdtemp(prefix=f".unfinished-{path.name}-", dir=parent))
     except OSError as exc:
         raise OutputPathError(
             f"The output folder {str(parent)!r} cannot be written: "
@@ -132,8 +245,11 @@ def _move_into_place(tmp: Path, plan: Plan) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def run_planned(plan: Plan, *, force: bool = False, progress: bool = True) -> RunResult:
-    """Execute a :class:`~toolkit.runs.plan.Plan` (see :func:`run_study`)."""
+def run_planned(
+    plan: Plan, *, force: bool = False, progress: bool = True, keep_failed: bool = True
+) -> RunResult:
+    """Execute a :class:`~toolkit.runs.plan.Plan` (see :func:`run_study`); with
+    ``keep_failed=False`` a failing run keeps nothing and its message names no folder."""
     existing = existing_run(plan)
     if existing is not None and not (plan.canonical or force):
         if existing.get("fingerprint") == plan.fingerprint:
@@ -154,6 +270,10 @@ def run_planned(plan: Plan, *, force: bool = False, progress: bool = True) -> Ru
         try:
             execute_study(notebook, tmp / "notebook.ipynb", parameters, cwd=tmp, progress=progress)
         except CellError as exc:
+            if "KeyboardInterrupt" in exc.where:  # the kernel got the Ctrl-C too
+                raise Interrupted(signal.SIGINT) from None
+            if not keep_failed:
+                raise StudyExecutionError(f"Study {plan.name} failed in {exc.where}.") from None
             _unlink_inputs(plan, tmp)
             failed = plan.path.parent / f"failed-{plan.run_id}"
             shutil.rmtree(failed, ignore_errors=True)

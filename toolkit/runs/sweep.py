@@ -14,9 +14,12 @@ import contextlib
 import html
 import itertools
 import json
+import math
 import os
 import re
 import shlex
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -26,8 +29,14 @@ from typing import Any
 from toolkit._io import replace_text, sha256_text
 from toolkit._spec import canonical_json
 from toolkit.errors import InvalidParameterError, SchedulerError, StudyExecutionError
-from toolkit.runs.plan import Plan, find_study, plan_run
-from toolkit.runs.run import RunResult, existing_run, run_planned, run_study
+from toolkit.runs.plan import Plan, check_assignments, find_study, plan_run
+from toolkit.runs.run import (
+    RunResult,
+    existing_run,
+    run_planned,
+    run_study,
+    stop_children,
+)
 
 __all__ = ["SweepResult", "expand_grid", "run_sweep"]
 
@@ -103,9 +112,70 @@ class SweepResult:
     grid_keys: list[str] = field(default_factory=list)
 
 
+_IN_TASK = threading.Event()  # set in a pool worker while it runs a study
+
+
 def _remote_task(name: str, values: dict[str, Any], out: str) -> str:
-    """One run of a sweep in a pool process or on a Dask worker (plans there again)."""
-    return str(run_study(name, values, out=out, progress=False).path)
+    """One run of a sweep in a pool process or on a Dask worker (plans there again).
+
+    In a pool worker a SIGTERM (from the sweep stopping, or from the parent's death)
+    raises in the run, which removes its temporary folder; the worker then stops its
+    kernel and exits at once (a pool would otherwise wait for its next task).
+    """
+    _IN_TASK.set()
+    try:
+        return str(run_study(name, values, out=out, progress=False).path)
+    except KeyboardInterrupt as exc:
+        if not _POOL_WORKER:
+            raise
+        stop_children(timeout=5.0)
+        os._exit(128 + int(getattr(exc, "signum", signal.SIGTERM)))
+    finally:
+        _IN_TASK.clear()
+
+
+_POOL_WORKER = False
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    if _IN_TASK.is_set():
+        from toolkit.runs.run import Interrupted, _quiet_and_kill_kernels
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _quiet_and_kill_kernels()
+        raise Interrupted(signum)
+    os._exit(128 + signum)  # idle: nothing to clean up
+
+
+def _worker_init(parent: int) -> None:
+    """Set up a pool worker: die with the sweep, leave Ctrl-C to the sweep.
+
+    A Ctrl-C at the terminal reaches every process of its group; the sweep (the parent)
+    handles it and stops the workers with SIGTERM, which a worker turns into a clean stop
+    of its run. On Linux the kernel sends SIGTERM to the worker when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``, even after a SIGKILL); elsewhere a thread checks the
+    parent once a second. The worker's kernels watch the worker the same way (ipykernel's
+    parent poller), so no process outlives a killed sweep.
+    """
+    global _POOL_WORKER
+    _POOL_WORKER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+    with contextlib.suppress(Exception):
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="rmt-parent-watch", daemon=True).start()
 
 
 class _Here:
@@ -120,25 +190,95 @@ class _Here:
         return fut
 
 
+def check_timeout(timeout: object) -> float:
+    """``timeout`` as seconds: a finite number above 0 (at most a day)."""
+    seconds = float(timeout) if isinstance(timeout, int | float) else math.nan
+    if isinstance(timeout, bool) or not math.isfinite(seconds) or not 0 < seconds <= 86_400:
+        raise InvalidParameterError(
+            f"The --timeout of rmt sweep must be a number of seconds above 0 and at most "
+            f"86400; got {timeout!r}."
+        )
+    return seconds
+
+
+# tcp://HOST:PORT (HOST a name, an IPv4 address or an [IPv6] address), or a Dask
+# in-process address (inproc://HOST/PID/N, what LocalCluster(processes=False) gives).
+_ADDRESS = re.compile(
+    r"^(?:(tcp|tls|ucx|ws|wss)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?/?"
+    r"|inproc://[A-Za-z0-9_.:-]+/\d+/\d+)$"
+)
+
+
+def scheduler_address(scheduler: str) -> str:
+    """The address of ``scheduler`` (an address, or a scheduler file that names one),
+    checked for form: one sentence for anything else, before any connection."""
+    from toolkit._validation import quote
+
+    if "://" in scheduler:
+        address = scheduler
+        where = f"The scheduler address {quote(scheduler)}"
+    else:
+        p = Path(scheduler)
+        try:
+            st = p.stat()
+            regular = p.is_file() and st.st_size <= 64 * 1024
+            text = p.read_text(encoding="utf-8") if regular else ""
+            data = json.loads(text) if regular else None
+        except OSError:
+            data, regular = None, False
+        except ValueError:
+            raise SchedulerError(
+                f"The scheduler file {quote(scheduler)} is not a Dask scheduler file (JSON "
+                "with an 'address')."
+            ) from None
+        if not regular and data is None and not p.exists():
+            raise SchedulerError(
+                f"The scheduler {quote(scheduler)} is neither an address (tcp://HOST:8786) "
+                "nor an existing scheduler file."
+            )
+        if not isinstance(data, dict) or not isinstance(data.get("address"), str):
+            raise SchedulerError(
+                f"The scheduler file {quote(scheduler)} is not a Dask scheduler file (JSON "
+                "with an 'address')."
+            )
+        address = data["address"]
+        where = f"The address {quote(address)} in the scheduler file {quote(scheduler)}"
+    m = _ADDRESS.match(address)
+    port = int(m.group(3)[1:]) if m and m.group(3) else 0
+    if not m or port > 65535:
+        raise SchedulerError(
+            f"{where} is not a Dask address; write it as tcp://HOST:PORT."
+        )
+    return address
+
+
 def _connect(scheduler: str, timeout: float) -> Any:
+    """A Dask client of ``scheduler``, reached within ``timeout`` seconds or refused.
+
+    The client is made in a helper thread that the caller waits for at most ``timeout``
+    seconds: a listener that accepts the connection but never answers the Dask
+    handshake would otherwise hold the client forever.
+    """
     from distributed import Client
 
-    try:
-        if "://" in scheduler:
-            return Client(scheduler, timeout=timeout, set_as_default=False)
-        if not Path(scheduler).is_file():
-            raise SchedulerError(
-                f"The scheduler {scheduler!r} is neither an address "
-                "(tcp://HOST:8786) nor an existing scheduler file."
-            )
-        return Client(scheduler_file=scheduler, timeout=timeout, set_as_default=False)
-    except SchedulerError:
-        raise
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerError(
-            f"The Dask scheduler {scheduler!r} could not be reached within "
-            f"{timeout:g} s ({type(exc).__name__})."
-        ) from None
+    address = scheduler_address(scheduler)
+    result: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            result["client"] = Client(address, timeout=timeout, set_as_default=False)
+        except BaseException as exc:  # reported in the caller's thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=connect, name="rmt-dask-connect", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if "client" in result:
+        return result["client"]
+    why = type(result["error"]).__name__ if "error" in result else "no answer"
+    raise SchedulerError(
+        f"The Dask scheduler {scheduler!r} could not be reached within {timeout:g} s ({why})."
+    )
 
 
 def worker_count(workers: int | None, echo: Callable[[str], None]) -> int:
@@ -166,8 +306,20 @@ def _executor(n: int, scheduler: str | None, timeout: float) -> Iterator[Any]:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=mp.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+        try:
             yield pool
+        except BaseException:
+            # Interrupted, or a run failed to plan: stop the workers (each removes its
+            # unfinished run) instead of waiting for their runs to end.
+            _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
 
 
 def run_sweep(
@@ -188,8 +340,11 @@ def run_sweep(
     with its parameters and headline estimates) and ``report.html`` with a comparison figure.
     """
     study = find_study(name)
-    grid = grid if isinstance(grid, Mapping) else list(grid)
-    sets = expand_grid(study, grid, base)
+    if scheduler:
+        timeout = check_timeout(timeout)
+        scheduler_address(scheduler)
+    grid = grid if isinstance(grid, Mapping) else check_assignments(grid, study.name)
+    sets = expand_grid(study, grid, check_assignments(base, study.name))
     plans = [plan_run(study, p, out=out) for p in sets]
     n = worker_count(workers, echo) if not scheduler else 0
     todo: dict[str, Plan] = {}
@@ -207,9 +362,14 @@ def run_sweep(
             if isinstance(pool, _Here):  # the plans made above, run in this process
                 futures = [pool.submit(_run_plan_here, p) for p in todo.values()]
             else:  # another process plans its run again from the checked values
-                futures = [
-                    pool.submit(_remote_task, name, p.params.to_dict(), root) for p in todo.values()
-                ]
+                # Workers start while SIGINT is ignored, so they start ignoring it (a
+                # Ctrl-C at the terminal is for the sweep, which stops them).
+                quiet = _ignoring_sigint() if n else contextlib.nullcontext()
+                with quiet:
+                    futures = [
+                        pool.submit(_remote_task, name, p.params.to_dict(), root)
+                        for p in todo.values()
+                    ]
             for fut in futures:  # each finished run is on disk whatever the order
                 try:
                     echo(f"done {fut.result()}")
@@ -223,6 +383,39 @@ def run_sweep(
     keys = grid_keys(grid)
     table, report = _write_sweep(study, sets, runs, keys, Path(out))
     return SweepResult(name, runs, len(todo), len(plans) - len(todo), table, report, keys)
+
+
+def _stop_workers(pool: Any, timeout: float = 10.0) -> None:
+    """SIGTERM to the pool's worker processes (each stops its kernel and removes its
+    unfinished run), SIGKILL to any still running after ``timeout`` seconds.
+
+    ``ProcessPoolExecutor`` has no public way to end its workers before Python 3.14
+    (``terminate_workers``); its ``_processes`` mapping is read here, so only processes
+    of this pool are touched (not other children of a notebook calling the API).
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout)
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 def _run_plan_here(plan: Plan) -> str:
