@@ -29,7 +29,7 @@ from toolkit.errors import InsufficientMemoryError, SchedulerError
 
 runner = CliRunner()
 TINY = ["-p", "replicates=3", "-p", "n_mentors=24", "-p", "n_mentees=20",
-        "-p", "robustness=false"]
+        "-p", "n_models=20", "-p", "model_replicates=5"]
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def find_study(name: object) -> Any:
     >>> find_study("meeting_cadense")
     Traceback (most recent call last):
     ...
-    toolkit.errors.InvalidParameterError: Unknown study 'meeting_cadense'; did you mean meeting_cadence? The studies are: checkin_cadence, design_power, matching_policies, meeting_cadence, model_card, policy_by_cadence.
+    toolkit.errors.InvalidParameterError: Unknown study 'meeting_cadense'; did you mean meeting_cadence? The studies are: advise, checkin_cadence, design_power, matching_policies, meeting_cadence, model_card, policy_by_cadence.
     """
     from toolkit.studies import get_study, list_studies
 
