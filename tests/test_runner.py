@@ -188,7 +188,7 @@ def test_a_roster_run_keeps_the_file_name_and_checksum_never_its_folder(tmp_path
     write_table(people.rename(columns={"participant_id": "id"}), roster)
     res = runs.run_study(
         "meeting_cadence",
-        ["replicates=2", f"roster={roster}", "cadences=weekly,biweekly", "robustness=false"],
+        ["replicates=2", f"roster={roster}", "cadences=weekly,biweekly"],
         out=tmp_path / "runs",
         progress=False,
     )

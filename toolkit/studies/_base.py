@@ -6,18 +6,17 @@ parts. A study declares
 
 - ``name``, ``title``, ``question`` and ``Parameters`` (a :class:`StudyParameters` subclass,
   usually built from the shared groups :class:`CohortGroup`, :class:`RosterGroup` and
-  :class:`RobustnessGroup`);
+  :class:`ModelsGroup`);
 - :meth:`BaseStudy.arms`: the experiment's arms (name -> ``toolkit.experiment.Arm``);
 - :meth:`BaseStudy.headlines`: its headline contrasts (arm, reference, outcome), the one
-  place a study names them; the first is the one the robustness check examines, and the
-  sweep table's rows are the estimates of all of them;
+  place a study names them; each runs over the plausible models (:attr:`BaseStudy.across`), and
+  the sweep table's rows are the estimates of all of them;
 - its analysis, findings, figures and prose (``mechanism_text``, ``performance_text``,
   ``model_limitation`` and ``notes``), as plain methods the notebook calls.
 
 The base class builds the experiment spec once (:attr:`BaseStudy.spec`), reads a roster once
-per process, simulates (:meth:`BaseStudy.run`), checks the headline's robustness
-(:meth:`BaseStudy.check_robustness`, ``toolkit.sensitivity``), writes the robustness
-sentence, the sweep rows, the shared limitations and the standard sections of the report
+per process, simulates (:meth:`BaseStudy.run`), runs every headline over the plausible models
+(:attr:`BaseStudy.across`, ``toolkit.studies._across``), writes their sentences, the sweep rows, the shared limitations and the standard sections of the report
 (:meth:`BaseStudy.show_sections`). ``CONTRIBUTING.md`` has the recipe for a new study.
 """
 
@@ -45,7 +44,6 @@ from toolkit.studies._notebook import (
     show_methods,
     show_parameters,
     show_reproduce,
-    show_robustness,
     show_table,
 )
 from toolkit.studies._params import (
@@ -55,7 +53,6 @@ from toolkit.studies._params import (
     CohortGroup,
     ModelsGroup,
     Policy,
-    RobustnessGroup,
     RosterGroup,
     StudyParameters,
     canonical_json,
@@ -67,17 +64,14 @@ from toolkit.studies._params import (
 __all__ = [
     "FINDINGS_FILE", "SEED_STREAMS", "BaseStudy", "Cadence", "Capacity", "CohortGroup",
     "Headline", "ModelsGroup", "Policy",
-    "RobustnessGroup", "RosterGroup", "Study", "StudyParameters", "canonical_json", "cli_text",
+    "RosterGroup", "Study", "StudyParameters", "canonical_json", "cli_text",
     "figure_html", "is_list_annotation", "notebook_path", "output_dir", "parse_value",
     "read_findings", "save_figure", "save_table", "show_figure", "show_findings", "show_html",
-    "show_limitations", "show_methods", "show_parameters", "show_reproduce", "show_robustness",
+    "show_limitations", "show_methods", "show_parameters", "show_reproduce",
     "show_table",
 ]
 
 MODEL_LIMITATION = "The numbers come from a simulation model, not from observed programs: "
-ROBUSTNESS_NOTE = ("Model parameters where the literature is silent are assumptions with "
-                   "plausible ranges; the robustness check covers the headline contrast only, "
-                   "the other findings hold for the default assumptions.")
 ROSTER_NOTE = ("With a real roster every replicate uses the same people, so the intervals "
                "describe this roster, not programs in general.")
 MODELS_NOTE = ("The findings first give each headline over the plausible models (the ensemble "
@@ -90,12 +84,6 @@ OUTCOME_WORDS = {
     "completed": {"more": "keeps more pairs to the end", "less": "keeps fewer pairs to the end",
                   "unit": "points", "scale": 100.0, "higher_is_better": True},
 }
-NOT_RUN = ("Robustness check not run (robustness=false): the findings hold for the model's "
-           "default assumptions only.")
-
-
-_NO_CHECK = object()  # show_findings without a robustness sentence
-
 
 def notebook_path(name: str) -> Path:
     """The study's notebook, shipped inside the package: ``toolkit/data/studies/<name>.ipynb``."""
@@ -167,7 +155,6 @@ class BaseStudy:
     sweep_name: ClassVar[str] = "completion: {group} vs {reference} (points)"
     model_limitation: ClassVar[str | None] = None  # completes MODEL_LIMITATION
     notes: ClassVar[tuple[str, ...]] = ()  # further limitations ({params.x} is filled in)
-    robustness_note: ClassVar[str | None] = ROBUSTNESS_NOTE
     roster_note: ClassVar[str] = ROSTER_NOTE
 
     def __init__(self, params: StudyParameters | Mapping[str, Any] | None = None,
@@ -200,7 +187,7 @@ class BaseStudy:
         raise NotImplementedError(f"study {self.name} declares no arms")
 
     def headlines(self) -> list[Headline]:
-        """The headline contrasts; the first is the one the robustness check examines."""
+        """The headline contrasts (each runs over the plausible models)."""
         raise NotImplementedError(f"study {self.name} declares no headline contrasts")
 
     def mechanism_text(self) -> str:
@@ -362,67 +349,6 @@ class BaseStudy:
                     "The spread is disagreement between models the evidence allows, not "
                     "simulation noise.")
 
-    # -- robustness -----------------------------------------------------------------------
-    @property
-    def robustness_enabled(self) -> bool:
-        return bool(getattr(self.params, "robustness", True))
-
-    def robustness_spec(self, headline: Headline) -> Any:
-        """The two-arm copy of the spec the robustness check of ``headline`` runs."""
-        from toolkit.experiment import ExperimentSpec
-
-        s = self._in_memory(self.spec)
-        return ExperimentSpec(cohort=s.cohort, arms={headline.reference: s.arms[headline.reference],
-                                                     headline.arm: s.arms[headline.arm]},
-                              replicates=s.replicates, seed=s.seed, behavior=s.behavior)
-
-    def robustness_of(self, headline: Headline) -> Any:
-        """``toolkit.sensitivity.robustness`` of one headline contrast over the assumptions'
-        plausible ranges (Morris screening, all points stacked in one run)."""
-        from toolkit.sensitivity import Contrast, robustness
-
-        return robustness(self.robustness_spec(headline),
-                          Contrast(headline.arm, headline.reference, headline.outcome),
-                          trajectories=self.params.robustness_trajectories,
-                          seed=self.params.seed, progress=False)
-
-    def check_robustness(self) -> Any:
-        """The robustness of the first headline contrast, or None when switched off."""
-        return self.robustness_of(self.headlines()[0]) if self.robustness_enabled else None
-
-    def robustness_text(self, result: Any) -> str:
-        """The robustness sentence shown with the findings."""
-        if result is None:
-            return NOT_RUN
-        verdict = {"robust": "holds over", "no effect": "shows no effect anywhere in",
-                   "depends on assumptions": "depends on"}.get(result.verdict, result.verdict)
-        return (f"Robustness: {self.headlines()[0].text} {verdict} the plausible ranges of the "
-                f"model's {len(result.ranges)} assumption parameters ({len(result.points) - 1} "
-                f"sampled points, Morris screening). Details: {result.sentence()}")
-
-    @staticmethod
-    def robustness_table(result: Any) -> Any:
-        """The robustness check's parameter indices with ranges and drivers (None if not run)."""
-        return None if result is None else result.to_frame()
-
-    @staticmethod
-    def robustness_report(result: Any, top: int = 8, scale: float = 100.0,
-                          column: str = "influence on completion (points, mu*)") -> Any:
-        """The most influential assumptions of a robustness check, readable (text cells)."""
-        import pandas as pd
-
-        from toolkit.report import fmt_number
-
-        frame = result.to_frame().head(top)
-        return pd.DataFrame({
-            "assumption": frame.parameter.to_numpy(),
-            "range explored": [f"{fmt_number(a, 3)} to {fmt_number(b, 3)}"
-                               for a, b in zip(frame.low, frame.high, strict=True)],
-            column: (frame.mu_star * scale).map(
-                lambda v: fmt_number(v, 1)).to_numpy(),
-            "direction (mu)": ["raises" if m > 0 else "lowers" for m in frame.mu],
-            "driver": ["yes" if d else "no" for d in frame.driver]})
-
     def mc_error_text(self, se_points: Any, per: str, tail: str = "") -> str:
         """The Monte Carlo error of the completion differences (standard errors in
         percentage points) in words."""
@@ -464,13 +390,11 @@ class BaseStudy:
     # -- prose and the standard sections ----------------------------------------------------
     def limitations(self) -> list[str]:
         """The assumptions the findings depend on: the model's, the study's own notes, what
-        the robustness check covers, and what a roster means."""
+        the across-model run covers, and what a roster means."""
         out = [MODEL_LIMITATION + self.model_limitation] if self.model_limitation else []
         out += [n.format(params=self.params) for n in self.notes]
         if self.models_enabled:
             out.append(MODELS_NOTE)
-        elif self.robustness_note:
-            out.append(self.robustness_note)
         if getattr(self.params, "roster", None) is not None:
             out.append(self.roster_note)
         return out
@@ -490,18 +414,15 @@ class BaseStudy:
                 save_table(frame, name)
 
     def show_findings(self, findings: list[str], more: Mapping[str, list[str]] | None = None,
-                      robustness: Any = _NO_CHECK, across: Any = None) -> None:
+                      across: Any = None) -> None:
         """The findings section. With ``across`` (:attr:`across`) the findings lead with each
         headline over the plausible models and ``findings`` (the default model's answers)
-        follow under their own label; otherwise with the robustness sentence of
-        ``robustness`` (a result of :meth:`check_robustness`, or None when switched off;
-        leave out for no sentence)."""
-        text = None if robustness is _NO_CHECK else self.robustness_text(robustness)
+        follow under their own label; otherwise ``findings`` alone."""
         if across is None:
-            show_findings(findings, more=more, robustness=text)
+            show_findings(findings, more=more)
             return
         show_findings(across.sentences, more={DEFAULT_ANSWER: list(findings), **(more or {})},
-                      robustness=text, across=across.records())
+                      across=across.records())
 
     @staticmethod
     def show_figures(figures: list[tuple]) -> None:

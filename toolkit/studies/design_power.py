@@ -39,7 +39,7 @@ from scipy import stats
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._params import Cadence, Policy, RobustnessGroup
+from toolkit.studies._params import Cadence, Policy, StudyParameters
 
 __all__ = ["STUDY", "DesignPower", "Parameters", "assurance_table", "design",
            "diagnosand_table", "figures", "findings", "load_models", "mde_table",
@@ -52,7 +52,7 @@ OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
             "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)")}
 
 
-class Parameters(RobustnessGroup):
+class Parameters(StudyParameters):
     """Parameters of the design_power study."""
 
     study = "design_power"
@@ -152,14 +152,9 @@ def population_effect(params: Parameters) -> dict:
 def load_models(params: Parameters) -> Any:
     """The ensemble of plausible models: the file ``params.models`` or (None) the committed
     one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
-    from toolkit.ensemble import Ensemble
+    from toolkit.studies._common import load_models as resolve
 
-    if params.models is not None:
-        ens = Ensemble.load(params.models)
-    else:
-        from toolkit.calibration import load_ensemble
-
-        ens = load_ensemble()
+    ens = resolve(params.models)
     return ens.take(min(int(params.n_models), len(ens)))
 
 
@@ -346,11 +341,6 @@ class DesignPower(BaseStudy):
              "randomises whole groups or sites needs more pairs.",
              "Power is estimated from {params.sims} simulated pilots per size; the interpolated "
              "size between two simulated sizes is approximate.")
-    robustness_note = ("Model parameters where the literature is silent are assumptions with "
-                       "plausible ranges; the robustness check covers the effect between the "
-                       "designs, not the power curve itself (a smaller effect under other "
-                       "assumptions needs more pairs).")
-
     def arms(self) -> dict[str, Any]:
         d = design(self.params)
         return {"usual": d.control, "tried": d.treatment}

@@ -79,14 +79,9 @@ class Parameters(CohortGroup):
 def load_models(params: Parameters) -> Any:
     """The ensemble the card describes: the file ``params.models`` or (None) the committed
     one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
-    from toolkit.ensemble import Ensemble
+    from toolkit.studies._common import load_models as resolve
 
-    if params.models is not None:
-        ens = Ensemble.load(params.models)
-    else:
-        from toolkit.calibration import load_ensemble
-
-        ens = load_ensemble()
+    ens = resolve(params.models)
     return ens.take(min(int(params.n_models), len(ens)))
 
 
@@ -137,7 +132,6 @@ class ModelCard(BaseStudy):
                 "narrow its parameters, and which design answers does the evidence still leave "
                 "open?")
     Parameters = Parameters
-    robustness_note = None
     sweep_name = "{estimate_name}"
     notes = (
         "Meeting a calibration target shows the model can reproduce a published statistic; "
@@ -175,10 +169,12 @@ class ModelCard(BaseStudy):
 
     def contrast_spec(self, headline: Headline) -> Any:
         """The two-arm copy of the spec one headline contrast runs on."""
-        return self.robustness_spec(headline)
+        from toolkit.experiment import ExperimentSpec
 
-    def check_robustness(self) -> Any:  # the card's contrasts replace the Morris check
-        return None
+        s = self.ensemble_spec()
+        return ExperimentSpec(cohort=s.cohort, arms={headline.reference: s.arms[headline.reference],
+                                                     headline.arm: s.arms[headline.arm]},
+                              replicates=s.replicates, seed=s.seed, behavior=s.behavior)
 
     # -- the parts of the card --------------------------------------------------------------
     def models(self) -> Any:
