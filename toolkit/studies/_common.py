@@ -238,31 +238,3 @@ def must_be_compared(study: str, name: str, value: Any, options: Any, what: str)
         raise InvalidParameterError(
             f"The {name!r} parameter of study {study} must be one of the compared {what} "
             f"({', '.join(map(repr, options))}); got {value!r}.")
-
-
-def forest_figures(estimates: pd.DataFrame, reference: str, items: Any, *, whom: str,
-                   each: str, adjusted: str = "Holm-adjusted",
-                   unit: str = "skill points (0-1 scale)", more: str = "more than the reference",
-                   relabel: Any = None) -> list[tuple]:
-    """(figure, name, caption) of a forest plot per (outcome, effect, words) in ``items``:
-    each arm against ``reference`` (risk differences in percentage points)."""
-    from toolkit.plots import forest_plot
-
-    out = []
-    for outcome, effect, what in items:
-        rows = contrasts(estimates, outcome, effect, reference=reference)
-        if rows.empty:
-            continue
-        if relabel is not None:
-            rows = rows.assign(group=rows.group.map(relabel), reference=rows.reference.map(relabel))
-        shown = unit
-        if effect == "risk_difference":
-            rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
-                               ci_high=rows.ci_high * 100)
-            shown = "percentage points"
-        fig = forest_plot(rows, effect=effect, outcome_label=what, unit=shown,
-                          title=f"Difference in {what} from {whom}")
-        out.append((fig, f"{outcome}_{effect}",
-                    f"Difference in {what} of each {each} from {whom}, with 95% confidence "
-                    f"intervals ({adjusted}). A point right of the dashed line means {more}."))
-    return out
