@@ -378,11 +378,10 @@ def test_every_headline_carries_the_share_of_models_and_the_interval_across_them
         assert m["share"] == ("all" if share >= 1 else f"{share:.0%}")
         assert float(m["lo"]) == pytest.approx(100 * row.q05, abs=0.051)
         assert float(m["hi"]) == pytest.approx(100 * row.q95, abs=0.051)
-        share_error = row.share_positive_mc_error if row.direction == "positive" else (
-            row.share_negative_mc_error)
-        assert f"Monte Carlo error {100 * share_error:.1f} percentage points" in text
+        assert row.share_agree == max(row.share_positive, row.share_negative)
+        assert f"Monte Carlo error {100 * row.share_agree_mc_error:.1f} percentage points" in text
         assert row.verdict in text
-    for key in ("median", "q05", "q95", "share_positive", "share_negative"):
+    for key in ("median", "q05", "q95", "share_positive", "share_negative", "share_agree"):
         assert table[f"{key}_mc_error"].ge(0).all()
     answers = pd.read_parquet(run / "tables" / "model_answers.parquet")
     assert answers.groupby("headline").model.nunique().eq(24).all()

@@ -202,10 +202,8 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
         rows.append({
             "headline": i, "arm": h.arm, "reference": h.reference, "outcome": h.outcome,
             "models": int(s["models"]), "replicates_per_model": int(s["replicates"]),
-            **{k: float(s[k]) for k in ("median", "q05", "q95", "share_positive",
-                                        "share_negative")},
-            **{f"{k}_mc_error": float(s[f"{k}_mc_error"])
-               for k in ("median", "q05", "q95", "share_positive", "share_negative")},
+            **{k: float(s[k]) for k in SUMMARY_KEYS},
+            **{f"{k}_mc_error": float(s[f"{k}_mc_error"]) for k in SUMMARY_KEYS},
             "verdict": f.verdict, "direction": f.direction, "borderline": bool(f.borderline),
             "borderline_reason": f.borderline_reason,
             "seed_stream_verdicts": "; ".join(f.seed_verdicts),
@@ -217,6 +215,11 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
             "box_density": float(b["density"].iloc[0]) if not b.empty else np.nan,
             "sentence": result.sentences[i]})
     return pd.DataFrame(rows)
+
+
+#: The numbers of a headline over models saved per row (each also with its Monte Carlo error);
+#: ``share_agree`` is the larger of the two shares, the one the verdict quotes.
+SUMMARY_KEYS = ("median", "q05", "q95", "share_positive", "share_negative", "share_agree")
 
 
 def across_report(result: AcrossModels, words: Any, scale: Any) -> pd.DataFrame:
@@ -246,8 +249,8 @@ def across_report(result: AcrossModels, words: Any, scale: Any) -> pd.DataFrame:
 def methods_text(result: AcrossModels) -> str:
     """How the across-model findings were computed, with the Monte Carlo check, in words."""
     shares = [f.mc_check["share"] for f in result.findings]
-    share_err = max(max(f.summary["share_positive_mc_error"], f.summary["share_negative_mc_error"])
-                    for f in result.findings)
+    share_err = max(f.summary[f"{k}_mc_error"] for f in result.findings
+                    for k in ("share_positive", "share_negative", "share_agree"))
     small = sum(bool(f.mc_check["small"]) for f in result.findings)
     return (
         f"Across plausible models: every headline contrast ran under each of the "

@@ -299,8 +299,8 @@ def findings(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, need: dict,
         big = assured.iloc[-1]
         out.insert(1, f"Across {int(big.models)} plausible models the effect lies between "
                    f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
-                   f"them. A pilot of {int(big.pairs_total)} pairs succeeds (p < {params.alpha:g}) "
-                   f"with probability {big.assurance:.0%} averaged over them (assurance; Monte "
+                   f"them. A pilot of {int(big.pairs_total)} pairs succeeds (its two-sided test "
+                   f"rejects at level {params.alpha:g}) with probability {big.assurance:.0%} averaged over them (assurance; Monte "
                    f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
                    f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
                    f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
