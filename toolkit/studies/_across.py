@@ -305,11 +305,11 @@ def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> An
     ax.set_yticks(range(len(heads)), labels[::-1])
     ax.set_xlabel(f"difference ({unit})")
     fig.suptitle("Each headline over the plausible models")
-    fig.alt_text = ("Dot plot: for each headline contrast, one dot per plausible model, with "
-                    "the median and the 90% interval over models; "
-                    + "; ".join(f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
-                                f"{f.summary['share_positive']:.0%} of models above zero"
-                                for lab, h, f in zip(labels, heads, result.findings,
-                                                     strict=True)))
+    fig.alt_text = (  # type: ignore[attr-defined]  # read by the report
+        "Dot plot: for each headline contrast, one dot per plausible model, with "
+        "the median and the 90% interval over models; "
+        + "; ".join(f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
+                    f"{f.summary['share_positive']:.0%} of models above zero"
+                    for lab, h, f in zip(labels, heads, result.findings, strict=True)))
     fig.tight_layout()
     return fig

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["COMMITTED_ENSEMBLE", "as_strings", "compare_outcomes", "contrast_summary",
+__all__ = ["COMMITTED_ENSEMBLE", "first_models", "as_strings", "compare_outcomes", "contrast_summary",
            "contrast_table", "contrasts", "default_sentence", "load_models", "must_be_compared",
            "read_roster_once", "se_span", "sweep_rows", "synthetic_cohort"]
 
@@ -48,6 +48,13 @@ def load_models(path: str | None = None) -> Any:
                                     "does not exist.")
     st = p.stat()
     return _load_models(str(p), st.st_size, st.st_mtime_ns, path is None)
+
+
+def first_models(params: Any) -> Any:
+    """The ensemble ``params.models`` (None: the committed one, :func:`load_models`), cut to
+    its first ``params.n_models`` models."""
+    ens = load_models(params.models)
+    return ens.take(min(int(params.n_models), len(ens)))
 
 
 @functools.lru_cache(maxsize=4)

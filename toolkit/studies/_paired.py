@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["marginal_cost", "paired_contrasts"]
+__all__ = ["marginal_cost", "paired_contrasts", "paired_report"]
 
 
 def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, str]
@@ -78,3 +78,21 @@ def marginal_cost(outcomes: pd.DataFrame, baseline: str = "none", *, boot: int =
                          "extra_completed_per_replicate": mean_d,
                          "hours_per_additional_completed_pair": ratio,
                          "mc_error": np.where(np.isfinite(ratio), mc, np.nan)})
+
+
+def paired_report(estimates: pd.DataFrame, labels: dict[str, str], names: dict[str, str]
+                  ) -> pd.DataFrame:
+    """:func:`paired_contrasts` readable (text cells): arm (``labels``), outcome (``names``),
+    difference and Monte Carlo SE, risk differences in percentage points."""
+    from toolkit.report import fmt_number
+
+    scale = np.where(estimates.effect == "risk_difference", 100.0, 1.0)
+    digits = [1 if e == "risk_difference" else 3 for e in estimates.effect]
+    return pd.DataFrame({
+        "arm": estimates.group.map(lambda g: labels.get(g, g)).to_numpy(),
+        "outcome": [names[o] + (" (points)" if e == "risk_difference" else "")
+                    for o, e in zip(estimates.outcome, estimates.effect, strict=True)],
+        "difference": [fmt_number(v, d) for v, d in
+                       zip(estimates.estimate * scale, digits, strict=True)],
+        "Monte Carlo SE": [fmt_number(v, d + 1) for v, d in
+                           zip(estimates.mc_se * scale, digits, strict=True)]})

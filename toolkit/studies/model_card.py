@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
+from toolkit.studies._common import first_models as load_models
 from toolkit.studies._params import CohortGroup
 
 __all__ = ["CONTRASTS", "STUDY", "ModelCard", "Parameters", "load_models", "narrowing_table",
@@ -74,15 +75,6 @@ class Parameters(CohortGroup):
                                      description="Replicates per model of each contrast.")
     contrast_pairs: int = Field(80, ge=10, le=2000,
                                 description="Mentees per cohort in each contrast.")
-
-
-def load_models(params: Parameters) -> Any:
-    """The ensemble the card describes: the file ``params.models`` or (None) the committed
-    one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
-    from toolkit.studies._common import load_models as resolve
-
-    ens = resolve(params.models)
-    return ens.take(min(int(params.n_models), len(ens)))
 
 
 def parameter_summary(table: pd.DataFrame) -> dict[str, int]:
