@@ -380,6 +380,8 @@ def test_every_headline_carries_the_share_of_models_and_the_interval_across_them
         assert float(m["hi"]) == pytest.approx(100 * row.q95, abs=0.051)
         assert row.share_agree == max(row.share_positive, row.share_negative)
         assert f"Monte Carlo error {100 * row.share_agree_mc_error:.1f} percentage points" in text
+        if row.share_agree_mc_error > 0.02 or not row.mc_small:  # noise is said, not hidden
+            assert "Simulation noise is not small" in text, text
         assert row.verdict in text
     for key in ("median", "q05", "q95", "share_positive", "share_negative", "share_agree"):
         assert table[f"{key}_mc_error"].ge(0).all()

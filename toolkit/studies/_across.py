@@ -43,6 +43,10 @@ DRIVER_RESAMPLES = 10
 #: Least density (share of a box's models on the flipped side) for a box named in a sentence.
 BOX_DENSITY = 0.8
 
+#: Issue 18: the Monte Carlo error of a reported share of models should be at most 2 points;
+#: a sentence whose share misses it says so.
+SHARE_MC_TARGET = 0.02
+
 
 @dataclass(frozen=True)
 class AcrossModels:
@@ -174,10 +178,15 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
                                  drivers=drv, box=said,
                                  higher_is_better=words["higher_is_better"])
         text += f" Verdict: {finding.verdict_text}."
+        share_error = finding.summary["share_agree_mc_error"]
         if not finding.mc_check["small"]:  # say when noise, not models, may set the share
             text += (f" Simulation noise is not small here (its variance is "
                      f"{finding.mc_check['share']:.0%} of the variance between models), so "
                      "part of the spread and of the share is noise.")
+        elif share_error > SHARE_MC_TARGET:
+            text += (f" Simulation noise is not small for the share: its Monte Carlo error "
+                     f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
+                     "points, so the share could move with more replicates per model.")
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
