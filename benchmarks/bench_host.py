@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 TINY = ["replicates=3", "n_mentors=24", "n_mentees=20", "cadences=weekly,biweekly,monthly",
-        "robustness=false"]
+        "n_models=24", "model_replicates=5"]
 HOST_MODULES = ("runs/plan.py", "runs/kernel.py", "runs/render.py", "runs/manifest.py",
                 "runs/run.py", "runs/verify.py", "runs/sweep.py", "runs/__init__.py",
                 "runner.py", "teaching/__init__.py", "teaching/examples.py",

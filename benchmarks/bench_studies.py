@@ -15,7 +15,7 @@ from toolkit.runner import run_study, run_sweep
 from toolkit.studies import list_studies
 
 SWEEP_GRID = ["seed=1,2,3,4,5,6,7,8"]
-SWEEP_BASE = ["replicates=10", "n_mentors=40", "n_mentees=30", "robustness=false"]
+SWEEP_BASE = ["replicates=10", "n_mentors=40", "n_mentees=30", "n_models=24", "model_replicates=5"]
 
 
 def _load() -> str:

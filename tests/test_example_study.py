@@ -15,7 +15,8 @@ from test_studies import check_report
 from toolkit.studies import get_study, list_studies, register, unregister
 
 EXAMPLE = Path(__file__).resolve().parent / "example_study"
-TINY = ["replicates=2", "n_mentors=14", "n_mentees=12", "short_weeks=8"]
+TINY = ["replicates=2", "n_mentors=14", "n_mentees=12", "short_weeks=8", "n_models=6",
+        "model_replicates=5"]
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_example_study_declares_only_its_own_parts(example):
 def test_example_study_runs_through_runner_sweep_and_verify(example, tmp_path):
     from toolkit.runner import run_study, run_sweep, verify_run
 
-    run = run_study("program_length", TINY + ["robustness=false"], out=tmp_path, progress=False)
+    run = run_study("program_length", TINY, out=tmp_path, progress=False)
     check_report((run.path / "report.html").read_text(encoding="utf-8"))
     est = pd.read_parquet(run.path / "tables" / "estimates.parquet")
     rows = get_study("program_length").estimates(run.path)
@@ -50,7 +51,7 @@ def test_example_study_runs_through_runner_sweep_and_verify(example, tmp_path):
     rd = est[est.effect == "risk_difference"].iloc[0]
     assert rows.estimate.iloc[0] == pytest.approx(rd.estimate * 100)
 
-    sweep = run_sweep("program_length", ["seed=1,2"], base=TINY + ["robustness=false"],
+    sweep = run_sweep("program_length", ["seed=1,2"], base=TINY,
                       out=tmp_path, workers=1, progress=False, echo=lambda s: None)
     table = pd.read_parquet(sweep.table)
     assert len(sweep.runs) == 2 and len(table) == 2

@@ -184,7 +184,7 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_study_and_builds_the_course(tm
     rmt = str(venv / "bin" / "rmt")
     run = subprocess.run([rmt, "run", "meeting_cadence", "-p", "replicates=2", "-p", "n_mentors=14",
                           "-p", "n_mentees=12", "-p", "cadences=weekly,biweekly",
-                          "-p", "n_models=12", "-p", "model_replicates=4"], cwd=work, env=env, capture_output=True,
+                          "-p", "n_models=4", "-p", "model_replicates=5"], cwd=work, env=env, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     (folder,) = (work / "runs" / "meeting_cadence").iterdir()

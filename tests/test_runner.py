@@ -188,8 +188,7 @@ def test_a_roster_run_keeps_the_file_name_and_checksum_never_its_folder(tmp_path
     write_table(people.rename(columns={"participant_id": "id"}), roster)
     res = runs.run_study(
         "meeting_cadence",
-        ["replicates=2", f"roster={roster}", "cadences=weekly,biweekly", "n_models=12",
-         "model_replicates=4"],
+        ["replicates=2", f"roster={roster}", "cadences=weekly,biweekly"],
         out=tmp_path / "runs",
         progress=False,
     )
@@ -230,9 +229,6 @@ def test_verify_passes_on_a_fresh_run_and_names_an_altered_table(tiny_run, tmp_p
         "differs in 1 cell (largest difference 0.001 in column 'completion')"
     )
     assert str(res.tables["estimates.parquet"]) == "identical"
-    assert res.checksums == [
-        "tables/arms.parquet: its sha256 differs from the one the manifest records"
-    ]
 
 
 def test_compare_table_tolerance_is_stated_and_exact_for_integers_and_text(tmp_path):

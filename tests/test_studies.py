@@ -251,7 +251,7 @@ def test_a_kernel_checks_parameters_once_builds_the_spec_once_and_reads_a_roster
     study = MatchingPolicies.from_notebook(namespace)
     result = study.simulate()
     estimates = study.analyse(result)
-    study.show_findings(study.findings(estimates, study.summary_table(result)), robustness=None)
+    study.show_findings(study.findings(estimates, study.summary_table(result)))
     study.show_sections(aims="a", estimands=["b"], methods="c",
                         performance=study.performance_text(estimates))
     assert counts["params"] == 1

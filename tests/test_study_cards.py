@@ -91,7 +91,7 @@ def test_design_power_assurance_over_models(dev_ensemble):
     path, _ = dev_ensemble
     p = dp.Parameters.from_values(sizes=[20, 200], sims=10, effect_pairs=30, effect_replicates=2,
                                   workers=1, models=str(path), n_models=6,
-                                  assurance_replicates=2, robustness=False)
+                                  assurance_replicates=2)
     effects = dp.model_effects(p, dp.load_models(p))
     assert effects.model.tolist() == list(range(6))
     ref = dp.model_effects(p)
@@ -235,7 +235,7 @@ def test_marginal_cost_is_extra_hours_over_extra_completed_pairs():
 def checkin_study():
     from toolkit.studies.checkin_cadence import CheckinCadence
 
-    study = CheckinCadence(replicates=2, n_mentors=24, n_mentees=20, robustness=False,
+    study = CheckinCadence(replicates=2, n_mentors=24, n_mentees=20,
                            schedules=["none", "monthly", "no_meeting_streak"],
                            actions=["coach", "close"])
     return study, study.simulate()
@@ -300,7 +300,7 @@ def card_runs(dev_ensemble, tmp_path_factory):
             "contrasts=optimal_vs_random"], out=out, progress=False),
         "design_power": run_study("design_power", [
             "sizes=20,40", "sims=10", "effect_pairs=30", "effect_replicates=2", "workers=1",
-            f"models={path}", "n_models=4", "assurance_replicates=2", "robustness=false"],
+            f"models={path}", "n_models=4", "assurance_replicates=2"],
             out=out, progress=False)}
 
 

@@ -184,9 +184,13 @@ from .plots import (
 )
 from .sensitivity import (
     Contrast,
-    RobustnessResult,
-    VERDICTS,
-    robustness,
+    EnsembleFinding,
+    ensemble_contrast,
+    headline_sentence,
+    model_contrasts,
+    sign_boxes,
+    spread_drivers,
+    summarise_models,
 )
 from .report import (
     DIFFERENCE_EFFECTS,

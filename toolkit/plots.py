@@ -314,9 +314,18 @@ def prior_accepted_plot(summary: pd.DataFrame, *,
                       "range."))
 
 
+SWEEP_INTERVAL = ("the interval each study's sweep rows give (for a simulated contrast of one "
+                  "model, its Monte Carlo interval; for rows over the plausible models, the "
+                  "interval holding 90% of them)")
+
+
 def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "estimate_name",
-               title: str = "Headline estimates across the sweep") -> Figure:
-    """One panel per estimate: each run's estimate with its 95% CI (rows are runs).
+               title: str = "Headline estimates across the sweep",
+               interval: str = SWEEP_INTERVAL) -> Figure:
+    """One panel per estimate: each run's estimate with its interval (rows are runs).
+
+    ``interval`` names the bars in the alt text: the rows' ``ci_low``/``ci_high`` of a
+    simulated contrast are Monte Carlo error, never a confidence interval about programs.
 
     ``estimates`` is long: ``label`` (the run's parameters), ``estimate_name``,
     ``estimate``, ``ci_low``, ``ci_high``.
@@ -345,8 +354,8 @@ def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "esti
             f"{r} {v:.3g}" for r, v in zip(rows[run], e, strict=True)))
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    fig = _finish(fig, title, "Dot plot with 95% confidence intervals of each run's headline "
-                  "estimates, one panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
+    fig = _finish(fig, title, f"Dot plot of each run's headline estimates with {interval}, one "
+                  "panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))  # room for the title
     return fig
 
@@ -377,9 +386,11 @@ def tradeoff_plot(frame: pd.DataFrame, *, x: str, y: str, by: str, label: str,
 
 
 def interaction_plot(frame: pd.DataFrame, *, x: str, trace: str, y: str = "estimate",
-                     y_label: str = "mean", title: str = "Cell means") -> Figure:
-    """Cell means of a two-factor design with 95% CIs: ``x`` levels on the axis, one line
-    per ``trace`` level. Roughly parallel lines mean little interaction."""
+                     y_label: str = "mean", title: str = "Cell means",
+                     interval: str = "95% CIs") -> Figure:
+    """Cell means of a two-factor design with their intervals: ``x`` levels on the axis, one
+    line per ``trace`` level. Roughly parallel lines mean little interaction. ``interval``
+    names the bars in the alt text (for simulated cells: Monte Carlo error bars)."""
     set_theme()
     _need(frame, [x, trace, y, "ci_low", "ci_high"], "interaction_plot")
     xs = list(dict.fromkeys(frame[x]))
@@ -401,6 +412,6 @@ def interaction_plot(frame: pd.DataFrame, *, x: str, trace: str, y: str = "estim
     spread = frame.groupby(trace, sort=False)[y].agg(lambda s: s.max() - s.min())
     return _finish(fig, title, f"Interaction plot: {y_label} for {len(xs)} levels of "
                    f"{x.replace('_', ' ')} (x axis) and {len(traces)} levels of "
-                   f"{trace.replace('_', ' ')} (lines) with 95% CIs; the range over "
+                   f"{trace.replace('_', ' ')} (lines) with {interval}; the range over "
                    f"{x.replace('_', ' ')} is " + ", ".join(
                        f"{t} {v:.3g}" for t, v in spread.items()) + ".")

@@ -1,71 +1,39 @@
-"""Robustness of a finding: does a contrast between two arms hold over the assumptions?
+"""A contrast over the ensemble of plausible models: its answer per model, summarised.
 
-Every :class:`~toolkit.behavior.BehaviorModel` parameter marked *assumption* has a
-plausible range (:meth:`~toolkit.behavior.BehaviorModel.plausible_ranges`). Given an
-experiment (:class:`~toolkit.experiment.ExperimentSpec`) and a :class:`Contrast` (arm A
-minus arm B on an outcome), :func:`robustness` samples the assumption space with SALib
-(Morris elementary effects, or Sobol indices), runs every sampled behaviour model in one
-stacked, vectorised pass on the same replicates (common random numbers across points),
-and returns the contrast at every point, the parameters that drive it and a verdict:
+Given an experiment (:class:`~toolkit.experiment.ExperimentSpec`), a :class:`Contrast` (arm A
+minus arm B on an outcome) and an ensemble of plausible models (``toolkit.ensemble``),
+:func:`ensemble_contrast` runs both arms under every model in one stacked pass with common
+random numbers. :func:`model_contrasts` gives each model's answer (mean over its replicates,
+with its Monte Carlo error); :func:`summarise_models` the median over models, the 90%
+interval over models, the share of models above zero, each with its Monte Carlo error, and a
+verdict on the share of models that agree on the sign; :func:`spread_drivers` what drives
+the spread between models (SALib's PAWN or delta) and :func:`sign_boxes` where the sign flips
+(PRIM, EMA Workbench); :func:`headline_sentence` says it in words.
 
-* ``"robust"``: the sign holds over the whole space,
-* ``"depends on assumptions"``: naming the drivers and where the sign flips,
-* ``"no effect"``: the contrast is within Monte Carlo error of zero everywhere.
-
->>> from toolkit.experiment import ExperimentSpec
->>> from toolkit.sensitivity import Contrast, robustness
->>> spec = ExperimentSpec.from_dict({
-...     "cohort": {"n_mentors": 24, "n_mentees": 20},
-...     "arms": {"monthly": {"design": {"checkins": "monthly", "duration_weeks": 12}},
-...              "none": {"design": {"duration_weeks": 12}}},
-...     "replicates": 3, "seed": 1})
->>> res = robustness(spec, Contrast("monthly", "none", "hours_coordinator"),
-...                  parameters=["checkin_minutes", "quality_approach"], trajectories=2,
-...                  progress=False)
->>> res.verdict
-'robust'
+(The Morris screening of a single parameter set's assumptions that this module used to hold
+is gone: issue 18 replaced it with findings over the ensemble.)
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from toolkit._validation import (
-    check_bool,
-    check_instance,
-    check_int,
-    check_option,
-    check_real,
-    fail,
-)
-from toolkit.behavior import BehaviorModel
-from toolkit.cohort import Cohort, CohortSpec
+from toolkit._validation import check_instance, check_int, check_option, check_real, fail
 from toolkit.errors import InvalidParameterError
 from toolkit.experiment import CONTROL_ARM, Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign
 
-if TYPE_CHECKING:  # pyplot loads on first figure, not on import
-    from matplotlib.figure import Figure
+__all__ = ["Contrast", "EnsembleFinding", "ensemble_contrast", "headline_sentence",
+           "model_contrasts", "sign_boxes", "spread_drivers", "summarise_models"]
 
-__all__ = ["Contrast", "RobustnessResult", "VERDICTS", "robustness"]
-
-VERDICTS = ("robust", "depends on assumptions", "no effect")
-METHODS = ("morris", "sobol")
 STATISTICS = ("mean",)
-_OWNER = "robustness"
 _ID_COLUMNS = ("replicate", "pair_id", "point")
-# Points per run_experiment call are chunked so that one call simulates at most this many
-# pair-weeks per arm: measured peak 0.63 GB for the benchmark (1.05 GB at 12 million, no
-# faster), well inside the 2 GB budget.
-_MAX_PAIR_WEEKS = 5_000_000
-
 
 # --------------------------------------------------------------------------- contrast
 
@@ -161,248 +129,6 @@ def _outcome_columns(spec: ExperimentSpec, arms: Sequence[str]) -> list[str]:
             and (pd.api.types.is_numeric_dtype(o[c]) or pd.api.types.is_bool_dtype(o[c]))]
 
 
-# --------------------------------------------------------------------------- problem
-
-def _bounds(name: str) -> tuple[float | None, float | None]:
-    meta = next(f.metadata for f in fields(BehaviorModel) if f.name == name)
-    return meta["low"], meta["high"]
-
-
-def _problem(parameters: Sequence[str] | None, ranges: Mapping[str, Any] | None
-             ) -> pd.DataFrame:
-    """The varied parameters with their (low, high): a frame parameter, low, high."""
-    valid = [f.name for f in fields(BehaviorModel)]
-    plausible = BehaviorModel.plausible_ranges().set_index("parameter")
-    ranges = {} if ranges is None else ranges
-    if not isinstance(ranges, Mapping):
-        raise fail("ranges", _OWNER, "a mapping of parameter to (low, high) or None", ranges)
-    bad = [p for p in ranges if p not in valid]
-    if bad:
-        raise fail("ranges", _OWNER, "keyed by BehaviorModel parameter names (" + ", ".join(valid)
-                   + ")", bad[0])
-    if parameters is None:
-        parameters = list(plausible.index) + [k for k in ranges if k not in plausible.index]
-    elif isinstance(parameters, str) or not isinstance(parameters, Sequence):
-        raise fail("parameters", _OWNER, "a list of BehaviorModel parameter names or None",
-                   parameters)
-    parameters = list(parameters)
-    if not parameters:
-        raise fail("parameters", _OWNER, "a non-empty list of BehaviorModel parameter names "
-                   "or None", parameters)
-    bad = [p for p in parameters if p not in valid]
-    if bad:
-        raise fail("parameters", _OWNER, "BehaviorModel parameter names (" + ", ".join(valid)
-                   + ")", bad[0])
-    dup = [p for p in parameters if parameters.count(p) > 1]
-    if dup:
-        raise fail("parameters", _OWNER, "a list of distinct parameter names", dup[0])
-    extra = [k for k in ranges if k not in parameters]
-    if extra:
-        raise fail("ranges", _OWNER, "ranges of varied parameters only (" + ", ".join(
-            parameters) + ")", extra[0])
-    rows = []
-    for p in parameters:
-        if p in ranges:
-            rng = ranges[p]
-            ok = (isinstance(rng, Sequence) and not isinstance(rng, str) and len(rng) == 2
-                  and all(isinstance(x, int | float | np.integer | np.floating)
-                          and not isinstance(x, bool) and math.isfinite(x) for x in rng))
-            if not ok:
-                raise fail(f"ranges[{p!r}]", _OWNER, "a (low, high) pair of finite numbers",
-                           rng)
-            low, high = float(rng[0]), float(rng[1])
-            if not low < high:
-                raise fail(f"ranges[{p!r}]", _OWNER, "a (low, high) pair with low < high",
-                           tuple(rng))
-            lo, hi = _bounds(p)
-            if (lo is not None and low < lo) or (hi is not None and high > hi):
-                raise fail(f"ranges[{p!r}]", _OWNER, "inside the parameter's allowed range "
-                           f"[{'-inf' if lo is None else f'{lo:g}'}, "
-                           f"{'inf' if hi is None else f'{hi:g}'}]", tuple(rng))
-        elif p in plausible.index:
-            low, high = float(plausible.loc[p, "low"]), float(plausible.loc[p, "high"])
-        else:
-            raise fail("ranges", _OWNER, f"a (low, high) range for {p!r}, which is not an "
-                       "assumption and so has no plausible range", dict(ranges))
-        if not low < high:   # a zero default gives a zero-width plausible range
-            raise fail("parameters", _OWNER, "parameters with a plausible range of positive "
-                       f"width (give {p!r} one in 'ranges')", p)
-        rows.append({"parameter": p, "low": low, "high": high})
-    return pd.DataFrame(rows)
-
-
-def _sample(problem: dict, method: str, trajectories: int, levels: int, samples: int,
-            seed: int) -> np.ndarray:
-    if method == "morris":
-        from SALib.sample import morris
-
-        return morris.sample(problem, N=trajectories, num_levels=levels, seed=seed)
-    from SALib.sample import sobol
-
-    return sobol.sample(problem, samples, calc_second_order=False, scramble=True, seed=seed)
-
-
-def _analyze(problem: dict, method: str, x: np.ndarray, y: np.ndarray, levels: int,
-             seed: int) -> pd.DataFrame:
-    if method == "morris":
-        from SALib.analyze import morris
-
-        si = morris.analyze(problem, x, y, num_levels=levels, seed=seed,
-                            print_to_console=False)
-        frame = pd.DataFrame({"parameter": problem["names"], "mu_star": si["mu_star"],
-                              "mu_star_conf": si["mu_star_conf"], "sigma": si["sigma"],
-                              "mu": si["mu"]})
-        return frame.sort_values("mu_star", ascending=False, kind="stable",
-                                 ignore_index=True)
-    from SALib.analyze import sobol
-
-    if np.ptp(y) == 0:   # a constant contrast: nothing to apportion
-        si = {k: np.zeros(len(problem["names"])) for k in ("S1", "S1_conf", "ST", "ST_conf")}
-    else:
-        si = sobol.analyze(problem, y, calc_second_order=False, seed=seed,
-                           print_to_console=False)
-    frame = pd.DataFrame({"parameter": problem["names"], "S1": si["S1"],
-                          "S1_conf": si["S1_conf"], "ST": si["ST"], "ST_conf": si["ST_conf"]})
-    return frame.sort_values("ST", ascending=False, kind="stable", ignore_index=True)
-
-
-def _n_mentees(spec: ExperimentSpec) -> int:
-    if isinstance(spec.cohort, CohortSpec):
-        return spec.cohort.n_mentees
-    if isinstance(spec.cohort, Cohort):
-        return len(spec.cohort.mentees)
-    return 1000   # a roster file: not read until the run; a generous guess
-
-
-# --------------------------------------------------------------------------- result
-
-@dataclass(frozen=True)
-class RobustnessResult:
-    """The contrast across the assumption space, its drivers and a verdict.
-
-    Attributes
-    ----------
-    contrast, method : what was analysed and how (``"morris"`` or ``"sobol"``).
-    ranges : parameter, low, high of each varied parameter.
-    points : one row per sampled point: point, each varied parameter's value, estimate,
-        mcse (point 0 is the default model, the others the sampled points).
-    indices : Morris parameter, mu_star, mu_star_conf, sigma, mu (ranked by mu_star) or
-        Sobol parameter, S1, S1_conf, ST, ST_conf (ranked by ST).
-    default : one row: estimate, mcse, ci_low, ci_high (95%, t over replicates) at the
-        default model (the spec's behaviour overrides).
-    verdict : one of :data:`VERDICTS` (rule in :func:`robustness`).
-    drivers : the influential parameters, most influential first.
-    flips : parameter, threshold, below, above, agreement, text: where the sign of the
-        contrast changes along a driver (empty when it never changes).
-    z : the Monte Carlo threshold used (|estimate| > z * mcse is a clear sign).
-    default_in_range : whether the default model lies inside the explored ranges (only
-        then does it count in the verdict).
-    """
-
-    contrast: Contrast
-    method: str
-    ranges: pd.DataFrame
-    points: pd.DataFrame
-    indices: pd.DataFrame
-    default: pd.DataFrame
-    verdict: str
-    drivers: tuple[str, ...]
-    flips: pd.DataFrame
-    z: float
-    default_in_range: bool = True
-
-    def signs(self) -> pd.Series:
-        """Per point: +1, -1 or 0 (within z Monte Carlo standard errors of zero)."""
-        return _signs(self.points, self.z)
-
-    def sentence(self) -> str:
-        """The finding and its robustness in one plain-language sentence."""
-        c = self.contrast
-        d = self.default.iloc[0]
-        k = len(self.ranges)
-        n = len(self.points) - 1
-        at_default = (f"{d.estimate:+.3g} at the default (95% CI {d.ci_low:+.3g} to "
-                      f"{d.ci_high:+.3g})")
-        what = f"{c.arm} minus {c.reference} {c.outcome}"
-        if not self.default_in_range:
-            at_default += ", outside the explored ranges"
-        if self.verdict == "robust":
-            sign = "positive" if self.signs().iloc[1:].gt(0).all() else "negative"
-            return (f"robust: {what} stays {sign} over the whole explored range of {k} "
-                    f"assumption{'s' * (k != 1)} ({n} sampled points; {at_default}).")
-        if self.verdict == "no effect":
-            return (f"no effect: {what} is within Monte Carlo error of zero at all {n} "
-                    f"sampled points of {k} assumption{'s' * (k != 1)} ({at_default}).")
-        s = self.signs().iloc[1:]   # the sampled points
-        counts = (f"positive at {int((s > 0).sum())}, negative at {int((s < 0).sum())} and "
-                  f"within Monte Carlo error of zero at {int((s == 0).sum())} of {n} points")
-        named = list(self.flips["parameter"][:3]) or list(self.drivers[:3])
-        where = "; ".join(self.flips["text"][:2])
-        return (f"depends on assumptions ({_join(named)}): {what} is {counts}"
-                + (f"; {where}" if where else "") + f"; {at_default}.")
-
-    def to_frame(self) -> pd.DataFrame:
-        """The indices with the ranges and a ``driver`` flag, one row per parameter."""
-        out = self.indices.merge(self.ranges, on="parameter", how="left")
-        out["driver"] = out["parameter"].isin(self.drivers)
-        out.insert(0, "contrast", self.contrast.label)
-        out["verdict"] = self.verdict
-        return out
-
-    def figure(self, *, top: int = 8) -> Figure:
-        """Morris: mu* against sigma, the top drivers labelled; Sobol: a tornado of ST/S1.
-
-        Uses the toolkit theme; the alt text is in ``fig.alt_text``
-        (:func:`toolkit.plots.alt_text`).
-        """
-        import matplotlib.pyplot as plt
-
-        from toolkit.plots import PALETTE, set_theme
-
-        set_theme()
-        idx = self.indices
-        label = self.contrast.label
-        if self.method == "morris":
-            fig, ax = plt.subplots(figsize=(7, 5))
-            is_driver = idx["parameter"].isin(self.drivers)
-            ax.scatter(idx.loc[~is_driver, "mu_star"], idx.loc[~is_driver, "sigma"],
-                       color=PALETTE[4], label="other assumptions")
-            ax.scatter(idx.loc[is_driver, "mu_star"], idx.loc[is_driver, "sigma"],
-                       color=PALETTE[5], label="drivers")
-            for row in idx.head(top).itertuples():
-                ax.annotate(row.parameter, (row.mu_star, row.sigma), fontsize=8,
-                            xytext=(4, 4), textcoords="offset points")
-            ax.set_xlabel(f"mu* (mean |elementary effect| on {self.contrast.outcome} "
-                          "difference per unit of range)")
-            ax.set_ylabel("sigma (spread of elementary effects: interactions, nonlinearity)")
-            ax.legend(loc="upper left")
-            ax.set_xlim(left=0)
-            ax.set_ylim(bottom=0)
-            top_names = _join(list(idx["parameter"].head(3)))
-            alt = (f"Morris screening scatter of mu* against sigma for {len(idx)} assumptions "
-                   f"for {label}; the largest mu* are {top_names}; verdict: {self.verdict}.")
-            title = f"What drives {label}"
-        else:
-            shown = idx.head(top).iloc[::-1]
-            fig, ax = plt.subplots(figsize=(7, 0.4 * len(shown) + 1.5))
-            y = np.arange(len(shown))
-            ax.barh(y + 0.2, shown["ST"], height=0.4, color=PALETTE[5], label="total (ST)")
-            ax.barh(y - 0.2, shown["S1"], height=0.4, color=PALETTE[0], label="first order (S1)")
-            ax.set_yticks(y, shown["parameter"])
-            ax.set_xlabel(f"Sobol index (share of the variance of the {self.contrast.outcome} "
-                          "difference)")
-            ax.legend(loc="lower right")
-            top_names = _join(list(idx["parameter"].head(3)))
-            alt = (f"Tornado chart of Sobol total and first-order indices of the top {len(shown)}"
-                   f" of {len(idx)} assumptions for {label}; the largest are {top_names}; "
-                   f"verdict: {self.verdict}.")
-            title = f"What drives {label}"
-        fig.suptitle(title)
-        fig.alt_text = alt
-        fig.tight_layout()
-        return fig
-
-
 def _join(names: Sequence[str]) -> str:
     names = list(names)
     if len(names) <= 1:
@@ -410,192 +136,12 @@ def _join(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _signs(points: pd.DataFrame, z: float) -> pd.Series:
-    est, se = points["estimate"].to_numpy(), points["mcse"].to_numpy()
-    clear = np.abs(est) > z * se
-    return pd.Series(np.where(clear, np.sign(est), 0.0).astype(int), index=points.index,
-                     name="sign")
-
-
-def _verdict(points: pd.DataFrame, default: pd.Series, z: float) -> str:
-    """``points``: the points the verdict is about (the default among them when it lies
-    inside the explored ranges); ``default``: its row of the default table."""
-    s = _signs(points, z)
-    if (s != 0).all() and s.nunique() == 1:
-        return "robust"
-    if (s == 0).all() and default.ci_low <= 0 <= default.ci_high:
-        return "no effect"
-    return "depends on assumptions"
-
-
-def _flips(points: pd.DataFrame, drivers: Sequence[str], z: float) -> pd.DataFrame:
-    """For each driver: the threshold that best separates the clear signs of the points.
-
-    Among points with a clear sign, try every cut between two sampled values of the
-    parameter; keep the cut whose "one sign below, the other above" rule agrees with the
-    most points, if it agrees with more than the majority sign does.
-    """
-    s = _signs(points, z)
-    clear = points[s != 0]
-    sign = s[s != 0]
-    rows = []
-    if sign.nunique() < 2:
-        return pd.DataFrame(columns=["parameter", "threshold", "below", "above", "agreement",
-                                     "text"])
-    baseline = max((sign > 0).mean(), (sign < 0).mean())
-    for p in drivers:
-        x = clear[p].to_numpy()
-        values = np.unique(x)
-        best = None
-        for lo, hi in zip(values[:-1], values[1:], strict=True):
-            cut = (lo + hi) / 2
-            above = x > cut
-            for s_below in (-1, 1):
-                agree = np.where(above, sign == -s_below, sign == s_below).mean()
-                if best is None or agree > best[0]:
-                    best = (agree, cut, s_below)
-        if best is not None and best[0] > baseline:
-            agree, cut, s_below = best
-            word = {1: "positive", -1: "negative"}
-            rows.append({"parameter": p, "threshold": cut, "below": word[s_below],
-                         "above": word[-s_below], "agreement": agree,
-                         "text": f"it is {word[s_below]} when {p} is below {cut:.3g} and "
-                                 f"{word[-s_below]} above (true of {agree:.0%} of the points "
-                                 "with a clear sign)"})
-    out = pd.DataFrame(rows, columns=["parameter", "threshold", "below", "above", "agreement",
-                                      "text"])
-    return out.sort_values("agreement", ascending=False, kind="stable", ignore_index=True)
-
-
-# --------------------------------------------------------------------------- robustness
-
-def robustness(spec: ExperimentSpec, contrast: Contrast, *,
-               parameters: Sequence[str] | None = None,
-               ranges: Mapping[str, tuple[float, float]] | None = None,
-               method: str = "morris", trajectories: int = 10, levels: int = 4,
-               samples: int = 64, seed: int = 0, progress: bool = True) -> RobustnessResult:
-    """How much a contrast between two arms depends on the model's assumptions.
-
-    Parameters
-    ----------
-    spec : the experiment (its replicates, seed and behaviour overrides are used as given).
-    contrast : :class:`Contrast`, arm minus reference on an outcomes column.
-    parameters : BehaviorModel parameters to vary (default: every assumption parameter,
-        read from :meth:`~toolkit.behavior.BehaviorModel.plausible_ranges`, plus any
-        named in ``ranges``).
-    ranges : ``{parameter: (low, high)}`` overriding the plausible range; low < high,
-        inside the parameter's allowed range.
-    method : ``"morris"`` (elementary-effects screening; ``trajectories`` x (k + 1)
-        points on a ``levels`` grid) or ``"sobol"`` (Saltelli/Sobol sequence, ``samples``
-        x (k + 2) points, first-order and total indices).
-    trajectories : int >= 2 (Morris). levels : even int >= 2 (Morris).
-    samples : a power of 2, >= 16 (Sobol). seed : seeds the sampling (and the bootstrap
-        confidence intervals of the indices); the simulation uses the spec's seed.
-    progress : show a progress bar (tqdm) over the chunks of points.
-
-    Every sampled point is a BehaviorModel: the defaults, the spec's overrides, then the
-    point's values. All points, and the default model as point 0, run on the same
-    replicates (the same cohorts, matchings and random draws), stacked in as few
-    :func:`~toolkit.experiment.run_experiment` calls as memory allows (about 2 GB).
-
-    Verdict rule. The verdict is about the sampled points and the default model when it
-    lies inside the explored ranges (narrowed ``ranges`` may leave it out). Let n be the
-    number of those points and z = Phi^-1(1 - 0.025 / n), the two-sided 5% Bonferroni
-    threshold over them. A point's contrast has a *clear sign* when |estimate| > z * MCSE
-    (MCSE over the spec's replicates).
-
-    * ``"robust"``: every point has a clear sign and it is the same everywhere.
-    * ``"no effect"``: no point has a clear sign and the 95% CI at the default includes 0.
-    * ``"depends on assumptions"``: anything else (the sign flips between points, or it
-      is clear at some points and lost in Monte Carlo error at others).
-
-    ``drivers``: parameters (Morris) with mu* at least 10% of the largest mu* and above
-    its own bootstrap half-width, or (Sobol) with ST at least 0.05, most influential
-    first. ``flips``: for each driver, the cut of its values that best separates positive
-    from negative points (reported when it beats the majority sign).
-    """
-    from tqdm.auto import tqdm
-
-    check_instance(spec, ExperimentSpec, "spec", _OWNER, allowed="an ExperimentSpec")
-    check_instance(contrast, Contrast, "contrast", _OWNER, allowed="a Contrast")
-    method = check_option(method, "method", _OWNER, METHODS)
-    progress = check_bool(progress, "progress", _OWNER)
-    seed = check_int(seed, "seed", _OWNER, low=0, high=2**32 - 1)
-    if method == "morris":
-        trajectories = check_int(trajectories, "trajectories", _OWNER, low=2, high=10_000)
-        levels = check_int(levels, "levels", _OWNER, low=2, high=100)
-        if levels % 2:
-            raise fail("levels", _OWNER, "an even int >= 2", levels)
-    else:
-        samples = check_int(samples, "samples", _OWNER, low=16, high=2**20)
-        if samples & (samples - 1):
-            raise fail("samples", _OWNER, "a power of 2 >= 16 (Sobol sequences need one)",
-                       samples)
-    contrast.check(spec)
-    table = _problem(parameters, ranges)
-    names = list(table["parameter"])
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": table[["low", "high"]].to_numpy().tolist()}
-    x = _sample(problem, method, trajectories, levels, samples, seed)
-
-    base = spec.behavior_model.to_dict()
-    models = [spec.behavior_model] + [BehaviorModel(**{**base, **dict(zip(names, row,
-                                                                           strict=True))})
-                                      for row in x]
-    weeks = max(a.design.duration_weeks for a in spec.arms.values())
-    per_point = spec.replicates * _n_mentees(spec) * weeks
-    chunk = max(1, _MAX_PAIR_WEEKS // max(per_point, 1))
-    starts = range(0, len(models), chunk)
-    summaries = []
-    arms = {n: a for n, a in spec.arms.items() if n in (contrast.arm, contrast.reference)}
-    run_spec = spec.replace(arms=arms, control=CONTROL_ARM in (contrast.arm,
-                                                               contrast.reference))
-    for start in tqdm(starts, desc="robustness", unit="chunk", disable=not progress):
-        part = models[start:start + chunk]
-        res = run_experiment(run_spec, behaviors=part, tables=("outcomes",), progress=False)
-        s = contrast.summarise(res.outcomes)
-        s["point"] += start
-        summaries.append(s)
-    summary = pd.concat(summaries, ignore_index=True).sort_values("point", ignore_index=True)
-
-    values = pd.DataFrame(np.vstack([[base[n] for n in names], x]), columns=names)
-    points = pd.concat([pd.DataFrame({"point": np.arange(len(models))}), values,
-                        summary[["estimate", "mcse"]]], axis=1)
-    y = points["estimate"].to_numpy()[1:]
-    indices = _analyze(problem, method, x, y, levels, seed)
-
-    from scipy import stats
-
-    d = summary.iloc[0]
-    r = int(d.replicates)
-    half = (stats.t.ppf(0.975, r - 1) if r > 1 else np.inf) * d.mcse
-    default = pd.DataFrame([{"estimate": d.estimate, "mcse": d.mcse,
-                             "ci_low": d.estimate - half, "ci_high": d.estimate + half,
-                             "replicates": r}])
-    inside = bool(all(lo <= base[n] <= hi for n, lo, hi in table.itertuples(index=False)))
-    judged = points if inside else points.iloc[1:]
-    z = float(stats.norm.ppf(1 - 0.025 / len(judged)))
-    verdict = _verdict(judged, default.iloc[0], z)
-    if method == "morris":
-        top = indices["mu_star"].max()
-        keep = ((indices["mu_star"] >= 0.1 * top) & (indices["mu_star"] > 0)
-                & (indices["mu_star"] > indices["mu_star_conf"]))
-    else:
-        keep = indices["ST"] >= 0.05
-    drivers = tuple(indices.loc[keep, "parameter"])
-    flips = _flips(judged, drivers, z) if verdict == "depends on assumptions" else \
-        _flips(judged.iloc[:0], (), z)
-    return RobustnessResult(contrast=contrast, method=method, ranges=table, points=points,
-                            indices=indices, default=default, verdict=verdict,
-                            drivers=drivers, flips=flips, z=z, default_in_range=inside)
-
 
 # =========================================================================== across models
 # Findings over an ensemble of plausible models (issue 18): per-model contrasts, their
 # spread, a verdict on the share of models that agree, what drives the spread (SALib's
 # delta, Borgonovo 2007) and where the sign flips (PRIM from EMA Workbench; Friedman &
-# Fisher 1999; Bryant & Lempert 2010). The Morris ``robustness`` API above stays until
-# the studies move to these functions.
+# Fisher 1999; Bryant & Lempert 2010).
 
 AGREEMENT = (("nearly all plausible models agree", 0.95), ("most plausible models agree", 0.75))
 CANNOT_TELL = "the evidence cannot tell"

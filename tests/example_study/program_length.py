@@ -2,7 +2,7 @@
 
 A whole study on the contract: parameters from the shared groups plus two of its own, two
 arms, one headline contrast, an analysis, findings and one figure. Everything else
-(the spec, simulation, robustness, sweep rows, limitations, the standard sections) comes
+(the spec, simulation, the headline over the plausible models, sweep rows, limitations, the standard sections) comes
 from :class:`toolkit.studies.BaseStudy`.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 from pydantic import Field
 
-from toolkit.studies import BaseStudy, Cadence, CohortGroup, Headline, RobustnessGroup
+from toolkit.studies import BaseStudy, Cadence, CohortGroup, Headline, ModelsGroup
 
 
-class Parameters(RobustnessGroup, CohortGroup):
+class Parameters(ModelsGroup, CohortGroup):
     """Parameters of the program_length study."""
 
     study = "program_length"

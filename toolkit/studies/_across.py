@@ -43,6 +43,10 @@ DRIVER_RESAMPLES = 10
 #: Least density (share of a box's models on the flipped side) for a box named in a sentence.
 BOX_DENSITY = 0.8
 
+#: Issue 18: the Monte Carlo error of a reported share of models should be at most 2 points;
+#: a sentence whose share misses it says so.
+SHARE_MC_TARGET = 0.02
+
 
 @dataclass(frozen=True)
 class AcrossModels:
@@ -174,10 +178,15 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
                                  drivers=drv, box=said,
                                  higher_is_better=words["higher_is_better"])
         text += f" Verdict: {finding.verdict_text}."
+        share_error = finding.summary["share_agree_mc_error"]
         if not finding.mc_check["small"]:  # say when noise, not models, may set the share
             text += (f" Simulation noise is not small here (its variance is "
                      f"{finding.mc_check['share']:.0%} of the variance between models), so "
                      "part of the spread and of the share is noise.")
+        elif share_error > SHARE_MC_TARGET:
+            text += (f" Simulation noise is not small for the share: its Monte Carlo error "
+                     f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
+                     "points, so the share could move with more replicates per model.")
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
@@ -202,10 +211,8 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
         rows.append({
             "headline": i, "arm": h.arm, "reference": h.reference, "outcome": h.outcome,
             "models": int(s["models"]), "replicates_per_model": int(s["replicates"]),
-            **{k: float(s[k]) for k in ("median", "q05", "q95", "share_positive",
-                                        "share_negative")},
-            **{f"{k}_mc_error": float(s[f"{k}_mc_error"])
-               for k in ("median", "q05", "q95", "share_positive", "share_negative")},
+            **{k: float(s[k]) for k in SUMMARY_KEYS},
+            **{f"{k}_mc_error": float(s[f"{k}_mc_error"]) for k in SUMMARY_KEYS},
             "verdict": f.verdict, "direction": f.direction, "borderline": bool(f.borderline),
             "borderline_reason": f.borderline_reason,
             "seed_stream_verdicts": "; ".join(f.seed_verdicts),
@@ -217,6 +224,11 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
             "box_density": float(b["density"].iloc[0]) if not b.empty else np.nan,
             "sentence": result.sentences[i]})
     return pd.DataFrame(rows)
+
+
+#: The numbers of a headline over models saved per row (each also with its Monte Carlo error);
+#: ``share_agree`` is the larger of the two shares, the one the verdict quotes.
+SUMMARY_KEYS = ("median", "q05", "q95", "share_positive", "share_negative", "share_agree")
 
 
 def across_report(result: AcrossModels, words: Any, scale: Any) -> pd.DataFrame:
@@ -246,8 +258,8 @@ def across_report(result: AcrossModels, words: Any, scale: Any) -> pd.DataFrame:
 def methods_text(result: AcrossModels) -> str:
     """How the across-model findings were computed, with the Monte Carlo check, in words."""
     shares = [f.mc_check["share"] for f in result.findings]
-    share_err = max(max(f.summary["share_positive_mc_error"], f.summary["share_negative_mc_error"])
-                    for f in result.findings)
+    share_err = max(f.summary[f"{k}_mc_error"] for f in result.findings
+                    for k in ("share_positive", "share_negative", "share_agree"))
     small = sum(bool(f.mc_check["small"]) for f in result.findings)
     return (
         f"Across plausible models: every headline contrast ran under each of the "
@@ -302,11 +314,11 @@ def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> An
     ax.set_yticks(range(len(heads)), labels[::-1])
     ax.set_xlabel(f"difference ({unit})")
     fig.suptitle("Each headline over the plausible models")
-    fig.alt_text = ("Dot plot: for each headline contrast, one dot per plausible model, with "
-                    "the median and the 90% interval over models; "
-                    + "; ".join(f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
-                                f"{f.summary['share_positive']:.0%} of models above zero"
-                                for lab, h, f in zip(labels, heads, result.findings,
-                                                     strict=True)))
+    fig.alt_text = (  # type: ignore[attr-defined]  # read by the report
+        "Dot plot: for each headline contrast, one dot per plausible model, with "
+        "the median and the 90% interval over models; "
+        + "; ".join(f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
+                    f"{f.summary['share_positive']:.0%} of models above zero"
+                    for lab, h, f in zip(labels, heads, result.findings, strict=True)))
     fig.tight_layout()
     return fig

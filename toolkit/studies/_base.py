@@ -6,18 +6,17 @@ parts. A study declares
 
 - ``name``, ``title``, ``question`` and ``Parameters`` (a :class:`StudyParameters` subclass,
   usually built from the shared groups :class:`CohortGroup`, :class:`RosterGroup` and
-  :class:`RobustnessGroup`);
+  :class:`ModelsGroup`);
 - :meth:`BaseStudy.arms`: the experiment's arms (name -> ``toolkit.experiment.Arm``);
 - :meth:`BaseStudy.headlines`: its headline contrasts (arm, reference, outcome), the one
-  place a study names them; the first is the one the robustness check examines, and the
-  sweep table's rows are the estimates of all of them;
+  place a study names them; each runs over the plausible models (:attr:`BaseStudy.across`), and
+  the sweep table's rows are the estimates of all of them;
 - its analysis, findings, figures and prose (``mechanism_text``, ``performance_text``,
   ``model_limitation`` and ``notes``), as plain methods the notebook calls.
 
 The base class builds the experiment spec once (:attr:`BaseStudy.spec`), reads a roster once
-per process, simulates (:meth:`BaseStudy.run`), checks the headline's robustness
-(:meth:`BaseStudy.check_robustness`, ``toolkit.sensitivity``), writes the robustness
-sentence, the sweep rows, the shared limitations and the standard sections of the report
+per process, simulates (:meth:`BaseStudy.run`), runs every headline over the plausible models
+(:attr:`BaseStudy.across`, ``toolkit.studies._across``), writes their sentences, the sweep rows, the shared limitations and the standard sections of the report
 (:meth:`BaseStudy.show_sections`). ``CONTRIBUTING.md`` has the recipe for a new study.
 """
 
@@ -31,6 +30,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+from toolkit.studies._models import AcrossModels
 from toolkit.studies._notebook import (
     FINDINGS_FILE,
     figure_html,
@@ -45,7 +45,6 @@ from toolkit.studies._notebook import (
     show_methods,
     show_parameters,
     show_reproduce,
-    show_robustness,
     show_table,
 )
 from toolkit.studies._params import (
@@ -55,7 +54,6 @@ from toolkit.studies._params import (
     CohortGroup,
     ModelsGroup,
     Policy,
-    RobustnessGroup,
     RosterGroup,
     StudyParameters,
     canonical_json,
@@ -67,17 +65,14 @@ from toolkit.studies._params import (
 __all__ = [
     "FINDINGS_FILE", "SEED_STREAMS", "BaseStudy", "Cadence", "Capacity", "CohortGroup",
     "Headline", "ModelsGroup", "Policy",
-    "RobustnessGroup", "RosterGroup", "Study", "StudyParameters", "canonical_json", "cli_text",
+    "RosterGroup", "Study", "StudyParameters", "canonical_json", "cli_text",
     "figure_html", "is_list_annotation", "notebook_path", "output_dir", "parse_value",
     "read_findings", "save_figure", "save_table", "show_figure", "show_findings", "show_html",
-    "show_limitations", "show_methods", "show_parameters", "show_reproduce", "show_robustness",
+    "show_limitations", "show_methods", "show_parameters", "show_reproduce",
     "show_table",
 ]
 
 MODEL_LIMITATION = "The numbers come from a simulation model, not from observed programs: "
-ROBUSTNESS_NOTE = ("Model parameters where the literature is silent are assumptions with "
-                   "plausible ranges; the robustness check covers the headline contrast only, "
-                   "the other findings hold for the default assumptions.")
 ROSTER_NOTE = ("With a real roster every replicate uses the same people, so the intervals "
                "describe this roster, not programs in general.")
 MODELS_NOTE = ("The findings first give each headline over the plausible models (the ensemble "
@@ -85,17 +80,6 @@ MODELS_NOTE = ("The findings first give each headline over the plausible models 
                "and every further finding, is the answer of the default model alone.")
 DEFAULT_ANSWER = ("The default model's answer (one parameter set; its Monte Carlo error is "
                   "simulation noise, not an interval about programs)")
-#: How a headline's outcome reads: verb phrases, unit, scale, and which way is better.
-OUTCOME_WORDS = {
-    "completed": {"more": "keeps more pairs to the end", "less": "keeps fewer pairs to the end",
-                  "unit": "points", "scale": 100.0, "higher_is_better": True},
-}
-NOT_RUN = ("Robustness check not run (robustness=false): the findings hold for the model's "
-           "default assumptions only.")
-
-
-_NO_CHECK = object()  # show_findings without a robustness sentence
-
 
 def notebook_path(name: str) -> Path:
     """The study's notebook, shipped inside the package: ``toolkit/data/studies/<name>.ipynb``."""
@@ -150,7 +134,7 @@ class Headline:
                                                               "reference": self.reference}
 
 
-class BaseStudy:
+class BaseStudy(AcrossModels):
     """Subclass to make a study (see the module docstring and ``CONTRIBUTING.md``).
 
     ``study = MyStudy(params)`` (a ``Parameters`` object or a mapping, checked once); in a
@@ -167,7 +151,6 @@ class BaseStudy:
     sweep_name: ClassVar[str] = "completion: {group} vs {reference} (points)"
     model_limitation: ClassVar[str | None] = None  # completes MODEL_LIMITATION
     notes: ClassVar[tuple[str, ...]] = ()  # further limitations ({params.x} is filled in)
-    robustness_note: ClassVar[str | None] = ROBUSTNESS_NOTE
     roster_note: ClassVar[str] = ROSTER_NOTE
 
     def __init__(self, params: StudyParameters | Mapping[str, Any] | None = None,
@@ -200,7 +183,7 @@ class BaseStudy:
         raise NotImplementedError(f"study {self.name} declares no arms")
 
     def headlines(self) -> list[Headline]:
-        """The headline contrasts; the first is the one the robustness check examines."""
+        """The headline contrasts (each runs over the plausible models)."""
         raise NotImplementedError(f"study {self.name} declares no headline contrasts")
 
     def mechanism_text(self) -> str:
@@ -262,167 +245,6 @@ class BaseStudy:
         """Run every arm over the replicates; the outcomes table without participant ids."""
         return self.without_ids(self.run().outcomes)
 
-    # -- across plausible models ------------------------------------------------------------
-    @property
-    def models_enabled(self) -> bool:
-        """Whether the study runs its headlines over plausible models (``ModelsGroup``)."""
-        return isinstance(self.params, ModelsGroup)
-
-    @cached_property
-    def ensemble(self) -> Any:
-        """The plausible models (``models``, default the committed ensemble): its first
-        ``n_models`` (read once per process)."""
-        from toolkit.errors import InvalidParameterError
-        from toolkit.studies._common import load_models
-
-        ens = load_models(self.params.models)
-        if self.params.n_models > len(ens):
-            raise InvalidParameterError(
-                f"The 'n_models' parameter of study {self.name} must be at most the "
-                f"{len(ens)} models of the ensemble; got {self.params.n_models}.")
-        ens = ens.take(self.params.n_models)
-        held = self.held_inputs(ens)
-        if held:  # scenario inputs are the user's to set: never varied across models
-            from dataclasses import replace as copy
-
-            ens = copy(ens, models=ens.models.drop(columns=held))
-        return ens
-
-    @staticmethod
-    def held_inputs(ensemble: Any) -> list[str]:
-        """The scenario inputs (levers, ``BehaviorModel.scenario_inputs()``) an ensemble
-        varies: the studies hold them at the values the design sets instead."""
-        from toolkit.behavior import BehaviorModel
-
-        levers = set(BehaviorModel.scenario_inputs())
-        return [c for c in ensemble.parameters if c in levers]
-
-    def ensemble_spec(self) -> Any:
-        """The spec the across-model run starts from (the study's, roster in memory)."""
-        return self._in_memory(self.spec)
-
-    @cached_property
-    def across(self) -> Any:
-        """Every headline over the plausible models (``toolkit.studies._across``), run once."""
-        from toolkit.studies._across import across_models
-
-        return across_models(self)
-
-    def derive(self, outcomes: Any) -> Any:
-        """The across-model run's outcomes with any column a headline's outcome needs
-        (default: unchanged)."""
-        return outcomes
-
-    def arm_words(self, arm: str) -> str:
-        """An arm named in a sentence (a singular noun phrase)."""
-        return arm
-
-    @staticmethod
-    def outcome_words(headline: Headline) -> dict[str, Any]:
-        """How a headline's outcome reads: more, less, unit, scale, higher_is_better."""
-        name = headline.outcome.replace("_", " ")
-        return OUTCOME_WORDS.get(headline.outcome, {
-            "more": f"gives more {name}", "less": f"gives less {name}", "unit": "",
-            "scale": 100.0 if headline.effect == "risk_difference" else 1.0,
-            "higher_is_better": True})
-
-    def across_tables(self) -> dict[str, Any]:
-        """The across-model tables to save: the numbers per headline, every model's answer,
-        the spread drivers and the PRIM boxes."""
-        from toolkit.studies._across import across_table
-
-        a = self.across
-        return {"across_models": across_table(a), "model_answers": a.per_model(),
-                "spread_drivers": a.drivers_table(), "sign_boxes": a.boxes_table()}
-
-    def across_methods(self) -> str:
-        """How the across-model findings were computed, with the Monte Carlo check."""
-        from toolkit.studies._across import methods_text
-
-        return methods_text(self.across)
-
-    def show_across(self) -> None:
-        """The across-model section: the readable table and the figure of every model's
-        answer to every headline."""
-        from toolkit.studies._across import across_figure, across_report
-
-        def scale(h: Headline) -> float:
-            return float(self.outcome_words(h)["scale"])
-
-        units = {self.outcome_words(h)["unit"] for h in self.headlines()}
-        show_table(across_report(self.across, self.arm_words, scale),
-                   f"Each headline over the {self.across.models} plausible models: the median "
-                   "and the share of models above zero with their Monte Carlo error (±), the "
-                   "interval that holds 90% of the models' answers, and the verdict")
-        show_figure(across_figure(self.across, self.arm_words, scale,
-                                  " / ".join(sorted(u for u in units if u)) or "outcome units"),
-                    "across_models",
-                    "Each plausible model's answer to each headline (a dot per model: the mean "
-                    "over its replicates); black: the median and the 90% interval over models. "
-                    "The spread is disagreement between models the evidence allows, not "
-                    "simulation noise.")
-
-    # -- robustness -----------------------------------------------------------------------
-    @property
-    def robustness_enabled(self) -> bool:
-        return bool(getattr(self.params, "robustness", True))
-
-    def robustness_spec(self, headline: Headline) -> Any:
-        """The two-arm copy of the spec the robustness check of ``headline`` runs."""
-        from toolkit.experiment import ExperimentSpec
-
-        s = self._in_memory(self.spec)
-        return ExperimentSpec(cohort=s.cohort, arms={headline.reference: s.arms[headline.reference],
-                                                     headline.arm: s.arms[headline.arm]},
-                              replicates=s.replicates, seed=s.seed, behavior=s.behavior)
-
-    def robustness_of(self, headline: Headline) -> Any:
-        """``toolkit.sensitivity.robustness`` of one headline contrast over the assumptions'
-        plausible ranges (Morris screening, all points stacked in one run)."""
-        from toolkit.sensitivity import Contrast, robustness
-
-        return robustness(self.robustness_spec(headline),
-                          Contrast(headline.arm, headline.reference, headline.outcome),
-                          trajectories=self.params.robustness_trajectories,
-                          seed=self.params.seed, progress=False)
-
-    def check_robustness(self) -> Any:
-        """The robustness of the first headline contrast, or None when switched off."""
-        return self.robustness_of(self.headlines()[0]) if self.robustness_enabled else None
-
-    def robustness_text(self, result: Any) -> str:
-        """The robustness sentence shown with the findings."""
-        if result is None:
-            return NOT_RUN
-        verdict = {"robust": "holds over", "no effect": "shows no effect anywhere in",
-                   "depends on assumptions": "depends on"}.get(result.verdict, result.verdict)
-        return (f"Robustness: {self.headlines()[0].text} {verdict} the plausible ranges of the "
-                f"model's {len(result.ranges)} assumption parameters ({len(result.points) - 1} "
-                f"sampled points, Morris screening). Details: {result.sentence()}")
-
-    @staticmethod
-    def robustness_table(result: Any) -> Any:
-        """The robustness check's parameter indices with ranges and drivers (None if not run)."""
-        return None if result is None else result.to_frame()
-
-    @staticmethod
-    def robustness_report(result: Any, top: int = 8, scale: float = 100.0,
-                          column: str = "influence on completion (points, mu*)") -> Any:
-        """The most influential assumptions of a robustness check, readable (text cells)."""
-        import pandas as pd
-
-        from toolkit.report import fmt_number
-
-        frame = result.to_frame().head(top)
-        return pd.DataFrame({
-            "assumption": frame.parameter.to_numpy(),
-            "range explored": [f"{fmt_number(a, 3)} to {fmt_number(b, 3)}"
-                               for a, b in zip(frame.low, frame.high, strict=True)],
-            column: (frame.mu_star * scale).map(
-                lambda v: fmt_number(v, 1)).to_numpy(),
-            "direction (mu)": ["raises" if m > 0 else "lowers" for m in frame.mu],
-            "driver": ["yes" if d else "no" for d in frame.driver]})
-
     def mc_error_text(self, se_points: Any, per: str, tail: str = "") -> str:
         """The Monte Carlo error of the completion differences (standard errors in
         percentage points) in words."""
@@ -464,13 +286,11 @@ class BaseStudy:
     # -- prose and the standard sections ----------------------------------------------------
     def limitations(self) -> list[str]:
         """The assumptions the findings depend on: the model's, the study's own notes, what
-        the robustness check covers, and what a roster means."""
+        the across-model run covers, and what a roster means."""
         out = [MODEL_LIMITATION + self.model_limitation] if self.model_limitation else []
         out += [n.format(params=self.params) for n in self.notes]
         if self.models_enabled:
             out.append(MODELS_NOTE)
-        elif self.robustness_note:
-            out.append(self.robustness_note)
         if getattr(self.params, "roster", None) is not None:
             out.append(self.roster_note)
         return out
@@ -490,18 +310,15 @@ class BaseStudy:
                 save_table(frame, name)
 
     def show_findings(self, findings: list[str], more: Mapping[str, list[str]] | None = None,
-                      robustness: Any = _NO_CHECK, across: Any = None) -> None:
+                      across: Any = None) -> None:
         """The findings section. With ``across`` (:attr:`across`) the findings lead with each
         headline over the plausible models and ``findings`` (the default model's answers)
-        follow under their own label; otherwise with the robustness sentence of
-        ``robustness`` (a result of :meth:`check_robustness`, or None when switched off;
-        leave out for no sentence)."""
-        text = None if robustness is _NO_CHECK else self.robustness_text(robustness)
+        follow under their own label; otherwise ``findings`` alone."""
         if across is None:
-            show_findings(findings, more=more, robustness=text)
+            show_findings(findings, more=more)
             return
         show_findings(across.sentences, more={DEFAULT_ANSWER: list(findings), **(more or {})},
-                      robustness=text, across=across.records())
+                      across=across.records())
 
     @staticmethod
     def show_figures(figures: list[tuple]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["COMMITTED_ENSEMBLE", "as_strings", "compare_outcomes", "contrast_summary",
+__all__ = ["COMMITTED_ENSEMBLE", "first_models", "as_strings", "compare_outcomes", "contrast_summary",
            "contrast_table", "contrasts", "default_sentence", "load_models", "must_be_compared",
            "read_roster_once", "se_span", "sweep_rows", "synthetic_cohort"]
 
@@ -48,6 +48,13 @@ def load_models(path: str | None = None) -> Any:
                                     "does not exist.")
     st = p.stat()
     return _load_models(str(p), st.st_size, st.st_mtime_ns, path is None)
+
+
+def first_models(params: Any) -> Any:
+    """The ensemble ``params.models`` (None: the committed one, :func:`load_models`), cut to
+    its first ``params.n_models`` models."""
+    ens = load_models(params.models)
+    return ens.take(min(int(params.n_models), len(ens)))
 
 
 @functools.lru_cache(maxsize=4)
@@ -238,31 +245,3 @@ def must_be_compared(study: str, name: str, value: Any, options: Any, what: str)
         raise InvalidParameterError(
             f"The {name!r} parameter of study {study} must be one of the compared {what} "
             f"({', '.join(map(repr, options))}); got {value!r}.")
-
-
-def forest_figures(estimates: pd.DataFrame, reference: str, items: Any, *, whom: str,
-                   each: str, adjusted: str = "Holm-adjusted",
-                   unit: str = "skill points (0-1 scale)", more: str = "more than the reference",
-                   relabel: Any = None) -> list[tuple]:
-    """(figure, name, caption) of a forest plot per (outcome, effect, words) in ``items``:
-    each arm against ``reference`` (risk differences in percentage points)."""
-    from toolkit.plots import forest_plot
-
-    out = []
-    for outcome, effect, what in items:
-        rows = contrasts(estimates, outcome, effect, reference=reference)
-        if rows.empty:
-            continue
-        if relabel is not None:
-            rows = rows.assign(group=rows.group.map(relabel), reference=rows.reference.map(relabel))
-        shown = unit
-        if effect == "risk_difference":
-            rows = rows.assign(estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
-                               ci_high=rows.ci_high * 100)
-            shown = "percentage points"
-        fig = forest_plot(rows, effect=effect, outcome_label=what, unit=shown,
-                          title=f"Difference in {what} from {whom}")
-        out.append((fig, f"{outcome}_{effect}",
-                    f"Difference in {what} of each {each} from {whom}, with 95% confidence "
-                    f"intervals ({adjusted}). A point right of the dashed line means {more}."))
-    return out

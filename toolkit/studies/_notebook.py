@@ -19,7 +19,7 @@ from toolkit.studies._params import StudyParameters, cli_text
 
 __all__ = ["FINDINGS_FILE", "figure_html", "output_dir", "read_findings", "save_figure",
            "save_table", "show_figure", "show_findings", "show_html", "show_limitations",
-           "show_methods", "show_parameters", "show_reproduce", "show_robustness", "show_table"]
+           "show_methods", "show_parameters", "show_reproduce", "show_table"]
 
 FINDINGS_FILE = "findings.json"
 # Tables with at most this many rows are written as CSV too (readable in a spreadsheet).
@@ -92,8 +92,7 @@ def show_table(frame: Any, caption: str, *, digits: int = 2, columns: Iterable[s
     show_html(table_html(frame, digits=digits, caption=caption, columns=columns))
 
 
-def show_findings(findings: Iterable[str], *, robustness: str | None = None,
-                  title: str = "Findings", more: Mapping[str, Iterable[str]] | None = None,
+def show_findings(findings: Iterable[str], *, title: str = "Findings", more: Mapping[str, Iterable[str]] | None = None,
                   across: list[dict[str, Any]] | None = None) -> None:
     """Show the plain-language findings first and save them to ``findings.json``.
 
@@ -107,18 +106,15 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
     more_items = {str(k): [str(x) for x in v] for k, v in (more or {}).items()}
     p = output_dir() / FINDINGS_FILE
     tmp = p.with_name(f".{p.name}.tmp")
-    payload: dict[str, Any] = {"findings": findings, "more": more_items,
-                               "robustness": robustness}
+    payload: dict[str, Any] = {"findings": findings, "more": more_items}
     if across is not None:
         payload["across_models"] = across
     tmp.write_text(json.dumps(payload, indent=1, allow_nan=False, default=_plain) + "\n",
                    encoding="utf-8")
     os.replace(tmp, p)
     markup = findings_html(findings, title=title)
-    if robustness:
-        markup += f'<p class="robustness">{html.escape(robustness)}</p>'
-    # Further findings fold away (plain HTML, no script), so the headline and its
-    # robustness are what a reader sees first.
+    # Further findings fold away (plain HTML, no script), so the headlines are what
+    # a reader sees first.
     for heading, items in more_items.items():
         markup += (f"<details><summary>{html.escape(heading)} ({len(items)} findings)"
                    f"</summary>{findings_html(items, title=None)}</details>")
@@ -128,12 +124,6 @@ def show_findings(findings: Iterable[str], *, robustness: str | None = None,
 def _plain(value: Any) -> Any:
     """JSON for numpy scalars (the across-model records)."""
     return value.item() if hasattr(value, "item") else str(value)
-
-
-def show_robustness(text: str) -> str:
-    """Show the robustness sentence (:meth:`BaseStudy.robustness_text`); returns it."""
-    show_html(f'<p class="robustness">{html.escape(str(text))}</p>')
-    return str(text)
 
 
 def show_parameters(params: StudyParameters) -> None:

@@ -68,7 +68,7 @@ from toolkit.studies._fields import (
     unwrap,
 )
 
-__all__ = ["Cadence", "Capacity", "Choice", "CohortGroup", "Policy", "RobustnessGroup",
+__all__ = ["Cadence", "Capacity", "Choice", "CohortGroup", "Policy",
            "RosterGroup", "StudyParameters", "cadences", "canonical_json", "choice", "cli_text",
            "is_list_annotation", "parse_value", "policies"]
 
@@ -285,7 +285,7 @@ Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY,
 
 # --------------------------------------------------------------------------- shared groups
 # A study's Parameters derives from the groups it needs; their fields come first, in the
-# order seed, cohort, roster, robustness, then the study's own.
+# order seed, cohort, roster, models, then the study's own.
 
 class CohortGroup(StudyParameters):
     """The synthetic cohort's size."""
@@ -300,15 +300,6 @@ class RosterGroup(StudyParameters):
     input_files: ClassVar[tuple[str, ...]] = ("roster",)  # checksummed by the host side
     roster: str | None = Field(None, description="Roster CSV of real people instead of a "
                                "synthetic cohort.")
-
-
-class RobustnessGroup(StudyParameters):
-    """The robustness check of the headline contrast (``toolkit.sensitivity``)."""
-
-    robustness: bool = Field(True, description="Check the headline contrast over the model's "
-                             "assumption ranges (Morris screening).")
-    robustness_trajectories: int = Field(2, ge=2, le=50, description="Morris trajectories of the "
-                                         "robustness check (more: finer, slower).")
 
 
 #: Seed streams of the across-model run: the verdict is checked on each of them.

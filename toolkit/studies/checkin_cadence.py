@@ -4,19 +4,14 @@ Check-in schedules (none, monthly check-ins, surveys at 30 then every 60 days) a
 trigger rules (no first meeting by a given week; a run of weeks without a meeting),
 crossed with what the coordinator does when a pair is flagged (coach it, rematch the
 mentee, or close the pair). The schedule ``none`` flags nobody, so it is one arm, the
-reference. All arms share the cohort, the matching and every per-pair random draw
-(common random numbers), so each contrast is a per-replicate paired difference whose only
-uncertainty here is Monte Carlo error (reported as such; no confidence intervals and no
-p-values beside simulated contrasts).
+reference. Every arm against the reference is a headline run over the plausible models
+first (``BaseStudy.across``); under the default model, on common random numbers, each contrast
+is a per-replicate paired difference with its Monte Carlo error (no p-values).
 
-Early warning is judged per planned check-in (:func:`toolkit.analysis.checkin_warning`:
-sensitivity, specificity, LR+, PPV at a stated lead time, time-dependent AUC) on arms whose
-flags change nothing (``on_flag="none"``), against a rule that flags at random at the rating
-rule's rate; the ever-flagged table (:func:`toolkit.analysis.early_warning`) is secondary,
-with its exposure bias stated. Closures are counted by recorded reason
-(:func:`toolkit.analysis.closure_reasons`). What a rule does by definition (closing on a
-flag closes flagged pairs) is stated as a cost of the rule, not as a finding. Coordinator
-hours per additional completed pair are marginal: against no check-ins.
+Early warning (per planned check-in, with the ever-flagged table secondary) lives in
+``toolkit.studies._checkin_warning``. Closures are counted by recorded reason. What a rule does
+by definition (closing on a flag closes flagged pairs) is stated as a cost of the rule, not as
+a finding. Coordinator hours per additional completed pair are marginal: against no check-ins.
 
 >>> study = CheckinCadence(schedules=["none", "monthly", "no_first_meeting"],
 ...                        actions=["coach", "close"])
@@ -39,13 +34,15 @@ from pydantic import Field, model_validator
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
+from toolkit.studies._checkin_warning import EarlyWarning, cap, scenario_note
 from toolkit.studies._common import contrasts, must_be_compared
+from toolkit.studies._paired import marginal_cost, paired_contrasts, paired_report
 from toolkit.studies._params import (
     Cadence,
     Capacity,
     CohortGroup,
+    ModelsGroup,
     Policy,
-    RobustnessGroup,
     RosterGroup,
 )
 
@@ -64,7 +61,7 @@ OUTCOMES = {"completed": "completion", "mean_quality": "relationship quality",
             "hours_coordinator": "coordinator hours per pair"}
 
 
-class Parameters(RobustnessGroup, RosterGroup, CohortGroup):
+class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     """Parameters of the checkin_cadence study."""
 
     study = "checkin_cadence"
@@ -119,7 +116,6 @@ def reference_arm(params: Parameters) -> str:
     return "none" if params.reference == "none" else f"{params.reference}+{params.reference_action}"
 
 
-
 def plan_table(params: Parameters) -> pd.DataFrame:
     """One row per arm: arm name, schedule, action on a flag (none for no check-ins)."""
     rows = [{"arm": "none", "schedule": "none", "action": "none"} if schedule == "none" else
@@ -146,88 +142,7 @@ def _label(arm: str) -> str:
     return f"{SCHEDULE_TEXT[schedule]} + {ACTION_TEXT[action]}"
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, str]
-                     ) -> pd.DataFrame:
-    """Every arm minus ``reference`` on each outcome of ``names``: the mean over replicates
-    of the per-replicate difference of arm means (common random numbers make each
-    replicate a paired comparison), with its Monte Carlo SE (SD over replicates /
-    sqrt(R); NaN with one replicate). ``ci_low``/``ci_high`` are estimate -/+ 1.96 Monte
-    Carlo SE: simulation noise only, named so for the sweep table. Completion's effect is
-    ``risk_difference``, the others' ``difference``."""
-    arm = outcomes["arm"].astype(str)
-    parts = []
-    for outcome in names:
-        means = (outcomes[outcome].astype("float64").groupby([arm, outcomes["replicate"]])
-                 .mean().unstack("replicate"))
-        diff = means.drop(index=reference) - means.loc[reference]
-        r = diff.notna().sum(axis=1)
-        est, se = diff.mean(axis=1), diff.std(axis=1, ddof=1) / np.sqrt(r)
-        parts.append(pd.DataFrame({
-            "group": diff.index.astype(str), "reference": reference, "outcome": outcome,
-            "effect": "risk_difference" if outcome == "completed" else "difference",
-            "estimate": est.to_numpy(), "mc_se": se.to_numpy(),
-            "ci_low": (est - 1.96 * se).to_numpy(), "ci_high": (est + 1.96 * se).to_numpy(),
-            "replicates": r.to_numpy()}))
-    out = pd.concat(parts, ignore_index=True)
-    for c in ("group", "reference"):
-        out[c] = out[c].astype("string")
-    return out
-
-
-def marginal_cost(outcomes: pd.DataFrame, baseline: str = "none", *, boot: int = 400,
-                  seed: int = 0) -> pd.DataFrame:
-    """Coordinator hours per ADDITIONAL completed pair, each arm against ``baseline`` (no
-    check-ins): (extra coordinator hours) / (extra completed pairs), both summed per
-    replicate and averaged over replicates (a ratio of means). NaN when the arm completes
-    no more pairs than the baseline (no additional pair to pay for). Monte Carlo error:
-    the SD over ``boot`` bootstrap resamples of the replicates (one matrix product of
-    multinomial counts; simulation noise, not an interval about programs)."""
-    from toolkit import _seeding
-
-    arm = outcomes["arm"].astype(str)
-    per = (outcomes.assign(arm=arm).groupby(["arm", "replicate"])
-           .agg(hours=("hours_coordinator", "sum"), done=("completed", "sum")))
-    hours, done = per["hours"].unstack("replicate"), per["done"].unstack("replicate")
-    d_hours = (hours.drop(index=baseline) - hours.loc[baseline]).to_numpy(float)
-    d_done = (done.drop(index=baseline) - done.loc[baseline]).to_numpy(float)
-    reps = d_hours.shape[1]
-    counts = _seeding.rng(seed, "checkin_cadence", "marginal_cost").multinomial(
-        reps, np.full(reps, 1 / reps), size=boot).T / reps          # replicates x resamples
-    mean_h, mean_d = d_hours.mean(axis=1), d_done.mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(mean_d > 0, mean_h / mean_d, np.nan)
-        boot_ratio = np.where((d_done @ counts) > 0, (d_hours @ counts) / (d_done @ counts),
-                              np.nan)
-    ok = np.isfinite(boot_ratio)
-    kept = np.where(ok, boot_ratio, 0.0)
-    n_ok = ok.sum(axis=1)
-    mean_b = kept.sum(axis=1) / np.maximum(n_ok, 1)
-    mc = np.where(n_ok > 1, np.sqrt(((kept - mean_b[:, None]) ** 2 * ok).sum(axis=1)
-                                    / np.maximum(n_ok - 1, 1)), np.nan)
-    return pd.DataFrame({"arm": hours.drop(index=baseline).index.astype(str),
-                         "extra_hours_per_replicate": mean_h,
-                         "extra_completed_per_replicate": mean_d,
-                         "hours_per_additional_completed_pair": ratio,
-                         "mc_error": np.where(np.isfinite(ratio), mc, np.nan)})
-
-
-def scenario_note(designs: Any) -> str:
-    """Which lever effects (scenario inputs a user sets, never findings) the arms use."""
-    from toolkit.behavior import BehaviorModel
-
-    levers = {"goal_setting", "structured_agenda", "mentor_training", "recognition", "virtual"}
-    used = sorted({k for d in designs for k in levers if getattr(d, k, False)})
-    names = ", ".join(BehaviorModel.scenario_inputs())
-    return ("Lever effects (" + names + ") are scenario inputs set by the user, not findings; "
-            + (f"the arms here use {', '.join(used)}, so their results carry those inputs."
-               if used else "no arm here switches a lever on, so none enters these results."))
-
-
-class CheckinCadence(BaseStudy):
+class CheckinCadence(EarlyWarning, BaseStudy):
     """How should a coordinator check in on pairs?"""
 
     name = "checkin_cadence"
@@ -272,6 +187,9 @@ class CheckinCadence(BaseStudy):
         return {r.arm: Arm(match, self._design(on_flag="coach" if r.action == "none" else r.action,
                                                **_rule(r.schedule, self.params)))
                 for r in self.plan.itertuples(index=False)}
+
+    def arm_words(self, arm: str) -> str:
+        return _label(arm)
 
     def headlines(self) -> list[Headline]:
         """Completion of every arm against the reference; first the first arm of the plan."""
@@ -339,78 +257,6 @@ class CheckinCadence(BaseStudy):
 
         return closure_reasons(result.events)
 
-    # -- early warning ---------------------------------------------------------------------
-    def watch_arms(self) -> dict[str, Any]:
-        """Arms that record flags and do nothing about them (``on_flag="none"``), one per
-        check-in plan: monthly always (trigger rules are judged at its check-ins), the
-        30/60-day surveys when compared."""
-        from toolkit.experiment import Arm, MatchSpec
-
-        p = self.params
-        plans = ["monthly"] + (["survey_30_60"] if "survey_30_60" in p.schedules else [])
-        match = MatchSpec(p.policy, capacity=p.capacity)
-        return {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none"))
-                for c in plans}
-
-    @cached_property
-    def _watch(self) -> Any:
-        """The watch arms run on the study's cohorts and seed (same matchings)."""
-        from toolkit.experiment import ExperimentSpec
-
-        p = self.params
-        return self.run(("weeks", "outcomes", "events"),
-                        spec=ExperimentSpec(cohort=self.spec.cohort, arms=self.watch_arms(),
-                                            replicates=p.replicates, seed=p.seed))
-
-    def checkin_warning_table(self) -> pd.DataFrame:
-        """Per planned check-in (person-period), how well each rule warns of closure within
-        8 weeks (``toolkit.analysis.checkin_warning``): the check-in rating at or below
-        ``flag_rating``, ``no_meeting_weeks`` weeks without a meeting, and a rule that flags
-        at random at the rating rule's flag rate (no information: LR+ about 1, AUC about
-        0.5; the reference)."""
-        from toolkit.analysis import checkin_warning
-
-        p, res = self.params, self._watch
-        rating = {f"rating <= {p.flag_rating:g}": ("rating", p.flag_rating)}
-        first = checkin_warning(res.events, res.outcomes, rating, lead_weeks=8, seed=p.seed)
-        rate = float(first.n_flagged.sum() / max(int(first.n_checkins.sum()), 1))
-        rules = {**rating, f"no meeting for {p.no_meeting_weeks} weeks": (
-                     "weeks_since_meeting", p.no_meeting_weeks),
-                 f"random at {rate:.0%}": ("random", rate)}
-        out = checkin_warning(res.events, res.outcomes, rules, lead_weeks=8, seed=p.seed,
-                              weeks=res.weeks)
-        out["arm"] = out["arm"].astype(str).str.replace("watch+", "", regex=False)
-        return out.rename(columns={"arm": "checkins"})
-
-    def early_warning_table(self) -> pd.DataFrame | None:
-        """SECONDARY: each rule's ever-flagged early warning (``toolkit.analysis.
-        early_warning``): sensitivity, precision against the base rate, median lead time.
-        A pair counts as flagged if the rule ever fired, so long-lived pairs are flagged
-        eventually (exposure bias); judge rules by :meth:`checkin_warning_table`. None with
-        no rule."""
-        from toolkit.analysis import early_warning
-
-        p = self.params
-        plan = {"monthly": "monthly", "survey_30_60": "survey_30_60",
-                "no_first_meeting": "none", "no_meeting_streak": "none"}
-        rules = {"monthly": ("rating", p.flag_rating), "survey_30_60": ("rating", p.flag_rating),
-                 "no_first_meeting": ("no_first_meeting", p.first_meeting_week),
-                 "no_meeting_streak": ("weeks_since_meeting", p.no_meeting_weeks)}
-        watched = [s for s in p.schedules if s != "none"]
-        if not watched:
-            return None
-        res = self._watch
-        rows = []
-        for schedule in watched:
-            at = "checkins" if plan[schedule] != "none" else "every_week"
-            arm = f"watch+{plan[schedule] if plan[schedule] != 'none' else 'monthly'}"
-            pick = [t[t["arm"].astype(str) == arm] for t in (res.weeks, res.outcomes, res.events)]
-            table = early_warning(pick[0], pick[1], {schedule: rules[schedule]}, events=pick[2],
-                                  at=at)
-            rows.append(table.drop(columns=["arm"]).assign(
-                evaluated=("at planned check-ins" if at == "checkins" else "every week")))
-        return pd.concat(rows, ignore_index=True).rename(columns={"rule": "schedule"})
-
     # -- findings --------------------------------------------------------------------------
     def _effect_words(self, r: Any, scale: float, digits: int, unit: str) -> str:
         from toolkit.report import fmt_number
@@ -446,9 +292,9 @@ class CheckinCadence(BaseStudy):
                            f"check-ins (marginal, not average): {words}.")
             none = [labels[a] for a in m.index.difference(paid.index, sort=False)]
             if none:
-                out.append(f"{_cap(', '.join(none))} completed no more pairs than no check-ins, "
+                out.append(f"{cap(', '.join(none))} completed no more pairs than no check-ins, "
                            "so there is no additional completed pair to pay for.")
-        out += [f"{_cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
+        out += [f"{cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
                 f"against {labels[ref]}." for r in rows.itertuples(index=False)]
         s = summary.set_index("arm")
         for arm in s.index[s.action == "close"]:
@@ -466,53 +312,29 @@ class CheckinCadence(BaseStudy):
         from toolkit.report import fmt_number
 
         labels, ref = self.labels, self.reference
-        hours = [f"{_cap(labels[r.group])}: coordinator hours per pair "
+        hours = [f"{cap(labels[r.group])}: coordinator hours per pair "
                  f"{self._effect_words(r, 1, 2, 'hours')} against {labels[ref]}."
                  for r in contrasts(estimates, "hours_coordinator", "difference",
                                     reference=ref).itertuples(index=False)]
-        hours += [f"{_cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
+        hours += [f"{cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
                   "coordinator hours per completed pair (all hours over all completed pairs)."
                   for r in cost.itertuples(index=False)
                   if np.isfinite(r.hours_per_retained_pair) and r.hours_per_retained_pair > 0]
-        quality = [f"{_cap(labels[r.group])}: relationship quality "
+        quality = [f"{cap(labels[r.group])}: relationship quality "
                    f"{self._effect_words(r, 1, 3, 'points (0-1 scale)')} against {labels[ref]}."
                    for r in contrasts(estimates, "mean_quality", "difference",
                                       reference=ref).itertuples(index=False)]
         out = {"Coordinator time": hours, "Relationship quality": quality}
         if warning is not None and len(warning):
-            out["Early warning per check-in (closure within 8 weeks)"] = [
-                f"At {r.checkins.replace('_', ' ')} check-ins, {r.rule}: sensitivity "
-                f"{fmt_number(100 * r.sensitivity, 0)}%, specificity "
-                f"{fmt_number(100 * r.specificity, 0)}%, LR+ {fmt_number(r.lr_positive, 2)}, "
-                f"PPV {fmt_number(100 * r.ppv, 0)}% against a base rate of "
-                f"{fmt_number(100 * r.base_rate, 0)}%, AUC {fmt_number(r.auc, 2)} "
-                f"({r.n_checkins} check-ins)." for r in warning.itertuples(index=False)]
+            out["Early warning per check-in (closure within 8 weeks)"] = self.warning_findings(
+                warning)
         if closures is not None and len(closures):
-            order = {a: k for k, a in enumerate(self.plan["arm"])}
-            top = (closures.sort_values("share", ascending=False, kind="stable")
-                   .drop_duplicates("arm").sort_values("arm", key=lambda a: a.map(order)))
-            out["Why pairs closed"] = [
-                f"{_cap(labels.get(r.arm, r.arm))}: most closures were recorded as "
-                f"{r.reason.replace('_', ' ')} ({fmt_number(100 * r.share, 0)}% of "
-                f"{int(closures[closures.arm == r.arm].closures.sum())})."
-                for r in top.itertuples(index=False)]
+            out["Why pairs closed"] = self.closure_findings(closures)
         return out
 
     def contrasts_for_report(self, estimates: pd.DataFrame) -> pd.DataFrame:
-        """Every arm against the reference, readable: difference and Monte Carlo SE
-        (completion in percentage points)."""
-        from toolkit.report import fmt_number
-
-        scale = np.where(estimates.effect == "risk_difference", 100.0, 1.0)
-        digits = [1 if e == "risk_difference" else 3 for e in estimates.effect]
-        return pd.DataFrame({
-            "arm": estimates.group.map(lambda g: self.labels.get(g, g)).to_numpy(),
-            "outcome": [OUTCOMES[o] + (" (points)" if e == "risk_difference" else "")
-                        for o, e in zip(estimates.outcome, estimates.effect, strict=True)],
-            "difference": [fmt_number(v, d) for v, d in
-                           zip(estimates.estimate * scale, digits, strict=True)],
-            "Monte Carlo SE": [fmt_number(v, d + 1) for v, d in
-                               zip(estimates.mc_se * scale, digits, strict=True)]})
+        """Every arm against the reference, readable (:func:`paired_report`)."""
+        return paired_report(estimates, self.labels, OUTCOMES)
 
     def figures(self, result: CheckinResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""

@@ -38,8 +38,10 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from toolkit.errors import InvalidParameterError
+from toolkit.studies._assurance import assurance_table, design, model_effects
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._params import Cadence, Policy, RobustnessGroup
+from toolkit.studies._common import first_models as load_models
+from toolkit.studies._params import Cadence, Policy, StudyParameters
 
 __all__ = ["STUDY", "DesignPower", "Parameters", "assurance_table", "design",
            "diagnosand_table", "figures", "findings", "load_models", "mde_table",
@@ -52,7 +54,7 @@ OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
             "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)")}
 
 
-class Parameters(RobustnessGroup):
+class Parameters(StudyParameters):
     """Parameters of the design_power study."""
 
     study = "design_power"
@@ -108,21 +110,6 @@ def _label(policy: str, cadence: str) -> str:
     return f"{policy} matching with {cadence.replace('_', ' ')} meetings"
 
 
-def design(params: Parameters):
-    """The SimulatorDesign: treatment and control arms as data, the default cohort's
-    mentor-to-mentee ratio, the default behaviour model."""
-    from toolkit.diagnosis import SimulatorDesign
-    from toolkit.experiment import Arm
-    from toolkit.program import ProgramDesign
-
-    def arm(policy: str, cadence: str) -> Arm:
-        return Arm(policy, ProgramDesign(cadence=cadence, duration_weeks=params.duration_weeks))
-
-    return SimulatorDesign(treatment=arm(params.treatment_policy, params.treatment_cadence),
-                           control=arm(params.control_policy, params.control_cadence),
-                           n=params.sizes[0])
-
-
 def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
     """The power curve: every diagnosand at every size (``n`` is the pilot's total pairs).
     With the population ``effect`` (:func:`population_effect`) as the estimand, bias, RMSE,
@@ -147,71 +134,6 @@ def population_effect(params: Parameters) -> dict:
                                                  seed=params.seed)
     return {"outcome": params.outcome, "effect": est, "mcse": mcse,
             "pairs": params.effect_pairs, "replicates": params.effect_replicates}
-
-
-def load_models(params: Parameters) -> Any:
-    """The ensemble of plausible models: the file ``params.models`` or (None) the committed
-    one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
-    from toolkit.ensemble import Ensemble
-
-    if params.models is not None:
-        ens = Ensemble.load(params.models)
-    else:
-        from toolkit.calibration import load_ensemble
-
-        ens = load_ensemble()
-    return ens.take(min(int(params.n_models), len(ens)))
-
-
-def model_effects(params: Parameters, models: Any = None) -> pd.DataFrame:
-    """Per model: the effect of the tried design over the usual one on the outcome (both
-    potential outcomes of every pair, ``effect_pairs`` pairs, ``assurance_replicates``
-    replicates, common random numbers), its Monte Carlo SE, and the per-pair standard
-    deviation of the outcome in each design (what a pilot's t test sees). ``models``
-    None: one row for the reference (default) model, ``model`` = -1."""
-    from toolkit.cohort import CohortSpec
-    from toolkit.experiment import ExperimentSpec, run_experiment
-
-    d = design(params)
-    n = params.effect_pairs
-    spec = ExperimentSpec(cohort=CohortSpec(n_mentors=round(n * 1.2), n_mentees=n),
-                          arms={"treatment": d.treatment, "comparison": d.control},
-                          replicates=params.assurance_replicates, seed=params.seed)
-    o = run_experiment(spec, models=models, tables=("outcomes",), progress=False).outcomes
-    if "model" not in o.columns:
-        o = o.assign(model=-1)
-    y = o[params.outcome].astype("float64")
-    arm = o["arm"].astype(str)
-    per_rep = y.groupby([o["model"], o["replicate"], arm]).mean().unstack()
-    diff = (per_rep["treatment"] - per_rep["comparison"]).groupby(level="model")
-    sd = y.groupby([o["model"], arm]).std(ddof=1).unstack()
-    out = pd.DataFrame({"effect": diff.mean(), "mcse": diff.std(ddof=1) / np.sqrt(diff.size()),
-                        "sd_treatment": sd["treatment"], "sd_control": sd["comparison"]})
-    return out.rename_axis("model").reset_index()
-
-
-def assurance_table(effects: pd.DataFrame, reference: pd.DataFrame, power: pd.DataFrame,
-                    params: Parameters) -> pd.DataFrame:
-    """Per pilot size: assurance over the plausible models (with its Monte Carlo error and
-    the spread of power between models) beside power at the reference model, simulated
-    (the power curve) and from the same t-test formula the assurance uses (a check of
-    the formula against the simulation)."""
-    from toolkit.diagnosis import assurance, t_test_power
-
-    a = assurance(effects, list(params.sizes), alpha=params.alpha,
-                  target_power=params.target_power)
-    r = reference.iloc[0]
-    formula = t_test_power(r.effect, r.sd_treatment, r.sd_control, a.n.to_numpy(),
-                           alpha=params.alpha)
-    sim = power.set_index("pairs_total")
-    return pd.DataFrame({"pairs_total": a.n.to_numpy(), "assurance": a.assurance.to_numpy(),
-                         "assurance_mc_error": a.mc_error.to_numpy(), "models": a.models.to_numpy(),
-                         "share_models_reaching_target": a.share_reaching_target.to_numpy(),
-                         "power_q05_over_models": a.power_q05.to_numpy(),
-                         "power_q95_over_models": a.power_q95.to_numpy(),
-                         "power_at_reference_simulated": sim.loc[a.n, "power"].to_numpy(),
-                         "power_at_reference_mc_error": sim.loc[a.n, "mcse"].to_numpy(),
-                         "power_at_reference_formula": formula})
 
 
 def power_table(curve: pd.DataFrame) -> pd.DataFrame:
@@ -304,8 +226,8 @@ def findings(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, need: dict,
         big = assured.iloc[-1]
         out.insert(1, f"Across {int(big.models)} plausible models the effect lies between "
                    f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
-                   f"them. A pilot of {int(big.pairs_total)} pairs succeeds (p < {params.alpha:g}) "
-                   f"with probability {big.assurance:.0%} averaged over them (assurance; Monte "
+                   f"them. A pilot of {int(big.pairs_total)} pairs succeeds (its two-sided test "
+                   f"rejects at level {params.alpha:g}) with probability {big.assurance:.0%} averaged over them (assurance; Monte "
                    f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
                    f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
                    f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
@@ -346,11 +268,6 @@ class DesignPower(BaseStudy):
              "randomises whole groups or sites needs more pairs.",
              "Power is estimated from {params.sims} simulated pilots per size; the interpolated "
              "size between two simulated sizes is approximate.")
-    robustness_note = ("Model parameters where the literature is silent are assumptions with "
-                       "plausible ranges; the robustness check covers the effect between the "
-                       "designs, not the power curve itself (a smaller effect under other "
-                       "assumptions needs more pairs).")
-
     def arms(self) -> dict[str, Any]:
         d = design(self.params)
         return {"usual": d.control, "tried": d.treatment}

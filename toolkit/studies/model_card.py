@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
+from toolkit.studies._common import first_models as load_models
 from toolkit.studies._params import CohortGroup
 
 __all__ = ["CONTRASTS", "STUDY", "ModelCard", "Parameters", "load_models", "narrowing_table",
@@ -74,20 +75,6 @@ class Parameters(CohortGroup):
                                      description="Replicates per model of each contrast.")
     contrast_pairs: int = Field(80, ge=10, le=2000,
                                 description="Mentees per cohort in each contrast.")
-
-
-def load_models(params: Parameters) -> Any:
-    """The ensemble the card describes: the file ``params.models`` or (None) the committed
-    one (``toolkit.calibration.load_ensemble``), cut to its first ``n_models`` models."""
-    from toolkit.ensemble import Ensemble
-
-    if params.models is not None:
-        ens = Ensemble.load(params.models)
-    else:
-        from toolkit.calibration import load_ensemble
-
-        ens = load_ensemble()
-    return ens.take(min(int(params.n_models), len(ens)))
 
 
 def parameter_summary(table: pd.DataFrame) -> dict[str, int]:
@@ -137,7 +124,6 @@ class ModelCard(BaseStudy):
                 "narrow its parameters, and which design answers does the evidence still leave "
                 "open?")
     Parameters = Parameters
-    robustness_note = None
     sweep_name = "{estimate_name}"
     notes = (
         "Meeting a calibration target shows the model can reproduce a published statistic; "
@@ -175,10 +161,12 @@ class ModelCard(BaseStudy):
 
     def contrast_spec(self, headline: Headline) -> Any:
         """The two-arm copy of the spec one headline contrast runs on."""
-        return self.robustness_spec(headline)
+        from toolkit.experiment import ExperimentSpec
 
-    def check_robustness(self) -> Any:  # the card's contrasts replace the Morris check
-        return None
+        s = self.ensemble_spec()
+        return ExperimentSpec(cohort=s.cohort, arms={headline.reference: s.arms[headline.reference],
+                                                     headline.arm: s.arms[headline.arm]},
+                              replicates=s.replicates, seed=s.seed, behavior=s.behavior)
 
     # -- the parts of the card --------------------------------------------------------------
     def models(self) -> Any:

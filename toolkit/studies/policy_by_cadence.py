@@ -97,8 +97,9 @@ def _interaction_sentence(row: dict) -> str:
 
 
 def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Mean (or proportion) of ``outcome`` per policy x cadence cell with 95% CIs, from
-    compare_arms' level rows (clustered by replicate like the contrasts)."""
+    """Mean (or proportion) of ``outcome`` per policy x cadence cell with its 95% Monte Carlo
+    interval (``ci_low``/``ci_high``), from compare_arms' level rows (clustered by replicate
+    like the contrasts): simulation noise of the default model, not an interval about programs."""
     from toolkit.analysis import compare_arms
 
     res = compare_arms(outcomes.assign(cell=outcomes["arm"]), outcome, by="cell", adjust="none")
@@ -279,10 +280,8 @@ class PolicyByCadence(BaseStudy):
             cells = cells.sort_values(["policy", "cadence"]).assign(
                 cadence=lambda d: d.cadence.astype(str), policy=lambda d: d.policy.astype(str))
             fig = interaction_plot(cells, x="cadence", trace="policy", y_label=what,
-                                   title=f"{what[:1].upper() + what[1:]} by policy and cadence")
-            # the bars are simulation noise of the default model, not intervals about programs
-            fig.alt_text = fig.alt_text.replace(
-                "with 95% CIs", "under the default model, with Monte Carlo error bars")
+                                   title=f"{what[:1].upper() + what[1:]} by policy and cadence",
+                                   interval="under the default model, with Monte Carlo error bars")
             out.append((fig, f"{outcome}_cells",
                         f"Mean {what} in each policy x cadence cell under the default model, with "
                         "intervals of Monte Carlo error only (simulation noise, clustered by "

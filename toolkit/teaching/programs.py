@@ -180,7 +180,7 @@ def robustness_example(
     ``values`` defaults to the two ends of the parameter's plausible range
     (``BehaviorModel.plausible_ranges()``). Each value runs the same cohorts and random
     draws with ``BehaviorModel().replace(parameter=value)``; the table has one row per
-    value with the difference, its 95% CI and its sign.
+    value with the difference, its 95% Monte Carlo interval (simulation noise) and its sign.
     """
     tk = toolkit_api()
     if values is None:
@@ -286,9 +286,10 @@ class DesignTest:
             f"<p><b>Your design ({html.escape(self.policy)} matching)</b> uses "
             f"{self.hours_per_program:.1f} coordinator hours per program: <b>{verdict}</b> the "
             f"budget of {self.budget:g} hours.</p>"
-            f"<p>Mentee gain, proposal minus baseline: {g.estimate:+.3f} (95% CI "
-            f"{g.ci_low:+.3f} to {g.ci_high:+.3f}). Completion: {100 * c.estimate:+.1f} "
-            f"percentage points (95% CI {100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f}).</p>"
+            f"<p>Mentee gain, proposal minus baseline: {g.estimate:+.3f} (95% Monte Carlo "
+            f"interval {g.ci_low:+.3f} to {g.ci_high:+.3f}). Completion: {100 * c.estimate:+.1f} "
+            f"percentage points (95% Monte Carlo interval {100 * c.ci_low:+.1f} to "
+            f"{100 * c.ci_high:+.1f}; simulation noise over the simulated cohorts).</p>"
             + self.summary.T.to_html(float_format=lambda x: f"{x:.2f}")
         )
 
@@ -300,10 +301,11 @@ class DesignTest:
                 f"Coordinator time: {self.hours_per_program:.1f} of the {self.budget:g} hours "
                 f"budgeted per program ({'within' if self.within_budget else 'over'} budget).",
                 f"Mentee digital-skill gain: {100 * g.estimate:+.1f} points on a 0-100 scale "
-                f"compared with the baseline (95% CI {100 * g.ci_low:+.1f} to "
+                f"compared with the baseline (95% Monte Carlo interval {100 * g.ci_low:+.1f} to "
                 f"{100 * g.ci_high:+.1f}).",
                 f"Pairs completing: {100 * c.estimate:+.1f} percentage points compared with the "
-                f"baseline (95% CI {100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f}).",
+                f"baseline (95% Monte Carlo interval {100 * c.ci_low:+.1f} to "
+                f"{100 * c.ci_high:+.1f}).",
             ]
         )
 
