@@ -26,15 +26,22 @@ def _modules(filters: list[str]) -> list[str]:
 
 def _run_one(name: str) -> list[dict]:
     """Run one module in a subprocess (clean peak-memory figures) and collect its rows."""
-    code = (f"import json, benchmarks.{name} as m; print('@@ROWS@@' + json.dumps(m.run()))")
+    code = f"import json, benchmarks.{name} as m; print('@@ROWS@@' + json.dumps(m.run()))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     sys.stderr.write(proc.stderr)
     for line in proc.stdout.splitlines():
         if line.startswith("@@ROWS@@"):
-            return json.loads(line[len("@@ROWS@@"):])
+            return json.loads(line[len("@@ROWS@@") :])
         print(line)
-    return [{"benchmark": name, "seconds": float("nan"), "target": "",
-             "ok": False, "note": f"failed (exit {proc.returncode})"}]
+    return [
+        {
+            "benchmark": name,
+            "seconds": float("nan"),
+            "target": "",
+            "ok": False,
+            "note": f"failed (exit {proc.returncode})",
+        }
+    ]
 
 
 def main(argv: list[str]) -> int:
@@ -43,8 +50,9 @@ def main(argv: list[str]) -> int:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(_run_one(name))
     table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.max_colwidth", 60):
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60
+    ):
         print(table.to_string(index=False))
     return 0
 

@@ -60,8 +60,9 @@ def _calibrate_timed(**kw) -> tuple[float, float, object, bytes, float]:
     return seconds, peak_rss_mb() + _children_peak_mb(), ens, data, cpu
 
 
-def run_real(write: bool = False, order: tuple[str, ...] = ("2 workers", "dask", "1 worker")
-             ) -> list[dict]:
+def run_real(
+    write: bool = False, order: tuple[str, ...] = ("2 workers", "dask", "1 worker")
+) -> list[dict]:
     """The real calibration at its defaults under three executors; same bytes checked."""
     from pathlib import Path
 
@@ -74,30 +75,43 @@ def run_real(write: bool = False, order: tuple[str, ...] = ("2 workers", "dask",
         if how == "dask":
             from distributed import LocalCluster
 
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster:
-                seconds, peak, ens, data, cpu = _calibrate_timed(scheduler=cluster.scheduler_address)
+            with LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster:
+                seconds, peak, ens, data, cpu = _calibrate_timed(
+                    scheduler=cluster.scheduler_address
+                )
         else:
             seconds, peak, ens, data, cpu = _calibrate_timed(workers=int(how.split()[0]))
         blobs[how] = data
         if write and how == "2 workers":
             committed.write_bytes(data)
         same = len(set(blobs.values())) == 1
-        rows.append({
-            "benchmark": f"calibrate, {POINTS} prior points x every target "
-                         f"(4 replicates x 100 mentees), {how}",
-            "seconds": round(seconds, 1), "target": "<= 600 s", "ok": seconds <= 600 and same,
-            "peak_mb": round(peak, 1),
-            "note": f"{len(ens)} models kept; {cpu:.0f} CPU s; same bytes as the runs before: {same}; same "
-                    f"as the committed ensemble: {committed.is_file() and data == committed.read_bytes()}; "
-                    f"load average {load:.1f} on {os.cpu_count()} cores at start"})
+        rows.append(
+            {
+                "benchmark": f"calibrate, {POINTS} prior points x every target "
+                f"(4 replicates x 100 mentees), {how}",
+                "seconds": round(seconds, 1),
+                "target": "<= 600 s",
+                "ok": seconds <= 600 and same,
+                "peak_mb": round(peak, 1),
+                "note": f"{len(ens)} models kept; {cpu:.0f} CPU s; same bytes as the runs before: {same}; same "
+                f"as the committed ensemble: {committed.is_file() and data == committed.read_bytes()}; "
+                f"load average {load:.1f} on {os.cpu_count()} cores at start",
+            }
+        )
         print(rows[-1], flush=True)
     if {"1 worker", "2 workers"} <= set(blobs):
         t = {r["benchmark"].rsplit(", ", 1)[1]: r["seconds"] for r in rows}
-        rows.append({"benchmark": "calibrate, 2 workers vs 1", "seconds": t["2 workers"],
-                     "target": ">= 1.6x faster", "ok": t["1 worker"] / t["2 workers"] >= 1.6,
-                     "note": f"speed-up {t['1 worker'] / t['2 workers']:.2f}x (wall, shared "
-                             "machine)"})
+        rows.append(
+            {
+                "benchmark": "calibrate, 2 workers vs 1",
+                "seconds": t["2 workers"],
+                "target": ">= 1.6x faster",
+                "ok": t["1 worker"] / t["2 workers"] >= 1.6,
+                "note": f"speed-up {t['1 worker'] / t['2 workers']:.2f}x (wall, shared machine)",
+            }
+        )
     return rows
 
 
@@ -125,42 +139,69 @@ def run_driver(units: int = 300) -> list[dict]:
     # 2-core machine the wall time is about max(parent, workers / 2).
     same = serial == pooled
     peak = peak_rss_mb() + _children_peak_mb()
-    rows.append({
-        "benchmark": f"history matching, {POINTS} points x 4 toy targets "
-                     f"(20 replicates x {units} draws), 1 worker", "seconds": round(t1, 2),
-        "target": "<= 600 s", "ok": t1 <= 600, "peak_mb": round(peak_rss_mb(), 1),
-        "note": f"{len(serial)} models kept"})
-    rows.append({
-        "benchmark": "history matching, same, 2 worker processes", "seconds": round(t2, 2),
-        "target": ">= 1.6x faster than 1 worker", "ok": t1 / t2 >= 1.6 and same,
-        "peak_mb": round(peak, 1),
-        "note": f"speed-up {t1 / t2:.2f}x (wall); CPU s: serial {cpu1:.1f}, parent "
-                f"{parent2:.1f}, workers {workers2:.1f}; same ensemble as 1 worker: {same}; "
-                f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"})
+    rows.append(
+        {
+            "benchmark": f"history matching, {POINTS} points x 4 toy targets "
+            f"(20 replicates x {units} draws), 1 worker",
+            "seconds": round(t1, 2),
+            "target": "<= 600 s",
+            "ok": t1 <= 600,
+            "peak_mb": round(peak_rss_mb(), 1),
+            "note": f"{len(serial)} models kept",
+        }
+    )
+    rows.append(
+        {
+            "benchmark": "history matching, same, 2 worker processes",
+            "seconds": round(t2, 2),
+            "target": ">= 1.6x faster than 1 worker",
+            "ok": t1 / t2 >= 1.6 and same,
+            "peak_mb": round(peak, 1),
+            "note": f"speed-up {t1 / t2:.2f}x (wall); CPU s: serial {cpu1:.1f}, parent "
+            f"{parent2:.1f}, workers {workers2:.1f}; same ensemble as 1 worker: {same}; "
+            f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
+        }
+    )
 
-    def closed_form(points, seed):   # no simulation cost: the driver's own overhead
+    def closed_form(points, seed):  # no simulation cost: the driver's own overhead
         import pandas as pd
 
         from toolkit._synthetic import TARGETS, toy_means
-        mu = toy_means(points[["quality_base", "meet_base", "closure_engagement",
-                               "quality_approach"]].to_numpy())
-        return pd.DataFrame({"point": np.repeat(points["point"].to_numpy(), 4),
-                             "target_id": np.tile(TARGETS, len(points)),
-                             "value": mu.ravel(), "mc_var": 0.0})
+
+        mu = toy_means(
+            points[
+                ["quality_base", "meet_base", "closure_engagement", "quality_approach"]
+            ].to_numpy()
+        )
+        return pd.DataFrame(
+            {
+                "point": np.repeat(points["point"].to_numpy(), 4),
+                "target_id": np.tile(TARGETS, len(points)),
+                "value": mu.ravel(),
+                "mc_var": 0.0,
+            }
+        )
 
     start = time.perf_counter()
     history_match(prior, targets, closed_form, **{**kw, "waves": 2})
     t0 = time.perf_counter() - start
-    rows.append({"benchmark": f"history matching driver overhead, 2 waves x {POINTS} points, "
-                              "closed-form simulator", "seconds": round(t0, 2),
-                 "target": "small beside the simulator", "ok": True,
-                 "peak_mb": round(peak_rss_mb(), 1), "note": ""})
+    rows.append(
+        {
+            "benchmark": f"history matching driver overhead, 2 waves x {POINTS} points, "
+            "closed-form simulator",
+            "seconds": round(t0, 2),
+            "target": "small beside the simulator",
+            "ok": True,
+            "peak_mb": round(peak_rss_mb(), 1),
+            "note": "",
+        }
+    )
     return rows
 
 
 if __name__ == "__main__":
     import sys
 
-    rows = (run_real(write="--write" in sys.argv) if "real" in sys.argv[1:] else run())
+    rows = run_real(write="--write" in sys.argv) if "real" in sys.argv[1:] else run()
     for row in rows:
         print(row)

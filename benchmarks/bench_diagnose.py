@@ -20,8 +20,9 @@ from toolkit.diagnosis import ArmContrast, DifferenceInMeans, SimulatorDesign, d
 
 
 def run() -> list[dict]:
-    design = SimulatorDesign(treatment=ProgramDesign(cadence="weekly"),
-                             control=ProgramDesign(cadence="biweekly"), n=200)
+    design = SimulatorDesign(
+        treatment=ProgramDesign(cadence="weekly"), control=ProgramDesign(cadence="biweekly"), n=200
+    )
     estimators = {
         "difference in means": (DifferenceInMeans(outcome="mentee_gain"), 5),
         "compare_arms (OLS, HC2)": (ArmContrast("mentee_gain", options={"cluster": None}), 6),
@@ -32,11 +33,15 @@ def run() -> list[dict]:
         start = time.perf_counter()
         d = diagnose(design, estimator, sims=1000, seed=1, workers=2, progress=False)
         seconds = time.perf_counter() - start
-        rows.append({
-            "benchmark": f"diagnose 1,000 sims, real simulator, 200 pairs x 26 weeks x 2 arms, "
-                         f"{label}",
-            "seconds": round(seconds, 2), "target": f"<= {target} s (2 workers)",
-            "ok": seconds <= target,
-            "note": f"power {d.value('power'):.3f} (MCSE {d.mcse('power'):.3f}); "
-                    f"{d.diagnosands['n_failed'].iloc[0]} failed; {os.cpu_count()} cores"})
+        rows.append(
+            {
+                "benchmark": f"diagnose 1,000 sims, real simulator, 200 pairs x 26 weeks x 2 arms, "
+                f"{label}",
+                "seconds": round(seconds, 2),
+                "target": f"<= {target} s (2 workers)",
+                "ok": seconds <= target,
+                "note": f"power {d.value('power'):.3f} (MCSE {d.mcse('power'):.3f}); "
+                f"{d.diagnosands['n_failed'].iloc[0]} failed; {os.cpu_count()} cores",
+            }
+        )
     return rows

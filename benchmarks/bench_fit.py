@@ -35,8 +35,9 @@ def _example(cache: str):
     logs, as_of = synthetic_logs(EXAMPLE_SHAPE, EXAMPLE_TRUTH, seed=EXAMPLE_SEED)
     folder = tempfile.mkdtemp()
     write_logs(logs, os.path.join(folder, "logs"))
-    return read_logs(os.path.join(folder, "logs"), as_of=dt.date.fromisoformat(as_of),
-                     today=dt.date(2100, 1, 1))
+    return read_logs(
+        os.path.join(folder, "logs"), as_of=dt.date.fromisoformat(as_of), today=dt.date(2100, 1, 1)
+    )
 
 
 def run(points: int = 10_000) -> list[dict]:
@@ -50,23 +51,35 @@ def run(points: int = 10_000) -> list[dict]:
     t = time.perf_counter()
     fit_program(logs, points=points, progress=True)
     build = time.perf_counter() - t
-    rows.append({"benchmark": f"fit: reference table {points} + 200 programs (first fit)",
-                 "seconds": build, "target": 600, "ok": build <= 600,
-                 "peak_mb": peak_rss_mb()})
+    rows.append(
+        {
+            "benchmark": f"fit: reference table {points} + 200 programs (first fit)",
+            "seconds": build,
+            "target": 600,
+            "ok": build <= 600,
+            "peak_mb": peak_rss_mb(),
+        }
+    )
     t = time.perf_counter()
     result = fit_program(logs, points=points, progress=False)
     again = time.perf_counter() - t
-    rows.append({"benchmark": "fit: a program once the table exists", "seconds": again,
-                 "target": 5, "ok": again <= 5})
+    rows.append(
+        {
+            "benchmark": "fit: a program once the table exists",
+            "seconds": again,
+            "target": 5,
+            "ok": again <= 5,
+        }
+    )
 
     # the watch list for 500 active pairs, from the example's fitted models
-    big = ProgramShape(cadence=("biweekly",) * 340 + ("weekly",) * 160,
-                       observed_weeks=(26,) * 500)
+    big = ProgramShape(cadence=("biweekly",) * 340 + ("weekly",) * 160, observed_weeks=(26,) * 500)
     dated, as_of = synthetic_logs(big, seed=5)
     folder = tempfile.mkdtemp()
     write_logs(dated, os.path.join(folder, "logs"))
-    many = read_logs(os.path.join(folder, "logs"), as_of=dt.date.fromisoformat(as_of),
-                     today=dt.date(2100, 1, 1))
+    many = read_logs(
+        os.path.join(folder, "logs"), as_of=dt.date.fromisoformat(as_of), today=dt.date(2100, 1, 1)
+    )
     t = time.perf_counter()
     res = watch_list(many, result.ensemble, week=10)
     whole = time.perf_counter() - t
@@ -76,30 +89,50 @@ def run(points: int = 10_000) -> list[dict]:
     tables = many.tables()
     own = np.full(len(tables.pairs), 8)
     train = _models_frame(result.ensemble, 16, 0)
-    base, cf = _simulate(ProgramShape(tuple(tables.pairs["cadence"]), (26,) * 500), own,
-                         train, 8, seed=0)
+    base, cf = _simulate(
+        ProgramShape(tuple(tables.pairs["cadence"]), (26,) * 500), own, train, 8, seed=0
+    )
     risk = _train(base, cf, 8)
     t = time.perf_counter()
     seen = visible(tables, own)
     risk.predict(seen)
     score = time.perf_counter() - t
-    rows.append({"benchmark": "watch: scoring 500 active pairs (risk model trained)",
-                 "seconds": score, "target": 2, "ok": score <= 2})
-    rows.append({"benchmark": "watch: whole call for 500 pairs (simulate, train, score, "
-                              "baselines)", "seconds": whole, "target": 2, "ok": whole <= 2,
-                 "note": f"{len(res.table)} active pairs"})
+    rows.append(
+        {
+            "benchmark": "watch: scoring 500 active pairs (risk model trained)",
+            "seconds": score,
+            "target": 2,
+            "ok": score <= 2,
+        }
+    )
+    rows.append(
+        {
+            "benchmark": "watch: whole call for 500 pairs (simulate, train, score, baselines)",
+            "seconds": whole,
+            "target": 2,
+            "ok": whole <= 2,
+            "note": f"{len(res.table)} active pairs",
+        }
+    )
     ex = watch_list(logs, result.ensemble, week=14)
     s = ex.scores.set_index("score")["brier"]
     best = s.drop("model").min()
-    rows.append({"benchmark": "watch: Brier model / best rule (example, week 14, 8 weeks)",
-                 "seconds": float("nan"), "target": 0.9, "ok": s["model"] <= 0.9 * best,
-                 "note": f"model {s['model']:.5f}, best rule {best:.5f} "
-                         f"({s.drop('model').idxmin()}), ratio {s['model'] / best:.3f}"})
+    rows.append(
+        {
+            "benchmark": "watch: Brier model / best rule (example, week 14, 8 weeks)",
+            "seconds": float("nan"),
+            "target": 0.9,
+            "ok": s["model"] <= 0.9 * best,
+            "note": f"model {s['model']:.5f}, best rule {best:.5f} "
+            f"({s.drop('model').idxmin()}), ratio {s['model'] / best:.3f}",
+        }
+    )
     return rows
 
 
-def contraction(sizes: tuple[int, ...] = (20, 50, 200), points: int = 4000,
-                seed: int = 0) -> pd.DataFrame:
+def contraction(
+    sizes: tuple[int, ...] = (20, 50, 200), points: int = 4000, seed: int = 0
+) -> pd.DataFrame:
     """Mean posterior 90% width / prior width per parameter, and coverage, on the 200
     held-out programs of a reference table of ``n`` pairs x 26 weeks (two thirds
     biweekly, one third weekly, monthly check-ins)."""
@@ -110,8 +143,9 @@ def contraction(sizes: tuple[int, ...] = (20, 50, 200), points: int = 4000,
     out = []
     for n in sizes:
         weekly = n // 3
-        shape = ProgramShape(cadence=("biweekly",) * (n - weekly) + ("weekly",) * weekly,
-                             observed_weeks=(26,) * n)
+        shape = ProgramShape(
+            cadence=("biweekly",) * (n - weekly) + ("weekly",) * weekly, observed_weeks=(26,) * n
+        )
         spec = SummarySpec(26, ("weekly", "biweekly"), True)
         t = time.perf_counter()
         ref = reference_table(shape, spec, points=points, seed=seed, progress=False)

@@ -18,13 +18,33 @@ import tempfile
 import time
 from pathlib import Path
 
-TINY = ["replicates=3", "n_mentors=24", "n_mentees=20", "cadences=weekly,biweekly,monthly",
-        "n_models=24", "model_replicates=5"]
-HOST_MODULES = ("runs/plan.py", "runs/kernel.py", "runs/render.py", "runs/manifest.py",
-                "runs/run.py", "runs/verify.py", "runs/sweep.py", "runs/__init__.py",
-                "runner.py", "teaching/__init__.py", "teaching/examples.py",
-                "teaching/programs.py", "teaching/exercises.py", "teaching/checks.py",
-                "teaching/course.py", "report.py", "cli.py")
+TINY = [
+    "replicates=3",
+    "n_mentors=24",
+    "n_mentees=20",
+    "cadences=weekly,biweekly,monthly",
+    "n_models=24",
+    "model_replicates=5",
+]
+HOST_MODULES = (
+    "runs/plan.py",
+    "runs/kernel.py",
+    "runs/render.py",
+    "runs/manifest.py",
+    "runs/run.py",
+    "runs/verify.py",
+    "runs/sweep.py",
+    "runs/__init__.py",
+    "runner.py",
+    "teaching/__init__.py",
+    "teaching/examples.py",
+    "teaching/programs.py",
+    "teaching/exercises.py",
+    "teaching/checks.py",
+    "teaching/course.py",
+    "report.py",
+    "cli.py",
+)
 
 
 def _load() -> str:
@@ -36,8 +56,9 @@ def _refusal_seconds() -> float:
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        proc = subprocess.run([rmt, "run", "meeting_cadence", "-p", "replicates=0"],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [rmt, "run", "meeting_cadence", "-p", "replicates=0"], capture_output=True, text=True
+        )
         best = min(best, time.perf_counter() - start)
         assert proc.returncode == 2 and proc.stderr.startswith("error: "), proc.stderr
     return best
@@ -68,8 +89,7 @@ def _study_seconds(folder: Path) -> tuple[float, float]:
 
     def measure_then_strip(path):
         nb = nbformat.read(str(path), as_version=4)
-        cells.append(sum(c.metadata.get("papermill", {}).get("duration") or 0.0
-                         for c in nb.cells))
+        cells.append(sum(c.metadata.get("papermill", {}).get("duration") or 0.0 for c in nb.cells))
         original(path)
 
     run_module.strip_run_times = measure_then_strip
@@ -85,28 +105,51 @@ def _study_seconds(folder: Path) -> tuple[float, float]:
 def run() -> list[dict]:
     rows = []
     refusal = _refusal_seconds()
-    rows.append({"benchmark": "rmt run refusing a bad parameter (fresh process, best of 3)",
-                 "seconds": round(refusal, 2), "target": "<= 1 s", "ok": refusal <= 1.0,
-                 "note": _load()})
+    rows.append(
+        {
+            "benchmark": "rmt run refusing a bad parameter (fresh process, best of 3)",
+            "seconds": round(refusal, 2),
+            "target": "<= 1 s",
+            "ok": refusal <= 1.0,
+            "note": _load(),
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="bench-host-") as tmp:
         kernel = _kernel_start_seconds(Path(tmp))
         total, cells = _study_seconds(Path(tmp))
     overhead = total - cells
-    rows.append({"benchmark": "kernel start (fresh kernel, one empty cell)",
-                 "seconds": round(kernel, 2), "target": "reference", "note": _load()})
-    rows.append({"benchmark": "meeting_cadence (small) overhead: end to end minus cell time",
-                 "seconds": round(overhead, 2), "anchor_seconds": round(total, 2),
-                 "target": f"<= kernel start + 2 s = {kernel + 2:.2f} s",
-                 "ok": overhead <= kernel + 2.0, "note": f"cells ran {cells:.2f} s; {_load()}"})
+    rows.append(
+        {
+            "benchmark": "kernel start (fresh kernel, one empty cell)",
+            "seconds": round(kernel, 2),
+            "target": "reference",
+            "note": _load(),
+        }
+    )
+    rows.append(
+        {
+            "benchmark": "meeting_cadence (small) overhead: end to end minus cell time",
+            "seconds": round(overhead, 2),
+            "anchor_seconds": round(total, 2),
+            "target": f"<= kernel start + 2 s = {kernel + 2:.2f} s",
+            "ok": overhead <= kernel + 2.0,
+            "note": f"cells ran {cells:.2f} s; {_load()}",
+        }
+    )
     root = Path(__file__).resolve().parents[1] / "toolkit"
-    sizes = {m: len((root / m).read_text().splitlines()) for m in HOST_MODULES
-             if (root / m).is_file()}
+    sizes = {
+        m: len((root / m).read_text().splitlines()) for m in HOST_MODULES if (root / m).is_file()
+    }
     largest = max(sizes, key=lambda m: sizes[m])
     host = {m: n for m, n in sizes.items() if m not in ("report.py", "cli.py")}
     biggest_host = max(host, key=lambda m: host[m])
-    rows.append({"benchmark": f"largest host-side study-layer module ({biggest_host})",
-                 "seconds": float("nan"), "target": "<= 400 lines",
-                 "ok": host[biggest_host] <= 400,
-                 "note": f"{host[biggest_host]} lines; also largest listed: {largest} "
-                         f"{sizes[largest]}"})
+    rows.append(
+        {
+            "benchmark": f"largest host-side study-layer module ({biggest_host})",
+            "seconds": float("nan"),
+            "target": "<= 400 lines",
+            "ok": host[biggest_host] <= 400,
+            "note": f"{host[biggest_host]} lines; also largest listed: {largest} {sizes[largest]}",
+        }
+    )
     return rows

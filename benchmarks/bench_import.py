@@ -29,9 +29,18 @@ def run() -> list[dict]:
     rmt = str(Path(sys.executable).with_name("rmt"))
     help_ = _best([rmt, "--help"])
     return [
-        {"benchmark": "python -c 'import toolkit' (fresh interpreter, best of 5)",
-         "seconds": round(imp, 3), "target": "<= 0.3 s", "ok": imp <= 0.3,
-         "note": f"bare interpreter start {bare:.3f} s"},
-        {"benchmark": "rmt --help (fresh process, best of 5)", "seconds": round(help_, 3),
-         "target": "<= 0.5 s", "ok": help_ <= 0.5, "note": ""},
+        {
+            "benchmark": "python -c 'import toolkit' (fresh interpreter, best of 5)",
+            "seconds": round(imp, 3),
+            "target": "<= 0.3 s",
+            "ok": imp <= 0.3,
+            "note": f"bare interpreter start {bare:.3f} s",
+        },
+        {
+            "benchmark": "rmt --help (fresh process, best of 5)",
+            "seconds": round(help_, 3),
+            "target": "<= 0.5 s",
+            "ok": help_ <= 0.5,
+            "note": "",
+        },
     ]

@@ -44,15 +44,17 @@ def _lists(views_e: np.ndarray, views_r: np.ndarray) -> tuple[list, list]:
     return suitors, reviewers
 
 
-def _same_lists_as_ours(views_e: np.ndarray, views_r: np.ndarray, suitors: list,
-                        reviewers: list) -> bool:
+def _same_lists_as_ours(
+    views_e: np.ndarray, views_r: np.ndarray, suitors: list, reviewers: list
+) -> bool:
     """The package's lists are the orders our deferred acceptance uses, on both sides."""
     n = views_e.shape[0]
     ours_e, _ = _preference_lists(views_e, np.ones((n, n), bool))
     keys_r = _key_matrix(views_r, np.arange(n), index_axis=0)  # [e, r]: r's key for e
     ours_r = np.argsort(keys_r, axis=0).T  # keys are unique: a strict order per mentor
-    return bool(np.array_equal(ours_e, np.array(suitors))
-                and np.array_equal(ours_r, np.array(reviewers)))
+    return bool(
+        np.array_equal(ours_e, np.array(suitors)) and np.array_equal(ours_r, np.array(reviewers))
+    )
 
 
 def _package_stable(suitors: list, reviewers: list) -> tuple[float, set]:
@@ -87,50 +89,82 @@ def run() -> list[dict]:
     theirs_s, theirs = _package_stable(suitors, reviewers)
     same = set(zip(e.tolist(), r.tolist(), strict=True)) == theirs
     ratio = theirs_s / ours_s
-    rows.append({"benchmark": "stable 1,000 x 1,000 (mentee-proposing)",
-                 "seconds": round(ours_s, 4), "anchor_seconds": round(theirs_s, 2),
-                 "ratio": round(ratio, 1), "target": ">= 300x faster, identical",
-                 "ok": bool(same and same_lists and ratio >= 300),
-                 "note": ("identical lists and result" if same and same_lists
-                          else "LISTS OR RESULTS DIFFER") + f"; {load_before}"})
+    rows.append(
+        {
+            "benchmark": "stable 1,000 x 1,000 (mentee-proposing)",
+            "seconds": round(ours_s, 4),
+            "anchor_seconds": round(theirs_s, 2),
+            "ratio": round(ratio, 1),
+            "target": ">= 300x faster, identical",
+            "ok": bool(same and same_lists and ratio >= 300),
+            "note": (
+                "identical lists and result" if same and same_lists else "LISTS OR RESULTS DIFFER"
+            )
+            + f"; {load_before}",
+        }
+    )
 
     n = 5000
     big = generate_cohort(CohortSpec(n_mentors=n, n_mentees=n, seed=2))
     compatibility_matrix(big)  # warm the feature cache and allocator
     load_before = _load()
-    stable_s, m = best_of(lambda: match(big, "stable", weights="skills_first"),
-                          repeat=REPEAT)
-    rows.append({"benchmark": "stable 5,000 x 5,000 (scoring + matching)",
-                 "seconds": round(stable_s, 3), "target": "<= 3 s",
-                 "ok": bool(stable_s <= 3.0 and len(m.mentee_index) == n),
-                 "note": load_before})
-    views_s, _ = best_of(lambda: compatibility_matrix(
-        big, weights="skills_first", precompute=("mentee_view", "mentor_view")), repeat=REPEAT)
-    rows.append({"benchmark": "stable 5,000 x 5,000 (scoring the two views alone)",
-                 "seconds": round(views_s, 3), "target": "(part of the above)", "ok": True})
+    stable_s, m = best_of(lambda: match(big, "stable", weights="skills_first"), repeat=REPEAT)
+    rows.append(
+        {
+            "benchmark": "stable 5,000 x 5,000 (scoring + matching)",
+            "seconds": round(stable_s, 3),
+            "target": "<= 3 s",
+            "ok": bool(stable_s <= 3.0 and len(m.mentee_index) == n),
+            "note": load_before,
+        }
+    )
+    views_s, _ = best_of(
+        lambda: compatibility_matrix(
+            big, weights="skills_first", precompute=("mentee_view", "mentor_view")
+        ),
+        repeat=REPEAT,
+    )
+    rows.append(
+        {
+            "benchmark": "stable 5,000 x 5,000 (scoring the two views alone)",
+            "seconds": round(views_s, 3),
+            "target": "(part of the above)",
+            "ok": True,
+        }
+    )
     ve, vr = m.compat.matrices("mentee_view", "mentor_view")
-    prefs_s, (e, r) = best_of(lambda: deferred_acceptance(ve, vr, np.ones((n, n), bool)),
-                              repeat=REPEAT)
+    prefs_s, (e, r) = best_of(
+        lambda: deferred_acceptance(ve, vr, np.ones((n, n), bool)), repeat=REPEAT
+    )
     same = np.array_equal(e, m.mentee_index) and np.array_equal(r, m.mentor_index)
-    rows.append({"benchmark": "stable 5,000 x 5,000 (matching alone)",
-                 "seconds": round(prefs_s, 3), "target": "(part of the above)", "ok": same,
-                 "note": "same matching" if same else "MATCHINGS DIFFER"})
+    rows.append(
+        {
+            "benchmark": "stable 5,000 x 5,000 (matching alone)",
+            "seconds": round(prefs_s, 3),
+            "target": "(part of the above)",
+            "ok": same,
+            "note": "same matching" if same else "MATCHINGS DIFFER",
+        }
+    )
     del m
 
     load_before = _load()
-    optimal_s, m = best_of(lambda: match(big, "optimal", weights="skills_first"),
-                           repeat=REPEAT)
+    optimal_s, m = best_of(lambda: match(big, "optimal", weights="skills_first"), repeat=REPEAT)
     scores = m.compat.scores
-    bare_s, (_, cols) = best_of(lambda: linear_sum_assignment(scores, maximize=True),
-                                repeat=REPEAT)
+    bare_s, (_, cols) = best_of(lambda: linear_sum_assignment(scores, maximize=True), repeat=REPEAT)
     same = np.array_equal(cols, m.mentor_index)
     ratio = optimal_s / bare_s
-    rows.append({"benchmark": "optimal 5,000 x 5,000 (scoring + assignment)",
-                 "seconds": round(optimal_s, 3), "anchor_seconds": round(bare_s, 3),
-                 "ratio": round(ratio, 3), "target": "<= 1.3x bare scipy",
-                 "ok": bool(ratio <= 1.3 and same),
-                 "note": ("same assignment" if same else "ASSIGNMENTS DIFFER")
-                         + f"; {load_before}"})
+    rows.append(
+        {
+            "benchmark": "optimal 5,000 x 5,000 (scoring + assignment)",
+            "seconds": round(optimal_s, 3),
+            "anchor_seconds": round(bare_s, 3),
+            "ratio": round(ratio, 3),
+            "target": "<= 1.3x bare scipy",
+            "ok": bool(ratio <= 1.3 and same),
+            "note": ("same assignment" if same else "ASSIGNMENTS DIFFER") + f"; {load_before}",
+        }
+    )
     del m
 
     # Small cohorts: a diagnosis study matches ~1,000 fresh cohorts one call at a time.
@@ -138,15 +172,23 @@ def run() -> list[dict]:
     load_before = _load()
 
     def per_call() -> float:  # fresh cohorts each time: nothing cached on them yet
-        fresh = [generate_cohort(CohortSpec(n_mentors=240, n_mentees=200, seed=100 + k))
-                 for k in range(40)]
+        fresh = [
+            generate_cohort(CohortSpec(n_mentors=240, n_mentees=200, seed=100 + k))
+            for k in range(40)
+        ]
         start = time.perf_counter()
         for c in fresh:
             match(c, "random")
         return (time.perf_counter() - start) / len(fresh)
 
     small_s = min(per_call() for _ in range(REPEAT))
-    rows.append({"benchmark": "random 200 x 240, fresh cohort, per match() call",
-                 "seconds": round(small_s, 4), "target": "(cheap; was ~20 ms)", "ok": True,
-                 "note": load_before})
+    rows.append(
+        {
+            "benchmark": "random 200 x 240, fresh cohort, per match() call",
+            "seconds": round(small_s, 4),
+            "target": "(cheap; was ~20 ms)",
+            "ok": True,
+            "note": load_before,
+        }
+    )
     return rows

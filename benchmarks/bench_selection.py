@@ -35,17 +35,19 @@ DELTA = SIGMA / np.sqrt(N0)
 def equal_allocation_pcs(means: np.ndarray, n: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
     """Exact PCS of equal allocation with ``n`` replications each (independent normals)."""
     z = np.linspace(-9.0, 9.0, 3601)
-    gaps = (means.max() - np.delete(means, np.argmax(means)))[None, :, None]   # (1, k-1, 1)
+    gaps = (means.max() - np.delete(means, np.argmax(means)))[None, :, None]  # (1, k-1, 1)
     arg = z[None, None, :] + gaps * np.sqrt(np.asarray(n, dtype=float))[:, None, None] / sigma
-    logp = stats.norm.logcdf(arg).sum(axis=1)                                  # (n, z)
+    logp = stats.norm.logcdf(arg).sum(axis=1)  # (n, z)
     return np.trapezoid(stats.norm.pdf(z) * np.exp(logp), z, axis=1)
 
 
 def equal_allocation_n(means: np.ndarray, target: float, sigma: float = SIGMA) -> int:
     """The smallest n per design whose equal-allocation PCS reaches ``target`` (bisection)."""
+
     def pcs(n: int) -> float:
         return float(equal_allocation_pcs(means, np.array([n]), sigma)[0])
-    lo, hi = 0, 1          # pcs(lo) < target <= pcs(hi), with pcs(0) = 1 / k
+
+    lo, hi = 0, 1  # pcs(lo) < target <= pcs(hi), with pcs(0) = 1 / k
     while pcs(hi) < target:
         lo, hi = hi, hi * 2
     while hi - lo > 1:
@@ -60,8 +62,14 @@ def one_configuration(name: str, means: np.ndarray, macro: int) -> dict:
     start = time.perf_counter()
     correct, used = 0, []
     for seed in range(macro):
-        sel = select_best(SyntheticSystem(means, sigma=SIGMA, seed=seed), np.arange(k),
-                          delta=DELTA, alpha=ALPHA, n0=N0, block=50)
+        sel = select_best(
+            SyntheticSystem(means, sigma=SIGMA, seed=seed),
+            np.arange(k),
+            delta=DELTA,
+            alpha=ALPHA,
+            n0=N0,
+            block=50,
+        )
         correct += sel.selected == best
         used.append(sel.total_replications)
     seconds = time.perf_counter() - start
@@ -77,14 +85,18 @@ def one_configuration(name: str, means: np.ndarray, macro: int) -> dict:
         "seconds": round(seconds, 1),
         "target": "PCS >= 0.935; replications <= 30% of equal allocation",
         "ok": bool(ok),
-        "pcs": round(pcs, 4), "pcs_se": round(float(se), 4),
+        "pcs": round(pcs, 4),
+        "pcs_se": round(float(se), 4),
         "replications_mean": round(mean_used, 1),
         "replications_sd": round(float(np.std(used, ddof=1)), 1),
-        "equal_allocation_n": n_eq, "equal_allocation_total": k * n_eq,
+        "equal_allocation_n": n_eq,
+        "equal_allocation_total": k * n_eq,
         "ratio": round(ratio, 3),
-        "note": (f"PCS {pcs:.3f} (se {se:.3f}); {mean_used:.0f} replications vs "
-                 f"{k * n_eq} for equal allocation ({n_eq} each) at PCS {target:.4f}: "
-                 f"{100 * ratio:.0f}%"),
+        "note": (
+            f"PCS {pcs:.3f} (se {se:.3f}); {mean_used:.0f} replications vs "
+            f"{k * n_eq} for equal allocation ({n_eq} each) at PCS {target:.4f}: "
+            f"{100 * ratio:.0f}%"
+        ),
     }
 
 
@@ -103,6 +115,8 @@ def run() -> list[dict]:
 
 if __name__ == "__main__":
     import pandas as pd
-    with pd.option_context("display.width", 250, "display.max_columns", 20,
-                           "display.max_colwidth", 120):
+
+    with pd.option_context(
+        "display.width", 250, "display.max_columns", 20, "display.max_colwidth", 120
+    ):
         print(pd.DataFrame(run()).to_string(index=False))

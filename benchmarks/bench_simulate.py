@@ -34,10 +34,14 @@ def _drawing_seconds(run) -> float:
                 return func(*args, **kwargs)
             finally:
                 spent[0] += time.perf_counter() - start
+
         return wrapper
 
-    originals = {"init": _engine._Draws.__init__, "week": _engine._Draws.next_week,
-                 "static": _engine._static_draws}
+    originals = {
+        "init": _engine._Draws.__init__,
+        "week": _engine._Draws.next_week,
+        "static": _engine._static_draws,
+    }
     _engine._Draws.__init__ = timed(originals["init"])
     _engine._Draws.next_week = timed(originals["week"])
     _engine._static_draws = timed(originals["static"])
@@ -54,8 +58,12 @@ def _random_pairs(cohort, seed: int) -> pd.DataFrame:
     g = np.random.default_rng(seed)
     mentors = cohort.mentors["participant_id"].to_numpy()
     n = min(len(mentors), len(cohort.mentees))
-    return pd.DataFrame({"mentee_id": cohort.mentees["participant_id"].to_numpy()[:n],
-                         "mentor_id": g.permutation(mentors)[:n]})
+    return pd.DataFrame(
+        {
+            "mentee_id": cohort.mentees["participant_id"].to_numpy()[:n],
+            "mentor_id": g.permutation(mentors)[:n],
+        }
+    )
 
 
 def _fixed(pairs):
@@ -74,33 +82,53 @@ def run() -> list[dict]:
     first = time.perf_counter()
     simulate(big, pairs, design52, seed=1)
     first = time.perf_counter() - first
-    seconds, _ = best_of(lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1),
-                         repeat=3)
+    seconds, _ = best_of(
+        lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1), repeat=3
+    )
     peak = peak_rss_mb()
     draws = _drawing_seconds(lambda big=big, pairs=pairs: simulate(big, pairs, design52, seed=1))
-    rows.append({"benchmark": "simulate 100,000 pairs x 52 weeks, all tables",
-                 "seconds": round(seconds, 3), "target": "<= 0.7 s, <= 2 GB",
-                 "peak_mb": round(peak), "ratio": round(seconds / draws, 1),
-                 "ok": seconds <= 0.7 and peak <= 2048,
-                 "note": f"best of 3 after a first full-size call of {first:.2f} s; ratio = this "
-                         f"time / the {draws:.3f} s the same run spends drawing its random "
-                         "numbers (the engine's own draws, timed inside one run)"})
+    rows.append(
+        {
+            "benchmark": "simulate 100,000 pairs x 52 weeks, all tables",
+            "seconds": round(seconds, 3),
+            "target": "<= 0.7 s, <= 2 GB",
+            "peak_mb": round(peak),
+            "ratio": round(seconds / draws, 1),
+            "ok": seconds <= 0.7 and peak <= 2048,
+            "note": f"best of 3 after a first full-size call of {first:.2f} s; ratio = this "
+            f"time / the {draws:.3f} s the same run spends drawing its random "
+            "numbers (the engine's own draws, timed inside one run)",
+        }
+    )
     del big, pairs
 
     small = generate_cohort(CohortSpec(n_mentors=200, n_mentees=200, seed=2))
     arm = {"default": Arm(_fixed(_random_pairs(small, 2)), ProgramDesign())}
-    seconds, _ = best_of(lambda: run_experiment(small, arm, replicates=1000, seed=3,
-                                                progress=False), repeat=2)
-    rows.append({"benchmark": "run_experiment 1,000 reps x 200 pairs x 26 weeks",
-                 "seconds": round(seconds, 3), "target": "<= 10 s", "ok": seconds <= 10,
-                 "note": "one fixed roster and matching; dynamics per replicate"})
+    seconds, _ = best_of(
+        lambda: run_experiment(small, arm, replicates=1000, seed=3, progress=False), repeat=2
+    )
+    rows.append(
+        {
+            "benchmark": "run_experiment 1,000 reps x 200 pairs x 26 weeks",
+            "seconds": round(seconds, 3),
+            "target": "<= 10 s",
+            "ok": seconds <= 10,
+            "note": "one fixed roster and matching; dynamics per replicate",
+        }
+    )
 
     try:
         rows.extend(_versus_mesa())
-    except Exception as exc:   # keep the engine's rows when the Mesa twin is out of date
-        rows.append({"benchmark": "numpy vs Mesa 3, 1,000 pairs x 52 weeks",
-                     "seconds": float("nan"), "target": ">= 50x, means within 3 MCSE",
-                     "ok": False, "note": f"Mesa model failed: {type(exc).__name__}: {exc}"})
+    except Exception as exc:  # keep the engine's rows when the Mesa twin is out of date
+        rows.append(
+            {
+                "benchmark": "numpy vs Mesa 3, 1,000 pairs x 52 weeks",
+                "seconds": float("nan"),
+                "target": ">= 50x, means within 3 MCSE",
+                "ok": False,
+                "note": f"Mesa model failed: {type(exc).__name__}: {exc}",
+            }
+        )
     return rows
 
 
@@ -112,8 +140,10 @@ def _agreement(ours: pd.DataFrame, theirs: pd.DataFrame) -> tuple[bool, str]:
         mcse = np.sqrt(a.var(ddof=1) / len(a) + c.var(ddof=1) / len(c))
         z = (a.mean() - c.mean()) / mcse
         agree &= abs(z) < 3
-        notes.append(f"{col}: numpy {a.mean():.4f} vs mesa {c.mean():.4f} (MCSE of diff "
-                     f"{mcse:.4f}, z {z:+.2f})")
+        notes.append(
+            f"{col}: numpy {a.mean():.4f} vs mesa {c.mean():.4f} (MCSE of diff "
+            f"{mcse:.4f}, z {z:+.2f})"
+        )
     return agree, "; ".join(notes)
 
 
@@ -136,8 +166,15 @@ def _versus_mesa_at(n_pairs: int, runs: int, *, stacked: bool) -> dict:
 
     start = time.perf_counter()
     if stacked:
-        out = run_experiment(cohort, {"default": Arm(_fixed(pairs), design)}, replicates=runs,
-                             seed=10, behavior=b, progress=False, tables=("outcomes",)).outcomes
+        out = run_experiment(
+            cohort,
+            {"default": Arm(_fixed(pairs), design)},
+            replicates=runs,
+            seed=10,
+            behavior=b,
+            progress=False,
+            tables=("outcomes",),
+        ).outcomes
         ours = [out]
     else:
         ours = [simulate(cohort, pairs, design, b, seed=10 + r).outcomes for r in range(runs)]
@@ -150,15 +187,22 @@ def _versus_mesa_at(n_pairs: int, runs: int, *, stacked: bool) -> dict:
     agree, notes = _agreement(ours_all, pd.concat(theirs))
     ratio = seconds_mesa / seconds_ours
     how = f"{runs} replicates stacked in one run_experiment" if stacked else f"{runs} runs each"
-    return {"benchmark": f"numpy vs Mesa 3, {n_pairs:,} pairs x 52 weeks x {runs} runs "
-                         f"({'stacked' if stacked else 'one by one'})",
-            "seconds": round(seconds_ours, 4), "anchor_seconds": round(seconds_mesa, 3),
-            "ratio": round(ratio, 1), "target": ">= 50x, means within 3 MCSE",
-            "ok": bool(ratio >= 50 and agree), "note": f"{notes}; {how}; total wall time"}
+    return {
+        "benchmark": f"numpy vs Mesa 3, {n_pairs:,} pairs x 52 weeks x {runs} runs "
+        f"({'stacked' if stacked else 'one by one'})",
+        "seconds": round(seconds_ours, 4),
+        "anchor_seconds": round(seconds_mesa, 3),
+        "ratio": round(ratio, 1),
+        "target": ">= 50x, means within 3 MCSE",
+        "ok": bool(ratio >= 50 and agree),
+        "note": f"{notes}; {how}; total wall time",
+    }
 
 
 def _versus_mesa() -> list[dict]:
     # The size first; then where a vectorized engine's fixed cost is amortized.
-    return [_versus_mesa_at(1_000, 5, stacked=False),
-            _versus_mesa_at(10_000, 2, stacked=False),
-            _versus_mesa_at(1_000, 20, stacked=True)]
+    return [
+        _versus_mesa_at(1_000, 5, stacked=False),
+        _versus_mesa_at(10_000, 2, stacked=False),
+        _versus_mesa_at(1_000, 20, stacked=True),
+    ]

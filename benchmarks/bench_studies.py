@@ -29,19 +29,38 @@ def run() -> list[dict]:
             start = time.perf_counter()
             run_study(name, None, out=tmp, canonical=True, progress=False)
             seconds = time.perf_counter() - start
-            rows.append({"benchmark": f"canonical study {name} (kernel, execution, HTML)",
-                         "seconds": round(seconds, 2), "target": "<= 60 s (2 cores)",
-                         "ok": seconds <= 60, "note": _load()})
+            rows.append(
+                {
+                    "benchmark": f"canonical study {name} (kernel, execution, HTML)",
+                    "seconds": round(seconds, 2),
+                    "target": "<= 60 s (2 cores)",
+                    "ok": seconds <= 60,
+                    "note": _load(),
+                }
+            )
         times = {}
         for workers in (1, 2):
             start = time.perf_counter()
-            run_sweep("meeting_cadence", SWEEP_GRID, base=SWEEP_BASE,
-                      out=os.path.join(tmp, f"sweep{workers}"), workers=workers,
-                      progress=False, echo=lambda m: None)
+            run_sweep(
+                "meeting_cadence",
+                SWEEP_GRID,
+                base=SWEEP_BASE,
+                out=os.path.join(tmp, f"sweep{workers}"),
+                workers=workers,
+                progress=False,
+                echo=lambda m: None,
+            )
             times[workers] = time.perf_counter() - start
         ratio = times[1] / times[2]
-        rows.append({"benchmark": "sweep of 8 small meeting_cadence runs, 2 workers vs 1",
-                     "seconds": round(times[2], 2), "anchor_seconds": round(times[1], 2),
-                     "ratio": round(ratio, 2), "target": ">= 1.6x with 2 workers",
-                     "ok": ratio >= 1.6, "note": f"{os.cpu_count()} cores; {_load()}"})
+        rows.append(
+            {
+                "benchmark": "sweep of 8 small meeting_cadence runs, 2 workers vs 1",
+                "seconds": round(times[2], 2),
+                "anchor_seconds": round(times[1], 2),
+                "ratio": round(ratio, 2),
+                "target": ">= 1.6x with 2 workers",
+                "ok": ratio >= 1.6,
+                "note": f"{os.cpu_count()} cores; {_load()}",
+            }
+        )
     return rows

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, settings
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-settings.register_profile("ci", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ci")
 
 
@@ -33,22 +34,66 @@ def large_cohort():
 # Tiny study parameters: every study test runs a kernel, so keep each run to seconds.
 # a few plausible models (the studies that run their headlines over the ensemble)
 FEW_MODELS = ["n_models=24", "model_replicates=5"]
-TINY = {"advise": ["pairs=20", "weeks=16", "policies=random,optimal",
-                   "cadences=biweekly,monthly", "minutes=60", "checkins=none,survey_30_60",
-                   "actions=coach,close", "n0=8", "change_models=24"],
-        "meeting_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                            "cadences=weekly,biweekly,monthly", *FEW_MODELS],
-        "matching_policies": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                              "policies=random,optimal,stable", *FEW_MODELS],
-        "checkin_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                            "schedules=none,monthly,no_meeting_streak", "actions=coach,close",
-                            *FEW_MODELS],
-        "policy_by_cadence": ["replicates=3", "n_mentors=24", "n_mentees=20",
-                              "cadences=weekly,monthly", *FEW_MODELS],
-        "design_power": ["sizes=20,40", "sims=10", "effect_pairs=40", "effect_replicates=3",
-                         "workers=1", "n_models=4", "assurance_replicates=2"],
-        "model_card": ["calibration_replicates=3", "n_mentors=24", "n_mentees=20", "n_models=4",
-                       "seeds=2", "contrast_replicates=2", "contrast_pairs=12"]}
+TINY = {
+    "advise": [
+        "pairs=20",
+        "weeks=16",
+        "policies=random,optimal",
+        "cadences=biweekly,monthly",
+        "minutes=60",
+        "checkins=none,survey_30_60",
+        "actions=coach,close",
+        "n0=8",
+        "change_models=24",
+    ],
+    "meeting_cadence": [
+        "replicates=3",
+        "n_mentors=24",
+        "n_mentees=20",
+        "cadences=weekly,biweekly,monthly",
+        *FEW_MODELS,
+    ],
+    "matching_policies": [
+        "replicates=3",
+        "n_mentors=24",
+        "n_mentees=20",
+        "policies=random,optimal,stable",
+        *FEW_MODELS,
+    ],
+    "checkin_cadence": [
+        "replicates=3",
+        "n_mentors=24",
+        "n_mentees=20",
+        "schedules=none,monthly,no_meeting_streak",
+        "actions=coach,close",
+        *FEW_MODELS,
+    ],
+    "policy_by_cadence": [
+        "replicates=3",
+        "n_mentors=24",
+        "n_mentees=20",
+        "cadences=weekly,monthly",
+        *FEW_MODELS,
+    ],
+    "design_power": [
+        "sizes=20,40",
+        "sims=10",
+        "effect_pairs=40",
+        "effect_replicates=3",
+        "workers=1",
+        "n_models=4",
+        "assurance_replicates=2",
+    ],
+    "model_card": [
+        "calibration_replicates=3",
+        "n_mentors=24",
+        "n_mentees=20",
+        "n_models=4",
+        "seeds=2",
+        "contrast_replicates=2",
+        "contrast_pairs=12",
+    ],
+}
 
 
 @pytest.fixture(scope="session")

@@ -30,9 +30,16 @@ from toolkit.errors import InvalidParameterError, RosterError
 from toolkit.matching import POLICIES
 from toolkit.program import ProgramDesign
 
-SMALL = dict(pairs=20, weeks=16, budget=40.0, policies=["random", "optimal"],
-             cadences=["biweekly", "monthly"], minutes=[60], checkins=["none", "survey_30_60"],
-             actions=["coach", "close"])
+SMALL = dict(
+    pairs=20,
+    weeks=16,
+    budget=40.0,
+    policies=["random", "optimal"],
+    cadences=["biweekly", "monthly"],
+    minutes=[60],
+    checkins=["none", "survey_30_60"],
+    actions=["coach", "close"],
+)
 RUN = dict(seed=3, n0=8, block=5, change_models=24, change_replications=3)
 
 
@@ -48,20 +55,24 @@ def small_advice(ensemble):
 
 # --- bad input: one sentence naming the input, the value and what is allowed -------------
 
-@pytest.mark.parametrize("field, value, words", [
-    ("pairs", 0, "'pairs' parameter of advise must be an int in the range [1, 100000]"),
-    ("pairs", -3, "got -3"),
-    ("weeks", 0, "'weeks' parameter"),
-    ("budget", 0, "'budget' parameter of advise must be a finite number > 0"),
-    ("budget", -5.0, "got -5.0"),
-    ("availability", math.inf, "'availability' parameter of advise must be a finite number"),
-    ("availability", math.nan, "'availability'"),
-    ("outcome", "joy", "one of 'completion', 'learning', 'both'"),
-    ("delta", 0.0, "'delta' parameter of advise must be a finite number in the range (0, 1)"),
-    ("delta", 1.5, "(0, 1)"),
-    ("alpha", 1.0, "'alpha' parameter of advise must be a finite number in the range (0, 1)"),
-    ("alpha", 0, "(0, 1)"),
-])
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("pairs", 0, "'pairs' parameter of advise must be an int in the range [1, 100000]"),
+        ("pairs", -3, "got -3"),
+        ("weeks", 0, "'weeks' parameter"),
+        ("budget", 0, "'budget' parameter of advise must be a finite number > 0"),
+        ("budget", -5.0, "got -5.0"),
+        ("availability", math.inf, "'availability' parameter of advise must be a finite number"),
+        ("availability", math.nan, "'availability'"),
+        ("outcome", "joy", "one of 'completion', 'learning', 'both'"),
+        ("delta", 0.0, "'delta' parameter of advise must be a finite number in the range (0, 1)"),
+        ("delta", 1.5, "(0, 1)"),
+        ("alpha", 1.0, "'alpha' parameter of advise must be a finite number in the range (0, 1)"),
+        ("alpha", 0, "(0, 1)"),
+    ],
+)
 def test_bad_plan_is_one_sentence(field, value, words):
     with pytest.raises(InvalidParameterError) as err:
         AdvicePlan(**{field: value})
@@ -98,37 +109,57 @@ def test_a_roster_that_fails_validation_raises_its_own_error(tmp_path):
 
 # --- design space ------------------------------------------------------------------------
 
+
 def test_design_space_is_the_product_of_the_registries_without_meaningless_actions():
     plan = AdvicePlan()
     d = design_space(plan)
-    per = len(plan.cadences) * len(plan.minutes) * (1 + (len(plan.checkins) - 1)
-                                                    * len(plan.actions))
+    per = (
+        len(plan.cadences) * len(plan.minutes) * (1 + (len(plan.checkins) - 1) * len(plan.actions))
+    )
     assert len(d) == len(POLICIES) * per
     assert (d.loc[d["checkins"] == "none", "on_flag"] == "none").all()
-    assert not d.duplicated(["policy", "cadence", "meeting_minutes", "checkins",
-                             "on_flag"]).any()
+    assert not d.duplicated(["policy", "cadence", "meeting_minutes", "checkins", "on_flag"]).any()
     assert d["design"].tolist() == list(range(len(d)))
 
 
 def test_fixed_hours_are_planned_checkins_and_filter_the_budget():
-    plan = AdvicePlan(pairs=30, weeks=26, budget=40, policies=["random"],
-                      cadences=["weekly"], minutes=[30], checkins=["none", "monthly",
-                                                                   "survey_30_60"],
-                      actions=["coach"])
+    plan = AdvicePlan(
+        pairs=30,
+        weeks=26,
+        budget=40,
+        policies=["random"],
+        cadences=["weekly"],
+        minutes=[30],
+        checkins=["none", "monthly", "survey_30_60"],
+        actions=["coach"],
+    )
     d = design_space(plan, checkin_minutes=15).set_index("checkins")
     # monthly: days 28, 56, ..., 168 -> 6 check-ins; survey: days 30, 90, 150 -> 3.
     assert d.loc["monthly", "fixed_hours"] == 6 * 30 * 0.25 == 45.0
     assert d.loc["survey_30_60", "fixed_hours"] == 3 * 30 * 0.25
-    assert d["status"].to_dict() == {"none": "eligible", "monthly": "over budget",
-                                     "survey_30_60": "eligible"}
+    assert d["status"].to_dict() == {
+        "none": "eligible",
+        "monthly": "over budget",
+        "survey_30_60": "eligible",
+    }
 
 
 def test_availability_filters_on_planned_meeting_hours_a_month():
-    plan = AdvicePlan(availability=3, policies=["random"], cadences=["weekly", "monthly"],
-                      minutes=[30, 60], checkins=["none"])
+    plan = AdvicePlan(
+        availability=3,
+        policies=["random"],
+        cadences=["weekly", "monthly"],
+        minutes=[30, 60],
+        checkins=["none"],
+    )
     d = design_space(plan)
-    hours = dict(zip(zip(d["cadence"], d["meeting_minutes"], strict=True), d["meeting_hours_month"],
-                     strict=True))
+    hours = dict(
+        zip(
+            zip(d["cadence"], d["meeting_minutes"], strict=True),
+            d["meeting_hours_month"],
+            strict=True,
+        )
+    )
     assert hours[("weekly", 60.0)] == pytest.approx(26 / 26 * 52 / 12)
     over = d.loc[d["status"] == "over availability", ["cadence", "meeting_minutes"]]
     assert over.values.tolist() == [["weekly", 60.0]]
@@ -143,21 +174,37 @@ def test_a_budget_no_design_meets_names_the_cheapest_designs_hours(ensemble):
     # of the 8 scenarios (the conservative planned hours).
     minutes = max(b.checkin_minutes for b in ensemble.take(8).to_behaviors())
     hours = 2 * 20 * minutes / 60
-    assert "'budget' parameter of advise must be at least the cheapest design's planned " \
-           f"check-in hours ({hours:.4g} for random matching, biweekly 60-min meetings" in msg
+    assert (
+        "'budget' parameter of advise must be at least the cheapest design's planned "
+        f"check-in hours ({hours:.4g} for random matching, biweekly 60-min meetings" in msg
+    )
     assert msg.endswith("got 5.0.")
 
 
 # --- the callback: common random numbers ------------------------------------------------
 
+
 def _sim(ensemble, plan):
     d = design_space(plan)
-    arms = tuple((r.policy, ProgramDesign(duration_weeks=plan.weeks, cadence=r.cadence,
-                                          meeting_minutes=r.meeting_minutes,
-                                          checkins=r.checkins, on_flag=r.on_flag))
-                 for r in d.itertuples())
-    return AdviceSimulator(arms, tuple(ensemble.take(3).to_behaviors()),
-                           CohortSpec(n_mentors=24, n_mentees=plan.pairs), seed=5), d
+    arms = tuple(
+        (
+            r.policy,
+            ProgramDesign(
+                duration_weeks=plan.weeks,
+                cadence=r.cadence,
+                meeting_minutes=r.meeting_minutes,
+                checkins=r.checkins,
+                on_flag=r.on_flag,
+            ),
+        )
+        for r in d.itertuples()
+    )
+    return AdviceSimulator(
+        arms,
+        tuple(ensemble.take(3).to_behaviors()),
+        CohortSpec(n_mentors=24, n_mentees=plan.pairs),
+        seed=5,
+    ), d
 
 
 def test_replication_numbers_do_not_depend_on_what_else_is_asked(ensemble):
@@ -165,8 +212,10 @@ def test_replication_numbers_do_not_depend_on_what_else_is_asked(ensemble):
     together = sim.metrics([0, 3, 7], [0, 1, 2], [4, 5])
     alone = sim.metrics([3], [1], [5])
     row = together.query("design == 3 and scenario == 1 and replication == 5")
-    assert row[["completion", "learning", "both", "hours"]].to_numpy().tolist() == \
-        alone[["completion", "learning", "both", "hours"]].to_numpy().tolist()
+    assert (
+        row[["completion", "learning", "both", "hours"]].to_numpy().tolist()
+        == alone[["completion", "learning", "both", "hours"]].to_numpy().tolist()
+    )
     out, hours = sim(np.array([0, 3, 7]), 2, np.array([4, 5]))
     panel = together[together["scenario"] == 2]
     assert np.array_equal(out, 100 * panel["completion"].to_numpy().reshape(3, 2))
@@ -184,6 +233,7 @@ def test_designs_without_checkins_cost_no_coordinator_hours(ensemble):
 
 # --- summaries ---------------------------------------------------------------------------
 
+
 def test_marginal_cost_by_hand():
     cost, c = marginal_cost([0.60, 0.70, 0.55, 0.65], [5.0, 25.0, 5.0, 3.0], pairs=10)
     assert c == 3
@@ -200,6 +250,7 @@ def test_pareto_front_keeps_only_undominated_designs():
 
 # --- the advice --------------------------------------------------------------------------
 
+
 def test_advice_recommends_an_eligible_design_with_sentences(small_advice):
     a = small_advice
     rec = a.row(a.recommended)
@@ -208,8 +259,10 @@ def test_advice_recommends_an_eligible_design_with_sentences(small_advice):
     assert lines[0] == f"Recommended design: {rec['label']}."
     assert "across the 8 plausible models" in lines[1]
     assert "chance of exceeding the budget" in lines[2]
-    assert "within 2 points of completion of the best, with probability at least 0.95" \
+    assert (
+        "within 2 points of completion of the best, with probability at least 0.95"
         in a.selection.guarantee
+    )
     assert a.selection.guarantee in lines
     assert a.change_text in lines
 
@@ -238,11 +291,18 @@ def test_the_selection_recovers_a_planted_best_design(ensemble):
     # Closing every flagged pair can only lower completion (it ends pairs the model would
     # have kept), and check-ins without action change nothing else: the design without
     # check-ins is best by construction.
-    plan = AdvicePlan(pairs=20, weeks=16, budget=100, policies=["optimal"],
-                      cadences=["biweekly"], minutes=[60], checkins=["none", "monthly"],
-                      actions=["close"], delta=0.02)
-    a = advise(plan, ensemble, seed=4, n0=10, block=5, change_models=8,
-               change_replications=2)
+    plan = AdvicePlan(
+        pairs=20,
+        weeks=16,
+        budget=100,
+        policies=["optimal"],
+        cadences=["biweekly"],
+        minutes=[60],
+        checkins=["none", "monthly"],
+        actions=["close"],
+        delta=0.02,
+    )
+    a = advise(plan, ensemble, seed=4, n0=10, block=5, change_models=8, change_replications=2)
     assert a.row(a.recommended)["checkins"] == "none"
 
 
@@ -252,13 +312,16 @@ def test_what_if_panel_data_equals_the_advice_tables(small_advice):
     t = a.designs.set_index("design")
     simulated = t["objective"].notna()
     assert data["design"].nunique() == simulated.sum()
-    for label, col, scale in [("completion (%)", "completion", 100), ("coordinator hours",
-                                                                      "hours", 1),
-                              ("mentee skill gain (points)", "learning", 100)]:
+    for label, col, scale in [
+        ("completion (%)", "completion", 100),
+        ("coordinator hours", "hours", 1),
+        ("mentee skill gain (points)", "learning", 100),
+    ]:
         part = data[data["metric"] == label].set_index("design")
         for stat in ("mean", "low", "high"):
-            assert np.array_equal(part[stat].to_numpy(),
-                                  t.loc[part.index, f"{col}_{stat}"].to_numpy() * scale)
+            assert np.array_equal(
+                part[stat].to_numpy(), t.loc[part.index, f"{col}_{stat}"].to_numpy() * scale
+            )
     assert data.loc[data["recommended"], "design"].unique().tolist() == [a.recommended]
 
 
@@ -272,11 +335,16 @@ def test_same_seed_same_advice_serially_and_in_a_process_pool(ensemble, small_ad
 @pytest.mark.slow
 def test_same_seed_same_advice_on_dask(ensemble, small_advice):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+
         def mapper(f, xs):
             return client.gather(client.map(f, list(xs), pure=False))
+
         b = advise(AdvicePlan(**SMALL), ensemble, mapper=mapper, chunk_size=4, **RUN)
     pd.testing.assert_frame_equal(small_advice.designs, b.designs)
 
@@ -294,32 +362,48 @@ def test_what_if_page_is_self_contained_and_small(small_advice, tmp_path):
     assert path.stat().st_size <= 5 * 1024 * 1024
     assert "cdn.jsdelivr" not in html and "<script src=" not in html
     spec = chart.to_dict()
-    assert {p["name"] for p in spec["params"]} >= {"p_policy", "p_cadence", "p_checkins",
-                                                    "p_action"}
+    assert {p["name"] for p in spec["params"]} >= {
+        "p_policy",
+        "p_cadence",
+        "p_checkins",
+        "p_action",
+    }
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: the offline "
-                    "rendering of the what-if page is not checked")
-def test_what_if_page_renders_in_headless_chromium_with_the_network_cut(small_advice,
-                                                                          tmp_path):
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium on this machine: the offline rendering of the what-if page is not checked",
+)
+def test_what_if_page_renders_in_headless_chromium_with_the_network_cut(small_advice, tmp_path):
     path = tmp_path / "whatif.html"
     whatif_chart(small_advice).save(str(path), inline=True)
     out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
-         "--virtual-time-budget=10000", "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     dom, source = out.stdout, path.read_text()
     # What only a rendered page has: Vega's SVG view, the axis label of the design the
     # dropdowns start on (the recommended one), and the five dropdowns as <select>s.
-    rendered = ['class="marks"', ">your choice = recommended</text>",
-                'class="vega-bindings"']
+    rendered = ['class="marks"', ">your choice = recommended</text>", 'class="vega-bindings"']
     assert not any(r in source for r in rendered)
     assert all(r in dom for r in rendered), out.stderr[-2000:]
     assert dom.count("<select") == 5
 
 
 # --- the study and `rmt advise` ----------------------------------------------------------
+
 
 def _cli():
     import typer
@@ -329,22 +413,27 @@ def _cli():
 
     app = typer.Typer()
     app.command("advise")(clean_errors(command))
-    app.command("other")(lambda: None)   # two commands: typer keeps the 'advise' name
+    app.command("other")(lambda: None)  # two commands: typer keeps the 'advise' name
     return app
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--pairs", "0"], "'pairs' parameter of study advise"),
-    (["--weeks", "-2"], "'weeks' parameter of study advise"),
-    (["--coordinator-hours", "0"], "'coordinator_hours' parameter of study advise"),
-    (["--availability", "inf"], "'availability' parameter of study advise"),
-    (["--outcome", "joy"], "'completion', 'learning', 'both'"),
-    (["-p", "policies=random,telepathy"], "'telepathy'"),
-    (["--delta", "2"], "'delta' parameter of study advise"),
-    (["--alpha", "0"], "'alpha' parameter of study advise"),
-    (["-p", "checkins=monthly", "--coordinator-hours", "5"],
-     "must be at least the cheapest design's planned check-in hours"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--pairs", "0"], "'pairs' parameter of study advise"),
+        (["--weeks", "-2"], "'weeks' parameter of study advise"),
+        (["--coordinator-hours", "0"], "'coordinator_hours' parameter of study advise"),
+        (["--availability", "inf"], "'availability' parameter of study advise"),
+        (["--outcome", "joy"], "'completion', 'learning', 'both'"),
+        (["-p", "policies=random,telepathy"], "'telepathy'"),
+        (["--delta", "2"], "'delta' parameter of study advise"),
+        (["--alpha", "0"], "'alpha' parameter of study advise"),
+        (
+            ["-p", "checkins=monthly", "--coordinator-hours", "5"],
+            "must be at least the cheapest design's planned check-in hours",
+        ),
+    ],
+)
 def test_rmt_advise_bad_input_is_one_sentence_exit_2_and_writes_nothing(args, words, tmp_path):
     from typer.testing import CliRunner
 
@@ -366,8 +455,9 @@ def test_rmt_advise_refuses_a_bad_roster_with_its_own_error(tmp_path):
     bad.write_text("name,role\nAda,boss\n")
     with pytest.raises(RosterError) as own:
         read_roster(bad)
-    result = CliRunner().invoke(_cli(), ["advise", "--roster", str(bad), "--out",
-                                         str(tmp_path / "runs")])
+    result = CliRunner().invoke(
+        _cli(), ["advise", "--roster", str(bad), "--out", str(tmp_path / "runs")]
+    )
     assert result.exit_code == 2
     assert str(own.value).split(";")[0] in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*"))
@@ -378,8 +468,7 @@ def advise_run(tmp_path_factory):
     from tests.conftest import TINY
     from toolkit.runs import run_study
 
-    return run_study("advise", TINY["advise"], out=tmp_path_factory.mktemp("runs"),
-                     progress=False)
+    return run_study("advise", TINY["advise"], out=tmp_path_factory.mktemp("runs"), progress=False)
 
 
 def test_the_advise_report_is_findings_first_with_the_panel_and_methods(advise_run):
@@ -396,31 +485,56 @@ def test_the_advise_report_is_findings_first_with_the_panel_and_methods(advise_r
     designs = pd.read_parquet(advise_run.path / "tables" / "designs.parquet")
     panel = pd.read_parquet(advise_run.path / "tables" / "whatif.parquet")
     part = panel[panel["metric"] == "completion (%)"].set_index("design")
-    assert np.allclose(part["mean"], designs.set_index("design").loc[part.index,
-                                                                      "completion_mean"] * 100)
+    assert np.allclose(
+        part["mean"], designs.set_index("design").loc[part.index, "completion_mean"] * 100
+    )
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: the offline "
-                    "rendering of the advise report is not checked")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium on this machine: the offline rendering of the advise report is not checked",
+)
 def test_the_advise_report_renders_offline_in_headless_chromium(advise_run):
     path = advise_run.path / "report.html"
     out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
-         "--virtual-time-budget=10000", "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert 'class="marks"' in out.stdout and out.stdout.count("<select") == 5
     assert 'class="marks"' not in path.read_text(encoding="utf-8")
 
 
-def test_what_would_change_the_advice_says_choose_only_where_the_rival_mostly_wins(
-        small_advice):
+def test_what_would_change_the_advice_says_choose_only_where_the_rival_mostly_wins(small_advice):
     from dataclasses import replace
 
-    box = pd.DataFrame({"parameter": ["quality_base"], "low": [0.0], "high": [0.6],
-                        "lower_restricted": [False], "upper_restricted": [True], "qp": [0.01],
-                        "coverage": [0.9], "density": [0.8], "mass": [0.3],
-                        "sign": ["positive"], "cases": [20], "text": ["quality_base is below 0.6"]})
+    box = pd.DataFrame(
+        {
+            "parameter": ["quality_base"],
+            "low": [0.0],
+            "high": [0.6],
+            "lower_restricted": [False],
+            "upper_restricted": [True],
+            "qp": [0.01],
+            "coverage": [0.9],
+            "density": [0.8],
+            "mass": [0.3],
+            "sign": ["positive"],
+            "cases": [20],
+            "text": ["quality_base is below 0.6"],
+        }
+    )
     dense = replace(small_advice, change=box, change_share=20 / 64, change_models=64)
     assert dense.change_text.startswith("If quality_base is below 0.6, choose ")
     assert "in 80% of the plausible models" in dense.change_text
@@ -436,6 +550,13 @@ def test_a_rerun_of_the_advise_study_gives_the_same_bytes(advise_run, tmp_path):
     from toolkit.runs import run_study
 
     again = run_study("advise", TINY["advise"], out=tmp_path, progress=False).path
-    for name in ("notebook.ipynb", "report.html", "findings.json", "figures/whatif.html",
-                 "figures/pareto.png", "tables/designs.parquet", "tables/stages.parquet"):
+    for name in (
+        "notebook.ipynb",
+        "report.html",
+        "findings.json",
+        "figures/whatif.html",
+        "figures/pareto.png",
+        "tables/designs.parquet",
+        "tables/stages.parquet",
+    ):
         assert (advise_run.path / name).read_bytes() == (again / name).read_bytes(), name

@@ -38,6 +38,7 @@ def _two_arm(g, n=60, effect=0.3, sd=1.0):
 
 # --------------------------------------------------------------------------- recovery
 
+
 def test_difference_ci_coverage_through_public_estimator():
     """400 fits of compare_arms on two normal arms (n=60 each, true difference 0.3).
 
@@ -154,7 +155,9 @@ def test_cluster_robust_coverage_with_replicate_shocks():
     for _ in range(reps):
         shock = g.normal(0, 0.5, G)[rep] + g.normal(0, 0.3, 2 * G)[rep + G * (arm == "treatment")]
         y = truth * (arm == "treatment") + shock + g.normal(0, 1, 2 * G * m)
-        res = compare_arms(pd.DataFrame({"replicate": rep, "arm": arm, "y": y}), "y", reference="control")
+        res = compare_arms(
+            pd.DataFrame({"replicate": rep, "arm": arm, "y": y}), "y", reference="control"
+        )
         row = res[res.effect == "difference"].iloc[0]
         hits += row.ci_low <= truth <= row.ci_high
     assert "cluster-robust by replicate (30 clusters)" in row.method
@@ -175,10 +178,18 @@ def test_pre_post_gain_coverage_vectorized_and_exact():
     cov = np.mean(np.abs(m - truth) <= crit * se)
     print(f"coverage {cov:.4f} over {reps} replications")
     assert 0.93 <= cov <= 0.97, f"coverage {cov:.4f} (MCSE {_mcse(0.95, reps):.4f})"
-    long = pd.concat([pd.DataFrame({"pair_id": np.arange(n), "phase": "pre", "value": base[0]}),
-                      pd.DataFrame({"pair_id": np.arange(n), "phase": "post", "value": post[0]})])
+    long = pd.concat(
+        [
+            pd.DataFrame({"pair_id": np.arange(n), "phase": "pre", "value": base[0]}),
+            pd.DataFrame({"pair_id": np.arange(n), "phase": "post", "value": post[0]}),
+        ]
+    )
     row = pre_post(long, by=None).iloc[0]
-    assert row.effect == "gain" and row.estimate == pytest.approx(m[0]) and row.se == pytest.approx(se[0])
+    assert (
+        row.effect == "gain"
+        and row.estimate == pytest.approx(m[0])
+        and row.se == pytest.approx(se[0])
+    )
 
 
 def test_retention_hazard_ratio_coverage():
@@ -191,8 +202,13 @@ def test_retention_hazard_ratio_coverage():
     hits = 0
     for _ in range(reps):
         t = g.exponential(1 / rate)
-        df = pd.DataFrame({"arm": arm, "weeks_active": np.minimum(np.ceil(t), 26),
-                           "completed": (t > 26).astype(int)})
+        df = pd.DataFrame(
+            {
+                "arm": arm,
+                "weeks_active": np.minimum(np.ceil(t), 26),
+                "completed": (t > 26).astype(int),
+            }
+        )
         row = retention(df, reference="random").query("effect == 'hazard_ratio'").iloc[0]
         hits += row.ci_low <= hr <= row.ci_high
     cov = hits / reps
@@ -203,6 +219,7 @@ def test_retention_hazard_ratio_coverage():
 
 # --------------------------------------------------------------------------- shape and content
 
+
 @pytest.fixture(scope="module")
 def outcomes():
     g = np.random.default_rng(1)
@@ -210,10 +227,16 @@ def outcomes():
     arm = np.repeat(["random", "greedy", "optimal"], n)
     comp = g.random(3 * n) < np.select([arm == "random", arm == "greedy"], [0.55, 0.65], 0.75)
     t = np.where(comp, 26, g.integers(1, 26, 3 * n))
-    return pd.DataFrame({"replicate": np.tile(np.arange(12), 3 * n // 12), "arm": arm,
-                         "pair_id": np.arange(3 * n), "final_quality": g.normal(0.6, 0.1, 3 * n)
-                         + 0.05 * (arm == "optimal"), "completed": comp.astype(int),
-                         "weeks_active": t})
+    return pd.DataFrame(
+        {
+            "replicate": np.tile(np.arange(12), 3 * n // 12),
+            "arm": arm,
+            "pair_id": np.arange(3 * n),
+            "final_quality": g.normal(0.6, 0.1, 3 * n) + 0.05 * (arm == "optimal"),
+            "completed": comp.astype(int),
+            "weeks_active": t,
+        }
+    )
 
 
 def test_compare_arms_tidy_and_ordered(outcomes):
@@ -227,8 +250,9 @@ def test_compare_arms_tidy_and_ordered(outcomes):
     assert (res.ci_low <= res.estimate).all() and (res.estimate <= res.ci_high).all()
     assert "cluster-robust by replicate (12 clusters)" in res.method.iloc[0]
     means = outcomes.groupby("arm").final_quality.mean()
-    assert res.set_index("group").loc["optimal"].query("effect == 'mean'").estimate.iloc[0] == \
-        pytest.approx(means["optimal"])
+    assert res.set_index("group").loc["optimal"].query("effect == 'mean'").estimate.iloc[
+        0
+    ] == pytest.approx(means["optimal"])
 
 
 def test_tukey_close_to_statsmodels_tukeyhsd(outcomes):
@@ -261,7 +285,9 @@ def test_retention_rows_and_curves(outcomes):
     observed = outcomes.groupby("arm").completed.mean()
     # with no censoring before week 26, KM survival at 26 is the completion share
     assert last["optimal"] == pytest.approx(observed["optimal"])
-    assert res.query("effect == 'survival' and group == 'optimal'").estimate.iloc[0] == pytest.approx(observed["optimal"])
+    assert res.query("effect == 'survival' and group == 'optimal'").estimate.iloc[
+        0
+    ] == pytest.approx(observed["optimal"])
 
 
 def test_trajectories_recovers_slope_difference():
@@ -270,10 +296,22 @@ def test_trajectories_recovers_slope_difference():
     arm = np.repeat(["a", "b"], P // 2)
     wk = np.arange(1, W + 1)
     slope = 0.01 + 0.01 * (arm == "b")
-    q = (0.4 + g.normal(0, 0.05, (P, 1)) + (slope + g.normal(0, 0.003, P))[:, None] * wk
-         + g.normal(0, 0.05, (P, W)))
-    weeks = pd.DataFrame({"replicate": 0, "arm": np.repeat(arm, W), "pair_id": np.repeat(np.arange(P), W),
-                          "week": np.tile(wk, P), "quality": q.ravel(), "active": True})
+    q = (
+        0.4
+        + g.normal(0, 0.05, (P, 1))
+        + (slope + g.normal(0, 0.003, P))[:, None] * wk
+        + g.normal(0, 0.05, (P, W))
+    )
+    weeks = pd.DataFrame(
+        {
+            "replicate": 0,
+            "arm": np.repeat(arm, W),
+            "pair_id": np.repeat(np.arange(P), W),
+            "week": np.tile(wk, P),
+            "quality": q.ravel(),
+            "active": True,
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         res = trajectories(weeks)
@@ -293,25 +331,44 @@ def test_no_warnings_escape_from_cluster_fits(outcomes):
 
 # --------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("call, pattern", [
-    (lambda o: compare_arms(o, "qualty"), r"'outcome'.*got 'qualty'.*available columns are .*'final_quality'"),
-    (lambda o: compare_arms(o, "final_quality", by="policy"), r"'by'.*got 'policy'.*available columns are"),
-    (lambda o: compare_arms(o[o.arm == "random"], "final_quality"), r"at least two groups.*found 1 \('random'\)"),
-    (lambda o: compare_arms(o.iloc[:0], "final_quality"), r"empty"),
-    (lambda o: compare_arms(o.assign(final_quality=0.5), "final_quality"), r"no variance"),
-    (lambda o: compare_arms(o, "final_quality", cluster="replicate", min_clusters=20),
-     r"at least 20 clusters; the data have 12"),
-    (lambda o: compare_arms(o, "final_quality", adjust="sidak"), r"'adjust'.*'holm'"),
-    (lambda o: compare_arms(o, "final_quality", reference="best"), r"'reference'.*got 'best'"),
-    (lambda o: compare_arms(o.assign(completed=np.where(o.arm == "random", 0, o.completed)), "completed"),
-     r"is 0 for every unit in arm 'random'"),
-    (lambda o: compare_arms([1, 2], "y"), r"must be a pandas DataFrame"),
-    (lambda o: retention(o.assign(completed=1)), r"No pair .* has the event"),
-    (lambda o: retention(o, time="weeks"), r"'time'.*available columns"),
-    (lambda o: retention(o[o.arm == "optimal"]), r"at least two groups"),
-    (lambda o: trajectories(o, outcome="quality"), r"'outcome'.*got 'quality'"),
-    (lambda o: pre_post(o), r"needs either 'pre' and 'post' columns"),
-])
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (
+            lambda o: compare_arms(o, "qualty"),
+            r"'outcome'.*got 'qualty'.*available columns are .*'final_quality'",
+        ),
+        (
+            lambda o: compare_arms(o, "final_quality", by="policy"),
+            r"'by'.*got 'policy'.*available columns are",
+        ),
+        (
+            lambda o: compare_arms(o[o.arm == "random"], "final_quality"),
+            r"at least two groups.*found 1 \('random'\)",
+        ),
+        (lambda o: compare_arms(o.iloc[:0], "final_quality"), r"empty"),
+        (lambda o: compare_arms(o.assign(final_quality=0.5), "final_quality"), r"no variance"),
+        (
+            lambda o: compare_arms(o, "final_quality", cluster="replicate", min_clusters=20),
+            r"at least 20 clusters; the data have 12",
+        ),
+        (lambda o: compare_arms(o, "final_quality", adjust="sidak"), r"'adjust'.*'holm'"),
+        (lambda o: compare_arms(o, "final_quality", reference="best"), r"'reference'.*got 'best'"),
+        (
+            lambda o: compare_arms(
+                o.assign(completed=np.where(o.arm == "random", 0, o.completed)), "completed"
+            ),
+            r"is 0 for every unit in arm 'random'",
+        ),
+        (lambda o: compare_arms([1, 2], "y"), r"must be a pandas DataFrame"),
+        (lambda o: retention(o.assign(completed=1)), r"No pair .* has the event"),
+        (lambda o: retention(o, time="weeks"), r"'time'.*available columns"),
+        (lambda o: retention(o[o.arm == "optimal"]), r"at least two groups"),
+        (lambda o: trajectories(o, outcome="quality"), r"'outcome'.*got 'quality'"),
+        (lambda o: pre_post(o), r"needs either 'pre' and 'post' columns"),
+    ],
+)
 def test_bad_input_is_one_clear_sentence(outcomes, call, pattern):
     with pytest.raises(AnalysisInputError, match=pattern) as info:
         call(outcomes)
@@ -348,8 +405,13 @@ def _two_arm_data(draw, binary):
         assume(0 < y[:n0].sum() < n0 and 0 < y[n0:].sum() < n1)
     else:
         # Values on a 0.001 grid, so rounding in the residuals stays far below 1e-10.
-        y = np.array(draw(st.lists(st.integers(-100_000, 100_000), min_size=n0 + n1,
-                                   max_size=n0 + n1)), dtype=float) / 1000
+        y = (
+            np.array(
+                draw(st.lists(st.integers(-100_000, 100_000), min_size=n0 + n1, max_size=n0 + n1)),
+                dtype=float,
+            )
+            / 1000
+        )
         assume(y[:n0].std() > 0.05 and y[n0:].std() > 0.05)
     order = draw(st.permutations(range(n0 + n1)))
     arm = np.repeat(["control", "treatment"], [n0, n1])[list(order)]
@@ -363,8 +425,13 @@ def test_closed_form_two_arm_fit_equals_statsmodels():
     from hypothesis import strategies as st
 
     @settings(max_examples=60, deadline=None)
-    @given(data=st.data(), binary=st.booleans(), adjust=st.sampled_from(["holm", "none", "tukey"]),
-           alpha=st.sampled_from([0.05, 0.1, 0.01]), reference=st.sampled_from([None, "treatment"]))
+    @given(
+        data=st.data(),
+        binary=st.booleans(),
+        adjust=st.sampled_from(["holm", "none", "tukey"]),
+        alpha=st.sampled_from([0.05, 0.1, 0.01]),
+        reference=st.sampled_from([None, "treatment"]),
+    )
     def check(data, binary, adjust, alpha, reference):
         frame = _two_arm_data(data.draw, binary)
         kw = dict(cluster=None, adjust=adjust, alpha=alpha, reference=reference)
@@ -373,8 +440,9 @@ def test_closed_form_two_arm_fit_equals_statsmodels():
             _statsmodels_only(mp)
             slow = compare_arms(frame, "y", **kw)
         pd.testing.assert_frame_equal(fast.drop(columns=_NUMBERS), slow.drop(columns=_NUMBERS))
-        np.testing.assert_allclose(fast[_NUMBERS].to_numpy(float), slow[_NUMBERS].to_numpy(float),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            fast[_NUMBERS].to_numpy(float), slow[_NUMBERS].to_numpy(float), rtol=1e-10, atol=1e-12
+        )
 
     check()
 
@@ -385,11 +453,17 @@ def test_closed_form_is_used_only_where_it_applies(monkeypatch, case):
 
     calls = []
     real = analysis._fit_cells_statsmodels
-    monkeypatch.setattr(analysis, "_fit_cells_statsmodels",
-                        lambda *args: calls.append(args) or real(*args))
+    monkeypatch.setattr(
+        analysis, "_fit_cells_statsmodels", lambda *args: calls.append(args) or real(*args)
+    )
     g = np.random.default_rng(8)
-    frame = pd.DataFrame({"arm": np.repeat(["a", "b", "c"], 20), "y": g.normal(size=60),
-                          "replicate": np.tile(np.arange(10), 6)})
+    frame = pd.DataFrame(
+        {
+            "arm": np.repeat(["a", "b", "c"], 20),
+            "y": g.normal(size=60),
+            "replicate": np.tile(np.arange(10), 6),
+        }
+    )
     if case == "three arms":
         compare_arms(frame, "y", cluster=None)
     elif case == "clustered":
@@ -398,12 +472,14 @@ def test_closed_form_is_used_only_where_it_applies(monkeypatch, case):
         compare_arms(frame.iloc[:21], "y", cluster=None)
     else:
         compare_arms(frame[frame.arm != "c"], "y", cluster=None)
-        compare_arms(frame[frame.arm != "c"].assign(y=lambda f: (f.y > 0).astype(int)), "y",
-                     cluster=None)
+        compare_arms(
+            frame[frame.arm != "c"].assign(y=lambda f: (f.y > 0).astype(int)), "y", cluster=None
+        )
     assert len(calls) == (0 if case == "two arms" else 1)
 
 
 # --------------------------------------------------------------------------- interaction_test
+
 
 def _factorial(effect: float, reps: int = 12, binary: bool = False, seed: int = 5) -> pd.DataFrame:
     """2 policies x 3 cadences x ``reps`` replicates x 20 units; ``effect`` is added to the
@@ -435,10 +511,16 @@ def test_interaction_contrasts_equal_the_cell_means_difference_in_differences():
 
 
 def test_interaction_test_is_null_when_the_cell_means_are_additive():
-    cells = [("random", "weekly", 0.0), ("random", "monthly", 1.0), ("optimal", "weekly", 2.0),
-             ("optimal", "monthly", 3.0)]
+    cells = [
+        ("random", "weekly", 0.0),
+        ("random", "monthly", 1.0),
+        ("optimal", "weekly", 2.0),
+        ("optimal", "monthly", 3.0),
+    ]
     noise = np.array([-1.0, 1.0, -0.5, 0.5, 0.25, -0.25])
-    df = pd.concat([pd.DataFrame({"policy": p, "cadence": c, "y": mu + noise}) for p, c, mu in cells])
+    df = pd.concat(
+        [pd.DataFrame({"policy": p, "cadence": c, "y": mu + noise}) for p, c, mu in cells]
+    )
     res = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"])
     assert res.iloc[0].estimate == pytest.approx(0.0, abs=1e-12)
     assert res.iloc[0].p_value == pytest.approx(1.0)
@@ -447,27 +529,37 @@ def test_interaction_test_is_null_when_the_cell_means_are_additive():
 
 def test_interaction_on_the_logit_scale_is_the_log_odds_difference_in_differences():
     df = _factorial(0.3, binary=True)
-    res = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"],
-                           scale="logit")
+    res = interaction_test(
+        df, "y", factors=["policy", "cadence"], references=["random", "weekly"], scale="logit"
+    )
     p = df.groupby(["policy", "cadence"])["y"].mean()
     logit = np.log(p / (1 - p))
-    did = logit["optimal", "monthly"] - logit["optimal", "weekly"] - logit["random", "monthly"] \
+    did = (
+        logit["optimal", "monthly"]
+        - logit["optimal", "weekly"]
+        - logit["random", "monthly"]
         + logit["random", "weekly"]
+    )
     row = res[res.group == "optimal:monthly"].iloc[0]
     assert row.estimate == pytest.approx(did, rel=1e-6)
     assert "chi-square(2)" in res.iloc[0].method
-    additive = interaction_test(df, "y", factors=["policy", "cadence"], references=["random", "weekly"])
+    additive = interaction_test(
+        df, "y", factors=["policy", "cadence"], references=["random", "weekly"]
+    )
     assert "linear probability" in additive.iloc[0].method
 
 
-@pytest.mark.parametrize("kwargs, pattern", [
-    ({"factors": ["policy"]}, "a list of two column names"),
-    ({"factors": ["policy", "policy"]}, "two different columns"),
-    ({"factors": ["policy", "nope"]}, "must name a column"),
-    ({"factors": ["policy", "cadence"], "scale": "probit"}, "'additive', 'logit'"),
-    ({"factors": ["policy", "cadence"], "scale": "logit"}, "only for a 0/1 outcome"),
-    ({"factors": ["policy", "cadence"], "references": ["random"]}, "one level per factor"),
-])
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"factors": ["policy"]}, "a list of two column names"),
+        ({"factors": ["policy", "policy"]}, "two different columns"),
+        ({"factors": ["policy", "nope"]}, "must name a column"),
+        ({"factors": ["policy", "cadence"], "scale": "probit"}, "'additive', 'logit'"),
+        ({"factors": ["policy", "cadence"], "scale": "logit"}, "only for a 0/1 outcome"),
+        ({"factors": ["policy", "cadence"], "references": ["random"]}, "one level per factor"),
+    ],
+)
 def test_interaction_test_bad_input(kwargs, pattern):
     with pytest.raises(AnalysisInputError, match=pattern):
         interaction_test(_factorial(0.0, reps=2), "y", **kwargs)

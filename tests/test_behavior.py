@@ -16,14 +16,30 @@ def test_every_parameter_has_unit_meaning_and_source():
     for col in ("unit", "meaning", "source"):
         assert (table[col].str.len() > 0).all(), col
     assert table["source"].str.contains("Eby et al. 2013").any()
-    assert BehaviorModel(learn_mentee=0.05).describe().set_index("parameter").loc[
-        "learn_mentee", "value"] == 0.05
+    assert (
+        BehaviorModel(learn_mentee=0.05)
+        .describe()
+        .set_index("parameter")
+        .loc["learn_mentee", "value"]
+        == 0.05
+    )
 
 
-@pytest.mark.parametrize("name", ["learn_mentee", "quality_decay", "closure_gap",
-                                  "engagement_miss", "coach_hours", "satisfaction_noise_sd"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "learn_mentee",
+        "quality_decay",
+        "closure_gap",
+        "engagement_miss",
+        "coach_hours",
+        "satisfaction_noise_sd",
+    ],
+)
 def test_negative_rates_are_refused(name):
-    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of BehaviorModel.*got -0.1"):
+    with pytest.raises(
+        InvalidParameterError, match=f"'{name}' parameter of BehaviorModel.*got -0.1"
+    ):
         BehaviorModel(**{name: -0.1})
 
 
@@ -32,7 +48,7 @@ def test_shares_above_one_and_non_numbers_are_refused():
         BehaviorModel(quality_approach=1.5)
     with pytest.raises(InvalidParameterError, match="meet_base"):
         BehaviorModel(meet_base=float("nan"))
-    assert BehaviorModel(closure_base=-7).closure_base == -7.0   # log-odds may be negative
+    assert BehaviorModel(closure_base=-7).closure_base == -7.0  # log-odds may be negative
 
 
 def test_model_doc_agrees_with_describe():

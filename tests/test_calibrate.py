@@ -22,21 +22,19 @@ from toolkit.calibration import (
 )
 from toolkit.errors import InvalidParameterError
 
-_SMALL = dict(points=12, chunk_size=6, replicates=2, n_mentees=20, n_mentors=24,
-              progress=False)
+_SMALL = dict(points=12, chunk_size=6, replicates=2, n_mentees=20, n_mentors=24, progress=False)
 
 
 def _wide_targets() -> pd.DataFrame:
     """The real targets with a huge discrepancy, so a tiny run keeps models."""
-    return history_targets().assign(discrepancy_sd=5.0,
-                                    discrepancy_reason="test: keep every model")
+    return history_targets().assign(discrepancy_sd=5.0, discrepancy_reason="test: keep every model")
 
 
 def test_calibrate_same_seed_same_bytes_serial_and_process_pool(tmp_path):
     kw = dict(_SMALL, targets=_wide_targets(), seed=5)
     a = calibrate(out=tmp_path / "a.parquet", **kw)
     calibrate(out=tmp_path / "b.parquet", **kw)
-    calibrate(out=tmp_path / "c.parquet", workers=2, **kw)   # a process pool of 2
+    calibrate(out=tmp_path / "c.parquet", workers=2, **kw)  # a process pool of 2
     blobs = {p: (tmp_path / p).read_bytes() for p in ("a.parquet", "b.parquet", "c.parquet")}
     assert len(set(blobs.values())) == 1
     # (a point whose statistic is undefined in every replicate is ruled out even so)
@@ -52,8 +50,7 @@ def test_calibrate_same_seed_same_bytes_serial_and_process_pool(tmp_path):
 def test_target_simulator_is_picklable_and_keeps_global_point_ids():
     from toolkit.history_matching import prior_sample
 
-    sim = pickle.loads(pickle.dumps(TargetSimulator(replicates=2, n_mentees=20,
-                                                    n_mentors=24)))
+    sim = pickle.loads(pickle.dumps(TargetSimulator(replicates=2, n_mentees=20, n_mentors=24)))
     pts = prior_sample(calibration_prior(), 2, seed=1)
     pts.insert(0, "point", [40, 41])
     out = sim(pts, 3)
@@ -88,6 +85,7 @@ def test_stale_inputs_sees_a_changed_prior():
 
 # --------------------------------------------------------------------------- the command
 
+
 def _app():
     from toolkit._calibrate_cli import calibrate_command
 
@@ -95,7 +93,7 @@ def _app():
     app.command("calibrate")(calibrate_command)
 
     @app.callback()
-    def _main() -> None:   # keep "calibrate" as a sub-command
+    def _main() -> None:  # keep "calibrate" as a sub-command
         pass
 
     return app
@@ -108,8 +106,10 @@ def _invoke(*args):
 def test_cli_defaults_are_calibrates():
     from toolkit._calibrate_cli import calibrate_command
 
-    cli = {k: v.default.default if hasattr(v.default, "default") else v.default
-           for k, v in inspect.signature(calibrate_command).parameters.items()}
+    cli = {
+        k: v.default.default if hasattr(v.default, "default") else v.default
+        for k, v in inspect.signature(calibrate_command).parameters.items()
+    }
     lib = {k: v.default for k, v in inspect.signature(calibrate).parameters.items()}
     for name in ("points", "seed", "workers", "waves", "replicates", "timeout"):
         assert cli[name] == lib[name], name
@@ -122,11 +122,14 @@ def _error(res) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("row, words", [
-    ("meet_base,3.0,1.0", "low <= high"),
-    ("quality_base,0.5,1.5", "inside its allowed range"),
-    ("no_such_parameter,0,1", "no_such_parameter"),
-])
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        ("meet_base,3.0,1.0", "low <= high"),
+        ("quality_base,0.5,1.5", "inside its allowed range"),
+        ("no_such_parameter,0,1", "no_such_parameter"),
+    ],
+)
 def test_cli_refuses_a_bad_prior(tmp_path, row, words):
     f = tmp_path / "prior.csv"
     f.write_text("parameter,low,high\n" + row + "\n")
@@ -147,23 +150,30 @@ def test_cli_refuses_a_target_with_no_way_to_simulate_it(tmp_path):
 def test_cli_names_the_target_when_no_model_survives(tmp_path):
     t = history_targets()
     t.loc[t["target_id"] == "early_closure", ["low", "high", "discrepancy_sd"]] = [
-        0.98, 0.99, 0.001]
+        0.98,
+        0.99,
+        0.001,
+    ]
     f = tmp_path / "targets.csv"
     t.to_csv(f, index=False)
     out = tmp_path / "e.parquet"
-    err = _error(_invoke("--targets", f, "--points", 4, "--replicates", 2, "--out", out,
-                         "--no-progress"))
+    err = _error(
+        _invoke("--targets", f, "--points", 4, "--replicates", 2, "--out", out, "--no-progress")
+    )
     assert "No model survived" in err and "'early_closure'" in err
     assert not out.exists()
 
 
-@pytest.mark.parametrize("args, words", [
-    (("--points", 0), "points"),
-    (("--points", -5), "points"),
-    (("--out", "/no/such/folder/e.parquet"), "does not exist"),
-    (("--out", "ensemble.csv"), "extension"),
-    (("--workers", 0), "workers"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--points", 0), "points"),
+        (("--points", -5), "points"),
+        (("--out", "/no/such/folder/e.parquet"), "does not exist"),
+        (("--out", "ensemble.csv"), "extension"),
+        (("--workers", 0), "workers"),
+    ],
+)
 def test_cli_refuses_bad_options(args, words):
     assert words in _error(_invoke(*args))
 
@@ -176,7 +186,7 @@ def test_cli_writes_an_ensemble_with_progress(tmp_path):
     res = _invoke("--targets", f, "--points", 4, "--replicates", 2, "--out", out)
     assert res.exit_code == 0, res.output
     assert " models kept of 4 points" in res.output
-    assert "history matching, wave 1" in res.output   # the progress bar (stderr)
+    assert "history matching, wave 1" in res.output  # the progress bar (stderr)
     assert 1 <= len(load_ensemble(out)) <= 4
 
 
@@ -189,7 +199,7 @@ def test_model_doc_states_the_committed_ensemble():
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
-    section = doc[doc.index("### Calibration as inference"):doc.index("### Known limits")]
+    section = doc[doc.index("### Calibration as inference") : doc.index("### Known limits")]
     ens = load_ensemble()
     assert f"{len(ens):,} models" in section
     kept = ens.summary()
@@ -203,8 +213,9 @@ def test_calibrate_on_a_dask_scheduler_gives_the_same_bytes(tmp_path):
 
     kw = dict(_SMALL, targets=_wide_targets(), seed=5)
     calibrate(out=tmp_path / "a.parquet", **kw)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         calibrate(out=tmp_path / "d.parquet", scheduler=cluster.scheduler_address, **kw)
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "d.parquet").read_bytes()
 

@@ -12,9 +12,14 @@ def test_calibration_targets_are_packaged():
     t = calibration_targets()
     assert {"target_id", "low", "high", "point", "how_to_check"} <= set(t.columns)
     assert len(t) == 16
-    new = {"premature_closure_programs", "closure_within_12_months_star",
-           "closure_mentor_attributed_star", "rating_screen_sensitivity",
-           "rating_screen_specificity", "actual_vs_perceived_similarity"}
+    new = {
+        "premature_closure_programs",
+        "closure_within_12_months_star",
+        "closure_mentor_attributed_star",
+        "rating_screen_sensitivity",
+        "rating_screen_specificity",
+        "actual_vs_perceived_similarity",
+    }
     assert new <= set(t["target_id"])
     # every new row says whose evidence it is
     rows = t.set_index("target_id").loc[sorted(new)]
@@ -23,8 +28,15 @@ def test_calibration_targets_are_packaged():
 
 def test_calibration_report_all_inside():
     report = calibration_report()
-    assert list(report.columns[:7]) == ["target_id", "statistic", "low", "high", "simulated",
-                                        "mcse", "inside"]
+    assert list(report.columns[:7]) == [
+        "target_id",
+        "statistic",
+        "low",
+        "high",
+        "simulated",
+        "mcse",
+        "inside",
+    ]
     assert set(report["target_id"]) == set(calibration_targets()["target_id"])
     outside = report.loc[~report["inside"], ["target_id", "low", "high", "simulated"]]
     assert outside.empty, outside.to_string()
@@ -33,8 +45,12 @@ def test_calibration_report_all_inside():
 def test_presets_are_checks_not_targets():
     report = calibration_report(replicates=2).set_index("target_id")
     checks = report[report["kind"] == "check"].index
-    assert set(checks) == {"cadence_hartford", "cadence_bbbs", "cadence_mentorloop",
-                           "inactivity_close"}
+    assert set(checks) == {
+        "cadence_hartford",
+        "cadence_bbbs",
+        "cadence_mentorloop",
+        "inactivity_close",
+    }
 
 
 def test_simulate_targets_is_stacked_and_matches_the_one_point_view():
@@ -47,16 +63,17 @@ def test_simulate_targets_is_stacked_and_matches_the_one_point_view():
     assert wide.loc[1, "early_closure"] > wide.loc[0, "early_closure"]
     # point 0 of the stack equals the same model run alone (common random numbers)
     alone = simulate_targets(points[:1], replicates=3).pivot(
-        index="point", columns="target_id", values="value")
-    assert np.allclose(alone.loc[0].to_numpy(float), wide.loc[0].to_numpy(float),
-                       equal_nan=True)
+        index="point", columns="target_id", values="value"
+    )
+    assert np.allclose(alone.loc[0].to_numpy(float), wide.loc[0].to_numpy(float), equal_nan=True)
     assert (sim["mc_var"].dropna() >= 0).all()
 
 
 def test_calibration_report_can_fail():
     """The check is not vacuous: a model with almost no learning misses the effect size."""
     report = calibration_report(BehaviorModel(learn_mentee=0.0), replicates=4).set_index(
-        "target_id")
+        "target_id"
+    )
     assert not report.loc["mentoring_effect", "inside"]
 
 
@@ -66,7 +83,11 @@ def test_history_targets_state_their_uncertainty_and_discrepancy():
 
     t = calibration_targets()
     assert set(t.loc[t["kind"] == "check", "target_id"]) == {
-        "cadence_hartford", "cadence_bbbs", "cadence_mentorloop", "inactivity_close"}
+        "cadence_hartford",
+        "cadence_bbbs",
+        "cadence_mentorloop",
+        "inactivity_close",
+    }
     h = check_targets(history_targets())
     assert set(h["target_id"]) == set(SIMULATED_TARGETS)
     assert (h["discrepancy_sd"] > 0).all()
@@ -78,10 +99,19 @@ def test_history_targets_state_their_uncertainty_and_discrepancy():
     assert np.isclose(obs.loc["early_closure", "z"], 0.25)
 
 
-FORMERLY_CALIBRATED = ("quality_perceived", "quality_surface", "quality_chemistry_sd",
-                       "quality_decay", "meet_base", "closure_base", "closure_outside",
-                       "learn_mentee", "rating_noise_sd", "satisfaction_noise_sd",
-                       "support_noise_sd")
+FORMERLY_CALIBRATED = (
+    "quality_perceived",
+    "quality_surface",
+    "quality_chemistry_sd",
+    "quality_decay",
+    "meet_base",
+    "closure_base",
+    "closure_outside",
+    "learn_mentee",
+    "rating_noise_sd",
+    "satisfaction_noise_sd",
+    "support_noise_sd",
+)
 
 
 def test_formerly_calibrated_parameters_have_wide_stated_priors():

@@ -37,8 +37,9 @@ def test_console_script_is_installed():
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
 def test_cohort_writes_table(tmp_path, ext):
     out = tmp_path / f"cohort.{ext}"
-    result = runner.invoke(app, ["cohort", "--mentors", "12", "--mentees", "10", "--seed", "7",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["cohort", "--mentors", "12", "--mentees", "10", "--seed", "7", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out) if ext == "csv" else pd.read_parquet(out)
     assert (frame["role"] == "mentor").sum() == 12 and (frame["role"] == "mentee").sum() == 10
@@ -47,19 +48,37 @@ def test_cohort_writes_table(tmp_path, ext):
 
 def test_cohort_same_seed_same_bytes(tmp_path):
     for name in ("a.csv", "b.csv"):
-        runner.invoke(app, ["cohort", "--mentors", "9", "--mentees", "9", "--seed", "3",
-                            "--locale", "de_DE", "--locale", "pt_BR", "--out",
-                            str(tmp_path / name)])
+        runner.invoke(
+            app,
+            [
+                "cohort",
+                "--mentors",
+                "9",
+                "--mentees",
+                "9",
+                "--seed",
+                "3",
+                "--locale",
+                "de_DE",
+                "--locale",
+                "pt_BR",
+                "--out",
+                str(tmp_path / name),
+            ],
+        )
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--mentors", "0"], ["'n_mentors'", "0"]),
-    (["--mentees", "-2"], ["'n_mentees'", "-2"]),
-    (["--locale", "xx_YY"], ["'locales'", "xx_YY"]),
-    (["--department", ""], ["'departments'"]),
-    (["--seed", "-5"], ["'seed'", "-5"]),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--mentors", "0"], ["'n_mentors'", "0"]),
+        (["--mentees", "-2"], ["'n_mentees'", "-2"]),
+        (["--locale", "xx_YY"], ["'locales'", "xx_YY"]),
+        (["--department", ""], ["'departments'"]),
+        (["--seed", "-5"], ["'seed'", "-5"]),
+    ],
+)
 def test_cohort_bad_input_exits_2_with_one_sentence(tmp_path, args, words):
     out = tmp_path / "c.csv"
     result = runner.invoke(app, ["cohort", *args, "--out", str(out)])
@@ -87,8 +106,7 @@ def test_cohort_bad_output_paths_exit_2_and_write_nothing(tmp_path):
     (tmp_path / "dir.csv").mkdir()
     before.append("dir.csv")
     for path, words in cases:
-        result = runner.invoke(app, ["cohort", "--mentors", "3", "--mentees", "3",
-                                     "--out", path])
+        result = runner.invoke(app, ["cohort", "--mentors", "3", "--mentees", "3", "--out", path])
         assert result.exit_code == 2, (path, result.output)
         assert words in result.stderr, (path, result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
@@ -116,14 +134,28 @@ def test_cohort_department_cannot_become_a_formula(tmp_path):
 
     out = tmp_path / "c.csv"
     evil = "=cmd|' /C calc'!A0"
-    result = runner.invoke(app, ["cohort", "--mentors", "4", "--mentees", "4",
-                                 "--department", evil, "--department", "+Sales",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "cohort",
+            "--mentors",
+            "4",
+            "--mentees",
+            "4",
+            "--department",
+            evil,
+            "--department",
+            "+Sales",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     column = rows[0].index("department")
     assert {row[column] for row in rows[1:]} <= {"'" + evil, "'+Sales"}
+
     def number(cell):
         try:
             float(cell)
@@ -132,8 +164,7 @@ def test_cohort_department_cannot_become_a_formula(tmp_path):
         return True
 
     # Only numbers (utc_offset -6.0) may start with a sign: they are left as they are.
-    assert not [c for row in rows for c in row
-                if c.startswith(FORMULA_TRIGGERS) and not number(c)]
+    assert not [c for row in rows for c in row if c.startswith(FORMULA_TRIGGERS) and not number(c)]
     assert set(read_table(out)["department"]) <= {evil, "+Sales"}
 
 
@@ -143,8 +174,9 @@ def test_cohort_output_mode_follows_the_umask(tmp_path):
 
     old = os.umask(0o022)
     try:
-        result = runner.invoke(app, ["cohort", "--mentors", "3", "--mentees", "3",
-                                     "--out", str(tmp_path / "c.csv")])
+        result = runner.invoke(
+            app, ["cohort", "--mentors", "3", "--mentees", "3", "--out", str(tmp_path / "c.csv")]
+        )
     finally:
         os.umask(old)
     assert result.exit_code == 0, result.output

@@ -31,8 +31,18 @@ def _run(*args):
 
 def test_match_writes_pairs_without_names(roster, tmp_path):
     out = tmp_path / "pairs.csv"
-    result = _run("match", roster, "--policy", "optimal", "--weights", "skills_first",
-                  "--capacity", "2", "--out", out)
+    result = _run(
+        "match",
+        roster,
+        "--policy",
+        "optimal",
+        "--weights",
+        "skills_first",
+        "--capacity",
+        "2",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     pairs = pd.read_csv(out)
     assert len(pairs) == 3
@@ -49,22 +59,35 @@ def test_include_names_and_forbidden(roster, tmp_path):
     forbid = tmp_path / "forbid.csv"
     forbid.write_text("mentee_id,mentor_id\ne1,m1\n")
     out = tmp_path / "pairs.csv"
-    result = _run("match", roster, "--policy", "stable", "--forbidden", forbid,
-                  "--include-names", "--out", out)
+    result = _run(
+        "match",
+        roster,
+        "--policy",
+        "stable",
+        "--forbidden",
+        forbid,
+        "--include-names",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     pairs = pd.read_csv(out)
     assert {"mentee_name", "mentor_name"} <= set(pairs.columns)
     assert ("e1", "m1") not in set(zip(pairs["mentee_id"], pairs["mentor_id"], strict=True))
     names = dict(zip(pairs["mentee_id"], pairs["mentee_name"], strict=True))
-    assert names and all(names[k] == {"e1": "Cat Cruz", "e2": "Dan Dorr",
-                                      "e3": "Eve Eng"}[k] for k in names)
+    assert names and all(
+        names[k] == {"e1": "Cat Cruz", "e2": "Dan Dorr", "e3": "Eve Eng"}[k] for k in names
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--policy", "best"], "'policy' parameter of match must be one of"),
-    (["--weights", "fast"], "'weights' parameter"),
-    (["--capacity", "0"], "'capacity' parameter of match must be an int in the range [1, 100]"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--policy", "best"], "'policy' parameter of match must be one of"),
+        (["--weights", "fast"], "'weights' parameter"),
+        (["--capacity", "0"], "'capacity' parameter of match must be an int in the range [1, 100]"),
+    ],
+)
 def test_bad_options_exit_2_nothing_written(roster, tmp_path, args, message):
     out = tmp_path / "pairs.csv"
     result = _run("match", roster, "--out", out, *args)
@@ -102,11 +125,13 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path):
 
     roster = tmp_path / "hostile.csv"
     roster.write_text(
-        'id,role,name,department\n'
+        "id,role,name,department\n"
         '"=cmd|\' /C calc\'!A0",mentor,"=HYPERLINK(""http://example.org"")",@ops\n'
-        '+m2,mentor,-Bob,IT\n'
-        '@e1,mentee,+Cat,"=cmd|\' /C calc\'!A0"\n'
-        '-e2,mentee,@Dan,IT\n', encoding="utf-8")
+        "+m2,mentor,-Bob,IT\n"
+        "@e1,mentee,+Cat,\"=cmd|' /C calc'!A0\"\n"
+        "-e2,mentee,@Dan,IT\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "pairs.csv"
     result = _run("match", roster, "--include-names", "--out", out)
     assert result.exit_code == 0, result.output
@@ -122,8 +147,15 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path):
     back_roster = tmp_path / "roster2.csv"
     from toolkit._io import write_table
 
-    write_table(pd.DataFrame({"id": back["mentee_id"].tolist() + back["mentor_id"].tolist(),
-                              "role": ["mentee"] * 2 + ["mentor"] * 2}), back_roster)
+    write_table(
+        pd.DataFrame(
+            {
+                "id": back["mentee_id"].tolist() + back["mentor_id"].tolist(),
+                "role": ["mentee"] * 2 + ["mentor"] * 2,
+            }
+        ),
+        back_roster,
+    )
     result = _run("match", back_roster, "--out", again)
     assert result.exit_code == 0, result.output
     assert set(read_table(again)["mentor_id"]) == {"=cmd|' /C calc'!A0", "+m2"}
@@ -131,8 +163,9 @@ def test_formula_cells_are_neutralised_and_read_back(tmp_path):
 
 def test_an_id_with_a_newline_cannot_forge_a_line_on_stderr(tmp_path):
     roster = tmp_path / "forged.csv"
-    roster.write_text('id,role\nm1,mentor\ne1,mentee\n"x\nerror: forged line",mentee\n',
-                      encoding="utf-8")
+    roster.write_text(
+        'id,role\nm1,mentor\ne1,mentee\n"x\nerror: forged line",mentee\n', encoding="utf-8"
+    )
     out = tmp_path / "pairs.csv"
     result = _run("match", roster, "--out", out)
     assert result.exit_code == 0, result.output
@@ -142,8 +175,7 @@ def test_an_id_with_a_newline_cannot_forge_a_line_on_stderr(tmp_path):
     assert len(unmatched) == 1 and "'x\\nerror: forged line'" in unmatched[0]
 
 
-def test_a_roster_too_large_for_memory_is_refused_before_scoring(roster, tmp_path,
-                                                               monkeypatch):
+def test_a_roster_too_large_for_memory_is_refused_before_scoring(roster, tmp_path, monkeypatch):
     import toolkit.matching
 
     monkeypatch.setattr(toolkit.matching, "_available_memory", lambda: 1000)
@@ -152,8 +184,9 @@ def test_a_roster_too_large_for_memory_is_refused_before_scoring(roster, tmp_pat
     assert result.exit_code == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "split the roster by department or site" in errors[0]
-    assert all(line.startswith(("note:", "warning:", "error:"))
-               for line in result.stderr.splitlines())
+    assert all(
+        line.startswith(("note:", "warning:", "error:")) for line in result.stderr.splitlines()
+    )
     assert not out.exists()
 
 
@@ -175,34 +208,64 @@ def test_an_hr_export_is_refused_once_with_every_problem_then_matches_with_a_map
     assert result.exit_code == 2 and not out.exists()
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: The roster has 4 problems:")
-    for part in ('--column "Employee ID=id"', '--column "Program Role=role"',
-                 '--value "role:Executive Mentee=mentee"', '--value "role:Reverse Mentor=mentor"'):
+    for part in (
+        '--column "Employee ID=id"',
+        '--column "Program Role=role"',
+        '--value "role:Executive Mentee=mentee"',
+        '--value "role:Reverse Mentor=mentor"',
+    ):
         assert part in line
     mapping = tmp_path / "map.yaml"
-    mapping.write_text("columns:\n  Employee ID: id\n  Program Role: role\n"
-                       "  Manager Employee ID: manager_id\n", encoding="utf-8")
-    result = _run("match", roster, "--map", mapping, "--value", "role:Reverse Mentor=mentor",
-                  "--value", "role:Executive Mentee=mentee", "--out", out)
+    mapping.write_text(
+        "columns:\n  Employee ID: id\n  Program Role: role\n  Manager Employee ID: manager_id\n",
+        encoding="utf-8",
+    )
+    result = _run(
+        "match",
+        roster,
+        "--map",
+        mapping,
+        "--value",
+        "role:Reverse Mentor=mentor",
+        "--value",
+        "role:Executive Mentee=mentee",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     pairs = set(zip(*pd.read_csv(out)[["mentee_id", "mentor_id"]].T.values, strict=True))
     assert len(pairs) == 3 and not pairs & {("E100", "E101"), ("E102", "E103"), ("E104", "E105")}
-    assert "note: The reporting-line rule is active on the column 'Manager Employee ID'" \
+    assert (
+        "note: The reporting-line rule is active on the column 'Manager Employee ID'"
         in result.stderr
+    )
     assert "'Full Name' (did you mean 'name'?)" in result.stderr
-    assert "warning: The roster carries too little information to tell pairs apart" \
-        in result.stderr
+    assert "warning: The roster carries too little information to tell pairs apart" in result.stderr
 
 
 def test_an_unrecognised_manager_column_is_named_on_stderr(tmp_path):
     roster = tmp_path / "export.csv"
     roster.write_text(HR_EXPORT, encoding="utf-8")
     out = tmp_path / "pairs.csv"
-    result = _run("match", roster, "--column", "Employee ID=id", "--column", "Program Role=role",
-                  "--value", "role:Reverse Mentor=mentor", "--value",
-                  "role:Executive Mentee=mentee", "--out", out)
+    result = _run(
+        "match",
+        roster,
+        "--column",
+        "Employee ID=id",
+        "--column",
+        "Program Role=role",
+        "--value",
+        "role:Reverse Mentor=mentor",
+        "--value",
+        "role:Executive Mentee=mentee",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
-    assert ("warning: The reporting-line rule is off: the roster has no manager_id column, but "
-            "'Manager Employee ID' looks like one") in result.stderr
+    assert (
+        "warning: The reporting-line rule is off: the roster has no manager_id column, but "
+        "'Manager Employee ID' looks like one"
+    ) in result.stderr
 
 
 FREE_TEXT = """id,role,name,email,department,skills,goals,interests
@@ -227,8 +290,7 @@ def test_free_text_interests_never_reach_the_outputs_of_match(tmp_path, fmt):
     for word in ("zorbing", "grief", "quilting", "ann ames", "ann@", "example.com"):
         assert word not in everything
     # Asked for by name, the names and the interests they wrote are shown.
-    result = _run("match", roster, "--weights", "similarity_first", "--include-names",
-                  "--out", out)
+    result = _run("match", roster, "--weights", "similarity_first", "--include-names", "--out", out)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
     assert "Ann Ames" in set(table["mentor_name"])
@@ -241,6 +303,8 @@ def test_bad_mapping_options_exit_2_and_write_nothing(roster, tmp_path):
     assert result.exit_code == 2 and "--column option must look like" in result.stderr
     result = _run("match", roster, "--column", "Badge=nothing", "--out", out)
     assert result.exit_code == 2
-    assert ("The roster cannot use the mapping of 'badge' to 'nothing' (--column): 'nothing' "
-            "is not a roster column") in result.stderr
+    assert (
+        "The roster cannot use the mapping of 'badge' to 'nothing' (--column): 'nothing' "
+        "is not a roster column"
+    ) in result.stderr
     assert not out.exists()

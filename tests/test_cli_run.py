@@ -24,27 +24,42 @@ def no_kernel(monkeypatch):
 
 def _one_error_line(result) -> str:
     # papermill's progress bar (\r-separated tqdm frames) may precede the error
-    lines = [ln for ln in result.stderr.splitlines()
-             if ln.strip() and not ln.lstrip().startswith("Executing")]
+    lines = [
+        ln
+        for ln in result.stderr.splitlines()
+        if ln.strip() and not ln.lstrip().startswith("Executing")
+    ]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
     return lines[0]
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["run", "no_such_study"], ["Unknown study 'no_such_study'", "meeting_cadence"]),
-    (["run", "meeting_cadence", "-p", "replicat=3"], ["no parameter 'replicat'", "'replicates'"]),
-    (["run", "meeting_cadence", "-p", "replicates=many"], ["an int", "'many'"]),
-    (["run", "meeting_cadence", "-p", "replicates=0"], ["[1, 2000]", "got 0"]),
-    (["run", "meeting_cadence", "-p", "cadences=weekly,fortnightly"], ["'fortnightly'", "item 2"]),
-    (["run", "meeting_cadence", "-p", "policy=best"], ["'policy'", "'best'"]),
-    (["run", "meeting_cadence", "-p", "replicates"], ["key=value"]),
-    (["sweep", "meeting_cadence", "--grid", "policy=random,best"], ["'best'"]),
-    (["sweep", "nope", "--grid", "seed=1,2"], ["Unknown study 'nope'"]),
-    (["run", "meeting_cadenc"], ["Unknown study 'meeting_cadenc'; did you mean meeting_cadence?"]),
-    (["sweep", "checkin_cadense", "--grid", "seed=1,2"], ["did you mean checkin_cadence?"]),
-    (["verify", "."], ["not a study run"]),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "no_such_study"], ["Unknown study 'no_such_study'", "meeting_cadence"]),
+        (
+            ["run", "meeting_cadence", "-p", "replicat=3"],
+            ["no parameter 'replicat'", "'replicates'"],
+        ),
+        (["run", "meeting_cadence", "-p", "replicates=many"], ["an int", "'many'"]),
+        (["run", "meeting_cadence", "-p", "replicates=0"], ["[1, 2000]", "got 0"]),
+        (
+            ["run", "meeting_cadence", "-p", "cadences=weekly,fortnightly"],
+            ["'fortnightly'", "item 2"],
+        ),
+        (["run", "meeting_cadence", "-p", "policy=best"], ["'policy'", "'best'"]),
+        (["run", "meeting_cadence", "-p", "replicates"], ["key=value"]),
+        (["sweep", "meeting_cadence", "--grid", "policy=random,best"], ["'best'"]),
+        (["sweep", "nope", "--grid", "seed=1,2"], ["Unknown study 'nope'"]),
+        (
+            ["run", "meeting_cadenc"],
+            ["Unknown study 'meeting_cadenc'; did you mean meeting_cadence?"],
+        ),
+        (["sweep", "checkin_cadense", "--grid", "seed=1,2"], ["did you mean checkin_cadence?"]),
+        (["verify", "."], ["not a study run"]),
+    ],
+)
 def test_bad_input_is_refused_before_a_kernel_starts(args, words, no_kernel, tmp_path):
     result = runner.invoke(app, [*args, "--out", str(tmp_path)] if args[0] != "verify" else args)
     assert result.exit_code == 2, result.output
@@ -57,12 +72,14 @@ def test_bad_input_is_refused_before_a_kernel_starts(args, words, no_kernel, tmp
 def test_roster_that_fails_validation_gives_the_roster_error(tmp_path, no_kernel):
     roster = tmp_path / "people.csv"
     roster.write_text("id,role\nA,mentor\nA,mentee\n")
-    result = runner.invoke(app, ["run", "meeting_cadence", "-p", f"roster={roster}",
-                                 "--out", str(tmp_path / "runs")])
+    result = runner.invoke(
+        app, ["run", "meeting_cadence", "-p", f"roster={roster}", "--out", str(tmp_path / "runs")]
+    )
     assert result.exit_code == 2
     assert "repeats the id of line 2" in _one_error_line(result)
-    missing = runner.invoke(app, ["run", "meeting_cadence", "-p", "roster=nowhere.csv",
-                                  "--out", str(tmp_path / "runs")])
+    missing = runner.invoke(
+        app, ["run", "meeting_cadence", "-p", "roster=nowhere.csv", "--out", str(tmp_path / "runs")]
+    )
     assert missing.exit_code == 2 and "must be an existing file" in _one_error_line(missing)
 
 
@@ -81,15 +98,22 @@ def test_parameter_file_and_overrides(tmp_path, no_kernel):
 def test_study_help_lists_its_parameters(no_kernel):
     result = runner.invoke(app, ["run", "meeting_cadence", "--help"])
     assert result.exit_code == 0
-    for name in ("replicates", "cadences", "roster", "seed", "default 50",
-                 "Simulated programs per schedule."):
+    for name in (
+        "replicates",
+        "cadences",
+        "roster",
+        "seed",
+        "default 50",
+        "Simulated programs per schedule.",
+    ):
         assert name in result.stdout
     plain = runner.invoke(app, ["run", "--help"])
     assert plain.exit_code == 0 and "Studies: " in plain.stdout
     from toolkit.studies import list_studies
 
-    assert plain.stdout.split("Studies: ")[1].split() == [f"{n}," for n in list_studies()[:-1]] \
-        + [list_studies()[-1]]
+    assert plain.stdout.split("Studies: ")[1].split() == [f"{n}," for n in list_studies()[:-1]] + [
+        list_studies()[-1]
+    ]
 
 
 def test_output_folder_of_another_study_is_refused(tmp_path, no_kernel, tiny_params):
@@ -114,13 +138,25 @@ def test_failing_study_exits_1_with_the_cell_error(tmp_path):
         study = "cli_failing_test"
         n: int = Field(1, description="n")
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                           "display_name": "Python 3"}})
-    nb.cells = [nbformat.v4.new_code_cell("seed = 0\nn = 1", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("1 / 0")]
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+        }
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("seed = 0\nn = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("1 / 0"),
+    ]
     nbformat.write(nb, tmp_path / "f.ipynb")
-    register(Study(name="cli_failing_test", title="t", question="q", parameters=P,
-                   notebook=tmp_path / "f.ipynb"))
+    register(
+        Study(
+            name="cli_failing_test",
+            title="t",
+            question="q",
+            parameters=P,
+            notebook=tmp_path / "f.ipynb",
+        )
+    )
     try:
         result = runner.invoke(app, ["run", "cli_failing_test", "--out", str(tmp_path / "runs")])
     finally:
@@ -143,8 +179,12 @@ def test_run_then_verify_from_the_command_line(tiny_run):
 def test_bad_output_folders_get_one_sentence_and_exit_2(where, tmp_path, no_kernel, tiny_params):
     afile = tmp_path / "afile.txt"
     afile.write_text("x")
-    out = {"proc": "/proc/rmt", "file": str(afile), "under_file": str(afile / "runs"),
-           "not_a_run": str(tmp_path / "mine")}[where]
+    out = {
+        "proc": "/proc/rmt",
+        "file": str(afile),
+        "under_file": str(afile / "runs"),
+        "not_a_run": str(tmp_path / "mine"),
+    }[where]
     if where == "not_a_run":
         from toolkit.runs import plan_run
 
@@ -156,8 +196,12 @@ def test_bad_output_folders_get_one_sentence_and_exit_2(where, tmp_path, no_kern
     assert result.exit_code == 2, result.output
     line = _one_error_line(result)
     assert "Traceback" not in result.output
-    expected = {"proc": "under /proc", "file": "which is a file", "under_file": "which is a file",
-                "not_a_run": "is not a run of study meeting_cadence"}[where]
+    expected = {
+        "proc": "under /proc",
+        "file": "which is a file",
+        "under_file": "which is a file",
+        "not_a_run": "is not a run of study meeting_cadence",
+    }[where]
     assert expected in line
     if where == "not_a_run":
         assert (plan.path / "thesis.docx").read_text() == "precious"

@@ -13,11 +13,31 @@ runner = CliRunner()
 
 def test_simulate_writes_four_tables(tmp_path):
     out = tmp_path / "sim"
-    result = runner.invoke(app, ["simulate", "--mentors", "24", "--mentees", "20", "--seed", "3",
-                                 "--preset", "bbbs_checkins", "--weeks", "12", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--mentors",
+            "24",
+            "--mentees",
+            "20",
+            "--seed",
+            "3",
+            "--preset",
+            "bbbs_checkins",
+            "--weeks",
+            "12",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["events.csv", "outcomes.csv",
-                                                     "surveys.csv", "weeks.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "events.csv",
+        "outcomes.csv",
+        "surveys.csv",
+        "weeks.csv",
+    ]
     outcomes = pd.read_csv(out / "outcomes.csv")
     weeks = pd.read_csv(out / "weeks.csv")
     assert len(outcomes) == 20 and len(weeks) == 20 * 12
@@ -29,25 +49,44 @@ def test_simulate_writes_four_tables(tmp_path):
 
 def test_simulate_same_seed_same_bytes(tmp_path):
     for name in ("a", "b"):
-        runner.invoke(app, ["simulate", "--mentors", "12", "--mentees", "10", "--seed", "5",
-                            "--weeks", "8", "--out", str(tmp_path / name)])
+        runner.invoke(
+            app,
+            [
+                "simulate",
+                "--mentors",
+                "12",
+                "--mentees",
+                "10",
+                "--seed",
+                "5",
+                "--weeks",
+                "8",
+                "--out",
+                str(tmp_path / name),
+            ],
+        )
     for table in ("weeks", "outcomes", "surveys", "events"):
-        assert (tmp_path / "a" / f"{table}.csv").read_bytes() == \
-            (tmp_path / "b" / f"{table}.csv").read_bytes()
+        assert (tmp_path / "a" / f"{table}.csv").read_bytes() == (
+            tmp_path / "b" / f"{table}.csv"
+        ).read_bytes()
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--preset", "hartfort"], "'hartfort'"),
-    (["--cadence", "daily"], "'daily'"),
-    (["--weeks", "0"], "'duration_weeks'"),
-    (["--format", "xlsx"], "'format'"),
-    (["--policy", "best"], "'policy'"),
-    (["--mentees", "0"], "'n_mentees'"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--preset", "hartfort"], "'hartfort'"),
+        (["--cadence", "daily"], "'daily'"),
+        (["--weeks", "0"], "'duration_weeks'"),
+        (["--format", "xlsx"], "'format'"),
+        (["--policy", "best"], "'policy'"),
+        (["--mentees", "0"], "'n_mentees'"),
+    ],
+)
 def test_simulate_bad_input_exits_2_and_writes_nothing(tmp_path, args, words):
     out = tmp_path / "sim"
-    result = runner.invoke(app, ["simulate", "--mentors", "6", "--mentees", "5", *args,
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["simulate", "--mentors", "6", "--mentees", "5", *args, "--out", str(out)]
+    )
     assert result.exit_code == 2, result.output
     assert words in result.stderr and result.stderr.count("\n") == 1
     assert not out.exists()
@@ -66,8 +105,9 @@ def test_out_under_a_regular_file_exits_2_before_simulating(tmp_path, monkeypatc
     _never_simulate(monkeypatch)
     blocker = tmp_path / "f.txt"
     blocker.write_text("x")
-    result = runner.invoke(app, ["simulate", "--mentors", "6", "--mentees", "5",
-                                 "--out", str(blocker / "sub")])
+    result = runner.invoke(
+        app, ["simulate", "--mentors", "6", "--mentees", "5", "--out", str(blocker / "sub")]
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "which is a file" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"] and blocker.read_text() == "x"
@@ -89,14 +129,16 @@ def test_out_in_a_folder_that_refuses_files_exits_2_before_simulating(tmp_path, 
         return real(*args, dir=dir, **kwargs)
 
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    result = runner.invoke(app, ["simulate", "--mentors", "6", "--mentees", "5",
-                                 "--out", str(locked / "sim")])
+    result = runner.invoke(
+        app, ["simulate", "--mentors", "6", "--mentees", "5", "--out", str(locked / "sim")]
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "is not writable" in result.stderr
     assert list(locked.iterdir()) == []
     # And for real: /proc exists but accepts no new folder.
-    result = runner.invoke(app, ["simulate", "--mentors", "6", "--mentees", "5",
-                                 "--out", "/proc/rmt-sim"])
+    result = runner.invoke(
+        app, ["simulate", "--mentors", "6", "--mentees", "5", "--out", "/proc/rmt-sim"]
+    )
     assert result.exit_code == 2 and "does not accept new files" in result.stderr
 
 
@@ -117,8 +159,9 @@ def test_a_table_that_fails_to_write_leaves_nothing_new(tmp_path, monkeypatch, e
     if existing:
         out.mkdir()
         (out / "notes.txt").write_text("mine")
-    result = runner.invoke(app, ["simulate", "--mentors", "6", "--mentees", "5",
-                                 "--weeks", "4", "--out", str(out)])
+    result = runner.invoke(
+        app, ["simulate", "--mentors", "6", "--mentees", "5", "--weeks", "4", "--out", str(out)]
+    )
     assert result.exit_code == 2, result.output
     assert "disk is full" in result.stderr
     if existing:

@@ -112,8 +112,10 @@ def test_leadership_rises_with_level_within_role(large_cohort):
 
 
 def test_goals_are_drawn_where_the_person_is_weak(large_cohort):
-    for role, columns in (("mentee", large_cohort.skill_columns),
-                          ("mentor", large_cohort.lead_columns)):
+    for role, columns in (
+        ("mentee", large_cohort.skill_columns),
+        ("mentor", large_cohort.lead_columns),
+    ):
         people = large_cohort.mentees if role == "mentee" else large_cohort.mentors
         goals = large_cohort.goal_matrix(role)
         skills = people[columns].to_numpy()
@@ -131,15 +133,19 @@ def test_deep_level_traits_are_independent_of_role(large_cohort):
 
 def test_locales_are_honoured():
     locales = ("en_US", "de_DE", "ja_JP", "pt_BR")
-    spec = CohortSpec(n_mentors=400, n_mentees=400, seed=2, locales=locales,
-                      locale_weights=(4, 2, 1, 1))
+    spec = CohortSpec(
+        n_mentors=400, n_mentees=400, seed=2, locales=locales, locale_weights=(4, 2, 1, 1)
+    )
     people = generate_cohort(spec).participants
     shares = people["locale"].value_counts(normalize=True)
     assert shares["en_US"] == pytest.approx(0.5, abs=0.06)
     assert shares["ja_JP"] == pytest.approx(0.125, abs=0.05)
-    expected = {"en_US": ("United States", {-5.0, -6.0, -7.0, -8.0}),
-                "de_DE": ("Germany", {1.0}), "ja_JP": ("Japan", {9.0}),
-                "pt_BR": ("Brazil", {-3.0, -4.0, -5.0})}
+    expected = {
+        "en_US": ("United States", {-5.0, -6.0, -7.0, -8.0}),
+        "de_DE": ("Germany", {1.0}),
+        "ja_JP": ("Japan", {9.0}),
+        "pt_BR": ("Brazil", {-3.0, -4.0, -5.0}),
+    }
     for locale, group in people.groupby("locale"):
         country, offsets = expected[locale]
         assert (group["country"] == country).all()
@@ -161,8 +167,10 @@ def test_locales_are_honoured():
 
 def _splits_into(name: str, first_names: set, last_names: set) -> bool:
     parts = name.split(" ")
-    return any(" ".join(parts[:k]) in first_names and " ".join(parts[k:]) in last_names
-               for k in range(1, len(parts)))
+    return any(
+        " ".join(parts[:k]) in first_names and " ".join(parts[k:]) in last_names
+        for k in range(1, len(parts))
+    )
 
 
 def test_first_names_agree_with_gender():
@@ -175,8 +183,7 @@ def test_first_names_agree_with_gender():
     assert first[people["gender"] == "man"].isin(male).all()
 
 
-@given(n_mentors=st.integers(1, 25), n_mentees=st.integers(1, 25),
-       seed=st.integers(0, 2**63 - 1))
+@given(n_mentors=st.integers(1, 25), n_mentees=st.integers(1, 25), seed=st.integers(0, 2**63 - 1))
 def test_any_valid_spec_gives_a_consistent_cohort(n_mentors, n_mentees, seed):
     cohort = generate_cohort(CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees, seed=seed))
     people = cohort.participants
@@ -213,13 +220,16 @@ def test_bad_spec_is_refused_with_one_sentence(kwargs, name, shown):
     assert message.count("\n") == 0 and message.endswith(".")
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"level_probs": (0.5, 0.6, 0, 0, 0, 0, 0, 0)}, "level_probs"),
-    ({"level_probs": (1.0,)}, "level_probs"),
-    ({"work_mode_probs": (0.2, 0.2, -0.1)}, "work_mode_probs"),
-    ({"digital_skill_mean": 1.0}, "digital_skill_mean"),
-    ({"age_mean": 90.0}, "age_mean"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"level_probs": (0.5, 0.6, 0, 0, 0, 0, 0, 0)}, "level_probs"),
+        ({"level_probs": (1.0,)}, "level_probs"),
+        ({"work_mode_probs": (0.2, 0.2, -0.1)}, "work_mode_probs"),
+        ({"digital_skill_mean": 1.0}, "digital_skill_mean"),
+        ({"age_mean": 90.0}, "age_mean"),
+    ],
+)
 def test_bad_role_profile_is_refused(kwargs, name):
     base = {f: getattr(MENTEE_PROFILE, f) for f in MENTEE_PROFILE.__dataclass_fields__}
     with pytest.raises(InvalidParameterError, match=re.escape(f"'{name}'")):
@@ -243,9 +253,12 @@ def test_membership_matrices_match_lists(small_cohort):
     assert np.all(goals.sum(axis=1) <= 3)
 
 
-@given(n_mentors=st.integers(1, 30), n_mentees=st.integers(1, 30),
-       seeds=st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=4),
-       locales=st.sampled_from([("en_US",), ("ja_JP", "de_DE", "pt_BR")]))
+@given(
+    n_mentors=st.integers(1, 30),
+    n_mentees=st.integers(1, 30),
+    seeds=st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=4),
+    locales=st.sampled_from([("en_US",), ("ja_JP", "de_DE", "pt_BR")]),
+)
 def test_generate_cohorts_equals_one_cohort_at_a_time(n_mentors, n_mentees, seeds, locales):
     """A batch of cohorts of one spec has exactly the numbers (and fingerprints) of
     generating each seed's cohort on its own; only the shaping work is shared."""

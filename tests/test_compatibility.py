@@ -41,8 +41,9 @@ def test_pair_components_equal_matrix_exactly(small_cohort, seed, n):
     for name in COMPONENTS:
         np.testing.assert_array_equal(pairs[name], comps[name][i, j])
     compat = compatibility_matrix(small_cohort, weights="diversity")
-    np.testing.assert_array_equal(pair_scores(small_cohort, i, j, weights="diversity"),
-                                  compat.scores[i, j])
+    np.testing.assert_array_equal(
+        pair_scores(small_cohort, i, j, weights="diversity"), compat.scores[i, j]
+    )
 
 
 def test_component_meanings_on_hand_made_pair(small_cohort):
@@ -76,13 +77,16 @@ def test_weights_profiles_and_user_weights(small_cohort):
     np.testing.assert_allclose(diverse.scores, 1 - comps["surface_similarity"], atol=1e-6)
 
 
-@pytest.mark.parametrize("weights, match", [
-    ({"deep_similarity": -1.0}, "non-negative"),
-    ({"deep_similarity": 0.0, "schedule_fit": 0}, "positive sum"),
-    ({"charisma": 1.0}, "keys are among"),
-    ("fastest", "must be one of"),
-    ({"schedule_fit": float("nan")}, "non-negative finite"),
-])
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        ({"deep_similarity": -1.0}, "non-negative"),
+        ({"deep_similarity": 0.0, "schedule_fit": 0}, "positive sum"),
+        ({"charisma": 1.0}, "keys are among"),
+        ("fastest", "must be one of"),
+        ({"schedule_fit": float("nan")}, "non-negative finite"),
+    ],
+)
 def test_bad_weights_refused(small_cohort, weights, match):
     with pytest.raises(InvalidParameterError, match=match):
         compatibility_matrix(small_cohort, weights=weights)
@@ -90,14 +94,17 @@ def test_bad_weights_refused(small_cohort, weights, match):
 
 def test_constraints(small_cohort):
     mentees, mentors = small_cohort.mentees, small_cohort.mentors
-    same = (mentees["department"].to_numpy()[:, None] == mentors["department"].to_numpy()[None])
+    same = mentees["department"].to_numpy()[:, None] == mentors["department"].to_numpy()[None]
     np.testing.assert_array_equal(
-        admissible_mask(small_cohort, Constraints(same_department="forbidden")), ~same)
+        admissible_mask(small_cohort, Constraints(same_department="forbidden")), ~same
+    )
     np.testing.assert_array_equal(
-        admissible_mask(small_cohort, Constraints(same_department="required")), same)
+        admissible_mask(small_cohort, Constraints(same_department="required")), same
+    )
     loc = mentees["location"].to_numpy()[:, None] == mentors["location"].to_numpy()[None]
     np.testing.assert_array_equal(
-        admissible_mask(small_cohort, Constraints(cross_location=True)), ~loc)
+        admissible_mask(small_cohort, Constraints(cross_location=True)), ~loc
+    )
     e_id, r_id = mentees["participant_id"].iloc[2], mentors["participant_id"].iloc[3]
     mask = admissible_mask(small_cohort, Constraints(forbidden_pairs=((r_id, e_id),)))
     assert not mask[2, 3] and mask.sum() == mask.size - 1
@@ -126,9 +133,11 @@ def test_not_a_cohort_refused():
     with pytest.raises(InvalidParameterError, match="Cohort"):
         compatibility_matrix(pd.DataFrame())
     with pytest.raises(InvalidParameterError, match="positions"):
-        pair_components(generate_cohort(CohortSpec(n_mentors=2, n_mentees=2, seed=1)),
-                        np.array([0, 5]), np.array([0, 1]))
-
+        pair_components(
+            generate_cohort(CohortSpec(n_mentors=2, n_mentees=2, seed=1)),
+            np.array([0, 5]),
+            np.array([0, 1]),
+        )
 
 
 def test_matrices_on_demand_equal_precomputed(small_cohort):
@@ -137,8 +146,9 @@ def test_matrices_on_demand_equal_precomputed(small_cohort):
     assert not {"scores", "mentee_view", "mentor_view"} & set(lazy._cache)
     for name in ("mentor_view", "scores", "mentee_view"):  # one at a time, any order
         np.testing.assert_array_equal(getattr(lazy, name), getattr(eager, name))
-    both = compatibility_matrix(small_cohort, weights="skills_first",
-                                precompute=("mentee_view", "mentor_view"))
+    both = compatibility_matrix(
+        small_cohort, weights="skills_first", precompute=("mentee_view", "mentor_view")
+    )
     assert "scores" not in both._cache
     np.testing.assert_array_equal(both.mentor_view, eager.mentor_view)
     with pytest.raises(InvalidParameterError, match="precompute"):
@@ -151,8 +161,9 @@ def test_threaded_blocks_equal_pairwise_scores():
     compat = compatibility_matrix(cohort, weights="diversity")
     rng = np.random.default_rng(3)
     i, j = rng.integers(0, 700, 500), rng.integers(0, 800, 500)
-    np.testing.assert_array_equal(pair_scores(cohort, i, j, weights="diversity"),
-                                  compat.scores[i, j])
+    np.testing.assert_array_equal(
+        pair_scores(cohort, i, j, weights="diversity"), compat.scores[i, j]
+    )
 
 
 def test_features_do_not_depend_on_row_interleaving_and_unknowns_count_half(small_cohort):
@@ -177,6 +188,7 @@ def test_features_do_not_depend_on_row_interleaving_and_unknowns_count_half(smal
 
 
 # --------------------------------------------------------------------------- real rosters
+
 
 def _roster(text):
     import io
@@ -212,26 +224,30 @@ def test_unanswered_traits_are_left_out_of_deep_similarity_not_filled():
     # Filling blanks with 0.5 would give m2's unshared extraversion weight in the norm.
     filled = np.array([-0.4, 0.3, 0.4])
     e2 = np.array([-0.3, 0.0, -0.4])
-    assert deep[1, 1] != pytest.approx((1 + e2 @ filled / np.linalg.norm(e2)
-                                        / np.linalg.norm(filled)) / 2, abs=1e-3)
+    assert deep[1, 1] != pytest.approx(
+        (1 + e2 @ filled / np.linalg.norm(e2) / np.linalg.norm(filled)) / 2, abs=1e-3
+    )
 
 
 def test_unanswered_skills_are_left_out_of_complementarity():
-    cohort = _roster("id,role,skill_ai_tools,skill_data_analytics,goals\n"
-                     "m1,mentor,0.9,,\n"
-                     "e1,mentee,0.2,0.1,ai_tools;data_analytics\n")
+    cohort = _roster(
+        "id,role,skill_ai_tools,skill_data_analytics,goals\n"
+        "m1,mentor,0.9,,\n"
+        "e1,mentee,0.2,0.1,ai_tools;data_analytics\n"
+    )
     comps = score_components(cohort)
     # Only ai_tools was answered by both: (0.9 - 0.2) / 1, not averaged with a made-up 0.5.
     assert comps["complementarity_mentee"][0, 0] == pytest.approx(0.7)
-    assert cohort.participants.set_index("participant_id").loc["m1",
-                                                               "skill_data_analytics"] == 0.5
+    assert cohort.participants.set_index("participant_id").loc["m1", "skill_data_analytics"] == 0.5
 
 
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 30))
 def test_pair_components_equal_matrix_exactly_with_unanswered_items(seed, n):
     rng = np.random.default_rng(seed)
-    rows = ["id,role,skill_ai_tools,skill_cybersecurity,lead_strategy,trait_openness,"
-            "trait_agreeableness,value_status,goals"]
+    rows = [
+        "id,role,skill_ai_tools,skill_cybersecurity,lead_strategy,trait_openness,"
+        "trait_agreeableness,value_status,goals"
+    ]
     for k in range(12):
         cells = [f"{v:.3f}" if rng.random() < 0.6 else "" for v in rng.random(6)]
         role = "mentor" if k % 2 else "mentee"
@@ -259,20 +275,23 @@ def test_explanations_of_a_roster_never_show_the_interests_people_wrote():
     from toolkit import match
     from toolkit.compatibility import private_interest_labels, reveal_interests
 
-    cohort = _roster("id,role,interests\n"
-                     "m1,mentor,Grief Counselling;running\n"
-                     "m2,mentor,knitting\n"
-                     "e1,mentee,grief counselling;Running\n"
-                     "e2,mentee,Knitting\n")
+    cohort = _roster(
+        "id,role,interests\n"
+        "m1,mentor,Grief Counselling;running\n"
+        "m2,mentor,knitting\n"
+        "e1,mentee,grief counselling;Running\n"
+        "e2,mentee,Knitting\n"
+    )
     m = match(cohort, "optimal", weights={"shared_interests": 1})
     reasons = m.explain(top=1).set_index("mentee_id")["reasons"]
-    assert reasons["e1"] == "shared interests: running, interest #1"   # a category, an index
+    assert reasons["e1"] == "shared interests: running, interest #1"  # a category, an index
     assert reasons["e2"] == "shared interests: interest #2"
     assert "grief" not in " ".join(reasons).lower()
     labels = private_interest_labels(cohort)
     assert reveal_interests(reasons["e1"], labels) == "shared interests: running, grief counselling"
     # A generated cohort's interests are the generator's categories: named as before.
     generated = generate_cohort(CohortSpec(n_mentors=30, n_mentees=30, seed=2))
-    text = " ".join(match(generated, "optimal", weights={"shared_interests": 1})
-                    .explain(top=1)["reasons"])
+    text = " ".join(
+        match(generated, "optimal", weights={"shared_interests": 1}).explain(top=1)["reasons"]
+    )
     assert "interest #" not in text and "shared interests: " in text

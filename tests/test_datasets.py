@@ -22,16 +22,21 @@ def regenerated(tmp_path_factory):
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_regeneration_is_byte_identical_to_the_committed_files(regenerated):
     manifest = json.loads((DATA / "manifest.json").read_text())
     if manifest["package_versions"] != package_versions():
-        pytest.skip("installed package versions differ from those in synthetic_data/"
-                    "manifest.json; byte identity is promised for the same versions only "
-                    f"(made with {manifest['package_versions']}, have {package_versions()})")
+        pytest.skip(
+            "installed package versions differ from those in synthetic_data/"
+            "manifest.json; byte identity is promised for the same versions only "
+            f"(made with {manifest['package_versions']}, have {package_versions()})"
+        )
     assert _files(regenerated) == _files(DATA)
 
 
@@ -56,5 +61,7 @@ def test_committed_data_match_their_specs_and_dictionary():
             assert f"`{column}`" in readme, column
     assert 20 <= CANONICAL_COHORTS["cohort_small"][0].n_participants <= 30
     small = canonical_cohort("cohort_small").participants
-    assert small["participant_id"].tolist() == pd.read_csv(
-        DATA / "cohort_small.csv")["participant_id"].tolist()
+    assert (
+        small["participant_id"].tolist()
+        == pd.read_csv(DATA / "cohort_small.csv")["participant_id"].tolist()
+    )

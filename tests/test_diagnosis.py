@@ -24,11 +24,19 @@ from toolkit.errors import AnalysisInputError, InvalidParameterError
 
 def test_power_matches_statsmodels_closed_form():
     """Student t test, n=30 per arm, d=0.5: simulated power within 3 MCSE of TTestIndPower."""
-    d = diagnose(TwoArmNormal(n=30, effect=0.5), DifferenceInMeans(), sims=2000, seed=3,
-                 executor="serial", progress=False)
+    d = diagnose(
+        TwoArmNormal(n=30, effect=0.5),
+        DifferenceInMeans(),
+        sims=2000,
+        seed=3,
+        executor="serial",
+        progress=False,
+    )
     exact = TTestIndPower().power(effect_size=0.5, nobs1=30, alpha=0.05, ratio=1.0)
     power, mcse = d.value("power"), d.mcse("power")
-    assert abs(power - exact) <= 3 * mcse, f"power {power:.4f} vs exact {exact:.4f} (MCSE {mcse:.4f})"
+    assert abs(power - exact) <= 3 * mcse, (
+        f"power {power:.4f} vs exact {exact:.4f} (MCSE {mcse:.4f})"
+    )
     # the bootstrap MCSE of a proportion agrees with the binomial formula
     assert mcse == pytest.approx(np.sqrt(exact * (1 - exact) / 2000), rel=0.15)
     assert abs(d.value("bias")) <= 3 * d.mcse("bias")
@@ -40,15 +48,28 @@ def test_power_matches_statsmodels_closed_form():
 
 
 def test_null_effect_power_is_alpha_and_sign_diagnosands_undefined():
-    d = diagnose(TwoArmNormal(n=20, effect=0.0), DifferenceInMeans(), sims=1000, seed=1,
-                 executor="serial", progress=False)
+    d = diagnose(
+        TwoArmNormal(n=20, effect=0.0),
+        DifferenceInMeans(),
+        sims=1000,
+        seed=1,
+        executor="serial",
+        progress=False,
+    )
     assert abs(d.value("power") - 0.05) <= 3 * d.mcse("power")
     assert np.isnan(d.value("type_s_rate")) and np.isnan(d.value("exaggeration_ratio"))
 
 
 def test_type_s_and_exaggeration_by_hand():
-    sims = pd.DataFrame({"estimate": [1.0, -0.5, 3.0, 0.2], "se": 1.0, "ci_low": [0.1, -1.0, 2.0, -1],
-                         "ci_high": [2.0, 0.0, 4.0, 1], "p_value": [0.01, 0.04, 0.001, 0.5]})
+    sims = pd.DataFrame(
+        {
+            "estimate": [1.0, -0.5, 3.0, 0.2],
+            "se": 1.0,
+            "ci_low": [0.1, -1.0, 2.0, -1],
+            "ci_high": [2.0, 0.0, 4.0, 1],
+            "p_value": [0.01, 0.04, 0.001, 0.5],
+        }
+    )
     out = diagnosands(sims, estimand=1.0, bootstrap=50).set_index("diagnosand").estimate
     assert out["power"] == 0.75
     assert out["type_s_rate"] == pytest.approx(1 / 3)
@@ -66,8 +87,12 @@ def test_same_seed_same_diagnosands_under_every_executor():
     proc = diagnose(design, est, executor="process", workers=2, **kw)
     with cf.ThreadPoolExecutor(3) as pool:
         thread = diagnose(design, est, executor=pool, **kw)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         dask = diagnose(design, est, executor=client, **kw)
     for other in (proc, thread, dask):
         pd.testing.assert_frame_equal(serial.diagnosands, other.diagnosands)
@@ -83,8 +108,14 @@ def test_simulation_seed_is_pure():
 
 
 def test_power_curve_rises_with_n_and_shares_seeds():
-    curve = power_curve(TwoArmNormal(effect=0.5), DifferenceInMeans(), sizes=[10, 40, 100], sims=300,
-                        executor="serial", progress=False)
+    curve = power_curve(
+        TwoArmNormal(effect=0.5),
+        DifferenceInMeans(),
+        sizes=[10, 40, 100],
+        sims=300,
+        executor="serial",
+        progress=False,
+    )
     power = curve[curve.diagnosand == "power"].set_index("n").estimate
     assert power[10] < power[40] < power[100]
     for n in (10, 40, 100):
@@ -94,13 +125,25 @@ def test_power_curve_rises_with_n_and_shares_seeds():
 
 
 def test_public_estimator_through_arm_contrast():
-    d = diagnose(TwoArmNormal(n=40, effect=0.3), ArmContrast("outcome"), sims=60, seed=2,
-                 executor="serial", progress=False)
+    d = diagnose(
+        TwoArmNormal(n=40, effect=0.3),
+        ArmContrast("outcome"),
+        sims=60,
+        seed=2,
+        executor="serial",
+        progress=False,
+    )
     sims = d.simulations
     assert sims.error.isna().all() and sims.p_value.between(0, 1).all()
     # same data, same Welch-type HC2 estimate as the hand-written estimator's point estimate
-    fast = diagnose(TwoArmNormal(n=40, effect=0.3), DifferenceInMeans(), sims=60, seed=2,
-                    executor="serial", progress=False)
+    fast = diagnose(
+        TwoArmNormal(n=40, effect=0.3),
+        DifferenceInMeans(),
+        sims=60,
+        seed=2,
+        executor="serial",
+        progress=False,
+    )
     np.testing.assert_allclose(sims.estimate, fast.simulations.estimate)
 
 
@@ -112,36 +155,47 @@ class _Refuses:
 
 
 def test_failed_estimates_are_counted_not_fatal():
-    d = diagnose(TwoArmNormal(n=5), _Refuses(), sims=50, executor="serial", progress=False, estimand=1.0)
+    d = diagnose(
+        TwoArmNormal(n=5), _Refuses(), sims=50, executor="serial", progress=False, estimand=1.0
+    )
     failed = d.diagnosands.n_failed.iloc[0]
     assert 0 < failed < 50 and failed == d.simulations.error.notna().sum()
     assert d.value("bias") == 0.0
 
 
-@pytest.mark.parametrize("kwargs, pattern", [
-    ({"sims": 1}, r"'sims' parameter of diagnose must be an int >= 2"),
-    ({"executor": "gpu"}, r"'executor' parameter of diagnose"),
-    ({"seed": -1}, r"'seed' parameter of diagnose"),
-    ({"alpha": 1.5}, r"'alpha' parameter of diagnose"),
-])
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"sims": 1}, r"'sims' parameter of diagnose must be an int >= 2"),
+        ({"executor": "gpu"}, r"'executor' parameter of diagnose"),
+        ({"seed": -1}, r"'seed' parameter of diagnose"),
+        ({"alpha": 1.5}, r"'alpha' parameter of diagnose"),
+    ],
+)
 def test_bad_parameters(kwargs, pattern):
     with pytest.raises(InvalidParameterError, match=pattern):
-        diagnose(TwoArmNormal(), DifferenceInMeans(), progress=False, **{"executor": "serial", **kwargs})
+        diagnose(
+            TwoArmNormal(), DifferenceInMeans(), progress=False, **{"executor": "serial", **kwargs}
+        )
 
 
 def test_estimator_must_return_an_estimate():
     with pytest.raises(InvalidParameterError, match="'estimate' key"):
-        diagnose(TwoArmNormal(), lambda data: {"value": 1}, sims=2, executor="serial", progress=False)
+        diagnose(
+            TwoArmNormal(), lambda data: {"value": 1}, sims=2, executor="serial", progress=False
+        )
 
 
 # --------------------------------------------------------------------------- the real simulator
+
 
 def _cadence_design(n=40):
     from toolkit import ProgramDesign
     from toolkit.diagnosis import SimulatorDesign
 
-    return SimulatorDesign(treatment=ProgramDesign(cadence="weekly"),
-                           control=ProgramDesign(cadence="biweekly"), n=n)
+    return SimulatorDesign(
+        treatment=ProgramDesign(cadence="weekly"), control=ProgramDesign(cadence="biweekly"), n=n
+    )
 
 
 def test_simulator_design_splits_pairs_between_arms():
@@ -153,8 +207,7 @@ def test_simulator_design_splits_pairs_between_arms():
     pd.testing.assert_frame_equal(data, again)
     assert not data.equals(design(seed=4))
     # A different size is a different, still balanced, pilot.
-    assert design(seed=3, n=10)["arm"].value_counts().to_dict() == {"control": 5,
-                                                                     "treatment": 5}
+    assert design(seed=3, n=10)["arm"].value_counts().to_dict() == {"control": 5, "treatment": 5}
 
 
 def test_simulator_design_rejects_bad_arms():
@@ -180,8 +233,16 @@ def test_diagnose_on_the_simulator_finds_the_cadence_effect_without_bias():
     design = _cadence_design(n=40)
     truth, truth_mcse = design.population_effect("meetings_held", n=300, replicates=8, seed=7)
     assert truth > 2 and truth_mcse < 0.2 * truth
-    curve = power_curve(design, DifferenceInMeans(outcome="meetings_held"), sizes=[6, 160],
-                        sims=60, seed=2, estimand=truth, executor="serial", progress=False)
+    curve = power_curve(
+        design,
+        DifferenceInMeans(outcome="meetings_held"),
+        sizes=[6, 160],
+        sims=60,
+        seed=2,
+        estimand=truth,
+        executor="serial",
+        progress=False,
+    )
     table = curve.set_index(["n", "diagnosand"])
     assert table.loc[(160, "power"), "estimate"] > table.loc[(6, "power"), "estimate"]
     assert table.loc[(160, "power"), "estimate"] > 0.85
@@ -200,8 +261,12 @@ def test_simulator_batch_equals_one_by_one_and_results_ignore_chunking():
     for seed, data in zip(seeds, batch, strict=True):
         pd.testing.assert_frame_equal(data, design(seed))
     estimator = DifferenceInMeans(outcome="mentee_gain")
-    tables = [diagnose(design, estimator, sims=12, seed=4, executor="serial", progress=False,
-                       chunk_size=size).simulations for size in (1, 5, 12)]
+    tables = [
+        diagnose(
+            design, estimator, sims=12, seed=4, executor="serial", progress=False, chunk_size=size
+        ).simulations
+        for size in (1, 5, 12)
+    ]
     for table in tables[1:]:
         pd.testing.assert_frame_equal(table, tables[0])
 
@@ -220,11 +285,21 @@ def test_power_from_the_batched_path_equals_one_by_one_runs():
     """Chunks run as one vectorised batch (cohorts generated together, replicates stacked)
     give every simulation's estimate, and so the power, of the same seeds run singly."""
     design = _cadence_design(n=24)
-    for estimator in (DifferenceInMeans(outcome="mentee_gain"),
-                      ArmContrast("mentee_gain", options={"cluster": None})):
-        batched = diagnose(design, estimator, sims=8, seed=6, executor="serial",
-                           chunk_size=8, progress=False)
-        single = diagnose(_OneByOne(design), estimator, sims=8, seed=6, executor="serial",
-                          chunk_size=8, progress=False)
+    for estimator in (
+        DifferenceInMeans(outcome="mentee_gain"),
+        ArmContrast("mentee_gain", options={"cluster": None}),
+    ):
+        batched = diagnose(
+            design, estimator, sims=8, seed=6, executor="serial", chunk_size=8, progress=False
+        )
+        single = diagnose(
+            _OneByOne(design),
+            estimator,
+            sims=8,
+            seed=6,
+            executor="serial",
+            chunk_size=8,
+            progress=False,
+        )
         pd.testing.assert_frame_equal(batched.simulations, single.simulations)
         assert batched.value("power") == single.value("power")

@@ -27,8 +27,9 @@ def _ensemble(n: int, seed: int, lows=(0.0, 0.0, 0.0), highs=(1.0, 1.0, 1.0)) ->
     return pd.DataFrame(rng.uniform(lows, highs, size=(n, 3)), columns=["x", "y", "w"])
 
 
-def _differences(params: pd.DataFrame, mean, *, replicates: int = 20, noise: float = 0.05,
-                 seed: int = 0) -> pd.DataFrame:
+def _differences(
+    params: pd.DataFrame, mean, *, replicates: int = 20, noise: float = 0.05, seed: int = 0
+) -> pd.DataFrame:
     """Per model and replicate: the model's true contrast plus replicate noise."""
     rng = np.random.default_rng(seed + 1000)
     mu = mean(params)
@@ -77,18 +78,20 @@ def test_sign_set_by_one_input_cannot_tell_and_prim_finds_it():
 
 def test_narrowing_the_deciding_input_moves_the_verdict():
     wide = _ensemble(300, seed=3)
-    narrow = _ensemble(300, seed=3, lows=(0.6, 0.0, 0.0))     # x only above its flip point
+    narrow = _ensemble(300, seed=3, lows=(0.6, 0.0, 0.0))  # x only above its flip point
     before = summarise_models(_differences(wide, sign_by_x), seed=3)
     after = summarise_models(_differences(narrow, sign_by_x), seed=3)
     assert before.verdict == CANNOT_TELL
     assert after.verdict == NEARLY_ALL and after.direction == "positive"
-    half = _ensemble(300, seed=3, lows=(0.3, 0.0, 0.0))       # mostly above: "most"
+    half = _ensemble(300, seed=3, lows=(0.3, 0.0, 0.0))  # mostly above: "most"
     assert summarise_models(_differences(half, sign_by_x), seed=3).verdict == MOST
 
 
 def test_clear_cut_verdict_is_the_same_under_five_sampling_seeds():
-    runs = [summarise_models(_differences(_ensemble(200, seed=s), positive, seed=s), seed=s)
-            for s in range(5)]
+    runs = [
+        summarise_models(_differences(_ensemble(200, seed=s), positive, seed=s), seed=s)
+        for s in range(5)
+    ]
     combined = combine_seeds(runs)
     assert len(set(combined.seed_verdicts)) == 1 and not combined.borderline
 
@@ -98,8 +101,10 @@ def test_borderline_when_the_category_changes_across_seeds():
     def near(p):
         return p["x"].to_numpy() - 0.25
 
-    runs = [summarise_models(_differences(_ensemble(60, seed=s), near, seed=s), seed=s)
-            for s in range(5)]
+    runs = [
+        summarise_models(_differences(_ensemble(60, seed=s), near, seed=s), seed=s)
+        for s in range(5)
+    ]
     combined = combine_seeds(runs)
     cats = {r.verdict for r in runs}
     assert combined.borderline == (len(cats) > 1 or any(r.borderline for r in runs))
@@ -118,8 +123,10 @@ def test_monte_carlo_error_and_check():
     exact = summarise_models(_differences(params, sign_by_x, noise=0.0), seed=4)
     assert exact.summary["share_agree_mc_error"] == pytest.approx(0.0, abs=1e-12)
     # the bootstrap error of the median is near its sampling SD across noise draws
-    meds = [summarise_models(_differences(params, sign_by_x, noise=0.5, seed=s), seed=s)
-            for s in range(12)]
+    meds = [
+        summarise_models(_differences(params, sign_by_x, noise=0.5, seed=s), seed=s)
+        for s in range(12)
+    ]
     sd = np.std([m.summary["median"] for m in meds], ddof=1)
     boot = np.mean([m.summary["median_mc_error"] for m in meds])
     assert 0.4 * sd < boot < 2.5 * sd
@@ -129,8 +136,9 @@ def test_bad_input_is_refused():
     with pytest.raises(InvalidParameterError, match="model, replicate"):
         summarise_models(pd.DataFrame({"a": [1]}))
     with pytest.raises(InvalidParameterError, match="one row per model and replicate"):
-        summarise_models(pd.DataFrame({"model": [0, 0], "replicate": [1, 1],
-                                       "difference": [0.1, 0.2]}))
+        summarise_models(
+            pd.DataFrame({"model": [0, 0], "replicate": [1, 1], "difference": [0.1, 0.2]})
+        )
     assert spread_drivers(_ensemble(30, 0).assign(x=1.0, y=1.0, w=1.0), np.arange(30.0)).empty
     with pytest.raises(InvalidParameterError, match="at least 20 models"):
         spread_drivers(_ensemble(5, 0), np.zeros(5))
@@ -142,11 +150,19 @@ def test_headline_sentence_reads_like_the_issue():
     params = _ensemble(400, seed=2)
     f = summarise_models(_differences(params, lambda p: 0.3 * sign_by_x(p) - 0.04), seed=2)
     est = f.per_model["estimate"].to_numpy()
-    text = headline_sentence(f, arm="weekly hour-long meetings", reference="biweekly",
-                             more="keep more pairs", less="keep fewer pairs",
-                             drivers=spread_drivers(params, est), box=sign_boxes(params, est))
-    assert text.startswith("Across the 400 models consistent with the evidence, weekly "
-                           "hour-long meetings keep fewer pairs than biweekly in ")
+    text = headline_sentence(
+        f,
+        arm="weekly hour-long meetings",
+        reference="biweekly",
+        more="keep more pairs",
+        less="keep fewer pairs",
+        drivers=spread_drivers(params, est),
+        box=sign_boxes(params, est),
+    )
+    assert text.startswith(
+        "Across the 400 models consistent with the evidence, weekly "
+        "hour-long meetings keep fewer pairs than biweekly in "
+    )
     assert "in 90% of them. Which way it goes depends mostly on x" in text
     assert ": if x is above 0." in text and "weekly hour-long meetings wins" in text
     assert "CI" not in text and "p =" not in text and "p-value" not in text
@@ -159,21 +175,36 @@ def test_run_experiment_over_an_ensemble_end_to_end():
     from toolkit.history_matching import prior_sample
 
     prior = BehaviorModel.priors().query("parameter in ['quality_base', 'meet_base']")
-    ens = Ensemble(prior_sample(prior, 5, seed=1), prior,
-                   pd.DataFrame({"target_id": ["none"]}), {"name": "test"}, 1)
-    spec = ExperimentSpec.from_dict({
-        "cohort": {"n_mentors": 14, "n_mentees": 12},
-        "arms": {"weekly": {"design": {"cadence": "weekly", "duration_weeks": 10}},
-                 "monthly": {"design": {"cadence": "monthly", "duration_weeks": 10}}},
-        "replicates": 3, "seed": 2})
+    ens = Ensemble(
+        prior_sample(prior, 5, seed=1),
+        prior,
+        pd.DataFrame({"target_id": ["none"]}),
+        {"name": "test"},
+        1,
+    )
+    spec = ExperimentSpec.from_dict(
+        {
+            "cohort": {"n_mentors": 14, "n_mentees": 12},
+            "arms": {
+                "weekly": {"design": {"cadence": "weekly", "duration_weeks": 10}},
+                "monthly": {"design": {"cadence": "monthly", "duration_weeks": 10}},
+            },
+            "replicates": 3,
+            "seed": 2,
+        }
+    )
     res = run_experiment(spec, models=ens, progress=False, tables=("outcomes",))
     assert sorted(res.outcomes["model"].unique()) == list(range(5))
     # model 3 is exactly the single-model run with its parameters (common random numbers)
-    alone = run_experiment(spec.replace(behavior=ens.to_behaviors()[3].overrides()),
-                           progress=False, tables=("outcomes",)).outcomes
+    alone = run_experiment(
+        spec.replace(behavior=ens.to_behaviors()[3].overrides()),
+        progress=False,
+        tables=("outcomes",),
+    ).outcomes
     mine = res.outcomes[res.outcomes["model"] == 3].drop(columns="model")
-    pd.testing.assert_frame_equal(mine.reset_index(drop=True),
-                                  alone[mine.columns].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        mine.reset_index(drop=True), alone[mine.columns].reset_index(drop=True)
+    )
     d = model_contrasts(res.outcomes, Contrast("weekly", "monthly", "meetings_held"))
     assert d.shape == (15, 3)
     f = summarise_models(d)
@@ -189,13 +220,25 @@ def test_ensemble_run_is_the_same_in_chunks(monkeypatch):
     from toolkit.history_matching import prior_sample
 
     prior = BehaviorModel.priors().query("parameter in ['quality_base', 'closure_base']")
-    ens = Ensemble(prior_sample(prior, 4, seed=2), prior,
-                   pd.DataFrame({"target_id": ["none"]}), {"name": "test"}, 1)
-    spec = experiment.ExperimentSpec.from_dict({
-        "cohort": {"n_mentors": 12, "n_mentees": 10}, "control": True,
-        "arms": {"a": {"design": {"cadence": "weekly", "duration_weeks": 8}},
-                 "b": {"design": {"cadence": "biweekly", "duration_weeks": 8}}},
-        "replicates": 2, "seed": 3})
+    ens = Ensemble(
+        prior_sample(prior, 4, seed=2),
+        prior,
+        pd.DataFrame({"target_id": ["none"]}),
+        {"name": "test"},
+        1,
+    )
+    spec = experiment.ExperimentSpec.from_dict(
+        {
+            "cohort": {"n_mentors": 12, "n_mentees": 10},
+            "control": True,
+            "arms": {
+                "a": {"design": {"cadence": "weekly", "duration_weeks": 8}},
+                "b": {"design": {"cadence": "biweekly", "duration_weeks": 8}},
+            },
+            "replicates": 2,
+            "seed": 3,
+        }
+    )
     one = experiment.run_experiment(spec, models=ens, progress=False)
     monkeypatch.setattr(experiment, "_MODEL_PAIR_WEEKS", 1)
     chunked = experiment.run_experiment(spec, models=ens, progress=False)
@@ -211,17 +254,27 @@ def test_ensemble_contrast_runs_five_seeds():
     from toolkit.sensitivity import ensemble_contrast
 
     prior = BehaviorModel.priors().query("parameter in ['quality_base', 'meet_base']")
-    ens = Ensemble(prior_sample(prior, 4, seed=1), prior,
-                   pd.DataFrame({"target_id": ["none"]}), {"name": "test"}, 1)
-    spec = ExperimentSpec.from_dict({
-        "cohort": {"n_mentors": 14, "n_mentees": 12},
-        "arms": {"weekly": {"design": {"cadence": "weekly", "duration_weeks": 10}},
-                 "monthly": {"design": {"cadence": "monthly", "duration_weeks": 10}},
-                 "other": {"design": {"cadence": "biweekly", "duration_weeks": 10}}},
-        "replicates": 3, "seed": 2})
-    f = ensemble_contrast(spec, Contrast("weekly", "monthly", "meetings_held"), ens,
-                          progress=False)
+    ens = Ensemble(
+        prior_sample(prior, 4, seed=1),
+        prior,
+        pd.DataFrame({"target_id": ["none"]}),
+        {"name": "test"},
+        1,
+    )
+    spec = ExperimentSpec.from_dict(
+        {
+            "cohort": {"n_mentors": 14, "n_mentees": 12},
+            "arms": {
+                "weekly": {"design": {"cadence": "weekly", "duration_weeks": 10}},
+                "monthly": {"design": {"cadence": "monthly", "duration_weeks": 10}},
+                "other": {"design": {"cadence": "biweekly", "duration_weeks": 10}},
+            },
+            "replicates": 3,
+            "seed": 2,
+        }
+    )
+    f = ensemble_contrast(spec, Contrast("weekly", "monthly", "meetings_held"), ens, progress=False)
     assert len(f.seed_verdicts) == 5 and f.summary["models"] == 4
-    assert f.verdict == NEARLY_ALL and not f.borderline   # weekly holds more meetings
+    assert f.verdict == NEARLY_ALL and not f.borderline  # weekly holds more meetings
     with pytest.raises(InvalidParameterError, match="arm"):
         ensemble_contrast(spec, Contrast("weekly", "nope", "meetings_held"), ens)

@@ -21,8 +21,7 @@ SIM = ToySimulator(replicates=10, units=10)
 
 def _build(seed: int = 5) -> Ensemble:
     targets = toy_targets(np.array([0.55, 2.0, 3.0, 0.2]), seed=3, obs_sd=0.04)
-    return history_match(toy_prior(), targets, SIM, points=600, waves=2, seed=seed,
-                         progress=False)
+    return history_match(toy_prior(), targets, SIM, points=600, waves=2, seed=seed, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +43,10 @@ def test_same_seed_same_bytes_and_round_trip(ens, tmp_path):
 def test_fingerprint_is_of_inputs(ens):
     other = _build(seed=6)
     assert other.fingerprint != ens.fingerprint
-    assert Ensemble(ens.models.iloc[:3], ens.prior, ens.targets, ens.procedure,
-                    ens.seed).fingerprint == ens.fingerprint
+    assert (
+        Ensemble(ens.models.iloc[:3], ens.prior, ens.targets, ens.procedure, ens.seed).fingerprint
+        == ens.fingerprint
+    )
 
 
 def test_to_behaviors_sets_the_varied_parameters(ens):
@@ -66,8 +67,13 @@ def test_empty_and_unknown_refused(ens):
     with pytest.raises(InvalidParameterError, match="at least one model"):
         Ensemble(ens.models.iloc[:0], ens.prior, ens.targets, ens.procedure, 0)
     with pytest.raises(InvalidParameterError, match="not_a_parameter"):
-        Ensemble(ens.models.rename(columns={"meet_base": "not_a_parameter"}), ens.prior,
-                 ens.targets, ens.procedure, 0)
+        Ensemble(
+            ens.models.rename(columns={"meet_base": "not_a_parameter"}),
+            ens.prior,
+            ens.targets,
+            ens.procedure,
+            0,
+        )
     with pytest.raises(InvalidParameterError, match="allowed range"):
         Ensemble(ens.models.assign(quality_base=2.0), ens.prior, ens.targets, ens.procedure, 0)
 
@@ -82,8 +88,9 @@ def _rewrite(src, dst, change_meta=None, rows=None, rename=None):
         table = table.slice(0, rows)
     if rename:
         table = table.rename_columns([rename.get(c, c) for c in table.column_names])
-    table = table.replace_schema_metadata({**original,
-                                           b"toolkit.ensemble": json.dumps(meta).encode()})
+    table = table.replace_schema_metadata(
+        {**original, b"toolkit.ensemble": json.dumps(meta).encode()}
+    )
     pq.write_table(table, dst)
     return dst
 
@@ -101,8 +108,9 @@ def test_load_refuses_other_version_unknown_parameter_empty_and_foreign(ens, tmp
         m["parameters"][0] = "mystery"
 
     with pytest.raises(InvalidParameterError, match="unknown parameter 'mystery'"):
-        Ensemble.load(_rewrite(src, tmp_path / "u.parquet", unknown,
-                               rename={"quality_base": "mystery"}))
+        Ensemble.load(
+            _rewrite(src, tmp_path / "u.parquet", unknown, rename={"quality_base": "mystery"})
+        )
     with pytest.raises(InvalidParameterError, match="holds no model"):
         Ensemble.load(_rewrite(src, tmp_path / "z.parquet", rows=0))
     pq.write_table(pa.table({"x": [1.0]}), tmp_path / "plain.parquet")
@@ -118,7 +126,7 @@ def test_load_refuses_other_version_unknown_parameter_empty_and_foreign(ens, tmp
 def test_summary_shows_narrowing(ens):
     s = ens.summary().set_index("parameter")
     assert (s["share_of_prior_range"] <= 1).all()
-    assert s["share_of_prior_range"].min() < 0.9   # the toy's targets narrow something
+    assert s["share_of_prior_range"].min() < 0.9  # the toy's targets narrow something
 
 
 def test_priors_table():

@@ -15,8 +15,14 @@ from test_studies import check_report
 from toolkit.studies import get_study, list_studies, register, unregister
 
 EXAMPLE = Path(__file__).resolve().parent / "example_study"
-TINY = ["replicates=2", "n_mentors=14", "n_mentees=12", "short_weeks=8", "n_models=6",
-        "model_replicates=5"]
+TINY = [
+    "replicates=2",
+    "n_mentors=14",
+    "n_mentees=12",
+    "short_weeks=8",
+    "n_models=6",
+    "model_replicates=5",
+]
 
 
 @pytest.fixture
@@ -51,8 +57,15 @@ def test_example_study_runs_through_runner_sweep_and_verify(example, tmp_path):
     rd = est[est.effect == "risk_difference"].iloc[0]
     assert rows.estimate.iloc[0] == pytest.approx(rd.estimate * 100)
 
-    sweep = run_sweep("program_length", ["seed=1,2"], base=TINY,
-                      out=tmp_path, workers=1, progress=False, echo=lambda s: None)
+    sweep = run_sweep(
+        "program_length",
+        ["seed=1,2"],
+        base=TINY,
+        out=tmp_path,
+        workers=1,
+        progress=False,
+        echo=lambda s: None,
+    )
     table = pd.read_parquet(sweep.table)
     assert len(sweep.runs) == 2 and len(table) == 2
 

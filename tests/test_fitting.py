@@ -59,8 +59,7 @@ def test_the_reference_table_is_cached_under_its_fingerprint(fitted, cache):
     again = reference_table(ref.shape, ref.spec, points=POINTS, seed=1, progress=False)
     pd.testing.assert_frame_equal(again.summaries, ref.summaries, check_dtype=False)
     pd.testing.assert_frame_equal(again.theta, ref.theta, check_dtype=False)
-    other = reference_table(ref.shape, ref.spec, points=POINTS, seed=2, cache=False,
-                            progress=False)
+    other = reference_table(ref.shape, ref.spec, points=POINTS, seed=2, cache=False, progress=False)
     assert other.fingerprint != ref.fingerprint
     assert ref.held_out.sum() == 200 and len(ref.theta) == POINTS + 200
 
@@ -135,25 +134,36 @@ def test_recovery_known_parameters_are_covered_at_the_rate_the_check_says(fitted
 def _reorganisation(logs):
     """A mass ending the model has no mechanism for: in week 6 a reorganisation ends
     two thirds of the pairs at once (and their meetings stop)."""
-    pairs, meetings, checkins = (logs["pairs"].copy(), logs["meetings"].copy(),
-                                 logs["checkins"].copy())
+    pairs, meetings, checkins = (
+        logs["pairs"].copy(),
+        logs["meetings"].copy(),
+        logs["checkins"].copy(),
+    )
     hit = pairs.index[: 2 * len(pairs) // 3]
     end = (pd.to_datetime(pairs.loc[hit, "start"]) + pd.Timedelta(days=7 * 5 + 6)).dt.date
-    keep_end = pairs.loc[hit, "end"].isna() | (pd.to_datetime(pairs.loc[hit, "end"]).dt.date
-                                                > end)
+    keep_end = pairs.loc[hit, "end"].isna() | (pd.to_datetime(pairs.loc[hit, "end"]).dt.date > end)
     rows = hit[keep_end.to_numpy()]
     pairs.loc[rows, "end"] = end[keep_end].to_numpy()
     pairs.loc[rows, "reason"] = "outside_event"
     last = pairs.set_index("pair")["end"]
-    meetings = meetings[[last[p] is None or pd.isna(last[p]) or d <= last[p]
-                         for p, d in zip(meetings["pair"], meetings["date"], strict=True)]]
-    checkins = checkins[[last[p] is None or pd.isna(last[p]) or d <= last[p]
-                         for p, d in zip(checkins["pair"], checkins["date"], strict=True)]]
+    meetings = meetings[
+        [
+            last[p] is None or pd.isna(last[p]) or d <= last[p]
+            for p, d in zip(meetings["pair"], meetings["date"], strict=True)
+        ]
+    ]
+    checkins = checkins[
+        [
+            last[p] is None or pd.isna(last[p]) or d <= last[p]
+            for p, d in zip(checkins["pair"], checkins["date"], strict=True)
+        ]
+    ]
     return {"pairs": pairs, "meetings": meetings, "checkins": checkins}
 
 
 def test_a_program_the_model_cannot_produce_is_flagged_and_nothing_is_claimed(
-        cache, tmp_path, fitted):
+    cache, tmp_path, fitted
+):
     logs = _logs(tmp_path, tamper=_reorganisation)
     result = fit_program(logs, points=POINTS, seed=1, progress=False)
     assert result.misspecified
@@ -183,6 +193,7 @@ def test_the_example_program_reads_and_summarises():
 
 # --------------------------------------------------------------------------- the CLI
 
+
 def _cli():
     import typer
 
@@ -203,22 +214,44 @@ def test_rmt_fit_on_a_platform_export_writes_no_name_or_email_anywhere(cache, tm
     from tests.test_logs import MAPPING, _platform_export
 
     logs = tmp_path / "logs"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs",
-                    logs)
+    shutil.copytree(Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs", logs)
     _platform_export(logs)
     import yaml
 
     (tmp_path / "map.yaml").write_text(yaml.safe_dump(MAPPING))
     runner = CliRunner()
     out = tmp_path / "fit"
-    res = runner.invoke(_cli(), ["fit", str(logs), "--out", str(out), "--map",
-                                 str(tmp_path / "map.yaml"), "--points", "1000"])
+    res = runner.invoke(
+        _cli(),
+        [
+            "fit",
+            str(logs),
+            "--out",
+            str(out),
+            "--map",
+            str(tmp_path / "map.yaml"),
+            "--points",
+            "1000",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (out / "models.parquet").is_file() and (out / "report.html").is_file()
     watch_out = tmp_path / "watch"
-    res = runner.invoke(_cli(), ["watch", str(logs), "--week", "14", "--models",
-                                 str(out / "models.parquet"), "--map",
-                                 str(tmp_path / "map.yaml"), "--out", str(watch_out)])
+    res = runner.invoke(
+        _cli(),
+        [
+            "watch",
+            str(logs),
+            "--week",
+            "14",
+            "--models",
+            str(out / "models.parquet"),
+            "--map",
+            str(tmp_path / "map.yaml"),
+            "--out",
+            str(watch_out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     texts = [res.output]
     for folder in (out, watch_out):
@@ -238,10 +271,10 @@ def test_rmt_fit_on_bad_logs_exits_2_with_every_problem_and_writes_nothing(tmp_p
     from typer.testing import CliRunner
 
     logs = tmp_path / "logs"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs",
-                    logs)
-    (logs / "checkins.csv").write_text((logs / "checkins.csv").read_text()
-                                       .replace(",3.0\n", ",6.0\n", 2))
+    shutil.copytree(Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs", logs)
+    (logs / "checkins.csv").write_text(
+        (logs / "checkins.csv").read_text().replace(",3.0\n", ",6.0\n", 2)
+    )
     out = tmp_path / "fit"
     res = CliRunner().invoke(_cli(), ["fit", str(logs), "--out", str(out)])
     assert res.exit_code == 2

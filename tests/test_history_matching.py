@@ -31,8 +31,9 @@ def _targets(**kw):
 
 def test_implausibility_is_the_standard_form():
     obs = observations(check_targets(_targets()))
-    sim = pd.DataFrame({"point": [0] * 4, "target_id": obs["target_id"],
-                        "value": obs["z"] + 0.1, "mc_var": 0.001})
+    sim = pd.DataFrame(
+        {"point": [0] * 4, "target_id": obs["target_id"], "value": obs["z"] + 0.1, "mc_var": 0.001}
+    )
     got = implausibility(sim, obs).to_numpy()[0]
     want = 0.1 / np.sqrt(obs["v_obs"] + 0.001 + obs["v_md"])
     np.testing.assert_allclose(got, want)
@@ -44,9 +45,14 @@ def test_implausibility_is_the_standard_form():
 
 def test_nan_simulation_is_ruled_out():
     obs = observations(check_targets(_targets()))
-    sim = pd.DataFrame({"point": [0] * 4, "target_id": obs["target_id"],
-                        "value": [obs["z"][0], np.nan, obs["z"][2], obs["z"][3]],
-                        "mc_var": 0.0})
+    sim = pd.DataFrame(
+        {
+            "point": [0] * 4,
+            "target_id": obs["target_id"],
+            "value": [obs["z"][0], np.nan, obs["z"][2], obs["z"][3]],
+            "mc_var": 0.0,
+        }
+    )
     assert np.isinf(implausibility(sim, obs).to_numpy()[0, 1])
 
 
@@ -63,11 +69,14 @@ def test_prior_sample_deterministic_within_bounds_and_space_filling():
     assert s.shape == (50, 4)
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    ({"low": 0.9}, "low <= high"),
-    ({"low": -1.0}, "allowed range"),
-    ({"distribution": "normal"}, "distribution"),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"low": 0.9}, "low <= high"),
+        ({"low": -1.0}, "allowed range"),
+        ({"distribution": "normal"}, "distribution"),
+    ],
+)
 def test_bad_prior_is_one_sentence(change, words):
     p = toy_prior()
     for k, v in change.items():
@@ -96,30 +105,29 @@ def test_discrepancy_must_be_stated():
 
 
 def test_target_without_simulation_is_named():
-    t = pd.concat([_targets(), _targets().iloc[[2]].assign(target_id="ghost")],
-                  ignore_index=True)
+    t = pd.concat([_targets(), _targets().iloc[[2]].assign(target_id="ghost")], ignore_index=True)
     with pytest.raises(InvalidParameterError, match="'ghost' has no way to be simulated"):
         history_match(toy_prior(), t, SIM, points=20, waves=1, progress=False)
 
 
 def test_no_survivor_names_the_target():
     t = _targets()
-    t.loc[3, "observed"] = 50.0   # far outside anything the toy can produce
+    t.loc[3, "observed"] = 50.0  # far outside anything the toy can produce
     with pytest.raises(InvalidParameterError, match="No model survived.*'toy_approach' on its own"):
         history_match(toy_prior(), t, SIM, points=100, waves=1, progress=False)
 
 
 def test_too_few_models_is_one_sentence():
     with pytest.raises(InvalidParameterError, match="fewer than min_models = 10000"):
-        history_match(toy_prior(), _targets(), SIM, points=200, waves=1, progress=False,
-                      min_models=10_000)
+        history_match(
+            toy_prior(), _targets(), SIM, points=200, waves=1, progress=False, min_models=10_000
+        )
 
 
 def test_refocusing_keeps_a_uniform_sample_inside_the_region():
-    ens = history_match(toy_prior(), _targets(), SIM, points=1000, waves=2, seed=2,
-                        progress=False)
+    ens = history_match(toy_prior(), _targets(), SIM, points=1000, waves=2, seed=2, progress=False)
     waves = ens.diagnostics["waves"]
-    assert waves[1]["kept_in_wave"] > waves[0]["kept_in_wave"]   # denser where it matters
+    assert waves[1]["kept_in_wave"] > waves[0]["kept_in_wave"]  # denser where it matters
     box = np.asarray(ens.diagnostics["final_box"])
     prior = toy_prior()[["low", "high"]].to_numpy()
     assert (box[:, 0] >= prior[:, 0]).all() and (box[:, 1] <= prior[:, 1]).all()
@@ -137,8 +145,9 @@ def test_same_bytes_under_every_executor(tmp_path):
     serial = history_match(toy_prior(), _targets(), SIM, **kw)
     with concurrent.futures.ProcessPoolExecutor(2) as pool:
         pooled = history_match(toy_prior(), _targets(), SIM, map=pool, **kw)
-    with Client(processes=False, n_workers=1, threads_per_worker=2,
-                dashboard_address=None) as client:
+    with Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
         dasked = history_match(toy_prior(), _targets(), SIM, map=client, **kw)
     for k, e in enumerate((serial, pooled, dasked)):
         paths.append(e.save(tmp_path / f"e{k}.parquet").read_bytes())
@@ -146,8 +155,7 @@ def test_same_bytes_under_every_executor(tmp_path):
 
 
 def test_progress_bar_is_shown(capsys):
-    history_match(toy_prior(), _targets(), SIM, points=40, waves=1, chunk_size=10,
-                  progress=True)
+    history_match(toy_prior(), _targets(), SIM, points=40, waves=1, chunk_size=10, progress=True)
     assert "history matching, wave 1" in capsys.readouterr().err
 
 
@@ -157,8 +165,12 @@ def test_dask_local_cluster_of_two_processes_gives_the_same_bytes(tmp_path):
 
     kw = dict(points=200, waves=2, chunk_size=50, seed=9, progress=False)
     serial = history_match(toy_prior(), _targets(), SIM, **kw)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         dasked = history_match(toy_prior(), _targets(), SIM, map=client, **kw)
     a = serial.save(tmp_path / "a.parquet").read_bytes()
     assert dasked.save(tmp_path / "b.parquet").read_bytes() == a
@@ -174,8 +186,7 @@ def test_synthetic_truth_is_retained_at_least_95_percent():
     for k in range(len(truths)):
         targets = toy_targets(truths.iloc[k].to_numpy(), seed=k, obs_sd=0.04)
         try:
-            ens = history_match(prior, targets, SIM, points=1000, waves=2, seed=k,
-                                progress=False)
+            ens = history_match(prior, targets, SIM, points=1000, waves=2, seed=k, progress=False)
         except InvalidParameterError:
             kept.append(False)
             continue
@@ -184,8 +195,7 @@ def test_synthetic_truth_is_retained_at_least_95_percent():
 
 
 def test_retained_refuses_nothing_silently():
-    ens = history_match(toy_prior(), _targets(), SIM, points=500, waves=1, seed=1,
-                        progress=False)
+    ens = history_match(toy_prior(), _targets(), SIM, points=500, waves=1, seed=1, progress=False)
     far = pd.DataFrame([[0.45, 1.0, 1.5, 0.1]], columns=ens.parameters)
     assert not retained(ens, far, SIM, seed=1)[0]
     buf = io.StringIO()

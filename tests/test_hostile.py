@@ -28,8 +28,18 @@ from toolkit.cli import app
 from toolkit.errors import InsufficientMemoryError, SchedulerError
 
 runner = CliRunner()
-TINY = ["-p", "replicates=3", "-p", "n_mentors=24", "-p", "n_mentees=20",
-        "-p", "n_models=20", "-p", "model_replicates=5"]
+TINY = [
+    "-p",
+    "replicates=3",
+    "-p",
+    "n_mentors=24",
+    "-p",
+    "n_mentees=20",
+    "-p",
+    "n_models=20",
+    "-p",
+    "model_replicates=5",
+]
 
 
 @pytest.fixture
@@ -47,8 +57,9 @@ def no_kernel(monkeypatch):
 
 
 def _one_error_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines()
-             if ln.strip() and not ln.lstrip().startswith("Executing")]
+    lines = [
+        ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("Executing")
+    ]
     assert len(lines) == 1, text
     assert lines[0].startswith("error: "), text
     assert "Traceback" not in text
@@ -57,32 +68,47 @@ def _one_error_line(text: str) -> str:
 
 def _rmt(args: list[str], timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     """`rmt ARGS` in a fresh interpreter, killed (and the test failed) after ``timeout``."""
-    return subprocess.run([sys.executable, "-m", "toolkit.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
 
 
 # --------------------------------------------------------------------------- parameter files
 
+
 def _alias_bomb() -> str:
     """Nine levels of nine aliases: 9**9 (387 million) items once expanded."""
-    lines = ["cadences:", "  - &a0 [weekly, weekly, weekly, weekly, weekly, weekly, weekly, "
-             "weekly, weekly]"]
+    lines = [
+        "cadences:",
+        "  - &a0 [weekly, weekly, weekly, weekly, weekly, weekly, weekly, weekly, weekly]",
+    ]
     for k in range(1, 9):
         refs = ", ".join([f"*a{k - 1}"] * 9)
         lines.append(f"  - &a{k} [{refs}]")
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize(("name", "content", "words"), [
-    ("binary.yaml", bytes(range(256)) * 4, ["is not a text file"]),
-    ("nul.yaml", b"seed: 1\x00\n", ["is not a text file"]),
-    ("deep.yaml", "seed: " + "[" * 20_000 + "]" * 20_000 + "\n", ["nested more than"]),
-    ("bomb.yaml", _alias_bomb(), ["YAML alias"]),
-    ("huge.yaml", "seed: 1\n" + "# padding\n" * 10_000, ["at most 65,536"]),
-    ("long.yaml", "cadences: [" + ", ".join(["weekly"] * 3000) + "]\n", ["3,000 items", "at most 100"]),
-    ("text.yaml", "cadences: " + "w" * 5000 + "\n", ["5,000 characters", "at most 1,000"]),
-    ("dup.yaml", "cadences: [weekly, biweekly, weekly]\n", ["'weekly' more than once"]),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("binary.yaml", bytes(range(256)) * 4, ["is not a text file"]),
+        ("nul.yaml", b"seed: 1\x00\n", ["is not a text file"]),
+        ("deep.yaml", "seed: " + "[" * 20_000 + "]" * 20_000 + "\n", ["nested more than"]),
+        ("bomb.yaml", _alias_bomb(), ["YAML alias"]),
+        ("huge.yaml", "seed: 1\n" + "# padding\n" * 10_000, ["at most 65,536"]),
+        (
+            "long.yaml",
+            "cadences: [" + ", ".join(["weekly"] * 3000) + "]\n",
+            ["3,000 items", "at most 100"],
+        ),
+        ("text.yaml", "cadences: " + "w" * 5000 + "\n", ["5,000 characters", "at most 1,000"]),
+        ("dup.yaml", "cadences: [weekly, biweekly, weekly]\n", ["'weekly' more than once"]),
+    ],
+)
 def test_hostile_parameter_file_is_one_sentence(tmp_path, name, content, words):
     f = tmp_path / name
     if isinstance(content, bytes):
@@ -116,8 +142,7 @@ def test_long_values_lists_and_duplicates_refused_before_a_kernel(no_kernel, tmp
     from toolkit.runs.plan import plan_run
 
     with pytest.raises(InvalidParameterError, match="more than once"):
-        plan_run("meeting_cadence", {"cadences": ["weekly", "monthly", "monthly"]},
-                 out=tmp_path)
+        plan_run("meeting_cadence", {"cadences": ["weekly", "monthly", "monthly"]}, out=tmp_path)
     assert not any(tmp_path.iterdir())
 
 
@@ -126,20 +151,30 @@ def test_memory_is_estimated_before_a_study_starts(monkeypatch, no_kernel, tmp_p
 
     monkeypatch.setattr(plan, "available_memory", lambda: 700 * 2**20)
     with pytest.raises(InsufficientMemoryError) as info:
-        plan.plan_run("meeting_cadence", {"n_mentors": "5000", "n_mentees": "5000"},
-                      out=tmp_path)
+        plan.plan_run("meeting_cadence", {"n_mentors": "5000", "n_mentees": "5000"}, out=tmp_path)
     msg = str(info.value)
     assert "5,000 mentees and 5,000 mentors" in msg
     assert "0.7 GB is available" in msg and "about" in msg and "lower n_mentees" in msg
     assert "\n" not in msg
     # the largest study the limits allow fits the memory this machine reports, or is refused
     need, n_e, n_r = plan.memory_estimate(
-        plan.check_parameters("meeting_cadence", {"n_mentors": "5000", "n_mentees": "5000"}),
-        {})
+        plan.check_parameters("meeting_cadence", {"n_mentors": "5000", "n_mentees": "5000"}), {}
+    )
     assert (n_e, n_r) == (5000, 5000) and need > 25_000_000 * 4
     # the CLI: one line, exit 2, nothing written
-    res = runner.invoke(app, ["run", "meeting_cadence", "-p", "n_mentors=5000", "-p",
-                              "n_mentees=5000", "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "meeting_cadence",
+            "-p",
+            "n_mentors=5000",
+            "-p",
+            "n_mentees=5000",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2
     assert "of memory at its peak" in _one_error_line(res.stderr)
     assert not (tmp_path / "o").exists()
@@ -154,6 +189,7 @@ def test_small_study_passes_the_memory_check(tmp_path):
 
 # --------------------------------------------------------------------------- paths
 
+
 def test_output_places_that_hold_no_run_are_one_sentence(no_kernel, tmp_path):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
@@ -164,13 +200,19 @@ def test_output_places_that_hold_no_run_are_one_sentence(no_kernel, tmp_path):
         (["run", "meeting_cadence", "--out", str(a_file / "deeper")], "which is a file"),
         (["run", "meeting_cadence", "--out", str(long_name)], "more than the file system"),
         (["sweep", "meeting_cadence", "--grid", "seed=1,2", "--out", "/sys/rmt-test"], "/sys"),
-        (["sweep", "meeting_cadence", "--grid", "seed=1,2", "--out", str(long_name)],
-         "more than the file system"),
-        (["run", "meeting_cadence", "-p", f"roster={tmp_path / ('r' * 300)}.csv"],
-         "more than the file system allows"),
+        (
+            ["sweep", "meeting_cadence", "--grid", "seed=1,2", "--out", str(long_name)],
+            "more than the file system",
+        ),
+        (
+            ["run", "meeting_cadence", "-p", f"roster={tmp_path / ('r' * 300)}.csv"],
+            "more than the file system allows",
+        ),
         (["run", "meeting_cadence", "-p", f"roster={tmp_path}"], "must be a regular file"),
-        (["run", "meeting_cadence", "-f", str(tmp_path / ("f" * 300)) + ".yaml"],
-         "more than the file system allows"),
+        (
+            ["run", "meeting_cadence", "-f", str(tmp_path / ("f" * 300)) + ".yaml"],
+            "more than the file system allows",
+        ),
     ]
     for args, words in cases:
         if "--out" not in args:
@@ -184,39 +226,70 @@ def test_output_places_that_hold_no_run_are_one_sentence(no_kernel, tmp_path):
 def test_fifo_roster_is_refused_without_reading_it(no_kernel, tmp_path):
     fifo = tmp_path / "people.csv"
     os.mkfifo(fifo)
-    res = _rmt(["run", "meeting_cadence", "-p", f"roster={fifo}", "--out",
-                str(tmp_path / "o")], timeout=60)
+    res = _rmt(
+        ["run", "meeting_cadence", "-p", f"roster={fifo}", "--out", str(tmp_path / "o")], timeout=60
+    )
     assert res.returncode == 2
     assert "must be a regular file" in _one_error_line(res.stderr)
 
 
 # --------------------------------------------------------------------------- Dask
 
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
 def test_dask_timeout_must_be_a_positive_finite_number(no_kernel, tmp_path, value):
-    res = runner.invoke(app, ["sweep", "meeting_cadence", "--grid", "seed=1,2", "--scheduler",
-                              "tcp://127.0.0.1:9", "--timeout", value, "--out", str(tmp_path)])
+    res = runner.invoke(
+        app,
+        [
+            "sweep",
+            "meeting_cadence",
+            "--grid",
+            "seed=1,2",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--timeout",
+            value,
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 2
     assert "--timeout" in _one_error_line(res.stderr)
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize(("content", "address"), [
-    ("\x00\x01 not json at all", None),
-    ('{"id": "Scheduler-1"}', None),
-    ('["tcp://127.0.0.1:8786"]', None),
-    (None, "tcp://::::"),
-    (None, "tcp://127.0.0.1:99999"),
-    (None, "tcp://host name:8786"),
-])
+@pytest.mark.parametrize(
+    ("content", "address"),
+    [
+        ("\x00\x01 not json at all", None),
+        ('{"id": "Scheduler-1"}', None),
+        ('["tcp://127.0.0.1:8786"]', None),
+        (None, "tcp://::::"),
+        (None, "tcp://127.0.0.1:99999"),
+        (None, "tcp://host name:8786"),
+    ],
+)
 def test_garbage_scheduler_file_and_malformed_address(no_kernel, tmp_path, content, address):
     if content is not None:
         f = tmp_path / "scheduler.json"
         f.write_text(content)
         address = str(f)
     start = time.monotonic()
-    res = runner.invoke(app, ["sweep", "meeting_cadence", "--grid", "seed=1,2", "--scheduler",
-                              address, "--timeout", "2", "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            "sweep",
+            "meeting_cadence",
+            "--grid",
+            "seed=1,2",
+            "--scheduler",
+            address,
+            "--timeout",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2, res.output
     line = _one_error_line(res.stderr)
     assert "scheduler" in line and ("address" in line or "scheduler file" in line)
@@ -254,6 +327,7 @@ def test_silent_listener_as_scheduler_is_refused_within_the_timeout():
 
 # --------------------------------------------------------------------------- verify
 
+
 @pytest.fixture
 def run_copy(tiny_run, tmp_path):
     dest = tmp_path / "run"
@@ -271,10 +345,17 @@ def _edit_manifest(run: Path, **changes) -> None:
     (run / "manifest.json").write_text(json.dumps(m))
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("parameters", "seed=1"), ("parameters", [1, 2]), ("study", 7), ("outputs", ["x"]),
-    ("inputs", {"notebook": "meeting_cadence.ipynb"}), ("packages", ["numpy"]),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("parameters", "seed=1"),
+        ("parameters", [1, 2]),
+        ("study", 7),
+        ("outputs", ["x"]),
+        ("inputs", {"notebook": "meeting_cadence.ipynb"}),
+        ("packages", ["numpy"]),
+    ],
+)
 def test_verify_refuses_a_manifest_with_wrong_types(run_copy, no_kernel, field, value):
     _edit_manifest(run_copy, **{field: value})
     res = runner.invoke(app, ["verify", str(run_copy)])
@@ -322,15 +403,17 @@ def test_failed_rerun_names_no_deleted_notebook(run_copy, monkeypatch):
 
 # --------------------------------------------------------------------------- teaching
 
+
 @pytest.mark.parametrize("command", ["build", "render"])
-def test_teaching_into_unwritable_places_is_refused_before_executing(no_kernel, tmp_path,
-                                                                     command):
+def test_teaching_into_unwritable_places_is_refused_before_executing(no_kernel, tmp_path, command):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    for out, words in [("/proc/self/rmt-teaching", "/proc"),
-                       ("/sys/kernel/rmt-teaching", "/sys"),
-                       (str(a_file / "t"), "a file"),
-                       (str(tmp_path / ("t" * 300) / "x"), "more than the file system")]:
+    for out, words in [
+        ("/proc/self/rmt-teaching", "/proc"),
+        ("/sys/kernel/rmt-teaching", "/sys"),
+        (str(a_file / "t"), "a file"),
+        (str(tmp_path / ("t" * 300) / "x"), "more than the file system"),
+    ]:
         res = runner.invoke(app, ["teaching", command, "--out", out])
         assert res.exit_code == 2, (out, res.output[-800:], res.exception)
         assert words in _one_error_line(res.stderr)
@@ -381,6 +464,7 @@ def test_teaching_build_is_all_or_nothing(monkeypatch, tmp_path):
 
 # --------------------------------------------------------------------------- signals
 
+
 def _marked_processes(tag: str) -> list[int]:
     """Processes whose environment carries ``tag`` (every process `rmt` started)."""
     found = []
@@ -401,9 +485,16 @@ def _start(args: list[str], tag: str, cwd: Path, umask: int | None = None) -> su
             os.umask(umask)
 
     env = {**os.environ, tag: "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "toolkit.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=before)
+    return subprocess.Popen(
+        [sys.executable, "-m", "toolkit.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=before,
+    )
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
@@ -440,8 +531,11 @@ def test_ctrl_c_during_run_stops_the_kernel_cleanly(tmp_path):
     out = tmp_path / "out"
     proc = _start(["run", "meeting_cadence", *TINY, "--out", str(out)], tag, tmp_path)
     try:
-        _wait_for(lambda: len(_marked_processes(tag)) >= 2 and _unfinished(out), 120,
-                  "the kernel to start")
+        _wait_for(
+            lambda: len(_marked_processes(tag)) >= 2 and _unfinished(out),
+            120,
+            "the kernel to start",
+        )
         time.sleep(2)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at a terminal does
         _, err = proc.communicate(timeout=60)
@@ -457,8 +551,22 @@ def test_ctrl_c_during_run_stops_the_kernel_cleanly(tmp_path):
 def test_sigterm_during_sweep_keeps_finished_runs_with_the_umask(tmp_path):
     tag = f"RMT_TEST_{os.getpid()}_term"
     out = tmp_path / "out"
-    proc = _start(["sweep", "meeting_cadence", "--grid", "seed=1,2", "--workers", "1", *TINY,
-                   "--out", str(out)], tag, tmp_path, umask=0o077)
+    proc = _start(
+        [
+            "sweep",
+            "meeting_cadence",
+            "--grid",
+            "seed=1,2",
+            "--workers",
+            "1",
+            *TINY,
+            "--out",
+            str(out),
+        ],
+        tag,
+        tmp_path,
+        umask=0o077,
+    )
     try:
         _wait_for(lambda: list(out.rglob("manifest.json")), 240, "the first run to finish")
         _wait_for(lambda: _unfinished(out), 60, "the second run to start")
@@ -482,8 +590,21 @@ def test_sigterm_during_sweep_keeps_finished_runs_with_the_umask(tmp_path):
 def test_two_worker_sweep_leaves_no_process(tmp_path, how):
     tag = f"RMT_TEST_{os.getpid()}_{how}"
     out = tmp_path / "out"
-    proc = _start(["sweep", "meeting_cadence", "--grid", "seed=1,2", "--workers", "2", *TINY,
-                   "--out", str(out)], tag, tmp_path)
+    proc = _start(
+        [
+            "sweep",
+            "meeting_cadence",
+            "--grid",
+            "seed=1,2",
+            "--workers",
+            "2",
+            *TINY,
+            "--out",
+            str(out),
+        ],
+        tag,
+        tmp_path,
+    )
     try:
         _wait_for(lambda: len(_unfinished(out)) == 2, 180, "both workers to start a run")
         # both kernels up: the parent, the resource tracker, 2 workers and 2 kernels

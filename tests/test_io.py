@@ -20,13 +20,29 @@ from toolkit._io import (
 )
 from toolkit.errors import OutputPathError
 
-HOSTILE = ["=cmd|' /C calc'!A0", "+m2", "-2+3", "@e1", "\tx", "\ry",
-           '=HYPERLINK("http://example.org")', "'quoted", "''twice", "plain", "a=b"]
+HOSTILE = [
+    "=cmd|' /C calc'!A0",
+    "+m2",
+    "-2+3",
+    "@e1",
+    "\tx",
+    "\ry",
+    '=HYPERLINK("http://example.org")',
+    "'quoted",
+    "''twice",
+    "plain",
+    "a=b",
+]
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({"id": HOSTILE, "score": np.linspace(-1, 1, len(HOSTILE)),
-                         "n": np.arange(-5, len(HOSTILE) - 5)})
+    return pd.DataFrame(
+        {
+            "id": HOSTILE,
+            "score": np.linspace(-1, 1, len(HOSTILE)),
+            "n": np.arange(-5, len(HOSTILE) - 5),
+        }
+    )
 
 
 def test_csv_text_cells_cannot_start_a_formula(tmp_path):

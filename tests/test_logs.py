@@ -24,8 +24,10 @@ def _copy(tmp_path: Path) -> Path:
 
 
 def _frames(folder: Path) -> dict[str, pd.DataFrame]:
-    return {n: pd.read_csv(folder / f"{n}.csv", dtype=str, keep_default_na=False)
-            for n in ("meetings", "checkins", "pairs")}
+    return {
+        n: pd.read_csv(folder / f"{n}.csv", dtype=str, keep_default_na=False)
+        for n in ("meetings", "checkins", "pairs")
+    }
 
 
 def _write(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
@@ -53,11 +55,11 @@ def test_every_problem_is_named_once_in_one_error(tmp_path):
     f = _frames(folder)
     p1, p2 = f["pairs"].loc[0, "pair"], f["pairs"].loc[1, "pair"]
     start1 = dt.date.fromisoformat(f["pairs"].loc[0, "start"])
-    f["meetings"].loc[0] = [p1, "2027-05-01", "yes", "60"]                       # future
+    f["meetings"].loc[0] = [p1, "2027-05-01", "yes", "60"]  # future
     f["meetings"].loc[1] = [p1, (start1 - dt.timedelta(days=3)).isoformat(), "no", ""]
-    f["meetings"].loc[2] = ["NOPE", "2026-02-02", "yes", "60"]                   # unknown pair
-    f["meetings"].loc[3] = [p2, f["meetings"].loc[4, "date"], "maybe", "60"]     # bad held
-    f["checkins"].loc[0, "rating"] = "7"                                         # off the scale
+    f["meetings"].loc[2] = ["NOPE", "2026-02-02", "yes", "60"]  # unknown pair
+    f["meetings"].loc[3] = [p2, f["meetings"].loc[4, "date"], "maybe", "60"]  # bad held
+    f["checkins"].loc[0, "rating"] = "7"  # off the scale
     f["checkins"] = pd.concat([f["checkins"], f["checkins"].iloc[[1]]], ignore_index=True)
     ended = f["pairs"].index[f["pairs"]["end"] != ""][0]
     f["meetings"].loc[5] = [f["pairs"].loc[ended, "pair"], "2026-06-29", "yes", "60"]
@@ -87,11 +89,12 @@ def test_an_empty_table_too_few_pairs_and_a_long_program_are_refused(tmp_path):
         read_logs(folder, today=TODAY)
     folder = _copy(tmp_path / "b")
     f = _frames(folder)
-    keep = set(f["pairs"]["pair"].iloc[:MIN_PAIRS - 1])
+    keep = set(f["pairs"]["pair"].iloc[: MIN_PAIRS - 1])
     f = {n: fr[fr["pair"].isin(keep)] for n, fr in f.items()}
     _write(folder, f)
-    with pytest.raises(LogsError, match=f"lists {MIN_PAIRS - 1} pairs; a fit needs at least "
-                                        f"{MIN_PAIRS} pairs"):
+    with pytest.raises(
+        LogsError, match=f"lists {MIN_PAIRS - 1} pairs; a fit needs at least {MIN_PAIRS} pairs"
+    ):
         read_logs(folder, today=TODAY)
     folder = _copy(tmp_path / "c")
     f = _frames(folder)
@@ -117,31 +120,57 @@ def _platform_export(folder: Path) -> None:
     """The example logs as a platform would export them: its own headers and words, plus
     personal columns."""
     f = _frames(folder)
-    m = f["meetings"].rename(columns={"pair": "Match ID", "date": "Session Date",
-                                      "held": "Status", "minutes": "Duration"})
+    m = f["meetings"].rename(
+        columns={
+            "pair": "Match ID",
+            "date": "Session Date",
+            "held": "Status",
+            "minutes": "Duration",
+        }
+    )
     m["Status"] = m["Status"].map({"yes": "Completed", "no": "Cancelled"})
     m["Mentor Name"] = "Ada Lovelace"
     m["Notes"] = "talked about Grace Hopper's compiler"
-    c = f["checkins"].rename(columns={"pair": "Match ID", "date": "Survey Date",
-                                      "rating": "Health Score"})
+    c = f["checkins"].rename(
+        columns={"pair": "Match ID", "date": "Survey Date", "rating": "Health Score"}
+    )
     c["Mentee Email"] = "grace.hopper@example.org"
-    p = f["pairs"].rename(columns={"pair": "Match ID", "start": "Matched On",
-                                   "cadence": "Meeting Frequency", "end": "Closed On",
-                                   "reason": "Closure Reason"})
-    p["Meeting Frequency"] = p["Meeting Frequency"].map({"weekly": "Every week",
-                                                         "biweekly": "Every other week"})
+    p = f["pairs"].rename(
+        columns={
+            "pair": "Match ID",
+            "start": "Matched On",
+            "cadence": "Meeting Frequency",
+            "end": "Closed On",
+            "reason": "Closure Reason",
+        }
+    )
+    p["Meeting Frequency"] = p["Meeting Frequency"].map(
+        {"weekly": "Every week", "biweekly": "Every other week"}
+    )
     p["Closure Reason"] = p["Closure Reason"].replace({"outside_event": "Moved away"})
     p["Mentee Name"] = "Grace Hopper"
     _write(folder, {"meetings": m, "checkins": c, "pairs": p})
 
 
-MAPPING = {"columns": {"Match ID": "pair", "Session Date": "date", "Survey Date": "date",
-                       "Status": "held", "Duration": "minutes", "Health Score": "rating",
-                       "Matched On": "start", "Meeting Frequency": "cadence",
-                       "Closed On": "end", "Closure Reason": "reason"},
-           "values": {"held": {"Completed": "yes", "Cancelled": "no"},
-                      "cadence": {"Every week": "weekly", "Every other week": "biweekly"},
-                      "reason": {"Moved away": "outside_event"}}}
+MAPPING = {
+    "columns": {
+        "Match ID": "pair",
+        "Session Date": "date",
+        "Survey Date": "date",
+        "Status": "held",
+        "Duration": "minutes",
+        "Health Score": "rating",
+        "Matched On": "start",
+        "Meeting Frequency": "cadence",
+        "Closed On": "end",
+        "Closure Reason": "reason",
+    },
+    "values": {
+        "held": {"Completed": "yes", "Cancelled": "no"},
+        "cadence": {"Every week": "weekly", "Every other week": "biweekly"},
+        "reason": {"Moved away": "outside_event"},
+    },
+}
 
 
 def test_platform_headers_read_after_mapping_and_equal_the_canonical_logs(tmp_path):
@@ -150,8 +179,7 @@ def test_platform_headers_read_after_mapping_and_equal_the_canonical_logs(tmp_pa
     mapped = read_logs(folder, ColumnMapping.from_dict(MAPPING), today=TODAY)
     plain = read_logs(EXAMPLE, today=TODAY)
     for name in ("pairs", "meetings", "checkins"):
-        pd.testing.assert_frame_equal(getattr(mapped.tables(), name),
-                                      getattr(plain.tables(), name))
+        pd.testing.assert_frame_equal(getattr(mapped.tables(), name), getattr(plain.tables(), name))
     for frame in (mapped.meetings, mapped.checkins, mapped.pairs):
         assert not {"Mentor Name", "Notes", "Mentee Email", "Mentee Name"} & set(frame.columns)
         text = frame.to_csv()
@@ -164,8 +192,10 @@ def test_an_unmapped_required_column_is_named_with_a_suggestion(tmp_path):
     with pytest.raises(LogsError) as err:
         read_logs(folder, today=TODAY)
     text = " ".join(err.value.problems)
-    assert ("The meetings table has no column 'date' (did you mean 'Session Date'? map it "
-            "with --column \"Session Date=date\").") in err.value.problems
+    assert (
+        "The meetings table has no column 'date' (did you mean 'Session Date'? map it "
+        'with --column "Session Date=date").'
+    ) in err.value.problems
     assert "did you mean 'Match ID'?" in text and "did you mean 'Health Score'?" in text
     assert "Lovelace" not in text and "Hopper" not in text and "@" not in text
 
@@ -174,7 +204,7 @@ def test_no_name_or_email_reaches_a_problem_message(tmp_path):
     folder = _copy(tmp_path)
     _platform_export(folder)
     f = _frames(folder)
-    f["meetings"].loc[0, "Match ID"] = "Grace Hopper"        # a name where an id belongs
+    f["meetings"].loc[0, "Match ID"] = "Grace Hopper"  # a name where an id belongs
     f["checkins"].loc[0, "Match ID"] = "grace.hopper@example.org"
     _write(folder, f)
     with pytest.raises(LogsError) as err:

@@ -30,24 +30,33 @@ def instances(draw, max_side=7):
     n_e = draw(st.integers(1, max_side))
     n_r = draw(st.integers(1, max_side))
     seed = draw(st.integers(0, 10_000))
-    cohort = generate_cohort(CohortSpec(n_mentors=n_r, n_mentees=n_e, seed=seed,
-                                        departments=("A", "B", "C")))
-    weights = draw(st.dictionaries(st.sampled_from(COMPONENTS), st.floats(0.1, 3.0),
-                                   min_size=1))
+    cohort = generate_cohort(
+        CohortSpec(n_mentors=n_r, n_mentees=n_e, seed=seed, departments=("A", "B", "C"))
+    )
+    weights = draw(st.dictionaries(st.sampled_from(COMPONENTS), st.floats(0.1, 3.0), min_size=1))
     dept = draw(st.sampled_from(["allowed", "forbidden"]))
     rng = np.random.default_rng(seed)
-    forbid = tuple((cohort.mentees["participant_id"].iloc[rng.integers(n_e)],
-                    cohort.mentors["participant_id"].iloc[rng.integers(n_r)])
-                   for _ in range(draw(st.integers(0, 3))))
-    compat = compatibility_matrix(cohort, weights=weights, constraints=Constraints(
-        same_department=dept, forbidden_pairs=forbid))
+    forbid = tuple(
+        (
+            cohort.mentees["participant_id"].iloc[rng.integers(n_e)],
+            cohort.mentors["participant_id"].iloc[rng.integers(n_r)],
+        )
+        for _ in range(draw(st.integers(0, 3)))
+    )
+    compat = compatibility_matrix(
+        cohort,
+        weights=weights,
+        constraints=Constraints(same_department=dept, forbidden_pairs=forbid),
+    )
     capacity = draw(st.integers(1, 3))
     return compat, capacity
 
 
 def _all(compat, capacity, seed=0):
-    return {p: match(compat, p, capacity=capacity, seed=seed, strict=False,
-                     **OPTIONS.get(p, {})) for p in POLICIES}
+    return {
+        p: match(compat, p, capacity=capacity, seed=seed, strict=False, **OPTIONS.get(p, {}))
+        for p in POLICIES
+    }
 
 
 def _total(m):
@@ -63,22 +72,26 @@ def test_every_policy_respects_capacity_and_constraints(inst):
     compat, capacity = inst
     results = _all(compat, capacity)
     for name, m in results.items():
-        assert np.bincount(m.mentor_index, minlength=compat.scores.shape[1]).max(
-            initial=0) <= capacity, name
+        assert (
+            np.bincount(m.mentor_index, minlength=compat.scores.shape[1]).max(initial=0) <= capacity
+        ), name
         assert np.unique(m.mentee_index).size == m.mentee_index.size, name
         assert compat.admissible[m.mentee_index, m.mentor_index].all(), name
         pairs = m.pairs
         assert list(pairs.columns[:3]) == ["mentee_id", "mentor_id", "score"]
         assert (pairs["mentee_rank"] >= 1).all() and (pairs["mentor_rank"] >= 1).all()
         unmatched = set(m.unmatched["participant_id"])
-        assert unmatched.isdisjoint(pairs["mentee_id"]) and unmatched.isdisjoint(
-            pairs["mentor_id"])
-        assert len(unmatched) + pairs["mentee_id"].nunique() + pairs["mentor_id"].nunique() \
+        assert unmatched.isdisjoint(pairs["mentee_id"]) and unmatched.isdisjoint(pairs["mentor_id"])
+        assert (
+            len(unmatched) + pairs["mentee_id"].nunique() + pairs["mentor_id"].nunique()
             == compat.scores.shape[0] + compat.scores.shape[1]
+        )
     dept = results["diverse"]
     e, r = compat.cohort.mentees, compat.cohort.mentors
-    assert (e["department"].to_numpy()[dept.mentee_index]
-            != r["department"].to_numpy()[dept.mentor_index]).all()
+    assert (
+        e["department"].to_numpy()[dept.mentee_index]
+        != r["department"].to_numpy()[dept.mentor_index]
+    ).all()
 
 
 @given(instances())
@@ -113,7 +126,8 @@ def _package_stable(compat, capacity, proposer):
     if not residents:
         return set()
     game = HospitalResident.create_from_dictionaries(
-        residents, hospitals, {h: capacity for h in hospitals})
+        residents, hospitals, {h: capacity for h in hospitals}
+    )
     solution = game.solve(optimal="resident" if proposer == "mentee" else "hospital")
     return {(int(r.name[1:]), int(h.name[1:])) for h, rs in solution.items() for r in rs}
 
@@ -164,8 +178,7 @@ def test_brute_force_agrees_on_tiny_instances(inst):
     most_good = max(s.size for s in good)
     mp = results["max_participation"]
     assert mp.mentee_index.size == most_good
-    assert _total(mp) == pytest.approx(max(s.sum() for s in good if s.size == most_good),
-                                       abs=1e-9)
+    assert _total(mp) == pytest.approx(max(s.sum() for s in good if s.size == most_good), abs=1e-9)
 
 
 @given(instances())
@@ -209,8 +222,14 @@ def test_deferred_acceptance_textbook():
 def test_matching_result_contents(small_cohort):
     m = match(small_cohort, "optimal", weights="skills_first", capacity=2)
     assert m.cohort_fingerprint == small_cohort.fingerprint
-    cols = ["mentee_id", "mentor_id", "score", *(f"score_{c}" for c in COMPONENTS),
-            "mentee_rank", "mentor_rank"]
+    cols = [
+        "mentee_id",
+        "mentor_id",
+        "score",
+        *(f"score_{c}" for c in COMPONENTS),
+        "mentee_rank",
+        "mentor_rank",
+    ]
     assert list(m.pairs.columns) == cols
     assert len(m.pairs) == len(small_cohort.mentees)  # 60 places for 25 mentees
     reasons = m.unmatched.set_index("participant_id")["reason"]
@@ -225,8 +244,11 @@ def test_matching_result_contents(small_cohort):
     assert len(explained) == len(m.pairs)
     # At most two reasons: only components on which the pair beats the typical pair.
     assert explained["reasons"].str.count("; ").le(1).all()
-    assert explained["reasons"].str.contains(
-        "mentor|mentee|schedule|interest|values|no component stands out").all()
+    assert (
+        explained["reasons"]
+        .str.contains("mentor|mentee|schedule|interest|values|no component stands out")
+        .all()
+    )
 
 
 def test_more_mentees_than_places_are_told_why():
@@ -254,16 +276,16 @@ def test_bad_inputs(small_cohort):
 
 
 def test_infeasible_constraints_say_how_many_and_why():
-    cohort = generate_cohort(CohortSpec(n_mentors=4, n_mentees=4, seed=1,
-                                        departments=("Only",)))
-    with pytest.raises(InfeasibleMatchingError,
-                       match=r"4 of 4 mentees have no admissible mentor .*"
-                             r"same_department='forbidden' rules out every mentor for 4"):
+    cohort = generate_cohort(CohortSpec(n_mentors=4, n_mentees=4, seed=1, departments=("Only",)))
+    with pytest.raises(
+        InfeasibleMatchingError,
+        match=r"4 of 4 mentees have no admissible mentor .*"
+        r"same_department='forbidden' rules out every mentor for 4",
+    ):
         match(cohort, constraints=Constraints(same_department="forbidden"))
     with pytest.raises(InfeasibleMatchingError, match="diverse"):
         match(cohort, "diverse")
-    m = match(cohort, "optimal", constraints=Constraints(same_department="forbidden"),
-              strict=False)
+    m = match(cohort, "optimal", constraints=Constraints(same_department="forbidden"), strict=False)
     assert m.pairs.empty
     assert m.unmatched["reason"].str.contains("no admissible").all()
 
@@ -271,8 +293,10 @@ def test_infeasible_constraints_say_how_many_and_why():
 def _textbook_deferred_acceptance(pv, rv, ok):
     """One proposal at a time (the textbook loop): proposer-optimal, capacities 1."""
     n_p, n_q = ok.shape
-    prefs = [[q for q in sorted(range(n_q), key=lambda q: (-float(pv[p, q]), q)) if ok[p, q]]
-             for p in range(n_p)]
+    prefs = [
+        [q for q in sorted(range(n_q), key=lambda q: (-float(pv[p, q]), q)) if ok[p, q]]
+        for p in range(n_p)
+    ]
     nxt, holder, free = [0] * n_p, [-1] * n_q, list(range(n_p))
     while free:
         p = free.pop()
@@ -300,21 +324,28 @@ def test_one_to_one_deferred_acceptance_equals_textbook(n_p, n_q, levels, seed):
     ok = rng.random((n_p, n_q)) < 0.8
     p, q = deferred_acceptance(pv, rv, ok)
     assert list(zip(p.tolist(), q.tolist(), strict=True)) == _textbook_deferred_acceptance(
-        pv, rv, ok)
+        pv, rv, ok
+    )
 
 
 def test_match_computes_only_the_matrices_its_policy_reads(small_cohort):
     cached = {}
     for policy in ("random", "stable", "optimal"):
         m = match(small_cohort, policy)
-        cached[policy] = {k for k in ("scores", "mentee_view", "mentor_view")
-                          if k in m.compat._cache}
-    assert cached == {"random": set(), "stable": {"mentee_view", "mentor_view"},
-                      "optimal": {"scores"}}
+        cached[policy] = {
+            k for k in ("scores", "mentee_view", "mentor_view") if k in m.compat._cache
+        }
+    assert cached == {
+        "random": set(),
+        "stable": {"mentee_view", "mentor_view"},
+        "optimal": {"scores"},
+    }
     m = match(small_cohort, "random", seed=2)
     full = compatibility_matrix(small_cohort)
-    assert m.pairs["score"].tolist() == full.scores[m.mentee_index, m.mentor_index].astype(
-        float).tolist()
+    assert (
+        m.pairs["score"].tolist()
+        == full.scores[m.mentee_index, m.mentor_index].astype(float).tolist()
+    )
 
 
 def test_explain_never_cites_a_component_that_is_the_same_for_every_pair(tmp_path):
@@ -330,7 +361,8 @@ def test_explain_never_cites_a_component_that_is_the_same_for_every_pair(tmp_pat
         "m3,mentor,IT,Lisbon,0,8,cybersecurity=0.7,strategy=0.3,strategy,travel\n"
         "e1,mentee,Finance,Paris,1,5,ai_tools=0.2,strategy=0.9,ai_tools,running\n"
         "e2,mentee,IT,Berlin,1,3,social_media=0.1,people_management=0.8,social_media,cooking\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     cohort = read_roster(roster)
     explained = match(cohort, "optimal").explain(top=3)
     assert not explained["reasons"].str.contains("values and personality").any()
@@ -409,6 +441,7 @@ def test_component_means_in_blocks_equal_the_full_matrices():
     for m in (None, mask):
         means = component_means(cohort, m)
         for name, matrix in full.items():
-            expected = matrix.mean(dtype=np.float64) if m is None else matrix[m].mean(
-                dtype=np.float64)
+            expected = (
+                matrix.mean(dtype=np.float64) if m is None else matrix[m].mean(dtype=np.float64)
+            )
             assert means[name] == pytest.approx(expected, rel=1e-12)

@@ -43,7 +43,11 @@ def test_the_run_api_is_top_level_and_maintenance_helpers_are_not():
     from toolkit.studies import get_study
 
     assert (toolkit.run_study, toolkit.run_sweep, toolkit.verify_run, toolkit.get_study) == (
-        run_study, run_sweep, verify_run, get_study)
+        run_study,
+        run_sweep,
+        verify_run,
+        get_study,
+    )
     for name in ("update_model_doc", "fmt_number", "fmt_p", "table_html", "score_components"):
         assert name not in toolkit.__all__ and not hasattr(toolkit, name), name
     from toolkit.compatibility import score_components  # noqa: F401  still importable there
@@ -51,8 +55,10 @@ def test_the_run_api_is_top_level_and_maintenance_helpers_are_not():
 
 
 def test_import_toolkit_loads_no_heavy_module():
-    code = ("import sys, toolkit; heavy = [m for m in ('pandas', 'scipy', 'statsmodels', "
-            "'matplotlib', 'faker', 'toolkit.simulation') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, toolkit; heavy = [m for m in ('pandas', 'scipy', 'statsmodels', "
+        "'matplotlib', 'faker', 'toolkit.simulation') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -75,10 +81,16 @@ def _facade_functions(tree: ast.AST) -> set[str]:
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            imports = any(isinstance(n, ast.Import) and any(a.name == "toolkit" for a in n.names)
-                          for n in ast.walk(node))
-            returns = any(isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
-                          and n.value.id == "toolkit" for n in ast.walk(node))
+            imports = any(
+                isinstance(n, ast.Import) and any(a.name == "toolkit" for a in n.names)
+                for n in ast.walk(node)
+            )
+            returns = any(
+                isinstance(n, ast.Return)
+                and isinstance(n.value, ast.Name)
+                and n.value.id == "toolkit"
+                for n in ast.walk(node)
+            )
             if imports and returns:
                 found.add(node.name)
     return found
@@ -89,8 +101,12 @@ def _package_facades() -> set[str]:
     return set().union(*(_facade_functions(ast.parse(p.read_text())) for p in PKG.rglob("*.py")))
 
 
-def imports_of(source: str, pkg: Path = PKG, names: dict[str, str] | None = None,
-               facades: set[str] | None = None) -> set[str]:
+def imports_of(
+    source: str,
+    pkg: Path = PKG,
+    names: dict[str, str] | None = None,
+    facades: set[str] | None = None,
+) -> set[str]:
     """Toolkit modules a file imports anywhere: import statements (top level or inside
     functions), ``importlib.import_module("toolkit....")`` with a literal name, and
     attribute use of the ``toolkit`` namespace (``toolkit.x``, ``tk.x`` after ``import
@@ -105,8 +121,15 @@ def imports_of(source: str, pkg: Path = PKG, names: dict[str, str] | None = None
 
     found: set[str] = set()
     facades = _facade_functions(tree) | (facades or set())
-    aliases = {"toolkit"} if any(isinstance(n, ast.Import) and any(
-        a.name == "toolkit" and a.asname is None for a in n.names) for n in ast.walk(tree)) else set()
+    aliases = (
+        {"toolkit"}
+        if any(
+            isinstance(n, ast.Import)
+            and any(a.name == "toolkit" and a.asname is None for a in n.names)
+            for n in ast.walk(tree)
+        )
+        else set()
+    )
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -114,8 +137,12 @@ def imports_of(source: str, pkg: Path = PKG, names: dict[str, str] | None = None
                     found.add(a.name)
                 elif a.name == "toolkit" and a.asname:
                     aliases.add(a.asname)
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                and isinstance(node.value.func, ast.Name) and node.value.func.id in facades:
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id in facades
+        ):
             aliases |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -126,14 +153,20 @@ def imports_of(source: str, pkg: Path = PKG, names: dict[str, str] | None = None
         elif isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name == "import_module" and node.args and isinstance(node.args[0], ast.Constant) \
-                    and str(node.args[0].value).startswith("toolkit."):
+            if (
+                name == "import_module"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and str(node.args[0].value).startswith("toolkit.")
+            ):
                 found.add(str(node.args[0].value))
         elif isinstance(node, ast.Attribute):
             base = node.value
             through = (isinstance(base, ast.Name) and base.id in aliases) or (
-                isinstance(base, ast.Call) and isinstance(base.func, ast.Name)
-                and base.func.id in facades)
+                isinstance(base, ast.Call)
+                and isinstance(base.func, ast.Name)
+                and base.func.id in facades
+            )
             if through and (m := module_of(node.attr)):
                 found.add(m)
     return found
@@ -161,7 +194,7 @@ def _graph() -> dict[str, set[str]]:
     for path in PKG.rglob("*.py"):
         name = _module_name(path)
         if name == "toolkit":
-            continue   # the lazy re-export layer sits above everything
+            continue  # the lazy re-export layer sits above everything
         graph[name] = {m for m in _imports(path) if m != name}
     return graph
 
@@ -175,7 +208,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if state.get(nxt) is None and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -200,8 +233,13 @@ def layer_ranks(doc: str) -> dict[str, int]:
     row = 0
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 3 or not line.startswith("|") or set(cells[0]) <= {"-"} \
-                and set(cells[1]) <= {"-"} or cells[1] == "module":
+        if (
+            len(cells) < 3
+            or not line.startswith("|")
+            or set(cells[0]) <= {"-"}
+            and set(cells[1]) <= {"-"}
+            or cells[1] == "module"
+        ):
             continue
         for name in re.findall(r"`([\w/]+)`", cells[1]):
             ranks[name] = row
@@ -255,7 +293,8 @@ def test_imports_follow_the_layers_written_in_the_architecture_doc():
     graph = _package_graph()
     # teaching reaches the toolkit through its facade: those uses are in the graph
     assert {"toolkit.matching", "toolkit.analysis"} <= graph["toolkit.teaching.programs"] | graph[
-        "toolkit.teaching.examples"]
+        "toolkit.teaching.examples"
+    ]
     assert layer_violations(_package_graph(), ranks) == []
 
 
@@ -263,8 +302,10 @@ def test_layer_check_sees_importlib_and_the_lazy_facade(tmp_path):
     """A fixture package: a low module importing a high one through importlib, or
     through ``import toolkit`` + attribute use, is reported; the same import the other
     way round is not."""
-    doc = ("## Layers\n\n| layer | module | job |\n|---|---|---|\n| low | `low` | base |\n"
-           "| high | `high` | top |\n\n## Next\n")
+    doc = (
+        "## Layers\n\n| layer | module | job |\n|---|---|---|\n| low | `low` | base |\n"
+        "| high | `high` | top |\n\n## Next\n"
+    )
     ranks = layer_ranks(doc)
     assert ranks == {"low": 0, "high": 1}
     pkg = tmp_path / "toolkit"
@@ -272,21 +313,28 @@ def test_layer_check_sees_importlib_and_the_lazy_facade(tmp_path):
     for name in ("low", "high"):
         (pkg / f"{name}.py").write_text("")
     sneaky = "import importlib\n\ndef f():\n    return importlib.import_module('toolkit.high')\n"
-    facade = ("def _tk():\n    import toolkit\n    return toolkit\n\n"
-              "def g():\n    tk = _tk()\n    return tk.top_function()\n")
+    facade = (
+        "def _tk():\n    import toolkit\n    return toolkit\n\n"
+        "def g():\n    tk = _tk()\n    return tk.top_function()\n"
+    )
     # the facade defined in one module and used in another
     imported = "from toolkit.low_helpers import api\n\ndef h():\n    return api().top_function()\n"
     names = {"top_function": "toolkit.high"}
     for source, facades in ((sneaky, set()), (facade, set()), (imported, {"api"})):
-        graph = {"toolkit.low": imports_of(source, pkg, names, facades) - {"toolkit.low_helpers"},
-                 "toolkit.high": set()}
+        graph = {
+            "toolkit.low": imports_of(source, pkg, names, facades) - {"toolkit.low_helpers"},
+            "toolkit.high": set(),
+        }
         assert layer_violations(graph, ranks) == ["toolkit.low imports toolkit.high, a lower layer"]
-    upward = {"toolkit.high": imports_of(sneaky.replace("high", "low"), pkg, names),
-              "toolkit.low": set()}
+    upward = {
+        "toolkit.high": imports_of(sneaky.replace("high", "low"), pkg, names),
+        "toolkit.low": set(),
+    }
     assert upward["toolkit.high"] == {"toolkit.low"}
     assert layer_violations(upward, ranks) == []
     assert layer_violations({"toolkit.other": set()}, ranks) == [
-        "toolkit.other is not in the layer table"]
+        "toolkit.other is not in the layer table"
+    ]
 
 
 def test_the_host_uses_only_public_names_of_the_study_side():
@@ -294,12 +342,16 @@ def test_the_host_uses_only_public_names_of_the_study_side():
     never imports the host."""
     for path in (PKG / "runs").glob("*.py"):
         for m in _imports(path):
-            assert not (m.startswith("toolkit.studies.") and m.split(".")[-1].startswith("_")), \
+            assert not (m.startswith("toolkit.studies.") and m.split(".")[-1].startswith("_")), (
                 f"{path.name} imports {m}"
-        assert "._" not in "".join(re.findall(r"from toolkit\.studies[\w.]* import", path.read_text()))
+            )
+        assert "._" not in "".join(
+            re.findall(r"from toolkit\.studies[\w.]* import", path.read_text())
+        )
     for path in (PKG / "studies").glob("*.py"):
-        assert not {m for m in _imports(path) if m.startswith(("toolkit.runs", "toolkit.runner"))}, \
-            path.name
+        assert not {
+            m for m in _imports(path) if m.startswith(("toolkit.runs", "toolkit.runner"))
+        }, path.name
 
 
 def test_cycle_finder_finds_a_cycle():
@@ -313,12 +365,20 @@ def test_no_module_imports_another_modules_private_names():
     for path in PKG.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("toolkit"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("toolkit")
+            ):
                 # private modules (toolkit._engine, toolkit._seeding) are shared seams;
                 # private *names* inside a module are that module's business
-                private = [a.name for a in node.names if a.name.startswith("_")
-                           and not a.name.startswith("__")
-                           and not (node.module == "toolkit" and (PKG / f"{a.name}.py").exists())]
+                private = [
+                    a.name
+                    for a in node.names
+                    if a.name.startswith("_")
+                    and not a.name.startswith("__")
+                    and not (node.module == "toolkit" and (PKG / f"{a.name}.py").exists())
+                ]
                 if private:
                     offenders.append(f"{path.name}: from {node.module} import {private}")
     assert offenders == []
@@ -332,7 +392,8 @@ def test_the_stub_lists_exactly_the_public_modules_names():
             listed[node.module] = {a.name for a in node.names}
     for name in toolkit.PUBLIC_MODULES:
         assert listed[name] == set(importlib.import_module(f"toolkit.{name}").__all__) - set(
-            toolkit.NOT_TOP_LEVEL), name
+            toolkit.NOT_TOP_LEVEL
+        ), name
     for name, names in toolkit.STUDY_LAYER.items():
         assert listed[name] == set(names), name
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -345,8 +406,12 @@ def test_the_stub_lists_exactly_the_public_modules_names():
 
 def test_nothing_refers_to_files_outside_the_repository():
     bad = []
-    for path in [*PKG.rglob("*.py"), *ROOT.glob("tests/*.py"), ROOT / "README.md",
-                 *ROOT.glob("docs/*.md")]:
+    for path in [
+        *PKG.rglob("*.py"),
+        *ROOT.glob("tests/*.py"),
+        ROOT / "README.md",
+        *ROOT.glob("docs/*.md"),
+    ]:
         text = path.read_text()
         # spelled in pieces so this file does not itself match the search
         for needle in ("DESIGN" + ".md", "shared" + "/calibration", ".." + "/shared"):

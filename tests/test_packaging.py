@@ -61,7 +61,8 @@ def test_environment_yml_mirrors_pyproject_runtime_dependencies():
     tools = {n.replace("types-pyyaml", "types-pyyaml") for n in pyproject_dev()}
     assert runtime <= conda and conda - runtime <= tools, (
         f"only in pyproject: {sorted(runtime - conda)}; "
-        f"only in environment.yml: {sorted(conda - runtime - tools)}")
+        f"only in environment.yml: {sorted(conda - runtime - tools)}"
+    )
     assert {"ruff", "mypy"} <= conda  # the gates run in a conda environment too
     assert "-e ." in pip
 
@@ -122,8 +123,11 @@ def test_ci_runs_the_gates_and_the_tests_in_the_pinned_environment():
     lint = make.split("\nlint:", 1)[1].split("\n\n", 1)[0]
     assert "ruff check" in lint and "ruff format --check" in lint and "mypy toolkit" in lint
     assert "-c $(LOCK)" in make and "\nlock:" in make and "pip freeze" in make
-    pins = [ln for ln in (ROOT / "constraints.txt").read_text().splitlines()
-            if ln and not ln.startswith("#")]
+    pins = [
+        ln
+        for ln in (ROOT / "constraints.txt").read_text().splitlines()
+        if ln and not ln.startswith("#")
+    ]
     assert pins and all("==" in ln for ln in pins)
     names = {ln.split("==")[0].lower().replace("_", "-") for ln in pins}
     assert {n.replace("_", "-") for n in pyproject_runtime()} <= names
@@ -161,35 +165,85 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_study_and_builds_the_course(tm
     # no PYTHONPATH, and never the checkout's folder as the working folder: only the wheel
     env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist),
-                    str(ROOT)], check=True, capture_output=True, cwd=tmp_path, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+    )
     (wheel,) = dist.glob("reverse_mentoring_toolkit-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--ignore-installed", "--disable-pip-version-check", str(wheel)],
-                   check=True, capture_output=True, cwd=tmp_path, env=env)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                              "['purelib'])"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     ours = {sysconfig.get_paths()["purelib"], *site.getsitepackages()}
     (Path(purelib.stdout.strip()) / "rmt_test_dependencies.pth").write_text("\n".join(ours) + "\n")
     # nbconvert's templates are data files of this environment's prefix, found by prefix
     env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    check = subprocess.run([str(python), "-c", _INSTALLED], cwd=work, env=env,
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [str(python), "-c", _INSTALLED], cwd=work, env=env, capture_output=True, text=True
+    )
     assert check.stdout.strip() == "True", check.stderr[-2000:]
     rmt = str(venv / "bin" / "rmt")
-    run = subprocess.run([rmt, "run", "meeting_cadence", "-p", "replicates=2", "-p", "n_mentors=14",
-                          "-p", "n_mentees=12", "-p", "cadences=weekly,biweekly",
-                          "-p", "n_models=4", "-p", "model_replicates=5"], cwd=work, env=env, capture_output=True,
-                         text=True)
+    run = subprocess.run(
+        [
+            rmt,
+            "run",
+            "meeting_cadence",
+            "-p",
+            "replicates=2",
+            "-p",
+            "n_mentors=14",
+            "-p",
+            "n_mentees=12",
+            "-p",
+            "cadences=weekly,biweekly",
+            "-p",
+            "n_models=4",
+            "-p",
+            "model_replicates=5",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     (folder,) = (work / "runs" / "meeting_cadence").iterdir()
     assert (folder / "report.html").is_file() and (folder / "manifest.json").is_file()
-    built = subprocess.run([rmt, "teaching", "build", "--out", "student"], cwd=work, env=env,
-                           capture_output=True, text=True)
+    built = subprocess.run(
+        [rmt, "teaching", "build", "--out", "student"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     assert len(list((work / "student").glob("*.ipynb"))) == 5

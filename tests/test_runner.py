@@ -29,8 +29,15 @@ from toolkit.runs import sweep as sweep_mod
 from toolkit.runs import verify as verify_mod
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_SWEEP = ["replicates=2", "n_mentors=20", "n_mentees=16", "hours=unmatched",
-              "cadences=weekly,biweekly", "n_models=20", "model_replicates=5"]
+TINY_SWEEP = [
+    "replicates=2",
+    "n_mentors=20",
+    "n_mentees=16",
+    "hours=unmatched",
+    "cadences=weekly,biweekly",
+    "n_models=20",
+    "model_replicates=5",
+]
 
 
 def test_manifest_records_what_must_reproduce(tiny_run):

@@ -26,20 +26,26 @@ class Spy:
         self.system, self.calls = system, []
 
     def __call__(self, designs, scenario, replications):
-        self.calls.append((tuple(int(d) for d in designs), int(scenario),
-                           tuple(int(r) for r in replications)))
+        self.calls.append(
+            (tuple(int(d) for d in designs), int(scenario), tuple(int(r) for r in replications))
+        )
         return self.system(designs, scenario, replications)
 
 
 def _frames_equal(a: Selection, b: Selection, *, simulated: bool = True) -> bool:
     drop = [] if simulated else ["replications_simulated"]
-    return (a.selected == b.selected and a.indistinguishable == b.indistinguishable
-            and a.designs.drop(columns=drop).equals(b.designs.drop(columns=drop))
-            and a.cells.equals(b.cells) and a.stages.equals(b.stages)
-            and a.guarantee == b.guarantee)
+    return (
+        a.selected == b.selected
+        and a.indistinguishable == b.indistinguishable
+        and a.designs.drop(columns=drop).equals(b.designs.drop(columns=drop))
+        and a.cells.equals(b.cells)
+        and a.stages.equals(b.stages)
+        and a.guarantee == b.guarantee
+    )
 
 
 # --- constants --------------------------------------------------------------------------
+
 
 def test_kn_h2_is_kim_and_nelson_constant():
     k, alpha, n0 = 10, 0.05, 20
@@ -49,8 +55,15 @@ def test_kn_h2_is_kim_and_nelson_constant():
 
 def test_the_union_bound_counts_cell_pairs_over_scenarios():
     mu = increasing_means(6, 1.0, scenarios=4)
-    sel = select_best(SyntheticSystem(mu, seed=1), range(6), delta=0.5, scenarios=range(4),
-                      quantile=0.5, n0=10, screening=False)
+    sel = select_best(
+        SyntheticSystem(mu, seed=1),
+        range(6),
+        delta=0.5,
+        scenarios=range(4),
+        quantile=0.5,
+        n0=10,
+        screening=False,
+    )
     s, m, k = 2, 4, 6
     assert sel.inputs["order_s"] == s
     assert sel.inputs["kn_beta"] == pytest.approx(0.05 / ((k - 1) * s * (m - s + 1)))
@@ -58,6 +71,7 @@ def test_the_union_bound_counts_cell_pairs_over_scenarios():
 
 
 # --- recovery ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_recovers_a_planted_best_design(seed):
@@ -70,8 +84,7 @@ def test_recovers_a_planted_best_design(seed):
     assert sel.selected == best
     assert sel.designs.loc[sel.designs.design == best, "status"].item() == "selected"
     assert sel.guarantee_holds
-    assert "within 0.5 outcome units of the best, with probability at least 0.95" \
-        in sel.guarantee
+    assert "within 0.5 outcome units of the best, with probability at least 0.95" in sel.guarantee
 
 
 def test_design_ids_are_passed_back_and_minimizing_picks_the_smallest():
@@ -91,14 +104,16 @@ def test_robust_selection_takes_the_best_worst_case_not_the_best_average():
     assert sel.selected == 1
     assert "worst-case mean outcome over the scenarios" in sel.guarantee
     # on the middle scenario mean (s = 2 of 3) design 0 wins
-    assert select_best(system, range(4), delta=0.5, scenarios=range(3), quantile=0.5,
-                       n0=10).selected == 0
+    assert (
+        select_best(system, range(4), delta=0.5, scenarios=range(3), quantile=0.5, n0=10).selected
+        == 0
+    )
 
 
 def test_screening_removes_clearly_inferior_designs_before_the_sequential_phase():
     mu = increasing_means(120, 0.5)
     spy = Spy(SyntheticSystem(mu, seed=6))
-    sel = select_best(spy, range(120), delta=0.5, n0=10)   # auto: screens from 50 designs
+    sel = select_best(spy, range(120), delta=0.5, n0=10)  # auto: screens from 50 designs
     assert sel.selected == 119
     assert sel.inputs["screening"] == "auto" and "screening" in sel.inputs["parts"]
     screened = sel.designs[sel.designs.status == "screened"]
@@ -111,8 +126,7 @@ def test_screening_removes_clearly_inferior_designs_before_the_sequential_phase(
 
 def test_screening_off_runs_kn_alone():
     mu = increasing_means(60, 0.5)
-    sel = select_best(SyntheticSystem(mu, seed=7), range(60), delta=0.5, n0=10,
-                      screening=False)
+    sel = select_best(SyntheticSystem(mu, seed=7), range(60), delta=0.5, n0=10, screening=False)
     assert sel.selected == 59
     assert "screening" not in sel.inputs["parts"]
     assert sel.inputs["kn_beta"] == pytest.approx(0.05 / 59)
@@ -120,14 +134,28 @@ def test_screening_off_runs_kn_alone():
 
 # --- the guarantee ----------------------------------------------------------------------
 
-def _failure_rate(true_gap: float, *, delta: float = 0.5, alpha: float = 0.2, k: int = 5,
-                  macro: int = 300, correlation: float = 0.0) -> float:
+
+def _failure_rate(
+    true_gap: float,
+    *,
+    delta: float = 0.5,
+    alpha: float = 0.2,
+    k: int = 5,
+    macro: int = 300,
+    correlation: float = 0.0,
+) -> float:
     mu = slippage_means(k, true_gap)
-    sigma = np.linspace(0.7, 1.3, k)   # unequal variances
+    sigma = np.linspace(0.7, 1.3, k)  # unequal variances
     wrong = 0
     for seed in range(macro):
-        sel = select_best(SyntheticSystem(mu, sigma=sigma, correlation=correlation, seed=seed),
-                          range(k), delta=delta, alpha=alpha, n0=10, block=20)
+        sel = select_best(
+            SyntheticSystem(mu, sigma=sigma, correlation=correlation, seed=seed),
+            range(k),
+            delta=delta,
+            alpha=alpha,
+            n0=10,
+            block=20,
+        )
         wrong += sel.selected != k - 1
     return wrong / macro
 
@@ -155,8 +183,9 @@ def test_the_failure_rate_check_fails_when_the_indifference_zone_is_violated():
 
 # --- hours: fixed and stochastic --------------------------------------------------------
 
+
 def test_designs_whose_fixed_hours_exceed_the_budget_are_never_simulated():
-    mu = increasing_means(8, 1.0)           # the best (7) costs too much
+    mu = increasing_means(8, 1.0)  # the best (7) costs too much
     hours = np.array([5, 5, 5, 5, 5, 5, 5, 50.0])
     spy = Spy(SyntheticSystem(mu, seed=8))
     sel = select_best(spy, range(8), delta=0.5, n0=10, budget=40, fixed_hours=hours)
@@ -168,20 +197,30 @@ def test_designs_whose_fixed_hours_exceed_the_budget_are_never_simulated():
 
 def test_a_budget_no_design_meets_names_the_cheapest_designs_hours():
     hours = np.array([30.0, 12.5, 44.0])
-    with pytest.raises(InvalidParameterError, match=r"cheapest design's coordinator hours "
-                       r"\(12\.5 for design 1\); got 10\.") as err:
-        select_best(SyntheticSystem(np.zeros(3)), range(3), delta=0.5, budget=10,
-                    fixed_hours=hours)
-    assert str(err.value).count(". ") == 0   # one sentence
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"cheapest design's coordinator hours "
+        r"\(12\.5 for design 1\); got 10\.",
+    ) as err:
+        select_best(SyntheticSystem(np.zeros(3)), range(3), delta=0.5, budget=10, fixed_hours=hours)
+    assert str(err.value).count(". ") == 0  # one sentence
 
 
 def test_stochastic_hours_constraint_drops_the_infeasible_best():
     mu = increasing_means(6, 1.0, scenarios=2)
     hours = np.full((6, 2), 10.0)
-    hours[5, 1] = 14.0                       # the best breaks the budget in one scenario
+    hours[5, 1] = 14.0  # the best breaks the budget in one scenario
     system = SyntheticSystem(mu, correlation=0.3, seed=9, hours_mean=hours, hours_sd=2.0)
-    sel = select_best(system, range(6), delta=0.5, scenarios=range(2), n0=10, budget=12.0,
-                      simulated_hours=True, hours_tolerance=1.0)
+    sel = select_best(
+        system,
+        range(6),
+        delta=0.5,
+        scenarios=range(2),
+        n0=10,
+        budget=12.0,
+        simulated_hours=True,
+        hours_tolerance=1.0,
+    )
     assert sel.selected == 4
     d = sel.designs.set_index("design")
     assert d.loc[5, "status"] == "infeasible"
@@ -197,8 +236,17 @@ def _chosen_despite_hours(best_hours: float, macro: int = 200) -> float:
     chosen = 0
     for seed in range(macro):
         system = SyntheticSystem(mu, seed=seed, hours_mean=hours, hours_sd=2.0)
-        sel = select_best(system, range(4), delta=0.5, alpha=0.3, n0=10, budget=12.0,
-                          simulated_hours=True, hours_tolerance=1.0, block=20)
+        sel = select_best(
+            system,
+            range(4),
+            delta=0.5,
+            alpha=0.3,
+            n0=10,
+            budget=12.0,
+            simulated_hours=True,
+            hours_tolerance=1.0,
+            block=20,
+        )
         chosen += sel.selected == 3
     return chosen / macro
 
@@ -219,13 +267,22 @@ def test_stochastic_hours_no_design_feasible_is_one_sentence_naming_the_cheapest
     mu = increasing_means(4, 1.0)
     hours = np.array([20.0, 16.0, 25.0, 30.0])
     system = SyntheticSystem(mu, seed=10, hours_mean=hours, hours_sd=1.0)
-    with pytest.raises(InvalidParameterError,
-                       match=r"the cheapest, design 1, needs 1[56]\.\d+ hours"):
-        select_best(system, range(4), delta=0.5, n0=10, budget=12.0, simulated_hours=True,
-                    hours_tolerance=1.0)
+    with pytest.raises(
+        InvalidParameterError, match=r"the cheapest, design 1, needs 1[56]\.\d+ hours"
+    ):
+        select_best(
+            system,
+            range(4),
+            delta=0.5,
+            n0=10,
+            budget=12.0,
+            simulated_hours=True,
+            hours_tolerance=1.0,
+        )
 
 
 # --- the record, determinism, execution -------------------------------------------------
+
 
 def test_the_record_tracks_survivors_replications_and_inputs():
     mu = increasing_means(12, 0.4)
@@ -248,8 +305,7 @@ def test_the_record_tracks_survivors_replications_and_inputs():
 
 def test_a_twin_of_the_best_is_indistinguishable_and_a_poor_design_is_not():
     mu = np.array([0.0, 0.0, 3.0, 3.0, -3.0])  # 2 and 3 identical; 4 far below
-    sel = select_best(SyntheticSystem(mu, correlation=0.5, seed=12), range(5), delta=0.5,
-                      n0=10)
+    sel = select_best(SyntheticSystem(mu, correlation=0.5, seed=12), range(5), delta=0.5, n0=10)
     assert sel.selected in (2, 3)
     assert {2, 3} <= set(sel.indistinguishable)
     assert 4 not in sel.indistinguishable
@@ -283,16 +339,18 @@ def test_thread_and_process_pools_give_the_serial_record():
 
 def test_a_replication_cap_says_the_guarantee_does_not_hold():
     mu = slippage_means(6, 0.05)
-    sel = select_best(SyntheticSystem(mu, seed=16), range(6), delta=0.05, n0=10,
-                      max_replications=30)
+    sel = select_best(
+        SyntheticSystem(mu, seed=16), range(6), delta=0.05, n0=10, max_replications=30
+    )
     assert not sel.guarantee_holds and sel.guarantee.startswith("No guarantee")
     assert sel.designs.replications.max() <= 30
 
 
 def test_a_cap_before_the_sequential_phase_picks_from_the_first_stage():
-    mu = increasing_means(60, 0.5)   # screening on; the cap falls inside the fresh stage
-    sel = select_best(SyntheticSystem(mu, seed=17), range(60), delta=0.5, n0=10,
-                      max_replications=15)
+    mu = increasing_means(60, 0.5)  # screening on; the cap falls inside the fresh stage
+    sel = select_best(
+        SyntheticSystem(mu, seed=17), range(60), delta=0.5, n0=10, max_replications=15
+    )
     assert not sel.guarantee_holds
     assert sel.selected == 59
 
@@ -305,45 +363,53 @@ def test_one_design_needs_no_simulation():
 
 # --- bad input --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"delta": 0}, r"'delta' parameter of select_best must be a finite number > 0; got 0\."),
-    ({"delta": -1.0}, r"'delta'.*> 0; got -1\.0\."),
-    ({"delta": float("nan")}, r"'delta'"),
-    ({"delta": 0.5, "alpha": 0}, r"'alpha'.*in the range \(0, 1\); got 0\."),
-    ({"delta": 0.5, "alpha": 1.0}, r"'alpha'.*\(0, 1\); got 1\.0\."),
-    ({"delta": 0.5, "alpha": 1.5}, r"'alpha'"),
-    ({"delta": 0.5, "n0": 1}, r"'n0'.*got 1\."),
-    ({"delta": 0.5, "quantile": 1.5}, r"'quantile'"),
-    ({"delta": 0.5, "screening": "yes"}, r"'screening'.*True, False or 'auto'"),
-    ({"delta": 0.5, "scenarios": []}, r"'scenarios'.*non-empty"),
-    ({"delta": 0.5, "simulated_hours": True}, r"'budget'.*positive number"),
-    ({"delta": 0.5, "budget": -3}, r"'budget'.*> 0; got -3\."),
-    ({"delta": 0.5, "budget": 10, "fixed_hours": [1, 2]}, r"'fixed_hours'.*3 finite"),
-    ({"delta": 0.5, "mapper": 3}, r"'mapper'"),
-    ({"delta": 0.5, "units": ""}, r"'units'"),
-    ({"delta": 0.5, "max_replications": 5}, r"'max_replications'.*>= 20"),
-])
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"delta": 0}, r"'delta' parameter of select_best must be a finite number > 0; got 0\."),
+        ({"delta": -1.0}, r"'delta'.*> 0; got -1\.0\."),
+        ({"delta": float("nan")}, r"'delta'"),
+        ({"delta": 0.5, "alpha": 0}, r"'alpha'.*in the range \(0, 1\); got 0\."),
+        ({"delta": 0.5, "alpha": 1.0}, r"'alpha'.*\(0, 1\); got 1\.0\."),
+        ({"delta": 0.5, "alpha": 1.5}, r"'alpha'"),
+        ({"delta": 0.5, "n0": 1}, r"'n0'.*got 1\."),
+        ({"delta": 0.5, "quantile": 1.5}, r"'quantile'"),
+        ({"delta": 0.5, "screening": "yes"}, r"'screening'.*True, False or 'auto'"),
+        ({"delta": 0.5, "scenarios": []}, r"'scenarios'.*non-empty"),
+        ({"delta": 0.5, "simulated_hours": True}, r"'budget'.*positive number"),
+        ({"delta": 0.5, "budget": -3}, r"'budget'.*> 0; got -3\."),
+        ({"delta": 0.5, "budget": 10, "fixed_hours": [1, 2]}, r"'fixed_hours'.*3 finite"),
+        ({"delta": 0.5, "mapper": 3}, r"'mapper'"),
+        ({"delta": 0.5, "units": ""}, r"'units'"),
+        ({"delta": 0.5, "max_replications": 5}, r"'max_replications'.*>= 20"),
+    ],
+)
 def test_bad_input_is_one_sentence(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         select_best(SyntheticSystem(np.zeros(3)), range(3), **kwargs)
 
 
-@pytest.mark.parametrize("designs", [[], (), np.array([], dtype=int), [1, 1, 2], "abc",
-                                     [0.5, 1.5]])
+@pytest.mark.parametrize("designs", [[], (), np.array([], dtype=int), [1, 1, 2], "abc", [0.5, 1.5]])
 def test_an_empty_or_repeated_design_set_is_refused(designs):
-    with pytest.raises(InvalidParameterError, match=r"'designs' parameter of select_best must "
-                       r"be a non-empty sequence of distinct integer ids"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'designs' parameter of select_best must "
+        r"be a non-empty sequence of distinct integer ids",
+    ):
         select_best(SyntheticSystem(np.zeros(3)), designs, delta=0.5)
 
 
 def test_a_simulator_returning_the_wrong_shape_is_named():
     def bad(designs, scenario, replications):
         return np.zeros((len(replications), len(designs) + 1))
+
     with pytest.raises(InvalidParameterError, match=r"'simulate' callback.*shape \(3, 20\)"):
         select_best(bad, range(3), delta=0.5)
 
 
 def test_a_simulator_without_hours_is_named_when_hours_are_simulated():
     with pytest.raises(InvalidParameterError, match=r"pair \(outcomes, hours\)"):
-        select_best(SyntheticSystem(np.zeros(3)), range(3), delta=0.5, budget=5,
-                    simulated_hours=True)
+        select_best(
+            SyntheticSystem(np.zeros(3)), range(3), delta=0.5, budget=5, simulated_hours=True
+        )

@@ -25,13 +25,25 @@ def cohort():
 def random_pairs(cohort, seed=0, n=None):
     g = np.random.default_rng(seed)
     n = n or len(cohort.mentees)
-    return pd.DataFrame({"mentee_id": cohort.mentees["participant_id"].to_numpy()[:n],
-                         "mentor_id": g.permutation(cohort.mentors["participant_id"].to_numpy())[:n]})
+    return pd.DataFrame(
+        {
+            "mentee_id": cohort.mentees["participant_id"].to_numpy()[:n],
+            "mentor_id": g.permutation(cohort.mentors["participant_id"].to_numpy())[:n],
+        }
+    )
 
 
-BUSY = ProgramDesign(duration_weeks=20, cadence="weekly", checkins="monthly", flag_rating=3,
-                     no_first_meeting_week=2, no_meeting_weeks=3, goal_setting=True,
-                     structured_agenda=True, mentor_training=True)
+BUSY = ProgramDesign(
+    duration_weeks=20,
+    cadence="weekly",
+    checkins="monthly",
+    flag_rating=3,
+    no_first_meeting_week=2,
+    no_meeting_weeks=3,
+    goal_setting=True,
+    structured_agenda=True,
+    mentor_training=True,
+)
 
 
 def check_invariants(res, design, b=B, capacity=1):
@@ -67,8 +79,10 @@ def check_invariants(res, design, b=B, capacity=1):
     assert (trig_first["week"] == design.no_first_meeting_week).all()
     met_by = w.groupby("pair_id")["met"].cumsum()
     held_before = dict(zip(zip(w["pair_id"], w["week"], strict=True), met_by, strict=True))
-    assert all(held_before[(p, k)] == 0 for p, k in zip(trig_first["pair_id"], trig_first["week"],
-                                                       strict=True))
+    assert all(
+        held_before[(p, k)] == 0
+        for p, k in zip(trig_first["pair_id"], trig_first["week"], strict=True)
+    )
     # every event has a known reason
     assert ev["reason"].notna().all() and ev["event"].notna().all()
     assert set(ev["event"].astype(str)) <= set(EVENT_TYPES)
@@ -81,27 +95,52 @@ def check_invariants(res, design, b=B, capacity=1):
     assert (o["meetings_held"].to_numpy() == w.groupby("pair_id")["met"].sum().to_numpy()).all()
     # hours add up from meetings, check-ins and interventions
     n_ck = ck.groupby("pair_id").size().reindex(o["pair_id"], fill_value=0).to_numpy()
-    n_coach = (ev[ev["event"] == "coach"].groupby("pair_id").size()
-               .reindex(o["pair_id"], fill_value=0).to_numpy())
+    n_coach = (
+        ev[ev["event"] == "coach"]
+        .groupby("pair_id")
+        .size()
+        .reindex(o["pair_id"], fill_value=0)
+        .to_numpy()
+    )
     rem = ev[(ev["event"] == "rematch") & (ev["reason"] == "new_mentor")]
     n_rem = rem.groupby("pair_id").size().reindex(o["pair_id"], fill_value=0).to_numpy()
-    n_close = (ev[(ev["event"] == "closure") & (ev["reason"] == "coordinator_close")]
-               .groupby("pair_id").size().reindex(o["pair_id"], fill_value=0).to_numpy())
+    n_close = (
+        ev[(ev["event"] == "closure") & (ev["reason"] == "coordinator_close")]
+        .groupby("pair_id")
+        .size()
+        .reindex(o["pair_id"], fill_value=0)
+        .to_numpy()
+    )
     meet_h = design.meeting_minutes / 60
     prep_h = b.agenda_prep_minutes / 60 * design.structured_agenda
     survey_h = b.survey_minutes / 60
     # participants answer a survey at planned check-ins only (triggers read the log)
-    n_survey = (ck[ck["reason"] == "scheduled"].groupby("pair_id").size()
-                .reindex(o["pair_id"], fill_value=0).to_numpy())
+    n_survey = (
+        ck[ck["reason"] == "scheduled"]
+        .groupby("pair_id")
+        .size()
+        .reindex(o["pair_id"], fill_value=0)
+        .to_numpy()
+    )
     m = o["meetings_held"].to_numpy()
-    np.testing.assert_allclose(o["hours_mentee"], m * (meet_h + prep_h) + n_survey * survey_h
-                               + n_coach * b.coach_participant_hours)
-    np.testing.assert_allclose(o["hours_mentor"], m * meet_h + n_survey * survey_h
-                               + n_coach * b.coach_participant_hours
-                               + b.training_hours * design.mentor_training)
-    np.testing.assert_allclose(o["hours_coordinator"], n_ck * b.checkin_minutes / 60
-                               + n_coach * b.coach_hours + n_rem * b.rematch_hours
-                               + n_close * b.close_hours)
+    np.testing.assert_allclose(
+        o["hours_mentee"],
+        m * (meet_h + prep_h) + n_survey * survey_h + n_coach * b.coach_participant_hours,
+    )
+    np.testing.assert_allclose(
+        o["hours_mentor"],
+        m * meet_h
+        + n_survey * survey_h
+        + n_coach * b.coach_participant_hours
+        + b.training_hours * design.mentor_training,
+    )
+    np.testing.assert_allclose(
+        o["hours_coordinator"],
+        n_ck * b.checkin_minutes / 60
+        + n_coach * b.coach_hours
+        + n_rem * b.rematch_hours
+        + n_close * b.close_hours,
+    )
     # rematches honour capacity: final active load per mentor within capacity
     load = o.loc[o["completed"], "mentor_id"].astype(object).value_counts()
     assert (load <= capacity).all()
@@ -122,7 +161,7 @@ def test_invariants_with_coordinator(cohort, on_flag):
 
 def test_rematch_with_no_free_mentor_is_recorded():
     c = generate_cohort(CohortSpec(n_mentors=20, n_mentees=20, seed=3))
-    design = BUSY.replace(on_flag="rematch", flag_rating=5)   # every pair flagged at once
+    design = BUSY.replace(on_flag="rematch", flag_rating=5)  # every pair flagged at once
     b = BehaviorModel(rematch_acceptance=1.0)
     res = simulate(c, random_pairs(c), design, b, seed=2)
     rem = res.events[res.events["event"] == "rematch"]
@@ -131,11 +170,13 @@ def test_rematch_with_no_free_mentor_is_recorded():
 
 
 def test_inactivity_rule_closes_after_exactly_n_weeks(cohort):
-    design = ProgramDesign(duration_weeks=26, cadence="monthly", no_meeting_weeks=6,
-                           on_flag="close")
+    design = ProgramDesign(
+        duration_weeks=26, cadence="monthly", no_meeting_weeks=6, on_flag="close"
+    )
     res = simulate(cohort, random_pairs(cohort), design, BehaviorModel(meet_base=-1.0), seed=1)
-    closed = res.events[(res.events["event"] == "closure")
-                        & (res.events["reason"] == "coordinator_close")]
+    closed = res.events[
+        (res.events["event"] == "closure") & (res.events["reason"] == "coordinator_close")
+    ]
     assert len(closed) > 0
     w = res.weeks
     for pid, week in zip(closed["pair_id"], closed["week"], strict=True):
@@ -154,8 +195,9 @@ def test_deterministic_by_seed(cohort):
 
 
 def test_no_meetings_means_no_learning(cohort):
-    res = simulate(cohort, random_pairs(cohort), ProgramDesign(),
-                   BehaviorModel(meet_base=-60.0), seed=3)
+    res = simulate(
+        cohort, random_pairs(cohort), ProgramDesign(), BehaviorModel(meet_base=-60.0), seed=3
+    )
     o = res.outcomes
     assert o["meetings_held"].sum() == 0
     # nothing learned: zero for completed pairs, only the ending's setback for the others
@@ -167,21 +209,51 @@ def test_no_meetings_means_no_learning(cohort):
 
 def test_more_frequent_meetings_mean_more_meetings(cohort):
     pairs = random_pairs(cohort)
-    held = [simulate(cohort, pairs, ProgramDesign(cadence=c), seed=5).outcomes["meetings_held"].mean()
-            for c in ("weekly", "biweekly", "every_3_weeks", "monthly")]
+    held = [
+        simulate(cohort, pairs, ProgramDesign(cadence=c), seed=5).outcomes["meetings_held"].mean()
+        for c in ("weekly", "biweekly", "every_3_weeks", "monthly")
+    ]
     assert held == sorted(held, reverse=True) and held[0] > held[-1] + 3
 
 
 def test_tables_have_design_columns(cohort):
     res = simulate(cohort, random_pairs(cohort, n=30), ProgramDesign(duration_weeks=5), seed=0)
     assert list(res.weeks.columns) == [
-        "replicate", "arm", "pair_id", "week", "scheduled", "met", "quality", "engagement",
-        "mentee_skill", "mentor_skill", "checkin", "flagged", "intervention", "active",
-        "state"]
-    for col in ("replicate", "arm", "pair_id", "mentee_id", "mentor_id", "meetings_held",
-                "weeks_active", "completed", "closed_week", "final_quality", "mentee_gain",
-                "mentor_gain", "satisfaction_mentee", "satisfaction_mentor", "hours_mentee",
-                "hours_mentor", "hours_coordinator"):
+        "replicate",
+        "arm",
+        "pair_id",
+        "week",
+        "scheduled",
+        "met",
+        "quality",
+        "engagement",
+        "mentee_skill",
+        "mentor_skill",
+        "checkin",
+        "flagged",
+        "intervention",
+        "active",
+        "state",
+    ]
+    for col in (
+        "replicate",
+        "arm",
+        "pair_id",
+        "mentee_id",
+        "mentor_id",
+        "meetings_held",
+        "weeks_active",
+        "completed",
+        "closed_week",
+        "final_quality",
+        "mentee_gain",
+        "mentor_gain",
+        "satisfaction_mentee",
+        "satisfaction_mentor",
+        "hours_mentee",
+        "hours_mentor",
+        "hours_coordinator",
+    ):
         assert col in res.outcomes.columns, col
     assert len(res.outcomes) == 30 and res.weeks["week"].max() == 5
     s = res.surveys
@@ -208,35 +280,55 @@ def test_matching_of_another_cohort_is_refused(cohort):
 
 
 def test_an_object_that_only_looks_like_a_matching_is_refused(cohort):
-    class LooksLikeMatching:   # duck typing at the seam is not accepted
+    class LooksLikeMatching:  # duck typing at the seam is not accepted
         pairs = random_pairs(cohort)
 
     with pytest.raises(InvalidParameterError, match="'matching' parameter of simulate"):
         simulate(cohort, LooksLikeMatching(), ProgramDesign())
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"design": "weekly"}, "design"), ({"behavior": {"a": 1}}, "behavior"), ({"seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"design": "weekly"}, "design"),
+        ({"behavior": {"a": 1}}, "behavior"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_bad_arguments(cohort, kwargs, name):
     args = {"design": ProgramDesign(), **kwargs}
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of simulate"):
         simulate(cohort, random_pairs(cohort), **args)
 
 
-@given(duration=st.integers(1, 16), cadence=st.sampled_from(CADENCES),
-       checkins=st.sampled_from(["none", "monthly", "survey_30_60"]),
-       on_flag=st.sampled_from(FLAG_ACTIONS), flag_rating=st.floats(1, 5),
-       gap=st.one_of(st.none(), st.integers(1, 16)), levers=st.lists(st.booleans(), min_size=5,
-                                                                       max_size=5),
-       minutes=st.floats(15, 120), seed=st.integers(0, 2**32))
-def test_invariants_property(cohort, duration, cadence, checkins, on_flag, flag_rating, gap,
-                             levers, minutes, seed):
-    design = ProgramDesign(duration_weeks=duration, cadence=cadence, checkins=checkins,
-                           on_flag=on_flag, flag_rating=flag_rating,
-                           no_meeting_weeks=None if gap is None else min(gap, duration),
-                           meeting_minutes=minutes, goal_setting=levers[0],
-                           structured_agenda=levers[1], mentor_training=levers[2],
-                           recognition=levers[3], virtual=levers[4])
+@given(
+    duration=st.integers(1, 16),
+    cadence=st.sampled_from(CADENCES),
+    checkins=st.sampled_from(["none", "monthly", "survey_30_60"]),
+    on_flag=st.sampled_from(FLAG_ACTIONS),
+    flag_rating=st.floats(1, 5),
+    gap=st.one_of(st.none(), st.integers(1, 16)),
+    levers=st.lists(st.booleans(), min_size=5, max_size=5),
+    minutes=st.floats(15, 120),
+    seed=st.integers(0, 2**32),
+)
+def test_invariants_property(
+    cohort, duration, cadence, checkins, on_flag, flag_rating, gap, levers, minutes, seed
+):
+    design = ProgramDesign(
+        duration_weeks=duration,
+        cadence=cadence,
+        checkins=checkins,
+        on_flag=on_flag,
+        flag_rating=flag_rating,
+        no_meeting_weeks=None if gap is None else min(gap, duration),
+        meeting_minutes=minutes,
+        goal_setting=levers[0],
+        structured_agenda=levers[1],
+        mentor_training=levers[2],
+        recognition=levers[3],
+        virtual=levers[4],
+    )
     check_invariants(simulate(cohort, random_pairs(cohort, seed % 7), design, seed=seed), design)
 
 

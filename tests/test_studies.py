@@ -22,7 +22,9 @@ STUDIES = [s for s in list_studies() if not s.startswith("_")]
 
 
 def test_every_study_has_tiny_parameters_for_the_suite(tiny_params):
-    assert set(STUDIES) <= set(tiny_params), "add tiny parameters for each new study to tests/conftest.py"
+    assert set(STUDIES) <= set(tiny_params), (
+        "add tiny parameters for each new study to tests/conftest.py"
+    )
 
 
 @pytest.mark.parametrize("name", STUDIES)
@@ -57,28 +59,43 @@ def test_notebook_defaults_check_can_fail(tmp_path):
     path = tmp_path / "drift.ipynb"
     nbformat.write(nb, path)
     inferred = papermill.inspect_notebook(str(path))
-    assert ast.literal_eval(inferred["replicates"]["default"]) != study.parameters.defaults()["replicates"]
+    assert (
+        ast.literal_eval(inferred["replicates"]["default"])
+        != study.parameters.defaults()["replicates"]
+    )
 
 
-@pytest.mark.parametrize(("text", "annotation", "expected"), [
-    ("weekly,monthly", tuple[str, ...], ("weekly", "monthly")),
-    ('["weekly", "monthly"]', tuple[str, ...], ("weekly", "monthly")),
-    ("[weekly, monthly]", tuple[str, ...], ("weekly", "monthly")),
-    ("7", int, 7), ("0.5", float, 0.5), ("true", bool, True), ("none", str | None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "annotation", "expected"),
+    [
+        ("weekly,monthly", tuple[str, ...], ("weekly", "monthly")),
+        ('["weekly", "monthly"]', tuple[str, ...], ("weekly", "monthly")),
+        ("[weekly, monthly]", tuple[str, ...], ("weekly", "monthly")),
+        ("7", int, 7),
+        ("0.5", float, 0.5),
+        ("true", bool, True),
+        ("none", str | None, None),
+    ],
+)
 def test_parse_value_reads_command_line_strings(text, annotation, expected):
     assert parse_value(text, annotation) == expected
 
 
-@pytest.mark.parametrize(("values", "words"), [
-    ({"replicat": 3}, ["has no parameter 'replicat'", "'replicates'"]),
-    ({"replicates": "many"}, ["'replicates'", "an int in the range [1, 2000]", "'many'"]),
-    ({"replicates": 0}, ["'replicates'", "got 0"]),
-    ({"cadences": ["weekly", "fortnightly"]}, ["'cadences'", "'fortnightly'", "item 2", "'monthly'"]),
-    ({"policy": "best"}, ["'policy'", "'optimal'", "'best'"]),
-    ({"cadences": ["weekly", "monthly"]}, ["'reference'", "'biweekly'"]),
-    ({"meeting_minutes": 200.0, "hours": "matched"}, ["240 minutes"]),
-])
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"replicat": 3}, ["has no parameter 'replicat'", "'replicates'"]),
+        ({"replicates": "many"}, ["'replicates'", "an int in the range [1, 2000]", "'many'"]),
+        ({"replicates": 0}, ["'replicates'", "got 0"]),
+        (
+            {"cadences": ["weekly", "fortnightly"]},
+            ["'cadences'", "'fortnightly'", "item 2", "'monthly'"],
+        ),
+        ({"policy": "best"}, ["'policy'", "'optimal'", "'best'"]),
+        ({"cadences": ["weekly", "monthly"]}, ["'reference'", "'biweekly'"]),
+        ({"meeting_minutes": 200.0, "hours": "matched"}, ["240 minutes"]),
+    ],
+)
 def test_bad_parameters_one_sentence(values, words):
     with pytest.raises(InvalidParameterError) as info:
         get_study("meeting_cadence").parameters.from_values(values)
@@ -110,7 +127,9 @@ class _Resources(HTMLParser):
         if tag == "img":
             self.imgs.append(a)
         for key in ("src", "href"):
-            if tag in ("script", "link", "img", "iframe", "source", "video", "audio") and a.get(key):
+            if tag in ("script", "link", "img", "iframe", "source", "video", "audio") and a.get(
+                key
+            ):
                 self.loads.append(a[key])
 
 
@@ -135,9 +154,11 @@ def test_report_is_self_contained_findings_first_and_code_free(tiny_run):
 
 
 def test_report_check_catches_an_outside_script():
-    good = ('<section id="findings"></section><img src="data:image/png;base64,AA" alt="x">'
-            '<section id="methods"></section><section id="limitations"></section>'
-            '<section id="reproduce"></section><table></table>')
+    good = (
+        '<section id="findings"></section><img src="data:image/png;base64,AA" alt="x">'
+        '<section id="methods"></section><section id="limitations"></section>'
+        '<section id="reproduce"></section><table></table>'
+    )
     check_report(good)
     with pytest.raises(AssertionError):
         check_report(good + '<script src="https://cdn.example.org/require.js"></script>')
@@ -147,21 +168,36 @@ def test_report_check_catches_an_outside_script():
 
 def test_run_writes_tables_findings_and_the_reproduce_command(tiny_run):
     run = tiny_run.path
-    assert {p.name for p in (run / "tables").iterdir()} >= {"estimates.parquet", "arms.parquet",
-                                                              "arms.csv", "outcomes.parquet"}
+    assert {p.name for p in (run / "tables").iterdir()} >= {
+        "estimates.parquet",
+        "arms.parquet",
+        "arms.csv",
+        "outcomes.parquet",
+    }
     saved = json.loads((run / "findings.json").read_text())
     findings = saved["findings"]
     assert findings and all(f.startswith("Across the 24 models") for f in findings)
     assert all("completion" in f for f in saved["more"][DEFAULT_ANSWER])
     text = (run / "report.html").read_text()
     assert "Across the 24 models consistent with the evidence, the weekly schedule" in text
-    assert {"across_models.parquet", "model_answers.parquet", "spread_drivers.parquet",
-            "sign_boxes.parquet", "at_horizon.parquet", "closure_reasons.parquet"} <= {
-        p.name for p in (run / "tables").iterdir()}
+    assert {
+        "across_models.parquet",
+        "model_answers.parquet",
+        "spread_drivers.parquet",
+        "sign_boxes.parquet",
+        "at_horizon.parquet",
+        "closure_reasons.parquet",
+    } <= {p.name for p in (run / "tables").iterdir()}
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["command"] in text.replace("&#x27;", "'")
     arms = pd.read_parquet(run / "tables" / "arms.parquet")
-    assert set(arms["arm"]) == {"weekly", "biweekly", "monthly", "weekly_matched", "monthly_matched"}
+    assert set(arms["arm"]) == {
+        "weekly",
+        "biweekly",
+        "monthly",
+        "weekly_matched",
+        "monthly_matched",
+    }
 
 
 def test_plain_papermill_validates_inside_the_kernel(tmp_path):
@@ -169,15 +205,30 @@ def test_plain_papermill_validates_inside_the_kernel(tmp_path):
     import papermill
 
     nb = get_study("meeting_cadence").notebook
-    papermill.execute_notebook(str(nb), str(tmp_path / "ok.ipynb"), cwd=str(tmp_path),
-                               parameters={"cadences": "weekly,biweekly", "replicates": 2,
-                                           "n_mentors": 20, "n_mentees": 16, "hours": "unmatched"},
-                               progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(nb),
+        str(tmp_path / "ok.ipynb"),
+        cwd=str(tmp_path),
+        parameters={
+            "cadences": "weekly,biweekly",
+            "replicates": 2,
+            "n_mentors": 20,
+            "n_mentees": 16,
+            "hours": "unmatched",
+        },
+        progress_bar=False,
+        kernel_name="python3",
+    )
     assert (tmp_path / "tables" / "estimates.parquet").is_file()
     with pytest.raises(papermill.PapermillExecutionError) as info:
-        papermill.execute_notebook(str(nb), str(tmp_path / "bad.ipynb"), cwd=str(tmp_path),
-                                   parameters={"cadences": "weekly,fortnightly"},
-                                   progress_bar=False, kernel_name="python3")
+        papermill.execute_notebook(
+            str(nb),
+            str(tmp_path / "bad.ipynb"),
+            cwd=str(tmp_path),
+            parameters={"cadences": "weekly,fortnightly"},
+            progress_bar=False,
+            kernel_name="python3",
+        )
     assert info.value.ename == "InvalidParameterError"
     assert "'fortnightly'" in info.value.evalue
 
@@ -185,23 +236,62 @@ def test_plain_papermill_validates_inside_the_kernel(tmp_path):
 def test_roster_run_never_shows_names_or_emails(tmp_path):
     from toolkit.runner import run_study
 
-    first = ["Zebulon", "Philippa", "Ingeborg", "Caspian", "Ottoline", "Barnaby", "Seraphina",
-             "Leopoldine", "Thaddeus", "Wilhelmina", "Ignatius", "Rosalind"]
-    last = ["Quixotewright", "Marchbanks", "Thistlewaite", "Wolstenholme", "Farquharson",
-            "Rutherglen", "Aldcroft", "Pemberton", "Vexley", "Oyelaran", "Strathmore", "Kilbride"]
+    first = [
+        "Zebulon",
+        "Philippa",
+        "Ingeborg",
+        "Caspian",
+        "Ottoline",
+        "Barnaby",
+        "Seraphina",
+        "Leopoldine",
+        "Thaddeus",
+        "Wilhelmina",
+        "Ignatius",
+        "Rosalind",
+    ]
+    last = [
+        "Quixotewright",
+        "Marchbanks",
+        "Thistlewaite",
+        "Wolstenholme",
+        "Farquharson",
+        "Rutherglen",
+        "Aldcroft",
+        "Pemberton",
+        "Vexley",
+        "Oyelaran",
+        "Strathmore",
+        "Kilbride",
+    ]
     depts = ["IT", "Sales", "HR", "Finance"]
-    people = [(f"{'M' if k < 12 else 'E'}{k}", "mentor" if k < 12 else "mentee",
-               f"{first[k % 12]} {last[(k * 5) % 12]}", f"{first[k % 12].lower()}{k}@example.org",
-               depts[k % 4]) for k in range(22)]
+    people = [
+        (
+            f"{'M' if k < 12 else 'E'}{k}",
+            "mentor" if k < 12 else "mentee",
+            f"{first[k % 12]} {last[(k * 5) % 12]}",
+            f"{first[k % 12].lower()}{k}@example.org",
+            depts[k % 4],
+        )
+        for k in range(22)
+    ]
     roster = tmp_path / "people.csv"
-    roster.write_text("id,role,name,email,department\n"
-                      + "".join(",".join(p) + "\n" for p in people), encoding="utf-8")
-    res = run_study("meeting_cadence", ["roster=" + str(roster), "replicates=10",
-                                        "cadences=weekly,monthly", "reference=monthly"], out=tmp_path / "runs",
-                    progress=False)
+    roster.write_text(
+        "id,role,name,email,department\n" + "".join(",".join(p) + "\n" for p in people),
+        encoding="utf-8",
+    )
+    res = run_study(
+        "meeting_cadence",
+        ["roster=" + str(roster), "replicates=10", "cadences=weekly,monthly", "reference=monthly"],
+        out=tmp_path / "runs",
+        progress=False,
+    )
     secrets = [w for p in people for w in (p[2].split()[0], p[2].split()[-1], p[3])]
-    texts = [(res.path / "report.html").read_text(), (res.path / "findings.json").read_text(),
-             (res.path / "manifest.json").read_text()]
+    texts = [
+        (res.path / "report.html").read_text(),
+        (res.path / "findings.json").read_text(),
+        (res.path / "manifest.json").read_text(),
+    ]
     for table in (res.path / "tables").glob("*.parquet"):
         texts.append(pd.read_parquet(table).to_csv())
     for table in (res.path / "tables").glob("*.csv"):
@@ -217,7 +307,8 @@ def test_roster_run_never_shows_names_or_emails(tmp_path):
 
 
 def test_a_kernel_checks_parameters_once_builds_the_spec_once_and_reads_a_roster_once(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """Inside a kernel: the parameters are validated once (the class defaults once more, for
     the parameters table), the experiment spec is built once, the roster read once."""
     import pydantic
@@ -228,9 +319,14 @@ def test_a_kernel_checks_parameters_once_builds_the_spec_once_and_reads_a_roster
     from toolkit.studies.matching_policies import MatchingPolicies
 
     roster = tmp_path / "people.csv"
-    roster.write_text("id,role,department\n" + "".join(
-        f"{'M' if k < 8 else 'E'}{k},{'mentor' if k < 8 else 'mentee'},{['IT', 'HR'][k % 2]}\n"
-        for k in range(14)), encoding="utf-8")
+    roster.write_text(
+        "id,role,department\n"
+        + "".join(
+            f"{'M' if k < 8 else 'E'}{k},{'mentor' if k < 8 else 'mentee'},{['IT', 'HR'][k % 2]}\n"
+            for k in range(14)
+        ),
+        encoding="utf-8",
+    )
     counts = {"params": 0, "specs": 0}
     init, post = pydantic.BaseModel.__init__, ex.ExperimentSpec.__post_init__
 
@@ -246,14 +342,20 @@ def test_a_kernel_checks_parameters_once_builds_the_spec_once_and_reads_a_roster
     monkeypatch.setattr(ex.ExperimentSpec, "__post_init__", count_specs)
     monkeypatch.chdir(tmp_path)
     _read_roster.cache_clear()
-    namespace = {"seed": 0, "roster": str(roster), "replicates": 2, "examples": 0,
-                 "policies": ["random", "optimal"]}
+    namespace = {
+        "seed": 0,
+        "roster": str(roster),
+        "replicates": 2,
+        "examples": 0,
+        "policies": ["random", "optimal"],
+    }
     study = MatchingPolicies.from_notebook(namespace)
     result = study.simulate()
     estimates = study.analyse(result)
     study.show_findings(study.findings(estimates, study.summary_table(result)))
-    study.show_sections(aims="a", estimands=["b"], methods="c",
-                        performance=study.performance_text(estimates))
+    study.show_sections(
+        aims="a", estimands=["b"], methods="c", performance=study.performance_text(estimates)
+    )
     assert counts["params"] == 1
     assert counts["specs"] == 2  # the spec, and its copy holding the roster read in memory
     assert _read_roster.cache_info().misses == 1

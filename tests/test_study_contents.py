@@ -16,17 +16,50 @@ from toolkit.studies import get_study
 from toolkit.studies._base import DEFAULT_ANSWER
 
 ACROSS_STUDIES = ["meeting_cadence", "matching_policies", "policy_by_cadence", "checkin_cadence"]
-CONTENT_STUDIES = ["matching_policies", "checkin_cadence", "policy_by_cadence", "design_power",
-                   "model_card"]
+CONTENT_STUDIES = [
+    "matching_policies",
+    "checkin_cadence",
+    "policy_by_cadence",
+    "design_power",
+    "model_card",
+]
 EXPECTED_TABLES = {
-    "matching_policies": {"estimates", "policies", "fairness", "fairness_gaps", "matchings",
-                          "examples", "outcomes", "across_models", "model_answers",
-                          "spread_drivers", "sign_boxes"},
-    "checkin_cadence": {"estimates", "arms", "cost_per_retained_pair", "outcomes",
-                        "early_warning", "checkin_warning", "closure_reasons", "marginal_cost",
-                        "across_models", "model_answers", "spread_drivers", "sign_boxes"},
-    "policy_by_cadence": {"estimates", "outcomes", "completion_cells", "across_models",
-                          "model_answers", "spread_drivers", "sign_boxes"},
+    "matching_policies": {
+        "estimates",
+        "policies",
+        "fairness",
+        "fairness_gaps",
+        "matchings",
+        "examples",
+        "outcomes",
+        "across_models",
+        "model_answers",
+        "spread_drivers",
+        "sign_boxes",
+    },
+    "checkin_cadence": {
+        "estimates",
+        "arms",
+        "cost_per_retained_pair",
+        "outcomes",
+        "early_warning",
+        "checkin_warning",
+        "closure_reasons",
+        "marginal_cost",
+        "across_models",
+        "model_answers",
+        "spread_drivers",
+        "sign_boxes",
+    },
+    "policy_by_cadence": {
+        "estimates",
+        "outcomes",
+        "completion_cells",
+        "across_models",
+        "model_answers",
+        "spread_drivers",
+        "sign_boxes",
+    },
     "design_power": {"power_curve", "power", "minimum_detectable_effect", "assurance"},
     "model_card": {"calibration", "parameters", "prior_vs_accepted", "ensemble_contrasts"},
 }
@@ -38,8 +71,10 @@ def runs(tmp_path_factory, tiny_params):
     from toolkit.runner import run_study
 
     out = tmp_path_factory.mktemp("content-runs")
-    return {name: run_study(name, tiny_params[name], out=out, progress=False)
-            for name in CONTENT_STUDIES}
+    return {
+        name: run_study(name, tiny_params[name], out=out, progress=False)
+        for name in CONTENT_STUDIES
+    }
 
 
 @pytest.mark.parametrize("name", CONTENT_STUDIES)
@@ -57,28 +92,46 @@ def test_study_runs_into_a_self_contained_report(runs, name):
         assert any(s.startswith("Answers the evidence cannot settle") for s in saved["findings"])
     sweep = get_study(name).estimates(run)
     assert list(sweep.columns) == ["estimate_name", "estimate", "ci_low", "ci_high"]
-    assert len(sweep) and (sweep.ci_low <= sweep.estimate).all() and (sweep.estimate <= sweep.ci_high).all()
+    assert (
+        len(sweep)
+        and (sweep.ci_low <= sweep.estimate).all()
+        and (sweep.estimate <= sweep.ci_high).all()
+    )
 
 
-@pytest.mark.parametrize(("name", "values", "words"), [
-    ("matching_policies", {"policies": ["random", "best"]}, ["'policies'", "'best'", "item 2"]),
-    ("matching_policies", {"policies": ["optimal", "stable"]}, ["'reference'", "'random'"]),
-    ("matching_policies", {"capacity": 0}, ["'capacity'", "got 0"]),
-    ("matching_policies", {"group_by": "name"}, ["'group_by'", "'gender'", "'name'"]),
-    ("checkin_cadence", {"actions": ["coach", "ignore"]}, ["'actions'", "'ignore'"]),
-    ("checkin_cadence", {"schedules": ["monthly", "survey_30_60"]}, ["'reference'", "'none'"]),
-    ("checkin_cadence", {"first_meeting_week": 30}, ["'first_meeting_week'", "duration_weeks (26)"]),
-    ("checkin_cadence", {"flag_rating": 6}, ["'flag_rating'", "got 6"]),
-    ("policy_by_cadence", {"cadences": ["weekly"]}, ["'cadences'", "at least 2"]),
-    ("policy_by_cadence", {"reference_cadence": "monthly", "cadences": ["weekly", "biweekly"]},
-     ["'reference_cadence'", "'monthly'"]),
-    ("design_power", {"sizes": [40, 81]}, ["'sizes'", "even", "item 2"]),
-    ("design_power", {"sizes": [80, 40]}, ["'sizes'", "increasing"]),
-    ("design_power", {"treatment_cadence": "biweekly"}, ["same design twice"]),
-    ("design_power", {"target_power": 1.5}, ["'target_power'", "1.5"]),
-    ("model_card", {"contrasts": ["weekly_vs_monthly"]}, ["'contrasts'", "'weekly_vs_monthly'"]),
-    ("model_card", {"contrast_replicates": 1}, ["'contrast_replicates'", "got 1"]),
-])
+@pytest.mark.parametrize(
+    ("name", "values", "words"),
+    [
+        ("matching_policies", {"policies": ["random", "best"]}, ["'policies'", "'best'", "item 2"]),
+        ("matching_policies", {"policies": ["optimal", "stable"]}, ["'reference'", "'random'"]),
+        ("matching_policies", {"capacity": 0}, ["'capacity'", "got 0"]),
+        ("matching_policies", {"group_by": "name"}, ["'group_by'", "'gender'", "'name'"]),
+        ("checkin_cadence", {"actions": ["coach", "ignore"]}, ["'actions'", "'ignore'"]),
+        ("checkin_cadence", {"schedules": ["monthly", "survey_30_60"]}, ["'reference'", "'none'"]),
+        (
+            "checkin_cadence",
+            {"first_meeting_week": 30},
+            ["'first_meeting_week'", "duration_weeks (26)"],
+        ),
+        ("checkin_cadence", {"flag_rating": 6}, ["'flag_rating'", "got 6"]),
+        ("policy_by_cadence", {"cadences": ["weekly"]}, ["'cadences'", "at least 2"]),
+        (
+            "policy_by_cadence",
+            {"reference_cadence": "monthly", "cadences": ["weekly", "biweekly"]},
+            ["'reference_cadence'", "'monthly'"],
+        ),
+        ("design_power", {"sizes": [40, 81]}, ["'sizes'", "even", "item 2"]),
+        ("design_power", {"sizes": [80, 40]}, ["'sizes'", "increasing"]),
+        ("design_power", {"treatment_cadence": "biweekly"}, ["same design twice"]),
+        ("design_power", {"target_power": 1.5}, ["'target_power'", "1.5"]),
+        (
+            "model_card",
+            {"contrasts": ["weekly_vs_monthly"]},
+            ["'contrasts'", "'weekly_vs_monthly'"],
+        ),
+        ("model_card", {"contrast_replicates": 1}, ["'contrast_replicates'", "got 1"]),
+    ],
+)
 def test_bad_parameters_one_sentence(name, values, words):
     with pytest.raises(InvalidParameterError) as info:
         get_study(name).parameters.from_values(values)
@@ -120,8 +173,9 @@ def test_a_policy_registered_at_run_time_is_accepted_by_the_studies():
         return np.where(np.arange(n_e) < n_r, mentor_of, -1), {}
 
     try:
-        study = MatchingPolicies(policies=["random", "first_free"], replicates=2, n_mentors=14,
-                                 n_mentees=12, examples=0)
+        study = MatchingPolicies(
+            policies=["random", "first_free"], replicates=2, n_mentors=14, n_mentees=12, examples=0
+        )
         assert Cadences.from_values(policy="first_free").policy == "first_free"
         result = study.simulate()
         assert set(result.outcomes.arm) == {"random", "first_free"}
@@ -138,7 +192,10 @@ def test_capacity_has_one_bound():
     from toolkit.studies.matching_policies import Parameters
 
     assert Parameters.from_values(capacity=MAX_CAPACITY).capacity == MAX_CAPACITY
-    for make in (lambda c: Parameters.from_values(capacity=c), lambda c: MatchSpec("random", capacity=c)):
+    for make in (
+        lambda c: Parameters.from_values(capacity=c),
+        lambda c: MatchSpec("random", capacity=c),
+    ):
         with pytest.raises(InvalidParameterError, match=str(MAX_CAPACITY)):
             make(MAX_CAPACITY + 1)
 
@@ -171,26 +228,66 @@ def test_bad_parameter_is_refused_before_a_kernel_starts(name, monkeypatch, tmp_
 
 # --------------------------------------------------------------------------- matching_policies
 
+
 def test_matching_policies_from_a_roster_never_shows_names_or_emails(tmp_path):
     from toolkit.runner import run_study
 
-    first = ["Zebulon", "Philippa", "Ingeborg", "Caspian", "Ottoline", "Barnaby", "Seraphina",
-             "Leopoldine", "Thaddeus", "Wilhelmina", "Ignatius", "Rosalind"]
-    last = ["Quixotewright", "Marchbanks", "Thistlewaite", "Wolstenholme", "Farquharson",
-            "Rutherglen", "Aldcroft", "Pemberton", "Vexley", "Oyelaran", "Strathmore", "Kilbride"]
-    people = [(f"{'M' if k < 12 else 'E'}{k}", "mentor" if k < 12 else "mentee",
-               f"{first[k % 12]} {last[(k * 5) % 12]}", f"{first[k % 12].lower()}{k}@example.org",
-               ["IT", "Sales", "HR", "Finance"][k % 4], ["woman", "man"][k % 2])
-              for k in range(22)]
+    first = [
+        "Zebulon",
+        "Philippa",
+        "Ingeborg",
+        "Caspian",
+        "Ottoline",
+        "Barnaby",
+        "Seraphina",
+        "Leopoldine",
+        "Thaddeus",
+        "Wilhelmina",
+        "Ignatius",
+        "Rosalind",
+    ]
+    last = [
+        "Quixotewright",
+        "Marchbanks",
+        "Thistlewaite",
+        "Wolstenholme",
+        "Farquharson",
+        "Rutherglen",
+        "Aldcroft",
+        "Pemberton",
+        "Vexley",
+        "Oyelaran",
+        "Strathmore",
+        "Kilbride",
+    ]
+    people = [
+        (
+            f"{'M' if k < 12 else 'E'}{k}",
+            "mentor" if k < 12 else "mentee",
+            f"{first[k % 12]} {last[(k * 5) % 12]}",
+            f"{first[k % 12].lower()}{k}@example.org",
+            ["IT", "Sales", "HR", "Finance"][k % 4],
+            ["woman", "man"][k % 2],
+        )
+        for k in range(22)
+    ]
     roster = tmp_path / "people.csv"
-    roster.write_text("id,role,name,email,department,gender\n"
-                      + "".join(",".join(p) + "\n" for p in people), encoding="utf-8")
-    res = run_study("matching_policies", [f"roster={roster}", "replicates=3",
-                                          "policies=random,optimal", "examples=3"],
-                    out=tmp_path / "runs", progress=False)
+    roster.write_text(
+        "id,role,name,email,department,gender\n" + "".join(",".join(p) + "\n" for p in people),
+        encoding="utf-8",
+    )
+    res = run_study(
+        "matching_policies",
+        [f"roster={roster}", "replicates=3", "policies=random,optimal", "examples=3"],
+        out=tmp_path / "runs",
+        progress=False,
+    )
     secrets = [w for p in people for w in (*p[2].split(), p[3])]
-    texts = [(res.path / "report.html").read_text(), (res.path / "findings.json").read_text(),
-             (res.path / "manifest.json").read_text()]
+    texts = [
+        (res.path / "report.html").read_text(),
+        (res.path / "findings.json").read_text(),
+        (res.path / "manifest.json").read_text(),
+    ]
     texts += [pd.read_parquet(t).to_csv() for t in (res.path / "tables").glob("*.parquet")]
     texts += [t.read_text() for t in (res.path / "tables").glob("*.csv")]
     for text in texts:
@@ -215,7 +312,8 @@ def test_matching_policies_tables_agree_with_the_pairs(runs):
     assert summary.set_index("policy").compatibility.idxmax() == "optimal"
     for policy, rows in fairness.groupby("policy", observed=True):
         assert gaps.loc[policy, "completion_gap"] == pytest.approx(
-            rows.completion.max() - rows.completion.min())
+            rows.completion.max() - rows.completion.min()
+        )
     assert fairness.groupby("policy", observed=True).pairs.sum().tolist() == [20.0] * 3
     outcomes = pd.read_parquet(run / "tables" / "outcomes.parquet")
     assert not {"mentee_id", "mentor_id"} & set(outcomes.columns)
@@ -224,19 +322,29 @@ def test_matching_policies_tables_agree_with_the_pairs(runs):
 
 # --------------------------------------------------------------------------- checkin_cadence
 
+
 def test_checkin_cost_per_retained_pair_is_hours_over_completed_pairs(runs):
     run = runs["checkin_cadence"].path
     outcomes = pd.read_parquet(run / "tables" / "outcomes.parquet")
     cost = pd.read_parquet(run / "tables" / "cost_per_retained_pair.parquet").set_index("arm")
     arm = "monthly+coach"
-    per_rep = outcomes[outcomes.arm == arm].groupby("replicate").agg(
-        hours=("hours_coordinator", "sum"), done=("completed", "sum"))
+    per_rep = (
+        outcomes[outcomes.arm == arm]
+        .groupby("replicate")
+        .agg(hours=("hours_coordinator", "sum"), done=("completed", "sum"))
+    )
     assert cost.loc[arm, "hours_per_retained_pair"] == pytest.approx(
-        (per_rep.hours / per_rep.done).mean())
+        (per_rep.hours / per_rep.done).mean()
+    )
     assert cost.loc["none", "hours_per_retained_pair"] == 0.0
     arms = pd.read_parquet(run / "tables" / "arms.parquet").set_index("arm")
-    assert list(arms.index) == ["none", "monthly+coach", "monthly+close",
-                                "no_meeting_streak+coach", "no_meeting_streak+close"]
+    assert list(arms.index) == [
+        "none",
+        "monthly+coach",
+        "monthly+close",
+        "no_meeting_streak+coach",
+        "no_meeting_streak+close",
+    ]
     assert arms.loc["none", "flags_per_pair"] == 0
     assert arms.loc["monthly+close", "coachings_per_pair"] == 0
 
@@ -254,6 +362,7 @@ def test_checkin_early_warning_counts_match_the_watch_run(runs):
 
 # --------------------------------------------------------------------------- policy_by_cadence
 
+
 def test_policy_by_cadence_tests_the_interaction_of_every_outcome(runs):
     run = runs["policy_by_cadence"].path
     est = pd.read_parquet(run / "tables" / "estimates.parquet")
@@ -265,12 +374,18 @@ def test_policy_by_cadence_tests_the_interaction_of_every_outcome(runs):
     # the difference in differences equals the cell means' (saturated linear model)
     out = pd.read_parquet(run / "tables" / "outcomes.parquet")
     m = out.groupby(["policy", "cadence"], observed=True).mentee_gain.mean()
-    hand = m["optimal", "monthly"] - m["optimal", "weekly"] - m["random", "monthly"] + m["random", "weekly"]
+    hand = (
+        m["optimal", "monthly"]
+        - m["optimal", "weekly"]
+        - m["random", "monthly"]
+        + m["random", "weekly"]
+    )
     row = did[did.outcome == "mentee_gain"].iloc[0]
     assert row.estimate == pytest.approx(hand)
 
 
 # --------------------------------------------------------------------------- design_power
+
 
 def test_required_size_interpolates_the_curve_and_mde_is_z_times_se():
     from toolkit.studies import design_power as study
@@ -283,8 +398,9 @@ def test_required_size_interpolates_the_curve_and_mde_is_z_times_se():
     assert need["normal_approximation"] == pytest.approx(120 * (2.8016 * 0.1 / 0.25) ** 2, rel=1e-3)
     never = study.required_size(power.assign(power=[0.1, 0.2, 0.3]), mde, {"effect": 0.25}, p)
     assert not never["reached"] and never["from_curve"] is None
-    curve = pd.DataFrame({"n": [40, 80], "diagnosand": "mean_se", "estimate": [0.2, 0.1],
-                          "mcse": [0.01, 0.005]})
+    curve = pd.DataFrame(
+        {"n": [40, 80], "diagnosand": "mean_se", "estimate": [0.2, 0.1], "mcse": [0.01, 0.005]}
+    )
     assert study.mde_table(curve, p).mde.tolist() == pytest.approx([0.5603, 0.2802], abs=1e-4)
 
 
@@ -300,6 +416,7 @@ def test_design_power_tables(runs):
 
 # --------------------------------------------------------------------------- model_card
 
+
 def test_model_card_tables(runs):
     from toolkit.behavior import BehaviorModel
     from toolkit.calibration import calibration_targets
@@ -311,17 +428,31 @@ def test_model_card_tables(runs):
     assert params.parameter.tolist() == BehaviorModel().describe().parameter.tolist()
     findings = json.loads((run / "findings.json").read_text())["findings"]
     tgt = cal[cal.kind == "target"]  # presets are checks, not targets
-    assert findings[0].startswith(f"At its default parameters the model falls inside the "
-                                  f"published range on {int(tgt.inside.sum())} of {len(tgt)}")
+    assert findings[0].startswith(
+        f"At its default parameters the model falls inside the "
+        f"published range on {int(tgt.inside.sum())} of {len(tgt)}"
+    )
 
 
 def test_model_card_counts_calibrated_and_assumed_parameters():
     from toolkit.studies.model_card import parameter_summary
 
-    table = pd.DataFrame({"source": ["calibrated: Eby 2013", "assumption", "assumption (x; y)",
-                                     "calibrated: DuBois 2011"]})
-    assert parameter_summary(table) == {"parameters": 4, "calibrated": 2, "assumptions": 2,
-                                        "other": 0}
+    table = pd.DataFrame(
+        {
+            "source": [
+                "calibrated: Eby 2013",
+                "assumption",
+                "assumption (x; y)",
+                "calibrated: DuBois 2011",
+            ]
+        }
+    )
+    assert parameter_summary(table) == {
+        "parameters": 4,
+        "calibrated": 2,
+        "assumptions": 2,
+        "other": 0,
+    }
 
 
 # --------------------------------------------------------------------------- across plausible models
@@ -329,9 +460,12 @@ def test_model_card_counts_calibrated_and_assumed_parameters():
 HEADLINE = re.compile(
     r"^Across the (?P<n>\d+) models consistent with the evidence, .+ in (?P<share>all|\d+%) "
     r"of them; the difference lies between (?P<lo>[+-]\d+\.\d) and (?P<hi>[+-]\d+\.\d) "
-    r"[a-z ]*in 90% of them\.")
-SIMULATED_CI = re.compile(r"95% CI|95% confidence|confidence interval|p \(Holm\)|Holm-adjusted p"
-                          r"|\bp [=<] ?0\.\d")
+    r"[a-z ]*in 90% of them\."
+)
+SIMULATED_CI = re.compile(
+    r"95% CI|95% confidence|confidence interval|p \(Holm\)|Holm-adjusted p"
+    r"|\bp [=<] ?0\.\d"
+)
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +492,9 @@ def test_no_confidence_interval_or_p_value_beside_a_simulated_contrast(every_run
 def test_the_report_check_can_fail():
     assert SIMULATED_CI.search("weekly raised completion by 3.0 points (95% CI 1.0 to 5.0)")
     assert SIMULATED_CI.search("a difference (p = 0.02)")
-    assert not SIMULATED_CI.search("the difference lies between -3.1 and +2.0 points in 90% of them")
+    assert not SIMULATED_CI.search(
+        "the difference lies between -3.1 and +2.0 points in 90% of them"
+    )
     assert not HEADLINE.match("Weekly raised completion by 3.0 points (95% CI 1.0 to 5.0).")
 
 
@@ -368,8 +504,12 @@ def test_every_headline_carries_the_share_of_models_and_the_interval_across_them
     saved = json.loads((run / "findings.json").read_text(encoding="utf-8"))
     table = pd.read_parquet(run / "tables" / "across_models.parquet")
     heads = get_study(name).kind(json.loads((run / "manifest.json").read_text())["parameters"])
-    assert len(saved["findings"]) == len(table) == len(saved["across_models"]) == len(
-        heads.headlines())
+    assert (
+        len(saved["findings"])
+        == len(table)
+        == len(saved["across_models"])
+        == len(heads.headlines())
+    )
     for text, row in zip(saved["findings"], table.itertuples(index=False), strict=True):
         m = HEADLINE.match(text)
         assert m, text
@@ -406,8 +546,9 @@ def test_models_zero_on_the_command_line_exits_2_and_writes_nothing(monkeypatch,
     from toolkit.cli import app
 
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: 1 / 0)
-    result = CliRunner().invoke(app, ["run", "meeting_cadence", "-p", "models=0", "--out",
-                                      str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["run", "meeting_cadence", "-p", "models=0", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 2
     assert "'models'" in result.stderr and not any(tmp_path.iterdir())
 
@@ -421,8 +562,13 @@ def _ensemble_file(tmp_path, rename=None):
     from toolkit.history_matching import prior_sample
 
     prior = BehaviorModel.priors()
-    ens = Ensemble(prior_sample(prior, 6, seed=1), prior, pd.DataFrame({"target_id": ["t"]}),
-                   {"name": "test"}, 1)
+    ens = Ensemble(
+        prior_sample(prior, 6, seed=1),
+        prior,
+        pd.DataFrame({"target_id": ["t"]}),
+        {"name": "test"},
+        1,
+    )
     path = ens.save(tmp_path / "models.parquet")
     if rename:  # a file whose models and metadata name a parameter this toolkit lacks
         table = pq.read_table(path)
@@ -460,8 +606,7 @@ def test_the_verdict_is_flagged_when_a_seed_stream_disagrees():
     from toolkit.studies._across import _stream_check
 
     models, reps = np.repeat(np.arange(30), 10), np.tile(np.arange(10), 30)
-    clear = pd.DataFrame({"model": models, "replicate": reps,
-                          "difference": 0.05 + 0.001 * models})
+    clear = pd.DataFrame({"model": models, "replicate": reps, "difference": 0.05 + 0.001 * models})
     ok = _stream_check(summarise_models(clear), clear, boot=50, seed=0)
     assert ok.verdict == "nearly all plausible models agree" and not ok.borderline
     # stream 0 (replicates 0 and 5) says the opposite; the whole run still agrees

@@ -18,20 +18,23 @@ from toolkit.summaries import SUMMARIES, summarise, summary_spec
 @pytest.fixture(scope="module")
 def simulated():
     cohort = generate_cohort(CohortSpec(n_mentors=50, n_mentees=40, seed=4))
-    res = simulate(cohort, match(cohort, policy="random", seed=4),
-                   ProgramDesign(checkins="monthly", on_flag="none"), seed=4)
-    observed = np.repeat([26, 24, 22, 21], 10)          # logs that end on one date
+    res = simulate(
+        cohort,
+        match(cohort, policy="random", seed=4),
+        ProgramDesign(checkins="monthly", on_flag="none"),
+        seed=4,
+    )
+    observed = np.repeat([26, 24, 22, 21], 10)  # logs that end on one date
     cadence = np.repeat(["biweekly", "biweekly", "weekly", "monthly"], 10)
     return res, observed, cadence
 
 
 def test_observed_summaries_equal_simulated_summaries_for_a_simulation_exported_as_logs(
-        simulated, tmp_path):
+    simulated, tmp_path
+):
     res, observed, cadence = simulated
-    tables = from_simulation(res.weeks, res.events, cadence="biweekly",
-                             observed_weeks=observed)
-    tables = ProgramTables(tables.pairs.assign(cadence=cadence), tables.meetings,
-                           tables.checkins)
+    tables = from_simulation(res.weeks, res.events, cadence="biweekly", observed_weeks=observed)
+    tables = ProgramTables(tables.pairs.assign(cadence=cadence), tables.meetings, tables.checkins)
     spec = summary_spec(tables)
     direct = summarise(tables, spec)
     first = dt.date(2026, 1, 5)
@@ -45,19 +48,32 @@ def test_observed_summaries_equal_simulated_summaries_for_a_simulation_exported_
     closures = res.events[res.events["event"] == "closure"]
     seen = closures[closures["week"].to_numpy() <= observed[closures["pair_id"].to_numpy()]]
     assert (read.pairs["closed_week"] > 0).sum() == len(seen)
-    assert len(direct.columns) == 17   # 3 weeks + 3 cadences + 2 + 3 + 2 + 3 + 1
+    assert len(direct.columns) == 17  # 3 weeks + 3 cadences + 2 + 3 + 2 + 3 + 1
 
 
 def test_summaries_match_a_hand_count():
-    pairs = pd.DataFrame({"program": 0, "pair": [0, 1, 2], "cadence": "weekly",
-                          "observed_weeks": [6, 4, 6], "closed_week": [0, 4, 0],
-                          "reason": ["", "outside_event", ""]})
-    meetings = pd.DataFrame({"program": 0, "pair": [0] * 6 + [1] * 4 + [2] * 6,
-                             "week": [*range(1, 7), *range(1, 5), *range(1, 7)],
-                             "held": [1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]})
+    pairs = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0, 1, 2],
+            "cadence": "weekly",
+            "observed_weeks": [6, 4, 6],
+            "closed_week": [0, 4, 0],
+            "reason": ["", "outside_event", ""],
+        }
+    )
+    meetings = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0] * 6 + [1] * 4 + [2] * 6,
+            "week": [*range(1, 7), *range(1, 5), *range(1, 7)],
+            "held": [1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1],
+        }
+    )
     meetings["held"] = meetings["held"].astype(bool)
-    checkins = pd.DataFrame({"program": 0, "pair": [0, 1, 2], "week": [2, 2, 2],
-                             "rating": [2.0, 1.0, 5.0]})
+    checkins = pd.DataFrame(
+        {"program": 0, "pair": [0, 1, 2], "week": [2, 2, 2], "rating": [2.0, 1.0, 5.0]}
+    )
     t = ProgramTables(pairs, meetings, checkins)
     spec = summary_spec(t, lead_weeks=4)
     s = summarise(t, spec).iloc[0]
@@ -79,26 +95,41 @@ def test_summaries_match_a_hand_count():
 
 
 def test_stacked_programs_summarise_as_each_alone():
-    shape = ProgramShape(cadence=("weekly",) * 20 + ("monthly",) * 10,
-                         observed_weeks=(12,) * 30)
+    shape = ProgramShape(cadence=("weekly",) * 20 + ("monthly",) * 10, observed_weeks=(12,) * 30)
     points = prior_sample(fit_prior(), 6, seed=1)
     tables = simulate_programs(shape, points, seed=3)
     spec = summary_spec(tables)
     together = summarise(tables, spec, n_programs=6)
     alone = simulate_programs(shape, points.iloc[4:5], seed=3, first=4)
-    np.testing.assert_allclose(summarise(alone, spec, n_programs=1).to_numpy()[0],
-                               together.to_numpy()[4])
+    np.testing.assert_allclose(
+        summarise(alone, spec, n_programs=1).to_numpy()[0], together.to_numpy()[4]
+    )
     assert together.notna().all().all()
-    assert set(SUMMARIES) >= {"adherence_by_week", "adherence_by_cadence", "missed_runs",
-                              "closure_by_week", "closure_by_reason", "ratings",
-                              "rating_closure"}
+    assert set(SUMMARIES) >= {
+        "adherence_by_week",
+        "adherence_by_cadence",
+        "missed_runs",
+        "closure_by_week",
+        "closure_by_reason",
+        "ratings",
+        "rating_closure",
+    }
 
 
 def test_a_program_without_checkins_has_no_rating_summaries():
-    pairs = pd.DataFrame({"program": 0, "pair": [0], "cadence": "weekly",
-                          "observed_weeks": [3], "closed_week": [0], "reason": [""]})
-    meetings = pd.DataFrame({"program": 0, "pair": 0, "week": [1, 2, 3],
-                             "held": [True, True, False]})
+    pairs = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0],
+            "cadence": "weekly",
+            "observed_weeks": [3],
+            "closed_week": [0],
+            "reason": [""],
+        }
+    )
+    meetings = pd.DataFrame(
+        {"program": 0, "pair": 0, "week": [1, 2, 3], "held": [True, True, False]}
+    )
     checkins = pd.DataFrame({"program": [], "pair": [], "week": [], "rating": []})
     t = ProgramTables(pairs, meetings, checkins)
     s = summarise(t, summary_spec(t))

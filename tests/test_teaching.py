@@ -64,6 +64,7 @@ def _output_text(cell) -> str:
 
 # --------------------------------------------------------------------------- structure
 
+
 def test_five_notebooks_in_course_order():
     assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_"]
 
@@ -87,15 +88,21 @@ def test_solution_notebook_is_stripped_and_shaped_for_teaching(path):
     for c in code:
         for node in ast.walk(ast.parse(c.source)):
             if isinstance(node, ast.ImportFrom):
-                public = ("toolkit", "toolkit.teaching",
-                          *(f"toolkit.{m}" for m in __import__("toolkit").PUBLIC_MODULES))
+                public = (
+                    "toolkit",
+                    "toolkit.teaching",
+                    *(f"toolkit.{m}" for m in __import__("toolkit").PUBLIC_MODULES),
+                )
                 assert node.module in public or not node.module.startswith("toolkit"), node.module
                 assert not any(a.name.startswith("_") for a in node.names)
 
 
 def test_every_practice_point_is_taught():
-    text = " ".join(c.source for p in NOTEBOOKS for c in _read(p).cells
-                    if c.cell_type == "markdown").lower().replace("\n", " ")
+    text = (
+        " ".join(c.source for p in NOTEBOOKS for c in _read(p).cells if c.cell_type == "markdown")
+        .lower()
+        .replace("\n", " ")
+    )
     missing = [p for p in PRACTICE_POINTS if p not in text]
     assert not missing
 
@@ -112,6 +119,7 @@ def test_notebook_exercise_keys_exist():
 
 # --------------------------------------------------------------------------- execution
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solution_notebook_runs_and_every_check_passes(path):
@@ -120,8 +128,13 @@ def test_solution_notebook_runs_and_every_check_passes(path):
     for cell in checks:
         text = _output_text(cell)
         assert text.startswith("Correct!"), f"{cell.source!r} said {text!r}"
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.get("output_type") == "error"
+    ]
     assert not errors
     # the static fallback: each interactive notebook draws a figure without a widget
     from nbconvert import HTMLExporter
@@ -129,10 +142,14 @@ def test_solution_notebook_runs_and_every_check_passes(path):
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     assert "data:image/png;base64" in html
     if any("explore_" in c.source for c in nb.cells if c.cell_type == "code"):
-        fallback = [c for c in nb.cells if c.cell_type == "code" and "show_" in c.source
-                    and "import" not in c.source]
-        assert fallback and any(o.get("data", {}).get("image/png") for c in fallback
-                                for o in c.outputs)
+        fallback = [
+            c
+            for c in nb.cells
+            if c.cell_type == "code" and "show_" in c.source and "import" not in c.source
+        ]
+        assert fallback and any(
+            o.get("data", {}).get("image/png") for c in fallback for o in c.outputs
+        )
 
 
 @pytest.mark.slow
@@ -148,9 +165,11 @@ def test_student_notebook_runs_end_to_end_and_its_checks_fail(tmp_path):
 
 # --------------------------------------------------------------------------- student versions
 
+
 def test_student_versions_have_no_solutions_and_blank_answers_fail(tmp_path):
-    result = CliRunner().invoke(app, ["teaching", "build", "--source", str(TEACHING),
-                                      "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["teaching", "build", "--source", str(TEACHING), "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
     for path in NOTEBOOKS:
@@ -178,39 +197,47 @@ def test_student_versions_have_no_solutions_and_blank_answers_fail(tmp_path):
 
 
 def test_student_version_keeps_tags_and_strips_outputs():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# T"),
-        nbformat.v4.new_code_cell("x = 1\nanswer, other = x, 2", metadata={"tags": ["solution"]}),
-        nbformat.v4.new_code_cell("check_answer('nb1_q3', answer)",
-                                  metadata={"tags": ["check"]}),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T"),
+            nbformat.v4.new_code_cell(
+                "x = 1\nanswer, other = x, 2", metadata={"tags": ["solution"]}
+            ),
+            nbformat.v4.new_code_cell(
+                "check_answer('nb1_q3', answer)", metadata={"tags": ["check"]}
+            ),
+        ]
+    )
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="Correct!")]
     out = student_version(nb)
     nbformat.validate(out)
     assert out.cells[1].source.splitlines()[1:] == ["answer = ..."]
     assert _tags(out.cells[1]) == ["answer"]
     assert out.cells[2].outputs == []
-    assert nb.cells[1].source.startswith("x = 1")          # the original is untouched
+    assert nb.cells[1].source.startswith("x = 1")  # the original is untouched
 
 
 def test_blank_source_of_a_cell_without_answer_names():
     assert assigned_names("print(1)") == []
     assert blank_source("print(1)").splitlines()[-1] == "answer = ..."
-    assert blank_source("x = 1\ny, z = 2, 3").splitlines()[1:] == ["x = ...", "y = ...",
-                                                                    "z = ..."]
+    assert blank_source("x = 1\ny, z = 2, 3").splitlines()[1:] == ["x = ...", "y = ...", "z = ..."]
 
 
 def test_build_refuses_bad_folders(tmp_path):
     runner = CliRunner()
-    missing = runner.invoke(app, ["teaching", "build", "--source", str(tmp_path / "nope"),
-                                  "--out", str(tmp_path / "o")])
+    missing = runner.invoke(
+        app, ["teaching", "build", "--source", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]
+    )
     assert missing.exit_code == 2 and "not a folder" in missing.output
-    same = runner.invoke(app, ["teaching", "build", "--source", str(TEACHING),
-                               "--out", str(TEACHING)])
+    same = runner.invoke(
+        app, ["teaching", "build", "--source", str(TEACHING), "--out", str(TEACHING)]
+    )
     assert same.exit_code == 2 and "source folder" in same.output
     (tmp_path / "empty").mkdir()
-    empty = runner.invoke(app, ["teaching", "render", "--source", str(tmp_path / "empty"),
-                                "--out", str(tmp_path / "o")])
+    empty = runner.invoke(
+        app,
+        ["teaching", "render", "--source", str(tmp_path / "empty"), "--out", str(tmp_path / "o")],
+    )
     assert empty.exit_code == 2 and "no .ipynb" in empty.output
     assert not (tmp_path / "o").exists()
 
@@ -219,16 +246,22 @@ def test_build_refuses_bad_folders(tmp_path):
 def test_render_writes_html_and_index(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# A tiny lesson"),
-        nbformat.v4.new_code_cell("print(6 * 7)"),
-        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
-                                  "_ = ax.plot([1, 2], label='weekly'); _ = ax.legend()\n"
-                                  "_ = ax.set(title='Quality by week', xlabel='week')")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# A tiny lesson"),
+            nbformat.v4.new_code_cell("print(6 * 7)"),
+            nbformat.v4.new_code_cell(
+                "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+                "_ = ax.plot([1, 2], label='weekly'); _ = ax.legend()\n"
+                "_ = ax.set(title='Quality by week', xlabel='week')"
+            ),
+        ]
+    )
     nbformat.write(nb, src / "01_tiny.ipynb")
     (src / "README.md").write_text("# Guide\n\n### Session 1: A tiny lesson (45 min)\n")
-    result = CliRunner().invoke(app, ["teaching", "render", "--source", str(src),
-                                      "--out", str(tmp_path / "html")])
+    result = CliRunner().invoke(
+        app, ["teaching", "render", "--source", str(src), "--out", str(tmp_path / "html")]
+    )
     assert result.exit_code == 0, result.output
     page = (tmp_path / "html" / "01_tiny.html").read_text()
     assert "42" in page
@@ -251,8 +284,10 @@ def test_course_sessions_come_from_the_instructor_guide():
 
     assert course_sessions(TEACHING) == {k: 90 for k in range(1, 6)}
     guide = " ".join((TEACHING / "README.md").read_text().split())
-    assert "HR and L&D courses, organisational-behaviour classes and coordinators in training" \
-        in guide and COURSE_AUDIENCE.startswith("HR and L&D courses")
+    assert (
+        "HR and L&D courses, organisational-behaviour classes and coordinators in training" in guide
+        and COURSE_AUDIENCE.startswith("HR and L&D courses")
+    )
 
 
 def test_teaching_commands_default_to_the_notebooks_shipped_in_the_package(tmp_path, monkeypatch):
@@ -269,8 +304,17 @@ def test_teaching_commands_default_to_the_notebooks_shipped_in_the_package(tmp_p
 # --------------------------------------------------------------------------- checks
 
 NUMERIC = [k for k, e in EXERCISES.items() if e.kind in ("number", "count")]
-BAD_ANSWERS = ["text", [1, 2], {"a": 1}, pd.DataFrame({"a": [1, 2]}), np.array([1.0, 2.0]),
-               object(), float("nan"), True, 3 + 2j]
+BAD_ANSWERS = [
+    "text",
+    [1, 2],
+    {"a": 1},
+    pd.DataFrame({"a": [1, 2]}),
+    np.array([1.0, 2.0]),
+    object(),
+    float("nan"),
+    True,
+    3 + 2j,
+]
 
 
 @pytest.mark.parametrize("key", list(EXERCISES))
@@ -296,14 +340,14 @@ def test_numeric_checks_accept_the_computed_value_and_reject_others(key):
     ex = EXERCISES[key]
     right = ex.value()
     assert check_answer(key, right).correct
-    assert check_answer(key, np.float64(right)).correct          # numpy numbers are fine
-    if ex.share:       # a share stays in [0, 1] so the check sees a share, not a percentage
+    assert check_answer(key, np.float64(right)).correct  # numpy numbers are fine
+    if ex.share:  # a share stays in [0, 1] so the check sees a share, not a percentage
         wrong, side = (right - 0.1, "too low") if right > 0.5 else (right + 0.1, "too high")
     else:
         wrong, side = right + 10 * ex.tolerance + 1, "too high"
     feedback = check_answer(key, wrong)
     assert not feedback.correct and side in feedback.message
-    assert f"{right:.3g}" not in feedback.message                 # the answer is never shown
+    assert f"{right:.3g}" not in feedback.message  # the answer is never shown
 
 
 def test_a_percentage_for_a_share_gets_a_sentence_about_it():
@@ -337,28 +381,38 @@ def test_unknown_exercise_is_a_sentence():
     assert not feedback and "no exercise called" in feedback.message
 
 
-@pytest.mark.parametrize("design", [
-    ProgramDesign(),
-    ProgramDesign(cadence="weekly", structured_agenda=True, checkins="survey_30_60"),
-    ProgramDesign(checkins="monthly", on_flag="rematch"),
-], ids=["default", "weekly_agenda", "rematch"])
+@pytest.mark.parametrize(
+    "design",
+    [
+        ProgramDesign(),
+        ProgramDesign(cadence="weekly", structured_agenda=True, checkins="survey_30_60"),
+        ProgramDesign(checkins="monthly", on_flag="rematch"),
+    ],
+    ids=["default", "weekly_agenda", "rematch"],
+)
 def test_design_check_follows_the_brief(design):
     """Correct exactly when the simulated numbers meet all three parts of the brief."""
     result = try_design(design, "random")
-    meets = bool(result.within_budget and result.gain_difference.ci_low > 0
-             and result.completion_difference.ci_high >= 0)
+    meets = bool(
+        result.within_budget
+        and result.gain_difference.ci_low > 0
+        and result.completion_difference.ci_high >= 0
+    )
     feedback = check_answer("nb5_design", design, policy="random")
     assert feedback.correct is meets
     assert result.defend().count("\n") == 2
 
 
 def test_design_check_explains_what_is_wrong():
-    assert "duration_weeks=26" in check_answer("nb5_design", ProgramDesign(duration_weeks=10)).message
+    assert (
+        "duration_weeks=26" in check_answer("nb5_design", ProgramDesign(duration_weeks=10)).message
+    )
     assert "should be one of" in check_answer("nb5_design", ProgramDesign(), policy="best").message
     assert "ProgramDesign" in repr(try_design({"cadence": "weekly"}))
 
 
 # --------------------------------------------------------------------------- widgets
+
 
 def test_static_views_draw_without_a_browser(capsys):
     show_weights("skills_first", "stable")

@@ -19,20 +19,32 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs
 
 
 def test_visible_reads_what_a_coordinator_sees_by_hand():
-    pairs = pd.DataFrame({"program": 0, "pair": [0, 1, 2], "cadence": ["weekly", "weekly",
-                                                                        "biweekly"],
-                          "observed_weeks": [8, 3, 8], "closed_week": [0, 3, 0],
-                          "reason": ["", "outside_event", ""]})
-    meetings = pd.DataFrame({"program": 0, "pair": [0] * 6 + [1] * 3 + [2] * 3,
-                             "week": [1, 2, 3, 4, 5, 6, 1, 2, 3, 1, 3, 5],
-                             "held": [1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0]})
+    pairs = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0, 1, 2],
+            "cadence": ["weekly", "weekly", "biweekly"],
+            "observed_weeks": [8, 3, 8],
+            "closed_week": [0, 3, 0],
+            "reason": ["", "outside_event", ""],
+        }
+    )
+    meetings = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0] * 6 + [1] * 3 + [2] * 3,
+            "week": [1, 2, 3, 4, 5, 6, 1, 2, 3, 1, 3, 5],
+            "held": [1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0],
+        }
+    )
     meetings["held"] = meetings["held"].astype(bool)
-    checkins = pd.DataFrame({"program": 0, "pair": [0, 0, 2], "week": [4, 8, 4],
-                             "rating": [2.0, 5.0, 4.0]})
+    checkins = pd.DataFrame(
+        {"program": 0, "pair": [0, 0, 2], "week": [4, 8, 4], "rating": [2.0, 5.0, 4.0]}
+    )
     seen = visible(ProgramTables(pairs, meetings, checkins), 5).set_index("pair")
-    assert list(seen.index) == [0, 2]                    # pair 1 ended in week 3
-    assert seen.loc[0, "weeks_since_meeting"] == 2       # last held week 3
-    assert seen.loc[0, "missed_last3"] == 2              # weeks 3, 4, 5: held, missed, missed
+    assert list(seen.index) == [0, 2]  # pair 1 ended in week 3
+    assert seen.loc[0, "weeks_since_meeting"] == 2  # last held week 3
+    assert seen.loc[0, "missed_last3"] == 2  # weeks 3, 4, 5: held, missed, missed
     assert seen.loc[0, "held_share"] == pytest.approx(3.5 / 6)
     assert seen.loc[0, "last_rating"] == 2.0 and seen.loc[0, "low_rating"] == 1.0  # week 8 unseen
     assert seen.loc[2, "weeks_since_meeting"] == 4 and seen.loc[2, "missed_last3"] == 2
@@ -46,7 +58,8 @@ def test_a_checkin_now_leaves_every_earlier_week_unchanged():
     coached = simulate_programs(shape, points, seed=9, coach_weeks=(10,))
     before = base.meetings[base.meetings["week"] <= 10].reset_index(drop=True)
     pd.testing.assert_frame_equal(
-        before, coached.meetings[coached.meetings["week"] <= 10].reset_index(drop=True))
+        before, coached.meetings[coached.meetings["week"] <= 10].reset_index(drop=True)
+    )
     early = base.pairs["closed_week"].between(1, 10)
     assert (coached.pairs["closed_week"][early] == base.pairs["closed_week"][early]).all()
     # and it changes something afterwards
@@ -57,8 +70,9 @@ def test_a_checkin_now_leaves_every_earlier_week_unchanged():
 def result():
     logs = read_logs(EXAMPLE, today=dt.date(2026, 12, 1))
     models = prior_sample(fit_prior(), 40, seed=3)
-    models = models.assign(**{k: v for k, v in EXAMPLE_TRUTH.items()
-                              if k in ("closure_outside", "meet_base")})
+    models = models.assign(
+        **{k: v for k, v in EXAMPLE_TRUTH.items() if k in ("closure_outside", "meet_base")}
+    )
     return logs, watch_list(logs, models, week=14, programs=12, seed=1)
 
 
@@ -68,8 +82,9 @@ def test_the_watch_list_ranks_active_pairs_with_probabilities_and_reasons(result
     assert t["probability"].between(0, 1).all()
     assert t["probability"].is_monotonic_decreasing
     assert set(t["pair"]) <= set(logs.pair_ids)
-    ended = logs.pairs.loc[logs.pairs["end"].notna() & (logs.pairs["end"] <= dt.date(2026, 4, 12)),
-                           "pair"]
+    ended = logs.pairs.loc[
+        logs.pairs["end"].notna() & (logs.pairs["end"] <= dt.date(2026, 4, 12)), "pair"
+    ]
     assert not set(t["pair"]) & set(ended)
     assert t["why"].str.len().gt(0).all()
     assert t["checkin_prevents"].between(0, 1).all()
@@ -85,8 +100,13 @@ def test_baselines_are_scored_with_brier_and_reliability_on_held_out_programs(re
     model = rel[rel["score"] == "model"]
     assert model["pairs"].sum() == res.scores.loc[0, "pairs"]
     # a probability that is not calibrated at all would miss the base rate by far
-    assert abs((model["predicted"] * model["pairs"]).sum() / model["pairs"].sum()
-               - res.scores.loc[0, "base_rate"]) < 0.03
+    assert (
+        abs(
+            (model["predicted"] * model["pairs"]).sum() / model["pairs"].sum()
+            - res.scores.loc[0, "base_rate"]
+        )
+        < 0.03
+    )
 
 
 def test_a_week_outside_the_logs_is_refused():

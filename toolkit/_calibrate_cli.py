@@ -38,16 +38,18 @@ def read_prior_overrides(path: Path):
     new = _read_csv(path, "--prior")
     need = {"parameter", "low", "high"}
     if not need <= set(new.columns):
-        raise fail("--prior", _OWNER, "a CSV with columns parameter, low, high",
-                   list(new.columns))
+        raise fail("--prior", _OWNER, "a CSV with columns parameter, low, high", list(new.columns))
     prior = calibration_prior().set_index("parameter")
-    new = new.assign(distribution=new.get("distribution", "uniform"),
-                     reason=new.get("reason", f"set by the user in {path}"))
+    new = new.assign(
+        distribution=new.get("distribution", "uniform"),
+        reason=new.get("reason", f"set by the user in {path}"),
+    )
     new = new.set_index("parameter")
     known = set(prior.index)
     extra = new.loc[[p not in known for p in new.index]]
-    prior.update(new.loc[[p in known for p in new.index], ["distribution", "low", "high",
-                                                            "reason"]])
+    prior.update(
+        new.loc[[p in known for p in new.index], ["distribution", "low", "high", "reason"]]
+    )
     table = pd.concat([prior, extra.reindex(columns=prior.columns)]).reset_index()
     return check_prior(table, _OWNER)
 
@@ -60,35 +62,50 @@ def _read_csv(path: Path, option: str):
     try:
         return pd.read_csv(path)
     except (OSError, ValueError) as exc:
-        raise fail(option, _OWNER, "a readable CSV file", f"{path} ({type(exc).__name__})"
-                   ) from None
+        raise fail(
+            option, _OWNER, "a readable CSV file", f"{path} ({type(exc).__name__})"
+        ) from None
 
 
 def calibrate_command(
-    points: Annotated[int, typer.Option("--points", "-n", help="Prior points per wave "
-                                        "(Latin hypercube).")] = 20_000,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Root seed; the same seed gives "
-                                      "the same bytes.")] = 2026,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes."
-                                         )] = 1,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="Dask scheduler address (tcp://HOST:8786) or scheduler file.")
-                         ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to reach the "
-                                           "scheduler.")] = 10.0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Ensemble file (.parquet), "
-                                      "written atomically.")] = Path("ensemble.parquet"),
-    waves: Annotated[int, typer.Option("--waves", help="History-matching waves (more than "
-                                       "1 refocuses).")] = 1,
-    replicates: Annotated[int, typer.Option("--replicates", help="Replicates per point "
-                                            "(at least 2: Monte Carlo error).")] = 4,
-    prior: Annotated[Path | None, typer.Option("--prior", help="CSV of prior rows "
-                                               "(parameter, low, high) replacing the "
-                                               "defaults.")] = None,
-    targets: Annotated[Path | None, typer.Option("--targets", help="Target table CSV "
-                                                 "replacing the packaged one.")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress",
-                                           help="Show a progress bar.")] = True,
+    points: Annotated[
+        int, typer.Option("--points", "-n", help="Prior points per wave (Latin hypercube).")
+    ] = 20_000,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="Root seed; the same seed gives the same bytes.")
+    ] = 2026,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Dask scheduler address (tcp://HOST:8786) or scheduler file."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to reach the scheduler.")
+    ] = 10.0,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Ensemble file (.parquet), written atomically.")
+    ] = Path("ensemble.parquet"),
+    waves: Annotated[
+        int, typer.Option("--waves", help="History-matching waves (more than 1 refocuses).")
+    ] = 1,
+    replicates: Annotated[
+        int,
+        typer.Option("--replicates", help="Replicates per point (at least 2: Monte Carlo error)."),
+    ] = 4,
+    prior: Annotated[
+        Path | None,
+        typer.Option(
+            "--prior", help="CSV of prior rows (parameter, low, high) replacing the defaults."
+        ),
+    ] = None,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="Target table CSV replacing the packaged one.")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
 ) -> None:
     """Rebuild the ensemble of plausible models: history matching of the calibration
     targets over the priors (Vernon et al. 2010; Andrianakis et al. 2015)."""
@@ -99,9 +116,19 @@ def calibrate_command(
         check_int(points, "--points", _OWNER, low=1)
         table = None if prior is None else read_prior_overrides(prior)
         goals = None if targets is None else history_targets(_read_csv(targets, "--targets"))
-        ens = calibrate(points=points, seed=seed, workers=workers, scheduler=scheduler,
-                        timeout=timeout, out=out, waves=waves, replicates=replicates,
-                        prior=table, targets=goals, progress=progress)
+        ens = calibrate(
+            points=points,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            timeout=timeout,
+            out=out,
+            waves=waves,
+            replicates=replicates,
+            prior=table,
+            targets=goals,
+            progress=progress,
+        )
     except ToolkitError as exc:
         from toolkit._validation import one_line
 
@@ -109,7 +136,10 @@ def calibrate_command(
         raise typer.Exit(code=2) from None
     summary = ens.summary()
     narrowed = summary.loc[summary["share_of_prior_range"] < 0.8, "parameter"].tolist()
-    typer.echo(f"{len(ens)} models kept of {points * waves} points; narrowed by the evidence "
-               f"(90% of models within < 80% of the prior range): "
-               f"{', '.join(narrowed) or 'none'}; ensemble {out} (fingerprint "
-               f"{ens.fingerprint[:12]})", err=True)
+    typer.echo(
+        f"{len(ens)} models kept of {points * waves} points; narrowed by the evidence "
+        f"(90% of models within < 80% of the prior range): "
+        f"{', '.join(narrowed) or 'none'}; ensemble {out} (fingerprint "
+        f"{ens.fingerprint[:12]})",
+        err=True,
+    )

@@ -41,8 +41,16 @@ from pathlib import Path
 from toolkit._validation import quote
 from toolkit.errors import InvalidParameterError
 
-__all__ = ["HR_HEADERS", "ColumnMapping", "HeaderResolution", "looks_like_value",
-           "normalise_name", "normalise_value", "resolve_header", "snippet"]
+__all__ = [
+    "HR_HEADERS",
+    "ColumnMapping",
+    "HeaderResolution",
+    "looks_like_value",
+    "normalise_name",
+    "normalise_value",
+    "resolve_header",
+    "snippet",
+]
 
 _MAPPING_BYTES = 1 << 20  # a mapping file is a few lines; anything over 1 MB is not one
 _SNIPPET = 40  # characters of a non-personal cell shown in a message
@@ -51,27 +59,81 @@ _SEPARATORS = re.compile(r"[\s_\-.]+")
 # Well-known headers of HR exports for the canonical column they usually hold, written
 # as normalise_name gives them (lower case, words joined by "_").
 HR_HEADERS: dict[str, tuple[str, ...]] = {
-    "id": ("employee_id", "employee_number", "employee_no", "emp_id", "emp_no", "staff_id",
-           "staff_number", "person_id", "personnel_number", "worker_id", "user_id", "eid",
-           "badge_id"),
-    "name": ("full_name", "employee_name", "display_name", "preferred_name", "legal_name",
-             "person_name"),
-    "email": ("work_email", "e_mail", "email_address", "work_email_address", "business_email",
-              "work_e_mail", "corporate_email", "mail"),
-    "manager_id": ("manager_employee_id", "manager", "manager_number", "supervisor_id",
-                   "supervisor", "reports_to", "reports_to_id", "line_manager",
-                   "line_manager_id", "manager_emp_id", "direct_manager_id"),
-    "location": ("office", "office_location", "site", "work_location", "city", "work_site",
-                 "campus"),
-    "level": ("job_level", "grade", "job_grade", "band", "pay_grade", "career_level",
-              "seniority_level"),
-    "role": ("program_role", "mentoring_role", "participant_role", "programme_role",
-             "mentor_or_mentee"),
+    "id": (
+        "employee_id",
+        "employee_number",
+        "employee_no",
+        "emp_id",
+        "emp_no",
+        "staff_id",
+        "staff_number",
+        "person_id",
+        "personnel_number",
+        "worker_id",
+        "user_id",
+        "eid",
+        "badge_id",
+    ),
+    "name": (
+        "full_name",
+        "employee_name",
+        "display_name",
+        "preferred_name",
+        "legal_name",
+        "person_name",
+    ),
+    "email": (
+        "work_email",
+        "e_mail",
+        "email_address",
+        "work_email_address",
+        "business_email",
+        "work_e_mail",
+        "corporate_email",
+        "mail",
+    ),
+    "manager_id": (
+        "manager_employee_id",
+        "manager",
+        "manager_number",
+        "supervisor_id",
+        "supervisor",
+        "reports_to",
+        "reports_to_id",
+        "line_manager",
+        "line_manager_id",
+        "manager_emp_id",
+        "direct_manager_id",
+    ),
+    "location": (
+        "office",
+        "office_location",
+        "site",
+        "work_location",
+        "city",
+        "work_site",
+        "campus",
+    ),
+    "level": (
+        "job_level",
+        "grade",
+        "job_grade",
+        "band",
+        "pay_grade",
+        "career_level",
+        "seniority_level",
+    ),
+    "role": (
+        "program_role",
+        "mentoring_role",
+        "participant_role",
+        "programme_role",
+        "mentor_or_mentee",
+    ),
     "department": ("dept", "division", "business_unit", "function", "org_unit", "team"),
     "utc_offset": ("time_zone_offset", "timezone_offset", "utc"),
 }
-_HR_LOOKUP = {alias: canonical for canonical, aliases in HR_HEADERS.items()
-              for alias in aliases}
+_HR_LOOKUP = {alias: canonical for canonical, aliases in HR_HEADERS.items() for alias in aliases}
 
 
 def normalise_name(text: str) -> str:
@@ -102,7 +164,7 @@ def looks_like_value(header: str) -> bool:
 def snippet(value: str) -> str:
     """A cell of a non-personal column as a message shows it: quoted, escaped, bounded."""
     text = str(value)
-    return quote(text if len(text) <= _SNIPPET else text[:_SNIPPET - 3] + "...")
+    return quote(text if len(text) <= _SNIPPET else text[: _SNIPPET - 3] + "...")
 
 
 @dataclass(frozen=True)
@@ -119,28 +181,33 @@ class ColumnMapping:
     origin: str = "--column"
 
     @classmethod
-    def from_options(cls, columns: Sequence[str] = (), values: Sequence[str] = ()
-                     ) -> ColumnMapping:
+    def from_options(cls, columns: Sequence[str] = (), values: Sequence[str] = ()) -> ColumnMapping:
         """From ``"SOURCE=canonical"`` column options and ``"column:SOURCE=canonical"`` value options."""
         cols: dict[str, str] = {}
         for option in columns:
             source, sep, target = str(option).rpartition("=")
             if not sep or not source.strip() or not target.strip():
                 raise InvalidParameterError(
-                    f"The --column option must look like \"Employee ID=id\" (the table's header, "
-                    f"'=', the toolkit's column name); got {quote(option)}.")
+                    f'The --column option must look like "Employee ID=id" (the table\'s header, '
+                    f"'=', the toolkit's column name); got {quote(option)}."
+                )
             cols[normalise_name(source)] = normalise_name(target)
         vals: dict[str, dict[str, str]] = {}
         for option in values:
             column, colon, rest = str(option).partition(":")
             source, sep, target = rest.rpartition("=")
-            if not colon or not sep or not column.strip() or not source.strip() \
-                    or not target.strip():
+            if (
+                not colon
+                or not sep
+                or not column.strip()
+                or not source.strip()
+                or not target.strip()
+            ):
                 raise InvalidParameterError(
-                    "The --value option must look like \"role:Reverse Mentor=mentor\" (column, "
-                    f"':', the table's value, '=', the toolkit's value); got {quote(option)}.")
-            vals.setdefault(normalise_name(column), {})[normalise_value(source)] = \
-                target.strip()
+                    'The --value option must look like "role:Reverse Mentor=mentor" (column, '
+                    f"':', the table's value, '=', the toolkit's value); got {quote(option)}."
+                )
+            vals.setdefault(normalise_name(column), {})[normalise_value(source)] = target.strip()
         return cls(columns=cols, values=vals, origin="--column")
 
     @classmethod
@@ -151,11 +218,13 @@ class ColumnMapping:
         path = Path(path)
         if not path.is_file():
             raise InvalidParameterError(
-                f"The mapping file {quote(str(path))} does not exist or is not a file.")
+                f"The mapping file {quote(str(path))} does not exist or is not a file."
+            )
         if path.stat().st_size > _MAPPING_BYTES:
             raise InvalidParameterError(
                 f"The mapping file {quote(str(path))} is larger than 1 MB; a mapping file "
-                "holds a few lines of 'columns:' and 'values:'.")
+                "holds a few lines of 'columns:' and 'values:'."
+            )
         data = path.read_bytes()
         try:
             text = data.decode("utf-8-sig")
@@ -164,14 +233,15 @@ class ColumnMapping:
             loaded = yaml.safe_load(text)
         except UnicodeDecodeError:
             raise InvalidParameterError(
-                f"The mapping file {quote(str(path))} is not UTF-8 text; it must be YAML or "
-                "JSON.") from None
+                f"The mapping file {quote(str(path))} is not UTF-8 text; it must be YAML or JSON."
+            ) from None
         except (yaml.YAMLError, RecursionError) as exc:
             where = getattr(exc, "problem_mark", None)
             at = f" (line {where.line + 1})" if where is not None else ""
             raise InvalidParameterError(
                 f"The mapping file {quote(str(path))} is not valid YAML{at}; it must hold "
-                "'columns:' and 'values:' mappings.") from None
+                "'columns:' and 'values:' mappings."
+            ) from None
         return cls.from_dict(loaded, origin=f"mapping file {quote(str(path))}")
 
     @classmethod
@@ -181,48 +251,69 @@ class ColumnMapping:
         if data is None:
             data = {}
         if not isinstance(data, dict) or set(data) - {"columns", "values"}:
-            extra = sorted(map(str, set(data) - {"columns", "values"})) \
-                if isinstance(data, dict) else []
+            extra = (
+                sorted(map(str, set(data) - {"columns", "values"}))
+                if isinstance(data, dict)
+                else []
+            )
             got = f"the section {quote(extra[0])}" if extra else f"a {type(data).__name__}"
             raise InvalidParameterError(
-                f"{where} must be a mapping with the sections 'columns' and 'values'; got {got}.")
+                f"{where} must be a mapping with the sections 'columns' and 'values'; got {got}."
+            )
         columns = data.get("columns") or {}
         values = data.get("values") or {}
         if not isinstance(columns, dict) or not _all_text(columns.items()):
             raise InvalidParameterError(
                 f"{where}: 'columns' must map each header to a column name (text: text), for "
-                "example 'Employee ID: id'.")
+                "example 'Employee ID: id'."
+            )
         if not isinstance(values, dict) or not all(
-                isinstance(k, str) and isinstance(v, dict) and _all_text(v.items())
-                for k, v in values.items()):
+            isinstance(k, str) and isinstance(v, dict) and _all_text(v.items())
+            for k, v in values.items()
+        ):
             raise InvalidParameterError(
                 f"{where}: 'values' must map a column to its value mapping (text: text), for "
-                "example 'role: {Reverse Mentor: mentor}'.")
-        return cls(columns={normalise_name(k): normalise_name(v) for k, v in columns.items()},
-                   values={normalise_name(c): {normalise_value(k): str(v).strip()
-                                               for k, v in m.items()}
-                           for c, m in values.items()},
-                   origin=origin)
+                "example 'role: {Reverse Mentor: mentor}'."
+            )
+        return cls(
+            columns={normalise_name(k): normalise_name(v) for k, v in columns.items()},
+            values={
+                normalise_name(c): {normalise_value(k): str(v).strip() for k, v in m.items()}
+                for c, m in values.items()
+            },
+            origin=origin,
+        )
 
     def merged(self, other: ColumnMapping) -> ColumnMapping:
         """This mapping with ``other``'s entries added (``other`` wins where both map a name)."""
         values = {c: dict(m) for c, m in self.values.items()}
         for c, m in other.values.items():
             values.setdefault(c, {}).update(m)
-        origin = self.origin if not other.columns and not other.values else (
-            other.origin if not self.columns and not self.values
-            else f"{self.origin} and {other.origin}")
-        return ColumnMapping(columns={**self.columns, **other.columns}, values=values,
-                             origin=origin)
+        origin = (
+            self.origin
+            if not other.columns and not other.values
+            else (
+                other.origin
+                if not self.columns and not self.values
+                else f"{self.origin} and {other.origin}"
+            )
+        )
+        return ColumnMapping(
+            columns={**self.columns, **other.columns}, values=values, origin=origin
+        )
 
     def __bool__(self) -> bool:
         return bool(self.columns or self.values)
 
 
 def _all_text(items: Iterable[tuple[object, object]]) -> bool:
-    return all(isinstance(k, str | int | float) and not isinstance(k, bool)
-               and isinstance(v, str | int | float) and not isinstance(v, bool)
-               for k, v in items)
+    return all(
+        isinstance(k, str | int | float)
+        and not isinstance(k, bool)
+        and isinstance(v, str | int | float)
+        and not isinstance(v, bool)
+        for k, v in items
+    )
 
 
 @dataclass(frozen=True)
@@ -259,9 +350,13 @@ def suggest(header: str, canonical: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
-def resolve_header(headers: Sequence[str], canonical: Iterable[str], *,
-                   aliases: Mapping[str, str] | None = None,
-                   mapping: ColumnMapping | None = None) -> HeaderResolution:
+def resolve_header(
+    headers: Sequence[str],
+    canonical: Iterable[str],
+    *,
+    aliases: Mapping[str, str] | None = None,
+    mapping: ColumnMapping | None = None,
+) -> HeaderResolution:
     """Map each header onto a canonical name (mapping first, then the name itself or an
     alias, compared by :func:`normalise_name`); report the rest with suggestions."""
     known = tuple(canonical)
@@ -284,9 +379,18 @@ def resolve_header(headers: Sequence[str], canonical: Iterable[str], *,
             source.setdefault(target, str(header).strip())
         elif target is None:
             ignored.append((k, str(header).strip(), suggest(header, known)))
-    bad_targets = tuple((src, tgt) for src, tgt in mapping.columns.items()
-                        if aliases.get(tgt, tgt) not in known)
-    unused = tuple((src, suggest(src, [normalise_name(h) for h in headers]))
-                   for src in mapping.columns if src not in matched)
-    return HeaderResolution(names=tuple(names), source=source, ignored=tuple(ignored),
-                            unused=unused, bad_targets=bad_targets)
+    bad_targets = tuple(
+        (src, tgt) for src, tgt in mapping.columns.items() if aliases.get(tgt, tgt) not in known
+    )
+    unused = tuple(
+        (src, suggest(src, [normalise_name(h) for h in headers]))
+        for src in mapping.columns
+        if src not in matched
+    )
+    return HeaderResolution(
+        names=tuple(names),
+        source=source,
+        ignored=tuple(ignored),
+        unused=unused,
+        bad_targets=bad_targets,
+    )

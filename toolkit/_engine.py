@@ -68,10 +68,23 @@ EVENT_TYPES = ("checkin", "flag", "coach", "rematch", "closure")
 # Reasons: of a check-in or a flag (scheduled, low_rating, no_first_meeting,
 # no_meeting_streak), of a rematch (new_mentor, no_mentor_available) and of a closure
 # (CLOSURE_REASONS: every closure records one).
-CLOSURE_REASONS = ("low_quality", "lost_engagement", "missed_contact", "outside_event",
-                   "coordinator_close", "declined_rematch")
-REASONS = ("scheduled", "low_rating", "no_first_meeting", "no_meeting_streak",
-           "new_mentor", "no_mentor_available", *CLOSURE_REASONS)
+CLOSURE_REASONS = (
+    "low_quality",
+    "lost_engagement",
+    "missed_contact",
+    "outside_event",
+    "coordinator_close",
+    "declined_rematch",
+)
+REASONS = (
+    "scheduled",
+    "low_rating",
+    "no_first_meeting",
+    "no_meeting_streak",
+    "new_mentor",
+    "no_mentor_available",
+    *CLOSURE_REASONS,
+)
 _R = {name: i for i, name in enumerate(REASONS)}
 _E = {name: i for i, name in enumerate(EVENT_TYPES)}
 _I = {name: i for i, name in enumerate(INTERVENTIONS)}
@@ -80,6 +93,7 @@ TABLES = ("weeks", "outcomes", "surveys", "events")
 
 
 # --------------------------------------------------------------------------- pair features
+
 
 class CohortFeatures:
     """Per-person arrays of one cohort that the dynamics need, computed once."""
@@ -124,8 +138,10 @@ class CohortFeatures:
         m = np.unique(np.linspace(0, self.n_mentors - 1, min(self.n_mentors, 300)).astype(int))
         ee, mm = np.repeat(e, len(m)), np.tile(m, len(e))
         comps = pair_components(self.cohort, ee, mm)
-        out = {k: float(np.mean(np.asarray(comps[k], float))) for k in
-               ("deep_similarity", "surface_similarity", "shared_interests")}
+        out = {
+            k: float(np.mean(np.asarray(comps[k], float)))
+            for k in ("deep_similarity", "surface_similarity", "shared_interests")
+        }
         out["avail_e"] = float(np.mean(self.avail_e)) if self.n_mentees else 1.0
         out["avail_m"] = float(np.mean(self.avail_m)) if self.n_mentors else 1.0
         return out
@@ -149,8 +165,10 @@ class CohortFeatures:
     def pair(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
         """Compatibility components and learning potentials of pairs (position arrays)."""
         comps = pair_components(self.cohort, mentee, mentor)
-        out = {k: np.asarray(comps[k], dtype=float) for k in
-               ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")}
+        out = {
+            k: np.asarray(comps[k], dtype=float)
+            for k in ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")
+        }
         # The level a learner can reach from this partner: the partner's skill in the
         # learner's goal domains (learning closes the gap, so skills stay in [0, 1]).
         out["mentee_ceiling"] = np.einsum("pd,pd->p", self.goal_e[mentee], self.skill_m[mentor])
@@ -170,8 +188,7 @@ def _columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
     Column-major, as ``frame[names].to_numpy()`` is: reductions over a row (einsum) then
     add in the same order, so the numbers stay identical to the last bit.
     """
-    return np.array([frame[c].to_numpy(float) for c in names]).reshape(len(names),
-                                                                       len(frame)).T
+    return np.array([frame[c].to_numpy(float) for c in names]).reshape(len(names), len(frame)).T
 
 
 _FEATURES = ObjectCache()
@@ -182,8 +199,9 @@ def cohort_features(cohort: Cohort) -> CohortFeatures:
     return _FEATURES.get(cohort, CohortFeatures)
 
 
-def matching_positions(cohort: Cohort, matching: Matching | pd.DataFrame, owner: str
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def matching_positions(
+    cohort: Cohort, matching: Matching | pd.DataFrame, owner: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Mentee and mentor positions (sorted by mentee) of a Matching or pairs frame of
     ``cohort``; ``owner`` names the public function in error messages."""
     feats = cohort_features(cohort)
@@ -191,55 +209,83 @@ def matching_positions(cohort: Cohort, matching: Matching | pd.DataFrame, owner:
         # A matching made from this very cohort object needs no content check (hashing
         # the participants table costs more than simulating a small program).
         if matching.compat.cohort is not cohort and (
-                (fp := matching.cohort_fingerprint) != cohort.fingerprint):
-            raise fail("matching", owner, f"a matching of this cohort (fingerprint "
-                       f"{cohort.fingerprint})", f"a matching of cohort {fp}")
+            (fp := matching.cohort_fingerprint) != cohort.fingerprint
+        ):
+            raise fail(
+                "matching",
+                owner,
+                f"a matching of this cohort (fingerprint {cohort.fingerprint})",
+                f"a matching of cohort {fp}",
+            )
         # A Matching of this cohort already holds positions in cohort order: no id
         # lookup, and no need to build its pairs table.
         e_idx, m_idx = matching.mentee_index, matching.mentor_index
-        if (len(e_idx) and (e_idx.min() < 0 or e_idx.max() >= feats.n_mentees
-                            or m_idx.min() < 0 or m_idx.max() >= feats.n_mentors)):
-            raise fail("matching", owner, "a Matching whose positions lie in this cohort",
-                       "positions out of range")
+        if len(e_idx) and (
+            e_idx.min() < 0
+            or e_idx.max() >= feats.n_mentees
+            or m_idx.min() < 0
+            or m_idx.max() >= feats.n_mentors
+        ):
+            raise fail(
+                "matching",
+                owner,
+                "a Matching whose positions lie in this cohort",
+                "positions out of range",
+            )
         if len(np.unique(e_idx)) != len(e_idx):
-            raise fail("matching", owner, "a matching with each mentee at most once",
-                       "a repeated mentee")
+            raise fail(
+                "matching", owner, "a matching with each mentee at most once", "a repeated mentee"
+            )
         order = np.argsort(e_idx, kind="stable")
         return e_idx[order].astype(np.int64), m_idx[order].astype(np.int64)
     pairs = matching
     if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
-        raise fail("matching", owner, "a Matching or a DataFrame with mentee_id and mentor_id "
-                   "columns", type(matching).__name__)
+        raise fail(
+            "matching",
+            owner,
+            "a Matching or a DataFrame with mentee_id and mentor_id columns",
+            type(matching).__name__,
+        )
     e_pos = feats.mentee_index.get_indexer(pairs["mentee_id"].to_numpy(dtype=object))
     m_pos = feats.mentor_index.get_indexer(pairs["mentor_id"].to_numpy(dtype=object))
     if (e_pos < 0).any():
         bad = pairs["mentee_id"].to_numpy(dtype=object)[e_pos < 0][0]
-        raise fail("matching", owner, "a matching of this cohort (every mentee_id a mentee of "
-                   "it)", f"mentee_id {bad}")
+        raise fail(
+            "matching",
+            owner,
+            "a matching of this cohort (every mentee_id a mentee of it)",
+            f"mentee_id {bad}",
+        )
     if (m_pos < 0).any():
         bad = pairs["mentor_id"].to_numpy(dtype=object)[m_pos < 0][0]
-        raise fail("matching", owner, "a matching of this cohort (every mentor_id a mentor of "
-                   "it)", f"mentor_id {bad}")
+        raise fail(
+            "matching",
+            owner,
+            "a matching of this cohort (every mentor_id a mentor of it)",
+            f"mentor_id {bad}",
+        )
     if len(np.unique(e_pos)) != len(e_pos):
-        raise fail("matching", owner, "a matching with each mentee at most once",
-                   "a repeated mentee_id")
+        raise fail(
+            "matching", owner, "a matching with each mentee at most once", "a repeated mentee_id"
+        )
     order = np.argsort(e_pos, kind="stable")
     return e_pos[order].astype(np.int64), m_pos[order].astype(np.int64)
 
 
 # --------------------------------------------------------------------------- the stack
 
+
 @dataclass
 class Stack:
     """Pair slots of several replicates side by side (one design)."""
 
-    features: list[CohortFeatures]   # per stacked replicate
-    replicates: np.ndarray            # replicate number per stacked replicate
-    rep: np.ndarray                   # stacked-replicate index per slot
-    mentee: np.ndarray                # mentee position within its replicate's cohort
-    mentor: np.ndarray                # mentor position within its replicate's cohort
-    roots: np.ndarray | None = None   # root seed per stacked replicate (None: the run's seed)
-    point: np.ndarray | None = None   # robustness point per stacked replicate (a table column)
+    features: list[CohortFeatures]  # per stacked replicate
+    replicates: np.ndarray  # replicate number per stacked replicate
+    rep: np.ndarray  # stacked-replicate index per slot
+    mentee: np.ndarray  # mentee position within its replicate's cohort
+    mentor: np.ndarray  # mentor position within its replicate's cohort
+    roots: np.ndarray | None = None  # root seed per stacked replicate (None: the run's seed)
+    point: np.ndarray | None = None  # robustness point per stacked replicate (a table column)
 
     def streams(self, seed: int) -> list[tuple[int, int]]:
         """(root seed, stream number) of each stacked replicate's random streams.
@@ -262,8 +308,9 @@ class Stack:
         return np.concatenate([[0], np.cumsum([f.n_mentors for f in self.features])])
 
 
-def _gather(stack: Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
-            ) -> dict[str, np.ndarray]:
+def _gather(
+    stack: Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
+) -> dict[str, np.ndarray]:
     """Pair features for slots of possibly different replicates (one call per cohort)."""
     out: dict[str, np.ndarray] = {}
     groups: dict[int, list[int]] = {}
@@ -290,11 +337,15 @@ class _Draws:
     def __init__(self, seed: int, stack: Stack, purposes: dict[str, str]):
         self.streams = stack.streams(seed)
         self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
-        self.kinds = purposes   # purpose -> "uniform" | "normal" | "mentor_uniform"
-        self.gens = {p: [_seeding.rng(root, "dynamics", number, p) for root, number in
-                         self.streams] for p in purposes}
-        self.arrays = {p: np.empty(self.m_off[-1] if k == "mentor_uniform" else self.e_off[-1])
-                       for p, k in purposes.items()}
+        self.kinds = purposes  # purpose -> "uniform" | "normal" | "mentor_uniform"
+        self.gens = {
+            p: [_seeding.rng(root, "dynamics", number, p) for root, number in self.streams]
+            for p in purposes
+        }
+        self.arrays = {
+            p: np.empty(self.m_off[-1] if k == "mentor_uniform" else self.e_off[-1])
+            for p, k in purposes.items()
+        }
 
     def next_week(self) -> None:
         for purpose, kind in self.kinds.items():
@@ -302,9 +353,9 @@ class _Draws:
             out = self.arrays[purpose]
             for i, g in enumerate(self.gens[purpose]):
                 if kind == "normal":
-                    g.standard_normal(out=out[off[i]:off[i + 1]])
+                    g.standard_normal(out=out[off[i] : off[i + 1]])
                 else:
-                    g.random(out=out[off[i]:off[i + 1]])
+                    g.random(out=out[off[i] : off[i + 1]])
 
     def __getitem__(self, purpose: str) -> np.ndarray:
         return self.arrays[purpose]
@@ -320,8 +371,8 @@ def _static_draws(seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
     start, survey = [], []
     for (root, number), f in zip(stack.streams(seed), stack.features, strict=True):
         g = _seeding.rng(root, "pairs", number)
-        start.append(g.standard_normal((f.n_mentees, 3)))     # chemistry, engagement, perceived
-        survey.append(g.standard_normal((f.n_mentees, 7)))    # survey errors
+        start.append(g.standard_normal((f.n_mentees, 3)))  # chemistry, engagement, perceived
+        survey.append(g.standard_normal((f.n_mentees, 7)))  # survey errors
     return np.concatenate(start), np.concatenate(survey)
 
 
@@ -333,18 +384,21 @@ INACTIVE_AFTER_WEEKS = 6
 STATES = ("active", "inactive_open", "closed")
 
 
-def _fit_fixed(b: _Params, design: ProgramDesign, f: dict[str, np.ndarray],
-               chemistry: np.ndarray) -> np.ndarray:
+def _fit_fixed(
+    b: _Params, design: ProgramDesign, f: dict[str, np.ndarray], chemistry: np.ndarray
+) -> np.ndarray:
     """The part of a pair's fit fixed at matching: actual profile similarity measured from
     the cohort's typical value (so ``quality_base`` is the fit of a typical pair), the
     pair's unobserved chemistry and the lever effects (scenario inputs)."""
-    return (b.quality_base
-            + b.quality_deep * (f["deep_similarity"] - f["typical_deep_similarity"])
-            + b.quality_surface * (f["surface_similarity"] - f["typical_surface_similarity"])
-            + b.quality_interests * (f["shared_interests"] - f["typical_shared_interests"])
-            + b.quality_chemistry_sd * chemistry
-            + b.quality_training * design.mentor_training
-            + b.quality_agenda * design.structured_agenda)
+    return (
+        b.quality_base
+        + b.quality_deep * (f["deep_similarity"] - f["typical_deep_similarity"])
+        + b.quality_surface * (f["surface_similarity"] - f["typical_surface_similarity"])
+        + b.quality_interests * (f["shared_interests"] - f["typical_shared_interests"])
+        + b.quality_chemistry_sd * chemistry
+        + b.quality_training * design.mentor_training
+        + b.quality_agenda * design.structured_agenda
+    )
 
 
 def _fit(fixed: np.ndarray, b: _Params, perceived: np.ndarray) -> np.ndarray:
@@ -356,9 +410,13 @@ def _fit(fixed: np.ndarray, b: _Params, perceived: np.ndarray) -> np.ndarray:
 def _start_perceived(b: _Params, f: dict[str, np.ndarray], z: np.ndarray) -> np.ndarray:
     """Perceived similarity at the start: part of the actual deep-level similarity (from
     the typical value) and the pair's own impression (Montoya et al. 2008)."""
-    return np.clip(0.5 + b.perceived_actual * (f["deep_similarity"]
-                                               - f["typical_deep_similarity"])
-                   + b.perceived_sd * z, 0.0, 1.0)
+    return np.clip(
+        0.5
+        + b.perceived_actual * (f["deep_similarity"] - f["typical_deep_similarity"])
+        + b.perceived_sd * z,
+        0.0,
+        1.0,
+    )
 
 
 def _availability(b: _Params, f: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -370,16 +428,26 @@ def _availability(b: _Params, f: dict[str, np.ndarray]) -> tuple[np.ndarray, np.
     availability falls below their role's cohort mean.
     """
     syn = f["synthetic"] > 0
-    hours = np.minimum(f["avail_e"] * np.where(syn, b.mentee_hours_month, 1.0),
-                       f["avail_m"] * np.where(syn, b.mentor_hours_month, 1.0))
-    relative = np.minimum(f["avail_e"] / np.maximum(f["typical_avail_e"], 1e-9),
-                          f["avail_m"] / np.maximum(f["typical_avail_m"], 1e-9))
+    hours = np.minimum(
+        f["avail_e"] * np.where(syn, b.mentee_hours_month, 1.0),
+        f["avail_m"] * np.where(syn, b.mentor_hours_month, 1.0),
+    )
+    relative = np.minimum(
+        f["avail_e"] / np.maximum(f["typical_avail_e"], 1e-9),
+        f["avail_m"] / np.maximum(f["typical_avail_m"], 1e-9),
+    )
     return hours, np.clip(1.0 - relative, 0.0, 1.0)
 
 
-def engagement_step(b: _Params | BehaviorModel, met: np.ndarray, missed: np.ndarray,
-                    quality: np.ndarray, overload: np.ndarray, meeting_hours: float,
-                    lever_meeting: float | np.ndarray = 0.0) -> np.ndarray:
+def engagement_step(
+    b: _Params | BehaviorModel,
+    met: np.ndarray,
+    missed: np.ndarray,
+    quality: np.ndarray,
+    overload: np.ndarray,
+    meeting_hours: float,
+    lever_meeting: float | np.ndarray = 0.0,
+) -> np.ndarray:
     """The week's change in engagement (before bounding to [0, 1]).
 
     A held meeting of ``h`` hours adds ``h * (engagement_contact + engagement_meeting *
@@ -388,14 +456,29 @@ def engagement_step(b: _Params | BehaviorModel, met: np.ndarray, missed: np.ndar
     with the cohort's typical similarity, so a meeting at typical quality gains
     ``engagement_contact * h >= 0``: no meeting is harmful by construction.
     """
-    return (met * (meeting_hours * (b.engagement_contact
-                                    + b.engagement_meeting * (quality - b.quality_base)
-                                    - b.engagement_overload * overload) + lever_meeting)
-            - missed * b.engagement_miss * meeting_hours)
+    return (
+        met
+        * (
+            meeting_hours
+            * (
+                b.engagement_contact
+                + b.engagement_meeting * (quality - b.quality_base)
+                - b.engagement_overload * overload
+            )
+            + lever_meeting
+        )
+        - missed * b.engagement_miss * meeting_hours
+    )
 
 
-def closure_step(b: _Params, quality: np.ndarray, engagement: np.ndarray, gap: np.ndarray,
-                 pressure: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def closure_step(
+    b: _Params,
+    quality: np.ndarray,
+    engagement: np.ndarray,
+    gap: np.ndarray,
+    pressure: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Which pairs close this week and why (codes into REASONS), from one uniform each.
 
     Two competing weekly hazards: an outside event (a move, a change of role, workload;
@@ -406,9 +489,13 @@ def closure_step(b: _Params, quality: np.ndarray, engagement: np.ndarray, gap: n
     the reason is the relationship term that raised the hazard most (or lowered it least).
     """
     p_out = expit(b.closure_outside + b.closure_outside_pressure * pressure)
-    terms = np.stack(np.broadcast_arrays(b.closure_quality * (0.5 - quality),
-                                         b.closure_engagement * (0.5 - engagement),
-                                         b.closure_gap * gap))
+    terms = np.stack(
+        np.broadcast_arrays(
+            b.closure_quality * (0.5 - quality),
+            b.closure_engagement * (0.5 - engagement),
+            b.closure_gap * gap,
+        )
+    )
     p_rel = expit(b.closure_base + terms.sum(axis=0))
     closes = u < 1.0 - (1.0 - p_out) * (1.0 - p_rel)
     codes = np.array([_R["low_quality"], _R["lost_engagement"], _R["missed_contact"]], np.int8)
@@ -422,8 +509,12 @@ def _start_quality(b: _Params, target: np.ndarray) -> np.ndarray:
 
 
 def _start_engagement(b: _Params, design: ProgramDesign, z: np.ndarray) -> np.ndarray:
-    e = (b.engagement_base + b.engagement_sd * z + b.engagement_goals * design.goal_setting
-         + b.engagement_recognition * design.recognition)
+    e = (
+        b.engagement_base
+        + b.engagement_sd * z
+        + b.engagement_goals * design.goal_setting
+        + b.engagement_recognition * design.recognition
+    )
     return np.clip(e, 0.0, 1.0)
 
 
@@ -443,8 +534,14 @@ def _purposes(design: ProgramDesign, sched: ProgramSchedule) -> dict[str, str]:
     if sched.checkin.any() or design.has_triggers:
         purposes["rating"] = "normal"
     if design.on_flag == "rematch" and (sched.checkin.any() or design.has_triggers):
-        purposes.update({"chemistry": "normal", "perceived": "normal",
-                         "mentor_key": "mentor_uniform", "accept": "uniform"})
+        purposes.update(
+            {
+                "chemistry": "normal",
+                "perceived": "normal",
+                "mentor_key": "mentor_uniform",
+                "accept": "uniform",
+            }
+        )
     return purposes
 
 
@@ -457,8 +554,9 @@ class _Params:
 
     def at(self, slots: np.ndarray) -> _Params:
         """The parameters of a subset of slots."""
-        return _Params({k: v[slots] if isinstance(v, np.ndarray) else v
-                        for k, v in self.__dict__.items()})
+        return _Params(
+            {k: v[slots] if isinstance(v, np.ndarray) else v for k, v in self.__dict__.items()}
+        )
 
 
 def _params(behavior: BehaviorModel | Sequence[BehaviorModel], stack: Stack) -> _Params:
@@ -492,9 +590,17 @@ def rematch_weights(policy: Any, weights: Any = None) -> dict[str, float] | None
     return resolve_weights("balanced" if weights is None else weights, "rematch")
 
 
-def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[BehaviorModel],
-        seed: int, arm: Any, *, capacity: int | np.ndarray = 1, want: tuple[str, ...] = TABLES,
-        rematch: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+def run(
+    stack: Stack,
+    design: ProgramDesign,
+    behavior: BehaviorModel | Sequence[BehaviorModel],
+    seed: int,
+    arm: Any,
+    *,
+    capacity: int | np.ndarray = 1,
+    want: tuple[str, ...] = TABLES,
+    rematch: dict[str, float] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Simulate one design on stacked replicates; return the tables named in ``want``.
 
     ``behavior`` is one model for every replicate or one per stacked replicate;
@@ -508,10 +614,10 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     sched = program_schedule(design)
     n, n_weeks = len(stack.rep), design.duration_weeks
     e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
-    gi = e_off[stack.rep] + stack.mentee          # row of each slot in the draw arrays
+    gi = e_off[stack.rep] + stack.mentee  # row of each slot in the draw arrays
     static_start, static_survey = _static_draws(seed, stack)
     draws = _Draws(seed, stack, _purposes(design, sched))
-    rows = None if np.array_equal(gi, np.arange(e_off[-1])) else gi   # every mentee matched
+    rows = None if np.array_equal(gi, np.arange(e_off[-1])) else gi  # every mentee matched
     coordinating = "rating" in draws.arrays
 
     feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
@@ -525,23 +631,22 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     misfit = 1.0 - feats["schedule_fit"]
     mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
 
-    mentor_g = m_off[stack.rep] + stack.mentor     # global mentor index per slot
+    mentor_g = m_off[stack.rep] + stack.mentor  # global mentor index per slot
     mentee_skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
     mentee_skill0 = mentee_skill.copy()
     mentor_level = np.concatenate([f.mentor_start for f in stack.features])
     mentor_level0 = mentor_level.copy()
     load = np.bincount(mentor_g, minlength=m_off[-1])
-    rep_of_mentor = np.repeat(np.arange(len(stack.features)),
-                              [f.n_mentors for f in stack.features])
+    rep_of_mentor = np.repeat(np.arange(len(stack.features)), [f.n_mentors for f in stack.features])
     first_mentor_g = mentor_g.copy()
 
-    active = np.ones(n, dtype=bool)               # formally open
-    since_meet = np.zeros(n, dtype=np.int32)      # weeks since the last meeting held (or start)
-    recent_hours = np.zeros(n)                    # realised weekly contact hours, smoothed
+    active = np.ones(n, dtype=bool)  # formally open
+    since_meet = np.zeros(n, dtype=np.int32)  # weeks since the last meeting held (or start)
+    recent_hours = np.zeros(n)  # realised weekly contact hours, smoothed
     meetings = np.zeros(n, dtype=np.int32)
     weeks_active = np.zeros(n, dtype=np.int32)
-    closed_week = np.zeros(n, dtype=np.int32)     # 0 = not closed
-    ended = np.zeros(n, dtype=bool)               # closed by the pair or the coordinator
+    closed_week = np.zeros(n, dtype=np.int32)  # 0 = not closed
+    ended = np.zeros(n, dtype=bool)  # closed by the pair or the coordinator
     mentor_gain = np.zeros(n)
     hours = {k: np.zeros(n) for k in ("mentee", "mentor", "coordinator")}
     if design.mentor_training:
@@ -554,37 +659,55 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     # contact (meet_gap, closure_gap beyond contact_grace_weeks) and through learning's
     # diminishing returns to meeting length (learn_minutes_elasticity).
     meeting_hours = design.meeting_minutes / 60.0
-    minutes_factor = meeting_hours ** b.learn_minutes_elasticity
-    rate_e = (b.learn_mentee * minutes_factor * (1 + b.learn_goals * design.goal_setting)
-              * (1 + b.learn_agenda * design.structured_agenda)
-              * (1 + b.learn_training * design.mentor_training))
+    minutes_factor = meeting_hours**b.learn_minutes_elasticity
+    rate_e = (
+        b.learn_mentee
+        * minutes_factor
+        * (1 + b.learn_goals * design.goal_setting)
+        * (1 + b.learn_agenda * design.structured_agenda)
+        * (1 + b.learn_training * design.mentor_training)
+    )
     rate_m = b.learn_mentor * minutes_factor * (1 + b.learn_goals * design.goal_setting)
     perceive_step = 1.0 - (1.0 - b.perceived_growth) ** meeting_hours
     per_hour_approach = b.quality_approach * (1 - b.quality_virtual_penalty * design.virtual)
     approach = 1.0 - (1.0 - per_hour_approach) ** meeting_hours
     step_sd = b.quality_noise_sd * np.sqrt(meeting_hours)
-    meet_shift = b.meet_base + b.meet_virtual * design.virtual + b.meet_agenda * design.structured_agenda
+    meet_shift = (
+        b.meet_base + b.meet_virtual * design.virtual + b.meet_agenda * design.structured_agenda
+    )
     lever_meeting = b.engagement_lever_meeting * (design.goal_setting + design.recognition)
     prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
     memory = 1.0 / np.maximum(b.load_memory_weeks, 1.0)
 
     # Recorded week-major (contiguous writes); the weeks table transposes once at the end.
-    rec = {k: np.zeros((n_weeks, n), dtype=bool) for k in
-           ("scheduled", "met", "checkin", "flagged", "active")}
-    rec.update({k: np.zeros((n_weeks, n), dtype=np.float32) for k in
-                ("quality", "engagement", "mentee_skill", "mentor_skill")})
+    rec = {
+        k: np.zeros((n_weeks, n), dtype=bool)
+        for k in ("scheduled", "met", "checkin", "flagged", "active")
+    }
+    rec.update(
+        {
+            k: np.zeros((n_weeks, n), dtype=np.float32)
+            for k in ("quality", "engagement", "mentee_skill", "mentor_skill")
+        }
+    )
     rec["intervention"] = np.zeros((n_weeks, n), dtype=np.int8)
     rec["state"] = np.zeros((n_weeks, n), dtype=np.int8)
-    events: list[tuple] = []   # (week, slots, event, reasons, rating, mentor, new_mentor)
+    events: list[tuple] = []  # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
         if len(slots):
             k = len(slots)
-            events.append((np.full(k, week, np.int16), slots, np.full(k, _E[event], np.int8),
-                           np.broadcast_to(np.asarray(reason, np.int8), (k,)),
-                           np.full(k, np.nan) if rating is None else rating.astype(float),
-                           mentor_g[slots] if mentor is None else mentor,
-                           np.full(k, -1) if new_mentor is None else new_mentor))
+            events.append(
+                (
+                    np.full(k, week, np.int16),
+                    slots,
+                    np.full(k, _E[event], np.int8),
+                    np.broadcast_to(np.asarray(reason, np.int8), (k,)),
+                    np.full(k, np.nan) if rating is None else rating.astype(float),
+                    mentor_g[slots] if mentor is None else mentor,
+                    np.full(k, -1) if new_mentor is None else new_mentor,
+                )
+            )
 
     for t in range(n_weeks):
         week = t + 1
@@ -598,8 +721,13 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
         scheduled = active & sched.meeting[t]
         gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
         overload = _overload(recent_hours, avail)
-        logit = (meet_shift + b.meet_engagement * (engagement - 0.5) - b.meet_overload * overload
-                 - b.meet_misfit * misfit - b.meet_gap * gap)
+        logit = (
+            meet_shift
+            + b.meet_engagement * (engagement - 0.5)
+            - b.meet_overload * overload
+            - b.meet_misfit * misfit
+            - b.meet_gap * gap
+        )
         met = scheduled & (draws.slots("meet", rows) < expit(logit))
         missed = scheduled & ~met
 
@@ -621,11 +749,16 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
 
         # Engagement: up with good meetings and levers, down with missed meetings and
         # with meetings held while overloaded (per hour); bounded in [0, 1].
-        engagement = np.clip(engagement + engagement_step(
-            b, met, missed, quality, overload, meeting_hours, lever_meeting), 0.0, 1.0)
+        engagement = np.clip(
+            engagement
+            + engagement_step(b, met, missed, quality, overload, meeting_hours, lever_meeting),
+            0.0,
+            1.0,
+        )
         since_meet = np.where(met, 0, since_meet + active)
-        recent_hours = np.where(active, recent_hours + memory * (met * meeting_hours
-                                                                 - recent_hours), recent_hours)
+        recent_hours = np.where(
+            active, recent_hours + memory * (met * meeting_hours - recent_hours), recent_hours
+        )
         meetings += met
         hours["mentee"] += met * (meeting_hours + prep_hours)
         hours["mentor"] += met * meeting_hours
@@ -643,8 +776,20 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
 
         if coordinating:
             flagged, fl, fl_reason, checkin = _checkins(
-                design, b, sched, t, week, active, meetings, since_meet, quality, engagement,
-                draws.slots("rating", rows), log, hours)
+                design,
+                b,
+                sched,
+                t,
+                week,
+                active,
+                meetings,
+                since_meet,
+                quality,
+                engagement,
+                draws.slots("rating", rows),
+                log,
+                hours,
+            )
             if fl.size and design.on_flag == "coach":
                 bf = b.at(fl)
                 engagement[fl] = np.clip(engagement[fl] + bf.coach_engagement, 0.0, 1.0)
@@ -672,11 +817,17 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                     ended |= mask
                     log(week, gone_by_choice, "closure", _R["declined_rematch"])
                 willing = fl[~declines]
-                new = (willing if not willing.size else
-                       _draw_mentors(willing, stack.rep, load, capacity, rep_of_mentor,
-                                     draws["mentor_key"]) if rematch is None else
-                       _choose_mentors(stack, willing, load, capacity, rep_of_mentor,
-                                       draws["mentor_key"], rematch))
+                new = (
+                    willing
+                    if not willing.size
+                    else _draw_mentors(
+                        willing, stack.rep, load, capacity, rep_of_mentor, draws["mentor_key"]
+                    )
+                    if rematch is None
+                    else _choose_mentors(
+                        stack, willing, load, capacity, rep_of_mentor, draws["mentor_key"], rematch
+                    )
+                )
                 ok, gone = willing[new >= 0], willing[new < 0]
                 log(week, gone, "rematch", _R["no_mentor_available"])
                 if ok.size:
@@ -696,8 +847,10 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
                     avail[ok], pressure[ok] = _availability(bo, nf)
                     recent_hours[ok] = 0.0
                     misfit[ok] = 1.0 - nf["schedule_fit"]
-                    mentee_ceiling[ok], mentor_ceiling[ok] = (nf["mentee_ceiling"],
-                                                              nf["mentor_ceiling"])
+                    mentee_ceiling[ok], mentor_ceiling[ok] = (
+                        nf["mentee_ceiling"],
+                        nf["mentor_ceiling"],
+                    )
                     since_meet[ok] = 0
                     hours["coordinator"][ok] += bo.rematch_hours
             if fl.size:
@@ -713,31 +866,62 @@ def run(stack: Stack, design: ProgramDesign, behavior: BehaviorModel | Sequence[
     # What an early ending does to what was learned: part of the gain fades, and an
     # abrupt ending can leave a setback (so a gain can be negative).
     mentee_gain = mentee_skill - mentee_skill0
-    mentee_gain = np.where(ended, b.ending_gain_retention * mentee_gain - b.ending_setback,
-                           mentee_gain)
-    mentor_gain = np.where(ended, b.ending_gain_retention * mentor_gain - b.ending_setback,
-                           mentor_gain)
+    mentee_gain = np.where(
+        ended, b.ending_gain_retention * mentee_gain - b.ending_setback, mentee_gain
+    )
+    mentor_gain = np.where(
+        ended, b.ending_gain_retention * mentor_gain - b.ending_setback, mentor_gain
+    )
     mentee_post = np.clip(mentee_skill0 + mentee_gain, 0.0, 1.0)
-    mentor_post = np.clip(mentor_level[first_mentor_g]
-                          - np.where(ended, (1 - b.ending_gain_retention)
-                                     * (mentor_level[first_mentor_g] - mentor_level0[first_mentor_g])
-                                     + b.ending_setback, 0.0), 0.0, 1.0)
-    state = {"meetings": meetings, "perceived": perceived, "weeks_active": weeks_active, "closed_week": closed_week,
-             "quality": quality, "quality_mean": quality_sum / np.maximum(weeks_active, 1),
-             "mentee_gain": mentee_gain, "mentor_gain": mentor_gain,
-             "mentee_skill0": mentee_skill0, "mentee_skill": mentee_post,
-             "mentor_level0": mentor_level0[first_mentor_g],
-             "mentor_level": mentor_post, "mentor_g": mentor_g,
-             "first_mentor_g": first_mentor_g, "hours": hours, "survey": static_survey[gi],
-             "ended": ended}
+    mentor_post = np.clip(
+        mentor_level[first_mentor_g]
+        - np.where(
+            ended,
+            (1 - b.ending_gain_retention)
+            * (mentor_level[first_mentor_g] - mentor_level0[first_mentor_g])
+            + b.ending_setback,
+            0.0,
+        ),
+        0.0,
+        1.0,
+    )
+    state = {
+        "meetings": meetings,
+        "perceived": perceived,
+        "weeks_active": weeks_active,
+        "closed_week": closed_week,
+        "quality": quality,
+        "quality_mean": quality_sum / np.maximum(weeks_active, 1),
+        "mentee_gain": mentee_gain,
+        "mentor_gain": mentor_gain,
+        "mentee_skill0": mentee_skill0,
+        "mentee_skill": mentee_post,
+        "mentor_level0": mentor_level0[first_mentor_g],
+        "mentor_level": mentor_post,
+        "mentor_g": mentor_g,
+        "first_mentor_g": first_mentor_g,
+        "hours": hours,
+        "survey": static_survey[gi],
+        "ended": ended,
+    }
     return _tables(stack, design, b, arm, rec, events, state, want)
 
 
-def _checkins(design: ProgramDesign, b: _Params, sched: ProgramSchedule, t: int, week: int,
-              active: np.ndarray, meetings: np.ndarray, since_meet: np.ndarray,
-              quality: np.ndarray, engagement: np.ndarray, rating_noise: np.ndarray,
-              log: Any, hours: dict[str, np.ndarray]
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _checkins(
+    design: ProgramDesign,
+    b: _Params,
+    sched: ProgramSchedule,
+    t: int,
+    week: int,
+    active: np.ndarray,
+    meetings: np.ndarray,
+    since_meet: np.ndarray,
+    quality: np.ndarray,
+    engagement: np.ndarray,
+    rating_noise: np.ndarray,
+    log: Any,
+    hours: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Check-ins of one week: who is contacted, what the coordinator sees, who is flagged.
 
     At a planned check-in the coordinator sees a survey rating (relationship quality and
@@ -755,12 +939,18 @@ def _checkins(design: ProgramDesign, b: _Params, sched: ProgramSchedule, t: int,
     log_gap = planned & (since_meet >= design.flag_gap_weeks) & (design.flag_rule != "rating")
     flagged = low_rating | log_gap | trig_first | trig_gap
     ck = np.flatnonzero(checkin)
-    ck_reason = np.where(planned[ck], _R["scheduled"],
-                         np.where(trig_gap[ck], _R["no_meeting_streak"], _R["no_first_meeting"]))
+    ck_reason = np.where(
+        planned[ck],
+        _R["scheduled"],
+        np.where(trig_gap[ck], _R["no_meeting_streak"], _R["no_first_meeting"]),
+    )
     log(week, ck, "checkin", ck_reason, rating=np.where(planned[ck], rating[ck], np.nan))
     fl = np.flatnonzero(flagged)
-    fl_reason = np.where(trig_gap[fl] | log_gap[fl], _R["no_meeting_streak"],
-                         np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]))
+    fl_reason = np.where(
+        trig_gap[fl] | log_gap[fl],
+        _R["no_meeting_streak"],
+        np.where(trig_first[fl], _R["no_first_meeting"], _R["low_rating"]),
+    )
     log(week, fl, "flag", fl_reason, rating=np.where(planned[fl], rating[fl], np.nan))
     hours["coordinator"] += checkin * b.checkin_minutes / 60.0
     hours["mentee"] += planned * b.survey_minutes / 60.0
@@ -768,17 +958,30 @@ def _checkins(design: ProgramDesign, b: _Params, sched: ProgramSchedule, t: int,
     return flagged, fl, fl_reason, checkin
 
 
-def _close(mask: np.ndarray, active: np.ndarray, closed_week: np.ndarray, week: int,
-           load: np.ndarray, mentor_g: np.ndarray) -> None:
+def _close(
+    mask: np.ndarray,
+    active: np.ndarray,
+    closed_week: np.ndarray,
+    week: int,
+    load: np.ndarray,
+    mentor_g: np.ndarray,
+) -> None:
     """Close the pairs in ``mask`` (in place) and free their mentors' capacity."""
     active &= ~mask
     closed_week[mask] = week
     np.subtract.at(load, mentor_g[mask], 1)
 
 
-def _choose_mentors(stack: Stack, slots: np.ndarray, load: np.ndarray,
-                    capacity: int | np.ndarray, rep_of_mentor: np.ndarray, key: np.ndarray,
-                    weights: dict[str, float], shortlist: int = 256) -> np.ndarray:
+def _choose_mentors(
+    stack: Stack,
+    slots: np.ndarray,
+    load: np.ndarray,
+    capacity: int | np.ndarray,
+    rep_of_mentor: np.ndarray,
+    key: np.ndarray,
+    weights: dict[str, float],
+    shortlist: int = 256,
+) -> np.ndarray:
     """New mentor (global index, or -1) for each slot: the program's matching policy
     applied to the flagged mentees and the mentors with free capacity of their replicate.
 
@@ -808,8 +1011,9 @@ def _choose_mentors(stack: Stack, slots: np.ndarray, load: np.ndarray,
     hi = np.searchsorted(c_rep, s_rep, side="right")
     count = hi - lo
     pair_slot = np.repeat(np.arange(len(slots)), count)
-    pair_mentor = cand[np.repeat(lo, count) + (np.arange(count.sum())
-                                             - np.repeat(np.cumsum(count) - count, count))]
+    pair_mentor = cand[
+        np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    ]
     out = np.full(len(slots), -1, dtype=np.int64)
     if not len(pair_slot):
         return out
@@ -817,16 +1021,18 @@ def _choose_mentors(stack: Stack, slots: np.ndarray, load: np.ndarray,
     score = np.empty(len(pair_slot))
     reps = s_rep[pair_slot]
     for idx in _cohort_groups(stack, reps):
-        comps = pair_components(stack.features[reps[idx[0]]].cohort,
-                                stack.mentee[slots[pair_slot[idx]]],
-                                pair_mentor[idx] - m_off[reps[idx]])
+        comps = pair_components(
+            stack.features[reps[idx[0]]].cohort,
+            stack.mentee[slots[pair_slot[idx]]],
+            pair_mentor[idx] - m_off[reps[idx]],
+        )
         score[idx] = weighted_score(comps, weights)
     # sort each slot's candidates best first (ties: the week's random mentor order)
     o = np.lexsort((key[pair_mentor], -score, pair_slot))
     pair_slot, pair_mentor, score = pair_slot[o], pair_mentor[o], score[o]
     start = np.searchsorted(pair_slot, np.arange(len(slots)), side="left")
     n_cand = np.bincount(pair_slot, minlength=len(slots))
-    nxt = np.zeros(len(slots), dtype=np.int64)        # next choice of each slot
+    nxt = np.zeros(len(slots), dtype=np.int64)  # next choice of each slot
     places = free.copy()
     while True:
         want = np.flatnonzero((out < 0) & (nxt < n_cand))
@@ -853,9 +1059,14 @@ def _cohort_groups(stack: Stack, reps: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(np.isin(reps, rs)) for rs in groups.values()]
 
 
-def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray,
-                  capacity: int | np.ndarray,
-                  rep_of_mentor: np.ndarray, key: np.ndarray) -> np.ndarray:
+def _draw_mentors(
+    slots: np.ndarray,
+    rep: np.ndarray,
+    load: np.ndarray,
+    capacity: int | np.ndarray,
+    rep_of_mentor: np.ndarray,
+    key: np.ndarray,
+) -> np.ndarray:
     """New mentor (global index, or -1) for each slot, drawn within its replicate.
 
     Every free capacity unit of every mentor is a candidate; candidates are ordered at
@@ -882,15 +1093,23 @@ def _draw_mentors(slots: np.ndarray, rep: np.ndarray, load: np.ndarray,
 
 # --------------------------------------------------------------------------- tables
 
+
 def _arm_column(n: int, arm: str | tuple[list[str], int]) -> pd.Categorical:
     """A categorical arm column: ``arm`` is a name, or (all arm names, this arm's code)."""
     names, code = ([arm], 0) if isinstance(arm, str) else arm
     return pd.Categorical.from_codes(np.full(n, code, np.int8), categories=list(names))
 
 
-def _tables(stack: Stack, design: ProgramDesign, b: _Params, arm: Any,
-            rec: dict[str, np.ndarray], events: list[tuple], s: dict[str, Any],
-            want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+def _tables(
+    stack: Stack,
+    design: ProgramDesign,
+    b: _Params,
+    arm: Any,
+    rec: dict[str, np.ndarray],
+    events: list[tuple],
+    s: dict[str, Any],
+    want: tuple[str, ...] = TABLES,
+) -> dict[str, pd.DataFrame]:
     """The tables in ``want`` (building the others costs time callers may not need)."""
     replicate = stack.replicates[stack.rep]
     out: dict[str, pd.DataFrame] = {}
@@ -905,14 +1124,24 @@ def _tables(stack: Stack, design: ProgramDesign, b: _Params, arm: Any,
     sat_m = likert(felt, z[:, 5], b.satisfaction_noise_sd)
     support = likert(s["quality"], z[:, 6], b.support_noise_sd)
     if "outcomes" in want:
-        out["outcomes"] = _outcomes_frame(stack, replicate, arm, ids, mentee_id, s,
-                                          sat_e, sat_m, support)
+        out["outcomes"] = _outcomes_frame(
+            stack, replicate, arm, ids, mentee_id, s, sat_e, sat_m, support
+        )
     if "surveys" in want:
         out["surveys"] = _survey_frame(
-            replicate, arm, stack.mentee, mentee_id, ids.mentor(s["first_mentor_g"]),
-            ids.mentor(s["mentor_g"]), skill=(s["mentee_skill0"], s["mentee_skill"]),
-            lead=(s["mentor_level0"], s["mentor_level"]), post=(sat_e, sat_m, support), z=z, b=b,
-            point=_point(stack, lambda p: p).get("point"))
+            replicate,
+            arm,
+            stack.mentee,
+            mentee_id,
+            ids.mentor(s["first_mentor_g"]),
+            ids.mentor(s["mentor_g"]),
+            skill=(s["mentee_skill0"], s["mentee_skill"]),
+            lead=(s["mentor_level0"], s["mentor_level"]),
+            post=(sat_e, sat_m, support),
+            z=z,
+            b=b,
+            point=_point(stack, lambda p: p).get("point"),
+        )
     if "events" in want:
         out["events"] = _events_frame(stack, replicate, arm, ids, events)
     return out
@@ -925,60 +1154,85 @@ def _point(stack: Stack, expand: Any) -> dict[str, np.ndarray]:
     return {"point": expand(stack.point[stack.rep].astype(np.int32))}
 
 
-def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]
-                 ) -> pd.DataFrame:
+def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]) -> pd.DataFrame:
     n = len(stack.rep)
     replicate = stack.replicates[stack.rep]
     arm_cat = _arm_column(n * n_weeks, arm)
-    return pd.DataFrame({
-        **_point(stack, lambda p: np.repeat(p, n_weeks)),
-        "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
-        "arm": arm_cat,
-        "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
-        "week": np.tile(np.arange(1, n_weeks + 1, dtype=np.int16), n),
-        **{k: rec[k].ravel(order="F") for k in ("scheduled", "met", "quality", "engagement",
-                                                "mentee_skill", "mentor_skill", "checkin",
-                                                "flagged")},
-        "intervention": pd.Categorical.from_codes(rec["intervention"].ravel(order="F"),
-                                                  categories=list(INTERVENTIONS)),
-        "active": rec["active"].ravel(order="F"),
-        "state": pd.Categorical.from_codes(rec["state"].ravel(order="F"),
-                                           categories=list(STATES)),
-    }, copy=False)   # keep one block per column: consolidating 5 million rows costs time
+    return pd.DataFrame(
+        {
+            **_point(stack, lambda p: np.repeat(p, n_weeks)),
+            "replicate": np.repeat(replicate.astype(np.int32), n_weeks),
+            "arm": arm_cat,
+            "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
+            "week": np.tile(np.arange(1, n_weeks + 1, dtype=np.int16), n),
+            **{
+                k: rec[k].ravel(order="F")
+                for k in (
+                    "scheduled",
+                    "met",
+                    "quality",
+                    "engagement",
+                    "mentee_skill",
+                    "mentor_skill",
+                    "checkin",
+                    "flagged",
+                )
+            },
+            "intervention": pd.Categorical.from_codes(
+                rec["intervention"].ravel(order="F"), categories=list(INTERVENTIONS)
+            ),
+            "active": rec["active"].ravel(order="F"),
+            "state": pd.Categorical.from_codes(
+                rec["state"].ravel(order="F"), categories=list(STATES)
+            ),
+        },
+        copy=False,
+    )  # keep one block per column: consolidating 5 million rows costs time
 
 
-def _outcomes_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
-                    mentee_id: pd.Categorical, s: dict[str, Any], sat_e: np.ndarray,
-                    sat_m: np.ndarray, support: np.ndarray) -> pd.DataFrame:
+def _outcomes_frame(
+    stack: Stack,
+    replicate: np.ndarray,
+    arm: Any,
+    ids: _IdColumn,
+    mentee_id: pd.Categorical,
+    s: dict[str, Any],
+    sat_e: np.ndarray,
+    sat_m: np.ndarray,
+    support: np.ndarray,
+) -> pd.DataFrame:
     n = len(stack.rep)
     closed = s["closed_week"] > 0
-    return pd.DataFrame({
-        **_point(stack, lambda p: p),
-        "replicate": replicate.astype(np.int32),
-        "arm": _arm_column(n, arm),
-        "pair_id": stack.mentee.astype(np.int32),
-        "mentee_id": mentee_id,
-        "mentor_id": ids.mentor(s["mentor_g"]),
-        "meetings_held": s["meetings"],
-        "weeks_active": s["weeks_active"],
-        "completed": ~closed,
-        "closed_week": pd.arrays.IntegerArray(s["closed_week"].astype(np.int16), ~closed),
-        "final_quality": s["quality"],
-        "mean_quality": s["quality_mean"],
-        "mentee_gain": s["mentee_gain"],
-        "mentor_gain": s["mentor_gain"],
-        "satisfaction_mentee": sat_e,
-        "satisfaction_mentor": sat_m,
-        "support_mentee": support,
-        "hours_mentee": s["hours"]["mentee"],
-        "hours_mentor": s["hours"]["mentor"],
-        "hours_coordinator": s["hours"]["coordinator"],
-        "perceived_similarity": s["perceived"],
-    })
+    return pd.DataFrame(
+        {
+            **_point(stack, lambda p: p),
+            "replicate": replicate.astype(np.int32),
+            "arm": _arm_column(n, arm),
+            "pair_id": stack.mentee.astype(np.int32),
+            "mentee_id": mentee_id,
+            "mentor_id": ids.mentor(s["mentor_g"]),
+            "meetings_held": s["meetings"],
+            "weeks_active": s["weeks_active"],
+            "completed": ~closed,
+            "closed_week": pd.arrays.IntegerArray(s["closed_week"].astype(np.int16), ~closed),
+            "final_quality": s["quality"],
+            "mean_quality": s["quality_mean"],
+            "mentee_gain": s["mentee_gain"],
+            "mentor_gain": s["mentor_gain"],
+            "satisfaction_mentee": sat_e,
+            "satisfaction_mentor": sat_m,
+            "support_mentee": support,
+            "hours_mentee": s["hours"]["mentee"],
+            "hours_mentor": s["hours"]["mentor"],
+            "hours_coordinator": s["hours"]["coordinator"],
+            "perceived_similarity": s["perceived"],
+        }
+    )
 
 
-def _events_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
-                  events: list[tuple]) -> pd.DataFrame:
+def _events_frame(
+    stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn, events: list[tuple]
+) -> pd.DataFrame:
     if events:
         cols = [np.concatenate(c) for c in zip(*events, strict=True)]
         week, slot, ev, reason, rating, mentor, new = cols
@@ -988,18 +1242,20 @@ def _events_frame(stack: Stack, replicate: np.ndarray, arm: Any, ids: _IdColumn,
         week = slot = ev = reason = mentor = new = np.zeros(0, np.int64)
         rating = np.zeros(0)
     new_id = ids.mentor(new)
-    return pd.DataFrame({
-        **_point(stack, lambda p: p[slot]),
-        "replicate": replicate[slot].astype(np.int32),
-        "arm": _arm_column(len(slot), arm),
-        "pair_id": stack.mentee[slot].astype(np.int32),
-        "week": week.astype(np.int16),
-        "event": pd.Categorical.from_codes(ev.astype(np.int8), categories=list(EVENT_TYPES)),
-        "reason": pd.Categorical.from_codes(reason.astype(np.int8), categories=list(REASONS)),
-        "rating": rating,
-        "mentor_id": ids.mentor(mentor),
-        "new_mentor_id": new_id,
-    })
+    return pd.DataFrame(
+        {
+            **_point(stack, lambda p: p[slot]),
+            "replicate": replicate[slot].astype(np.int32),
+            "arm": _arm_column(len(slot), arm),
+            "pair_id": stack.mentee[slot].astype(np.int32),
+            "week": week.astype(np.int16),
+            "event": pd.Categorical.from_codes(ev.astype(np.int8), categories=list(EVENT_TYPES)),
+            "reason": pd.Categorical.from_codes(reason.astype(np.int8), categories=list(REASONS)),
+            "rating": rating,
+            "mentor_id": ids.mentor(mentor),
+            "new_mentor_id": new_id,
+        }
+    )
 
 
 class _IdColumn:
@@ -1016,14 +1272,15 @@ class _IdColumn:
             # cached codes, tiled; the same categories factorize would find.
             base, self.dtype = first.id_codes
             k = len(features)
-            codes = np.concatenate([np.tile(base[:first.n_mentees], k),
-                                    np.tile(base[first.n_mentees:], k)])
+            codes = np.concatenate(
+                [np.tile(base[: first.n_mentees], k), np.tile(base[first.n_mentees :], k)]
+            )
         else:
             ids = [f.mentee_ids for f in features] + [f.mentor_ids for f in features]
             codes, categories = pd.factorize(np.concatenate(ids))
             # One dtype, validated once: from_codes with categories= re-validates per call.
             self.dtype = pd.CategoricalDtype(categories)
-        self.codes = np.append(codes.astype(np.int32), -1)   # index -1 -> missing
+        self.codes = np.append(codes.astype(np.int32), -1)  # index -1 -> missing
         self.n_mentees = sum(f.n_mentees for f in features)
 
     def _column(self, idx: np.ndarray) -> pd.Categorical:
@@ -1041,12 +1298,24 @@ class _IdColumn:
 
 def _concat_cat(parts: list[pd.Categorical]) -> pd.Categorical:
     """Concatenate categoricals that share their categories (codes only)."""
-    return pd.Categorical.from_codes(np.concatenate([p.codes for p in parts]),
-                                     dtype=parts[0].dtype)
+    return pd.Categorical.from_codes(np.concatenate([p.codes for p in parts]), dtype=parts[0].dtype)
 
 
-def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor, *, skill,
-                  lead, post, z, b, point=None) -> pd.DataFrame:
+def _survey_frame(
+    replicate,
+    arm,
+    pair_id,
+    mentee_id,
+    first_mentor,
+    last_mentor,
+    *,
+    skill,
+    lead,
+    post,
+    z,
+    b,
+    point=None,
+) -> pd.DataFrame:
     """Long pre/post Likert answers; ``post`` is None for an unpaired control arm."""
     parts = [
         (mentee_id, "mentee", "digital_skill", "pre", likert(skill[0], z[:, 0], b.skill_noise_sd)),
@@ -1054,10 +1323,20 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
     ]
     if post is not None:
         parts += [
-            (first_mentor, "mentor", "leadership_skill", "pre",
-             likert(lead[0], z[:, 2], b.skill_noise_sd)),
-            (first_mentor, "mentor", "leadership_skill", "post",
-             likert(lead[1], z[:, 3], b.skill_noise_sd)),
+            (
+                first_mentor,
+                "mentor",
+                "leadership_skill",
+                "pre",
+                likert(lead[0], z[:, 2], b.skill_noise_sd),
+            ),
+            (
+                first_mentor,
+                "mentor",
+                "leadership_skill",
+                "post",
+                likert(lead[1], z[:, 3], b.skill_noise_sd),
+            ),
             (mentee_id, "mentee", "satisfaction", "post", post[0]),
             (last_mentor, "mentor", "satisfaction", "post", post[1]),
             (mentee_id, "mentee", "support", "post", post[2]),
@@ -1069,21 +1348,29 @@ def _survey_frame(replicate, arm, pair_id, mentee_id, first_mentor, last_mentor,
         codes = np.repeat(np.array([names.index(p[position]) for p in parts], np.int8), n)
         return pd.Categorical.from_codes(codes, categories=names)
 
-    return pd.DataFrame({
-        **({} if point is None else {"point": np.tile(point, k)}),
-        "replicate": np.tile(replicate.astype(np.int32), k),
-        "arm": _arm_column(n * k, arm),
-        "pair_id": np.tile(pair_id.astype(np.int32), k),
-        "participant_id": _concat_cat([p[0] for p in parts]),
-        "role": column(1, ["mentee", "mentor"]),
-        "item": column(2, ["digital_skill", "leadership_skill", "satisfaction", "support"]),
-        "phase": column(3, ["pre", "post"]),
-        "value": np.concatenate([p[4] for p in parts]).astype(np.int8),
-    })
+    return pd.DataFrame(
+        {
+            **({} if point is None else {"point": np.tile(point, k)}),
+            "replicate": np.tile(replicate.astype(np.int32), k),
+            "arm": _arm_column(n * k, arm),
+            "pair_id": np.tile(pair_id.astype(np.int32), k),
+            "participant_id": _concat_cat([p[0] for p in parts]),
+            "role": column(1, ["mentee", "mentor"]),
+            "item": column(2, ["digital_skill", "leadership_skill", "satisfaction", "support"]),
+            "phase": column(3, ["pre", "post"]),
+            "value": np.concatenate([p[4] for p in parts]).astype(np.int8),
+        }
+    )
 
 
-def control_tables(stack: Stack, behavior: BehaviorModel | Sequence[BehaviorModel], seed: int,
-                   arm: Any, *, want: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+def control_tables(
+    stack: Stack,
+    behavior: BehaviorModel | Sequence[BehaviorModel],
+    seed: int,
+    arm: Any,
+    *,
+    want: tuple[str, ...] = TABLES,
+) -> dict[str, pd.DataFrame]:
     """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
     b = _params(behavior, stack)
     _, static_survey = _static_draws(seed, stack)
@@ -1093,32 +1380,51 @@ def control_tables(stack: Stack, behavior: BehaviorModel | Sequence[BehaviorMode
     skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
     replicate = stack.replicates[stack.rep]
     n = len(gi)
-    surveys = _survey_frame(replicate, arm, stack.mentee, mentee_ids, None, None,
-                            skill=(skill, skill), lead=None, post=None, z=static_survey[gi], b=b,
-                            point=_point(stack, lambda p: p).get("point"))
+    surveys = _survey_frame(
+        replicate,
+        arm,
+        stack.mentee,
+        mentee_ids,
+        None,
+        None,
+        skill=(skill, skill),
+        lead=None,
+        post=None,
+        z=static_survey[gi],
+        b=b,
+        point=_point(stack, lambda p: p).get("point"),
+    )
     zeros = np.zeros(n)
-    outcomes = pd.DataFrame({
-        **_point(stack, lambda p: p),
-        "replicate": replicate.astype(np.int32),
-        "arm": _arm_column(n, arm),
-        "pair_id": stack.mentee.astype(np.int32), "mentee_id": mentee_ids,
-        "mentor_id": ids.mentor(np.full(n, -1)),
-        "meetings_held": np.zeros(n, np.int32), "weeks_active": np.zeros(n, np.int32),
-        "completed": np.zeros(n, bool), "closed_week": pd.array([pd.NA] * n, dtype="Int16"),
-        "final_quality": np.full(n, np.nan), "mean_quality": np.full(n, np.nan),
-        "mentee_gain": zeros, "mentor_gain": zeros,
-        "satisfaction_mentee": pd.array([pd.NA] * n, dtype="Int8"),
-        "satisfaction_mentor": pd.array([pd.NA] * n, dtype="Int8"),
-        "support_mentee": pd.array([pd.NA] * n, dtype="Int8"),
-        "hours_mentee": zeros, "hours_mentor": zeros, "hours_coordinator": zeros,
-        "perceived_similarity": np.full(n, np.nan),
-    })
+    outcomes = pd.DataFrame(
+        {
+            **_point(stack, lambda p: p),
+            "replicate": replicate.astype(np.int32),
+            "arm": _arm_column(n, arm),
+            "pair_id": stack.mentee.astype(np.int32),
+            "mentee_id": mentee_ids,
+            "mentor_id": ids.mentor(np.full(n, -1)),
+            "meetings_held": np.zeros(n, np.int32),
+            "weeks_active": np.zeros(n, np.int32),
+            "completed": np.zeros(n, bool),
+            "closed_week": pd.array([pd.NA] * n, dtype="Int16"),
+            "final_quality": np.full(n, np.nan),
+            "mean_quality": np.full(n, np.nan),
+            "mentee_gain": zeros,
+            "mentor_gain": zeros,
+            "satisfaction_mentee": pd.array([pd.NA] * n, dtype="Int8"),
+            "satisfaction_mentor": pd.array([pd.NA] * n, dtype="Int8"),
+            "support_mentee": pd.array([pd.NA] * n, dtype="Int8"),
+            "hours_mentee": zeros,
+            "hours_mentor": zeros,
+            "hours_coordinator": zeros,
+            "perceived_similarity": np.full(n, np.nan),
+        }
+    )
     built = {"outcomes": outcomes, "surveys": surveys}
     return {k: v for k, v in built.items() if k in want}
 
 
-def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES
-                 ) -> tuple[str, ...]:
+def check_tables(tables: Any, owner: str, allowed: tuple[str, ...] = TABLES) -> tuple[str, ...]:
     """Validate a ``tables=`` selection: a non-empty subset of ``allowed``."""
     if isinstance(tables, str):
         tables = (tables,)

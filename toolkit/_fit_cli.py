@@ -15,12 +15,18 @@ import typer
 
 __all__ = ["fit", "watch", "watch_page_html"]
 
-_COLUMN_HELP = ('A table header and the column it holds, e.g. "Session Date=date" '
-                "(repeatable; applies to every table).")
-_VALUE_HELP = ('A value and what it means, e.g. "held:Cancelled=no" or '
-               '"cadence:Every other week=biweekly" (repeatable).')
-_MAP_HELP = ("YAML or JSON mapping file with 'columns:' and 'values:' sections (--column and "
-             "--value add to it).")
+_COLUMN_HELP = (
+    'A table header and the column it holds, e.g. "Session Date=date" '
+    "(repeatable; applies to every table)."
+)
+_VALUE_HELP = (
+    'A value and what it means, e.g. "held:Cancelled=no" or '
+    '"cadence:Every other week=biweekly" (repeatable).'
+)
+_MAP_HELP = (
+    "YAML or JSON mapping file with 'columns:' and 'values:' sections (--column and "
+    "--value add to it)."
+)
 
 
 def _mapping(path: Path | None, columns: list[str] | None, values: list[str] | None):
@@ -38,21 +44,28 @@ def _as_of(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InvalidParameterError(f"The --as-of option must be a date YYYY-MM-DD; got "
-                                    f"{text!r}.") from None
+        raise InvalidParameterError(
+            f"The --as-of option must be a date YYYY-MM-DD; got {text!r}."
+        ) from None
 
 
 def fit(
-    logs: Annotated[Path, typer.Argument(help="Folder with meetings.csv, checkins.csv and "
-                                              "pairs.csv.")],
+    logs: Annotated[
+        Path, typer.Argument(help="Folder with meetings.csv, checkins.csv and pairs.csv.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the fit.")],
     column: Annotated[list[str] | None, typer.Option("--column", help=_COLUMN_HELP)] = None,
     value: Annotated[list[str] | None, typer.Option("--value", help=_VALUE_HELP)] = None,
     mapping_file: Annotated[Path | None, typer.Option("--map", help=_MAP_HELP)] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="The date the logs run to (default: their latest date).")] = None,
-    points: Annotated[int, typer.Option(
-        "--points", help="Prior simulations in the reference table (built once, cached).")
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The date the logs run to (default: their latest date)."),
+    ] = None,
+    points: Annotated[
+        int,
+        typer.Option(
+            "--points", help="Prior simulations in the reference table (built once, cached)."
+        ),
     ] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
 ) -> None:
@@ -68,8 +81,10 @@ def fit(
     for message in result.messages:
         typer.echo(one_line(message), err=True)
     written = "models.parquet, " if result.ensemble is not None else ""
-    typer.echo(f"wrote {written}report.html, parameters.csv, summaries.csv and calibration.csv "
-               f"to {out}", err=True)
+    typer.echo(
+        f"wrote {written}report.html, parameters.csv, summaries.csv and calibration.csv to {out}",
+        err=True,
+    )
 
 
 def watch_page_html(res) -> str:
@@ -87,8 +102,7 @@ def watch_page_html(res) -> str:
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     for name, part in res.reliability.groupby("score", sort=False):
         ax.plot(part["predicted"], part["observed"], "o-", label=name, ms=3)
-    top = float(max(res.reliability["predicted"].max(), res.reliability["observed"].max(),
-                    0.05))
+    top = float(max(res.reliability["predicted"].max(), res.reliability["observed"].max(), 0.05))
     ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--")
     ax.set_xlabel("predicted probability of ending")
     ax.set_ylabel("share that ended")
@@ -109,24 +123,35 @@ def watch_page_html(res) -> str:
         "The expected change from a check-in now rests on the model's assumed effect of "
         "coaching (a prior, not fitted to your logs).",
     ]
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>Watch list</title>"
-            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}"
-            "table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
-            "</style></head><body><h1>Pairs to watch</h1>" + findings_html(findings)
-            + table_html(res.table, digits=3) + "<h2>How well is the risk calibrated?</h2>"
-            f'<img alt="reliability" src="data:image/png;base64,{img}">'
-            + table_html(res.scores, digits=4) + "</body></html>")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Watch list</title>"
+        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
+        "</style></head><body><h1>Pairs to watch</h1>"
+        + findings_html(findings)
+        + table_html(res.table, digits=3)
+        + "<h2>How well is the risk calibrated?</h2>"
+        f'<img alt="reliability" src="data:image/png;base64,{img}">'
+        + table_html(res.scores, digits=4)
+        + "</body></html>"
+    )
 
 
 def watch(
-    logs: Annotated[Path, typer.Argument(help="Folder with meetings.csv, checkins.csv and "
-                                              "pairs.csv.")],
+    logs: Annotated[
+        Path, typer.Argument(help="Folder with meetings.csv, checkins.csv and pairs.csv.")
+    ],
     week: Annotated[int, typer.Option("--week", help="Program week (from the first start).")],
-    models: Annotated[Path | None, typer.Option(
-        "--models", help="models.parquet from rmt fit (default: fit the logs now).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Folder for watch.csv, scores.csv, reliability.csv and "
-                            "watch.html.")] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="models.parquet from rmt fit (default: fit the logs now)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Folder for watch.csv, scores.csv, reliability.csv and watch.html."
+        ),
+    ] = None,
     lead: Annotated[int, typer.Option("--lead", help="Weeks ahead to watch.")] = 8,
     column: Annotated[list[str] | None, typer.Option("--column", help=_COLUMN_HELP)] = None,
     value: Annotated[list[str] | None, typer.Option("--value", help=_VALUE_HELP)] = None,
@@ -162,5 +187,6 @@ def watch(
             write_table(res.scores, stage / "scores.csv")
             write_table(res.reliability, stage / "reliability.csv")
             write_text(watch_page_html(res), stage / "watch.html", formats=(".html",))
-        typer.echo(f"wrote watch.csv, scores.csv, reliability.csv and watch.html to {out}",
-                   err=True)
+        typer.echo(
+            f"wrote watch.csv, scores.csv, reliability.csv and watch.html to {out}", err=True
+        )

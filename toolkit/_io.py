@@ -46,6 +46,7 @@ _ESCAPED = (*FORMULA_TRIGGERS, "'")
 
 # --------------------------------------------------------------------------- cells
 
+
 def escape_cell(value: Any) -> Any:
     """``value`` with a leading apostrophe if it is text a spreadsheet could run."""
     if isinstance(value, str) and value.startswith(_ESCAPED):
@@ -89,6 +90,7 @@ def unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- modes
 
+
 def _umask() -> int:
     """The process umask, read without changing it where the system allows."""
     try:
@@ -114,6 +116,7 @@ def folder_mode() -> int:
 
 
 # --------------------------------------------------------------------------- paths
+
 
 def _cannot(what: str, path: Path, exc: OSError, folder: Path) -> OutputPathError:
     """One sentence for an OS error met while creating a file in ``folder``."""
@@ -156,8 +159,7 @@ def _probe(what: str, path: Path, folder: Path) -> None:
     os.unlink(tmp)
 
 
-def check_output_path(path: str | os.PathLike, *, formats: tuple[str, ...] = TABLE_FORMATS
-                      ) -> Path:
+def check_output_path(path: str | os.PathLike, *, formats: tuple[str, ...] = TABLE_FORMATS) -> Path:
     """Check that ``path`` can be written, by creating a temporary file beside it.
 
     Run before any expensive work: a bad extension, a folder at ``path``, a missing or
@@ -170,16 +172,20 @@ def check_output_path(path: str | os.PathLike, *, formats: tuple[str, ...] = TAB
             f"allowed extensions are {', '.join(formats)}."
         )
     if p.is_dir():
-        raise OutputPathError(f"The output path {quote(str(p))} is an existing directory; "
-                              "give a file name.")
+        raise OutputPathError(
+            f"The output path {quote(str(p))} is an existing directory; give a file name."
+        )
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         ancestor = _existing_ancestor(p)
         if ancestor.exists() and not ancestor.is_dir():
-            raise OutputPathError(f"The output path {quote(str(p))} is under "
-                                  f"{quote(str(ancestor))}, which is a file, not a folder.")
-        raise OutputPathError(f"The output path {quote(str(p))} is in a folder that does "
-                              "not exist.")
+            raise OutputPathError(
+                f"The output path {quote(str(p))} is under "
+                f"{quote(str(ancestor))}, which is a file, not a folder."
+            )
+        raise OutputPathError(
+            f"The output path {quote(str(p))} is in a folder that does not exist."
+        )
     _probe("output path", p, parent)
     return p
 
@@ -294,6 +300,7 @@ def read_table(path: str | os.PathLike, **read_csv_options: Any) -> pd.DataFrame
 
 # --------------------------------------------------------------------------- folders
 
+
 def _replace(source: Path, target: Path) -> None:
     """Rename ``source`` onto ``target``; an existing folder is swapped out, then removed."""
     if source.is_dir() and target.is_dir():
@@ -322,14 +329,14 @@ def staged_folder(path: str | os.PathLike, *, what: str = "output folder") -> It
     except OSError as exc:  # a name longer than the file system allows, a loop of links
         raise _cannot(what, target, exc, target.parent) from None
     if is_file:
-        raise OutputPathError(f"The {what} {quote(str(target))} is an existing file, not a "
-                              "folder.")
+        raise OutputPathError(f"The {what} {quote(str(target))} is an existing file, not a folder.")
     if not base.is_dir():
-        raise OutputPathError(f"The {what} {quote(str(target))} is under "
-                              f"{quote(str(base))}, which is a file, not a folder.")
+        raise OutputPathError(
+            f"The {what} {quote(str(target))} is under "
+            f"{quote(str(base))}, which is a file, not a folder."
+        )
     try:
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name or 'out'}.", suffix=".tmp",
-                                      dir=base))
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name or 'out'}.", suffix=".tmp", dir=base))
     except OSError as exc:
         raise _cannot(what, target, exc, base) from None
     try:

@@ -42,8 +42,11 @@ def to_plain(value: Any) -> Any:
     if hasattr(value, "to_dict") and dataclasses.is_dataclass(value):
         return value.to_dict()  # type: ignore[union-attr]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.name.startswith("_")}
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -54,14 +57,17 @@ def to_plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
-            raise InvalidParameterError(f"A specification holds the non-finite number {value!r}; "
-                                        "only finite numbers can be saved.")
+            raise InvalidParameterError(
+                f"A specification holds the non-finite number {value!r}; "
+                "only finite numbers can be saved."
+            )
         return float(value)
     if value is None or isinstance(value, str):
         return value
     raise InvalidParameterError(
         f"A specification holds {type(value).__name__} {value!r}, which cannot be saved as "
-        "data; use names, numbers, lists and mappings.")
+        "data; use names, numbers, lists and mappings."
+    )
 
 
 def tuples(value: Any) -> Any:
@@ -79,24 +85,30 @@ def check_keys(data: Any, cls: type, where: str) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise InvalidParameterError(
             f"The {where!r} entry must be a mapping with keys among {', '.join(valid)}; "
-            f"got {type(data).__name__} {data!r}.")
+            f"got {type(data).__name__} {data!r}."
+        )
     unknown = [k for k in data if k not in valid]
     if unknown:
         raise InvalidParameterError(
-            f"Unknown key {unknown[0]!r} in {where}; valid keys are {', '.join(valid)}.")
+            f"Unknown key {unknown[0]!r} in {where}; valid keys are {', '.join(valid)}."
+        )
     return dict(data)
 
 
-def from_plain(cls: type, data: Any, where: str | None = None,
-               nested: Mapping[str, Decoder] | None = None) -> Any:
+def from_plain(
+    cls: type, data: Any, where: str | None = None, nested: Mapping[str, Decoder] | None = None
+) -> Any:
     """Build ``cls`` from plain data: unknown keys refused, lists become tuples, nested
     fields decoded by ``nested[name](value, where.name)``; ``cls`` validates the rest."""
     where = where or cls.__name__
     kwargs = check_keys(data, cls, where)
     nested = nested or {}
     for key, value in kwargs.items():
-        kwargs[key] = (nested[key](value, f"{where}.{key}") if key in nested and value is not None
-                       else tuples(value))
+        kwargs[key] = (
+            nested[key](value, f"{where}.{key}")
+            if key in nested and value is not None
+            else tuples(value)
+        )
     try:
         return cls(**kwargs)
     except InvalidParameterError as exc:
@@ -107,8 +119,9 @@ def from_plain(cls: type, data: Any, where: str | None = None,
 
 def canonical_json(value: Any) -> str:
     """The canonical JSON text of a spec's plain data (sorted keys, no whitespace)."""
-    return json.dumps(to_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
+    return json.dumps(
+        to_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
 
 
 def fingerprint(value: Any) -> str:
@@ -161,9 +174,11 @@ class Spec:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON/YAML-able); ``from_dict`` of it gives an equal spec."""
-        return {f.name: to_plain(getattr(self, f.name))
-                for f in dataclasses.fields(self)  # type: ignore[arg-type]  # subclasses are dataclasses
-                if not f.name.startswith("_")}
+        return {
+            f.name: to_plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]  # subclasses are dataclasses
+            if not f.name.startswith("_")
+        }
 
     @classmethod
     def from_dict(cls, data: Any, where: str | None = None) -> Any:
@@ -188,6 +203,8 @@ class Spec:
 
 def nested(cls: type[Spec]) -> Decoder:
     """A decoder for a nested spec field: an instance passes, plain data is decoded."""
+
     def decode(value: Any, where: str) -> Any:
         return value if isinstance(value, cls) else cls.from_dict(value, where)
+
     return decode

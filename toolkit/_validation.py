@@ -22,8 +22,7 @@ MAX_CAPACITY = 100
 
 # Control characters (C0, DEL, C1), line and paragraph separators, and the format
 # characters that reorder text (bidi controls): none may reach a message unescaped.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
-                      "\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _LONGEST = 300  # characters of a quoted value shown before it is cut with "..."
 
 
@@ -33,6 +32,7 @@ def one_line(text: str) -> str:
     >>> print(one_line("x\nerror: forged line"))
     x\nerror: forged line
     """
+
     def escape(m: re.Match) -> str:
         c = m.group()
         return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\u{ord(c):04x}")
@@ -49,7 +49,7 @@ def quote(value: Any) -> str:
     'A\r\nB' 0.5
     """
     text = one_line(repr(value))
-    return text if len(text) <= _LONGEST else text[:_LONGEST - 3] + "..."
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
 
 
 def fail(name: str, owner: str, allowed: str, value: Any) -> InvalidParameterError:
@@ -73,10 +73,13 @@ def _bounds_text(low: float | None, high: float | None, closed: str) -> str:
     return "any value"
 
 
-def check_int(value: Any, name: str, owner: str, *, low: int | None = None,
-              high: int | None = None) -> int:
+def check_int(
+    value: Any, name: str, owner: str, *, low: int | None = None, high: int | None = None
+) -> int:
     """Return ``value`` as int if it is an integer within [low, high]."""
-    allowed = f"an int {_bounds_text(low, high, 'both')}" if (low, high) != (None, None) else "an int"
+    allowed = (
+        f"an int {_bounds_text(low, high, 'both')}" if (low, high) != (None, None) else "an int"
+    )
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise fail(name, owner, allowed, value)
     if (low is not None and value < low) or (high is not None and value > high):
@@ -84,11 +87,21 @@ def check_int(value: Any, name: str, owner: str, *, low: int | None = None,
     return int(value)
 
 
-def check_real(value: Any, name: str, owner: str, *, low: float | None = None,
-               high: float | None = None, closed: str = "both") -> float:
+def check_real(
+    value: Any,
+    name: str,
+    owner: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: str = "both",
+) -> float:
     """Return ``value`` as float if it is a finite real number within the interval."""
-    allowed = ("a finite number" if low is None and high is None
-               else f"a finite number {_bounds_text(low, high, closed)}")
+    allowed = (
+        "a finite number"
+        if low is None and high is None
+        else f"a finite number {_bounds_text(low, high, closed)}"
+    )
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise fail(name, owner, allowed, value)
     lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)
@@ -113,8 +126,9 @@ def check_bool(value: Any, name: str, owner: str) -> bool:
     return bool(value)
 
 
-def check_instance(value: Any, cls: type | tuple[type, ...], name: str, owner: str, *,
-                   allowed: str | None = None) -> Any:
+def check_instance(
+    value: Any, cls: type | tuple[type, ...], name: str, owner: str, *, allowed: str | None = None
+) -> Any:
     """Return ``value`` if it is an instance of ``cls`` (the error names the type got)."""
     if not isinstance(value, cls):
         if allowed is None:
@@ -129,8 +143,9 @@ def check_probability(value: Any, name: str, owner: str) -> float:
     return check_real(value, name, owner, low=0.0, high=1.0)
 
 
-def check_probabilities(values: Any, name: str, owner: str, *, size: int | None = None,
-                        normalize: bool = False) -> tuple[float, ...]:
+def check_probabilities(
+    values: Any, name: str, owner: str, *, size: int | None = None, normalize: bool = False
+) -> tuple[float, ...]:
     """Validate a probability vector: each entry in [0, 1], summing to 1 (or renormalised).
 
     With ``normalize=True`` non-negative weights with a positive sum are accepted and
@@ -153,13 +168,15 @@ def check_probabilities(values: Any, name: str, owner: str, *, size: int | None 
         if np.any(arr < 0) or np.any(arr > 1):
             raise fail(name, owner, "probabilities each in [0, 1]", values)
         if abs(arr.sum() - 1.0) > 1e-6:
-            raise fail(name, owner, f"probabilities summing to 1 (they sum to {arr.sum():.6g})",
-                       values)
+            raise fail(
+                name, owner, f"probabilities summing to 1 (they sum to {arr.sum():.6g})", values
+            )
     return tuple(float(x) for x in arr)
 
 
-def check_nonempty_strings(values: Any, name: str, owner: str, *, unique: bool = True
-                           ) -> tuple[str, ...]:
+def check_nonempty_strings(
+    values: Any, name: str, owner: str, *, unique: bool = True
+) -> tuple[str, ...]:
     """Validate a non-empty sequence of non-empty strings (unique unless told otherwise)."""
     if isinstance(values, str) or not isinstance(values, Sequence | tuple | list):
         raise fail(name, owner, "a non-empty list of names", values)

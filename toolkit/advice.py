@@ -86,8 +86,11 @@ _OWNER = "advise"
 #               is counted only when the pair completes.
 OUTCOMES = ("completion", "learning", "both")
 METRICS = ("completion", "learning", "both", "hours")
-_UNITS = {"completion": "points of completion", "learning": "points of mentee skill gain",
-          "both": "points of learning among completed pairs"}
+_UNITS = {
+    "completion": "points of completion",
+    "learning": "points of mentee skill gain",
+    "both": "points of learning among completed pairs",
+}
 # The indifference zone in outcome units (outcomes are shares / skill on a 0-1 scale, so
 # 0.02 is 2 points). Defaults chosen before looking at any result; set delta to what
 # matters to the program.
@@ -97,11 +100,12 @@ DEFAULT_MINUTES = (30.0, 60.0)
 # exists to evaluate warning rules, and as a design it only spends check-in hours.
 DEFAULT_ACTIONS = ("coach", "rematch", "close")
 _WEEKS_PER_MONTH = 52.0 / 12.0
-_ARMS_PER_CALL = 100          # the engine labels arms with int8 codes
-_MIN_BOX_MODELS = 20          # sign_boxes needs at least this many models
+_ARMS_PER_CALL = 100  # the engine labels arms with int8 codes
+_MIN_BOX_MODELS = 20  # sign_boxes needs at least this many models
 
 
 # --------------------------------------------------------------------------- the plan
+
 
 def _names(value: Any, name: str, options: Sequence[str]) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence) or not len(value):
@@ -156,34 +160,47 @@ class AdvicePlan:
         s(self, "weeks", check_int(self.weeks, "weeks", _OWNER, low=1, high=520))
         s(self, "budget", check_real(self.budget, "budget", _OWNER, low=0, closed="neither"))
         if self.availability is not None:
-            s(self, "availability", check_real(self.availability, "availability", _OWNER,
-                                               low=0, closed="neither"))
+            s(
+                self,
+                "availability",
+                check_real(self.availability, "availability", _OWNER, low=0, closed="neither"),
+            )
         check_option(self.outcome, "outcome", _OWNER, OUTCOMES)
         if self.delta is None:
             s(self, "delta", DEFAULT_DELTA[self.outcome])
-        s(self, "delta", check_real(self.delta, "delta", _OWNER, low=0, high=1,
-                                    closed="neither"))
-        s(self, "alpha", check_real(self.alpha, "alpha", _OWNER, low=0, high=1,
-                                    closed="neither"))
-        s(self, "quantile", check_real(self.quantile, "quantile", _OWNER, low=0, high=1,
-                                       closed="left"))
-        s(self, "scenarios", check_int(self.scenarios, "scenarios", _OWNER, low=1,
-                                       high=10_000))
+        s(self, "delta", check_real(self.delta, "delta", _OWNER, low=0, high=1, closed="neither"))
+        s(self, "alpha", check_real(self.alpha, "alpha", _OWNER, low=0, high=1, closed="neither"))
+        s(
+            self,
+            "quantile",
+            check_real(self.quantile, "quantile", _OWNER, low=0, high=1, closed="left"),
+        )
+        s(self, "scenarios", check_int(self.scenarios, "scenarios", _OWNER, low=1, high=10_000))
         s(self, "policies", _names(self.policies, "policies", list(POLICIES)))
         s(self, "cadences", _names(self.cadences, "cadences", CADENCES))
         s(self, "checkins", _names(self.checkins, "checkins", CHECKIN_PLANS))
         s(self, "actions", _names(self.actions, "actions", FLAG_ACTIONS))
-        if isinstance(self.minutes, str | bytes) or not isinstance(self.minutes, Sequence) \
-                or not len(self.minutes):
-            raise fail("minutes", _OWNER, "a non-empty list of meeting lengths in (0, 240]",
-                       self.minutes)
-        s(self, "minutes", tuple(dict.fromkeys(
-            check_real(m, "minutes", _OWNER, low=0, high=240, closed="right")
-            for m in self.minutes)))
+        if (
+            isinstance(self.minutes, str | bytes)
+            or not isinstance(self.minutes, Sequence)
+            or not len(self.minutes)
+        ):
+            raise fail(
+                "minutes", _OWNER, "a non-empty list of meeting lengths in (0, 240]", self.minutes
+            )
+        s(
+            self,
+            "minutes",
+            tuple(
+                dict.fromkeys(
+                    check_real(m, "minutes", _OWNER, low=0, high=240, closed="right")
+                    for m in self.minutes
+                )
+            ),
+        )
         if self.mentors is None:
             s(self, "mentors", math.ceil(1.2 * self.pairs))
-        s(self, "mentors", check_int(self.mentors, "mentors", _OWNER, low=1,
-                                     high=10_000_000))
+        s(self, "mentors", check_int(self.mentors, "mentors", _OWNER, low=1, high=10_000_000))
 
     @property
     def units(self) -> str:
@@ -191,6 +208,7 @@ class AdvicePlan:
 
 
 # --------------------------------------------------------------------------- design space
+
 
 def design_space(plan: AdvicePlan, *, checkin_minutes: float = 15.0) -> pd.DataFrame:
     """Every design of the plan's levels, one row each, with its fixed hours and status.
@@ -214,48 +232,62 @@ def design_space(plan: AdvicePlan, *, checkin_minutes: float = 15.0) -> pd.DataF
                     acts = ("none",) if checkins == "none" else plan.actions
                     for action in acts:
                         rows.append((policy, cadence, minutes, checkins, action))
-    d = pd.DataFrame(rows, columns=["policy", "cadence", "meeting_minutes", "checkins",
-                                    "on_flag"])
+    d = pd.DataFrame(rows, columns=["policy", "cadence", "meeting_minutes", "checkins", "on_flag"])
     d.insert(0, "design", np.arange(len(d), dtype=np.int64))
     # Schedules depend on (cadence, check-ins) only: a handful of distinct ones.
     sched = {}
-    for cadence, checkins in d[["cadence", "checkins"]].drop_duplicates().itertuples(
-            index=False):
-        s = program_schedule(ProgramDesign(duration_weeks=plan.weeks, cadence=cadence,
-                                           checkins=checkins))
+    for cadence, checkins in d[["cadence", "checkins"]].drop_duplicates().itertuples(index=False):
+        s = program_schedule(
+            ProgramDesign(duration_weeks=plan.weeks, cadence=cadence, checkins=checkins)
+        )
         sched[(cadence, checkins)] = (int(s.meeting.sum()), int(s.checkin.sum()))
     key = list(zip(d["cadence"], d["checkins"], strict=True))
     d["meetings_planned"] = np.array([sched[k][0] for k in key], dtype=np.int64)
     d["checkins_planned"] = np.array([sched[k][1] for k in key], dtype=np.int64)
-    d["meeting_hours_month"] = (d["meetings_planned"] / plan.weeks * _WEEKS_PER_MONTH
-                                * d["meeting_minutes"] / 60.0)
+    d["meeting_hours_month"] = (
+        d["meetings_planned"] / plan.weeks * _WEEKS_PER_MONTH * d["meeting_minutes"] / 60.0
+    )
     d["fixed_hours"] = d["checkins_planned"] * plan.pairs * checkin_minutes / 60.0
-    d["label"] = (d["policy"] + " matching, " + d["cadence"].str.replace("_", " ") + " "
-                  + d["meeting_minutes"].map(lambda m: f"{m:g}") + "-min meetings, "
-                  + np.where(d["checkins"] == "none", "no check-ins",
-                             d["checkins"].str.replace("survey_30_60", "surveys at day 30 "
-                                                       "then every 60 days")
-                             .str.replace("monthly", "monthly check-ins")
-                             + ", " + d["on_flag"].map({"coach": "coach", "rematch": "rematch",
-                                                        "close": "close", "none": "do nothing"})
-                             + " on a flag"))
+    d["label"] = (
+        d["policy"]
+        + " matching, "
+        + d["cadence"].str.replace("_", " ")
+        + " "
+        + d["meeting_minutes"].map(lambda m: f"{m:g}")
+        + "-min meetings, "
+        + np.where(
+            d["checkins"] == "none",
+            "no check-ins",
+            d["checkins"]
+            .str.replace("survey_30_60", "surveys at day 30 then every 60 days")
+            .str.replace("monthly", "monthly check-ins")
+            + ", "
+            + d["on_flag"].map(
+                {"coach": "coach", "rematch": "rematch", "close": "close", "none": "do nothing"}
+            )
+            + " on a flag",
+        )
+    )
     status = np.full(len(d), "eligible", dtype=object)
     if plan.availability is not None:
-        status[d["meeting_hours_month"].to_numpy() > plan.availability + 1e-9] = \
-            "over availability"
-    status[(status == "eligible") & (d["fixed_hours"].to_numpy() > plan.budget)] = \
-        "over budget"
+        status[d["meeting_hours_month"].to_numpy() > plan.availability + 1e-9] = "over availability"
+    status[(status == "eligible") & (d["fixed_hours"].to_numpy() > plan.budget)] = "over budget"
     d["status"] = status
     return d
 
 
 def _design(row: Any, weeks: int) -> ProgramDesign:
-    return ProgramDesign(duration_weeks=weeks, cadence=row.cadence,
-                         meeting_minutes=float(row.meeting_minutes), checkins=row.checkins,
-                         on_flag=row.on_flag)
+    return ProgramDesign(
+        duration_weeks=weeks,
+        cadence=row.cadence,
+        meeting_minutes=float(row.meeting_minutes),
+        checkins=row.checkins,
+        on_flag=row.on_flag,
+    )
 
 
 # --------------------------------------------------------------------------- the simulator
+
 
 def replication_seed(seed: int, replication: int) -> int:
     """The root seed of replication ``r``: the same in every design and every scenario
@@ -281,8 +313,9 @@ class AdviceSimulator:
     seed: int = 0
     outcome: str = "completion"
 
-    def metrics(self, designs: Sequence[int], scenarios: Sequence[int],
-                replications: Sequence[int]) -> pd.DataFrame:
+    def metrics(
+        self, designs: Sequence[int], scenarios: Sequence[int], replications: Sequence[int]
+    ) -> pd.DataFrame:
         """One row per (design, scenario, replication): completion, learning, both, hours.
 
         All scenarios run stacked in one engine pass per chunk of at most 100 designs.
@@ -294,39 +327,48 @@ class AdviceSimulator:
         behaviors = [self.behaviors[j] for j in scenarios]
         parts = []
         for start in range(0, len(designs), _ARMS_PER_CALL):
-            chunk = designs[start:start + _ARMS_PER_CALL]
+            chunk = designs[start : start + _ARMS_PER_CALL]
             arms = {str(i): Arm(MatchSpec(self.arms[i][0]), self.arms[i][1]) for i in chunk}
-            res = run_experiment(self.cohort, arms, replicate_seeds=seeds, progress=False,
-                                 tables=("outcomes",), behaviors=behaviors)
+            res = run_experiment(
+                self.cohort,
+                arms,
+                replicate_seeds=seeds,
+                progress=False,
+                tables=("outcomes",),
+                behaviors=behaviors,
+            )
             parts.append(_per_replication(res.outcomes, chunk, len(scenarios), len(reps)))
-        values = np.concatenate(parts, axis=1)   # (metric, design, scenario, replication)
+        values = np.concatenate(parts, axis=1)  # (metric, design, scenario, replication)
         k, m, n = len(designs), len(scenarios), len(reps)
-        out = pd.DataFrame({
-            "design": np.repeat(designs, m * n),
-            "scenario": np.tile(np.repeat(scenarios, n), k),
-            "replication": np.tile(reps, k * m),
-        })
+        out = pd.DataFrame(
+            {
+                "design": np.repeat(designs, m * n),
+                "scenario": np.tile(np.repeat(scenarios, n), k),
+                "replication": np.tile(reps, k * m),
+            }
+        )
         for i, name in enumerate(METRICS):
             out[name] = values[i].ravel()
         return out
 
-    def __call__(self, designs: np.ndarray, scenario: int, replications: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, designs: np.ndarray, scenario: int, replications: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(outcome in points, coordinator hours), each (designs, replications)."""
         frame = self.metrics(designs, [scenario], replications)
         shape = (len(designs), len(replications))
         # In points (x 100), the units of delta in the selection and its guarantee.
-        return (100.0 * frame[self.outcome].to_numpy().reshape(shape),
-                frame["hours"].to_numpy().reshape(shape))
+        return (
+            100.0 * frame[self.outcome].to_numpy().reshape(shape),
+            frame["hours"].to_numpy().reshape(shape),
+        )
 
 
-def _per_replication(outcomes: pd.DataFrame, designs: np.ndarray, m: int, n: int
-                     ) -> np.ndarray:
+def _per_replication(outcomes: pd.DataFrame, designs: np.ndarray, m: int, n: int) -> np.ndarray:
     """(4, designs, scenarios, replications) means/sums from one outcomes table."""
     arm_pos = {str(d): i for i, d in enumerate(designs)}
     arm = outcomes["arm"]
-    code = np.asarray(pd.Categorical(arm).categories.map(arm_pos))[
-        pd.Categorical(arm).codes]
+    code = np.asarray(pd.Categorical(arm).categories.map(arm_pos))[pd.Categorical(arm).codes]
     point = outcomes["point"].to_numpy(np.int64)
     rep = outcomes["replicate"].to_numpy(np.int64)
     cell = (code * m + point) * n + rep
@@ -334,16 +376,17 @@ def _per_replication(outcomes: pd.DataFrame, designs: np.ndarray, m: int, n: int
     count = np.bincount(cell, minlength=size)
     completed = outcomes["completed"].to_numpy(float)
     gain = outcomes["mentee_gain"].to_numpy(float)
-    sums = [np.bincount(cell, weights=w, minlength=size)
-            for w in (completed, gain, completed * gain)]
-    hours = np.bincount(cell, weights=outcomes["hours_coordinator"].to_numpy(float),
-                        minlength=size)
+    sums = [
+        np.bincount(cell, weights=w, minlength=size) for w in (completed, gain, completed * gain)
+    ]
+    hours = np.bincount(cell, weights=outcomes["hours_coordinator"].to_numpy(float), minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.stack([*(s / count for s in sums), hours])
     return out.reshape(4, len(designs), m, n)
 
 
 # --------------------------------------------------------------------------- summaries
+
 
 def marginal_cost(completion: Any, hours: Any, pairs: int) -> tuple[np.ndarray, int]:
     """Coordinator hours per additional completed pair, against the cheapest design.
@@ -410,8 +453,9 @@ def summarise_panel(frame: pd.DataFrame, plan: AdvicePlan) -> pd.DataFrame:
     n = per.size().to_numpy()
     for name in METRICS:
         out[f"{name}_mcse"] = per[name].std(ddof=1).to_numpy() / np.sqrt(n)
-    out["objective"] = _objective(cell[plan.outcome].to_numpy().reshape(len(designs), m),
-                                  plan.quantile)
+    out["objective"] = _objective(
+        cell[plan.outcome].to_numpy().reshape(len(designs), m), plan.quantile
+    )
     out["hours_worst"] = out["hours_high"]
     over = (frame["hours"] > plan.budget).astype(float)
     out["p_over_budget"] = over.groupby(frame["design"], sort=True).mean().to_numpy()
@@ -420,6 +464,7 @@ def summarise_panel(frame: pd.DataFrame, plan: AdvicePlan) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the advice
+
 
 def _which(quantile: float) -> str:
     return "worst case" if quantile == 0 else f"{quantile:g}-quantile"
@@ -467,63 +512,82 @@ class Advice:
         rec, riv = self.row(self.recommended), self.row(self.rival)
         what = _UNITS[self.plan.outcome].replace("points of ", "")
         if self.change_models < _MIN_BOX_MODELS:
-            return (f"The strongest rival ({riv['label']}) reaches a higher {what} in "
-                    f"{self.change_share:.0%} of {self.change_models} plausible models, too "
-                    f"few (fewer than {_MIN_BOX_MODELS}) to say where in the ensemble.")
+            return (
+                f"The strongest rival ({riv['label']}) reaches a higher {what} in "
+                f"{self.change_share:.0%} of {self.change_models} plausible models, too "
+                f"few (fewer than {_MIN_BOX_MODELS}) to say where in the ensemble."
+            )
         if self.change.empty:
             if self.change_share == 0:
-                return (f"In none of the {self.change_models} plausible models tried does the "
-                        f"strongest rival ({riv['label']}) reach a higher {what} than the "
-                        "recommended design.")
-            return (f"The strongest rival ({riv['label']}) reaches a higher {what} in "
-                    f"{self.change_share:.0%} of {self.change_models} plausible models, "
-                    "scattered with no region of the ensemble to describe.")
+                return (
+                    f"In none of the {self.change_models} plausible models tried does the "
+                    f"strongest rival ({riv['label']}) reach a higher {what} than the "
+                    "recommended design."
+                )
+            return (
+                f"The strongest rival ({riv['label']}) reaches a higher {what} in "
+                f"{self.change_share:.0%} of {self.change_models} plausible models, "
+                "scattered with no region of the ensemble to describe."
+            )
         b = self.change.iloc[0]
-        if b["density"] < 0.5:   # PRIM found no region where the rival mostly wins
-            return (f"The strongest rival ({riv['label']}) reaches a higher mean {what} in "
-                    f"{int(b['cases'])} of {self.change_models} plausible models, and in no "
-                    f"region of the ensemble does it win in most models (the densest, where "
-                    f"{b['text']}, has it winning in {b['density']:.0%}).")
-        return (f"If {b['text']}, choose {riv['label']} instead: there it reaches a higher "
-                f"mean {what} than {rec['label']} in {b['density']:.0%} of the plausible "
-                f"models (overall it does in {int(b['cases'])} of {self.change_models}; the "
-                f"region holds {b['coverage']:.0%} of those; the recommendation rests on the "
-                f"{_which(self.plan.quantile)} over {len(self.models)} models).")
+        if b["density"] < 0.5:  # PRIM found no region where the rival mostly wins
+            return (
+                f"The strongest rival ({riv['label']}) reaches a higher mean {what} in "
+                f"{int(b['cases'])} of {self.change_models} plausible models, and in no "
+                f"region of the ensemble does it win in most models (the densest, where "
+                f"{b['text']}, has it winning in {b['density']:.0%})."
+            )
+        return (
+            f"If {b['text']}, choose {riv['label']} instead: there it reaches a higher "
+            f"mean {what} than {rec['label']} in {b['density']:.0%} of the plausible "
+            f"models (overall it does in {int(b['cases'])} of {self.change_models}; the "
+            f"region holds {b['coverage']:.0%} of those; the recommendation rests on the "
+            f"{_which(self.plan.quantile)} over {len(self.models)} models)."
+        )
 
     def findings(self) -> list[str]:
         """The page's first lines, in plain words."""
         p, r = self.plan, self.row(self.recommended)
         lines = [
             f"Recommended design: {r['label']}.",
-            (f"Expected completion {pct(r['completion_mean'])}% (from "
-             f"{pct(r['completion_low'])}% to {pct(r['completion_high'])}% across the "
-             f"{len(self.models)} plausible models); mentee skill gain "
-             f"{pct(r['learning_mean'])} points (from {pct(r['learning_low'])} to "
-             f"{pct(r['learning_high'])})."),
-            (f"Coordinator hours: {r['hours_mean']:.1f} on average for {p.pairs} pairs over "
-             f"{p.weeks} weeks (up to {r['hours_high']:.1f} in the least favourable model), "
-             f"against a budget of {p.budget:g}; the chance of exceeding the budget is "
-             f"{r['p_over_budget']:.0%} ({int(r['programs'])} simulated programs)."),
+            (
+                f"Expected completion {pct(r['completion_mean'])}% (from "
+                f"{pct(r['completion_low'])}% to {pct(r['completion_high'])}% across the "
+                f"{len(self.models)} plausible models); mentee skill gain "
+                f"{pct(r['learning_mean'])} points (from {pct(r['learning_low'])} to "
+                f"{pct(r['learning_high'])})."
+            ),
+            (
+                f"Coordinator hours: {r['hours_mean']:.1f} on average for {p.pairs} pairs over "
+                f"{p.weeks} weeks (up to {r['hours_high']:.1f} in the least favourable model), "
+                f"against a budget of {p.budget:g}; the chance of exceeding the budget is "
+                f"{r['p_over_budget']:.0%} ({int(r['programs'])} simulated programs)."
+            ),
         ]
         others = [i for i in self.selection.indistinguishable if i != self.recommended]
         if others:
             labels = self.designs.set_index("design").loc[others[:5], "label"].tolist()
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
-            lines.append(f"Statistically indistinguishable from it (not shown to be more "
-                         f"than {100 * p.delta:g} {p.units} worse): " + "; ".join(labels)
-                         + more + ".")
+            lines.append(
+                f"Statistically indistinguishable from it (not shown to be more "
+                f"than {100 * p.delta:g} {p.units} worse): " + "; ".join(labels) + more + "."
+            )
             t = self.designs.set_index("design").loc[[self.recommended, *others]]
             t = t[t["hours_mean"].notna()]
-            cheap = t.sort_values(["hours_mean", "objective"], ascending=[True, False],
-                                  kind="stable").iloc[0]
+            cheap = t.sort_values(
+                ["hours_mean", "objective"], ascending=[True, False], kind="stable"
+            ).iloc[0]
             if cheap.name != self.recommended and cheap["hours_mean"] < r["hours_mean"]:
-                lines.append(f"The cheapest of these is {cheap['label']}: "
-                             f"{cheap['hours_mean']:.1f} coordinator hours instead of "
-                             f"{r['hours_mean']:.1f}, with expected completion "
-                             f"{pct(cheap['completion_mean'])}%.")
+                lines.append(
+                    f"The cheapest of these is {cheap['label']}: "
+                    f"{cheap['hours_mean']:.1f} coordinator hours instead of "
+                    f"{r['hours_mean']:.1f}, with expected completion "
+                    f"{pct(cheap['completion_mean'])}%."
+                )
         else:
-            lines.append(f"Every other design was shown to be more than {100 * p.delta:g} "
-                         f"{p.units} worse.")
+            lines.append(
+                f"Every other design was shown to be more than {100 * p.delta:g} {p.units} worse."
+            )
         lines.append(self.change_text)
         lines.append(self.selection.guarantee)
         return lines
@@ -540,8 +604,13 @@ def prior_ensemble(n: int = 16, seed: int = 0) -> Ensemble:
 
     prior = BehaviorModel.priors()
     models = prior_sample(prior, n, seed)
-    return Ensemble(models, prior, pd.DataFrame({"target_id": ["none"]}),
-                    {"name": "prior sample (development only)", "n": int(n)}, int(seed))
+    return Ensemble(
+        models,
+        prior,
+        pd.DataFrame({"target_id": ["none"]}),
+        {"name": "prior sample (development only)", "n": int(n)},
+        int(seed),
+    )
 
 
 def load_models(path: Any = None) -> tuple[Ensemble, bool]:
@@ -588,11 +657,21 @@ class _PanelTask:
         return self.sim.metrics(designs, self.scenarios, self.replications)
 
 
-def advise(plan: AdvicePlan, models: Ensemble, *, cohort: Cohort | None = None,
-           seed: int = 0, n0: int = 20, block: int = 10,
-           panel_replications: int | None = None, change_models: int = 200,
-           change_replications: int = 10, max_replications: int | None = None,
-           mapper: Callable | None = None, chunk_size: int | None = 50) -> Advice:
+def advise(
+    plan: AdvicePlan,
+    models: Ensemble,
+    *,
+    cohort: Cohort | None = None,
+    seed: int = 0,
+    n0: int = 20,
+    block: int = 10,
+    panel_replications: int | None = None,
+    change_models: int = 200,
+    change_replications: int = 10,
+    max_replications: int | None = None,
+    mapper: Callable | None = None,
+    chunk_size: int | None = 50,
+) -> Advice:
     """Recommend a design for ``plan`` over the plausible ``models`` (an Ensemble).
 
     ``cohort`` is a roster (the same people in every replication; ``plan.pairs`` must be
@@ -616,18 +695,27 @@ def advise(plan: AdvicePlan, models: Ensemble, *, cohort: Cohort | None = None,
         raise fail("models", _OWNER, "an Ensemble of plausible models", type(models).__name__)
     seed = _seeding.check_seed(seed, _OWNER)
     n0 = check_int(n0, "n0", _OWNER, low=2, high=100_000)
-    panel_n = n0 if panel_replications is None else check_int(
-        panel_replications, "panel_replications", _OWNER, low=2, high=100_000)
+    panel_n = (
+        n0
+        if panel_replications is None
+        else check_int(panel_replications, "panel_replications", _OWNER, low=2, high=100_000)
+    )
     change_models = check_int(change_models, "change_models", _OWNER, low=2, high=1_000_000)
-    change_replications = check_int(change_replications, "change_replications", _OWNER,
-                                    low=1, high=100_000)
+    change_replications = check_int(
+        change_replications, "change_replications", _OWNER, low=1, high=100_000
+    )
     if cohort is not None:
         if not isinstance(cohort, Cohort):
-            raise fail("cohort", _OWNER, "a Cohort (a validated roster) or None",
-                       type(cohort).__name__)
+            raise fail(
+                "cohort", _OWNER, "a Cohort (a validated roster) or None", type(cohort).__name__
+            )
         if len(cohort.mentees) != plan.pairs:
-            raise fail("pairs", _OWNER, f"the roster's number of mentees ({len(cohort.mentees)})"
-                       " when a roster is given", plan.pairs)
+            raise fail(
+                "pairs",
+                _OWNER,
+                f"the roster's number of mentees ({len(cohort.mentees)}) when a roster is given",
+                plan.pairs,
+            )
     m = min(plan.scenarios, len(models))
     scen_models = models.take(m)
     behaviors = _scenario_behaviors(scen_models, plan)
@@ -639,19 +727,34 @@ def advise(plan: AdvicePlan, models: Ensemble, *, cohort: Cohort | None = None,
     sim = AdviceSimulator(
         arms=tuple((r.policy, _design(r, plan.weeks)) for r in space.itertuples(index=False)),
         behaviors=tuple(behaviors),
-        cohort=cohort if cohort is not None else CohortSpec(n_mentors=plan.mentors,
-                                                            n_mentees=plan.pairs),
-        seed=seed, outcome=plan.outcome)
+        cohort=cohort
+        if cohort is not None
+        else CohortSpec(n_mentors=plan.mentors, n_mentees=plan.pairs),
+        seed=seed,
+        outcome=plan.outcome,
+    )
     ids = space.loc[eligible, "design"].to_numpy()
-    sel = select_best(sim, ids, delta=100.0 * plan.delta, alpha=plan.alpha, scenarios=range(m),
-                      quantile=plan.quantile, n0=n0, budget=plan.budget,
-                      fixed_hours=space.loc[eligible, "fixed_hours"].to_numpy(),
-                      simulated_hours=True, max_replications=max_replications, block=block,
-                      mapper=mapper, chunk_size=chunk_size, units=plan.units)
+    sel = select_best(
+        sim,
+        ids,
+        delta=100.0 * plan.delta,
+        alpha=plan.alpha,
+        scenarios=range(m),
+        quantile=plan.quantile,
+        n0=n0,
+        budget=plan.budget,
+        fixed_hours=space.loc[eligible, "fixed_hours"].to_numpy(),
+        simulated_hours=True,
+        max_replications=max_replications,
+        block=block,
+        mapper=mapper,
+        chunk_size=chunk_size,
+        units=plan.units,
+    )
 
     # The panel: every eligible design on replications 0..panel_n-1 of every scenario.
     task = _PanelTask(sim, tuple(range(m)), tuple(range(panel_n)))
-    pieces = [ids[i:i + _ARMS_PER_CALL] for i in range(0, len(ids), _ARMS_PER_CALL)]
+    pieces = [ids[i : i + _ARMS_PER_CALL] for i in range(0, len(ids), _ARMS_PER_CALL)]
     panel = pd.concat(_map(mapper, task, pieces), ignore_index=True)
     summary = summarise_panel(panel, plan)
     cost, c = marginal_cost(summary["completion_mean"], summary["hours_mean"], plan.pairs)
@@ -659,64 +762,114 @@ def advise(plan: AdvicePlan, models: Ensemble, *, cohort: Cohort | None = None,
     summary["pareto"] = pareto_front(summary["objective"], summary["hours_mean"])
     cheapest = int(summary["design"].iloc[c])
 
-    chosen = sel.designs[["design", "status", "phase", "replications", "estimate",
-                          "mean_hours", "gap", "gap_lower", "indistinguishable"]].rename(
-        columns={"status": "selection_status", "estimate": "selection_estimate",
-                 "mean_hours": "selection_mean_hours"})
-    table = space.merge(chosen, on="design", how="left").merge(summary, on="design",
-                                                                how="left")
+    chosen = sel.designs[
+        [
+            "design",
+            "status",
+            "phase",
+            "replications",
+            "estimate",
+            "mean_hours",
+            "gap",
+            "gap_lower",
+            "indistinguishable",
+        ]
+    ].rename(
+        columns={
+            "status": "selection_status",
+            "estimate": "selection_estimate",
+            "mean_hours": "selection_mean_hours",
+        }
+    )
+    table = space.merge(chosen, on="design", how="left").merge(summary, on="design", how="left")
     table["indistinguishable"] = table["indistinguishable"].fillna(False).astype(bool)
     table["recommended"] = table["design"].eq(sel.selected)
 
     # The strongest rival: the best panel objective among the other designs the
     # selection did not find infeasible on hours.
-    ok = table["objective"].notna() & ~table["recommended"] & ~table[
-        "selection_status"].isin(["infeasible", "over budget"])
-    rival = (int(table.loc[table.loc[ok, "objective"].idxmax(), "design"]) if ok.any()
-             else None)
+    ok = (
+        table["objective"].notna()
+        & ~table["recommended"]
+        & ~table["selection_status"].isin(["infeasible", "over budget"])
+    )
+    rival = int(table.loc[table.loc[ok, "objective"].idxmax(), "design"]) if ok.any() else None
     change, share, n_change = pd.DataFrame(), 0.0, 0
     if rival is not None and len(models) >= 2:
         ch_models = models.take(min(change_models, len(models)))
         n_change = len(ch_models)
-        ch_sim = AdviceSimulator(arms=sim.arms, behaviors=tuple(
-            _scenario_behaviors(ch_models, plan)), cohort=sim.cohort, seed=seed,
-            outcome=plan.outcome)
-        frame = ch_sim.metrics([sel.selected, rival], range(n_change),
-                               range(change_replications))
+        ch_sim = AdviceSimulator(
+            arms=sim.arms,
+            behaviors=tuple(_scenario_behaviors(ch_models, plan)),
+            cohort=sim.cohort,
+            seed=seed,
+            outcome=plan.outcome,
+        )
+        frame = ch_sim.metrics([sel.selected, rival], range(n_change), range(change_replications))
         v = frame.groupby(["design", "scenario"], sort=False)[plan.outcome].mean()
-        diff = (v.loc[rival].to_numpy() - v.loc[sel.selected].to_numpy())
+        diff = v.loc[rival].to_numpy() - v.loc[sel.selected].to_numpy()
         share = float((diff > 0).mean())
         params = ch_models.models.loc[:, ch_models.models.nunique() > 1]
         if n_change >= _MIN_BOX_MODELS and params.shape[1]:
             change = sign_boxes(params, diff, sign="positive")
-    inputs = {"seed": seed, "n0": n0, "block": block, "panel_replications": panel_n,
-              "change_models": n_change, "change_replications": change_replications,
-              "scenarios": m, "checkin_minutes": checkin_minutes,
-              "ensemble": models.procedure.get("name", ""),
-              "ensemble_fingerprint": models.fingerprint,
-              "cohort": "roster" if cohort is not None else f"synthetic ({plan.pairs} "
-              f"mentees, {plan.mentors} mentors, drawn per replication)"}
-    return Advice(plan=plan, designs=table, selection=sel, recommended=int(sel.selected),
-                  rival=rival, change=change, change_share=share, change_models=n_change,
-                  models=scen_models.models, cheapest=cheapest, inputs=inputs)
+    inputs = {
+        "seed": seed,
+        "n0": n0,
+        "block": block,
+        "panel_replications": panel_n,
+        "change_models": n_change,
+        "change_replications": change_replications,
+        "scenarios": m,
+        "checkin_minutes": checkin_minutes,
+        "ensemble": models.procedure.get("name", ""),
+        "ensemble_fingerprint": models.fingerprint,
+        "cohort": "roster"
+        if cohort is not None
+        else f"synthetic ({plan.pairs} mentees, {plan.mentors} mentors, drawn per replication)",
+    }
+    return Advice(
+        plan=plan,
+        designs=table,
+        selection=sel,
+        recommended=int(sel.selected),
+        rival=rival,
+        change=change,
+        change_share=share,
+        change_models=n_change,
+        models=scen_models.models,
+        cheapest=cheapest,
+        inputs=inputs,
+    )
 
 
 def _no_design(space: pd.DataFrame, plan: AdvicePlan) -> InvalidParameterError:
     over = space[space["status"].eq("over budget")]
-    if over.empty:   # everything over availability
+    if over.empty:  # everything over availability
         j = space["meeting_hours_month"].idxmin()
-        raise fail("availability", _OWNER, "at least the lightest design's planned meeting "
-                   f"hours a month ({space.at[j, 'meeting_hours_month']:.3g} for "
-                   f"{space.at[j, 'label']})", plan.availability)
+        raise fail(
+            "availability",
+            _OWNER,
+            "at least the lightest design's planned meeting "
+            f"hours a month ({space.at[j, 'meeting_hours_month']:.3g} for "
+            f"{space.at[j, 'label']})",
+            plan.availability,
+        )
     j = over["fixed_hours"].idxmin()
-    raise fail("budget", _OWNER, "at least the cheapest design's planned check-in hours "
-               f"({space.at[j, 'fixed_hours']:.4g} for {space.at[j, 'label']})", plan.budget)
+    raise fail(
+        "budget",
+        _OWNER,
+        "at least the cheapest design's planned check-in hours "
+        f"({space.at[j, 'fixed_hours']:.4g} for {space.at[j, 'label']})",
+        plan.budget,
+    )
 
 
 # --------------------------------------------------------------------------- what-if panel
 
-_PANEL_METRICS = {"completion": ("completion (%)", 100.0), "learning":
-                  ("mentee skill gain (points)", 100.0), "hours": ("coordinator hours", 1.0)}
+_PANEL_METRICS = {
+    "completion": ("completion (%)", 100.0),
+    "learning": ("mentee skill gain (points)", 100.0),
+    "hours": ("coordinator hours", 1.0),
+}
 
 
 def whatif_data(advice: Advice) -> pd.DataFrame:
@@ -726,15 +879,24 @@ def whatif_data(advice: Advice) -> pd.DataFrame:
     t = advice.designs[advice.designs["objective"].notna()]
     parts = []
     for name, (label, scale) in _PANEL_METRICS.items():
-        parts.append(pd.DataFrame({
-            "design": t["design"].to_numpy(), "policy": t["policy"].to_numpy(),
-            "cadence": t["cadence"].to_numpy(),
-            "minutes": t["meeting_minutes"].to_numpy(), "checkins": t["checkins"].to_numpy(),
-            "action": t["on_flag"].to_numpy(), "label": t["label"].to_numpy(),
-            "recommended": t["recommended"].to_numpy(), "metric": label,
-            "mean": t[f"{name}_mean"].to_numpy() * scale,
-            "low": t[f"{name}_low"].to_numpy() * scale,
-            "high": t[f"{name}_high"].to_numpy() * scale}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "design": t["design"].to_numpy(),
+                    "policy": t["policy"].to_numpy(),
+                    "cadence": t["cadence"].to_numpy(),
+                    "minutes": t["meeting_minutes"].to_numpy(),
+                    "checkins": t["checkins"].to_numpy(),
+                    "action": t["on_flag"].to_numpy(),
+                    "label": t["label"].to_numpy(),
+                    "recommended": t["recommended"].to_numpy(),
+                    "metric": label,
+                    "mean": t[f"{name}_mean"].to_numpy() * scale,
+                    "low": t[f"{name}_low"].to_numpy() * scale,
+                    "high": t[f"{name}_high"].to_numpy() * scale,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -749,47 +911,79 @@ def whatif_chart(advice: Advice) -> Any:
     rec = advice.row(advice.recommended)
 
     def pick(name: str, field_name: str, value: Any, options: list) -> Any:
-        return alt.param(name=name, value=value,
-                         bind=alt.binding_select(options=options, name=field_name + " "))
+        return alt.param(
+            name=name, value=value, bind=alt.binding_select(options=options, name=field_name + " ")
+        )
 
     levels = advice.designs[advice.designs["objective"].notna()]
     params = [
         pick("p_policy", "policy", rec["policy"], sorted(levels["policy"].unique())),
         pick("p_cadence", "cadence", rec["cadence"], list(dict.fromkeys(levels["cadence"]))),
-        pick("p_minutes", "meeting minutes", float(rec["meeting_minutes"]),
-             sorted(float(x) for x in levels["meeting_minutes"].unique())),
-        pick("p_checkins", "check-ins", rec["checkins"],
-             list(dict.fromkeys(levels["checkins"]))),
-        pick("p_action", "action on a flag", rec["on_flag"],
-             list(dict.fromkeys(levels["on_flag"]))),
+        pick(
+            "p_minutes",
+            "meeting minutes",
+            float(rec["meeting_minutes"]),
+            sorted(float(x) for x in levels["meeting_minutes"].unique()),
+        ),
+        pick("p_checkins", "check-ins", rec["checkins"], list(dict.fromkeys(levels["checkins"]))),
+        pick(
+            "p_action", "action on a flag", rec["on_flag"], list(dict.fromkeys(levels["on_flag"]))
+        ),
     ]
-    chosen = ("datum.policy == p_policy && datum.cadence == p_cadence && "
-              "datum.minutes == p_minutes && datum.checkins == p_checkins && "
-              "(datum.action == p_action || datum.checkins == 'none')")
-    base = alt.Chart(data).transform_filter(f"datum.recommended || ({chosen})") \
-        .transform_calculate(role=f"({chosen}) ? (datum.recommended ? 'your choice = "
-                                  "recommended' : 'your choice') : 'recommended'")
+    chosen = (
+        "datum.policy == p_policy && datum.cadence == p_cadence && "
+        "datum.minutes == p_minutes && datum.checkins == p_checkins && "
+        "(datum.action == p_action || datum.checkins == 'none')"
+    )
+    base = (
+        alt.Chart(data)
+        .transform_filter(f"datum.recommended || ({chosen})")
+        .transform_calculate(
+            role=f"({chosen}) ? (datum.recommended ? 'your choice = "
+            "recommended' : 'your choice') : 'recommended'"
+        )
+    )
     y = alt.Y("role:N", title=None, sort=["your choice", "recommended"])
-    tip = [alt.Tooltip("label:N", title="design"), alt.Tooltip("mean:Q", format=".1f"),
-           alt.Tooltip("low:Q", format=".1f", title="lowest model"),
-           alt.Tooltip("high:Q", format=".1f", title="highest model")]
+    tip = [
+        alt.Tooltip("label:N", title="design"),
+        alt.Tooltip("mean:Q", format=".1f"),
+        alt.Tooltip("low:Q", format=".1f", title="lowest model"),
+        alt.Tooltip("high:Q", format=".1f", title="highest model"),
+    ]
     bars = base.mark_rule(strokeWidth=3, opacity=0.5).encode(
-        x=alt.X("low:Q", title=None, scale=alt.Scale(zero=False)), x2="high:Q", y=y,
-        color=alt.Color("role:N", legend=None))
+        x=alt.X("low:Q", title=None, scale=alt.Scale(zero=False)),
+        x2="high:Q",
+        y=y,
+        color=alt.Color("role:N", legend=None),
+    )
     points = base.mark_point(filled=True, size=90).encode(
-        x="mean:Q", y=y, color="role:N", tooltip=tip)
-    chart = alt.layer(bars, points).properties(width=230, height=70).facet(
-        facet=alt.Facet("metric:N", title=None, sort=[v[0] for v in
-                                                       _PANEL_METRICS.values()]),
-        columns=3).resolve_scale(x="independent").add_params(*params).properties(
-        usermeta={"embedOptions": {"actions": False}},   # no links to the online editor
-        title=alt.Title("What if: your choice beside the recommended design", subtitle=(
-            "Points: mean over the plausible models; bars: lowest to highest model. "
-            "A design outside the budget or availability is not shown.")))
+        x="mean:Q", y=y, color="role:N", tooltip=tip
+    )
+    chart = (
+        alt.layer(bars, points)
+        .properties(width=230, height=70)
+        .facet(
+            facet=alt.Facet("metric:N", title=None, sort=[v[0] for v in _PANEL_METRICS.values()]),
+            columns=3,
+        )
+        .resolve_scale(x="independent")
+        .add_params(*params)
+        .properties(
+            usermeta={"embedOptions": {"actions": False}},  # no links to the online editor
+            title=alt.Title(
+                "What if: your choice beside the recommended design",
+                subtitle=(
+                    "Points: mean over the plausible models; bars: lowest to highest model. "
+                    "A design outside the budget or availability is not shown."
+                ),
+            ),
+        )
+    )
     return chart
 
 
 # --------------------------------------------------------------------------- Pareto figure
+
 
 def pareto_figure(advice: Advice) -> Any:
     """Matplotlib figure: each simulated design's selection objective against its mean
@@ -803,25 +997,42 @@ def pareto_figure(advice: Advice) -> Any:
     t = advice.designs[advice.designs["objective"].notna()]
     p = advice.plan
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    ax.scatter(t["hours_mean"], 100 * t["objective"], s=14, color="#999999",
-               label="design", zorder=2)
+    ax.scatter(
+        t["hours_mean"], 100 * t["objective"], s=14, color="#999999", label="design", zorder=2
+    )
     front = t[t["pareto"]].sort_values("hours_mean")
-    ax.plot(front["hours_mean"], 100 * front["objective"], "-o", color=PALETTE[0], ms=5,
-            label="Pareto set", zorder=3)
+    ax.plot(
+        front["hours_mean"],
+        100 * front["objective"],
+        "-o",
+        color=PALETTE[0],
+        ms=5,
+        label="Pareto set",
+        zorder=3,
+    )
     rec = advice.row(advice.recommended)
-    ax.scatter([rec["hours_mean"]], [100 * rec["objective"]], s=140, marker="*",
-               color=PALETTE[5], label="recommended", zorder=4)
+    ax.scatter(
+        [rec["hours_mean"]],
+        [100 * rec["objective"]],
+        s=140,
+        marker="*",
+        color=PALETTE[5],
+        label="recommended",
+        zorder=4,
+    )
     ax.axvline(p.budget, color="#555555", ls="--", lw=1, label="budget")
     ylab = f"{_which(p.quantile)} {p.outcome} over plausible models (points)"
     ax.set_xlabel("mean coordinator hours for the program")
     ax.set_ylabel(ylab)
     ax.legend(loc="best", fontsize=8)
     fig.suptitle("Outcome against coordinator hours")
-    fig.alt_text = (f"Scatter plot of {len(t)} designs: {ylab} against mean coordinator "
-                    f"hours; {len(front)} designs form the Pareto set, from "
-                    f"{front['hours_mean'].min():.1f} to {front['hours_mean'].max():.1f} hours; "
-                    f"the recommended design ({rec['label']}) is at "
-                    f"{rec['hours_mean']:.1f} hours and {100 * rec['objective']:.1f} points; "
-                    f"dashed line: the budget of {p.budget:g} hours.")
+    fig.alt_text = (
+        f"Scatter plot of {len(t)} designs: {ylab} against mean coordinator "
+        f"hours; {len(front)} designs form the Pareto set, from "
+        f"{front['hours_mean'].min():.1f} to {front['hours_mean'].max():.1f} hours; "
+        f"the recommended design ({rec['label']}) is at "
+        f"{rec['hours_mean']:.1f} hours and {100 * rec['objective']:.1f} points; "
+        f"dashed line: the budget of {p.budget:g} hours."
+    )
     fig.tight_layout()
     return fig

@@ -63,8 +63,21 @@ __all__ = [
     "trajectories",
 ]
 
-RESULT_COLUMNS = ("analysis", "outcome", "effect", "group", "reference", "estimate", "se",
-                  "ci_low", "ci_high", "p_value", "p_value_raw", "n", "method")
+RESULT_COLUMNS = (
+    "analysis",
+    "outcome",
+    "effect",
+    "group",
+    "reference",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_raw",
+    "n",
+    "method",
+)
 ADJUSTMENTS = ("holm", "tukey", "bonferroni", "none")
 DEFAULT_MIN_CLUSTERS = 10
 
@@ -75,12 +88,16 @@ class AnalysisWarning(UserWarning):
 
 # --------------------------------------------------------------------------- validation
 
+
 def _check_frame(frame: object, name: str, owner: str) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise AnalysisInputError(
-            f"The {name!r} argument of {owner} must be a pandas DataFrame; got {type(frame).__name__}.")
+            f"The {name!r} argument of {owner} must be a pandas DataFrame; got {type(frame).__name__}."
+        )
     if frame.empty:
-        raise AnalysisInputError(f"The {name!r} frame passed to {owner} is empty; it has no rows to estimate from.")
+        raise AnalysisInputError(
+            f"The {name!r} frame passed to {owner} is empty; it has no rows to estimate from."
+        )
     return frame
 
 
@@ -89,20 +106,24 @@ def _check_column(frame: pd.DataFrame, column: object, param: str, owner: str) -
         available = ", ".join(repr(c) for c in frame.columns)
         raise AnalysisInputError(
             f"The {param!r} parameter of {owner} must name a column of the frame; got {column!r}; "
-            f"available columns are {available}.")
+            f"available columns are {available}."
+        )
     return column
 
 
 def _check_adjust(adjust: object, owner: str) -> str:
     if adjust not in ADJUSTMENTS:
         raise AnalysisInputError(
-            f"The 'adjust' parameter of {owner} must be one of {', '.join(map(repr, ADJUSTMENTS))}; got {adjust!r}.")
+            f"The 'adjust' parameter of {owner} must be one of {', '.join(map(repr, ADJUSTMENTS))}; got {adjust!r}."
+        )
     return adjust  # type: ignore[return-value]
 
 
 def _check_alpha(alpha: object, owner: str) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise AnalysisInputError(f"The 'alpha' parameter of {owner} must be a number in (0, 1); got {alpha!r}.")
+        raise AnalysisInputError(
+            f"The 'alpha' parameter of {owner} must be a number in (0, 1); got {alpha!r}."
+        )
     return float(alpha)
 
 
@@ -116,12 +137,14 @@ def _levels(frame: pd.DataFrame, by: str, reference: object, owner: str) -> list
     if len(levels) < 2:
         raise AnalysisInputError(
             f"{owner} needs at least two groups in column {by!r} to compare; found "
-            f"{len(levels)} ({', '.join(map(repr, levels)) or 'none'}).")
+            f"{len(levels)} ({', '.join(map(repr, levels)) or 'none'})."
+        )
     if reference is not None:
         if reference not in levels:
             raise AnalysisInputError(
                 f"The 'reference' parameter of {owner} must be one of the groups in {by!r} "
-                f"({', '.join(map(repr, levels))}); got {reference!r}.")
+                f"({', '.join(map(repr, levels))}); got {reference!r}."
+            )
         levels.remove(reference)
         levels.insert(0, reference)
     return levels
@@ -140,7 +163,8 @@ def _numeric(frame: pd.DataFrame, column: str, owner: str) -> np.ndarray:
     except (TypeError, ValueError):
         raise AnalysisInputError(
             f"The outcome column {column!r} passed to {owner} must be numeric or 0/1; got dtype "
-            f"{frame[column].dtype}.") from None
+            f"{frame[column].dtype}."
+        ) from None
 
 
 @contextmanager
@@ -154,7 +178,9 @@ def _quiet_statsmodels():
     from statsmodels.tools.sm_exceptions import ValueWarning
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="covariance of constraints does not have full rank")
+        warnings.filterwarnings(
+            "ignore", message="covariance of constraints does not have full rank"
+        )
         warnings.filterwarnings("ignore", category=ValueWarning)
         warnings.filterwarnings("ignore", category=FutureWarning, module="statsmodels")
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="statsmodels")
@@ -163,8 +189,10 @@ def _quiet_statsmodels():
 
 # --------------------------------------------------------------------------- clustering
 
-def _cluster_plan(frame: pd.DataFrame, cluster: object, min_clusters: int, owner: str
-                  ) -> tuple[np.ndarray | None, str]:
+
+def _cluster_plan(
+    frame: pd.DataFrame, cluster: object, min_clusters: int, owner: str
+) -> tuple[np.ndarray | None, str]:
     """Cluster codes (or None) and a note for the method column.
 
     ``"auto"`` clusters on ``replicate`` when it has at least ``min_clusters`` levels, and
@@ -179,28 +207,53 @@ def _cluster_plan(frame: pd.DataFrame, cluster: object, min_clusters: int, owner
             return None, "independent units"
         g = frame["replicate"].nunique()
         if g >= min_clusters:
-            return pd.factorize(frame["replicate"])[0], f"cluster-robust by replicate ({g} clusters)"
-        return None, ("independent units" if g <= 1 else
-                      f"independent units ({g} replicates < {min_clusters}, not clustered)")
-    cols = [cluster] if isinstance(cluster, str) else list(cluster) if isinstance(cluster, Sequence) else None
+            return pd.factorize(frame["replicate"])[
+                0
+            ], f"cluster-robust by replicate ({g} clusters)"
+        return None, (
+            "independent units"
+            if g <= 1
+            else f"independent units ({g} replicates < {min_clusters}, not clustered)"
+        )
+    cols = (
+        [cluster]
+        if isinstance(cluster, str)
+        else list(cluster)
+        if isinstance(cluster, Sequence)
+        else None
+    )
     if not cols:
         raise AnalysisInputError(
-            f"The 'cluster' parameter of {owner} must be None, 'auto' or column name(s); got {cluster!r}.")
+            f"The 'cluster' parameter of {owner} must be None, 'auto' or column name(s); got {cluster!r}."
+        )
     for c in cols:
         _check_column(frame, c, "cluster", owner)
-    codes = pd.factorize(pd.MultiIndex.from_frame(frame[cols]))[0] if len(cols) > 1 else pd.factorize(frame[cols[0]])[0]
+    codes = (
+        pd.factorize(pd.MultiIndex.from_frame(frame[cols]))[0]
+        if len(cols) > 1
+        else pd.factorize(frame[cols[0]])[0]
+    )
     g = int(codes.max()) + 1
     if g < min_clusters:
         raise AnalysisInputError(
             f"Cluster-robust errors by {', '.join(map(repr, cols))} need at least {min_clusters} clusters; "
-            f"the data have {g}; pass cluster=None to treat units as independent, or add replicates.")
+            f"the data have {g}; pass cluster=None to treat units as independent, or add replicates."
+        )
     return codes, f"cluster-robust by {'+'.join(cols)} ({g} clusters)"
 
 
 # --------------------------------------------------------------------------- adjustment
 
-def _adjust(t: np.ndarray, p_raw: np.ndarray, se: np.ndarray, df: float, k_groups: int,
-            adjust: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+
+def _adjust(
+    t: np.ndarray,
+    p_raw: np.ndarray,
+    se: np.ndarray,
+    df: float,
+    k_groups: int,
+    adjust: str,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Adjusted p-values and CI half-width multipliers for one family of contrasts.
 
     Holm p-values are paired with Bonferroni simultaneous intervals (the tightest simple
@@ -239,9 +292,11 @@ class _dist:
 def _ci_note(adjust: str, m: int) -> str:
     if m <= 1 or adjust == "none":
         return "" if adjust == "none" or m <= 1 else ""
-    return {"holm": "Holm-adjusted p, Bonferroni simultaneous CI",
-            "bonferroni": "Bonferroni-adjusted p and CI",
-            "tukey": "Tukey-adjusted p and CI"}[adjust]
+    return {
+        "holm": "Holm-adjusted p, Bonferroni simultaneous CI",
+        "bonferroni": "Bonferroni-adjusted p and CI",
+        "tukey": "Tukey-adjusted p and CI",
+    }[adjust]
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -258,10 +313,19 @@ def _join(*parts: str) -> str:
 
 # --------------------------------------------------------------------------- compare_arms
 
-def compare_arms(outcomes: pd.DataFrame, outcome: str, *, by: str = "arm",
-                 reference: object = None, adjust: str = "holm", alpha: float = 0.05,
-                 cluster: object = "auto", min_clusters: int = DEFAULT_MIN_CLUSTERS,
-                 kind: str = "auto") -> pd.DataFrame:
+
+def compare_arms(
+    outcomes: pd.DataFrame,
+    outcome: str,
+    *,
+    by: str = "arm",
+    reference: object = None,
+    adjust: str = "holm",
+    alpha: float = 0.05,
+    cluster: object = "auto",
+    min_clusters: int = DEFAULT_MIN_CLUSTERS,
+    kind: str = "auto",
+) -> pd.DataFrame:
     """Means per arm and all pairwise contrasts of ``outcome``, with 95% CIs.
 
     Continuous outcomes: OLS on arm indicators (the coefficients are the arm means) with
@@ -282,29 +346,34 @@ def compare_arms(outcomes: pd.DataFrame, outcome: str, *, by: str = "arm",
     alpha = _check_alpha(alpha, owner)
     if kind not in ("auto", "continuous", "binary"):
         raise AnalysisInputError(
-            f"The 'kind' parameter of {owner} must be one of 'auto', 'continuous', 'binary'; got {kind!r}.")
+            f"The 'kind' parameter of {owner} must be one of 'auto', 'continuous', 'binary'; got {kind!r}."
+        )
     y_all = _numeric(frame, outcome, owner)
     keep = np.isfinite(y_all) & frame[by].notna().to_numpy()
     if not keep.any():
-        raise AnalysisInputError(f"The outcome column {outcome!r} passed to {owner} has no non-missing values.")
-    if not keep.all():   # (copying every column of a frame costs more than the fit)
+        raise AnalysisInputError(
+            f"The outcome column {outcome!r} passed to {owner} has no non-missing values."
+        )
+    if not keep.all():  # (copying every column of a frame costs more than the fit)
         frame = frame.loc[keep]
     y = y_all[keep]
     levels = _levels(frame, by, reference, owner)
     if np.nanstd(y) == 0:
         raise AnalysisInputError(
             f"The outcome {outcome!r} passed to {owner} has no variance (every value is {y[0]:g}); "
-            "there is nothing to compare.")
+            "there is nothing to compare."
+        )
     binary = _is_binary(frame[outcome]) if kind == "auto" else kind == "binary"
     codes = pd.Categorical(frame[by], categories=levels).codes
     clusters, cluster_note = _cluster_plan(frame, cluster, min_clusters, owner)
     if binary:
-        return _compare_binary(y, codes, levels, clusters, cluster_note, outcome, adjust, alpha, owner, by)
+        return _compare_binary(
+            y, codes, levels, clusters, cluster_note, outcome, adjust, alpha, owner, by
+        )
     return _compare_continuous(y, codes, levels, clusters, cluster_note, outcome, adjust, alpha)
 
 
-def _fit_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None,
-               family: str):
+def _fit_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None, family: str):
     """Fit y on k cell indicators; returns params, covariance and inference df."""
     closed = _closed_form_cells(y, codes, k, clusters, family)
     if closed is not None:
@@ -312,8 +381,9 @@ def _fit_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | 
     return _fit_cells_statsmodels(y, codes, k, clusters, family)
 
 
-def _closed_form_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None,
-                       family: str):
+def _closed_form_cells(
+    y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None, family: str
+):
     """The statsmodels fit of two cells without clustering, in closed form (or None).
 
     With cell indicators as the only regressors every leverage is 1/n_g, so OLS gives the
@@ -334,12 +404,13 @@ def _closed_form_cells(y: np.ndarray, codes: np.ndarray, k: int, clusters: np.nd
         mean = sums / n
         ss = np.bincount(codes, weights=(y - mean[codes]) ** 2, minlength=k)
         return mean, np.diag(ss / (n * (n - 1.0))), float(len(y) - k)
-    p = sums / n   # compare_arms has refused arms whose outcome is all 0 or all 1
+    p = sums / n  # compare_arms has refused arms whose outcome is all 0 or all 1
     return np.log(p / (1 - p)), np.diag(1.0 / (n * p * (1 - p))), np.inf
 
 
-def _fit_cells_statsmodels(y: np.ndarray, codes: np.ndarray, k: int,
-                           clusters: np.ndarray | None, family: str):
+def _fit_cells_statsmodels(
+    y: np.ndarray, codes: np.ndarray, k: int, clusters: np.ndarray | None, family: str
+):
     """The general fit: OLS (HC2 or CR1) or logistic regression on k cell indicators."""
     import statsmodels.api as sm
 
@@ -365,9 +436,21 @@ def _pairs(k: int) -> list[tuple[int, int]]:
     return list(itertools.combinations(range(k), 2))
 
 
-def _contrast_rows(est: np.ndarray, se: np.ndarray, df: float, k: int, adjust: str, alpha: float,
-                   pairs, levels, base: dict, effect: str, n: np.ndarray, method: str,
-                   log_scale: bool = False) -> list[dict]:
+def _contrast_rows(
+    est: np.ndarray,
+    se: np.ndarray,
+    df: float,
+    k: int,
+    adjust: str,
+    alpha: float,
+    pairs,
+    levels,
+    base: dict,
+    effect: str,
+    n: np.ndarray,
+    method: str,
+    log_scale: bool = False,
+) -> list[dict]:
     dist = _dist(df)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
@@ -379,10 +462,22 @@ def _contrast_rows(est: np.ndarray, se: np.ndarray, df: float, k: int, adjust: s
         e = est[c]
         if log_scale:
             e, lo, hi = np.exp(e), np.exp(lo), np.exp(hi)
-        rows.append({**base, "effect": effect, "group": levels[j], "reference": levels[i],
-                     "estimate": e, "se": se[c], "ci_low": lo, "ci_high": hi,
-                     "p_value": p_adj[c], "p_value_raw": p_raw[c], "n": int(n[i] + n[j]),
-                     "method": _join(method, _ci_note(adjust, len(pairs)))})
+        rows.append(
+            {
+                **base,
+                "effect": effect,
+                "group": levels[j],
+                "reference": levels[i],
+                "estimate": e,
+                "se": se[c],
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_value": p_adj[c],
+                "p_value_raw": p_raw[c],
+                "n": int(n[i] + n[j]),
+                "method": _join(method, _ci_note(adjust, len(pairs))),
+            }
+        )
     return rows
 
 
@@ -394,15 +489,38 @@ def _compare_continuous(y, codes, levels, clusters, cluster_note, outcome, adjus
     crit = _dist(df).ppf(1 - alpha / 2)
     se_mean = np.sqrt(np.diag(cov))
     err = "HC2" if clusters is None else "CR1"
-    rows = [{**base, "effect": "mean", "group": levels[a], "reference": None, "estimate": params[a],
-             "se": se_mean[a], "ci_low": params[a] - crit * se_mean[a],
-             "ci_high": params[a] + crit * se_mean[a], "n": int(n[a]),
-             "method": f"OLS cell means, {err} errors, {cluster_note}"} for a in range(k)]
+    rows = [
+        {
+            **base,
+            "effect": "mean",
+            "group": levels[a],
+            "reference": None,
+            "estimate": params[a],
+            "se": se_mean[a],
+            "ci_low": params[a] - crit * se_mean[a],
+            "ci_high": params[a] + crit * se_mean[a],
+            "n": int(n[a]),
+            "method": f"OLS cell means, {err} errors, {cluster_note}",
+        }
+        for a in range(k)
+    ]
     pairs = _pairs(k)
     est = np.array([params[j] - params[i] for i, j in pairs])
     se = np.array([np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0)) for i, j in pairs])
-    rows += _contrast_rows(est, se, df, k, adjust, alpha, pairs, levels, base, "difference", n,
-                           f"OLS difference in means, {err} errors, {cluster_note}")
+    rows += _contrast_rows(
+        est,
+        se,
+        df,
+        k,
+        adjust,
+        alpha,
+        pairs,
+        levels,
+        base,
+        "difference",
+        n,
+        f"OLS difference in means, {err} errors, {cluster_note}",
+    )
     rows += _hedges_rows(y, codes, n, pairs, levels, base, alpha, rows[k:])
     return _frame(rows)
 
@@ -422,11 +540,23 @@ def _hedges_rows(y, codes, n, pairs, levels, base, alpha, diff_rows) -> list[dic
         corr = 1 - 3 / (4 * (ni + nj) - 9)
         g = corr * (yj.mean() - yi.mean()) / sp
         se = np.sqrt((ni + nj) / (ni * nj) + g**2 / (2 * (ni + nj)))
-        rows.append({**base, "effect": "hedges_g", "group": levels[j], "reference": levels[i],
-                     "estimate": g, "se": se, "ci_low": g - z * se, "ci_high": g + z * se,
-                     "p_value": drow["p_value"], "p_value_raw": drow["p_value_raw"], "n": ni + nj,
-                     "method": "Hedges g (pooled SD, small-sample corrected), normal CI; "
-                               "p-value of the difference in means"})
+        rows.append(
+            {
+                **base,
+                "effect": "hedges_g",
+                "group": levels[j],
+                "reference": levels[i],
+                "estimate": g,
+                "se": se,
+                "ci_low": g - z * se,
+                "ci_high": g + z * se,
+                "p_value": drow["p_value"],
+                "p_value_raw": drow["p_value_raw"],
+                "n": ni + nj,
+                "method": "Hedges g (pooled SD, small-sample corrected), normal CI; "
+                "p-value of the difference in means",
+            }
+        )
     return rows
 
 
@@ -438,7 +568,8 @@ def _compare_binary(y, codes, levels, clusters, cluster_note, outcome, adjust, a
         if ones[a] in (0, n[a]):
             raise AnalysisInputError(
                 f"The binary outcome {outcome!r} passed to {owner} is {int(ones[a] > 0)} for every unit in "
-                f"{by} {levels[a]!r}, so logistic regression cannot estimate its odds; pool arms or add units.")
+                f"{by} {levels[a]!r}, so logistic regression cannot estimate its odds; pool arms or add units."
+            )
     beta, cov, df = _fit_cells(y, codes, k, clusters, "logit")
     p = 1 / (1 + np.exp(-beta))
     base = {"analysis": "compare_arms", "outcome": outcome}
@@ -449,31 +580,84 @@ def _compare_binary(y, codes, levels, clusters, cluster_note, outcome, adjust, a
     rows = []
     for a in range(k):
         lo, hi = beta[a] - crit * se_b[a], beta[a] + crit * se_b[a]
-        rows.append({**base, "effect": "proportion", "group": levels[a], "reference": None,
-                     "estimate": p[a], "se": p[a] * (1 - p[a]) * se_b[a],
-                     "ci_low": 1 / (1 + np.exp(-lo)), "ci_high": 1 / (1 + np.exp(-hi)), "n": int(n[a]),
-                     "method": f"logistic regression, logit-scale CI, {err} errors, {cluster_note}"})
+        rows.append(
+            {
+                **base,
+                "effect": "proportion",
+                "group": levels[a],
+                "reference": None,
+                "estimate": p[a],
+                "se": p[a] * (1 - p[a]) * se_b[a],
+                "ci_low": 1 / (1 + np.exp(-lo)),
+                "ci_high": 1 / (1 + np.exp(-hi)),
+                "n": int(n[a]),
+                "method": f"logistic regression, logit-scale CI, {err} errors, {cluster_note}",
+            }
+        )
     pairs = _pairs(k)
     grad = p * (1 - p)
     rd = np.array([p[j] - p[i] for i, j in pairs])
-    rd_se = np.array([np.sqrt(max(grad[i]**2 * cov[i, i] + grad[j]**2 * cov[j, j]
-                                  - 2 * grad[i] * grad[j] * cov[i, j], 0.0)) for i, j in pairs])
-    rows += _contrast_rows(rd, rd_se, df, k, adjust, alpha, pairs, levels, base, "risk_difference", n,
-                           f"logistic regression, risk difference by delta method, {err} errors, {cluster_note}")
+    rd_se = np.array(
+        [
+            np.sqrt(
+                max(
+                    grad[i] ** 2 * cov[i, i]
+                    + grad[j] ** 2 * cov[j, j]
+                    - 2 * grad[i] * grad[j] * cov[i, j],
+                    0.0,
+                )
+            )
+            for i, j in pairs
+        ]
+    )
+    rows += _contrast_rows(
+        rd,
+        rd_se,
+        df,
+        k,
+        adjust,
+        alpha,
+        pairs,
+        levels,
+        base,
+        "risk_difference",
+        n,
+        f"logistic regression, risk difference by delta method, {err} errors, {cluster_note}",
+    )
     lor = np.array([beta[j] - beta[i] for i, j in pairs])
     lor_se = np.array([np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0)) for i, j in pairs])
-    rows += _contrast_rows(lor, lor_se, df, k, adjust, alpha, pairs, levels, base, "odds_ratio", n,
-                           f"logistic regression odds ratio (se on log scale), {err} errors, {cluster_note}",
-                           log_scale=True)
+    rows += _contrast_rows(
+        lor,
+        lor_se,
+        df,
+        k,
+        adjust,
+        alpha,
+        pairs,
+        levels,
+        base,
+        "odds_ratio",
+        n,
+        f"logistic regression odds ratio (se on log scale), {err} errors, {cluster_note}",
+        log_scale=True,
+    )
     return _frame(rows)
 
 
 # --------------------------------------------------------------------------- interaction
 
-def interaction_test(outcomes: pd.DataFrame, outcome: str, *, factors: Sequence[str],
-                     references: Sequence[object] | None = None, scale: str = "additive",
-                     alpha: float = 0.05, cluster: object = "auto",
-                     min_clusters: int = DEFAULT_MIN_CLUSTERS) -> pd.DataFrame:
+
+def interaction_test(
+    outcomes: pd.DataFrame,
+    outcome: str,
+    *,
+    factors: Sequence[str],
+    references: Sequence[object] | None = None,
+    scale: str = "additive",
+    alpha: float = 0.05,
+    cluster: object = "auto",
+    min_clusters: int = DEFAULT_MIN_CLUSTERS,
+) -> pd.DataFrame:
     """Does the effect of one factor depend on the other? A two-factor interaction test.
 
     Fits ``outcome ~ A + B + A:B`` with treatment coding (the first level of each factor,
@@ -510,37 +694,52 @@ def interaction_test(outcomes: pd.DataFrame, outcome: str, *, factors: Sequence[
     _check_column(frame, outcome, "outcome", owner)
     if isinstance(factors, str) or not isinstance(factors, Sequence) or len(factors) != 2:
         raise AnalysisInputError(
-            f"The 'factors' parameter of {owner} must be a list of two column names; got {factors!r}.")
+            f"The 'factors' parameter of {owner} must be a list of two column names; got {factors!r}."
+        )
     for f in factors:
         _check_column(frame, f, "factors", owner)
     if factors[0] == factors[1]:
         raise AnalysisInputError(
-            f"The 'factors' parameter of {owner} must name two different columns; got {list(factors)!r}.")
+            f"The 'factors' parameter of {owner} must name two different columns; got {list(factors)!r}."
+        )
     refs = [None, None] if references is None else list(references)
     if len(refs) != 2:
         raise AnalysisInputError(
-            f"The 'references' parameter of {owner} must be None or one level per factor; got {references!r}.")
+            f"The 'references' parameter of {owner} must be None or one level per factor; got {references!r}."
+        )
     if scale not in ("additive", "logit"):
         raise AnalysisInputError(
-            f"The 'scale' parameter of {owner} must be one of 'additive', 'logit'; got {scale!r}.")
+            f"The 'scale' parameter of {owner} must be one of 'additive', 'logit'; got {scale!r}."
+        )
     alpha = _check_alpha(alpha, owner)
     y_all = _numeric(frame, outcome, owner)
-    keep = np.isfinite(y_all) & frame[factors[0]].notna().to_numpy() & frame[factors[1]].notna().to_numpy()
+    keep = (
+        np.isfinite(y_all)
+        & frame[factors[0]].notna().to_numpy()
+        & frame[factors[1]].notna().to_numpy()
+    )
     frame, y = frame.loc[keep], y_all[keep]
     if scale == "logit" and not _is_binary(frame[outcome]):
         raise AnalysisInputError(
-            f"The 'scale' parameter of {owner} can be 'logit' only for a 0/1 outcome; {outcome!r} is not binary.")
+            f"The 'scale' parameter of {owner} can be 'logit' only for a 0/1 outcome; {outcome!r} is not binary."
+        )
     if y.size == 0 or np.nanstd(y) == 0:
         raise AnalysisInputError(
-            f"The outcome {outcome!r} passed to {owner} has no variance; there is nothing to test.")
+            f"The outcome {outcome!r} passed to {owner} has no variance; there is nothing to test."
+        )
     levels = [_levels(frame, f, r, owner) for f, r in zip(factors, refs, strict=True)]
-    codes = [pd.Categorical(frame[f], categories=lv).codes for f, lv in zip(factors, levels, strict=True)]
+    codes = [
+        pd.Categorical(frame[f], categories=lv).codes for f, lv in zip(factors, levels, strict=True)
+    ]
     ka, kb = len(levels[0]), len(levels[1])
-    cells = pd.crosstab(codes[0], codes[1]).reindex(index=range(ka), columns=range(kb), fill_value=0)
+    cells = pd.crosstab(codes[0], codes[1]).reindex(
+        index=range(ka), columns=range(kb), fill_value=0
+    )
     if (cells.to_numpy() == 0).any():
         raise AnalysisInputError(
             f"{owner} needs every combination of {factors[0]!r} and {factors[1]!r} in the data; "
-            f"{int((cells.to_numpy() == 0).sum())} combination(s) have no rows.")
+            f"{int((cells.to_numpy() == 0).sum())} combination(s) have no rows."
+        )
     n = len(y)
     da = np.zeros((n, ka - 1))
     da[codes[0] > 0, codes[0][codes[0] > 0] - 1] = 1.0
@@ -568,17 +767,38 @@ def interaction_test(outcomes: pd.DataFrame, outcome: str, *, factors: Sequence[
         wald = res.wald_test(R, use_f=scale == "additive", scalar=True)
     stat = float(np.squeeze(wald.statistic))
     p = float(np.squeeze(wald.pvalue))
-    fit_name = ("OLS (linear probability)" if _is_binary(frame[outcome]) else "OLS") \
-        if scale == "additive" else "logit"
-    errors = cluster_note if clusters is not None else ("HC2" if scale == "additive" else "model-based")
-    test = (f"joint Wald F({q}, {df:g})" if scale == "additive" else f"joint Wald chi-square({q})")
-    note = f"; {q} terms but only {int(df) + 1} clusters: the test is unreliable" \
-        if clusters is not None and q >= df + 1 else ""
+    fit_name = (
+        ("OLS (linear probability)" if _is_binary(frame[outcome]) else "OLS")
+        if scale == "additive"
+        else "logit"
+    )
+    errors = (
+        cluster_note if clusters is not None else ("HC2" if scale == "additive" else "model-based")
+    )
+    test = f"joint Wald F({q}, {df:g})" if scale == "additive" else f"joint Wald chi-square({q})"
+    note = (
+        f"; {q} terms but only {int(df) + 1} clusters: the test is unreliable"
+        if clusters is not None and q >= df + 1
+        else ""
+    )
     label = f"{factors[0]} x {factors[1]}"
-    rows = [{"analysis": owner, "outcome": outcome, "effect": "interaction", "group": label,
-             "reference": None, "estimate": stat, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-             "p_value": p, "p_value_raw": p, "n": n,
-             "method": f"{fit_name} {factors[0]}*{factors[1]}, {test}, {errors}{note}"}]
+    rows = [
+        {
+            "analysis": owner,
+            "outcome": outcome,
+            "effect": "interaction",
+            "group": label,
+            "reference": None,
+            "estimate": stat,
+            "se": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": p,
+            "p_value_raw": p,
+            "n": n,
+            "method": f"{fit_name} {factors[0]}*{factors[1]}, {test}, {errors}{note}",
+        }
+    ]
     params, cov = np.asarray(res.params), np.asarray(res.cov_params())
     dist = stats.t(df) if np.isfinite(df) else stats.norm()
     crit = dist.ppf(1 - alpha / 2)
@@ -587,17 +807,29 @@ def interaction_test(outcomes: pd.DataFrame, outcome: str, *, factors: Sequence[
         i, j = divmod(k, kb - 1)
         est, se = params[first + k], float(np.sqrt(cov[first + k, first + k]))
         p_k = float(2 * dist.sf(abs(est / se))) if se > 0 else np.nan
-        rows.append({"analysis": owner, "outcome": outcome, "effect": "interaction_contrast",
-                     "group": f"{levels[0][i + 1]}:{levels[1][j + 1]}", "reference": base_label,
-                     "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
-                     "p_value": p_k, "p_value_raw": p_k,
-                     "n": int(cells.iloc[[0, i + 1], [0, j + 1]].to_numpy().sum()),
-                     "method": f"{fit_name} difference in differences "
-                               f"({'log-odds' if scale == 'logit' else 'outcome units'}), {errors}, unadjusted"})
+        rows.append(
+            {
+                "analysis": owner,
+                "outcome": outcome,
+                "effect": "interaction_contrast",
+                "group": f"{levels[0][i + 1]}:{levels[1][j + 1]}",
+                "reference": base_label,
+                "estimate": est,
+                "se": se,
+                "ci_low": est - crit * se,
+                "ci_high": est + crit * se,
+                "p_value": p_k,
+                "p_value_raw": p_k,
+                "n": int(cells.iloc[[0, i + 1], [0, j + 1]].to_numpy().sum()),
+                "method": f"{fit_name} difference in differences "
+                f"({'log-odds' if scale == 'logit' else 'outcome units'}), {errors}, unadjusted",
+            }
+        )
     return _frame(rows)
 
 
 # --------------------------------------------------------------------------- retention
+
 
 def _survival_inputs(outcomes, time, event, by, owner):
     frame = _check_frame(outcomes, "outcomes", owner)
@@ -607,7 +839,8 @@ def _survival_inputs(outcomes, time, event, by, owner):
         if "completed" not in frame.columns:
             raise AnalysisInputError(
                 f"{owner} derives the closure event from the 'completed' column, which the frame lacks; "
-                f"pass event=<0/1 column>; available columns are {', '.join(map(repr, frame.columns))}.")
+                f"pass event=<0/1 column>; available columns are {', '.join(map(repr, frame.columns))}."
+            )
         ev = 1.0 - _numeric(frame, "completed", owner)
         event_name = "closed early (not completed)"
     else:
@@ -617,16 +850,28 @@ def _survival_inputs(outcomes, time, event, by, owner):
     t = _numeric(frame, time, owner)
     keep = np.isfinite(t) & np.isfinite(ev) & frame[by].notna().to_numpy()
     if not keep.any():
-        raise AnalysisInputError(f"The time column {time!r} passed to {owner} has no non-missing values.")
+        raise AnalysisInputError(
+            f"The time column {time!r} passed to {owner} has no non-missing values."
+        )
     if not set(np.unique(ev[keep]).tolist()) <= {0.0, 1.0}:
-        raise AnalysisInputError(f"The event passed to {owner} must be 0/1 (1 = the pair closed); got other values.")
+        raise AnalysisInputError(
+            f"The event passed to {owner} must be 0/1 (1 = the pair closed); got other values."
+        )
     if np.any(t[keep] < 0):
-        raise AnalysisInputError(f"The time column {time!r} passed to {owner} must be >= 0; it has negative values.")
+        raise AnalysisInputError(
+            f"The time column {time!r} passed to {owner} must be >= 0; it has negative values."
+        )
     return frame.loc[keep], t[keep], ev[keep], event_name
 
 
-def km_curves(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str | None = None,
-              by: str = "arm", alpha: float = 0.05) -> pd.DataFrame:
+def km_curves(
+    outcomes: pd.DataFrame,
+    *,
+    time: str = "weeks_active",
+    event: str | None = None,
+    by: str = "arm",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Kaplan-Meier curves per group: ``group, time, survival, ci_low, ci_high, n_risk, n_events``.
 
     The event defaults to "closed early" (``1 - completed``); each curve starts at time 0
@@ -645,10 +890,19 @@ def km_curves(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str 
             sf = SurvfuncRight(t[m], ev[m])
         s, se = np.asarray(sf.surv_prob), np.asarray(sf.surv_prob_se)
         lo, hi = _loglog_ci(s, se, z)
-        parts.append(pd.DataFrame({
-            "group": level, "time": np.r_[0.0, sf.surv_times], "survival": np.r_[1.0, s],
-            "ci_low": np.r_[1.0, lo], "ci_high": np.r_[1.0, hi],
-            "n_risk": np.r_[m.sum(), sf.n_risk], "n_events": np.r_[0, sf.n_events]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "group": level,
+                    "time": np.r_[0.0, sf.surv_times],
+                    "survival": np.r_[1.0, s],
+                    "ci_low": np.r_[1.0, lo],
+                    "ci_high": np.r_[1.0, hi],
+                    "n_risk": np.r_[m.sum(), sf.n_risk],
+                    "n_events": np.r_[0, sf.n_events],
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -663,10 +917,19 @@ def _loglog_ci(s, se, z):
     return np.where(zero, 0.0, lo), np.where(zero, 0.0, hi)
 
 
-def retention(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str | None = None,
-              by: str = "arm", reference: object = None, horizon: float | None = None,
-              adjust: str = "holm", alpha: float = 0.05, cluster: object = "auto",
-              min_clusters: int = DEFAULT_MIN_CLUSTERS) -> pd.DataFrame:
+def retention(
+    outcomes: pd.DataFrame,
+    *,
+    time: str = "weeks_active",
+    event: str | None = None,
+    by: str = "arm",
+    reference: object = None,
+    horizon: float | None = None,
+    adjust: str = "holm",
+    alpha: float = 0.05,
+    cluster: object = "auto",
+    min_clusters: int = DEFAULT_MIN_CLUSTERS,
+) -> pd.DataFrame:
     """Retention by arm: Kaplan-Meier survival at ``horizon``, log-rank test, Cox hazard ratios.
 
     ``time`` is weeks until closure or the end of follow-up; the event defaults to
@@ -686,7 +949,8 @@ def retention(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str 
     levels = _levels(frame, by, reference, owner)
     if ev.sum() == 0:
         raise AnalysisInputError(
-            f"No pair in the data passed to {owner} has the event ({event_name}); hazards cannot be estimated.")
+            f"No pair in the data passed to {owner} has the event ({event_name}); hazards cannot be estimated."
+        )
     codes = pd.Categorical(frame[by], categories=levels).codes
     k = len(levels)
     n = np.bincount(codes, minlength=k)
@@ -699,14 +963,34 @@ def retention(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str 
         c = curves[curves.group == level]
         idx = np.searchsorted(c.time.to_numpy(), horizon, side="right") - 1
         r = c.iloc[idx]
-        rows.append({**base, "effect": "survival", "group": level, "reference": None,
-                     "estimate": r.survival, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(n[a]),
-                     "method": f"Kaplan-Meier at {time} = {horizon:g}, log-log CI"})
+        rows.append(
+            {
+                **base,
+                "effect": "survival",
+                "group": level,
+                "reference": None,
+                "estimate": r.survival,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "n": int(n[a]),
+                "method": f"Kaplan-Meier at {time} = {horizon:g}, log-log CI",
+            }
+        )
     with _quiet_statsmodels():
         chisq, p_lr = survdiff(t, ev.astype(int), codes)
-    rows.append({**base, "effect": "logrank", "group": "all", "reference": None, "estimate": float(chisq),
-                 "p_value": float(p_lr), "p_value_raw": float(p_lr), "n": int(n.sum()),
-                 "method": f"log-rank test, chi-square with {k - 1} df"})
+    rows.append(
+        {
+            **base,
+            "effect": "logrank",
+            "group": "all",
+            "reference": None,
+            "estimate": float(chisq),
+            "p_value": float(p_lr),
+            "p_value_raw": float(p_lr),
+            "n": int(n.sum()),
+            "method": f"log-rank test, chi-square with {k - 1} df",
+        }
+    )
     # Cox model on indicators of all non-reference arms.
     X = np.zeros((len(t), k - 1))
     for a in range(1, k):
@@ -715,7 +999,8 @@ def retention(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str 
         if ev[codes == a].sum() == 0:
             raise AnalysisInputError(
                 f"No pair in {by} {levels[a]!r} has the event ({event_name}), so its hazard ratio is "
-                f"not estimable (it would be 0); report survival and the log-rank test instead.")
+                f"not estimable (it would be 0); report survival and the log-rank test instead."
+            )
     with _quiet_statsmodels():
         model = PHReg(t, X, status=ev, ties="efron")
         res = model.fit(groups=clusters) if clusters is not None else model.fit()
@@ -726,18 +1011,40 @@ def retention(outcomes: pd.DataFrame, *, time: str = "weeks_active", event: str 
     est = np.array([beta[j] - beta[i] for i, j in pairs])
     se = np.array([np.sqrt(max(V[i, i] + V[j, j] - 2 * V[i, j], 0.0)) for i, j in pairs])
     err = "robust sandwich" if clusters is not None else "model-based"
-    rows += _contrast_rows(est, se, np.inf, k, adjust, alpha, pairs, levels, base, "hazard_ratio", n,
-                           f"Cox proportional hazards (Efron ties), {err} errors, {cluster_note}",
-                           log_scale=True)
+    rows += _contrast_rows(
+        est,
+        se,
+        np.inf,
+        k,
+        adjust,
+        alpha,
+        pairs,
+        levels,
+        base,
+        "hazard_ratio",
+        n,
+        f"Cox proportional hazards (Efron ties), {err} errors, {cluster_note}",
+        log_scale=True,
+    )
     return _frame(rows)
 
 
 # --------------------------------------------------------------------------- trajectories
 
-def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "arm",
-                 time: str = "week", unit: Sequence[str] = ("replicate", "arm", "pair_id"),
-                 reference: object = None, slopes: str | bool = "auto", adjust: str = "holm",
-                 alpha: float = 0.05, active_only: bool = True) -> pd.DataFrame:
+
+def trajectories(
+    weeks: pd.DataFrame,
+    *,
+    outcome: str = "quality",
+    by: str = "arm",
+    time: str = "week",
+    unit: Sequence[str] = ("replicate", "arm", "pair_id"),
+    reference: object = None,
+    slopes: str | bool = "auto",
+    adjust: str = "holm",
+    alpha: float = 0.05,
+    active_only: bool = True,
+) -> pd.DataFrame:
     """Linear trajectories of a weekly measure by arm with a linear mixed model.
 
     Model: ``outcome ~ arm + arm:time`` with a random intercept per unit (the pair, keyed
@@ -757,28 +1064,40 @@ def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "ar
     adjust = _check_adjust(adjust, owner)
     alpha = _check_alpha(alpha, owner)
     if slopes not in ("auto", True, False):
-        raise AnalysisInputError(f"The 'slopes' parameter of {owner} must be 'auto', True or False; got {slopes!r}.")
+        raise AnalysisInputError(
+            f"The 'slopes' parameter of {owner} must be 'auto', True or False; got {slopes!r}."
+        )
     if active_only and "active" in frame.columns:
         frame = frame[frame["active"].astype(bool)]
     unit_cols = [c for c in unit if c in frame.columns]
     if not unit_cols:
         raise AnalysisInputError(
             f"The 'unit' parameter of {owner} must name at least one column identifying a pair; got {tuple(unit)!r}; "
-            f"available columns are {', '.join(map(repr, frame.columns))}.")
+            f"available columns are {', '.join(map(repr, frame.columns))}."
+        )
     y = _numeric(frame, outcome, owner)
     tt = _numeric(frame, time, owner)
     keep = np.isfinite(y) & np.isfinite(tt) & frame[by].notna().to_numpy()
     if not keep.any():
-        raise AnalysisInputError(f"The outcome column {outcome!r} passed to {owner} has no non-missing values.")
+        raise AnalysisInputError(
+            f"The outcome column {outcome!r} passed to {owner} has no non-missing values."
+        )
     frame, y, tt = frame.loc[keep], y[keep], tt[keep]
     levels = _levels(frame, by, reference, owner)
     if np.std(y) == 0:
-        raise AnalysisInputError(f"The outcome {outcome!r} passed to {owner} has no variance; there is no trajectory to fit.")
+        raise AnalysisInputError(
+            f"The outcome {outcome!r} passed to {owner} has no variance; there is no trajectory to fit."
+        )
     if np.std(tt) == 0:
-        raise AnalysisInputError(f"The time column {time!r} passed to {owner} has a single value; slopes need several times.")
+        raise AnalysisInputError(
+            f"The time column {time!r} passed to {owner} has a single value; slopes need several times."
+        )
     codes = pd.Categorical(frame[by], categories=levels).codes
-    groups = pd.factorize(pd.MultiIndex.from_frame(frame[unit_cols]))[0] if len(unit_cols) > 1 \
+    groups = (
+        pd.factorize(pd.MultiIndex.from_frame(frame[unit_cols]))[0]
+        if len(unit_cols) > 1
         else pd.factorize(frame[unit_cols[0]])[0]
+    )
     k = len(levels)
     X = np.zeros((len(y), 2 * k))
     X[np.arange(len(y)), codes] = 1.0
@@ -788,8 +1107,12 @@ def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "ar
     want_slopes = slopes is True or (slopes == "auto" and per_unit >= 3)
     note = ""
     res = None
-    for use_slopes in ([True, False] if want_slopes else [False]):
-        exog_re = np.column_stack([np.ones(len(y)), tt - tt.mean()]) if use_slopes else np.ones((len(y), 1))
+    for use_slopes in [True, False] if want_slopes else [False]:
+        exog_re = (
+            np.column_stack([np.ones(len(y)), tt - tt.mean()])
+            if use_slopes
+            else np.ones((len(y), 1))
+        )
         # A variance estimate on the boundary (zero) is a legitimate REML answer, not a
         # failure; only a fit that did not converge or has no finite SEs is refused.
         with _quiet_statsmodels(), warnings.catch_warnings():
@@ -799,14 +1122,22 @@ def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "ar
             except (np.linalg.LinAlgError, ValueError):
                 fit = None
         if fit is not None and fit.converged and np.all(np.isfinite(fit.bse_fe)):
-            res, note = fit, ("random intercept and slope per pair" if use_slopes else "random intercept per pair")
+            res, note = (
+                fit,
+                (
+                    "random intercept and slope per pair"
+                    if use_slopes
+                    else "random intercept per pair"
+                ),
+            )
             if want_slopes and not use_slopes:
                 note += " (random slopes not identifiable: fit did not converge)"
             break
     if res is None:
         raise AnalysisInputError(
             f"The mixed model for {outcome!r} in {owner} did not converge even with random intercepts only; "
-            "the data have too little within-pair variation over time.")
+            "the data have too little within-pair variation over time."
+        )
     fe = np.asarray(res.fe_params)
     V = np.asarray(res.cov_params())[: 2 * k, : 2 * k]
     z = stats.norm.ppf(1 - alpha / 2)
@@ -816,9 +1147,22 @@ def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "ar
     for a in range(k):
         s, se = fe[k + a], np.sqrt(V[k + a, k + a])
         p = 2 * stats.norm.sf(abs(s / se))
-        rows.append({**base, "effect": "slope", "group": levels[a], "reference": None, "estimate": s, "se": se,
-                     "ci_low": s - z * se, "ci_high": s + z * se, "p_value": p, "p_value_raw": p,
-                     "n": int(n_units[a]), "method": method})
+        rows.append(
+            {
+                **base,
+                "effect": "slope",
+                "group": levels[a],
+                "reference": None,
+                "estimate": s,
+                "se": se,
+                "ci_low": s - z * se,
+                "ci_high": s + z * se,
+                "p_value": p,
+                "p_value_raw": p,
+                "n": int(n_units[a]),
+                "method": method,
+            }
+        )
     pairs = _pairs(k)
     t_end = float(tt.max())
     for effect, weights in (("slope_difference", (0.0, 1.0)), ("difference_at_end", (1.0, t_end))):
@@ -829,19 +1173,47 @@ def trajectories(weeks: pd.DataFrame, *, outcome: str = "quality", by: str = "ar
             L[k + j], L[k + i] = weights[1], -weights[1]
             est.append(L @ fe)
             se.append(np.sqrt(max(L @ V @ L, 0.0)))
-        label = method if effect == "slope_difference" else f"{method}; predicted difference at {time} {t_end:g}"
-        rows += _contrast_rows(np.array(est), np.array(se), np.inf, k, adjust, alpha, pairs, levels,
-                               base, effect, n_units, label)
+        label = (
+            method
+            if effect == "slope_difference"
+            else f"{method}; predicted difference at {time} {t_end:g}"
+        )
+        rows += _contrast_rows(
+            np.array(est),
+            np.array(se),
+            np.inf,
+            k,
+            adjust,
+            alpha,
+            pairs,
+            levels,
+            base,
+            effect,
+            n_units,
+            label,
+        )
     return _frame(rows)
 
 
 # --------------------------------------------------------------------------- pre_post
 
-def pre_post(surveys: pd.DataFrame, *, pre: str = "pre", post: str = "post", by: str | None = "arm",
-             phase: str = "phase", value: str = "value", id_cols: Sequence[str] | None = None,
-             reference: object = None, adjust: str = "holm", alpha: float = 0.05,
-             cluster: object = "auto", min_clusters: int = DEFAULT_MIN_CLUSTERS,
-             label: str | None = None) -> pd.DataFrame:
+
+def pre_post(
+    surveys: pd.DataFrame,
+    *,
+    pre: str = "pre",
+    post: str = "post",
+    by: str | None = "arm",
+    phase: str = "phase",
+    value: str = "value",
+    id_cols: Sequence[str] | None = None,
+    reference: object = None,
+    adjust: str = "holm",
+    alpha: float = 0.05,
+    cluster: object = "auto",
+    min_clusters: int = DEFAULT_MIN_CLUSTERS,
+    label: str | None = None,
+) -> pd.DataFrame:
     """Paired pre/post gains: mean gain per group (paired t CI) and contrasts of gains.
 
     Accepts a wide frame with ``pre`` and ``post`` columns, or a long frame whose ``phase``
@@ -855,16 +1227,26 @@ def pre_post(surveys: pd.DataFrame, *, pre: str = "pre", post: str = "post", by:
     adjust = _check_adjust(adjust, owner)
     alpha = _check_alpha(alpha, owner)
     wide = _pre_post_wide(frame, pre, post, phase, value, id_cols, owner)
-    name = label or (value if phase in frame.columns and value in frame.columns else f"{post} - {pre}")
+    name = label or (
+        value if phase in frame.columns and value in frame.columns else f"{post} - {pre}"
+    )
     gain = wide["_post"].to_numpy(float) - wide["_pre"].to_numpy(float)
     ok = np.isfinite(gain)
     wide, gain = wide.loc[ok].assign(gain=gain[ok]), gain[ok]
     if len(gain) < 2:
-        raise AnalysisInputError(f"{owner} needs at least two units with both a pre and a post value; found {len(gain)}.")
+        raise AnalysisInputError(
+            f"{owner} needs at least two units with both a pre and a post value; found {len(gain)}."
+        )
     if by is not None:
         _check_column(wide, by, "by", owner)
-    groups = [(None, np.ones(len(gain), bool))] if by is None else \
-        [(lv, (wide[by] == lv).to_numpy()) for lv in sorted(wide[by].dropna().unique().tolist(), key=str)]
+    groups = (
+        [(None, np.ones(len(gain), bool))]
+        if by is None
+        else [
+            (lv, (wide[by] == lv).to_numpy())
+            for lv in sorted(wide[by].dropna().unique().tolist(), key=str)
+        ]
+    )
     base = {"analysis": "pre_post", "outcome": name}
     rows = []
     for level, m in groups:
@@ -876,13 +1258,35 @@ def pre_post(surveys: pd.DataFrame, *, pre: str = "pre", post: str = "post", by:
             continue
         crit = stats.t.ppf(1 - alpha / 2, nn - 1)
         p = 2 * stats.t.sf(abs(mean / se), nn - 1) if se > 0 else (1.0 if mean == 0 else 0.0)
-        rows.append({**base, "effect": "gain", "group": "all" if level is None else level, "reference": None,
-                     "estimate": mean, "se": se, "ci_low": mean - crit * se, "ci_high": mean + crit * se,
-                     "p_value": p, "p_value_raw": p, "n": nn, "method": "paired t (post minus pre)"})
+        rows.append(
+            {
+                **base,
+                "effect": "gain",
+                "group": "all" if level is None else level,
+                "reference": None,
+                "estimate": mean,
+                "se": se,
+                "ci_low": mean - crit * se,
+                "ci_high": mean + crit * se,
+                "p_value": p,
+                "p_value_raw": p,
+                "n": nn,
+                "method": "paired t (post minus pre)",
+            }
+        )
     out = _frame(rows)
     if by is not None and len(groups) >= 2 and np.std(gain) > 0:
-        contrasts = compare_arms(wide, "gain", by=by, reference=reference, adjust=adjust, alpha=alpha,
-                                 cluster=cluster, min_clusters=min_clusters, kind="continuous")
+        contrasts = compare_arms(
+            wide,
+            "gain",
+            by=by,
+            reference=reference,
+            adjust=adjust,
+            alpha=alpha,
+            cluster=cluster,
+            min_clusters=min_clusters,
+            kind="continuous",
+        )
         contrasts = contrasts[contrasts.effect != "mean"].assign(analysis="pre_post", outcome=name)
         out = pd.concat([out, contrasts], ignore_index=True)
     return out
@@ -894,20 +1298,27 @@ def _pre_post_wide(frame, pre, post, phase, value, id_cols, owner) -> pd.DataFra
     if phase not in frame.columns or value not in frame.columns:
         raise AnalysisInputError(
             f"{owner} needs either {pre!r} and {post!r} columns (wide) or {phase!r} and {value!r} columns (long); "
-            f"available columns are {', '.join(map(repr, frame.columns))}.")
+            f"available columns are {', '.join(map(repr, frame.columns))}."
+        )
     labels = set(frame[phase].dropna().unique().tolist())
     if not {pre, post} <= labels:
         raise AnalysisInputError(
             f"The {phase!r} column passed to {owner} must contain {pre!r} and {post!r}; "
-            f"it contains {', '.join(map(repr, sorted(labels, key=str)))}.")
-    keys = list(id_cols) if id_cols is not None else [c for c in frame.columns if c not in (phase, value)]
+            f"it contains {', '.join(map(repr, sorted(labels, key=str)))}."
+        )
+    keys = (
+        list(id_cols)
+        if id_cols is not None
+        else [c for c in frame.columns if c not in (phase, value)]
+    )
     for c in keys:
         _check_column(frame, c, "id_cols", owner)
     sub = frame[frame[phase].isin([pre, post])]
     if sub.duplicated(keys + [phase]).any():
         raise AnalysisInputError(
             f"The surveys passed to {owner} have several {phase!r} rows per unit for id_cols {keys!r}; "
-            "name the columns that identify one respondent's measurement in id_cols.")
+            "name the columns that identify one respondent's measurement in id_cols."
+        )
     wide = sub.pivot(index=keys, columns=phase, values=value).reset_index()
     wide.columns.name = None
     return wide.rename(columns={pre: "_pre", post: "_post"})
@@ -918,9 +1329,15 @@ def _pre_post_wide(frame, pre, post, phase, value, id_cols, owner) -> pd.DataFra
 EARLY_WARNING_KINDS = ("weeks_since_meeting", "no_first_meeting", "rating")
 
 
-def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[str, tuple],
-                  *, events: pd.DataFrame | None = None, at: Any = "every_week",
-                  by: Sequence[str] = ("arm",)) -> pd.DataFrame:
+def early_warning(
+    weeks: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    rules: Mapping[str, tuple],
+    *,
+    events: pd.DataFrame | None = None,
+    at: Any = "every_week",
+    by: Sequence[str] = ("arm",),
+) -> pd.DataFrame:
     """SECONDARY table: how often each rule ever flags a pair that later closes.
 
     A pair counts as flagged if the rule fired at *any* evaluated week, so this table has
@@ -948,17 +1365,25 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
     weeks = _check_frame(weeks, "weeks", owner)
     outcomes = _check_frame(outcomes, "outcomes", owner)
     if not isinstance(rules, Mapping) or not rules:
-        raise fail("rules", owner, "a non-empty mapping of rule name to (kind, threshold)",
-                   rules)
+        raise fail("rules", owner, "a non-empty mapping of rule name to (kind, threshold)", rules)
     for name, rule in rules.items():
-        if (not isinstance(rule, tuple | list) or len(rule) != 2
-                or rule[0] not in EARLY_WARNING_KINDS
-                or isinstance(rule[1], bool) or not isinstance(rule[1], int | float)):
-            raise fail("rules", owner, "(kind, threshold) pairs with kind one of "
-                       + ", ".join(EARLY_WARNING_KINDS), f"{name}: {rule!r}")
+        if (
+            not isinstance(rule, tuple | list)
+            or len(rule) != 2
+            or rule[0] not in EARLY_WARNING_KINDS
+            or isinstance(rule[1], bool)
+            or not isinstance(rule[1], int | float)
+        ):
+            raise fail(
+                "rules",
+                owner,
+                "(kind, threshold) pairs with kind one of " + ", ".join(EARLY_WARNING_KINDS),
+                f"{name}: {rule!r}",
+            )
         if rule[0] == "rating" and events is None:
-            raise fail("events", owner, "the events table (check-in ratings) for a rating "
-                       "rule", None)
+            raise fail(
+                "events", owner, "the events table (check-in ratings) for a rating rule", None
+            )
     keys = ["replicate", *by, "pair_id"]
     for col in (*keys, "week", "met", "active"):
         _check_column(weeks, col, "weeks", owner)
@@ -986,8 +1411,9 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
         try:
             when = np.isin(week, np.asarray(list(at), dtype=int))
         except (TypeError, ValueError):
-            raise fail("at", owner, "'every_week', 'checkins' or a list of week numbers",
-                       at) from None
+            raise fail(
+                "at", owner, "'every_week', 'checkins' or a list of week numbers", at
+            ) from None
     o = outcomes[[*keys, "completed", "closed_week"]].copy()
     for k in by:
         o[k] = o[k].astype(object)
@@ -997,8 +1423,11 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
     closed = ~o["completed"].to_numpy(bool)
     closed_week = o["closed_week"].astype("float").fillna(np.inf).to_numpy()
     # the group of each pair (same for every rule)
-    group = (o[list(by)].astype(str).agg("|".join, axis=1).to_numpy() if by
-             else np.zeros(len(o), dtype=object))
+    group = (
+        o[list(by)].astype(str).agg("|".join, axis=1).to_numpy()
+        if by
+        else np.zeros(len(o), dtype=object)
+    )
     rows = []
     for name, (kind, threshold) in rules.items():
         if kind == "weeks_since_meeting":
@@ -1011,8 +1440,12 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
             for k in by:
                 ck[k] = ck[k].astype(object)
             low = ck[ck["rating"] <= threshold][[*keys, "week"]].assign(_low=True)
-            fires = w[[*keys, "week"]].merge(low, on=[*keys, "week"], how="left")[
-                "_low"].fillna(False).to_numpy(bool)
+            fires = (
+                w[[*keys, "week"]]
+                .merge(low, on=[*keys, "week"], how="left")["_low"]
+                .fillna(False)
+                .to_numpy(bool)
+            )
         alarm = fires & when & w["active"].to_numpy(bool) & (week < closed_week[pair])
         first_alarm = np.full(len(o), np.inf)
         np.minimum.at(first_alarm, pair[alarm], week[alarm])
@@ -1023,14 +1456,19 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
             lead = closed_week[tp] - first_alarm[tp]
             n_flag, n_closed = int((flagged & sel).sum()), int((closed & sel).sum())
             row = {k: o.loc[sel, k].iloc[0] for k in by}
-            row.update({
-                "rule": name, "n_pairs": int(sel.sum()), "n_closed": n_closed,
-                "base_rate": n_closed / sel.sum(), "n_flagged": n_flag,
-                "true_positives": int(tp.sum()),
-                "sensitivity": tp.sum() / n_closed if n_closed else np.nan,
-                "precision": tp.sum() / n_flag if n_flag else np.nan,
-                "median_lead_weeks": float(np.median(lead)) if lead.size else np.nan,
-            })
+            row.update(
+                {
+                    "rule": name,
+                    "n_pairs": int(sel.sum()),
+                    "n_closed": n_closed,
+                    "base_rate": n_closed / sel.sum(),
+                    "n_flagged": n_flag,
+                    "true_positives": int(tp.sum()),
+                    "sensitivity": tp.sum() / n_closed if n_closed else np.nan,
+                    "precision": tp.sum() / n_flag if n_flag else np.nan,
+                    "median_lead_weeks": float(np.median(lead)) if lead.size else np.nan,
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -1040,16 +1478,18 @@ def early_warning(weeks: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[st
 CHECKIN_RULE_KINDS = ("rating", "weeks_since_meeting", "random")
 
 
-def _scheduled_checkins(events: pd.DataFrame, outcomes: pd.DataFrame, by: Sequence[str],
-                        owner: str) -> pd.DataFrame:
+def _scheduled_checkins(
+    events: pd.DataFrame, outcomes: pd.DataFrame, by: Sequence[str], owner: str
+) -> pd.DataFrame:
     """Planned check-ins of open pairs with their rating, week and closure week."""
     keys = ["replicate", *by, "pair_id"]
     for col in (*keys, "week", "event", "reason", "rating"):
         _check_column(events, col, "events", owner)
     for col in (*keys, "closed_week"):
         _check_column(outcomes, col, "outcomes", owner)
-    ck = events[(events["event"].astype(str) == "checkin")
-                & (events["reason"].astype(str) == "scheduled")][[*keys, "week", "rating"]]
+    ck = events[
+        (events["event"].astype(str) == "checkin") & (events["reason"].astype(str) == "scheduled")
+    ][[*keys, "week", "rating"]]
     o = outcomes[[*keys, "closed_week"]]
     ck = ck.assign(**{k: ck[k].astype(object) for k in by})
     o = o.assign(**{k: o[k].astype(object) for k in by})
@@ -1065,8 +1505,9 @@ def _auc(marker: np.ndarray, case: np.ndarray) -> float:
     return float((ranks[case].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def _since_meeting_at(weeks: pd.DataFrame, ck: pd.DataFrame, keys: list[str], by: list[str],
-                      owner: str) -> np.ndarray:
+def _since_meeting_at(
+    weeks: pd.DataFrame, ck: pd.DataFrame, keys: list[str], by: list[str], owner: str
+) -> np.ndarray:
     """Weeks since the last meeting held (or the start) at the end of each check-in week."""
     for col in (*keys, "week", "met"):
         _check_column(weeks, col, "weeks", owner)
@@ -1076,13 +1517,23 @@ def _since_meeting_at(weeks: pd.DataFrame, ck: pd.DataFrame, keys: list[str], by
     week = w["week"].to_numpy(int)
     last = pd.Series(np.where(w["met"].to_numpy(bool), week, 0)).groupby(pair).cummax()
     w = w.assign(_since=week - last.to_numpy())
-    return ck[[*keys, "week"]].merge(w[[*keys, "week", "_since"]], on=[*keys, "week"],
-                                     how="left")["_since"].to_numpy(float)
+    return (
+        ck[[*keys, "week"]]
+        .merge(w[[*keys, "week", "_since"]], on=[*keys, "week"], how="left")["_since"]
+        .to_numpy(float)
+    )
 
 
-def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping[str, tuple],
-                    *, lead_weeks: int = 8, by: Sequence[str] = ("arm",), seed: int = 0,
-                    weeks: pd.DataFrame | None = None) -> pd.DataFrame:
+def checkin_warning(
+    events: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    rules: Mapping[str, tuple],
+    *,
+    lead_weeks: int = 8,
+    by: Sequence[str] = ("arm",),
+    seed: int = 0,
+    weeks: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """How well each rule warns of closure, per planned check-in (person-period).
 
     Every planned check-in of a pair still open is one observation; it is *positive* when
@@ -1113,30 +1564,45 @@ def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping
     outcomes = _check_frame(outcomes, "outcomes", owner)
     lead = check_int(lead_weeks, "lead_weeks", owner, low=1, high=520)
     if not isinstance(rules, Mapping) or not rules:
-        raise fail("rules", owner, "a non-empty mapping of rule name to (kind, threshold)",
-                   rules)
+        raise fail("rules", owner, "a non-empty mapping of rule name to (kind, threshold)", rules)
     for name, rule in rules.items():
-        if (not isinstance(rule, tuple | list) or len(rule) != 2
-                or rule[0] not in CHECKIN_RULE_KINDS
-                or isinstance(rule[1], bool) or not isinstance(rule[1], int | float)
-                or (rule[0] == "random" and not 0 <= rule[1] <= 1)):
-            raise fail("rules", owner, "(kind, threshold) pairs with kind 'rating' (a Likert "
-                       "threshold), 'weeks_since_meeting' or 'random' (a probability in "
-                       "[0, 1])", f"{name}: {rule!r}")
+        if (
+            not isinstance(rule, tuple | list)
+            or len(rule) != 2
+            or rule[0] not in CHECKIN_RULE_KINDS
+            or isinstance(rule[1], bool)
+            or not isinstance(rule[1], int | float)
+            or (rule[0] == "random" and not 0 <= rule[1] <= 1)
+        ):
+            raise fail(
+                "rules",
+                owner,
+                "(kind, threshold) pairs with kind 'rating' (a Likert "
+                "threshold), 'weeks_since_meeting' or 'random' (a probability in "
+                "[0, 1])",
+                f"{name}: {rule!r}",
+            )
         if rule[0] == "weeks_since_meeting" and weeks is None:
             raise fail("weeks", owner, "the weeks table for a weeks_since_meeting rule", None)
     by = list(by)
     ck = _scheduled_checkins(events, outcomes, by, owner)
-    since = (_since_meeting_at(_check_frame(weeks, "weeks", owner), ck,
-                               ["replicate", *by, "pair_id"], by, owner)
-             if weeks is not None else None)
+    since = (
+        _since_meeting_at(
+            _check_frame(weeks, "weeks", owner), ck, ["replicate", *by, "pair_id"], by, owner
+        )
+        if weeks is not None
+        else None
+    )
     week = ck["week"].to_numpy(float)
     closed = ck["closed_week"].astype("float").fillna(np.inf).to_numpy()
     positive = (closed > week) & (closed <= week + lead)
     control = closed > week + lead
     rating = ck["rating"].to_numpy(float)
-    group = (ck[by].astype(str).agg("|".join, axis=1).to_numpy() if by
-             else np.zeros(len(ck), dtype=object))
+    group = (
+        ck[by].astype(str).agg("|".join, axis=1).to_numpy()
+        if by
+        else np.zeros(len(ck), dtype=object)
+    )
     rows = []
     for name, (kind, threshold) in rules.items():
         if kind == "rating":
@@ -1158,22 +1624,37 @@ def checkin_warning(events: pd.DataFrame, outcomes: pd.DataFrame, rules: Mapping
             row = {k: ck.loc[sel, k].iloc[0] for k in by}
             with np.errstate(divide="ignore", invalid="ignore"):
                 lr = sens / (1 - spec) if n_neg and spec < 1 else np.nan
-            row.update({
-                "rule": name, "lead_weeks": lead, "n_checkins": int(sel.sum()),
-                "n_positive": n_pos, "n_flagged": int(fl.sum()), "true_positives": tp,
-                "sensitivity": sens, "specificity": spec, "lr_positive": lr,
-                "ppv": tp / (tp + fp) if tp + fp else np.nan,
-                "base_rate": n_pos / (n_pos + n_neg) if n_pos + n_neg else np.nan,
-                "auc": _auc(marker[pos | neg], pos[pos | neg]) if (pos | neg).any() else np.nan,
-            })
+            row.update(
+                {
+                    "rule": name,
+                    "lead_weeks": lead,
+                    "n_checkins": int(sel.sum()),
+                    "n_positive": n_pos,
+                    "n_flagged": int(fl.sum()),
+                    "true_positives": tp,
+                    "sensitivity": sens,
+                    "specificity": spec,
+                    "lr_positive": lr,
+                    "ppv": tp / (tp + fp) if tp + fp else np.nan,
+                    "base_rate": n_pos / (n_pos + n_neg) if n_pos + n_neg else np.nan,
+                    "auc": _auc(marker[pos | neg], pos[pos | neg]) if (pos | neg).any() else np.nan,
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- horizons
 
-def at_horizon(outcomes: pd.DataFrame, horizon: int, *, durations: Mapping[str, int],
-               by: str = "arm", weeks: pd.DataFrame | None = None) -> pd.DataFrame:
+
+def at_horizon(
+    outcomes: pd.DataFrame,
+    horizon: int,
+    *,
+    durations: Mapping[str, int],
+    by: str = "arm",
+    weeks: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Designs of different length compared over the same weeks 1..``horizon``.
 
     ``durations`` gives each group's (arm's) program length in weeks; a horizon longer
@@ -1197,29 +1678,50 @@ def at_horizon(outcomes: pd.DataFrame, horizon: int, *, durations: Mapping[str, 
     by = _check_column(outcomes, by, "by", owner)
     _check_column(outcomes, "closed_week", "outcomes", owner)
     if not isinstance(durations, Mapping):
-        raise fail("durations", owner, "a mapping of each group of " + repr(by)
-                   + " to its program length in weeks", durations)
+        raise fail(
+            "durations",
+            owner,
+            "a mapping of each group of " + repr(by) + " to its program length in weeks",
+            durations,
+        )
     levels = pd.unique(outcomes[by].astype(object))
     missing = [g for g in levels if g not in durations]
     if missing:
-        raise fail("durations", owner, "a length for every group of " + repr(by),
-                   f"no length for {missing[0]!r}")
+        raise fail(
+            "durations",
+            owner,
+            "a length for every group of " + repr(by),
+            f"no length for {missing[0]!r}",
+        )
     short = [g for g in levels if durations[g] < h]
     if short:
-        raise fail("horizon", owner, f"at most the shortest design's length "
-                   f"({min(durations[g] for g in levels)} weeks, {short[0]!r})", h)
+        raise fail(
+            "horizon",
+            owner,
+            f"at most the shortest design's length "
+            f"({min(durations[g] for g in levels)} weeks, {short[0]!r})",
+            h,
+        )
     closed = outcomes["closed_week"].astype("float").fillna(np.inf).to_numpy()
     grp = outcomes[by].astype(object).to_numpy()
-    at_risk = np.where(closed <= h, closed, h)   # open weeks in 1..h, the closure week included
+    at_risk = np.where(closed <= h, closed, h)  # open weeks in 1..h, the closure week included
     rows = []
     for g in levels:
         sel = grp == g
         n = int(sel.sum())
         k = int((closed[sel] <= h).sum())
         risk = float(at_risk[sel].sum())
-        rows.append({by: g, "horizon": h, "n_pairs": n, "open_at_horizon": 1 - k / n,
-                     "closed_by_horizon": k / n, "pair_weeks_at_risk": risk,
-                     "closures_per_100_pair_weeks": 100 * k / risk if risk else np.nan})
+        rows.append(
+            {
+                by: g,
+                "horizon": h,
+                "n_pairs": n,
+                "open_at_horizon": 1 - k / n,
+                "closed_by_horizon": k / n,
+                "pair_weeks_at_risk": risk,
+                "closures_per_100_pair_weeks": 100 * k / risk if risk else np.nan,
+            }
+        )
     out = pd.DataFrame(rows)
     if weeks is not None:
         weeks = _check_frame(weeks, "weeks", owner)
@@ -1227,13 +1729,15 @@ def at_horizon(outcomes: pd.DataFrame, horizon: int, *, durations: Mapping[str, 
             _check_column(weeks, col, "weeks", owner)
         w = weeks[weeks["week"].to_numpy() <= h]
         held = w.groupby(w[by].astype(object), observed=True)["met"].sum()
-        out["meetings_by_horizon"] = [held.get(g, 0) / n for g, n in
-                                      zip(out[by], out["n_pairs"], strict=True)]
+        out["meetings_by_horizon"] = [
+            held.get(g, 0) / n for g, n in zip(out[by], out["n_pairs"], strict=True)
+        ]
     return out
 
 
-def closure_reasons(events: pd.DataFrame, *, reasons: Sequence[str] | None = None,
-                    by: Sequence[str] = ("arm",)) -> pd.DataFrame:
+def closure_reasons(
+    events: pd.DataFrame, *, reasons: Sequence[str] | None = None, by: Sequence[str] = ("arm",)
+) -> pd.DataFrame:
     """Closures by recorded reason: count and share of each group's closures.
 
     ``reasons`` keeps only some reasons (each must be one of
@@ -1251,8 +1755,9 @@ def closure_reasons(events: pd.DataFrame, *, reasons: Sequence[str] | None = Non
             reasons = [reasons]
         bad = [r for r in reasons if r not in CLOSURE_REASONS]
         if bad:
-            raise fail("reasons", owner, "closure reasons among " + ", ".join(CLOSURE_REASONS),
-                       bad[0])
+            raise fail(
+                "reasons", owner, "closure reasons among " + ", ".join(CLOSURE_REASONS), bad[0]
+            )
     c = events[events["event"].astype(str) == "closure"]
     c = c.assign(reason=c["reason"].astype(str), **{k: c[k].astype(object) for k in by})
     counts = c.groupby([*by, "reason"]).size().rename("closures").reset_index()

@@ -30,20 +30,39 @@ from toolkit.cohort import CohortSpec
 from toolkit.experiment import Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign, preset, program_schedule
 
-__all__ = ["CALIBRATION_SEED", "CHECKS", "SCREEN_LEAD_WEEKS", "SIMULATED_TARGETS",
-           "TargetSimulator", "calibrate",
-           "calibration_prior", "calibration_report", "calibration_targets",
-           "history_targets", "load_ensemble", "simulate_targets", "stale_inputs"]
+__all__ = [
+    "CALIBRATION_SEED",
+    "CHECKS",
+    "SCREEN_LEAD_WEEKS",
+    "SIMULATED_TARGETS",
+    "TargetSimulator",
+    "calibrate",
+    "calibration_prior",
+    "calibration_report",
+    "calibration_targets",
+    "history_targets",
+    "load_ensemble",
+    "simulate_targets",
+    "stale_inputs",
+]
 
 _CADENCES = ("weekly", "every_3_weeks", "monthly")
 #: The targets :func:`simulate_targets` computes (a target table naming any other has no
 #: way to be simulated).
-SIMULATED_TARGETS = ("actual_vs_perceived_similarity", "closure_mentor_attributed_star",
-                     "closure_within_12_months_star", "deep_similarity_quality",
-                     "early_closure", "frequency_support", "mentoring_effect",
-                     "premature_closure_programs", "quality_satisfaction",
-                     "rating_screen_sensitivity", "rating_screen_specificity",
-                     "surface_weaker_than_deep")
+SIMULATED_TARGETS = (
+    "actual_vs_perceived_similarity",
+    "closure_mentor_attributed_star",
+    "closure_within_12_months_star",
+    "deep_similarity_quality",
+    "early_closure",
+    "frequency_support",
+    "mentoring_effect",
+    "premature_closure_programs",
+    "quality_satisfaction",
+    "rating_screen_sensitivity",
+    "rating_screen_specificity",
+    "surface_weaker_than_deep",
+)
 CHECKS = ("cadence_hartford", "cadence_bbbs", "cadence_mentorloop", "inactivity_close")
 # The rating-screen target: a planned monthly check-in's rating <= 2 on a one-year design
 # whose flags change nothing, against closure within this many weeks of the check-in.
@@ -64,8 +83,12 @@ def calibration_targets() -> pd.DataFrame:
 def _arms() -> dict[str, Arm]:
     arms = {"default": Arm("random", ProgramDesign())}
     arms.update({c: Arm("random", ProgramDesign(cadence=c)) for c in _CADENCES})
-    arms["year"] = Arm("random", ProgramDesign(duration_weeks=52, checkins="monthly",
-                                               flag_rating=_SCREEN_RATING, on_flag="none"))
+    arms["year"] = Arm(
+        "random",
+        ProgramDesign(
+            duration_weeks=52, checkins="monthly", flag_rating=_SCREEN_RATING, on_flag="none"
+        ),
+    )
     return arms
 
 
@@ -73,13 +96,15 @@ def _group_corr(keys: np.ndarray, x: np.ndarray, y: np.ndarray, n_groups: int) -
     """Pearson r of x and y within each group (keys 0..n_groups-1), from group sums."""
     ok = np.isfinite(x) & np.isfinite(y)
     k, x, y = keys[ok], x[ok], y[ok]
+
     def s(v):
         return np.bincount(k, weights=v, minlength=n_groups)
+
     n = s(np.ones_like(x))
     mx, my = s(x) / np.maximum(n, 1), s(y) / np.maximum(n, 1)
     cov = s(x * y) / np.maximum(n, 1) - mx * my
-    vx = s(x * x) / np.maximum(n, 1) - mx ** 2
-    vy = s(y * y) / np.maximum(n, 1) - my ** 2
+    vx = s(x * x) / np.maximum(n, 1) - mx**2
+    vy = s(y * y) / np.maximum(n, 1) - my**2
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / np.sqrt(vx * vy)
     return np.where((vx > 1e-12) & (vy > 1e-12) & (n > 2), r, np.nan)
@@ -98,7 +123,7 @@ def _hedges(keys: np.ndarray, treated: np.ndarray, y: np.ndarray, n_groups: int)
         k, v = keys[treated == t], y[treated == t]
         n = np.bincount(k, minlength=n_groups).astype(float)
         m = np.bincount(k, weights=v, minlength=n_groups) / np.maximum(n, 1)
-        ss = np.bincount(k, weights=v * v, minlength=n_groups) - n * m ** 2
+        ss = np.bincount(k, weights=v * v, minlength=n_groups) - n * m**2
         out.append((n, m, ss))
     (n1, m1, ss1), (n0, m0, ss0) = out
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -118,13 +143,16 @@ def _chunk_stats(res, n_points: int, n_reps: int) -> dict[str, np.ndarray]:
     kd = key[d]
     mq = out["mean_quality"].to_numpy(float)
     stats["deep_similarity_quality"] = _group_corr(
-        kd, out["perceived_similarity"].to_numpy(float)[d], mq[d], g)
+        kd, out["perceived_similarity"].to_numpy(float)[d], mq[d], g
+    )
     # actual profile components of each matched pair, from the starting matchings
     pairs = res.pairs
-    idx = pd.MultiIndex.from_arrays([pairs["replicate"].to_numpy(np.int64),
-                                     pairs["mentee_id"].astype(str).to_numpy()])
-    look = pd.MultiIndex.from_arrays([out["replicate"].to_numpy(np.int64)[d],
-                                      out["mentee_id"].astype(str).to_numpy()[d]])
+    idx = pd.MultiIndex.from_arrays(
+        [pairs["replicate"].to_numpy(np.int64), pairs["mentee_id"].astype(str).to_numpy()]
+    )
+    look = pd.MultiIndex.from_arrays(
+        [out["replicate"].to_numpy(np.int64)[d], out["mentee_id"].astype(str).to_numpy()[d]]
+    )
     pos = idx.get_indexer(look)
     deep = pairs["score_deep_similarity"].to_numpy(float)[pos]
     surface = pairs["score_surface_similarity"].to_numpy(float)[pos]
@@ -132,11 +160,17 @@ def _chunk_stats(res, n_points: int, n_reps: int) -> dict[str, np.ndarray]:
     stats["surface_weaker_than_deep"] = _group_corr(kd, surface, mq[d], g)
     paired = np.isin(arm, [names.index(a) for a in ("default", *_CADENCES)])
     stats["frequency_support"] = _group_corr(
-        key[paired], out["meetings_held"].to_numpy(float)[paired],
-        out["support_mentee"].to_numpy(float, na_value=np.nan)[paired], g)
+        key[paired],
+        out["meetings_held"].to_numpy(float)[paired],
+        out["support_mentee"].to_numpy(float, na_value=np.nan)[paired],
+        g,
+    )
     stats["quality_satisfaction"] = _group_corr(
-        kd, out["final_quality"].to_numpy(float)[d],
-        out["satisfaction_mentee"].to_numpy(float, na_value=np.nan)[d], g)
+        kd,
+        out["final_quality"].to_numpy(float)[d],
+        out["satisfaction_mentee"].to_numpy(float, na_value=np.nan)[d],
+        g,
+    )
     closed = ~out["completed"].to_numpy(bool)
     stats["early_closure"] = _group_mean(kd, closed[d].astype(float), g)
     stats["premature_closure_programs"] = stats["early_closure"]
@@ -148,16 +182,19 @@ def _chunk_stats(res, n_points: int, n_reps: int) -> dict[str, np.ndarray]:
     is_close = (ev["event"] == "closure").to_numpy() & (ev_arm == names.index("default"))
     outside = (ev["reason"] == "outside_event").to_numpy()
     stats["closure_mentor_attributed_star"] = _group_mean(
-        ev_key[is_close], outside[is_close].astype(float), g)
+        ev_key[is_close], outside[is_close].astype(float), g
+    )
     # rating screen, per planned check-in (person-period) of the one-year arm
     ck = ((ev["event"] == "checkin") & (ev["reason"] == "scheduled")).to_numpy() & (
-        ev_arm == names.index("year"))
+        ev_arm == names.index("year")
+    )
     cw = ev["week"].to_numpy(np.int64)[ck]
     low = ev["rating"].to_numpy(float)[ck] <= _SCREEN_RATING
     yo = out[y]
     slot = pd.MultiIndex.from_arrays([key[y], yo["pair_id"].to_numpy(np.int64)])
-    cpos = slot.get_indexer(pd.MultiIndex.from_arrays(
-        [ev_key[ck], ev["pair_id"].to_numpy(np.int64)[ck]]))
+    cpos = slot.get_indexer(
+        pd.MultiIndex.from_arrays([ev_key[ck], ev["pair_id"].to_numpy(np.int64)[ck]])
+    )
     cweek = yo["closed_week"].to_numpy(float, na_value=np.inf)[cpos]
     soon = (cweek > cw) & (cweek <= cw + SCREEN_LEAD_WEEKS)
     kk = ev_key[ck]
@@ -168,14 +205,23 @@ def _chunk_stats(res, n_points: int, n_reps: int) -> dict[str, np.ndarray]:
     s_arm = sv["arm"].cat.codes.to_numpy()[post]
     s_key = (sv["point"].to_numpy(np.int64) * n_reps + sv["replicate"].to_numpy(np.int64))[post]
     keep = np.isin(s_arm, [names.index("default"), names.index("control")])
-    stats["mentoring_effect"] = _hedges(s_key[keep], s_arm[keep] == names.index("default"),
-                                        sv["value"].to_numpy(float)[post][keep], g)
+    stats["mentoring_effect"] = _hedges(
+        s_key[keep],
+        s_arm[keep] == names.index("default"),
+        sv["value"].to_numpy(float)[post][keep],
+        g,
+    )
     return stats
 
 
-def simulate_targets(behaviors: Sequence[BehaviorModel], *, replicates: int = 2,
-                     n_mentees: int = 100, n_mentors: int = 120, seed: int = 2024
-                     ) -> pd.DataFrame:
+def simulate_targets(
+    behaviors: Sequence[BehaviorModel],
+    *,
+    replicates: int = 2,
+    n_mentees: int = 100,
+    n_mentors: int = 120,
+    seed: int = 2024,
+) -> pd.DataFrame:
     """Every statistical target of the calibration table for many behaviour models.
 
     All points run on the same replicates (cohorts, random matchings and random draws:
@@ -190,17 +236,26 @@ def simulate_targets(behaviors: Sequence[BehaviorModel], *, replicates: int = 2,
     weeks with monthly check-ins whose flags change nothing: the 12-month closure and the
     per-check-in rating screen) and an unpaired control (the mentoring effect).
     """
-    if isinstance(behaviors, BehaviorModel) or not len(behaviors) or not all(
-            isinstance(b, BehaviorModel) for b in behaviors):
+    if (
+        isinstance(behaviors, BehaviorModel)
+        or not len(behaviors)
+        or not all(isinstance(b, BehaviorModel) for b in behaviors)
+    ):
         raise fail("behaviors", _OWNER, "a non-empty list of BehaviorModel", behaviors)
     check_int(replicates, "replicates", _OWNER, low=1, high=10_000)
-    spec = ExperimentSpec(cohort=CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees),
-                          arms=_arms(), replicates=replicates, seed=seed, control=True)
+    spec = ExperimentSpec(
+        cohort=CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees),
+        arms=_arms(),
+        replicates=replicates,
+        seed=seed,
+        control=True,
+    )
     frames = []
     for start in range(0, len(behaviors), _CHUNK):
-        chunk = list(behaviors[start:start + _CHUNK])
-        res = run_experiment(spec, progress=False, behaviors=chunk,
-                             tables=("outcomes", "surveys", "events", "pairs"))
+        chunk = list(behaviors[start : start + _CHUNK])
+        res = run_experiment(
+            spec, progress=False, behaviors=chunk, tables=("outcomes", "surveys", "events", "pairs")
+        )
         stats = _chunk_stats(res, len(chunk), replicates)
         for target, per in stats.items():
             per = per.reshape(len(chunk), replicates)
@@ -210,19 +265,36 @@ def simulate_targets(behaviors: Sequence[BehaviorModel], *, replicates: int = 2,
             with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 value = np.nanmean(per, axis=1) if per.size else per
-                var = (np.nanvar(per, axis=1, ddof=1) / n) if replicates > 1 else np.full(
-                    len(chunk), np.nan)
-            frames.append(pd.DataFrame({"point": np.arange(start, start + len(chunk)),
-                                        "target_id": target, "value": value,
-                                        "mc_var": var}))
-    return (pd.concat(frames, ignore_index=True).sort_values(["point", "target_id"],
-                                                             kind="stable")
-            .reset_index(drop=True))
+                var = (
+                    (np.nanvar(per, axis=1, ddof=1) / n)
+                    if replicates > 1
+                    else np.full(len(chunk), np.nan)
+                )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "point": np.arange(start, start + len(chunk)),
+                        "target_id": target,
+                        "value": value,
+                        "mc_var": var,
+                    }
+                )
+            )
+    return (
+        pd.concat(frames, ignore_index=True)
+        .sort_values(["point", "target_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
-def calibration_report(behavior: BehaviorModel | None = None, *, replicates: int = 12,
-                       n_mentees: int = 100, n_mentors: int = 120, seed: int = 2024
-                       ) -> pd.DataFrame:
+def calibration_report(
+    behavior: BehaviorModel | None = None,
+    *,
+    replicates: int = 12,
+    n_mentees: int = 100,
+    n_mentors: int = 120,
+    seed: int = 2024,
+) -> pd.DataFrame:
     """One model against the calibration table: a one-point view of :func:`simulate_targets`.
 
     Returns one row per row of the table: target_id, statistic, low, high, simulated,
@@ -233,8 +305,9 @@ def calibration_report(behavior: BehaviorModel | None = None, *, replicates: int
     similarity does.
     """
     behavior = BehaviorModel() if behavior is None else behavior
-    sim = simulate_targets([behavior], replicates=replicates, n_mentees=n_mentees,
-                           n_mentors=n_mentors, seed=seed).set_index("target_id")
+    sim = simulate_targets(
+        [behavior], replicates=replicates, n_mentees=n_mentees, n_mentors=n_mentors, seed=seed
+    ).set_index("target_id")
     rows = []
     for t in calibration_targets().itertuples(index=False):
         low, high = t.low, t.high
@@ -248,9 +321,19 @@ def calibration_report(behavior: BehaviorModel | None = None, *, replicates: int
             if t.target_id in ("surface_weaker_than_deep", "actual_vs_perceived_similarity"):
                 inside = inside and value < sim.loc["deep_similarity_quality", "value"]
             kind = "target"
-        rows.append({"target_id": t.target_id, "statistic": t.statistic, "low": low,
-                     "high": high, "simulated": value, "mcse": mcse, "inside": inside,
-                     "how": t.how_to_check, "kind": kind})
+        rows.append(
+            {
+                "target_id": t.target_id,
+                "statistic": t.statistic,
+                "low": low,
+                "high": high,
+                "simulated": value,
+                "mcse": mcse,
+                "inside": inside,
+                "how": t.how_to_check,
+                "kind": kind,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -268,8 +351,11 @@ def _preset_value(target_id: str, point: float) -> tuple[float, bool, float, flo
     if target_id == "cadence_mentorloop":
         s = program_schedule(preset("mentorloop_surveys", duration_weeks=52))
         days = np.array(s.checkin_days)
-        ok = (days[0] == 30 and set(np.diff(days).tolist()) == {60}
-              and s.checkin_week_numbers() == np.ceil(days / 7).astype(int).tolist())
+        ok = (
+            days[0] == 30
+            and set(np.diff(days).tolist()) == {60}
+            and s.checkin_week_numbers() == np.ceil(days / 7).astype(int).tolist()
+        )
         return float(days[0]), bool(ok and days[0] == point), point, point
     if target_id == "inactivity_close":
         d = preset("guider_inactivity")
@@ -287,8 +373,7 @@ _ENSEMBLE_FILE = "data/ensemble.parquet"
 _CAL_OWNER = "calibrate"
 # Settings of the committed ensemble; calibrate's defaults. Measured (notes/calib.md):
 # 20,000 points at 4 replicates of 100 mentees run in minutes on 2 cores.
-_POINTS, _WAVES, _REPLICATES, _N_MENTEES, _N_MENTORS, _CHUNK_POINTS = (
-    20_000, 1, 4, 100, 120, 100)
+_POINTS, _WAVES, _REPLICATES, _N_MENTEES, _N_MENTORS, _CHUNK_POINTS = (20_000, 1, 4, 100, 120, 100)
 
 
 @dataclass(frozen=True)
@@ -309,8 +394,13 @@ class TargetSimulator:
         names = [c for c in points.columns if c != "point"]
         base = BehaviorModel()
         behaviors = [base.replace(**r) for r in points[names].to_dict("records")]
-        out = simulate_targets(behaviors, replicates=self.replicates,
-                               n_mentees=self.n_mentees, n_mentors=self.n_mentors, seed=seed)
+        out = simulate_targets(
+            behaviors,
+            replicates=self.replicates,
+            n_mentees=self.n_mentees,
+            n_mentors=self.n_mentors,
+            seed=seed,
+        )
         out["point"] = points["point"].to_numpy(np.int64)[out["point"].to_numpy()]
         return out
 
@@ -319,8 +409,7 @@ def calibration_prior() -> pd.DataFrame:
     """The prior history matching samples: :meth:`BehaviorModel.priors` without the
     scenario inputs (lever effects a user sets, never priors)."""
     prior = BehaviorModel.priors()
-    return prior[~prior["parameter"].isin(BehaviorModel.scenario_inputs())].reset_index(
-        drop=True)
+    return prior[~prior["parameter"].isin(BehaviorModel.scenario_inputs())].reset_index(drop=True)
 
 
 def history_targets(table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -328,19 +417,36 @@ def history_targets(table: pd.DataFrame | None = None) -> pd.DataFrame:
     targets), with the columns history matching reads: target_id, kind (interval or
     proportion), low, high, observed, n, sd, discrepancy_sd, discrepancy_reason."""
     t = calibration_targets() if table is None else table
-    cols = ["target_id", "kind", "low", "high", "observed", "n", "sd", "discrepancy_sd",
-            "discrepancy_reason"]
+    cols = [
+        "target_id",
+        "kind",
+        "low",
+        "high",
+        "observed",
+        "n",
+        "sd",
+        "discrepancy_sd",
+        "discrepancy_reason",
+    ]
     missing = [c for c in cols if c not in t.columns]
     if missing:
-        raise fail("targets", "history_targets", "a table with the columns of "
-                   "calibration_targets.csv (" + ", ".join(cols) + ")", f"no {missing[0]}")
+        raise fail(
+            "targets",
+            "history_targets",
+            "a table with the columns of calibration_targets.csv (" + ", ".join(cols) + ")",
+            f"no {missing[0]}",
+        )
     return t.loc[t["kind"] != "check", cols].reset_index(drop=True)
 
 
 def _procedure_extra(replicates: int, n_mentees: int, n_mentors: int) -> dict:
-    return {"simulator": "toolkit.calibration.simulate_targets",
-            "arms": sorted([*_arms(), "control"]), "replicates": replicates,
-            "n_mentees": n_mentees, "n_mentors": n_mentors}
+    return {
+        "simulator": "toolkit.calibration.simulate_targets",
+        "arms": sorted([*_arms(), "control"]),
+        "replicates": replicates,
+        "n_mentees": n_mentees,
+        "n_mentors": n_mentors,
+    }
 
 
 def _connect(scheduler: str, timeout: float):
@@ -357,22 +463,38 @@ def _connect(scheduler: str, timeout: float):
         if "://" in scheduler:
             return Client(scheduler, timeout=timeout)
         if not Path(scheduler).is_file():
-            raise SchedulerError(f"The scheduler {scheduler!r} is neither an address "
-                                 "(tcp://HOST:8786) nor an existing scheduler file.")
+            raise SchedulerError(
+                f"The scheduler {scheduler!r} is neither an address "
+                "(tcp://HOST:8786) nor an existing scheduler file."
+            )
         return Client(scheduler_file=scheduler, timeout=timeout)
     except SchedulerError:
         raise
     except Exception as exc:  # distributed raises OSError, TimeoutError and others
-        raise SchedulerError(f"The Dask scheduler {scheduler!r} could not be reached within "
-                             f"{timeout:g} s ({type(exc).__name__}).") from None
+        raise SchedulerError(
+            f"The Dask scheduler {scheduler!r} could not be reached within "
+            f"{timeout:g} s ({type(exc).__name__})."
+        ) from None
 
 
-def calibrate(*, points: int = _POINTS, waves: int = _WAVES, replicates: int = _REPLICATES,
-              seed: int = CALIBRATION_SEED, workers: int = 1, scheduler: str | None = None,
-              timeout: float = 10.0, progress: bool = True, out=None,
-              prior: pd.DataFrame | None = None, targets: pd.DataFrame | None = None,
-              n_mentees: int = _N_MENTEES, n_mentors: int = _N_MENTORS,
-              chunk_size: int = _CHUNK_POINTS, min_models: int = 1):
+def calibrate(
+    *,
+    points: int = _POINTS,
+    waves: int = _WAVES,
+    replicates: int = _REPLICATES,
+    seed: int = CALIBRATION_SEED,
+    workers: int = 1,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+    progress: bool = True,
+    out=None,
+    prior: pd.DataFrame | None = None,
+    targets: pd.DataFrame | None = None,
+    n_mentees: int = _N_MENTEES,
+    n_mentors: int = _N_MENTORS,
+    chunk_size: int = _CHUNK_POINTS,
+    min_models: int = 1,
+):
     """Calibration as inference: the models the calibration targets do not rule out.
 
     History matching (Vernon, Goldstein & Bower 2010; Andrianakis et al. 2015; see
@@ -410,14 +532,21 @@ def calibrate(*, points: int = _POINTS, waves: int = _WAVES, replicates: int = _
 
         raise InvalidParameterError(
             f"The target {quote(unknown[0])} has no way to be simulated: simulate_targets "
-            f"computes only {', '.join(SIMULATED_TARGETS)}.")
+            f"computes only {', '.join(SIMULATED_TARGETS)}."
+        )
     if out is not None:
         from toolkit._io import check_output_path
 
         check_output_path(out, formats=(".parquet",))
     sim = TargetSimulator(replicates, n_mentees, n_mentors)
-    kw = dict(points=points, waves=waves, seed=seed, chunk_size=chunk_size,
-              progress=progress, min_models=min_models)
+    kw = dict(
+        points=points,
+        waves=waves,
+        seed=seed,
+        chunk_size=chunk_size,
+        progress=progress,
+        min_models=min_models,
+    )
     if scheduler is not None:
         client = _connect(str(scheduler), timeout)
         try:
@@ -438,9 +567,14 @@ def calibrate(*, points: int = _POINTS, waves: int = _WAVES, replicates: int = _
 def _with_settings(ens, replicates: int, n_mentees: int, n_mentors: int):
     from toolkit.ensemble import Ensemble
 
-    return Ensemble(ens.models, ens.prior, ens.targets,
-                    {**ens.procedure, **_procedure_extra(replicates, n_mentees, n_mentors)},
-                    ens.seed, ens.diagnostics)
+    return Ensemble(
+        ens.models,
+        ens.prior,
+        ens.targets,
+        {**ens.procedure, **_procedure_extra(replicates, n_mentees, n_mentors)},
+        ens.seed,
+        ens.diagnostics,
+    )
 
 
 def load_ensemble(path=None):
@@ -464,17 +598,33 @@ def stale_inputs(ensemble=None) -> list[str]:
     from toolkit.history_matching import CITATION, PROCEDURE
 
     ens = load_ensemble() if ensemble is None else ensemble
-    procedure = {"name": PROCEDURE, "citation": CITATION, "points_per_wave": _POINTS,
-                 "waves": _WAVES, "cutoff": 3.0, "rank": 1, "design": "lhs", "margin": 0.1,
-                 "chunk_size": _CHUNK_POINTS,
-                 "implausibility": "|z - mean| / sqrt(V_obs + V_mc + V_md)",
-                 **_procedure_extra(_REPLICATES, _N_MENTEES, _N_MENTORS)}
-    now = {"toolkit_version": __version__, "prior": _json(calibration_prior()),
-           "targets": _json(history_targets()), "procedure": _json(procedure),
-           "seed": CALIBRATION_SEED}
-    was = {"toolkit_version": ens.toolkit_version, "prior": _json(ens.prior),
-           "targets": _json(ens.targets), "procedure": _json(ens.procedure),
-           "seed": ens.seed}
+    procedure = {
+        "name": PROCEDURE,
+        "citation": CITATION,
+        "points_per_wave": _POINTS,
+        "waves": _WAVES,
+        "cutoff": 3.0,
+        "rank": 1,
+        "design": "lhs",
+        "margin": 0.1,
+        "chunk_size": _CHUNK_POINTS,
+        "implausibility": "|z - mean| / sqrt(V_obs + V_mc + V_md)",
+        **_procedure_extra(_REPLICATES, _N_MENTEES, _N_MENTORS),
+    }
+    now = {
+        "toolkit_version": __version__,
+        "prior": _json(calibration_prior()),
+        "targets": _json(history_targets()),
+        "procedure": _json(procedure),
+        "seed": CALIBRATION_SEED,
+    }
+    was = {
+        "toolkit_version": ens.toolkit_version,
+        "prior": _json(ens.prior),
+        "targets": _json(ens.targets),
+        "procedure": _json(ens.procedure),
+        "seed": ens.seed,
+    }
     return [k for k in now if now[k] != was[k]]
 
 
@@ -483,6 +633,5 @@ def _json(obj) -> str:
     import json
 
     if isinstance(obj, pd.DataFrame):
-        obj = json.loads(obj.reset_index(drop=True).to_json(orient="records",
-                                                           double_precision=15))
+        obj = json.loads(obj.reset_index(drop=True).to_json(orient="records", double_precision=15))
     return json.dumps(obj, sort_keys=True, default=str)

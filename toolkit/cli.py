@@ -34,8 +34,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Reverse-mentoring toolkit."""
 
@@ -82,8 +86,11 @@ def stops_cleanly(func):
             signum = int(getattr(exc, "signum", signal.SIGINT))
             stop_children()
             how = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
-            typer.echo(f"error: stopped by {how}; finished runs are kept, the unfinished run "
-                       "and its temporary folder were removed.", err=True)
+            typer.echo(
+                f"error: stopped by {how}; finished runs are kept, the unfinished run "
+                "and its temporary folder were removed.",
+                err=True,
+            )
             # Everything is cleaned up; leave without the interpreter's shutdown, where the
             # abandoned notebook client's tasks would print their lost kernel.
             import os
@@ -99,13 +106,23 @@ def stops_cleanly(func):
 @clean_errors
 def cohort(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
-    mentors: Annotated[int, typer.Option("--mentors", help="Number of mentors (junior staff).")] = 120,
-    mentees: Annotated[int, typer.Option("--mentees", help="Number of mentees (senior leaders).")] = 100,
+    mentors: Annotated[
+        int, typer.Option("--mentors", help="Number of mentors (junior staff).")
+    ] = 120,
+    mentees: Annotated[
+        int, typer.Option("--mentees", help="Number of mentees (senior leaders).")
+    ] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
-    locale: Annotated[list[str] | None, typer.Option(
-        "--locale", help="Faker locale; repeat for an international program.")] = None,
-    department: Annotated[list[str] | None, typer.Option(
-        "--department", help="Department name; repeat for several (default: eight common ones).")] = None,
+    locale: Annotated[
+        list[str] | None,
+        typer.Option("--locale", help="Faker locale; repeat for an international program."),
+    ] = None,
+    department: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--department", help="Department name; repeat for several (default: eight common ones)."
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic reverse-mentoring cohort and write its participants table."""
     from toolkit._io import check_output_path, write_table
@@ -130,20 +147,40 @@ def match_roster(
     policy: Annotated[str, typer.Option("--policy", help="Matching policy.")] = "optimal",
     weights: Annotated[str, typer.Option("--weights", help="Weight profile.")] = "balanced",
     capacity: Annotated[int, typer.Option("--capacity", help="Most mentees per mentor.")] = 1,
-    forbidden: Annotated[Path | None, typer.Option(
-        "--forbidden", help="CSV of pairs that must not be matched (two id columns).")] = None,
-    column: Annotated[list[str] | None, typer.Option(
-        "--column", help='A roster header and the column it holds, e.g. "Employee ID=id" '
-        "(repeatable).")] = None,
-    value: Annotated[list[str] | None, typer.Option(
-        "--value", help='A value and what it means, e.g. "role:Reverse Mentor=mentor" '
-        "(repeatable).")] = None,
-    mapping_file: Annotated[Path | None, typer.Option(
-        "--map", help="YAML or JSON mapping file with 'columns:' and 'values:' sections "
-        "(--column and --value add to it).")] = None,
-    include_names: Annotated[bool, typer.Option(
-        "--include-names", help="Add mentee_name and mentor_name columns and name the shared "
-        "interests in the reasons.")] = False,
+    forbidden: Annotated[
+        Path | None,
+        typer.Option("--forbidden", help="CSV of pairs that must not be matched (two id columns)."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help='A roster header and the column it holds, e.g. "Employee ID=id" (repeatable).',
+        ),
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--value",
+            help='A value and what it means, e.g. "role:Reverse Mentor=mentor" (repeatable).',
+        ),
+    ] = None,
+    mapping_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            help="YAML or JSON mapping file with 'columns:' and 'values:' sections "
+            "(--column and --value add to it).",
+        ),
+    ] = None,
+    include_names: Annotated[
+        bool,
+        typer.Option(
+            "--include-names",
+            help="Add mentee_name and mentor_name columns and name the shared "
+            "interests in the reasons.",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Root seed (random policy).")] = 0,
 ) -> None:
     """Match a real roster and write the pairs with scores and reasons (no names by default)."""
@@ -161,13 +198,19 @@ def match_roster(
         typer.echo(f"warning: {one_line(warning)}", err=True)
     cohort = reading.cohort
     pairs = read_forbidden_pairs(forbidden, cohort) if forbidden is not None else ()
-    result = match(cohort, policy, weights=weights, capacity=capacity, seed=seed,
-                   constraints=Constraints(forbidden_pairs=pairs))
+    result = match(
+        cohort,
+        policy,
+        weights=weights,
+        capacity=capacity,
+        seed=seed,
+        constraints=Constraints(forbidden_pairs=pairs),
+    )
     spread = score_spread_warning(result.compat)
     if spread:
         typer.echo(f"warning: {spread}", err=True)
     reasons = result.explain(top=3)["reasons"]
-    if include_names:   # names were asked for: the interests people wrote may be shown too
+    if include_names:  # names were asked for: the interests people wrote may be shown too
         labels = private_interest_labels(cohort)
         reasons = reasons.map(lambda text: reveal_interests(text, labels))
     table = result.pairs.assign(reasons=reasons.to_numpy())
@@ -179,12 +222,17 @@ def match_roster(
         table.insert(1, "mentee_name", table["mentee_id"].map(names).to_numpy())
         table.insert(3, "mentor_name", table["mentor_id"].map(names).to_numpy())
     write_table(table, out)
-    typer.echo(f"wrote {len(table)} pairs to {out} ({policy}, {weights}); "
-               f"{len(result.unmatched)} people unmatched", err=True)
+    typer.echo(
+        f"wrote {len(table)} pairs to {out} ({policy}, {weights}); "
+        f"{len(result.unmatched)} people unmatched",
+        err=True,
+    )
     for row in result.unmatched.itertuples(index=False):
         # Ids come from the roster: quoted, control characters escaped (one line each).
-        typer.echo(f"unmatched {row.role} {quote(str(row.participant_id))}: "
-                   f"{one_line(row.reason)}", err=True)
+        typer.echo(
+            f"unmatched {row.role} {quote(str(row.participant_id))}: {one_line(row.reason)}",
+            err=True,
+        )
 
 
 def _roster_mapping(path: Path | None, columns: list[str] | None, values: list[str] | None):
@@ -198,8 +246,9 @@ def _roster_mapping(path: Path | None, columns: list[str] | None, values: list[s
 @app.command()
 @clean_errors
 def data(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the canonical data sets.")
-                   ] = Path("synthetic_data"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the canonical data sets.")
+    ] = Path("synthetic_data"),
 ) -> None:
     """Regenerate the canonical synthetic data sets, their README and checksums."""
     from toolkit.datasets import write_canonical
@@ -212,10 +261,13 @@ def data(
 @clean_errors
 @stops_cleanly
 def reports(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the canonical reports.")
-                   ] = Path("reports"),
-    study: Annotated[list[str] | None, typer.Option(
-        "--study", help="Only this study (repeat for several); default: every study.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder of the canonical reports.")
+    ] = Path("reports"),
+    study: Annotated[
+        list[str] | None,
+        typer.Option("--study", help="Only this study (repeat for several); default: every study."),
+    ] = None,
 ) -> None:
     """Run every study at its defaults into reports/<study>/ and write reports/index.html."""
     from toolkit.runs import run_reports
@@ -245,18 +297,33 @@ _PARAM_HELP = "Study parameter as key=value (repeatable); lists as a,b or [a, b]
 @stops_cleanly
 def run(
     ctx: typer.Context,
-    study: Annotated[str | None, typer.Argument(help="Study name (rmt run STUDY --help lists its "
-                                                     "parameters).")] = None,
+    study: Annotated[
+        str | None, typer.Argument(help="Study name (rmt run STUDY --help lists its parameters).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="YAML or JSON file of "
-                                              "parameters (-p values override it).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/ "
-                                      "(rmt reports writes the canonical reports/).")
-                   ] = Path("runs"),
-    force: Annotated[bool, typer.Option("--force", help="Run again even if this run exists.")
-                     ] = False,
-    show_help: Annotated[bool, typer.Option("--help", "-h", help="Show this message (with a "
-                                            "STUDY: its parameters) and exit.")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="YAML or JSON file of parameters (-p values override it)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Runs go to OUT/STUDY/RUN_ID/ (rmt reports writes the canonical reports/).",
+        ),
+    ] = Path("runs"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Run again even if this run exists.")
+    ] = False,
+    show_help: Annotated[
+        bool,
+        typer.Option(
+            "--help", "-h", help="Show this message (with a STUDY: its parameters) and exit."
+        ),
+    ] = False,
 ) -> None:
     """Run a study: check its parameters, execute its notebook, write a run folder with the
     report, tables, figures and manifest."""
@@ -273,11 +340,15 @@ def run(
 
     res = run_study(study, param or [], out=out, file=file, force=force)
     if res.skipped:
-        typer.echo(f"found an earlier run with the same parameters: {res.path} "
-                   "(--force runs it again)", err=True)
+        typer.echo(
+            f"found an earlier run with the same parameters: {res.path} (--force runs it again)",
+            err=True,
+        )
     else:
-        typer.echo(f"wrote {res.path} in {res.wall_seconds:.1f} s; report: "
-                   f"{res.path / 'report.html'}", err=True)
+        typer.echo(
+            f"wrote {res.path} in {res.wall_seconds:.1f} s; report: {res.path / 'report.html'}",
+            err=True,
+        )
     typer.echo(str(res.path))
 
 
@@ -286,9 +357,15 @@ def run(
 @stops_cleanly
 def verify(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (with manifest.json).")],
-    input_file: Annotated[list[str] | None, typer.Option(
-        "--input", "-i", help="NAME=PATH of an input file of the run (default: its file name "
-        "in the current folder).")] = None,
+    input_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="NAME=PATH of an input file of the run (default: its file name "
+            "in the current folder).",
+        ),
+    ] = None,
 ) -> None:
     """Re-run a run from its manifest and compare every table (exit 1 if one differs).
 
@@ -309,17 +386,26 @@ def verify(
     for table, check in res.tables.items():
         typer.echo(f"{table}: {check}")
     if res.checksums:
-        typer.echo(f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
-                   "its manifest records (the run or its manifest was changed after it was "
-                   f"written): {', '.join(p.split(':')[0] for p in res.checksums)}", err=True)
+        typer.echo(
+            f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
+            "its manifest records (the run or its manifest was changed after it was "
+            f"written): {', '.join(p.split(':')[0] for p in res.checksums)}",
+            err=True,
+        )
         raise typer.Exit(code=1)
     if not res.passed:
         bad = [t for t, c in res.tables.items() if not c.agrees]
-        typer.echo(f"error: {len(bad)} table(s) differ from the re-run beyond the tolerance "
-                   f"(rtol {RTOL:g}, atol {ATOL:g}): {', '.join(bad)}", err=True)
+        typer.echo(
+            f"error: {len(bad)} table(s) differ from the re-run beyond the tolerance "
+            f"(rtol {RTOL:g}, atol {ATOL:g}): {', '.join(bad)}",
+            err=True,
+        )
         raise typer.Exit(code=1)
-    typer.echo(f"all {len(res.tables)} tables agree (integers and text exactly, numbers within "
-               f"rtol {RTOL:g}, atol {ATOL:g})", err=True)
+    typer.echo(
+        f"all {len(res.tables)} tables agree (integers and text exactly, numbers within "
+        f"rtol {RTOL:g}, atol {ATOL:g})",
+        err=True,
+    )
 
 
 @app.command()
@@ -327,42 +413,80 @@ def verify(
 @stops_cleanly
 def sweep(
     study: Annotated[str, typer.Argument(help="Study name.")],
-    grid: Annotated[list[str], typer.Option("--grid", "-g", help="key=v1,v2 (repeatable; the "
-                                            "runs are every combination; list values: a,b;c,d).")],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            "-g",
+            help="key=v1,v2 (repeatable; the runs are every combination; list values: a,b;c,d).",
+        ),
+    ],
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")
-                   ] = Path("runs"),
-    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Local processes "
-                                                "(default and maximum: the number of cores).")
-                       ] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="Dask scheduler address (tcp://HOST:8786) or scheduler file.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to reach the scheduler.")
-                       ] = 10.0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")] = Path(
+        "runs"
+    ),
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-w", help="Local processes (default and maximum: the number of cores)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Dask scheduler address (tcp://HOST:8786) or scheduler file."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to reach the scheduler.")
+    ] = 10.0,
 ) -> None:
     """Run a parameter grid, one run per parameter set, resuming where it stopped."""
     from toolkit.runs import run_sweep
 
-    res = run_sweep(study, grid, base=param or [], out=out, workers=workers, scheduler=scheduler,
-                    timeout=timeout, echo=lambda m: typer.echo(m, err=True))
-    typer.echo(f"{res.ran} run(s) ran, {res.skipped} found; sweep table {res.table}; "
-               f"report {res.report}", err=True)
+    res = run_sweep(
+        study,
+        grid,
+        base=param or [],
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        timeout=timeout,
+        echo=lambda m: typer.echo(m, err=True),
+    )
+    typer.echo(
+        f"{res.ran} run(s) ran, {res.skipped} found; sweep table {res.table}; report {res.report}",
+        err=True,
+    )
 
 
 @app.command()
 @clean_errors
 def simulate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for weeks, outcomes, surveys "
-                                      "and events tables (created if missing).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for weeks, outcomes, surveys and events tables (created if missing).",
+        ),
+    ],
     mentors: Annotated[int, typer.Option("--mentors", help="Number of mentors.")] = 120,
     mentees: Annotated[int, typer.Option("--mentees", help="Number of mentees.")] = 100,
-    preset: Annotated[str | None, typer.Option(
-        "--preset", help="Named design: hartford, bbbs_checkins, mentorloop_surveys, "
-        "guider_inactivity.")] = None,
-    cadence: Annotated[str | None, typer.Option(
-        "--cadence", help="weekly, biweekly, every_3_weeks, monthly or front_loaded.")] = None,
-    checkins: Annotated[str | None, typer.Option(
-        "--checkins", help="none, monthly or survey_30_60.")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Named design: hartford, bbbs_checkins, mentorloop_surveys, guider_inactivity.",
+        ),
+    ] = None,
+    cadence: Annotated[
+        str | None,
+        typer.Option("--cadence", help="weekly, biweekly, every_3_weeks, monthly or front_loaded."),
+    ] = None,
+    checkins: Annotated[
+        str | None, typer.Option("--checkins", help="none, monthly or survey_30_60.")
+    ] = None,
     weeks: Annotated[int | None, typer.Option("--weeks", help="Program length in weeks.")] = None,
     policy: Annotated[str, typer.Option("--policy", help="Matching policy.")] = "random",
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
@@ -378,15 +502,23 @@ def simulate(
     from toolkit.simulation import simulate as run_simulation
 
     check_option(fmt, "format", "rmt simulate", ("csv", "parquet"))
-    changes: dict[str, Any] = {k: v for k, v in (("cadence", cadence), ("checkins", checkins),
-                                                 ("duration_weeks", weeks)) if v is not None}
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in (("cadence", cadence), ("checkins", checkins), ("duration_weeks", weeks))
+        if v is not None
+    }
     design = named_preset(preset, **changes) if preset else ProgramDesign(**changes)
     # The four tables are written into a temporary folder, created now (so a bad --out
     # is found before simulating) and moved into place only when all four are written.
     with staged_folder(out) as stage:
         cohort_ = generate_cohort(CohortSpec(n_mentors=mentors, n_mentees=mentees, seed=seed))
-        result = run_simulation(cohort_, match(cohort_, policy=policy, seed=seed), design,
-                                seed=seed, arm=preset or "program")
+        result = run_simulation(
+            cohort_,
+            match(cohort_, policy=policy, seed=seed),
+            design,
+            seed=seed,
+            arm=preset or "program",
+        )
         rows = {}
         for name, table in result.tables().items():
             write_table(table, stage / f"{name}.{fmt}")
@@ -395,19 +527,25 @@ def simulate(
         typer.echo(f"wrote {n} rows to {out / f'{name}.{fmt}'}", err=True)
 
 
-teaching_app = typer.Typer(help="Teaching notebooks: student versions and rendered HTML.",
-                           no_args_is_help=True)
+teaching_app = typer.Typer(
+    help="Teaching notebooks: student versions and rendered HTML.", no_args_is_help=True
+)
 app.add_typer(teaching_app, name="teaching")
 
 
 @teaching_app.command("build")
 @clean_errors
 def teaching_build(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the student versions.")
-                   ] = Path("build") / "teaching",
-    source: Annotated[Path | None, typer.Option(
-        "--source", help="Folder of solution notebooks (default: the ones shipped with the "
-        "toolkit).")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the student versions.")
+    ] = Path("build") / "teaching",
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--source",
+            help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
+        ),
+    ] = None,
 ) -> None:
     """Write student versions: solution cells become blank answer cells, outputs removed."""
     from toolkit.teaching import TEACHING_NOTEBOOKS, build_student_versions
@@ -420,11 +558,17 @@ def teaching_build(
 @clean_errors
 @stops_cleanly
 def teaching_render(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")
-                   ] = Path("reports") / "teaching",
-    source: Annotated[Path | None, typer.Option(
-        "--source", help="Folder of solution notebooks (default: the ones shipped with the "
-        "toolkit).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")] = Path(
+        "reports"
+    )
+    / "teaching",
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--source",
+            help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
+        ),
+    ] = None,
 ) -> None:
     """Execute each teaching notebook in a fresh kernel and write it as HTML (plus index.html)."""
     from toolkit.teaching import TEACHING_NOTEBOOKS, render_notebooks

@@ -57,22 +57,59 @@ __all__ = [
     "generate_cohorts",
 ]
 
-DIGITAL_DOMAINS = ("social_media", "data_analytics", "ai_tools", "collaboration_tech",
-                   "cybersecurity")
-LEADERSHIP_DOMAINS = ("strategy", "people_management", "stakeholder_influence",
-                      "decision_making", "change_leadership")
-DEFAULT_DEPARTMENTS = ("Engineering", "Marketing", "Sales", "Finance", "Operations",
-                       "Human Resources", "Legal", "Product")
-INTERESTS = ("running", "cycling", "cooking", "music", "photography", "gaming", "travel",
-             "reading", "gardening", "volunteering", "film", "art", "football", "yoga",
-             "hiking", "podcasts")
+DIGITAL_DOMAINS = (
+    "social_media",
+    "data_analytics",
+    "ai_tools",
+    "collaboration_tech",
+    "cybersecurity",
+)
+LEADERSHIP_DOMAINS = (
+    "strategy",
+    "people_management",
+    "stakeholder_influence",
+    "decision_making",
+    "change_leadership",
+)
+DEFAULT_DEPARTMENTS = (
+    "Engineering",
+    "Marketing",
+    "Sales",
+    "Finance",
+    "Operations",
+    "Human Resources",
+    "Legal",
+    "Product",
+)
+INTERESTS = (
+    "running",
+    "cycling",
+    "cooking",
+    "music",
+    "photography",
+    "gaming",
+    "travel",
+    "reading",
+    "gardening",
+    "volunteering",
+    "film",
+    "art",
+    "football",
+    "yoga",
+    "hiking",
+    "podcasts",
+)
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 WORK_VALUES = ("achievement", "autonomy", "security", "altruism", "status", "balance")
 WORK_MODES = ("onsite", "hybrid", "remote")
 GENDERS = ("woman", "man", "nonbinary")
 # Birth-year bounds (inclusive) of the generation labels (Pew Research Center).
-GENERATIONS = (("Boomer", 1946, 1964), ("Gen X", 1965, 1980), ("Millennial", 1981, 1996),
-               ("Gen Z", 1997, 2012))
+GENERATIONS = (
+    ("Boomer", 1946, 1964),
+    ("Gen X", 1965, 1980),
+    ("Millennial", 1981, 1996),
+    ("Gen Z", 1997, 2012),
+)
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 # Population shares of standard-time UTC offsets for large multi-zone countries; other
 # countries weigh the distinct offsets of their Faker time zones equally.
@@ -117,17 +154,30 @@ class RoleProfile(Spec):
         check_int(self.age_min, "age_min", owner, low=16, high=80)
         check_int(self.age_max, "age_max", owner, low=self.age_min, high=80)
         check_real(self.age_mean, "age_mean", owner, low=self.age_min, high=self.age_max)
-        object.__setattr__(self, "level_probs",
-                           check_probabilities(self.level_probs, "level_probs", owner, size=8))
-        check_real(self.tenure_median_years, "tenure_median_years", owner, low=0, high=50,
-                   closed="right")
+        object.__setattr__(
+            self, "level_probs", check_probabilities(self.level_probs, "level_probs", owner, size=8)
+        )
+        check_real(
+            self.tenure_median_years, "tenure_median_years", owner, low=0, high=50, closed="right"
+        )
         check_real(self.tenure_spread, "tenure_spread", owner, low=0, high=3)
-        object.__setattr__(self, "work_mode_probs", check_probabilities(
-            self.work_mode_probs, "work_mode_probs", owner, size=len(WORK_MODES)))
+        object.__setattr__(
+            self,
+            "work_mode_probs",
+            check_probabilities(
+                self.work_mode_probs, "work_mode_probs", owner, size=len(WORK_MODES)
+            ),
+        )
         for name in ("digital_skill_mean", "leadership_skill_mean"):
             check_real(getattr(self, name), name, owner, low=0, high=1, closed="neither")
-        check_real(self.availability_hours_mean, "availability_hours_mean", owner, low=0,
-                   high=200, closed="right")
+        check_real(
+            self.availability_hours_mean,
+            "availability_hours_mean",
+            owner,
+            low=0,
+            high=200,
+            closed="right",
+        )
         check_int(self.max_goals, "max_goals", owner, low=1, high=len(DIGITAL_DOMAINS))
         # Canonical types, so equal profiles have equal data and fingerprints.
         for f in fields(self):
@@ -139,16 +189,30 @@ class RoleProfile(Spec):
 
 
 MENTOR_PROFILE = RoleProfile(
-    age_mean=27.0, age_sd=4.0, age_min=20, age_max=45,
+    age_mean=27.0,
+    age_sd=4.0,
+    age_min=20,
+    age_max=45,
     level_probs=(0.30, 0.35, 0.22, 0.09, 0.04, 0.0, 0.0, 0.0),
-    tenure_median_years=2.5, tenure_spread=0.6, work_mode_probs=(0.30, 0.50, 0.20),
-    digital_skill_mean=0.68, leadership_skill_mean=0.32, availability_hours_mean=6.0,
+    tenure_median_years=2.5,
+    tenure_spread=0.6,
+    work_mode_probs=(0.30, 0.50, 0.20),
+    digital_skill_mean=0.68,
+    leadership_skill_mean=0.32,
+    availability_hours_mean=6.0,
 )
 MENTEE_PROFILE = RoleProfile(
-    age_mean=53.0, age_sd=6.5, age_min=32, age_max=68,
+    age_mean=53.0,
+    age_sd=6.5,
+    age_min=32,
+    age_max=68,
     level_probs=(0.0, 0.0, 0.0, 0.0, 0.10, 0.30, 0.35, 0.25),
-    tenure_median_years=12.0, tenure_spread=0.5, work_mode_probs=(0.45, 0.45, 0.10),
-    digital_skill_mean=0.38, leadership_skill_mean=0.70, availability_hours_mean=4.0,
+    tenure_median_years=12.0,
+    tenure_spread=0.5,
+    work_mode_probs=(0.45, 0.45, 0.10),
+    digital_skill_mean=0.38,
+    leadership_skill_mean=0.70,
+    availability_hours_mean=4.0,
 )
 
 
@@ -190,22 +254,26 @@ class CohortSpec(Spec):
     email_domain: str = "example.com"
     reference_year: int = 2026
 
-    _nested: ClassVar[dict] = {"mentor_profile": nested(RoleProfile),
-                               "mentee_profile": nested(RoleProfile)}
+    _nested: ClassVar[dict] = {
+        "mentor_profile": nested(RoleProfile),
+        "mentee_profile": nested(RoleProfile),
+    }
 
     def __post_init__(self) -> None:
         check_int(self.n_mentors, "n_mentors", _OWNER, low=1, high=10_000_000)
         check_int(self.n_mentees, "n_mentees", _OWNER, low=1, high=10_000_000)
         _seeding.check_seed(self.seed, _OWNER)
-        object.__setattr__(self, "departments",
-                           check_nonempty_strings(self.departments, "departments", _OWNER))
+        object.__setattr__(
+            self, "departments", check_nonempty_strings(self.departments, "departments", _OWNER)
+        )
         locales = check_nonempty_strings(self.locales, "locales", _OWNER)
         for loc in locales:
             _check_locale(loc)
         object.__setattr__(self, "locales", locales)
         if self.locale_weights is not None:
-            weights = check_probabilities(self.locale_weights, "locale_weights", _OWNER,
-                                          size=len(locales), normalize=True)
+            weights = check_probabilities(
+                self.locale_weights, "locale_weights", _OWNER, size=len(locales), normalize=True
+            )
             object.__setattr__(self, "locale_weights", weights)
         for name in ("mentor_profile", "mentee_profile"):
             if not isinstance(getattr(self, name), RoleProfile):
@@ -216,13 +284,22 @@ class CohortSpec(Spec):
             if bad:
                 raise fail(name, _OWNER, "snake_case domain names", bad[0])
             object.__setattr__(self, name, domains)
-        object.__setattr__(self, "gender_shares", check_probabilities(
-            self.gender_shares, "gender_shares", _OWNER, size=len(GENDERS)))
-        if not (self.email_domain in EXAMPLE_DOMAINS
-                or self.email_domain.endswith(tuple("." + d for d in EXAMPLE_DOMAINS))):
-            raise fail("email_domain", _OWNER,
-                       "a reserved example domain (example.com, example.org, example.net "
-                       "or a subdomain of one)", self.email_domain)
+        object.__setattr__(
+            self,
+            "gender_shares",
+            check_probabilities(self.gender_shares, "gender_shares", _OWNER, size=len(GENDERS)),
+        )
+        if not (
+            self.email_domain in EXAMPLE_DOMAINS
+            or self.email_domain.endswith(tuple("." + d for d in EXAMPLE_DOMAINS))
+        ):
+            raise fail(
+                "email_domain",
+                _OWNER,
+                "a reserved example domain (example.com, example.org, example.net "
+                "or a subdomain of one)",
+                self.email_domain,
+            )
         check_int(self.reference_year, "reference_year", _OWNER, low=1990, high=2100)
         for name in ("n_mentors", "n_mentees", "seed", "reference_year"):
             object.__setattr__(self, name, int(getattr(self, name)))
@@ -252,7 +329,7 @@ class Cohort:
             if rows.size and rows[-1] - rows[0] + 1 == rows.size:
                 # One block of rows (a generated cohort: mentors, then mentees): a slice
                 # selects the same rows, index and all, without copying every column.
-                self._cache[key] = self.participants.iloc[rows[0]:rows[-1] + 1]
+                self._cache[key] = self.participants.iloc[rows[0] : rows[-1] + 1]
             else:
                 self._cache[key] = self.participants.iloc[rows]
         return self._cache[key]
@@ -320,8 +397,9 @@ class Cohort:
 
     def data_dictionary(self) -> pd.DataFrame:
         """One row per column: column, type, unit or allowed values, meaning."""
-        return data_dictionary(self.digital_domains, self.leadership_domains,
-                               self.participants.columns)
+        return data_dictionary(
+            self.digital_domains, self.leadership_domains, self.participants.columns
+        )
 
 
 def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
@@ -343,15 +421,21 @@ def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     return distinct[codes]
 
 
-def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
-                    leadership_domains: tuple[str, ...] = LEADERSHIP_DOMAINS,
-                    columns: Any = None) -> pd.DataFrame:
+def data_dictionary(
+    digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
+    leadership_domains: tuple[str, ...] = LEADERSHIP_DOMAINS,
+    columns: Any = None,
+) -> pd.DataFrame:
     """The documented columns of the ``participants`` table."""
     gens = ", ".join(g for g, _, _ in GENERATIONS)
     rows = [
         ("participant_id", "string", "P000001, P000002, ...", "Stable unique identifier"),
-        ("role", "string", "mentor | mentee",
-         "mentor = junior staff who teaches digital skills; mentee = senior leader"),
+        (
+            "role",
+            "string",
+            "mentor | mentee",
+            "mentor = junior staff who teaches digital skills; mentee = senior leader",
+        ),
         ("name", "string", "", "Synthetic full name from the person's Faker locale"),
         ("gender", "string", " | ".join(GENDERS), "Gender, consistent with the first name"),
         ("email", "string", "reserved example.* domains only", "Synthetic e-mail address"),
@@ -366,23 +450,38 @@ def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
         ("utc_offset", "float", "hours", "Standard-time UTC offset of the location"),
         ("work_mode", "string", " | ".join(WORK_MODES), "Where the person works"),
     ]
-    rows += [(f"skill_{d}", "float", "[0, 1]", f"Digital skill in {d.replace('_', ' ')}")
-             for d in digital_domains]
-    rows += [(f"lead_{d}", "float", "[0, 1]", f"Leadership skill in {d.replace('_', ' ')}")
-             for d in leadership_domains]
     rows += [
-        ("goal_domains", "string", "';'-separated domain names",
-         "What the person wants to learn: digital domains for mentees, leadership domains "
-         "for mentors; drawn where the person is weak"),
-        ("interests", "string", "';'-separated (generated: from INTERESTS)",
-         "Personal interests"),
+        (f"skill_{d}", "float", "[0, 1]", f"Digital skill in {d.replace('_', ' ')}")
+        for d in digital_domains
     ]
-    rows += [(f"trait_{t}", "float", "[0, 1]", f"Big Five {t} (independent of role)")
-             for t in TRAITS]
-    rows += [(f"value_{v}", "float", "[0, 1]", f"Importance of the work value {v}")
-             for v in WORK_VALUES]
-    rows.append(("availability_hours_month", "float", "hours per month",
-                 "Time the person can give the program"))
+    rows += [
+        (f"lead_{d}", "float", "[0, 1]", f"Leadership skill in {d.replace('_', ' ')}")
+        for d in leadership_domains
+    ]
+    rows += [
+        (
+            "goal_domains",
+            "string",
+            "';'-separated domain names",
+            "What the person wants to learn: digital domains for mentees, leadership domains "
+            "for mentors; drawn where the person is weak",
+        ),
+        ("interests", "string", "';'-separated (generated: from INTERESTS)", "Personal interests"),
+    ]
+    rows += [
+        (f"trait_{t}", "float", "[0, 1]", f"Big Five {t} (independent of role)") for t in TRAITS
+    ]
+    rows += [
+        (f"value_{v}", "float", "[0, 1]", f"Importance of the work value {v}") for v in WORK_VALUES
+    ]
+    rows.append(
+        (
+            "availability_hours_month",
+            "float",
+            "hours per month",
+            "Time the person can give the program",
+        )
+    )
     frame = pd.DataFrame(rows, columns=["column", "type", "unit_or_allowed", "meaning"])
     if columns is not None:
         frame = frame[frame["column"].isin(list(columns))].reset_index(drop=True)
@@ -391,12 +490,18 @@ def data_dictionary(digital_domains: tuple[str, ...] = DIGITAL_DOMAINS,
 
 # --------------------------------------------------------------------------- locales
 
+
 def _check_locale(locale: str) -> None:
     from faker.config import AVAILABLE_LOCALES
 
     if locale not in AVAILABLE_LOCALES or "_" not in locale:
-        raise fail("locales", _OWNER, "Faker locales with a country, such as en_US, de_DE, "
-                   "ja_JP, pt_BR (see faker.config.AVAILABLE_LOCALES)", locale)
+        raise fail(
+            "locales",
+            _OWNER,
+            "Faker locales with a country, such as en_US, de_DE, "
+            "ja_JP, pt_BR (see faker.config.AVAILABLE_LOCALES)",
+            locale,
+        )
     if _country_record(locale.split("_")[1]) is None:
         raise fail("locales", _OWNER, "Faker locales whose region is a country", locale)
 
@@ -441,8 +546,9 @@ def _locale_pools(locale: str) -> dict[str, Any]:
     country = _country_record(code)
     offsets = _offset_shares(code, country.timezones)
     city_rng = np.random.default_rng(zlib.crc32(locale.encode()))
-    city_offsets = city_rng.choice(np.array(list(offsets)), size=len(cities),
-                                   p=np.array(list(offsets.values())))
+    city_offsets = city_rng.choice(
+        np.array(list(offsets)), size=len(cities), p=np.array(list(offsets.values()))
+    )
     return {
         "female": _name_pool(female),
         "male": _name_pool(male),
@@ -458,8 +564,12 @@ def _name_pool(names: Any) -> dict[str, np.ndarray]:
     keys, p = _weighted_names(names)
     cum = np.cumsum(p)
     cum[-1] = 1.0  # guard the last bucket against rounding in the cumulative sum
-    return {"names": keys, "p": p, "cum": cum,
-            "slugs": np.array([_ascii_slug(k) for k in keys], dtype=object)}
+    return {
+        "names": keys,
+        "p": p,
+        "cum": cum,
+        "slugs": np.array([_ascii_slug(k) for k in keys], dtype=object),
+    }
 
 
 def _draw(pool: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
@@ -471,8 +581,7 @@ def _offset_shares(code: str, timezones: list[str]) -> dict[float, float]:
     if code in _OFFSET_SHARES:
         return _OFFSET_SHARES[code]
     january = _dt.datetime(2026, 1, 15, 12)
-    distinct = sorted({ZoneInfo(tz).utcoffset(january).total_seconds() / 3600
-                       for tz in timezones})
+    distinct = sorted({ZoneInfo(tz).utcoffset(january).total_seconds() / 3600 for tz in timezones})
     return {off: 1.0 / len(distinct) for off in distinct}
 
 
@@ -483,14 +592,16 @@ def _ascii_slug(text: str) -> str:
 
 # --------------------------------------------------------------------------- sampling
 
+
 def _gumbel_top(weights: np.ndarray, gumbel: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Boolean mask choosing ``counts[i]`` items per row without replacement, prob ~ weights
     (``gumbel``: standard Gumbel draws of the same shape)."""
     keys = np.log(np.maximum(weights, 1e-12)) + gumbel
     order = np.argsort(-keys, axis=1, kind="stable")
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(weights.shape[1])[None, :].repeat(
-        weights.shape[0], 0), axis=1)
+    np.put_along_axis(
+        ranks, order, np.arange(weights.shape[1])[None, :].repeat(weights.shape[0], 0), axis=1
+    )
     return ranks < counts[:, None]
 
 
@@ -513,14 +624,16 @@ def _clip01(x: np.ndarray) -> np.ndarray:
 # of one spec are shaped together (``generate_cohorts``) with the same numbers as one
 # cohort at a time.
 
+
 def _role_draws(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
     """The random numbers of one role of one cohort, in stream order."""
     profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
     rng = _seeding.rng(spec.seed, "cohort", role)
     n_dig, n_lead = len(spec.digital_domains), len(spec.leadership_domains)
     n_goal = n_dig if role == "mentee" else n_lead
-    d = {"z": rng.multivariate_normal(np.zeros(3), _CORR_AGE_LEVEL_TENURE, size=n,
-                                      method="cholesky")}
+    d = {
+        "z": rng.multivariate_normal(np.zeros(3), _CORR_AGE_LEVEL_TENURE, size=n, method="cholesky")
+    }
     d["digital_person"] = rng.standard_normal((n, 1))
     d["digital_domain"] = rng.standard_normal((n, n_dig))
     d["lead_person"] = rng.standard_normal((n, 1))
@@ -536,14 +649,14 @@ def _role_draws(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
     return d
 
 
-def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]
-                 ) -> dict[str, np.ndarray]:
+def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One role's columns from its draws ``d`` (rows of one or several cohorts)."""
     profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
     z = d["z"]
     n = z.shape[0]
-    age = np.clip(np.round(profile.age_mean + profile.age_sd * z[:, 0]), profile.age_min,
-                  profile.age_max).astype(np.int64)
+    age = np.clip(
+        np.round(profile.age_mean + profile.age_sd * z[:, 0]), profile.age_min, profile.age_max
+    ).astype(np.int64)
     cum = np.cumsum(profile.level_probs)
     level = np.minimum(np.searchsorted(cum, special.ndtr(z[:, 1]), side="right"), 7) + 1
     tenure = profile.tenure_median_years * np.exp(profile.tenure_spread * z[:, 2])
@@ -552,24 +665,29 @@ def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]
 
     # A general factor plus domain noise: skills correlate within a person, and the
     # role means differ while the distributions overlap (some seniors are digital experts).
-    digital = special.expit(special.logit(profile.digital_skill_mean)
-                            + 0.8 * d["digital_person"]
-                            - 0.02 * (age - profile.age_mean)[:, None]
-                            + 0.6 * d["digital_domain"])
-    lead = special.expit(special.logit(profile.leadership_skill_mean)
-                         + 0.35 * (level - mean_level)[:, None]
-                         + 0.7 * d["lead_person"]
-                         + 0.5 * d["lead_domain"])
+    digital = special.expit(
+        special.logit(profile.digital_skill_mean)
+        + 0.8 * d["digital_person"]
+        - 0.02 * (age - profile.age_mean)[:, None]
+        + 0.6 * d["digital_domain"]
+    )
+    lead = special.expit(
+        special.logit(profile.leadership_skill_mean)
+        + 0.35 * (level - mean_level)[:, None]
+        + 0.7 * d["lead_person"]
+        + 0.5 * d["lead_domain"]
+    )
     digital, lead = _clip01(digital), _clip01(lead)
 
     # Goals where the person is weak: mentees in digital domains, mentors in leadership.
     own = digital if role == "mentee" else lead
     goal_names = spec.digital_domains if role == "mentee" else spec.leadership_domains
-    goals = _join_lists(_gumbel_top((1.0 - own) ** 3, d["goal_gumbel"], d["goal_count"]),
-                        goal_names)
+    goals = _join_lists(
+        _gumbel_top((1.0 - own) ** 3, d["goal_gumbel"], d["goal_count"]), goal_names
+    )
     interests = _join_lists(
-        _gumbel_top(np.ones((n, len(INTERESTS))), d["interest_gumbel"], np.full(n, 3)),
-        INTERESTS)
+        _gumbel_top(np.ones((n, len(INTERESTS))), d["interest_gumbel"], np.full(n, 3)), INTERESTS
+    )
 
     # Deep-level traits are independent of role: the same distribution on both sides.
     traits = _clip01(0.5 + 0.15 * d["traits"])
@@ -586,8 +704,12 @@ def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]
     generation[birth_year > GENERATIONS[-1][2]] = "Gen Alpha"
 
     out: dict[str, np.ndarray] = {
-        "age": age, "generation": generation, "level": level.astype(np.int64),
-        "tenure_years": tenure, "department": department, "work_mode": work_mode,
+        "age": age,
+        "generation": generation,
+        "level": level.astype(np.int64),
+        "tenure_years": tenure,
+        "department": department,
+        "work_mode": work_mode,
     }
     out.update({f"skill_{d}": digital[:, j] for j, d in enumerate(spec.digital_domains)})
     out.update({f"lead_{d}": lead[:, j] for j, d in enumerate(spec.leadership_domains)})
@@ -610,8 +732,9 @@ def _identity_draws(spec: CohortSpec, n: int) -> dict[str, np.ndarray]:
     return d
 
 
-def _identities(spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray],
-                group: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _identities(
+    spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray], group: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Names, genders, e-mails, locations: consistent with each person's locale.
 
     ``group`` numbers the cohort of each row when rows of several cohorts are shaped
@@ -622,8 +745,10 @@ def _identities(spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray],
     u_first, u_last, u_city = d["u_first"], d["u_last"], d["u_city"]
     name_female = d["name_female"]
 
-    cols = {k: np.empty(n, dtype=object) for k in
-            ("first", "last", "first_slug", "last_slug", "location", "country")}
+    cols = {
+        k: np.empty(n, dtype=object)
+        for k in ("first", "last", "first_slug", "last_slug", "location", "country")
+    }
     utc = np.empty(n, dtype=float)
     full = np.empty(n, dtype=object)
     for li, locale in enumerate(spec.locales):
@@ -649,8 +774,11 @@ def _identities(spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray],
 
     # Non-Latin names have no ASCII slug: fall back to the participant id.
     ok = (cols["first_slug"] != "") & (cols["last_slug"] != "")
-    local = np.where(ok, cols["first_slug"] + "." + cols["last_slug"],
-                     np.char.lower(ids.astype(str)).astype(object))
+    local = np.where(
+        ok,
+        cols["first_slug"] + "." + cols["last_slug"],
+        np.char.lower(ids.astype(str)).astype(object),
+    )
     keys = [local] if group is None else [group, local]
     dup = pd.Series(local).groupby(keys).cumcount().to_numpy()
     local = np.where(dup > 0, local + dup.astype(str).astype(object), local)
@@ -665,9 +793,23 @@ def _identities(spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray],
     }
 
 
-COLUMN_ORDER_HEAD = ("participant_id", "role", "name", "gender", "email", "locale", "age",
-                     "generation", "level", "tenure_years", "department", "location",
-                     "country", "utc_offset", "work_mode")
+COLUMN_ORDER_HEAD = (
+    "participant_id",
+    "role",
+    "name",
+    "gender",
+    "email",
+    "locale",
+    "age",
+    "generation",
+    "level",
+    "tenure_years",
+    "department",
+    "location",
+    "country",
+    "utc_offset",
+    "work_mode",
+)
 
 
 def generate_cohort(spec: CohortSpec | None = None, **overrides: Any) -> Cohort:
@@ -679,8 +821,9 @@ def generate_cohort(spec: CohortSpec | None = None, **overrides: Any) -> Cohort:
     if spec is None:
         spec = CohortSpec(**overrides)
     elif overrides:
-        raise fail("spec", "generate_cohort", "given alone or replaced by keyword overrides",
-                   "both")
+        raise fail(
+            "spec", "generate_cohort", "given alone or replaced by keyword overrides", "both"
+        )
     elif not isinstance(spec, CohortSpec):
         raise fail("spec", "generate_cohort", "a CohortSpec", spec)
     return _generate(spec, [spec.seed])[0]
@@ -719,19 +862,35 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
     mentees = _sample_role(spec, "mentee", stacked([_role_draws(s, "mentee", n_e) for s in specs]))
     ids_one = np.array([f"P{i:06d}" for i in range(1, n + 1)], dtype=object)
     ids = np.tile(ids_one, b)
-    data: dict[str, Any] = {"participant_id": ids,
-                            "role": np.tile(np.repeat(np.array(["mentor", "mentee"], dtype=object),
-                                                      [n_r, n_e]), b)}
-    data.update(_identities(spec, ids, stacked([_identity_draws(s, n) for s in specs]),
-                            group=np.repeat(np.arange(b), n) if b > 1 else None))
+    data: dict[str, Any] = {
+        "participant_id": ids,
+        "role": np.tile(np.repeat(np.array(["mentor", "mentee"], dtype=object), [n_r, n_e]), b),
+    }
+    data.update(
+        _identities(
+            spec,
+            ids,
+            stacked([_identity_draws(s, n) for s in specs]),
+            group=np.repeat(np.arange(b), n) if b > 1 else None,
+        )
+    )
     for key in mentors:
         # Cohort after cohort, each its mentors then its mentees.
         r, e = mentors[key], mentees[key]
         data[key] = np.concatenate([r.reshape(b, n_r), e.reshape(b, n_e)], axis=1).ravel()
     order = list(COLUMN_ORDER_HEAD) + [k for k in mentors if k not in COLUMN_ORDER_HEAD]
     participants = pd.DataFrame({k: data[k] for k in order})
-    frames = ([participants] if b == 1 else
-              [participants.iloc[i * n:(i + 1) * n].reset_index(drop=True) for i in range(b)])
-    return [Cohort(participants=frame, spec=s, digital_domains=spec.digital_domains,
-                   leadership_domains=spec.leadership_domains)
-            for frame, s in zip(frames, specs, strict=True)]
+    frames = (
+        [participants]
+        if b == 1
+        else [participants.iloc[i * n : (i + 1) * n].reset_index(drop=True) for i in range(b)]
+    )
+    return [
+        Cohort(
+            participants=frame,
+            spec=s,
+            digital_domains=spec.digital_domains,
+            leadership_domains=spec.leadership_domains,
+        )
+        for frame, s in zip(frames, specs, strict=True)
+    ]

@@ -78,8 +78,14 @@ __all__ = [
     "weighted_score",
 ]
 
-COMPONENTS = ("complementarity_mentee", "complementarity_mentor", "deep_similarity",
-              "surface_similarity", "shared_interests", "schedule_fit")
+COMPONENTS = (
+    "complementarity_mentee",
+    "complementarity_mentor",
+    "deep_similarity",
+    "surface_similarity",
+    "shared_interests",
+    "schedule_fit",
+)
 # Terms a weight may be put on: the components plus the complement of surface similarity.
 WEIGHT_TERMS = (*COMPONENTS, "surface_difference")
 # Monthly hours at which availability stops limiting a pair (about one hour a week).
@@ -90,17 +96,37 @@ AVAILABILITY_TARGET_HOURS = 4.0
 # similarity is weak (Eby et al. 2013; Tuma & Dolan: demographic match not associated),
 # and shared interests have no published anchor (an assumption): both weigh a quarter.
 WEIGHT_PROFILES: dict[str, dict[str, float]] = {
-    "balanced": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
-                 "deep_similarity": 1.0, "surface_similarity": 0.25,
-                 "shared_interests": 0.25, "schedule_fit": 1.0},
-    "skills_first": {"complementarity_mentee": 3.0, "complementarity_mentor": 2.0,
-                     "deep_similarity": 1.0, "shared_interests": 0.5, "schedule_fit": 1.0},
-    "similarity_first": {"complementarity_mentee": 1.0, "complementarity_mentor": 1.0,
-                         "deep_similarity": 3.0, "surface_similarity": 1.0,
-                         "shared_interests": 2.0, "schedule_fit": 1.0},
-    "diversity": {"complementarity_mentee": 1.5, "complementarity_mentor": 1.5,
-                  "deep_similarity": 1.0, "surface_difference": 2.0,
-                  "shared_interests": 0.5, "schedule_fit": 1.0},
+    "balanced": {
+        "complementarity_mentee": 1.0,
+        "complementarity_mentor": 1.0,
+        "deep_similarity": 1.0,
+        "surface_similarity": 0.25,
+        "shared_interests": 0.25,
+        "schedule_fit": 1.0,
+    },
+    "skills_first": {
+        "complementarity_mentee": 3.0,
+        "complementarity_mentor": 2.0,
+        "deep_similarity": 1.0,
+        "shared_interests": 0.5,
+        "schedule_fit": 1.0,
+    },
+    "similarity_first": {
+        "complementarity_mentee": 1.0,
+        "complementarity_mentor": 1.0,
+        "deep_similarity": 3.0,
+        "surface_similarity": 1.0,
+        "shared_interests": 2.0,
+        "schedule_fit": 1.0,
+    },
+    "diversity": {
+        "complementarity_mentee": 1.5,
+        "complementarity_mentor": 1.5,
+        "deep_similarity": 1.0,
+        "surface_difference": 2.0,
+        "shared_interests": 0.5,
+        "schedule_fit": 1.0,
+    },
 }
 
 _GEN_ORDER = ("Silent", *(g for g, _, _ in GENERATIONS), "Gen Alpha")
@@ -111,14 +137,19 @@ _BLOCK_ELEMENTS = 1 << 17  # rows per block chosen so one block's temporaries st
 # Generation closeness by (mentee code * 8 + mentor code), codes 0..6 and 7 = unknown.
 _GEN_CODES = 8
 _gen_a, _gen_b = np.divmod(np.arange(_GEN_CODES * _GEN_CODES), _GEN_CODES)
-_GEN_SIMILARITY = np.where((_gen_a == _GEN_CODES - 1) | (_gen_b == _GEN_CODES - 1), 0.5,
-                           1 - np.minimum(np.abs(_gen_a - _gen_b), 3) / 3).astype(np.float32)
+_GEN_SIMILARITY = np.where(
+    (_gen_a == _GEN_CODES - 1) | (_gen_b == _GEN_CODES - 1),
+    0.5,
+    1 - np.minimum(np.abs(_gen_a - _gen_b), 3) / 3,
+).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- weights
 
-def resolve_weights(weights: str | dict[str, float], owner: str = "compatibility_matrix"
-                    ) -> dict[str, float]:
+
+def resolve_weights(
+    weights: str | dict[str, float], owner: str = "compatibility_matrix"
+) -> dict[str, float]:
     """Validate a profile name or a ``{term: weight}`` dict; return normalised weights.
 
     Weights must be finite and >= 0 with a positive sum; terms are :data:`WEIGHT_TERMS`.
@@ -132,18 +163,26 @@ def resolve_weights(weights: str | dict[str, float], owner: str = "compatibility
     elif isinstance(weights, dict):
         raw = weights
     else:
-        raise fail("weights", owner, "a profile name (" + ", ".join(WEIGHT_PROFILES)
-                   + ") or a dict of component weights", weights)
+        raise fail(
+            "weights",
+            owner,
+            "a profile name (" + ", ".join(WEIGHT_PROFILES) + ") or a dict of component weights",
+            weights,
+        )
     unknown = [k for k in raw if k not in WEIGHT_TERMS]
     if unknown:
-        raise fail("weights", owner, "a dict whose keys are among " + ", ".join(WEIGHT_TERMS),
-                   unknown[0])
+        raise fail(
+            "weights", owner, "a dict whose keys are among " + ", ".join(WEIGHT_TERMS), unknown[0]
+        )
     values = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
-                or not np.isfinite(value) or value < 0:
-            raise fail("weights", owner, "non-negative finite weights",
-                       {key: value})
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float | np.number)
+            or not np.isfinite(value)
+            or value < 0
+        ):
+            raise fail("weights", owner, "non-negative finite weights", {key: value})
         values[key] = float(value)
     total = sum(values.values())
     if total <= 0:
@@ -168,46 +207,67 @@ def side_weights(weights: dict[str, float], side: str) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- features
 
+
 @dataclass(frozen=True)
 class _Side:
     """Numeric features of one side, in that side's row order."""
 
     ids: np.ndarray
-    skill: np.ndarray       # (n, D) float32
-    lead: np.ndarray        # (n, L) float32
-    goal_thr: np.ndarray    # (n, G) float32: own skill in goal domains, 2 elsewhere
-    inv_goals: np.ndarray   # (n,) float32: 1 / number of goals (0 if none)
-    deep: np.ndarray        # (n, 11) float64 centred profile, integers on the 0.001 grid
-    deep_t: np.ndarray      # (n, 11) float64 the same (the other side's operand)
-    deep_norm: np.ndarray   # (n,) float64 Euclidean norm of the centred profile
-    interests: np.ndarray   # (n, W) uint64 bit masks over cohort.interest_names
+    skill: np.ndarray  # (n, D) float32
+    lead: np.ndarray  # (n, L) float32
+    goal_thr: np.ndarray  # (n, G) float32: own skill in goal domains, 2 elsewhere
+    inv_goals: np.ndarray  # (n,) float32: 1 / number of goals (0 if none)
+    deep: np.ndarray  # (n, 11) float64 centred profile, integers on the 0.001 grid
+    deep_t: np.ndarray  # (n, 11) float64 the same (the other side's operand)
+    deep_norm: np.ndarray  # (n,) float64 Euclidean norm of the centred profile
+    interests: np.ndarray  # (n, W) uint64 bit masks over cohort.interest_names
     generation: np.ndarray  # (n,) int16 code 0..6, 7 unknown
     generation8: np.ndarray  # (n,) int16 code * 8 (row index into the closeness table)
     department: np.ndarray  # (n,) int32 codes shared by both sides, -1 unknown
-    location: np.ndarray    # (n,) int32 codes, -1 unknown
-    unknown: np.ndarray     # (n,) bool: department or location unknown
-    utc: np.ndarray         # (n,) float32 offset normalised to [-12, 12)
-    avail: np.ndarray       # (n,) float32 min(1, availability / target hours)
+    location: np.ndarray  # (n,) int32 codes, -1 unknown
+    unknown: np.ndarray  # (n,) bool: department or location unknown
+    utc: np.ndarray  # (n,) float32 offset normalised to [-12, 12)
+    avail: np.ndarray  # (n,) float32 min(1, availability / target hours)
     interest_inverse: np.ndarray  # float32 1/k for every possible union size k (0 at 0)
     # Unanswered items (a roster's blank cells, listed in its ``unanswered`` column) are
     # left out of their component pair by pair; the flags say whether any item is.
-    skill_ans: np.ndarray   # (n, D) float32 1 where the digital skill was answered
-    lead_ans: np.ndarray    # (n, L) float32 1 where the leadership skill was answered
-    goal_use: np.ndarray    # (n, G) float32 1 on goal domains whose own skill was answered
-    deep_ans: np.ndarray    # (n, 11) float64 1 where the trait or value was answered
-    deep_sq: np.ndarray     # (n, 11) float64 squares of the centred profile (integers)
+    skill_ans: np.ndarray  # (n, D) float32 1 where the digital skill was answered
+    lead_ans: np.ndarray  # (n, L) float32 1 where the leadership skill was answered
+    goal_use: np.ndarray  # (n, G) float32 1 on goal domains whose own skill was answered
+    deep_ans: np.ndarray  # (n, 11) float64 1 where the trait or value was answered
+    deep_sq: np.ndarray  # (n, 11) float64 squares of the centred profile (integers)
     partial_skills: bool = False
     partial_deep: bool = False
 
     def take(self, idx: Any, column: bool) -> dict[str, np.ndarray]:
         """Rows ``idx``, shaped to broadcast as matrix rows (``column``) or pairs."""
         out = {}
-        for name in ("skill", "lead", "goal_thr", "deep", "deep_t", "interests", "skill_ans",
-                     "lead_ans", "goal_use", "deep_ans", "deep_sq"):
+        for name in (
+            "skill",
+            "lead",
+            "goal_thr",
+            "deep",
+            "deep_t",
+            "interests",
+            "skill_ans",
+            "lead_ans",
+            "goal_use",
+            "deep_ans",
+            "deep_sq",
+        ):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None, :] if column else arr
-        for name in ("inv_goals", "deep_norm", "generation", "generation8",
-                     "department", "location", "unknown", "utc", "avail"):
+        for name in (
+            "inv_goals",
+            "deep_norm",
+            "generation",
+            "generation8",
+            "department",
+            "location",
+            "unknown",
+            "utc",
+            "avail",
+        ):
             arr = getattr(self, name)[idx]
             out[name] = arr[:, None] if column else arr
         out["interest_inverse"] = self.interest_inverse
@@ -226,8 +286,7 @@ def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
     text = ["" if not isinstance(u, str) and pd.isna(u) else str(u).strip() for u in raw]
     clean_codes, uniques = pd.factorize(np.array(text, dtype=object))
     codes = clean_codes[raw_codes]
-    unknown = np.array([u == "" or u.lower() in ("unspecified", "unknown")
-                        for u in uniques], bool)
+    unknown = np.array([u == "" or u.lower() in ("unspecified", "unknown") for u in uniques], bool)
     return np.where(unknown[codes], -1, codes).astype(np.int32)
 
 
@@ -291,55 +350,75 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     (every conversion is elementwise, so this equals converting each side's rows)."""
     people = cohort.participants
     columns = people.columns
-    missing = [c for c in ("participant_id", "role", *cohort.skill_columns,
-                           *cohort.lead_columns) if c not in columns]
+    missing = [
+        c
+        for c in ("participant_id", "role", *cohort.skill_columns, *cohort.lead_columns)
+        if c not in columns
+    ]
     if missing:
         raise InvalidParameterError(
             f"The cohort's participants table lacks the column {missing[0]!r} that "
-            "compatibility scoring needs.")
+            "compatibility scoring needs."
+        )
     n_all = len(people)
     role = people["role"].to_numpy(object)
     n_skill = len(cohort.skill_columns)
     # Column by column: selecting a list of columns costs more than reading each.
-    numbers = np.column_stack([people[c].to_numpy(np.float64) for c in
-                               (*cohort.skill_columns, *cohort.lead_columns)]).astype(np.float32)
-    deep_all = np.column_stack([
-        people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5)
-        for c in _DEEP_COLUMNS])
-    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2   # centred on 0.5
-    unanswered = (_unpack(_bitmasks(people["unanswered"],
-                                    (*cohort.skill_columns, *cohort.lead_columns,
-                                     *_DEEP_COLUMNS)),
-                          n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS))
-                  if "unanswered" in columns else None)
-    answered = (~unanswered if unanswered is not None
-                else np.ones((n_all, n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS)),
-                             bool))
+    numbers = np.column_stack(
+        [people[c].to_numpy(np.float64) for c in (*cohort.skill_columns, *cohort.lead_columns)]
+    ).astype(np.float32)
+    deep_all = np.column_stack(
+        [people[c].to_numpy(float) if c in columns else np.full(n_all, 0.5) for c in _DEEP_COLUMNS]
+    )
+    deep_all = np.round(np.clip(deep_all, 0, 1) * _GRID) - _GRID / 2  # centred on 0.5
+    unanswered = (
+        _unpack(
+            _bitmasks(
+                people["unanswered"], (*cohort.skill_columns, *cohort.lead_columns, *_DEEP_COLUMNS)
+            ),
+            n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS),
+        )
+        if "unanswered" in columns
+        else None
+    )
+    answered = (
+        ~unanswered
+        if unanswered is not None
+        else np.ones((n_all, n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS)), bool)
+    )
     n_lead = len(cohort.lead_columns)
     skill_ans_all = answered[:, :n_skill]
-    lead_ans_all = answered[:, n_skill:n_skill + n_lead]
-    deep_ans_all = answered[:, n_skill + n_lead:]
+    lead_ans_all = answered[:, n_skill : n_skill + n_lead]
+    deep_ans_all = answered[:, n_skill + n_lead :]
     partial_skills = not (skill_ans_all.all() and lead_ans_all.all())
     partial_deep = not deep_ans_all.all()
-    deep_all = np.where(deep_ans_all, deep_all, 0.0)   # an unanswered item adds nothing
+    deep_all = np.where(deep_ans_all, deep_all, 0.0)  # an unanswered item adds nothing
     goal_texts = people["goal_domains"] if "goal_domains" in columns else None
-    interests_all = (_interest_words(people["interests"].fillna("").astype(str).tolist(),
-                                     cohort.interest_names)
-                     if "interests" in columns else np.zeros((n_all, 1), np.uint64))
+    interests_all = (
+        _interest_words(people["interests"].fillna("").astype(str).tolist(), cohort.interest_names)
+        if "interests" in columns
+        else np.zeros((n_all, 1), np.uint64)
+    )
     most = int(np.bitwise_count(interests_all).sum(axis=1).max(initial=0))
-    interest_inverse = _inverse_table(max(2 * most, len(cohort.digital_domains),
-                                          len(cohort.leadership_domains)))
-    generation_all = (pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
-                      if "generation" in columns else np.full(n_all, -1))
-    generation_all = np.where(generation_all < 0, _GEN_CODES - 1,
-                              generation_all).astype(np.int16)
+    interest_inverse = _inverse_table(
+        max(2 * most, len(cohort.digital_domains), len(cohort.leadership_domains))
+    )
+    generation_all = (
+        pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
+        if "generation" in columns
+        else np.full(n_all, -1)
+    )
+    generation_all = np.where(generation_all < 0, _GEN_CODES - 1, generation_all).astype(np.int16)
     department_all, location_all = _codes(people, "department"), _codes(people, "location")
-    utc_all = (people["utc_offset"].to_numpy(np.float64) if "utc_offset" in columns
-               else np.zeros(n_all))
+    utc_all = (
+        people["utc_offset"].to_numpy(np.float64) if "utc_offset" in columns else np.zeros(n_all)
+    )
     utc_all = ((utc_all + 12.0) % 24.0 - 12.0).astype(np.float32)
-    avail_all = (people["availability_hours_month"].to_numpy(np.float64)
-                 if "availability_hours_month" in columns
-                 else np.full(n_all, AVAILABILITY_TARGET_HOURS))
+    avail_all = (
+        people["availability_hours_month"].to_numpy(np.float64)
+        if "availability_hours_month" in columns
+        else np.full(n_all, AVAILABILITY_TARGET_HOURS)
+    )
     avail_all = np.minimum(avail_all / AVAILABILITY_TARGET_HOURS, 1.0).astype(np.float32)
     ids_all = people["participant_id"].astype(str).to_numpy(object)
     sides = []
@@ -347,8 +426,12 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         rows = np.flatnonzero(role == name)
         skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
         domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
-        goals = _unpack(_bitmasks(goal_texts.iloc[rows], domains) if goal_texts is not None
-                        else np.zeros(rows.size, np.int64), len(domains))
+        goals = _unpack(
+            _bitmasks(goal_texts.iloc[rows], domains)
+            if goal_texts is not None
+            else np.zeros(rows.size, np.int64),
+            len(domains),
+        )
         own = skill if name == "mentee" else lead
         own_ans = (skill_ans_all if name == "mentee" else lead_ans_all)[rows]
         if partial_skills:
@@ -368,19 +451,34 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         generation = generation_all[rows]
         department, location = department_all[rows], location_all[rows]
 
-        sides.append(_Side(ids=ids_all[rows], skill=skill, lead=lead, goal_thr=goal_thr,
-                           inv_goals=inv_goals, deep=deep, deep_t=deep,
-                           deep_norm=np.sqrt((deep * deep).sum(axis=1)),
-                           interests=interests_all[rows], generation=generation,
-                           generation8=generation * _GEN_CODES, department=department,
-                           location=location, unknown=(department < 0) | (location < 0),
-                           utc=utc_all[rows], avail=avail_all[rows],
-                           interest_inverse=interest_inverse,
-                           skill_ans=skill_ans_all[rows].astype(np.float32),
-                           lead_ans=lead_ans_all[rows].astype(np.float32),
-                           goal_use=goal_use, deep_ans=deep_ans_all[rows].astype(np.float64),
-                           deep_sq=deep * deep, partial_skills=partial_skills,
-                           partial_deep=partial_deep))
+        sides.append(
+            _Side(
+                ids=ids_all[rows],
+                skill=skill,
+                lead=lead,
+                goal_thr=goal_thr,
+                inv_goals=inv_goals,
+                deep=deep,
+                deep_t=deep,
+                deep_norm=np.sqrt((deep * deep).sum(axis=1)),
+                interests=interests_all[rows],
+                generation=generation,
+                generation8=generation * _GEN_CODES,
+                department=department,
+                location=location,
+                unknown=(department < 0) | (location < 0),
+                utc=utc_all[rows],
+                avail=avail_all[rows],
+                interest_inverse=interest_inverse,
+                skill_ans=skill_ans_all[rows].astype(np.float32),
+                lead_ans=lead_ans_all[rows].astype(np.float32),
+                goal_use=goal_use,
+                deep_ans=deep_ans_all[rows].astype(np.float64),
+                deep_sq=deep * deep,
+                partial_skills=partial_skills,
+                partial_deep=partial_deep,
+            )
+        )
     return sides[0], sides[1]
 
 
@@ -403,6 +501,7 @@ def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float])
 
 
 # --------------------------------------------------------------------------- components
+
 
 def _advantage(teacher: np.ndarray, thr: np.ndarray, inv: np.ndarray) -> np.ndarray:
     """Mean positive advantage over goal domains; same op order for matrix and pairs."""
@@ -430,20 +529,21 @@ def _pair_dot(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
 
 def _pair_count(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
     """How many items both flag (0/1 float32 arrays): exact small integers, as indices."""
-    return np.rint(_pair_dot(a.astype(np.float64), b.astype(np.float64), matrix)
-                   ).astype(np.intp)
+    return np.rint(_pair_dot(a.astype(np.float64), b.astype(np.float64), matrix)).astype(np.intp)
 
 
 def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """All components for broadcastable mentee features ``e`` and mentor features ``r``."""
-    matrix = e["deep"].ndim == 3   # a block of rows against every mentor, or pairs
+    matrix = e["deep"].ndim == 3  # a block of rows against every mentor, or pairs
     if e["partial_skills"]:
         # Divide by the number of goal domains where both people answered.
         inv = e["interest_inverse"]
-        comp_e = _advantage(r["skill"], e["goal_thr"],
-                            inv[_pair_count(e["goal_use"], r["skill_ans"], matrix)])
-        comp_r = _advantage(e["lead"], r["goal_thr"],
-                            inv[_pair_count(e["lead_ans"], r["goal_use"], matrix)])
+        comp_e = _advantage(
+            r["skill"], e["goal_thr"], inv[_pair_count(e["goal_use"], r["skill_ans"], matrix)]
+        )
+        comp_r = _advantage(
+            e["lead"], r["goal_thr"], inv[_pair_count(e["lead_ans"], r["goal_use"], matrix)]
+        )
     else:
         comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
         comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
@@ -458,8 +558,9 @@ def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str,
     if e["partial_deep"]:
         # Unanswered items are left out pair by pair: each norm runs over the items both
         # people answered (integer sums, exact in any order).
-        norms = (np.sqrt(_pair_dot(e["deep_sq"], r["deep_ans"], matrix))
-                 * np.sqrt(_pair_dot(e["deep_ans"], r["deep_sq"], matrix)))
+        norms = np.sqrt(_pair_dot(e["deep_sq"], r["deep_ans"], matrix)) * np.sqrt(
+            _pair_dot(e["deep_ans"], r["deep_sq"], matrix)
+        )
     else:
         norms = e["deep_norm"] * r["deep_norm"]
     cos = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
@@ -467,8 +568,11 @@ def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str,
 
     unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
     gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
-    surface = (gen + _same(e["department"], r["department"], unknown)
-               + _same(e["location"], r["location"], unknown)) / np.float32(3)
+    surface = (
+        gen
+        + _same(e["department"], r["department"], unknown)
+        + _same(e["location"], r["location"], unknown)
+    ) / np.float32(3)
 
     # Jaccard index on the interest bit masks, word by word (integer counts: exact).
     ie, ir = e["interests"], r["interests"]
@@ -485,14 +589,22 @@ def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str,
     gap = np.abs(e["utc"] - r["utc"])
     gap = np.minimum(gap, np.float32(24) - gap)
     schedule = (np.float32(1) - gap * np.float32(1 / 12)) * np.minimum(e["avail"], r["avail"])
-    return {"complementarity_mentee": comp_e, "complementarity_mentor": comp_r,
-            "deep_similarity": deep, "surface_similarity": surface,
-            "shared_interests": shared, "schedule_fit": schedule}
+    return {
+        "complementarity_mentee": comp_e,
+        "complementarity_mentor": comp_r,
+        "deep_similarity": deep,
+        "surface_similarity": surface,
+        "shared_interests": shared,
+        "schedule_fit": schedule,
+    }
 
 
-def _weighted(comps: dict[str, np.ndarray], weights: dict[str, float],
-              out: np.ndarray | None = None, scratch: np.ndarray | None = None
-              ) -> np.ndarray:
+def _weighted(
+    comps: dict[str, np.ndarray],
+    weights: dict[str, float],
+    out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> np.ndarray:
     """Weighted mean of the terms in a fixed order (identical for matrix and pairs).
 
     Written into ``out`` (a new array if None) with ``scratch`` for each term, so a
@@ -523,14 +635,14 @@ def _weighted(comps: dict[str, np.ndarray], weights: dict[str, float],
     return np.minimum(out, np.float32(1), out=out)
 
 
-def _blocked(cohort: Cohort, weight_sets: list[dict[str, float]], keep_components: bool
-             ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+def _blocked(
+    cohort: Cohort, weight_sets: list[dict[str, float]], keep_components: bool
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """Weighted matrices (and optionally the components) over row blocks, on threads."""
     mentees, mentors = _features(cohort)
     n_e, n_r = len(mentees.ids), len(mentors.ids)
     outs = [np.empty((n_e, n_r), np.float32) for _ in weight_sets]
-    comps_out = ({c: np.empty((n_e, n_r), np.float32) for c in COMPONENTS}
-                 if keep_components else {})
+    comps_out = {c: np.empty((n_e, n_r), np.float32) for c in COMPONENTS} if keep_components else {}
     r = mentors.take(slice(None), column=False)
     r = {k: v[None, ...] for k, v in r.items()}
     step = max(1, _BLOCK_ELEMENTS // max(n_r, 1))
@@ -583,8 +695,11 @@ def component_means(cohort: Cohort, mask: np.ndarray | None = None) -> dict[str,
         comps = _components(mentees.take(rows, column=True), r)
         for c, name in enumerate(COMPONENTS):
             block = np.broadcast_to(comps[name], (rows.stop - rows.start, n_r))
-            sums[k, c] = (block.sum(dtype=np.float64) if mask is None
-                          else block[mask[rows]].sum(dtype=np.float64))
+            sums[k, c] = (
+                block.sum(dtype=np.float64)
+                if mask is None
+                else block[mask[rows]].sum(dtype=np.float64)
+            )
 
     workers = min(os.cpu_count() or 1, 8)
     if workers > 1 and n_e * n_r > 4 * _BLOCK_ELEMENTS:
@@ -619,8 +734,7 @@ def _positions(idx: Any, n: int, name: str, owner: str) -> np.ndarray:
     return arr.astype(np.intp)
 
 
-def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any
-                    ) -> dict[str, np.ndarray]:
+def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
     """The components of the pairs ``(mentees[mentee_idx[k]], mentors[mentor_idx[k]])``.
 
     Positions index ``cohort.mentees`` / ``cohort.mentors``; the values equal the
@@ -631,13 +745,22 @@ def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any
     i = _positions(mentee_idx, len(mentees.ids), "mentee_idx", "pair_components")
     j = _positions(mentor_idx, len(mentors.ids), "mentor_idx", "pair_components")
     if i.shape != j.shape:
-        raise fail("mentor_idx", "pair_components",
-                   f"the same length as mentee_idx ({i.size})", f"length {j.size}")
+        raise fail(
+            "mentor_idx",
+            "pair_components",
+            f"the same length as mentee_idx ({i.size})",
+            f"length {j.size}",
+        )
     return _components(mentees.take(i, column=False), mentors.take(j, column=False))
 
 
-def pair_scores(cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *,
-                weights: str | dict[str, float] = "balanced") -> np.ndarray:
+def pair_scores(
+    cohort: Cohort,
+    mentee_idx: Any,
+    mentor_idx: Any,
+    *,
+    weights: str | dict[str, float] = "balanced",
+) -> np.ndarray:
     """Weighted scores of arbitrary pairs, equal to the matching entries of ``compatibility_matrix``."""
     w = resolve_weights(weights, "pair_scores")
     return _weighted(pair_components(cohort, mentee_idx, mentor_idx), w)
@@ -645,15 +768,19 @@ def pair_scores(cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *,
 
 def _check_cohort(cohort: Any, owner: str) -> None:
     if not isinstance(cohort, Cohort):
-        raise fail("cohort", owner, "a Cohort (from generate_cohort or read_roster)", type(cohort).__name__)
-    n_mentors, n_mentees = len(cohort.mentors), len(cohort.mentees)   # cached per cohort
+        raise fail(
+            "cohort", owner, "a Cohort (from generate_cohort or read_roster)", type(cohort).__name__
+        )
+    n_mentors, n_mentees = len(cohort.mentors), len(cohort.mentees)  # cached per cohort
     if not n_mentees or not n_mentors:
         raise InvalidParameterError(
             f"The 'cohort' parameter of {owner} must have at least one mentor and one "
-            f"mentee; got {n_mentors} mentors and {n_mentees} mentees.")
+            f"mentee; got {n_mentors} mentors and {n_mentees} mentees."
+        )
 
 
 # --------------------------------------------------------------------------- constraints
+
 
 @dataclass(frozen=True)
 class Constraints(Spec):
@@ -680,21 +807,25 @@ class Constraints(Spec):
 
     def __post_init__(self) -> None:
         owner = "Constraints"
-        check_option(self.same_department, "same_department", owner,
-                     ("allowed", "forbidden", "required"))
-        object.__setattr__(self, "cross_location",
-                           check_bool(self.cross_location, "cross_location", owner))
+        check_option(
+            self.same_department, "same_department", owner, ("allowed", "forbidden", "required")
+        )
+        object.__setattr__(
+            self, "cross_location", check_bool(self.cross_location, "cross_location", owner)
+        )
         check_option(self.reporting_line, "reporting_line", owner, ("forbidden", "allowed"))
         try:
             pairs = tuple((str(a), str(b)) for a, b in self.forbidden_pairs)
         except (TypeError, ValueError):
-            raise fail("forbidden_pairs", owner, "a sequence of (id, id) pairs",
-                       self.forbidden_pairs) from None
+            raise fail(
+                "forbidden_pairs", owner, "a sequence of (id, id) pairs", self.forbidden_pairs
+            ) from None
         object.__setattr__(self, "forbidden_pairs", pairs)
 
 
-def _constraint_masks(cohort: Cohort, constraints: Constraints,
-                      features: tuple[_Side, _Side] | None = None) -> dict[str, np.ndarray]:
+def _constraint_masks(
+    cohort: Cohort, constraints: Constraints, features: tuple[_Side, _Side] | None = None
+) -> dict[str, np.ndarray]:
     """One boolean 'allowed' matrix per active constraint, named for messages."""
     people = cohort.participants
     mentees, mentors = features or _features(cohort)
@@ -704,7 +835,8 @@ def _constraint_masks(cohort: Cohort, constraints: Constraints,
         if "department" not in people.columns:
             raise InvalidParameterError(
                 f"The constraint same_department={constraints.same_department!r} needs a "
-                "department column, which the participants table lacks.")
+                "department column, which the participants table lacks."
+            )
         de, dr = mentees.department[:, None], mentors.department[None, :]
         same = (de == dr) & (de >= 0)
         name = f"same_department={constraints.same_department!r}"
@@ -713,7 +845,8 @@ def _constraint_masks(cohort: Cohort, constraints: Constraints,
         if "location" not in people.columns:
             raise InvalidParameterError(
                 "The constraint cross_location=True needs a location column, which the "
-                "participants table lacks.")
+                "participants table lacks."
+            )
         le, lr = mentees.location[:, None], mentors.location[None, :]
         masks["cross_location=True"] = ~((le == lr) & (le >= 0))
     if constraints.forbidden_pairs:
@@ -728,15 +861,17 @@ def _constraint_masks(cohort: Cohort, constraints: Constraints,
             else:
                 raise InvalidParameterError(
                     f"The forbidden pair ({quote(a)}, {quote(b)}) must name one mentee and one mentor "
-                    "of the cohort; it does not.")
+                    "of the cohort; it does not."
+                )
         masks["forbidden_pairs"] = allowed
     if constraints.reporting_line == "forbidden" and "manager_id" in people.columns:
         masks["reporting_line"] = _reporting_line_allowed(people, mentees.ids, mentors.ids)
     return masks
 
 
-def _reporting_line_allowed(people: pd.DataFrame, mentee_ids: np.ndarray,
-                            mentor_ids: np.ndarray) -> np.ndarray:
+def _reporting_line_allowed(
+    people: pd.DataFrame, mentee_ids: np.ndarray, mentor_ids: np.ndarray
+) -> np.ndarray:
     """False where one person is in the other's chain of managers (vectorized by depth)."""
     ids = pd.Index(people["participant_id"].astype(str))
     manager = people["manager_id"].fillna("").astype(str).str.strip()
@@ -776,8 +911,9 @@ def _check_constraints(constraints: Any, owner: str) -> Constraints:
     if isinstance(constraints, dict):
         return Constraints(**constraints)
     if not isinstance(constraints, Constraints):
-        raise fail("constraints", owner, "a Constraints, a dict of its fields, or None",
-                   constraints)
+        raise fail(
+            "constraints", owner, "a Constraints, a dict of its fields, or None", constraints
+        )
     return constraints
 
 
@@ -816,9 +952,11 @@ class Compatibility:
             check_option(name, "name", "Compatibility.matrices", MATRICES)
         missing = [n for n in dict.fromkeys(names) if n not in self._cache]
         if missing:
-            sets = {"scores": self.weights,
-                    "mentee_view": side_weights(self.weights, "mentee"),
-                    "mentor_view": side_weights(self.weights, "mentor")}
+            sets = {
+                "scores": self.weights,
+                "mentee_view": side_weights(self.weights, "mentee"),
+                "mentor_view": side_weights(self.weights, "mentor"),
+            }
             outs, _ = _blocked(self.cohort, [sets[n] for n in missing], keep_components=False)
             self._cache.update(zip(missing, outs, strict=True))
         return tuple(self._cache[n] for n in names)
@@ -846,9 +984,13 @@ class Compatibility:
         return pair_components(self.cohort, mentee_idx, mentor_idx)
 
 
-def compatibility_matrix(cohort: Cohort, *, weights: str | dict[str, float] = "balanced",
-                  constraints: Constraints | dict | None = None,
-                  precompute: Any = MATRICES) -> Compatibility:
+def compatibility_matrix(
+    cohort: Cohort,
+    *,
+    weights: str | dict[str, float] = "balanced",
+    constraints: Constraints | dict | None = None,
+    precompute: Any = MATRICES,
+) -> Compatibility:
     """Score every (mentee, mentor) pair of ``cohort``; see the module docstring.
 
     ``weights`` is a :data:`WEIGHT_PROFILES` name or a ``{term: weight}`` dict (terms
@@ -860,16 +1002,26 @@ def compatibility_matrix(cohort: Cohort, *, weights: str | dict[str, float] = "b
     w = resolve_weights(weights, "compatibility_matrix")
     constraints = _check_constraints(constraints, "compatibility_matrix")
     if isinstance(precompute, str) or not all(p in MATRICES for p in precompute):
-        raise fail("precompute", "compatibility_matrix",
-                   "a sequence of names among " + ", ".join(MATRICES), precompute)
+        raise fail(
+            "precompute",
+            "compatibility_matrix",
+            "a sequence of names among " + ", ".join(MATRICES),
+            precompute,
+        )
     mentees, mentors = _features(cohort)
     masks = _constraint_masks(cohort, constraints, (mentees, mentors))
     mask = np.ones((len(mentees.ids), len(mentors.ids)), bool)
     for allowed in masks.values():
         mask &= allowed
-    compat = Compatibility(admissible=mask, mentee_ids=mentees.ids, mentor_ids=mentors.ids,
-                           weights=w, constraints=constraints, cohort=cohort,
-                           constraint_masks=masks)
+    compat = Compatibility(
+        admissible=mask,
+        mentee_ids=mentees.ids,
+        mentor_ids=mentors.ids,
+        weights=w,
+        constraints=constraints,
+        cohort=cohort,
+        constraint_masks=masks,
+    )
     if precompute:
         compat.matrices(*precompute)
     return compat
@@ -935,28 +1087,38 @@ class ComponentDetails:
         e, r = self.e, self.r
         if term == "complementarity_mentee":
             adv = np.maximum(r.skill[j] - e.goal_thr[i], 0)
-            part = self._part(e.goal_use[i], r.skill_ans[j], e.partial_skills,
-                              "goal domains")
-            return base + (f" ({self._domain(adv, self.cohort.skill_columns)}{part})"
-                           if adv.max() > 0 else "")
+            part = self._part(e.goal_use[i], r.skill_ans[j], e.partial_skills, "goal domains")
+            return base + (
+                f" ({self._domain(adv, self.cohort.skill_columns)}{part})" if adv.max() > 0 else ""
+            )
         if term == "complementarity_mentor":
             adv = np.maximum(e.lead[i] - r.goal_thr[j], 0)
-            part = self._part(r.goal_use[j], e.lead_ans[i], e.partial_skills,
-                              "goal domains")
-            return base + (f" ({self._domain(adv, self.cohort.lead_columns)}{part})"
-                           if adv.max() > 0 else "")
+            part = self._part(r.goal_use[j], e.lead_ans[i], e.partial_skills, "goal domains")
+            return base + (
+                f" ({self._domain(adv, self.cohort.lead_columns)}{part})" if adv.max() > 0 else ""
+            )
         if term == "deep_similarity":
             both = int(np.rint((e.deep_ans[i] * r.deep_ans[j]).sum()))
-            return base + (f" (on the {both} of {len(_DEEP_COLUMNS)} items both answered; "
-                           "the others are left out)" if e.partial_deep else "")
+            return base + (
+                f" (on the {both} of {len(_DEEP_COLUMNS)} items both answered; "
+                "the others are left out)"
+                if e.partial_deep
+                else ""
+            )
         if term == "shared_interests":
-            names = [self._interest(64 * w + b)
-                     for w, both in enumerate((e.interests[i] & r.interests[j]).tolist())
-                     for b in range(64) if both >> b & 1]
+            names = [
+                self._interest(64 * w + b)
+                for w, both in enumerate((e.interests[i] & r.interests[j]).tolist())
+                for b in range(64)
+                if both >> b & 1
+            ]
             return base + (": " + ", ".join(names) if names else "")
         if term == "surface_similarity":
-            same = [a for a in ("department", "location")
-                    if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]]
+            same = [
+                a
+                for a in ("department", "location")
+                if getattr(e, a)[i] >= 0 and getattr(e, a)[i] == getattr(r, a)[j]
+            ]
             if e.generation[i] == r.generation[j] and e.generation[i] < 7:
                 same.append("generation")
             return ("same " + " and ".join(same)) if same else base

@@ -27,8 +27,13 @@ CANONICAL_COHORTS: dict[str, tuple[CohortSpec, str]] = {
         "24 people (12 mentors, 12 mentees) for teaching: small enough to read whole.",
     ),
     "cohort_200": (
-        CohortSpec(n_mentors=200, n_mentees=200, seed=2025,
-                   locales=("en_US", "de_DE", "pt_BR"), locale_weights=(0.6, 0.25, 0.15)),
+        CohortSpec(
+            n_mentors=200,
+            n_mentees=200,
+            seed=2025,
+            locales=("en_US", "de_DE", "pt_BR"),
+            locale_weights=(0.6, 0.25, 0.15),
+        ),
         "200 mentors and 200 mentees in three locales (United States, Germany, Brazil) "
         "for studies.",
     ),
@@ -78,15 +83,26 @@ def _readme(dictionary: pd.DataFrame) -> str:
     ]
     for name, (spec, purpose) in CANONICAL_COHORTS.items():
         locales = ", ".join(spec.locales)
-        lines.append(f"| `{name}.csv` | {spec.n_participants} | n_mentors={spec.n_mentors}, "
-                     f"n_mentees={spec.n_mentees}, seed={spec.seed}, locales={locales} "
-                     f"| {purpose} |")
-    lines += ["", "## `participants` columns", "",
-              "| column | type | unit or allowed values | meaning |", "|---|---|---|---|"]
+        lines.append(
+            f"| `{name}.csv` | {spec.n_participants} | n_mentors={spec.n_mentors}, "
+            f"n_mentees={spec.n_mentees}, seed={spec.seed}, locales={locales} "
+            f"| {purpose} |"
+        )
+    lines += [
+        "",
+        "## `participants` columns",
+        "",
+        "| column | type | unit or allowed values | meaning |",
+        "|---|---|---|---|",
+    ]
     for row in dictionary.itertuples(index=False):
         lines.append(f"| `{row.column}` | {row.type} | {row.unit_or_allowed} | {row.meaning} |")
-    lines += ["", "Python: `from toolkit.datasets import canonical_cohort; "
-              "canonical_cohort('cohort_small').participants`.", ""]
+    lines += [
+        "",
+        "Python: `from toolkit.datasets import canonical_cohort; "
+        "canonical_cohort('cohort_small').participants`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -117,14 +133,28 @@ def _write_all(folder: Path) -> list[Path]:
     written.extend(sorted(p for p in Path(logs).iterdir() if p.is_file()))
     checksums = {p.relative_to(folder).as_posix(): _sha256(p) for p in written}
     manifest = folder / "manifest.json"
-    _write_text(manifest, json.dumps({
-        "toolkit_version": __version__,
-        "package_versions": package_versions(),
-        "data_sets": {name: {"n_mentors": spec.n_mentors, "n_mentees": spec.n_mentees,
-                             "seed": spec.seed, "locales": list(spec.locales)}
-                      for name, (spec, _) in CANONICAL_COHORTS.items()},
-        "sha256": checksums,
-    }, indent=2, sort_keys=True) + "\n")
+    _write_text(
+        manifest,
+        json.dumps(
+            {
+                "toolkit_version": __version__,
+                "package_versions": package_versions(),
+                "data_sets": {
+                    name: {
+                        "n_mentors": spec.n_mentors,
+                        "n_mentees": spec.n_mentees,
+                        "seed": spec.seed,
+                        "locales": list(spec.locales),
+                    }
+                    for name, (spec, _) in CANONICAL_COHORTS.items()
+                },
+                "sha256": checksums,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
+    )
     written.append(manifest)
     sums = folder / "CHECKSUMS.sha256"
     _write_text(sums, "".join(f"{digest}  {name}\n" for name, digest in sorted(checksums.items())))

@@ -55,12 +55,22 @@ __all__ = [
     "t_test_power",
 ]
 
-DIAGNOSANDS = ("power", "bias", "rmse", "coverage", "mean_estimate", "sd_estimate", "mean_se",
-               "type_s_rate", "exaggeration_ratio")
+DIAGNOSANDS = (
+    "power",
+    "bias",
+    "rmse",
+    "coverage",
+    "mean_estimate",
+    "sd_estimate",
+    "mean_se",
+    "type_s_rate",
+    "exaggeration_ratio",
+)
 ROW_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
 
 
 # --------------------------------------------------------------------------- seeds
+
 
 def simulation_seed(root: int, index: int) -> int:
     """The seed of simulation ``index`` under ``root``: a pure function of both.
@@ -73,6 +83,7 @@ def simulation_seed(root: int, index: int) -> int:
 
 
 # --------------------------------------------------------------------------- built-in designs
+
 
 @dataclass(frozen=True)
 class TwoArmNormal:
@@ -124,11 +135,19 @@ class DifferenceInMeans:
         a, b = y[arm == self.treatment], y[arm == self.control]
         res = stats.ttest_ind(a, b, equal_var=self.equal_var)
         est = a.mean() - b.mean()
-        se = abs(est / res.statistic) if res.statistic != 0 else math.sqrt(
-            a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        se = (
+            abs(est / res.statistic)
+            if res.statistic != 0
+            else math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        )
         crit = stats.t.ppf(1 - self.alpha / 2, res.df)
-        return {"estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
-                "p_value": float(res.pvalue)}
+        return {
+            "estimate": est,
+            "se": se,
+            "ci_low": est - crit * se,
+            "ci_high": est + crit * se,
+            "p_value": float(res.pvalue),
+        }
 
 
 @dataclass(frozen=True)
@@ -149,15 +168,20 @@ class ArmContrast:
     def __call__(self, data: pd.DataFrame) -> dict:
         from toolkit.analysis import compare_arms
 
-        res = compare_arms(data, self.outcome, by=self.by, reference=self.reference, **dict(self.options))
+        res = compare_arms(
+            data, self.outcome, by=self.by, reference=self.reference, **dict(self.options)
+        )
         # Plain arrays: selecting with pandas costs about a millisecond per simulation.
-        hit = np.flatnonzero((res["effect"].to_numpy(object) == self.effect)
-                             & (res["group"].to_numpy(object) == self.group)
-                             & (res["reference"].to_numpy(object) == self.reference))
+        hit = np.flatnonzero(
+            (res["effect"].to_numpy(object) == self.effect)
+            & (res["group"].to_numpy(object) == self.group)
+            & (res["reference"].to_numpy(object) == self.reference)
+        )
         if len(hit) != 1:
             raise InvalidParameterError(
                 f"ArmContrast found {len(hit)} rows for effect {self.effect!r}, group {self.group!r} and "
-                f"reference {self.reference!r}; the effects available are {sorted(res.effect.unique())}.")
+                f"reference {self.reference!r}; the effects available are {sorted(res.effect.unique())}."
+            )
         return {k: res[k].to_numpy()[hit[0]] for k in ROW_FIELDS}
 
 
@@ -194,14 +218,25 @@ class SimulatorDesign:
         check_int(self.n, "n", "SimulatorDesign", low=2)
         # Validates both arms (an Arm, a (match, design) pair or a ProgramDesign) now,
         # not at the first simulation.
-        object.__setattr__(self, "_arms", ExperimentSpec(
-            arms={"treatment": self.treatment, "comparison": self.control}).arms)
+        object.__setattr__(
+            self,
+            "_arms",
+            ExperimentSpec(arms={"treatment": self.treatment, "comparison": self.control}).arms,
+        )
         if self.cohort is not None and not isinstance(self.cohort, CohortSpec):
-            raise fail("cohort", "SimulatorDesign", "a CohortSpec template or None",
-                       type(self.cohort).__name__)
+            raise fail(
+                "cohort",
+                "SimulatorDesign",
+                "a CohortSpec template or None",
+                type(self.cohort).__name__,
+            )
         if self.behavior is not None and not isinstance(self.behavior, BehaviorModel):
-            raise fail("behavior", "SimulatorDesign", "a BehaviorModel or None",
-                       type(self.behavior).__name__)
+            raise fail(
+                "behavior",
+                "SimulatorDesign",
+                "a BehaviorModel or None",
+                type(self.behavior).__name__,
+            )
         if self.estimand is not None:
             check_real(self.estimand, "estimand", "SimulatorDesign")
 
@@ -210,15 +245,26 @@ class SimulatorDesign:
         ratio = template.n_mentors / template.n_mentees
         return replace(template, n_mentees=n, n_mentors=max(n, round(n * ratio)), seed=seed)
 
-    def _both_arms(self, seed: int, n: int, *, replicates: int | None = None,
-                   replicate_seeds: Sequence[int] | None = None) -> pd.DataFrame:
+    def _both_arms(
+        self,
+        seed: int,
+        n: int,
+        *,
+        replicates: int | None = None,
+        replicate_seeds: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
         # "control" names run_experiment's unpaired arm, so the comparison design runs
         # as "comparison" and is labelled "control" only in the data handed out.
-        spec = ExperimentSpec(cohort=self._spec(n, seed), arms=self._arms,
-                              replicates=len(replicate_seeds) if replicate_seeds else replicates,
-                              seed=seed, behavior=self.behavior or {})
-        return run_experiment(spec, progress=False, tables=("outcomes",),
-                              replicate_seeds=replicate_seeds).outcomes
+        spec = ExperimentSpec(
+            cohort=self._spec(n, seed),
+            arms=self._arms,
+            replicates=len(replicate_seeds) if replicate_seeds else replicates,
+            seed=seed,
+            behavior=self.behavior or {},
+        )
+        return run_experiment(
+            spec, progress=False, tables=("outcomes",), replicate_seeds=replicate_seeds
+        ).outcomes
 
     def __call__(self, seed: int, n: int | None = None) -> pd.DataFrame:
         return self.batch([seed], n)[0]
@@ -239,19 +285,20 @@ class SimulatorDesign:
         bounds = np.searchsorted(rep[order], np.arange(len(seeds) + 1))
         treated = np.zeros((len(seeds), int(pair.max(initial=0)) + 1), bool)
         for i, seed in enumerate(seeds):
-            pair_ids = np.unique(pair[order[bounds[i]:bounds[i + 1]]])
-            treated[i, _seeding.rng(int(seed), "diagnose", "assignment").permutation(
-                pair_ids)[: n // 2]] = True
+            pair_ids = np.unique(pair[order[bounds[i] : bounds[i + 1]]])
+            treated[
+                i, _seeding.rng(int(seed), "diagnose", "assignment").permutation(pair_ids)[: n // 2]
+            ] = True
         rows = order[(treated[rep, pair] == in_treatment)[order]]
         kept = outcomes.iloc[rows]
         kept["arm"] = np.where(in_treatment[rows], "treatment", "control")
-        kept["replicate"] = np.zeros(len(rows), np.int32)   # each its own one-replicate run
+        kept["replicate"] = np.zeros(len(rows), np.int32)  # each its own one-replicate run
         cuts = np.searchsorted(rep[rows], np.arange(len(seeds) + 1))
-        return [kept.iloc[cuts[i]:cuts[i + 1]].reset_index(drop=True)
-                for i in range(len(seeds))]
+        return [kept.iloc[cuts[i] : cuts[i + 1]].reset_index(drop=True) for i in range(len(seeds))]
 
-    def population_effect(self, outcome: str, *, n: int = 500, replicates: int = 20,
-                          seed: int = 0) -> tuple[float, float]:
+    def population_effect(
+        self, outcome: str, *, n: int = 500, replicates: int = 20, seed: int = 0
+    ) -> tuple[float, float]:
         """(estimate, MCSE) of the mean treatment-minus-control difference in ``outcome``.
 
         Every pair contributes both potential outcomes (common random numbers), so the
@@ -259,41 +306,57 @@ class SimulatorDesign:
         """
         outcomes = self._both_arms(seed, n, replicates=replicates)
         if outcome not in outcomes.columns:
-            raise fail("outcome", "SimulatorDesign.population_effect",
-                       "one of " + ", ".join(outcomes.columns), outcome)
-        wide = outcomes.pivot_table(index=["replicate", "pair_id"], columns="arm",
-                                    values=outcome, observed=True, aggfunc="first")
-        per_rep = (wide["treatment"].astype(float) - wide["comparison"].astype(float)
-                   ).groupby(level="replicate").mean()
+            raise fail(
+                "outcome",
+                "SimulatorDesign.population_effect",
+                "one of " + ", ".join(outcomes.columns),
+                outcome,
+            )
+        wide = outcomes.pivot_table(
+            index=["replicate", "pair_id"],
+            columns="arm",
+            values=outcome,
+            observed=True,
+            aggfunc="first",
+        )
+        per_rep = (
+            (wide["treatment"].astype(float) - wide["comparison"].astype(float))
+            .groupby(level="replicate")
+            .mean()
+        )
         return float(per_rep.mean()), float(per_rep.std(ddof=1) / np.sqrt(len(per_rep)))
 
 
 # --------------------------------------------------------------------------- running
 
+
 def _as_row(out: Any) -> dict:
     if isinstance(out, pd.DataFrame):
         if len(out) != 1:
             raise InvalidParameterError(
-                f"An estimator must return one row (a mapping or a one-row frame); it returned {len(out)} rows.")
+                f"An estimator must return one row (a mapping or a one-row frame); it returned {len(out)} rows."
+            )
         out = out.iloc[0].to_dict()
     elif isinstance(out, pd.Series):
         out = out.to_dict()
     if not isinstance(out, Mapping) or "estimate" not in out:
         raise InvalidParameterError(
             "An estimator must return a mapping with at least an 'estimate' key (and se, ci_low, "
-            f"ci_high, p_value where available); got {type(out).__name__}.")
+            f"ci_high, p_value where available); got {type(out).__name__}."
+        )
     return {k: float(out[k]) if out.get(k) is not None else np.nan for k in ROW_FIELDS}
 
 
-def _run_chunk(design: Callable, estimator: Callable, n: int | None, root: int,
-               indices: Sequence[int]) -> list[dict]:
+def _run_chunk(
+    design: Callable, estimator: Callable, n: int | None, root: int, indices: Sequence[int]
+) -> list[dict]:
     """Run simulations ``indices`` at size ``n``; module level so it pickles."""
     seeds = [simulation_seed(root, i) for i in indices]
     datasets: list[Any] | None = None
     if callable(getattr(design, "batch", None)) and len(seeds) > 1:
         try:
             datasets = design.batch(seeds, n)
-        except ToolkitError:   # let each simulation succeed or fail on its own below
+        except ToolkitError:  # let each simulation succeed or fail on its own below
             datasets = None
     rows = []
     for k, i in enumerate(indices):
@@ -322,11 +385,16 @@ def _one_blas_thread() -> None:
 
 
 def _is_dask_client(obj: Any) -> bool:
-    return type(obj).__module__.startswith("distributed") and hasattr(obj, "submit") and hasattr(obj, "gather")
+    return (
+        type(obj).__module__.startswith("distributed")
+        and hasattr(obj, "submit")
+        and hasattr(obj, "gather")
+    )
 
 
-def _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress, desc
-              ) -> pd.DataFrame:
+def _simulate(
+    design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress, desc
+) -> pd.DataFrame:
     from tqdm.auto import tqdm
 
     tasks = []
@@ -343,17 +411,25 @@ def _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_siz
         elif _is_dask_client(executor):
             from distributed import as_completed
 
-            futs = [executor.submit(_run_chunk, design, estimator, n, seed, idx, pure=False) for n, idx in tasks]
+            futs = [
+                executor.submit(_run_chunk, design, estimator, n, seed, idx, pure=False)
+                for n, idx in tasks
+            ]
             for fut in as_completed(futs):
                 rows = fut.result()
                 results += rows
                 bar.update(len(rows))
         else:
             own = executor == "process"
-            pool = (cf.ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread)
-                    if own else executor)
+            pool = (
+                cf.ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread)
+                if own
+                else executor
+            )
             try:
-                futs = [pool.submit(_run_chunk, design, estimator, n, seed, idx) for n, idx in tasks]
+                futs = [
+                    pool.submit(_run_chunk, design, estimator, n, seed, idx) for n, idx in tasks
+                ]
                 for fut in cf.as_completed(futs):
                     rows = fut.result()
                     results += rows
@@ -370,6 +446,7 @@ def _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_siz
 
 
 # --------------------------------------------------------------------------- diagnosands
+
 
 def _stats(est, se, lo, hi, p, theta, alpha) -> dict[str, np.ndarray]:
     """Diagnosands over the last axis (vectorized over bootstrap resamples)."""
@@ -392,12 +469,19 @@ def _stats(est, se, lo, hi, p, theta, alpha) -> dict[str, np.ndarray]:
             wrong = (np.sign(est) != np.sign(theta)) & sig
             out["type_s_rate"] = np.where(n_sig > 0, wrong.sum(-1) / np.maximum(n_sig, 1), np.nan)
             out["exaggeration_ratio"] = np.where(
-                n_sig > 0, np.where(sig, est / theta, 0.0).sum(-1) / np.maximum(n_sig, 1), np.nan)
+                n_sig > 0, np.where(sig, est / theta, 0.0).sum(-1) / np.maximum(n_sig, 1), np.nan
+            )
     return out
 
 
-def diagnosands(simulations: pd.DataFrame, *, estimand: float, alpha: float = 0.05,
-                bootstrap: int = 500, seed: int = 0) -> pd.DataFrame:
+def diagnosands(
+    simulations: pd.DataFrame,
+    *,
+    estimand: float,
+    alpha: float = 0.05,
+    bootstrap: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Diagnosands and bootstrap Monte Carlo standard errors from one table of simulations.
 
     ``simulations`` has ``estimate, se, ci_low, ci_high, p_value`` per simulation; rows
@@ -408,7 +492,9 @@ def diagnosands(simulations: pd.DataFrame, *, estimand: float, alpha: float = 0.
     arrays = [sims[c].to_numpy(dtype=float) for c in ROW_FIELDS]
     s = len(sims)
     if s == 0:
-        raise InvalidParameterError("Every simulation failed, so there is nothing to diagnose; see the 'error' column.")
+        raise InvalidParameterError(
+            "Every simulation failed, so there is nothing to diagnose; see the 'error' column."
+        )
     theta = float(estimand) if estimand is not None else np.nan
     point = _stats(*arrays, theta, alpha)
     idx = _seeding.rng(seed, "diagnose", "bootstrap").integers(0, s, size=(bootstrap, s))
@@ -418,8 +504,15 @@ def diagnosands(simulations: pd.DataFrame, *, estimand: float, alpha: float = 0.
         b = boot[name]
         b = b[np.isfinite(b)]
         mcse = float(b.std(ddof=1)) if len(b) > 1 and np.isfinite(point[name]) else np.nan
-        rows.append({"diagnosand": name, "estimate": float(point[name]), "mcse": mcse,
-                     "n_sims": s, "n_failed": int((~ok).sum())})
+        rows.append(
+            {
+                "diagnosand": name,
+                "estimate": float(point[name]),
+                "mcse": mcse,
+                "n_sims": s,
+                "n_failed": int((~ok).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -451,15 +544,34 @@ def _resolve_estimand(design, estimand, n):
 
 
 def _check_executor(executor, owner):
-    if executor in ("process", "serial") or _is_dask_client(executor) or isinstance(executor, cf.Executor):
+    if (
+        executor in ("process", "serial")
+        or _is_dask_client(executor)
+        or isinstance(executor, cf.Executor)
+    ):
         return executor
-    raise fail("executor", owner, "'process', 'serial', a concurrent.futures.Executor or a "
-               "dask.distributed.Client", executor)
+    raise fail(
+        "executor",
+        owner,
+        "'process', 'serial', a concurrent.futures.Executor or a dask.distributed.Client",
+        executor,
+    )
 
 
-def _check_run(owner: str, *, design: Any, estimator: Any, sims: Any, seed: Any, alpha: Any,
-               bootstrap: Any, executor: Any, workers: Any, chunk_size: Any, progress: Any
-               ) -> dict[str, Any]:
+def _check_run(
+    owner: str,
+    *,
+    design: Any,
+    estimator: Any,
+    sims: Any,
+    seed: Any,
+    alpha: Any,
+    bootstrap: Any,
+    executor: Any,
+    workers: Any,
+    chunk_size: Any,
+    progress: Any,
+) -> dict[str, Any]:
     """The arguments :func:`diagnose` and :func:`power_curve` share, validated once."""
     if not callable(design):
         raise fail("design", owner, "a callable design(seed, n) -> data", design)
@@ -472,16 +584,28 @@ def _check_run(owner: str, *, design: Any, estimator: Any, sims: Any, seed: Any,
         "bootstrap": check_int(bootstrap, "bootstrap", owner, low=2),
         "executor": _check_executor(executor, owner),
         "workers": None if workers is None else check_int(workers, "workers", owner, low=1),
-        "chunk_size": (None if chunk_size is None
-                       else check_int(chunk_size, "chunk_size", owner, low=1)),
+        "chunk_size": (
+            None if chunk_size is None else check_int(chunk_size, "chunk_size", owner, low=1)
+        ),
         "progress": check_bool(progress, "progress", owner),
     }
 
 
-def diagnose(design: Callable, estimator: Callable, *, sims: int = 500, n: int | None = None,
-             estimand: float | Callable | None = None, seed: int = 0, alpha: float = 0.05,
-             bootstrap: int = 500, executor: Any = "process", workers: int | None = None,
-             chunk_size: int | None = None, progress: bool = True) -> Diagnosis:
+def diagnose(
+    design: Callable,
+    estimator: Callable,
+    *,
+    sims: int = 500,
+    n: int | None = None,
+    estimand: float | Callable | None = None,
+    seed: int = 0,
+    alpha: float = 0.05,
+    bootstrap: int = 500,
+    executor: Any = "process",
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> Diagnosis:
     """Diagnose ``design`` analysed by ``estimator`` with ``sims`` simulations.
 
     ``executor``: ``"process"`` (a local process pool of ``workers``), ``"serial"``, any
@@ -491,24 +615,53 @@ def diagnose(design: Callable, estimator: Callable, *, sims: int = 500, n: int |
     and exaggeration are NaN. Returns a :class:`Diagnosis`.
     """
     owner = "diagnose"
-    run = _check_run(owner, design=design, estimator=estimator, sims=sims, seed=seed,
-                     alpha=alpha, bootstrap=bootstrap, executor=executor, workers=workers,
-                     chunk_size=chunk_size, progress=progress)
+    run = _check_run(
+        owner,
+        design=design,
+        estimator=estimator,
+        sims=sims,
+        seed=seed,
+        alpha=alpha,
+        bootstrap=bootstrap,
+        executor=executor,
+        workers=workers,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
     sims, seed, alpha, bootstrap, executor, workers, chunk_size = (
-        run["sims"], run["seed"], run["alpha"], run["bootstrap"], run["executor"],
-        run["workers"], run["chunk_size"])
+        run["sims"],
+        run["seed"],
+        run["alpha"],
+        run["bootstrap"],
+        run["executor"],
+        run["workers"],
+        run["chunk_size"],
+    )
     if n is not None:
         n = check_int(n, "n", owner, low=1)
     theta = _resolve_estimand(design, estimand, n)
-    table = _simulate(design, estimator, [n], sims, seed, executor, workers, chunk_size, progress, "diagnose")
+    table = _simulate(
+        design, estimator, [n], sims, seed, executor, workers, chunk_size, progress, "diagnose"
+    )
     diag = diagnosands(table, estimand=theta, alpha=alpha, bootstrap=bootstrap, seed=seed)
     return Diagnosis(diagnosands=diag, simulations=table, estimand=theta, alpha=alpha)
 
 
-def power_curve(design: Callable, estimator: Callable, *, sizes: Sequence[int], sims: int = 500,
-                estimand: float | Callable | None = None, seed: int = 0, alpha: float = 0.05,
-                bootstrap: int = 500, executor: Any = "process", workers: int | None = None,
-                chunk_size: int | None = None, progress: bool = True) -> pd.DataFrame:
+def power_curve(
+    design: Callable,
+    estimator: Callable,
+    *,
+    sizes: Sequence[int],
+    sims: int = 500,
+    estimand: float | Callable | None = None,
+    seed: int = 0,
+    alpha: float = 0.05,
+    bootstrap: int = 500,
+    executor: Any = "process",
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Diagnosands over sample sizes: a tidy frame ``n, diagnosand, estimate, mcse, ...``.
 
     All sizes share one pool; simulation ``i`` uses the same seed at every size.
@@ -518,18 +671,37 @@ def power_curve(design: Callable, estimator: Callable, *, sizes: Sequence[int], 
     if isinstance(sizes, int | str) or not len(sizes):
         raise fail("sizes", owner, "a non-empty list of sample sizes", sizes)
     sizes = [check_int(s, "sizes", owner, low=1) for s in sizes]
-    run = _check_run(owner, design=design, estimator=estimator, sims=sims, seed=seed,
-                     alpha=alpha, bootstrap=bootstrap, executor=executor, workers=workers,
-                     chunk_size=chunk_size, progress=progress)
+    run = _check_run(
+        owner,
+        design=design,
+        estimator=estimator,
+        sims=sims,
+        seed=seed,
+        alpha=alpha,
+        bootstrap=bootstrap,
+        executor=executor,
+        workers=workers,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
     sims, seed, alpha, bootstrap, executor, workers, chunk_size = (
-        run["sims"], run["seed"], run["alpha"], run["bootstrap"], run["executor"],
-        run["workers"], run["chunk_size"])
-    table = _simulate(design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress,
-                      "power curve")
+        run["sims"],
+        run["seed"],
+        run["alpha"],
+        run["bootstrap"],
+        run["executor"],
+        run["workers"],
+        run["chunk_size"],
+    )
+    table = _simulate(
+        design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress, "power curve"
+    )
     parts = []
     for size in sizes:
         theta = _resolve_estimand(design, estimand, size)
-        d = diagnosands(table[table.n == size], estimand=theta, alpha=alpha, bootstrap=bootstrap, seed=seed)
+        d = diagnosands(
+            table[table.n == size], estimand=theta, alpha=alpha, bootstrap=bootstrap, seed=seed
+        )
         parts.append(d.assign(n=size))
     out = pd.concat(parts, ignore_index=True)
     return out[["n", "diagnosand", "estimate", "mcse", "n_sims", "n_failed"]]
@@ -537,8 +709,10 @@ def power_curve(design: Callable, estimator: Callable, *, sizes: Sequence[int], 
 
 # --------------------------------------------------------------------------- assurance
 
-def t_test_power(effect: Any, sd_treatment: Any, sd_control: Any, n: Any, *,
-                 alpha: float = 0.05) -> np.ndarray:
+
+def t_test_power(
+    effect: Any, sd_treatment: Any, sd_control: Any, n: Any, *, alpha: float = 0.05
+) -> np.ndarray:
     """Power of a two-sided pooled-variance t test of a pilot with ``n`` pairs in total,
     half in each arm, for a true difference ``effect`` and per-pair outcome standard
     deviations ``sd_treatment`` and ``sd_control`` (noncentral t, df = n - 2). Arrays
@@ -549,8 +723,9 @@ def t_test_power(effect: Any, sd_treatment: Any, sd_control: Any, n: Any, *,
     """
     d = np.asarray(effect, float)
     n = np.asarray(n, float)
-    se = np.sqrt((np.asarray(sd_treatment, float) ** 2 + np.asarray(sd_control, float) ** 2)
-                 / (n / 2))
+    se = np.sqrt(
+        (np.asarray(sd_treatment, float) ** 2 + np.asarray(sd_control, float) ** 2) / (n / 2)
+    )
     df = n - 2
     crit = stats.t.ppf(1 - alpha / 2, df)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -561,8 +736,9 @@ def t_test_power(effect: Any, sd_treatment: Any, sd_control: Any, n: Any, *,
     return np.where(finite, power, np.where(d != 0, 1.0, alpha))
 
 
-def assurance(per_model: pd.DataFrame, sizes: Sequence[int], *, alpha: float = 0.05,
-              target_power: float = 0.8) -> pd.DataFrame:
+def assurance(
+    per_model: pd.DataFrame, sizes: Sequence[int], *, alpha: float = 0.05, target_power: float = 0.8
+) -> pd.DataFrame:
     """Assurance of a two-arm pilot at each size: its power averaged over plausible models.
 
     Assurance is the unconditional probability that the trial succeeds (here: its
@@ -590,9 +766,14 @@ def assurance(per_model: pd.DataFrame, sizes: Sequence[int], *, alpha: float = 0
     owner = "assurance"
     need = {"effect", "sd_treatment", "sd_control"}
     if not isinstance(per_model, pd.DataFrame) or not need <= set(per_model.columns):
-        raise fail("per_model", owner, "a DataFrame with columns effect, sd_treatment, "
-                   "sd_control", type(per_model).__name__ if not isinstance(
-                       per_model, pd.DataFrame) else sorted(per_model.columns))
+        raise fail(
+            "per_model",
+            owner,
+            "a DataFrame with columns effect, sd_treatment, sd_control",
+            type(per_model).__name__
+            if not isinstance(per_model, pd.DataFrame)
+            else sorted(per_model.columns),
+        )
     if per_model.empty:
         raise fail("per_model", owner, "at least one model", "an empty table")
     if isinstance(sizes, int | str) or not len(sizes):
@@ -600,14 +781,23 @@ def assurance(per_model: pd.DataFrame, sizes: Sequence[int], *, alpha: float = 0
     sizes = np.array([check_int(s, "sizes", owner, low=4) for s in sizes], float)
     alpha = check_real(alpha, "alpha", owner, low=0, high=0.5)
     target_power = check_real(target_power, "target_power", owner, low=0, high=1)
-    power = t_test_power(per_model["effect"].to_numpy(float)[:, None],
-                         per_model["sd_treatment"].to_numpy(float)[:, None],
-                         per_model["sd_control"].to_numpy(float)[:, None], sizes[None, :],
-                         alpha=alpha)                      # models x sizes
+    power = t_test_power(
+        per_model["effect"].to_numpy(float)[:, None],
+        per_model["sd_treatment"].to_numpy(float)[:, None],
+        per_model["sd_control"].to_numpy(float)[:, None],
+        sizes[None, :],
+        alpha=alpha,
+    )  # models x sizes
     m = power.shape[0]
     sd = power.std(axis=0, ddof=1) if m > 1 else np.full(len(sizes), np.nan)
-    return pd.DataFrame({"n": sizes.astype(int), "assurance": power.mean(axis=0),
-                         "mc_error": sd / np.sqrt(m), "models": m,
-                         "share_reaching_target": (power >= target_power).mean(axis=0),
-                         "power_q05": np.quantile(power, 0.05, axis=0),
-                         "power_q95": np.quantile(power, 0.95, axis=0)})
+    return pd.DataFrame(
+        {
+            "n": sizes.astype(int),
+            "assurance": power.mean(axis=0),
+            "mc_error": sd / np.sqrt(m),
+            "models": m,
+            "share_reaching_target": (power >= target_power).mean(axis=0),
+            "power_q05": np.quantile(power, 0.05, axis=0),
+            "power_q95": np.quantile(power, 0.95, axis=0),
+        }
+    )

@@ -113,45 +113,66 @@ class Ensemble:
 
     def __post_init__(self) -> None:
         if not isinstance(self.models, pd.DataFrame) or self.models.shape[1] == 0:
-            raise fail("models", _OWNER, "a DataFrame with one column per parameter",
-                       type(self.models).__name__)
+            raise fail(
+                "models",
+                _OWNER,
+                "a DataFrame with one column per parameter",
+                type(self.models).__name__,
+            )
         if len(self.models) == 0:
             raise InvalidParameterError(
                 "The 'models' parameter of Ensemble must hold at least one model; got an "
-                "empty frame (no model survived).")
+                "empty frame (no model survived)."
+            )
         known = known_parameters()
         unknown = [c for c in self.models.columns if c not in known]
         if unknown:
-            raise fail("models", _OWNER, "columns that are BehaviorModel parameters or "
-                       "declared cohort constants", unknown[0])
+            raise fail(
+                "models",
+                _OWNER,
+                "columns that are BehaviorModel parameters or declared cohort constants",
+                unknown[0],
+            )
         values = self.models.to_numpy(dtype="float64", copy=True)
         if not np.isfinite(values).all():
             raise fail("models", _OWNER, "finite numbers", "a non-finite value")
         for k, name in enumerate(self.models.columns):
             low, high = known[name]
             col = values[:, k]
-            if (low is not None and (col < low).any()) or (high is not None
-                                                           and (col > high).any()):
-                bad = col[(col < (-np.inf if low is None else low))
-                          | (col > (np.inf if high is None else high))][0]
-                raise fail(name, _OWNER, f"within its allowed range [{low}, {high}]",
-                           float(bad))
+            if (low is not None and (col < low).any()) or (high is not None and (col > high).any()):
+                bad = col[
+                    (col < (-np.inf if low is None else low))
+                    | (col > (np.inf if high is None else high))
+                ][0]
+                raise fail(name, _OWNER, f"within its allowed range [{low}, {high}]", float(bad))
         models = pd.DataFrame(values, columns=[str(c) for c in self.models.columns])
         object.__setattr__(self, "models", models)
         if not isinstance(self.prior, pd.DataFrame) or not set(_PRIOR_COLUMNS) <= set(
-                self.prior.columns):
-            raise fail("prior", _OWNER, "a prior table with columns "
-                       + ", ".join(_PRIOR_COLUMNS), type(self.prior).__name__)
+            self.prior.columns
+        ):
+            raise fail(
+                "prior",
+                _OWNER,
+                "a prior table with columns " + ", ".join(_PRIOR_COLUMNS),
+                type(self.prior).__name__,
+            )
         missing = [c for c in models.columns if c not in set(self.prior["parameter"])]
         if missing:
-            raise fail("prior", _OWNER, "a table with a row for every varied parameter",
-                       f"no row for {missing[0]!r}")
+            raise fail(
+                "prior",
+                _OWNER,
+                "a table with a row for every varied parameter",
+                f"no row for {missing[0]!r}",
+            )
         if not isinstance(self.targets, pd.DataFrame) or "target_id" not in self.targets:
-            raise fail("targets", _OWNER, "a DataFrame with a 'target_id' column",
-                       type(self.targets).__name__)
+            raise fail(
+                "targets",
+                _OWNER,
+                "a DataFrame with a 'target_id' column",
+                type(self.targets).__name__,
+            )
         if not isinstance(self.procedure, dict) or "name" not in self.procedure:
-            raise fail("procedure", _OWNER, "a dict with at least a 'name' entry",
-                       self.procedure)
+            raise fail("procedure", _OWNER, "a dict with at least a 'name' entry", self.procedure)
         check_int(self.seed, "seed", _OWNER, low=0, high=2**63 - 1)
         object.__setattr__(self, "prior", self.prior.reset_index(drop=True))
         object.__setattr__(self, "targets", self.targets.reset_index(drop=True))
@@ -175,10 +196,15 @@ class Ensemble:
         return hashlib.sha256(_canonical(self._inputs()).encode()).hexdigest()
 
     def _inputs(self) -> dict[str, Any]:
-        return {"format": ENSEMBLE_FORMAT, "toolkit_version": self.toolkit_version,
-                "parameters": self.parameters, "prior": _records(self.prior),
-                "targets": _records(self.targets), "procedure": self.procedure,
-                "seed": int(self.seed)}
+        return {
+            "format": ENSEMBLE_FORMAT,
+            "toolkit_version": self.toolkit_version,
+            "parameters": self.parameters,
+            "prior": _records(self.prior),
+            "targets": _records(self.targets),
+            "procedure": self.procedure,
+            "seed": int(self.seed),
+        }
 
     def take(self, models: int) -> Ensemble:
         """The first ``models`` models (the order is the procedure's sampling order).
@@ -193,8 +219,15 @@ class Ensemble:
         toolkit.errors.InvalidParameterError: The 'models' parameter of Ensemble.take must be an int in the range [1, 2]; got 0.
         """
         n = check_int(models, "models", "Ensemble.take", low=1, high=len(self))
-        return Ensemble(self.models.iloc[:n], self.prior, self.targets, self.procedure,
-                        self.seed, self.diagnostics, self.toolkit_version)
+        return Ensemble(
+            self.models.iloc[:n],
+            self.prior,
+            self.targets,
+            self.procedure,
+            self.seed,
+            self.diagnostics,
+            self.toolkit_version,
+        )
 
     def to_behaviors(self, base: BehaviorModel | None = None) -> list[BehaviorModel]:
         """One validated BehaviorModel per model: ``base`` (the defaults) with the varied
@@ -215,12 +248,17 @@ class Ensemble:
         q = self.models.quantile([0.05, 0.5, 0.95]).T
         prior = self.prior.set_index("parameter").loc[self.parameters]
         width = (prior["high"] - prior["low"]).replace(0, np.nan)
-        return pd.DataFrame({
-            "parameter": self.parameters, "prior_low": prior["low"].to_numpy(float),
-            "prior_high": prior["high"].to_numpy(float), "q05": q[0.05].to_numpy(),
-            "median": q[0.5].to_numpy(), "q95": q[0.95].to_numpy(),
-            "share_of_prior_range": ((q[0.95] - q[0.05]).to_numpy() / width.to_numpy()),
-        })
+        return pd.DataFrame(
+            {
+                "parameter": self.parameters,
+                "prior_low": prior["low"].to_numpy(float),
+                "prior_high": prior["high"].to_numpy(float),
+                "q05": q[0.05].to_numpy(),
+                "median": q[0.5].to_numpy(),
+                "q95": q[0.95].to_numpy(),
+                "share_of_prior_range": ((q[0.95] - q[0.05]).to_numpy() / width.to_numpy()),
+            }
+        )
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> Path:
@@ -235,14 +273,19 @@ class Ensemble:
         from toolkit._io import check_output_path, file_mode
 
         p = check_output_path(path, formats=(".parquet",))
-        meta = {**self._inputs(), "diagnostics": _plain(self.diagnostics),
-                "fingerprint": self.fingerprint}
+        meta = {
+            **self._inputs(),
+            "diagnostics": _plain(self.diagnostics),
+            "fingerprint": self.fingerprint,
+        }
         table = pa.Table.from_pandas(self.models, preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               _META_KEY: _canonical(meta).encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), _META_KEY: _canonical(meta).encode()}
+        )
         # atomic: a temporary file beside the target, renamed onto it when complete
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp",
-                                   dir=p.parent if str(p.parent) else ".")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else "."
+        )
         os.close(fd)
         try:
             os.chmod(tmp, file_mode())
@@ -265,37 +308,50 @@ class Ensemble:
         try:
             table = pq.read_table(p)
         except Exception:  # pyarrow raises several types for a file that is not Parquet
-            raise fail("path", "Ensemble.load", "a Parquet file written by Ensemble.save",
-                       str(path)) from None
+            raise fail(
+                "path", "Ensemble.load", "a Parquet file written by Ensemble.save", str(path)
+            ) from None
         raw = (table.schema.metadata or {}).get(_META_KEY)
         if raw is None:
-            raise fail("path", "Ensemble.load", "a Parquet file written by Ensemble.save "
-                       "(this one has no ensemble metadata)", str(path))
+            raise fail(
+                "path",
+                "Ensemble.load",
+                "a Parquet file written by Ensemble.save (this one has no ensemble metadata)",
+                str(path),
+            )
         meta = json.loads(raw)
         if meta.get("toolkit_version") != __version__:
             raise InvalidParameterError(
                 f"The ensemble file {quote(str(path))} was built by toolkit "
                 f"{quote(meta.get('toolkit_version'))}; this is toolkit {__version__}, so "
-                "rebuild it with `rmt calibrate` (or use an ensemble of this version).")
+                "rebuild it with `rmt calibrate` (or use an ensemble of this version)."
+            )
         unknown = [c for c in meta["parameters"] if c not in known_parameters()]
         if unknown:
             raise InvalidParameterError(
                 f"The ensemble file {quote(str(path))} varies the unknown parameter "
                 f"{quote(unknown[0])}; allowed are BehaviorModel parameters and declared "
-                "cohort constants.")
+                "cohort constants."
+            )
         if table.num_rows == 0:
             raise InvalidParameterError(
                 f"The ensemble file {quote(str(path))} holds no model; an ensemble needs "
-                "at least one.")
+                "at least one."
+            )
         models = table.to_pandas()[meta["parameters"]]
-        return cls(models, pd.DataFrame(meta["prior"]), pd.DataFrame(meta["targets"]),
-                   meta["procedure"], int(meta["seed"]), meta.get("diagnostics", {}),
-                   meta["toolkit_version"])
+        return cls(
+            models,
+            pd.DataFrame(meta["prior"]),
+            pd.DataFrame(meta["targets"]),
+            meta["procedure"],
+            int(meta["seed"]),
+            meta.get("diagnostics", {}),
+            meta["toolkit_version"],
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ensemble):
             return NotImplemented
-        return (self.fingerprint == other.fingerprint
-                and self.models.equals(other.models))
+        return self.fingerprint == other.fingerprint and self.models.equals(other.models)
 
     __hash__ = None  # type: ignore[assignment]

@@ -72,6 +72,7 @@ _OWNER = "run_experiment"
 
 # --------------------------------------------------------------------------- match spec
 
+
 @dataclass(frozen=True)
 class MatchSpec(Spec):
     """How to match: a policy with its weights, capacity, constraints and options.
@@ -108,29 +109,50 @@ class MatchSpec(Spec):
     def __post_init__(self) -> None:
         owner = "MatchSpec"
         if callable(self.policy) and not isinstance(self.policy, str):
-            given = [name for name, default in (("weights", None), ("constraints", None))
-                     if getattr(self, name) is not default]
+            given = [
+                name
+                for name, default in (("weights", None), ("constraints", None))
+                if getattr(self, name) is not default
+            ]
             if given or self.options:
-                raise fail(given[0] if given else "options", owner,
-                           "left out when the policy is a callable (it makes the matching "
-                           "itself)", getattr(self, given[0]) if given else self.options)
+                raise fail(
+                    given[0] if given else "options",
+                    owner,
+                    "left out when the policy is a callable (it makes the matching itself)",
+                    getattr(self, given[0]) if given else self.options,
+                )
         elif not isinstance(self.policy, str) or self.policy not in POLICIES:
-            raise fail("policy", owner, "one of " + ", ".join(repr(p) for p in POLICIES)
-                       + " or a callable", self.policy)
+            raise fail(
+                "policy",
+                owner,
+                "one of " + ", ".join(repr(p) for p in POLICIES) + " or a callable",
+                self.policy,
+            )
         if self.weights is not None:
-            resolve_weights(dict(self.weights) if isinstance(self.weights, Mapping)
-                            else self.weights, owner)
+            resolve_weights(
+                dict(self.weights) if isinstance(self.weights, Mapping) else self.weights, owner
+            )
             if isinstance(self.weights, Mapping):
-                object.__setattr__(self, "weights", {str(k): float(v)
-                                                     for k, v in self.weights.items()})
-        object.__setattr__(self, "capacity",
-                           check_int(self.capacity, "capacity", owner, low=1, high=MAX_CAPACITY))
+                object.__setattr__(
+                    self, "weights", {str(k): float(v) for k, v in self.weights.items()}
+                )
+        object.__setattr__(
+            self, "capacity", check_int(self.capacity, "capacity", owner, low=1, high=MAX_CAPACITY)
+        )
         if isinstance(self.constraints, Mapping):
-            object.__setattr__(self, "constraints",
-                               Constraints.from_dict(self.constraints, "MatchSpec.constraints"))
+            object.__setattr__(
+                self,
+                "constraints",
+                Constraints.from_dict(self.constraints, "MatchSpec.constraints"),
+            )
         elif self.constraints is not None:
-            check_instance(self.constraints, Constraints, "constraints", owner,
-                           allowed="a Constraints, a dict of its fields or None")
+            check_instance(
+                self.constraints,
+                Constraints,
+                "constraints",
+                owner,
+                allowed="a Constraints, a dict of its fields or None",
+            )
         if not isinstance(self.options, Mapping):
             raise fail("options", owner, "a mapping of policy options", self.options)
         if isinstance(self.policy, str):
@@ -138,8 +160,12 @@ class MatchSpec(Spec):
             unknown = [k for k in self.options if k not in valid]
             if unknown:
                 allowed = ", ".join(repr(k) for k in valid) or "none"
-                raise fail("options", owner, f"options of the {self.policy!r} policy "
-                           f"(it has: {allowed})", unknown[0])
+                raise fail(
+                    "options",
+                    owner,
+                    f"options of the {self.policy!r} policy (it has: {allowed})",
+                    unknown[0],
+                )
         object.__setattr__(self, "options", dict(tuples(dict(self.options))))
 
     @property
@@ -151,7 +177,8 @@ class MatchSpec(Spec):
         if not self.is_data:
             raise InvalidParameterError(
                 f"This MatchSpec holds the callable policy {self.policy!r}, which cannot be "
-                "saved as data; use a policy name to save or fingerprint the specification.")
+                "saved as data; use a policy name to save or fingerprint the specification."
+            )
         return super().to_dict()
 
     @classmethod
@@ -167,9 +194,15 @@ class MatchSpec(Spec):
         """Match ``cohort`` with this spec (``seed`` breaks ties and draws random pairs)."""
         if not self.is_data:
             return self.policy(cohort, seed)
-        return match(cohort, policy=self.policy, weights=self.weights,
-                     capacity=self.capacity, constraints=self.constraints, seed=seed,
-                     **self.options)
+        return match(
+            cohort,
+            policy=self.policy,
+            weights=self.weights,
+            capacity=self.capacity,
+            constraints=self.constraints,
+            seed=seed,
+            **self.options,
+        )
 
 
 def _constraints_from_dict(value: Any, where: str) -> Constraints:
@@ -180,6 +213,7 @@ MatchSpec._nested = {"constraints": _constraints_from_dict}
 
 
 # --------------------------------------------------------------------------- arm
+
 
 @dataclass(frozen=True)
 class Arm(Spec):
@@ -201,13 +235,13 @@ class Arm(Spec):
     def __post_init__(self) -> None:
         if not isinstance(self.match, MatchSpec):
             if not (isinstance(self.match, str) or callable(self.match)):
-                raise fail("match", "Arm", "a MatchSpec, a policy name or a callable",
-                           self.match)
+                raise fail("match", "Arm", "a MatchSpec, a policy name or a callable", self.match)
             object.__setattr__(self, "match", MatchSpec(policy=self.match))
         check_instance(self.design, ProgramDesign, "design", "Arm")
 
 
 # --------------------------------------------------------------------------- roster source
+
 
 @dataclass(frozen=True)
 class RosterSource(Spec):
@@ -224,8 +258,7 @@ class RosterSource(Spec):
             raise fail("roster", "RosterSource", "a path to a roster CSV file", self.roster)
         object.__setattr__(self, "roster", str(self.roster))
         if not Path(self.roster).is_file():
-            raise fail("roster", "RosterSource", "the path of an existing roster file",
-                       self.roster)
+            raise fail("roster", "RosterSource", "the path of an existing roster file", self.roster)
 
     def load(self) -> Cohort:
         return read_roster(self.roster)
@@ -244,8 +277,10 @@ def _cohort_from_plain(value: Any, where: str) -> CohortSpec | RosterSource | Co
 
 def _arms_from_plain(value: Any, where: str) -> dict[str, Arm]:
     if not isinstance(value, Mapping):
-        raise InvalidParameterError(f"The {where!r} entry must be a mapping of arm name to arm; "
-                                    f"got {type(value).__name__} {value!r}.")
+        raise InvalidParameterError(
+            f"The {where!r} entry must be a mapping of arm name to arm; "
+            f"got {type(value).__name__} {value!r}."
+        )
     out = {}
     for name, arm in value.items():
         if isinstance(arm, Arm):
@@ -257,6 +292,7 @@ def _arms_from_plain(value: Any, where: str) -> dict[str, Arm]:
 
 
 # --------------------------------------------------------------------------- experiment spec
+
 
 @dataclass(frozen=True, kw_only=True)
 class ExperimentSpec(Spec):
@@ -287,27 +323,38 @@ class ExperimentSpec(Spec):
 
     def __post_init__(self) -> None:
         owner = "ExperimentSpec"
-        check_instance(self.cohort, (CohortSpec, RosterSource, Cohort), "cohort", owner,
-                       allowed="a CohortSpec, a RosterSource or a Cohort")
+        check_instance(
+            self.cohort,
+            (CohortSpec, RosterSource, Cohort),
+            "cohort",
+            owner,
+            allowed="a CohortSpec, a RosterSource or a Cohort",
+        )
         object.__setattr__(self, "arms", _check_arms(self.arms, owner))
-        object.__setattr__(self, "replicates", check_int(self.replicates, "replicates", owner,
-                                                         low=1, high=10_000_000))
+        object.__setattr__(
+            self,
+            "replicates",
+            check_int(self.replicates, "replicates", owner, low=1, high=10_000_000),
+        )
         object.__setattr__(self, "seed", _seeding.check_seed(self.seed, owner))
         object.__setattr__(self, "control", check_bool(self.control, "control", owner))
         if isinstance(self.behavior, BehaviorModel):
             object.__setattr__(self, "behavior", self.behavior.overrides())
         if not isinstance(self.behavior, Mapping):
-            raise fail("behavior", owner, "a mapping of BehaviorModel parameter overrides",
-                       self.behavior)
+            raise fail(
+                "behavior", owner, "a mapping of BehaviorModel parameter overrides", self.behavior
+            )
         valid = list(BehaviorModel().to_dict())
         unknown = [k for k in self.behavior if k not in valid]
         if unknown:
             raise InvalidParameterError(
                 f"Unknown key {unknown[0]!r} in ExperimentSpec.behavior; valid keys are "
-                f"{', '.join(valid)}.")
-        model = BehaviorModel(**self.behavior)   # validates every value
-        object.__setattr__(self, "behavior", {k: getattr(model, k) for k in valid
-                                              if k in self.behavior})
+                f"{', '.join(valid)}."
+            )
+        model = BehaviorModel(**self.behavior)  # validates every value
+        object.__setattr__(
+            self, "behavior", {k: getattr(model, k) for k in valid if k in self.behavior}
+        )
 
     @property
     def behavior_model(self) -> BehaviorModel:
@@ -323,11 +370,16 @@ class ExperimentSpec(Spec):
         if isinstance(self.cohort, Cohort):
             raise InvalidParameterError(
                 "This ExperimentSpec holds an in-memory Cohort, which cannot be saved as "
-                "data; use a CohortSpec or a RosterSource to save or fingerprint it.")
-        return {"cohort": self.cohort.to_dict(),
-                "arms": {name: arm.to_dict() for name, arm in self.arms.items()},
-                "replicates": self.replicates, "seed": self.seed, "control": self.control,
-                "behavior": to_plain(self.behavior)}
+                "data; use a CohortSpec or a RosterSource to save or fingerprint it."
+            )
+        return {
+            "cohort": self.cohort.to_dict(),
+            "arms": {name: arm.to_dict() for name, arm in self.arms.items()},
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "control": self.control,
+            "behavior": to_plain(self.behavior),
+        }
 
     def replace(self, **changes: Any) -> ExperimentSpec:
         """A validated copy with some fields changed."""
@@ -350,8 +402,7 @@ class ExperimentSpec(Spec):
         p = Path(path)
         fmt = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}.get(p.suffix.lower())
         if fmt is None:
-            raise fail("path", "ExperimentSpec.save", "a .yaml, .yml or .json file name",
-                       str(path))
+            raise fail("path", "ExperimentSpec.save", "a .yaml, .yml or .json file name", str(path))
         return write_text(dumps(self.to_dict(), fmt), p, formats=(p.suffix,))
 
 
@@ -359,25 +410,35 @@ def _check_arms(arms: Any, owner: str) -> dict[str, Arm]:
     if isinstance(arms, ProgramDesign | Arm):
         arms = {"program": arms}
     if not isinstance(arms, Mapping) or not arms:
-        raise fail("arms", owner, "a non-empty mapping of arm name to Arm, (match, design) "
-                   "or ProgramDesign", arms)
+        raise fail(
+            "arms",
+            owner,
+            "a non-empty mapping of arm name to Arm, (match, design) or ProgramDesign",
+            arms,
+        )
     out: dict[str, Arm] = {}
     for name, arm in arms.items():
         if not isinstance(name, str) or not name.strip() or name == CONTROL_ARM:
-            raise fail("arms", owner, f"arm names that are non-empty strings other than "
-                       f"{CONTROL_ARM!r}", name)
+            raise fail(
+                "arms",
+                owner,
+                f"arm names that are non-empty strings other than {CONTROL_ARM!r}",
+                name,
+            )
         if isinstance(arm, ProgramDesign):
             arm = Arm(design=arm)
         elif isinstance(arm, tuple) and len(arm) == 2:
             arm = Arm(match=arm[0], design=arm[1])
         elif not isinstance(arm, Arm):
-            raise fail("arms", owner, "Arm, (match, design) or ProgramDesign values",
-                       f"{name}: {arm!r}")
+            raise fail(
+                "arms", owner, "Arm, (match, design) or ProgramDesign values", f"{name}: {arm!r}"
+            )
         out[name] = arm
     return out
 
 
 # --------------------------------------------------------------------------- result
+
 
 @dataclass(frozen=True)
 class ExperimentResult(SimulationResult):
@@ -399,6 +460,7 @@ class ExperimentResult(SimulationResult):
 
 # --------------------------------------------------------------------------- running
 
+
 def _matching_groups(arms: Mapping[str, Arm]) -> tuple[list[MatchSpec], list[str], list[int]]:
     """Distinct match specs (equal specs share one matching), a label each, and each
     arm's group. Data specs are equal by value; callables by identity."""
@@ -413,8 +475,10 @@ def _matching_groups(arms: Mapping[str, Arm]) -> tuple[list[MatchSpec], list[str
             specs.append(m)
         group_of.append(keys.index(key))
     names = list(arms)
-    labels = [" ".join(n for n, g in zip(names, group_of, strict=True) if g == k)
-              for k in range(len(specs))]
+    labels = [
+        " ".join(n for n, g in zip(names, group_of, strict=True) if g == k)
+        for k in range(len(specs))
+    ]
     return specs, labels, group_of
 
 
@@ -424,14 +488,20 @@ def _seed_key(m: MatchSpec) -> str:
     return m.policy if m.is_data else "callable"
 
 
-def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSource,
-                   arms: Mapping[str, Any] | None = None, *, replicates: int | None = None,
-                   seed: int | None = None, control: bool | None = None,
-                   behavior: BehaviorModel | Mapping[str, float] | None = None,
-                   progress: bool = True, tables: Any = (*TABLES, "pairs"),
-                   replicate_seeds: Sequence[int] | None = None,
-                   behaviors: Sequence[BehaviorModel] | None = None,
-                   models: Ensemble | None = None) -> ExperimentResult:
+def run_experiment(
+    experiment: ExperimentSpec | CohortSpec | Cohort | RosterSource,
+    arms: Mapping[str, Any] | None = None,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    control: bool | None = None,
+    behavior: BehaviorModel | Mapping[str, float] | None = None,
+    progress: bool = True,
+    tables: Any = (*TABLES, "pairs"),
+    replicate_seeds: Sequence[int] | None = None,
+    behaviors: Sequence[BehaviorModel] | None = None,
+    models: Ensemble | None = None,
+) -> ExperimentResult:
     """Simulate every arm of an experiment on every replicate; return tidy tables.
 
     Call it with an :class:`ExperimentSpec`, or with the spec's fields
@@ -462,55 +532,90 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
         the chunk it runs in).
     """
     if isinstance(experiment, ExperimentSpec):
-        fields_given = {"arms": arms, "replicates": replicates, "seed": seed,
-                        "control": control, "behavior": behavior}
+        fields_given = {
+            "arms": arms,
+            "replicates": replicates,
+            "seed": seed,
+            "control": control,
+            "behavior": behavior,
+        }
         given = [k for k, v in fields_given.items() if v is not None]
         if given:
-            raise fail(given[0], _OWNER, "left out when an ExperimentSpec is given (it holds "
-                       "them)", fields_given[given[0]])
+            raise fail(
+                given[0],
+                _OWNER,
+                "left out when an ExperimentSpec is given (it holds them)",
+                fields_given[given[0]],
+            )
         spec = experiment
     else:
         if arms is None:
-            raise fail("arms", _OWNER, "a mapping of arm name to Arm (or pass an "
-                       "ExperimentSpec)", arms)
+            raise fail(
+                "arms", _OWNER, "a mapping of arm name to Arm (or pass an ExperimentSpec)", arms
+            )
         if behavior is not None and not isinstance(behavior, BehaviorModel | Mapping):
-            raise fail("behavior", _OWNER, "a BehaviorModel, a mapping of overrides or None",
-                       type(behavior).__name__)
+            raise fail(
+                "behavior",
+                _OWNER,
+                "a BehaviorModel, a mapping of overrides or None",
+                type(behavior).__name__,
+            )
         spec = ExperimentSpec(
-            cohort=experiment, arms=arms, replicates=100 if replicates is None else replicates,
-            seed=0 if seed is None else seed, control=False if control is None else control,
-            behavior=(behavior.overrides() if isinstance(behavior, BehaviorModel)
-                      else dict(behavior or {})))
+            cohort=experiment,
+            arms=arms,
+            replicates=100 if replicates is None else replicates,
+            seed=0 if seed is None else seed,
+            control=False if control is None else control,
+            behavior=(
+                behavior.overrides()
+                if isinstance(behavior, BehaviorModel)
+                else dict(behavior or {})
+            ),
+        )
     want = _engine.check_tables(tables, _OWNER, (*TABLES, "pairs"))
     n_reps = spec.replicates
     roots = None
     if replicate_seeds is not None:
         if isinstance(replicate_seeds, int | str) or not len(replicate_seeds):
-            raise fail("replicate_seeds", _OWNER, "a non-empty list of seeds or None",
-                       replicate_seeds)
-        roots = np.array([_seeding.check_seed(s, _OWNER, "replicate_seeds")
-                          for s in replicate_seeds], dtype=np.uint64)
+            raise fail(
+                "replicate_seeds", _OWNER, "a non-empty list of seeds or None", replicate_seeds
+            )
+        roots = np.array(
+            [_seeding.check_seed(s, _OWNER, "replicate_seeds") for s in replicate_seeds],
+            dtype=np.uint64,
+        )
         if replicates is not None and replicates != len(roots):
-            raise fail("replicates", _OWNER, f"None or len(replicate_seeds) = {len(roots)}",
-                       replicates)
+            raise fail(
+                "replicates", _OWNER, f"None or len(replicate_seeds) = {len(roots)}", replicates
+            )
         n_reps = len(roots)
         spec = spec.replace(replicates=n_reps)
     points = None
     if behaviors is not None:
-        if isinstance(behaviors, BehaviorModel) or not len(behaviors) or not all(
-                isinstance(b, BehaviorModel) for b in behaviors):
-            raise fail("behaviors", _OWNER, "a non-empty list of BehaviorModel or None",
-                       behaviors)
+        if (
+            isinstance(behaviors, BehaviorModel)
+            or not len(behaviors)
+            or not all(isinstance(b, BehaviorModel) for b in behaviors)
+        ):
+            raise fail("behaviors", _OWNER, "a non-empty list of BehaviorModel or None", behaviors)
         points = list(behaviors)
     if models is not None:
         if behaviors is not None:
-            raise fail("models", _OWNER, "left out when 'behaviors' is given (give one of "
-                       "the two)", "an Ensemble")
+            raise fail(
+                "models",
+                _OWNER,
+                "left out when 'behaviors' is given (give one of the two)",
+                "an Ensemble",
+            )
         check_instance(models, Ensemble, "models", _OWNER, allowed="an Ensemble or None")
         if models.other_values().shape[1]:
-            raise fail("models", _OWNER, "an ensemble of BehaviorModel parameters only "
-                       "(cohort constants are set on the cohort)",
-                       models.other_values().columns[0])
+            raise fail(
+                "models",
+                _OWNER,
+                "an ensemble of BehaviorModel parameters only "
+                "(cohort constants are set on the cohort)",
+                models.other_values().columns[0],
+            )
         return _run_models(spec, want, progress, roots, models.to_behaviors(spec.behavior_model))
     return _run(spec, want, progress, roots, points)
 
@@ -520,25 +625,40 @@ def run_experiment(experiment: ExperimentSpec | CohortSpec | Cohort | RosterSour
 _MODEL_PAIR_WEEKS = 5_000_000
 
 
-def _run_models(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
-                roots: np.ndarray | None, behaviors: list[BehaviorModel]) -> ExperimentResult:
+def _run_models(
+    spec: ExperimentSpec,
+    want: tuple[str, ...],
+    progress: bool,
+    roots: np.ndarray | None,
+    behaviors: list[BehaviorModel],
+) -> ExperimentResult:
     """Every arm under every model, in chunks of models, the ``point`` column renamed
     ``model`` (numbered across chunks)."""
     from tqdm.auto import tqdm
 
-    n_mentees = (spec.cohort.n_mentees if isinstance(spec.cohort, CohortSpec)
-                 else len(spec.cohort.mentees) if isinstance(spec.cohort, Cohort)
-                 else 1000)   # a roster file is read in the run: a generous guess
+    n_mentees = (
+        spec.cohort.n_mentees
+        if isinstance(spec.cohort, CohortSpec)
+        else len(spec.cohort.mentees)
+        if isinstance(spec.cohort, Cohort)
+        else 1000
+    )  # a roster file is read in the run: a generous guess
     weeks = max(a.design.duration_weeks for a in spec.arms.values())
     per_model = max(1, spec.replicates * n_mentees * weeks)
     chunk = max(1, _MODEL_PAIR_WEEKS // per_model)
     starts = range(0, len(behaviors), chunk)
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     first = None
-    for start in tqdm(starts, desc="models", unit="chunk", disable=not progress or
-                      len(starts) == 1):
-        res = _run(spec, want if start == 0 else tuple(k for k in want if k != "pairs"),
-                   progress and len(starts) == 1, roots, behaviors[start:start + chunk])
+    for start in tqdm(
+        starts, desc="models", unit="chunk", disable=not progress or len(starts) == 1
+    ):
+        res = _run(
+            spec,
+            want if start == 0 else tuple(k for k in want if k != "pairs"),
+            progress and len(starts) == 1,
+            roots,
+            behaviors[start : start + chunk],
+        )
         first = res if first is None else first
         for k in parts:
             frame = getattr(res, k).rename(columns={"point": "model"})
@@ -547,40 +667,59 @@ def _run_models(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
             parts[k].append(frame)
     # Rows in one canonical order whatever the chunks: by arm, then model, then the
     # engine's own order within them (a stable sort).
-    out = {k: pd.concat(parts[k], ignore_index=True).sort_values(
-        ["arm", "model"], kind="stable", ignore_index=True) if k in parts else None
-        for k in TABLES}
-    return ExperimentResult(design=None, behavior=spec.behavior_model, seed=first.seed,
-                            pairs=first.pairs, spec=first.spec, **out)
+    out = {
+        k: pd.concat(parts[k], ignore_index=True).sort_values(
+            ["arm", "model"], kind="stable", ignore_index=True
+        )
+        if k in parts
+        else None
+        for k in TABLES
+    }
+    return ExperimentResult(
+        design=None,
+        behavior=spec.behavior_model,
+        seed=first.seed,
+        pairs=first.pairs,
+        spec=first.spec,
+        **out,
+    )
 
 
 # Replicate cohorts of a CohortSpec are generated this many participants at a time.
 _COHORT_BATCH_PARTICIPANTS = 200_000
 
 
-def _cohorts(spec: ExperimentSpec, n_reps: int, stream: Callable[[int], tuple[int, int]]
-             ) -> list[Cohort]:
+def _cohorts(
+    spec: ExperimentSpec, n_reps: int, stream: Callable[[int], tuple[int, int]]
+) -> list[Cohort]:
     """The cohort of each replicate: a fixed one (a Cohort or a roster), or one drawn per
     replicate from the CohortSpec, generated in batches (the same numbers as one by one)."""
     if isinstance(spec.cohort, Cohort):
         return [spec.cohort] * n_reps
     if isinstance(spec.cohort, RosterSource):
         return [spec.cohort.load()] * n_reps
-    seeds = [_seeding.int_seed(root, "cohort", number) for root, number in map(stream, range(n_reps))]
+    seeds = [
+        _seeding.int_seed(root, "cohort", number) for root, number in map(stream, range(n_reps))
+    ]
     per = max(1, _COHORT_BATCH_PARTICIPANTS // spec.cohort.n_participants)
     out: list[Cohort] = []
     for start in range(0, n_reps, per):
-        out += generate_cohorts(spec.cohort, seeds[start:start + per])
+        out += generate_cohorts(spec.cohort, seeds[start : start + per])
     return out
 
 
-def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
-         roots: np.ndarray | None, points: list[BehaviorModel] | None) -> ExperimentResult:
+def _run(
+    spec: ExperimentSpec,
+    want: tuple[str, ...],
+    progress: bool,
+    roots: np.ndarray | None,
+    points: list[BehaviorModel] | None,
+) -> ExperimentResult:
     from tqdm.auto import tqdm
 
     n_reps, seed = spec.replicates, spec.seed
 
-    def stream(r: int) -> tuple[int, int]:   # (root seed, stream number) of replicate r
+    def stream(r: int) -> tuple[int, int]:  # (root seed, stream number) of replicate r
         return (seed, r) if roots is None else (int(roots[r]), 0)
 
     names = spec.arm_names
@@ -598,13 +737,15 @@ def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
             positions[k].append(_engine.matching_positions(c, matching, _OWNER))
             if "pairs" in want:
                 frame = matching.pairs if isinstance(matching, Matching) else matching
-                pair_frames.append(frame.assign(replicate=np.int32(r), policy=_seed_key(m),
-                                                matching=labels[k]))
+                pair_frames.append(
+                    frame.assign(replicate=np.int32(r), policy=_seed_key(m), matching=labels[k])
+                )
         bar.update(1)
 
     n_points = 1 if points is None else len(points)
     behavior: BehaviorModel | list[BehaviorModel] = (
-        spec.behavior_model if points is None else [b for b in points for _ in range(n_reps)])
+        spec.behavior_model if points is None else [b for b in points for _ in range(n_reps)]
+    )
     reps = np.tile(np.arange(n_reps), n_points)
     point = None if points is None else np.repeat(np.arange(n_points), n_reps)
     stack_feats = feats * n_points
@@ -612,35 +753,51 @@ def _run(spec: ExperimentSpec, want: tuple[str, ...], progress: bool,
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, (arm, group) in enumerate(zip(spec.arms.values(), group_of, strict=True)):
         pos = positions[group] * n_points
-        stack = _engine.Stack(features=stack_feats, replicates=reps, roots=stack_roots,
-                              point=point,
-                              rep=np.concatenate([np.full(len(e), i)
-                                                  for i, (e, _) in enumerate(pos)]),
-                              mentee=np.concatenate([e for e, _ in pos]),
-                              mentor=np.concatenate([m for _, m in pos]))
-        built = _engine.run(stack, arm.design, behavior, seed, (names, code),
-                            capacity=arm.match.capacity, want=want,
-                            rematch=_engine.rematch_weights(arm.match.policy, arm.match.weights))
+        stack = _engine.Stack(
+            features=stack_feats,
+            replicates=reps,
+            roots=stack_roots,
+            point=point,
+            rep=np.concatenate([np.full(len(e), i) for i, (e, _) in enumerate(pos)]),
+            mentee=np.concatenate([e for e, _ in pos]),
+            mentor=np.concatenate([m for _, m in pos]),
+        )
+        built = _engine.run(
+            stack,
+            arm.design,
+            behavior,
+            seed,
+            (names, code),
+            capacity=arm.match.capacity,
+            want=want,
+            rematch=_engine.rematch_weights(arm.match.policy, arm.match.weights),
+        )
         for k, v in built.items():
             parts[k].append(v)
         bar.update(1)
     if spec.control:
-        stack = _engine.Stack(features=stack_feats, replicates=reps, roots=stack_roots,
-                              point=point,
-                              rep=np.repeat(np.arange(len(stack_feats)),
-                                            [f.n_mentees for f in stack_feats]),
-                              mentee=np.concatenate([np.arange(f.n_mentees)
-                                                     for f in stack_feats]),
-                              mentor=np.zeros(sum(f.n_mentees for f in stack_feats), np.int64))
-        built = _engine.control_tables(stack, behavior, seed, (names, len(names) - 1),
-                                       want=want)
+        stack = _engine.Stack(
+            features=stack_feats,
+            replicates=reps,
+            roots=stack_roots,
+            point=point,
+            rep=np.repeat(np.arange(len(stack_feats)), [f.n_mentees for f in stack_feats]),
+            mentee=np.concatenate([np.arange(f.n_mentees) for f in stack_feats]),
+            mentor=np.zeros(sum(f.n_mentees for f in stack_feats), np.int64),
+        )
+        built = _engine.control_tables(stack, behavior, seed, (names, len(names) - 1), want=want)
         for k, v in built.items():
             parts[k].append(v)
         bar.update(1)
     bar.close()
 
-    out = {k: (pd.concat(parts[k], ignore_index=True) if len(parts[k]) > 1 else parts[k][0])
-           if k in parts else None for k in TABLES}
+    out = {
+        k: (pd.concat(parts[k], ignore_index=True) if len(parts[k]) > 1 else parts[k][0])
+        if k in parts
+        else None
+        for k in TABLES
+    }
     pairs = pd.concat(pair_frames, ignore_index=True) if "pairs" in want else None
-    return ExperimentResult(design=None, behavior=spec.behavior_model, seed=seed, pairs=pairs,
-                            spec=spec, **out)
+    return ExperimentResult(
+        design=None, behavior=spec.behavior_model, seed=seed, pairs=pairs, spec=spec, **out
+    )

@@ -92,14 +92,21 @@ __all__ = [
 #: The parameters a program's logs can speak to: holding meetings (meet_base, meet_gap),
 #: what a missed meeting costs (engagement_miss), the closure hazards (closure_base,
 #: closure_outside, closure_gap) and the time senior mentees have (mentee_hours_month).
-FIT_PARAMETERS = ("meet_base", "meet_gap", "engagement_miss", "closure_base",
-                  "closure_outside", "closure_gap", "mentee_hours_month")
+FIT_PARAMETERS = (
+    "meet_base",
+    "meet_gap",
+    "engagement_miss",
+    "closure_base",
+    "closure_outside",
+    "closure_gap",
+    "mentee_hours_month",
+)
 #: Held-out synthetic programs in every reference table (the calibration check's sample).
 HELD_OUT = 200
-_COHORTS = 8          # synthetic cohorts the simulated programs rotate through
+_COHORTS = 8  # synthetic cohorts the simulated programs rotate through
 _CHUNK_PAIR_WEEKS = 1_500_000
-_MISFIT_Q = 0.001     # a summary below this prior-predictive quantile (or above 1 - it)
-_JOINT_Q = 0.99       # nearest-neighbour distance quantile of held-out programs
+_MISFIT_Q = 0.001  # a summary below this prior-predictive quantile (or above 1 - it)
+_JOINT_Q = 0.99  # nearest-neighbour distance quantile of held-out programs
 _COVERAGE_TOL = 0.05
 _OWNER = "fit_program"
 
@@ -111,6 +118,7 @@ def fit_prior(parameters: tuple[str, ...] = FIT_PARAMETERS) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- simulation
+
 
 @dataclass(frozen=True)
 class ProgramShape:
@@ -126,9 +134,12 @@ class ProgramShape:
     @classmethod
     def from_logs(cls, logs: ProgramLogs) -> ProgramShape:
         t = logs.tables()
-        return cls(cadence=tuple(t.pairs["cadence"]),
-                   observed_weeks=tuple(int(w) for w in t.pairs["observed_weeks"]),
-                   checkins=bool(len(t.checkins)), minutes=round(float(logs.minutes), 1))
+        return cls(
+            cadence=tuple(t.pairs["cadence"]),
+            observed_weeks=tuple(int(w) for w in t.pairs["observed_weeks"]),
+            checkins=bool(len(t.checkins)),
+            minutes=round(float(logs.minutes), 1),
+        )
 
     @property
     def n_pairs(self) -> int:
@@ -139,8 +150,12 @@ class ProgramShape:
         return max(self.observed_weeks)
 
     def to_dict(self) -> dict:
-        return {"cadence": list(self.cadence), "observed_weeks": list(self.observed_weeks),
-                "checkins": self.checkins, "minutes": self.minutes}
+        return {
+            "cadence": list(self.cadence),
+            "observed_weeks": list(self.observed_weeks),
+            "checkins": self.checkins,
+            "minutes": self.minutes,
+        }
 
 
 def program_cohorts(shape: ProgramShape, seed: int, count: int = _COHORTS) -> list[tuple]:
@@ -151,16 +166,23 @@ def program_cohorts(shape: ProgramShape, seed: int, count: int = _COHORTS) -> li
     for k in range(count):
         s = _seeding.int_seed(seed, "fit_cohort", k)
         cohort = generate_cohort(CohortSpec(n_mentors=n + max(n // 5, 1), n_mentees=n, seed=s))
-        e_pos, m_pos = _engine.matching_positions(cohort, match(cohort, policy="random", seed=s),
-                                                  _OWNER)
+        e_pos, m_pos = _engine.matching_positions(
+            cohort, match(cohort, policy="random", seed=s), _OWNER
+        )
         out.append((_engine.cohort_features(cohort), e_pos, m_pos))
     return out
 
 
-def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 0,
-                      first: int = 0, cohorts: list | None = None,
-                      coach_weeks: tuple[int, ...] = (),
-                      behaviors: list[BehaviorModel] | None = None) -> ProgramTables:
+def simulate_programs(
+    shape: ProgramShape,
+    points: pd.DataFrame,
+    *,
+    seed: int = 0,
+    first: int = 0,
+    cohorts: list | None = None,
+    coach_weeks: tuple[int, ...] = (),
+    behaviors: list[BehaviorModel] | None = None,
+) -> ProgramTables:
     """Simulate one program of ``shape`` per row of ``points`` (parameter columns set on
     the default :class:`BehaviorModel`); return them stacked as :class:`ProgramTables`
     with ``program`` = row position. Program ``first + k`` uses random stream ``first +
@@ -181,22 +203,28 @@ def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 
     cadence = np.asarray(shape.cadence, dtype=object)
     weeks, events = [], []
     for cad in pd.unique(cadence):
-        slots = np.flatnonzero(cadence == cad)       # the pairs (mentee positions) of this cadence
-        design = ProgramDesign(duration_weeks=shape.horizon, cadence=str(cad),
-                               meeting_minutes=shape.minutes,
-                               checkins=(tuple(coach_weeks) if coach_weeks else
-                                         "monthly" if shape.checkins else "none"),
-                               on_flag="coach" if coach_weeks else "none",
-                               flag_rating=5.0 if coach_weeks else 2.0)
+        slots = np.flatnonzero(cadence == cad)  # the pairs (mentee positions) of this cadence
+        design = ProgramDesign(
+            duration_weeks=shape.horizon,
+            cadence=str(cad),
+            meeting_minutes=shape.minutes,
+            checkins=(
+                tuple(coach_weeks) if coach_weeks else "monthly" if shape.checkins else "none"
+            ),
+            on_flag="coach" if coach_weeks else "none",
+            flag_rating=5.0 if coach_weeks else 2.0,
+        )
         which = np.arange(first, first + n_prog) % len(cohorts)
         stack = _engine.Stack(
             features=[cohorts[w][0] for w in which],
             replicates=np.arange(first, first + n_prog),
             rep=np.repeat(np.arange(n_prog), len(slots)),
             mentee=np.concatenate([cohorts[w][1][slots] for w in which]),
-            mentor=np.concatenate([cohorts[w][2][slots] for w in which]))
-        out = _engine.run(stack, design, behaviors, seed, "fit", capacity=2,
-                          want=("weeks", "events"))
+            mentor=np.concatenate([cohorts[w][2][slots] for w in which]),
+        )
+        out = _engine.run(
+            stack, design, behaviors, seed, "fit", capacity=2, want=("weeks", "events")
+        )
         weeks.append(out["weeks"][["replicate", "pair_id", "week", "scheduled", "met"]])
         ev = out["events"]
         events.append(ev[ev["event"].isin(["checkin", "closure"])])
@@ -208,6 +236,7 @@ def simulate_programs(shape: ProgramShape, points: pd.DataFrame, *, seed: int = 
 
 
 # --------------------------------------------------------------------------- reference table
+
 
 @dataclass(frozen=True)
 class ReferenceTable:
@@ -230,27 +259,53 @@ class ReferenceTable:
 
     @property
     def test(self) -> tuple[np.ndarray, np.ndarray]:
-        return (self.theta.to_numpy(float)[self.held_out],
-                self.summaries.to_numpy(float)[self.held_out])
+        return (
+            self.theta.to_numpy(float)[self.held_out],
+            self.summaries.to_numpy(float)[self.held_out],
+        )
 
 
 def _cache_dir() -> Path:
     return Path(os.environ.get("RMT_CACHE_DIR", Path.home() / ".cache" / "rmt")) / "reference"
 
 
-def _fingerprint(shape: ProgramShape, spec: SummarySpec, prior: pd.DataFrame, points: int,
-                 held_out: int, seed: int) -> str:
-    blob = json.dumps({"toolkit": __version__, "shape": shape.to_dict(), "spec": spec.to_dict(),
-                       "prior": prior[["parameter", "distribution", "low", "high"]]
-                       .to_dict("records"), "points": points, "held_out": held_out,
-                       "seed": seed, "parameters": BehaviorModel().to_dict()},
-                      sort_keys=True, separators=(",", ":"), default=str)
+def _fingerprint(
+    shape: ProgramShape,
+    spec: SummarySpec,
+    prior: pd.DataFrame,
+    points: int,
+    held_out: int,
+    seed: int,
+) -> str:
+    blob = json.dumps(
+        {
+            "toolkit": __version__,
+            "shape": shape.to_dict(),
+            "spec": spec.to_dict(),
+            "prior": prior[["parameter", "distribution", "low", "high"]].to_dict("records"),
+            "points": points,
+            "held_out": held_out,
+            "seed": seed,
+            "parameters": BehaviorModel().to_dict(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def reference_table(shape: ProgramShape, spec: SummarySpec, *, points: int = 10_000,
-                    held_out: int = HELD_OUT, seed: int = 0, prior: pd.DataFrame | None = None,
-                    cache: bool = True, progress: bool = True) -> ReferenceTable:
+def reference_table(
+    shape: ProgramShape,
+    spec: SummarySpec,
+    *,
+    points: int = 10_000,
+    held_out: int = HELD_OUT,
+    seed: int = 0,
+    prior: pd.DataFrame | None = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> ReferenceTable:
     """Simulate ``points`` prior draws and ``held_out`` independent ones as programs of
     ``shape``; return (and cache) their parameters and summaries.
 
@@ -267,21 +322,24 @@ def reference_table(shape: ProgramShape, spec: SummarySpec, *, points: int = 10_
         theta = frame[[f"theta:{n}" for n in names]].set_axis(names, axis=1)
         sums = frame[[c for c in frame.columns if c.startswith("sum:")]]
         sums = sums.set_axis([c[4:] for c in sums.columns], axis=1)
-        return ReferenceTable(theta, sums, frame["held_out"].to_numpy(bool), prior, spec,
-                              shape, fp, seed)
+        return ReferenceTable(
+            theta, sums, frame["held_out"].to_numpy(bool), prior, spec, shape, fp, seed
+        )
     train = prior_sample(prior, points, seed, stream=("fit", "train"))
-    test = prior_sample(prior, held_out, seed, design="sobol" if False else "lhs",
-                        stream=("fit", "held_out"))
+    test = prior_sample(
+        prior, held_out, seed, design="sobol" if False else "lhs", stream=("fit", "held_out")
+    )
     theta = pd.concat([train, test], ignore_index=True)
     cohorts = program_cohorts(shape, seed)
     chunk = max(1, _CHUNK_PAIR_WEEKS // max(shape.n_pairs * shape.horizon, 1))
     starts = range(0, len(theta), chunk)
     if progress:
         from tqdm.auto import tqdm
+
         starts = tqdm(starts, desc="reference table", unit="chunk")
     parts = []
     for s in starts:
-        rows = theta.iloc[s:s + chunk]
+        rows = theta.iloc[s : s + chunk]
         tables = simulate_programs(shape, rows, seed=seed, first=s, cohorts=cohorts)
         parts.append(summarise(tables, spec, n_programs=len(rows)))
     sums = pd.concat(parts, ignore_index=True)
@@ -295,6 +353,7 @@ def reference_table(shape: ProgramShape, spec: SummarySpec, *, points: int = 10_
 
 
 # --------------------------------------------------------------------------- ABC
+
 
 def _scale(summaries: np.ndarray) -> np.ndarray:
     med = np.median(summaries, axis=0)
@@ -312,8 +371,9 @@ def _expit_box(z: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return lo + (hi - lo) / (1 + np.exp(-z))
 
 
-def abc_posterior(ref: ReferenceTable, observed: np.ndarray, *, accept: int | None = None,
-                  adjust: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def abc_posterior(
+    ref: ReferenceTable, observed: np.ndarray, *, accept: int | None = None, adjust: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Posterior draws for each row of ``observed`` (B x summaries).
 
     Returns ``(draws, weights, distance)``: draws B x accept x parameters (regression-
@@ -326,8 +386,7 @@ def abc_posterior(ref: ReferenceTable, observed: np.ndarray, *, accept: int | No
     k = min(accept or max(200, len(theta) // 5), len(theta))
     scale = _scale(sums)
     z_ref, z_obs = sums / scale, obs / scale
-    d2 = ((z_obs ** 2).sum(1)[:, None] + (z_ref ** 2).sum(1)[None, :]
-          - 2.0 * z_obs @ z_ref.T)
+    d2 = (z_obs**2).sum(1)[:, None] + (z_ref**2).sum(1)[None, :] - 2.0 * z_obs @ z_ref.T
     dist = np.sqrt(np.maximum(d2, 0.0))
     idx = np.argpartition(dist, k - 1, axis=1)[:, :k]
     d = np.take_along_axis(dist, idx, axis=1)
@@ -335,24 +394,25 @@ def abc_posterior(ref: ReferenceTable, observed: np.ndarray, *, accept: int | No
     w = 1.0 - (d / h) ** 2
     lo = ref.prior["low"].to_numpy(float)
     hi = ref.prior["high"].to_numpy(float)
-    y = _logit_box(theta[idx], lo, hi)                          # B x k x p
+    y = _logit_box(theta[idx], lo, hi)  # B x k x p
     if adjust:
-        x = z_ref[idx] - z_obs[:, None, :]                      # B x k x s
+        x = z_ref[idx] - z_obs[:, None, :]  # B x k x s
         xd = np.concatenate([np.ones(x.shape[:2] + (1,)), x], axis=2)
-        xtw = np.swapaxes(xd * w[..., None], 1, 2)              # B x (s+1) x k
+        xtw = np.swapaxes(xd * w[..., None], 1, 2)  # B x (s+1) x k
         a = xtw @ xd
         ridge = 1e-6 * np.trace(a, axis1=1, axis2=2)[:, None, None] * np.eye(a.shape[1])
-        beta = np.linalg.solve(a + ridge, xtw @ y)              # B x (s+1) x p
+        beta = np.linalg.solve(a + ridge, xtw @ y)  # B x (s+1) x p
         # residuals around the fit at the observed summaries, widened for the degrees of
         # freedom the regression used (effective sample size of the weights)
-        k_eff = w.sum(1) ** 2 / (w ** 2).sum(1)
+        k_eff = w.sum(1) ** 2 / (w**2).sum(1)
         widen = np.sqrt(k_eff / np.maximum(k_eff - xd.shape[2], 1.0))[:, None, None]
         y = beta[:, :1, :] + widen * (y - xd @ beta)
     return _expit_box(y, lo, hi), w, h[:, 0]
 
 
-def _weighted_quantiles(draws: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]
-                        ) -> np.ndarray:
+def _weighted_quantiles(
+    draws: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]
+) -> np.ndarray:
     """Quantiles of weighted draws: B x k x p, weights B x k -> len(qs) x B x p."""
     order = np.argsort(draws, axis=1)
     sd = np.take_along_axis(draws, order, axis=1)
@@ -388,18 +448,29 @@ def calibration_check(ref: ReferenceTable, *, accept: int | None = None) -> pd.D
     cov90 = ((theta >= q[0]) & (theta <= q[3])).mean(axis=0)
     rank = (w[..., None] * (draws < theta[:, None, :])).sum(1) / w.sum(1)[:, None]
     bins = np.minimum((rank * 10).astype(int), 9)
-    p_rank = [float(chisquare(np.bincount(bins[:, j], minlength=10)).pvalue)
-              for j in range(theta.shape[1])]
+    p_rank = [
+        float(chisquare(np.bincount(bins[:, j], minlength=10)).pvalue)
+        for j in range(theta.shape[1])
+    ]
     width = (ref.prior["high"] - ref.prior["low"]).to_numpy(float)
     contraction = ((q[3] - q[0]) / width).mean(axis=0)
     ok = (np.abs(cov50 - 0.5) <= _COVERAGE_TOL) & (np.abs(cov90 - 0.9) <= _COVERAGE_TOL)
-    return pd.DataFrame({"parameter": list(ref.prior["parameter"]), "programs": len(theta),
-                         "coverage_50": cov50, "coverage_90": cov90, "rank_chi2_p": p_rank,
-                         "contraction": contraction, "calibrated": ok})
+    return pd.DataFrame(
+        {
+            "parameter": list(ref.prior["parameter"]),
+            "programs": len(theta),
+            "coverage_50": cov50,
+            "coverage_90": cov90,
+            "rank_chi2_p": p_rank,
+            "contraction": contraction,
+            "calibrated": ok,
+        }
+    )
 
 
-def misspecification(ref: ReferenceTable, observed: np.ndarray, *, accept: int | None = None
-                     ) -> tuple[pd.DataFrame, dict]:
+def misspecification(
+    ref: ReferenceTable, observed: np.ndarray, *, accept: int | None = None
+) -> tuple[pd.DataFrame, dict]:
     """Where each observed summary falls in the prior predictive, and the joint check.
 
     Returns (per-summary table: summary, observed, prior q01, q50, q99, quantile, outside;
@@ -412,22 +483,31 @@ def misspecification(ref: ReferenceTable, observed: np.ndarray, *, accept: int |
     below = (sums < obs).mean(axis=0)
     equal = (sums == obs).mean(axis=0)
     quant = below + 0.5 * equal
-    table = pd.DataFrame({"summary": list(ref.summaries.columns), "observed": obs,
-                          "prior_q01": np.quantile(sums, 0.01, axis=0),
-                          "prior_q50": np.quantile(sums, 0.5, axis=0),
-                          "prior_q99": np.quantile(sums, 0.99, axis=0),
-                          "quantile": quant,
-                          "outside": (quant < _MISFIT_Q) | (quant > 1 - _MISFIT_Q)})
+    table = pd.DataFrame(
+        {
+            "summary": list(ref.summaries.columns),
+            "observed": obs,
+            "prior_q01": np.quantile(sums, 0.01, axis=0),
+            "prior_q50": np.quantile(sums, 0.5, axis=0),
+            "prior_q99": np.quantile(sums, 0.99, axis=0),
+            "quantile": quant,
+            "outside": (quant < _MISFIT_Q) | (quant > 1 - _MISFIT_Q),
+        }
+    )
     _, test = ref.test
     _, _, h_test = abc_posterior(ref, test, accept=accept, adjust=False)
     _, _, h_obs = abc_posterior(ref, obs, accept=accept, adjust=False)
     threshold = float(np.quantile(h_test, _JOINT_Q))
-    joint = {"distance": float(h_obs[0]), "threshold": threshold,
-             "outside": bool(h_obs[0] > threshold)}
+    joint = {
+        "distance": float(h_obs[0]),
+        "threshold": threshold,
+        "outside": bool(h_obs[0] > threshold),
+    }
     return table, joint
 
 
 # --------------------------------------------------------------------------- a program's fit
+
 
 @dataclass(frozen=True)
 class FitResult:
@@ -451,9 +531,16 @@ class FitResult:
         return bool(self.summaries["outside"].any() or self.joint["outside"])
 
 
-def fit_program(logs: ProgramLogs, *, points: int = 10_000, seed: int = 0,
-                accept: int | None = None, models: int = 400, cache: bool = True,
-                progress: bool = True) -> FitResult:
+def fit_program(
+    logs: ProgramLogs,
+    *,
+    points: int = 10_000,
+    seed: int = 0,
+    accept: int | None = None,
+    models: int = 400,
+    cache: bool = True,
+    progress: bool = True,
+) -> FitResult:
     """Fit the model to one program's logs (see the module for the method and its checks).
 
     ``models`` is the number of posterior draws written to the ensemble (resampled by
@@ -477,12 +564,21 @@ def fit_program(logs: ProgramLogs, *, points: int = 10_000, seed: int = 0,
     q = _weighted_quantiles(draws, w, (0.05, 0.5, 0.95))[:, 0, :]
     contraction = (q[2] - q[0]) / (hi - lo)
     calibrated = calib["calibrated"].to_numpy(bool)
-    params = pd.DataFrame({"parameter": names, "prior_low": lo, "prior_high": hi,
-                           "q05": q[0], "q50": q[1], "q95": q[2], "contraction": contraction,
-                           "coverage_50": calib["coverage_50"].to_numpy(),
-                           "coverage_90": calib["coverage_90"].to_numpy(),
-                           "calibrated": calibrated,
-                           "pinned": calibrated & (contraction <= 0.5)})
+    params = pd.DataFrame(
+        {
+            "parameter": names,
+            "prior_low": lo,
+            "prior_high": hi,
+            "q05": q[0],
+            "q50": q[1],
+            "q95": q[2],
+            "contraction": contraction,
+            "coverage_50": calib["coverage_50"].to_numpy(),
+            "coverage_90": calib["coverage_90"].to_numpy(),
+            "calibrated": calibrated,
+            "pinned": calibrated & (contraction <= 0.5),
+        }
+    )
     gen = _seeding.rng(seed, "fit", "resample")
     p = w[0] / w[0].sum()
     pick = gen.choice(len(p), size=models, replace=True, p=p)
@@ -497,34 +593,55 @@ def fit_program(logs: ProgramLogs, *, points: int = 10_000, seed: int = 0,
     ensemble = None
     if misfit["outside"].any() or joint["outside"]:
         bad = list(misfit.loc[misfit["outside"], "summary"])
-        why = (f"the observed {', '.join(bad)} lie outside what the model produces" if bad else
-               "the observed summaries together lie farther from every simulated program "
-               "than 99% of synthetic programs do")
-        messages.append(f"The model cannot reproduce these logs ({why}); no claim about this "
-                        "program is made and no models file is written.")
+        why = (
+            f"the observed {', '.join(bad)} lie outside what the model produces"
+            if bad
+            else "the observed summaries together lie farther from every simulated program "
+            "than 99% of synthetic programs do"
+        )
+        messages.append(
+            f"The model cannot reproduce these logs ({why}); no claim about this "
+            "program is made and no models file is written."
+        )
     else:
         prior_draws = prior_sample(ref.prior, models, seed, stream=("fit", "prior_fill"))
         for name, ok in zip(names, calibrated, strict=True):
             if not ok:
                 post[name] = prior_draws[name].to_numpy()
-        ensemble = Ensemble(post, prior=ref.prior, targets=pd.DataFrame(
-            {"target_id": list(ref.summaries.columns), "observed": observed}),
-            procedure={"name": "abc_regression", "points": points, "accept": int(w.shape[1]),
-                       "reference": ref.fingerprint, "held_out": int(ref.held_out.sum()),
-                       "uncalibrated_kept_prior": [n for n, ok in zip(names, calibrated,
-                                                                       strict=True) if not ok]},
-            seed=seed, diagnostics={"calibration": calib.to_dict("records"), "joint": joint})
+        ensemble = Ensemble(
+            post,
+            prior=ref.prior,
+            targets=pd.DataFrame({"target_id": list(ref.summaries.columns), "observed": observed}),
+            procedure={
+                "name": "abc_regression",
+                "points": points,
+                "accept": int(w.shape[1]),
+                "reference": ref.fingerprint,
+                "held_out": int(ref.held_out.sum()),
+                "uncalibrated_kept_prior": [
+                    n for n, ok in zip(names, calibrated, strict=True) if not ok
+                ],
+            },
+            seed=seed,
+            diagnostics={"calibration": calib.to_dict("records"), "joint": joint},
+        )
         pinned = list(params.loc[params["pinned"], "parameter"])
         loose = [n for n in names if n not in pinned]
-        messages.append("The logs pin down " + (", ".join(pinned) if pinned else "none of the "
-                        "fitted inputs") + " (posterior 90% range at most half the prior's, "
-                        "with calibrated coverage); " + (", ".join(loose) if loose else "none")
-                        + " stay close to their priors or are not calibrated.")
+        messages.append(
+            "The logs pin down "
+            + (", ".join(pinned) if pinned else "none of the fitted inputs")
+            + " (posterior 90% range at most half the prior's, "
+            "with calibrated coverage); "
+            + (", ".join(loose) if loose else "none")
+            + " stay close to their priors or are not calibrated."
+        )
         if not calibrated.all():
-            messages.append("Coverage on held-out synthetic programs is off by more than 5 "
-                            "points for " + ", ".join(n for n, ok in zip(names, calibrated,
-                                                                        strict=True) if not ok)
-                            + "; those inputs keep their prior in the models file.")
+            messages.append(
+                "Coverage on held-out synthetic programs is off by more than 5 "
+                "points for "
+                + ", ".join(n for n, ok in zip(names, calibrated, strict=True) if not ok)
+                + "; those inputs keep their prior in the models file."
+            )
     return FitResult(params, misfit, calib, joint, post, ensemble, tuple(messages), ref)
 
 
@@ -535,9 +652,14 @@ def _nearest(ref: ReferenceTable, observed: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(d, k - 1)[:k]
 
 
-def synthetic_logs(shape: ProgramShape, truth: dict[str, float] | None = None, *,
-                   seed: int = 0, start: str = "2026-01-05", stagger_weeks: int = 4
-                   ) -> tuple[dict[str, pd.DataFrame], str]:
+def synthetic_logs(
+    shape: ProgramShape,
+    truth: dict[str, float] | None = None,
+    *,
+    seed: int = 0,
+    start: str = "2026-01-05",
+    stagger_weeks: int = 4,
+) -> tuple[dict[str, pd.DataFrame], str]:
     """Dated logs of one synthetic program of ``shape`` simulated from ``truth`` (fitted
     parameters set on the default model; the defaults when None), with pair starts
     staggered over ``stagger_weeks`` weeks. The shape's observed weeks are shortened by
@@ -551,15 +673,23 @@ def synthetic_logs(shape: ProgramShape, truth: dict[str, float] | None = None, *
 
     truth = {n: getattr(BehaviorModel(), n) for n in FIT_PARAMETERS} | dict(truth or {})
     gen = _seeding.rng(seed, "synthetic_logs", "stagger")
-    lag = gen.integers(0, stagger_weeks, size=shape.n_pairs) if stagger_weeks > 1 else \
-        np.zeros(shape.n_pairs, np.int64)
+    lag = (
+        gen.integers(0, stagger_weeks, size=shape.n_pairs)
+        if stagger_weeks > 1
+        else np.zeros(shape.n_pairs, np.int64)
+    )
     seen = tuple(int(w) for w in np.asarray(shape.observed_weeks) - lag)
     cut = ProgramShape(shape.cadence, seen, shape.checkins, shape.minutes)
-    cohorts = program_cohorts(ProgramShape(shape.cadence, shape.observed_weeks), _seeding.int_seed(
-        seed, "synthetic_logs"))
+    cohorts = program_cohorts(
+        ProgramShape(shape.cadence, shape.observed_weeks), _seeding.int_seed(seed, "synthetic_logs")
+    )
     sim = ProgramShape(shape.cadence, shape.observed_weeks, shape.checkins, shape.minutes)
-    tables = simulate_programs(sim, pd.DataFrame([truth]), seed=_seeding.int_seed(
-        seed, "synthetic_logs", "run"), cohorts=cohorts)
+    tables = simulate_programs(
+        sim,
+        pd.DataFrame([truth]),
+        seed=_seeding.int_seed(seed, "synthetic_logs", "run"),
+        cohorts=cohorts,
+    )
     tables = _cut(tables, np.asarray(cut.observed_weeks))
     first = dt.date.fromisoformat(start)
     starts = [first + dt.timedelta(weeks=int(k)) for k in lag]
@@ -575,8 +705,11 @@ def _cut(tables: ProgramTables, seen: np.ndarray) -> ProgramTables:
     hidden = closed > limit
     p["closed_week"] = np.where(hidden, 0, closed)
     p["reason"] = np.where(hidden, "", p["reason"])
-    p["observed_weeks"] = np.where(closed > 0, np.where(hidden, limit, closed),
-                                   np.minimum(p["observed_weeks"].to_numpy(), limit))
+    p["observed_weeks"] = np.where(
+        closed > 0,
+        np.where(hidden, limit, closed),
+        np.minimum(p["observed_weeks"].to_numpy(), limit),
+    )
     obs = p["observed_weeks"].to_numpy()
     m = tables.meetings[tables.meetings["week"].to_numpy() <= obs[tables.meetings["pair"]]]
     c = tables.checkins[tables.checkins["week"].to_numpy() <= obs[tables.checkins["pair"]]]
@@ -586,8 +719,9 @@ def _cut(tables: ProgramTables, seen: np.ndarray) -> ProgramTables:
 #: The example program of ``synthetic_data/program_logs/``: 60 pairs over 26 weeks, 40
 #: meeting biweekly and 20 weekly, with monthly check-ins, simulated at the default model
 #: (:data:`EXAMPLE_TRUTH`) by ``synthetic_logs(EXAMPLE_SHAPE, seed=EXAMPLE_SEED)``.
-EXAMPLE_SHAPE = ProgramShape(cadence=("biweekly",) * 40 + ("weekly",) * 20,
-                             observed_weeks=(26,) * 60)
+EXAMPLE_SHAPE = ProgramShape(
+    cadence=("biweekly",) * 40 + ("weekly",) * 20, observed_weeks=(26,) * 60
+)
 EXAMPLE_SEED = 20
 EXAMPLE_TRUTH = {n: getattr(BehaviorModel(), n) for n in FIT_PARAMETERS}
 
@@ -621,8 +755,14 @@ def _figure_html(result: FitResult) -> str:
         return (s[col].to_numpy() - lo) / span
 
     ax.hlines(y, 0, 1, color="#cccccc", lw=6, label="prior predictive 1-99%")
-    ax.hlines(y, u("posterior_q05"), u("posterior_q95"), color="#4477aa", lw=3,
-              label="posterior predictive 5-95%")
+    ax.hlines(
+        y,
+        u("posterior_q05"),
+        u("posterior_q95"),
+        color="#4477aa",
+        lw=3,
+        label="posterior predictive 5-95%",
+    )
     ax.plot(u("observed"), y, "o", color="black", label="observed")
     ax.set_yticks(y, s["summary"])
     ax.set_xlabel("position within the prior predictive range")
@@ -631,8 +771,10 @@ def _figure_html(result: FitResult) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
-    return ('<img alt="observed summaries against what the model produces" src="data:image/png;'
-            f'base64,{base64.b64encode(buf.getvalue()).decode()}">')
+    return (
+        '<img alt="observed summaries against what the model produces" src="data:image/png;'
+        f'base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    )
 
 
 def fit_report_html(result: FitResult) -> str:
@@ -641,9 +783,13 @@ def fit_report_html(result: FitResult) -> str:
     from toolkit.report import findings_html, table_html
 
     params = result.parameters.assign(
-        prior=[f"{a:.3g} to {b:.3g}" for a, b in zip(result.parameters["prior_low"],
-                                                     result.parameters["prior_high"],
-                                                     strict=True)])
+        prior=[
+            f"{a:.3g} to {b:.3g}"
+            for a, b in zip(
+                result.parameters["prior_low"], result.parameters["prior_high"], strict=True
+            )
+        ]
+    )
     joint = result.joint
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Fit to your program's logs"
@@ -658,23 +804,49 @@ def fit_report_html(result: FitResult) -> str:
         f"synthetic programs (distance {joint['distance']:.2f}, threshold "
         f"{joint['threshold']:.2f}), mean the model cannot produce these data.</p>",
         _figure_html(result),
-        table_html(result.summaries, digits=3, columns=[
-            "summary", "observed", "prior_q01", "prior_q50", "prior_q99", "quantile",
-            "posterior_q05", "posterior_q95", "outside"]),
+        table_html(
+            result.summaries,
+            digits=3,
+            columns=[
+                "summary",
+                "observed",
+                "prior_q01",
+                "prior_q50",
+                "prior_q99",
+                "quantile",
+                "posterior_q05",
+                "posterior_q95",
+                "outside",
+            ],
+        ),
         "<h2>What the logs say about the model's uncertain inputs</h2>",
         "<p>contraction: the posterior 90% range as a share of the prior range (1 = the logs "
         "say nothing). coverage: the share of 200 held-out synthetic programs whose true "
         "value fell inside the 50% and 90% intervals; a parameter is calibrated when both "
         "are within 5 points of nominal.</p>",
-        table_html(params, digits=3, columns=[
-            "parameter", "prior", "q05", "q50", "q95", "contraction", "coverage_50",
-            "coverage_90", "calibrated", "pinned"]),
+        table_html(
+            params,
+            digits=3,
+            columns=[
+                "parameter",
+                "prior",
+                "q05",
+                "q50",
+                "q95",
+                "contraction",
+                "coverage_50",
+                "coverage_90",
+                "calibrated",
+                "pinned",
+            ],
+        ),
         "<h2>Method</h2><p>Approximate Bayesian computation: rejection with local-linear "
         "regression adjustment (Beaumont, Zhang &amp; Balding 2002) on a reference table of "
         f"{int((~result.reference.held_out).sum())} prior simulations of a program of your "
         "shape (reference " + result.reference.fingerprint + "); simulation-based calibration"
         " (Talts et al. 2018) on held-out synthetic programs. Monte Carlo error of the "
-        "reference table is part of the posterior width.</p></body></html>"]
+        "reference table is part of the posterior width.</p></body></html>",
+    ]
     return "".join(parts)
 
 
@@ -691,6 +863,6 @@ def write_fit(result: FitResult, out: str | os.PathLike) -> Path:
         write_text(fit_report_html(result), stage / "report.html", formats=(".html",))
         if result.ensemble is not None:
             result.ensemble.save(stage / "models.parquet")
-    if result.ensemble is None:   # no stale models from an earlier fit into the same folder
+    if result.ensemble is None:  # no stale models from an earlier fit into the same folder
         (Path(out) / "models.parquet").unlink(missing_ok=True)
     return Path(out)

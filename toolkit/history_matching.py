@@ -65,12 +65,22 @@ from toolkit._validation import check_int, check_option, check_real, fail, quote
 from toolkit.ensemble import Ensemble, known_parameters
 from toolkit.errors import InvalidParameterError
 
-__all__ = ["PROCEDURE", "check_prior", "check_targets", "history_match", "implausibility",
-           "observations", "prior_sample", "retained"]
+__all__ = [
+    "PROCEDURE",
+    "check_prior",
+    "check_targets",
+    "history_match",
+    "implausibility",
+    "observations",
+    "prior_sample",
+    "retained",
+]
 
 PROCEDURE = "history matching"
-CITATION = ("Vernon, Goldstein & Bower 2010, Bayesian Analysis 5:619; Andrianakis et al. "
-            "2015, PLoS Comput Biol 11:e1003968")
+CITATION = (
+    "Vernon, Goldstein & Bower 2010, Bayesian Analysis 5:619; Andrianakis et al. "
+    "2015, PLoS Comput Biol 11:e1003968"
+)
 DISTRIBUTIONS = ("uniform",)
 DESIGNS = ("lhs", "sobol")
 TARGET_KINDS = ("interval", "proportion", "value")
@@ -81,6 +91,7 @@ Simulator = Callable[[pd.DataFrame, int], pd.DataFrame]
 
 
 # --------------------------------------------------------------------------- inputs
+
 
 def check_prior(prior: pd.DataFrame, owner: str = _OWNER) -> pd.DataFrame:
     """Validate a prior table (parameter, distribution, low, high, ...), one sentence per
@@ -96,33 +107,45 @@ def check_prior(prior: pd.DataFrame, owner: str = _OWNER) -> pd.DataFrame:
     """
     need = ("parameter", "distribution", "low", "high")
     if not isinstance(prior, pd.DataFrame) or not set(need) <= set(prior.columns):
-        raise fail("prior", owner, "a DataFrame with columns " + ", ".join(need),
-                   type(prior).__name__ if not isinstance(prior, pd.DataFrame)
-                   else list(prior.columns))
+        raise fail(
+            "prior",
+            owner,
+            "a DataFrame with columns " + ", ".join(need),
+            type(prior).__name__ if not isinstance(prior, pd.DataFrame) else list(prior.columns),
+        )
     if prior.empty:
         raise fail("prior", owner, "a table with at least one parameter", "an empty table")
     if prior["parameter"].duplicated().any():
-        raise fail("prior", owner, "one row per parameter",
-                   prior.loc[prior["parameter"].duplicated(), "parameter"].iloc[0])
+        raise fail(
+            "prior",
+            owner,
+            "one row per parameter",
+            prior.loc[prior["parameter"].duplicated(), "parameter"].iloc[0],
+        )
     known = known_parameters()
-    for r in prior.itertuples(index=False):   # one row per parameter: a handful of rows
+    for r in prior.itertuples(index=False):  # one row per parameter: a handful of rows
         if r.parameter not in known:
-            raise fail("prior", owner, "rows for BehaviorModel parameters or declared "
-                       "cohort constants", r.parameter)
-        check_option(r.distribution, f"prior distribution of {r.parameter}", owner,
-                     DISTRIBUTIONS)
+            raise fail(
+                "prior",
+                owner,
+                "rows for BehaviorModel parameters or declared cohort constants",
+                r.parameter,
+            )
+        check_option(r.distribution, f"prior distribution of {r.parameter}", owner, DISTRIBUTIONS)
         lo = check_real(r.low, f"prior low of {r.parameter}", owner)
         hi = check_real(r.high, f"prior high of {r.parameter}", owner)
         if lo > hi:
             raise InvalidParameterError(
                 f"The 'prior' parameter of {owner} must have low <= high for every "
-                f"parameter; got low {lo:g} > high {hi:g} for {r.parameter!r}.")
+                f"parameter; got low {lo:g} > high {hi:g} for {r.parameter!r}."
+            )
         a_lo, a_hi = known[r.parameter]
         if (a_lo is not None and lo < a_lo) or (a_hi is not None and hi > a_hi):
             raise InvalidParameterError(
                 f"The 'prior' parameter of {owner} must keep each parameter inside its "
                 f"allowed range; got [{lo:g}, {hi:g}] for {r.parameter!r}, allowed "
-                f"[{a_lo}, {a_hi}].")
+                f"[{a_lo}, {a_hi}]."
+            )
     return prior.reset_index(drop=True)
 
 
@@ -136,55 +159,85 @@ def check_targets(targets: pd.DataFrame, owner: str = _OWNER) -> pd.DataFrame:
     """
     need = ("target_id", "kind", "discrepancy_sd", "discrepancy_reason")
     if not isinstance(targets, pd.DataFrame) or not set(need) <= set(targets.columns):
-        raise fail("targets", owner, "a DataFrame with columns " + ", ".join(need),
-                   type(targets).__name__ if not isinstance(targets, pd.DataFrame)
-                   else list(targets.columns))
+        raise fail(
+            "targets",
+            owner,
+            "a DataFrame with columns " + ", ".join(need),
+            type(targets).__name__
+            if not isinstance(targets, pd.DataFrame)
+            else list(targets.columns),
+        )
     if targets.empty or targets["target_id"].duplicated().any():
-        raise fail("targets", owner, "a non-empty table with one row per target_id",
-                   "an empty table" if targets.empty else
-                   targets.loc[targets["target_id"].duplicated(), "target_id"].iloc[0])
+        raise fail(
+            "targets",
+            owner,
+            "a non-empty table with one row per target_id",
+            "an empty table"
+            if targets.empty
+            else targets.loc[targets["target_id"].duplicated(), "target_id"].iloc[0],
+        )
     kinds = targets["kind"]
     bad = ~kinds.isin(TARGET_KINDS)
     if bad.any():
-        raise fail("kind", owner, "one of " + ", ".join(map(repr, TARGET_KINDS)),
-                   kinds[bad].iloc[0])
+        raise fail(
+            "kind", owner, "one of " + ", ".join(map(repr, TARGET_KINDS)), kinds[bad].iloc[0]
+        )
     num = _numeric(targets)
     ids = targets["target_id"].to_numpy()
-    needs = {"interval": ("low", "high"), "proportion": ("observed", "n"),
-             "value": ("observed", "sd")}
+    needs = {
+        "interval": ("low", "high"),
+        "proportion": ("observed", "n"),
+        "value": ("observed", "sd"),
+    }
     for kind, cols in needs.items():
         rows = kinds.to_numpy() == kind
         for c in cols:
             bad = rows & ~np.isfinite(num[c])
             if bad.any():
-                raise fail(c, owner, f"a finite number for every {kind} target",
-                           f"none for {ids[bad][0]}")
-    checks = [(kinds.to_numpy() == "interval") & (num["high"] < num["low"]),
-              (kinds.to_numpy() == "proportion") & ((num["observed"] < 0)
-                                                    | (num["observed"] > 1) | (num["n"] < 1)),
-              (kinds.to_numpy() == "value") & (num["sd"] < 0)]
-    allowed = ["interval targets with low <= high",
-               "proportion targets with observed in [0, 1] and n >= 1",
-               "value targets with sd >= 0"]
+                raise fail(
+                    c, owner, f"a finite number for every {kind} target", f"none for {ids[bad][0]}"
+                )
+    checks = [
+        (kinds.to_numpy() == "interval") & (num["high"] < num["low"]),
+        (kinds.to_numpy() == "proportion")
+        & ((num["observed"] < 0) | (num["observed"] > 1) | (num["n"] < 1)),
+        (kinds.to_numpy() == "value") & (num["sd"] < 0),
+    ]
+    allowed = [
+        "interval targets with low <= high",
+        "proportion targets with observed in [0, 1] and n >= 1",
+        "value targets with sd >= 0",
+    ]
     for bad, text in zip(checks, allowed, strict=True):
         if bad.any():
             raise fail("targets", owner, text, ids[bad][0])
     md = pd.to_numeric(targets["discrepancy_sd"], errors="coerce").to_numpy(float)
     if not (np.isfinite(md) & (md > 0)).all():
-        raise fail("discrepancy_sd", owner, "a stated model discrepancy > 0 for every "
-                   "target (the model is not the world)",
-                   targets.loc[~(np.isfinite(md) & (md > 0)), "target_id"].iloc[0])
+        raise fail(
+            "discrepancy_sd",
+            owner,
+            "a stated model discrepancy > 0 for every target (the model is not the world)",
+            targets.loc[~(np.isfinite(md) & (md > 0)), "target_id"].iloc[0],
+        )
     reasons = targets["discrepancy_reason"]
     empty = ~reasons.map(lambda s: isinstance(s, str) and bool(s.strip()))
     if empty.any():
-        raise fail("discrepancy_reason", owner, "a stated reason for every target's "
-                   "discrepancy", targets.loc[empty, "target_id"].iloc[0])
+        raise fail(
+            "discrepancy_reason",
+            owner,
+            "a stated reason for every target's discrepancy",
+            targets.loc[empty, "target_id"].iloc[0],
+        )
     return targets.reset_index(drop=True)
 
 
 def _numeric(t: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {c: pd.to_numeric(t[c], errors="coerce").to_numpy(float) if c in t else
-            np.full(len(t), np.nan) for c in ("low", "high", "observed", "n", "sd")}
+    return {
+        c: pd.to_numeric(t[c], errors="coerce").to_numpy(float)
+        if c in t
+        else np.full(len(t), np.nan)
+        for c in ("low", "high", "observed", "n", "sd")
+    }
 
 
 def observations(targets: pd.DataFrame) -> pd.DataFrame:
@@ -202,23 +255,36 @@ def observations(targets: pd.DataFrame) -> pd.DataFrame:
     kind = t["kind"].to_numpy()
     num = _numeric(t)
     z = np.where(kind == "interval", (num["low"] + num["high"]) / 2, num["observed"])
-    v_obs = np.select([kind == "interval", kind == "proportion"],
-                      [((num["high"] - num["low"]) / 3.92) ** 2,
-                       num["observed"] * (1 - num["observed"]) / num["n"]], num["sd"] ** 2)
+    v_obs = np.select(
+        [kind == "interval", kind == "proportion"],
+        [
+            ((num["high"] - num["low"]) / 3.92) ** 2,
+            num["observed"] * (1 - num["observed"]) / num["n"],
+        ],
+        num["sd"] ** 2,
+    )
     v_md = pd.to_numeric(t["discrepancy_sd"]).to_numpy(float) ** 2
-    return pd.DataFrame({"target_id": t["target_id"].to_numpy(), "z": z, "v_obs": v_obs,
-                         "v_md": v_md})
+    return pd.DataFrame(
+        {"target_id": t["target_id"].to_numpy(), "z": z, "v_obs": v_obs, "v_md": v_md}
+    )
 
 
 # --------------------------------------------------------------------------- sampling
+
 
 def _box(prior: pd.DataFrame) -> np.ndarray:
     return prior[["low", "high"]].to_numpy(float)
 
 
-def prior_sample(prior: pd.DataFrame, n: int, seed: int, *, design: str = "lhs",
-                 box: np.ndarray | None = None, stream: Sequence[str | int] = ()
-                 ) -> pd.DataFrame:
+def prior_sample(
+    prior: pd.DataFrame,
+    n: int,
+    seed: int,
+    *,
+    design: str = "lhs",
+    box: np.ndarray | None = None,
+    stream: Sequence[str | int] = (),
+) -> pd.DataFrame:
     """A space-filling sample of ``n`` points, uniform over the prior (or over ``box``,
     rows [low, high] per parameter): a Latin hypercube (McKay, Beckman & Conover 1979)
     or scrambled Sobol points (Owen 1998) from :mod:`scipy.stats.qmc`, deterministic for
@@ -243,12 +309,13 @@ def prior_sample(prior: pd.DataFrame, n: int, seed: int, *, design: str = "lhs",
     else:
         sobol = qmc.Sobol(d, scramble=True, rng=gen)
         m = int(np.ceil(np.log2(n)))
-        unit = sobol.random_base2(m)[:n]   # a balanced power-of-two block, cut to n
+        unit = sobol.random_base2(m)[:n]  # a balanced power-of-two block, cut to n
     values = bounds[:, 0] + unit * (bounds[:, 1] - bounds[:, 0])
     return pd.DataFrame(values, columns=prior["parameter"].tolist())
 
 
 # --------------------------------------------------------------------------- implausibility
+
 
 def implausibility(simulated: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     """I_i(x) per point (rows, sorted) and target (columns, in the targets' order).
@@ -258,11 +325,14 @@ def implausibility(simulated: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     its observation.
     """
     sim = simulated.merge(obs, on="target_id", how="inner", validate="many_to_one")
-    i = np.abs(sim["z"] - sim["value"]) / np.sqrt(sim["v_obs"] + sim["mc_var"].clip(lower=0)
-                                                  + sim["v_md"])
+    i = np.abs(sim["z"] - sim["value"]) / np.sqrt(
+        sim["v_obs"] + sim["mc_var"].clip(lower=0) + sim["v_md"]
+    )
     i = i.fillna(np.inf)
-    wide = pd.Series(i.to_numpy(), index=pd.MultiIndex.from_arrays(
-        [sim["point"].to_numpy(), sim["target_id"].to_numpy()])).unstack()
+    wide = pd.Series(
+        i.to_numpy(),
+        index=pd.MultiIndex.from_arrays([sim["point"].to_numpy(), sim["target_id"].to_numpy()]),
+    ).unstack()
     return wide.reindex(columns=obs["target_id"].tolist()).fillna(np.inf).sort_index()
 
 
@@ -272,6 +342,7 @@ def _kth_largest(values: np.ndarray, rank: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- driver
+
 
 @dataclass(frozen=True)
 class _ChunkTask:
@@ -286,18 +357,21 @@ class _ChunkTask:
             raise InvalidParameterError(
                 "The 'simulate' callback of history_match must return a DataFrame with "
                 f"columns {', '.join(_SIM_COLUMNS)}; got "
-                f"{quote(list(out.columns) if isinstance(out, pd.DataFrame) else type(out).__name__)}.")
+                f"{quote(list(out.columns) if isinstance(out, pd.DataFrame) else type(out).__name__)}."
+            )
         return out[list(_SIM_COLUMNS)]
 
 
 def _chunk_seed(root: int, wave: int, chunk: int) -> int:
     a, b = _seeding.seed_sequence(root, "history_matching", wave, chunk).generate_state(
-        2, dtype=np.uint32)
+        2, dtype=np.uint32
+    )
     return int((int(a) << 31) ^ int(b)) & _seeding.MAX_SEED
 
 
-def _run_chunks(task: _ChunkTask, jobs: list[tuple[int, pd.DataFrame, int]], mapper: Any,
-                bar: Any) -> list[pd.DataFrame]:
+def _run_chunks(
+    task: _ChunkTask, jobs: list[tuple[int, pd.DataFrame, int]], mapper: Any, bar: Any
+) -> list[pd.DataFrame]:
     """Results in job order under any executor (the bar moves as chunks finish)."""
     if mapper is None or mapper is builtins.map:
         out = []
@@ -305,7 +379,7 @@ def _run_chunks(task: _ChunkTask, jobs: list[tuple[int, pd.DataFrame, int]], map
             out.append(r)
             bar.update(1)
         return out
-    if hasattr(mapper, "submit") and hasattr(mapper, "gather"):   # a dask.distributed Client
+    if hasattr(mapper, "submit") and hasattr(mapper, "gather"):  # a dask.distributed Client
         from distributed import as_completed
 
         futures = mapper.map(task, jobs, pure=False)
@@ -323,19 +397,38 @@ def _run_chunks(task: _ChunkTask, jobs: list[tuple[int, pd.DataFrame, int]], map
             out.append(r)
             bar.update(1)
         return out
-    raise fail("map", _OWNER, "None, the built-in map, a concurrent.futures executor, a Dask "
-               "client or a map-like callable", type(mapper).__name__)
+    raise fail(
+        "map",
+        _OWNER,
+        "None, the built-in map, a concurrent.futures executor, a Dask "
+        "client or a map-like callable",
+        type(mapper).__name__,
+    )
 
 
-def _evaluate(points: pd.DataFrame, simulate: Simulator, obs: pd.DataFrame, seed: int,
-              wave: int, chunk_size: int, mapper: Any, progress: bool) -> pd.DataFrame:
+def _evaluate(
+    points: pd.DataFrame,
+    simulate: Simulator,
+    obs: pd.DataFrame,
+    seed: int,
+    wave: int,
+    chunk_size: int,
+    mapper: Any,
+    progress: bool,
+) -> pd.DataFrame:
     from tqdm.auto import tqdm
 
     starts = range(0, len(points), chunk_size)
-    jobs = [(c, points.iloc[s:s + chunk_size], _chunk_seed(seed, wave, c))
-            for c, s in enumerate(starts)]
-    with tqdm(total=len(jobs), desc=f"history matching, wave {wave + 1}", unit="chunk",
-              disable=not progress) as bar:
+    jobs = [
+        (c, points.iloc[s : s + chunk_size], _chunk_seed(seed, wave, c))
+        for c, s in enumerate(starts)
+    ]
+    with tqdm(
+        total=len(jobs),
+        desc=f"history matching, wave {wave + 1}",
+        unit="chunk",
+        disable=not progress,
+    ) as bar:
         parts = _run_chunks(_ChunkTask(simulate), jobs, mapper, bar)
     sim = pd.concat(parts, ignore_index=True)
     missing = [t for t in obs["target_id"] if t not in set(sim["target_id"])]
@@ -343,15 +436,28 @@ def _evaluate(points: pd.DataFrame, simulate: Simulator, obs: pd.DataFrame, seed
         raise InvalidParameterError(
             f"The target {quote(missing[0])} has no way to be simulated: the 'simulate' "
             "callback of history_match returned no value for it (it returned "
-            f"{', '.join(map(quote, sorted(set(sim['target_id']))))}).")
+            f"{', '.join(map(quote, sorted(set(sim['target_id']))))})."
+        )
     return implausibility(sim, obs).reindex(points["point"].to_numpy()).fillna(np.inf)
 
 
-def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulator, *,
-                  points: int = 20_000, waves: int = 2, cutoff: float = 3.0, rank: int = 1,
-                  design: str = "lhs", margin: float = 0.1, chunk_size: int = 250,
-                  seed: int = 0, map: Any = None, progress: bool = True,
-                  min_models: int = 1) -> Ensemble:
+def history_match(
+    prior: pd.DataFrame,
+    targets: pd.DataFrame,
+    simulate: Simulator,
+    *,
+    points: int = 20_000,
+    waves: int = 2,
+    cutoff: float = 3.0,
+    rank: int = 1,
+    design: str = "lhs",
+    margin: float = 0.1,
+    chunk_size: int = 250,
+    seed: int = 0,
+    map: Any = None,
+    progress: bool = True,
+    min_models: int = 1,
+) -> Ensemble:
     """Keep the prior points the targets do not rule out; return them as an Ensemble.
 
     Parameters
@@ -377,8 +483,7 @@ def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulato
     prior = check_prior(prior)
     targets = check_targets(targets)
     if not callable(simulate):
-        raise fail("simulate", _OWNER, "a callable simulate(points, seed)",
-                   type(simulate).__name__)
+        raise fail("simulate", _OWNER, "a callable simulate(points, seed)", type(simulate).__name__)
     points = check_int(points, "points", _OWNER, low=1, high=100_000_000)
     waves = check_int(waves, "waves", _OWNER, low=1, high=20)
     cutoff = check_real(cutoff, "cutoff", _OWNER, low=0.0, closed="neither")
@@ -401,58 +506,91 @@ def history_match(prior: pd.DataFrame, targets: pd.DataFrame, simulate: Simulato
         scores.append(wide.to_numpy(float))
         allx = pd.concat(frames, ignore_index=True)
         alli = np.concatenate(scores)
-        inside = ((allx[names].to_numpy() >= box[:, 0]) & (allx[names].to_numpy() <= box[:, 1])
-                  ).all(axis=1)
+        inside = (
+            (allx[names].to_numpy() >= box[:, 0]) & (allx[names].to_numpy() <= box[:, 1])
+        ).all(axis=1)
         keep = inside & (_kth_largest(alli, rank) <= cutoff)
-        reports.append({"wave": w + 1, "points": points, "box": box.tolist(),
-                        "kept_in_wave": int((_kth_largest(scores[-1], rank) <= cutoff).sum()),
-                        "kept_so_far": int(keep.sum()),
-                        "ruled_out_by": dict(zip(obs["target_id"], (
-                            scores[-1] > cutoff).mean(axis=0).round(6).tolist(),
-                            strict=True))})
+        reports.append(
+            {
+                "wave": w + 1,
+                "points": points,
+                "box": box.tolist(),
+                "kept_in_wave": int((_kth_largest(scores[-1], rank) <= cutoff).sum()),
+                "kept_so_far": int(keep.sum()),
+                "ruled_out_by": dict(
+                    zip(
+                        obs["target_id"],
+                        (scores[-1] > cutoff).mean(axis=0).round(6).tolist(),
+                        strict=True,
+                    )
+                ),
+            }
+        )
         if not keep.any():
             _no_survivor(scores[-1], obs, cutoff, points, w)
         if w + 1 < waves:
             kept = allx.loc[keep, names].to_numpy()
             width = full[:, 1] - full[:, 0]
-            new = np.column_stack([kept.min(axis=0) - margin * width,
-                                   kept.max(axis=0) + margin * width])
-            box = np.column_stack([np.maximum(new[:, 0], box[:, 0]),
-                                   np.minimum(new[:, 1], box[:, 1])])
+            new = np.column_stack(
+                [kept.min(axis=0) - margin * width, kept.max(axis=0) + margin * width]
+            )
+            box = np.column_stack(
+                [np.maximum(new[:, 0], box[:, 0]), np.minimum(new[:, 1], box[:, 1])]
+            )
     models = allx.loc[keep, names].reset_index(drop=True)
     if len(models) < min_models:
         raise InvalidParameterError(
             f"History matching kept {len(models)} models, fewer than min_models = "
-            f"{min_models}; evaluate more points per wave or more waves.")
-    procedure = {"name": PROCEDURE, "citation": CITATION, "points_per_wave": points,
-                 "waves": waves, "cutoff": cutoff, "rank": rank, "design": design,
-                 "margin": margin, "chunk_size": chunk_size,
-                 "implausibility": "|z - mean| / sqrt(V_obs + V_mc + V_md)"}
-    diagnostics = {"waves": reports, "final_box": box.tolist(),
-                   "implausibility_of_models": _kth_largest(alli[keep], rank).round(6).tolist()}
+            f"{min_models}; evaluate more points per wave or more waves."
+        )
+    procedure = {
+        "name": PROCEDURE,
+        "citation": CITATION,
+        "points_per_wave": points,
+        "waves": waves,
+        "cutoff": cutoff,
+        "rank": rank,
+        "design": design,
+        "margin": margin,
+        "chunk_size": chunk_size,
+        "implausibility": "|z - mean| / sqrt(V_obs + V_mc + V_md)",
+    }
+    diagnostics = {
+        "waves": reports,
+        "final_box": box.tolist(),
+        "implausibility_of_models": _kth_largest(alli[keep], rank).round(6).tolist(),
+    }
     return Ensemble(models, prior, targets, procedure, seed, diagnostics)
 
 
-def _no_survivor(wide: np.ndarray, obs: pd.DataFrame, cutoff: float, n: int, wave: int
-                 ) -> None:
+def _no_survivor(wide: np.ndarray, obs: pd.DataFrame, cutoff: float, n: int, wave: int) -> None:
     share = (wide > cutoff).mean(axis=0)
     ids = obs["target_id"].to_numpy()
     culprits = ids[share >= 1.0]
     if len(culprits):
-        why = ("ruled out by the target" + ("s " if len(culprits) > 1 else " ")
-               + ", ".join(map(quote, culprits)) + " on its own")
+        why = (
+            "ruled out by the target"
+            + ("s " if len(culprits) > 1 else " ")
+            + ", ".join(map(quote, culprits))
+            + " on its own"
+        )
     else:
         order = np.argsort(-share, kind="stable")[:2]
-        why = ("ruled out by the targets together (most often by "
-               + ", ".join(f"{quote(ids[k])} at {share[k]:.0%} of points" for k in order) + ")")
+        why = (
+            "ruled out by the targets together (most often by "
+            + ", ".join(f"{quote(ids[k])} at {share[k]:.0%} of points" for k in order)
+            + ")"
+        )
     raise InvalidParameterError(
         f"No model survived history matching: all {n} points of wave {wave + 1} were {why} "
         f"at implausibility above {cutoff:g}; widen the prior, check the target or state "
-        "a larger model discrepancy.")
+        "a larger model discrepancy."
+    )
 
 
-def retained(ensemble: Ensemble, points: pd.DataFrame, simulate: Simulator, seed: int
-             ) -> np.ndarray:
+def retained(
+    ensemble: Ensemble, points: pd.DataFrame, simulate: Simulator, seed: int
+) -> np.ndarray:
     """Whether each of ``points`` (parameter columns) would be kept by the procedure that
     built ``ensemble``: inside its final box and not ruled out by its targets. The check
     of the procedure's guarantee (a truth is retained about 95% of the time or more)."""
@@ -466,4 +604,3 @@ def retained(ensemble: Ensemble, points: pd.DataFrame, simulate: Simulator, seed
     x = frame[names].to_numpy()
     inside = ((x >= box[:, 0]) & (x <= box[:, 1])).all(axis=1)
     return inside & (_kth_largest(wide.to_numpy(float), proc["rank"]) <= proc["cutoff"])
-

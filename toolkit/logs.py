@@ -105,10 +105,27 @@ _ALIASES = {"pair_id": "pair", "start_date": "start", "end_date": "end"}
 #: normalise_name writes them), offered as "did you mean" when that column is missing.
 #: Written by hand: no library publishes these exports' headers.
 LOG_HEADERS: dict[str, tuple[str, ...]] = {
-    "pair": ("match_id", "pairing_id", "relationship_id", "mentorship_id", "connection_id",
-             "match", "pairing", "mentorship"),
-    "date": ("session_date", "meeting_date", "check_in_date", "checkin_date", "survey_date",
-             "submitted_at", "scheduled_for", "date_of_session", "when"),
+    "pair": (
+        "match_id",
+        "pairing_id",
+        "relationship_id",
+        "mentorship_id",
+        "connection_id",
+        "match",
+        "pairing",
+        "mentorship",
+    ),
+    "date": (
+        "session_date",
+        "meeting_date",
+        "check_in_date",
+        "checkin_date",
+        "survey_date",
+        "submitted_at",
+        "scheduled_for",
+        "date_of_session",
+        "when",
+    ),
     "held": ("status", "session_status", "attended", "attendance", "completed", "outcome"),
     "minutes": ("duration", "duration_minutes", "duration_min", "length", "length_minutes"),
     "rating": ("score", "health_score", "satisfaction", "check_in_score", "rating_1_5"),
@@ -117,9 +134,22 @@ LOG_HEADERS: dict[str, tuple[str, ...]] = {
     "reason": ("closure_reason", "end_reason", "reason_for_closure", "reason_closed"),
     "cadence": ("meeting_frequency", "frequency", "planned_cadence", "cadence_planned"),
 }
-_HELD = {"yes": True, "y": True, "true": True, "1": True, "held": True, "met": True,
-         "no": False, "n": False, "false": False, "0": False, "missed": False,
-         "cancelled": False, "canceled": False, "no_show": False}
+_HELD = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "held": True,
+    "met": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "missed": False,
+    "cancelled": False,
+    "canceled": False,
+    "no_show": False,
+}
 # Days into a week at which exported rows fall (a meeting midweek, a check-in on the
 # Thursday, an ending on the last day of its week).
 _MEETING_DAY, _CHECKIN_DAY, _END_DAY = 2, 3, 6
@@ -132,9 +162,13 @@ class LogsError(InvalidParameterError):
         self.problems = list(problems)
         shown = self.problems[:MAX_PROBLEMS]
         more = len(self.problems) - len(shown)
-        head = (shown[0] if len(self.problems) == 1 else
-                f"The logs have {len(self.problems)} problems: " + " ".join(shown)
-                + (f" (and {more} more)" if more else ""))
+        head = (
+            shown[0]
+            if len(self.problems) == 1
+            else f"The logs have {len(self.problems)} problems: "
+            + " ".join(shown)
+            + (f" (and {more} more)" if more else "")
+        )
         super().__init__(head)
 
 
@@ -188,21 +222,30 @@ class ProgramLogs:
         def in_weeks(frame: pd.DataFrame) -> pd.DataFrame:
             frame = frame[frame["pair"].isin(code.index) & (frame["date"] <= cut)]
             week = _weeks(frame["pair"].map(start), frame["date"])
-            return pd.DataFrame({"program": 0, "pair": frame["pair"].map(code).to_numpy(),
-                                 "week": week}, index=frame.index)
+            return pd.DataFrame(
+                {"program": 0, "pair": frame["pair"].map(code).to_numpy(), "week": week},
+                index=frame.index,
+            )
 
         m = in_weeks(self.meetings)
         m["held"] = self.meetings.loc[m.index, "held"].astype(bool)
         c = in_weeks(self.checkins)
         c["rating"] = self.checkins.loc[c.index, "rating"].astype(float)
-        out = pd.DataFrame({"program": 0, "pair": np.arange(len(pairs)),
-                            "cadence": pairs["cadence"].to_numpy(),
-                            "observed_weeks": observed.astype(np.int64),
-                            "closed_week": np.where(early, end_week, 0).astype(np.int64),
-                            "reason": np.where(early, pairs["reason"].fillna("other"), "")})
-        return ProgramTables(pairs=out,
-                             meetings=m.sort_values(["pair", "week"]).reset_index(drop=True),
-                             checkins=c.sort_values(["pair", "week"]).reset_index(drop=True))
+        out = pd.DataFrame(
+            {
+                "program": 0,
+                "pair": np.arange(len(pairs)),
+                "cadence": pairs["cadence"].to_numpy(),
+                "observed_weeks": observed.astype(np.int64),
+                "closed_week": np.where(early, end_week, 0).astype(np.int64),
+                "reason": np.where(early, pairs["reason"].fillna("other"), ""),
+            }
+        )
+        return ProgramTables(
+            pairs=out,
+            meetings=m.sort_values(["pair", "week"]).reset_index(drop=True),
+            checkins=c.sort_values(["pair", "week"]).reset_index(drop=True),
+        )
 
     @property
     def pair_ids(self) -> list[str]:
@@ -211,45 +254,56 @@ class ProgramLogs:
 
 
 def _weeks(start: pd.Series, date: pd.Series) -> np.ndarray:
-    days = (pd.to_datetime(pd.Series(date).to_numpy()) - pd.to_datetime(
-        pd.Series(start).to_numpy())).days
+    days = (
+        pd.to_datetime(pd.Series(date).to_numpy()) - pd.to_datetime(pd.Series(start).to_numpy())
+    ).days
     return np.asarray(days, np.int64) // 7 + 1
 
 
 # --------------------------------------------------------------------------- reading
 
+
 def _read_csv(path: Path, table: str, problems: list[str]) -> pd.DataFrame | None:
     if not path.is_file():
-        problems.append(f"The {table} table {quote(str(path))} does not exist; the logs folder "
-                        f"must hold meetings.csv, checkins.csv and pairs.csv.")
+        problems.append(
+            f"The {table} table {quote(str(path))} does not exist; the logs folder "
+            f"must hold meetings.csv, checkins.csv and pairs.csv."
+        )
         return None
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except (pd.errors.ParserError, UnicodeDecodeError):
-        problems.append(f"The {table} table {quote(str(path))} is not a readable UTF-8 CSV "
-                        "file.")
+        problems.append(f"The {table} table {quote(str(path))} is not a readable UTF-8 CSV file.")
         return None
     if frame.empty:
-        problems.append(f"The {table} table {quote(str(path))} is empty; it needs a header "
-                        "row and at least one row.")
+        problems.append(
+            f"The {table} table {quote(str(path))} is empty; it needs a header "
+            "row and at least one row."
+        )
         return None
     return frame
 
 
-def _canonical(frame: pd.DataFrame, table: str, mapping: ColumnMapping,
-               problems: list[str]) -> pd.DataFrame | None:
+def _canonical(
+    frame: pd.DataFrame, table: str, mapping: ColumnMapping, problems: list[str]
+) -> pd.DataFrame | None:
     """Keep and rename the canonical columns; name each missing required one with a hint."""
     required, optional = SCHEMAS[table]
     known = (*required, *optional)
     res = resolve_header(list(frame.columns), known, aliases=_ALIASES, mapping=mapping)
     missing = [c for c in required if c not in res.source]
     for col in missing:
-        hint = next((h for _, h, _s in res.ignored if normalise_name(h) in LOG_HEADERS[col]),
-                    next((h for _, h, s in res.ignored if s == col), None))
-        fix = (f" (did you mean {quote(hint)}? map it with --column \"{hint}={col}\")" if hint
-               else f" (map the column that holds it with --column \"HEADER={col}\")")
+        hint = next(
+            (h for _, h, _s in res.ignored if normalise_name(h) in LOG_HEADERS[col]),
+            next((h for _, h, s in res.ignored if s == col), None),
+        )
+        fix = (
+            f' (did you mean {quote(hint)}? map it with --column "{hint}={col}")'
+            if hint
+            else f' (map the column that holds it with --column "HEADER={col}")'
+        )
         problems.append(f"The {table} table has no column {quote(col)}{fix}.")
     if missing:
         return None
@@ -264,23 +318,31 @@ def _canonical(frame: pd.DataFrame, table: str, mapping: ColumnMapping,
     for col, m in values.items():
         norm = out[col].map(normalise_value)
         out[col] = norm.map(m).fillna(out[col])
-    out.index = np.arange(2, len(out) + 2)   # the file line of each row (header is line 1)
+    out.index = np.arange(2, len(out) + 2)  # the file line of each row (header is line 1)
     return out
 
 
-def _dates(frame: pd.DataFrame, col: str, table: str, problems: list[str], *,
-           optional: bool = False) -> pd.Series:
+def _dates(
+    frame: pd.DataFrame, col: str, table: str, problems: list[str], *, optional: bool = False
+) -> pd.Series:
     text = frame[col].str.strip()
     parsed = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=False)
     bad = parsed.isna() & ~(optional & (text == ""))
     for line in frame.index[bad]:
-        problems.append(f"The {table} table, line {line}, column {quote(col)}: "
-                        f"{snippet(frame.at[line, col])} is not a date (use YYYY-MM-DD).")
+        problems.append(
+            f"The {table} table, line {line}, column {quote(col)}: "
+            f"{snippet(frame.at[line, col])} is not a date (use YYYY-MM-DD)."
+        )
     return parsed.dt.date.where(parsed.notna(), None)
 
 
-def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *,
-              as_of: dt.date | None = None, today: dt.date | None = None) -> ProgramLogs:
+def read_logs(
+    folder: str | os.PathLike,
+    mapping: ColumnMapping | None = None,
+    *,
+    as_of: dt.date | None = None,
+    today: dt.date | None = None,
+) -> ProgramLogs:
     """Read and check a program's logs from ``folder`` (see the module for the tables).
 
     ``as_of`` is the date the logs run to (default: the latest date in them); ``today``
@@ -291,8 +353,9 @@ def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *
     folder = Path(folder)
     problems: list[str] = []
     if not folder.is_dir():
-        raise LogsError([f"The logs folder {quote(str(folder))} does not exist or is not a "
-                         "folder."])
+        raise LogsError(
+            [f"The logs folder {quote(str(folder))} does not exist or is not a folder."]
+        )
     today = dt.date.today() if today is None else today
     raw = {t: _read_csv(folder / f"{t}.csv", t, problems) for t in SCHEMAS}
     frames = {t: _canonical(f, t, mapping, problems) for t, f in raw.items() if f is not None}
@@ -312,17 +375,21 @@ def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *
     pairs["end"] = _dates(pairs, "end", "pairs", problems, optional=True)
     cad = pairs["cadence"].map(normalise_name)
     for line in pairs.index[~cad.isin(LOG_CADENCES)]:
-        problems.append(f"The pairs table, line {line}, column 'cadence': "
-                        f"{snippet(pairs.at[line, 'cadence'])} is not a cadence; allowed are "
-                        f"{', '.join(LOG_CADENCES)} (map others with --value "
-                        f"\"cadence:Every other week=biweekly\").")
+        problems.append(
+            f"The pairs table, line {line}, column 'cadence': "
+            f"{snippet(pairs.at[line, 'cadence'])} is not a cadence; allowed are "
+            f"{', '.join(LOG_CADENCES)} (map others with --value "
+            f'"cadence:Every other week=biweekly").'
+        )
     pairs["cadence"] = cad
     reason = pairs["reason"].map(lambda v: normalise_name(v) if v.strip() else "")
     for line in pairs.index[(reason != "") & ~reason.isin(LOG_REASONS)]:
-        problems.append(f"The pairs table, line {line}, column 'reason': "
-                        f"{snippet(pairs.at[line, 'reason'])} is not a closure reason; allowed "
-                        f"are {', '.join(LOG_REASONS)} (map others with --value "
-                        f"\"reason:Moved away=outside_event\").")
+        problems.append(
+            f"The pairs table, line {line}, column 'reason': "
+            f"{snippet(pairs.at[line, 'reason'])} is not a closure reason; allowed "
+            f"are {', '.join(LOG_REASONS)} (map others with --value "
+            f'"reason:Moved away=outside_event").'
+        )
     pairs["reason"] = reason.where(pairs["end"].notna() | (reason == ""), reason)
     for line in pairs.index[(reason != "") & pairs["end"].isna()]:
         problems.append(f"The pairs table, line {line}, gives a reason but no end date.")
@@ -330,8 +397,10 @@ def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *
     ok_dates = pairs["start"].notna() & pairs["end"].notna()
     before = ok_dates & (pairs["end"].where(ok_dates) < pairs["start"].where(ok_dates))
     for line in pairs.index[before.fillna(False).astype(bool)]:
-        problems.append(f"The pairs table, line {line}: the end {pairs.at[line, 'end']} is "
-                        f"before the start {pairs.at[line, 'start']}.")
+        problems.append(
+            f"The pairs table, line {line}: the end {pairs.at[line, 'end']} is "
+            f"before the start {pairs.at[line, 'start']}."
+        )
     known = set(pairs["pair"])
     start = dict(zip(pairs["pair"], pairs["start"], strict=True))
     end = dict(zip(pairs["pair"], pairs["end"], strict=True))
@@ -341,70 +410,93 @@ def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *
         frame["date"] = _dates(frame, "date", table, problems)
         unknown = ~frame["pair"].isin(known)
         for line in frame.index[unknown]:
-            problems.append(f"The {table} table, line {line}, names a pair that is not in the "
-                            "pairs table.")
+            problems.append(
+                f"The {table} table, line {line}, names a pair that is not in the pairs table."
+            )
         ok = ~unknown & frame["date"].notna()
         s = frame["pair"].map(start)
         e = frame["pair"].map(end)
         early = ok & s.notna() & (frame["date"].where(ok) < s.where(ok))
         for line in frame.index[early.fillna(False).astype(bool)]:
-            problems.append(f"The {table} table, line {line}: the date {frame.at[line, 'date']} "
-                            f"is before the pair's start {s[line]}.")
+            problems.append(
+                f"The {table} table, line {line}: the date {frame.at[line, 'date']} "
+                f"is before the pair's start {s[line]}."
+            )
         late = ok & e.notna() & (frame["date"].where(ok) > e.where(ok))
         for line in frame.index[late.fillna(False).astype(bool)]:
-            problems.append(f"The {table} table, line {line}: the date {frame.at[line, 'date']} "
-                            f"is after the pair's end {e[line]}.")
+            problems.append(
+                f"The {table} table, line {line}: the date {frame.at[line, 'date']} "
+                f"is after the pair's end {e[line]}."
+            )
         dup = frame.duplicated(["pair", "date"], keep="first") & ok
         for line in frame.index[dup]:
-            problems.append(f"The {table} table, line {line}, repeats the pair and date of an "
-                            "earlier line.")
+            problems.append(
+                f"The {table} table, line {line}, repeats the pair and date of an earlier line."
+            )
 
     check_rows(meetings, "meetings")
     check_rows(checkins, "checkins")
     held = meetings["held"].map(lambda v: _HELD.get(normalise_name(v)))
     for line in meetings.index[held.isna()]:
-        problems.append(f"The meetings table, line {line}, column 'held': "
-                        f"{snippet(meetings.at[line, 'held'])} is not yes/no (allowed: yes, no, "
-                        "true, false, 1, 0, held, missed).")
+        problems.append(
+            f"The meetings table, line {line}, column 'held': "
+            f"{snippet(meetings.at[line, 'held'])} is not yes/no (allowed: yes, no, "
+            "true, false, 1, 0, held, missed)."
+        )
     meetings["held"] = held.fillna(False).astype(bool)
     minutes = pd.to_numeric(meetings["minutes"].str.strip().replace("", np.nan), errors="coerce")
     bad_min = meetings["minutes"].str.strip().ne("") & ~minutes.between(1, 240)
     for line in meetings.index[bad_min]:
-        problems.append(f"The meetings table, line {line}, column 'minutes': "
-                        f"{snippet(meetings.at[line, 'minutes'])} is not a number of minutes in "
-                        "[1, 240].")
+        problems.append(
+            f"The meetings table, line {line}, column 'minutes': "
+            f"{snippet(meetings.at[line, 'minutes'])} is not a number of minutes in "
+            "[1, 240]."
+        )
     meetings["minutes"] = minutes
     rating = pd.to_numeric(checkins["rating"].str.strip(), errors="coerce")
     bad_rating = ~rating.between(LIKERT_MIN, LIKERT_MAX)
     for line in checkins.index[bad_rating]:
-        problems.append(f"The checkins table, line {line}, column 'rating': "
-                        f"{snippet(checkins.at[line, 'rating'])} is outside the scale "
-                        f"{LIKERT_MIN}-{LIKERT_MAX}.")
+        problems.append(
+            f"The checkins table, line {line}, column 'rating': "
+            f"{snippet(checkins.at[line, 'rating'])} is outside the scale "
+            f"{LIKERT_MIN}-{LIKERT_MAX}."
+        )
     checkins["rating"] = rating
 
     all_dates = pd.concat([pairs["start"], pairs["end"], meetings["date"], checkins["date"]])
     all_dates = all_dates[all_dates.notna()]
-    future = [(t, f, c) for t, f, cols in (("pairs", pairs, ("start", "end")),
-                                           ("meetings", meetings, ("date",)),
-                                           ("checkins", checkins, ("date",))) for c in cols]
+    future = [
+        (t, f, c)
+        for t, f, cols in (
+            ("pairs", pairs, ("start", "end")),
+            ("meetings", meetings, ("date",)),
+            ("checkins", checkins, ("date",)),
+        )
+        for c in cols
+    ]
     for table, frame, col in future:
         col_ok = frame[col].notna()
         ahead = col_ok & (frame[col].where(col_ok) > today)
         for line in frame.index[ahead.fillna(False).astype(bool)]:
-            problems.append(f"The {table} table, line {line}, column {quote(col)}: the date "
-                            f"{frame.at[line, col]} is in the future (after {today}).")
+            problems.append(
+                f"The {table} table, line {line}, column {quote(col)}: the date "
+                f"{frame.at[line, col]} is in the future (after {today})."
+            )
     last = max(all_dates) if len(all_dates) else today
     as_of = last if as_of is None else as_of
     n_pairs = int((pairs["pair"] != "").sum() - dup.sum())
     if n_pairs < MIN_PAIRS:
-        problems.append(f"The pairs table lists {n_pairs} pairs; a fit needs at least "
-                        f"{MIN_PAIRS} pairs.")
+        problems.append(
+            f"The pairs table lists {n_pairs} pairs; a fit needs at least {MIN_PAIRS} pairs."
+        )
     starts = pairs["start"].dropna()
     if len(starts):
         span = (as_of - min(starts)).days // 7 + 1
         if span > MAX_WEEKS:
-            problems.append(f"The logs run {span} weeks from the first start to {as_of}; the "
-                            f"model's horizon is {MAX_WEEKS} weeks.")
+            problems.append(
+                f"The logs run {span} weeks from the first start to {as_of}; the "
+                f"model's horizon is {MAX_WEEKS} weeks."
+            )
     if problems:
         raise LogsError(problems)
     held_minutes = meetings.loc[meetings["held"], "minutes"].dropna()
@@ -412,14 +504,22 @@ def read_logs(folder: str | os.PathLike, mapping: ColumnMapping | None = None, *
         meetings=meetings[["pair", "date", "held", "minutes"]].reset_index(drop=True),
         checkins=checkins[["pair", "date", "rating"]].reset_index(drop=True),
         pairs=pairs[["pair", "start", "cadence", "end", "reason"]].reset_index(drop=True),
-        as_of=as_of, minutes=float(held_minutes.median()) if len(held_minutes) else 60.0)
+        as_of=as_of,
+        minutes=float(held_minutes.median()) if len(held_minutes) else 60.0,
+    )
 
 
 # --------------------------------------------------------------------------- simulation
 
-def from_simulation(weeks: pd.DataFrame, events: pd.DataFrame, *, cadence: str | Sequence[str],
-                    observed_weeks: Sequence[int] | np.ndarray | None = None,
-                    program: str = "replicate") -> ProgramTables:
+
+def from_simulation(
+    weeks: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    cadence: str | Sequence[str],
+    observed_weeks: Sequence[int] | np.ndarray | None = None,
+    program: str = "replicate",
+) -> ProgramTables:
     """A simulation's ``weeks`` and ``events`` tables as :class:`ProgramTables`.
 
     ``program`` names the column that tells programs apart (``replicate`` or ``point``);
@@ -434,8 +534,11 @@ def from_simulation(weeks: pd.DataFrame, events: pd.DataFrame, *, cadence: str |
     n_pairs = int(pair.max()) + 1
     wk = weeks["week"].to_numpy(np.int64)
     horizon = int(wk.max())
-    seen = (np.full(n_pairs, horizon, np.int64) if observed_weeks is None
-            else np.asarray(observed_weeks, np.int64))
+    seen = (
+        np.full(n_pairs, horizon, np.int64)
+        if observed_weeks is None
+        else np.asarray(observed_weeks, np.int64)
+    )
     ev_prog = np.searchsorted(progs, events[program].to_numpy(np.int64))
     closure = (events["event"] == "closure").to_numpy()
     closed = np.zeros((len(progs), n_pairs), np.int64)
@@ -447,31 +550,55 @@ def from_simulation(weeks: pd.DataFrame, events: pd.DataFrame, *, cadence: str |
     within = (closed > 0) & (closed <= seen[None, :])
     observed = np.where(within, closed, np.minimum(seen[None, :], horizon))
     cad = np.broadcast_to(np.asarray(cadence, dtype=object), (n_pairs,))
-    pairs = pd.DataFrame({
-        "program": np.repeat(np.arange(len(progs)), n_pairs),
-        "pair": np.tile(np.arange(n_pairs), len(progs)),
-        "cadence": np.tile(cad, len(progs)),
-        "observed_weeks": observed.ravel(),
-        "closed_week": np.where(within, closed, 0).ravel(),
-        "reason": np.where(within, reasons, "").ravel()})
+    pairs = pd.DataFrame(
+        {
+            "program": np.repeat(np.arange(len(progs)), n_pairs),
+            "pair": np.tile(np.arange(n_pairs), len(progs)),
+            "cadence": np.tile(cad, len(progs)),
+            "observed_weeks": observed.ravel(),
+            "closed_week": np.where(within, closed, 0).ravel(),
+            "reason": np.where(within, reasons, "").ravel(),
+        }
+    )
     limit = observed[prog, pair]
     sched = weeks["scheduled"].to_numpy(bool) & (wk <= limit)
-    meetings = pd.DataFrame({"program": prog[sched], "pair": pair[sched], "week": wk[sched],
-                             "held": weeks["met"].to_numpy(bool)[sched]})
-    ck = ((events["event"] == "checkin").to_numpy() & events["rating"].notna().to_numpy())
+    meetings = pd.DataFrame(
+        {
+            "program": prog[sched],
+            "pair": pair[sched],
+            "week": wk[sched],
+            "held": weeks["met"].to_numpy(bool)[sched],
+        }
+    )
+    ck = (events["event"] == "checkin").to_numpy() & events["rating"].notna().to_numpy()
     ck &= ev_week <= observed[ev_prog, ev_pair]
-    checkins = pd.DataFrame({"program": ev_prog[ck], "pair": ev_pair[ck], "week": ev_week[ck],
-                             "rating": events["rating"].to_numpy(float)[ck]})
+    checkins = pd.DataFrame(
+        {
+            "program": ev_prog[ck],
+            "pair": ev_pair[ck],
+            "week": ev_week[ck],
+            "rating": events["rating"].to_numpy(float)[ck],
+        }
+    )
     return ProgramTables(
         pairs=pairs,
-        meetings=meetings.sort_values(["program", "pair", "week"], kind="stable")
-        .reset_index(drop=True),
-        checkins=checkins.sort_values(["program", "pair", "week"], kind="stable")
-        .reset_index(drop=True))
+        meetings=meetings.sort_values(["program", "pair", "week"], kind="stable").reset_index(
+            drop=True
+        ),
+        checkins=checkins.sort_values(["program", "pair", "week"], kind="stable").reset_index(
+            drop=True
+        ),
+    )
 
 
-def to_logs(tables: ProgramTables, *, start: dt.date | Sequence[dt.date], program: int = 0,
-            minutes: float = 60.0, prefix: str = "P") -> dict[str, pd.DataFrame]:
+def to_logs(
+    tables: ProgramTables,
+    *,
+    start: dt.date | Sequence[dt.date],
+    program: int = 0,
+    minutes: float = 60.0,
+    prefix: str = "P",
+) -> dict[str, pd.DataFrame]:
     """One program of ``tables`` as dated logs (the three tables :func:`read_logs` reads).
 
     ``start`` is every pair's start date, or one per pair. Rows fall on fixed days of
@@ -479,16 +606,18 @@ def to_logs(tables: ProgramTables, *, start: dt.date | Sequence[dt.date], progra
     logs back gives the same weeks. Pair ids are ``prefix`` + a number.
     """
     pairs = tables.pairs[tables.pairs["program"] == program].reset_index(drop=True)
-    starts = pd.to_datetime(pd.Series(np.broadcast_to(
-        np.asarray(start, dtype="datetime64[D]"), (len(pairs),))))
+    starts = pd.to_datetime(
+        pd.Series(np.broadcast_to(np.asarray(start, dtype="datetime64[D]"), (len(pairs),)))
+    )
     width = len(str(len(pairs)))
     ids = np.array([f"{prefix}{k + 1:0{width}d}" for k in range(len(pairs))], dtype=object)
 
     def dated(frame: pd.DataFrame, day: int) -> tuple[np.ndarray, pd.Series]:
         frame = frame[frame["program"] == program]
         code = frame["pair"].to_numpy()
-        date = starts.to_numpy()[code] + pd.to_timedelta(7 * (frame["week"].to_numpy() - 1)
-                                                         + day, unit="D")
+        date = starts.to_numpy()[code] + pd.to_timedelta(
+            7 * (frame["week"].to_numpy() - 1) + day, unit="D"
+        )
         return ids[code], pd.Series(pd.to_datetime(date).date, index=frame.index)
 
     m_ids, m_date = dated(tables.meetings, _MEETING_DAY)
@@ -496,18 +625,28 @@ def to_logs(tables: ProgramTables, *, start: dt.date | Sequence[dt.date], progra
     c_ids, c_date = dated(tables.checkins, _CHECKIN_DAY)
     c = tables.checkins[tables.checkins["program"] == program]
     closed = pairs["closed_week"].to_numpy() > 0
-    end = starts + pd.to_timedelta(7 * (pairs["closed_week"].to_numpy() - 1) + _END_DAY,
-                                   unit="D")
+    end = starts + pd.to_timedelta(7 * (pairs["closed_week"].to_numpy() - 1) + _END_DAY, unit="D")
     return {
-        "meetings": pd.DataFrame({"pair": m_ids, "date": m_date.to_numpy(),
-                                  "held": np.where(m["held"].to_numpy(), "yes", "no"),
-                                  "minutes": np.where(m["held"].to_numpy(), minutes, np.nan)}),
-        "checkins": pd.DataFrame({"pair": c_ids, "date": c_date.to_numpy(),
-                                  "rating": c["rating"].to_numpy()}),
-        "pairs": pd.DataFrame({"pair": ids, "start": starts.dt.date.to_numpy(),
-                               "cadence": pairs["cadence"].to_numpy(),
-                               "end": np.where(closed, end.dt.date.to_numpy(), None),
-                               "reason": np.where(closed, pairs["reason"].to_numpy(), "")}),
+        "meetings": pd.DataFrame(
+            {
+                "pair": m_ids,
+                "date": m_date.to_numpy(),
+                "held": np.where(m["held"].to_numpy(), "yes", "no"),
+                "minutes": np.where(m["held"].to_numpy(), minutes, np.nan),
+            }
+        ),
+        "checkins": pd.DataFrame(
+            {"pair": c_ids, "date": c_date.to_numpy(), "rating": c["rating"].to_numpy()}
+        ),
+        "pairs": pd.DataFrame(
+            {
+                "pair": ids,
+                "start": starts.dt.date.to_numpy(),
+                "cadence": pairs["cadence"].to_numpy(),
+                "end": np.where(closed, end.dt.date.to_numpy(), None),
+                "reason": np.where(closed, pairs["reason"].to_numpy(), ""),
+            }
+        ),
     }
 
 

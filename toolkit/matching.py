@@ -72,6 +72,7 @@ _ROW_BLOCK = 1 << 18
 
 # --------------------------------------------------------------------------- preference keys
 
+
 def _key_matrix(values: np.ndarray, index: np.ndarray, *, index_axis: int) -> np.ndarray:
     """Packed int64 keys: smaller = preferred; value descending, then lower position.
 
@@ -84,8 +85,7 @@ def _key_matrix(values: np.ndarray, index: np.ndarray, *, index_axis: int) -> np
     return ((_TOP - bits) << _INDEX_BITS) | pos
 
 
-def _preference_lists(values: np.ndarray, acceptable: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _preference_lists(values: np.ndarray, acceptable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's acceptable columns, best first, and how many there are.
 
     Positions are uint16 when there are at most 65,536 columns (half the memory of
@@ -114,9 +114,14 @@ def _preference_lists(values: np.ndarray, acceptable: np.ndarray
     return lists, acceptable.sum(axis=1).astype(np.int64)
 
 
-def deferred_acceptance(proposer_values: np.ndarray, receiver_values: np.ndarray,
-                        acceptable: np.ndarray, *, proposer_capacity: Any = 1,
-                        receiver_capacity: Any = 1) -> tuple[np.ndarray, np.ndarray]:
+def deferred_acceptance(
+    proposer_values: np.ndarray,
+    receiver_values: np.ndarray,
+    acceptable: np.ndarray,
+    *,
+    proposer_capacity: Any = 1,
+    receiver_capacity: Any = 1,
+) -> tuple[np.ndarray, np.ndarray]:
     """Proposer-optimal stable matching (Gale-Shapley), vectorized over each round.
 
     ``proposer_values[p, q]`` is how much proposer ``p`` likes receiver ``q`` and
@@ -174,9 +179,9 @@ def deferred_acceptance(proposer_values: np.ndarray, receiver_values: np.ndarray
     return eng_p[order], eng_q[order]
 
 
-def _deferred_acceptance_one_to_one(lists: np.ndarray, n_acc: np.ndarray,
-                                    receiver_values: np.ndarray
-                                    ) -> tuple[np.ndarray, np.ndarray]:
+def _deferred_acceptance_one_to_one(
+    lists: np.ndarray, n_acc: np.ndarray, receiver_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`deferred_acceptance` with every capacity 1, at O(proposals) per round.
 
     Only the free proposers are touched in a round (the general loop rescans everyone
@@ -219,6 +224,7 @@ def _deferred_acceptance_one_to_one(lists: np.ndarray, n_acc: np.ndarray,
 
 # --------------------------------------------------------------------------- the problem
 
+
 @dataclass(frozen=True)
 class Problem:
     """What a policy sees. ``admissible`` already includes the policy's own restrictions."""
@@ -246,10 +252,15 @@ class Policy:
 POLICIES: dict[str, Policy] = {}
 
 
-def register_policy(name: str, *, summary: str, options: dict[str, Any] | None = None,
-                    restrict: Callable | None = None,
-                    needs: tuple[str, ...] = ("scores",),
-                    memory: tuple[float, float] = (0.0, 0.0)) -> Callable:
+def register_policy(
+    name: str,
+    *,
+    summary: str,
+    options: dict[str, Any] | None = None,
+    restrict: Callable | None = None,
+    needs: tuple[str, ...] = ("scores",),
+    memory: tuple[float, float] = (0.0, 0.0),
+) -> Callable:
     """Decorator adding ``func(problem) -> (mentor_of, reasons)`` to :data:`POLICIES`.
 
     ``mentor_of[i]`` is mentee ``i``'s mentor position or -1; ``reasons`` maps unmatched
@@ -260,11 +271,19 @@ def register_policy(name: str, *, summary: str, options: dict[str, Any] | None =
     (mentee, mentor) pair and per (mentee, mentor place) pair (places count capacity);
     ``match`` adds it to its estimate before allocating anything.
     """
+
     def decorate(func: Callable) -> Callable:
-        POLICIES[name] = Policy(name=name, func=func, options=dict(options or {}),
-                                summary=summary, restrict=restrict, needs=tuple(needs),
-                                memory=tuple(memory))
+        POLICIES[name] = Policy(
+            name=name,
+            func=func,
+            options=dict(options or {}),
+            summary=summary,
+            restrict=restrict,
+            needs=tuple(needs),
+            memory=tuple(memory),
+        )
         return func
+
     return decorate
 
 
@@ -274,8 +293,7 @@ def _assignment(n_e: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return mentor_of
 
 
-def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarray
-                 ) -> np.ndarray:
+def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Greedy (best pair first) matching via rounds of locally dominant pairs.
 
     A pair that is its mentee's best remaining pair and among its mentor's best
@@ -302,7 +320,8 @@ def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarra
         prop = np.flatnonzero(live)
         col_vals = sub[:, best[prop]]
         better = (col_vals > best_val[prop]) | (
-            (col_vals == best_val[prop]) & (np.arange(rows.size)[:, None] < prop[None, :]))
+            (col_vals == best_val[prop]) & (np.arange(rows.size)[:, None] < prop[None, :])
+        )
         accept = better.sum(axis=0) < cap_left[cols[best[prop]]]
         i, j = rows[prop[accept]], cols[best[prop[accept]]]
         mentor_of[i] = j
@@ -311,8 +330,9 @@ def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarra
     return mentor_of
 
 
-def _assign(values: np.ndarray, allowed: np.ndarray, capacity: np.ndarray, *,
-            most_pairs: bool) -> np.ndarray:
+def _assign(
+    values: np.ndarray, allowed: np.ndarray, capacity: np.ndarray, *, most_pairs: bool
+) -> np.ndarray:
     """Maximum-total assignment over ``allowed`` pairs, mentors replicated by capacity.
 
     With ``most_pairs`` disallowed pairs cost more than any total can gain, so the
@@ -343,55 +363,73 @@ def _max_cardinality(allowed: np.ndarray, capacity: np.ndarray) -> int:
 
 # --------------------------------------------------------------------------- policies
 
+
 # Working memory per pair: float64 keys or values, the greedy float64 copy and its
 # submatrix (8 + 8 + 8); the assignment's masked copy (4) and scipy's float64 cost matrix
 # over mentor places (8 + 4 per place); preference lists (4) and the shortlist (1).
-@register_policy("random", summary="uniformly random pairs among admissible ones (baseline)",
-                 needs=(), memory=(24.0, 0.0))
+@register_policy(
+    "random",
+    summary="uniformly random pairs among admissible ones (baseline)",
+    needs=(),
+    memory=(24.0, 0.0),
+)
 def _random(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     keys = problem.rng.random(problem.admissible.shape)
     return _greedy_core(keys, problem.admissible, problem.capacity), {}
 
 
-@register_policy("greedy", summary="best-scoring pair first, until no admissible pair is left",
-                 memory=(24.0, 0.0))
+@register_policy(
+    "greedy",
+    summary="best-scoring pair first, until no admissible pair is left",
+    memory=(24.0, 0.0),
+)
 def _greedy(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     return _greedy_core(problem.compat.scores, problem.admissible, problem.capacity), {}
 
 
-@register_policy("optimal", summary="maximum total score (Hungarian method)",
-                 memory=(4.0, 12.0))
+@register_policy("optimal", summary="maximum total score (Hungarian method)", memory=(4.0, 12.0))
 def _optimal(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
-    return _assign(problem.compat.scores, problem.admissible, problem.capacity,
-                   most_pairs=False), {}
+    return _assign(
+        problem.compat.scores, problem.admissible, problem.capacity, most_pairs=False
+    ), {}
 
 
-@register_policy("stable", options={"proposer": "mentee"}, needs=("mentee_view", "mentor_view"),
-                 memory=(4.0, 0.0),
-                 summary="Gale-Shapley stable matching, each side ranking by its own view")
+@register_policy(
+    "stable",
+    options={"proposer": "mentee"},
+    needs=("mentee_view", "mentor_view"),
+    memory=(4.0, 0.0),
+    summary="Gale-Shapley stable matching, each side ranking by its own view",
+)
 def _stable(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
-    proposer = check_option(problem.options["proposer"], "proposer", "match(policy='stable')",
-                            ("mentee", "mentor"))
+    proposer = check_option(
+        problem.options["proposer"], "proposer", "match(policy='stable')", ("mentee", "mentor")
+    )
     c, a = problem.compat, problem.admissible
     if proposer == "mentee":
-        e, r = deferred_acceptance(c.mentee_view, c.mentor_view, a,
-                                   receiver_capacity=problem.capacity)
+        e, r = deferred_acceptance(
+            c.mentee_view, c.mentor_view, a, receiver_capacity=problem.capacity
+        )
     else:
-        r, e = deferred_acceptance(c.mentor_view.T, c.mentee_view.T, a.T,
-                                   proposer_capacity=problem.capacity)
+        r, e = deferred_acceptance(
+            c.mentor_view.T, c.mentee_view.T, a.T, proposer_capacity=problem.capacity
+        )
     reason = "every admissible partner holds people they prefer (stable matching)"
     mentor_of = _assignment(a.shape[0], e, r)
     return mentor_of, {int(i): reason for i in np.flatnonzero(mentor_of < 0)}
 
 
-@register_policy("mentee_choice", options={"shortlist": 5, "fallback": True},
-                 needs=("scores", "mentee_view", "mentor_view"), memory=(13.0, 12.0),
-                 summary="mentees rank a shortlist of their top-scoring mentors; "
-                         "mentee-proposing deferred acceptance on the shortlists, then "
-                         "(fallback) the best total for those left over")
+@register_policy(
+    "mentee_choice",
+    options={"shortlist": 5, "fallback": True},
+    needs=("scores", "mentee_view", "mentor_view"),
+    memory=(13.0, 12.0),
+    summary="mentees rank a shortlist of their top-scoring mentors; "
+    "mentee-proposing deferred acceptance on the shortlists, then "
+    "(fallback) the best total for those left over",
+)
 def _mentee_choice(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
-    k = check_int(problem.options["shortlist"], "shortlist", "match(policy='mentee_choice')",
-                  low=1)
+    k = check_int(problem.options["shortlist"], "shortlist", "match(policy='mentee_choice')", low=1)
     c, a = problem.compat, problem.admissible
     n_r = a.shape[1]
     # The coordinator's shortlist: each mentee's k best admissible mentors by score.
@@ -402,23 +440,28 @@ def _mentee_choice(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     cols = lists[:, :width].ravel()
     keep = np.tile(np.arange(width), a.shape[0]) < np.repeat(n_acc, width)
     short[rows[keep], cols[keep]] = True
-    e, r = deferred_acceptance(c.mentee_view, c.mentor_view, short,
-                               receiver_capacity=problem.capacity)
+    e, r = deferred_acceptance(
+        c.mentee_view, c.mentor_view, short, receiver_capacity=problem.capacity
+    )
     mentor_of = _assignment(a.shape[0], e, r)
     check_bool(problem.options["fallback"], "fallback", "match(policy='mentee_choice')")
     left = mentor_of < 0
     if problem.options["fallback"] and left.any():
         # Mentees whose shortlist filled up get the best total among the places left.
         spare = problem.capacity - np.bincount(r, minlength=n_r)
-        rest = _assign(c.scores[left], a[left] & (spare > 0)[None, :], np.maximum(spare, 1),
-                       most_pairs=False)
+        rest = _assign(
+            c.scores[left], a[left] & (spare > 0)[None, :], np.maximum(spare, 1), most_pairs=False
+        )
         mentor_of[np.flatnonzero(left)] = rest
     reason = f"every mentor on the mentee's shortlist of {k} preferred other mentees"
     return mentor_of, {int(i): reason for i in np.flatnonzero(mentor_of < 0)}
 
 
-@register_policy("maximin", summary="best worst pair among the largest matchings, then best total",
-                 memory=(14.0, 21.0))
+@register_policy(
+    "maximin",
+    summary="best worst pair among the largest matchings, then best total",
+    memory=(14.0, 21.0),
+)
 def _maximin(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     s, a, cap = problem.compat.scores, problem.admissible, problem.capacity
     target = _max_cardinality(a, cap)
@@ -435,27 +478,37 @@ def _maximin(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
     return _assign(s, a & (s >= levels[lo]), cap, most_pairs=True), {}
 
 
-@register_policy("max_participation", options={"min_score": 0.4}, memory=(5.0, 12.0),
-                 summary="most pairs scoring at least min_score, then the best total")
+@register_policy(
+    "max_participation",
+    options={"min_score": 0.4},
+    memory=(5.0, 12.0),
+    summary="most pairs scoring at least min_score, then the best total",
+)
 def _max_participation(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
-    floor = check_real(problem.options["min_score"], "min_score",
-                       "match(policy='max_participation')", low=0, high=1)
+    floor = check_real(
+        problem.options["min_score"],
+        "min_score",
+        "match(policy='max_participation')",
+        low=0,
+        high=1,
+    )
     s, a = problem.compat.scores, problem.admissible
     good = a & (s >= np.float32(floor))
     mentor_of = _assign(s, good, problem.capacity, most_pairs=True)
     reasons = {}
     for i in np.flatnonzero(mentor_of < 0):
-        reasons[int(i)] = (f"no admissible mentor scores at least min_score={floor:g}"
-                           if not good[i].any() else
-                           f"the mentors scoring at least min_score={floor:g} were needed "
-                           "for other mentees")
+        reasons[int(i)] = (
+            f"no admissible mentor scores at least min_score={floor:g}"
+            if not good[i].any()
+            else f"the mentors scoring at least min_score={floor:g} were needed for other mentees"
+        )
     return mentor_of, reasons
 
 
-def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
-                         ) -> tuple[str, np.ndarray]:
-    require = check_option(options["require"], "require", "match(policy='diverse')",
-                           ("department", "location", "both"))
+def _diverse_restriction(compat: Compatibility, options: dict[str, Any]) -> tuple[str, np.ndarray]:
+    require = check_option(
+        options["require"], "require", "match(policy='diverse')", ("department", "location", "both")
+    )
     allowed = np.ones(compat.admissible.shape, bool)
     for attr in ("department", "location"):
         if require in (attr, "both"):
@@ -465,17 +518,20 @@ def _diverse_restriction(compat: Compatibility, options: dict[str, Any]
     return f"diverse(require={require!r})", allowed
 
 
-@register_policy("diverse", options={"require": "department"}, restrict=_diverse_restriction,
-                 memory=(6.0, 12.0),
-                 summary="maximum total score with every pair across departments "
-                         "(or locations, or both)")
+@register_policy(
+    "diverse",
+    options={"require": "department"},
+    restrict=_diverse_restriction,
+    memory=(6.0, 12.0),
+    summary="maximum total score with every pair across departments (or locations, or both)",
+)
 def _diverse(problem: Problem) -> tuple[np.ndarray, dict[int, str]]:
-    return _assign(problem.compat.scores, problem.admissible, problem.capacity,
-                   most_pairs=False), {}
+    return _assign(
+        problem.compat.scores, problem.admissible, problem.capacity, most_pairs=False
+    ), {}
 
 
 # --------------------------------------------------------------------------- the result
-
 
 
 @dataclass(frozen=True)
@@ -525,8 +581,13 @@ class Matching:
     def _pairs(self) -> pd.DataFrame:
         c, i, j = self.compat, self.mentee_index, self.mentor_index
         comps, scores = self._pair_components()
-        frame = pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
-                              "score": scores.astype(float)})
+        frame = pd.DataFrame(
+            {
+                "mentee_id": c.mentee_ids[i],
+                "mentor_id": c.mentor_ids[j],
+                "score": scores.astype(float),
+            }
+        )
         for name in COMPONENTS:
             frame[f"score_{name}"] = comps[name].astype(float)
         view_e, view_r = c.matrices("mentee_view", "mentor_view")
@@ -554,8 +615,10 @@ class Matching:
             elif i in self.reasons:
                 why = self.reasons[i]
             elif not (a[i] & (load < self.capacity)).any():
-                why = (f"every admissible mentor is at capacity ({n_e} mentees for "
-                       f"{places} mentor places)")
+                why = (
+                    f"every admissible mentor is at capacity ({n_e} mentees for "
+                    f"{places} mentor places)"
+                )
             else:
                 why = f"not chosen by the {self.policy} policy"
             rows.append((c.mentee_ids[i], "mentee", why))
@@ -564,8 +627,9 @@ class Matching:
             if not a[:, j].any():
                 why = "no admissible mentee under the constraints"
             elif not (a[:, j] & free_e).any():
-                why = (f"every admissible mentee is matched ({n_e} mentees for {places} "
-                       "mentor places)")
+                why = (
+                    f"every admissible mentee is matched ({n_e} mentees for {places} mentor places)"
+                )
             else:
                 why = f"not chosen by the {self.policy} policy"
             rows.append((c.mentor_ids[j], "mentor", why))
@@ -581,10 +645,12 @@ class Matching:
         c, i, j = self.compat, self.mentee_index, self.mentor_index
         n_e, n_r = self.admissible.shape
         scores = self._pair_components()[1].astype(float)
-        dept_e, dept_r = (codes[k] for codes, k in zip(group_codes(c.cohort, "department"),
-                                                         (i, j), strict=True))
-        loc_e, loc_r = (codes[k] for codes, k in zip(group_codes(c.cohort, "location"),
-                                                       (i, j), strict=True))
+        dept_e, dept_r = (
+            codes[k] for codes, k in zip(group_codes(c.cohort, "department"), (i, j), strict=True)
+        )
+        loc_e, loc_r = (
+            codes[k] for codes, k in zip(group_codes(c.cohort, "location"), (i, j), strict=True)
+        )
         known_d = (dept_e >= 0) & (dept_r >= 0)
         known_l = (loc_e >= 0) & (loc_r >= 0)
         pairs = self.pairs
@@ -604,10 +670,12 @@ class Matching:
             "match_rate": float(np.unique(i).size / n_e),
             "mentor_match_rate": float(np.unique(j).size / n_r),
             "blocking_pairs": _blocking_pairs(c, self.admissible, self.capacity, i, j),
-            "cross_department_share": (float(np.mean(dept_e[known_d] != dept_r[known_d]))
-                                       if known_d.any() else np.nan),
-            "cross_location_share": (float(np.mean(loc_e[known_l] != loc_r[known_l]))
-                                     if known_l.any() else np.nan),
+            "cross_department_share": (
+                float(np.mean(dept_e[known_d] != dept_r[known_d])) if known_d.any() else np.nan
+            ),
+            "cross_location_share": (
+                float(np.mean(loc_e[known_l] != loc_r[known_l])) if known_l.any() else np.nan
+            ),
             "score_gap": gap,
             "score_gap_by": self.group_by,
             "group_mean_scores": {str(k): float(v) for k, v in groups.items()},
@@ -628,19 +696,30 @@ class Matching:
         comps = pair_components(c.cohort, i, j)
         terms = [t for t, w in c.weights.items() if w > 0]
         typical = _typical_components(c, self.admissible)
-        lift = np.column_stack([
-            c.weights[t] * (_term_value(t, comps) - _term_value(t, typical)) for t in terms
-        ]) if i.size else np.zeros((0, len(terms)))
+        lift = (
+            np.column_stack(
+                [c.weights[t] * (_term_value(t, comps) - _term_value(t, typical)) for t in terms]
+            )
+            if i.size
+            else np.zeros((0, len(terms)))
+        )
         order = np.argsort(-lift, axis=1, kind="stable")[:, :top]
         details = ComponentDetails(c.cohort)
         reasons = []
         for k in range(i.size):
             chosen = [t for t in order[k] if lift[k, t] > 1e-6]
-            reasons.append("; ".join(details.phrase(terms[t], int(i[k]), int(j[k]))
-                                     for t in chosen) or _NO_REASON)
-        return pd.DataFrame({"mentee_id": c.mentee_ids[i], "mentor_id": c.mentor_ids[j],
-                             "score": self.pairs["score"].to_numpy(float),
-                             "reasons": reasons})
+            reasons.append(
+                "; ".join(details.phrase(terms[t], int(i[k]), int(j[k])) for t in chosen)
+                or _NO_REASON
+            )
+        return pd.DataFrame(
+            {
+                "mentee_id": c.mentee_ids[i],
+                "mentor_id": c.mentor_ids[j],
+                "score": self.pairs["score"].to_numpy(float),
+                "reasons": reasons,
+            }
+        )
 
 
 _NO_REASON = "no component stands out above the cohort's typical pair"
@@ -656,14 +735,15 @@ def _typical_components(c: Compatibility, admissible: np.ndarray) -> dict[str, f
     return component_means(c.cohort, None if admissible.all() else admissible)
 
 
-def _ranks(view: np.ndarray, admissible: np.ndarray, i: np.ndarray, j: np.ndarray, *,
-           by_row: bool) -> np.ndarray:
+def _ranks(
+    view: np.ndarray, admissible: np.ndarray, i: np.ndarray, j: np.ndarray, *, by_row: bool
+) -> np.ndarray:
     """Rank of each partner in the other's preference list (1 = top), blockwise."""
     out = np.empty(i.size, np.int64)
     length = view.shape[1] if by_row else view.shape[0]
     step = max(1, _ROW_BLOCK // max(length, 1))
     for s in range(0, i.size, step):
-        ii, jj = i[s:s + step], j[s:s + step]
+        ii, jj = i[s : s + step], j[s : s + step]
         if by_row:
             vals, acc = view[ii], admissible[ii]
             own, pos = view[ii, jj][:, None], jj[:, None]
@@ -672,12 +752,13 @@ def _ranks(view: np.ndarray, admissible: np.ndarray, i: np.ndarray, j: np.ndarra
             own, pos = view[ii, jj][:, None], ii[:, None]
         idx = np.arange(length)[None, :]
         better = (vals > own) | ((vals == own) & (idx < pos))
-        out[s:s + step] = (better & acc).sum(axis=1) + 1
+        out[s : s + step] = (better & acc).sum(axis=1) + 1
     return out
 
 
-def _blocking_pairs(c: Compatibility, admissible: np.ndarray, capacity: np.ndarray,
-                    i: np.ndarray, j: np.ndarray) -> int:
+def _blocking_pairs(
+    c: Compatibility, admissible: np.ndarray, capacity: np.ndarray, i: np.ndarray, j: np.ndarray
+) -> int:
     """Admissible pairs who both prefer each other to what they have (own views)."""
     n_e, n_r = admissible.shape
     view_e, view_r = c.matrices("mentee_view", "mentor_view")
@@ -700,19 +781,22 @@ def _blocking_pairs(c: Compatibility, admissible: np.ndarray, capacity: np.ndarr
         rows = slice(s, min(s + step, n_e))
         ke = _key_matrix(view_e[rows], mentor_pos, index_axis=1)
         kr = _key_matrix(view_r[rows], mentee_pos[rows], index_axis=0)
-        total += int((admissible[rows] & (ke < cur_e[rows, None])
-                      & (kr < worst_r[None, :])).sum())
+        total += int((admissible[rows] & (ke < cur_e[rows, None]) & (kr < worst_r[None, :])).sum())
     return total
 
 
 # --------------------------------------------------------------------------- entry point
 
-def _infeasibility(compat: Compatibility, admissible: np.ndarray,
-                   masks: dict[str, np.ndarray]) -> str | None:
+
+def _infeasibility(
+    compat: Compatibility, admissible: np.ndarray, masks: dict[str, np.ndarray]
+) -> str | None:
     """A sentence on who is left without any admissible partner and why, or None."""
     parts = []
-    for role, axis, ids, other in (("mentee", 1, compat.mentee_ids, "mentor"),
-                                   ("mentor", 0, compat.mentor_ids, "mentee")):
+    for role, axis, ids, other in (
+        ("mentee", 1, compat.mentee_ids, "mentor"),
+        ("mentor", 0, compat.mentor_ids, "mentee"),
+    ):
         stranded = np.flatnonzero(~admissible.any(axis=axis))
         if stranded.size == 0:
             continue
@@ -722,25 +806,40 @@ def _infeasibility(compat: Compatibility, admissible: np.ndarray,
             if alone.any():
                 causes.append(f"{name} rules out every {other} for {int(alone.sum())}")
         why = "; ".join(causes) if causes else "the constraints together rule out every " + other
-        shown = (", ".join(quote(str(x)) for x in ids[stranded[:5]])
-                 + (", ..." if stranded.size > 5 else ""))
-        parts.append(f"{stranded.size} of {ids.size} {role}s have no admissible {other} "
-                     f"({shown}; {why})")
+        shown = ", ".join(quote(str(x)) for x in ids[stranded[:5]]) + (
+            ", ..." if stranded.size > 5 else ""
+        )
+        parts.append(
+            f"{stranded.size} of {ids.size} {role}s have no admissible {other} ({shown}; {why})"
+        )
     if not parts:
         return None
-    return ("The constraints make some matches impossible: " + " and ".join(parts)
-            + "; relax them or pass strict=False to leave these people unmatched.")
+    return (
+        "The constraints make some matches impossible: "
+        + " and ".join(parts)
+        + "; relax them or pass strict=False to leave these people unmatched."
+    )
 
 
 def _check_capacity(capacity: Any, n_r: int) -> np.ndarray:
     if isinstance(capacity, int | np.integer) and not isinstance(capacity, bool):
-        return np.full(n_r, check_int(capacity, "capacity", "match", low=1, high=MAX_CAPACITY),
-                       np.int64)
+        return np.full(
+            n_r, check_int(capacity, "capacity", "match", low=1, high=MAX_CAPACITY), np.int64
+        )
     arr = np.asarray(capacity)
-    if (arr.ndim != 1 or arr.size != n_r or not np.issubdtype(arr.dtype, np.integer)
-            or (arr < 1).any() or (arr > MAX_CAPACITY).any()):
-        raise fail("capacity", "match", f"an int in [1, {MAX_CAPACITY}] or {n_r} such ints "
-                   "(one per mentor)", capacity)
+    if (
+        arr.ndim != 1
+        or arr.size != n_r
+        or not np.issubdtype(arr.dtype, np.integer)
+        or (arr < 1).any()
+        or (arr > MAX_CAPACITY).any()
+    ):
+        raise fail(
+            "capacity",
+            "match",
+            f"an int in [1, {MAX_CAPACITY}] or {n_r} such ints (one per mentor)",
+            capacity,
+        )
     return arr.astype(np.int64)
 
 
@@ -759,9 +858,16 @@ def _bytes_text(n: float) -> str:
     return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
 
 
-def memory_needed(policy: str, n_mentees: int, n_mentors: int, *, places: int | None = None,
-                  n_masks: int = 0, new_matrices: int | None = None, scoring: bool = True
-                  ) -> int:
+def memory_needed(
+    policy: str,
+    n_mentees: int,
+    n_mentors: int,
+    *,
+    places: int | None = None,
+    n_masks: int = 0,
+    new_matrices: int | None = None,
+    scoring: bool = True,
+) -> int:
     """Bytes matching ``n_mentees`` with ``n_mentors`` under ``policy`` needs at its peak.
 
     The pair matrices the policy reads (float32 each), the admissible mask and one mask per
@@ -779,14 +885,24 @@ def memory_needed(policy: str, n_mentees: int, n_mentors: int, *, places: int | 
     matrices = len(spec.needs) if new_matrices is None else new_matrices
     held = 4 * matrices + ((1 + n_masks) if scoring else 0)
     restrict = 2 if spec.restrict is not None else 0
-    total = (pairs * (held + restrict + per_pair)
-             + n_mentees * (places if places is not None else n_mentors) * per_place
-             + (n_mentees + n_mentors) * _PERSON_BYTES)
+    total = (
+        pairs * (held + restrict + per_pair)
+        + n_mentees * (places if places is not None else n_mentors) * per_place
+        + (n_mentees + n_mentors) * _PERSON_BYTES
+    )
     return int(total)
 
 
-def _check_memory(policy: str, n_e: int, n_r: int, places: int, *, n_masks: int,
-                  new_matrices: int | None = None, scoring: bool = True) -> None:
+def _check_memory(
+    policy: str,
+    n_e: int,
+    n_r: int,
+    places: int,
+    *,
+    n_masks: int,
+    new_matrices: int | None = None,
+    scoring: bool = True,
+) -> None:
     """Refuse, before allocating anything, a matching larger than the memory available."""
     kw = {"places": places, "n_masks": n_masks, "scoring": scoring}
     need = memory_needed(policy, n_e, n_r, new_matrices=new_matrices, **kw)
@@ -795,36 +911,60 @@ def _check_memory(policy: str, n_e: int, n_r: int, places: int, *, n_masks: int,
         return
     per_pair = need / max(n_e * n_r, 1)
     fits = int(2 * (0.8 * free / per_pair) ** 0.5)  # people per part, half on each side
-    lighter = [p for p in POLICIES if p != policy and memory_needed(
-        p, n_e, n_r, new_matrices=None if new_matrices is None else len(POLICIES[p].needs),
-        **kw) <= free]
-    other = (f", or use the {', '.join(repr(p) for p in lighter[:3])} "
-             + ("policy, which needs" if len(lighter) == 1 else "policies, which need")
-             + " less memory per pair" if lighter else "")
+    lighter = [
+        p
+        for p in POLICIES
+        if p != policy
+        and memory_needed(
+            p, n_e, n_r, new_matrices=None if new_matrices is None else len(POLICIES[p].needs), **kw
+        )
+        <= free
+    ]
+    other = (
+        f", or use the {', '.join(repr(p) for p in lighter[:3])} "
+        + ("policy, which needs" if len(lighter) == 1 else "policies, which need")
+        + " less memory per pair"
+        if lighter
+        else ""
+    )
     raise InsufficientMemoryError(
         f"Matching {n_e:,} mentees with {n_r:,} mentors under the {policy!r} policy scores "
         f"{n_e * n_r:,} pairs and needs about {_bytes_text(need)} of memory, but "
         f"{_bytes_text(free)} is available; split the roster by department or site and "
-        f"match each part separately (parts of up to about {fits:,} people fit){other}.")
+        f"match each part separately (parts of up to about {fits:,} people fit){other}."
+    )
 
 
 def _active_masks(cohort: Cohort, constraints: Any) -> int:
     """How many constraint masks scoring ``cohort`` under ``constraints`` will build."""
     try:
-        c = constraints if isinstance(constraints, Constraints) else Constraints(
-            **(constraints or {}))
+        c = (
+            constraints
+            if isinstance(constraints, Constraints)
+            else Constraints(**(constraints or {}))
+        )
     except TypeError:
         return 0  # compatibility_matrix gives the one-sentence error
-    return (int(c.same_department != "allowed") + int(bool(c.cross_location))
-            + int(bool(c.forbidden_pairs))
-            + int(c.reporting_line == "forbidden"
-                  and "manager_id" in cohort.participants.columns))
+    return (
+        int(c.same_department != "allowed")
+        + int(bool(c.cross_location))
+        + int(bool(c.forbidden_pairs))
+        + int(c.reporting_line == "forbidden" and "manager_id" in cohort.participants.columns)
+    )
 
 
-def match(source: Cohort | Compatibility, policy: str = "optimal", *,
-          weights: str | dict[str, float] | None = None, capacity: Any = 1,
-          constraints: Constraints | dict | None = None, seed: int = 0, strict: bool = True,
-          group_by: str | None = "gender", **options: Any) -> Matching:
+def match(
+    source: Cohort | Compatibility,
+    policy: str = "optimal",
+    *,
+    weights: str | dict[str, float] | None = None,
+    capacity: Any = 1,
+    constraints: Constraints | dict | None = None,
+    seed: int = 0,
+    strict: bool = True,
+    group_by: str | None = "gender",
+    **options: Any,
+) -> Matching:
     """Match the mentees and mentors of ``source`` under ``policy``.
 
     ``source`` is a Cohort (scored with ``weights``, default ``"balanced"``, and
@@ -838,34 +978,44 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
     mean scores give the ``score_gap`` metric.
     """
     if not isinstance(policy, str) or policy not in POLICIES:
-        raise fail("policy", "match", "one of " + ", ".join(repr(p) for p in POLICIES),
-                   policy)
+        raise fail("policy", "match", "one of " + ", ".join(repr(p) for p in POLICIES), policy)
     spec = POLICIES[policy]
     unknown = [k for k in options if k not in spec.options]
     if unknown:
         allowed = ", ".join(repr(k) for k in spec.options) or "none"
-        raise fail(unknown[0], f"match(policy={policy!r})",
-                   f"not given (options of this policy: {allowed})", options[unknown[0]])
+        raise fail(
+            unknown[0],
+            f"match(policy={policy!r})",
+            f"not given (options of this policy: {allowed})",
+            options[unknown[0]],
+        )
     opts = {**spec.options, **options}
     seed = _seeding.check_seed(seed, "match")
     check_bool(strict, "strict", "match")
     if isinstance(source, Compatibility):
         if weights is not None or constraints is not None:
-            raise fail("weights", "match", "left out when a Compatibility is given (it "
-                       "already fixes the weights and constraints)", weights or constraints)
+            raise fail(
+                "weights",
+                "match",
+                "left out when a Compatibility is given (it "
+                "already fixes the weights and constraints)",
+                weights or constraints,
+            )
         compat = source
         n_e, n_r = compat.admissible.shape
         cap = _check_capacity(capacity, n_r)
         missing = [m for m in spec.needs if m not in compat._cache]
-        _check_memory(policy, n_e, n_r, int(cap.sum()), n_masks=0, new_matrices=len(missing),
-                      scoring=False)
+        _check_memory(
+            policy, n_e, n_r, int(cap.sum()), n_masks=0, new_matrices=len(missing), scoring=False
+        )
     elif isinstance(source, Cohort):
         # Validate the capacity and check the memory before the (costly) scoring.
-        n_r, n_e = len(source.mentors), len(source.mentees)   # role rows, cached per cohort
+        n_r, n_e = len(source.mentors), len(source.mentees)  # role rows, cached per cohort
         cap = _check_capacity(capacity, n_r)
         _check_memory(policy, n_e, n_r, int(cap.sum()), n_masks=_active_masks(source, constraints))
-        compat = compatibility_matrix(source, weights=weights or "balanced",
-                                      constraints=constraints, precompute=spec.needs)
+        compat = compatibility_matrix(
+            source, weights=weights or "balanced", constraints=constraints, precompute=spec.needs
+        )
     else:
         raise fail("source", "match", "a Cohort or a Compatibility", type(source).__name__)
     cap = _check_capacity(capacity, compat.admissible.shape[1])
@@ -878,14 +1028,28 @@ def match(source: Cohort | Compatibility, policy: str = "optimal", *,
     if strict and problem_text is not None:
         raise InfeasibleMatchingError(problem_text)
     compat.matrices(*spec.needs)  # what the policy reads, in one pass (if not yet there)
-    problem = Problem(compat=compat, admissible=admissible, capacity=cap,
-                      rng=_seeding.rng(seed, "matching", policy), options=opts)
+    problem = Problem(
+        compat=compat,
+        admissible=admissible,
+        capacity=cap,
+        rng=_seeding.rng(seed, "matching", policy),
+        options=opts,
+    )
     mentor_of, reasons = spec.func(problem)
     rows = np.flatnonzero(mentor_of >= 0)
     cols = mentor_of[rows]
     # A policy must never break the rules: fail loudly rather than return a bad matching.
     if not admissible[rows, cols].all() or (np.bincount(cols, minlength=cap.size) > cap).any():
         raise InvalidParameterError(f"The {policy!r} policy returned an inadmissible matching.")
-    return Matching(policy=policy, mentee_index=rows, mentor_index=cols, compat=compat,
-                    admissible=admissible, capacity=cap, seed=seed, options=opts,
-                    reasons=reasons, group_by=group_by)
+    return Matching(
+        policy=policy,
+        mentee_index=rows,
+        mentor_index=cols,
+        compat=compat,
+        admissible=admissible,
+        capacity=cap,
+        seed=seed,
+        options=opts,
+        reasons=reasons,
+        group_by=group_by,
+    )

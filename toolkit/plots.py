@@ -60,9 +60,18 @@ def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> tuple[st
     """Apply the toolkit theme (seaborn whitegrid, Okabe-Ito colours); returns the palette."""
     import seaborn as sns
 
-    sns.set_theme(context=context, style="whitegrid", palette=list(PALETTE), font_scale=font_scale,
-                  rc={"figure.dpi": 100, "savefig.dpi": 150, "axes.titleweight": "bold",
-                      "figure.autolayout": False})
+    sns.set_theme(
+        context=context,
+        style="whitegrid",
+        palette=list(PALETTE),
+        font_scale=font_scale,
+        rc={
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "axes.titleweight": "bold",
+            "figure.autolayout": False,
+        },
+    )
     return PALETTE
 
 
@@ -80,22 +89,31 @@ def _finish(fig: Figure, title: str, alt: str) -> Figure:
 
 def _need(frame: pd.DataFrame, columns: Sequence[str], owner: str) -> None:
     if not isinstance(frame, pd.DataFrame) or frame.empty:
-        raise AnalysisInputError(f"{owner} needs a non-empty DataFrame; got {type(frame).__name__}"
-                                 f"{' (empty)' if isinstance(frame, pd.DataFrame) else ''}.")
+        raise AnalysisInputError(
+            f"{owner} needs a non-empty DataFrame; got {type(frame).__name__}"
+            f"{' (empty)' if isinstance(frame, pd.DataFrame) else ''}."
+        )
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise AnalysisInputError(
             f"{owner} needs column(s) {', '.join(map(repr, missing))}; available columns are "
-            f"{', '.join(map(repr, frame.columns))}.")
+            f"{', '.join(map(repr, frame.columns))}."
+        )
 
 
 def _colors(levels: Sequence) -> dict:
     return {lv: PALETTE[i % len(PALETTE)] for i, lv in enumerate(levels)}
 
 
-def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_label: str | None = None,
-                unit: str = "", title: str | None = None,
-                interval: str = "95% confidence intervals") -> Figure:
+def forest_plot(
+    estimates: pd.DataFrame,
+    *,
+    effect: str | None = None,
+    outcome_label: str | None = None,
+    unit: str = "",
+    title: str | None = None,
+    interval: str = "95% confidence intervals",
+) -> Figure:
     """Contrasts with their CIs, one row each; reference line at 0 (or 1 for ratios, log axis).
 
     ``estimates`` is a frame from :mod:`toolkit.analysis`; ``effect`` picks the rows
@@ -103,17 +121,27 @@ def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_l
     the alt text (a simulated contrast's bars are Monte Carlo intervals, not CIs).
     """
     set_theme()
-    _need(estimates, ["effect", "group", "reference", "estimate", "ci_low", "ci_high"], "forest_plot")
+    _need(
+        estimates, ["effect", "group", "reference", "estimate", "ci_low", "ci_high"], "forest_plot"
+    )
     contrasts = estimates[estimates.reference.notna()]
     if contrasts.empty:
-        raise AnalysisInputError("forest_plot needs contrast rows (with a reference); the frame has none.")
+        raise AnalysisInputError(
+            "forest_plot needs contrast rows (with a reference); the frame has none."
+        )
     effect = effect or contrasts.effect.iloc[0]
     rows = contrasts[contrasts.effect == effect].iloc[::-1]
     if rows.empty:
-        raise AnalysisInputError(f"forest_plot found no rows with effect {effect!r}; effects present are "
-                                 f"{', '.join(map(repr, contrasts.effect.unique()))}.")
+        raise AnalysisInputError(
+            f"forest_plot found no rows with effect {effect!r}; effects present are "
+            f"{', '.join(map(repr, contrasts.effect.unique()))}."
+        )
     ratio = effect in ("odds_ratio", "hazard_ratio")
-    what = outcome_label or str(rows.outcome.iloc[0]) if "outcome" in rows else outcome_label or "outcome"
+    what = (
+        outcome_label or str(rows.outcome.iloc[0])
+        if "outcome" in rows
+        else outcome_label or "outcome"
+    )
     labels = [f"{g} vs {r}" for g, r in zip(rows.group, rows.reference, strict=True)]
     fig, ax = _subplots(figsize=(7, 1.2 + 0.5 * len(rows)))
     y = np.arange(len(rows))
@@ -129,18 +157,34 @@ def forest_plot(estimates: pd.DataFrame, *, effect: str | None = None, outcome_l
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y, labels)
     name = effect.replace("_", " ")
-    ax.set_xlabel(f"{name}, {what}" + (f" ({unit})" if unit else " (ratio, log scale)" if ratio else ""))
+    ax.set_xlabel(
+        f"{name}, {what}" + (f" ({unit})" if unit else " (ratio, log scale)" if ratio else "")
+    )
     ax.set_ylabel("comparison")
     short = "95% CI" if interval == "95% confidence intervals" else interval.removesuffix("s")
-    items = "; ".join(f"{lb}: {e:.3g} ({short} {lo:.3g} to {hi:.3g})" for lb, e, lo, hi in
-                      zip(labels[::-1], est[::-1], rows.ci_low[::-1], rows.ci_high[::-1], strict=True))
-    return _finish(fig, title or f"{name.capitalize()}: {what}, by comparison",
-                   f"Forest plot of the {name} in {what} with {interval}, "
-                   f"reference line at {'1' if ratio else '0'}. {items}.")
+    items = "; ".join(
+        f"{lb}: {e:.3g} ({short} {lo:.3g} to {hi:.3g})"
+        for lb, e, lo, hi in zip(
+            labels[::-1], est[::-1], rows.ci_low[::-1], rows.ci_high[::-1], strict=True
+        )
+    )
+    return _finish(
+        fig,
+        title or f"{name.capitalize()}: {what}, by comparison",
+        f"Forest plot of the {name} in {what} with {interval}, "
+        f"reference line at {'1' if ratio else '0'}. {items}.",
+    )
 
 
-def km_plot(data: pd.DataFrame, *, by: str = "arm", time: str = "weeks_active", event: str | None = None,
-            time_unit: str = "weeks", title: str | None = None) -> Figure:
+def km_plot(
+    data: pd.DataFrame,
+    *,
+    by: str = "arm",
+    time: str = "weeks_active",
+    event: str | None = None,
+    time_unit: str = "weeks",
+    title: str | None = None,
+) -> Figure:
     """Kaplan-Meier curves by arm with pointwise 95% bands.
 
     ``data`` is either :func:`toolkit.analysis.km_curves` output or an ``outcomes`` frame
@@ -149,8 +193,11 @@ def km_plot(data: pd.DataFrame, *, by: str = "arm", time: str = "weeks_active", 
     from toolkit.analysis import km_curves
 
     set_theme()
-    curves = data if {"survival", "group", "time"} <= set(getattr(data, "columns", ())) else \
-        km_curves(data, time=time, event=event, by=by)
+    curves = (
+        data
+        if {"survival", "group", "time"} <= set(getattr(data, "columns", ()))
+        else km_curves(data, time=time, event=event, by=by)
+    )
     levels = list(dict.fromkeys(curves.group))
     colors = _colors(levels)
     fig, ax = _subplots(figsize=(7, 4.5))
@@ -159,19 +206,31 @@ def km_plot(data: pd.DataFrame, *, by: str = "arm", time: str = "weeks_active", 
         c = curves[curves.group == lv]
         ax.step(c.time, c.survival, where="post", color=colors[lv], label=str(lv))
         ax.fill_between(c.time, c.ci_low, c.ci_high, step="post", color=colors[lv], alpha=0.15)
-        summary.append(f"{lv}: {c.survival.iloc[-1]:.0%} still active at {c.time.iloc[-1]:g} {time_unit}")
+        summary.append(
+            f"{lv}: {c.survival.iloc[-1]:.0%} still active at {c.time.iloc[-1]:g} {time_unit}"
+        )
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(f"time in program ({time_unit})")
     ax.set_ylabel("share of pairs still active (proportion)")
     ax.legend(title=by)
-    return _finish(fig, title or "Pair retention by arm (Kaplan-Meier)",
-                   "Kaplan-Meier curves of the share of pairs still active over time, by "
-                   f"{by}, with 95% bands. " + "; ".join(summary) + ".")
+    return _finish(
+        fig,
+        title or "Pair retention by arm (Kaplan-Meier)",
+        "Kaplan-Meier curves of the share of pairs still active over time, by "
+        f"{by}, with 95% bands. " + "; ".join(summary) + ".",
+    )
 
 
-def trajectory_plot(weeks: pd.DataFrame, *, measures: Sequence[str] = ("quality", "engagement"),
-                    by: str = "arm", time: str = "week", units: Sequence[str] | None = None,
-                    active_only: bool = True, title: str | None = None) -> Figure:
+def trajectory_plot(
+    weeks: pd.DataFrame,
+    *,
+    measures: Sequence[str] = ("quality", "engagement"),
+    by: str = "arm",
+    time: str = "week",
+    units: Sequence[str] | None = None,
+    active_only: bool = True,
+    title: str | None = None,
+) -> Figure:
     """Mean weekly trajectories by arm with 95% bands (mean +/- 1.96 SE across pairs)."""
     set_theme()
     _need(weeks, [by, time, *measures], "trajectory_plot")
@@ -187,19 +246,37 @@ def trajectory_plot(weeks: pd.DataFrame, *, measures: Sequence[str] = ("quality"
         for lv in levels:
             a = agg[agg[by] == lv]
             ax.plot(a[time], a["mean"], color=colors[lv], label=str(lv))
-            ax.fill_between(a[time], a["mean"] - 1.96 * a.se, a["mean"] + 1.96 * a.se, color=colors[lv], alpha=0.2)
-            summary.append(f"{m} in {lv} goes from {a['mean'].iloc[0]:.2f} to {a['mean'].iloc[-1]:.2f}")
+            ax.fill_between(
+                a[time],
+                a["mean"] - 1.96 * a.se,
+                a["mean"] + 1.96 * a.se,
+                color=colors[lv],
+                alpha=0.2,
+            )
+            summary.append(
+                f"{m} in {lv} goes from {a['mean'].iloc[0]:.2f} to {a['mean'].iloc[-1]:.2f}"
+            )
         ax.set_xlabel(f"{time} of program (weeks)")
         ax.set_ylabel(f"mean {m} ({u})")
         ax.set_title(m.capitalize())
         ax.legend(title=by)
-    return _finish(fig, title or f"{' and '.join(m.capitalize() for m in measures)} over time by {by}",
-                   f"Line chart of mean weekly {', '.join(measures)} by {by} with 95% bands. "
-                   + "; ".join(summary) + ".")
+    return _finish(
+        fig,
+        title or f"{' and '.join(m.capitalize() for m in measures)} over time by {by}",
+        f"Line chart of mean weekly {', '.join(measures)} by {by} with 95% bands. "
+        + "; ".join(summary)
+        + ".",
+    )
 
 
-def score_distribution_plot(scores: pd.DataFrame, *, score: str = "score", by: str = "policy",
-                            unit: str = "compatibility score, 0-1", title: str | None = None) -> Figure:
+def score_distribution_plot(
+    scores: pd.DataFrame,
+    *,
+    score: str = "score",
+    by: str = "policy",
+    unit: str = "compatibility score, 0-1",
+    title: str | None = None,
+) -> Figure:
     """Distribution of pair scores (e.g. compatibility) by matching policy: violins with quartiles."""
     import seaborn as sns
 
@@ -207,18 +284,38 @@ def score_distribution_plot(scores: pd.DataFrame, *, score: str = "score", by: s
     _need(scores, [score, by], "score_distribution_plot")
     levels = list(dict.fromkeys(scores[by]))
     fig, ax = _subplots(figsize=(1.6 * len(levels) + 3, 4.5))
-    sns.violinplot(data=scores, x=by, y=score, hue=by, order=levels, hue_order=levels,
-                   palette=list(PALETTE[: len(levels)]), inner="quart", cut=0, legend=False, ax=ax)
+    sns.violinplot(
+        data=scores,
+        x=by,
+        y=score,
+        hue=by,
+        order=levels,
+        hue_order=levels,
+        palette=list(PALETTE[: len(levels)]),
+        inner="quart",
+        cut=0,
+        legend=False,
+        ax=ax,
+    )
     ax.set_xlabel(by.replace("_", " "))
     ax.set_ylabel(f"{score.replace('_', ' ')} ({unit})")
     med = scores.groupby(by)[score].median()
-    return _finish(fig, title or f"{score.replace('_', ' ').capitalize()} by {by.replace('_', ' ')}",
-                   f"Violin plot of {score} by {by} with quartile lines. Medians: "
-                   + "; ".join(f"{lv} {med[lv]:.2f}" for lv in levels) + ".")
+    return _finish(
+        fig,
+        title or f"{score.replace('_', ' ').capitalize()} by {by.replace('_', ' ')}",
+        f"Violin plot of {score} by {by} with quartile lines. Medians: "
+        + "; ".join(f"{lv} {med[lv]:.2f}" for lv in levels)
+        + ".",
+    )
 
 
-def power_curve_plot(curve: pd.DataFrame, *, target: float = 0.8, n_unit: str = "pairs per arm",
-                     title: str | None = None) -> Figure:
+def power_curve_plot(
+    curve: pd.DataFrame,
+    *,
+    target: float = 0.8,
+    n_unit: str = "pairs per arm",
+    title: str | None = None,
+) -> Figure:
     """Power against sample size with a +/- 1.96 MCSE band and the target power line.
 
     ``curve`` is :func:`toolkit.diagnosis.power_curve` output (the ``power`` rows are used).
@@ -229,24 +326,43 @@ def power_curve_plot(curve: pd.DataFrame, *, target: float = 0.8, n_unit: str = 
     c = c.sort_values("n")
     fig, ax = _subplots(figsize=(7, 4.5))
     ax.plot(c.n, c.estimate, marker="o", color=PALETTE[0], label="simulated power")
-    ax.fill_between(c.n, np.clip(c.estimate - 1.96 * c.mcse, 0, 1), np.clip(c.estimate + 1.96 * c.mcse, 0, 1),
-                    color=PALETTE[0], alpha=0.2, label="95% Monte Carlo band")
+    ax.fill_between(
+        c.n,
+        np.clip(c.estimate - 1.96 * c.mcse, 0, 1),
+        np.clip(c.estimate + 1.96 * c.mcse, 0, 1),
+        color=PALETTE[0],
+        alpha=0.2,
+        label="95% Monte Carlo band",
+    )
     ax.axhline(target, color=PALETTE[5], linestyle="--", label=f"target {target:.0%}")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(f"sample size ({n_unit})")
     ax.set_ylabel("power (probability of a significant result)")
     ax.legend(loc="lower right")
     reach = c[c.estimate >= target]
-    where = f"reaches {target:.0%} at about {reach.n.iloc[0]:g} {n_unit}" if len(reach) else \
-        f"stays below {target:.0%} over the sizes simulated"
-    return _finish(fig, title or "Power by sample size",
-                   f"Power curve: simulated power against sample size from {c.n.min():g} to {c.n.max():g} "
-                   f"{n_unit} with a 95% Monte Carlo band; power {where}.")
+    where = (
+        f"reaches {target:.0%} at about {reach.n.iloc[0]:g} {n_unit}"
+        if len(reach)
+        else f"stays below {target:.0%} over the sizes simulated"
+    )
+    return _finish(
+        fig,
+        title or "Power by sample size",
+        f"Power curve: simulated power against sample size from {c.n.min():g} to {c.n.max():g} "
+        f"{n_unit} with a 95% Monte Carlo band; power {where}.",
+    )
 
 
-def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulated: str = "simulated",
-                     low: str = "low", high: str = "high", unit: str = "target's own unit",
-                     title: str | None = None) -> Figure:
+def calibration_plot(
+    calibration: pd.DataFrame,
+    *,
+    name: str = "target",
+    simulated: str = "simulated",
+    low: str = "low",
+    high: str = "high",
+    unit: str = "target's own unit",
+    title: str | None = None,
+) -> Figure:
     """Simulated value of each calibration target against its literature range.
 
     One row per target: the literature range as a bar, the simulated value as a point,
@@ -259,22 +375,33 @@ def calibration_plot(calibration: pd.DataFrame, *, name: str = "target", simulat
     inside = (df[simulated] >= df[low]) & (df[simulated] <= df[high])
     fig, ax = _subplots(figsize=(7.5, 1.2 + 0.45 * len(df)))
     ax.hlines(y, df[low], df[high], color="0.6", linewidth=6, label="literature range")
-    ax.scatter(df[simulated], y, c=np.where(inside, PALETTE[2], PALETTE[5]), zorder=3, s=40,
-               label="simulated")
+    ax.scatter(
+        df[simulated],
+        y,
+        c=np.where(inside, PALETTE[2], PALETTE[5]),
+        zorder=3,
+        s=40,
+        label="simulated",
+    )
     ax.set_yticks(y, df[name].astype(str))
     ax.set_xlabel(f"value ({unit})")
     ax.set_ylabel("calibration target")
     # outside the axes: inside, "best" still covered a range bar in the model card
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     outside = df.loc[~inside, name].astype(str).tolist()
-    return _finish(fig, title or "Simulated values against literature ranges",
-                   f"Calibration plot of {len(df)} targets: {int(inside.sum())} simulated values fall inside "
-                   "their literature range" + (f"; outside: {', '.join(outside)}." if outside else "."))
+    return _finish(
+        fig,
+        title or "Simulated values against literature ranges",
+        f"Calibration plot of {len(df)} targets: {int(inside.sum())} simulated values fall inside "
+        "their literature range" + (f"; outside: {', '.join(outside)}." if outside else "."),
+    )
 
 
-def prior_accepted_plot(summary: pd.DataFrame, *,
-                        title: str = "What the evidence narrowed: prior against accepted models"
-                        ) -> Figure:
+def prior_accepted_plot(
+    summary: pd.DataFrame,
+    *,
+    title: str = "What the evidence narrowed: prior against accepted models",
+) -> Figure:
     """Each parameter's prior range against the range of the models the evidence kept.
 
     ``summary`` is :meth:`toolkit.ensemble.Ensemble.summary`: parameter, prior_low,
@@ -284,8 +411,7 @@ def prior_accepted_plot(summary: pd.DataFrame, *,
     much the evidence narrowed the parameter (most narrowed at the top).
     """
     set_theme()
-    cols = ["parameter", "prior_low", "prior_high", "q05", "median", "q95",
-            "share_of_prior_range"]
+    cols = ["parameter", "prior_low", "prior_high", "q05", "median", "q95", "share_of_prior_range"]
     _need(summary, cols, "prior_accepted_plot")
     df = summary.sort_values("share_of_prior_range", ascending=False, kind="stable")
     width = (df.prior_high - df.prior_low).replace(0, np.nan).to_numpy(float)
@@ -296,8 +422,14 @@ def prior_accepted_plot(summary: pd.DataFrame, *,
     y = np.arange(len(df))
     fig, ax = _subplots(figsize=(7.5, 1.4 + 0.32 * len(df)))
     ax.hlines(y, 0, 1, color="0.8", linewidth=7, label="prior range")
-    ax.hlines(y, scaled("q05"), scaled("q95"), color=PALETTE[0], linewidth=3,
-              label="accepted models, 5-95%")
+    ax.hlines(
+        y,
+        scaled("q05"),
+        scaled("q95"),
+        color=PALETTE[0],
+        linewidth=3,
+        label="accepted models, 5-95%",
+    )
     ax.scatter(scaled("median"), y, color=PALETTE[5], zorder=3, s=18, label="accepted median")
     ax.set_yticks(y, df.parameter.astype(str))
     ax.set_xlim(-0.02, 1.02)
@@ -306,22 +438,34 @@ def prior_accepted_plot(summary: pd.DataFrame, *,
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     share = df.share_of_prior_range.to_numpy(float)
     narrowed = df.parameter[share < 0.5].astype(str).tolist()
-    return _finish(fig, title,
-                   f"Range plot of {len(df)} parameters: each prior range scaled to 0-1 against "
-                   "the 5-95% range of the accepted models. "
-                   + (f"Narrowed to under half the prior range: {', '.join(narrowed)}."
-                      if narrowed else "No parameter was narrowed to under half its prior "
-                      "range."))
+    return _finish(
+        fig,
+        title,
+        f"Range plot of {len(df)} parameters: each prior range scaled to 0-1 against "
+        "the 5-95% range of the accepted models. "
+        + (
+            f"Narrowed to under half the prior range: {', '.join(narrowed)}."
+            if narrowed
+            else "No parameter was narrowed to under half its prior range."
+        ),
+    )
 
 
-SWEEP_INTERVAL = ("the interval each study's sweep rows give (for a simulated contrast of one "
-                  "model, its Monte Carlo interval; for rows over the plausible models, the "
-                  "interval holding 90% of them)")
+SWEEP_INTERVAL = (
+    "the interval each study's sweep rows give (for a simulated contrast of one "
+    "model, its Monte Carlo interval; for rows over the plausible models, the "
+    "interval holding 90% of them)"
+)
 
 
-def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "estimate_name",
-               title: str = "Headline estimates across the sweep",
-               interval: str = SWEEP_INTERVAL) -> Figure:
+def sweep_plot(
+    estimates: pd.DataFrame,
+    *,
+    run: str = "label",
+    name: str = "estimate_name",
+    title: str = "Headline estimates across the sweep",
+    interval: str = SWEEP_INTERVAL,
+) -> Figure:
     """One panel per estimate: each run's estimate with its interval (rows are runs).
 
     ``interval`` names the bars in the alt text: the rows' ``ci_low``/``ci_high`` of a
@@ -336,8 +480,13 @@ def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "esti
     runs = list(dict.fromkeys(estimates[run]))
     ncol = min(3, len(names))
     nrow = -(-len(names) // ncol)
-    fig, axes = _subplots(nrow, ncol, figsize=(4.2 * ncol, 1.2 + (0.4 * len(runs) + 0.8) * nrow),
-                          squeeze=False, sharey=True)
+    fig, axes = _subplots(
+        nrow,
+        ncol,
+        figsize=(4.2 * ncol, 1.2 + (0.4 * len(runs) + 0.8) * nrow),
+        squeeze=False,
+        sharey=True,
+    )
     y = {r: i for i, r in enumerate(runs[::-1])}
     parts = []
     for ax, est_name in zip(axes.flat, names, strict=False):
@@ -350,18 +499,32 @@ def sweep_plot(estimates: pd.DataFrame, *, run: str = "label", name: str = "esti
         ax.set_title(str(est_name), fontsize=8)
         ax.set_yticks(list(y.values()), list(y.keys()))
         ax.set_xlabel("estimate")
-        parts.append(f"{est_name}: " + ", ".join(
-            f"{r} {v:.3g}" for r, v in zip(rows[run], e, strict=True)))
-    for ax in list(axes.flat)[len(names):]:
+        parts.append(
+            f"{est_name}: " + ", ".join(f"{r} {v:.3g}" for r, v in zip(rows[run], e, strict=True))
+        )
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
-    fig = _finish(fig, title, f"Dot plot of each run's headline estimates with {interval}, one "
-                  "panel per estimate, reference line at 0. " + "; ".join(parts) + ".")
+    fig = _finish(
+        fig,
+        title,
+        f"Dot plot of each run's headline estimates with {interval}, one "
+        "panel per estimate, reference line at 0. " + "; ".join(parts) + ".",
+    )
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))  # room for the title
     return fig
 
 
-def tradeoff_plot(frame: pd.DataFrame, *, x: str, y: str, by: str, label: str,
-                  x_label: str, y_label: str, title: str = "Outcome against cost") -> Figure:
+def tradeoff_plot(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    by: str,
+    label: str,
+    x_label: str,
+    y_label: str,
+    title: str = "Outcome against cost",
+) -> Figure:
     """One labelled point per row: ``y`` (an outcome) against ``x`` (a cost), coloured by ``by``.
 
     Used to show completion against coordinator hours, one point per design arm.
@@ -380,14 +543,25 @@ def tradeoff_plot(frame: pd.DataFrame, *, x: str, y: str, by: str, label: str,
     ax.set_ylabel(y_label)
     ax.legend(loc="best", fontsize=8, title=by.replace("_", " "))
     best = frame.loc[frame[y].idxmax()]
-    return _finish(fig, title, f"Scatter plot of {y_label} against {x_label} for {len(frame)} "
-                   f"arms coloured by {by.replace('_', ' ')}; the highest {y_label}, "
-                   f"{best[y]:.3g}, is {best[label]} ({best[by]}) at {best[x]:.3g}.")
+    return _finish(
+        fig,
+        title,
+        f"Scatter plot of {y_label} against {x_label} for {len(frame)} "
+        f"arms coloured by {by.replace('_', ' ')}; the highest {y_label}, "
+        f"{best[y]:.3g}, is {best[label]} ({best[by]}) at {best[x]:.3g}.",
+    )
 
 
-def interaction_plot(frame: pd.DataFrame, *, x: str, trace: str, y: str = "estimate",
-                     y_label: str = "mean", title: str = "Cell means",
-                     interval: str = "95% CIs") -> Figure:
+def interaction_plot(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    trace: str,
+    y: str = "estimate",
+    y_label: str = "mean",
+    title: str = "Cell means",
+    interval: str = "95% CIs",
+) -> Figure:
     """Cell means of a two-factor design with their intervals: ``x`` levels on the axis, one
     line per ``trace`` level. Roughly parallel lines mean little interaction. ``interval``
     names the bars in the alt text (for simulated cells: Monte Carlo error bars)."""
@@ -410,8 +584,11 @@ def interaction_plot(frame: pd.DataFrame, *, x: str, trace: str, y: str = "estim
     ax.set_ylabel(y_label)
     ax.legend(loc="best", fontsize=8, title=trace.replace("_", " "))
     spread = frame.groupby(trace, sort=False)[y].agg(lambda s: s.max() - s.min())
-    return _finish(fig, title, f"Interaction plot: {y_label} for {len(xs)} levels of "
-                   f"{x.replace('_', ' ')} (x axis) and {len(traces)} levels of "
-                   f"{trace.replace('_', ' ')} (lines) with {interval}; the range over "
-                   f"{x.replace('_', ' ')} is " + ", ".join(
-                       f"{t} {v:.3g}" for t, v in spread.items()) + ".")
+    return _finish(
+        fig,
+        title,
+        f"Interaction plot: {y_label} for {len(xs)} levels of "
+        f"{x.replace('_', ' ')} (x axis) and {len(traces)} levels of "
+        f"{trace.replace('_', ' ')} (lines) with {interval}; the range over "
+        f"{x.replace('_', ' ')} is " + ", ".join(f"{t} {v:.3g}" for t, v in spread.items()) + ".",
+    )

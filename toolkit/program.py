@@ -120,10 +120,10 @@ class ProgramDesign(Spec):
         object.__setattr__(self, "cadence", _check_plan(self.cadence, "cadence", CADENCES, d))
         if self.n_sessions is not None:
             check_int(self.n_sessions, "n_sessions", _OWNER, low=1, high=d)
-        check_real(self.meeting_minutes, "meeting_minutes", _OWNER, low=0, high=240,
-                   closed="right")
-        object.__setattr__(self, "checkins",
-                           _check_plan(self.checkins, "checkins", CHECKIN_PLANS, d))
+        check_real(self.meeting_minutes, "meeting_minutes", _OWNER, low=0, high=240, closed="right")
+        object.__setattr__(
+            self, "checkins", _check_plan(self.checkins, "checkins", CHECKIN_PLANS, d)
+        )
         check_real(self.flag_rating, "flag_rating", _OWNER, low=LIKERT_MIN, high=LIKERT_MAX)
         if self.no_first_meeting_week is not None:
             check_int(self.no_first_meeting_week, "no_first_meeting_week", _OWNER, low=1, high=d)
@@ -132,12 +132,22 @@ class ProgramDesign(Spec):
         check_option(self.on_flag, "on_flag", _OWNER, FLAG_ACTIONS)
         check_option(self.flag_rule, "flag_rule", _OWNER, FLAG_RULES)
         check_int(self.flag_gap_weeks, "flag_gap_weeks", _OWNER, low=1, high=520)
-        for name in ("goal_setting", "structured_agenda", "mentor_training", "recognition",
-                     "virtual"):
+        for name in (
+            "goal_setting",
+            "structured_agenda",
+            "mentor_training",
+            "recognition",
+            "virtual",
+        ):
             object.__setattr__(self, name, check_bool(getattr(self, name), name, _OWNER))
         # Canonical types, so equal designs have equal data and fingerprints.
-        for name in ("duration_weeks", "n_sessions", "no_first_meeting_week",
-                     "no_meeting_weeks", "flag_gap_weeks"):
+        for name in (
+            "duration_weeks",
+            "n_sessions",
+            "no_first_meeting_week",
+            "no_meeting_weeks",
+            "flag_gap_weeks",
+        ):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, int(getattr(self, name)))
         for name in ("meeting_minutes", "flag_rating"):
@@ -152,14 +162,16 @@ class ProgramDesign(Spec):
         return replace(self, **changes)
 
 
-
-def _check_plan(value: Any, name: str, options: tuple[str, ...], duration: int
-                ) -> str | tuple[int, ...]:
+def _check_plan(
+    value: Any, name: str, options: tuple[str, ...], duration: int
+) -> str | tuple[int, ...]:
     """A named plan, or a sorted tuple of distinct week numbers within the program."""
     if isinstance(value, str):
         return check_option(value, name, _OWNER, options)
-    allowed = (f"one of {', '.join(repr(o) for o in options)} or a list of week numbers "
-               f"in [1, {duration}] (duration_weeks)")
+    allowed = (
+        f"one of {', '.join(repr(o) for o in options)} or a list of week numbers "
+        f"in [1, {duration}] (duration_weeks)"
+    )
     try:
         weeks = tuple(value)
     except TypeError:
@@ -196,11 +208,11 @@ def _meeting_weeks(design: ProgramDesign) -> np.ndarray:
         out[np.array(design.cadence) - 1] = True
     elif design.cadence == "front_loaded":
         out[:_FRONT_LOADED_WEEKS] = True
-        out[_FRONT_LOADED_WEEKS + 1::2] = True
+        out[_FRONT_LOADED_WEEKS + 1 :: 2] = True
     else:
-        out[::_GAPS[design.cadence]] = True
+        out[:: _GAPS[design.cadence]] = True
     if design.n_sessions is not None:
-        keep = np.flatnonzero(out)[:design.n_sessions]
+        keep = np.flatnonzero(out)[: design.n_sessions]
         out[:] = False
         out[keep] = True
     return out
@@ -238,8 +250,12 @@ def program_schedule(design: ProgramDesign) -> ProgramSchedule:
 # only what its source describes; everything else keeps the ProgramDesign default.
 PRESETS: dict[str, dict[str, Any]] = {
     # The Hartford: 7 one-on-one sessions of 30-60 minutes every 3 weeks (DeAngelis 2013).
-    "hartford": {"cadence": "every_3_weeks", "n_sessions": 7, "meeting_minutes": 45.0,
-                 "duration_weeks": 21},
+    "hartford": {
+        "cadence": "every_3_weeks",
+        "n_sessions": 7,
+        "meeting_minutes": 45.0,
+        "duration_weeks": 21,
+    },
     # Big Brothers Big Sisters: a caseworker contacts each match monthly in year 1.
     "bbbs_checkins": {"checkins": "monthly", "on_flag": "coach"},
     # Mentorloop: quality survey at 30 days, then every 60 days.

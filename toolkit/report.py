@@ -41,13 +41,22 @@ __all__ = [
     "table_html",
 ]
 
-DIFFERENCE_EFFECTS = ("difference", "risk_difference", "hedges_g", "slope_difference",
-                      "difference_at_end")
+DIFFERENCE_EFFECTS = (
+    "difference",
+    "risk_difference",
+    "hedges_g",
+    "slope_difference",
+    "difference_at_end",
+)
 RATIO_EFFECTS = ("odds_ratio", "hazard_ratio")
 LEVEL_EFFECTS = ("mean", "proportion", "survival", "slope", "gain")
 # Default display scale and unit per effect (risk differences read as percentage points).
-_DEFAULT_UNITS = {"risk_difference": (100.0, "points"), "proportion": (100.0, "%"),
-                  "survival": (100.0, "%"), "hedges_g": (1.0, "standard deviations")}
+_DEFAULT_UNITS = {
+    "risk_difference": (100.0, "points"),
+    "proportion": (100.0, "%"),
+    "survival": (100.0, "%"),
+    "hedges_g": (1.0, "standard deviations"),
+}
 _RATIO_NAMES = {"odds_ratio": ("odds", "OR"), "hazard_ratio": ("hazard", "HR")}
 
 
@@ -100,9 +109,16 @@ def _with_unit(text: str, unit: str) -> str:
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
 
-def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] | None = None,
-             unit: str | None = None, scale: float | None = None, digits: int = 1,
-             level: float = 95) -> str:
+def sentence(
+    row: Any,
+    *,
+    outcome: str | None = None,
+    labels: Mapping[Any, str] | None = None,
+    unit: str | None = None,
+    scale: float | None = None,
+    digits: int = 1,
+    level: float = 95,
+) -> str:
     """One plain-language sentence for one estimate row of :mod:`toolkit.analysis`.
 
     Differences say "raised"/"lowered" only when the CI excludes zero and "no clear
@@ -121,13 +137,19 @@ def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] 
         return _ratio_sentence(effect, est, lo, hi, what, group, ref, digits, level)
     if effect == "logrank":
         clear = "a clear" if _get(row, "p_value", 1.0) <= 0.05 else "no clear"
-        return (f"The log-rank test found {clear} difference in {what} across arms "
-                f"(chi-square {fmt_number(est, digits)}, {fmt_p(_get(row, 'p_value'))}).")
+        return (
+            f"The log-rank test found {clear} difference in {what} across arms "
+            f"(chi-square {fmt_number(est, digits)}, {fmt_p(_get(row, 'p_value'))})."
+        )
     e, lo_s, hi_s = est * scale, lo * scale, hi * scale
     ci = fmt_ci(lo_s, hi_s, digits, level)
     if effect in LEVEL_EFFECTS and effect != "gain":
-        name = {"mean": f"mean {what}", "proportion": what, "survival": f"share still active (free of {what})",
-                "slope": f"the weekly change in {what}"}[effect]
+        name = {
+            "mean": f"mean {what}",
+            "proportion": what,
+            "survival": f"share still active (free of {what})",
+            "slope": f"the weekly change in {what}",
+        }[effect]
         return _cap(f"{group}: {name} {_with_unit(fmt_number(e, digits), unit)} ({ci}).")
     # When the verb carries the sign ("lowered", "fell"), the number and its interval are
     # magnitudes: "fell by 5.0 (95% CI 1.0 to 9.0)", never "(95% CI -9.0 to -1.0)".
@@ -135,10 +157,14 @@ def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] 
     if effect == "gain":
         if lo > 0 or hi < 0:
             verb = "rose" if est > 0 else "fell"
-            return _cap(f"{what} {verb} by {_with_unit(fmt_number(abs(e), digits), unit)} from pre to "
-                        f"post in {group} ({magnitude_ci}).")
-        return _cap(f"There was no clear change in {what} from pre to post in {group} "
-                    f"({_with_unit(fmt_number(e, digits), unit)}, {ci}).")
+            return _cap(
+                f"{what} {verb} by {_with_unit(fmt_number(abs(e), digits), unit)} from pre to "
+                f"post in {group} ({magnitude_ci})."
+            )
+        return _cap(
+            f"There was no clear change in {what} from pre to post in {group} "
+            f"({_with_unit(fmt_number(e, digits), unit)}, {ci})."
+        )
     if lo > 0 or hi < 0:
         verb = "raised" if est > 0 else "lowered"
         if effect == "slope_difference":
@@ -146,10 +172,14 @@ def sentence(row: Any, *, outcome: str | None = None, labels: Mapping[Any, str] 
         elif effect == "difference_at_end":
             what = f"{what} by the end of follow-up"
         versus = "over" if est > 0 else "compared with"
-        return _cap(f"{group} {verb} {what} by {_with_unit(fmt_number(abs(e), digits), unit)} "
-                    f"({magnitude_ci}) {versus} {ref}.")
-    return _cap(f"There was no clear difference in {what} between {group[:1].lower() + group[1:]} "
-                f"and {ref} ({_with_unit(fmt_number(e, digits), unit)}, {ci}).")
+        return _cap(
+            f"{group} {verb} {what} by {_with_unit(fmt_number(abs(e), digits), unit)} "
+            f"({magnitude_ci}) {versus} {ref}."
+        )
+    return _cap(
+        f"There was no clear difference in {what} between {group[:1].lower() + group[1:]} "
+        f"and {ref} ({_with_unit(fmt_number(e, digits), unit)}, {ci})."
+    )
 
 
 def _ratio_sentence(effect, est, lo, hi, what, group, ref, digits, level) -> str:
@@ -160,14 +190,28 @@ def _ratio_sentence(effect, est, lo, hi, what, group, ref, digits, level) -> str
     if lo > 1 or hi < 1:
         change = (est - 1) * 100
         direction = "higher" if est > 1 else "lower"
-        return _cap(f"{group} had {fmt_number(abs(change), 0)}% {direction} {noun} of {what} than "
-                    f"{ref} ({stat}).")
-    return _cap(f"There was no clear difference in the {noun} of {what} between "
-                f"{group[:1].lower() + group[1:]} and {ref} ({stat}).")
+        return _cap(
+            f"{group} had {fmt_number(abs(change), 0)}% {direction} {noun} of {what} than "
+            f"{ref} ({stat})."
+        )
+    return _cap(
+        f"There was no clear difference in the {noun} of {what} between "
+        f"{group[:1].lower() + group[1:]} and {ref} ({stat})."
+    )
 
 
-def sentences(frame: pd.DataFrame, *, effects: Iterable[str] = ("difference", "risk_difference",
-              "hazard_ratio", "slope_difference", "gain"), **kwargs: Any) -> list[str]:
+def sentences(
+    frame: pd.DataFrame,
+    *,
+    effects: Iterable[str] = (
+        "difference",
+        "risk_difference",
+        "hazard_ratio",
+        "slope_difference",
+        "gain",
+    ),
+    **kwargs: Any,
+) -> list[str]:
     """Sentences for the rows of ``frame`` whose effect is in ``effects``."""
     wanted = set(effects)
     return [sentence(r, **kwargs) for r in frame.to_dict("records") if r.get("effect") in wanted]
@@ -180,15 +224,23 @@ def findings_html(findings: Iterable[str], *, title: str | None = "Findings") ->
     return f'{head}<ul class="findings">{items}</ul>'
 
 
-def table_html(frame: pd.DataFrame, *, digits: int = 2, caption: str | None = None,
-               columns: Iterable[str] | None = None) -> str:
+def table_html(
+    frame: pd.DataFrame,
+    *,
+    digits: int = 2,
+    caption: str | None = None,
+    columns: Iterable[str] | None = None,
+) -> str:
     """A plain HTML table; numbers formatted by :func:`fmt_number`, p-values by :func:`fmt_p`.
 
     An estimate frame's ``ci_low``/``ci_high`` pair is shown as one "95% CI" column.
     """
     df = frame.loc[:, list(columns)] if columns is not None else frame
     if {"ci_low", "ci_high"} <= set(df.columns):
-        ci = [f"{fmt_number(a, digits)} to {fmt_number(b, digits)}" for a, b in zip(df.ci_low, df.ci_high, strict=True)]
+        ci = [
+            f"{fmt_number(a, digits)} to {fmt_number(b, digits)}"
+            for a, b in zip(df.ci_low, df.ci_high, strict=True)
+        ]
         pos = list(df.columns).index("ci_low")
         df = df.drop(columns=["ci_low", "ci_high"])
         df.insert(pos, "95% CI", ci)
@@ -203,10 +255,18 @@ def table_html(frame: pd.DataFrame, *, digits: int = 2, caption: str | None = No
         return str(v) if isinstance(v, int) else fmt_number(v, digits)
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(str(c), v))}</td>" for c, v in zip(df.columns, r, strict=True))
-                   + "</tr>" for r in df.itertuples(index=False))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(cell(str(c), v))}</td>" for c, v in zip(df.columns, r, strict=True)
+        )
+        + "</tr>"
+        for r in df.itertuples(index=False)
+    )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f'<table class="estimates">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table class="estimates">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 # --------------------------------------------------------------------------- the page
@@ -256,10 +316,12 @@ def page(title: str, body: str, footer: str = "", *, notebook: bool = False) -> 
     """
     foot = f"<footer>{footer}</footer>" if footer else ""
     css = PAGE_CSS + (_NOTEBOOK_CSS if notebook else "")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-            f"<body><main>{body}{foot}</main></body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
+        f"<body><main>{body}{foot}</main></body></html>\n"
+    )
 
 
 def figure_html(fig: Any, caption: str, alt: str | None = None) -> str:
@@ -278,5 +340,7 @@ def figure_html(fig: Any, caption: str, alt: str | None = None) -> str:
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     alt = alt or alt_text(fig) or caption
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (f'<figure class="rmt-figure"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(alt, quote=True)}">{cap}</figure>')
+    return (
+        f'<figure class="rmt-figure"><img src="data:image/png;base64,{data}" '
+        f'alt="{html.escape(alt, quote=True)}">{cap}</figure>'
+    )

@@ -169,8 +169,7 @@ class Selection:
     def survivors_at(self, replication: int) -> tuple[int, ...]:
         """Designs still in the running once the survivors had ``replication`` replications."""
         d = self.designs
-        keep = (d["status"].isin(["selected", "survived"])
-                | (d["eliminated_after"] > replication))
+        keep = d["status"].isin(["selected", "survived"]) | (d["eliminated_after"] > replication)
         keep &= ~d["status"].eq("over budget")
         return tuple(int(x) for x in d.loc[keep, "design"])
 
@@ -277,20 +276,23 @@ def _check_hours(values: Any, k: int) -> np.ndarray:
     except (TypeError, ValueError):
         raise fail("fixed_hours", OWNER, f"{k} finite non-negative numbers", values) from None
     if arr.shape != (k,) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise fail("fixed_hours", OWNER, f"{k} finite non-negative numbers (one per design)",
-                   values)
+        raise fail(
+            "fixed_hours", OWNER, f"{k} finite non-negative numbers (one per design)", values
+        )
     return arr
 
 
-def _checked_output(out: Any, n_designs: int, n_reps: int, want_hours: bool,
-                    scenario: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _checked_output(
+    out: Any, n_designs: int, n_reps: int, want_hours: bool, scenario: int
+) -> tuple[np.ndarray, np.ndarray | None]:
     what = "a pair (outcomes, hours)" if want_hours else "an array"
     if want_hours:
         if not (isinstance(out, tuple) and len(out) == 2):
             raise InvalidParameterError(
                 f"The 'simulate' callback of {OWNER} must return {what} of shape "
                 f"({n_designs}, {n_reps}) with simulated_hours=True; got {type(out).__name__} "
-                f"for scenario {scenario}.")
+                f"for scenario {scenario}."
+            )
         parts: tuple[Any, ...] = tuple(out)
     else:
         parts = (out,)
@@ -302,7 +304,8 @@ def _checked_output(out: Any, n_designs: int, n_reps: int, want_hours: bool,
             raise InvalidParameterError(
                 f"The 'simulate' callback of {OWNER} must return finite {label} of shape "
                 f"({n_designs}, {n_reps}) (designs x replications); got {got} for scenario "
-                f"{scenario}.")
+                f"{scenario}."
+            )
         arrays.append(arr)
     return arrays[0], (arrays[1] if want_hours else None)
 
@@ -322,8 +325,13 @@ def _theta(means: np.ndarray, s: int) -> np.ndarray:
     return np.sort(means, axis=1)[:, s - 1]
 
 
-def _dominated(means: np.ndarray, cand: np.ndarray, elim: np.ndarray, s: int,
-               gather: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+def _dominated(
+    means: np.ndarray,
+    cand: np.ndarray,
+    elim: np.ndarray,
+    s: int,
+    gather: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
     """Which of designs ``cand`` some design in ``elim`` beats, cell pair by cell pair.
 
     ``means`` is (designs, m) over local design positions; design ``i`` is beaten by ``l``
@@ -335,8 +343,8 @@ def _dominated(means: np.ndarray, cand: np.ndarray, elim: np.ndarray, s: int,
         return np.zeros(cand.size, dtype=bool)
     m = means.shape[1]
     order = np.argsort(means, axis=1, kind="stable")
-    low = cand[:, None] * m + order[cand, :s]                 # (c, s) local cell ids
-    high = elim[:, None] * m + order[elim, s - 1:]            # (e, m - s + 1)
+    low = cand[:, None] * m + order[cand, :s]  # (c, s) local cell ids
+    high = elim[:, None] * m + order[elim, s - 1 :]  # (e, m - s + 1)
     flat = means.ravel()
     margin = gather(low.ravel(), high.ravel()).reshape(low.shape + high.shape)
     beats = (flat[high][None, None] - margin > flat[low][:, :, None, None]).all(axis=(1, 3))
@@ -346,11 +354,13 @@ def _dominated(means: np.ndarray, cand: np.ndarray, elim: np.ndarray, s: int,
 
 def _kn_margin(amat: np.ndarray, r: int, delta: float) -> Callable:
     """KN's ``W_ab(r) = max(0, A_ab / r - delta / 2)`` with ``A = h^2 S^2 / (2 delta)``."""
+
     def margin(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         w = amat[np.ix_(a, b)]
         w *= 1.0 / r
         w -= delta / 2.0
         return np.maximum(w, 0.0, out=w)
+
     return margin
 
 
@@ -395,9 +405,10 @@ class _Sampler:
         pos = np.flatnonzero(alive)
         reps = np.arange(self.frontier, self.frontier + count, dtype=np.int64)
         chunk = self.chunk or len(pos)
-        pieces = [pos[i:i + chunk] for i in range(0, len(pos), chunk)]
-        tasks = [(self.simulate, self.ids[p], int(sc), reps)
-                 for sc in self.scenarios for p in pieces]
+        pieces = [pos[i : i + chunk] for i in range(0, len(pos), chunk)]
+        tasks = [
+            (self.simulate, self.ids[p], int(sc), reps) for sc in self.scenarios for p in pieces
+        ]
         results = list(self.mapper(_call, tasks))
         self._grow(self.frontier + count)
         sl = slice(self.frontier, self.frontier + count)
@@ -413,16 +424,37 @@ class _Sampler:
         self.frontier += count
 
 
-def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, budget,
-                  fixed_hours, simulated_hours, hours_tolerance, max_replications, block,
-                  mapper, chunk_size, simulate, units):
+def _check_inputs(
+    designs,
+    delta,
+    alpha,
+    scenarios,
+    quantile,
+    n0,
+    screening,
+    budget,
+    fixed_hours,
+    simulated_hours,
+    hours_tolerance,
+    max_replications,
+    block,
+    mapper,
+    chunk_size,
+    simulate,
+    units,
+):
     if not callable(simulate):
-        raise fail("simulate", OWNER, "a callable simulate(designs, scenario, replications)",
-                   type(simulate).__name__)
+        raise fail(
+            "simulate",
+            OWNER,
+            "a callable simulate(designs, scenario, replications)",
+            type(simulate).__name__,
+        )
     ids = _check_ids(designs, "designs")
     scen = _check_ids(scenarios, "scenarios")
     out: dict[str, Any] = {
-        "ids": ids, "scenarios": scen,
+        "ids": ids,
+        "scenarios": scen,
         "delta": check_real(delta, "delta", OWNER, low=0, closed="right"),
         "alpha": check_real(alpha, "alpha", OWNER, low=0, high=1, closed="neither"),
         "quantile": check_real(quantile, "quantile", OWNER, low=0, high=1),
@@ -433,38 +465,65 @@ def _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, bud
     if screening not in (True, False, "auto") or isinstance(screening, np.bool_):
         raise fail("screening", OWNER, "True, False or 'auto'", screening)
     out["screening"] = screening
-    out["budget"] = (None if budget is None else
-                     check_real(budget, "budget", OWNER, low=0, closed="right"))
+    out["budget"] = (
+        None if budget is None else check_real(budget, "budget", OWNER, low=0, closed="right")
+    )
     if (fixed_hours is not None or out["simulated_hours"]) and out["budget"] is None:
-        raise fail("budget", OWNER, "a positive number when fixed_hours or simulated_hours is "
-                   "given", budget)
+        raise fail(
+            "budget",
+            OWNER,
+            "a positive number when fixed_hours or simulated_hours is given",
+            budget,
+        )
     out["fixed_hours"] = None if fixed_hours is None else _check_hours(fixed_hours, len(ids))
     if hours_tolerance is None:
         out["hours_tolerance"] = None if out["budget"] is None else 0.05 * out["budget"]
     else:
-        out["hours_tolerance"] = check_real(hours_tolerance, "hours_tolerance", OWNER, low=0,
-                                            closed="right")
-    out["max_replications"] = (None if max_replications is None else
-                               check_int(max_replications, "max_replications", OWNER,
-                                         low=out["n0"]))
+        out["hours_tolerance"] = check_real(
+            hours_tolerance, "hours_tolerance", OWNER, low=0, closed="right"
+        )
+    out["max_replications"] = (
+        None
+        if max_replications is None
+        else check_int(max_replications, "max_replications", OWNER, low=out["n0"])
+    )
     if mapper is not None and not callable(mapper):
-        raise fail("mapper", OWNER, "a map-like callable (builtins.map, Executor.map) or None",
-                   type(mapper).__name__)
+        raise fail(
+            "mapper",
+            OWNER,
+            "a map-like callable (builtins.map, Executor.map) or None",
+            type(mapper).__name__,
+        )
     out["mapper"] = builtins.map if mapper is None else mapper
     if not isinstance(units, str) or not units.strip():
         raise fail("units", OWNER, "a non-empty string naming the outcome's units", units)
-    out["chunk_size"] = (None if chunk_size is None else
-                         check_int(chunk_size, "chunk_size", OWNER, low=1))
+    out["chunk_size"] = (
+        None if chunk_size is None else check_int(chunk_size, "chunk_size", OWNER, low=1)
+    )
     return out
 
 
-def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: float,
-                alpha: float = 0.05, scenarios: Iterable[int] = (0,), quantile: float = 0.0,
-                n0: int = 20, screening: bool | str = "auto", budget: float | None = None,
-                fixed_hours: Any = None, simulated_hours: bool = False,
-                hours_tolerance: float | None = None, max_replications: int | None = None,
-                block: int = 1, mapper: Callable | None = None, chunk_size: int | None = None,
-                units: str = "outcome units", maximize: bool = True) -> Selection:
+def select_best(
+    simulate: Callable[..., Any],
+    designs: Iterable[int],
+    *,
+    delta: float,
+    alpha: float = 0.05,
+    scenarios: Iterable[int] = (0,),
+    quantile: float = 0.0,
+    n0: int = 20,
+    screening: bool | str = "auto",
+    budget: float | None = None,
+    fixed_hours: Any = None,
+    simulated_hours: bool = False,
+    hours_tolerance: float | None = None,
+    max_replications: int | None = None,
+    block: int = 1,
+    mapper: Callable | None = None,
+    chunk_size: int | None = None,
+    units: str = "outcome units",
+    maximize: bool = True,
+) -> Selection:
     """Select the design with the best (worst-case) mean outcome, within ``delta`` w.p. ``1 - alpha``.
 
     ``simulate(designs, scenario, replications)`` returns outcomes of shape
@@ -488,9 +547,25 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
     Raises :class:`~toolkit.errors.InvalidParameterError` on bad input, and when no design
     meets the budget (naming the cheapest design's hours).
     """
-    c = _check_inputs(designs, delta, alpha, scenarios, quantile, n0, screening, budget,
-                      fixed_hours, simulated_hours, hours_tolerance, max_replications, block,
-                      mapper, chunk_size, simulate, units)
+    c = _check_inputs(
+        designs,
+        delta,
+        alpha,
+        scenarios,
+        quantile,
+        n0,
+        screening,
+        budget,
+        fixed_hours,
+        simulated_hours,
+        hours_tolerance,
+        max_replications,
+        block,
+        mapper,
+        chunk_size,
+        simulate,
+        units,
+    )
     ids, scen, delta, alpha, n0 = c["ids"], c["scenarios"], c["delta"], c["alpha"], c["n0"]
     k, m = len(ids), len(scen)
     s = _order(c["quantile"], m)
@@ -510,7 +585,8 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
             raise InvalidParameterError(
                 f"The 'budget' parameter of {OWNER} must be at least the cheapest design's "
                 f"coordinator hours ({c['fixed_hours'][j]:.4g} for design {ids[j]}); got "
-                f"{quote(budget)}.")
+                f"{quote(budget)}."
+            )
         status[over], phase[over], alive[over] = "over budget", "budget filter", False
         elim_after[over] = 0
 
@@ -560,14 +636,15 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
         return InvalidParameterError(
             f"The 'budget' parameter of {OWNER} must be met by at least one design, but every "
             f"design's coordinator hours exceed it (the cheapest, design {ids[j]}, needs "
-            f"{worst[j]:.4g} hours on average in its worst scenario); got {quote(budget)}.")
+            f"{worst[j]:.4g} hours on average in its worst scenario); got {quote(budget)}."
+        )
 
-    g = 0                      # replications every running design has had
+    g = 0  # replications every running design has had
     used = np.zeros(k, dtype=np.int64)
     xsum = np.zeros((k, m))
-    offset = 0                 # first replication of the sequential phase
+    offset = 0  # first replication of the sequential phase
     constants: dict[str, Any] = {"order_s": s, "alpha_each": a_part, "parts": parts}
-    kn = None                  # sequential-phase state once started
+    kn = None  # sequential-phase state once started
     capped = False
     block_n = c["block"]
 
@@ -609,7 +686,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
             elim = np.flatnonzero(feasible_design()[run])
             out = _dominated(means, np.arange(d), elim, s, lambda a, b: wscreen[np.ix_(a, b)])
             leave(run[out], "screened", "screening", g)
-            xsum[:] = 0.0   # the sequential phase starts on fresh replications
+            xsum[:] = 0.0  # the sequential phase starts on fresh replications
             constants.update(screen_t=t, screen_beta=beta, screened_designs=d)
             stages.append(("screening", g, int(alive.sum())))
             offset = n0
@@ -633,16 +710,19 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
                 d = len(run)
                 beta = a_part / max((d - 1) * s * (m - s + 1), 1)
                 h2 = kn_h2(beta, n0)
-                first = sampler.y[offset:offset + n0][:, run, :].reshape(n0, d * m) * sign
+                first = sampler.y[offset : offset + n0][:, run, :].reshape(n0, d * m) * sign
                 amat = h2 * _pair_variances(first) / (2.0 * delta)
                 same = np.repeat(np.arange(d), m)
                 other = same[:, None] != same[None, :]
                 amin = np.where(other, amat, np.inf).reshape(d, m, d * m).min(axis=(1, 2))
                 amax = float(amat[other].max()) if d > 1 else 0.0
-                kn = {"run": run, "A": amat, "amin": amin,
-                      "end": math.floor(2.0 * amax / delta) + 1}
-                constants.update(kn_beta=beta, kn_h2=h2, kn_designs=d,
-                                 kn_last_stage=kn["end"] + 0)
+                kn = {
+                    "run": run,
+                    "A": amat,
+                    "amin": amin,
+                    "end": math.floor(2.0 * amax / delta) + 1,
+                }
+                constants.update(kn_beta=beta, kn_h2=h2, kn_designs=d, kn_last_stage=kn["end"] + 0)
             run = kn["run"]
             live = alive[run]
             loc = np.flatnonzero(live)
@@ -666,7 +746,7 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
             if n_alive == 1 and not undetermined.any():
                 break
             if r >= kn["end"] and not undetermined.any():
-                break   # every W is 0: ties left; the best mean wins below
+                break  # every W is 0: ties left; the best mean wins below
             if cap is not None and g >= cap:
                 capped = True
                 break
@@ -679,12 +759,15 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
         raise no_design_meets_budget()
     fd = feasible_design()
     pool = run_all[fd[run_all]] if fd[run_all].any() else run_all
-    if g > offset:      # the sequential phase's own replications
+    if g > offset:  # the sequential phase's own replications
         theta_pool = _theta(xsum[pool] / (g - offset), s)
-    else:               # stopped by max_replications before it began: the first stage
-        theta_pool = _theta(sign * sampler.y[:max(g, 1), pool, :].mean(axis=0), s) if g else \
-            np.zeros(len(pool))
-    winner = int(pool[np.argmax(theta_pool)])   # first index among exact ties
+    else:  # stopped by max_replications before it began: the first stage
+        theta_pool = (
+            _theta(sign * sampler.y[: max(g, 1), pool, :].mean(axis=0), s)
+            if g
+            else np.zeros(len(pool))
+        )
+    winner = int(pool[np.argmax(theta_pool)])  # first index among exact ties
     status[winner], phase[winner] = "selected", phase[winner] or "sequential"
     rest = alive.copy()
     rest[winner] = False
@@ -692,13 +775,39 @@ def select_best(simulate: Callable[..., Any], designs: Iterable[int], *, delta: 
 
     # 4. the record
     ind = _indistinguishable(sampler.y, used, winner, s, delta, alpha, sign, status)
-    return _record(ids, scen, sampler, used, status, phase, elim_after, ind, winner, s, sign,
-                   stages, constants, c, capped, units, hsum, feas, d0)
+    return _record(
+        ids,
+        scen,
+        sampler,
+        used,
+        status,
+        phase,
+        elim_after,
+        ind,
+        winner,
+        s,
+        sign,
+        stages,
+        constants,
+        c,
+        capped,
+        units,
+        hsum,
+        feas,
+        d0,
+    )
 
 
-def _indistinguishable(y: np.ndarray, used: np.ndarray, winner: int, s: int, delta: float,
-                       alpha: float, sign: float, status: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _indistinguishable(
+    y: np.ndarray,
+    used: np.ndarray,
+    winner: int,
+    s: int,
+    delta: float,
+    alpha: float,
+    sign: float,
+    status: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Designs not shown to be more than ``delta`` worse than the selected one.
 
     On the replications design ``i`` shares with the selected design (its first ``n_i``):
@@ -725,98 +834,165 @@ def _indistinguishable(y: np.ndarray, used: np.ndarray, winner: int, s: int, del
         return ind, gap, gap_lower
     o = len(others)
     rmax = int(used[others].max())
-    ysel = y[:rmax, winner, :] * sign                       # (R, m)
+    ysel = y[:rmax, winner, :] * sign  # (R, m)
     centre = ysel.mean()
     ysel = ysel - centre
-    ya = y[:rmax, others, :] * sign - centre                # (R, o, m)
+    ya = y[:rmax, others, :] * sign - centre  # (R, o, m)
     mask = (np.arange(rmax)[:, None] < used[others][None, :]).astype(float)  # (R, o)
-    ya = np.where(mask[:, :, None] > 0, ya, 0.0).reshape(rmax, -1)           # (R, o*m)
-    mk = np.repeat(mask, m, axis=1)                                           # (R, o*m)
+    ya = np.where(mask[:, :, None] > 0, ya, 0.0).reshape(rmax, -1)  # (R, o*m)
+    mk = np.repeat(mask, m, axis=1)  # (R, o*m)
     n = used[others].astype(float)
-    nn = np.repeat(n, m)[:, None]                                             # (o*m, 1)
-    sum_b = mk.T @ ysel                        # (o*m, m): sum of Y_b over i's replications
+    nn = np.repeat(n, m)[:, None]  # (o*m, 1)
+    sum_b = mk.T @ ysel  # (o*m, m): sum of Y_b over i's replications
     sum_b2 = mk.T @ ysel**2
     sum_ab = ya.T @ ysel
     sum_a = ya.sum(axis=0)[:, None]
     sum_a2 = (ya**2).sum(axis=0)[:, None]
-    mean_diff = (sum_b - sum_a) / nn           # (o*m, m): mean of Y_b - Y_a
+    mean_diff = (sum_b - sum_a) / nn  # (o*m, m): mean of Y_b - Y_a
     ss = sum_b2 - 2.0 * sum_ab + sum_a2 - nn * mean_diff**2
     var = np.maximum(ss, 0.0) / (nn - 1.0)
-    t = stats.t.ppf(1.0 - alpha / (o * m * m), n - 1.0)                      # (o,)
+    t = stats.t.ppf(1.0 - alpha / (o * m * m), n - 1.0)  # (o,)
     lower = mean_diff - np.repeat(t, m)[:, None] * np.sqrt(var / nn)
-    lower = lower.reshape(o, m, m)             # [design, cell a of i, cell b of winner]
+    lower = lower.reshape(o, m, m)  # [design, cell a of i, cell b of winner]
     mean_a = (sum_a[:, 0] / nn[:, 0]).reshape(o, m)
     mean_b = (sum_b / nn).reshape(o, m, m)[:, 0, :]  # winner's means on i's replications
     gap[others] = np.sort(mean_b, axis=1)[:, s - 1] - np.sort(mean_a, axis=1)[:, s - 1]
-    low = np.argsort(mean_a, axis=1, kind="stable")[:, :s]                    # (o, s)
-    high = np.argsort(mean_b, axis=1, kind="stable")[:, s - 1:]               # (o, m-s+1)
+    low = np.argsort(mean_a, axis=1, kind="stable")[:, :s]  # (o, s)
+    high = np.argsort(mean_b, axis=1, kind="stable")[:, s - 1 :]  # (o, m-s+1)
     rows = np.arange(o)[:, None, None]
     gap_lower[others] = lower[rows, low[:, :, None], high[:, None, :]].min(axis=(1, 2))
     ind[others] = gap_lower[others] < delta
     return ind, gap, gap_lower
 
 
-def _record(ids, scen, sampler, used, status, phase, elim_after, ind, winner, s, sign, stages,
-            constants, c, capped, units, hsum, feas, d0) -> Selection:
+def _record(
+    ids,
+    scen,
+    sampler,
+    used,
+    status,
+    phase,
+    elim_after,
+    ind,
+    winner,
+    s,
+    sign,
+    stages,
+    constants,
+    c,
+    capped,
+    units,
+    hsum,
+    feas,
+    d0,
+) -> Selection:
     k, m = len(ids), len(scen)
     y = sampler.y
-    mask = np.arange(y.shape[0])[:, None] < used[None, :]                    # (R, k)
+    mask = np.arange(y.shape[0])[:, None] < used[None, :]  # (R, k)
     vals = np.where(mask[:, :, None], y, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         cnt = mask.sum(axis=0)
-        mean = np.where(cnt[:, None] > 0, np.nansum(vals, axis=0) / np.maximum(cnt, 1)[:, None],
-                        np.nan)
-        sd = np.sqrt(np.nansum((vals - mean[None]) ** 2, axis=0)
-                     / np.maximum(cnt - 1, 1)[:, None])
+        mean = np.where(
+            cnt[:, None] > 0, np.nansum(vals, axis=0) / np.maximum(cnt, 1)[:, None], np.nan
+        )
+        sd = np.sqrt(np.nansum((vals - mean[None]) ** 2, axis=0) / np.maximum(cnt - 1, 1)[:, None])
         sd = np.where(cnt[:, None] > 1, sd, np.nan)
-        hmean = (hsum / np.maximum(cnt, 1)[:, None]) if c["simulated_hours"] else \
-            np.full((k, m), np.nan)
+        hmean = (
+            (hsum / np.maximum(cnt, 1)[:, None])
+            if c["simulated_hours"]
+            else np.full((k, m), np.nan)
+        )
         hmean = np.where(cnt[:, None] > 0, hmean, np.nan)
     theta = np.sort(mean * sign, axis=1)[:, s - 1] * sign
     feas_word = np.array(["infeasible", "undetermined", "feasible"], dtype=object)[feas + 1]
     if not c["simulated_hours"]:
         feas_word[:] = "not checked"
-    cells = pd.DataFrame({
-        "design": np.repeat(ids, m), "scenario": np.tile(scen, k),
-        "replications": np.repeat(used, m), "mean": mean.ravel(), "sd": sd.ravel(),
-        "mean_hours": hmean.ravel(), "feasibility": feas_word.ravel()})
-    designs = pd.DataFrame({
-        "design": ids, "status": status.astype(str), "phase": phase.astype(str),
-        "eliminated_after": elim_after, "replications": used,
-        "replications_simulated": sampler.simulated, "estimate": theta,
-        "fixed_hours": (c["fixed_hours"] if c["fixed_hours"] is not None
-                        else np.full(k, np.nan)),
-        "mean_hours": np.where(cnt > 0, np.where(np.isnan(hmean), -np.inf, hmean).max(axis=1),
-                               np.nan),
-        "gap": ind[1], "gap_lower": ind[2], "indistinguishable": ind[0]})
+    cells = pd.DataFrame(
+        {
+            "design": np.repeat(ids, m),
+            "scenario": np.tile(scen, k),
+            "replications": np.repeat(used, m),
+            "mean": mean.ravel(),
+            "sd": sd.ravel(),
+            "mean_hours": hmean.ravel(),
+            "feasibility": feas_word.ravel(),
+        }
+    )
+    designs = pd.DataFrame(
+        {
+            "design": ids,
+            "status": status.astype(str),
+            "phase": phase.astype(str),
+            "eliminated_after": elim_after,
+            "replications": used,
+            "replications_simulated": sampler.simulated,
+            "estimate": theta,
+            "fixed_hours": (
+                c["fixed_hours"] if c["fixed_hours"] is not None else np.full(k, np.nan)
+            ),
+            "mean_hours": np.where(
+                cnt > 0, np.where(np.isnan(hmean), -np.inf, hmean).max(axis=1), np.nan
+            ),
+            "gap": ind[1],
+            "gap_lower": ind[2],
+            "indistinguishable": ind[0],
+        }
+    )
     stage_frame = pd.DataFrame(stages, columns=["phase", "replication", "survivors"])
     delta, alpha = c["delta"], c["alpha"]
-    objective = ("mean outcome" if m == 1 else
-                 "worst-case mean outcome over the scenarios" if s == 1 else
-                 f"{s}-th lowest of the {m} scenario means")
-    guarantee = (f"The selected design's {objective} is within {delta:g} {units} of the best, "
-                 f"with probability at least {1 - alpha:g}")
+    objective = (
+        "mean outcome"
+        if m == 1
+        else "worst-case mean outcome over the scenarios"
+        if s == 1
+        else f"{s}-th lowest of the {m} scenario means"
+    )
+    guarantee = (
+        f"The selected design's {objective} is within {delta:g} {units} of the best, "
+        f"with probability at least {1 - alpha:g}"
+    )
     if c["simulated_hours"]:
-        guarantee += (f", among designs whose mean coordinator hours are at most "
-                      f"{c['budget']:g} - {c['hours_tolerance']:g} in every scenario (its own "
-                      f"mean hours are at most {c['budget']:g} + {c['hours_tolerance']:g})")
-    guarantee += (" (indifference-zone guarantee: the best is chosen with that probability "
-                  f"whenever it leads every other design by at least {delta:g}).")
+        guarantee += (
+            f", among designs whose mean coordinator hours are at most "
+            f"{c['budget']:g} - {c['hours_tolerance']:g} in every scenario (its own "
+            f"mean hours are at most {c['budget']:g} + {c['hours_tolerance']:g})"
+        )
+    guarantee += (
+        " (indifference-zone guarantee: the best is chosen with that probability "
+        f"whenever it leads every other design by at least {delta:g})."
+    )
     if capped:
-        guarantee = (f"No guarantee: the procedure was stopped at max_replications = "
-                     f"{c['max_replications']} before it could separate the designs; the "
-                     f"selected design has the best estimated {objective}.")
+        guarantee = (
+            f"No guarantee: the procedure was stopped at max_replications = "
+            f"{c['max_replications']} before it could separate the designs; the "
+            f"selected design has the best estimated {objective}."
+        )
     inputs = {
-        "designs": [int(x) for x in ids], "scenarios": [int(x) for x in scen],
-        "delta": delta, "alpha": alpha, "quantile": c["quantile"], "n0": c["n0"],
-        "screening": c["screening"], "budget": c["budget"],
+        "designs": [int(x) for x in ids],
+        "scenarios": [int(x) for x in scen],
+        "delta": delta,
+        "alpha": alpha,
+        "quantile": c["quantile"],
+        "n0": c["n0"],
+        "screening": c["screening"],
+        "budget": c["budget"],
         "fixed_hours": None if c["fixed_hours"] is None else c["fixed_hours"].tolist(),
-        "simulated_hours": c["simulated_hours"], "hours_tolerance": c["hours_tolerance"],
-        "max_replications": c["max_replications"], "block": c["block"],
-        "maximize": sign > 0, "units": units, "designs_after_budget_filter": d0,
+        "simulated_hours": c["simulated_hours"],
+        "hours_tolerance": c["hours_tolerance"],
+        "max_replications": c["max_replications"],
+        "block": c["block"],
+        "maximize": sign > 0,
+        "units": units,
+        "designs_after_budget_filter": d0,
         **constants,
     }
-    return Selection(selected=int(ids[winner]), designs=designs, cells=cells,
-                     stages=stage_frame,
-                     indistinguishable=tuple(int(x) for x in ids[ind[0]]),
-                     guarantee=guarantee, guarantee_holds=not capped, inputs=inputs)
+    return Selection(
+        selected=int(ids[winner]),
+        designs=designs,
+        cells=cells,
+        stages=stage_frame,
+        indistinguishable=tuple(int(x) for x in ids[ind[0]]),
+        guarantee=guarantee,
+        guarantee_holds=not capped,
+        inputs=inputs,
+    )

@@ -29,13 +29,22 @@ from toolkit.errors import InvalidParameterError
 from toolkit.experiment import CONTROL_ARM, Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign
 
-__all__ = ["Contrast", "EnsembleFinding", "ensemble_contrast", "headline_sentence",
-           "model_contrasts", "sign_boxes", "spread_drivers", "summarise_models"]
+__all__ = [
+    "Contrast",
+    "EnsembleFinding",
+    "ensemble_contrast",
+    "headline_sentence",
+    "model_contrasts",
+    "sign_boxes",
+    "spread_drivers",
+    "summarise_models",
+]
 
 STATISTICS = ("mean",)
 _ID_COLUMNS = ("replicate", "pair_id", "point")
 
 # --------------------------------------------------------------------------- contrast
+
 
 @dataclass(frozen=True)
 class Contrast:
@@ -60,8 +69,7 @@ class Contrast:
             if not isinstance(value, str) or not value:
                 raise fail(name, "Contrast", "a non-empty string", value)
         if self.arm == self.reference:
-            raise fail("reference", "Contrast", f"an arm other than {self.arm!r}",
-                       self.reference)
+            raise fail("reference", "Contrast", f"an arm other than {self.arm!r}", self.reference)
         check_option(self.statistic, "statistic", "Contrast", STATISTICS)
 
     @property
@@ -77,13 +85,21 @@ class Contrast:
         arms = spec.arm_names
         for name in ("arm", "reference"):
             if getattr(self, name) not in arms:
-                raise fail(name, "Contrast", "one of the experiment's arms ("
-                           + ", ".join(repr(a) for a in arms) + ")", getattr(self, name))
+                raise fail(
+                    name,
+                    "Contrast",
+                    "one of the experiment's arms (" + ", ".join(repr(a) for a in arms) + ")",
+                    getattr(self, name),
+                )
         if columns is None:
             columns = _outcome_columns(spec, (self.arm, self.reference))
         if self.outcome not in columns:
-            raise fail("outcome", "Contrast", "a numeric or bool column of the outcomes "
-                       "table (" + ", ".join(columns) + ")", self.outcome)
+            raise fail(
+                "outcome",
+                "Contrast",
+                "a numeric or bool column of the outcomes table (" + ", ".join(columns) + ")",
+                self.outcome,
+            )
 
     def per_replicate(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """The difference per (point, replicate): columns point, replicate, difference."""
@@ -104,16 +120,24 @@ class Contrast:
         g = per.groupby("point")["difference"]
         n = g.count()
         sd = g.std(ddof=1).fillna(0.0)
-        return pd.DataFrame({"estimate": g.mean(), "mcse": sd / np.sqrt(n),
-                             "replicates": n}).reset_index()
+        return pd.DataFrame(
+            {"estimate": g.mean(), "mcse": sd / np.sqrt(n), "replicates": n}
+        ).reset_index()
 
 
 def _short(design: ProgramDesign) -> ProgramDesign:
     """A one-week version of ``design`` (for a probe run), or the design itself when a
     field of it does not fit into one week."""
     try:
-        return replace(design, duration_weeks=1, n_sessions=None, cadence="weekly",
-                       checkins="none", no_first_meeting_week=None, no_meeting_weeks=None)
+        return replace(
+            design,
+            duration_weeks=1,
+            n_sessions=None,
+            cadence="weekly",
+            checkins="none",
+            no_first_meeting_week=None,
+            no_meeting_weeks=None,
+        )
     except (InvalidParameterError, TypeError):
         return design
 
@@ -121,12 +145,18 @@ def _short(design: ProgramDesign) -> ProgramDesign:
 def _outcome_columns(spec: ExperimentSpec, arms: Sequence[str]) -> list[str]:
     """Numeric and bool columns of the outcomes table (a one-week, one-replicate probe)."""
     named = [n for n in spec.arms if n in arms] or list(spec.arms)[:1]
-    probe = spec.replace(arms={n: Arm(spec.arms[n].match, _short(spec.arms[n].design))
-                               for n in named},
-                         replicates=1, control=CONTROL_ARM in arms)
+    probe = spec.replace(
+        arms={n: Arm(spec.arms[n].match, _short(spec.arms[n].design)) for n in named},
+        replicates=1,
+        control=CONTROL_ARM in arms,
+    )
     o = run_experiment(probe, tables=("outcomes",), progress=False).outcomes
-    return [c for c in o.columns if c not in _ID_COLUMNS
-            and (pd.api.types.is_numeric_dtype(o[c]) or pd.api.types.is_bool_dtype(o[c]))]
+    return [
+        c
+        for c in o.columns
+        if c not in _ID_COLUMNS
+        and (pd.api.types.is_numeric_dtype(o[c]) or pd.api.types.is_bool_dtype(o[c]))
+    ]
 
 
 def _join(names: Sequence[str]) -> str:
@@ -134,7 +164,6 @@ def _join(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
-
 
 
 # =========================================================================== across models
@@ -150,14 +179,16 @@ ENSEMBLE_VERDICTS = (*(name for name, _ in AGREEMENT), CANNOT_TELL)
 #: variance between models (METHODS: "say under a tenth").
 MC_SHARE_LIMIT = 0.1
 DRIVER_METHODS = ("delta", "pawn")
-_CITATIONS = {"delta": "delta: Borgonovo 2007, Reliab Eng Syst Saf 92:771 (SALib, given "
-                       "data)",
-              "pawn": "PAWN: Pianosi & Wagener 2015, Environ Model Softw 67:1 (SALib, given "
-                      "data)",
-              "S1": "share of spread S1: Plischke, Borgonovo & Smith 2013, Eur J Oper Res "
-                    "226:536 (SALib, given data)"}
-_PRIM_CITATION = ("PRIM: Friedman & Fisher 1999, Stat Comput 9:123; scenario discovery: "
-                  "Bryant & Lempert 2010, Technol Forecast Soc Change 77:34 (EMA Workbench)")
+_CITATIONS = {
+    "delta": "delta: Borgonovo 2007, Reliab Eng Syst Saf 92:771 (SALib, given data)",
+    "pawn": "PAWN: Pianosi & Wagener 2015, Environ Model Softw 67:1 (SALib, given data)",
+    "S1": "share of spread S1: Plischke, Borgonovo & Smith 2013, Eur J Oper Res "
+    "226:536 (SALib, given data)",
+}
+_PRIM_CITATION = (
+    "PRIM: Friedman & Fisher 1999, Stat Comput 9:123; scenario discovery: "
+    "Bryant & Lempert 2010, Technol Forecast Soc Change 77:34 (EMA Workbench)"
+)
 
 
 def model_contrasts(outcomes: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
@@ -168,11 +199,19 @@ def model_contrasts(outcomes: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
     numbers the difference is the design's effect in that replicate.
     """
     if "model" not in outcomes.columns:
-        raise fail("outcomes", "model_contrasts", "an outcomes table with a 'model' column "
-                   "(run_experiment(..., models=ensemble))", list(outcomes.columns))
+        raise fail(
+            "outcomes",
+            "model_contrasts",
+            "an outcomes table with a 'model' column (run_experiment(..., models=ensemble))",
+            list(outcomes.columns),
+        )
     o = outcomes[outcomes["arm"].isin([contrast.arm, contrast.reference])]
-    stat = o[contrast.outcome].astype("float64").groupby(
-        [o["model"], o["replicate"], o["arm"].astype(str)]).mean()
+    stat = (
+        o[contrast.outcome]
+        .astype("float64")
+        .groupby([o["model"], o["replicate"], o["arm"].astype(str)])
+        .mean()
+    )
     wide = stat.unstack("arm")
     for name in (contrast.arm, contrast.reference):
         if name not in wide.columns:
@@ -220,16 +259,19 @@ class EnsembleFinding:
         """The verdict with its Monte Carlo error, in words."""
         s = self.summary
         side = "above" if self.direction == "positive" else "below"
-        text = (f"{self.verdict}: {s['share_agree']:.0%} of {int(s['models'])} plausible models "
-                f"put the contrast {side} zero (Monte Carlo error "
-                f"{100 * s['share_agree_mc_error']:.1f} percentage points)")
+        text = (
+            f"{self.verdict}: {s['share_agree']:.0%} of {int(s['models'])} plausible models "
+            f"put the contrast {side} zero (Monte Carlo error "
+            f"{100 * s['share_agree_mc_error']:.1f} percentage points)"
+        )
         if self.borderline:
             text += f"; borderline ({self.borderline_reason})"
         return text
 
 
-def summarise_models(differences: pd.DataFrame, *, label: str = "", boot: int = 400,
-                     seed: int = 0) -> EnsembleFinding:
+def summarise_models(
+    differences: pd.DataFrame, *, label: str = "", boot: int = 400, seed: int = 0
+) -> EnsembleFinding:
     """Summarise a contrast over the models of an ensemble.
 
     ``differences``: columns model, replicate, difference (:func:`model_contrasts`).
@@ -249,32 +291,47 @@ def summarise_models(differences: pd.DataFrame, *, label: str = "", boot: int = 
     owner = "summarise_models"
     need = {"model", "replicate", "difference"}
     if not isinstance(differences, pd.DataFrame) or not need <= set(differences.columns):
-        raise fail("differences", owner, "a DataFrame with columns model, replicate, "
-                   "difference", type(differences).__name__)
+        raise fail(
+            "differences",
+            owner,
+            "a DataFrame with columns model, replicate, difference",
+            type(differences).__name__,
+        )
     if differences.empty:
         raise fail("differences", owner, "at least one model", "an empty table")
     boot = check_int(boot, "boot", owner, low=10, high=100_000)
     twice = differences.duplicated(["model", "replicate"])
     if twice.any():
-        raise fail("differences", owner, "one row per model and replicate",
-                   differences.loc[twice, ["model", "replicate"]].iloc[0].tolist())
+        raise fail(
+            "differences",
+            owner,
+            "one row per model and replicate",
+            differences.loc[twice, ["model", "replicate"]].iloc[0].tolist(),
+        )
     wide = differences.pivot(index="model", columns="replicate", values="difference")
     d = wide.to_numpy(float)
     valid = np.isfinite(d)
     if not valid.any(axis=1).all():
-        raise fail("differences", owner, "a finite difference in at least one replicate of "
-                   "every model", int(wide.index[~valid.any(axis=1)][0]))
+        raise fail(
+            "differences",
+            owner,
+            "a finite difference in at least one replicate of every model",
+            int(wide.index[~valid.any(axis=1)][0]),
+        )
     filled = np.where(valid, d, 0.0)
     n = valid.sum(axis=1)
     est = filled.sum(axis=1) / n
     dev = np.where(valid, d - est[:, None], 0.0)
-    var_model = (dev ** 2).sum(axis=1) / np.maximum(n - 1, 1) / n
+    var_model = (dev**2).sum(axis=1) / np.maximum(n - 1, 1) / n
     n_models, n_reps = d.shape
 
     from toolkit import _seeding
 
-    counts = _seeding.rng(seed, "ensemble_bootstrap").multinomial(
-        n_reps, np.full(n_reps, 1 / n_reps), size=boot).T          # replicates x resamples
+    counts = (
+        _seeding.rng(seed, "ensemble_bootstrap")
+        .multinomial(n_reps, np.full(n_reps, 1 / n_reps), size=boot)
+        .T
+    )  # replicates x resamples
     with np.errstate(invalid="ignore", divide="ignore"):
         bmeans = (filled @ counts) / (valid.astype(float) @ counts)  # models x resamples
     bmeans = np.where(np.isfinite(bmeans), bmeans, est[:, None])
@@ -282,8 +339,14 @@ def summarise_models(differences: pd.DataFrame, *, label: str = "", boot: int = 
     def stats(x: np.ndarray) -> dict[str, np.ndarray]:
         pos, neg = (x > 0).mean(axis=0), (x < 0).mean(axis=0)
         q = np.quantile(x, [0.5, 0.05, 0.95], axis=0)
-        return {"median": q[0], "q05": q[1], "q95": q[2], "share_positive": pos,
-                "share_negative": neg, "share_agree": np.maximum(pos, neg)}
+        return {
+            "median": q[0],
+            "q05": q[1],
+            "q95": q[2],
+            "share_positive": pos,
+            "share_negative": neg,
+            "share_agree": np.maximum(pos, neg),
+        }
 
     point = {k: float(v[0]) for k, v in stats(est[:, None]).items()}
     errors = {f"{k}_mc_error": float(np.std(v, ddof=1)) for k, v in stats(bmeans).items()}
@@ -294,26 +357,51 @@ def summarise_models(differences: pd.DataFrame, *, label: str = "", boot: int = 
     share = mc_var / between if between > 0 else (0.0 if mc_var == 0 else np.inf)
     small = bool(share <= MC_SHARE_LIMIT)
     needed = int(np.ceil(n_reps * share / MC_SHARE_LIMIT)) if np.isfinite(share) else None
-    text = (f"Monte Carlo variance of a model's contrast is {share:.0%} of the variance "
-            "between models: small beside the spread" if small else
-            f"Monte Carlo variance of a model's contrast is {share:.0%} of the variance "
-            "between models, not small: the spread and the share of models are inflated "
-            "by simulation noise"
-            + (f"; about {needed} replicates would bring it under 10%" if needed else ""))
-    mc_check = {"mc_variance": mc_var, "between_variance": between, "share": share,
-                "small": small, "replicates_needed": needed, "text": text}
+    text = (
+        f"Monte Carlo variance of a model's contrast is {share:.0%} of the variance "
+        "between models: small beside the spread"
+        if small
+        else f"Monte Carlo variance of a model's contrast is {share:.0%} of the variance "
+        "between models, not small: the spread and the share of models are inflated "
+        "by simulation noise"
+        + (f"; about {needed} replicates would bring it under 10%" if needed else "")
+    )
+    mc_check = {
+        "mc_variance": mc_var,
+        "between_variance": between,
+        "share": share,
+        "small": small,
+        "replicates_needed": needed,
+        "text": text,
+    }
 
     direction = "positive" if point["share_positive"] >= point["share_negative"] else "negative"
     verdict = _category(point["share_agree"])
     err = errors["share_agree_mc_error"]
     near = [limit for _, limit in AGREEMENT if abs(point["share_agree"] - limit) < 2 * err]
-    reason = (f"the share {point['share_agree']:.1%} is within two Monte Carlo errors of "
-              f"{near[0]:.0%}" if near else "")
-    per_model = pd.DataFrame({"model": wide.index.to_numpy(), "estimate": est,
-                              "mc_se": np.sqrt(var_model), "replicates": n})
-    return EnsembleFinding(label=label, per_model=per_model, summary=summary,
-                           mc_check=mc_check, verdict=verdict, direction=direction,
-                           borderline=bool(near), borderline_reason=reason)
+    reason = (
+        f"the share {point['share_agree']:.1%} is within two Monte Carlo errors of {near[0]:.0%}"
+        if near
+        else ""
+    )
+    per_model = pd.DataFrame(
+        {
+            "model": wide.index.to_numpy(),
+            "estimate": est,
+            "mc_se": np.sqrt(var_model),
+            "replicates": n,
+        }
+    )
+    return EnsembleFinding(
+        label=label,
+        per_model=per_model,
+        summary=summary,
+        mc_check=mc_check,
+        verdict=verdict,
+        direction=direction,
+        borderline=bool(near),
+        borderline_reason=reason,
+    )
 
 
 def combine_seeds(findings: Sequence[EnsembleFinding]) -> EnsembleFinding:
@@ -321,30 +409,39 @@ def combine_seeds(findings: Sequence[EnsembleFinding]) -> EnsembleFinding:
     under other sampling seeds, five by the standard) has its verdict and direction."""
     findings = list(findings)
     if not findings or not all(isinstance(f, EnsembleFinding) for f in findings):
-        raise fail("findings", "combine_seeds", "a non-empty list of EnsembleFinding",
-                   findings)
+        raise fail("findings", "combine_seeds", "a non-empty list of EnsembleFinding", findings)
     first = findings[0]
     verdicts = tuple(f"{f.verdict} ({f.direction})" for f in findings)
     same = len(set(verdicts)) == 1
     reasons = [first.borderline_reason] if first.borderline else []
     if not same:
-        reasons.append(f"the verdict differs across {len(findings)} seeds: "
-                       + "; ".join(verdicts))
-    return replace(first, borderline=bool(reasons), borderline_reason="; ".join(reasons),
-                   seed_verdicts=verdicts)
+        reasons.append(f"the verdict differs across {len(findings)} seeds: " + "; ".join(verdicts))
+    return replace(
+        first,
+        borderline=bool(reasons),
+        borderline_reason="; ".join(reasons),
+        seed_verdicts=verdicts,
+    )
 
 
 # --------------------------------------------------------------------------- drivers
 
-def _inputs(parameters: pd.DataFrame, estimates: Any, owner: str
-            ) -> tuple[pd.DataFrame, np.ndarray]:
+
+def _inputs(
+    parameters: pd.DataFrame, estimates: Any, owner: str
+) -> tuple[pd.DataFrame, np.ndarray]:
     if not isinstance(parameters, pd.DataFrame) or parameters.shape[1] == 0:
-        raise fail("parameters", owner, "a DataFrame with one column per input",
-                   type(parameters).__name__)
+        raise fail(
+            "parameters", owner, "a DataFrame with one column per input", type(parameters).__name__
+        )
     y = np.asarray(estimates, dtype=float)
     if y.ndim != 1 or len(y) != len(parameters):
-        raise fail("estimates", owner, f"one number per row of parameters ({len(parameters)})",
-                   f"shape {y.shape}")
+        raise fail(
+            "estimates",
+            owner,
+            f"one number per row of parameters ({len(parameters)})",
+            f"shape {y.shape}",
+        )
     if len(y) < 20:
         raise fail("estimates", owner, "at least 20 models", len(y))
     x = parameters.reset_index(drop=True).astype(float)
@@ -368,8 +465,14 @@ def _salib(func: Any, *args: Any, **kwargs: Any) -> Any:
         np.random.set_state(state)  # noqa: NPY002
 
 
-def spread_drivers(parameters: pd.DataFrame, estimates: Any, *, method: str = "pawn",
-                   seed: int = 0, resamples: int = 100) -> pd.DataFrame:
+def spread_drivers(
+    parameters: pd.DataFrame,
+    estimates: Any,
+    *,
+    method: str = "pawn",
+    seed: int = 0,
+    resamples: int = 100,
+) -> pd.DataFrame:
     """What drives the spread of a contrast between models, from the ensemble itself.
 
     ``parameters``: one row per model, one column per varied input; ``estimates``: the
@@ -396,30 +499,46 @@ def spread_drivers(parameters: pd.DataFrame, estimates: Any, *, method: str = "p
     resamples = check_int(resamples, "resamples", owner, low=2, high=10_000)
     x, y = _inputs(parameters, estimates, owner)
     names = list(x.columns)
-    columns = ["parameter", "index", "index_conf", "share_of_spread", "share_of_spread_conf",
-               "method", "citation"]
-    if not names:   # no input varies across the models: nothing can drive the spread
+    columns = [
+        "parameter",
+        "index",
+        "index_conf",
+        "share_of_spread",
+        "share_of_spread_conf",
+        "method",
+        "citation",
+    ]
+    if not names:  # no input varies across the models: nothing can drive the spread
         return pd.DataFrame(columns=columns)
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": np.column_stack([x.min().to_numpy(), x.max().to_numpy()]).tolist()}
+    problem = {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": np.column_stack([x.min().to_numpy(), x.max().to_numpy()]).tolist(),
+    }
     from SALib.analyze import delta, pawn
 
     from toolkit import _seeding
 
     s = _seeding.int_seed(seed, "spread_drivers", method) % (2**31 - 1)
     arr = x.to_numpy()
-    first = _salib(delta.analyze, problem, arr, y, num_resamples=resamples, seed=s,
-                   method="sobol")
+    first = _salib(delta.analyze, problem, arr, y, num_resamples=resamples, seed=s, method="sobol")
     if method == "delta":
-        res = _salib(delta.analyze, problem, arr, y, num_resamples=resamples, seed=s,
-                     method="delta")
+        res = _salib(
+            delta.analyze, problem, arr, y, num_resamples=resamples, seed=s, method="delta"
+        )
         index, conf = res["delta_raw"], res["delta_raw_conf"]
     else:
         res = _salib(pawn.analyze, problem, arr, y, seed=s)
         index, conf = res["median"], np.full(len(names), np.nan)
-    out = pd.DataFrame({"parameter": names, "index": index, "index_conf": conf,
-                        "share_of_spread": np.clip(first["S1"], 0.0, 1.0),
-                        "share_of_spread_conf": first["S1_conf"]})
+    out = pd.DataFrame(
+        {
+            "parameter": names,
+            "index": index,
+            "index_conf": conf,
+            "share_of_spread": np.clip(first["S1"], 0.0, 1.0),
+            "share_of_spread_conf": first["S1_conf"],
+        }
+    )
     out["method"] = method
     out["citation"] = _CITATIONS[method] + "; " + _CITATIONS["S1"]
     return out.sort_values("index", ascending=False, kind="stable", ignore_index=True)
@@ -427,9 +546,17 @@ def spread_drivers(parameters: pd.DataFrame, estimates: Any, *, method: str = "p
 
 # --------------------------------------------------------------------------- PRIM
 
-def sign_boxes(parameters: pd.DataFrame, estimates: Any, *, sign: str | None = None,
-               threshold: float = 0.8, max_dims: int = 3, mass_min: float = 0.05,
-               peel_alpha: float = 0.05) -> pd.DataFrame:
+
+def sign_boxes(
+    parameters: pd.DataFrame,
+    estimates: Any,
+    *,
+    sign: str | None = None,
+    threshold: float = 0.8,
+    max_dims: int = 3,
+    mass_min: float = 0.05,
+    peel_alpha: float = 0.05,
+) -> pd.DataFrame:
     """Scenario discovery: a PRIM box over the inputs where the contrast has ``sign``.
 
     Runs EMA Workbench's PRIM (``ema_workbench.analysis.prim``; Friedman & Fisher 1999;
@@ -450,8 +577,20 @@ def sign_boxes(parameters: pd.DataFrame, estimates: Any, *, sign: str | None = N
     threshold = check_real(threshold, "threshold", owner, low=0.0, high=1.0)
     max_dims = check_int(max_dims, "max_dims", owner, low=1, high=max(1, x.shape[1]))
     interest = (y > 0) if sign == "positive" else (y < 0)
-    columns = ["parameter", "low", "high", "lower_restricted", "upper_restricted", "qp",
-               "coverage", "density", "mass", "sign", "cases", "text"]
+    columns = [
+        "parameter",
+        "low",
+        "high",
+        "lower_restricted",
+        "upper_restricted",
+        "qp",
+        "coverage",
+        "density",
+        "mass",
+        "sign",
+        "cases",
+        "text",
+    ]
     if not interest.any() or interest.all() or x.shape[1] == 0:
         return pd.DataFrame(columns=columns)
     import logging
@@ -461,8 +600,7 @@ def sign_boxes(parameters: pd.DataFrame, estimates: Any, *, sign: str | None = N
         logging.getLogger("EMA").setLevel(logging.WARNING)
         from ema_workbench.analysis import prim
 
-        p = prim.Prim(x, interest, threshold=threshold, mass_min=mass_min,
-                      peel_alpha=peel_alpha)
+        p = prim.Prim(x, interest, threshold=threshold, mass_min=mass_min, peel_alpha=peel_alpha)
         box = p.find_box()
         traj = box.peeling_trajectory
         ok = (traj["res_dim"] <= max_dims) & (traj["res_dim"] >= 1)
@@ -479,9 +617,16 @@ def sign_boxes(parameters: pd.DataFrame, estimates: Any, *, sign: str | None = N
         if not (lo_r or hi_r):
             continue
         qps = [q for q in (r["qp_low"], r["qp_high"]) if pd.notna(q)]
-        rows.append({"parameter": name, "low": float(r["min"]), "high": float(r["max"]),
-                     "lower_restricted": bool(lo_r), "upper_restricted": bool(hi_r),
-                     "qp": float(max(qps)) if qps else np.nan})
+        rows.append(
+            {
+                "parameter": name,
+                "low": float(r["min"]),
+                "high": float(r["max"]),
+                "lower_restricted": bool(lo_r),
+                "upper_restricted": bool(hi_r),
+                "qp": float(max(qps)) if qps else np.nan,
+            }
+        )
     out = pd.DataFrame(rows, columns=columns[:6])
     out["coverage"], out["density"] = float(stats["coverage"]), float(stats["density"])
     out["mass"], out["sign"], out["cases"] = float(stats["mass"]), sign, int(interest.sum())
@@ -510,14 +655,24 @@ def box_text(box: pd.DataFrame) -> str:
 
 # --------------------------------------------------------------------------- sentences
 
+
 def _pct(x: float) -> str:
     return "all" if x >= 1 else f"{x:.0%}"
 
 
-def headline_sentence(finding: EnsembleFinding, *, arm: str, reference: str,
-                      more: str, less: str, unit: str = "points", scale: float = 100.0,
-                      drivers: pd.DataFrame | None = None, box: pd.DataFrame | None = None,
-                      higher_is_better: bool = True) -> str:
+def headline_sentence(
+    finding: EnsembleFinding,
+    *,
+    arm: str,
+    reference: str,
+    more: str,
+    less: str,
+    unit: str = "points",
+    scale: float = 100.0,
+    drivers: pd.DataFrame | None = None,
+    box: pd.DataFrame | None = None,
+    higher_is_better: bool = True,
+) -> str:
     """The headline of a contrast over plausible models, in plain words.
 
     ``more`` / ``less``: the verb phrase for a positive / negative contrast ("keeps more
@@ -541,9 +696,11 @@ def headline_sentence(finding: EnsembleFinding, *, arm: str, reference: str,
     positive = finding.direction == "positive"
     share = s["share_positive"] if positive else s["share_negative"]
     lo, hi = scale * s["q05"], scale * s["q95"]
-    text = (f"Across the {n} models consistent with the evidence, {arm} "
-            f"{more if positive else less} than {reference} in {_pct(share)} of them; the "
-            f"difference lies between {lo:+.1f} and {hi:+.1f} {unit} in 90% of them.")
+    text = (
+        f"Across the {n} models consistent with the evidence, {arm} "
+        f"{more if positive else less} than {reference} in {_pct(share)} of them; the "
+        f"difference lies between {lo:+.1f} and {hi:+.1f} {unit} in 90% of them."
+    )
     names = [] if drivers is None or drivers.empty else list(drivers["parameter"][:2])
     if names:
         what = "Which way it goes" if finding.verdict != AGREEMENT[0][0] else "Its size"
@@ -551,15 +708,23 @@ def headline_sentence(finding: EnsembleFinding, *, arm: str, reference: str,
         if box is not None and not box.empty:
             flip_positive = box["sign"].iloc[0] == "positive"
             winner = arm if flip_positive == higher_is_better else reference
-            text += (f": if {box['text'].iloc[0]}, {winner} wins in "
-                     f"{box['density'].iloc[0]:.0%} of those models")
+            text += (
+                f": if {box['text'].iloc[0]}, {winner} wins in "
+                f"{box['density'].iloc[0]:.0%} of those models"
+            )
         text += "."
     return text
 
 
-def ensemble_contrast(spec: ExperimentSpec, contrast: Contrast, models: Any, *,
-                      seeds: int = 5, boot: int = 400, progress: bool = True
-                      ) -> EnsembleFinding:
+def ensemble_contrast(
+    spec: ExperimentSpec,
+    contrast: Contrast,
+    models: Any,
+    *,
+    seeds: int = 5,
+    boot: int = 400,
+    progress: bool = True,
+) -> EnsembleFinding:
     """A contrast over every model of an ensemble, checked under ``seeds`` sampling seeds.
 
     Runs the contrast's two arms under every model of ``models`` (an
@@ -575,14 +740,23 @@ def ensemble_contrast(spec: ExperimentSpec, contrast: Contrast, models: Any, *,
     seeds = check_int(seeds, "seeds", owner, low=1, high=100)
     contrast.check(spec)
     arms = {n: a for n, a in spec.arms.items() if n in (contrast.arm, contrast.reference)}
-    run_spec = spec.replace(arms=arms, control=CONTROL_ARM in (contrast.arm,
-                                                               contrast.reference))
+    run_spec = spec.replace(arms=arms, control=CONTROL_ARM in (contrast.arm, contrast.reference))
     from tqdm.auto import tqdm
 
     findings = []
     for k in tqdm(range(seeds), desc="seeds", unit="seed", disable=not progress):
-        res = run_experiment(run_spec.replace(seed=spec.seed + k), models=models,
-                             tables=("outcomes",), progress=False)
-        findings.append(summarise_models(model_contrasts(res.outcomes, contrast),
-                                         label=contrast.label, boot=boot, seed=spec.seed + k))
+        res = run_experiment(
+            run_spec.replace(seed=spec.seed + k),
+            models=models,
+            tables=("outcomes",),
+            progress=False,
+        )
+        findings.append(
+            summarise_models(
+                model_contrasts(res.outcomes, contrast),
+                label=contrast.label,
+                boot=boot,
+                seed=spec.seed + k,
+            )
+        )
     return combine_seeds(findings)

@@ -68,15 +68,26 @@ class SimulationResult:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables that were built, by name."""
-        built = {"weeks": self.weeks, "outcomes": self.outcomes, "surveys": self.surveys,
-                 "events": self.events}
+        built = {
+            "weeks": self.weeks,
+            "outcomes": self.outcomes,
+            "surveys": self.surveys,
+            "events": self.events,
+        }
         return {k: v for k, v in built.items() if v is not None}
 
 
-def simulate(cohort: Cohort, matching: Matching | pd.DataFrame,
-             design: ProgramDesign | None = None, behavior: BehaviorModel | None = None,
-             seed: int = 0, *, replicate: int = 0, arm: str = "program",
-             tables: str | tuple[str, ...] = TABLES) -> SimulationResult:
+def simulate(
+    cohort: Cohort,
+    matching: Matching | pd.DataFrame,
+    design: ProgramDesign | None = None,
+    behavior: BehaviorModel | None = None,
+    seed: int = 0,
+    *,
+    replicate: int = 0,
+    arm: str = "program",
+    tables: str | tuple[str, ...] = TABLES,
+) -> SimulationResult:
     """Simulate ``design`` on a matched cohort; return the tidy tables.
 
     ``matching`` is a :class:`toolkit.matching.Matching` of this cohort or a DataFrame with
@@ -100,14 +111,23 @@ def simulate(cohort: Cohort, matching: Matching | pd.DataFrame,
         capacity: int | np.ndarray = matching.capacity
     else:
         capacity = max(int(np.bincount(m_pos).max()) if m_pos.size else 1, 1)
-    stack = _engine.Stack(features=[_engine.cohort_features(cohort)],
-                          replicates=np.array([replicate]),
-                          rep=np.zeros(len(e_pos), np.int64), mentee=e_pos, mentor=m_pos)
+    stack = _engine.Stack(
+        features=[_engine.cohort_features(cohort)],
+        replicates=np.array([replicate]),
+        rep=np.zeros(len(e_pos), np.int64),
+        mentee=e_pos,
+        mentor=m_pos,
+    )
     # A rematch follows the matching's policy: the best-scoring free mentor under its
     # weights (at random for a random matching or a given pairs frame).
-    rematch = (_engine.rematch_weights(matching.policy, matching.weights)
-               if isinstance(matching, Matching) else None)
-    built = _engine.run(stack, design, behavior, seed, arm, capacity=capacity, want=want,
-                        rematch=rematch)
-    return SimulationResult(design=design, behavior=behavior, seed=seed,
-                            **{k: built.get(k) for k in TABLES})
+    rematch = (
+        _engine.rematch_weights(matching.policy, matching.weights)
+        if isinstance(matching, Matching)
+        else None
+    )
+    built = _engine.run(
+        stack, design, behavior, seed, arm, capacity=capacity, want=want, rematch=rematch
+    )
+    return SimulationResult(
+        design=design, behavior=behavior, seed=seed, **{k: built.get(k) for k in TABLES}
+    )

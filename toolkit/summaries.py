@@ -69,15 +69,23 @@ class SummarySpec:
         return np.unique(np.round(np.linspace(0, self.horizon, 4)).astype(np.int64))
 
     def to_dict(self) -> dict:
-        return {"horizon": self.horizon, "cadences": list(self.cadences),
-                "checkins": self.checkins, "lead_weeks": self.lead_weeks}
+        return {
+            "horizon": self.horizon,
+            "cadences": list(self.cadences),
+            "checkins": self.checkins,
+            "lead_weeks": self.lead_weeks,
+        }
 
 
 def summary_spec(tables: ProgramTables, *, lead_weeks: int = 8) -> SummarySpec:
     """The spec of a program's summaries, read from its tables."""
     cad = tuple(c for c in LOG_CADENCES if c in set(tables.pairs["cadence"]))
-    return SummarySpec(horizon=int(tables.pairs["observed_weeks"].max()), cadences=cad,
-                       checkins=bool(len(tables.checkins)), lead_weeks=lead_weeks)
+    return SummarySpec(
+        horizon=int(tables.pairs["observed_weeks"].max()),
+        cadences=cad,
+        checkins=bool(len(tables.checkins)),
+        lead_weeks=lead_weeks,
+    )
 
 
 def _share(x: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -125,8 +133,7 @@ def adherence_by_week(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[s
     return {f"adherence_w{k + 1}": share[:, k] for k in range(nb)}
 
 
-def adherence_by_cadence(t: ProgramTables, spec: SummarySpec, ix: _Index
-                         ) -> dict[str, np.ndarray]:
+def adherence_by_cadence(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
     if len(spec.cadences) < 2:
         return {}
     nc = len(spec.cadences)
@@ -144,7 +151,7 @@ def missed_runs(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np
     key = ix.key(m)
     held = m["held"].to_numpy(bool)
     new_pair = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
-    run = np.cumsum(held | new_pair)              # a run of misses shares one id
+    run = np.cumsum(held | new_pair)  # a run of misses shares one id
     length = np.bincount(run[~held], minlength=run.max() + 1 if len(run) else 1)
     longest = np.zeros(ix.n * ix.width, np.int64)
     np.maximum.at(longest, key[~held], length[run[~held]])
@@ -164,8 +171,9 @@ def closure_by_week(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str
     obs = ix.observed[ix.pair_key]
     prog = ix.program_of(ix.pair_key)
     at_risk = np.clip(np.minimum(obs[:, None], edges[None, 1:]) - edges[None, :-1], 0, None)
-    risk = np.stack([np.bincount(prog, weights=at_risk[:, k], minlength=ix.n)
-                     for k in range(nb)], axis=1)
+    risk = np.stack(
+        [np.bincount(prog, weights=at_risk[:, k], minlength=ix.n) for k in range(nb)], axis=1
+    )
     closed = ix.closed[ix.pair_key]
     was = closed > 0
     idx = prog[was] * nb + _bins(closed[was], edges)
@@ -174,16 +182,17 @@ def closure_by_week(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str
     return {f"closure_w{k + 1}": hazard[:, k] for k in range(nb)}
 
 
-def closure_by_reason(t: ProgramTables, spec: SummarySpec, ix: _Index
-                      ) -> dict[str, np.ndarray]:
+def closure_by_reason(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
     closed = ix.closed[ix.pair_key] > 0
     prog = ix.program_of(ix.pair_key)
     reason = ix.reason[ix.pair_key]
     n_end = np.bincount(prog, weights=closed, minlength=ix.n)
     out = np.bincount(prog, weights=closed & (reason == "outside_event"), minlength=ix.n)
     gap = np.bincount(prog, weights=closed & (reason == "missed_contact"), minlength=ix.n)
-    return {"closure_outside_share": _share(out, n_end),
-            "closure_missed_contact_share": _share(gap, n_end)}
+    return {
+        "closure_outside_share": _share(out, n_end),
+        "closure_missed_contact_share": _share(gap, n_end),
+    }
 
 
 def ratings(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
@@ -196,9 +205,12 @@ def ratings(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.nda
     s2 = np.bincount(prog, weights=r * r, minlength=ix.n)
     low = np.bincount(prog, weights=r <= _LOW_RATING, minlength=ix.n)
     mean = np.where(n > 0, s1 / np.maximum(n, 1), 3.0)
-    var = np.where(n > 1, (s2 - n * mean ** 2) / np.maximum(n - 1, 1), 0.0)
-    return {"rating_mean": mean, "rating_sd": np.sqrt(np.maximum(var, 0.0)),
-            "rating_low_share": _share(low, n)}
+    var = np.where(n > 1, (s2 - n * mean**2) / np.maximum(n - 1, 1), 0.0)
+    return {
+        "rating_mean": mean,
+        "rating_sd": np.sqrt(np.maximum(var, 0.0)),
+        "rating_low_share": _share(low, n),
+    }
 
 
 def rating_closure(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
@@ -208,14 +220,16 @@ def rating_closure(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str,
     week = t.checkins["week"].to_numpy(np.int64)
     closed, obs = ix.closed[key], ix.observed[key]
     soon = (closed > week) & (closed <= week + spec.lead_weeks)
-    followed = soon | (obs >= week + spec.lead_weeks)      # outcome known (not censored)
+    followed = soon | (obs >= week + spec.lead_weeks)  # outcome known (not censored)
     low = t.checkins["rating"].to_numpy(float) <= _LOW_RATING
     prog = ix.program_of(key)
 
     def rate(mask: np.ndarray) -> np.ndarray:
         m = mask & followed
-        return _share(np.bincount(prog, weights=m & soon, minlength=ix.n),
-                      np.bincount(prog, weights=m, minlength=ix.n))
+        return _share(
+            np.bincount(prog, weights=m & soon, minlength=ix.n),
+            np.bincount(prog, weights=m, minlength=ix.n),
+        )
 
     return {"rating_closure_gap": rate(low) - rate(~low)}
 
@@ -231,8 +245,9 @@ SUMMARIES: dict[str, Callable[[ProgramTables, SummarySpec, _Index], dict[str, np
 }
 
 
-def summarise(tables: ProgramTables, spec: SummarySpec, *, n_programs: int | None = None
-              ) -> pd.DataFrame:
+def summarise(
+    tables: ProgramTables, spec: SummarySpec, *, n_programs: int | None = None
+) -> pd.DataFrame:
     """Every summary of every program in ``tables``: one row per program (index), one
     column per statistic, in registry order."""
     n = tables.n_programs if n_programs is None else n_programs

@@ -45,14 +45,22 @@ from toolkit.logs import ProgramLogs, ProgramTables
 
 __all__ = ["BASELINES", "FEATURES", "WatchResult", "score_risks", "visible", "watch_list"]
 
-FEATURES = ("weeks_since_meeting", "missed_last3", "held_share", "last_rating", "no_rating",
-            "low_rating", "week", "cadence_gap")
+FEATURES = (
+    "weeks_since_meeting",
+    "missed_last3",
+    "held_share",
+    "last_rating",
+    "no_rating",
+    "low_rating",
+    "week",
+    "cadence_gap",
+)
 #: Rule-based baselines: platform health buckets, a weighted activity score, 90 days.
 BASELINES = ("buckets", "activity_score", "ninety_days")
 _GAP = {"weekly": 1, "biweekly": 2, "every_3_weeks": 3, "monthly": 4}
-_NINETY_DAYS = 13   # weeks
-_TRAIN_PAIRS = 8_000   # simulated pairs that train (and, again, score) the risk model
-_PROGRAM_PAIRS = 250    # pairs per simulated program (the observed pairs, repeated)
+_NINETY_DAYS = 13  # weeks
+_TRAIN_PAIRS = 8_000  # simulated pairs that train (and, again, score) the risk model
+_PROGRAM_PAIRS = 250  # pairs per simulated program (the observed pairs, repeated)
 _WATCH_COHORTS = 2
 
 
@@ -101,17 +109,22 @@ def visible(tables: ProgramTables, week: np.ndarray | int) -> pd.DataFrame:
     active = ((closed == 0) | (closed > at)) & (p["observed_weeks"].to_numpy() >= at)
     kp = key_p
     rating = last_r[kp]
-    out = pd.DataFrame({
-        "program": p["program"].to_numpy(), "pair": p["pair"].to_numpy(),
-        "weeks_since_meeting": np.minimum(at - last_met[kp], 26).astype(float),
-        "missed_last3": missed3[kp],
-        "held_share": (n_held[kp] + 0.5) / (sched[kp] + 1.0),
-        "last_rating": np.where(np.isnan(rating), 3.0, rating),
-        "no_rating": np.isnan(rating).astype(float),
-        "low_rating": (rating <= 2).astype(float),
-        "week": at.astype(float),
-        "cadence_gap": p["cadence"].map(_GAP).to_numpy(float),
-        "ends": closed, "observed_weeks": p["observed_weeks"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "program": p["program"].to_numpy(),
+            "pair": p["pair"].to_numpy(),
+            "weeks_since_meeting": np.minimum(at - last_met[kp], 26).astype(float),
+            "missed_last3": missed3[kp],
+            "held_share": (n_held[kp] + 0.5) / (sched[kp] + 1.0),
+            "last_rating": np.where(np.isnan(rating), 3.0, rating),
+            "no_rating": np.isnan(rating).astype(float),
+            "low_rating": (rating <= 2).astype(float),
+            "week": at.astype(float),
+            "cadence_gap": p["cadence"].map(_GAP).to_numpy(float),
+            "ends": closed,
+            "observed_weeks": p["observed_weeks"].to_numpy(),
+        }
+    )
     return out[active].reset_index(drop=True)
 
 
@@ -124,11 +137,10 @@ def _outcome(frame: pd.DataFrame, lead: int) -> np.ndarray:
 def _design(frame: pd.DataFrame) -> np.ndarray:
     x = frame[list(FEATURES)].to_numpy(float)
     ws = np.minimum(frame["weeks_since_meeting"].to_numpy(float), 12.0)
-    return np.column_stack([np.ones(len(x)), x, ws ** 2 / 12.0])
+    return np.column_stack([np.ones(len(x)), x, ws**2 / 12.0])
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3, steps: int = 25
-              ) -> np.ndarray:
+def _logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3, steps: int = 25) -> np.ndarray:
     """Logistic regression coefficients by iteratively reweighted least squares."""
     mu, sd = x.mean(0), x.std(0)
     sd[0], mu[0] = 1.0, 0.0
@@ -165,15 +177,21 @@ def _bucket(frame: pd.DataFrame) -> np.ndarray:
 def _activity(frame: pd.DataFrame) -> np.ndarray:
     """A weighted engagement score in [0, 1] as platforms compute them: 50% share of
     meetings held, 30% of the last three held, 20% the last rating (weights by hand)."""
-    return (0.5 * frame["held_share"].to_numpy() + 0.3 * (1 - frame["missed_last3"] / 3)
-            + 0.2 * (frame["last_rating"].to_numpy() - 1) / 4)
+    return (
+        0.5 * frame["held_share"].to_numpy()
+        + 0.3 * (1 - frame["missed_last3"] / 3)
+        + 0.2 * (frame["last_rating"].to_numpy() - 1) / 4
+    )
 
 
 def _rule_groups(frame: pd.DataFrame, edges: np.ndarray) -> dict[str, np.ndarray]:
-    return {"buckets": _bucket(frame),
-            "activity_score": np.clip(np.searchsorted(edges, _activity(frame), side="right") - 1,
-                                      0, len(edges) - 2),
-            "ninety_days": (frame["weeks_since_meeting"].to_numpy() >= _NINETY_DAYS).astype(int)}
+    return {
+        "buckets": _bucket(frame),
+        "activity_score": np.clip(
+            np.searchsorted(edges, _activity(frame), side="right") - 1, 0, len(edges) - 2
+        ),
+        "ninety_days": (frame["weeks_since_meeting"].to_numpy() >= _NINETY_DAYS).astype(int),
+    }
 
 
 @dataclass(frozen=True)
@@ -194,8 +212,9 @@ class _Risk:
         return out
 
 
-def _simulate(shape: ProgramShape, own: np.ndarray, models: pd.DataFrame, lead: int,
-              seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _simulate(
+    shape: ProgramShape, own: np.ndarray, models: pd.DataFrame, lead: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features and outcomes of simulated pairs, as (baseline, after a check-in now).
 
     Each simulated program holds the observed pairs ``repeat`` times over (so that a few
@@ -212,17 +231,23 @@ def _simulate(shape: ProgramShape, own: np.ndarray, models: pd.DataFrame, lead: 
     cadence = np.tile(np.asarray(shape.cadence, dtype=object), repeat)
     weeks = np.tile(own, repeat)
     horizon = int(own.max()) + lead
-    cohorts = program_cohorts(ProgramShape(tuple(cadence), (horizon,) * len(cadence)), seed,
-                       count=_WATCH_COHORTS)
+    cohorts = program_cohorts(
+        ProgramShape(tuple(cadence), (horizon,) * len(cadence)), seed, count=_WATCH_COHORTS
+    )
     base_model = BehaviorModel()
     behaviors = [base_model.replace(**row) for row in models.to_dict("records")]
     frames, cf = [], []
-    for w in np.unique(weeks):       # a handful of distinct weeks (pairs' staggered starts)
+    for w in np.unique(weeks):  # a handful of distinct weeks (pairs' staggered starts)
         idx = np.flatnonzero(weeks == w)
-        sub = ProgramShape(tuple(cadence[idx]), (horizon,) * len(idx), shape.checkins,
-                           shape.minutes)
-        run = {"seed": seed, "first": int(w) * 1_000_000, "cohorts": cohorts,
-               "behaviors": behaviors}
+        sub = ProgramShape(
+            tuple(cadence[idx]), (horizon,) * len(idx), shape.checkins, shape.minutes
+        )
+        run = {
+            "seed": seed,
+            "first": int(w) * 1_000_000,
+            "cohorts": cohorts,
+            "behaviors": behaviors,
+        }
         base = simulate_programs(sub, models, **run)
         coached = simulate_programs(sub, models, coach_weeks=(int(w),), **run)
         f = visible(base, int(w))
@@ -256,8 +281,9 @@ def _train(base: pd.DataFrame, cf: pd.DataFrame, lead: int) -> _Risk:
     return _Risk(beta, beta_cf, rates, edges, dec_edges, prevented, caused)
 
 
-def score_risks(risk: _Risk, frame: pd.DataFrame, lead: int, *, bins: int = 10
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_risks(
+    risk: _Risk, frame: pd.DataFrame, lead: int, *, bins: int = 10
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brier score of the model and each baseline on ``frame`` (held-out simulated pairs),
     and a reliability table (predicted probability bins: mean predicted, observed rate,
     pairs)."""
@@ -266,16 +292,32 @@ def score_risks(risk: _Risk, frame: pd.DataFrame, lead: int, *, bins: int = 10
     rows, rel = [], []
     for name in ("model", *BASELINES):
         p = preds[name]
-        rows.append({"score": name, "brier": float(np.mean((p - y) ** 2)),
-                     "pairs": len(y), "base_rate": float(y.mean())})
+        rows.append(
+            {
+                "score": name,
+                "brier": float(np.mean((p - y) ** 2)),
+                "pairs": len(y),
+                "base_rate": float(y.mean()),
+            }
+        )
         b = np.minimum((p * bins).astype(int), bins - 1)
         n = np.bincount(b, minlength=bins)
         keep = n > 0
-        rel.append(pd.DataFrame({
-            "score": name, "bin": np.arange(bins)[keep],
-            "predicted": (np.bincount(b, weights=p, minlength=bins) / np.maximum(n, 1))[keep],
-            "observed": (np.bincount(b, weights=y, minlength=bins) / np.maximum(n, 1))[keep],
-            "pairs": n[keep]}))
+        rel.append(
+            pd.DataFrame(
+                {
+                    "score": name,
+                    "bin": np.arange(bins)[keep],
+                    "predicted": (np.bincount(b, weights=p, minlength=bins) / np.maximum(n, 1))[
+                        keep
+                    ],
+                    "observed": (np.bincount(b, weights=y, minlength=bins) / np.maximum(n, 1))[
+                        keep
+                    ],
+                    "pairs": n[keep],
+                }
+            )
+        )
     return pd.DataFrame(rows), pd.concat(rel, ignore_index=True)
 
 
@@ -311,16 +353,24 @@ def _models_frame(models: Ensemble | pd.DataFrame, n: int, seed: int) -> pd.Data
     frame = models.models if isinstance(models, Ensemble) else pd.DataFrame(models)
     cols = [c for c in frame.columns if c in FIT_PARAMETERS]
     if not cols or len(frame) == 0:
-        raise InvalidParameterError("The models for watch_list must be a non-empty ensemble "
-                                    "of the fitted parameters (models.parquet from rmt fit).")
+        raise InvalidParameterError(
+            "The models for watch_list must be a non-empty ensemble "
+            "of the fitted parameters (models.parquet from rmt fit)."
+        )
     gen = _seeding.rng(seed, "watch", "models")
     pick = gen.choice(len(frame), size=n, replace=len(frame) < n)
     return frame[cols].iloc[pick].reset_index(drop=True)
 
 
-def watch_list(logs: ProgramLogs, models: Ensemble | pd.DataFrame, *, week: int,
-               lead_weeks: int = 8, programs: int | None = None, seed: int = 0
-               ) -> WatchResult:
+def watch_list(
+    logs: ProgramLogs,
+    models: Ensemble | pd.DataFrame,
+    *,
+    week: int,
+    lead_weeks: int = 8,
+    programs: int | None = None,
+    seed: int = 0,
+) -> WatchResult:
     """The active pairs at the end of program week ``week`` (counted from the first
     pair's start), ranked by their probability of ending within ``lead_weeks`` weeks.
 
@@ -334,14 +384,26 @@ def watch_list(logs: ProgramLogs, models: Ensemble | pd.DataFrame, *, week: int,
     if week < 1 or as_of > logs.as_of:
         raise InvalidParameterError(
             f"The week for watch_list must be between 1 and {(logs.as_of - first).days // 7 + 1} "
-            f"(the logs run to {logs.as_of}); got {week}.")
+            f"(the logs run to {logs.as_of}); got {week}."
+        )
     tables = logs.tables(as_of=as_of)
-    own = ((pd.to_datetime(pd.Series([as_of] * len(tables.pairs)))
-            - pd.to_datetime(logs.pairs.loc[logs.pairs["start"] <= as_of, "start"]
-                             .reset_index(drop=True))).dt.days // 7 + 1).to_numpy()
+    own = (
+        (
+            pd.to_datetime(pd.Series([as_of] * len(tables.pairs)))
+            - pd.to_datetime(
+                logs.pairs.loc[logs.pairs["start"] <= as_of, "start"].reset_index(drop=True)
+            )
+        ).dt.days
+        // 7
+        + 1
+    ).to_numpy()
     seen = visible(tables, own)
-    shape = ProgramShape(tuple(tables.pairs["cadence"]), tuple(int(w) for w in own),
-                         bool(len(logs.checkins)), round(float(logs.minutes), 1))
+    shape = ProgramShape(
+        tuple(tables.pairs["cadence"]),
+        tuple(int(w) for w in own),
+        bool(len(logs.checkins)),
+        round(float(logs.minutes), 1),
+    )
     if not len(seen):
         raise InvalidParameterError(f"No pair is active at the end of week {week}.")
     per_program = shape.n_pairs * max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
@@ -350,24 +412,33 @@ def watch_list(logs: ProgramLogs, models: Ensemble | pd.DataFrame, *, week: int,
     base, cf = _simulate(shape, own, train, lead_weeks, seed=_seeding.int_seed(seed, "watch"))
     risk = _train(base, cf, lead_weeks)
     test = _models_frame(models, n_prog, seed + 1)
-    held, _ = _simulate(shape, own, test, lead_weeks,
-                        seed=_seeding.int_seed(seed, "watch", "held_out"))
+    held, _ = _simulate(
+        shape, own, test, lead_weeks, seed=_seeding.int_seed(seed, "watch", "held_out")
+    )
     scores, reliability = score_risks(risk, held, lead_weeks)
     pred = risk.predict(seen)
-    d = np.clip(np.searchsorted(risk.decile_edges, pred["model"], side="right") - 1, 0,
-                len(risk.prevented) - 1)
+    d = np.clip(
+        np.searchsorted(risk.decile_edges, pred["model"], side="right") - 1,
+        0,
+        len(risk.prevented) - 1,
+    )
     labels = np.array(["too early to tell", "needs a check-in", "on track"])
     ids = np.asarray(logs.pair_ids, dtype=object)[seen["pair"].to_numpy()]
-    table = pd.DataFrame({
-        "pair": ids, "pair_week": seen["week"].astype(int),
-        "probability": pred["model"], "why": _why(seen),
-        "expected_change": pred["after_checkin"] - pred["model"],
-        "checkin_prevents": risk.prevented[d], "checkin_brings_forward": risk.caused[d],
-        "bucket": labels[_bucket(seen)],
-        "ninety_days": seen["weeks_since_meeting"].to_numpy() >= _NINETY_DAYS,
-        "weeks_since_meeting": seen["weeks_since_meeting"].astype(int),
-        "missed_last3": seen["missed_last3"].astype(int),
-        "last_rating": np.where(seen["no_rating"] > 0, np.nan, seen["last_rating"])})
-    table = table.sort_values("probability", ascending=False, kind="stable").reset_index(
-        drop=True)
+    table = pd.DataFrame(
+        {
+            "pair": ids,
+            "pair_week": seen["week"].astype(int),
+            "probability": pred["model"],
+            "why": _why(seen),
+            "expected_change": pred["after_checkin"] - pred["model"],
+            "checkin_prevents": risk.prevented[d],
+            "checkin_brings_forward": risk.caused[d],
+            "bucket": labels[_bucket(seen)],
+            "ninety_days": seen["weeks_since_meeting"].to_numpy() >= _NINETY_DAYS,
+            "weeks_since_meeting": seen["weeks_since_meeting"].astype(int),
+            "missed_last3": seen["missed_last3"].astype(int),
+            "last_rating": np.where(seen["no_rating"] > 0, np.nan, seen["last_rating"]),
+        }
+    )
+    table = table.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
     return WatchResult(table, scores, reliability, int(week), int(lead_weeks))

@@ -42,12 +42,19 @@ class ProgramLength(BaseStudy):
         from toolkit.program import ProgramDesign
 
         p = self.params
-        return {"short": Arm("random", ProgramDesign(cadence=p.cadence, duration_weeks=p.short_weeks)),
-                "long": Arm("random", ProgramDesign(cadence=p.cadence, duration_weeks=26))}
+        return {
+            "short": Arm("random", ProgramDesign(cadence=p.cadence, duration_weeks=p.short_weeks)),
+            "long": Arm("random", ProgramDesign(cadence=p.cadence, duration_weeks=26)),
+        }
 
     def headlines(self) -> list[Headline]:
-        return [Headline("long", "short", text="the completion difference between the long and "
-                         "the short program")]
+        return [
+            Headline(
+                "long",
+                "short",
+                text="the completion difference between the long and the short program",
+            )
+        ]
 
     def analyse(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         from toolkit.analysis import compare_arms
@@ -65,14 +72,25 @@ class ProgramLength(BaseStudy):
         from toolkit.plots import forest_plot
 
         rows = estimates[estimates.effect == "risk_difference"]
-        return [(forest_plot(rows, effect="risk_difference", outcome_label="completion",
-                             title="Long against short programs"), "completion",
-                 "Difference in completion, long minus short program, with its 95% CI.")]
+        return [
+            (
+                forest_plot(
+                    rows,
+                    effect="risk_difference",
+                    outcome_label="completion",
+                    title="Long against short programs",
+                ),
+                "completion",
+                "Difference in completion, long minus short program, with its 95% CI.",
+            )
+        ]
 
     def mechanism_text(self) -> str:
         p = self.params
-        return (f"{p.replicates} simulated programs per arm, each with {self.cohort_words()}, "
-                f"meeting {p.cadence} for {p.short_weeks} or 26 weeks.")
+        return (
+            f"{p.replicates} simulated programs per arm, each with {self.cohort_words()}, "
+            f"meeting {p.cadence} for {p.short_weeks} or 26 weeks."
+        )
 
 
 STUDY = ProgramLength.record()

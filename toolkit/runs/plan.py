@@ -68,8 +68,7 @@ def _regular_file(path: Path, what: str) -> os.stat_result:
         st = path.stat()
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
-            got = (f"a name of {len(str(path)):,} characters, more than the file system "
-                   "allows")
+            got = f"a name of {len(str(path)):,} characters, more than the file system allows"
         elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
             got = _short(path)
         else:
@@ -78,7 +77,8 @@ def _regular_file(path: Path, what: str) -> os.stat_result:
     if not stat.S_ISREG(st.st_mode):
         raise InvalidParameterError(
             f"The {what} must be a regular file; got {_short(path)}, which is a folder, pipe "
-            "or device.")
+            "or device."
+        )
     return st
 
 
@@ -132,8 +132,10 @@ def check_parameters(
 
         data = read_parameter_file(file)
         cls.refuse_unknown(data)
-        base = {k: parse_value(v, cls.model_fields[k].annotation) if isinstance(v, str) else v
-                for k, v in data.items()}
+        base = {
+            k: parse_value(v, cls.model_fields[k].annotation) if isinstance(v, str) else v
+            for k, v in data.items()
+        }
         return cls.from_strings(check_assignments(_assignments(params), record.name), base=base)
     if params is None:
         return cls()
@@ -152,7 +154,8 @@ def check_assignments(items: Iterable[Any], study: str) -> list[Any]:
         if isinstance(item, str) and len(item) > limit:
             raise InvalidParameterError(
                 f"A parameter of study {study} is {len(item):,} characters long "
-                f"({quote(item[:40])}...); at most {limit:,} are allowed.")
+                f"({quote(item[:40])}...); at most {limit:,} are allowed."
+            )
     return items
 
 
@@ -165,15 +168,18 @@ def check_sizes(name: str, value: Any, study: str, *, owner: str | None = None) 
         if depth > MAX_DEPTH:
             raise InvalidParameterError(
                 f"{where} is nested more than {MAX_DEPTH} levels deep; a parameter is a "
-                "value or a list of values.")
+                "value or a list of values."
+            )
         if isinstance(v, str) and len(v) > MAX_TEXT:
             raise InvalidParameterError(
                 f"{where} holds a text of {len(v):,} characters ({quote(v[:40])}...); at most "
-                f"{MAX_TEXT:,} are allowed.")
+                f"{MAX_TEXT:,} are allowed."
+            )
         if isinstance(v, list | tuple):
             if len(v) > MAX_ITEMS:
                 raise InvalidParameterError(
-                    f"{where} lists {len(v):,} items; at most {MAX_ITEMS} are allowed.")
+                    f"{where} lists {len(v):,} items; at most {MAX_ITEMS} are allowed."
+                )
             for item in v:
                 walk(item, depth + 1)
             seen: set[str] = set()
@@ -181,12 +187,14 @@ def check_sizes(name: str, value: Any, study: str, *, owner: str | None = None) 
                 key = canonical_json(item)
                 if key in seen:
                     raise InvalidParameterError(
-                        f"{where} lists {quote(item)} more than once; give each item once.")
+                        f"{where} lists {quote(item)} more than once; give each item once."
+                    )
                 seen.add(key)
         elif isinstance(v, Mapping):
             if len(v) > MAX_ITEMS:
                 raise InvalidParameterError(
-                    f"{where} has {len(v):,} keys; at most {MAX_ITEMS} are allowed.")
+                    f"{where} has {len(v):,} keys; at most {MAX_ITEMS} are allowed."
+                )
             for k, item in v.items():
                 walk(k, depth + 1)
                 walk(item, depth + 1)
@@ -214,7 +222,8 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, Any]:
     if st.st_size > MAX_FILE_BYTES:
         raise InvalidParameterError(
             f"The {what} {_short(p)} has {st.st_size:,} bytes; at most {MAX_FILE_BYTES:,} are "
-            "allowed.")
+            "allowed."
+        )
     try:
         with p.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
@@ -228,27 +237,31 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeError:
         raise InvalidParameterError(
-            f"The {what} {_short(p)} is not a text file (YAML or JSON in UTF-8).") from None
+            f"The {what} {_short(p)} is not a text file (YAML or JSON in UTF-8)."
+        ) from None
     depth = nodes = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
                 raise InvalidParameterError(
                     f"The {what} {_short(p)} uses a YAML alias (*name); parameter files "
-                    "may not, write each value out.")
+                    "may not, write each value out."
+                )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
                     raise InvalidParameterError(
                         f"The {what} {_short(p)} is nested more than {MAX_DEPTH} levels deep; "
-                        "it holds a mapping of parameter names to values or lists.")
+                        "it holds a mapping of parameter names to values or lists."
+                    )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
             elif isinstance(event, yaml.ScalarEvent):
                 nodes += 1
                 if nodes > MAX_NODES:
                     raise InvalidParameterError(
-                        f"The {what} {_short(p)} holds more than {MAX_NODES:,} values.")
+                        f"The {what} {_short(p)} holds more than {MAX_NODES:,} values."
+                    )
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -260,11 +273,13 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise InvalidParameterError(
             f"The {what} {_short(p)} must hold a mapping of parameter names to values; got "
-            f"a {type(data).__name__}.")
+            f"a {type(data).__name__}."
+        )
     for key, value in data.items():
         if not isinstance(key, str):
             raise InvalidParameterError(
-                f"The {what} {_short(p)} has the key {quote(key)}; parameter names are text.")
+                f"The {what} {_short(p)} has the key {quote(key)}; parameter names are text."
+            )
         check_sizes(key, value, "", owner=f"the {what} {_short(p)}")
     return dict(data)
 
@@ -349,8 +364,7 @@ def available_memory() -> int:
     return max(min(limits), 0)
 
 
-def _people(values: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]
-            ) -> tuple[int, int]:
+def _people(values: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]) -> tuple[int, int]:
     """(mentees, mentors) of the largest cohort a study's kernel holds at once.
 
     A roster counts its people; a synthetic cohort its ``n_mentees`` and ``n_mentors``;
@@ -379,8 +393,11 @@ def memory_estimate(params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> tup
 
     values = params.to_dict()
     n_e, n_r = _people(values, inputs)
-    named = [v for k, v in values.items()
-             if (k == "policy" or k.endswith("_policy")) and isinstance(v, str)]
+    named = [
+        v
+        for k, v in values.items()
+        if (k == "policy" or k.endswith("_policy")) and isinstance(v, str)
+    ]
     named += [v for v in values.get("policies") or () if isinstance(v, str)]
     policies = [p for p in named if p in POLICIES] or list(POLICIES)
     pairs = max((memory_needed(p, n_e, n_r) for p in policies), default=0) if n_e and n_r else 0
@@ -403,12 +420,16 @@ def check_memory(study: str, params: Any, inputs: Mapping[str, Mapping[str, Any]
     per_pair = (need - KERNEL_BYTES) / max(n_e * n_r, 1)
     fits = int((room / per_pair) ** 0.5) if room > 0 and per_pair > 0 else 0
     what = "the roster" if "roster" in inputs else "n_mentees and n_mentors"
-    hint = (f"lower {what} (about {fits:,} of each fit)" if fits >= 2
-            else "free memory (close other programs)")
+    hint = (
+        f"lower {what} (about {fits:,} of each fit)"
+        if fits >= 2
+        else "free memory (close other programs)"
+    )
     raise InsufficientMemoryError(
         f"Study {study} with {n_e:,} mentees and {n_r:,} mentors needs about {_gb(need)} of "
         f"memory at its peak, but {_gb(free)} is available; {hint}, or run it on a machine "
-        "with more memory.")
+        "with more memory."
+    )
 
 
 def _check_out(out: Path) -> None:
@@ -421,8 +442,7 @@ def _check_out(out: Path) -> None:
         if isinstance(exc, OutputPathError):
             raise
         if exc.errno == errno.ENAMETOOLONG:
-            why = (f"its name is {len(str(out)):,} characters long, more than the file "
-                   "system allows")
+            why = f"its name is {len(str(out)):,} characters long, more than the file system allows"
         else:
             why = (exc.strerror or type(exc).__name__).lower()
         raise OutputPathError(f"The output folder {_short(out)} cannot be used: {why}.") from None
@@ -451,7 +471,8 @@ def _check_out_path(out: Path) -> None:
     if len(str(resolved)) + 64 > path_max:
         raise OutputPathError(
             f"The output folder {_short(out)} is {len(str(resolved)):,} characters long; the "
-            "file system allows too few more for the run's files; choose a shorter --out.")
+            "file system allows too few more for the run's files; choose a shorter --out."
+        )
     try:
         probe = tempfile.mkdtemp(prefix=".rmt-probe-", dir=current)
     except OSError as exc:

@@ -147,6 +147,7 @@ def stop_children(timeout: float = 10.0) -> None:
             child.kill()
     psutil.wait_procs(rest, timeout=timeout)
 
+
 _CANONICAL_FILES = ("notebook.ipynb", "report.html", "findings.json", "tables", "figures", MANIFEST)
 
 

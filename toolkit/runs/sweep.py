@@ -246,9 +246,7 @@ def scheduler_address(scheduler: str) -> str:
     m = _ADDRESS.match(address)
     port = int(m.group(3)[1:]) if m and m.group(3) else 0
     if not m or port > 65535:
-        raise SchedulerError(
-            f"{where} is not a Dask address; write it as tcp://HOST:PORT."
-        )
+        raise SchedulerError(f"{where} is not a Dask address; write it as tcp://HOST:PORT.")
     return address
 
 

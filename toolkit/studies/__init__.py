@@ -24,14 +24,25 @@ from toolkit.errors import InvalidParameterError
 if TYPE_CHECKING:  # pragma: no cover
     from toolkit.studies._base import Study
 
-__all__ = ["STUDY_MODULES", "BaseStudy", "Headline", "Study", "StudyParameters", "get_study",
-           "list_studies", "register", "unregister"]
+__all__ = [
+    "STUDY_MODULES",
+    "BaseStudy",
+    "Headline",
+    "Study",
+    "StudyParameters",
+    "get_study",
+    "list_studies",
+    "register",
+    "unregister",
+]
 
 # name -> importable module defining STUDY: every public module of this package (found
 # without importing it).
 STUDY_MODULES: dict[str, str] = {
-    m.name: f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)
-    if not m.name.startswith("_")}
+    m.name: f"{__name__}.{m.name}"
+    for m in pkgutil.iter_modules(__path__)
+    if not m.name.startswith("_")
+}
 # Studies registered at run time (tests, plug-ins): name -> Study record.
 _EXTRA: dict[str, Study] = {}
 
@@ -58,7 +69,8 @@ def get_study(name: object) -> Study:
         return _EXTRA[name]
     if not isinstance(name, str) or name not in STUDY_MODULES:
         raise InvalidParameterError(
-            f"Unknown study {name!r}; the studies are: {', '.join(list_studies())}.")
+            f"Unknown study {name!r}; the studies are: {', '.join(list_studies())}."
+        )
     return importlib.import_module(STUDY_MODULES[name]).STUDY
 
 

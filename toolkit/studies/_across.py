@@ -26,8 +26,14 @@ import pandas as pd
 
 from toolkit.studies._params import SEED_STREAMS
 
-__all__ = ["AcrossModels", "across_figure", "across_models", "across_report", "across_table",
-           "methods_text"]
+__all__ = [
+    "AcrossModels",
+    "across_figure",
+    "across_models",
+    "across_report",
+    "across_table",
+    "methods_text",
+]
 
 #: Fewest models for the spread drivers and PRIM boxes (SALib's given-data estimators need 20).
 MIN_MODELS_FOR_DRIVERS = 20
@@ -70,27 +76,43 @@ class AcrossModels:
     def per_model(self) -> pd.DataFrame:
         """Every model's answer to every headline: headline, arm, reference, model, estimate,
         mc_se (Monte Carlo standard error over the model's replicates)."""
-        parts = [f.per_model.assign(headline=i, arm=h.arm, reference=h.reference)
-                 for i, (h, f) in enumerate(zip(self.headlines, self.findings, strict=True))]
+        parts = [
+            f.per_model.assign(headline=i, arm=h.arm, reference=h.reference)
+            for i, (h, f) in enumerate(zip(self.headlines, self.findings, strict=True))
+        ]
         out = pd.concat(parts, ignore_index=True)
         return out[["headline", "arm", "reference", "model", "estimate", "mc_se", "replicates"]]
 
     def drivers_table(self) -> pd.DataFrame:
         """The spread drivers of every headline (one row per headline and input)."""
-        parts = [d.assign(headline=i, arm=h.arm, reference=h.reference)
-                 for i, (h, d) in enumerate(zip(self.headlines, self.drivers, strict=True))
-                 if not d.empty]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["headline", "arm", "reference", "parameter", "index", "share_of_spread"])
+        parts = [
+            d.assign(headline=i, arm=h.arm, reference=h.reference)
+            for i, (h, d) in enumerate(zip(self.headlines, self.drivers, strict=True))
+            if not d.empty
+        ]
+        return (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(
+                columns=["headline", "arm", "reference", "parameter", "index", "share_of_spread"]
+            )
+        )
 
     def boxes_table(self) -> pd.DataFrame:
         """The PRIM box of every headline where the answer flips (one row per restricted
         input)."""
-        parts = [b.assign(headline=i, arm=h.arm, reference=h.reference)
-                 for i, (h, b) in enumerate(zip(self.headlines, self.boxes, strict=True))
-                 if not b.empty]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["headline", "arm", "reference", "parameter", "low", "high", "text"])
+        parts = [
+            b.assign(headline=i, arm=h.arm, reference=h.reference)
+            for i, (h, b) in enumerate(zip(self.headlines, self.boxes, strict=True))
+            if not b.empty
+        ]
+        return (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(
+                columns=["headline", "arm", "reference", "parameter", "low", "high", "text"]
+            )
+        )
 
     def records(self) -> list[dict[str, Any]]:
         """JSON-ready numbers of each headline (``findings.json``'s ``across_models``)."""
@@ -104,9 +126,11 @@ def _stream_check(full: Any, diffs: pd.DataFrame, boot: int, seed: int) -> Any:
 
     from toolkit.sensitivity import CANNOT_TELL, summarise_models
 
-    streams = [summarise_models(diffs[diffs.replicate % SEED_STREAMS == k], boot=boot,
-                                seed=seed + k)
-               for k in range(SEED_STREAMS)]
+    streams = [
+        summarise_models(diffs[diffs.replicate % SEED_STREAMS == k], boot=boot, seed=seed + k)
+        for k in range(SEED_STREAMS)
+    ]
+
     def key(f: Any) -> str:  # with no agreement, the side most models take is not a verdict
         return f.verdict if f.verdict == CANNOT_TELL else f"{f.verdict} ({f.direction})"
 
@@ -114,10 +138,12 @@ def _stream_check(full: Any, diffs: pd.DataFrame, boot: int, seed: int) -> Any:
     whole = key(full)
     reasons = [full.borderline_reason] if full.borderline else []
     if any(v != whole for v in verdicts):
-        reasons.append(f"the verdict differs across the {SEED_STREAMS} seed streams: "
-                       + "; ".join(verdicts))
-    return replace(full, borderline=bool(reasons), borderline_reason="; ".join(reasons),
-                   seed_verdicts=verdicts)
+        reasons.append(
+            f"the verdict differs across the {SEED_STREAMS} seed streams: " + "; ".join(verdicts)
+        )
+    return replace(
+        full, borderline=bool(reasons), borderline_reason="; ".join(reasons), seed_verdicts=verdicts
+    )
 
 
 def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
@@ -140,8 +166,9 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
     names = {n for h in heads for n in (h.arm, h.reference)}
     base = study.ensemble_spec()
     arms = {n: a for n, a in base.arms.items() if n in names}
-    spec = base.replace(arms=arms, replicates=study.params.model_replicates,
-                        control=CONTROL_ARM in names)
+    spec = base.replace(
+        arms=arms, replicates=study.params.model_replicates, control=CONTROL_ARM in names
+    )
     import time
 
     t0 = time.perf_counter()
@@ -159,70 +186,100 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         x = params.iloc[finding.per_model.model.to_numpy()].reset_index(drop=True)
         enough = len(est) >= MIN_MODELS_FOR_DRIVERS and x.nunique().gt(1).any()
         t0 = time.perf_counter()
-        drv = (spread_drivers(x, est, seed=seed, resamples=DRIVER_RESAMPLES) if enough
-               else pd.DataFrame())
+        drv = (
+            spread_drivers(x, est, seed=seed, resamples=DRIVER_RESAMPLES)
+            if enough
+            else pd.DataFrame()
+        )
         timing["drivers"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         flips = int(min((est > 0).sum(), (est < 0).sum()))
         top = list(drv["parameter"][:BOX_INPUTS]) if not drv.empty else []
-        box = (sign_boxes(x[top], est) if top and flips >= MIN_FLIPS_FOR_BOX
-               else pd.DataFrame())
+        box = sign_boxes(x[top], est) if top and flips >= MIN_FLIPS_FOR_BOX else pd.DataFrame()
         timing["boxes"] += time.perf_counter() - t0
         # the box is named in the sentence only when PRIM found one dense enough (>= 80% of
         # its models on the flipped side); the table keeps whatever PRIM found
         said = box if not box.empty and box["density"].iloc[0] >= BOX_DENSITY else None
         words = study.outcome_words(h)
-        text = headline_sentence(finding, arm=study.arm_words(h.arm),
-                                 reference=study.arm_words(h.reference), more=words["more"],
-                                 less=words["less"], unit=words["unit"], scale=words["scale"],
-                                 drivers=drv, box=said,
-                                 higher_is_better=words["higher_is_better"])
+        text = headline_sentence(
+            finding,
+            arm=study.arm_words(h.arm),
+            reference=study.arm_words(h.reference),
+            more=words["more"],
+            less=words["less"],
+            unit=words["unit"],
+            scale=words["scale"],
+            drivers=drv,
+            box=said,
+            higher_is_better=words["higher_is_better"],
+        )
         text += f" Verdict: {finding.verdict_text}."
         share_error = finding.summary["share_agree_mc_error"]
         if not finding.mc_check["small"]:  # say when noise, not models, may set the share
-            text += (f" Simulation noise is not small here (its variance is "
-                     f"{finding.mc_check['share']:.0%} of the variance between models), so "
-                     "part of the spread and of the share is noise.")
+            text += (
+                f" Simulation noise is not small here (its variance is "
+                f"{finding.mc_check['share']:.0%} of the variance between models), so "
+                "part of the spread and of the share is noise."
+            )
         elif share_error > SHARE_MC_TARGET:
-            text += (f" Simulation noise is not small for the share: its Monte Carlo error "
-                     f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
-                     "points, so the share could move with more replicates per model.")
+            text += (
+                f" Simulation noise is not small for the share: its Monte Carlo error "
+                f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
+                "points, so the share could move with more replicates per model."
+            )
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
         boxes.append(box)
         sentences.append(text)
-    return AcrossModels(headlines=heads, findings=findings, drivers=drivers, boxes=boxes,
-                        sentences=sentences, models=len(ens),
-                        replicates=int(study.params.model_replicates),
-                        fingerprint=ens.fingerprint,
-                        procedure=str(ens.procedure.get("name", "")), timing=timing,
-                        differences=differences, held=tuple(study.held_inputs(
-                            load_models(study.params.models))))
+    return AcrossModels(
+        headlines=heads,
+        findings=findings,
+        drivers=drivers,
+        boxes=boxes,
+        sentences=sentences,
+        models=len(ens),
+        replicates=int(study.params.model_replicates),
+        fingerprint=ens.fingerprint,
+        procedure=str(ens.procedure.get("name", "")),
+        timing=timing,
+        differences=differences,
+        held=tuple(study.held_inputs(load_models(study.params.models))),
+    )
 
 
 def across_table(result: AcrossModels) -> pd.DataFrame:
     """One row per headline: the numbers across plausible models with their Monte Carlo
     errors, the verdict, the Monte Carlo check, the top drivers and the PRIM box."""
     rows = []
-    for i, (h, f, d, b) in enumerate(zip(result.headlines, result.findings, result.drivers,
-                                         result.boxes, strict=True)):
+    for i, (h, f, d, b) in enumerate(
+        zip(result.headlines, result.findings, result.drivers, result.boxes, strict=True)
+    ):
         s = f.summary
-        rows.append({
-            "headline": i, "arm": h.arm, "reference": h.reference, "outcome": h.outcome,
-            "models": int(s["models"]), "replicates_per_model": int(s["replicates"]),
-            **{k: float(s[k]) for k in SUMMARY_KEYS},
-            **{f"{k}_mc_error": float(s[f"{k}_mc_error"]) for k in SUMMARY_KEYS},
-            "verdict": f.verdict, "direction": f.direction, "borderline": bool(f.borderline),
-            "borderline_reason": f.borderline_reason,
-            "seed_stream_verdicts": "; ".join(f.seed_verdicts),
-            "mc_variance_share": float(f.mc_check["share"]),
-            "mc_small": bool(f.mc_check["small"]),
-            "drivers": ", ".join(d["parameter"][:3]) if not d.empty else "",
-            "flips_where": b["text"].iloc[0] if not b.empty else "",
-            "box_coverage": float(b["coverage"].iloc[0]) if not b.empty else np.nan,
-            "box_density": float(b["density"].iloc[0]) if not b.empty else np.nan,
-            "sentence": result.sentences[i]})
+        rows.append(
+            {
+                "headline": i,
+                "arm": h.arm,
+                "reference": h.reference,
+                "outcome": h.outcome,
+                "models": int(s["models"]),
+                "replicates_per_model": int(s["replicates"]),
+                **{k: float(s[k]) for k in SUMMARY_KEYS},
+                **{f"{k}_mc_error": float(s[f"{k}_mc_error"]) for k in SUMMARY_KEYS},
+                "verdict": f.verdict,
+                "direction": f.direction,
+                "borderline": bool(f.borderline),
+                "borderline_reason": f.borderline_reason,
+                "seed_stream_verdicts": "; ".join(f.seed_verdicts),
+                "mc_variance_share": float(f.mc_check["share"]),
+                "mc_small": bool(f.mc_check["small"]),
+                "drivers": ", ".join(d["parameter"][:3]) if not d.empty else "",
+                "flips_where": b["text"].iloc[0] if not b.empty else "",
+                "box_coverage": float(b["coverage"].iloc[0]) if not b.empty else np.nan,
+                "box_density": float(b["density"].iloc[0]) if not b.empty else np.nan,
+                "sentence": result.sentences[i],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -242,24 +299,32 @@ def across_report(result: AcrossModels, words: Any, scale: Any) -> pd.DataFrame:
         s, k = f.summary, scale(h)
 
         def num(key: str, digits: int = 1, s: Any = s, k: float = k) -> str:
-            return (f"{fmt_number(s[key] * k, digits)} "
-                    f"(± {fmt_number(s[key + '_mc_error'] * k, digits)})")
+            return (
+                f"{fmt_number(s[key] * k, digits)} "
+                f"(± {fmt_number(s[key + '_mc_error'] * k, digits)})"
+            )
 
-        out.append({
-            "contrast": f"{words(h.arm)} vs {words(h.reference)}",
-            "median over models": num("median"),
-            "90% of models between": f"{fmt_number(s['q05'] * k, 1)} and "
-                                     f"{fmt_number(s['q95'] * k, 1)}",
-            "share of models above zero (%)": num("share_positive", 1, s, 100.0),
-            "verdict": f.verdict + (" (borderline)" if f.borderline else "")})
+        out.append(
+            {
+                "contrast": f"{words(h.arm)} vs {words(h.reference)}",
+                "median over models": num("median"),
+                "90% of models between": f"{fmt_number(s['q05'] * k, 1)} and "
+                f"{fmt_number(s['q95'] * k, 1)}",
+                "share of models above zero (%)": num("share_positive", 1, s, 100.0),
+                "verdict": f.verdict + (" (borderline)" if f.borderline else ""),
+            }
+        )
     return pd.DataFrame(out)
 
 
 def methods_text(result: AcrossModels) -> str:
     """How the across-model findings were computed, with the Monte Carlo check, in words."""
     shares = [f.mc_check["share"] for f in result.findings]
-    share_err = max(f.summary[f"{k}_mc_error"] for f in result.findings
-                    for k in ("share_positive", "share_negative", "share_agree"))
+    share_err = max(
+        f.summary[f"{k}_mc_error"]
+        for f in result.findings
+        for k in ("share_positive", "share_negative", "share_agree")
+    )
     small = sum(bool(f.mc_check["small"]) for f in result.findings)
     return (
         f"Across plausible models: every headline contrast ran under each of the "
@@ -284,9 +349,14 @@ def methods_text(result: AcrossModels) -> str:
         "and the first-order share of the variance between models S1 (Plischke, Borgonovo & "
         "Smith 2013), from the ensemble as sampled (SALib); where the answer flips: PRIM "
         "(Friedman & Fisher 1999; scenario discovery, Bryant & Lempert 2010; EMA Workbench)."
-        + (" The ensemble file also varies scenario inputs (" + ", ".join(result.held)
-           + "); they are the user's to set, so every model holds them at the design's values."
-           if result.held else ""))
+        + (
+            " The ensemble file also varies scenario inputs ("
+            + ", ".join(result.held)
+            + "); they are the user's to set, so every model holds them at the design's values."
+            if result.held
+            else ""
+        )
+    )
 
 
 def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> Any:
@@ -304,8 +374,14 @@ def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> An
     for i, (h, f) in enumerate(zip(heads, result.findings, strict=True)):
         y = len(heads) - 1 - i
         est = f.per_model.estimate.to_numpy() * scale(h)
-        ax.scatter(est, y + rng.uniform(-0.18, 0.18, len(est)), s=6, alpha=0.35,
-                   color="#4c72b0", linewidths=0)
+        ax.scatter(
+            est,
+            y + rng.uniform(-0.18, 0.18, len(est)),
+            s=6,
+            alpha=0.35,
+            color="#4c72b0",
+            linewidths=0,
+        )
         s = f.summary
         ax.plot([s["q05"] * scale(h), s["q95"] * scale(h)], [y, y], color="black", lw=2)
         ax.plot([s["median"] * scale(h)], [y], "o", color="black", ms=6)
@@ -317,8 +393,11 @@ def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> An
     fig.alt_text = (  # type: ignore[attr-defined]  # read by the report
         "Dot plot: for each headline contrast, one dot per plausible model, with "
         "the median and the 90% interval over models; "
-        + "; ".join(f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
-                    f"{f.summary['share_positive']:.0%} of models above zero"
-                    for lab, h, f in zip(labels, heads, result.findings, strict=True)))
+        + "; ".join(
+            f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
+            f"{f.summary['share_positive']:.0%} of models above zero"
+            for lab, h, f in zip(labels, heads, result.findings, strict=True)
+        )
+    )
     fig.tight_layout()
     return fig

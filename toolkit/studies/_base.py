@@ -63,23 +63,53 @@ from toolkit.studies._params import (
 )
 
 __all__ = [
-    "FINDINGS_FILE", "SEED_STREAMS", "BaseStudy", "Cadence", "Capacity", "CohortGroup",
-    "Headline", "ModelsGroup", "Policy",
-    "RosterGroup", "Study", "StudyParameters", "canonical_json", "cli_text",
-    "figure_html", "is_list_annotation", "notebook_path", "output_dir", "parse_value",
-    "read_findings", "save_figure", "save_table", "show_figure", "show_findings", "show_html",
-    "show_limitations", "show_methods", "show_parameters", "show_reproduce",
+    "FINDINGS_FILE",
+    "SEED_STREAMS",
+    "BaseStudy",
+    "Cadence",
+    "Capacity",
+    "CohortGroup",
+    "Headline",
+    "ModelsGroup",
+    "Policy",
+    "RosterGroup",
+    "Study",
+    "StudyParameters",
+    "canonical_json",
+    "cli_text",
+    "figure_html",
+    "is_list_annotation",
+    "notebook_path",
+    "output_dir",
+    "parse_value",
+    "read_findings",
+    "save_figure",
+    "save_table",
+    "show_figure",
+    "show_findings",
+    "show_html",
+    "show_limitations",
+    "show_methods",
+    "show_parameters",
+    "show_reproduce",
     "show_table",
 ]
 
 MODEL_LIMITATION = "The numbers come from a simulation model, not from observed programs: "
-ROSTER_NOTE = ("With a real roster every replicate uses the same people, so the intervals "
-               "describe this roster, not programs in general.")
-MODELS_NOTE = ("The findings first give each headline over the plausible models (the ensemble "
-               "the calibration targets do not rule out); every table and figure after them, "
-               "and every further finding, is the answer of the default model alone.")
-DEFAULT_ANSWER = ("The default model's answer (one parameter set; its Monte Carlo error is "
-                  "simulation noise, not an interval about programs)")
+ROSTER_NOTE = (
+    "With a real roster every replicate uses the same people, so the intervals "
+    "describe this roster, not programs in general."
+)
+MODELS_NOTE = (
+    "The findings first give each headline over the plausible models (the ensemble "
+    "the calibration targets do not rule out); every table and figure after them, "
+    "and every further finding, is the answer of the default model alone."
+)
+DEFAULT_ANSWER = (
+    "The default model's answer (one parameter set; its Monte Carlo error is "
+    "simulation noise, not an interval about programs)"
+)
+
 
 def notebook_path(name: str) -> Path:
     """The study's notebook, shipped inside the package: ``toolkit/data/studies/<name>.ipynb``."""
@@ -130,8 +160,11 @@ class Headline:
 
     def where(self) -> dict[str, str]:
         """Column -> value identifying this contrast's rows in the estimates table."""
-        return dict(self.rows) if self.rows is not None else {"group": self.arm,
-                                                              "reference": self.reference}
+        return (
+            dict(self.rows)
+            if self.rows is not None
+            else {"group": self.arm, "reference": self.reference}
+        )
 
 
 class BaseStudy(AcrossModels):
@@ -153,8 +186,9 @@ class BaseStudy(AcrossModels):
     notes: ClassVar[tuple[str, ...]] = ()  # further limitations ({params.x} is filled in)
     roster_note: ClassVar[str] = ROSTER_NOTE
 
-    def __init__(self, params: StudyParameters | Mapping[str, Any] | None = None,
-                 **values: Any) -> None:
+    def __init__(
+        self, params: StudyParameters | Mapping[str, Any] | None = None, **values: Any
+    ) -> None:
         if isinstance(params, self.Parameters) and not values:
             self.params: Any = params
         else:
@@ -169,13 +203,21 @@ class BaseStudy(AcrossModels):
     @classmethod
     def record(cls) -> Study:
         """The :class:`Study` record registered as the module's ``STUDY``."""
-        return Study(name=cls.name, title=cls.title, question=cls.question,
-                     parameters=cls.Parameters,
-                     notebook=cls.notebook or notebook_path(cls.name),
-                     estimates=cls.sweep_estimates, kind=cls,
-                     inputs=cls.inputs or tuple(dict.fromkeys(
-                         f for k in cls.Parameters.__mro__
-                         for f in vars(k).get("input_files", ()))))
+        return Study(
+            name=cls.name,
+            title=cls.title,
+            question=cls.question,
+            parameters=cls.Parameters,
+            notebook=cls.notebook or notebook_path(cls.name),
+            estimates=cls.sweep_estimates,
+            kind=cls,
+            inputs=cls.inputs
+            or tuple(
+                dict.fromkeys(
+                    f for k in cls.Parameters.__mro__ for f in vars(k).get("input_files", ())
+                )
+            ),
+        )
 
     # -- declared by a study -------------------------------------------------------------
     def arms(self) -> dict[str, Any]:
@@ -213,8 +255,12 @@ class BaseStudy(AcrossModels):
         """The study's ExperimentSpec (built once): cohort, arms, replicates, seed."""
         from toolkit.experiment import ExperimentSpec
 
-        return ExperimentSpec(cohort=self.cohort_source(), arms=self.arms(),
-                              replicates=self.replicates, seed=self.params.seed)
+        return ExperimentSpec(
+            cohort=self.cohort_source(),
+            arms=self.arms(),
+            replicates=self.replicates,
+            seed=self.params.seed,
+        )
 
     @property
     def replicates(self) -> int:
@@ -250,10 +296,12 @@ class BaseStudy(AcrossModels):
         percentage points) in words."""
         from toolkit.studies._common import se_span
 
-        return (f"All uncertainty here is Monte Carlo error from {self.params.replicates} "
-                f"replicates {per}. The standard error of the completion differences is "
-                f"{se_span(se_points)}; it shrinks with the square root of the number of "
-                f"replicates{tail}")
+        return (
+            f"All uncertainty here is Monte Carlo error from {self.params.replicates} "
+            f"replicates {per}. The standard error of the completion differences is "
+            f"{se_span(se_points)}; it shrinks with the square root of the number of "
+            f"replicates{tail}"
+        )
 
     # -- sweeps ---------------------------------------------------------------------------
     def sweep_rows(self, estimates: Any) -> Any:
@@ -270,8 +318,11 @@ class BaseStudy(AcrossModels):
                 mask &= estimates[column] == value
             keep |= mask.to_numpy(dtype=bool, na_value=False)
         rows = estimates[keep]
-        return sweep_rows(rows, self.sweep_name,
-                          scale=rows.effect.map({"risk_difference": 100.0}).fillna(1.0).to_numpy())
+        return sweep_rows(
+            rows,
+            self.sweep_name,
+            scale=rows.effect.map({"risk_difference": 100.0}).fillna(1.0).to_numpy(),
+        )
 
     @classmethod
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> Any:
@@ -300,8 +351,10 @@ class BaseStudy(AcrossModels):
         p = self.params
         if getattr(p, "roster", None) is not None:
             return "the people of a real roster (the same cohort in every replicate, matched anew)"
-        return (f"a fresh synthetic cohort of {p.n_mentors} mentors and {p.n_mentees} mentees "
-                "per replicate")
+        return (
+            f"a fresh synthetic cohort of {p.n_mentors} mentors and {p.n_mentees} mentees "
+            "per replicate"
+        )
 
     def save_tables(self, **tables: Any) -> None:
         """Save each named table under ``tables/`` (None is skipped)."""
@@ -309,16 +362,20 @@ class BaseStudy(AcrossModels):
             if frame is not None:
                 save_table(frame, name)
 
-    def show_findings(self, findings: list[str], more: Mapping[str, list[str]] | None = None,
-                      across: Any = None) -> None:
+    def show_findings(
+        self, findings: list[str], more: Mapping[str, list[str]] | None = None, across: Any = None
+    ) -> None:
         """The findings section. With ``across`` (:attr:`across`) the findings lead with each
         headline over the plausible models and ``findings`` (the default model's answers)
         follow under their own label; otherwise ``findings`` alone."""
         if across is None:
             show_findings(findings, more=more)
             return
-        show_findings(across.sentences, more={DEFAULT_ANSWER: list(findings), **(more or {})},
-                      across=across.records())
+        show_findings(
+            across.sentences,
+            more={DEFAULT_ANSWER: list(findings), **(more or {})},
+            across=across.records(),
+        )
 
     @staticmethod
     def show_figures(figures: list[tuple]) -> None:
@@ -326,12 +383,19 @@ class BaseStudy(AcrossModels):
         for fig, name, caption in figures:
             show_figure(fig, name, caption)
 
-    def show_sections(self, *, aims: str, estimands: list[str], methods: str,
-                      performance: str) -> None:
+    def show_sections(
+        self, *, aims: str, estimands: list[str], methods: str, performance: str
+    ) -> None:
         """The standard closing sections: methods (ADEMP) with the mechanism, the parameters,
         the limitations and the command that reproduces the run."""
-        show_methods(aims=aims, mechanism=self.mechanism_text(), estimands=estimands,
-                     methods=methods, performance=performance, params=self.params)
+        show_methods(
+            aims=aims,
+            mechanism=self.mechanism_text(),
+            estimands=estimands,
+            methods=methods,
+            performance=performance,
+            params=self.params,
+        )
         show_parameters(self.params)
         show_limitations(self.limitations())
         show_reproduce(self.params)

@@ -26,9 +26,16 @@ def scenario_note(designs: Any) -> str:
     levers = {"goal_setting", "structured_agenda", "mentor_training", "recognition", "virtual"}
     used = sorted({k for d in designs for k in levers if getattr(d, k, False)})
     names = ", ".join(BehaviorModel.scenario_inputs())
-    return ("Lever effects (" + names + ") are scenario inputs set by the user, not findings; "
-            + (f"the arms here use {', '.join(used)}, so their results carry those inputs."
-               if used else "no arm here switches a lever on, so none enters these results."))
+    return (
+        "Lever effects ("
+        + names
+        + ") are scenario inputs set by the user, not findings; "
+        + (
+            f"the arms here use {', '.join(used)}, so their results carry those inputs."
+            if used
+            else "no arm here switches a lever on, so none enters these results."
+        )
+    )
 
 
 class EarlyWarning:
@@ -50,8 +57,7 @@ class EarlyWarning:
         p = self.params
         plans = ["monthly"] + (["survey_30_60"] if "survey_30_60" in p.schedules else [])
         match = MatchSpec(p.policy, capacity=p.capacity)
-        return {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none"))
-                for c in plans}
+        return {f"watch+{c}": Arm(match, self._design(checkins=c, on_flag="none")) for c in plans}
 
     @cached_property
     def _watch(self) -> Any:
@@ -59,9 +65,15 @@ class EarlyWarning:
         from toolkit.experiment import ExperimentSpec
 
         p = self.params
-        return self.run(("weeks", "outcomes", "events"),
-                        spec=ExperimentSpec(cohort=self.spec.cohort, arms=self.watch_arms(),
-                                            replicates=p.replicates, seed=p.seed))
+        return self.run(
+            ("weeks", "outcomes", "events"),
+            spec=ExperimentSpec(
+                cohort=self.spec.cohort,
+                arms=self.watch_arms(),
+                replicates=p.replicates,
+                seed=p.seed,
+            ),
+        )
 
     def checkin_warning_table(self) -> pd.DataFrame:
         """Per planned check-in (person-period), how well each rule warns of closure within
@@ -75,11 +87,17 @@ class EarlyWarning:
         rating = {f"rating <= {p.flag_rating:g}": ("rating", p.flag_rating)}
         first = checkin_warning(res.events, res.outcomes, rating, lead_weeks=8, seed=p.seed)
         rate = float(first.n_flagged.sum() / max(int(first.n_checkins.sum()), 1))
-        rules = {**rating, f"no meeting for {p.no_meeting_weeks} weeks": (
-                     "weeks_since_meeting", p.no_meeting_weeks),
-                 f"random at {rate:.0%}": ("random", rate)}
-        out = checkin_warning(res.events, res.outcomes, rules, lead_weeks=8, seed=p.seed,
-                              weeks=res.weeks)
+        rules = {
+            **rating,
+            f"no meeting for {p.no_meeting_weeks} weeks": (
+                "weeks_since_meeting",
+                p.no_meeting_weeks,
+            ),
+            f"random at {rate:.0%}": ("random", rate),
+        }
+        out = checkin_warning(
+            res.events, res.outcomes, rules, lead_weeks=8, seed=p.seed, weeks=res.weeks
+        )
         out["arm"] = out["arm"].astype(str).str.replace("watch+", "", regex=False)
         return out.rename(columns={"arm": "checkins"})
 
@@ -92,11 +110,18 @@ class EarlyWarning:
         from toolkit.analysis import early_warning
 
         p = self.params
-        plan = {"monthly": "monthly", "survey_30_60": "survey_30_60",
-                "no_first_meeting": "none", "no_meeting_streak": "none"}
-        rules = {"monthly": ("rating", p.flag_rating), "survey_30_60": ("rating", p.flag_rating),
-                 "no_first_meeting": ("no_first_meeting", p.first_meeting_week),
-                 "no_meeting_streak": ("weeks_since_meeting", p.no_meeting_weeks)}
+        plan = {
+            "monthly": "monthly",
+            "survey_30_60": "survey_30_60",
+            "no_first_meeting": "none",
+            "no_meeting_streak": "none",
+        }
+        rules = {
+            "monthly": ("rating", p.flag_rating),
+            "survey_30_60": ("rating", p.flag_rating),
+            "no_first_meeting": ("no_first_meeting", p.first_meeting_week),
+            "no_meeting_streak": ("weeks_since_meeting", p.no_meeting_weeks),
+        }
         watched = [s for s in p.schedules if s != "none"]
         if not watched:
             return None
@@ -106,10 +131,14 @@ class EarlyWarning:
             at = "checkins" if plan[schedule] != "none" else "every_week"
             arm = f"watch+{plan[schedule] if plan[schedule] != 'none' else 'monthly'}"
             pick = [t[t["arm"].astype(str) == arm] for t in (res.weeks, res.outcomes, res.events)]
-            table = early_warning(pick[0], pick[1], {schedule: rules[schedule]}, events=pick[2],
-                                  at=at)
-            rows.append(table.drop(columns=["arm"]).assign(
-                evaluated=("at planned check-ins" if at == "checkins" else "every week")))
+            table = early_warning(
+                pick[0], pick[1], {schedule: rules[schedule]}, events=pick[2], at=at
+            )
+            rows.append(
+                table.drop(columns=["arm"]).assign(
+                    evaluated=("at planned check-ins" if at == "checkins" else "every week")
+                )
+            )
         return pd.concat(rows, ignore_index=True).rename(columns={"rule": "schedule"})
 
     @staticmethod
@@ -117,21 +146,29 @@ class EarlyWarning:
         """One sentence per check-in plan and rule of :meth:`checkin_warning_table`."""
         from toolkit.report import fmt_number
 
-        return [f"At {r.checkins.replace('_', ' ')} check-ins, {r.rule}: sensitivity "
-                f"{fmt_number(100 * r.sensitivity, 0)}%, specificity "
-                f"{fmt_number(100 * r.specificity, 0)}%, LR+ {fmt_number(r.lr_positive, 2)}, "
-                f"PPV {fmt_number(100 * r.ppv, 0)}% against a base rate of "
-                f"{fmt_number(100 * r.base_rate, 0)}%, AUC {fmt_number(r.auc, 2)} "
-                f"({r.n_checkins} check-ins)." for r in warning.itertuples(index=False)]
+        return [
+            f"At {r.checkins.replace('_', ' ')} check-ins, {r.rule}: sensitivity "
+            f"{fmt_number(100 * r.sensitivity, 0)}%, specificity "
+            f"{fmt_number(100 * r.specificity, 0)}%, LR+ {fmt_number(r.lr_positive, 2)}, "
+            f"PPV {fmt_number(100 * r.ppv, 0)}% against a base rate of "
+            f"{fmt_number(100 * r.base_rate, 0)}%, AUC {fmt_number(r.auc, 2)} "
+            f"({r.n_checkins} check-ins)."
+            for r in warning.itertuples(index=False)
+        ]
 
     def closure_findings(self, closures: pd.DataFrame) -> list[str]:
         """Per arm, the reason most closures were recorded as."""
         from toolkit.report import fmt_number
 
         order = {a: k for k, a in enumerate(self.plan["arm"])}
-        top = (closures.sort_values("share", ascending=False, kind="stable")
-               .drop_duplicates("arm").sort_values("arm", key=lambda a: a.map(order)))
-        return [f"{cap(self.labels.get(r.arm, r.arm))}: most closures were recorded as "
-                f"{r.reason.replace('_', ' ')} ({fmt_number(100 * r.share, 0)}% of "
-                f"{int(closures[closures.arm == r.arm].closures.sum())})."
-                for r in top.itertuples(index=False)]
+        top = (
+            closures.sort_values("share", ascending=False, kind="stable")
+            .drop_duplicates("arm")
+            .sort_values("arm", key=lambda a: a.map(order))
+        )
+        return [
+            f"{cap(self.labels.get(r.arm, r.arm))}: most closures were recorded as "
+            f"{r.reason.replace('_', ' ')} ({fmt_number(100 * r.share, 0)}% of "
+            f"{int(closures[closures.arm == r.arm].closures.sum())})."
+            for r in top.itertuples(index=False)
+        ]

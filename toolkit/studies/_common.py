@@ -9,9 +9,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["COMMITTED_ENSEMBLE", "first_models", "as_strings", "compare_outcomes", "contrast_summary",
-           "contrast_table", "contrasts", "default_sentence", "load_models", "must_be_compared",
-           "read_roster_once", "se_span", "sweep_rows", "synthetic_cohort"]
+__all__ = [
+    "COMMITTED_ENSEMBLE",
+    "first_models",
+    "as_strings",
+    "compare_outcomes",
+    "contrast_summary",
+    "contrast_table",
+    "contrasts",
+    "default_sentence",
+    "load_models",
+    "must_be_compared",
+    "read_roster_once",
+    "se_span",
+    "sweep_rows",
+    "synthetic_cohort",
+]
 
 #: The committed ensemble of plausible models (package data).
 COMMITTED_ENSEMBLE = Path(__file__).resolve().parents[1] / "data" / "ensemble.parquet"
@@ -41,11 +54,16 @@ def load_models(path: str | None = None) -> Any:
 
     p = COMMITTED_ENSEMBLE if path is None else Path(path).expanduser().resolve()
     if not p.is_file():
-        where = ("the committed ensemble (toolkit/data/ensemble.parquet; rmt calibrate "
-                 "rebuilds it)" if path is None else "an existing ensemble file")
-        raise InvalidParameterError(f"The 'models' parameter must be {where}; got "
-                                    f"{str(path) if path is not None else str(p)!r}, which "
-                                    "does not exist.")
+        where = (
+            "the committed ensemble (toolkit/data/ensemble.parquet; rmt calibrate rebuilds it)"
+            if path is None
+            else "an existing ensemble file"
+        )
+        raise InvalidParameterError(
+            f"The 'models' parameter must be {where}; got "
+            f"{str(path) if path is not None else str(p)!r}, which "
+            "does not exist."
+        )
     st = p.stat()
     return _load_models(str(p), st.st_size, st.st_mtime_ns, path is None)
 
@@ -75,11 +93,20 @@ def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
             raise
         raise InvalidParameterError(  # a file whose metadata and columns disagree
             f"The 'models' parameter must be an ensemble file written by rmt calibrate; "
-            f"{path!r} is not a consistent one ({type(exc).__name__}).") from None
+            f"{path!r} is not a consistent one ({type(exc).__name__})."
+        ) from None
 
 
-def default_sentence(row: Any, *, arm: str, reference: str, what: str = "completion",
-                     scale: float = 100.0, unit: str = "points", digits: int = 1) -> str:
+def default_sentence(
+    row: Any,
+    *,
+    arm: str,
+    reference: str,
+    what: str = "completion",
+    scale: float = 100.0,
+    unit: str = "points",
+    digits: int = 1,
+) -> str:
     """The default model's answer to one contrast, labelled as such, with its Monte Carlo
     error (never an interval about programs).
 
@@ -90,9 +117,11 @@ def default_sentence(row: Any, *, arm: str, reference: str, what: str = "complet
     from toolkit.report import fmt_number
 
     est, se = float(row["estimate"]) * scale, float(row["se"]) * scale
-    return (f"Default model's answer: {arm} minus {reference}, {what} "
-            f"{fmt_number(est, digits) if est < 0 else '+' + fmt_number(est, digits)}"
-            f"{' ' + unit if unit else ''} (Monte Carlo error {fmt_number(se, digits)}).")
+    return (
+        f"Default model's answer: {arm} minus {reference}, {what} "
+        f"{fmt_number(est, digits) if est < 0 else '+' + fmt_number(est, digits)}"
+        f"{' ' + unit if unit else ''} (Monte Carlo error {fmt_number(se, digits)})."
+    )
 
 
 def synthetic_cohort(n_mentors: int, n_mentees: int, seed: int) -> Any:
@@ -100,8 +129,9 @@ def synthetic_cohort(n_mentors: int, n_mentees: int, seed: int) -> Any:
     from toolkit._seeding import int_seed
     from toolkit.cohort import CohortSpec, generate_cohort
 
-    return generate_cohort(CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees,
-                                      seed=int_seed(seed, "study", "cohort")))
+    return generate_cohort(
+        CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees, seed=int_seed(seed, "study", "cohort"))
+    )
 
 
 def se_span(se: Any) -> str:
@@ -109,14 +139,18 @@ def se_span(se: Any) -> str:
     from toolkit.report import fmt_number
 
     se = np.asarray(se, float)
-    return (f"{fmt_number(se.min(), 2)} to {fmt_number(se.max(), 2)} points" if len(se)
-            else "not available")
+    return (
+        f"{fmt_number(se.min(), 2)} to {fmt_number(se.max(), 2)} points"
+        if len(se)
+        else "not available"
+    )
 
 
 def contrasts(estimates: pd.DataFrame, outcome: str, effect: str, **equal: Any) -> pd.DataFrame:
     """The contrast rows (with a reference) of one outcome and effect, filtered by columns."""
-    keep = ((estimates.outcome == outcome) & (estimates.effect == effect)
-            & estimates.reference.notna())
+    keep = (
+        (estimates.outcome == outcome) & (estimates.effect == effect) & estimates.reference.notna()
+    )
     for column, value in equal.items():
         keep &= estimates[column] == value
     return estimates[keep]
@@ -126,17 +160,25 @@ def sweep_rows(rows: pd.DataFrame, name: str, scale: Any = 1.0) -> pd.DataFrame:
     """The sweep table's columns (estimate_name, estimate, ci_low, ci_high) from contrast rows;
     ``name`` is a format string over the row's columns (``{group}``, ``{reference}``...)."""
     records = rows.to_dict("records")
-    return pd.DataFrame({
-        "estimate_name": [name.format(**r) for r in records],
-        "estimate": rows.estimate.to_numpy(float) * scale,
-        "ci_low": rows.ci_low.to_numpy(float) * scale,
-        "ci_high": rows.ci_high.to_numpy(float) * scale})
+    return pd.DataFrame(
+        {
+            "estimate_name": [name.format(**r) for r in records],
+            "estimate": rows.estimate.to_numpy(float) * scale,
+            "ci_low": rows.ci_low.to_numpy(float) * scale,
+            "ci_high": rows.ci_high.to_numpy(float) * scale,
+        }
+    )
 
 
-def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm",
-                   names: dict[str, str] | None = None, outcomes: dict[str, str] | None = None,
-                   effects: tuple[str, ...] = ("risk_difference", "difference", "hazard_ratio")
-                   ) -> pd.DataFrame:
+def contrast_table(
+    estimates: pd.DataFrame,
+    reference: str,
+    *,
+    label: str = "arm",
+    names: dict[str, str] | None = None,
+    outcomes: dict[str, str] | None = None,
+    effects: tuple[str, ...] = ("risk_difference", "difference", "hazard_ratio"),
+) -> pd.DataFrame:
     """Each arm against ``reference`` under the default model, readable: the estimate and
     its Monte Carlo error (standard error over replicates) as text (risk differences in
     percentage points). No confidence interval and no p-value: the only uncertainty in one
@@ -148,8 +190,7 @@ def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm
     if outcomes is not None:
         keep = keep[keep.outcome.isin(list(outcomes))]
     scale = keep.effect.map({"risk_difference": 100.0}).fillna(1.0).to_numpy()
-    digits = [1 if e == "risk_difference" else 2 if e == "hazard_ratio" else 3
-              for e in keep.effect]
+    digits = [1 if e == "risk_difference" else 2 if e == "hazard_ratio" else 3 for e in keep.effect]
     names, outcomes = names or {}, outcomes or {}
 
     def what(o: str, e: str) -> str:
@@ -158,19 +199,31 @@ def contrast_table(estimates: pd.DataFrame, reference: str, *, label: str = "arm
         text = outcomes.get(o, o.replace("_", " "))
         return f"{text} (points)" if e == "risk_difference" else text
 
-    return pd.DataFrame({
-        label: keep.group.map(lambda g: names.get(g, g)).to_numpy(),
-        "outcome": [what(o, e) for o, e in zip(keep.outcome, keep.effect, strict=True)],
-        "default model's estimate": [fmt_number(v, d) for v, d in
-                                     zip(keep.estimate * scale, digits, strict=True)],
-        "Monte Carlo error (SE)": [fmt_number(v, d) for v, d in
-                                   zip(keep.se * scale, digits, strict=True)],
-    })
+    return pd.DataFrame(
+        {
+            label: keep.group.map(lambda g: names.get(g, g)).to_numpy(),
+            "outcome": [what(o, e) for o, e in zip(keep.outcome, keep.effect, strict=True)],
+            "default model's estimate": [
+                fmt_number(v, d) for v, d in zip(keep.estimate * scale, digits, strict=True)
+            ],
+            "Monte Carlo error (SE)": [
+                fmt_number(v, d) for v, d in zip(keep.se * scale, digits, strict=True)
+            ],
+        }
+    )
 
 
-def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
-                     names: dict[str, str] | None = None, digits: int = 3, scale: float = 1.0,
-                     unit: str = "", everyone: str = "every other arm") -> str:
+def contrast_summary(
+    rows: pd.DataFrame,
+    *,
+    what: str,
+    reference: str,
+    names: dict[str, str] | None = None,
+    digits: int = 3,
+    scale: float = 1.0,
+    unit: str = "",
+    everyone: str = "every other arm",
+) -> str:
     """One sentence on the default model's answer for many arms against one reference: which
     raised or lowered ``what`` by more than twice its Monte Carlo error (and by how much, the
     range over them), which stayed within simulation noise, and the largest difference with
@@ -198,25 +251,31 @@ def contrast_summary(rows: pd.DataFrame, *, what: str, reference: str,
         sel = rows[keep]
         if sel.empty:
             continue
-        mag = (sel.estimate.abs() * scale)
-        span = (fmt_number(mag.iloc[0], digits) if len(sel) == 1 else
-                f"{fmt_number(mag.min(), digits)} to {fmt_number(mag.max(), digits)}")
+        mag = sel.estimate.abs() * scale
+        span = (
+            fmt_number(mag.iloc[0], digits)
+            if len(sel) == 1
+            else f"{fmt_number(mag.min(), digits)} to {fmt_number(mag.max(), digits)}"
+        )
         top = sel.loc[mag.idxmax()]
         label = names.get(top.group, top.group)
-        who = (everyone if len(sel) == len(rows) > 2 else
-               join([names.get(g, g) for g in sel.group]))
-        parts.append(f"{who} {verb} {what} by {span}{u} "
-                     f"(largest: {label}, {fmt_number(top.estimate * scale, digits)}, "
-                     f"Monte Carlo error {fmt_number(top.se * scale, digits)})")
+        who = everyone if len(sel) == len(rows) > 2 else join([names.get(g, g) for g in sel.group])
+        parts.append(
+            f"{who} {verb} {what} by {span}{u} "
+            f"(largest: {label}, {fmt_number(top.estimate * scale, digits)}, "
+            f"Monte Carlo error {fmt_number(top.se * scale, digits)})"
+        )
     unclear = rows[(low <= 0) & (high >= 0)]
     if len(unclear):
-        parts.append(f"{join([names.get(g, g) for g in unclear.group])} stayed within "
-                     "simulation noise")
+        parts.append(
+            f"{join([names.get(g, g) for g in unclear.group])} stayed within simulation noise"
+        )
     return f"Default model's answer: against {reference}, " + "; ".join(parts) + "."
 
 
-def compare_outcomes(outcomes: pd.DataFrame, order: list[str], reference: str,
-                     names: Any) -> pd.DataFrame:
+def compare_outcomes(
+    outcomes: pd.DataFrame, order: list[str], reference: str, names: Any
+) -> pd.DataFrame:
     """``toolkit.analysis.compare_arms`` of each outcome in ``names`` that varies, arms in
     ``order`` against ``reference`` (Holm-adjusted within each outcome); ``group`` and
     ``reference`` as strings."""
@@ -224,13 +283,20 @@ def compare_outcomes(outcomes: pd.DataFrame, order: list[str], reference: str,
 
     data = outcomes.copy()
     data["arm"] = pd.Categorical(data["arm"], categories=order)
-    frame = pd.concat([compare_arms(data, o, reference=reference) for o in names
-                       if data[o].astype(float).nunique() > 1], ignore_index=True)
+    frame = pd.concat(
+        [
+            compare_arms(data, o, reference=reference)
+            for o in names
+            if data[o].astype(float).nunique() > 1
+        ],
+        ignore_index=True,
+    )
     return as_strings(frame)
 
 
-def as_strings(frame: pd.DataFrame, columns: tuple[str, ...] = ("group", "reference")
-               ) -> pd.DataFrame:
+def as_strings(
+    frame: pd.DataFrame, columns: tuple[str, ...] = ("group", "reference")
+) -> pd.DataFrame:
     """``columns`` of an estimates table as the pandas string dtype."""
     for column in columns:
         frame[column] = frame[column].astype("string")
@@ -244,4 +310,5 @@ def must_be_compared(study: str, name: str, value: Any, options: Any, what: str)
     if value is not None and value not in options:
         raise InvalidParameterError(
             f"The {name!r} parameter of study {study} must be one of the compared {what} "
-            f"({', '.join(map(repr, options))}); got {value!r}.")
+            f"({', '.join(map(repr, options))}); got {value!r}."
+        )

@@ -19,8 +19,17 @@ from pydantic_core import PydanticCustomError
 
 from toolkit._spec import canonical_json  # specs own canonical JSON
 
-__all__ = ["Choice", "allowed_text", "canonical_json", "choice", "cli_text",
-           "is_list_annotation", "parse_value", "type_text", "unwrap"]
+__all__ = [
+    "Choice",
+    "allowed_text",
+    "canonical_json",
+    "choice",
+    "cli_text",
+    "is_list_annotation",
+    "parse_value",
+    "type_text",
+    "unwrap",
+]
 
 
 def unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -140,7 +149,9 @@ def type_text(info: Any) -> str:
     annotation, optional = unwrap(info.annotation)
     if is_list_annotation(annotation):
         item = _item_type(annotation)
-        name = "list of " + ("str" if _options(item) is not None else getattr(item, "__name__", "value"))
+        name = "list of " + (
+            "str" if _options(item) is not None else getattr(item, "__name__", "value")
+        )
     elif _options(annotation, info.metadata) is not None:
         name = "str"
     else:

@@ -16,8 +16,13 @@ __all__ = ["OUTCOME_WORDS", "AcrossModels"]
 
 #: How a headline's outcome reads: verb phrases, unit, scale, and which way is better.
 OUTCOME_WORDS = {
-    "completed": {"more": "keeps more pairs to the end", "less": "keeps fewer pairs to the end",
-                  "unit": "points", "scale": 100.0, "higher_is_better": True},
+    "completed": {
+        "more": "keeps more pairs to the end",
+        "less": "keeps fewer pairs to the end",
+        "unit": "points",
+        "scale": 100.0,
+        "higher_is_better": True,
+    },
 }
 
 
@@ -46,7 +51,8 @@ class AcrossModels:
         if self.params.n_models > len(ens):
             raise InvalidParameterError(
                 f"The 'n_models' parameter of study {self.name} must be at most the "
-                f"{len(ens)} models of the ensemble; got {self.params.n_models}.")
+                f"{len(ens)} models of the ensemble; got {self.params.n_models}."
+            )
         ens = ens.take(self.params.n_models)
         held = self.held_inputs(ens)
         if held:  # scenario inputs are the user's to set: never varied across models
@@ -88,10 +94,16 @@ class AcrossModels:
     def outcome_words(headline: Any) -> dict[str, Any]:
         """How a headline's outcome reads: more, less, unit, scale, higher_is_better."""
         name = headline.outcome.replace("_", " ")
-        return OUTCOME_WORDS.get(headline.outcome, {
-            "more": f"gives more {name}", "less": f"gives less {name}", "unit": "",
-            "scale": 100.0 if headline.effect == "risk_difference" else 1.0,
-            "higher_is_better": True})
+        return OUTCOME_WORDS.get(
+            headline.outcome,
+            {
+                "more": f"gives more {name}",
+                "less": f"gives less {name}",
+                "unit": "",
+                "scale": 100.0 if headline.effect == "risk_difference" else 1.0,
+                "higher_is_better": True,
+            },
+        )
 
     def across_tables(self) -> dict[str, Any]:
         """The across-model tables to save: the numbers per headline, every model's answer,
@@ -99,8 +111,12 @@ class AcrossModels:
         from toolkit.studies._across import across_table
 
         a = self.across
-        return {"across_models": across_table(a), "model_answers": a.per_model(),
-                "spread_drivers": a.drivers_table(), "sign_boxes": a.boxes_table()}
+        return {
+            "across_models": across_table(a),
+            "model_answers": a.per_model(),
+            "spread_drivers": a.drivers_table(),
+            "sign_boxes": a.boxes_table(),
+        }
 
     def across_methods(self) -> str:
         """How the across-model findings were computed, with the Monte Carlo check."""
@@ -117,14 +133,22 @@ class AcrossModels:
             return float(self.outcome_words(h)["scale"])
 
         units = {self.outcome_words(h)["unit"] for h in self.headlines()}
-        show_table(across_report(self.across, self.arm_words, scale),
-                   f"Each headline over the {self.across.models} plausible models: the median "
-                   "and the share of models above zero with their Monte Carlo error (±), the "
-                   "interval that holds 90% of the models' answers, and the verdict")
-        show_figure(across_figure(self.across, self.arm_words, scale,
-                                  " / ".join(sorted(u for u in units if u)) or "outcome units"),
-                    "across_models",
-                    "Each plausible model's answer to each headline (a dot per model: the mean "
-                    "over its replicates); black: the median and the 90% interval over models. "
-                    "The spread is disagreement between models the evidence allows, not "
-                    "simulation noise.")
+        show_table(
+            across_report(self.across, self.arm_words, scale),
+            f"Each headline over the {self.across.models} plausible models: the median "
+            "and the share of models above zero with their Monte Carlo error (±), the "
+            "interval that holds 90% of the models' answers, and the verdict",
+        )
+        show_figure(
+            across_figure(
+                self.across,
+                self.arm_words,
+                scale,
+                " / ".join(sorted(u for u in units if u)) or "outcome units",
+            ),
+            "across_models",
+            "Each plausible model's answer to each headline (a dot per model: the mean "
+            "over its replicates); black: the median and the 90% interval over models. "
+            "The spread is disagreement between models the evidence allows, not "
+            "simulation noise.",
+        )

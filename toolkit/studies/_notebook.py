@@ -17,9 +17,22 @@ from toolkit._validation import fail
 from toolkit.report import figure_html  # the one figure template
 from toolkit.studies._params import StudyParameters, cli_text
 
-__all__ = ["FINDINGS_FILE", "figure_html", "output_dir", "read_findings", "save_figure",
-           "save_table", "show_figure", "show_findings", "show_html", "show_limitations",
-           "show_methods", "show_parameters", "show_reproduce", "show_table"]
+__all__ = [
+    "FINDINGS_FILE",
+    "figure_html",
+    "output_dir",
+    "read_findings",
+    "save_figure",
+    "save_table",
+    "show_figure",
+    "show_findings",
+    "show_html",
+    "show_limitations",
+    "show_methods",
+    "show_parameters",
+    "show_reproduce",
+    "show_table",
+]
 
 FINDINGS_FILE = "findings.json"
 # Tables with at most this many rows are written as CSV too (readable in a spreadsheet).
@@ -82,8 +95,14 @@ def show_figure(fig: Any, name: str, caption: str, alt: str | None = None) -> Pa
     return path
 
 
-def show_table(frame: Any, caption: str, *, digits: int = 2, columns: Iterable[str] | None = None,
-               save: str | None = None) -> None:
+def show_table(
+    frame: Any,
+    caption: str,
+    *,
+    digits: int = 2,
+    columns: Iterable[str] | None = None,
+    save: str | None = None,
+) -> None:
     """Show a table as an HTML table (numbers formatted by toolkit.report); optionally save it."""
     from toolkit.report import table_html
 
@@ -92,8 +111,13 @@ def show_table(frame: Any, caption: str, *, digits: int = 2, columns: Iterable[s
     show_html(table_html(frame, digits=digits, caption=caption, columns=columns))
 
 
-def show_findings(findings: Iterable[str], *, title: str = "Findings", more: Mapping[str, Iterable[str]] | None = None,
-                  across: list[dict[str, Any]] | None = None) -> None:
+def show_findings(
+    findings: Iterable[str],
+    *,
+    title: str = "Findings",
+    more: Mapping[str, Iterable[str]] | None = None,
+    across: list[dict[str, Any]] | None = None,
+) -> None:
     """Show the plain-language findings first and save them to ``findings.json``.
 
     ``findings`` are the headline (the index page shows the first three); ``more`` adds
@@ -109,15 +133,18 @@ def show_findings(findings: Iterable[str], *, title: str = "Findings", more: Map
     payload: dict[str, Any] = {"findings": findings, "more": more_items}
     if across is not None:
         payload["across_models"] = across
-    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False, default=_plain) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(payload, indent=1, allow_nan=False, default=_plain) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, p)
     markup = findings_html(findings, title=title)
     # Further findings fold away (plain HTML, no script), so the headlines are what
     # a reader sees first.
     for heading, items in more_items.items():
-        markup += (f"<details><summary>{html.escape(heading)} ({len(items)} findings)"
-                   f"</summary>{findings_html(items, title=None)}</details>")
+        markup += (
+            f"<details><summary>{html.escape(heading)} ({len(items)} findings)"
+            f"</summary>{findings_html(items, title=None)}</details>"
+        )
     show_html(f'<section id="findings">{markup}</section>')
 
 
@@ -131,26 +158,51 @@ def show_parameters(params: StudyParameters) -> None:
     import pandas as pd
 
     defaults = type(params).defaults()
-    rows = [{"parameter": k, "value": cli_text(v).replace(",", ", "),
-             "default": "yes" if defaults.get(k) == v else f"no (default {cli_text(defaults.get(k))})",
-             "meaning": type(params).model_fields[k].description or ""}
-            for k, v in params.to_dict().items() if k != "roster" or v is None]
+    rows = [
+        {
+            "parameter": k,
+            "value": cli_text(v).replace(",", ", "),
+            "default": "yes"
+            if defaults.get(k) == v
+            else f"no (default {cli_text(defaults.get(k))})",
+            "meaning": type(params).model_fields[k].description or "",
+        }
+        for k, v in params.to_dict().items()
+        if k != "roster" or v is None
+    ]
     if params.to_dict().get("roster") is not None:
-        rows.append({"parameter": "roster", "value": "a real roster file (checksum in the manifest)",
-                     "default": "no (default none)", "meaning": "Participants read from a roster."})
+        rows.append(
+            {
+                "parameter": "roster",
+                "value": "a real roster file (checksum in the manifest)",
+                "default": "no (default none)",
+                "meaning": "Participants read from a roster.",
+            }
+        )
     show_html(_plain_table(pd.DataFrame(rows), "Parameters of this run", css="estimates params"))
 
 
 def _plain_table(frame: Any, caption: str, css: str = "estimates") -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
-    return (f'<table class="{css}"><caption>{html.escape(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return (
+        f'<table class="{css}"><caption>{html.escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
-def show_methods(*, aims: str, mechanism: str, estimands: Iterable[str], methods: str,
-                 performance: str, params: StudyParameters | None = None) -> None:
+def show_methods(
+    *,
+    aims: str,
+    mechanism: str,
+    estimands: Iterable[str],
+    methods: str,
+    performance: str,
+    params: StudyParameters | None = None,
+) -> None:
     """The ADEMP methods section (aims, data-generating mechanism, estimands, methods,
     performance), with the parameters changed from their defaults."""
     esc = html.escape
@@ -159,9 +211,11 @@ def show_methods(*, aims: str, mechanism: str, estimands: Iterable[str], methods
         diff = {k: v for k, v in params.changed().items() if k != "roster"}
         if "roster" in params.changed():
             diff["roster"] = "a real roster"
-        changed = ("<p>Parameters changed from the defaults: "
-                   + (esc(", ".join(f"{k} = {cli_text(v)}" for k, v in diff.items())) or "none")
-                   + ".</p>")
+        changed = (
+            "<p>Parameters changed from the defaults: "
+            + (esc(", ".join(f"{k} = {cli_text(v)}" for k, v in diff.items())) or "none")
+            + ".</p>"
+        )
     items = "".join(f"<li>{esc(e)}</li>" for e in estimands)
     show_html(
         '<section id="methods"><h2>Methods (ADEMP)</h2>'
@@ -169,7 +223,8 @@ def show_methods(*, aims: str, mechanism: str, estimands: Iterable[str], methods
         f"<h3>Data-generating mechanism</h3><p>{esc(mechanism)}</p>{changed}"
         f"<h3>Estimands</h3><ul>{items}</ul>"
         f"<h3>Methods</h3><p>{esc(methods)}</p>"
-        f"<h3>Performance</h3><p>{esc(performance)}</p></section>")
+        f"<h3>Performance</h3><p>{esc(performance)}</p></section>"
+    )
 
 
 def show_limitations(limitations: Iterable[str]) -> None:
@@ -185,9 +240,11 @@ def show_reproduce(params: StudyParameters) -> str:
     roster = params.to_dict().get("roster")
     # the file name only: a full path can name a person (a home folder)
     cmd = params.command(**({"roster": Path(roster).name} if roster else {}))
-    show_html('<section id="reproduce"><h2>Reproduce this</h2>'
-              f"<pre><code>{html.escape(cmd)}</code></pre>"
-              f"<p>toolkit {html.escape(toolkit.__version__)}; the run's manifest.json lists the "
-              "package versions, the specification fingerprint and the checksum of every table. "
-              "<code>rmt verify RUN_DIR</code> re-runs it and compares every table.</p></section>")
+    show_html(
+        '<section id="reproduce"><h2>Reproduce this</h2>'
+        f"<pre><code>{html.escape(cmd)}</code></pre>"
+        f"<p>toolkit {html.escape(toolkit.__version__)}; the run's manifest.json lists the "
+        "package versions, the specification fingerprint and the checksum of every table. "
+        "<code>rmt verify RUN_DIR</code> re-runs it and compares every table.</p></section>"
+    )
     return cmd

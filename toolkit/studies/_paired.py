@@ -15,8 +15,7 @@ import pandas as pd
 __all__ = ["marginal_cost", "paired_contrasts", "paired_report"]
 
 
-def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, str]
-                     ) -> pd.DataFrame:
+def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, str]) -> pd.DataFrame:
     """Every arm minus ``reference`` on each outcome of ``names``: the mean over replicates
     of the per-replicate difference of arm means (common random numbers make each
     replicate a paired comparison), with its Monte Carlo SE (SD over replicates /
@@ -26,25 +25,40 @@ def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, st
     arm = outcomes["arm"].astype(str)
     parts = []
     for outcome in names:
-        means = (outcomes[outcome].astype("float64").groupby([arm, outcomes["replicate"]])
-                 .mean().unstack("replicate"))
+        means = (
+            outcomes[outcome]
+            .astype("float64")
+            .groupby([arm, outcomes["replicate"]])
+            .mean()
+            .unstack("replicate")
+        )
         diff = means.drop(index=reference) - means.loc[reference]
         r = diff.notna().sum(axis=1)
         est, se = diff.mean(axis=1), diff.std(axis=1, ddof=1) / np.sqrt(r)
-        parts.append(pd.DataFrame({
-            "group": diff.index.astype(str), "reference": reference, "outcome": outcome,
-            "effect": "risk_difference" if outcome == "completed" else "difference",
-            "estimate": est.to_numpy(), "mc_se": se.to_numpy(),
-            "ci_low": (est - 1.96 * se).to_numpy(), "ci_high": (est + 1.96 * se).to_numpy(),
-            "replicates": r.to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "group": diff.index.astype(str),
+                    "reference": reference,
+                    "outcome": outcome,
+                    "effect": "risk_difference" if outcome == "completed" else "difference",
+                    "estimate": est.to_numpy(),
+                    "mc_se": se.to_numpy(),
+                    "ci_low": (est - 1.96 * se).to_numpy(),
+                    "ci_high": (est + 1.96 * se).to_numpy(),
+                    "replicates": r.to_numpy(),
+                }
+            )
+        )
     out = pd.concat(parts, ignore_index=True)
     for c in ("group", "reference"):
         out[c] = out[c].astype("string")
     return out
 
 
-def marginal_cost(outcomes: pd.DataFrame, baseline: str = "none", *, boot: int = 400,
-                  seed: int = 0) -> pd.DataFrame:
+def marginal_cost(
+    outcomes: pd.DataFrame, baseline: str = "none", *, boot: int = 400, seed: int = 0
+) -> pd.DataFrame:
     """Coordinator hours per ADDITIONAL completed pair, each arm against ``baseline`` (no
     check-ins): (extra coordinator hours) / (extra completed pairs), both summed per
     replicate and averaged over replicates (a ratio of means). NaN when the arm completes
@@ -54,45 +68,66 @@ def marginal_cost(outcomes: pd.DataFrame, baseline: str = "none", *, boot: int =
     from toolkit import _seeding
 
     arm = outcomes["arm"].astype(str)
-    per = (outcomes.assign(arm=arm).groupby(["arm", "replicate"])
-           .agg(hours=("hours_coordinator", "sum"), done=("completed", "sum")))
+    per = (
+        outcomes.assign(arm=arm)
+        .groupby(["arm", "replicate"])
+        .agg(hours=("hours_coordinator", "sum"), done=("completed", "sum"))
+    )
     hours, done = per["hours"].unstack("replicate"), per["done"].unstack("replicate")
     d_hours = (hours.drop(index=baseline) - hours.loc[baseline]).to_numpy(float)
     d_done = (done.drop(index=baseline) - done.loc[baseline]).to_numpy(float)
     reps = d_hours.shape[1]
-    counts = _seeding.rng(seed, "checkin_cadence", "marginal_cost").multinomial(
-        reps, np.full(reps, 1 / reps), size=boot).T / reps          # replicates x resamples
+    counts = (
+        _seeding.rng(seed, "checkin_cadence", "marginal_cost")
+        .multinomial(reps, np.full(reps, 1 / reps), size=boot)
+        .T
+        / reps
+    )  # replicates x resamples
     mean_h, mean_d = d_hours.mean(axis=1), d_done.mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(mean_d > 0, mean_h / mean_d, np.nan)
-        boot_ratio = np.where((d_done @ counts) > 0, (d_hours @ counts) / (d_done @ counts),
-                              np.nan)
+        boot_ratio = np.where((d_done @ counts) > 0, (d_hours @ counts) / (d_done @ counts), np.nan)
     ok = np.isfinite(boot_ratio)
     kept = np.where(ok, boot_ratio, 0.0)
     n_ok = ok.sum(axis=1)
     mean_b = kept.sum(axis=1) / np.maximum(n_ok, 1)
-    mc = np.where(n_ok > 1, np.sqrt(((kept - mean_b[:, None]) ** 2 * ok).sum(axis=1)
-                                    / np.maximum(n_ok - 1, 1)), np.nan)
-    return pd.DataFrame({"arm": hours.drop(index=baseline).index.astype(str),
-                         "extra_hours_per_replicate": mean_h,
-                         "extra_completed_per_replicate": mean_d,
-                         "hours_per_additional_completed_pair": ratio,
-                         "mc_error": np.where(np.isfinite(ratio), mc, np.nan)})
+    mc = np.where(
+        n_ok > 1,
+        np.sqrt(((kept - mean_b[:, None]) ** 2 * ok).sum(axis=1) / np.maximum(n_ok - 1, 1)),
+        np.nan,
+    )
+    return pd.DataFrame(
+        {
+            "arm": hours.drop(index=baseline).index.astype(str),
+            "extra_hours_per_replicate": mean_h,
+            "extra_completed_per_replicate": mean_d,
+            "hours_per_additional_completed_pair": ratio,
+            "mc_error": np.where(np.isfinite(ratio), mc, np.nan),
+        }
+    )
 
 
-def paired_report(estimates: pd.DataFrame, labels: dict[str, str], names: dict[str, str]
-                  ) -> pd.DataFrame:
+def paired_report(
+    estimates: pd.DataFrame, labels: dict[str, str], names: dict[str, str]
+) -> pd.DataFrame:
     """:func:`paired_contrasts` readable (text cells): arm (``labels``), outcome (``names``),
     difference and Monte Carlo SE, risk differences in percentage points."""
     from toolkit.report import fmt_number
 
     scale = np.where(estimates.effect == "risk_difference", 100.0, 1.0)
     digits = [1 if e == "risk_difference" else 3 for e in estimates.effect]
-    return pd.DataFrame({
-        "arm": estimates.group.map(lambda g: labels.get(g, g)).to_numpy(),
-        "outcome": [names[o] + (" (points)" if e == "risk_difference" else "")
-                    for o, e in zip(estimates.outcome, estimates.effect, strict=True)],
-        "difference": [fmt_number(v, d) for v, d in
-                       zip(estimates.estimate * scale, digits, strict=True)],
-        "Monte Carlo SE": [fmt_number(v, d + 1) for v, d in
-                           zip(estimates.mc_se * scale, digits, strict=True)]})
+    return pd.DataFrame(
+        {
+            "arm": estimates.group.map(lambda g: labels.get(g, g)).to_numpy(),
+            "outcome": [
+                names[o] + (" (points)" if e == "risk_difference" else "")
+                for o, e in zip(estimates.outcome, estimates.effect, strict=True)
+            ],
+            "difference": [
+                fmt_number(v, d) for v, d in zip(estimates.estimate * scale, digits, strict=True)
+            ],
+            "Monte Carlo SE": [
+                fmt_number(v, d + 1) for v, d in zip(estimates.mc_se * scale, digits, strict=True)
+            ],
+        }
+    )

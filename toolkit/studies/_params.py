@@ -68,9 +68,22 @@ from toolkit.studies._fields import (
     unwrap,
 )
 
-__all__ = ["Cadence", "Capacity", "Choice", "CohortGroup", "Policy",
-           "RosterGroup", "StudyParameters", "cadences", "canonical_json", "choice", "cli_text",
-           "is_list_annotation", "parse_value", "policies"]
+__all__ = [
+    "Cadence",
+    "Capacity",
+    "Choice",
+    "CohortGroup",
+    "Policy",
+    "RosterGroup",
+    "StudyParameters",
+    "cadences",
+    "canonical_json",
+    "choice",
+    "cli_text",
+    "is_list_annotation",
+    "parse_value",
+    "policies",
+]
 
 
 class StudyParameters(BaseModel):
@@ -83,7 +96,9 @@ class StudyParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     study: ClassVar[str] = "study"
 
-    seed: int = Field(0, ge=0, le=MAX_SEED, description="Root seed: the same seed gives the same numbers.")
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="Root seed: the same seed gives the same numbers."
+    )
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -102,7 +117,9 @@ class StudyParameters(BaseModel):
             if name not in cls.model_fields:
                 raise InvalidParameterError(
                     f"Study {cls.study} has no parameter {name!r}; its parameters are "
-                    + ", ".join(repr(n) for n in cls.model_fields) + ".")
+                    + ", ".join(repr(n) for n in cls.model_fields)
+                    + "."
+                )
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any] | None = None, **more: Any) -> StudyParameters:
@@ -120,8 +137,9 @@ class StudyParameters(BaseModel):
             raise cls._sentence(exc, clean) from None
 
     @classmethod
-    def from_strings(cls, assignments: Iterable[str] | Mapping[str, Any],
-                     base: Mapping[str, Any] | None = None) -> StudyParameters:
+    def from_strings(
+        cls, assignments: Iterable[str] | Mapping[str, Any], base: Mapping[str, Any] | None = None
+    ) -> StudyParameters:
         """Validate ``key=value`` strings (the CLI's ``-p``) on top of ``base`` values."""
         if isinstance(assignments, Mapping):
             pairs = list(assignments.items())
@@ -130,7 +148,8 @@ class StudyParameters(BaseModel):
             for item in assignments:
                 if not isinstance(item, str) or "=" not in item:
                     raise InvalidParameterError(
-                        f"Parameters of study {cls.study} are given as key=value; got {item!r}.")
+                        f"Parameters of study {cls.study} are given as key=value; got {item!r}."
+                    )
                 key, value = item.split("=", 1)
                 pairs.append((key.strip(), value))
         cls.refuse_unknown(k for k, _ in pairs)
@@ -149,20 +168,25 @@ class StudyParameters(BaseModel):
             data = yaml.safe_load(p.read_text(encoding="utf-8"))
         except OSError as exc:
             raise InvalidParameterError(
-                f"The parameter file {str(p)!r} cannot be read ({exc.strerror or exc}).") from None
+                f"The parameter file {str(p)!r} cannot be read ({exc.strerror or exc})."
+            ) from None
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0]
             raise InvalidParameterError(
-                f"The parameter file {str(p)!r} is not valid YAML or JSON ({first}).") from None
+                f"The parameter file {str(p)!r} is not valid YAML or JSON ({first})."
+            ) from None
         if data is None:
             data = {}
         if not isinstance(data, Mapping):
             raise InvalidParameterError(
                 f"The parameter file {str(p)!r} must hold a mapping of parameter names to "
-                f"values; got a {type(data).__name__}.")
+                f"values; got a {type(data).__name__}."
+            )
         cls.refuse_unknown(data)
-        base = {k: parse_value(v, cls.model_fields[k].annotation) if isinstance(v, str) else v
-                for k, v in data.items()}
+        base = {
+            k: parse_value(v, cls.model_fields[k].annotation) if isinstance(v, str) else v
+            for k, v in data.items()
+        }
         return cls.from_strings(list(overrides), base=base)
 
     @classmethod
@@ -195,19 +219,22 @@ class StudyParameters(BaseModel):
             return cause
         info = cls.model_fields.get(name)
         if info is None:  # a model-level check: its message is already a sentence
-            return InvalidParameterError(f"The parameters of {cls._owner()} are inconsistent: "
-                                         f"{err['msg']}.")
+            return InvalidParameterError(
+                f"The parameters of {cls._owner()} are inconsistent: {err['msg']}."
+            )
         allowed = allowed_text(info)
         value = values.get(name, err.get("input"))
         if len(loc) > 1 and isinstance(loc[1], int) and isinstance(value, tuple | list):
             shown = list(value)
             return InvalidParameterError(
                 f"The {name!r} parameter of {cls._owner()} must be {allowed}; got "
-                f"{err.get('input')!r} (item {loc[1] + 1} of {shown!r}).")
+                f"{err.get('input')!r} (item {loc[1] + 1} of {shown!r})."
+            )
         if err["type"] in ("value_error", "assertion_error"):
             msg = str(err.get("ctx", {}).get("error", err["msg"]))
             return InvalidParameterError(
-                f"The {name!r} parameter of {cls._owner()} must be {allowed}; got {value!r} ({msg}).")
+                f"The {name!r} parameter of {cls._owner()} must be {allowed}; got {value!r} ({msg})."
+            )
         if isinstance(value, tuple):
             value = list(value)
         return fail(name, cls._owner(), allowed, value)
@@ -236,9 +263,16 @@ class StudyParameters(BaseModel):
     def describe(cls) -> list[dict[str, str]]:
         """One row per parameter: name, type, default, allowed values, help."""
         defaults = cls.defaults()
-        return [{"name": n, "type": type_text(i), "default": cli_text(defaults[n]),
-                 "allowed": allowed_text(i), "help": i.description or ""}
-                for n, i in cls.model_fields.items()]
+        return [
+            {
+                "name": n,
+                "type": type_text(i),
+                "default": cli_text(defaults[n]),
+                "allowed": allowed_text(i),
+                "help": i.description or "",
+            }
+            for n, i in cls.model_fields.items()
+        ]
 
     def cli_args(self, **shown: Any) -> list[str]:
         """``-p key=value`` arguments reproducing these parameters (non-defaults only);
@@ -262,6 +296,7 @@ def _defaults(cls: type[StudyParameters]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- vocabularies
 
+
 def policies() -> tuple[str, ...]:
     """The matching policies registered now (``toolkit.matching.POLICIES``)."""
     from toolkit.matching import POLICIES
@@ -279,13 +314,15 @@ def cadences() -> tuple[str, ...]:
 _POLICY, _CADENCE = Choice("policy", policies), Choice("cadence", cadences)
 Policy = Annotated[str, AfterValidator(_POLICY), _POLICY]
 Cadence = Annotated[str, AfterValidator(_CADENCE), _CADENCE]
-Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY,
-                                description="Most mentees a mentor may have at once.")]
+Capacity = Annotated[
+    int, Field(ge=1, le=MAX_CAPACITY, description="Most mentees a mentor may have at once.")
+]
 
 
 # --------------------------------------------------------------------------- shared groups
 # A study's Parameters derives from the groups it needs; their fields come first, in the
 # order seed, cohort, roster, models, then the study's own.
+
 
 class CohortGroup(StudyParameters):
     """The synthetic cohort's size."""
@@ -298,8 +335,9 @@ class RosterGroup(StudyParameters):
     """A roster of real people instead of the synthetic cohort."""
 
     input_files: ClassVar[tuple[str, ...]] = ("roster",)  # checksummed by the host side
-    roster: str | None = Field(None, description="Roster CSV of real people instead of a "
-                               "synthetic cohort.")
+    roster: str | None = Field(
+        None, description="Roster CSV of real people instead of a synthetic cohort."
+    )
 
 
 #: Seed streams of the across-model run: the verdict is checked on each of them.
@@ -310,14 +348,27 @@ class ModelsGroup(StudyParameters):
     """The plausible models every headline contrast runs over (``toolkit.ensemble``)."""
 
     input_files: ClassVar[tuple[str, ...]] = ("models",)  # checksummed by the host side
-    models: str | None = Field(None, description="Ensemble file of plausible models (written by "
-                               "rmt calibrate, or a fitted program's posterior); default: the "
-                               "committed ensemble.")
-    n_models: int = Field(200, ge=1, le=100_000, description="How many plausible models (the "
-                          "ensemble's first ones) every headline contrast runs over.")
-    model_replicates: int = Field(10, ge=SEED_STREAMS, le=1000, description="Simulated programs "
-                                  "per arm and model in the across-model run (split into five "
-                                  "seed streams to check the verdict).")
+    models: str | None = Field(
+        None,
+        description="Ensemble file of plausible models (written by "
+        "rmt calibrate, or a fitted program's posterior); default: the "
+        "committed ensemble.",
+    )
+    n_models: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="How many plausible models (the "
+        "ensemble's first ones) every headline contrast runs over.",
+    )
+    model_replicates: int = Field(
+        10,
+        ge=SEED_STREAMS,
+        le=1000,
+        description="Simulated programs "
+        "per arm and model in the across-model run (split into five "
+        "seed streams to check the verdict).",
+    )
 
     @model_validator(mode="after")
     def _models_file(self) -> ModelsGroup:
@@ -327,11 +378,13 @@ class ModelsGroup(StudyParameters):
             raise InvalidParameterError(
                 f"The 'models' parameter of {type(self)._owner()} must be an ensemble file "
                 f"(a Parquet file written by rmt calibrate); got {self.models!r}: the number "
-                "of models is set by n_models (at least 1).")
+                "of models is set by n_models (at least 1)."
+            )
         if self.models is not None:  # the default (committed) ensemble is read when used
             n = len(load_models(self.models))
             if self.n_models > n:
                 raise InvalidParameterError(
                     f"The 'n_models' parameter of {type(self)._owner()} must be at most the "
-                    f"{n} models of {self.models!r}; got {self.n_models}.")
+                    f"{n} models of {self.models!r}; got {self.n_models}."
+                )
         return self

@@ -35,46 +35,73 @@ class Parameters(RosterGroup):
 
     study = "advise"
 
-    pairs: int = Field(30, ge=1, le=5000, description="Pairs in the program (with a roster: "
-                       "its mentees).")
+    pairs: int = Field(
+        30, ge=1, le=5000, description="Pairs in the program (with a roster: its mentees)."
+    )
     weeks: int = Field(26, ge=1, le=520, description="Program length in weeks.")
-    coordinator_hours: float = Field(40.0, gt=0, description="Coordinator hours for the whole "
-                                     "program (the budget).")
-    availability: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
-        "Hours a month a senior mentee can give (none: the plausible models' own)."))
+    coordinator_hours: float = Field(
+        40.0, gt=0, description="Coordinator hours for the whole program (the budget)."
+    )
+    availability: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description=("Hours a month a senior mentee can give (none: the plausible models' own)."),
+    )
     outcome: Outcome = Field("completion", description="What to maximise.")
-    delta: float | None = Field(None, gt=0, lt=1, description="Indifference zone in outcome "
-                                "units (0.02 = 2 points; none: 0.02 completion, 0.01 "
-                                "learning).")
+    delta: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Indifference zone in outcome "
+        "units (0.02 = 2 points; none: 0.02 completion, 0.01 "
+        "learning).",
+    )
     alpha: float = Field(0.05, gt=0, lt=1, description="Error probability of the selection.")
-    quantile: float = Field(0.0, ge=0, lt=1, description="0: select on the worst case over "
-                            "the plausible models; q: on their q-quantile.")
-    scenarios: int = Field(8, ge=1, le=1000, description="Plausible models the selection is "
-                           "robust over.")
-    models: str | None = Field(None, description="Ensemble file of plausible models (none: "
-                               "the committed ensemble).")
-    policies: tuple[Policy, ...] = Field(default_factory=policies,
-                                         description="Matching policies to consider.")
-    cadences: tuple[Cadence, ...] = Field(default_factory=cadences,
-                                          description="Meeting cadences to consider.")
-    minutes: tuple[float, ...] = Field((30.0, 60.0), description="Meeting lengths to "
-                                       "consider, minutes.")
-    checkins: tuple[Checkins, ...] = Field(("none", "monthly", "survey_30_60"),
-                                           description="Check-in schedules to consider.")
-    actions: tuple[Action, ...] = Field(("coach", "rematch", "close"),
-                                        description="Actions on a flag to consider.")
-    n0: int = Field(20, ge=2, le=1000, description="First-stage replications of the "
-                    "selection.")
-    change_models: int = Field(200, ge=2, le=100_000, description="Plausible models that "
-                               "compare the recommended design with its rival.")
-    workers: int = Field(1, ge=1, le=64, description="Worker processes (the result does not "
-                         "depend on it).")
+    quantile: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="0: select on the worst case over "
+        "the plausible models; q: on their q-quantile.",
+    )
+    scenarios: int = Field(
+        8, ge=1, le=1000, description="Plausible models the selection is robust over."
+    )
+    models: str | None = Field(
+        None, description="Ensemble file of plausible models (none: the committed ensemble)."
+    )
+    policies: tuple[Policy, ...] = Field(
+        default_factory=policies, description="Matching policies to consider."
+    )
+    cadences: tuple[Cadence, ...] = Field(
+        default_factory=cadences, description="Meeting cadences to consider."
+    )
+    minutes: tuple[float, ...] = Field(
+        (30.0, 60.0), description="Meeting lengths to consider, minutes."
+    )
+    checkins: tuple[Checkins, ...] = Field(
+        ("none", "monthly", "survey_30_60"), description="Check-in schedules to consider."
+    )
+    actions: tuple[Action, ...] = Field(
+        ("coach", "rematch", "close"), description="Actions on a flag to consider."
+    )
+    n0: int = Field(20, ge=2, le=1000, description="First-stage replications of the selection.")
+    change_models: int = Field(
+        200,
+        ge=2,
+        le=100_000,
+        description="Plausible models that compare the recommended design with its rival.",
+    )
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes (the result does not depend on it)."
+    )
 
     input_files = ("roster", "models")
 
     @model_validator(mode="after")
     def _plan_is_valid(self) -> Parameters:
-        Advise._plan(self, None)   # one sentence for a plan toolkit.advice refuses
+        Advise._plan(self, None)  # one sentence for a plan toolkit.advice refuses
         return self
 
 
@@ -83,23 +110,31 @@ class Advise(BaseStudy):
 
     name = "advise"
     title = "Which program design should we run?"
-    question = ("Under a coordinator-hours budget, which matching policy, meeting cadence and "
-                "length, check-in schedule and action on a flag keep the most pairs going "
-                "(or learning), robustly across the plausible models?")
+    question = (
+        "Under a coordinator-hours budget, which matching policy, meeting cadence and "
+        "length, check-in schedule and action on a flag keep the most pairs going "
+        "(or learning), robustly across the plausible models?"
+    )
     Parameters = Parameters
     inputs = ("roster", "models")
-    model_limitation = ("the recommendation is the best design of this model over the "
-                        "plausible models tried, not a promise about a real program.")
-    robustness_note = ("Robustness here is the ensemble: the selection is robust over the "
-                       "first {params.scenarios} plausible models (worst case or a stated "
-                       "quantile), and 'what would change the advice' looks at more of them.")
-    notes = ("Planned check-in hours (every pair at every planned check-in) filter designs "
-             "before simulation, which is conservative: pairs that close early are not "
-             "checked in on; simulated hours (check-ins of open pairs, coaching, rematches, "
-             "closures) enter the selection as a constraint.",
-             "The spread across plausible models (lowest to highest model) is not a "
-             "confidence interval; Monte Carlo error is small against it and is in the "
-             "designs table (mcse columns).")
+    model_limitation = (
+        "the recommendation is the best design of this model over the "
+        "plausible models tried, not a promise about a real program."
+    )
+    robustness_note = (
+        "Robustness here is the ensemble: the selection is robust over the "
+        "first {params.scenarios} plausible models (worst case or a stated "
+        "quantile), and 'what would change the advice' looks at more of them."
+    )
+    notes = (
+        "Planned check-in hours (every pair at every planned check-in) filter designs "
+        "before simulation, which is conservative: pairs that close early are not "
+        "checked in on; simulated hours (check-ins of open pairs, coaching, rematches, "
+        "closures) enter the selection as a constraint.",
+        "The spread across plausible models (lowest to highest model) is not a "
+        "confidence interval; Monte Carlo error is small against it and is in the "
+        "designs table (mcse columns).",
+    )
 
     # -- the plan --------------------------------------------------------------------------
     @staticmethod
@@ -107,11 +142,21 @@ class Advise(BaseStudy):
         from toolkit.advice import AdvicePlan
 
         return AdvicePlan(
-            pairs=len(cohort.mentees) if cohort is not None else p.pairs, weeks=p.weeks,
-            budget=p.coordinator_hours, availability=p.availability, outcome=p.outcome,
-            delta=p.delta, alpha=p.alpha, quantile=p.quantile, scenarios=p.scenarios,
-            policies=p.policies, cadences=p.cadences, minutes=p.minutes, checkins=p.checkins,
-            actions=p.actions)
+            pairs=len(cohort.mentees) if cohort is not None else p.pairs,
+            weeks=p.weeks,
+            budget=p.coordinator_hours,
+            availability=p.availability,
+            outcome=p.outcome,
+            delta=p.delta,
+            alpha=p.alpha,
+            quantile=p.quantile,
+            scenarios=p.scenarios,
+            policies=p.policies,
+            cadences=p.cadences,
+            minutes=p.minutes,
+            checkins=p.checkins,
+            actions=p.actions,
+        )
 
     def plan(self) -> Any:
         """The :class:`toolkit.advice.AdvicePlan` of these parameters (the roster's size
@@ -131,8 +176,12 @@ class Advise(BaseStudy):
         from toolkit.advice import advise
 
         models, self.calibrated = self.ensemble()
-        kw = dict(cohort=self.roster_cohort, seed=self.params.seed, n0=self.params.n0,
-                  change_models=self.params.change_models)
+        kw = dict(
+            cohort=self.roster_cohort,
+            seed=self.params.seed,
+            n0=self.params.n0,
+            change_models=self.params.change_models,
+        )
         workers = min(self.params.workers, os.cpu_count() or 1)
         if workers > 1:
             with ProcessPoolExecutor(workers) as pool:
@@ -156,18 +205,25 @@ class Advise(BaseStudy):
         """Save the tables: designs, selection stages, scenarios, what would change."""
         from toolkit.advice import whatif_data
 
-        self.save_tables(designs=self.design_table(advice), stages=advice.selection.stages,
-                         cells=advice.selection.cells, scenarios=advice.models,
-                         change=advice.change if not advice.change.empty else None,
-                         whatif=whatif_data(advice))
+        self.save_tables(
+            designs=self.design_table(advice),
+            stages=advice.selection.stages,
+            cells=advice.selection.cells,
+            scenarios=advice.models,
+            change=advice.change if not advice.change.empty else None,
+            whatif=whatif_data(advice),
+        )
 
     def findings(self, advice: Any) -> list[str]:
         """The page's first lines; a stand-in ensemble is said first."""
         out = advice.findings()
         if not getattr(self, "calibrated", True):
-            out.insert(0, "Development run: no calibrated ensemble is shipped, so the "
-                       "'plausible models' are a sample of the prior, not models matched "
-                       "against evidence.")
+            out.insert(
+                0,
+                "Development run: no calibrated ensemble is shipped, so the "
+                "'plausible models' are a sample of the prior, not models matched "
+                "against evidence.",
+            )
         return out
 
     @staticmethod
@@ -178,26 +234,35 @@ class Advise(BaseStudy):
 
         t = advice.designs
         keep = t["recommended"] | t["indistinguishable"] | t["pareto"].fillna(False).astype(bool)
-        t = t[keep & t["objective"].notna()].sort_values(["objective", "hours_mean"],
-                                                          ascending=[False, True])
+        t = t[keep & t["objective"].notna()].sort_values(
+            ["objective", "hours_mean"], ascending=[False, True]
+        )
 
         def pts(x: Any) -> str:
             return fmt_number(100 * x, 1)
 
-        return pd.DataFrame({
-            "design": t["label"].to_numpy(),
-            "role": ["recommended" if r else "indistinguishable" if i else "Pareto set"
-                     for r, i in zip(t["recommended"], t["indistinguishable"], strict=True)],
-            "completion % (lowest-highest model)": [
-                f"{pts(m)} ({pts(lo)}-{pts(hi)})" for m, lo, hi in
-                zip(t["completion_mean"], t["completion_low"], t["completion_high"], strict=True)],
-            "skill gain, points": [pts(m) for m in t["learning_mean"]],
-            "coordinator hours": [fmt_number(h, 1) for h in t["hours_mean"]],
-            "P(over budget)": [f"{p:.0%}" for p in t["p_over_budget"]],
-            "hours per extra completed pair": [
-                "cheapest" if d == advice.cheapest else "-" if pd.isna(c) else fmt_number(c, 1)
-                for d, c in zip(t["design"], t["marginal_cost"], strict=True)],
-        })
+        return pd.DataFrame(
+            {
+                "design": t["label"].to_numpy(),
+                "role": [
+                    "recommended" if r else "indistinguishable" if i else "Pareto set"
+                    for r, i in zip(t["recommended"], t["indistinguishable"], strict=True)
+                ],
+                "completion % (lowest-highest model)": [
+                    f"{pts(m)} ({pts(lo)}-{pts(hi)})"
+                    for m, lo, hi in zip(
+                        t["completion_mean"], t["completion_low"], t["completion_high"], strict=True
+                    )
+                ],
+                "skill gain, points": [pts(m) for m in t["learning_mean"]],
+                "coordinator hours": [fmt_number(h, 1) for h in t["hours_mean"]],
+                "P(over budget)": [f"{p:.0%}" for p in t["p_over_budget"]],
+                "hours per extra completed pair": [
+                    "cheapest" if d == advice.cheapest else "-" if pd.isna(c) else fmt_number(c, 1)
+                    for d, c in zip(t["design"], t["marginal_cost"], strict=True)
+                ],
+            }
+        )
 
     # -- the page ------------------------------------------------------------------------------
     @staticmethod
@@ -217,25 +282,38 @@ class Advise(BaseStudy):
     def figures(advice: Any) -> list[tuple]:
         from toolkit.advice import pareto_figure
 
-        return [(pareto_figure(advice), "pareto",
-                 "Each design's selection outcome (points) against its mean coordinator "
-                 "hours; the line joins the Pareto set, the star is the recommended design, "
-                 "the dashed line the budget.")]
+        return [
+            (
+                pareto_figure(advice),
+                "pareto",
+                "Each design's selection outcome (points) against its mean coordinator "
+                "hours; the line joins the Pareto set, the star is the recommended design, "
+                "the dashed line the budget.",
+            )
+        ]
 
     def show_tables(self, advice: Any) -> None:
-        show_table(self.shortlist(advice), "The recommended design, the designs "
-                   "statistically indistinguishable from it, and the Pareto set of outcome "
-                   "against coordinator hours")
+        show_table(
+            self.shortlist(advice),
+            "The recommended design, the designs "
+            "statistically indistinguishable from it, and the Pareto set of outcome "
+            "against coordinator hours",
+        )
 
     def mechanism_text(self) -> str:
         p = self.params
-        cohort = (self.cohort_words() if p.roster is not None else
-                  f"a fresh synthetic cohort of {p.pairs} mentees and "
-                  f"{self.plan().mentors} mentors per replication")
-        return (f"Every design runs for {p.weeks} weeks with {cohort}; replication r draws "
-                "the same cohort, matchings and per-pair random numbers in every design and "
-                "every plausible model (common random numbers). A plausible model is a "
-                "behaviour model from the ensemble.")
+        cohort = (
+            self.cohort_words()
+            if p.roster is not None
+            else f"a fresh synthetic cohort of {p.pairs} mentees and "
+            f"{self.plan().mentors} mentors per replication"
+        )
+        return (
+            f"Every design runs for {p.weeks} weeks with {cohort}; replication r draws "
+            "the same cohort, matchings and per-pair random numbers in every design and "
+            "every plausible model (common random numbers). A plausible model is a "
+            "behaviour model from the ensemble."
+        )
 
     def methods_text(self, advice: Any) -> str:
         sel = advice.selection
@@ -249,7 +327,8 @@ class Advise(BaseStudy):
             "and then runs Kim & Nelson's (2001) fully sequential procedure with common "
             "random numbers, robust over the plausible models (Fan, Hong & Zhang 2020) and "
             "with the simulated coordinator hours as a stochastic constraint (Andradottir "
-            "& Kim 2010; Healey, Andradottir & Kim 2014). " + sel.guarantee
+            "& Kim 2010; Healey, Andradottir & Kim 2014). "
+            + sel.guarantee
             + ("" if sel.guarantee_holds else " The guarantee does not hold for this run.")
             + f" It used {sel.total_replications:,} design-model replications "
             f"(first stage n0 = {i['n0']}, h^2 = {i['kn_h2']:.3g}). The designs said to be "
@@ -262,16 +341,19 @@ class Advise(BaseStudy):
             "What would change the advice compares the recommended design with the "
             f"strongest rival under {advice.change_models} plausible models "
             f"({advice.inputs['change_replications']} replications each) and describes "
-            "where the rival wins with a PRIM box (Friedman & Fisher 1999; EMA Workbench).")
+            "where the rival wins with a PRIM box (Friedman & Fisher 1999; EMA Workbench)."
+        )
 
     def performance_text(self, advice: Any) -> str:
         d = advice.designs
         ran = d["objective"].notna()
-        return (f"Monte Carlo standard errors of the designs' mean completion are "
-                f"{100 * d.loc[ran, 'completion_mcse'].min():.1f} to "
-                f"{100 * d.loc[ran, 'completion_mcse'].max():.1f} points "
-                f"({int(d.loc[ran, 'programs'].iloc[0])} simulated programs per design); the "
-                "selection's own error is bounded by its guarantee.")
+        return (
+            f"Monte Carlo standard errors of the designs' mean completion are "
+            f"{100 * d.loc[ran, 'completion_mcse'].min():.1f} to "
+            f"{100 * d.loc[ran, 'completion_mcse'].max():.1f} points "
+            f"({int(d.loc[ran, 'programs'].iloc[0])} simulated programs per design); the "
+            "selection's own error is bounded by its guarantee."
+        )
 
     # -- sweeps: the recommended design's numbers ------------------------------------------
     @classmethod
@@ -285,8 +367,14 @@ class Advise(BaseStudy):
         rows = []
         for name, scale in (("completion", 100.0), ("learning", 100.0), ("hours", 1.0)):
             m, se = r[f"{name}_mean"] * scale, r[f"{name}_mcse"] * scale
-            rows.append({"estimate_name": f"recommended ({r['label']}): {name}",
-                         "estimate": m, "ci_low": m - 1.96 * se, "ci_high": m + 1.96 * se})
+            rows.append(
+                {
+                    "estimate_name": f"recommended ({r['label']}): {name}",
+                    "estimate": m,
+                    "ci_low": m - 1.96 * se,
+                    "ci_high": m + 1.96 * se,
+                }
+            )
         return pd.DataFrame(rows)
 
 

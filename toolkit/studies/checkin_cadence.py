@@ -46,19 +46,33 @@ from toolkit.studies._params import (
     RosterGroup,
 )
 
-__all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters",
-           "marginal_cost", "paired_contrasts", "scenario_note"]
+__all__ = [
+    "SCHEDULES",
+    "STUDY",
+    "CheckinCadence",
+    "CheckinResult",
+    "Parameters",
+    "marginal_cost",
+    "paired_contrasts",
+    "scenario_note",
+]
 
 Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_meeting_streak"]
 SCHEDULES = typing.get_args(Schedule)
 Action = Literal["coach", "rematch", "close"]
-SCHEDULE_TEXT = {"none": "no check-ins", "monthly": "monthly check-ins",
-                 "survey_30_60": "30/60-day surveys",
-                 "no_first_meeting": "the no-first-meeting rule",
-                 "no_meeting_streak": "the no-meeting-streak rule"}
+SCHEDULE_TEXT = {
+    "none": "no check-ins",
+    "monthly": "monthly check-ins",
+    "survey_30_60": "30/60-day surveys",
+    "no_first_meeting": "the no-first-meeting rule",
+    "no_meeting_streak": "the no-meeting-streak rule",
+}
 ACTION_TEXT = {"coach": "coaching", "rematch": "rematching", "close": "closing"}
-OUTCOMES = {"completed": "completion", "mean_quality": "relationship quality",
-            "hours_coordinator": "coordinator hours per pair"}
+OUTCOMES = {
+    "completed": "completion",
+    "mean_quality": "relationship quality",
+    "hours_coordinator": "coordinator hours per pair",
+}
 
 
 class Parameters(ModelsGroup, RosterGroup, CohortGroup):
@@ -67,20 +81,34 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     study = "checkin_cadence"
 
     schedules: tuple[Schedule, ...] = Field(
-        SCHEDULES, min_length=2,
-        description="Check-in schedules and trigger rules to compare (none = no check-ins).")
+        SCHEDULES,
+        min_length=2,
+        description="Check-in schedules and trigger rules to compare (none = no check-ins).",
+    )
     actions: tuple[Action, ...] = Field(
-        ("coach", "rematch", "close"), min_length=1,
-        description="What the coordinator does when a pair is flagged.")
+        ("coach", "rematch", "close"),
+        min_length=1,
+        description="What the coordinator does when a pair is flagged.",
+    )
     reference: Schedule = Field("none", description="Schedule every arm is compared with.")
     reference_action: Action = Field(
-        "coach", description="Action of the reference arm when the reference schedule is not none.")
-    flag_rating: float = Field(2.0, ge=1, le=5,
-                               description="A check-in rating at or below this flags the pair.")
+        "coach", description="Action of the reference arm when the reference schedule is not none."
+    )
+    flag_rating: float = Field(
+        2.0, ge=1, le=5, description="A check-in rating at or below this flags the pair."
+    )
     first_meeting_week: int = Field(
-        4, ge=1, le=52, description="no_first_meeting rule: flag a pair with no meeting by this week.")
+        4,
+        ge=1,
+        le=52,
+        description="no_first_meeting rule: flag a pair with no meeting by this week.",
+    )
     no_meeting_weeks: int = Field(
-        6, ge=1, le=52, description="no_meeting_streak rule: flag a pair this many weeks without a meeting.")
+        6,
+        ge=1,
+        le=52,
+        description="no_meeting_streak rule: flag a pair this many weeks without a meeting.",
+    )
     cadence: Cadence = Field("biweekly", description="Meeting schedule of every arm.")
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
     policy: Policy = Field("random", description="Matching policy of every arm.")
@@ -91,13 +119,15 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     def _consistent(self) -> Parameters:
         must_be_compared(self.study, "reference", self.reference, self.schedules, "schedules")
         if self.reference != "none":
-            must_be_compared(self.study, "reference_action", self.reference_action, self.actions,
-                             "actions")
+            must_be_compared(
+                self.study, "reference_action", self.reference_action, self.actions, "actions"
+            )
         for name in ("first_meeting_week", "no_meeting_weeks"):
             if getattr(self, name) > self.duration_weeks:
                 raise InvalidParameterError(
                     f"The {name!r} parameter of study checkin_cadence must be at most "
-                    f"duration_weeks ({self.duration_weeks}); got {getattr(self, name)!r}.")
+                    f"duration_weeks ({self.duration_weeks}); got {getattr(self, name)!r}."
+                )
         return self
 
 
@@ -118,10 +148,13 @@ def reference_arm(params: Parameters) -> str:
 
 def plan_table(params: Parameters) -> pd.DataFrame:
     """One row per arm: arm name, schedule, action on a flag (none for no check-ins)."""
-    rows = [{"arm": "none", "schedule": "none", "action": "none"} if schedule == "none" else
-            {"arm": f"{schedule}+{action}", "schedule": schedule, "action": action}
-            for schedule in params.schedules
-            for action in (["none"] if schedule == "none" else params.actions)]
+    rows = [
+        {"arm": "none", "schedule": "none", "action": "none"}
+        if schedule == "none"
+        else {"arm": f"{schedule}+{action}", "schedule": schedule, "action": action}
+        for schedule in params.schedules
+        for action in (["none"] if schedule == "none" else params.actions)
+    ]
     ref = reference_arm(params)
     rows.sort(key=lambda r: r["arm"] != ref)
     return pd.DataFrame(rows)
@@ -147,19 +180,25 @@ class CheckinCadence(EarlyWarning, BaseStudy):
 
     name = "checkin_cadence"
     title = "How should a coordinator check in on pairs?"
-    question = ("Which check-in schedule or trigger rule, and which response to a flag (coach, "
-                "rematch or close), keeps the most pairs going, and at what cost in coordinator "
-                "hours per retained pair?")
+    question = (
+        "Which check-in schedule or trigger rule, and which response to a flag (coach, "
+        "rematch or close), keeps the most pairs going, and at what cost in coordinator "
+        "hours per retained pair?"
+    )
     Parameters = Parameters
-    model_limitation = ("what coaching or a rematch does for a struggling pair, and how honest "
-                        "check-in ratings are, are model assumptions.")
-    notes = ("Coordinator hours count check-ins, coaching, rematches and closures at the "
-             "behaviour model's time costs; other coordinator work is not counted.",
-             "Closing a flagged pair lowers completion by definition (a cost of the rule, not "
-             "a finding); it may still be the right call for a pair that is not working, which "
-             "completion alone does not show.",
-             "What coaching and a rematch do, and how many flagged mentees accept a rematch, "
-             "are priors of the behaviour model; these results are at its default values.")
+    model_limitation = (
+        "what coaching or a rematch does for a struggling pair, and how honest "
+        "check-in ratings are, are model assumptions."
+    )
+    notes = (
+        "Coordinator hours count check-ins, coaching, rematches and closures at the "
+        "behaviour model's time costs; other coordinator work is not counted.",
+        "Closing a flagged pair lowers completion by definition (a cost of the rule, not "
+        "a finding); it may still be the right call for a pair that is not working, which "
+        "completion alone does not show.",
+        "What coaching and a rematch do, and how many flagged mentees accept a rematch, "
+        "are priors of the behaviour model; these results are at its default values.",
+    )
 
     @cached_property
     def plan(self) -> pd.DataFrame:
@@ -177,30 +216,46 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         from toolkit.program import ProgramDesign
 
         p = self.params
-        return ProgramDesign(cadence=p.cadence, duration_weeks=p.duration_weeks,
-                             flag_rating=p.flag_rating, **rule)
+        return ProgramDesign(
+            cadence=p.cadence, duration_weeks=p.duration_weeks, flag_rating=p.flag_rating, **rule
+        )
 
     def arms(self) -> dict[str, Any]:
         from toolkit.experiment import Arm, MatchSpec
 
         match = MatchSpec(self.params.policy, capacity=self.params.capacity)
-        return {r.arm: Arm(match, self._design(on_flag="coach" if r.action == "none" else r.action,
-                                               **_rule(r.schedule, self.params)))
-                for r in self.plan.itertuples(index=False)}
+        return {
+            r.arm: Arm(
+                match,
+                self._design(
+                    on_flag="coach" if r.action == "none" else r.action,
+                    **_rule(r.schedule, self.params),
+                ),
+            )
+            for r in self.plan.itertuples(index=False)
+        }
 
     def arm_words(self, arm: str) -> str:
         return _label(arm)
 
     def headlines(self) -> list[Headline]:
         """Completion of every arm against the reference; first the first arm of the plan."""
-        return [Headline(a, self.reference, text=f"the completion difference between "
-                         f"{_label(a)} and {_label(self.reference)}") for a in self.plan.arm[1:]]
+        return [
+            Headline(
+                a,
+                self.reference,
+                text=f"the completion difference between {_label(a)} and {_label(self.reference)}",
+            )
+            for a in self.plan.arm[1:]
+        ]
 
     def simulate(self) -> CheckinResult:
         """Run every arm over the replicates; outcomes and events without participant ids."""
         res = self.run(("outcomes", "events"))
-        return CheckinResult(outcomes=self.without_ids(res.outcomes),
-                             events=self.without_ids(res.events, "mentor_id", "new_mentor_id"))
+        return CheckinResult(
+            outcomes=self.without_ids(res.outcomes),
+            events=self.without_ids(res.events, "mentor_id", "new_mentor_id"),
+        )
 
     def analyse(self, result: CheckinResult) -> pd.DataFrame:
         """Completion, quality and coordinator hours of every arm against the reference:
@@ -212,13 +267,19 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         """Per arm: coordinator hours per completed ("retained") pair, the mean over replicates
         of (coordinator hours) / (completed pairs), with its Monte Carlo SE (an AVERAGE cost;
         the marginal cost against no check-ins is :meth:`marginal_table`)."""
-        per_rep = (result.outcomes.groupby(["arm", "replicate"], sort=False)
-                   .agg(hours=("hours_coordinator", "sum"), retained=("completed", "sum")))
+        per_rep = result.outcomes.groupby(["arm", "replicate"], sort=False).agg(
+            hours=("hours_coordinator", "sum"), retained=("completed", "sum")
+        )
         cost = (per_rep.hours / per_rep.retained.where(per_rep.retained > 0)).groupby(
-            level="arm", sort=False)
-        out = pd.DataFrame({"hours_per_retained_pair": cost.mean(),
-                            "mc_se": cost.std(ddof=1) / np.sqrt(cost.count()),
-                            "replicates": cost.count()})
+            level="arm", sort=False
+        )
+        out = pd.DataFrame(
+            {
+                "hours_per_retained_pair": cost.mean(),
+                "mc_se": cost.std(ddof=1) / np.sqrt(cost.count()),
+                "replicates": cost.count(),
+            }
+        )
         return out.reindex(self.plan["arm"]).rename_axis("arm").reset_index()
 
     def marginal_table(self, result: CheckinResult) -> pd.DataFrame | None:
@@ -233,19 +294,35 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         pair, and the coordinator hours per retained pair."""
         o, ev = result.outcomes, result.events
         pairs = o.groupby("arm", sort=False).size()
-        means = (o.groupby("arm", sort=False)
-                 .agg(completion=("completed", "mean"), mean_quality=("mean_quality", "mean"),
-                      coordinator_hours=("hours_coordinator", "mean"),
-                      meetings_held=("meetings_held", "mean")))
+        means = o.groupby("arm", sort=False).agg(
+            completion=("completed", "mean"),
+            mean_quality=("mean_quality", "mean"),
+            coordinator_hours=("hours_coordinator", "mean"),
+            meetings_held=("meetings_held", "mean"),
+        )
         kinds = ["checkin", "flag", "coach", "rematch"]
-        counts = (ev[ev.event.isin(kinds)].groupby(["arm", "event"], observed=True).size()
-                  .unstack(fill_value=0).reindex(columns=kinds, fill_value=0))
-        closures = ev[(ev.event == "closure") & (ev.reason == "coordinator_close")].groupby(
-            "arm", observed=True).size().rename("closed_by_coordinator")
+        counts = (
+            ev[ev.event.isin(kinds)]
+            .groupby(["arm", "event"], observed=True)
+            .size()
+            .unstack(fill_value=0)
+            .reindex(columns=kinds, fill_value=0)
+        )
+        closures = (
+            ev[(ev.event == "closure") & (ev.reason == "coordinator_close")]
+            .groupby("arm", observed=True)
+            .size()
+            .rename("closed_by_coordinator")
+        )
         counts = counts.join(closures, how="outer").fillna(0)
         per_pair = counts.div(pairs, axis=0).reindex(means.index).fillna(0.0)
-        names = {"checkin": "checkins", "flag": "flags", "coach": "coachings",
-                 "rematch": "rematches", "closed_by_coordinator": "closed_by_coordinator"}
+        names = {
+            "checkin": "checkins",
+            "flag": "flags",
+            "coach": "coachings",
+            "rematch": "rematches",
+            "closed_by_coordinator": "closed_by_coordinator",
+        }
         per_pair.columns = [f"{names[c]}_per_pair" for c in per_pair.columns]
         cost = self.cost_table(result).set_index("arm")["hours_per_retained_pair"]
         out = means.join(per_pair).join(cost).reset_index()
@@ -261,12 +338,16 @@ class CheckinCadence(EarlyWarning, BaseStudy):
     def _effect_words(self, r: Any, scale: float, digits: int, unit: str) -> str:
         from toolkit.report import fmt_number
 
-        se = "" if not np.isfinite(r.mc_se) else (
-            f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})")
+        se = (
+            ""
+            if not np.isfinite(r.mc_se)
+            else (f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})")
+        )
         return f"{fmt_number(r.estimate * scale, digits)} {unit}{se}"
 
-    def findings(self, estimates: pd.DataFrame, marginal: pd.DataFrame | None,
-                 summary: pd.DataFrame) -> list[str]:
+    def findings(
+        self, estimates: pd.DataFrame, marginal: pd.DataFrame | None, summary: pd.DataFrame
+    ) -> list[str]:
         """The headline: completion of every arm against the reference (Monte Carlo SE), the
         marginal coordinator hours per additional completed pair, and the costs of the
         rules stated as costs."""
@@ -277,57 +358,86 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         out = []
         if len(rows):
             best = rows.loc[rows.estimate.idxmax()]
-            out.append((f"Most completed pairs in this simulation: {labels[best.group]}, "
-                        if best.estimate > 0 else f"No arm completed more pairs than "
-                        f"{labels[ref]} in this simulation; the closest, {labels[best.group]}, ")
-                       + f"{self._effect_words(best, 100, 1, 'points')} against {labels[ref]}.")
+            out.append(
+                (
+                    f"Most completed pairs in this simulation: {labels[best.group]}, "
+                    if best.estimate > 0
+                    else f"No arm completed more pairs than "
+                    f"{labels[ref]} in this simulation; the closest, {labels[best.group]}, "
+                )
+                + f"{self._effect_words(best, 100, 1, 'points')} against {labels[ref]}."
+            )
         if marginal is not None and len(marginal):
             m = marginal.set_index("arm")
             paid = m[np.isfinite(m.hours_per_additional_completed_pair)]
             if len(paid):
                 words = "; ".join(
                     f"{labels[a]} {fmt_number(r.hours_per_additional_completed_pair, 1)} "
-                    f"(Monte Carlo error {fmt_number(r.mc_error, 1)})" for a, r in paid.iterrows())
-                out.append("Coordinator hours per additional completed pair, against no "
-                           f"check-ins (marginal, not average): {words}.")
+                    f"(Monte Carlo error {fmt_number(r.mc_error, 1)})"
+                    for a, r in paid.iterrows()
+                )
+                out.append(
+                    "Coordinator hours per additional completed pair, against no "
+                    f"check-ins (marginal, not average): {words}."
+                )
             none = [labels[a] for a in m.index.difference(paid.index, sort=False)]
             if none:
-                out.append(f"{cap(', '.join(none))} completed no more pairs than no check-ins, "
-                           "so there is no additional completed pair to pay for.")
-        out += [f"{cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
-                f"against {labels[ref]}." for r in rows.itertuples(index=False)]
+                out.append(
+                    f"{cap(', '.join(none))} completed no more pairs than no check-ins, "
+                    "so there is no additional completed pair to pay for."
+                )
+        out += [
+            f"{cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
+            f"against {labels[ref]}."
+            for r in rows.itertuples(index=False)
+        ]
         s = summary.set_index("arm")
         for arm in s.index[s.action == "close"]:
-            out.append(f"Cost of the rule, not a finding: closing on a flag closes flagged pairs; "
-                       f"under {labels[arm]} the coordinator closed "
-                       f"{fmt_number(100 * s.loc[arm, 'closed_by_coordinator_per_pair'], 0)}% of "
-                       "pairs.")
+            out.append(
+                f"Cost of the rule, not a finding: closing on a flag closes flagged pairs; "
+                f"under {labels[arm]} the coordinator closed "
+                f"{fmt_number(100 * s.loc[arm, 'closed_by_coordinator_per_pair'], 0)}% of "
+                "pairs."
+            )
         return out
 
-    def more_findings(self, estimates: pd.DataFrame, cost: pd.DataFrame,
-                      warning: pd.DataFrame | None = None,
-                      closures: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    def more_findings(
+        self,
+        estimates: pd.DataFrame,
+        cost: pd.DataFrame,
+        warning: pd.DataFrame | None = None,
+        closures: pd.DataFrame | None = None,
+    ) -> dict[str, list[str]]:
         """Further findings by heading: coordinator time; quality; early warning per
         check-in; closure reasons."""
         from toolkit.report import fmt_number
 
         labels, ref = self.labels, self.reference
-        hours = [f"{cap(labels[r.group])}: coordinator hours per pair "
-                 f"{self._effect_words(r, 1, 2, 'hours')} against {labels[ref]}."
-                 for r in contrasts(estimates, "hours_coordinator", "difference",
-                                    reference=ref).itertuples(index=False)]
-        hours += [f"{cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
-                  "coordinator hours per completed pair (all hours over all completed pairs)."
-                  for r in cost.itertuples(index=False)
-                  if np.isfinite(r.hours_per_retained_pair) and r.hours_per_retained_pair > 0]
-        quality = [f"{cap(labels[r.group])}: relationship quality "
-                   f"{self._effect_words(r, 1, 3, 'points (0-1 scale)')} against {labels[ref]}."
-                   for r in contrasts(estimates, "mean_quality", "difference",
-                                      reference=ref).itertuples(index=False)]
+        hours = [
+            f"{cap(labels[r.group])}: coordinator hours per pair "
+            f"{self._effect_words(r, 1, 2, 'hours')} against {labels[ref]}."
+            for r in contrasts(
+                estimates, "hours_coordinator", "difference", reference=ref
+            ).itertuples(index=False)
+        ]
+        hours += [
+            f"{cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
+            "coordinator hours per completed pair (all hours over all completed pairs)."
+            for r in cost.itertuples(index=False)
+            if np.isfinite(r.hours_per_retained_pair) and r.hours_per_retained_pair > 0
+        ]
+        quality = [
+            f"{cap(labels[r.group])}: relationship quality "
+            f"{self._effect_words(r, 1, 3, 'points (0-1 scale)')} against {labels[ref]}."
+            for r in contrasts(estimates, "mean_quality", "difference", reference=ref).itertuples(
+                index=False
+            )
+        ]
         out = {"Coordinator time": hours, "Relationship quality": quality}
         if warning is not None and len(warning):
             out["Early warning per check-in (closure within 8 weeks)"] = self.warning_findings(
-                warning)
+                warning
+            )
         if closures is not None and len(closures):
             out["Why pairs closed"] = self.closure_findings(closures)
         return out
@@ -343,55 +453,87 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         out = []
         rows = contrasts(estimates, "completed", "risk_difference", reference=self.reference)
         if len(rows):
-            rows = rows.assign(group=rows.group.map(self.labels),
-                               reference=rows.reference.map(self.labels),
-                               estimate=rows.estimate * 100, ci_low=rows.ci_low * 100,
-                               ci_high=rows.ci_high * 100)
-            fig = forest_plot(rows, effect="risk_difference", outcome_label="completion",
-                              unit="percentage points", interval="95% Monte Carlo intervals",
-                              title=f"Difference in completion from {_label(self.reference)}")
-            out.append((fig, "completed_risk_difference",
-                        f"Difference in completion of each arm from {_label(self.reference)}, "
-                        "with 95% Monte Carlo intervals (simulation noise only, not "
-                        "uncertainty about programs). A point right of the dashed line means "
-                        "more completed pairs than the reference."))
+            rows = rows.assign(
+                group=rows.group.map(self.labels),
+                reference=rows.reference.map(self.labels),
+                estimate=rows.estimate * 100,
+                ci_low=rows.ci_low * 100,
+                ci_high=rows.ci_high * 100,
+            )
+            fig = forest_plot(
+                rows,
+                effect="risk_difference",
+                outcome_label="completion",
+                unit="percentage points",
+                interval="95% Monte Carlo intervals",
+                title=f"Difference in completion from {_label(self.reference)}",
+            )
+            out.append(
+                (
+                    fig,
+                    "completed_risk_difference",
+                    f"Difference in completion of each arm from {_label(self.reference)}, "
+                    "with 95% Monte Carlo intervals (simulation noise only, not "
+                    "uncertainty about programs). A point right of the dashed line means "
+                    "more completed pairs than the reference.",
+                )
+            )
         summary = self.summary_table(result)
-        points = summary.assign(completed=summary.completion * 100,
-                                rule=summary.schedule.str.replace("_", " "))
-        fig = tradeoff_plot(points, x="coordinator_hours", y="completed", by="action", label="rule",
-                            x_label="coordinator hours per pair", y_label="completed pairs (%)",
-                            title="Completion against coordinator time")
-        out.append((fig, "completion_vs_hours",
-                    "Share of pairs completing against the coordinator's hours per pair, one "
-                    "point per arm, coloured by what the coordinator does on a flag (none: no "
-                    "check-ins)."))
+        points = summary.assign(
+            completed=summary.completion * 100, rule=summary.schedule.str.replace("_", " ")
+        )
+        fig = tradeoff_plot(
+            points,
+            x="coordinator_hours",
+            y="completed",
+            by="action",
+            label="rule",
+            x_label="coordinator hours per pair",
+            y_label="completed pairs (%)",
+            title="Completion against coordinator time",
+        )
+        out.append(
+            (
+                fig,
+                "completion_vs_hours",
+                "Share of pairs completing against the coordinator's hours per pair, one "
+                "point per arm, coloured by what the coordinator does on a flag (none: no "
+                "check-ins).",
+            )
+        )
         return out
 
     def mechanism_text(self) -> str:
         p = self.params
-        return (f"{p.replicates} simulated programs per arm, each with {self.cohort_words()}, "
-                f"matched by the {p.policy} policy (at most {p.capacity} mentee(s) per mentor, "
-                f"also in rematches), meeting {p.cadence.replace('_', ' ')} for "
-                f"{p.duration_weeks} weeks. At a check-in every active pair rates the "
-                f"relationship; a rating at or below {p.flag_rating:g} flags the pair. The "
-                f"no_first_meeting rule flags a pair with no meeting by week "
-                f"{p.first_meeting_week}; the no_meeting_streak rule flags a pair after "
-                f"{p.no_meeting_weeks} weeks without a meeting. A flag triggers coaching, a "
-                "rematch by the matching policy among mentors with free capacity, or closing "
-                "the pair, each costing coordinator time as the behaviour model says. Every arm "
-                "runs on the same cohort, matching and random draws (common random numbers). "
-                "Early warning is judged on extra arms with monthly (and, when compared, "
-                "30/60-day) check-ins whose flags change nothing. "
-                + scenario_note(a.design for a in self.arms().values()))
+        return (
+            f"{p.replicates} simulated programs per arm, each with {self.cohort_words()}, "
+            f"matched by the {p.policy} policy (at most {p.capacity} mentee(s) per mentor, "
+            f"also in rematches), meeting {p.cadence.replace('_', ' ')} for "
+            f"{p.duration_weeks} weeks. At a check-in every active pair rates the "
+            f"relationship; a rating at or below {p.flag_rating:g} flags the pair. The "
+            f"no_first_meeting rule flags a pair with no meeting by week "
+            f"{p.first_meeting_week}; the no_meeting_streak rule flags a pair after "
+            f"{p.no_meeting_weeks} weeks without a meeting. A flag triggers coaching, a "
+            "rematch by the matching policy among mentors with free capacity, or closing "
+            "the pair, each costing coordinator time as the behaviour model says. Every arm "
+            "runs on the same cohort, matching and random draws (common random numbers). "
+            "Early warning is judged on extra arms with monthly (and, when compared, "
+            "30/60-day) check-ins whose flags change nothing. "
+            + scenario_note(a.design for a in self.arms().values())
+        )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the completion contrasts, in words."""
         se = contrasts(estimates, "completed", "risk_difference", reference=self.reference).mc_se
-        return self.mc_error_text(se.to_numpy() * 100, "per arm", ". It is simulation noise, "
-                                  "not uncertainty about programs; no p-values are given "
-                                  "because the contrasts are simulated. The marginal hours per "
-                                  "additional completed pair have a bootstrap Monte Carlo error "
-                                  "over replicates.")
+        return self.mc_error_text(
+            se.to_numpy() * 100,
+            "per arm",
+            ". It is simulation noise, "
+            "not uncertainty about programs; no p-values are given "
+            "because the contrasts are simulated. The marginal hours per "
+            "additional completed pair have a bootstrap Monte Carlo error "
+            "over replicates.",
+        )
 
 
 STUDY = CheckinCadence.record()

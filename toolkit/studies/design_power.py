@@ -43,15 +43,31 @@ from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import first_models as load_models
 from toolkit.studies._params import Cadence, Policy, StudyParameters
 
-__all__ = ["STUDY", "DesignPower", "Parameters", "assurance_table", "design",
-           "diagnosand_table", "figures", "findings", "load_models", "mde_table",
-           "model_effects", "population_effect", "power_table", "required_size", "simulate"]
+__all__ = [
+    "STUDY",
+    "DesignPower",
+    "Parameters",
+    "assurance_table",
+    "design",
+    "diagnosand_table",
+    "figures",
+    "findings",
+    "load_models",
+    "mde_table",
+    "model_effects",
+    "population_effect",
+    "power_table",
+    "required_size",
+    "simulate",
+]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
-OUTCOMES = {"completed": ("completion", 100.0, "percentage points"),
-            "mentee_gain": ("the mentee's digital gain", 1.0, "skill points (0-1 scale)"),
-            "mentor_gain": ("the mentor's leadership gain", 1.0, "skill points (0-1 scale)"),
-            "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)")}
+OUTCOMES = {
+    "completed": ("completion", 100.0, "percentage points"),
+    "mentee_gain": ("the mentee's digital gain", 1.0, "skill points (0-1 scale)"),
+    "mentor_gain": ("the mentor's leadership gain", 1.0, "skill points (0-1 scale)"),
+    "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)"),
+}
 
 
 class Parameters(StudyParameters):
@@ -65,24 +81,39 @@ class Parameters(StudyParameters):
     control_cadence: Cadence = Field("biweekly", description="Meeting cadence of the usual design.")
     control_policy: Policy = Field("random", description="Matching policy of the usual design.")
     outcome: Outcome = Field("completed", description="Outcome the pilot compares.")
-    sizes: tuple[int, ...] = Field((100, 200, 400, 600, 800), min_length=2, max_length=12,
-                                   description="Pilot sizes: pairs in total, half in each design.")
+    sizes: tuple[int, ...] = Field(
+        (100, 200, 400, 600, 800),
+        min_length=2,
+        max_length=12,
+        description="Pilot sizes: pairs in total, half in each design.",
+    )
     sims: int = Field(1000, ge=10, le=10000, description="Simulated pilots per size.")
     target_power: float = Field(0.8, gt=0, lt=1, description="Power the pilot should reach.")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided significance level.")
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
-    effect_pairs: int = Field(400, ge=20, le=20000,
-                              description="Pairs per replicate for the population effect.")
-    effect_replicates: int = Field(20, ge=2, le=1000,
-                                   description="Replicates for the population effect.")
-    models: str | None = Field(None, description="Ensemble file of plausible models (Parquet) "
-                               "for the assurance; none: the ensemble shipped with the toolkit.")
-    n_models: int = Field(200, ge=2, le=100_000,
-                          description="Plausible models the assurance averages over.")
+    effect_pairs: int = Field(
+        400, ge=20, le=20000, description="Pairs per replicate for the population effect."
+    )
+    effect_replicates: int = Field(
+        20, ge=2, le=1000, description="Replicates for the population effect."
+    )
+    models: str | None = Field(
+        None,
+        description="Ensemble file of plausible models (Parquet) "
+        "for the assurance; none: the ensemble shipped with the toolkit.",
+    )
+    n_models: int = Field(
+        200, ge=2, le=100_000, description="Plausible models the assurance averages over."
+    )
     assurance_replicates: int = Field(
-        10, ge=2, le=1000, description="Replicates per plausible model for its effect.")
-    workers: int = Field(2, ge=1, le=64,
-                         description="Local processes running the simulations (no effect on results).")
+        10, ge=2, le=1000, description="Replicates per plausible model for its effect."
+    )
+    workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Local processes running the simulations (no effect on results).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Parameters:
@@ -92,17 +123,22 @@ class Parameters(StudyParameters):
                     f"The 'sizes' parameter of study design_power must be a list of even numbers "
                     f"of pairs (split equally between the two designs)"
                     f"{'' if n % 2 else ' from 4 to 20000'}; got {n} (item {k + 1} of "
-                    f"{list(self.sizes)}).")
+                    f"{list(self.sizes)})."
+                )
         if list(self.sizes) != sorted(set(self.sizes)):
             raise InvalidParameterError(
                 f"The 'sizes' parameter of study design_power must list increasing sizes with no "
-                f"repeats; got {list(self.sizes)}.")
-        if (self.treatment_cadence, self.treatment_policy) == (self.control_cadence,
-                                                              self.control_policy):
+                f"repeats; got {list(self.sizes)}."
+            )
+        if (self.treatment_cadence, self.treatment_policy) == (
+            self.control_cadence,
+            self.control_policy,
+        ):
             raise InvalidParameterError(
                 "The 'treatment_cadence' and 'treatment_policy' parameters of study design_power "
                 "must differ from the control design in at least one; got the same design twice "
-                f"({self.treatment_policy} matching, {self.treatment_cadence} meetings).")
+                f"({self.treatment_policy} matching, {self.treatment_cadence} meetings)."
+            )
         return self
 
 
@@ -118,40 +154,72 @@ def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
 
     workers = min(params.workers, os.cpu_count() or 1)
     estimator = DifferenceInMeans(params.outcome, alpha=params.alpha)  # two-sample t test
-    curve = power_curve(design(params), estimator, sizes=list(params.sizes),
-                        sims=params.sims, seed=params.seed, alpha=params.alpha,
-                        estimand=None if effect is None else effect["effect"],
-                        bootstrap=200, executor="serial" if workers == 1 else "process",
-                        workers=workers, progress=False)
+    curve = power_curve(
+        design(params),
+        estimator,
+        sizes=list(params.sizes),
+        sims=params.sims,
+        seed=params.seed,
+        alpha=params.alpha,
+        estimand=None if effect is None else effect["effect"],
+        bootstrap=200,
+        executor="serial" if workers == 1 else "process",
+        workers=workers,
+        progress=False,
+    )
     return curve.assign(pairs_per_design=curve.n // 2)
 
 
 def population_effect(params: Parameters) -> dict:
     """The effect the pilot tries to detect: mean treatment-minus-control difference of the
     outcome, from both potential outcomes of every pair, with its Monte Carlo error."""
-    est, mcse = design(params).population_effect(params.outcome, n=params.effect_pairs,
-                                                 replicates=params.effect_replicates,
-                                                 seed=params.seed)
-    return {"outcome": params.outcome, "effect": est, "mcse": mcse,
-            "pairs": params.effect_pairs, "replicates": params.effect_replicates}
+    est, mcse = design(params).population_effect(
+        params.outcome, n=params.effect_pairs, replicates=params.effect_replicates, seed=params.seed
+    )
+    return {
+        "outcome": params.outcome,
+        "effect": est,
+        "mcse": mcse,
+        "pairs": params.effect_pairs,
+        "replicates": params.effect_replicates,
+    }
 
 
 def power_table(curve: pd.DataFrame) -> pd.DataFrame:
     """Power at each size with its Monte Carlo SE and a 95% Monte Carlo interval."""
     p = curve[curve.diagnosand == "power"]
-    return pd.DataFrame({"pairs_total": p.n.to_numpy(), "pairs_per_design": p.pairs_per_design.to_numpy(),
-                         "power": p.estimate.to_numpy(), "mcse": p.mcse.to_numpy(),
-                         "mc_low": np.clip(p.estimate - 1.96 * p.mcse, 0, 1).to_numpy(),
-                         "mc_high": np.clip(p.estimate + 1.96 * p.mcse, 0, 1).to_numpy(),
-                         "sims": p.n_sims.to_numpy(), "failed": p.n_failed.to_numpy()})
+    return pd.DataFrame(
+        {
+            "pairs_total": p.n.to_numpy(),
+            "pairs_per_design": p.pairs_per_design.to_numpy(),
+            "power": p.estimate.to_numpy(),
+            "mcse": p.mcse.to_numpy(),
+            "mc_low": np.clip(p.estimate - 1.96 * p.mcse, 0, 1).to_numpy(),
+            "mc_high": np.clip(p.estimate + 1.96 * p.mcse, 0, 1).to_numpy(),
+            "sims": p.n_sims.to_numpy(),
+            "failed": p.n_failed.to_numpy(),
+        }
+    )
 
 
 def diagnosand_table(curve: pd.DataFrame) -> pd.DataFrame:
     """Every diagnosand but power, one row per pilot size, one column per diagnosand."""
     rest = curve[curve.diagnosand != "power"]
     wide = rest.pivot(index="n", columns="diagnosand", values="estimate")
-    order = [d for d in ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate", "mean_se",
-                         "type_s_rate", "exaggeration_ratio") if d in wide.columns]
+    order = [
+        d
+        for d in (
+            "bias",
+            "rmse",
+            "coverage",
+            "mean_estimate",
+            "sd_estimate",
+            "mean_se",
+            "type_s_rate",
+            "exaggeration_ratio",
+        )
+        if d in wide.columns
+    ]
     return wide[order].rename_axis(columns=None).reset_index().rename(columns={"n": "pairs_total"})
 
 
@@ -160,13 +228,17 @@ def mde_table(curve: pd.DataFrame, params: Parameters) -> pd.DataFrame:
     simulated standard error (the normal approximation), in outcome units."""
     se = curve[curve.diagnosand == "mean_se"]
     mult = stats.norm.ppf(1 - params.alpha / 2) + stats.norm.ppf(params.target_power)
-    return pd.DataFrame({"pairs_total": se.n.to_numpy(), "mean_se": se.estimate.to_numpy(),
-                         "mde": mult * se.estimate.to_numpy(),
-                         "mde_mcse": mult * se.mcse.to_numpy()})
+    return pd.DataFrame(
+        {
+            "pairs_total": se.n.to_numpy(),
+            "mean_se": se.estimate.to_numpy(),
+            "mde": mult * se.estimate.to_numpy(),
+            "mde_mcse": mult * se.mcse.to_numpy(),
+        }
+    )
 
 
-def required_size(power: pd.DataFrame, mde: pd.DataFrame, effect: dict,
-                  params: Parameters) -> dict:
+def required_size(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, params: Parameters) -> dict:
     """Pairs needed for the target power: read off the simulated curve (linear
     interpolation between the two sizes that bracket it), and from the normal approximation
     n = n_k (mult * se_k / |effect|)^2 at the largest size simulated."""
@@ -184,15 +256,28 @@ def required_size(power: pd.DataFrame, mde: pd.DataFrame, effect: dict,
             curve_n = float(x0 + (target - y0) * (x1 - x0) / (y1 - y0)) if y1 > y0 else float(x1)
     last = mde.iloc[-1]
     mult = stats.norm.ppf(1 - params.alpha / 2) + stats.norm.ppf(target)
-    approx = (float(last.pairs_total * (mult * last.mean_se / abs(effect["effect"])) ** 2)
-              if effect["effect"] != 0 else math.inf)
-    return {"target_power": target, "from_curve": curve_n,
-            "reached": curve_n is not None, "normal_approximation": approx}
+    approx = (
+        float(last.pairs_total * (mult * last.mean_se / abs(effect["effect"])) ** 2)
+        if effect["effect"] != 0
+        else math.inf
+    )
+    return {
+        "target_power": target,
+        "from_curve": curve_n,
+        "reached": curve_n is not None,
+        "normal_approximation": approx,
+    }
 
 
-def findings(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, need: dict,
-             params: Parameters, assured: pd.DataFrame | None = None,
-             effects: pd.DataFrame | None = None) -> list[str]:
+def findings(
+    power: pd.DataFrame,
+    mde: pd.DataFrame,
+    effect: dict,
+    need: dict,
+    params: Parameters,
+    assured: pd.DataFrame | None = None,
+    effects: pd.DataFrame | None = None,
+) -> list[str]:
     """The headline: the effect between the designs, the pairs needed, the MDE at the
     largest size, power at each size, and (given ``assured``, :func:`assurance_table`, and
     ``effects``, :func:`model_effects`) the assurance over the plausible models."""
@@ -203,39 +288,55 @@ def findings(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, need: dict,
     c = _label(params.control_policy, params.control_cadence)
     e, m = effect["effect"] * scale, effect["mcse"] * scale
     digits = 1 if scale == 100 else 3
-    out = [f"The population effect of {t} over {c} on {what} is {fmt_number(e, digits)} "
-           f"{unit} (Monte Carlo SE {fmt_number(m, digits + 1)})."]
+    out = [
+        f"The population effect of {t} over {c} on {what} is {fmt_number(e, digits)} "
+        f"{unit} (Monte Carlo SE {fmt_number(m, digits + 1)})."
+    ]
     target = f"{params.target_power:.0%}"
     if need["reached"]:
-        out.append(f"A pilot needs about {fmt_number(math.ceil(need['from_curve'] / 2) * 2, 0)} "
-                   f"pairs in total (half in each design) to detect it with {target} power at "
-                   f"the {params.alpha:g} level (read off the simulated power curve).")
+        out.append(
+            f"A pilot needs about {fmt_number(math.ceil(need['from_curve'] / 2) * 2, 0)} "
+            f"pairs in total (half in each design) to detect it with {target} power at "
+            f"the {params.alpha:g} level (read off the simulated power curve)."
+        )
     else:
-        out.append(f"None of the pilot sizes simulated (up to {max(params.sizes)} pairs) reaches "
-                   f"{target} power; the normal approximation suggests about "
-                   f"{fmt_number(math.ceil(need['normal_approximation'] / 2) * 2, 0)} pairs.")
+        out.append(
+            f"None of the pilot sizes simulated (up to {max(params.sizes)} pairs) reaches "
+            f"{target} power; the normal approximation suggests about "
+            f"{fmt_number(math.ceil(need['normal_approximation'] / 2) * 2, 0)} pairs."
+        )
     last = mde.iloc[-1]
-    out.append(f"With {int(last.pairs_total)} pairs the minimum detectable effect at {target} "
-               f"power is {fmt_number(last.mde * scale, digits)} {unit}.")
-    out += [f"With {int(r.pairs_total)} pairs, power at the reference model is {r.power:.0%} "
-            f"(95% Monte Carlo interval {r.mc_low:.0%} to {r.mc_high:.0%} from {int(r.sims)} "
-            "simulated pilots: simulation noise, not uncertainty about programs)."
-            for r in power.itertuples(index=False)]
+    out.append(
+        f"With {int(last.pairs_total)} pairs the minimum detectable effect at {target} "
+        f"power is {fmt_number(last.mde * scale, digits)} {unit}."
+    )
+    out += [
+        f"With {int(r.pairs_total)} pairs, power at the reference model is {r.power:.0%} "
+        f"(95% Monte Carlo interval {r.mc_low:.0%} to {r.mc_high:.0%} from {int(r.sims)} "
+        "simulated pilots: simulation noise, not uncertainty about programs)."
+        for r in power.itertuples(index=False)
+    ]
     if assured is not None and effects is not None:
         e5, e95 = np.quantile(effects.effect.to_numpy(float) * scale, [0.05, 0.95])
         big = assured.iloc[-1]
-        out.insert(1, f"Across {int(big.models)} plausible models the effect lies between "
-                   f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
-                   f"them. A pilot of {int(big.pairs_total)} pairs succeeds (its two-sided test "
-                   f"rejects at level {params.alpha:g}) with probability {big.assurance:.0%} averaged over them (assurance; Monte "
-                   f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
-                   f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
-                   f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
-                   "models.")
-        out += [f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
-                f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
-                f"{r.power_q05_over_models:.0%} to {r.power_q95_over_models:.0%} over 90% of "
-                "the plausible models." for r in assured.itertuples(index=False)]
+        out.insert(
+            1,
+            f"Across {int(big.models)} plausible models the effect lies between "
+            f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
+            f"them. A pilot of {int(big.pairs_total)} pairs succeeds (its two-sided test "
+            f"rejects at level {params.alpha:g}) with probability {big.assurance:.0%} averaged over them (assurance; Monte "
+            f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
+            f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
+            f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
+            "models.",
+        )
+        out += [
+            f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
+            f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
+            f"{r.power_q05_over_models:.0%} to {r.power_q95_over_models:.0%} over 90% of "
+            "the plausible models."
+            for r in assured.itertuples(index=False)
+        ]
     return out
 
 
@@ -245,12 +346,21 @@ def figures(curve: pd.DataFrame, mde: pd.DataFrame, params: Parameters) -> list[
 
     t = _label(params.treatment_policy, params.treatment_cadence)
     c = _label(params.control_policy, params.control_cadence)
-    fig = power_curve_plot(curve, target=params.target_power, n_unit="pairs in total",
-                           title=f"Power to tell {t} from {c}")
-    return [(fig, "power_curve",
-             f"Simulated power of a two-arm pilot against its total number of pairs, with a 95% "
-             f"Monte Carlo band ({params.sims} simulated pilots per size); the dashed line is "
-             f"the {params.target_power:.0%} target.")]
+    fig = power_curve_plot(
+        curve,
+        target=params.target_power,
+        n_unit="pairs in total",
+        title=f"Power to tell {t} from {c}",
+    )
+    return [
+        (
+            fig,
+            "power_curve",
+            f"Simulated power of a two-arm pilot against its total number of pairs, with a 95% "
+            f"Monte Carlo band ({params.sims} simulated pilots per size); the dashed line is "
+            f"the {params.target_power:.0%} target.",
+        )
+    ]
 
 
 class DesignPower(BaseStudy):
@@ -259,15 +369,22 @@ class DesignPower(BaseStudy):
 
     name = "design_power"
     title = "How many pairs does a pilot need?"
-    question = ("How many pairs must a pilot randomise between two program designs to tell them "
-                "apart on an outcome, and what is the smallest effect it can detect?")
+    question = (
+        "How many pairs must a pilot randomise between two program designs to tell them "
+        "apart on an outcome, and what is the smallest effect it can detect?"
+    )
     Parameters = Parameters
-    model_limitation = ("the effect between the designs, and so the pairs needed, are as good "
-                        "as the model's assumptions.")
-    notes = ("The pilot is analysed with a two-sample t test on individual pairs; a pilot that "
-             "randomises whole groups or sites needs more pairs.",
-             "Power is estimated from {params.sims} simulated pilots per size; the interpolated "
-             "size between two simulated sizes is approximate.")
+    model_limitation = (
+        "the effect between the designs, and so the pairs needed, are as good "
+        "as the model's assumptions."
+    )
+    notes = (
+        "The pilot is analysed with a two-sample t test on individual pairs; a pilot that "
+        "randomises whole groups or sites needs more pairs.",
+        "Power is estimated from {params.sims} simulated pilots per size; the interpolated "
+        "size between two simulated sizes is approximate.",
+    )
+
     def arms(self) -> dict[str, Any]:
         d = design(self.params)
         return {"usual": d.control, "tried": d.treatment}
@@ -275,10 +392,19 @@ class DesignPower(BaseStudy):
     def headlines(self) -> list[Headline]:
         """The design tried against the usual one on the chosen outcome."""
         p = self.params
-        return [Headline("tried", "usual", p.outcome, effect="difference", text=(
-            f"the difference in {OUTCOMES[p.outcome][0]} between "
-            f"{_label(p.treatment_policy, p.treatment_cadence)} and "
-            f"{_label(p.control_policy, p.control_cadence)}"))]
+        return [
+            Headline(
+                "tried",
+                "usual",
+                p.outcome,
+                effect="difference",
+                text=(
+                    f"the difference in {OUTCOMES[p.outcome][0]} between "
+                    f"{_label(p.treatment_policy, p.treatment_cadence)} and "
+                    f"{_label(p.control_policy, p.control_cadence)}"
+                ),
+            )
+        ]
 
     def cohort_source(self) -> Any:  # the population effect's cohorts
         from toolkit.cohort import CohortSpec
@@ -297,49 +423,72 @@ class DesignPower(BaseStudy):
         noise only in both)."""
         tables = Path(run_dir) / "tables"
         power = pd.read_parquet(tables / "power.parquet")
-        out = pd.DataFrame({"estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
-                            "estimate": power.power.to_numpy(), "ci_low": power.mc_low.to_numpy(),
-                            "ci_high": power.mc_high.to_numpy()})
+        out = pd.DataFrame(
+            {
+                "estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
+                "estimate": power.power.to_numpy(),
+                "ci_low": power.mc_low.to_numpy(),
+                "ci_high": power.mc_high.to_numpy(),
+            }
+        )
         if not (tables / "assurance.parquet").is_file():
             return out
         a = pd.read_parquet(tables / "assurance.parquet")
         half = 1.96 * a.assurance_mc_error.fillna(0).to_numpy()
-        return pd.concat([out, pd.DataFrame({
-            "estimate_name": [f"assurance with {n} pairs" for n in a.pairs_total],
-            "estimate": a.assurance.to_numpy(), "ci_low": a.assurance.to_numpy() - half,
-            "ci_high": a.assurance.to_numpy() + half})], ignore_index=True)
+        return pd.concat(
+            [
+                out,
+                pd.DataFrame(
+                    {
+                        "estimate_name": [f"assurance with {n} pairs" for n in a.pairs_total],
+                        "estimate": a.assurance.to_numpy(),
+                        "ci_low": a.assurance.to_numpy() - half,
+                        "ci_high": a.assurance.to_numpy() + half,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
 
     def mechanism_text(self) -> str:
         p = self.params
-        t, c = _label(p.treatment_policy, p.treatment_cadence), _label(p.control_policy, p.control_cadence)
-        return (f"Each simulated pilot draws a fresh synthetic cohort of n mentees (and mentors "
-                f"in the default 6:5 ratio), runs both designs ({t}; {c}; {p.duration_weeks} "
-                "weeks) on the same pairs and random draws, then assigns half the pairs at random "
-                "to each design and keeps only each pair's assigned outcome, as a real pilot "
-                f"observes. {p.sims} pilots per size; pilot i uses the same seed at every size. "
-                "The week-by-week model runs with its default, calibrated parameters. The "
-                f"population effect uses both outcomes of every pair in {p.effect_replicates} "
-                f"replicates of {p.effect_pairs} pairs.")
+        t, c = (
+            _label(p.treatment_policy, p.treatment_cadence),
+            _label(p.control_policy, p.control_cadence),
+        )
+        return (
+            f"Each simulated pilot draws a fresh synthetic cohort of n mentees (and mentors "
+            f"in the default 6:5 ratio), runs both designs ({t}; {c}; {p.duration_weeks} "
+            "weeks) on the same pairs and random draws, then assigns half the pairs at random "
+            "to each design and keeps only each pair's assigned outcome, as a real pilot "
+            f"observes. {p.sims} pilots per size; pilot i uses the same seed at every size. "
+            "The week-by-week model runs with its default, calibrated parameters. The "
+            f"population effect uses both outcomes of every pair in {p.effect_replicates} "
+            f"replicates of {p.effect_pairs} pairs."
+        )
 
-    def performance_text(self, power: pd.DataFrame,
-                         assured: pd.DataFrame | None = None) -> str:
+    def performance_text(self, power: pd.DataFrame, assured: pd.DataFrame | None = None) -> str:
         """Monte Carlo error of the power estimates (and of the assurance), in words."""
         p = self.params
-        extra = ("" if assured is None else
-                 f" Assurance is the mean over {int(assured.models.iloc[0])} plausible models of "
-                 "the t test's power given each model's effect and per-pair spread; its Monte "
-                 "Carlo error (the SD of power over models / sqrt(models)) is at most "
-                 f"{100 * assured.assurance_mc_error.max():.1f} percentage points. Each model's "
-                 f"effect comes from {p.assurance_replicates} replicates of {p.effect_pairs} "
-                 "pairs; its noise makes an effect near zero look slightly larger, so assurance "
-                 "is, if anything, a little high where effects are small. The same formula at "
-                 "the reference model is shown beside the simulated power as a check.")
-        return (f"Power at each size is the share of {p.sims} simulated pilots with p < "
-                f"{p.alpha:g}; its Monte Carlo standard error is at most {power.mcse.max():.3f} "
-                f"here (at most 0.5 / sqrt({p.sims}) = {0.5 / math.sqrt(p.sims):.3f}). Four times "
-                "the simulations halve it. The minimum detectable effect uses the normal "
-                "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE."
-                + extra)
+        extra = (
+            ""
+            if assured is None
+            else f" Assurance is the mean over {int(assured.models.iloc[0])} plausible models of "
+            "the t test's power given each model's effect and per-pair spread; its Monte "
+            "Carlo error (the SD of power over models / sqrt(models)) is at most "
+            f"{100 * assured.assurance_mc_error.max():.1f} percentage points. Each model's "
+            f"effect comes from {p.assurance_replicates} replicates of {p.effect_pairs} "
+            "pairs; its noise makes an effect near zero look slightly larger, so assurance "
+            "is, if anything, a little high where effects are small. The same formula at "
+            "the reference model is shown beside the simulated power as a check."
+        )
+        return (
+            f"Power at each size is the share of {p.sims} simulated pilots with p < "
+            f"{p.alpha:g}; its Monte Carlo standard error is at most {power.mcse.max():.3f} "
+            f"here (at most 0.5 / sqrt({p.sims}) = {0.5 / math.sqrt(p.sims):.3f}). Four times "
+            "the simulations halve it. The minimum detectable effect uses the normal "
+            "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE." + extra
+        )
 
 
 STUDY = DesignPower.record()

@@ -46,14 +46,22 @@ from toolkit.studies._params import (
 
 __all__ = ["STUDY", "MatchingPolicies", "MatchingResult", "Parameters"]
 
-OUTCOMES = {"completed": "completion", "mean_quality": "relationship quality",
-            "satisfaction_mentee": "the mentee's satisfaction",
-            "satisfaction_mentor": "the mentor's satisfaction",
-            "mentee_gain": "the mentee's digital gain",
-            "mentor_gain": "the mentor's leadership gain"}
-COMPONENT_COLUMNS = ("score_complementarity_mentee", "score_complementarity_mentor",
-                     "score_deep_similarity", "score_surface_similarity",
-                     "score_shared_interests", "score_schedule_fit")
+OUTCOMES = {
+    "completed": "completion",
+    "mean_quality": "relationship quality",
+    "satisfaction_mentee": "the mentee's satisfaction",
+    "satisfaction_mentor": "the mentor's satisfaction",
+    "mentee_gain": "the mentee's digital gain",
+    "mentor_gain": "the mentor's leadership gain",
+}
+COMPONENT_COLUMNS = (
+    "score_complementarity_mentee",
+    "score_complementarity_mentor",
+    "score_deep_similarity",
+    "score_surface_similarity",
+    "score_shared_interests",
+    "score_schedule_fit",
+)
 GroupColumn = Literal["gender", "generation", "department", "location"]
 
 
@@ -63,15 +71,20 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     study = "matching_policies"
 
     policies: tuple[Policy, ...] = Field(
-        policies(), min_length=2, description="Matching policies to compare (toolkit.matching.POLICIES).")
+        policies(),
+        min_length=2,
+        description="Matching policies to compare (toolkit.matching.POLICIES).",
+    )
     reference: Policy = Field("random", description="Policy every other one is compared with.")
     weights: Literal["balanced", "skills_first", "similarity_first", "diversity"] = Field(
-        "balanced", description="Compatibility weight profile every policy scores pairs with.")
+        "balanced", description="Compatibility weight profile every policy scores pairs with."
+    )
     capacity: Capacity = 1
     cadence: Cadence = Field("biweekly", description="Meeting schedule of the one program design.")
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
-    replicates: int = Field(50, ge=1, le=2000,
-                            description="Simulated programs per policy (the same people each time).")
+    replicates: int = Field(
+        50, ge=1, le=2000, description="Simulated programs per policy (the same people each time)."
+    )
     group_by: GroupColumn = Field("gender", description="Mentee groups compared for fairness.")
     examples: int = Field(2, ge=0, le=20, description="Explained example pairs shown per policy.")
 
@@ -96,18 +109,26 @@ class MatchingPolicies(BaseStudy):
 
     name = "matching_policies"
     title = "Which matching policy should a program use?"
-    question = ("How do the eight matching policies compare on one cohort and one design: "
-                "compatibility, relationship quality, both sides' satisfaction, completion, "
-                "two-way learning, and fairness between groups?")
+    question = (
+        "How do the eight matching policies compare on one cohort and one design: "
+        "compatibility, relationship quality, both sides' satisfaction, completion, "
+        "two-way learning, and fairness between groups?"
+    )
     Parameters = Parameters
-    model_limitation = ("how much compatibility matters depends on the model's assumed link "
-                        "between pair similarity, relationship quality and closure.")
-    notes = ("Compatibility is the toolkit's score; a real program's coordinators may know things "
-             "about people that no score captures.",
-             "Fairness is compared on one mentee attribute at a time, by group means with no "
-             "interval; small groups give noisy means.")
-    roster_note = ("With a real roster the findings describe these people; example pairs are "
-                   "shown by position in the roster, never by name.")
+    model_limitation = (
+        "how much compatibility matters depends on the model's assumed link "
+        "between pair similarity, relationship quality and closure."
+    )
+    notes = (
+        "Compatibility is the toolkit's score; a real program's coordinators may know things "
+        "about people that no score captures.",
+        "Fairness is compared on one mentee attribute at a time, by group means with no "
+        "interval; small groups give noisy means.",
+    )
+    roster_note = (
+        "With a real roster the findings describe these people; example pairs are "
+        "shown by position in the roster, never by name."
+    )
 
     @cached_property
     def order(self) -> list[str]:
@@ -133,17 +154,24 @@ class MatchingPolicies(BaseStudy):
 
         p = self.params
         design = ProgramDesign(cadence=p.cadence, duration_weeks=p.duration_weeks)
-        return {x: Arm(MatchSpec(x, weights=p.weights, capacity=p.capacity), design)
-                for x in self.order}
+        return {
+            x: Arm(MatchSpec(x, weights=p.weights, capacity=p.capacity), design) for x in self.order
+        }
 
     def headlines(self) -> list[Headline]:
         """Completion of every policy against the reference; optimal matching first when it
         is compared."""
         others = self.order[1:]
         first = "optimal" if "optimal" in others else others[0]
-        return [Headline(x, self.params.reference, text=f"the completion difference between "
-                         f"the {x} and the {self.params.reference} policy")
-                for x in [first, *[o for o in others if o != first]]]
+        return [
+            Headline(
+                x,
+                self.params.reference,
+                text=f"the completion difference between "
+                f"the {x} and the {self.params.reference} policy",
+            )
+            for x in [first, *[o for o in others if o != first]]
+        ]
 
     def arm_words(self, arm: str) -> str:
         return f"the {arm} policy"
@@ -164,15 +192,29 @@ class MatchingPolicies(BaseStudy):
         p, cohort = self.params, self.cohort
         res = self.run(("outcomes", "pairs"))
         group = self._groups()
-        outcomes = self.without_ids(res.outcomes.assign(
-            group=group.reindex(res.outcomes["mentee_id"].astype(str)).to_numpy()))
-        pairs = res.pairs.assign(group=group.reindex(res.pairs["mentee_id"].astype(str)).to_numpy(),
-                                 policy=res.pairs["matching"].astype(str).str.split(" ").str[0])
+        outcomes = self.without_ids(
+            res.outcomes.assign(
+                group=group.reindex(res.outcomes["mentee_id"].astype(str)).to_numpy()
+            )
+        )
+        pairs = res.pairs.assign(
+            group=group.reindex(res.pairs["mentee_id"].astype(str)).to_numpy(),
+            policy=res.pairs["matching"].astype(str).str.split(" ").str[0],
+        )
         pairs = pairs.drop(columns=["mentee_id", "mentor_id", "matching"])
         by = p.group_by if p.group_by in cohort.mentees.columns else None
-        matchings = {x: match(cohort, x, weights=p.weights, capacity=p.capacity, strict=False,
-                              seed=int_seed(p.seed, "study", "example_matching"), group_by=by)
-                     for x in self.order}
+        matchings = {
+            x: match(
+                cohort,
+                x,
+                weights=p.weights,
+                capacity=p.capacity,
+                strict=False,
+                seed=int_seed(p.seed, "study", "example_matching"),
+                group_by=by,
+            )
+            for x in self.order
+        }
         return MatchingResult(outcomes=outcomes, pairs=pairs, matchings=matchings)
 
     def analyse(self, result: MatchingResult) -> pd.DataFrame:
@@ -182,15 +224,21 @@ class MatchingPolicies(BaseStudy):
 
     def summary_table(self, result: MatchingResult) -> pd.DataFrame:
         """Per policy: compatibility and its components, then the mean outcomes of the pairs."""
-        comps = (result.pairs.groupby("policy", sort=False)[["score", *COMPONENT_COLUMNS]].mean()
-                 .rename(columns={"score": "compatibility"}))
+        comps = (
+            result.pairs.groupby("policy", sort=False)[["score", *COMPONENT_COLUMNS]]
+            .mean()
+            .rename(columns={"score": "compatibility"})
+        )
         comps.columns = [c.removeprefix("score_") for c in comps.columns]
-        outs = (result.outcomes.groupby("arm", sort=False)
-                .agg(pairs_per_program=("pair_id", "size"), completion=("completed", "mean"),
-                     mean_quality=("mean_quality", "mean"),
-                     satisfaction_mentee=("satisfaction_mentee", "mean"),
-                     satisfaction_mentor=("satisfaction_mentor", "mean"),
-                     mentee_gain=("mentee_gain", "mean"), mentor_gain=("mentor_gain", "mean")))
+        outs = result.outcomes.groupby("arm", sort=False).agg(
+            pairs_per_program=("pair_id", "size"),
+            completion=("completed", "mean"),
+            mean_quality=("mean_quality", "mean"),
+            satisfaction_mentee=("satisfaction_mentee", "mean"),
+            satisfaction_mentor=("satisfaction_mentor", "mean"),
+            mentee_gain=("mentee_gain", "mean"),
+            mentor_gain=("mentor_gain", "mean"),
+        )
         outs["pairs_per_program"] = outs["pairs_per_program"] / self.params.replicates
         out = comps.join(outs, how="outer").reindex(self.order)
         return out.rename_axis("policy").reset_index()
@@ -202,19 +250,36 @@ class MatchingPolicies(BaseStudy):
     @staticmethod
     def matching_table(result: MatchingResult) -> pd.DataFrame:
         """Matching.metrics of the one matching per policy (no ids)."""
-        keys = ("n_pairs", "match_rate", "mean_score", "min_score", "blocking_pairs",
-                "mean_mentee_rank", "mean_mentor_rank", "cross_department_share", "score_gap")
-        return pd.DataFrame([{"policy": x, **{k: m.metrics[k] for k in keys}}
-                             for x, m in result.matchings.items()])
+        keys = (
+            "n_pairs",
+            "match_rate",
+            "mean_score",
+            "min_score",
+            "blocking_pairs",
+            "mean_mentee_rank",
+            "mean_mentor_rank",
+            "cross_department_share",
+            "score_gap",
+        )
+        return pd.DataFrame(
+            [{"policy": x, **{k: m.metrics[k] for k in keys}} for x, m in result.matchings.items()]
+        )
 
     def fairness_table(self, result: MatchingResult) -> pd.DataFrame:
         """Per policy and mentee group: pairs, mean compatibility, completion and mentee gain."""
         by = ["arm", "group"]
-        outs = (result.outcomes.groupby(by, sort=False)
-                .agg(pairs=("pair_id", "size"), completion=("completed", "mean"),
-                     mentee_gain=("mentee_gain", "mean"), mean_quality=("mean_quality", "mean")))
-        score = (result.pairs.rename(columns={"policy": "arm"}).groupby(by, sort=False)["score"]
-                 .mean().rename("compatibility"))
+        outs = result.outcomes.groupby(by, sort=False).agg(
+            pairs=("pair_id", "size"),
+            completion=("completed", "mean"),
+            mentee_gain=("mentee_gain", "mean"),
+            mean_quality=("mean_quality", "mean"),
+        )
+        score = (
+            result.pairs.rename(columns={"policy": "arm"})
+            .groupby(by, sort=False)["score"]
+            .mean()
+            .rename("compatibility")
+        )
         table = outs.join(score).reset_index().rename(columns={"arm": "policy"})
         table["pairs"] = table["pairs"] / self.params.replicates
         table["policy"] = pd.Categorical(table["policy"], categories=self.order)
@@ -223,8 +288,9 @@ class MatchingPolicies(BaseStudy):
     @staticmethod
     def fairness_gaps(fairness: pd.DataFrame) -> pd.DataFrame:
         """Per policy: the largest minus the smallest group mean of each measure."""
-        g = fairness.groupby("policy", observed=True)[["compatibility", "completion",
-                                                         "mentee_gain", "mean_quality"]]
+        g = fairness.groupby("policy", observed=True)[
+            ["compatibility", "completion", "mentee_gain", "mean_quality"]
+        ]
         return (g.max() - g.min()).add_suffix("_gap").reset_index()
 
     def example_pairs(self, result: MatchingResult) -> pd.DataFrame:
@@ -237,10 +303,20 @@ class MatchingPolicies(BaseStudy):
             ex = m.explain().assign(mentee_pos=m.mentee_index + 1, mentor_pos=m.mentor_index + 1)
             ex = ex.sort_values("score", ascending=False, kind="stable").head(p.examples)
             for r in ex.itertuples(index=False):
-                who = ((f"mentee {r.mentee_pos}", f"mentor {r.mentor_pos}") if p.roster is not None
-                       else (str(r.mentee_id), str(r.mentor_id)))
-                rows.append({"policy": policy, "mentee": who[0], "mentor": who[1],
-                             "score": float(r.score), "why": r.reasons})
+                who = (
+                    (f"mentee {r.mentee_pos}", f"mentor {r.mentor_pos}")
+                    if p.roster is not None
+                    else (str(r.mentee_id), str(r.mentor_id))
+                )
+                rows.append(
+                    {
+                        "policy": policy,
+                        "mentee": who[0],
+                        "mentor": who[1],
+                        "score": float(r.score),
+                        "why": r.reasons,
+                    }
+                )
         return pd.DataFrame(rows, columns=["policy", "mentee", "mentor", "score", "why"])
 
     @property
@@ -255,48 +331,77 @@ class MatchingPolicies(BaseStudy):
         ref = self.params.reference
         top = summary.loc[summary.compatibility.idxmax()]
         base = summary.set_index("policy").loc[ref]
-        out = [f"The {top.policy} policy gave the highest mean compatibility "
-               f"({fmt_number(top.compatibility, 3)} on the 0-1 scale, against "
-               f"{fmt_number(base.compatibility, 3)} for the {ref} policy)."]
+        out = [
+            f"The {top.policy} policy gave the highest mean compatibility "
+            f"({fmt_number(top.compatibility, 3)} on the 0-1 scale, against "
+            f"{fmt_number(base.compatibility, 3)} for the {ref} policy)."
+        ]
         rows = contrasts(estimates, "completed", "risk_difference", reference=ref)
-        return out + [default_sentence(r, arm=self.labels[r["group"]], reference=self.labels[ref])
-                      for r in rows.to_dict("records")]
+        return out + [
+            default_sentence(r, arm=self.labels[r["group"]], reference=self.labels[ref])
+            for r in rows.to_dict("records")
+        ]
 
-    def more_findings(self, estimates: pd.DataFrame, fairness: pd.DataFrame) -> dict[str, list[str]]:
+    def more_findings(
+        self, estimates: pd.DataFrame, fairness: pd.DataFrame
+    ) -> dict[str, list[str]]:
         """Further findings by heading: the default model's quality, satisfaction and two-way
         learning of each policy against the reference, then fairness between groups."""
         from toolkit.report import fmt_number
 
         p, labels, learning = self.params, self.labels, []
-        for outcome in ("mean_quality", "satisfaction_mentee", "satisfaction_mentor",
-                        "mentee_gain", "mentor_gain"):
+        for outcome in (
+            "mean_quality",
+            "satisfaction_mentee",
+            "satisfaction_mentor",
+            "mentee_gain",
+            "mentor_gain",
+        ):
             rows = contrasts(estimates, outcome, "difference", reference=p.reference)
             if len(rows) == 1:
                 r = rows.iloc[0].to_dict()
-                learning.append(default_sentence(r, arm=labels[r["group"]],
-                                                 reference=labels[p.reference],
-                                                 what=OUTCOMES[outcome], scale=1.0, unit="",
-                                                 digits=3))
+                learning.append(
+                    default_sentence(
+                        r,
+                        arm=labels[r["group"]],
+                        reference=labels[p.reference],
+                        what=OUTCOMES[outcome],
+                        scale=1.0,
+                        unit="",
+                        digits=3,
+                    )
+                )
             elif len(rows):
-                learning.append(contrast_summary(rows, what=OUTCOMES[outcome],
-                                                 reference=labels[p.reference],
-                                                 everyone="every other policy"))
+                learning.append(
+                    contrast_summary(
+                        rows,
+                        what=OUTCOMES[outcome],
+                        reference=labels[p.reference],
+                        everyone="every other policy",
+                    )
+                )
         gaps = self.fairness_gaps(fairness)
         if fairness["group"].nunique() > 1 and len(gaps):
             lo = gaps.loc[gaps.compatibility_gap.idxmin()]
             hi = gaps.loc[gaps.compatibility_gap.idxmax()]
-            fair = [f"Between {p.group_by} groups of mentees, the gap in mean compatibility "
-                    f"ran from {fmt_number(lo.compatibility_gap, 3)} (the {lo.policy} policy) to "
-                    f"{fmt_number(hi.compatibility_gap, 3)} (the {hi.policy} policy).",
-                    f"The gap in completion between {p.group_by} groups ran from "
-                    f"{fmt_number(gaps.completion_gap.min() * 100, 1)} to "
-                    f"{fmt_number(gaps.completion_gap.max() * 100, 1)} percentage points across "
-                    "policies (largest minus smallest group mean, no interval)."]
+            fair = [
+                f"Between {p.group_by} groups of mentees, the gap in mean compatibility "
+                f"ran from {fmt_number(lo.compatibility_gap, 3)} (the {lo.policy} policy) to "
+                f"{fmt_number(hi.compatibility_gap, 3)} (the {hi.policy} policy).",
+                f"The gap in completion between {p.group_by} groups ran from "
+                f"{fmt_number(gaps.completion_gap.min() * 100, 1)} to "
+                f"{fmt_number(gaps.completion_gap.max() * 100, 1)} percentage points across "
+                "policies (largest minus smallest group mean, no interval).",
+            ]
         else:
-            fair = [f"Fairness between {p.group_by} groups could not be compared: the cohort "
-                    "has only one group."]
-        return {"Quality, satisfaction and two-way learning (default model)": learning,
-                "Fairness between groups": fair}
+            fair = [
+                f"Fairness between {p.group_by} groups could not be compared: the cohort "
+                "has only one group."
+            ]
+        return {
+            "Quality, satisfaction and two-way learning (default model)": learning,
+            "Fairness between groups": fair,
+        }
 
     def figures(self, result: MatchingResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report (the across-model figure is
@@ -304,39 +409,57 @@ class MatchingPolicies(BaseStudy):
         from toolkit.plots import score_distribution_plot
 
         scores = result.pairs[["policy", "score"]].rename(columns={"score": "compatibility"})
-        return [(score_distribution_plot(scores, score="compatibility", by="policy",
-                                         title="Compatibility of the matched pairs by policy"),
-                 "compatibility_by_policy",
-                 "Distribution of the compatibility score (0-1) of every matched pair, over all "
-                 "replicates, by policy; lines mark the quartiles.")]
+        return [
+            (
+                score_distribution_plot(
+                    scores,
+                    score="compatibility",
+                    by="policy",
+                    title="Compatibility of the matched pairs by policy",
+                ),
+                "compatibility_by_policy",
+                "Distribution of the compatibility score (0-1) of every matched pair, over all "
+                "replicates, by policy; lines mark the quartiles.",
+            )
+        ]
 
     def cohort_words(self) -> str:
         p = self.params
-        return ("the people of a real roster" if p.roster is not None else
-                f"one synthetic cohort of {p.n_mentors} mentors and {p.n_mentees} mentees "
-                "drawn from the study seed")
+        return (
+            "the people of a real roster"
+            if p.roster is not None
+            else f"one synthetic cohort of {p.n_mentors} mentors and {p.n_mentees} mentees "
+            "drawn from the study seed"
+        )
 
     def mechanism_text(self) -> str:
         p = self.params
-        return (f"{p.replicates} simulated programs per policy, all with {self.cohort_words()}. "
-                f"Each policy scores pairs with the {p.weights} weight profile and lets a mentor "
-                f"take at most {p.capacity} mentee(s); the random policy draws new pairs in every "
-                "replicate, the others re-solve the same problem. Every policy's pairs then run "
-                f"the same design ({p.cadence} meetings over {p.duration_weeks} weeks) on the "
-                "same random draws (common random numbers), so differences are the matching's "
-                "effect. The week-by-week model (meetings, quality, two-way learning, engagement, "
-                "fading and closure) runs under every plausible model of the ensemble for the "
-                f"headlines ({p.n_models} models, {p.model_replicates} programs per policy and "
-                "model) and under its default parameters for everything else. Matching metrics "
-                "and explained pairs come from one matching per policy.")
+        return (
+            f"{p.replicates} simulated programs per policy, all with {self.cohort_words()}. "
+            f"Each policy scores pairs with the {p.weights} weight profile and lets a mentor "
+            f"take at most {p.capacity} mentee(s); the random policy draws new pairs in every "
+            "replicate, the others re-solve the same problem. Every policy's pairs then run "
+            f"the same design ({p.cadence} meetings over {p.duration_weeks} weeks) on the "
+            "same random draws (common random numbers), so differences are the matching's "
+            "effect. The week-by-week model (meetings, quality, two-way learning, engagement, "
+            "fading and closure) runs under every plausible model of the ensemble for the "
+            f"headlines ({p.n_models} models, {p.model_replicates} programs per policy and "
+            "model) and under its default parameters for everything else. Matching metrics "
+            "and explained pairs come from one matching per policy."
+        )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the default model's completion contrasts, in words."""
-        se = contrasts(estimates, "completed", "risk_difference", reference=self.params.reference).se
+        se = contrasts(
+            estimates, "completed", "risk_difference", reference=self.params.reference
+        ).se
         return self.mc_error_text(
-            se.to_numpy() * 100, "of the same people per policy", ". Because the people are the "
+            se.to_numpy() * 100,
+            "of the same people per policy",
+            ". Because the people are the "
             "same in every replicate, the default model's answers describe this cohort, not "
-            "programs in general. Fairness gaps are shown without intervals.")
+            "programs in general. Fairness gaps are shown without intervals.",
+        )
 
 
 STUDY = MatchingPolicies.record()

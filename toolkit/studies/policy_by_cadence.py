@@ -32,8 +32,12 @@ from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, R
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
-OUTCOMES = {"completed": "completion", "mentee_gain": "the mentee's digital gain",
-            "mentor_gain": "the mentor's leadership gain", "mean_quality": "relationship quality"}
+OUTCOMES = {
+    "completed": "completion",
+    "mentee_gain": "the mentee's digital gain",
+    "mentor_gain": "the mentor's leadership gain",
+    "mean_quality": "relationship quality",
+}
 
 
 class Parameters(ModelsGroup, RosterGroup, CohortGroup):
@@ -41,23 +45,34 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
 
     study = "policy_by_cadence"
 
-    policies: tuple[Policy, ...] = Field(("random", "optimal"), min_length=2,
-                                         description="Matching policies (one factor).")
-    cadences: tuple[Cadence, ...] = Field(("weekly", "biweekly", "monthly"), min_length=2,
-                                          description="Meeting cadences (the other factor).")
+    policies: tuple[Policy, ...] = Field(
+        ("random", "optimal"), min_length=2, description="Matching policies (one factor)."
+    )
+    cadences: tuple[Cadence, ...] = Field(
+        ("weekly", "biweekly", "monthly"),
+        min_length=2,
+        description="Meeting cadences (the other factor).",
+    )
     reference_policy: Policy | None = Field(
-        None, description="Policy the others are compared with (none: the first listed).")
+        None, description="Policy the others are compared with (none: the first listed)."
+    )
     reference_cadence: Cadence | None = Field(
-        None, description="Baseline cadence of the interaction contrasts (none: the first listed).")
+        None, description="Baseline cadence of the interaction contrasts (none: the first listed)."
+    )
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
-    meeting_minutes: float = Field(60.0, gt=0, le=240, description="Length of every meeting, minutes.")
+    meeting_minutes: float = Field(
+        60.0, gt=0, le=240, description="Length of every meeting, minutes."
+    )
     replicates: int = Field(40, ge=2, le=2000, description="Simulated programs per cell.")
 
     @model_validator(mode="after")
     def _references_are_compared(self) -> Parameters:
-        must_be_compared(self.study, "reference_policy", self.reference_policy, self.policies, "values")
-        must_be_compared(self.study, "reference_cadence", self.reference_cadence, self.cadences,
-                         "values")
+        must_be_compared(
+            self.study, "reference_policy", self.reference_policy, self.policies, "values"
+        )
+        must_be_compared(
+            self.study, "reference_cadence", self.reference_cadence, self.cadences, "values"
+        )
         return self
 
     @property
@@ -69,7 +84,6 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     def cadence_ref(self) -> str:
         """The baseline cadence (the first listed unless one is given)."""
         return self.reference_cadence or self.cadences[0]
-
 
 
 def _policies(params: Parameters) -> list[str]:
@@ -91,9 +105,11 @@ def _interaction_sentence(row: dict) -> str:
 
     what = OUTCOMES.get(row["outcome"], row["outcome"])
     scale, unit, digits = (100.0, " points", 1) if row["outcome"] == "completed" else (1.0, "", 3)
-    return (f"Default model's answer: the {row['group']} term of the policy x cadence "
-            f"interaction for {what} is {fmt_number(row['estimate'] * scale, digits)}{unit} "
-            f"(Monte Carlo error {fmt_number(row['se'] * scale, digits)}).")
+    return (
+        f"Default model's answer: the {row['group']} term of the policy x cadence "
+        f"interaction for {what} is {fmt_number(row['estimate'] * scale, digits)}{unit} "
+        f"(Monte Carlo error {fmt_number(row['se'] * scale, digits)})."
+    )
 
 
 def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -106,7 +122,8 @@ def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
     levels = res[res.effect.isin(["mean", "proportion"])]
     parts = levels.group.astype(str).str.split("+", n=1, expand=True)
     return levels.assign(policy=parts[0].to_numpy(), cadence=parts[1].to_numpy())[
-        ["policy", "cadence", "effect", "estimate", "ci_low", "ci_high", "n"]].reset_index(drop=True)
+        ["policy", "cadence", "effect", "estimate", "ci_low", "ci_high", "n"]
+    ].reset_index(drop=True)
 
 
 class PolicyByCadence(BaseStudy):
@@ -114,16 +131,22 @@ class PolicyByCadence(BaseStudy):
 
     name = "policy_by_cadence"
     title = "Does the best matching policy depend on how often pairs meet?"
-    question = ("Across a factorial of matching policies and meeting cadences, does the effect "
-                "of the matching policy on completion and two-way learning change with the "
-                "cadence (a policy x cadence interaction)?")
+    question = (
+        "Across a factorial of matching policies and meeting cadences, does the effect "
+        "of the matching policy on completion and two-way learning change with the "
+        "cadence (a policy x cadence interaction)?"
+    )
     Parameters = Parameters
     sweep_name = "completion: {group} vs {reference} with {cadence} meetings (points)"
-    model_limitation = ("an interaction appears only if the model lets compatibility and "
-                        "meeting frequency act together, so 'no clear interaction' may reflect "
-                        "the model's structure rather than real programs.")
-    notes = ("The interaction is tested on the additive scale (percentage points for "
-             "completion); on another scale (odds) the answer can differ.",)
+    model_limitation = (
+        "an interaction appears only if the model lets compatibility and "
+        "meeting frequency act together, so 'no clear interaction' may reflect "
+        "the model's structure rather than real programs."
+    )
+    notes = (
+        "The interaction is tested on the additive scale (percentage points for "
+        "completion); on another scale (odds) the answer can differ.",
+    )
 
     def arms(self) -> dict[str, Any]:
         """One arm per cell, ``<policy>+<cadence>``, policies in order (reference first), then
@@ -132,20 +155,35 @@ class PolicyByCadence(BaseStudy):
         from toolkit.program import ProgramDesign
 
         p = self.params
-        return {f"{x}+{c}": Arm(x, ProgramDesign(cadence=c, duration_weeks=p.duration_weeks,
-                                                 meeting_minutes=p.meeting_minutes))
-                for x in _policies(p) for c in p.cadences}
+        return {
+            f"{x}+{c}": Arm(
+                x,
+                ProgramDesign(
+                    cadence=c, duration_weeks=p.duration_weeks, meeting_minutes=p.meeting_minutes
+                ),
+            )
+            for x in _policies(p)
+            for c in p.cadences
+        }
 
     def headlines(self) -> list[Headline]:
         """Completion of every other policy against the reference policy within each cadence;
         first the first other policy at the baseline cadence."""
         p = self.params
         ref, others = p.policy_ref, _policies(p)[1:]
-        cells = [(others[0], p.cadence_ref)] + [(x, c) for c in p.cadences for x in others
-                                                if (x, c) != (others[0], p.cadence_ref)]
-        return [Headline(f"{x}+{c}", f"{ref}+{c}", rows={"group": x, "reference": ref, "cadence": c},
-                         text=f"the completion difference between the {x} and the {ref} policy "
-                              f"with {c.replace('_', ' ')} meetings") for x, c in cells]
+        cells = [(others[0], p.cadence_ref)] + [
+            (x, c) for c in p.cadences for x in others if (x, c) != (others[0], p.cadence_ref)
+        ]
+        return [
+            Headline(
+                f"{x}+{c}",
+                f"{ref}+{c}",
+                rows={"group": x, "reference": ref, "cadence": c},
+                text=f"the completion difference between the {x} and the {ref} policy "
+                f"with {c.replace('_', ' ')} meetings",
+            )
+            for x, c in cells
+        ]
 
     def arm_words(self, arm: str) -> str:
         policy, _, cadence = arm.partition("+")
@@ -159,8 +197,7 @@ class PolicyByCadence(BaseStudy):
         from toolkit.sensitivity import headline_sentence, summarise_models
 
         a, p = self.across, self.params
-        where = {(h.where()["group"], h.where()["cadence"]): i
-                 for i, h in enumerate(a.headlines)}
+        where = {(h.where()["group"], h.where()["cadence"]): i for i, h in enumerate(a.headlines)}
         out = []
         for (x, c), i in where.items():
             base = where.get((x, p.cadence_ref))
@@ -168,12 +205,19 @@ class PolicyByCadence(BaseStudy):
                 continue
             d = a.differences[i].merge(a.differences[base], on=["model", "replicate"])
             d = d.assign(difference=d.difference_x - d.difference_y)[
-                ["model", "replicate", "difference"]]
+                ["model", "replicate", "difference"]
+            ]
             f = summarise_models(d, seed=int(p.seed))
-            out.append(headline_sentence(
-                f, arm=f"the {x} policy's gain in completion with {c.replace('_', ' ')} meetings",
-                reference=f"with {p.cadence_ref.replace('_', ' ')} meetings",
-                more="is larger", less="is smaller") + f" Verdict: {f.verdict_text}.")
+            out.append(
+                headline_sentence(
+                    f,
+                    arm=f"the {x} policy's gain in completion with {c.replace('_', ' ')} meetings",
+                    reference=f"with {p.cadence_ref.replace('_', ' ')} meetings",
+                    more="is larger",
+                    less="is smaller",
+                )
+                + f" Verdict: {f.verdict_text}."
+            )
         return out
 
     def simulate(self) -> pd.DataFrame:
@@ -195,14 +239,22 @@ class PolicyByCadence(BaseStudy):
         for outcome in OUTCOMES:
             if outcomes[outcome].astype(float).nunique() < 2:
                 continue
-            parts.append(interaction_test(outcomes, outcome, factors=["policy", "cadence"],
-                                          references=[p.policy_ref, p.cadence_ref]
-                                          ).assign(cadence=None))
+            parts.append(
+                interaction_test(
+                    outcomes,
+                    outcome,
+                    factors=["policy", "cadence"],
+                    references=[p.policy_ref, p.cadence_ref],
+                ).assign(cadence=None)
+            )
             for cadence in p.cadences:
                 sub = outcomes[outcomes.cadence == cadence]
                 if sub[outcome].astype(float).nunique() >= 2:
-                    parts.append(compare_arms(sub, outcome, by="policy", reference=p.policy_ref
-                                              ).assign(cadence=cadence))
+                    parts.append(
+                        compare_arms(sub, outcome, by="policy", reference=p.policy_ref).assign(
+                            cadence=cadence
+                        )
+                    )
         return as_strings(pd.concat(parts, ignore_index=True), ("group", "reference", "cadence"))
 
     @staticmethod
@@ -213,53 +265,75 @@ class PolicyByCadence(BaseStudy):
         from toolkit.report import fmt_number
 
         rows = estimates[estimates.effect == "interaction"]
-        return pd.DataFrame({
-            "outcome": rows.outcome.map(lambda o: OUTCOMES.get(o, o)).to_numpy(),
-            "Wald statistic": [fmt_number(v, 2) for v in rows.estimate],
-            "stands out from simulation noise": ["yes" if p <= 0.05 else "no"
-                                                 for p in rows.p_value],
-            "check": rows.method.to_numpy()})
+        return pd.DataFrame(
+            {
+                "outcome": rows.outcome.map(lambda o: OUTCOMES.get(o, o)).to_numpy(),
+                "Wald statistic": [fmt_number(v, 2) for v in rows.estimate],
+                "stands out from simulation noise": [
+                    "yes" if p <= 0.05 else "no" for p in rows.p_value
+                ],
+                "check": rows.method.to_numpy(),
+            }
+        )
 
     def within_cadence_table(self, estimates: pd.DataFrame) -> pd.DataFrame:
         """The policy's effect on each outcome within each cadence, readable."""
         ref = self.params.policy_ref
-        keep = estimates[estimates.cadence.notna() & (estimates.reference == ref)
-                         & estimates.effect.isin(["risk_difference", "difference"])]
+        keep = estimates[
+            estimates.cadence.notna()
+            & (estimates.reference == ref)
+            & estimates.effect.isin(["risk_difference", "difference"])
+        ]
         table = contrast_table(keep, ref, label="policy", outcomes=OUTCOMES)
         return table.assign(cadence=keep.cadence.to_numpy())[
-            ["cadence", "policy", "outcome", "default model's estimate", "Monte Carlo error (SE)"]]
+            ["cadence", "policy", "outcome", "default model's estimate", "Monte Carlo error (SE)"]
+        ]
 
     def _effects(self, estimates: pd.DataFrame, outcome: str, effect: str, **kw: Any) -> list[str]:
         p = self.params
         labels = {x: f"the {x} policy" for x in p.policies}
-        return [_within(c, default_sentence(r, arm=labels[r["group"]],
-                                            reference=labels[p.policy_ref],
-                                            what=OUTCOMES[outcome], **kw))
-                for c in p.cadences
-                for r in contrasts(estimates, outcome, effect, reference=p.policy_ref,
-                                   cadence=c).to_dict("records")]
+        return [
+            _within(
+                c,
+                default_sentence(
+                    r,
+                    arm=labels[r["group"]],
+                    reference=labels[p.policy_ref],
+                    what=OUTCOMES[outcome],
+                    **kw,
+                ),
+            )
+            for c in p.cadences
+            for r in contrasts(
+                estimates, outcome, effect, reference=p.policy_ref, cadence=c
+            ).to_dict("records")
+        ]
 
     def findings(self, estimates: pd.DataFrame) -> list[str]:
         """The default model's answers: the interaction terms of completion, then the
         policy's effect on completion within each cadence."""
-        test = estimates[(estimates.effect == "interaction_contrast")
-                         & (estimates.outcome == "completed")]
-        return ([_interaction_sentence(r) for r in test.to_dict("records")]
-                + self._effects(estimates, "completed", "risk_difference"))
+        test = estimates[
+            (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
+        ]
+        return [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
+            estimates, "completed", "risk_difference"
+        )
 
     def more_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
         """Further findings: the interaction tests and within-cadence effects of the other
         outcomes."""
         out: dict[str, list[str]] = {}
         for outcome in ("mentee_gain", "mentor_gain", "mean_quality"):
-            test = estimates[(estimates.effect == "interaction_contrast")
-                             & (estimates.outcome == outcome)]
-            items = ([_interaction_sentence(r) for r in test.to_dict("records")]
-                     + self._effects(estimates, outcome, "difference", scale=1.0, unit="",
-                                     digits=3))
+            test = estimates[
+                (estimates.effect == "interaction_contrast") & (estimates.outcome == outcome)
+            ]
+            items = [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
+                estimates, outcome, "difference", scale=1.0, unit="", digits=3
+            )
             if items:
-                out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:]
-                    + " (default model)"] = items
+                out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:] + " (default model)"] = (
+                    items
+                )
         return out
 
     def figures(self, outcomes: pd.DataFrame) -> list[tuple]:
@@ -267,48 +341,68 @@ class PolicyByCadence(BaseStudy):
         from toolkit.plots import interaction_plot
 
         out = []
-        for outcome, what, scale in (("completed", "completed pairs (%)", 100.0),
-                                     ("mentee_gain", "mentee digital gain (0-1 scale)", 1.0)):
+        for outcome, what, scale in (
+            ("completed", "completed pairs (%)", 100.0),
+            ("mentee_gain", "mentee digital gain (0-1 scale)", 1.0),
+        ):
             if outcomes[outcome].astype(float).nunique() < 2:
                 continue
             cells = cell_means(outcomes, outcome)
             cells = cells.assign(
-                estimate=cells.estimate * scale, ci_low=cells.ci_low * scale,
+                estimate=cells.estimate * scale,
+                ci_low=cells.ci_low * scale,
                 ci_high=cells.ci_high * scale,
                 cadence=pd.Categorical(cells.cadence, categories=list(self.params.cadences)),
-                policy=pd.Categorical(cells.policy, categories=_policies(self.params)))
+                policy=pd.Categorical(cells.policy, categories=_policies(self.params)),
+            )
             cells = cells.sort_values(["policy", "cadence"]).assign(
-                cadence=lambda d: d.cadence.astype(str), policy=lambda d: d.policy.astype(str))
-            fig = interaction_plot(cells, x="cadence", trace="policy", y_label=what,
-                                   title=f"{what[:1].upper() + what[1:]} by policy and cadence",
-                                   interval="under the default model, with Monte Carlo error bars")
-            out.append((fig, f"{outcome}_cells",
-                        f"Mean {what} in each policy x cadence cell under the default model, with "
-                        "intervals of Monte Carlo error only (simulation noise, clustered by "
-                        "replicate; not an interval about programs). Parallel lines mean the policy's effect is the "
-                        "same at every cadence; lines that converge or cross mean an interaction."))
+                cadence=lambda d: d.cadence.astype(str), policy=lambda d: d.policy.astype(str)
+            )
+            fig = interaction_plot(
+                cells,
+                x="cadence",
+                trace="policy",
+                y_label=what,
+                title=f"{what[:1].upper() + what[1:]} by policy and cadence",
+                interval="under the default model, with Monte Carlo error bars",
+            )
+            out.append(
+                (
+                    fig,
+                    f"{outcome}_cells",
+                    f"Mean {what} in each policy x cadence cell under the default model, with "
+                    "intervals of Monte Carlo error only (simulation noise, clustered by "
+                    "replicate; not an interval about programs). Parallel lines mean the policy's effect is the "
+                    "same at every cadence; lines that converge or cross mean an interaction.",
+                )
+            )
         return out
 
     def mechanism_text(self) -> str:
         p = self.params
-        return (f"A {len(p.policies)} x {len(p.cadences)} factorial: the policies "
-                f"{', '.join(p.policies)} crossed with {', '.join(p.cadences)} meetings "
-                f"of {p.meeting_minutes:g} minutes over {p.duration_weeks} weeks. "
-                f"{p.replicates} simulated programs per cell, each with {self.cohort_words()}. "
-                "Every cadence of a policy uses the same matching, and every cell the same random "
-                "draws (common random numbers), so differences are the design's effect. The "
-                "week-by-week model runs under every plausible model of the ensemble for the "
-                f"headlines ({p.n_models} models, {p.model_replicates} programs per cell and "
-                "model) and under its default parameters for everything else.")
+        return (
+            f"A {len(p.policies)} x {len(p.cadences)} factorial: the policies "
+            f"{', '.join(p.policies)} crossed with {', '.join(p.cadences)} meetings "
+            f"of {p.meeting_minutes:g} minutes over {p.duration_weeks} weeks. "
+            f"{p.replicates} simulated programs per cell, each with {self.cohort_words()}. "
+            "Every cadence of a policy uses the same matching, and every cell the same random "
+            "draws (common random numbers), so differences are the design's effect. The "
+            "week-by-week model runs under every plausible model of the ensemble for the "
+            f"headlines ({p.n_models} models, {p.model_replicates} programs per cell and "
+            "model) and under its default parameters for everything else."
+        )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the interaction contrasts of completion, in words."""
-        rows = estimates[(estimates.effect == "interaction_contrast")
-                         & (estimates.outcome == "completed")]
-        return (f"The default model's answers carry Monte Carlo error from "
-                f"{self.params.replicates} replicates per cell. The standard error of the differences in differences for "
-                f"completion is {se_span(rows.se.to_numpy() * 100)}; an interaction smaller than "
-                "about three times that cannot be told from zero at this number of replicates.")
+        rows = estimates[
+            (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
+        ]
+        return (
+            f"The default model's answers carry Monte Carlo error from "
+            f"{self.params.replicates} replicates per cell. The standard error of the differences in differences for "
+            f"completion is {se_span(rows.se.to_numpy() * 100)}; an interaction smaller than "
+            "about three times that cannot be told from zero at this number of replicates."
+        )
 
 
 STUDY = PolicyByCadence.record()
