@@ -10,7 +10,7 @@ ensemble file, and a budget or availability that no design meets.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -92,7 +92,7 @@ def advise(
     typer.echo(str(res.path / "report.html"))
 
 
-def precheck(params: object) -> None:
+def precheck(params: Any) -> None:
     """What the advice would refuse before simulating, refused now (nothing written)."""
     from toolkit.advice import check_plan, load_models
     from toolkit.studies.advise import Advise

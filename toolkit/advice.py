@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,6 @@ from toolkit._validation import check_int, check_option, check_real, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort, CohortSpec
 from toolkit.ensemble import Ensemble
-from toolkit.errors import InvalidParameterError
 from toolkit.experiment import Arm, MatchSpec, run_experiment
 from toolkit.matching import POLICIES
 from toolkit.program import CADENCES, CHECKIN_PLANS, FLAG_ACTIONS, ProgramDesign, program_schedule
@@ -314,7 +313,10 @@ class AdviceSimulator:
     outcome: str = "completion"
 
     def metrics(
-        self, designs: Sequence[int], scenarios: Sequence[int], replications: Sequence[int]
+        self,
+        designs: Sequence[int] | np.ndarray,
+        scenarios: Sequence[int] | np.ndarray,
+        replications: Sequence[int] | np.ndarray,
     ) -> pd.DataFrame:
         """One row per (design, scenario, replication): completion, learning, both, hours.
 
@@ -424,7 +426,7 @@ def pareto_front(outcome: Any, hours: Any) -> np.ndarray:
     h = np.asarray(hours, float)
     ge = (y[:, None] >= y[None, :]) & (h[:, None] <= h[None, :])
     strict = (y[:, None] > y[None, :]) | (h[:, None] < h[None, :])
-    return ~(ge & strict).any(axis=0)
+    return np.asarray(~(ge & strict).any(axis=0))
 
 
 def _objective(cell_means: np.ndarray, quantile: float) -> np.ndarray:
@@ -565,6 +567,7 @@ class Advice:
             ),
         ]
         others = [i for i in self.selection.indistinguishable if i != self.recommended]
+        assert p.delta is not None  # resolved when the plan is built
         if others:
             labels = self.designs.set_index("design").loc[others[:5], "label"].tolist()
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
@@ -718,6 +721,7 @@ def advise(
             )
     m = min(plan.scenarios, len(models))
     scen_models = models.take(m)
+    assert plan.delta is not None  # resolved with the plan
     behaviors = _scenario_behaviors(scen_models, plan)
     checkin_minutes = max(b.checkin_minutes for b in behaviors)
     space = design_space(plan, checkin_minutes=checkin_minutes)
@@ -729,7 +733,7 @@ def advise(
         behaviors=tuple(behaviors),
         cohort=cohort
         if cohort is not None
-        else CohortSpec(n_mentors=plan.mentors, n_mentees=plan.pairs),
+        else CohortSpec(n_mentors=plan.mentors or plan.pairs, n_mentees=plan.pairs),
         seed=seed,
         outcome=plan.outcome,
     )
@@ -841,7 +845,7 @@ def advise(
     )
 
 
-def _no_design(space: pd.DataFrame, plan: AdvicePlan) -> InvalidParameterError:
+def _no_design(space: pd.DataFrame, plan: AdvicePlan) -> NoReturn:
     over = space[space["status"].eq("over budget")]
     if over.empty:  # everything over availability
         j = space["meeting_hours_month"].idxmin()
@@ -1026,7 +1030,7 @@ def pareto_figure(advice: Advice) -> Any:
     ax.set_ylabel(ylab)
     ax.legend(loc="best", fontsize=8)
     fig.suptitle("Outcome against coordinator hours")
-    fig.alt_text = (
+    fig.alt_text = (  # type: ignore[attr-defined]  # read by toolkit.plots.alt_text
         f"Scatter plot of {len(t)} designs: {ylab} against mean coordinator "
         f"hours; {len(front)} designs form the Pareto set, from "
         f"{front['hours_mean'].min():.1f} to {front['hours_mean'].max():.1f} hours; "

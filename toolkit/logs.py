@@ -358,8 +358,9 @@ def read_logs(
         )
     today = dt.date.today() if today is None else today
     raw = {t: _read_csv(folder / f"{t}.csv", t, problems) for t in SCHEMAS}
-    frames = {t: _canonical(f, t, mapping, problems) for t, f in raw.items() if f is not None}
-    if len(frames) < len(SCHEMAS) or any(f is None for f in frames.values()):
+    found = {t: _canonical(f, t, mapping, problems) for t, f in raw.items() if f is not None}
+    frames = {t: f for t, f in found.items() if f is not None}
+    if len(frames) < len(SCHEMAS):
         raise LogsError(problems)
     pairs, meetings, checkins = frames["pairs"], frames["meetings"], frames["checkins"]
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -242,7 +243,7 @@ def _simulate(
         sub = ProgramShape(
             tuple(cadence[idx]), (horizon,) * len(idx), shape.checkins, shape.minutes
         )
-        run = {
+        run: dict[str, Any] = {
             "seed": seed,
             "first": int(w) * 1_000_000,
             "cohorts": cohorts,
