@@ -268,12 +268,15 @@ def test_matching_policies_from_a_roster_never_shows_names_or_emails(tmp_path):
             f"{first[k % 12].lower()}{k}@example.org",
             ["IT", "Sales", "HR", "Finance"][k % 4],
             ["woman", "man"][k % 2],
+            # free-text interests, shared by pairs of people so that reasons can cite them
+            f"zymurgy{k % 3}quokka;origami{k % 2}marzipan",
         )
         for k in range(22)
     ]
     roster = tmp_path / "people.csv"
     roster.write_text(
-        "id,role,name,email,department,gender\n" + "".join(",".join(p) + "\n" for p in people),
+        "id,role,name,email,department,gender,interests\n"
+        + "".join(",".join(p) + "\n" for p in people),
         encoding="utf-8",
     )
     res = run_study(
@@ -282,11 +285,12 @@ def test_matching_policies_from_a_roster_never_shows_names_or_emails(tmp_path):
         out=tmp_path / "runs",
         progress=False,
     )
-    secrets = [w for p in people for w in (*p[2].split(), p[3])]
+    secrets = [w for p in people for w in (*p[2].split(), p[3], "zymurgy", "marzipan")]
     texts = [
         (res.path / "report.html").read_text(),
         (res.path / "findings.json").read_text(),
         (res.path / "manifest.json").read_text(),
+        (res.path / "notebook.ipynb").read_text(),
     ]
     texts += [pd.read_parquet(t).to_csv() for t in (res.path / "tables").glob("*.parquet")]
     texts += [t.read_text() for t in (res.path / "tables").glob("*.csv")]
