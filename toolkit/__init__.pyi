@@ -278,30 +278,4 @@ from .runs import (
     verify_run,
 )
 
-from . import (
-    errors,
-    cohort,
-    compatibility,
-    matching,
-    roster,
-    program,
-    behavior,
-    ensemble,
-    simulation,
-    experiment,
-    history_matching,
-    calibration,
-    analysis,
-    diagnosis,
-    selection,
-    plots,
-    sensitivity,
-    report,
-    logs,
-    summaries,
-    fitting,
-    watch,
-    advice,
-    studies,
-    runs,
-)
+from . import errors, cohort, compatibility, matching, roster, program, behavior, ensemble, simulation, experiment, history_matching, calibration, analysis, diagnosis, selection, plots, sensitivity, report, logs, summaries, fitting, watch, advice, studies, runs

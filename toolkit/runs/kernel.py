@@ -51,7 +51,7 @@ class CellError(Exception):
         self.where = where
 
 
-def _where(exc: Exception) -> str:
+def cell_location(exc: Exception) -> str:
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
     cell = getattr(exc, "exec_count", None)
@@ -108,7 +108,7 @@ def execute_study(
                 extra_arguments=_arguments(),
             )
         except papermill.PapermillExecutionError as exc:
-            raise CellError(_where(exc)) from None
+            raise CellError(cell_location(exc)) from None
 
 
 def execute_notebook(

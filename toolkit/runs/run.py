@@ -65,11 +65,11 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     # Further signals are ignored while the program cleans up after the first one.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    _quiet_and_kill_kernels()
+    quiet_and_kill_kernels()
     raise Interrupted(signum)
 
 
-def _quiet_and_kill_kernels() -> None:
+def quiet_and_kill_kernels() -> None:
     """Silence logging (the notebook client may still run in its own thread and report the
     kernel it loses as an error) and kill this process's kernels; the process is ending."""
     import logging

@@ -139,10 +139,10 @@ _POOL_WORKER = False
 
 def _worker_stop(signum: int, frame: object) -> None:
     if _IN_TASK.is_set():
-        from toolkit.runs.run import Interrupted, _quiet_and_kill_kernels
+        from toolkit.runs.run import Interrupted, quiet_and_kill_kernels
 
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _quiet_and_kill_kernels()
+        quiet_and_kill_kernels()
         raise Interrupted(signum)
     os._exit(128 + signum)  # idle: nothing to clean up
 

@@ -317,13 +317,13 @@ def _execute_or_refuse(path: Path, timeout: int) -> Any:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from toolkit.errors import StudyExecutionError
-    from toolkit.runs.kernel import _where
+    from toolkit.runs.kernel import cell_location
 
     try:
         return execute_notebook(path, timeout=timeout)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         raise StudyExecutionError(
-            f"The teaching notebook {path.name} failed in {_where(exc)}; no page was written."
+            f"The teaching notebook {path.name} failed in {cell_location(exc)}; no page was written."
         ) from None
 
 
