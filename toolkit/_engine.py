@@ -489,17 +489,17 @@ def closure_step(
     the reason is the relationship term that raised the hazard most (or lowered it least).
     """
     p_out = expit(b.closure_outside + b.closure_outside_pressure * pressure)
-    terms = np.stack(
-        np.broadcast_arrays(
-            b.closure_quality * (0.5 - quality),
-            b.closure_engagement * (0.5 - engagement),
-            b.closure_gap * gap,
-        )
-    )
-    p_rel = expit(b.closure_base + terms.sum(axis=0))
+    t_quality = b.closure_quality * (0.5 - quality)
+    t_engagement = b.closure_engagement * (0.5 - engagement)
+    t_gap = b.closure_gap * gap
+    p_rel = expit(b.closure_base + (t_quality + t_engagement + t_gap))
     closes = u < 1.0 - (1.0 - p_out) * (1.0 - p_rel)
-    codes = np.array([_R["low_quality"], _R["lost_engagement"], _R["missed_contact"]], np.int8)
-    reason = np.where(u < p_out, np.int8(_R["outside_event"]), codes[terms.argmax(axis=0)])
+    # The first largest term (as argmax over the three would pick), without stacking them.
+    reason = np.where(
+        t_engagement > t_quality, np.int8(_R["lost_engagement"]), np.int8(_R["low_quality"])
+    )
+    reason[t_gap > np.maximum(t_quality, t_engagement)] = _R["missed_contact"]
+    reason[u < p_out] = _R["outside_event"]
     return closes, reason
 
 
@@ -737,7 +737,8 @@ def run(
         target = _fit(fixed, b, perceived)
         moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
         decayed = quality - b.quality_decay * (quality - b.quality_floor)
-        quality = np.where(met, np.clip(moved, 0.0, 1.0), np.where(active, decayed, quality))
+        quality = np.where(active, decayed, quality)
+        np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
 
         # Two-way learning at held meetings, closing part of the gap to the partner.
         gain_e = np.where(met, rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0), 0)
@@ -861,7 +862,9 @@ def run(
         rec["quality"][t], rec["engagement"][t] = quality, engagement
         rec["mentee_skill"][t], rec["mentor_skill"][t] = mentee_skill, mentor_level[mentor_g]
         # the pair's state at the end of the week
-        rec["state"][t] = np.where(~active, 2, np.where(since_meet >= INACTIVE_AFTER_WEEKS, 1, 0))
+        state_t = rec["state"][t]  # written in place: 1 inactive but open, 2 closed
+        np.greater_equal(since_meet, INACTIVE_AFTER_WEEKS, out=state_t, casting="unsafe")
+        state_t[~active] = 2
 
     # What an early ending does to what was learned: part of the gain fades, and an
     # abrupt ending can leave a setback (so a gain can be negative).
