@@ -201,3 +201,16 @@ def test_retained_refuses_nothing_silently():
     buf = io.StringIO()
     print(ens.summary().round(3), file=buf)
     assert "share_of_prior_range" in buf.getvalue()
+
+
+def test_dask_workers_get_glibc_thresholds_that_keep_numpy_arrays_off_fresh_mmaps():
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes every large temporary a fresh
+    mmap (about twice the CPU time per calibration chunk); history_match resets glibc's
+    thresholds on the workers. Where the C library is glibc the reset must succeed."""
+    import platform
+
+    from toolkit.history_matching import _numpy_friendly_malloc
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt thresholds are a glibc feature")
+    assert _numpy_friendly_malloc() is True

@@ -369,6 +369,35 @@ def _chunk_seed(root: int, wave: int, chunk: int) -> int:
     return int((int(a) << 31) ^ int(b)) & _seeding.MAX_SEED
 
 
+# glibc mallopt parameters and the values its dynamic thresholds would settle at.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_BYTES, _TRIM_BYTES = 32 * 1024 * 1024, 64 * 1024 * 1024
+
+
+def _numpy_friendly_malloc() -> bool:
+    """Undo what a Dask worker's default environment does to the engine's speed.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``). Setting any glibc threshold turns off its
+    dynamic mmap threshold, so every array above 128 KiB is a fresh mmap whose pages
+    fault in again on each use: a calibration chunk then takes about twice the CPU time.
+    This sets the thresholds glibc would otherwise have reached. Returns whether it could
+    (glibc only; elsewhere nothing changes). Numbers are unaffected.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, _TRIM_BYTES)
+    )
+
+
 def _run_chunks(
     task: _ChunkTask, jobs: list[tuple[int, pd.DataFrame, int]], mapper: Any, bar: Any
 ) -> list[pd.DataFrame]:
@@ -382,6 +411,7 @@ def _run_chunks(
     if hasattr(mapper, "submit") and hasattr(mapper, "gather"):  # a dask.distributed Client
         from distributed import as_completed
 
+        mapper.run(_numpy_friendly_malloc)  # on every worker the client has now
         futures = mapper.map(task, jobs, pure=False)
         for _ in as_completed(futures, loop=mapper.loop):  # this client, default or not
             bar.update(1)
