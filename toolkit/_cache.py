@@ -34,8 +34,12 @@ class ObjectCache:
         if hit is not None and hit[0]() is obj:
             return hit[1]
         value = compute(obj)
+
+        def forget(_: object, k: int = key) -> None:
+            self._drop(k)
+
         with self._lock:
-            self._values[key] = (weakref.ref(obj, lambda _, k=key: self._drop(k)), value)
+            self._values[key] = (weakref.ref(obj, forget), value)
         return value
 
     def _drop(self, key: int) -> None:

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -361,8 +362,9 @@ def _preset_value(target_id: str, point: float) -> tuple[float, bool, float, flo
         d = preset("guider_inactivity")
         # 90 days + 7 days grace; a weekly model acts at the first week boundary after it,
         # so the closure day must lie in [97, 104).
-        days = 7 * d.no_meeting_weeks
-        return float(days), bool(97 <= days < 104 and d.on_flag == "close"), 97.0, 103.0
+        assert d.no_meeting_weeks is not None  # the preset closes after a streak
+        close_day = 7 * d.no_meeting_weeks
+        return float(close_day), bool(97 <= close_day < 104 and d.on_flag == "close"), 97.0, 103.0
     raise KeyError(target_id)
 
 
@@ -539,7 +541,7 @@ def calibrate(
 
         check_output_path(out, formats=(".parquet",))
     sim = TargetSimulator(replicates, n_mentees, n_mentors)
-    kw = dict(
+    kw: dict[str, Any] = dict(
         points=points,
         waves=waves,
         seed=seed,

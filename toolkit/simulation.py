@@ -25,6 +25,7 @@ changes its mentor (``outcomes.mentor_id`` is the last mentor; ``events`` keeps 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,6 +129,5 @@ def simulate(
     built = _engine.run(
         stack, design, behavior, seed, arm, capacity=capacity, want=want, rematch=rematch
     )
-    return SimulationResult(
-        design=design, behavior=behavior, seed=seed, **{k: built.get(k) for k in TABLES}
-    )
+    frames: dict[str, Any] = {k: built.get(k) for k in TABLES}
+    return SimulationResult(design=design, behavior=behavior, seed=seed, **frames)
