@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from toolkit.behavior import BehaviorModel
 from toolkit.calibration import calibration_report, calibration_targets
@@ -127,3 +128,24 @@ def test_formerly_calibrated_parameters_have_wide_stated_priors():
         assert "former hand setting" in row["reason"], name
     # lever effects are scenario inputs, never priors
     assert not set(BehaviorModel.scenario_inputs()) & set(prior.index)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 Build 7 not done yet: at the model card's settings (12 replicates, 100 "
+    "mentees, 120 mentors, seed 0) the default misses deep_similarity_quality (0.330, "
+    "low 0.38) and closure_within_12_months_star (0.367, high 0.36); at seed 2024 it is "
+    "inside all 16. Remove this marker once the default is re-set.",
+)
+def test_the_default_model_is_inside_every_calibration_target_at_the_model_card_settings():
+    from toolkit.studies.model_card import Parameters
+
+    p = Parameters()
+    report = calibration_report(
+        replicates=p.calibration_replicates,
+        n_mentees=p.n_mentees,
+        n_mentors=p.n_mentors,
+        seed=p.seed,
+    )
+    outside = report.loc[~report["inside"], "target_id"].tolist()
+    assert outside == []
