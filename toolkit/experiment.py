@@ -38,7 +38,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -192,12 +192,12 @@ class MatchSpec(Spec):
 
     def run(self, cohort: Cohort, seed: int) -> Matching | pd.DataFrame:
         """Match ``cohort`` with this spec (``seed`` breaks ties and draws random pairs)."""
-        if not self.is_data:
+        if not isinstance(self.policy, str):  # not data: a callable policy
             return self.policy(cohort, seed)
         return match(
             cohort,
             policy=self.policy,
-            weights=self.weights,
+            weights=cast(Any, self.weights),
             capacity=self.capacity,
             constraints=self.constraints,
             seed=seed,
@@ -230,7 +230,7 @@ class Arm(Spec):
     match: MatchSpec | str | Callable[[Cohort, int], Any] = "random"
     design: ProgramDesign = field(default_factory=ProgramDesign)
 
-    _nested: ClassVar[dict] = {"match": MatchSpec.coerce, "design": nested(ProgramDesign)}
+    _nested: ClassVar[dict] = {"match": MatchSpec.coerce, "design": nested(ProgramDesign)}  # type: ignore[misc]
 
     def __post_init__(self) -> None:
         if not isinstance(self.match, MatchSpec):
@@ -319,7 +319,7 @@ class ExperimentSpec(Spec):
     control: bool = False
     behavior: Mapping[str, float] = field(default_factory=dict)
 
-    _nested: ClassVar[dict] = {"cohort": _cohort_from_plain, "arms": _arms_from_plain}
+    _nested: ClassVar[dict] = {"cohort": _cohort_from_plain, "arms": _arms_from_plain}  # type: ignore[misc]
 
     def __post_init__(self) -> None:
         owner = "ExperimentSpec"
@@ -468,7 +468,7 @@ def _matching_groups(arms: Mapping[str, Arm]) -> tuple[list[MatchSpec], list[str
     keys: list[Any] = []
     group_of: list[int] = []
     for arm in arms.values():
-        m = arm.match
+        m = _match_spec(arm)
         key = m.fingerprint if m.is_data else ("callable", id(m.policy))
         if key not in keys:
             keys.append(key)
@@ -482,10 +482,16 @@ def _matching_groups(arms: Mapping[str, Arm]) -> tuple[list[MatchSpec], list[str
     return specs, labels, group_of
 
 
+def _match_spec(arm: Arm) -> MatchSpec:
+    """The arm's matching (``Arm.__post_init__`` made every kind of input a MatchSpec)."""
+    assert isinstance(arm.match, MatchSpec)
+    return arm.match
+
+
 def _seed_key(m: MatchSpec) -> str:
     # Matchings draw from a stream named by the policy, so equal policies with other
     # weights or options share their random numbers (common random numbers again).
-    return m.policy if m.is_data else "callable"
+    return m.policy if isinstance(m.policy, str) else "callable"
 
 
 def run_experiment(
@@ -667,7 +673,7 @@ def _run_models(
             parts[k].append(frame)
     # Rows in one canonical order whatever the chunks: by arm, then model, then the
     # engine's own order within them (a stable sort).
-    out = {
+    out: dict[str, Any] = {
         k: pd.concat(parts[k], ignore_index=True).sort_values(
             ["arm", "model"], kind="stable", ignore_index=True
         )
@@ -675,6 +681,7 @@ def _run_models(
         else None
         for k in TABLES
     }
+    assert first is not None  # at least one chunk ran
     return ExperimentResult(
         design=None,
         behavior=spec.behavior_model,
@@ -727,7 +734,9 @@ def _run(
     cohorts = _cohorts(spec, n_reps, stream)
     bar = tqdm(total=n_reps + len(names), desc="experiment", disable=not progress, unit="step")
 
-    feats, positions, pair_frames = [], [[] for _ in match_specs], []
+    feats: list[Any] = []
+    positions: list[list[Any]] = [[] for _ in match_specs]
+    pair_frames: list[pd.DataFrame] = []
     for r in range(n_reps):
         root, number = stream(r)
         c = cohorts[r]
@@ -768,12 +777,12 @@ def _run(
             behavior,
             seed,
             (names, code),
-            capacity=arm.match.capacity,
+            capacity=_match_spec(arm).capacity,
             want=want,
-            rematch=_engine.rematch_weights(arm.match.policy, arm.match.weights),
+            rematch=_engine.rematch_weights(_match_spec(arm).policy, _match_spec(arm).weights),
         )
-        for k, v in built.items():
-            parts[k].append(v)
+        for table, v in built.items():
+            parts[table].append(v)
         bar.update(1)
     if spec.control:
         stack = _engine.Stack(
@@ -786,12 +795,12 @@ def _run(
             mentor=np.zeros(sum(f.n_mentees for f in stack_feats), np.int64),
         )
         built = _engine.control_tables(stack, behavior, seed, (names, len(names) - 1), want=want)
-        for k, v in built.items():
-            parts[k].append(v)
+        for table, v in built.items():
+            parts[table].append(v)
         bar.update(1)
     bar.close()
 
-    out = {
+    out: dict[str, Any] = {
         k: (pd.concat(parts[k], ignore_index=True) if len(parts[k]) > 1 else parts[k][0])
         if k in parts
         else None
