@@ -28,9 +28,9 @@ See ``docs/architecture.md`` for the layers, tables and seeds.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -117,10 +117,11 @@ class CohortFeatures:
         # mean (the BehaviorModel sets the mean hours); a roster's column is real hours.
         self.avail_e = mentees["availability_hours_month"].to_numpy(float)
         self.avail_m = mentors["availability_hours_month"].to_numpy(float)
-        self.synthetic = cohort.spec is not None
-        if self.synthetic:
-            self.avail_e = self.avail_e / cohort.spec.mentee_profile.availability_hours_mean
-            self.avail_m = self.avail_m / cohort.spec.mentor_profile.availability_hours_mean
+        spec = cohort.spec
+        self.synthetic = spec is not None
+        if spec is not None:
+            self.avail_e = self.avail_e / spec.mentee_profile.availability_hours_mean
+            self.avail_m = self.avail_m / spec.mentor_profile.availability_hours_mean
         # Skill in one's own goal domains: what a mentee (mentor) sets out to learn.
         self.mentee_start = np.einsum("pd,pd->p", self.goal_e, self.skill_e)
         self.mentor_start = np.einsum("pd,pd->p", self.goal_m, self.lead_m)
@@ -549,8 +550,12 @@ class _Params:
     """Behaviour parameters by name: a float where all stacked replicates share it, an
     array over slots where they differ (numpy broadcasting does the rest)."""
 
-    def __init__(self, values: dict[str, float | np.ndarray]):
+    def __init__(self, values: Mapping[str, float | np.ndarray]):
         self.__dict__.update(values)
+
+    if TYPE_CHECKING:  # attributes are the parameter names, set at run time
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def at(self, slots: np.ndarray) -> _Params:
         """The parameters of a subset of slots."""
@@ -1348,7 +1353,7 @@ def _survey_frame(
     k = len(parts)
 
     def column(position: int, names: list[str]) -> pd.Categorical:
-        codes = np.repeat(np.array([names.index(p[position]) for p in parts], np.int8), n)
+        codes = np.repeat(np.array([names.index(str(p[position])) for p in parts], np.int8), n)
         return pd.Categorical.from_codes(codes, categories=names)
 
     return pd.DataFrame(
