@@ -35,7 +35,6 @@ HOST_MODULES = (
     "runs/verify.py",
     "runs/sweep.py",
     "runs/__init__.py",
-    "runner.py",
     "teaching/__init__.py",
     "teaching/examples.py",
     "teaching/programs.py",

@@ -350,7 +350,7 @@ def test_the_host_uses_only_public_names_of_the_study_side():
         )
     for path in (PKG / "studies").glob("*.py"):
         assert not {
-            m for m in _imports(path) if m.startswith(("toolkit.runs", "toolkit.runner"))
+            m for m in _imports(path) if m.startswith("toolkit.runs")
         }, path.name
 
 
