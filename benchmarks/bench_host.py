@@ -27,12 +27,17 @@ TINY = [
     "model_replicates=5",
 ]
 HOST_MODULES = (
+    "runs/limits.py",
+    "runs/resources.py",
     "runs/plan.py",
     "runs/kernel.py",
     "runs/render.py",
     "runs/manifest.py",
     "runs/run.py",
     "runs/verify.py",
+    "runs/grid.py",
+    "runs/executors.py",
+    "runs/sweep_report.py",
     "runs/sweep.py",
     "runs/__init__.py",
     "teaching/__init__.py",
@@ -43,6 +48,8 @@ HOST_MODULES = (
     "teaching/course.py",
     "report.py",
     "cli.py",
+    "_run_cli.py",
+    "_teaching_cli.py",
 )
 
 
