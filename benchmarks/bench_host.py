@@ -87,8 +87,6 @@ def _kernel_start_seconds(folder: Path) -> float:
 
 def _study_seconds(folder: Path) -> tuple[float, float]:
     """(end to end, the cells' own execution time) of one small study run."""
-    import nbformat
-
     from toolkit.runs import run as run_module
     from toolkit.runs import run_study
 
@@ -96,6 +94,8 @@ def _study_seconds(folder: Path) -> tuple[float, float]:
     original = run_module.strip_run_times
 
     def measure_then_strip(path):
+        import nbformat  # here, not before the run: the host imports it its own way
+
         nb = nbformat.read(str(path), as_version=4)
         cells.append(sum(c.metadata.get("papermill", {}).get("duration") or 0.0 for c in nb.cells))
         original(path)
