@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 
-from toolkit.runner import run_study, run_sweep
+from toolkit.runs import run_study, run_sweep
 from toolkit.studies import list_studies
 
 SWEEP_GRID = ["seed=1,2,3,4,5,6,7,8"]

@@ -105,7 +105,7 @@ def tiny_params():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One tiny meeting_cadence run shared by the runner, report and CLI tests."""
-    from toolkit.runner import run_study
+    from toolkit.runs import run_study
 
     out = tmp_path_factory.mktemp("runs")
     return run_study("meeting_cadence", TINY["meeting_cadence"], out=out, progress=False)

@@ -47,7 +47,7 @@ def test_example_study_declares_only_its_own_parts(example):
 
 
 def test_example_study_runs_through_runner_sweep_and_verify(example, tmp_path):
-    from toolkit.runner import run_study, run_sweep, verify_run
+    from toolkit.runs import run_study, run_sweep, verify_run
 
     run = run_study("program_length", TINY, out=tmp_path, progress=False)
     check_report((run.path / "report.html").read_text(encoding="utf-8"))

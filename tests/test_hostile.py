@@ -148,8 +148,9 @@ def test_long_values_lists_and_duplicates_refused_before_a_kernel(no_kernel, tmp
 
 def test_memory_is_estimated_before_a_study_starts(monkeypatch, no_kernel, tmp_path):
     import toolkit.runs.plan as plan
+    import toolkit.runs.resources as resources
 
-    monkeypatch.setattr(plan, "available_memory", lambda: 700 * 2**20)
+    monkeypatch.setattr(resources, "available_memory", lambda: 700 * 2**20)
     with pytest.raises(InsufficientMemoryError) as info:
         plan.plan_run("meeting_cadence", {"n_mentors": "5000", "n_mentees": "5000"}, out=tmp_path)
     msg = str(info.value)
@@ -298,7 +299,7 @@ def test_garbage_scheduler_file_and_malformed_address(no_kernel, tmp_path, conte
 
 
 def test_silent_listener_as_scheduler_is_refused_within_the_timeout():
-    from toolkit.runs.sweep import _connect
+    from toolkit.runs.executors import _connect
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -234,7 +234,7 @@ def test_plain_papermill_validates_inside_the_kernel(tmp_path):
 
 
 def test_roster_run_never_shows_names_or_emails(tmp_path):
-    from toolkit.runner import run_study
+    from toolkit.runs import run_study
 
     first = [
         "Zebulon",

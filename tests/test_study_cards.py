@@ -383,7 +383,7 @@ def test_scenario_note_names_levers_only_when_an_arm_uses_one():
 
 @pytest.fixture(scope="module")
 def card_runs(dev_ensemble, tmp_path_factory):
-    from toolkit.runner import run_study
+    from toolkit.runs import run_study
 
     path, _ = dev_ensemble
     out = tmp_path_factory.mktemp("card-runs")

@@ -68,7 +68,7 @@ EXPECTED_TABLES = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_params):
     """Each content study run once through the runner at its tiny parameters."""
-    from toolkit.runner import run_study
+    from toolkit.runs import run_study
 
     out = tmp_path_factory.mktemp("content-runs")
     return {
@@ -230,7 +230,7 @@ def test_bad_parameter_is_refused_before_a_kernel_starts(name, monkeypatch, tmp_
 
 
 def test_matching_policies_from_a_roster_never_shows_names_or_emails(tmp_path):
-    from toolkit.runner import run_study
+    from toolkit.runs import run_study
 
     first = [
         "Zebulon",

@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -82,7 +82,8 @@ def check_int(
     )
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise fail(name, owner, allowed, value)
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = cast(int, value)  # an Integral: compared as it is, not converted
+    if (low is not None and number < low) or (high is not None and number > high):
         raise fail(name, owner, allowed, value)
     return int(value)
 
@@ -104,8 +105,9 @@ def check_real(
     )
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise fail(name, owner, allowed, value)
-    lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)
-    hi_ok = high is None or (value <= high if closed in ("both", "right") else value < high)
+    number = cast(float, value)  # a Real: compared as it is, not converted
+    lo_ok = low is None or (number >= low if closed in ("both", "left") else number > low)
+    hi_ok = high is None or (number <= high if closed in ("both", "right") else number < high)
     if not (lo_ok and hi_ok):
         raise fail(name, owner, allowed, value)
     return float(value)

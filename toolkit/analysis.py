@@ -116,7 +116,7 @@ def _check_adjust(adjust: object, owner: str) -> str:
         raise AnalysisInputError(
             f"The 'adjust' parameter of {owner} must be one of {', '.join(map(repr, ADJUSTMENTS))}; got {adjust!r}."
         )
-    return adjust  # type: ignore[return-value]
+    return adjust
 
 
 def _check_alpha(alpha: object, owner: str) -> float:
@@ -1435,6 +1435,7 @@ def early_warning(
         elif kind == "no_first_meeting":
             fires = (week == int(threshold)) & (held == 0)
         else:
+            assert events is not None  # a rating rule without events was refused above
             ck = events[(events["event"] == "checkin") & events["rating"].notna()]
             ck = ck[[*keys, "week", "rating"]].copy()
             for k in by:

@@ -257,207 +257,17 @@ def data(
         typer.echo(f"wrote {path}", err=True)
 
 
-@app.command()
-@clean_errors
-@stops_cleanly
-def reports(
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder of the canonical reports.")
-    ] = Path("reports"),
-    study: Annotated[
-        list[str] | None,
-        typer.Option("--study", help="Only this study (repeat for several); default: every study."),
-    ] = None,
-) -> None:
-    """Run every study at its defaults into reports/<study>/ and write reports/index.html."""
-    from toolkit.runs import run_reports
+def _register_run_commands() -> None:
+    """`rmt reports`, `run`, `verify` and `sweep` (options in :mod:`toolkit._run_cli`)."""
+    from toolkit._run_cli import reports, run, sweep, verify
 
-    index = run_reports(out, study or None, echo=lambda m: typer.echo(m, err=True))
-    typer.echo(f"wrote {index}", err=True)
+    app.command("reports")(clean_errors(stops_cleanly(reports)))
+    app.command("run", context_settings={"help_option_names": []})(clean_errors(stops_cleanly(run)))
+    app.command("verify")(clean_errors(stops_cleanly(verify)))
+    app.command("sweep")(clean_errors(stops_cleanly(sweep)))
 
 
-def _print_study_help(name: str) -> None:
-    from toolkit.runs.plan import find_study
-
-    study = find_study(name)
-    typer.echo(f"Usage: rmt run {name} [-p KEY=VALUE]... [-f PARAMS.yaml] [--out DIR]\n")
-    typer.echo(f"{study.title}\n{study.question}\n")
-    typer.echo("Parameters (-p key=value; lists as a,b or [a, b]):")
-    for row in study.parameters.describe():
-        typer.echo(f"  {row['name']:<16} {row['type']:<14} default {row['default']}")
-        typer.echo(f"      {row['help']}")
-        typer.echo(f"      allowed: {row['allowed']}")
-
-
-_PARAM_HELP = "Study parameter as key=value (repeatable); lists as a,b or [a, b]."
-
-
-@app.command(context_settings={"help_option_names": []})
-@clean_errors
-@stops_cleanly
-def run(
-    ctx: typer.Context,
-    study: Annotated[
-        str | None, typer.Argument(help="Study name (rmt run STUDY --help lists its parameters).")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file", "-f", help="YAML or JSON file of parameters (-p values override it)."
-        ),
-    ] = None,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Runs go to OUT/STUDY/RUN_ID/ (rmt reports writes the canonical reports/).",
-        ),
-    ] = Path("runs"),
-    force: Annotated[
-        bool, typer.Option("--force", help="Run again even if this run exists.")
-    ] = False,
-    show_help: Annotated[
-        bool,
-        typer.Option(
-            "--help", "-h", help="Show this message (with a STUDY: its parameters) and exit."
-        ),
-    ] = False,
-) -> None:
-    """Run a study: check its parameters, execute its notebook, write a run folder with the
-    report, tables, figures and manifest."""
-    if show_help or study is None:
-        if study is None:
-            from toolkit.studies import list_studies
-
-            typer.echo(ctx.get_help())
-            typer.echo(f"\nStudies: {', '.join(list_studies())}")
-        else:
-            _print_study_help(study)
-        raise typer.Exit()
-    from toolkit.runs import run_study
-
-    res = run_study(study, param or [], out=out, file=file, force=force)
-    if res.skipped:
-        typer.echo(
-            f"found an earlier run with the same parameters: {res.path} (--force runs it again)",
-            err=True,
-        )
-    else:
-        typer.echo(
-            f"wrote {res.path} in {res.wall_seconds:.1f} s; report: {res.path / 'report.html'}",
-            err=True,
-        )
-    typer.echo(str(res.path))
-
-
-@app.command()
-@clean_errors
-@stops_cleanly
-def verify(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder (with manifest.json).")],
-    input_file: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--input",
-            "-i",
-            help="NAME=PATH of an input file of the run (default: its file name "
-            "in the current folder).",
-        ),
-    ] = None,
-) -> None:
-    """Re-run a run from its manifest and compare every table (exit 1 if one differs).
-
-    Integers and text must be equal; numbers within a relative tolerance of 1e-9 (plus
-    1e-12 absolute). Each table's line names the cells that differ and the largest
-    difference."""
-    from toolkit.errors import InvalidParameterError
-    from toolkit.runs import verify_run
-    from toolkit.runs.manifest import ATOL, RTOL
-
-    given = {}
-    for item in input_file or []:
-        if "=" not in item:
-            raise InvalidParameterError(f"An --input of rmt verify is NAME=PATH; got {item!r}.")
-        key, value = item.split("=", 1)
-        given[key.strip()] = value
-    res = verify_run(run_dir, inputs=given, echo=lambda m: typer.echo(m, err=True))
-    for table, check in res.tables.items():
-        typer.echo(f"{table}: {check}")
-    if res.checksums:
-        typer.echo(
-            f"error: {len(res.checksums)} file(s) of the run differ from the checksums "
-            "its manifest records (the run or its manifest was changed after it was "
-            f"written): {', '.join(p.split(':')[0] for p in res.checksums)}",
-            err=True,
-        )
-        raise typer.Exit(code=1)
-    if not res.passed:
-        bad = [t for t, c in res.tables.items() if not c.agrees]
-        typer.echo(
-            f"error: {len(bad)} table(s) differ from the re-run beyond the tolerance "
-            f"(rtol {RTOL:g}, atol {ATOL:g}): {', '.join(bad)}",
-            err=True,
-        )
-        raise typer.Exit(code=1)
-    typer.echo(
-        f"all {len(res.tables)} tables agree (integers and text exactly, numbers within "
-        f"rtol {RTOL:g}, atol {ATOL:g})",
-        err=True,
-    )
-
-
-@app.command()
-@clean_errors
-@stops_cleanly
-def sweep(
-    study: Annotated[str, typer.Argument(help="Study name.")],
-    grid: Annotated[
-        list[str],
-        typer.Option(
-            "--grid",
-            "-g",
-            help="key=v1,v2 (repeatable; the runs are every combination; list values: a,b;c,d).",
-        ),
-    ],
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Runs go to OUT/STUDY/RUN_ID/.")] = Path(
-        "runs"
-    ),
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", "-w", help="Local processes (default and maximum: the number of cores)."
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler", help="Dask scheduler address (tcp://HOST:8786) or scheduler file."
-        ),
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to reach the scheduler.")
-    ] = 10.0,
-) -> None:
-    """Run a parameter grid, one run per parameter set, resuming where it stopped."""
-    from toolkit.runs import run_sweep
-
-    res = run_sweep(
-        study,
-        grid,
-        base=param or [],
-        out=out,
-        workers=workers,
-        scheduler=scheduler,
-        timeout=timeout,
-        echo=lambda m: typer.echo(m, err=True),
-    )
-    typer.echo(
-        f"{res.ran} run(s) ran, {res.skipped} found; sweep table {res.table}; report {res.report}",
-        err=True,
-    )
+_register_run_commands()
 
 
 @app.command()
@@ -533,48 +343,15 @@ teaching_app = typer.Typer(
 app.add_typer(teaching_app, name="teaching")
 
 
-@teaching_app.command("build")
-@clean_errors
-def teaching_build(
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the student versions.")
-    ] = Path("build") / "teaching",
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source",
-            help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
-        ),
-    ] = None,
-) -> None:
-    """Write student versions: solution cells become blank answer cells, outputs removed."""
-    from toolkit.teaching import TEACHING_NOTEBOOKS, build_student_versions
+def _register_teaching_commands() -> None:
+    """`rmt teaching build` and `render` (options in :mod:`toolkit._teaching_cli`)."""
+    from toolkit._teaching_cli import teaching_build, teaching_render
 
-    for path in build_student_versions(source or TEACHING_NOTEBOOKS, out):
-        typer.echo(f"wrote {path}", err=True)
+    teaching_app.command("build")(clean_errors(teaching_build))
+    teaching_app.command("render")(clean_errors(stops_cleanly(teaching_render)))
 
 
-@teaching_app.command("render")
-@clean_errors
-@stops_cleanly
-def teaching_render(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the HTML files.")] = Path(
-        "reports"
-    )
-    / "teaching",
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source",
-            help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
-        ),
-    ] = None,
-) -> None:
-    """Execute each teaching notebook in a fresh kernel and write it as HTML (plus index.html)."""
-    from toolkit.teaching import TEACHING_NOTEBOOKS, render_notebooks
-
-    for path, seconds in render_notebooks(source or TEACHING_NOTEBOOKS, out):
-        typer.echo(f"wrote {path} (ran in {seconds:.1f} s)", err=True)
+_register_teaching_commands()
 
 
 def _register_commands() -> None:

@@ -23,7 +23,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field, fields, replace
 from numbers import Integral
-from typing import Any, ClassVar
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -254,7 +254,7 @@ class CohortSpec(Spec):
     email_domain: str = "example.com"
     reference_year: int = 2026
 
-    _nested: ClassVar[dict] = {
+    _nested = {  # not a field: the decoders of Spec._nested
         "mentor_profile": nested(RoleProfile),
         "mentee_profile": nested(RoleProfile),
     }
@@ -581,7 +581,8 @@ def _offset_shares(code: str, timezones: list[str]) -> dict[float, float]:
     if code in _OFFSET_SHARES:
         return _OFFSET_SHARES[code]
     january = _dt.datetime(2026, 1, 15, 12)
-    distinct = sorted({ZoneInfo(tz).utcoffset(january).total_seconds() / 3600 for tz in timezones})
+    offsets = [cast(_dt.timedelta, ZoneInfo(tz).utcoffset(january)) for tz in timezones]
+    distinct = sorted({off.total_seconds() / 3600 for off in offsets})
     return {off: 1.0 / len(distinct) for off in distinct}
 
 
@@ -631,7 +632,7 @@ def _role_draws(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
     rng = _seeding.rng(spec.seed, "cohort", role)
     n_dig, n_lead = len(spec.digital_domains), len(spec.leadership_domains)
     n_goal = n_dig if role == "mentee" else n_lead
-    d = {
+    d: dict[str, np.ndarray] = {
         "z": rng.multivariate_normal(np.zeros(3), _CORR_AGE_LEVEL_TENURE, size=n, method="cholesky")
     }
     d["digital_person"] = rng.standard_normal((n, 1))
@@ -659,7 +660,7 @@ def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]) -> dict[
     ).astype(np.int64)
     cum = np.cumsum(profile.level_probs)
     level = np.minimum(np.searchsorted(cum, special.ndtr(z[:, 1]), side="right"), 7) + 1
-    tenure = profile.tenure_median_years * np.exp(profile.tenure_spread * z[:, 2])
+    tenure: np.ndarray = profile.tenure_median_years * np.exp(profile.tenure_spread * z[:, 2])
     tenure = np.round(np.clip(tenure, 0.0, np.maximum(age - 16.5, 0.0)), 1)
     mean_level = float(np.dot(np.arange(1, 9), profile.level_probs))
 
@@ -725,7 +726,7 @@ def _identity_draws(spec: CohortSpec, n: int) -> dict[str, np.ndarray]:
     """The random numbers of one cohort's identities, in stream order."""
     rng = _seeding.rng(spec.seed, "cohort", "identity")
     weights = spec.locale_weights or tuple(1 / len(spec.locales) for _ in spec.locales)
-    d = {"locale": rng.choice(len(spec.locales), size=n, p=weights)}
+    d: dict[str, np.ndarray] = {"locale": rng.choice(len(spec.locales), size=n, p=weights)}
     d["gender"] = rng.choice(len(GENDERS), size=n, p=spec.gender_shares)
     d["u_first"], d["u_last"], d["u_city"] = rng.random(n), rng.random(n), rng.random(n)
     d["name_female"] = rng.random(n) < 0.5  # first-name list for nonbinary people

@@ -27,7 +27,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -213,6 +213,8 @@ class SimulatorDesign:
     cohort: Any = None
     behavior: Any = None
     estimand: float | None = None
+    # set per instance by __post_init__ (object.__setattr__); not a dataclass field
+    _arms: ClassVar[dict[str, Any]]
 
     def __post_init__(self):
         check_int(self.n, "n", "SimulatorDesign", low=2)
@@ -258,7 +260,7 @@ class SimulatorDesign:
         spec = ExperimentSpec(
             cohort=self._spec(n, seed),
             arms=self._arms,
-            replicates=len(replicate_seeds) if replicate_seeds else replicates,
+            replicates=cast(int, len(replicate_seeds) if replicate_seeds else replicates),
             seed=seed,
             behavior=self.behavior or {},
         )
@@ -353,14 +355,15 @@ def _run_chunk(
     """Run simulations ``indices`` at size ``n``; module level so it pickles."""
     seeds = [simulation_seed(root, i) for i in indices]
     datasets: list[Any] | None = None
-    if callable(getattr(design, "batch", None)) and len(seeds) > 1:
+    batch = getattr(design, "batch", None)
+    if callable(batch) and len(seeds) > 1:
         try:
-            datasets = design.batch(seeds, n)
+            datasets = batch(seeds, n)
         except ToolkitError:  # let each simulation succeed or fail on its own below
             datasets = None
     rows = []
     for k, i in enumerate(indices):
-        row = {"n": n, "sim": int(i), "error": None}
+        row: dict[str, Any] = {"n": n, "sim": int(i), "error": None}
         try:
             data = datasets[k] if datasets is not None else design(seeds[k], n)
             out = estimator(data)
@@ -496,9 +499,10 @@ def diagnosands(
             "Every simulation failed, so there is nothing to diagnose; see the 'error' column."
         )
     theta = float(estimand) if estimand is not None else np.nan
-    point = _stats(*arrays, theta, alpha)
+    est, se, lo, hi, p = arrays  # in ROW_FIELDS order
+    point = _stats(est, se, lo, hi, p, theta, alpha)
     idx = _seeding.rng(seed, "diagnose", "bootstrap").integers(0, s, size=(bootstrap, s))
-    boot = _stats(*[a[idx] for a in arrays], theta, alpha)
+    boot = _stats(est[idx], se[idx], lo[idx], hi[idx], p[idx], theta, alpha)
     rows = []
     for name in DIAGNOSANDS:
         b = boot[name]
@@ -778,21 +782,21 @@ def assurance(
         raise fail("per_model", owner, "at least one model", "an empty table")
     if isinstance(sizes, int | str) or not len(sizes):
         raise fail("sizes", owner, "a non-empty list of pilot sizes", sizes)
-    sizes = np.array([check_int(s, "sizes", owner, low=4) for s in sizes], float)
+    grid = np.array([check_int(s, "sizes", owner, low=4) for s in sizes], float)
     alpha = check_real(alpha, "alpha", owner, low=0, high=0.5)
     target_power = check_real(target_power, "target_power", owner, low=0, high=1)
     power = t_test_power(
         per_model["effect"].to_numpy(float)[:, None],
         per_model["sd_treatment"].to_numpy(float)[:, None],
         per_model["sd_control"].to_numpy(float)[:, None],
-        sizes[None, :],
+        grid[None, :],
         alpha=alpha,
     )  # models x sizes
     m = power.shape[0]
-    sd = power.std(axis=0, ddof=1) if m > 1 else np.full(len(sizes), np.nan)
+    sd = power.std(axis=0, ddof=1) if m > 1 else np.full(len(grid), np.nan)
     return pd.DataFrame(
         {
-            "n": sizes.astype(int),
+            "n": grid.astype(int),
             "assurance": power.mean(axis=0),
             "mc_error": sd / np.sqrt(m),
             "models": m,

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -244,7 +244,7 @@ class Policy:
     func: Callable[[Problem], tuple[np.ndarray, dict[int, str]]]
     options: dict[str, Any]
     summary: str
-    restrict: Callable[[Compatibility, dict[str, Any]], tuple[str, np.ndarray] | None] | None = None
+    restrict: Callable[[Compatibility, dict[str, Any]], tuple[str, np.ndarray]] | None = None
     needs: tuple[str, ...] = ("scores",)
     memory: tuple[float, float] = (0.0, 0.0)
 
@@ -280,7 +280,7 @@ def register_policy(
             summary=summary,
             restrict=restrict,
             needs=tuple(needs),
-            memory=tuple(memory),
+            memory=cast(tuple[float, float], tuple(memory)),
         )
         return func
 
@@ -305,7 +305,7 @@ def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarra
     work = np.where(admissible, values.astype(np.float64), -np.inf)
     mentor_of = np.full(n_e, -1, np.int64)
     cap_left = capacity.astype(np.int64).copy()
-    free = admissible.any(axis=1)
+    free = np.asarray(admissible.any(axis=1))
     while True:
         rows, cols = np.flatnonzero(free), np.flatnonzero(cap_left > 0)
         if rows.size == 0 or cols.size == 0:
@@ -613,7 +613,7 @@ class Matching:
             if not a[i].any():
                 why = "no admissible mentor under the constraints"
             elif i in self.reasons:
-                why = self.reasons[i]
+                why = self.reasons[int(i)]
             elif not (a[i] & (load < self.capacity)).any():
                 why = (
                     f"every admissible mentor is at capacity ({n_e} mentees for "
@@ -802,7 +802,7 @@ def _infeasibility(
             continue
         causes = []
         for name, allowed in masks.items():
-            alone = ~(allowed.any(axis=axis))[stranded]
+            alone = ~np.asarray(allowed.any(axis=axis))[stranded]
             if alone.any():
                 causes.append(f"{name} rules out every {other} for {int(alone.sum())}")
         why = "; ".join(causes) if causes else "the constraints together rule out every " + other
@@ -904,7 +904,7 @@ def _check_memory(
     scoring: bool = True,
 ) -> None:
     """Refuse, before allocating anything, a matching larger than the memory available."""
-    kw = {"places": places, "n_masks": n_masks, "scoring": scoring}
+    kw: dict[str, Any] = {"places": places, "n_masks": n_masks, "scoring": scoring}
     need = memory_needed(policy, n_e, n_r, new_matrices=new_matrices, **kw)
     free = _available_memory()
     if need <= free:
@@ -1021,9 +1021,9 @@ def match(
     cap = _check_capacity(capacity, compat.admissible.shape[1])
     admissible, masks = compat.admissible, dict(compat.constraint_masks)
     if spec.restrict is not None:
-        name, allowed = spec.restrict(compat, opts)
-        admissible = admissible & allowed
-        masks[name] = allowed
+        restriction, kept = spec.restrict(compat, opts)
+        admissible = admissible & kept
+        masks[restriction] = kept
     problem_text = _infeasibility(compat, admissible, masks)
     if strict and problem_text is not None:
         raise InfeasibleMatchingError(problem_text)

@@ -82,7 +82,7 @@ def alt_text(fig: Figure) -> str:
 
 def _finish(fig: Figure, title: str, alt: str) -> Figure:
     fig.suptitle(title)
-    fig.alt_text = alt
+    fig.alt_text = alt  # type: ignore[attr-defined]  # read back by alt_text()
     fig.tight_layout()
     return fig
 

@@ -15,11 +15,19 @@ start the same kernel the same way:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNEL_NAME", "KERNEL_THREADS", "CellError", "execute_notebook", "execute_study"]
+__all__ = [
+    "KERNEL_NAME",
+    "KERNEL_THREADS",
+    "CellError",
+    "execute_notebook",
+    "execute_study",
+    "load_jsonschema",
+]
 
 KERNEL_NAME = "python3"
 KERNEL_THREADS = 1
@@ -36,6 +44,25 @@ _KERNEL_ENV = {
     "MKL_NUM_THREADS": str(KERNEL_THREADS),
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
+
+
+def load_jsonschema() -> None:
+    """Import jsonschema (nbformat's validator) without its optional ``iri`` format check.
+
+    When ``rfc3987_syntax`` is installed (jupyterlab brings it), importing jsonschema
+    compiles 38 lark grammars for the ``iri``/``iri-reference`` formats: 1 s on a quiet
+    machine, several under load, in every host process that reads a notebook. The notebook
+    schema uses no such format, so the host imports jsonschema with that one optional
+    checker left out (as if the package were absent); the kernel is not affected, and a
+    jsonschema already imported in this process is left as it is.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        import jsonschema  # noqa: F401
+    finally:
+        del sys.modules["rfc3987_syntax"]
 
 
 def _arguments(setup: str | None = None) -> list[str]:
@@ -90,6 +117,7 @@ def execute_study(
 
     Raises :class:`CellError` naming the failing cell; the partial notebook is at ``output``.
     """
+    load_jsonschema()
     import papermill
 
     with _KernelEnvironment():
@@ -117,6 +145,7 @@ def execute_notebook(
     """Run a notebook top to bottom in a fresh kernel (working folder: its own folder);
     return the executed notebook node. ``setup``: one more line the kernel runs before
     the first cell (as the thread pinning does)."""
+    load_jsonschema()
     import nbformat
     from nbclient import NotebookClient
 

@@ -12,19 +12,25 @@ before a kernel starts.
 from __future__ import annotations
 
 import difflib
-import errno
 import os
-import stat
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from toolkit._io import sha256_file, sha256_text
 from toolkit._spec import canonical_json
-from toolkit._validation import quote
-from toolkit.errors import InsufficientMemoryError, InvalidParameterError, OutputPathError
+from toolkit.errors import InvalidParameterError
+from toolkit.runs.limits import (
+    MAX_FILE_BYTES,
+    MAX_ITEMS,
+    MAX_TEXT,
+    check_assignments,
+    check_sizes,
+    read_parameter_file,
+    regular_file,
+)
+from toolkit.runs.resources import available_memory, check_memory, check_out, memory_estimate
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -43,43 +49,6 @@ __all__ = [
 ]
 
 RUN_ID_DIGITS = 12
-# Bounds on what a parameter file and a value may hold: far above any real study (the
-# longest real list has a dozen items), low enough that no check, message or kernel
-# meets a value it cannot handle quickly.
-MAX_FILE_BYTES = 64 * 1024
-MAX_DEPTH = 4  # a mapping of lists of scalars (or of small mappings) is all a study takes
-MAX_NODES = 5_000
-MAX_TEXT = 1_000  # characters of one value (a -p assignment may be 4 times longer)
-MAX_ITEMS = 100  # items of one list
-# Memory a study's kernel holds besides its pair matrices (interpreter, numpy, pandas,
-# matplotlib, the notebook's tables): measured about 0.4 GB; counted at 0.6 GB.
-KERNEL_BYTES = 600 * 2**20
-
-
-def _short(path: object) -> str:
-    """A path as messages show it: quoted, one line, cut after 300 characters."""
-    return quote(str(path))
-
-
-def _regular_file(path: Path, what: str) -> os.stat_result:
-    """``stat`` of ``path``, refused in one sentence unless it is an existing regular file
-    (a FIFO or a device would block the reader; a too-long name raises in the OS)."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG:
-            got = f"a name of {len(str(path)):,} characters, more than the file system allows"
-        elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            got = _short(path)
-        else:
-            got = f"{_short(path)} ({(exc.strerror or type(exc).__name__).lower()})"
-        raise InvalidParameterError(f"The {what} must be an existing file; got {got}.") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InvalidParameterError(
-            f"The {what} must be a regular file; got {_short(path)}, which is a folder, pipe "
-            "or device."
-        )
-    return st
 
 
 def find_study(name: object) -> Any:
@@ -146,144 +115,6 @@ def check_parameters(
     return cls.from_strings(check_assignments(_assignments(params), record.name))
 
 
-def check_assignments(items: Iterable[Any], study: str) -> list[Any]:
-    """``key=value`` strings, each refused in one sentence if longer than allowed."""
-    items = list(items)
-    limit = 4 * MAX_TEXT
-    for item in items:
-        if isinstance(item, str) and len(item) > limit:
-            raise InvalidParameterError(
-                f"A parameter of study {study} is {len(item):,} characters long "
-                f"({quote(item[:40])}...); at most {limit:,} are allowed."
-            )
-    return items
-
-
-def check_sizes(name: str, value: Any, study: str, *, owner: str | None = None) -> None:
-    """Refuse a text longer than :data:`MAX_TEXT`, a list longer than :data:`MAX_ITEMS`,
-    a list repeating an item, or values nested deeper than a study takes."""
-    where = f"The {name!r} parameter of {owner or 'study ' + study}"
-
-    def walk(v: Any, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise InvalidParameterError(
-                f"{where} is nested more than {MAX_DEPTH} levels deep; a parameter is a "
-                "value or a list of values."
-            )
-        if isinstance(v, str) and len(v) > MAX_TEXT:
-            raise InvalidParameterError(
-                f"{where} holds a text of {len(v):,} characters ({quote(v[:40])}...); at most "
-                f"{MAX_TEXT:,} are allowed."
-            )
-        if isinstance(v, list | tuple):
-            if len(v) > MAX_ITEMS:
-                raise InvalidParameterError(
-                    f"{where} lists {len(v):,} items; at most {MAX_ITEMS} are allowed."
-                )
-            for item in v:
-                walk(item, depth + 1)
-            seen: set[str] = set()
-            for item in v:
-                key = canonical_json(item)
-                if key in seen:
-                    raise InvalidParameterError(
-                        f"{where} lists {quote(item)} more than once; give each item once."
-                    )
-                seen.add(key)
-        elif isinstance(v, Mapping):
-            if len(v) > MAX_ITEMS:
-                raise InvalidParameterError(
-                    f"{where} has {len(v):,} keys; at most {MAX_ITEMS} are allowed."
-                )
-            for k, item in v.items():
-                walk(k, depth + 1)
-                walk(item, depth + 1)
-
-    walk(value, 1)
-
-
-def read_parameter_file(path: str | os.PathLike) -> dict[str, Any]:
-    """The mapping a YAML or JSON parameter file holds, read safely.
-
-    Refused in one sentence, before anything is built from it: a path that is not a
-    regular file, more than :data:`MAX_FILE_BYTES` bytes, bytes that are not UTF-8 text,
-    YAML aliases (``*name``: the "billion laughs" expansion), nesting deeper than
-    :data:`MAX_DEPTH` or more than :data:`MAX_NODES` values, and texts and lists over
-    the bounds of :func:`check_sizes`. The YAML event stream is read first (PyYAML's
-    parser keeps a stack, not recursion, so a deep file costs nothing); only a file that
-    passes is loaded with ``yaml.safe_load``. Written by hand because PyYAML offers no
-    limit on aliases or depth.
-    """
-    import yaml
-
-    p = Path(path)
-    what = "parameter file"
-    st = _regular_file(p, "parameter file (-f)")
-    if st.st_size > MAX_FILE_BYTES:
-        raise InvalidParameterError(
-            f"The {what} {_short(p)} has {st.st_size:,} bytes; at most {MAX_FILE_BYTES:,} are "
-            "allowed."
-        )
-    try:
-        with p.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InvalidParameterError(
-            f"The {what} {_short(p)} cannot be read: {(exc.strerror or str(exc)).lower()}."
-        ) from None
-    try:
-        if b"\0" in raw or len(raw) > MAX_FILE_BYTES:
-            raise UnicodeError
-        text = raw.decode("utf-8")
-    except UnicodeError:
-        raise InvalidParameterError(
-            f"The {what} {_short(p)} is not a text file (YAML or JSON in UTF-8)."
-        ) from None
-    depth = nodes = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise InvalidParameterError(
-                    f"The {what} {_short(p)} uses a YAML alias (*name); parameter files "
-                    "may not, write each value out."
-                )
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise InvalidParameterError(
-                        f"The {what} {_short(p)} is nested more than {MAX_DEPTH} levels deep; "
-                        "it holds a mapping of parameter names to values or lists."
-                    )
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-            elif isinstance(event, yaml.ScalarEvent):
-                nodes += 1
-                if nodes > MAX_NODES:
-                    raise InvalidParameterError(
-                        f"The {what} {_short(p)} holds more than {MAX_NODES:,} values."
-                    )
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidParameterError(
-            f"The {what} {_short(p)} is not valid YAML or JSON ({quote(first)[1:-1]})."
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise InvalidParameterError(
-            f"The {what} {_short(p)} must hold a mapping of parameter names to values; got "
-            f"a {type(data).__name__}."
-        )
-    for key, value in data.items():
-        if not isinstance(key, str):
-            raise InvalidParameterError(
-                f"The {what} {_short(p)} has the key {quote(key)}; parameter names are text."
-            )
-        check_sizes(key, value, "", owner=f"the {what} {_short(p)}")
-    return dict(data)
-
-
 def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
     """Absolute paths for input-file parameters, and each file's name and checksum.
 
@@ -299,7 +130,7 @@ def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]
         if value is None:
             continue
         p = Path(value).expanduser()
-        _regular_file(p, f"{name!r} parameter of study {study.name}")
+        regular_file(p, f"{name!r} parameter of study {study.name}")
         if name == "roster":
             from toolkit.roster import read_roster
 
@@ -342,147 +173,6 @@ def fingerprint(study: str, params: Any, inputs: Mapping[str, Mapping[str, Any]]
     return sha256_text(canonical_json(payload))
 
 
-def available_memory() -> int:
-    """Bytes a new kernel may use: the memory the system has available (psutil), lowered
-    by this process's address-space limit (``ulimit -v``, inherited by the kernel) and a
-    cgroup v2 memory limit, when set."""
-    import resource
-
-    import psutil
-
-    limits = [int(psutil.virtual_memory().available)]
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        limits.append(int(soft))
-    try:
-        cg = Path("/sys/fs/cgroup")
-        high = (cg / "memory.max").read_text().strip()
-        if high != "max":
-            limits.append(int(high) - int((cg / "memory.current").read_text().strip()))
-    except (OSError, ValueError):
-        pass
-    return max(min(limits), 0)
-
-
-def _people(values: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]) -> tuple[int, int]:
-    """(mentees, mentors) of the largest cohort a study's kernel holds at once.
-
-    A roster counts its people; a synthetic cohort its ``n_mentees`` and ``n_mentors``;
-    a study of pilot sizes (``sizes``, ``effect_pairs``: pairs) makes cohorts of that many
-    mentees and 1.2 times as many mentors (the default cohort's ratio, as
-    ``toolkit.diagnosis.SimulatorDesign`` does).
-    """
-    if "roster" in inputs and "people" in inputs["roster"]:
-        n_e, n_r = inputs["roster"]["people"]
-        return int(n_e), int(n_r)
-    n_e, n_r = int(values.get("n_mentees") or 0), int(values.get("n_mentors") or 0)
-    pilots = [int(v) for v in values.get("sizes") or ()] + [int(values.get("effect_pairs") or 0)]
-    n = max(pilots)
-    return max(n_e, n), max(n_r, round(1.2 * n))
-
-
-def memory_estimate(params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, int]:
-    """(bytes, mentees, mentors): the peak memory of a study's kernel, estimated.
-
-    The kernel's own memory (:data:`KERNEL_BYTES`) plus what matching its largest cohort
-    needs under the most demanding policy it may use
-    (:func:`toolkit.matching.memory_needed`: pair matrices, masks, the policy's working
-    memory): the pair matrices are the only part that grows with the square of the cohort.
-    """
-    from toolkit.matching import POLICIES, memory_needed
-
-    values = params.to_dict()
-    n_e, n_r = _people(values, inputs)
-    named = [
-        v
-        for k, v in values.items()
-        if (k == "policy" or k.endswith("_policy")) and isinstance(v, str)
-    ]
-    named += [v for v in values.get("policies") or () if isinstance(v, str)]
-    policies = [p for p in named if p in POLICIES] or list(POLICIES)
-    pairs = max((memory_needed(p, n_e, n_r) for p in policies), default=0) if n_e and n_r else 0
-    return KERNEL_BYTES + pairs, n_e, n_r
-
-
-def _gb(n: float) -> str:
-    return f"{n / 2**30:,.1f} GB"
-
-
-def check_memory(study: str, params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> None:
-    """Refuse, before a kernel starts, a study whose estimated peak memory
-    (:func:`memory_estimate`) is more than :func:`available_memory`; says the sizes and
-    how large a cohort fits."""
-    need, n_e, n_r = memory_estimate(params, inputs)
-    free = available_memory()
-    if need <= free:
-        return
-    room = free - KERNEL_BYTES
-    per_pair = (need - KERNEL_BYTES) / max(n_e * n_r, 1)
-    fits = int((room / per_pair) ** 0.5) if room > 0 and per_pair > 0 else 0
-    what = "the roster" if "roster" in inputs else "n_mentees and n_mentors"
-    hint = (
-        f"lower {what} (about {fits:,} of each fit)"
-        if fits >= 2
-        else "free memory (close other programs)"
-    )
-    raise InsufficientMemoryError(
-        f"Study {study} with {n_e:,} mentees and {n_r:,} mentors needs about {_gb(need)} of "
-        f"memory at its peak, but {_gb(free)} is available; {hint}, or run it on a machine "
-        "with more memory."
-    )
-
-
-def _check_out(out: Path) -> None:
-    """Refuse an output folder under a file or in a place that accepts no folders (/proc),
-    and prove the place writable by creating (and removing) a temporary folder in the
-    nearest folder that exists: nothing else is created before a run starts."""
-    try:
-        _check_out_path(out)
-    except OSError as exc:
-        if isinstance(exc, OutputPathError):
-            raise
-        if exc.errno == errno.ENAMETOOLONG:
-            why = f"its name is {len(str(out)):,} characters long, more than the file system allows"
-        else:
-            why = (exc.strerror or type(exc).__name__).lower()
-        raise OutputPathError(f"The output folder {_short(out)} cannot be used: {why}.") from None
-
-
-def _check_out_path(out: Path) -> None:
-    current = out
-    while not current.exists() and current != current.parent:
-        current = current.parent
-    if current.exists() and not current.is_dir():
-        what = "is" if current == out else "is under"
-        raise OutputPathError(
-            f"The output folder {str(out)!r} {what} {str(current)!r}, which is "
-            "a file, not a folder."
-        )
-    resolved = out.resolve()
-    if resolved.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
-        raise OutputPathError(
-            f"The output folder {str(out)!r} is under /{resolved.parts[1]}, "
-            "which holds no files; choose another --out."
-        )
-    try:
-        path_max = os.pathconf(current, "PC_PATH_MAX")
-    except (AttributeError, ValueError, OSError):  # no pathconf (Windows), or no limit
-        path_max = 1 << 30
-    if len(str(resolved)) + 64 > path_max:
-        raise OutputPathError(
-            f"The output folder {_short(out)} is {len(str(resolved)):,} characters long; the "
-            "file system allows too few more for the run's files; choose a shorter --out."
-        )
-    try:
-        probe = tempfile.mkdtemp(prefix=".rmt-probe-", dir=current)
-    except OSError as exc:
-        raise OutputPathError(
-            f"The output folder {_short(out)} cannot be written: no folder can be created in "
-            f"{_short(current)} ({(exc.strerror or type(exc).__name__).lower()})."
-        ) from None
-    os.rmdir(probe)
-
-
 @dataclass(frozen=True)
 class Plan:
     """Everything a run needs, decided once: study record, checked parameters, input files
@@ -516,7 +206,7 @@ def plan_run(
     """Check everything about a run before any kernel starts; return its :class:`Plan`."""
     record = find_study(study) if isinstance(study, str) else study
     root = Path(out)
-    _check_out(root)
+    check_out(root)
     checked = check_parameters(record, params, file=file)
     for key, value in checked.to_dict().items():
         check_sizes(key, value, record.name)

@@ -6,6 +6,7 @@ this module only chooses what of a notebook a reader sees.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit._io import replace_text
+from toolkit.runs.kernel import load_jsonschema
 
 __all__ = ["render_report", "strip_run_times", "write_index"]
 
@@ -21,6 +23,7 @@ def strip_run_times(path: str | os.PathLike) -> None:
     """Make an executed notebook a pure function of its parameters: drop execution
     timestamps (the manifest keeps the wall time), keep only file names of papermill's
     input and output paths, give the injected cell a fixed id."""
+    load_jsonschema()
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
@@ -39,6 +42,20 @@ def strip_run_times(path: str | os.PathLike) -> None:
     replace_text(path, nbformat.writes(nb))
 
 
+@functools.cache
+def _exporter() -> Any:
+    """One HTML exporter per process (its templates load once, e.g. over a sweep)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+
+
 def render_report(
     notebook: str | os.PathLike, target: str | os.PathLike, study: Any, *, run_id: str = ""
 ) -> Path:
@@ -48,8 +65,8 @@ def render_report(
     with input cells, prompts, stream output and bare return values removed; only what
     the study displayed stays.
     """
+    load_jsonschema()
     import nbformat
-    from nbconvert import HTMLExporter
 
     from toolkit.report import page
 
@@ -57,14 +74,7 @@ def render_report(
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("output_type") == "display_data"]
-    exporter = HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     footer = (
         f"Study {html.escape(study.name)}"
         + (f", run {html.escape(run_id)}" if run_id else "")

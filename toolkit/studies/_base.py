@@ -1,5 +1,5 @@
 """The study contract: :class:`BaseStudy`, the base class every study subclasses, and the
-:class:`Study` record the host side (``toolkit.runner``) reads.
+:class:`Study` record the host side (``toolkit.runs``) reads.
 
 Like Mesa's ``Model``, the base class owns the plumbing and a study declares only its own
 parts. A study declares

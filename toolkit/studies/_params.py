@@ -107,7 +107,7 @@ class StudyParameters(BaseModel):
 
     @classmethod
     def _refuse_unknown(cls, names: Iterable[str]) -> None:
-        # the host side's old name (toolkit.runner); it moves to refuse_unknown
+        # an older name of refuse_unknown
         cls.refuse_unknown(names)
 
     @classmethod
@@ -196,7 +196,7 @@ class StudyParameters(BaseModel):
         Papermill passes some values as strings (``-p cadences weekly,monthly``): they are
         parsed like command-line values. Names not declared by the study are ignored
         here (a notebook namespace holds other things); papermill's own check of unknown
-        names only logs, so :func:`toolkit.runner.run_study` refuses them beforehand.
+        names only logs, so :func:`toolkit.runs.run_study` refuses them beforehand.
         """
         values = {}
         for name, info in cls.model_fields.items():

@@ -118,6 +118,9 @@ def blank_source(source: str) -> str:
 
 def student_version(nb: Any) -> Any:
     """A copy of notebook ``nb`` with solution cells blanked and every output removed."""
+    from toolkit.runs.kernel import load_jsonschema
+
+    load_jsonschema()
     import nbformat
 
     out = copy.deepcopy(nb)
@@ -147,6 +150,9 @@ def build_student_versions(
     The instructor guide is not copied (it discusses the solutions). Files are written to
     a temporary name and renamed. Returns the paths written.
     """
+    from toolkit.runs.kernel import load_jsonschema
+
+    load_jsonschema()
     import nbformat
 
     from toolkit._io import staged_folder
@@ -274,6 +280,9 @@ def render_notebooks(
     back to the studies. Returns ``(html path, seconds to execute)`` for each notebook.
     Nothing is written for a notebook that fails: its error propagates.
     """
+    from toolkit.runs.kernel import load_jsonschema
+
+    load_jsonschema()
     from nbconvert import HTMLExporter
 
     from toolkit.report import page
@@ -361,6 +370,9 @@ def teaching_index(
 
 
 def _title(path: Path) -> str:
+    from toolkit.runs.kernel import load_jsonschema
+
+    load_jsonschema()
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
