@@ -62,38 +62,13 @@ from toolkit.studies._params import (
     parse_value,
 )
 
-__all__ = [
-    "FINDINGS_FILE",
-    "SEED_STREAMS",
-    "BaseStudy",
-    "Cadence",
-    "Capacity",
-    "CohortGroup",
-    "Headline",
-    "ModelsGroup",
-    "Policy",
-    "RosterGroup",
-    "Study",
-    "StudyParameters",
-    "canonical_json",
-    "cli_text",
-    "figure_html",
-    "is_list_annotation",
-    "notebook_path",
-    "output_dir",
-    "parse_value",
-    "read_findings",
-    "save_figure",
-    "save_table",
-    "show_figure",
-    "show_findings",
-    "show_html",
-    "show_limitations",
-    "show_methods",
-    "show_parameters",
-    "show_reproduce",
-    "show_table",
-]
+# the contract and the notebook helpers (``toolkit.studies`` re-exports every name)
+__all__ = ["BaseStudy", "Cadence", "Capacity", "CohortGroup", "Headline", "ModelsGroup"]
+__all__ += ["Policy", "RosterGroup", "SEED_STREAMS", "Study", "StudyParameters", "cli_text"]
+__all__ += ["canonical_json", "is_list_annotation", "notebook_path", "parse_value"]
+__all__ += ["FINDINGS_FILE", "figure_html", "output_dir", "read_findings", "save_figure"]
+__all__ += ["save_table", "show_figure", "show_findings", "show_html", "show_limitations"]
+__all__ += ["show_methods", "show_parameters", "show_reproduce", "show_table"]
 
 MODEL_LIMITATION = "The numbers come from a simulation model, not from observed programs: "
 ROSTER_NOTE = (
@@ -291,10 +266,48 @@ class BaseStudy(AcrossModels):
         """Run every arm over the replicates; the outcomes table without participant ids."""
         return self.without_ids(self.run().outcomes)
 
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """Each arm in words (:meth:`arm_words`), in the spec's order."""
+        return {a: self.arm_words(a) for a in self.arms()}
+
+    @staticmethod
+    def closure_table(result: Any) -> Any:
+        """Closures by recorded reason per arm (``toolkit.analysis.closure_reasons``)."""
+        from toolkit.analysis import closure_reasons
+
+        return closure_reasons(result.events.assign(arm=result.events["arm"].astype(str)))
+
+    def levers_words(self) -> str:
+        """Which lever effects (scenario inputs, never findings) the arms use, in words."""
+        from toolkit.studies._words import scenario_note
+
+        return scenario_note(a.design for a in self.arms().values())
+
+    def models_words(self, per: str) -> str:
+        """Which model runs what, for the mechanism text (``per``: an arm, in words)."""
+        p = self.params
+        return (
+            "The week-by-week model (meetings held or missed, quality, two-way learning, "
+            "engagement, fading and closure) runs under every plausible model of the ensemble "
+            f"for the headlines ({p.n_models} models, {p.model_replicates} programs per {per} "
+            "and model) and under its default parameters for everything else."
+        )
+
+    def completion_error_text(
+        self, estimates: Any, per: str, tail: str, se: str = "se", **where: Any
+    ) -> str:
+        """:meth:`mc_error_text` of the completion contrasts (rows with a reference) among
+        ``estimates`` (columns equal to ``where``; ``se``: the standard error column)."""
+        from toolkit.studies._common import contrasts
+
+        rows = contrasts(estimates, "completed", "risk_difference", **where)
+        return self.mc_error_text(rows[se].to_numpy() * 100, per, tail)
+
     def mc_error_text(self, se_points: Any, per: str, tail: str = "") -> str:
         """The Monte Carlo error of the completion differences (standard errors in
         percentage points) in words."""
-        from toolkit.studies._common import se_span
+        from toolkit.studies._words import se_span
 
         return (
             f"All uncertainty here is Monte Carlo error from {self.params.replicates} "

@@ -8,10 +8,8 @@ reference. Every arm against the reference is a headline run over the plausible 
 first (``BaseStudy.across``); under the default model, on common random numbers, each contrast
 is a per-replicate paired difference with its Monte Carlo error (no p-values).
 
-Early warning (per planned check-in, with the ever-flagged table secondary) lives in
-``toolkit.studies._checkin_warning``. Closures are counted by recorded reason. What a rule does
-by definition (closing on a flag closes flagged pairs) is stated as a cost of the rule, not as
-a finding. Coordinator hours per additional completed pair are marginal: against no check-ins.
+Early warning lives in ``toolkit.studies._checkin_warning``. What a rule does by definition
+(closing on a flag closes flagged pairs) is stated as a cost of the rule, not as a finding.
 
 >>> study = CheckinCadence(schedules=["none", "monthly", "no_first_meeting"],
 ...                        actions=["coach", "close"])
@@ -34,28 +32,13 @@ from pydantic import Field, model_validator
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._checkin_warning import EarlyWarning, cap, scenario_note
-from toolkit.studies._common import contrasts, must_be_compared
+from toolkit.studies._checkin_warning import EarlyWarning
+from toolkit.studies._common import arm_means, contrasts, must_be_compared
 from toolkit.studies._paired import marginal_cost, paired_contrasts, paired_report
-from toolkit.studies._params import (
-    Cadence,
-    Capacity,
-    CohortGroup,
-    ModelsGroup,
-    Policy,
-    RosterGroup,
-)
+from toolkit.studies._params import Cadence, Capacity, CohortGroup, ModelsGroup, Policy, RosterGroup
+from toolkit.studies._words import cap
 
-__all__ = [
-    "SCHEDULES",
-    "STUDY",
-    "CheckinCadence",
-    "CheckinResult",
-    "Parameters",
-    "marginal_cost",
-    "paired_contrasts",
-    "scenario_note",
-]
+__all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters"]
 
 Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_meeting_streak"]
 SCHEDULES = typing.get_args(Schedule)
@@ -67,6 +50,10 @@ SCHEDULE_TEXT = {
     "no_first_meeting": "the no-first-meeting rule",
     "no_meeting_streak": "the no-meeting-streak rule",
 }
+MEANS = ("completion", "mean_quality", "hours_coordinator", "meetings_held")
+#: Events counted per pair (a closure by its reason): event -> column name.
+EVENTS = {"checkin": "checkins", "flag": "flags", "coach": "coachings", "rematch": "rematches"}
+EVENTS["coordinator_close"] = "closed_by_coordinator"
 ACTION_TEXT = {"coach": "coaching", "rematch": "rematching", "close": "closing"}
 OUTCOMES = {
     "completed": "completion",
@@ -208,10 +195,6 @@ class CheckinCadence(EarlyWarning, BaseStudy):
     def reference(self) -> str:
         return reference_arm(self.params)
 
-    @cached_property
-    def labels(self) -> dict[str, str]:
-        return {a: _label(a) for a in self.plan["arm"]}
-
     def _design(self, **rule: Any) -> Any:
         from toolkit.program import ProgramDesign
 
@@ -294,56 +277,38 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         pair, and the coordinator hours per retained pair."""
         o, ev = result.outcomes, result.events
         pairs = o.groupby("arm", sort=False).size()
-        means = o.groupby("arm", sort=False).agg(
-            completion=("completed", "mean"),
-            mean_quality=("mean_quality", "mean"),
-            coordinator_hours=("hours_coordinator", "mean"),
-            meetings_held=("meetings_held", "mean"),
+        means = arm_means(o, "arm", *MEANS).rename(
+            columns={"hours_coordinator": "coordinator_hours"}
         )
-        kinds = ["checkin", "flag", "coach", "rematch"]
-        counts = (
-            ev[ev.event.isin(kinds)]
-            .groupby(["arm", "event"], observed=True)
-            .size()
-            .unstack(fill_value=0)
-            .reindex(columns=kinds, fill_value=0)
-        )
-        closures = (
-            ev[(ev.event == "closure") & (ev.reason == "coordinator_close")]
-            .groupby("arm", observed=True)
-            .size()
-            .rename("closed_by_coordinator")
-        )
-        counts = counts.join(closures, how="outer").fillna(0)
+        event = ev.event.astype(str).where(ev.event != "closure", ev.reason.astype(str))
+        counts = pd.crosstab(ev.arm.astype(str), event).reindex(columns=list(EVENTS), fill_value=0)
         per_pair = counts.div(pairs, axis=0).reindex(means.index).fillna(0.0)
-        names = {
-            "checkin": "checkins",
-            "flag": "flags",
-            "coach": "coachings",
-            "rematch": "rematches",
-            "closed_by_coordinator": "closed_by_coordinator",
-        }
-        per_pair.columns = [f"{names[c]}_per_pair" for c in per_pair.columns]
+        per_pair.columns = [f"{name}_per_pair" for name in EVENTS.values()]
         cost = self.cost_table(result).set_index("arm")["hours_per_retained_pair"]
         out = means.join(per_pair).join(cost).reset_index()
         return self.plan.merge(out, on="arm", how="left")
 
-    def closure_table(self, result: CheckinResult) -> pd.DataFrame:
-        """Closures by recorded reason per arm (``toolkit.analysis.closure_reasons``)."""
-        from toolkit.analysis import closure_reasons
-
-        return closure_reasons(result.events)
-
     # -- findings --------------------------------------------------------------------------
-    def _effect_words(self, r: Any, scale: float, digits: int, unit: str) -> str:
+    @staticmethod
+    def _effect_words(r: Any, scale: float, digits: int, unit: str) -> str:
         from toolkit.report import fmt_number
 
-        se = (
-            ""
-            if not np.isfinite(r.mc_se)
-            else (f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})")
+        se = f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})"
+        return (
+            f"{fmt_number(r.estimate * scale, digits)} {unit}{se if np.isfinite(r.mc_se) else ''}"
         )
-        return f"{fmt_number(r.estimate * scale, digits)} {unit}{se}"
+
+    def _against(self, estimates: pd.DataFrame, outcome: str, what: str, *style: Any) -> list[str]:
+        """ "<Arm>: <what> <effect> against <reference>." per contrast of ``outcome``
+        (``style``: scale, digits, unit of :meth:`_effect_words`)."""
+        effect = "risk_difference" if outcome == "completed" else "difference"
+        return [
+            f"{cap(self.labels[r.group])}: {what} {self._effect_words(r, *style)} "
+            f"against {self.labels[self.reference]}."
+            for r in contrasts(estimates, outcome, effect, reference=self.reference).itertuples(
+                index=False
+            )
+        ]
 
     def findings(
         self, estimates: pd.DataFrame, marginal: pd.DataFrame | None, summary: pd.DataFrame
@@ -386,11 +351,7 @@ class CheckinCadence(EarlyWarning, BaseStudy):
                     f"{cap(', '.join(none))} completed no more pairs than no check-ins, "
                     "so there is no additional completed pair to pay for."
                 )
-        out += [
-            f"{cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
-            f"against {labels[ref]}."
-            for r in rows.itertuples(index=False)
-        ]
+        out += self._against(estimates, "completed", "completion", 100, 1, "points")
         s = summary.set_index("arm")
         for arm in s.index[s.action == "close"]:
             out.append(
@@ -412,27 +373,19 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         check-in; closure reasons."""
         from toolkit.report import fmt_number
 
-        labels, ref = self.labels, self.reference
-        hours = [
-            f"{cap(labels[r.group])}: coordinator hours per pair "
-            f"{self._effect_words(r, 1, 2, 'hours')} against {labels[ref]}."
-            for r in contrasts(
-                estimates, "hours_coordinator", "difference", reference=ref
-            ).itertuples(index=False)
-        ]
+        labels = self.labels
+        hours = self._against(
+            estimates, "hours_coordinator", "coordinator hours per pair", 1, 2, "hours"
+        )
         hours += [
             f"{cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
             "coordinator hours per completed pair (all hours over all completed pairs)."
             for r in cost.itertuples(index=False)
             if np.isfinite(r.hours_per_retained_pair) and r.hours_per_retained_pair > 0
         ]
-        quality = [
-            f"{cap(labels[r.group])}: relationship quality "
-            f"{self._effect_words(r, 1, 3, 'points (0-1 scale)')} against {labels[ref]}."
-            for r in contrasts(estimates, "mean_quality", "difference", reference=ref).itertuples(
-                index=False
-            )
-        ]
+        quality = self._against(
+            estimates, "mean_quality", "relationship quality", 1, 3, "points (0-1 scale)"
+        )
         out = {"Coordinator time": hours, "Relationship quality": quality}
         if warning is not None and len(warning):
             out["Early warning per check-in (closure within 8 weeks)"] = self.warning_findings(
@@ -453,13 +406,9 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         out = []
         rows = contrasts(estimates, "completed", "risk_difference", reference=self.reference)
         if len(rows):
-            rows = rows.assign(
-                group=rows.group.map(self.labels),
-                reference=rows.reference.map(self.labels),
-                estimate=rows.estimate * 100,
-                ci_low=rows.ci_low * 100,
-                ci_high=rows.ci_high * 100,
-            )
+            points = ["estimate", "ci_low", "ci_high"]
+            rows = rows.assign(**rows[points].mul(100), group=rows.group.map(self.labels))
+            rows = rows.assign(reference=rows.reference.map(self.labels))
             fig = forest_plot(
                 rows,
                 effect="risk_difference",
@@ -518,21 +467,21 @@ class CheckinCadence(EarlyWarning, BaseStudy):
             "the pair, each costing coordinator time as the behaviour model says. Every arm "
             "runs on the same cohort, matching and random draws (common random numbers). "
             "Early warning is judged on extra arms with monthly (and, when compared, "
-            "30/60-day) check-ins whose flags change nothing. "
-            + scenario_note(a.design for a in self.arms().values())
+            "30/60-day) check-ins whose flags change nothing. " + self.levers_words()
         )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the completion contrasts, in words."""
-        se = contrasts(estimates, "completed", "risk_difference", reference=self.reference).mc_se
-        return self.mc_error_text(
-            se.to_numpy() * 100,
+        return self.completion_error_text(
+            estimates,
             "per arm",
             ". It is simulation noise, "
             "not uncertainty about programs; no p-values are given "
             "because the contrasts are simulated. The marginal hours per "
             "additional completed pair have a bootstrap Monte Carlo error "
             "over replicates.",
+            se="mc_se",
+            reference=self.reference,
         )
 
 

@@ -20,15 +20,9 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import (
-    as_strings,
-    contrast_table,
-    contrasts,
-    default_sentence,
-    must_be_compared,
-    se_span,
-)
+from toolkit.studies._common import as_strings, contrast_table, must_be_compared, reference_first
 from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
+from toolkit.studies._words import default_sentences, se_span
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
@@ -87,11 +81,11 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
 
 
 def _policies(params: Parameters) -> list[str]:
-    return [params.policy_ref, *[p for p in params.policies if p != params.policy_ref]]
+    return reference_first(params.policy_ref, params.policies)
 
 
-def _cadences(params: Parameters) -> list[str]:
-    return [params.cadence_ref, *[c for c in params.cadences if c != params.cadence_ref]]
+def _policy(name: str) -> str:
+    return f"the {name} policy"
 
 
 def _within(cadence: str, text: str) -> str:
@@ -226,7 +220,8 @@ class PolicyByCadence(BaseStudy):
         out = self.without_ids(self.run().outcomes)
         parts = out["arm"].str.split("+", n=1, expand=True)
         out["policy"] = pd.Categorical(parts[0], categories=_policies(self.params))
-        out["cadence"] = pd.Categorical(parts[1], categories=_cadences(self.params))
+        cadences = reference_first(self.params.cadence_ref, self.params.cadences)
+        out["cadence"] = pd.Categorical(parts[1], categories=cadences)
         return out
 
     def analyse(self, outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -289,24 +284,13 @@ class PolicyByCadence(BaseStudy):
             ["cadence", "policy", "outcome", "default model's estimate", "Monte Carlo error (SE)"]
         ]
 
-    def _effects(self, estimates: pd.DataFrame, outcome: str, effect: str, **kw: Any) -> list[str]:
-        p = self.params
-        labels = {x: f"the {x} policy" for x in p.policies}
+    def _effects(self, estimates: pd.DataFrame, outcome: str) -> list[str]:
+        """The policy's effect on ``outcome`` within each cadence (default model)."""
+        p, what = self.params, {outcome: OUTCOMES[outcome]}
         return [
-            _within(
-                c,
-                default_sentence(
-                    r,
-                    arm=labels[r["group"]],
-                    reference=labels[p.policy_ref],
-                    what=OUTCOMES[outcome],
-                    **kw,
-                ),
-            )
+            _within(c, sentence)
             for c in p.cadences
-            for r in contrasts(
-                estimates, outcome, effect, reference=p.policy_ref, cadence=c
-            ).to_dict("records")
+            for sentence in default_sentences(estimates, what, _policy, p.policy_ref, cadence=c)
         ]
 
     def findings(self, estimates: pd.DataFrame) -> list[str]:
@@ -316,7 +300,7 @@ class PolicyByCadence(BaseStudy):
             (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
         ]
         return [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
-            estimates, "completed", "risk_difference"
+            estimates, "completed"
         )
 
     def more_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
@@ -328,7 +312,7 @@ class PolicyByCadence(BaseStudy):
                 (estimates.effect == "interaction_contrast") & (estimates.outcome == outcome)
             ]
             items = [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
-                estimates, outcome, "difference", scale=1.0, unit="", digits=3
+                estimates, outcome
             )
             if items:
                 out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:] + " (default model)"] = (
@@ -386,10 +370,8 @@ class PolicyByCadence(BaseStudy):
             f"of {p.meeting_minutes:g} minutes over {p.duration_weeks} weeks. "
             f"{p.replicates} simulated programs per cell, each with {self.cohort_words()}. "
             "Every cadence of a policy uses the same matching, and every cell the same random "
-            "draws (common random numbers), so differences are the design's effect. The "
-            "week-by-week model runs under every plausible model of the ensemble for the "
-            f"headlines ({p.n_models} models, {p.model_replicates} programs per cell and "
-            "model) and under its default parameters for everything else."
+            "draws (common random numbers), so differences are the design's effect. "
+            + self.models_words("cell")
         )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
