@@ -34,7 +34,13 @@ from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._checkin_warning import EarlyWarning
 from toolkit.studies._common import arm_means, contrasts, must_be_compared
-from toolkit.studies._paired import marginal_cost, paired_contrasts, paired_report
+from toolkit.studies._paired import (
+    average_cost,
+    marginal_cost,
+    marginal_sentences,
+    paired_contrasts,
+    paired_report,
+)
 from toolkit.studies._params import Cadence, Capacity, CohortGroup, ModelsGroup, Policy, RosterGroup
 from toolkit.studies._words import cap
 
@@ -60,6 +66,17 @@ OUTCOMES = {
     "mean_quality": "relationship quality",
     "hours_coordinator": "coordinator hours per pair",
 }
+
+
+FOREST = (
+    "Difference in completion of each arm from {}, with 95% Monte Carlo intervals (simulation "
+    "noise only, not uncertainty about programs). A point right of the dashed line means more "
+    "completed pairs than the reference."
+)
+TRADEOFF = (
+    "Share of pairs completing against the coordinator's hours per pair, one point per arm, "
+    "coloured by what the coordinator does on a flag (none: no check-ins)."
+)
 
 
 class Parameters(ModelsGroup, RosterGroup, CohortGroup):
@@ -207,30 +224,19 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         from toolkit.experiment import Arm, MatchSpec
 
         match = MatchSpec(self.params.policy, capacity=self.params.capacity)
-        return {
-            r.arm: Arm(
-                match,
-                self._design(
-                    on_flag="coach" if r.action == "none" else r.action,
-                    **_rule(r.schedule, self.params),
-                ),
-            )
-            for r in self.plan.itertuples(index=False)
-        }
+
+        def arm(r: Any) -> Any:  # "none" flags nobody: its on_flag is never used
+            on_flag = "coach" if r.action == "none" else r.action
+            return Arm(match, self._design(on_flag=on_flag, **_rule(r.schedule, self.params)))
+
+        return {r.arm: arm(r) for r in self.plan.itertuples(index=False)}
 
     def arm_words(self, arm: str) -> str:
         return _label(arm)
 
     def headlines(self) -> list[Headline]:
         """Completion of every arm against the reference; first the first arm of the plan."""
-        return [
-            Headline(
-                a,
-                self.reference,
-                text=f"the completion difference between {_label(a)} and {_label(self.reference)}",
-            )
-            for a in self.plan.arm[1:]
-        ]
+        return [self.headline(a, self.reference) for a in self.plan.arm[1:]]
 
     def simulate(self) -> CheckinResult:
         """Run every arm over the replicates; outcomes and events without participant ids."""
@@ -247,23 +253,9 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         return paired_contrasts(result.outcomes, self.reference, OUTCOMES)
 
     def cost_table(self, result: CheckinResult) -> pd.DataFrame:
-        """Per arm: coordinator hours per completed ("retained") pair, the mean over replicates
-        of (coordinator hours) / (completed pairs), with its Monte Carlo SE (an AVERAGE cost;
-        the marginal cost against no check-ins is :meth:`marginal_table`)."""
-        per_rep = result.outcomes.groupby(["arm", "replicate"], sort=False).agg(
-            hours=("hours_coordinator", "sum"), retained=("completed", "sum")
-        )
-        cost = (per_rep.hours / per_rep.retained.where(per_rep.retained > 0)).groupby(
-            level="arm", sort=False
-        )
-        out = pd.DataFrame(
-            {
-                "hours_per_retained_pair": cost.mean(),
-                "mc_se": cost.std(ddof=1) / np.sqrt(cost.count()),
-                "replicates": cost.count(),
-            }
-        )
-        return out.reindex(self.plan["arm"]).rename_axis("arm").reset_index()
+        """Per arm: coordinator hours per completed pair, an AVERAGE cost
+        (:func:`average_cost`; the marginal cost is :meth:`marginal_table`)."""
+        return average_cost(result.outcomes, self.plan["arm"])
 
     def marginal_table(self, result: CheckinResult) -> pd.DataFrame | None:
         """Coordinator hours per additional completed pair against no check-ins
@@ -293,21 +285,19 @@ class CheckinCadence(EarlyWarning, BaseStudy):
     def _effect_words(r: Any, scale: float, digits: int, unit: str) -> str:
         from toolkit.report import fmt_number
 
-        se = f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})"
-        return (
-            f"{fmt_number(r.estimate * scale, digits)} {unit}{se if np.isfinite(r.mc_se) else ''}"
-        )
+        finite = np.isfinite(r.mc_se)
+        se = f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})" if finite else ""
+        return f"{fmt_number(r.estimate * scale, digits)} {unit}{se}"
 
     def _against(self, estimates: pd.DataFrame, outcome: str, what: str, *style: Any) -> list[str]:
         """ "<Arm>: <what> <effect> against <reference>." per contrast of ``outcome``
         (``style``: scale, digits, unit of :meth:`_effect_words`)."""
         effect = "risk_difference" if outcome == "completed" else "difference"
+        rows = contrasts(estimates, outcome, effect, reference=self.reference)
         return [
             f"{cap(self.labels[r.group])}: {what} {self._effect_words(r, *style)} "
             f"against {self.labels[self.reference]}."
-            for r in contrasts(estimates, outcome, effect, reference=self.reference).itertuples(
-                index=False
-            )
+            for r in rows.itertuples(index=False)
         ]
 
     def findings(
@@ -333,24 +323,7 @@ class CheckinCadence(EarlyWarning, BaseStudy):
                 + f"{self._effect_words(best, 100, 1, 'points')} against {labels[ref]}."
             )
         if marginal is not None and len(marginal):
-            m = marginal.set_index("arm")
-            paid = m[np.isfinite(m.hours_per_additional_completed_pair)]
-            if len(paid):
-                words = "; ".join(
-                    f"{labels[a]} {fmt_number(r.hours_per_additional_completed_pair, 1)} "
-                    f"(Monte Carlo error {fmt_number(r.mc_error, 1)})"
-                    for a, r in paid.iterrows()
-                )
-                out.append(
-                    "Coordinator hours per additional completed pair, against no "
-                    f"check-ins (marginal, not average): {words}."
-                )
-            none = [labels[a] for a in m.index.difference(paid.index, sort=False)]
-            if none:
-                out.append(
-                    f"{cap(', '.join(none))} completed no more pairs than no check-ins, "
-                    "so there is no additional completed pair to pay for."
-                )
+            out += marginal_sentences(marginal, labels)
         out += self._against(estimates, "completed", "completion", 100, 1, "points")
         s = summary.set_index("arm")
         for arm in s.index[s.action == "close"]:
@@ -388,9 +361,8 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         )
         out = {"Coordinator time": hours, "Relationship quality": quality}
         if warning is not None and len(warning):
-            out["Early warning per check-in (closure within 8 weeks)"] = self.warning_findings(
-                warning
-            )
+            heading = "Early warning per check-in (closure within 8 weeks)"
+            out[heading] = self.warning_findings(warning)
         if closures is not None and len(closures):
             out["Why pairs closed"] = self.closure_findings(closures)
         return out
@@ -403,34 +375,23 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         """(figure, name, caption) for each figure of the report."""
         from toolkit.plots import forest_plot, tradeoff_plot
 
-        out = []
+        out, ref = [], self.labels[self.reference]
         rows = contrasts(estimates, "completed", "risk_difference", reference=self.reference)
         if len(rows):
-            points = ["estimate", "ci_low", "ci_high"]
-            rows = rows.assign(**rows[points].mul(100), group=rows.group.map(self.labels))
-            rows = rows.assign(reference=rows.reference.map(self.labels))
+            rows = rows.assign(**rows[["estimate", "ci_low", "ci_high"]].mul(100))
+            rows = rows.assign(group=rows.group.map(self.labels), reference=ref)
             fig = forest_plot(
                 rows,
                 effect="risk_difference",
                 outcome_label="completion",
                 unit="percentage points",
                 interval="95% Monte Carlo intervals",
-                title=f"Difference in completion from {_label(self.reference)}",
+                title=f"Difference in completion from {ref}",
             )
-            out.append(
-                (
-                    fig,
-                    "completed_risk_difference",
-                    f"Difference in completion of each arm from {_label(self.reference)}, "
-                    "with 95% Monte Carlo intervals (simulation noise only, not "
-                    "uncertainty about programs). A point right of the dashed line means "
-                    "more completed pairs than the reference.",
-                )
-            )
+            out.append((fig, "completed_risk_difference", FOREST.format(ref)))
         summary = self.summary_table(result)
-        points = summary.assign(
-            completed=summary.completion * 100, rule=summary.schedule.str.replace("_", " ")
-        )
+        rule = summary.schedule.str.replace("_", " ")
+        points = summary.assign(completed=summary.completion * 100, rule=rule)
         fig = tradeoff_plot(
             points,
             x="coordinator_hours",
@@ -441,16 +402,7 @@ class CheckinCadence(EarlyWarning, BaseStudy):
             y_label="completed pairs (%)",
             title="Completion against coordinator time",
         )
-        out.append(
-            (
-                fig,
-                "completion_vs_hours",
-                "Share of pairs completing against the coordinator's hours per pair, one "
-                "point per arm, coloured by what the coordinator does on a flag (none: no "
-                "check-ins).",
-            )
-        )
-        return out
+        return [*out, (fig, "completion_vs_hours", TRADEOFF)]
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -475,11 +427,9 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         return self.completion_error_text(
             estimates,
             "per arm",
-            ". It is simulation noise, "
-            "not uncertainty about programs; no p-values are given "
-            "because the contrasts are simulated. The marginal hours per "
-            "additional completed pair have a bootstrap Monte Carlo error "
-            "over replicates.",
+            ". It is simulation noise, not uncertainty about programs; no p-values are given "
+            "because the contrasts are simulated. The marginal hours per additional completed "
+            "pair have a bootstrap Monte Carlo error over replicates.",
             se="mc_se",
             reference=self.reference,
         )
