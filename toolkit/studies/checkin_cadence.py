@@ -1,15 +1,11 @@
 """Study ``checkin_cadence``: how should a coordinator watch over the pairs?
 
-Check-in schedules (none, monthly check-ins, surveys at 30 then every 60 days) and
-trigger rules (no first meeting by a given week; a run of weeks without a meeting),
-crossed with what the coordinator does when a pair is flagged (coach it, rematch the
-mentee, or close the pair). The schedule ``none`` flags nobody, so it is one arm, the
-reference. Every arm against the reference is a headline run over the plausible models
-first (``BaseStudy.across``); under the default model, on common random numbers, each contrast
-is a per-replicate paired difference with its Monte Carlo error (no p-values).
-
-Early warning lives in ``toolkit.studies._checkin_warning``. What a rule does by definition
-(closing on a flag closes flagged pairs) is stated as a cost of the rule, not as a finding.
+Check-in schedules (none, monthly, surveys at 30 then every 60 days) and trigger rules (no
+first meeting by a given week; a run of weeks without a meeting), crossed with what the
+coordinator does when a pair is flagged (coach, rematch, close). ``none`` flags nobody: one
+arm, the reference. Under the default model each contrast is a per-replicate paired difference
+with its Monte Carlo error (no p-values). Early warning is in ``_checkin_warning``. What a rule
+does by definition (closing on a flag closes flagged pairs) is a cost of the rule, not a finding.
 
 >>> study = CheckinCadence(schedules=["none", "monthly", "no_first_meeting"],
 ...                        actions=["coach", "close"])
@@ -30,17 +26,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from toolkit.errors import InvalidParameterError
+from toolkit.studies import _paired as paired
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._checkin_warning import EarlyWarning
 from toolkit.studies._common import arm_means, contrasts, must_be_compared
-from toolkit.studies._paired import (
-    average_cost,
-    marginal_cost,
-    marginal_sentences,
-    paired_contrasts,
-    paired_report,
-)
 from toolkit.studies._params import Cadence, Capacity, CohortGroup, ModelsGroup, Policy, RosterGroup
 from toolkit.studies._words import cap
 
@@ -49,6 +38,7 @@ __all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters"
 Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_meeting_streak"]
 SCHEDULES = typing.get_args(Schedule)
 Action = Literal["coach", "rematch", "close"]
+ACTIONS = typing.get_args(Action)
 SCHEDULE_TEXT = {
     "none": "no check-ins",
     "monthly": "monthly check-ins",
@@ -68,6 +58,12 @@ OUTCOMES = {
 }
 
 
+BEST = "Most completed pairs in this simulation: {}, "
+NONE_BETTER = "No arm completed more pairs than {1} in this simulation; the closest, {0}, "
+RULE_COST = (
+    "Cost of the rule, not a finding: closing on a flag closes flagged pairs; under {} the "
+    "coordinator closed {}% of pairs."
+)
 FOREST = (
     "Difference in completion of each arm from {}, with 95% Monte Carlo intervals (simulation "
     "noise only, not uncertainty about programs). A point right of the dashed line means more "
@@ -90,9 +86,7 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
         description="Check-in schedules and trigger rules to compare (none = no check-ins).",
     )
     actions: tuple[Action, ...] = Field(
-        ("coach", "rematch", "close"),
-        min_length=1,
-        description="What the coordinator does when a pair is flagged.",
+        ACTIONS, min_length=1, description="What the coordinator does when a pair is flagged."
     )
     reference: Schedule = Field("none", description="Schedule every arm is compared with.")
     reference_action: Action = Field(
@@ -119,19 +113,14 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     capacity: Capacity = 1
     replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per arm.")
 
+    compared = {"reference": "schedules"}
+    at_most = {"first_meeting_week": "duration_weeks", "no_meeting_weeks": "duration_weeks"}
+
     @model_validator(mode="after")
-    def _consistent(self) -> Parameters:
-        must_be_compared(self.study, "reference", self.reference, self.schedules, "schedules")
-        if self.reference != "none":
-            must_be_compared(
-                self.study, "reference_action", self.reference_action, self.actions, "actions"
-            )
-        for name in ("first_meeting_week", "no_meeting_weeks"):
-            if getattr(self, name) > self.duration_weeks:
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of study checkin_cadence must be at most "
-                    f"duration_weeks ({self.duration_weeks}); got {getattr(self, name)!r}."
-                )
+    def _reference_action(self) -> Parameters:
+        if self.reference != "none":  # "none" flags nobody: it has no action
+            action, actions = self.reference_action, self.actions
+            must_be_compared(self.study, "reference_action", action, actions, "actions")
         return self
 
 
@@ -249,20 +238,19 @@ class CheckinCadence(EarlyWarning, BaseStudy):
     def analyse(self, result: CheckinResult) -> pd.DataFrame:
         """Completion, quality and coordinator hours of every arm against the reference:
         per-replicate paired differences with their Monte Carlo SE
-        (:func:`paired_contrasts`; no p-values, the contrasts are simulated)."""
-        return paired_contrasts(result.outcomes, self.reference, OUTCOMES)
+        (:func:`paired.paired_contrasts`; no p-values, the contrasts are simulated)."""
+        return paired.paired_contrasts(result.outcomes, self.reference, OUTCOMES)
 
     def cost_table(self, result: CheckinResult) -> pd.DataFrame:
         """Per arm: coordinator hours per completed pair, an AVERAGE cost
-        (:func:`average_cost`; the marginal cost is :meth:`marginal_table`)."""
-        return average_cost(result.outcomes, self.plan["arm"])
+        (:func:`paired.average_cost`; the marginal cost is :meth:`marginal_table`)."""
+        return paired.average_cost(result.outcomes, self.plan["arm"])
 
     def marginal_table(self, result: CheckinResult) -> pd.DataFrame | None:
         """Coordinator hours per additional completed pair against no check-ins
-        (:func:`marginal_cost`); None when ``none`` is not compared."""
-        if "none" not in set(self.plan["arm"]):
-            return None
-        return marginal_cost(result.outcomes, "none", seed=self.params.seed)
+        (:func:`paired.marginal_cost`); None when ``none`` is not compared."""
+        compared = "none" in set(self.plan["arm"])
+        return paired.marginal_cost(result.outcomes, seed=self.params.seed) if compared else None
 
     def summary_table(self, result: CheckinResult) -> pd.DataFrame:
         """Per arm: the plan, completion, quality, coordinator hours, flags and actions per
@@ -314,26 +302,15 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         if len(rows):
             best = rows.loc[rows.estimate.idxmax()]
             out.append(
-                (
-                    f"Most completed pairs in this simulation: {labels[best.group]}, "
-                    if best.estimate > 0
-                    else f"No arm completed more pairs than "
-                    f"{labels[ref]} in this simulation; the closest, {labels[best.group]}, "
-                )
+                (BEST if best.estimate > 0 else NONE_BETTER).format(labels[best.group], labels[ref])
                 + f"{self._effect_words(best, 100, 1, 'points')} against {labels[ref]}."
             )
         if marginal is not None and len(marginal):
-            out += marginal_sentences(marginal, labels)
+            out += paired.marginal_sentences(marginal, labels)
         out += self._against(estimates, "completed", "completion", 100, 1, "points")
-        s = summary.set_index("arm")
-        for arm in s.index[s.action == "close"]:
-            out.append(
-                f"Cost of the rule, not a finding: closing on a flag closes flagged pairs; "
-                f"under {labels[arm]} the coordinator closed "
-                f"{fmt_number(100 * s.loc[arm, 'closed_by_coordinator_per_pair'], 0)}% of "
-                "pairs."
-            )
-        return out
+        closed = summary.set_index("arm").closed_by_coordinator_per_pair * 100
+        closing = summary.arm[summary.action == "close"]
+        return out + [RULE_COST.format(labels[a], fmt_number(closed[a], 0)) for a in closing]
 
     def more_findings(
         self,
@@ -368,8 +345,8 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         return out
 
     def contrasts_for_report(self, estimates: pd.DataFrame) -> pd.DataFrame:
-        """Every arm against the reference, readable (:func:`paired_report`)."""
-        return paired_report(estimates, self.labels, OUTCOMES)
+        """Every arm against the reference, readable (:func:`paired.paired_report`)."""
+        return paired.paired_report(estimates, self.labels, OUTCOMES)
 
     def figures(self, result: CheckinResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""

@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import (
@@ -29,7 +29,6 @@ from toolkit.studies._common import (
     compare_outcomes,
     contrast_table,
     contrasts,
-    must_be_compared,
     read_roster_once,
     reference_first,
     synthetic_cohort,
@@ -84,10 +83,7 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     group_by: GroupColumn = Field("gender", description="Mentee groups compared for fairness.")
     examples: int = Field(2, ge=0, le=20, description="Explained example pairs shown per policy.")
 
-    @model_validator(mode="after")
-    def _reference_is_compared(self) -> Parameters:
-        must_be_compared(self.study, "reference", self.reference, self.policies, "policies")
-        return self
+    compared = {"reference": "policies"}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from toolkit.studies._common import (
     compare_outcomes,
     contrast_table,
     contrasts,
-    must_be_compared,
     readable,
 )
 from toolkit.studies._params import Choice, CohortGroup, ModelsGroup, Policy, RosterGroup, cadences
@@ -108,9 +107,10 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per schedule.")
     policy: Policy = Field("random", description="Matching policy used by every arm.")
 
+    compared = {"reference": "cadences"}
+
     @model_validator(mode="after")
-    def _reference_is_compared(self) -> Parameters:
-        must_be_compared(self.study, "reference", self.reference, self.cadences, "cadences")
+    def _matched_minutes(self) -> Parameters:
         plan_table(self)  # refuses a matched meeting length above MAX_MINUTES
         return self
 
@@ -141,11 +141,8 @@ def _monthly_hours(design: Any) -> float:
 @functools.lru_cache(maxsize=32)
 def plan_table(params: Parameters) -> pd.DataFrame:
     """One row per arm: cadence, hours mode, planned meetings, minutes, planned monthly hours
-    (built once per parameters and process).
-
-    Matched arms scale ``meeting_minutes`` so planned monthly hours equal the reference's
-    (rounded to 0.1 minute); a matched length above 240 minutes is refused.
-    """
+    (built once per parameters and process). Matched arms scale ``meeting_minutes`` so planned
+    monthly hours equal the reference's (to 0.1 minute); above 240 minutes is refused."""
     ref = _design(params.reference, params)
     target = _monthly_hours(ref)
     rows = []
@@ -183,16 +180,13 @@ def plan_table(params: Parameters) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _label(arm: str) -> str:
-    if arm.endswith("_matched"):
-        return LABELS[arm.removesuffix("_matched")] + " at equal monthly hours"
-    return LABELS.get(arm, arm)
+def _label(arm: str, names: dict = LABELS, matched: str = " at equal monthly hours") -> str:
+    base = arm.removesuffix("_matched")
+    return names.get(base, base) + (matched if base != arm else "")
 
 
 def _short(arm: str) -> str:
-    if arm.endswith("_matched"):
-        return SHORT[arm.removesuffix("_matched")] + " (equal monthly hours)"
-    return SHORT.get(arm, arm)
+    return _label(arm, SHORT, " (equal monthly hours)")
 
 
 def _words(arm: str) -> str:
@@ -214,15 +208,13 @@ class MeetingCadence(BaseStudy):
     )
     Parameters = Parameters
     model_limitation = (
-        "they are as good as its assumptions about how often meetings happen, "
-        "how quality and learning grow with each meeting, and how pairs fade and "
-        "close."
+        "they are as good as its assumptions about how often meetings happen, how quality and "
+        "learning grow with each meeting, and how pairs fade and close."
     )
     notes = (
-        "Completion means still active at the end of the program; the Hartford preset's "
-        "program is 21 weeks, so it is compared with the others at a common horizon "
-        "(outcomes at week 21: the share of pairs still open after week 21), never by "
-        "completion at different program ends.",
+        "Completion means still active at the end of the program; the Hartford preset's program is "
+        "21 weeks, so it is compared with the others at a common horizon (outcomes at week 21: the "
+        "share of pairs still open after week 21), never by completion at different program ends.",
         "Matched-hours arms change the meeting length only; the model treats a long meeting "
         "like a short one in every respect other than hours spent.",
     )
@@ -233,7 +225,7 @@ class MeetingCadence(BaseStudy):
 
     @cached_property
     def labels(self) -> dict[str, str]:
-        return {a: _label(a) for a in self.plan["arm"]}
+        return {a: _label(a) for a in self.plan["arm"]}  # names in the headlines
 
     def arms(self) -> dict[str, Any]:
         from toolkit.experiment import Arm
@@ -268,15 +260,7 @@ class MeetingCadence(BaseStudy):
         others = plan[plan.arm != p.reference]
         mode = "matched" if p.hours == "matched" else "unmatched"
         order = [*others.arm[others.hours == mode], *others.arm[others.hours != mode]]
-        return [
-            Headline(
-                a,
-                p.reference,
-                outcome=self._outcome(a),
-                text=f"the completion difference between {_label(a)} and {_label(p.reference)}",
-            )
-            for a in order
-        ]
+        return [self.headline(a, p.reference, outcome=self._outcome(a)) for a in order]
 
     def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """The outcomes with the share still open at the common horizon (a column)."""
@@ -303,12 +287,8 @@ class MeetingCadence(BaseStudy):
         still open, closures per 100 pair-weeks and meetings held by then."""
         from toolkit.analysis import at_horizon
 
-        out = at_horizon(
-            result.outcomes.assign(arm=result.outcomes["arm"].astype(str)),
-            self.horizon,
-            durations=self.durations,
-            weeks=result.weeks,
-        )
+        outcomes = result.outcomes.assign(arm=result.outcomes["arm"].astype(str))
+        out = at_horizon(outcomes, self.horizon, durations=self.durations, weeks=result.weeks)
         out["arm"] = out["arm"].astype(str)
         return out
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import as_strings, contrast_table, must_be_compared, reference_first
+from toolkit.studies._common import as_strings, contrast_table, reference_first
 from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
 from toolkit.studies._words import default_sentences, se_span
 
@@ -59,15 +59,7 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     )
     replicates: int = Field(40, ge=2, le=2000, description="Simulated programs per cell.")
 
-    @model_validator(mode="after")
-    def _references_are_compared(self) -> Parameters:
-        must_be_compared(
-            self.study, "reference_policy", self.reference_policy, self.policies, "values"
-        )
-        must_be_compared(
-            self.study, "reference_cadence", self.reference_cadence, self.cadences, "values"
-        )
-        return self
+    compared = {"reference_policy": "policies", "reference_cadence": "cadences"}
 
     @property
     def policy_ref(self) -> str:
