@@ -20,7 +20,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_me
 SCHEDULES = typing.get_args(Schedule)
 Action = Literal["coach", "rematch", "close"]
 ACTIONS = typing.get_args(Action)
+Week = Annotated[int, Field(ge=1, le=52)]
 SCHEDULE_TEXT = {
     "none": "no check-ins",
     "monthly": "monthly check-ins",
@@ -95,17 +96,11 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     flag_rating: float = Field(
         2.0, ge=1, le=5, description="A check-in rating at or below this flags the pair."
     )
-    first_meeting_week: int = Field(
-        4,
-        ge=1,
-        le=52,
-        description="no_first_meeting rule: flag a pair with no meeting by this week.",
+    first_meeting_week: Week = Field(
+        4, description="no_first_meeting rule: flag a pair with no meeting by this week."
     )
-    no_meeting_weeks: int = Field(
-        6,
-        ge=1,
-        le=52,
-        description="no_meeting_streak rule: flag a pair this many weeks without a meeting.",
+    no_meeting_weeks: Week = Field(
+        6, description="no_meeting_streak rule: flag a pair this many weeks without a meeting."
     )
     cadence: Cadence = Field("biweekly", description="Meeting schedule of every arm.")
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
@@ -161,13 +156,6 @@ class CheckinResult:
     events: pd.DataFrame
 
 
-def _label(arm: str) -> str:
-    if "+" not in arm:
-        return SCHEDULE_TEXT.get(arm, arm)
-    schedule, action = arm.split("+")
-    return f"{SCHEDULE_TEXT[schedule]} + {ACTION_TEXT[action]}"
-
-
 class CheckinCadence(EarlyWarning, BaseStudy):
     """How should a coordinator check in on pairs?"""
 
@@ -221,7 +209,10 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         return {r.arm: arm(r) for r in self.plan.itertuples(index=False)}
 
     def arm_words(self, arm: str) -> str:
-        return _label(arm)
+        schedule, _, action = arm.partition("+")
+        if not action:
+            return SCHEDULE_TEXT.get(arm, arm)
+        return f"{SCHEDULE_TEXT[schedule]} + {ACTION_TEXT[action]}"
 
     def headlines(self) -> list[Headline]:
         """Completion of every arm against the reference; first the first arm of the plan."""
@@ -230,10 +221,8 @@ class CheckinCadence(EarlyWarning, BaseStudy):
     def simulate(self) -> CheckinResult:
         """Run every arm over the replicates; outcomes and events without participant ids."""
         res = self.run(("outcomes", "events"))
-        return CheckinResult(
-            outcomes=self.without_ids(res.outcomes),
-            events=self.without_ids(res.events, "mentor_id", "new_mentor_id"),
-        )
+        events = self.without_ids(res.events, "mentor_id", "new_mentor_id")
+        return CheckinResult(outcomes=self.without_ids(res.outcomes), events=events)
 
     def analyse(self, result: CheckinResult) -> pd.DataFrame:
         """Completion, quality and coordinator hours of every arm against the reference:
@@ -313,11 +302,7 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         return out + [RULE_COST.format(labels[a], fmt_number(closed[a], 0)) for a in closing]
 
     def more_findings(
-        self,
-        estimates: pd.DataFrame,
-        cost: pd.DataFrame,
-        warning: pd.DataFrame | None = None,
-        closures: pd.DataFrame | None = None,
+        self, estimates: pd.DataFrame, cost: pd.DataFrame, warning: pd.DataFrame, closures: Any
     ) -> dict[str, list[str]]:
         """Further findings by heading: coordinator time; quality; early warning per
         check-in; closure reasons."""
@@ -337,10 +322,10 @@ class CheckinCadence(EarlyWarning, BaseStudy):
             estimates, "mean_quality", "relationship quality", 1, 3, "points (0-1 scale)"
         )
         out = {"Coordinator time": hours, "Relationship quality": quality}
-        if warning is not None and len(warning):
+        if len(warning):
             heading = "Early warning per check-in (closure within 8 weeks)"
             out[heading] = self.warning_findings(warning)
-        if closures is not None and len(closures):
+        if len(closures):
             out["Why pairs closed"] = self.closure_findings(closures)
         return out
 
