@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,7 +21,11 @@ class EarlyWarning:
     """Early warning of closure, per check-in and ever-flagged, for a check-in study."""
 
     params: Any
-    labels: dict[str, str]
+    if TYPE_CHECKING:  # the study's (BaseStudy.labels)
+
+        @property
+        def labels(self) -> dict[str, str]: ...
+
     plan: pd.DataFrame
     spec: Any
     _design: Callable[..., Any]

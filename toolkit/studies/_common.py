@@ -84,7 +84,7 @@ def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
     except ImportError:  # before the calibration module ships its loader
         from toolkit.ensemble import Ensemble
 
-        load_ensemble = Ensemble.load
+        load_ensemble = Ensemble.load  # type: ignore[assignment]
         committed = False
     try:
         return load_ensemble(None if committed else path)

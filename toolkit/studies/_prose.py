@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from toolkit.studies._notebook import (
     save_table,
@@ -42,7 +42,11 @@ class Prose:
 
     params: Any
     spec: Any
-    models_enabled: bool
+    if TYPE_CHECKING:  # AcrossModels' (the mixin before this one in BaseStudy)
+
+        @property
+        def models_enabled(self) -> bool: ...
+
     arms: Callable[[], dict[str, Any]]
     arm_words: Callable[[str], str]
     mechanism_text: Callable[[], str]

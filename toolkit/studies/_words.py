@@ -98,7 +98,8 @@ def default_sentences(
     out = []
     for outcome, what in outcomes.items():
         effect = "risk_difference" if outcome == "completed" else "difference"
-        style = {} if outcome == "completed" else {"scale": 1.0, "unit": "", "digits": 3}
+        style: dict[str, Any] = {"scale": 1.0, "unit": "", "digits": 3}
+        style = {} if outcome == "completed" else style
         rows = contrasts(estimates, outcome, effect, reference=reference, **where)
         out += [
             default_sentence(r, arm=name(r["group"]), reference=name(reference), what=what, **style)

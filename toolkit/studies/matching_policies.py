@@ -55,7 +55,7 @@ OUTCOMES = {
     "mentor_gain": "the mentor's leadership gain",
 }
 #: Matching.metrics shown per policy.
-METRICS = ("n_pairs", "match_rate", "mean_score", "min_score", "blocking_pairs")
+METRICS: tuple[str, ...] = ("n_pairs", "match_rate", "mean_score", "min_score", "blocking_pairs")
 METRICS += ("mean_mentee_rank", "mean_mentor_rank", "cross_department_share", "score_gap")
 GroupColumn = Literal["gender", "generation", "department", "location"]
 

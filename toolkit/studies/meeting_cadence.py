@@ -118,13 +118,11 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
 def _design(cadence: str, params: Parameters, minutes: float | None = None) -> Any:
     from toolkit.program import ProgramDesign, preset
 
-    given = {} if minutes is None else {"meeting_minutes": minutes}
     if cadence == "hartford":
-        return preset("hartford", **given)
+        return preset("hartford", **({} if minutes is None else {"meeting_minutes": minutes}))
+    minutes = params.meeting_minutes if minutes is None else minutes
     return ProgramDesign(
-        **{"meeting_minutes": params.meeting_minutes, **given},
-        cadence=cadence,
-        duration_weeks=params.duration_weeks,
+        cadence=cadence, duration_weeks=params.duration_weeks, meeting_minutes=minutes
     )
 
 
@@ -270,12 +268,14 @@ class MeetingCadence(BaseStudy):
     def arm_words(self, arm: str) -> str:
         return _words(arm)
 
-    def outcome_words(self, headline: Headline) -> dict[str, Any]:
-        words = dict(super().outcome_words(headline))
+    @staticmethod
+    def outcome_words(headline: Any) -> dict[str, Any]:
+        words = dict(BaseStudy.outcome_words(headline))
         if headline.outcome.startswith("open_at_week_"):  # a share of pairs, like completion
+            week = headline.outcome.removeprefix("open_at_week_")
             words.update(unit="points", scale=100.0, higher_is_better=True)
-            words.update(more=f"keeps more pairs open at week {self.horizon}")
-            words.update(less=f"keeps fewer pairs open at week {self.horizon}")
+            words.update(more=f"keeps more pairs open at week {week}")
+            words.update(less=f"keeps fewer pairs open at week {week}")
         return words
 
     def simulate_tables(self) -> Any:
