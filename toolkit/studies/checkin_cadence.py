@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from toolkit.studies import _paired as paired
+import toolkit.studies._paired as paired
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._checkin_warning import EarlyWarning
 from toolkit.studies._common import arm_means, contrasts, must_be_compared
