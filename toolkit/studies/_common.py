@@ -22,6 +22,7 @@ __all__ = [
     "read_roster_once",
     "readable",
     "reference_first",
+    "scaled",
     "sweep_rows",
     "synthetic_cohort",
 ]
@@ -102,6 +103,11 @@ def arm_means(frame: pd.DataFrame, by: Any, *means: str, **more: Any) -> pd.Data
     is the mean of ``completed``), then each named aggregation of ``more``."""
     columns = {m: ("completed" if m == "completion" else m, "mean") for m in means}
     return frame.groupby(by, sort=False).agg(**more, **columns)
+
+
+def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """``frame`` with its ``estimate``, ``ci_low`` and ``ci_high`` times ``factor``."""
+    return frame.assign(**frame[["estimate", "ci_low", "ci_high"]].mul(factor))
 
 
 def readable(frame: pd.DataFrame, columns: Mapping[str, tuple[str, int | None]]) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 import toolkit.studies._paired as paired
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._checkin_warning import EarlyWarning
-from toolkit.studies._common import arm_means, contrasts, must_be_compared
+from toolkit.studies._common import arm_means, contrasts, must_be_compared, scaled
 from toolkit.studies._params import Cadence, Capacity, CohortGroup, ModelsGroup, Policy, RosterGroup
 from toolkit.studies._words import cap
 
@@ -340,8 +340,7 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         out, ref = [], self.labels[self.reference]
         rows = contrasts(estimates, "completed", "risk_difference", reference=self.reference)
         if len(rows):
-            rows = rows.assign(**rows[["estimate", "ci_low", "ci_high"]].mul(100))
-            rows = rows.assign(group=rows.group.map(self.labels), reference=ref)
+            rows = scaled(rows, 100).assign(group=rows.group.map(self.labels), reference=ref)
             fig = forest_plot(
                 rows,
                 effect="risk_difference",

@@ -20,9 +20,9 @@ import pandas as pd
 from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import as_strings, contrast_table, reference_first
+from toolkit.studies._common import as_strings, contrast_table, reference_first, scaled
 from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
-from toolkit.studies._words import default_sentences, se_span
+from toolkit.studies._words import cap, default_sentences, se_span
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
@@ -84,6 +84,11 @@ def _within(cadence: str, text: str) -> str:
     return f"With {cadence.replace('_', ' ')} meetings: {text[:1].lower()}{text[1:]}"
 
 
+def _interactions(estimates: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The interaction contrasts (difference in differences per cell) of ``outcome``."""
+    return estimates[(estimates.effect == "interaction_contrast") & (estimates.outcome == outcome)]
+
+
 def _interaction_sentence(row: dict) -> str:
     """The default model's difference in differences of one cell, with its Monte Carlo error
     (never a p-value: the test only says whether the simulation could tell it from noise)."""
@@ -110,6 +115,14 @@ def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
     return levels.assign(policy=parts[0].to_numpy(), cadence=parts[1].to_numpy())[
         ["policy", "cadence", "effect", "estimate", "ci_low", "ci_high", "n"]
     ].reset_index(drop=True)
+
+
+CELLS = (
+    "Mean {} in each policy x cadence cell under the default model, with intervals of Monte "
+    "Carlo error only (simulation noise, clustered by replicate; not an interval about "
+    "programs). Parallel lines mean the policy's effect is the same at every cadence; lines "
+    "that converge or cross mean an interaction."
+)
 
 
 class PolicyByCadence(BaseStudy):
@@ -285,32 +298,20 @@ class PolicyByCadence(BaseStudy):
             for sentence in default_sentences(estimates, what, _policy, p.policy_ref, cadence=c)
         ]
 
-    def findings(self, estimates: pd.DataFrame) -> list[str]:
-        """The default model's answers: the interaction terms of completion, then the
-        policy's effect on completion within each cadence."""
-        test = estimates[
-            (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
-        ]
-        return [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
-            estimates, "completed"
-        )
+    def findings(self, estimates: pd.DataFrame, outcome: str = "completed") -> list[str]:
+        """The default model's answers on ``outcome``: its interaction terms, then the
+        policy's effect within each cadence."""
+        test = _interactions(estimates, outcome).to_dict("records")
+        return [_interaction_sentence(r) for r in test] + self._effects(estimates, outcome)
 
     def more_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
         """Further findings: the interaction tests and within-cadence effects of the other
         outcomes."""
-        out: dict[str, list[str]] = {}
-        for outcome in ("mentee_gain", "mentor_gain", "mean_quality"):
-            test = estimates[
-                (estimates.effect == "interaction_contrast") & (estimates.outcome == outcome)
-            ]
-            items = [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
-                estimates, outcome
-            )
-            if items:
-                out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:] + " (default model)"] = (
-                    items
-                )
-        return out
+        out = {
+            f"{cap(OUTCOMES[o])} (default model)": self.findings(estimates, o)
+            for o in ("mentee_gain", "mentor_gain", "mean_quality")
+        }
+        return {k: v for k, v in out.items() if v}
 
     def figures(self, outcomes: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
@@ -323,11 +324,8 @@ class PolicyByCadence(BaseStudy):
         ):
             if outcomes[outcome].astype(float).nunique() < 2:
                 continue
-            cells = cell_means(outcomes, outcome)
+            cells = scaled(cell_means(outcomes, outcome), scale)
             cells = cells.assign(
-                estimate=cells.estimate * scale,
-                ci_low=cells.ci_low * scale,
-                ci_high=cells.ci_high * scale,
                 cadence=pd.Categorical(cells.cadence, categories=list(self.params.cadences)),
                 policy=pd.Categorical(cells.policy, categories=_policies(self.params)),
             )
@@ -339,17 +337,14 @@ class PolicyByCadence(BaseStudy):
                 x="cadence",
                 trace="policy",
                 y_label=what,
-                title=f"{what[:1].upper() + what[1:]} by policy and cadence",
+                title=f"{cap(what)} by policy and cadence",
                 interval="under the default model, with Monte Carlo error bars",
             )
             out.append(
                 (
                     fig,
                     f"{outcome}_cells",
-                    f"Mean {what} in each policy x cadence cell under the default model, with "
-                    "intervals of Monte Carlo error only (simulation noise, clustered by "
-                    "replicate; not an interval about programs). Parallel lines mean the policy's effect is the "
-                    "same at every cadence; lines that converge or cross mean an interaction.",
+                    CELLS.format(what),
                 )
             )
         return out
@@ -368,14 +363,12 @@ class PolicyByCadence(BaseStudy):
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the interaction contrasts of completion, in words."""
-        rows = estimates[
-            (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
-        ]
+        se = se_span(_interactions(estimates, "completed").se.to_numpy() * 100)
         return (
-            f"The default model's answers carry Monte Carlo error from "
-            f"{self.params.replicates} replicates per cell. The standard error of the differences in differences for "
-            f"completion is {se_span(rows.se.to_numpy() * 100)}; an interaction smaller than "
-            "about three times that cannot be told from zero at this number of replicates."
+            f"The default model's answers carry Monte Carlo error from {self.params.replicates} "
+            "replicates per cell. The standard error of the differences in differences for "
+            f"completion is {se}; an interaction smaller than about three times that cannot be "
+            "told from zero at this number of replicates."
         )
 
 
