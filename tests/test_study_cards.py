@@ -285,7 +285,7 @@ def _outcomes():
 
 
 def test_paired_contrasts_are_per_replicate_differences_with_their_mc_error():
-    from toolkit.studies.checkin_cadence import paired_contrasts
+    from toolkit.studies._paired import paired_contrasts
 
     est = paired_contrasts(_outcomes(), "none", {"completed": "c", "hours_coordinator": "h"})
     comp = est[est.outcome == "completed"].iloc[0]
@@ -298,7 +298,7 @@ def test_paired_contrasts_are_per_replicate_differences_with_their_mc_error():
 
 
 def test_marginal_cost_is_extra_hours_over_extra_completed_pairs():
-    from toolkit.studies.checkin_cadence import marginal_cost
+    from toolkit.studies._paired import marginal_cost
 
     o = _outcomes()
     m = marginal_cost(o, "none", boot=50).set_index("arm")
@@ -370,7 +370,7 @@ def test_checkin_findings_state_costs_of_rules_and_no_p_values(checkin_study):
 
 def test_scenario_note_names_levers_only_when_an_arm_uses_one():
     from toolkit.program import ProgramDesign
-    from toolkit.studies.checkin_cadence import scenario_note
+    from toolkit.studies._words import scenario_note
 
     assert "no arm here switches a lever on" in scenario_note([ProgramDesign()])
     assert "the arms here use mentor_training" in scenario_note(

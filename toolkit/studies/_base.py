@@ -16,8 +16,10 @@ parts. A study declares
 
 The base class builds the experiment spec once (:attr:`BaseStudy.spec`), reads a roster once
 per process, simulates (:meth:`BaseStudy.run`), runs every headline over the plausible models
-(:attr:`BaseStudy.across`, ``toolkit.studies._across``), writes their sentences, the sweep rows, the shared limitations and the standard sections of the report
-(:meth:`BaseStudy.show_sections`). ``CONTRIBUTING.md`` has the recipe for a new study.
+(:attr:`BaseStudy.across`, ``toolkit.studies._across``) and gives the sweep rows; its prose
+mixin (``toolkit.studies._prose``) writes the shared sentences, the limitations and the
+standard sections of the report (:meth:`BaseStudy.show_sections`). ``CONTRIBUTING.md`` has the
+recipe for a new study.
 """
 
 from __future__ import annotations
@@ -61,54 +63,23 @@ from toolkit.studies._params import (
     is_list_annotation,
     parse_value,
 )
+from toolkit.studies._prose import DEFAULT_ANSWER, Prose
 
+# the contract and the notebook helpers (``toolkit.studies`` re-exports every name)
 __all__ = [
-    "FINDINGS_FILE",
-    "SEED_STREAMS",
+    "DEFAULT_ANSWER",
     "BaseStudy",
     "Cadence",
     "Capacity",
     "CohortGroup",
     "Headline",
     "ModelsGroup",
-    "Policy",
-    "RosterGroup",
-    "Study",
-    "StudyParameters",
-    "canonical_json",
-    "cli_text",
-    "figure_html",
-    "is_list_annotation",
-    "notebook_path",
-    "output_dir",
-    "parse_value",
-    "read_findings",
-    "save_figure",
-    "save_table",
-    "show_figure",
-    "show_findings",
-    "show_html",
-    "show_limitations",
-    "show_methods",
-    "show_parameters",
-    "show_reproduce",
-    "show_table",
 ]
-
-MODEL_LIMITATION = "The numbers come from a simulation model, not from observed programs: "
-ROSTER_NOTE = (
-    "With a real roster every replicate uses the same people, so the intervals "
-    "describe this roster, not programs in general."
-)
-MODELS_NOTE = (
-    "The findings first give each headline over the plausible models (the ensemble "
-    "the calibration targets do not rule out); every table and figure after them, "
-    "and every further finding, is the answer of the default model alone."
-)
-DEFAULT_ANSWER = (
-    "The default model's answer (one parameter set; its Monte Carlo error is "
-    "simulation noise, not an interval about programs)"
-)
+__all__ += ["Policy", "RosterGroup", "SEED_STREAMS", "Study", "StudyParameters", "cli_text"]
+__all__ += ["canonical_json", "is_list_annotation", "notebook_path", "parse_value"]
+__all__ += ["FINDINGS_FILE", "figure_html", "output_dir", "read_findings", "save_figure"]
+__all__ += ["save_table", "show_figure", "show_findings", "show_html", "show_limitations"]
+__all__ += ["show_methods", "show_parameters", "show_reproduce", "show_table"]
 
 
 def notebook_path(name: str) -> Path:
@@ -167,7 +138,7 @@ class Headline:
         )
 
 
-class BaseStudy(AcrossModels):
+class BaseStudy(AcrossModels, Prose):
     """Subclass to make a study (see the module docstring and ``CONTRIBUTING.md``).
 
     ``study = MyStudy(params)`` (a ``Parameters`` object or a mapping, checked once); in a
@@ -182,9 +153,6 @@ class BaseStudy(AcrossModels):
     notebook: ClassVar[Path | None] = None  # default: toolkit/data/studies/<name>.ipynb
     # sweep row names: a format string over the estimates row's columns
     sweep_name: ClassVar[str] = "completion: {group} vs {reference} (points)"
-    model_limitation: ClassVar[str | None] = None  # completes MODEL_LIMITATION
-    notes: ClassVar[tuple[str, ...]] = ()  # further limitations ({params.x} is filled in)
-    roster_note: ClassVar[str] = ROSTER_NOTE
 
     def __init__(
         self, params: StudyParameters | Mapping[str, Any] | None = None, **values: Any
@@ -227,6 +195,12 @@ class BaseStudy(AcrossModels):
     def headlines(self) -> list[Headline]:
         """The headline contrasts (each runs over the plausible models)."""
         raise NotImplementedError(f"study {self.name} declares no headline contrasts")
+
+    def headline(self, arm: str, reference: str, **more: Any) -> Headline:
+        """A headline of ``arm`` against ``reference`` named by :attr:`labels` (``more``: the
+        other fields of :class:`Headline`; default: completion)."""
+        text = f"the completion difference between {self.labels[arm]} and {self.labels[reference]}"
+        return Headline(arm, reference, text=text, **more)
 
     def mechanism_text(self) -> str:
         """The data-generating mechanism in words, for the methods section."""
@@ -291,18 +265,6 @@ class BaseStudy(AcrossModels):
         """Run every arm over the replicates; the outcomes table without participant ids."""
         return self.without_ids(self.run().outcomes)
 
-    def mc_error_text(self, se_points: Any, per: str, tail: str = "") -> str:
-        """The Monte Carlo error of the completion differences (standard errors in
-        percentage points) in words."""
-        from toolkit.studies._common import se_span
-
-        return (
-            f"All uncertainty here is Monte Carlo error from {self.params.replicates} "
-            f"replicates {per}. The standard error of the completion differences is "
-            f"{se_span(se_points)}; it shrinks with the square root of the number of "
-            f"replicates{tail}"
-        )
-
     # -- sweeps ---------------------------------------------------------------------------
     def sweep_rows(self, estimates: Any) -> Any:
         """The estimates of the headline contrasts as sweep rows (``estimate_name, estimate,
@@ -333,69 +295,3 @@ class BaseStudy(AcrossModels):
         params = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["parameters"]
         est = pd.read_parquet(run_dir / "tables" / "estimates.parquet")
         return cls(params).sweep_rows(est)
-
-    # -- prose and the standard sections ----------------------------------------------------
-    def limitations(self) -> list[str]:
-        """The assumptions the findings depend on: the model's, the study's own notes, what
-        the across-model run covers, and what a roster means."""
-        out = [MODEL_LIMITATION + self.model_limitation] if self.model_limitation else []
-        out += [n.format(params=self.params) for n in self.notes]
-        if self.models_enabled:
-            out.append(MODELS_NOTE)
-        if getattr(self.params, "roster", None) is not None:
-            out.append(self.roster_note)
-        return out
-
-    def cohort_words(self) -> str:
-        """Who the programs are run with, in words (for the mechanism text)."""
-        p = self.params
-        if getattr(p, "roster", None) is not None:
-            return "the people of a real roster (the same cohort in every replicate, matched anew)"
-        return (
-            f"a fresh synthetic cohort of {p.n_mentors} mentors and {p.n_mentees} mentees "
-            "per replicate"
-        )
-
-    def save_tables(self, **tables: Any) -> None:
-        """Save each named table under ``tables/`` (None is skipped)."""
-        for name, frame in tables.items():
-            if frame is not None:
-                save_table(frame, name)
-
-    def show_findings(
-        self, findings: list[str], more: Mapping[str, list[str]] | None = None, across: Any = None
-    ) -> None:
-        """The findings section. With ``across`` (:attr:`across`) the findings lead with each
-        headline over the plausible models and ``findings`` (the default model's answers)
-        follow under their own label; otherwise ``findings`` alone."""
-        if across is None:
-            show_findings(findings, more=more)
-            return
-        show_findings(
-            across.sentences,
-            more={DEFAULT_ANSWER: list(findings), **(more or {})},
-            across=across.records(),
-        )
-
-    @staticmethod
-    def show_figures(figures: list[tuple]) -> None:
-        """Save and show each (figure, name, caption)."""
-        for fig, name, caption in figures:
-            show_figure(fig, name, caption)
-
-    def show_sections(
-        self, *, aims: str, estimands: list[str], methods: str, performance: str
-    ) -> None:
-        """The standard closing sections: methods (ADEMP) with the mechanism, the parameters,
-        the limitations and the command that reproduces the run."""
-        show_methods(
-            aims=aims,
-            mechanism=self.mechanism_text(),
-            estimands=estimands,
-            methods=methods,
-            performance=performance,
-            params=self.params,
-        )
-        show_parameters(self.params)
-        show_limitations(self.limitations())
-        show_reproduce(self.params)

@@ -8,41 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-__all__ = ["EarlyWarning", "scenario_note"]
+from toolkit.studies._words import cap
 
-
-def cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def scenario_note(designs: Any) -> str:
-    """Which lever effects (scenario inputs a user sets, never findings) the arms use."""
-    from toolkit.behavior import BehaviorModel
-
-    levers = {"goal_setting", "structured_agenda", "mentor_training", "recognition", "virtual"}
-    used = sorted({k for d in designs for k in levers if getattr(d, k, False)})
-    names = ", ".join(BehaviorModel.scenario_inputs())
-    return (
-        "Lever effects ("
-        + names
-        + ") are scenario inputs set by the user, not findings; "
-        + (
-            f"the arms here use {', '.join(used)}, so their results carry those inputs."
-            if used
-            else "no arm here switches a lever on, so none enters these results."
-        )
-    )
+__all__ = ["EarlyWarning"]
 
 
 class EarlyWarning:
     """Early warning of closure, per check-in and ever-flagged, for a check-in study."""
 
     params: Any
-    labels: dict[str, str]
+    if TYPE_CHECKING:  # the study's (BaseStudy.labels)
+
+        @property
+        def labels(self) -> dict[str, str]: ...
+
     plan: pd.DataFrame
     spec: Any
     _design: Callable[..., Any]

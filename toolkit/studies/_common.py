@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 __all__ = [
     "COMMITTED_ENSEMBLE",
     "first_models",
+    "arm_means",
     "as_strings",
     "compare_outcomes",
-    "contrast_summary",
     "contrast_table",
     "contrasts",
-    "default_sentence",
     "load_models",
     "must_be_compared",
     "read_roster_once",
-    "se_span",
+    "readable",
+    "reference_first",
+    "scaled",
     "sweep_rows",
     "synthetic_cohort",
 ]
@@ -84,7 +85,7 @@ def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
     except ImportError:  # before the calibration module ships its loader
         from toolkit.ensemble import Ensemble
 
-        load_ensemble = Ensemble.load
+        load_ensemble = Ensemble.load  # type: ignore[assignment]
         committed = False
     try:
         return load_ensemble(None if committed else path)
@@ -97,30 +98,29 @@ def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
         ) from None
 
 
-def default_sentence(
-    row: Any,
-    *,
-    arm: str,
-    reference: str,
-    what: str = "completion",
-    scale: float = 100.0,
-    unit: str = "points",
-    digits: int = 1,
-) -> str:
-    """The default model's answer to one contrast, labelled as such, with its Monte Carlo
-    error (never an interval about programs).
+def arm_means(frame: pd.DataFrame, by: Any, *means: str, **more: Any) -> pd.DataFrame:
+    """Per group of ``by`` (first-seen order): the mean of each column in ``means`` (``completion``
+    is the mean of ``completed``), then each named aggregation of ``more``."""
+    columns = {m: ("completed" if m == "completion" else m, "mean") for m in means}
+    return frame.groupby(by, sort=False).agg(**more, **columns)
 
-    >>> default_sentence({"estimate": -0.031, "se": 0.008}, arm="weekly",
-    ...                  reference="biweekly")
-    "Default model's answer: weekly minus biweekly, completion -3.1 points (Monte Carlo error 0.8)."
-    """
+
+def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """``frame`` with its ``estimate``, ``ci_low`` and ``ci_high`` times ``factor``."""
+    return frame.assign(**frame[["estimate", "ci_low", "ci_high"]].mul(factor))
+
+
+def readable(frame: pd.DataFrame, columns: Mapping[str, tuple[str, int | None]]) -> pd.DataFrame:
+    """``frame`` as text cells: column -> (header, digits; None: as text), in that order."""
     from toolkit.report import fmt_number
 
-    est, se = float(row["estimate"]) * scale, float(row["se"]) * scale
-    return (
-        f"Default model's answer: {arm} minus {reference}, {what} "
-        f"{fmt_number(est, digits) if est < 0 else '+' + fmt_number(est, digits)}"
-        f"{' ' + unit if unit else ''} (Monte Carlo error {fmt_number(se, digits)})."
+    return pd.DataFrame(
+        {
+            head: frame[c].astype(str)
+            if d is None
+            else frame[c].map(lambda v, d=d: fmt_number(v, d))
+            for c, (head, d) in columns.items()
+        }
     )
 
 
@@ -131,18 +131,6 @@ def synthetic_cohort(n_mentors: int, n_mentees: int, seed: int) -> Any:
 
     return generate_cohort(
         CohortSpec(n_mentors=n_mentors, n_mentees=n_mentees, seed=int_seed(seed, "study", "cohort"))
-    )
-
-
-def se_span(se: Any) -> str:
-    """The range of standard errors (percentage points) in words."""
-    from toolkit.report import fmt_number
-
-    se = np.asarray(se, float)
-    return (
-        f"{fmt_number(se.min(), 2)} to {fmt_number(se.max(), 2)} points"
-        if len(se)
-        else "not available"
     )
 
 
@@ -213,66 +201,6 @@ def contrast_table(
     )
 
 
-def contrast_summary(
-    rows: pd.DataFrame,
-    *,
-    what: str,
-    reference: str,
-    names: dict[str, str] | None = None,
-    digits: int = 3,
-    scale: float = 1.0,
-    unit: str = "",
-    everyone: str = "every other arm",
-) -> str:
-    """One sentence on the default model's answer for many arms against one reference: which
-    raised or lowered ``what`` by more than twice its Monte Carlo error (and by how much, the
-    range over them), which stayed within simulation noise, and the largest difference with
-    its Monte Carlo error. When more than two arms all go the same way they are called
-    ``everyone``.
-
-    >>> rows = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [0.2, 0.3, 0.01],
-    ...                      "se": [0.05, 0.05, 0.03]})
-    >>> contrast_summary(rows, what="quality", reference="the control", digits=2)
-    "Default model's answer: against the control, a and b raised quality by 0.20 to 0.30 (largest: b, 0.30, Monte Carlo error 0.05); c stayed within simulation noise."
-    """
-    from toolkit.report import fmt_number
-
-    names = names or {}
-    if rows.empty:
-        return f"No contrast of {what} with {reference} could be estimated."
-    u = f" {unit}" if unit else ""
-
-    def join(items: list[str]) -> str:
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-    parts = []
-    low, high = rows.estimate - 2 * rows.se, rows.estimate + 2 * rows.se
-    for verb, keep in (("raised", low > 0), ("lowered", high < 0)):
-        sel = rows[keep]
-        if sel.empty:
-            continue
-        mag = sel.estimate.abs() * scale
-        span = (
-            fmt_number(mag.iloc[0], digits)
-            if len(sel) == 1
-            else f"{fmt_number(mag.min(), digits)} to {fmt_number(mag.max(), digits)}"
-        )
-        top = sel.loc[mag.idxmax()]
-        label = names.get(top.group, top.group)
-        who = everyone if len(sel) == len(rows) > 2 else join([names.get(g, g) for g in sel.group])
-        parts.append(
-            f"{who} {verb} {what} by {span}{u} "
-            f"(largest: {label}, {fmt_number(top.estimate * scale, digits)}, "
-            f"Monte Carlo error {fmt_number(top.se * scale, digits)})"
-        )
-    unclear = rows[(low <= 0) & (high >= 0)]
-    if len(unclear):
-        parts.append(
-            f"{join([names.get(g, g) for g in unclear.group])} stayed within simulation noise"
-        )
-    return f"Default model's answer: against {reference}, " + "; ".join(parts) + "."
-
-
 def compare_outcomes(
     outcomes: pd.DataFrame, order: list[str], reference: str, names: Any
 ) -> pd.DataFrame:
@@ -301,6 +229,11 @@ def as_strings(
     for column in columns:
         frame[column] = frame[column].astype("string")
     return frame
+
+
+def reference_first(reference: str, values: Any) -> list[str]:
+    """``values`` with ``reference`` first, the others in their order."""
+    return [reference, *[v for v in values if v != reference]]
 
 
 def must_be_compared(study: str, name: str, value: Any, options: Any, what: str) -> None:

@@ -9,10 +9,18 @@ only uncertainty is Monte Carlo error.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["marginal_cost", "paired_contrasts", "paired_report"]
+__all__ = [
+    "average_cost",
+    "marginal_cost",
+    "marginal_sentences",
+    "paired_contrasts",
+    "paired_report",
+]
 
 
 def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, str]) -> pd.DataFrame:
@@ -54,6 +62,25 @@ def paired_contrasts(outcomes: pd.DataFrame, reference: str, names: dict[str, st
     for c in ("group", "reference"):
         out[c] = out[c].astype("string")
     return out
+
+
+def average_cost(outcomes: pd.DataFrame, arms: Any) -> pd.DataFrame:
+    """Per arm (in the order of ``arms``): coordinator hours per completed ("retained") pair,
+    the mean over replicates of (coordinator hours) / (completed pairs), with its Monte Carlo
+    SE (an AVERAGE cost; :func:`marginal_cost` is the cost of an additional pair)."""
+    per_rep = outcomes.groupby(["arm", "replicate"], sort=False).agg(
+        hours=("hours_coordinator", "sum"), retained=("completed", "sum")
+    )
+    ratio = per_rep.hours / per_rep.retained.where(per_rep.retained > 0)
+    cost = ratio.groupby(level="arm", sort=False)
+    out = pd.DataFrame(
+        {
+            "hours_per_retained_pair": cost.mean(),
+            "mc_se": cost.std(ddof=1) / np.sqrt(cost.count()),
+            "replicates": cost.count(),
+        }
+    )
+    return out.reindex(arms).rename_axis("arm").reset_index()
 
 
 def marginal_cost(
@@ -105,6 +132,33 @@ def marginal_cost(
             "mc_error": np.where(np.isfinite(ratio), mc, np.nan),
         }
     )
+
+
+def marginal_sentences(marginal: pd.DataFrame, labels: dict[str, str]) -> list[str]:
+    """:func:`marginal_cost` in words: the hours per additional completed pair of every arm
+    that completes more pairs than no check-ins, then the arms that complete no more."""
+    from toolkit.report import fmt_number
+    from toolkit.studies._words import cap
+
+    m, out = marginal.set_index("arm"), []
+    paid = m[np.isfinite(m.hours_per_additional_completed_pair)]
+    if len(paid):
+        words = "; ".join(
+            f"{labels[a]} {fmt_number(r.hours_per_additional_completed_pair, 1)} "
+            f"(Monte Carlo error {fmt_number(r.mc_error, 1)})"
+            for a, r in paid.iterrows()
+        )
+        out.append(
+            "Coordinator hours per additional completed pair, against no check-ins "
+            f"(marginal, not average): {words}."
+        )
+    none = [labels[a] for a in m.index.difference(paid.index, sort=False)]
+    if none:
+        out.append(
+            f"{cap(', '.join(none))} completed no more pairs than no check-ins, so there is no "
+            "additional completed pair to pay for."
+        )
+    return out
 
 
 def paired_report(

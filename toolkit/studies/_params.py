@@ -44,14 +44,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal  # noqa: F401  (Literal: the docstring example)
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from toolkit._seeding import MAX_SEED
 from toolkit._validation import MAX_CAPACITY, fail
@@ -96,19 +89,33 @@ class StudyParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     study: ClassVar[str] = "study"
 
+    #: Declared checks: a reference parameter -> the parameter listing the values it must be
+    #: one of; a parameter -> the parameter it may not exceed.
+    compared: ClassVar[dict[str, str]] = {}
+    at_most: ClassVar[dict[str, str]] = {}
+
     seed: int = Field(
         0, ge=0, le=MAX_SEED, description="Root seed: the same seed gives the same numbers."
     )
+
+    @model_validator(mode="after")
+    def _declared_checks(self) -> StudyParameters:
+        from toolkit.studies._common import must_be_compared
+
+        for name, among in self.compared.items():
+            must_be_compared(self.study, name, getattr(self, name), getattr(self, among), among)
+        for name, bound in self.at_most.items():
+            if getattr(self, name) > getattr(self, bound):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of study {self.study} must be at most {bound} "
+                    f"({getattr(self, bound)}); got {getattr(self, name)!r}."
+                )
+        return self
 
     # -- construction ---------------------------------------------------------------
     @classmethod
     def _owner(cls) -> str:
         return f"study {cls.study}"
-
-    @classmethod
-    def _refuse_unknown(cls, names: Iterable[str]) -> None:
-        # an older name of refuse_unknown
-        cls.refuse_unknown(names)
 
     @classmethod
     def refuse_unknown(cls, names: Iterable[str]) -> None:

@@ -1,17 +1,11 @@
 """Study ``checkin_cadence``: how should a coordinator watch over the pairs?
 
-Check-in schedules (none, monthly check-ins, surveys at 30 then every 60 days) and
-trigger rules (no first meeting by a given week; a run of weeks without a meeting),
-crossed with what the coordinator does when a pair is flagged (coach it, rematch the
-mentee, or close the pair). The schedule ``none`` flags nobody, so it is one arm, the
-reference. Every arm against the reference is a headline run over the plausible models
-first (``BaseStudy.across``); under the default model, on common random numbers, each contrast
-is a per-replicate paired difference with its Monte Carlo error (no p-values).
-
-Early warning (per planned check-in, with the ever-flagged table secondary) lives in
-``toolkit.studies._checkin_warning``. Closures are counted by recorded reason. What a rule does
-by definition (closing on a flag closes flagged pairs) is stated as a cost of the rule, not as
-a finding. Coordinator hours per additional completed pair are marginal: against no check-ins.
+Check-in schedules (none, monthly, surveys at 30 then every 60 days) and trigger rules (no
+first meeting by a given week; a run of weeks without a meeting), crossed with what the
+coordinator does when a pair is flagged (coach, rematch, close). ``none`` flags nobody: one
+arm, the reference. Under the default model each contrast is a per-replicate paired difference
+with its Monte Carlo error (no p-values). Early warning is in ``_checkin_warning``. What a rule
+does by definition (closing on a flag closes flagged pairs) is a cost of the rule, not a finding.
 
 >>> study = CheckinCadence(schedules=["none", "monthly", "no_first_meeting"],
 ...                        actions=["coach", "close"])
@@ -26,40 +20,26 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from toolkit.errors import InvalidParameterError
+import toolkit.studies._paired as paired
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._checkin_warning import EarlyWarning, cap, scenario_note
-from toolkit.studies._common import contrasts, must_be_compared
-from toolkit.studies._paired import marginal_cost, paired_contrasts, paired_report
-from toolkit.studies._params import (
-    Cadence,
-    Capacity,
-    CohortGroup,
-    ModelsGroup,
-    Policy,
-    RosterGroup,
-)
+from toolkit.studies._checkin_warning import EarlyWarning
+from toolkit.studies._common import arm_means, contrasts, must_be_compared, scaled
+from toolkit.studies._params import Cadence, Capacity, CohortGroup, ModelsGroup, Policy, RosterGroup
+from toolkit.studies._words import cap
 
-__all__ = [
-    "SCHEDULES",
-    "STUDY",
-    "CheckinCadence",
-    "CheckinResult",
-    "Parameters",
-    "marginal_cost",
-    "paired_contrasts",
-    "scenario_note",
-]
+__all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters"]
 
 Schedule = Literal["none", "monthly", "survey_30_60", "no_first_meeting", "no_meeting_streak"]
 SCHEDULES = typing.get_args(Schedule)
 Action = Literal["coach", "rematch", "close"]
+ACTIONS = typing.get_args(Action)
+Week = Annotated[int, Field(ge=1, le=52)]
 SCHEDULE_TEXT = {
     "none": "no check-ins",
     "monthly": "monthly check-ins",
@@ -67,12 +47,33 @@ SCHEDULE_TEXT = {
     "no_first_meeting": "the no-first-meeting rule",
     "no_meeting_streak": "the no-meeting-streak rule",
 }
+MEANS = ("completion", "mean_quality", "hours_coordinator", "meetings_held")
+#: Events counted per pair (a closure by its reason): event -> column name.
+EVENTS = {"checkin": "checkins", "flag": "flags", "coach": "coachings", "rematch": "rematches"}
+EVENTS["coordinator_close"] = "closed_by_coordinator"
 ACTION_TEXT = {"coach": "coaching", "rematch": "rematching", "close": "closing"}
 OUTCOMES = {
     "completed": "completion",
     "mean_quality": "relationship quality",
     "hours_coordinator": "coordinator hours per pair",
 }
+
+
+BEST = "Most completed pairs in this simulation: {}, "
+NONE_BETTER = "No arm completed more pairs than {1} in this simulation; the closest, {0}, "
+RULE_COST = (
+    "Cost of the rule, not a finding: closing on a flag closes flagged pairs; under {} the "
+    "coordinator closed {}% of pairs."
+)
+FOREST = (
+    "Difference in completion of each arm from {}, with 95% Monte Carlo intervals (simulation "
+    "noise only, not uncertainty about programs). A point right of the dashed line means more "
+    "completed pairs than the reference."
+)
+TRADEOFF = (
+    "Share of pairs completing against the coordinator's hours per pair, one point per arm, "
+    "coloured by what the coordinator does on a flag (none: no check-ins)."
+)
 
 
 class Parameters(ModelsGroup, RosterGroup, CohortGroup):
@@ -86,9 +87,7 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
         description="Check-in schedules and trigger rules to compare (none = no check-ins).",
     )
     actions: tuple[Action, ...] = Field(
-        ("coach", "rematch", "close"),
-        min_length=1,
-        description="What the coordinator does when a pair is flagged.",
+        ACTIONS, min_length=1, description="What the coordinator does when a pair is flagged."
     )
     reference: Schedule = Field("none", description="Schedule every arm is compared with.")
     reference_action: Action = Field(
@@ -97,17 +96,11 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     flag_rating: float = Field(
         2.0, ge=1, le=5, description="A check-in rating at or below this flags the pair."
     )
-    first_meeting_week: int = Field(
-        4,
-        ge=1,
-        le=52,
-        description="no_first_meeting rule: flag a pair with no meeting by this week.",
+    first_meeting_week: Week = Field(
+        4, description="no_first_meeting rule: flag a pair with no meeting by this week."
     )
-    no_meeting_weeks: int = Field(
-        6,
-        ge=1,
-        le=52,
-        description="no_meeting_streak rule: flag a pair this many weeks without a meeting.",
+    no_meeting_weeks: Week = Field(
+        6, description="no_meeting_streak rule: flag a pair this many weeks without a meeting."
     )
     cadence: Cadence = Field("biweekly", description="Meeting schedule of every arm.")
     duration_weeks: int = Field(26, ge=4, le=104, description="Program length in weeks.")
@@ -115,19 +108,14 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     capacity: Capacity = 1
     replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per arm.")
 
+    compared = {"reference": "schedules"}
+    at_most = {"first_meeting_week": "duration_weeks", "no_meeting_weeks": "duration_weeks"}
+
     @model_validator(mode="after")
-    def _consistent(self) -> Parameters:
-        must_be_compared(self.study, "reference", self.reference, self.schedules, "schedules")
-        if self.reference != "none":
-            must_be_compared(
-                self.study, "reference_action", self.reference_action, self.actions, "actions"
-            )
-        for name in ("first_meeting_week", "no_meeting_weeks"):
-            if getattr(self, name) > self.duration_weeks:
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of study checkin_cadence must be at most "
-                    f"duration_weeks ({self.duration_weeks}); got {getattr(self, name)!r}."
-                )
+    def _reference_action(self) -> Parameters:
+        if self.reference != "none":  # "none" flags nobody: it has no action
+            action, actions = self.reference_action, self.actions
+            must_be_compared(self.study, "reference_action", action, actions, "actions")
         return self
 
 
@@ -168,13 +156,6 @@ class CheckinResult:
     events: pd.DataFrame
 
 
-def _label(arm: str) -> str:
-    if "+" not in arm:
-        return SCHEDULE_TEXT.get(arm, arm)
-    schedule, action = arm.split("+")
-    return f"{SCHEDULE_TEXT[schedule]} + {ACTION_TEXT[action]}"
-
-
 class CheckinCadence(EarlyWarning, BaseStudy):
     """How should a coordinator check in on pairs?"""
 
@@ -208,10 +189,6 @@ class CheckinCadence(EarlyWarning, BaseStudy):
     def reference(self) -> str:
         return reference_arm(self.params)
 
-    @cached_property
-    def labels(self) -> dict[str, str]:
-        return {a: _label(a) for a in self.plan["arm"]}
-
     def _design(self, **rule: Any) -> Any:
         from toolkit.program import ProgramDesign
 
@@ -224,126 +201,81 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         from toolkit.experiment import Arm, MatchSpec
 
         match = MatchSpec(self.params.policy, capacity=self.params.capacity)
-        return {
-            r.arm: Arm(
-                match,
-                self._design(
-                    on_flag="coach" if r.action == "none" else r.action,
-                    **_rule(r.schedule, self.params),
-                ),
-            )
-            for r in self.plan.itertuples(index=False)
-        }
+
+        def arm(r: Any) -> Any:  # "none" flags nobody: its on_flag is never used
+            on_flag = "coach" if r.action == "none" else r.action
+            return Arm(match, self._design(on_flag=on_flag, **_rule(r.schedule, self.params)))
+
+        return {r.arm: arm(r) for r in self.plan.itertuples(index=False)}
 
     def arm_words(self, arm: str) -> str:
-        return _label(arm)
+        schedule, _, action = arm.partition("+")
+        if not action:
+            return SCHEDULE_TEXT.get(arm, arm)
+        return f"{SCHEDULE_TEXT[schedule]} + {ACTION_TEXT[action]}"
 
     def headlines(self) -> list[Headline]:
         """Completion of every arm against the reference; first the first arm of the plan."""
-        return [
-            Headline(
-                a,
-                self.reference,
-                text=f"the completion difference between {_label(a)} and {_label(self.reference)}",
-            )
-            for a in self.plan.arm[1:]
-        ]
+        return [self.headline(a, self.reference) for a in self.plan.arm[1:]]
 
     def simulate(self) -> CheckinResult:
         """Run every arm over the replicates; outcomes and events without participant ids."""
         res = self.run(("outcomes", "events"))
-        return CheckinResult(
-            outcomes=self.without_ids(res.outcomes),
-            events=self.without_ids(res.events, "mentor_id", "new_mentor_id"),
-        )
+        events = self.without_ids(res.events, "mentor_id", "new_mentor_id")
+        return CheckinResult(outcomes=self.without_ids(res.outcomes), events=events)
 
     def analyse(self, result: CheckinResult) -> pd.DataFrame:
         """Completion, quality and coordinator hours of every arm against the reference:
         per-replicate paired differences with their Monte Carlo SE
-        (:func:`paired_contrasts`; no p-values, the contrasts are simulated)."""
-        return paired_contrasts(result.outcomes, self.reference, OUTCOMES)
+        (:func:`paired.paired_contrasts`; no p-values, the contrasts are simulated)."""
+        return paired.paired_contrasts(result.outcomes, self.reference, OUTCOMES)
 
     def cost_table(self, result: CheckinResult) -> pd.DataFrame:
-        """Per arm: coordinator hours per completed ("retained") pair, the mean over replicates
-        of (coordinator hours) / (completed pairs), with its Monte Carlo SE (an AVERAGE cost;
-        the marginal cost against no check-ins is :meth:`marginal_table`)."""
-        per_rep = result.outcomes.groupby(["arm", "replicate"], sort=False).agg(
-            hours=("hours_coordinator", "sum"), retained=("completed", "sum")
-        )
-        cost = (per_rep.hours / per_rep.retained.where(per_rep.retained > 0)).groupby(
-            level="arm", sort=False
-        )
-        out = pd.DataFrame(
-            {
-                "hours_per_retained_pair": cost.mean(),
-                "mc_se": cost.std(ddof=1) / np.sqrt(cost.count()),
-                "replicates": cost.count(),
-            }
-        )
-        return out.reindex(self.plan["arm"]).rename_axis("arm").reset_index()
+        """Per arm: coordinator hours per completed pair, an AVERAGE cost
+        (:func:`paired.average_cost`; the marginal cost is :meth:`marginal_table`)."""
+        return paired.average_cost(result.outcomes, self.plan["arm"])
 
     def marginal_table(self, result: CheckinResult) -> pd.DataFrame | None:
         """Coordinator hours per additional completed pair against no check-ins
-        (:func:`marginal_cost`); None when ``none`` is not compared."""
-        if "none" not in set(self.plan["arm"]):
-            return None
-        return marginal_cost(result.outcomes, "none", seed=self.params.seed)
+        (:func:`paired.marginal_cost`); None when ``none`` is not compared."""
+        compared = "none" in set(self.plan["arm"])
+        return paired.marginal_cost(result.outcomes, seed=self.params.seed) if compared else None
 
     def summary_table(self, result: CheckinResult) -> pd.DataFrame:
         """Per arm: the plan, completion, quality, coordinator hours, flags and actions per
         pair, and the coordinator hours per retained pair."""
         o, ev = result.outcomes, result.events
         pairs = o.groupby("arm", sort=False).size()
-        means = o.groupby("arm", sort=False).agg(
-            completion=("completed", "mean"),
-            mean_quality=("mean_quality", "mean"),
-            coordinator_hours=("hours_coordinator", "mean"),
-            meetings_held=("meetings_held", "mean"),
+        means = arm_means(o, "arm", *MEANS).rename(
+            columns={"hours_coordinator": "coordinator_hours"}
         )
-        kinds = ["checkin", "flag", "coach", "rematch"]
-        counts = (
-            ev[ev.event.isin(kinds)]
-            .groupby(["arm", "event"], observed=True)
-            .size()
-            .unstack(fill_value=0)
-            .reindex(columns=kinds, fill_value=0)
-        )
-        closures = (
-            ev[(ev.event == "closure") & (ev.reason == "coordinator_close")]
-            .groupby("arm", observed=True)
-            .size()
-            .rename("closed_by_coordinator")
-        )
-        counts = counts.join(closures, how="outer").fillna(0)
+        event = ev.event.astype(str).where(ev.event != "closure", ev.reason.astype(str))
+        counts = pd.crosstab(ev.arm.astype(str), event).reindex(columns=list(EVENTS), fill_value=0)
         per_pair = counts.div(pairs, axis=0).reindex(means.index).fillna(0.0)
-        names = {
-            "checkin": "checkins",
-            "flag": "flags",
-            "coach": "coachings",
-            "rematch": "rematches",
-            "closed_by_coordinator": "closed_by_coordinator",
-        }
-        per_pair.columns = [f"{names[c]}_per_pair" for c in per_pair.columns]
+        per_pair.columns = [f"{name}_per_pair" for name in EVENTS.values()]
         cost = self.cost_table(result).set_index("arm")["hours_per_retained_pair"]
         out = means.join(per_pair).join(cost).reset_index()
         return self.plan.merge(out, on="arm", how="left")
 
-    def closure_table(self, result: CheckinResult) -> pd.DataFrame:
-        """Closures by recorded reason per arm (``toolkit.analysis.closure_reasons``)."""
-        from toolkit.analysis import closure_reasons
-
-        return closure_reasons(result.events)
-
     # -- findings --------------------------------------------------------------------------
-    def _effect_words(self, r: Any, scale: float, digits: int, unit: str) -> str:
+    @staticmethod
+    def _effect_words(r: Any, scale: float, digits: int, unit: str) -> str:
         from toolkit.report import fmt_number
 
-        se = (
-            ""
-            if not np.isfinite(r.mc_se)
-            else (f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})")
-        )
+        finite = np.isfinite(r.mc_se)
+        se = f" (Monte Carlo SE {fmt_number(r.mc_se * scale, digits)})" if finite else ""
         return f"{fmt_number(r.estimate * scale, digits)} {unit}{se}"
+
+    def _against(self, estimates: pd.DataFrame, outcome: str, what: str, *style: Any) -> list[str]:
+        """ "<Arm>: <what> <effect> against <reference>." per contrast of ``outcome``
+        (``style``: scale, digits, unit of :meth:`_effect_words`)."""
+        effect = "risk_difference" if outcome == "completed" else "difference"
+        rows = contrasts(estimates, outcome, effect, reference=self.reference)
+        return [
+            f"{cap(self.labels[r.group])}: {what} {self._effect_words(r, *style)} "
+            f"against {self.labels[self.reference]}."
+            for r in rows.itertuples(index=False)
+        ]
 
     def findings(
         self, estimates: pd.DataFrame, marginal: pd.DataFrame | None, summary: pd.DataFrame
@@ -359,129 +291,68 @@ class CheckinCadence(EarlyWarning, BaseStudy):
         if len(rows):
             best = rows.loc[rows.estimate.idxmax()]
             out.append(
-                (
-                    f"Most completed pairs in this simulation: {labels[best.group]}, "
-                    if best.estimate > 0
-                    else f"No arm completed more pairs than "
-                    f"{labels[ref]} in this simulation; the closest, {labels[best.group]}, "
-                )
+                (BEST if best.estimate > 0 else NONE_BETTER).format(labels[best.group], labels[ref])
                 + f"{self._effect_words(best, 100, 1, 'points')} against {labels[ref]}."
             )
         if marginal is not None and len(marginal):
-            m = marginal.set_index("arm")
-            paid = m[np.isfinite(m.hours_per_additional_completed_pair)]
-            if len(paid):
-                words = "; ".join(
-                    f"{labels[a]} {fmt_number(r.hours_per_additional_completed_pair, 1)} "
-                    f"(Monte Carlo error {fmt_number(r.mc_error, 1)})"
-                    for a, r in paid.iterrows()
-                )
-                out.append(
-                    "Coordinator hours per additional completed pair, against no "
-                    f"check-ins (marginal, not average): {words}."
-                )
-            none = [labels[a] for a in m.index.difference(paid.index, sort=False)]
-            if none:
-                out.append(
-                    f"{cap(', '.join(none))} completed no more pairs than no check-ins, "
-                    "so there is no additional completed pair to pay for."
-                )
-        out += [
-            f"{cap(labels[r.group])}: completion {self._effect_words(r, 100, 1, 'points')} "
-            f"against {labels[ref]}."
-            for r in rows.itertuples(index=False)
-        ]
-        s = summary.set_index("arm")
-        for arm in s.index[s.action == "close"]:
-            out.append(
-                f"Cost of the rule, not a finding: closing on a flag closes flagged pairs; "
-                f"under {labels[arm]} the coordinator closed "
-                f"{fmt_number(100 * s.loc[arm, 'closed_by_coordinator_per_pair'], 0)}% of "
-                "pairs."
-            )
-        return out
+            out += paired.marginal_sentences(marginal, labels)
+        out += self._against(estimates, "completed", "completion", 100, 1, "points")
+        closed = summary.set_index("arm").closed_by_coordinator_per_pair * 100
+        closing = summary.arm[summary.action == "close"]
+        return out + [RULE_COST.format(labels[a], fmt_number(closed[a], 0)) for a in closing]
 
     def more_findings(
-        self,
-        estimates: pd.DataFrame,
-        cost: pd.DataFrame,
-        warning: pd.DataFrame | None = None,
-        closures: pd.DataFrame | None = None,
+        self, estimates: pd.DataFrame, cost: pd.DataFrame, warning: pd.DataFrame, closures: Any
     ) -> dict[str, list[str]]:
         """Further findings by heading: coordinator time; quality; early warning per
         check-in; closure reasons."""
         from toolkit.report import fmt_number
 
-        labels, ref = self.labels, self.reference
-        hours = [
-            f"{cap(labels[r.group])}: coordinator hours per pair "
-            f"{self._effect_words(r, 1, 2, 'hours')} against {labels[ref]}."
-            for r in contrasts(
-                estimates, "hours_coordinator", "difference", reference=ref
-            ).itertuples(index=False)
-        ]
+        labels = self.labels
+        hours = self._against(
+            estimates, "hours_coordinator", "coordinator hours per pair", 1, 2, "hours"
+        )
         hours += [
             f"{cap(labels[r.arm])}: on average {fmt_number(r.hours_per_retained_pair, 2)} "
             "coordinator hours per completed pair (all hours over all completed pairs)."
             for r in cost.itertuples(index=False)
             if np.isfinite(r.hours_per_retained_pair) and r.hours_per_retained_pair > 0
         ]
-        quality = [
-            f"{cap(labels[r.group])}: relationship quality "
-            f"{self._effect_words(r, 1, 3, 'points (0-1 scale)')} against {labels[ref]}."
-            for r in contrasts(estimates, "mean_quality", "difference", reference=ref).itertuples(
-                index=False
-            )
-        ]
+        quality = self._against(
+            estimates, "mean_quality", "relationship quality", 1, 3, "points (0-1 scale)"
+        )
         out = {"Coordinator time": hours, "Relationship quality": quality}
-        if warning is not None and len(warning):
-            out["Early warning per check-in (closure within 8 weeks)"] = self.warning_findings(
-                warning
-            )
-        if closures is not None and len(closures):
+        if len(warning):
+            heading = "Early warning per check-in (closure within 8 weeks)"
+            out[heading] = self.warning_findings(warning)
+        if len(closures):
             out["Why pairs closed"] = self.closure_findings(closures)
         return out
 
     def contrasts_for_report(self, estimates: pd.DataFrame) -> pd.DataFrame:
-        """Every arm against the reference, readable (:func:`paired_report`)."""
-        return paired_report(estimates, self.labels, OUTCOMES)
+        """Every arm against the reference, readable (:func:`paired.paired_report`)."""
+        return paired.paired_report(estimates, self.labels, OUTCOMES)
 
     def figures(self, result: CheckinResult, estimates: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
         from toolkit.plots import forest_plot, tradeoff_plot
 
-        out = []
+        out, ref = [], self.labels[self.reference]
         rows = contrasts(estimates, "completed", "risk_difference", reference=self.reference)
         if len(rows):
-            rows = rows.assign(
-                group=rows.group.map(self.labels),
-                reference=rows.reference.map(self.labels),
-                estimate=rows.estimate * 100,
-                ci_low=rows.ci_low * 100,
-                ci_high=rows.ci_high * 100,
-            )
+            rows = scaled(rows, 100).assign(group=rows.group.map(self.labels), reference=ref)
             fig = forest_plot(
                 rows,
                 effect="risk_difference",
                 outcome_label="completion",
                 unit="percentage points",
                 interval="95% Monte Carlo intervals",
-                title=f"Difference in completion from {_label(self.reference)}",
+                title=f"Difference in completion from {ref}",
             )
-            out.append(
-                (
-                    fig,
-                    "completed_risk_difference",
-                    f"Difference in completion of each arm from {_label(self.reference)}, "
-                    "with 95% Monte Carlo intervals (simulation noise only, not "
-                    "uncertainty about programs). A point right of the dashed line means "
-                    "more completed pairs than the reference.",
-                )
-            )
+            out.append((fig, "completed_risk_difference", FOREST.format(ref)))
         summary = self.summary_table(result)
-        points = summary.assign(
-            completed=summary.completion * 100, rule=summary.schedule.str.replace("_", " ")
-        )
+        rule = summary.schedule.str.replace("_", " ")
+        points = summary.assign(completed=summary.completion * 100, rule=rule)
         fig = tradeoff_plot(
             points,
             x="coordinator_hours",
@@ -492,16 +363,7 @@ class CheckinCadence(EarlyWarning, BaseStudy):
             y_label="completed pairs (%)",
             title="Completion against coordinator time",
         )
-        out.append(
-            (
-                fig,
-                "completion_vs_hours",
-                "Share of pairs completing against the coordinator's hours per pair, one "
-                "point per arm, coloured by what the coordinator does on a flag (none: no "
-                "check-ins).",
-            )
-        )
-        return out
+        return [*out, (fig, "completion_vs_hours", TRADEOFF)]
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -518,21 +380,19 @@ class CheckinCadence(EarlyWarning, BaseStudy):
             "the pair, each costing coordinator time as the behaviour model says. Every arm "
             "runs on the same cohort, matching and random draws (common random numbers). "
             "Early warning is judged on extra arms with monthly (and, when compared, "
-            "30/60-day) check-ins whose flags change nothing. "
-            + scenario_note(a.design for a in self.arms().values())
+            "30/60-day) check-ins whose flags change nothing. " + self.levers_words()
         )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the completion contrasts, in words."""
-        se = contrasts(estimates, "completed", "risk_difference", reference=self.reference).mc_se
-        return self.mc_error_text(
-            se.to_numpy() * 100,
+        return self.completion_error_text(
+            estimates,
             "per arm",
-            ". It is simulation noise, "
-            "not uncertainty about programs; no p-values are given "
-            "because the contrasts are simulated. The marginal hours per "
-            "additional completed pair have a bootstrap Monte Carlo error "
-            "over replicates.",
+            ". It is simulation noise, not uncertainty about programs; no p-values are given "
+            "because the contrasts are simulated. The marginal hours per additional completed "
+            "pair have a bootstrap Monte Carlo error over replicates.",
+            se="mc_se",
+            reference=self.reference,
         )
 
 

@@ -21,17 +21,16 @@ from functools import cached_property
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import (
+    arm_means,
     compare_outcomes,
-    contrast_summary,
     contrast_table,
     contrasts,
-    default_sentence,
-    must_be_compared,
     read_roster_once,
+    reference_first,
     synthetic_cohort,
 )
 from toolkit.studies._params import (
@@ -43,6 +42,7 @@ from toolkit.studies._params import (
     RosterGroup,
     policies,
 )
+from toolkit.studies._words import contrast_summary, default_sentences
 
 __all__ = ["STUDY", "MatchingPolicies", "MatchingResult", "Parameters"]
 
@@ -54,14 +54,9 @@ OUTCOMES = {
     "mentee_gain": "the mentee's digital gain",
     "mentor_gain": "the mentor's leadership gain",
 }
-COMPONENT_COLUMNS = (
-    "score_complementarity_mentee",
-    "score_complementarity_mentor",
-    "score_deep_similarity",
-    "score_surface_similarity",
-    "score_shared_interests",
-    "score_schedule_fit",
-)
+#: Matching.metrics shown per policy.
+METRICS: tuple[str, ...] = ("n_pairs", "match_rate", "mean_score", "min_score", "blocking_pairs")
+METRICS += ("mean_mentee_rank", "mean_mentor_rank", "cross_department_share", "score_gap")
 GroupColumn = Literal["gender", "generation", "department", "location"]
 
 
@@ -88,10 +83,7 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     group_by: GroupColumn = Field("gender", description="Mentee groups compared for fairness.")
     examples: int = Field(2, ge=0, le=20, description="Explained example pairs shown per policy.")
 
-    @model_validator(mode="after")
-    def _reference_is_compared(self) -> Parameters:
-        must_be_compared(self.study, "reference", self.reference, self.policies, "policies")
-        return self
+    compared = {"reference": "policies"}
 
 
 @dataclass(frozen=True)
@@ -132,8 +124,7 @@ class MatchingPolicies(BaseStudy):
 
     @cached_property
     def order(self) -> list[str]:
-        p = self.params
-        return [p.reference, *[x for x in p.policies if x != p.reference]]
+        return reference_first(self.params.reference, self.params.policies)
 
     @cached_property
     def cohort(self) -> Any:
@@ -163,15 +154,9 @@ class MatchingPolicies(BaseStudy):
         is compared."""
         others = self.order[1:]
         first = "optimal" if "optimal" in others else others[0]
-        return [
-            Headline(
-                x,
-                self.params.reference,
-                text=f"the completion difference between "
-                f"the {x} and the {self.params.reference} policy",
-            )
-            for x in [first, *[o for o in others if o != first]]
-        ]
+        ref = self.params.reference
+        text = "the completion difference between the {} and the {} policy"
+        return [Headline(x, ref, text=text.format(x, ref)) for x in reference_first(first, others)]
 
     def arm_words(self, arm: str) -> str:
         return f"the {arm} policy"
@@ -191,16 +176,14 @@ class MatchingPolicies(BaseStudy):
 
         p, cohort = self.params, self.cohort
         res = self.run(("outcomes", "pairs"))
-        group = self._groups()
-        outcomes = self.without_ids(
-            res.outcomes.assign(
-                group=group.reindex(res.outcomes["mentee_id"].astype(str)).to_numpy()
-            )
-        )
-        pairs = res.pairs.assign(
-            group=group.reindex(res.pairs["mentee_id"].astype(str)).to_numpy(),
-            policy=res.pairs["matching"].astype(str).str.split(" ").str[0],
-        )
+        groups = self._groups()
+
+        def group(frame: pd.DataFrame) -> Any:  # the mentee's group instead of the id
+            return groups.reindex(frame["mentee_id"].astype(str)).to_numpy()
+
+        outcomes = self.without_ids(res.outcomes.assign(group=group(res.outcomes)))
+        policy = res.pairs["matching"].astype(str).str.split(" ").str[0]
+        pairs = res.pairs.assign(group=group(res.pairs), policy=policy)
         pairs = pairs.drop(columns=["mentee_id", "mentor_id", "matching"])
         by = p.group_by if p.group_by in cohort.mentees.columns else None
         matchings = {
@@ -224,21 +207,18 @@ class MatchingPolicies(BaseStudy):
 
     def summary_table(self, result: MatchingResult) -> pd.DataFrame:
         """Per policy: compatibility and its components, then the mean outcomes of the pairs."""
+        from toolkit.compatibility import COMPONENTS
+
         comps = (
-            result.pairs.groupby("policy", sort=False)[["score", *COMPONENT_COLUMNS]]
+            result.pairs.groupby("policy", sort=False)[
+                ["score", *(f"score_{c}" for c in COMPONENTS)]
+            ]
             .mean()
             .rename(columns={"score": "compatibility"})
         )
         comps.columns = [c.removeprefix("score_") for c in comps.columns]
-        outs = result.outcomes.groupby("arm", sort=False).agg(
-            pairs_per_program=("pair_id", "size"),
-            completion=("completed", "mean"),
-            mean_quality=("mean_quality", "mean"),
-            satisfaction_mentee=("satisfaction_mentee", "mean"),
-            satisfaction_mentor=("satisfaction_mentor", "mean"),
-            mentee_gain=("mentee_gain", "mean"),
-            mentor_gain=("mentor_gain", "mean"),
-        )
+        means = ("completion", *list(OUTCOMES)[1:])
+        outs = arm_means(result.outcomes, "arm", *means, pairs_per_program=("pair_id", "size"))
         outs["pairs_per_program"] = outs["pairs_per_program"] / self.params.replicates
         out = comps.join(outs, how="outer").reindex(self.order)
         return out.rename_axis("policy").reset_index()
@@ -250,30 +230,18 @@ class MatchingPolicies(BaseStudy):
     @staticmethod
     def matching_table(result: MatchingResult) -> pd.DataFrame:
         """Matching.metrics of the one matching per policy (no ids)."""
-        keys = (
-            "n_pairs",
-            "match_rate",
-            "mean_score",
-            "min_score",
-            "blocking_pairs",
-            "mean_mentee_rank",
-            "mean_mentor_rank",
-            "cross_department_share",
-            "score_gap",
-        )
         return pd.DataFrame(
-            [{"policy": x, **{k: m.metrics[k] for k in keys}} for x, m in result.matchings.items()]
+            [
+                {"policy": x, **{k: m.metrics[k] for k in METRICS}}
+                for x, m in result.matchings.items()
+            ]
         )
 
     def fairness_table(self, result: MatchingResult) -> pd.DataFrame:
         """Per policy and mentee group: pairs, mean compatibility, completion and mentee gain."""
         by = ["arm", "group"]
-        outs = result.outcomes.groupby(by, sort=False).agg(
-            pairs=("pair_id", "size"),
-            completion=("completed", "mean"),
-            mentee_gain=("mentee_gain", "mean"),
-            mean_quality=("mean_quality", "mean"),
-        )
+        means = ("completion", "mentee_gain", "mean_quality")
+        outs = arm_means(result.outcomes, by, *means, pairs=("pair_id", "size"))
         score = (
             result.pairs.rename(columns={"policy": "arm"})
             .groupby(by, sort=False)["score"]
@@ -319,10 +287,6 @@ class MatchingPolicies(BaseStudy):
                 )
         return pd.DataFrame(rows, columns=["policy", "mentee", "mentor", "score", "why"])
 
-    @property
-    def labels(self) -> dict[str, str]:
-        return {x: f"the {x} policy" for x in self.params.policies}
-
     def findings(self, estimates: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
         """Which policy gave the most compatible pairs (a property of the matchings), then
         the default model's completion of each policy against the reference."""
@@ -336,11 +300,7 @@ class MatchingPolicies(BaseStudy):
             f"({fmt_number(top.compatibility, 3)} on the 0-1 scale, against "
             f"{fmt_number(base.compatibility, 3)} for the {ref} policy)."
         ]
-        rows = contrasts(estimates, "completed", "risk_difference", reference=ref)
-        return out + [
-            default_sentence(r, arm=self.labels[r["group"]], reference=self.labels[ref])
-            for r in rows.to_dict("records")
-        ]
+        return out + default_sentences(estimates, {"completed": "completion"}, self.labels, ref)
 
     def more_findings(
         self, estimates: pd.DataFrame, fairness: pd.DataFrame
@@ -350,36 +310,13 @@ class MatchingPolicies(BaseStudy):
         from toolkit.report import fmt_number
 
         p, labels, learning = self.params, self.labels, []
-        for outcome in (
-            "mean_quality",
-            "satisfaction_mentee",
-            "satisfaction_mentor",
-            "mentee_gain",
-            "mentor_gain",
-        ):
+        for outcome, what in list(OUTCOMES.items())[1:]:  # one sentence per outcome
             rows = contrasts(estimates, outcome, "difference", reference=p.reference)
             if len(rows) == 1:
-                r = rows.iloc[0].to_dict()
-                learning.append(
-                    default_sentence(
-                        r,
-                        arm=labels[r["group"]],
-                        reference=labels[p.reference],
-                        what=OUTCOMES[outcome],
-                        scale=1.0,
-                        unit="",
-                        digits=3,
-                    )
-                )
+                learning += default_sentences(estimates, {outcome: what}, labels, p.reference)
             elif len(rows):
-                learning.append(
-                    contrast_summary(
-                        rows,
-                        what=OUTCOMES[outcome],
-                        reference=labels[p.reference],
-                        everyone="every other policy",
-                    )
-                )
+                ref, everyone = labels[p.reference], "every other policy"
+                learning.append(contrast_summary(rows, what=what, reference=ref, everyone=everyone))
         gaps = self.fairness_gaps(fairness)
         if fairness["group"].nunique() > 1 and len(gaps):
             lo = gaps.loc[gaps.compatibility_gap.idxmin()]
@@ -441,24 +378,19 @@ class MatchingPolicies(BaseStudy):
             "replicate, the others re-solve the same problem. Every policy's pairs then run "
             f"the same design ({p.cadence} meetings over {p.duration_weeks} weeks) on the "
             "same random draws (common random numbers), so differences are the matching's "
-            "effect. The week-by-week model (meetings, quality, two-way learning, engagement, "
-            "fading and closure) runs under every plausible model of the ensemble for the "
-            f"headlines ({p.n_models} models, {p.model_replicates} programs per policy and "
-            "model) and under its default parameters for everything else. Matching metrics "
-            "and explained pairs come from one matching per policy."
+            f"effect. {self.models_words('policy')} Matching metrics and explained pairs come "
+            "from one matching per policy."
         )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the default model's completion contrasts, in words."""
-        se = contrasts(
-            estimates, "completed", "risk_difference", reference=self.params.reference
-        ).se
-        return self.mc_error_text(
-            se.to_numpy() * 100,
+        return self.completion_error_text(
+            estimates,
             "of the same people per policy",
             ". Because the people are the "
             "same in every replicate, the default model's answers describe this cohort, not "
             "programs in general. Fairness gaps are shown without intervals.",
+            reference=self.params.reference,
         )
 
 

@@ -22,39 +22,24 @@ from pydantic import AfterValidator, Field, model_validator
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import (
+    arm_means,
     as_strings,
     compare_outcomes,
     contrast_table,
     contrasts,
-    default_sentence,
-    must_be_compared,
+    readable,
 )
-from toolkit.studies._params import (
-    Choice,
-    CohortGroup,
-    ModelsGroup,
-    Policy,
-    RosterGroup,
-    cadences,
-)
+from toolkit.studies._params import Choice, CohortGroup, ModelsGroup, Policy, RosterGroup, cadences
+from toolkit.studies._words import default_sentences
 
 __all__ = ["STUDY", "MeetingCadence", "Parameters", "plan_table"]
 
-LABELS = {
-    "weekly": "weekly meetings",
-    "biweekly": "biweekly meetings",
+SHORT = {c: c.replace("_", " ") for c in ("weekly", "biweekly", "every_3_weeks", "monthly")}
+SHORT.update(front_loaded="front-loaded", hartford="Hartford")
+LABELS = {k: f"{v} meetings" for k, v in SHORT.items()} | {
     "every_3_weeks": "meetings every 3 weeks",
-    "monthly": "monthly meetings",
     "front_loaded": "front-loaded meetings (weekly for 4 weeks, then biweekly)",
     "hartford": "the Hartford preset (7 sessions every 3 weeks)",
-}
-SHORT = {
-    "weekly": "weekly",
-    "biweekly": "biweekly",
-    "every_3_weeks": "every 3 weeks",
-    "monthly": "monthly",
-    "front_loaded": "front-loaded",
-    "hartford": "Hartford",
 }
 OUTCOMES = {
     "completed": "completion",
@@ -64,6 +49,25 @@ OUTCOMES = {
     "mean_quality": "relationship quality",
 }
 MAX_MINUTES = 240
+HARTFORD = " (a 21-week program: see the outcomes at week 21)"
+#: Outcome -> words in the readable contrasts ("": the retention rows under their own name).
+REPORT_OUTCOMES = {"completed": "completion", "mentee_gain": "mentee gain"}
+REPORT_OUTCOMES |= {"mentor_gain": "mentor gain", "hours_mentee": "mentee hours"}
+REPORT_OUTCOMES |= {"mean_quality": "quality", "closed early (not completed)": ""}
+#: The readable summary: column -> (header, digits; None: as text).
+SUMMARY_COLUMNS = {
+    "arm": ("schedule", None),
+    "planned_meetings": ("meetings planned", None),
+    "meeting_minutes": ("minutes each", 0),
+    "planned_monthly_hours": ("planned hours / month", 2),
+    "completion": ("completed (%)", 1),
+    "meetings_held": ("meetings held", 1),
+    "hours_mentee": ("mentee hours", 1),
+    "mentee_gain": ("mentee gain", 3),
+    "mentor_gain": ("mentor gain", 3),
+    "mean_quality": ("quality", 2),
+}
+MEANS = tuple(SUMMARY_COLUMNS)[4:]  # the summary's means over pairs
 #: The two estimands, by hours mode.
 ESTIMANDS = {"unmatched": "monthly dose", "matched": "frequency at equal monthly hours"}
 
@@ -103,31 +107,22 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     replicates: int = Field(50, ge=1, le=2000, description="Simulated programs per schedule.")
     policy: Policy = Field("random", description="Matching policy used by every arm.")
 
+    compared = {"reference": "cadences"}
+
     @model_validator(mode="after")
-    def _reference_is_compared(self) -> Parameters:
-        must_be_compared(self.study, "reference", self.reference, self.cadences, "cadences")
+    def _matched_minutes(self) -> Parameters:
         plan_table(self)  # refuses a matched meeting length above MAX_MINUTES
         return self
-
-
-def scenario_inputs() -> list[str]:
-    """The behaviour model's levers: scenario inputs set by the user, never findings."""
-    from toolkit.behavior import BehaviorModel
-
-    return list(BehaviorModel.scenario_inputs())
 
 
 def _design(cadence: str, params: Parameters, minutes: float | None = None) -> Any:
     from toolkit.program import ProgramDesign, preset
 
     if cadence == "hartford":
-        return (
-            preset("hartford") if minutes is None else preset("hartford", meeting_minutes=minutes)
-        )
+        return preset("hartford", **({} if minutes is None else {"meeting_minutes": minutes}))
+    minutes = params.meeting_minutes if minutes is None else minutes
     return ProgramDesign(
-        cadence=cadence,
-        duration_weeks=params.duration_weeks,
-        meeting_minutes=params.meeting_minutes if minutes is None else minutes,
+        cadence=cadence, duration_weeks=params.duration_weeks, meeting_minutes=minutes
     )
 
 
@@ -144,11 +139,8 @@ def _monthly_hours(design: Any) -> float:
 @functools.lru_cache(maxsize=32)
 def plan_table(params: Parameters) -> pd.DataFrame:
     """One row per arm: cadence, hours mode, planned meetings, minutes, planned monthly hours
-    (built once per parameters and process).
-
-    Matched arms scale ``meeting_minutes`` so planned monthly hours equal the reference's
-    (rounded to 0.1 minute); a matched length above 240 minutes is refused.
-    """
+    (built once per parameters and process). Matched arms scale ``meeting_minutes`` so planned
+    monthly hours equal the reference's (to 0.1 minute); above 240 minutes is refused."""
     ref = _design(params.reference, params)
     target = _monthly_hours(ref)
     rows = []
@@ -181,23 +173,18 @@ def plan_table(params: Parameters) -> pd.DataFrame:
                     "planned_monthly_hours": round(_monthly_hours(design), 3),
                 }
             )
-    if params.hours == "both":  # the shared reference sits first among the matched arms too
-        rows.sort(key=lambda r: (r["hours"] == "matched", r["arm"] != params.reference))
-    else:
-        rows.sort(key=lambda r: r["arm"] != params.reference)
+    # the reference first (in "both" mode also first among the matched arms: it is shared)
+    rows.sort(key=lambda r: (r["hours"] == "matched", r["arm"] != params.reference))
     return pd.DataFrame(rows)
 
 
-def _label(arm: str) -> str:
-    if arm.endswith("_matched"):
-        return LABELS[arm.removesuffix("_matched")] + " at equal monthly hours"
-    return LABELS.get(arm, arm)
+def _label(arm: str, names: dict = LABELS, matched: str = " at equal monthly hours") -> str:
+    base = arm.removesuffix("_matched")
+    return names.get(base, base) + (matched if base != arm else "")
 
 
 def _short(arm: str) -> str:
-    if arm.endswith("_matched"):
-        return SHORT[arm.removesuffix("_matched")] + " (equal monthly hours)"
-    return SHORT.get(arm, arm)
+    return _label(arm, SHORT, " (equal monthly hours)")
 
 
 def _words(arm: str) -> str:
@@ -219,15 +206,13 @@ class MeetingCadence(BaseStudy):
     )
     Parameters = Parameters
     model_limitation = (
-        "they are as good as its assumptions about how often meetings happen, "
-        "how quality and learning grow with each meeting, and how pairs fade and "
-        "close."
+        "they are as good as its assumptions about how often meetings happen, how quality and "
+        "learning grow with each meeting, and how pairs fade and close."
     )
     notes = (
-        "Completion means still active at the end of the program; the Hartford preset's "
-        "program is 21 weeks, so it is compared with the others at a common horizon "
-        "(outcomes at week 21: the share of pairs still open after week 21), never by "
-        "completion at different program ends.",
+        "Completion means still active at the end of the program; the Hartford preset's program is "
+        "21 weeks, so it is compared with the others at a common horizon (outcomes at week 21: the "
+        "share of pairs still open after week 21), never by completion at different program ends.",
         "Matched-hours arms change the meeting length only; the model treats a long meeting "
         "like a short one in every respect other than hours spent.",
     )
@@ -238,19 +223,17 @@ class MeetingCadence(BaseStudy):
 
     @cached_property
     def labels(self) -> dict[str, str]:
-        return {a: _label(a) for a in self.plan["arm"]}
+        return {a: _label(a) for a in self.plan["arm"]}  # names in the headlines
 
     def arms(self) -> dict[str, Any]:
         from toolkit.experiment import Arm
 
-        p = self.params
-        out = {}
-        for row in self.plan.itertuples(index=False):
-            minutes = (
-                None if row.hours == "unmatched" or row.arm == p.reference else row.meeting_minutes
-            )
-            out[row.arm] = Arm(p.policy, _design(row.cadence, p, minutes))
-        return out
+        p, plan = self.params, self.plan
+        scaled = (plan.hours == "matched") & (plan.arm != p.reference)
+        return {  # matched arms other than the reference at their scaled length
+            r.arm: Arm(p.policy, _design(r.cadence, p, r.meeting_minutes if m else None))
+            for r, m in zip(plan.itertuples(index=False), scaled, strict=True)
+        }
 
     @cached_property
     def durations(self) -> dict[str, int]:
@@ -275,15 +258,7 @@ class MeetingCadence(BaseStudy):
         others = plan[plan.arm != p.reference]
         mode = "matched" if p.hours == "matched" else "unmatched"
         order = [*others.arm[others.hours == mode], *others.arm[others.hours != mode]]
-        return [
-            Headline(
-                a,
-                p.reference,
-                outcome=self._outcome(a),
-                text=f"the completion difference between {_label(a)} and {_label(p.reference)}",
-            )
-            for a in order
-        ]
+        return [self.headline(a, p.reference, outcome=self._outcome(a)) for a in order]
 
     def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """The outcomes with the share still open at the common horizon (a column)."""
@@ -293,21 +268,18 @@ class MeetingCadence(BaseStudy):
     def arm_words(self, arm: str) -> str:
         return _words(arm)
 
-    def outcome_words(self, headline: Headline) -> dict[str, Any]:
-        words = dict(super().outcome_words(headline))
-        if headline.outcome.startswith("open_at_week_"):
-            words.update(
-                more=f"keeps more pairs open at week {self.horizon}",
-                less=f"keeps fewer pairs open at week {self.horizon}",
-                unit="points",
-                scale=100.0,
-                higher_is_better=True,
-            )
+    @staticmethod
+    def outcome_words(headline: Any) -> dict[str, Any]:
+        words = dict(BaseStudy.outcome_words(headline))
+        if headline.outcome.startswith("open_at_week_"):  # a share of pairs, like completion
+            week = headline.outcome.removeprefix("open_at_week_")
+            words.update(unit="points", scale=100.0, higher_is_better=True)
+            words.update(more=f"keeps more pairs open at week {week}")
+            words.update(less=f"keeps fewer pairs open at week {week}")
         return words
 
     def simulate_tables(self) -> Any:
-        """Run every arm with the outcomes, events and weeks tables (no participant ids in
-        what is saved): the ExperimentResult."""
+        """The ExperimentResult with the outcomes, events and weeks tables."""
         return self.run(("outcomes", "events", "weeks"))
 
     def horizon_table(self, result: Any) -> pd.DataFrame:
@@ -315,22 +287,10 @@ class MeetingCadence(BaseStudy):
         still open, closures per 100 pair-weeks and meetings held by then."""
         from toolkit.analysis import at_horizon
 
-        out = at_horizon(
-            result.outcomes.assign(arm=result.outcomes["arm"].astype(str)),
-            self.horizon,
-            durations=self.durations,
-            weeks=result.weeks,
-        )
+        outcomes = result.outcomes.assign(arm=result.outcomes["arm"].astype(str))
+        out = at_horizon(outcomes, self.horizon, durations=self.durations, weeks=result.weeks)
         out["arm"] = out["arm"].astype(str)
         return out
-
-    @staticmethod
-    def closure_table(result: Any) -> pd.DataFrame:
-        """Closures by recorded reason per arm (``toolkit.analysis.closure_reasons``)."""
-        from toolkit.analysis import closure_reasons
-
-        events = result.events.assign(arm=result.events["arm"].astype(str))
-        return closure_reasons(events)
 
     def analyse(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """Estimates per hours mode: compare_arms for each outcome and retention, against the
@@ -352,44 +312,20 @@ class MeetingCadence(BaseStudy):
 
     def summary_table(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """Per arm: the plan, then mean completion, gains, hours and quality."""
-        means = (
-            outcomes.groupby("arm", sort=False)
-            .agg(
-                pairs=("completed", "size"),
-                completion=("completed", "mean"),
-                meetings_held=("meetings_held", "mean"),
-                hours_mentee=("hours_mentee", "mean"),
-                mentee_gain=("mentee_gain", "mean"),
-                mentor_gain=("mentor_gain", "mean"),
-                mean_quality=("mean_quality", "mean"),
-            )
-            .reset_index()
-        )
-        return self.plan.merge(means, on="arm", how="left")
-
-    def _rows(self, estimates: pd.DataFrame, outcome: str, effect: str, mode: str) -> pd.DataFrame:
-        return contrasts(estimates, outcome, effect, hours=mode, reference=self.params.reference)
+        means = arm_means(outcomes, "arm", *MEANS, pairs=("completed", "size"))
+        return self.plan.merge(means.reset_index(), on="arm", how="left")
 
     def findings(self, estimates: pd.DataFrame) -> list[str]:
         """The default model's answers: completion of each schedule against the reference,
         first the monthly dose (usual meeting lengths), then frequency at equal monthly
-        hours."""
-        ref = _words(self.params.reference)
-        out = [
-            default_sentence(
-                r,
-                arm=_words(r["group"]),
-                reference=ref,
-                what="completion"
-                + (
-                    " (a 21-week program: see the outcomes at week 21)"
-                    if r["group"].startswith("hartford")
-                    else ""
-                ),
-            )
-            for mode in ("unmatched", "matched")
-            for r in self._rows(estimates, "completed", "risk_difference", mode).to_dict("records")
-        ]
+        hours (a 21-week Hartford arm points to the outcomes at week 21)."""
+        ref, out = self.params.reference, []
+        for mode in ESTIMANDS:
+            for arm in contrasts(
+                estimates, "completed", "risk_difference", hours=mode, reference=ref
+            ).group:
+                what = {"completed": "completion" + HARTFORD * arm.startswith("hartford")}
+                out += default_sentences(estimates, what, _words, ref, hours=mode, group=arm)
         return out or [
             "Completion could not be compared: every schedule had the same completion "
             "in every simulated pair (too few pairs or replicates to tell them apart)."
@@ -408,47 +344,21 @@ class MeetingCadence(BaseStudy):
     def learning_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
         """The default model's two-way learning against the reference: {heading: sentences}
         per estimand (monthly dose; frequency at equal monthly hours)."""
-        titles = {m: f"Two-way learning, {e} (default model)" for m, e in ESTIMANDS.items()}
-        ref, out = _words(self.params.reference), {}
-        for mode, title in titles.items():
-            found = [
-                default_sentence(
-                    r,
-                    arm=_words(r["group"]),
-                    reference=ref,
-                    what=OUTCOMES[o],
-                    scale=1.0,
-                    unit="",
-                    digits=3,
-                )
-                for o in ("mentee_gain", "mentor_gain")
-                for r in self._rows(estimates, o, "difference", mode).to_dict("records")
-            ]
-            if found:
-                out[title] = found
-        return out
+        gains = {o: OUTCOMES[o] for o in ("mentee_gain", "mentor_gain")}
+        out = {
+            f"Two-way learning, {e} (default model)": default_sentences(
+                estimates, gains, _words, self.params.reference, hours=mode
+            )
+            for mode, e in ESTIMANDS.items()
+        }
+        return {k: v for k, v in out.items() if v}
 
     @staticmethod
     def summary_for_report(summary: pd.DataFrame) -> pd.DataFrame:
         """The per-schedule summary with readable labels and rounding (text cells)."""
-        from toolkit.report import fmt_number
-
-        def num(column: str, digits: int, scale: float = 1.0) -> pd.Series:
-            return (summary[column] * scale).map(lambda v: fmt_number(v, digits))
-
-        return pd.DataFrame(
-            {
-                "schedule": summary.arm.map(_short),
-                "meetings planned": summary.planned_meetings.astype(str),
-                "minutes each": num("meeting_minutes", 0),
-                "planned hours / month": num("planned_monthly_hours", 2),
-                "completed (%)": num("completion", 1, 100),
-                "meetings held": num("meetings_held", 1),
-                "mentee hours": num("hours_mentee", 1),
-                "mentee gain": num("mentee_gain", 3),
-                "mentor gain": num("mentor_gain", 3),
-                "quality": num("mean_quality", 2),
-            }
+        return readable(
+            summary.assign(arm=summary.arm.map(_short), completion=summary.completion * 100),
+            SUMMARY_COLUMNS,
         )
 
     def contrasts_for_report(self, estimates: pd.DataFrame) -> pd.DataFrame:
@@ -458,14 +368,7 @@ class MeetingCadence(BaseStudy):
             self.params.reference,
             label="schedule",
             names={a: _short(a) for a in self.plan.arm},
-            outcomes={
-                "completed": "completion",
-                "mentee_gain": "mentee gain",
-                "mentor_gain": "mentor gain",
-                "hours_mentee": "mentee hours",
-                "mean_quality": "quality",
-                "closed early (not completed)": "",
-            },
+            outcomes=REPORT_OUTCOMES,
         )
 
     def mechanism_text(self) -> str:
@@ -477,29 +380,20 @@ class MeetingCadence(BaseStudy):
             f"schedule's effect. Programs last {p.duration_weeks} weeks (the Hartford preset "
             "keeps its 21 weeks and 7 sessions); the reference schedule "
             f"({p.reference}) meets for {p.meeting_minutes:g} minutes. Matched-hours arms "
-            "scale the meeting length so planned monthly hours equal the reference's. The "
-            "week-by-week model (meetings held or missed, quality, two-way learning, "
-            "engagement, fading and closure) runs under every plausible model of the "
-            f"ensemble for the headlines ({p.n_models} models, {p.model_replicates} "
-            "programs per arm and model) and under its default parameters for everything "
-            "else. The program levers (" + ", ".join(scenario_inputs()) + ") are scenario "
-            "inputs (set by the user), left at their defaults: no finding here is a "
-            "lever's effect. Experiment specification fingerprint: "
-            f"{self.spec.fingerprint}."
+            "scale the meeting length so planned monthly hours equal the reference's. "
+            f"{self.models_words('arm')} {self.levers_words()} Experiment specification "
+            f"fingerprint: {self.spec.fingerprint}."
         )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the default model's completion contrasts, in words."""
         p = self.params
-        rows = estimates[
-            (estimates.outcome == "completed") & (estimates.effect == "risk_difference")
-        ]
         pairs = f"{p.n_mentees} pairs" if p.roster is None else "the roster's pairs"
-        return self.mc_error_text(
-            rows.se.to_numpy() * 100,
+        return self.completion_error_text(
+            estimates,
             f"of {pairs} per schedule",
-            " (four times the replicates halves it). It describes the "
-            "default model's answers only.",
+            " (four times the replicates halves it). It describes the default model's "
+            "answers only.",
         )
 
 

@@ -17,18 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import (
-    as_strings,
-    contrast_table,
-    contrasts,
-    default_sentence,
-    must_be_compared,
-    se_span,
-)
+from toolkit.studies._common import as_strings, contrast_table, reference_first, scaled
 from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
+from toolkit.studies._words import cap, default_sentences, se_span
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
@@ -65,15 +59,7 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
     )
     replicates: int = Field(40, ge=2, le=2000, description="Simulated programs per cell.")
 
-    @model_validator(mode="after")
-    def _references_are_compared(self) -> Parameters:
-        must_be_compared(
-            self.study, "reference_policy", self.reference_policy, self.policies, "values"
-        )
-        must_be_compared(
-            self.study, "reference_cadence", self.reference_cadence, self.cadences, "values"
-        )
-        return self
+    compared = {"reference_policy": "policies", "reference_cadence": "cadences"}
 
     @property
     def policy_ref(self) -> str:
@@ -87,15 +73,20 @@ class Parameters(ModelsGroup, RosterGroup, CohortGroup):
 
 
 def _policies(params: Parameters) -> list[str]:
-    return [params.policy_ref, *[p for p in params.policies if p != params.policy_ref]]
+    return reference_first(params.policy_ref, params.policies)
 
 
-def _cadences(params: Parameters) -> list[str]:
-    return [params.cadence_ref, *[c for c in params.cadences if c != params.cadence_ref]]
+def _policy(name: str) -> str:
+    return f"the {name} policy"
 
 
 def _within(cadence: str, text: str) -> str:
     return f"With {cadence.replace('_', ' ')} meetings: {text[:1].lower()}{text[1:]}"
+
+
+def _interactions(estimates: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The interaction contrasts (difference in differences per cell) of ``outcome``."""
+    return estimates[(estimates.effect == "interaction_contrast") & (estimates.outcome == outcome)]
 
 
 def _interaction_sentence(row: dict) -> str:
@@ -124,6 +115,14 @@ def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
     return levels.assign(policy=parts[0].to_numpy(), cadence=parts[1].to_numpy())[
         ["policy", "cadence", "effect", "estimate", "ci_low", "ci_high", "n"]
     ].reset_index(drop=True)
+
+
+CELLS = (
+    "Mean {} in each policy x cadence cell under the default model, with intervals of Monte "
+    "Carlo error only (simulation noise, clustered by replicate; not an interval about "
+    "programs). Parallel lines mean the policy's effect is the same at every cadence; lines "
+    "that converge or cross mean an interaction."
+)
 
 
 class PolicyByCadence(BaseStudy):
@@ -226,7 +225,8 @@ class PolicyByCadence(BaseStudy):
         out = self.without_ids(self.run().outcomes)
         parts = out["arm"].str.split("+", n=1, expand=True)
         out["policy"] = pd.Categorical(parts[0], categories=_policies(self.params))
-        out["cadence"] = pd.Categorical(parts[1], categories=_cadences(self.params))
+        cadences = reference_first(self.params.cadence_ref, self.params.cadences)
+        out["cadence"] = pd.Categorical(parts[1], categories=cadences)
         return out
 
     def analyse(self, outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -289,52 +289,29 @@ class PolicyByCadence(BaseStudy):
             ["cadence", "policy", "outcome", "default model's estimate", "Monte Carlo error (SE)"]
         ]
 
-    def _effects(self, estimates: pd.DataFrame, outcome: str, effect: str, **kw: Any) -> list[str]:
-        p = self.params
-        labels = {x: f"the {x} policy" for x in p.policies}
+    def _effects(self, estimates: pd.DataFrame, outcome: str) -> list[str]:
+        """The policy's effect on ``outcome`` within each cadence (default model)."""
+        p, what = self.params, {outcome: OUTCOMES[outcome]}
         return [
-            _within(
-                c,
-                default_sentence(
-                    r,
-                    arm=labels[r["group"]],
-                    reference=labels[p.policy_ref],
-                    what=OUTCOMES[outcome],
-                    **kw,
-                ),
-            )
+            _within(c, sentence)
             for c in p.cadences
-            for r in contrasts(
-                estimates, outcome, effect, reference=p.policy_ref, cadence=c
-            ).to_dict("records")
+            for sentence in default_sentences(estimates, what, _policy, p.policy_ref, cadence=c)
         ]
 
-    def findings(self, estimates: pd.DataFrame) -> list[str]:
-        """The default model's answers: the interaction terms of completion, then the
-        policy's effect on completion within each cadence."""
-        test = estimates[
-            (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
-        ]
-        return [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
-            estimates, "completed", "risk_difference"
-        )
+    def findings(self, estimates: pd.DataFrame, outcome: str = "completed") -> list[str]:
+        """The default model's answers on ``outcome``: its interaction terms, then the
+        policy's effect within each cadence."""
+        test = _interactions(estimates, outcome).to_dict("records")
+        return [_interaction_sentence(r) for r in test] + self._effects(estimates, outcome)
 
     def more_findings(self, estimates: pd.DataFrame) -> dict[str, list[str]]:
         """Further findings: the interaction tests and within-cadence effects of the other
         outcomes."""
-        out: dict[str, list[str]] = {}
-        for outcome in ("mentee_gain", "mentor_gain", "mean_quality"):
-            test = estimates[
-                (estimates.effect == "interaction_contrast") & (estimates.outcome == outcome)
-            ]
-            items = [_interaction_sentence(r) for r in test.to_dict("records")] + self._effects(
-                estimates, outcome, "difference", scale=1.0, unit="", digits=3
-            )
-            if items:
-                out[OUTCOMES[outcome][:1].upper() + OUTCOMES[outcome][1:] + " (default model)"] = (
-                    items
-                )
-        return out
+        out = {
+            f"{cap(OUTCOMES[o])} (default model)": self.findings(estimates, o)
+            for o in ("mentee_gain", "mentor_gain", "mean_quality")
+        }
+        return {k: v for k, v in out.items() if v}
 
     def figures(self, outcomes: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
@@ -347,11 +324,8 @@ class PolicyByCadence(BaseStudy):
         ):
             if outcomes[outcome].astype(float).nunique() < 2:
                 continue
-            cells = cell_means(outcomes, outcome)
+            cells = scaled(cell_means(outcomes, outcome), scale)
             cells = cells.assign(
-                estimate=cells.estimate * scale,
-                ci_low=cells.ci_low * scale,
-                ci_high=cells.ci_high * scale,
                 cadence=pd.Categorical(cells.cadence, categories=list(self.params.cadences)),
                 policy=pd.Categorical(cells.policy, categories=_policies(self.params)),
             )
@@ -363,17 +337,14 @@ class PolicyByCadence(BaseStudy):
                 x="cadence",
                 trace="policy",
                 y_label=what,
-                title=f"{what[:1].upper() + what[1:]} by policy and cadence",
+                title=f"{cap(what)} by policy and cadence",
                 interval="under the default model, with Monte Carlo error bars",
             )
             out.append(
                 (
                     fig,
                     f"{outcome}_cells",
-                    f"Mean {what} in each policy x cadence cell under the default model, with "
-                    "intervals of Monte Carlo error only (simulation noise, clustered by "
-                    "replicate; not an interval about programs). Parallel lines mean the policy's effect is the "
-                    "same at every cadence; lines that converge or cross mean an interaction.",
+                    CELLS.format(what),
                 )
             )
         return out
@@ -386,22 +357,18 @@ class PolicyByCadence(BaseStudy):
             f"of {p.meeting_minutes:g} minutes over {p.duration_weeks} weeks. "
             f"{p.replicates} simulated programs per cell, each with {self.cohort_words()}. "
             "Every cadence of a policy uses the same matching, and every cell the same random "
-            "draws (common random numbers), so differences are the design's effect. The "
-            "week-by-week model runs under every plausible model of the ensemble for the "
-            f"headlines ({p.n_models} models, {p.model_replicates} programs per cell and "
-            "model) and under its default parameters for everything else."
+            "draws (common random numbers), so differences are the design's effect. "
+            + self.models_words("cell")
         )
 
     def performance_text(self, estimates: pd.DataFrame) -> str:
         """Monte Carlo error of the interaction contrasts of completion, in words."""
-        rows = estimates[
-            (estimates.effect == "interaction_contrast") & (estimates.outcome == "completed")
-        ]
+        se = se_span(_interactions(estimates, "completed").se.to_numpy() * 100)
         return (
-            f"The default model's answers carry Monte Carlo error from "
-            f"{self.params.replicates} replicates per cell. The standard error of the differences in differences for "
-            f"completion is {se_span(rows.se.to_numpy() * 100)}; an interaction smaller than "
-            "about three times that cannot be told from zero at this number of replicates."
+            f"The default model's answers carry Monte Carlo error from {self.params.replicates} "
+            "replicates per cell. The standard error of the differences in differences for "
+            f"completion is {se}; an interaction smaller than about three times that cannot be "
+            "told from zero at this number of replicates."
         )
 
 
