@@ -71,6 +71,7 @@ class AcrossModels:
     timing: dict[str, float]  # wall seconds: the run, the drivers, the PRIM boxes
     differences: list[pd.DataFrame]  # per headline: model, replicate, difference
     held: tuple[str, ...] = ()  # scenario inputs the ensemble file varies, held by the study
+    details: tuple[str, ...] = ()  # per headline: the verdict with its Monte Carlo error
 
     def per_model(self) -> pd.DataFrame:
         """Every model's answer to every headline: headline, arm, reference, model, estimate,
@@ -151,7 +152,7 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
     timing = {"run": time.perf_counter() - t0, "drivers": 0.0, "boxes": 0.0}
     outcomes = study.derive(res.outcomes)
     params = ens.models
-    findings, drivers, boxes, sentences, differences = [], [], [], [], []
+    findings, drivers, boxes, sentences, differences, details = [], [], [], [], [], []
     seed = int(study.params.seed)
     for h in heads:
         diffs = model_contrasts(outcomes, Contrast(h.arm, h.reference, h.outcome))
@@ -187,31 +188,35 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
             box=said,
             higher_is_better=words["higher_is_better"],
         )
-        text += f" Verdict: {finding.verdict_text}."
+        text += f" Verdict: {finding.verdict}" + (" (borderline)." if finding.borderline else ".")
+        detail = f"{study.arm_words(h.arm)} vs {study.arm_words(h.reference)}: "
+        detail += f"{finding.verdict_text}."
         share_error = finding.summary["share_agree_mc_error"]
         if not finding.mc_check["small"]:  # say when noise, not models, may set the share
-            text += (
+            detail += (
                 f" Simulation noise is not small here (its variance is "
                 f"{finding.mc_check['share']:.0%} of the variance between models), so "
                 "part of the spread and of the share is noise."
             )
         elif share_error > SHARE_MC_TARGET:
-            text += (
+            detail += (
                 f" Simulation noise is not small for the share: its Monte Carlo error "
                 f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
-                "points, so the share could move with more replicates per model."
+                "points, so the share could move with more models or more replicates per model."
             )
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
         boxes.append(box)
         sentences.append(text)
+        details.append(detail)
     return AcrossModels(
         headlines=heads,
         findings=findings,
         drivers=drivers,
         boxes=boxes,
         sentences=sentences,
+        details=tuple(details),
         models=len(ens),
         replicates=int(study.params.model_replicates),
         fingerprint=ens.fingerprint,
@@ -251,6 +256,7 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
                 "box_coverage": float(b["coverage"].iloc[0]) if not b.empty else np.nan,
                 "box_density": float(b["density"].iloc[0]) if not b.empty else np.nan,
                 "sentence": result.sentences[i],
+                "detail": result.details[i] if result.details else "",
             }
         )
     return pd.DataFrame(rows)

@@ -373,7 +373,11 @@ class BaseStudy(AcrossModels):
             return
         show_findings(
             across.sentences,
-            more={DEFAULT_ANSWER: list(findings), **(more or {})},
+            more={
+                "Each verdict with its Monte Carlo error": list(across.details),
+                DEFAULT_ANSWER: list(findings),
+                **(more or {}),
+            },
             across=across.records(),
         )
 
