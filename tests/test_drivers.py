@@ -278,3 +278,74 @@ def test_ensemble_contrast_runs_five_seeds():
     assert f.verdict == NEARLY_ALL and not f.borderline  # weekly holds more meetings
     with pytest.raises(InvalidParameterError, match="arm"):
         ensemble_contrast(spec, Contrast("weekly", "nope", "meetings_held"), ens)
+
+
+def test_independent_model_streams_differ_between_models_and_not_between_chunks(monkeypatch):
+    from toolkit import experiment
+    from toolkit.behavior import BehaviorModel
+    from toolkit.ensemble import Ensemble
+    from toolkit.history_matching import prior_sample
+
+    prior = BehaviorModel.priors().query("parameter in ['quality_base', 'closure_base']")
+    one = prior_sample(prior, 1, seed=2)
+    ens = Ensemble(
+        pd.concat([one] * 3, ignore_index=True),  # three identical models
+        prior,
+        pd.DataFrame({"target_id": ["none"]}),
+        {"name": "test"},
+        1,
+    )
+    spec = experiment.ExperimentSpec.from_dict(
+        {
+            "cohort": {"n_mentors": 12, "n_mentees": 10},
+            "arms": {
+                "a": {"design": {"cadence": "weekly", "duration_weeks": 8}},
+                "b": {"design": {"cadence": "biweekly", "duration_weeks": 8}},
+            },
+            "replicates": 2,
+            "seed": 3,
+        }
+    )
+
+    def run():
+        return experiment.run_experiment(
+            spec, models=ens, progress=False, tables=("outcomes",), model_streams="independent"
+        ).outcomes
+
+    out = run()
+    held = out.groupby("model")["meetings_held"].apply(lambda s: tuple(s))
+    assert held[0] != held[1] and held[1] != held[2]  # same model, its own draws
+    common = experiment.run_experiment(spec, models=ens, progress=False, tables=("outcomes",))
+    same = common.outcomes.groupby("model")["meetings_held"].apply(lambda s: tuple(s))
+    assert same[0] == same[1] == same[2]
+    monkeypatch.setattr(experiment, "_MODEL_PAIR_WEEKS", 1)
+    pd.testing.assert_frame_equal(out, run())
+    with pytest.raises(InvalidParameterError, match="'model_streams'"):
+        experiment.run_experiment(spec, models=ens, progress=False, model_streams="shared")
+
+
+def _independent(mu: np.ndarray, noise: float, replicates: int, seed: int) -> pd.DataFrame:
+    """Each model its own replicate noise (independent streams per model)."""
+    rng = np.random.default_rng(seed)
+    d = mu[:, None] + noise * rng.standard_normal((len(mu), replicates))
+    m, r = np.meshgrid(np.arange(len(mu)), np.arange(replicates), indexing="ij")
+    return pd.DataFrame({"model": m.ravel(), "replicate": r.ravel(), "difference": d.ravel()})
+
+
+def test_share_mc_error_is_small_in_a_clear_cut_case_and_reported_when_not():
+    rng = np.random.default_rng(5)
+    # clear cut: 200 models, 70% well above zero and 30% well below, little noise
+    mu = np.where(rng.uniform(size=200) < 0.7, 0.1, -0.1) * rng.uniform(0.5, 1.5, 200)
+    clear = summarise_models(_independent(mu, 0.05, 10, seed=1), seed=1)
+    assert clear.summary["share_positive_mc_error"] <= 0.02
+    assert clear.summary["share_agree_mc_error"] <= 0.02
+    # the same shares under five independent simulation seeds stay within a few errors
+    shares = [
+        summarise_models(_independent(mu, 0.05, 10, seed=s), seed=s).summary["share_positive"]
+        for s in range(5)
+    ]
+    assert np.ptp(shares) <= 4 * 0.02
+    # noise as large as the spread: the error is above 2 points and the check says so
+    vague = summarise_models(_independent(rng.normal(0, 0.02, 200), 0.2, 10, seed=2), seed=2)
+    assert vague.summary["share_positive_mc_error"] > 0.02
+    assert not vague.mc_check["small"] and "not small" in vague.mc_check["text"]

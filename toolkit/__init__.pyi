@@ -83,10 +83,13 @@ from .behavior import (
     SCENARIO,
 )
 from .ensemble import (
+    COMMITTED_ENSEMBLE,
     ENSEMBLE_FORMAT,
     Ensemble,
     OTHER_PARAMETERS,
+    from_evidence,
     known_parameters,
+    load_models,
 )
 from .simulation import (
     CLOSURE_REASONS,
@@ -260,7 +263,6 @@ from .advice import (
     advise,
     check_plan,
     design_space,
-    load_models,
     marginal_cost,
     pareto_figure,
     pareto_front,

@@ -94,9 +94,10 @@ def advise(
 
 def precheck(params: Any) -> None:
     """What the advice would refuse before simulating, refused now (nothing written)."""
-    from toolkit.advice import check_plan, load_models
+    from toolkit.advice import check_plan
+    from toolkit.ensemble import load_models
     from toolkit.studies.advise import Advise
 
     study = Advise(params)
-    models, _ = load_models(study.params.models)
+    models = load_models(study.params.models)
     check_plan(study.plan(), models)

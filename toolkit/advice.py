@@ -67,7 +67,6 @@ __all__ = [
     "advise",
     "check_plan",
     "design_space",
-    "load_models",
     "marginal_cost",
     "pareto_figure",
     "pareto_front",
@@ -614,18 +613,6 @@ def prior_ensemble(n: int = 16, seed: int = 0) -> Ensemble:
         {"name": "prior sample (development only)", "n": int(n)},
         int(seed),
     )
-
-
-def load_models(path: Any = None) -> tuple[Ensemble, bool]:
-    """The plausible models: the ensemble file at ``path``, else the committed ensemble
-    (``toolkit.calibration.load_ensemble()``). Returns the ensemble and whether it came
-    from evidence (False only for a :func:`prior_ensemble` stand-in, which a report must
-    say). A missing, stale or invalid file is refused in one sentence, never replaced
-    silently by a stand-in."""
-    from toolkit import calibration
-
-    models = Ensemble.load(path) if path is not None else calibration.load_ensemble()
-    return models, not str(models.procedure.get("name", "")).startswith("prior sample")
 
 
 def check_plan(plan: AdvicePlan, models: Ensemble) -> pd.DataFrame:

@@ -26,6 +26,7 @@ BehaviorModel per model, the varied fields set on top of a base model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -42,7 +43,15 @@ from toolkit._version import __version__
 from toolkit.behavior import BehaviorModel
 from toolkit.errors import InvalidParameterError
 
-__all__ = ["ENSEMBLE_FORMAT", "OTHER_PARAMETERS", "Ensemble", "known_parameters"]
+__all__ = [
+    "COMMITTED_ENSEMBLE",
+    "ENSEMBLE_FORMAT",
+    "OTHER_PARAMETERS",
+    "Ensemble",
+    "from_evidence",
+    "known_parameters",
+    "load_models",
+]
 
 ENSEMBLE_FORMAT = 1
 _META_KEY = b"toolkit.ensemble"
@@ -355,3 +364,46 @@ class Ensemble:
         return self.fingerprint == other.fingerprint and self.models.equals(other.models)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+#: The committed ensemble shipped with the package (``rmt calibrate`` rebuilds it).
+COMMITTED_ENSEMBLE = Path(__file__).resolve().parent / "data" / "ensemble.parquet"
+
+
+def load_models(path: str | os.PathLike | None = None) -> Ensemble:
+    """The ensemble of plausible models in ``path`` (None: the committed one), read once per
+    process and file version (the one loader of studies, ``rmt advise`` and the CLI). Every
+    refusal (no file, another toolkit version, an unknown parameter, not a consistent
+    ensemble) is one sentence naming the 'models' parameter."""
+    p = COMMITTED_ENSEMBLE if path is None else Path(path).expanduser().resolve()
+    if not p.is_file():
+        where = (
+            "the committed ensemble (toolkit/data/ensemble.parquet; rmt calibrate rebuilds it)"
+            if path is None
+            else "an existing ensemble file"
+        )
+        raise InvalidParameterError(
+            f"The 'models' parameter must be {where}; got {str(path if path is not None else p)!r}"
+            ", which does not exist."
+        )
+    st = p.stat()
+    return _load_models(str(p), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_models(path: str, size: int, mtime: int) -> Ensemble:
+    try:
+        return Ensemble.load(path)
+    except InvalidParameterError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:  # metadata and columns disagree
+        raise InvalidParameterError(
+            f"The 'models' parameter must be an ensemble file written by rmt calibrate; "
+            f"{path!r} is not a consistent one ({type(exc).__name__})."
+        ) from None
+
+
+def from_evidence(models: Ensemble) -> bool:
+    """Whether ``models`` came from evidence (False only for a prior-sample stand-in, which
+    a report must say)."""
+    return not str(models.procedure.get("name", "")).startswith("prior sample")

@@ -45,7 +45,7 @@ import pandas as pd
 
 from toolkit import _engine, _seeding
 from toolkit._spec import Spec, check_keys, dumps, loads, nested, read_text, to_plain, tuples
-from toolkit._validation import check_bool, check_instance, check_int, fail
+from toolkit._validation import check_bool, check_instance, check_int, check_option, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
 from toolkit.compatibility import Constraints, resolve_weights
@@ -507,6 +507,7 @@ def run_experiment(
     replicate_seeds: Sequence[int] | None = None,
     behaviors: Sequence[BehaviorModel] | None = None,
     models: Ensemble | None = None,
+    model_streams: str = "common",
 ) -> ExperimentResult:
     """Simulate every arm of an experiment on every replicate; return tidy tables.
 
@@ -536,6 +537,11 @@ def run_experiment(
         stacked in chunks of at most about five million pair-weeks per arm to bound
         memory; the numbers are those of one pass (each model's draws do not depend on
         the chunk it runs in).
+    model_streams : with ``models``, ``"common"`` (the default: the same per-pair draws in
+        every model) or ``"independent"``: each model has its own per-pair random streams
+        (common random numbers across the arms within a model, not across models; the
+        cohorts and starting matchings of a replicate stay shared), so that the Monte Carlo
+        errors of different models are nearly independent.
     """
     if isinstance(experiment, ExperimentSpec):
         fields_given = {
@@ -622,7 +628,15 @@ def run_experiment(
                 "(cohort constants are set on the cohort)",
                 models.other_values().columns[0],
             )
-        return _run_models(spec, want, progress, roots, models.to_behaviors(spec.behavior_model))
+        check_option(model_streams, "model_streams", _OWNER, ("common", "independent"))
+        return _run_models(
+            spec,
+            want,
+            progress,
+            roots,
+            models.to_behaviors(spec.behavior_model),
+            independent=model_streams == "independent",
+        )
     return _run(spec, want, progress, roots, points)
 
 
@@ -637,9 +651,13 @@ def _run_models(
     progress: bool,
     roots: np.ndarray | None,
     behaviors: list[BehaviorModel],
+    *,
+    independent: bool = False,
 ) -> ExperimentResult:
     """Every arm under every model, in chunks of models, the ``point`` column renamed
-    ``model`` (numbered across chunks)."""
+    ``model`` (numbered across chunks). ``independent``: model ``m``'s replicate ``r`` draws
+    from its own root seed (derived from the replicate's stream and ``m``, so the numbers do
+    not depend on the chunks)."""
     from tqdm.auto import tqdm
 
     n_mentees = (
@@ -658,12 +676,14 @@ def _run_models(
     for start in tqdm(
         starts, desc="models", unit="chunk", disable=not progress or len(starts) == 1
     ):
+        part = behaviors[start : start + chunk]
         res = _run(
             spec,
             want if start == 0 else tuple(k for k in want if k != "pairs"),
             progress and len(starts) == 1,
             roots,
-            behaviors[start : start + chunk],
+            part,
+            point_roots=_model_roots(spec, roots, start, len(part)) if independent else None,
         )
         first = res if first is None else first
         for k in parts:
@@ -689,6 +709,23 @@ def _run_models(
         pairs=first.pairs,
         spec=first.spec,
         **out,
+    )
+
+
+def _model_roots(spec: ExperimentSpec, roots: np.ndarray | None, start: int, n: int) -> np.ndarray:
+    """Root seeds (models x replicates) of models ``start .. start + n - 1`` when every
+    model has its own per-pair streams."""
+    base = (
+        [(spec.seed, r) for r in range(spec.replicates)]
+        if roots is None
+        else [(int(x), 0) for x in roots]
+    )
+    return np.array(
+        [
+            [_seeding.int_seed(root, "model", number, m) for root, number in base]
+            for m in range(start, start + n)
+        ],
+        dtype=np.uint64,
     )
 
 
@@ -721,6 +758,7 @@ def _run(
     progress: bool,
     roots: np.ndarray | None,
     points: list[BehaviorModel] | None,
+    point_roots: np.ndarray | None = None,
 ) -> ExperimentResult:
     from tqdm.auto import tqdm
 
@@ -758,7 +796,13 @@ def _run(
     reps = np.tile(np.arange(n_reps), n_points)
     point = None if points is None else np.repeat(np.arange(n_points), n_reps)
     stack_feats = feats * n_points
-    stack_roots = None if roots is None else np.tile(roots, n_points)
+    stack_roots = (
+        point_roots.ravel()
+        if point_roots is not None
+        else None
+        if roots is None
+        else np.tile(roots, n_points)
+    )
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, (arm, group) in enumerate(zip(spec.arms.values(), group_of, strict=True)):
         pos = positions[group] * n_points

@@ -151,6 +151,7 @@ def _outcome_columns(spec: ExperimentSpec, arms: Sequence[str]) -> list[str]:
         control=CONTROL_ARM in arms,
     )
     o = run_experiment(probe, tables=("outcomes",), progress=False).outcomes
+    assert o is not None  # asked for above
     return [
         c
         for c in o.columns

@@ -8,12 +8,13 @@ Carlo error (``toolkit.sensitivity.summarise_models``), the verdict on the share
 what drives the spread between models (``spread_drivers``) and where the answer flips
 (``sign_boxes``, PRIM), in the plain sentence of ``headline_sentence``.
 
-The verdict is checked on :data:`~toolkit.studies._params.SEED_STREAMS` independent seed
-streams: replicate ``r`` of the run belongs to stream ``r mod 5`` (each replicate has its own
-seed stream, so a stream is what a run with another seed would give, on fewer replicates);
-the finding is flagged borderline when any stream's verdict or direction differs from the
-whole run's. Written here rather than as five runs so that all the replicates count for the
-headline numbers.
+Every model has its own random-number streams (``model_streams="independent"``): common
+random numbers across the arms within a model, which is what a contrast needs, but not across
+models, so the Monte Carlo errors of different models are independent and the error of a share
+of models is about sqrt(sum p_i (1 - p_i)) / N (p_i: the chance that model i's mean lands above
+zero) instead of moving with shared draws. A verdict is flagged borderline only when its
+category is unstable under another seed: when the share is within two Monte Carlo errors of a
+category boundary (75% or 95%).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from toolkit.studies._params import SEED_STREAMS
 
 __all__ = [
     "AcrossModels",
@@ -72,6 +71,7 @@ class AcrossModels:
     timing: dict[str, float]  # wall seconds: the run, the drivers, the PRIM boxes
     differences: list[pd.DataFrame]  # per headline: model, replicate, difference
     held: tuple[str, ...] = ()  # scenario inputs the ensemble file varies, held by the study
+    details: tuple[str, ...] = ()  # per headline: the verdict with its Monte Carlo error
 
     def per_model(self) -> pd.DataFrame:
         """Every model's answer to every headline: headline, arm, reference, model, estimate,
@@ -120,32 +120,6 @@ class AcrossModels:
         return table.where(table.notna(), None).to_dict("records")
 
 
-def _stream_check(full: Any, diffs: pd.DataFrame, boot: int, seed: int) -> Any:
-    """``full`` flagged borderline when any seed stream's verdict or direction differs."""
-    from dataclasses import replace
-
-    from toolkit.sensitivity import CANNOT_TELL, summarise_models
-
-    streams = [
-        summarise_models(diffs[diffs.replicate % SEED_STREAMS == k], boot=boot, seed=seed + k)
-        for k in range(SEED_STREAMS)
-    ]
-
-    def key(f: Any) -> str:  # with no agreement, the side most models take is not a verdict
-        return f.verdict if f.verdict == CANNOT_TELL else f"{f.verdict} ({f.direction})"
-
-    verdicts = tuple(key(f) for f in streams)
-    whole = key(full)
-    reasons = [full.borderline_reason] if full.borderline else []
-    if any(v != whole for v in verdicts):
-        reasons.append(
-            f"the verdict differs across the {SEED_STREAMS} seed streams: " + "; ".join(verdicts)
-        )
-    return replace(
-        full, borderline=bool(reasons), borderline_reason="; ".join(reasons), seed_verdicts=verdicts
-    )
-
-
 def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
     """Run every declared headline of ``study`` over its ensemble of plausible models (one
     stacked pass over all the headlines' arms) and summarise each; see the module
@@ -172,16 +146,17 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
     import time
 
     t0 = time.perf_counter()
-    res = run_experiment(spec, models=ens, tables=("outcomes",), progress=False)
+    res = run_experiment(
+        spec, models=ens, tables=("outcomes",), progress=False, model_streams="independent"
+    )
     timing = {"run": time.perf_counter() - t0, "drivers": 0.0, "boxes": 0.0}
     outcomes = study.derive(res.outcomes)
     params = ens.models
-    findings, drivers, boxes, sentences, differences = [], [], [], [], []
+    findings, drivers, boxes, sentences, differences, details = [], [], [], [], [], []
     seed = int(study.params.seed)
     for h in heads:
         diffs = model_contrasts(outcomes, Contrast(h.arm, h.reference, h.outcome))
-        full = summarise_models(diffs, label=h.text, boot=boot, seed=seed)
-        finding = _stream_check(full, diffs, boot, seed + 1)
+        finding = summarise_models(diffs, label=h.text, boot=boot, seed=seed)
         est = finding.per_model.estimate.to_numpy()
         x = params.iloc[finding.per_model.model.to_numpy()].reset_index(drop=True)
         enough = len(est) >= MIN_MODELS_FOR_DRIVERS and x.nunique().gt(1).any()
@@ -213,31 +188,35 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
             box=said,
             higher_is_better=words["higher_is_better"],
         )
-        text += f" Verdict: {finding.verdict_text}."
+        text += f" Verdict: {finding.verdict}" + (" (borderline)." if finding.borderline else ".")
+        detail = f"{study.arm_words(h.arm)} vs {study.arm_words(h.reference)}: "
+        detail += f"{finding.verdict_text}."
         share_error = finding.summary["share_agree_mc_error"]
         if not finding.mc_check["small"]:  # say when noise, not models, may set the share
-            text += (
+            detail += (
                 f" Simulation noise is not small here (its variance is "
                 f"{finding.mc_check['share']:.0%} of the variance between models), so "
                 "part of the spread and of the share is noise."
             )
         elif share_error > SHARE_MC_TARGET:
-            text += (
+            detail += (
                 f" Simulation noise is not small for the share: its Monte Carlo error "
                 f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
-                "points, so the share could move with more replicates per model."
+                "points, so the share could move with more models or more replicates per model."
             )
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
         boxes.append(box)
         sentences.append(text)
+        details.append(detail)
     return AcrossModels(
         headlines=heads,
         findings=findings,
         drivers=drivers,
         boxes=boxes,
         sentences=sentences,
+        details=tuple(details),
         models=len(ens),
         replicates=int(study.params.model_replicates),
         fingerprint=ens.fingerprint,
@@ -270,7 +249,6 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
                 "direction": f.direction,
                 "borderline": bool(f.borderline),
                 "borderline_reason": f.borderline_reason,
-                "seed_stream_verdicts": "; ".join(f.seed_verdicts),
                 "mc_variance_share": float(f.mc_check["share"]),
                 "mc_small": bool(f.mc_check["small"]),
                 "drivers": ", ".join(d["parameter"][:3]) if not d.empty else "",
@@ -278,6 +256,7 @@ def across_table(result: AcrossModels) -> pd.DataFrame:
                 "box_coverage": float(b["coverage"].iloc[0]) if not b.empty else np.nan,
                 "box_density": float(b["density"].iloc[0]) if not b.empty else np.nan,
                 "sentence": result.sentences[i],
+                "detail": result.details[i] if result.details else "",
             }
         )
     return pd.DataFrame(rows)
@@ -330,21 +309,22 @@ def methods_text(result: AcrossModels) -> str:
         f"Across plausible models: every headline contrast ran under each of the "
         f"{result.models} models of the ensemble ({result.procedure or 'plausible models'}; "
         f"fingerprint {result.fingerprint[:12]}), {result.replicates} simulated programs per "
-        "arm and model, all arms and models on common random numbers in one stacked pass. A "
-        "model's answer is the mean over its replicates; the median, the 90% interval over "
-        "models and the share of models above zero are reported with their Monte Carlo error "
-        "(the standard deviation over 400 bootstrap resamples of the replicates, the same "
-        "resample in every model), which is simulation noise, not an interval about programs. "
+        "arm and model, the arms of a model on common random numbers and every model on its "
+        "own random-number streams, in one stacked pass. The estimand is the share of models "
+        "whose contrast is positive; a model's answer is the mean over its replicates, so "
+        "per-model simulation noise can put a model near zero on the wrong side: the Monte "
+        "Carlo error of every number (the standard deviation over 400 bootstrap resamples of "
+        "the replicates) counts it, and it is simulation noise, not an interval about "
+        "programs. "
         f"Monte Carlo check: the Monte Carlo variance of a model's answer is "
         f"{min(shares):.0%} to {max(shares):.0%} of the variance between models "
         f"({small} of {len(shares)} headlines under the 10% the methods ask for); the largest "
-        f"Monte Carlo error of a share of models is {100 * share_err:.1f} percentage points. "
+        f"Monte Carlo error of a share of models is {100 * share_err:.1f} percentage points "
+        f"(the target is {100 * SHARE_MC_TARGET:.0f}; a headline above it says so). "
         "Verdicts: 'nearly all plausible models agree' when at least 95% of models put the "
         "contrast on one side of zero, 'most' at 75%, otherwise 'the evidence cannot tell'; a "
-        "verdict is borderline when the share is within two Monte Carlo errors of 75% or 95% "
-        f"or when it differs on any of {SEED_STREAMS} independent seed streams (replicate r in "
-        f"stream r mod {SEED_STREAMS}; each stream has a fifth of the replicates, so its "
-        "verdict is noisier than the whole run's and this check errs towards flagging). What "
+        "verdict is borderline when the share is within two Monte Carlo errors of 75% or 95%, "
+        "that is when another seed could give another category. What "
         "drives the spread: PAWN (Pianosi & Wagener 2015) "
         "and the first-order share of the variance between models S1 (Plischke, Borgonovo & "
         "Smith 2013), from the ensemble as sampled (SALib); where the answer flips: PRIM "

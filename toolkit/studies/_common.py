@@ -27,8 +27,8 @@ __all__ = [
     "synthetic_cohort",
 ]
 
-#: The committed ensemble of plausible models (package data).
-COMMITTED_ENSEMBLE = Path(__file__).resolve().parents[1] / "data" / "ensemble.parquet"
+# the one loader of plausible models (re-exported here for the studies)
+from toolkit.ensemble import COMMITTED_ENSEMBLE, load_models  # noqa: E402
 
 
 def read_roster_once(path: str) -> Any:
@@ -46,56 +46,11 @@ def _read_roster(path: str, size: int, mtime: int) -> Any:
     return read_roster(path)
 
 
-def load_models(path: str | None = None) -> Any:
-    """The ensemble of plausible models in ``path`` (None: the committed one), read once per
-    process and file version; ``toolkit.calibration.load_ensemble`` when it exists, else
-    ``toolkit.ensemble.Ensemble.load``. Every refusal (another toolkit version, an unknown
-    parameter, not an ensemble, no file) is one sentence."""
-    from toolkit.errors import InvalidParameterError
-
-    p = COMMITTED_ENSEMBLE if path is None else Path(path).expanduser().resolve()
-    if not p.is_file():
-        where = (
-            "the committed ensemble (toolkit/data/ensemble.parquet; rmt calibrate rebuilds it)"
-            if path is None
-            else "an existing ensemble file"
-        )
-        raise InvalidParameterError(
-            f"The 'models' parameter must be {where}; got "
-            f"{str(path) if path is not None else str(p)!r}, which "
-            "does not exist."
-        )
-    st = p.stat()
-    return _load_models(str(p), st.st_size, st.st_mtime_ns, path is None)
-
-
 def first_models(params: Any) -> Any:
     """The ensemble ``params.models`` (None: the committed one, :func:`load_models`), cut to
     its first ``params.n_models`` models."""
     ens = load_models(params.models)
     return ens.take(min(int(params.n_models), len(ens)))
-
-
-@functools.lru_cache(maxsize=4)
-def _load_models(path: str, size: int, mtime: int, committed: bool) -> Any:
-    from toolkit.errors import InvalidParameterError
-
-    try:
-        from toolkit.calibration import load_ensemble
-    except ImportError:  # before the calibration module ships its loader
-        from toolkit.ensemble import Ensemble
-
-        load_ensemble = Ensemble.load  # type: ignore[assignment]
-        committed = False
-    try:
-        return load_ensemble(None if committed else path)
-    except (KeyError, ValueError, TypeError) as exc:
-        if isinstance(exc, InvalidParameterError):
-            raise
-        raise InvalidParameterError(  # a file whose metadata and columns disagree
-            f"The 'models' parameter must be an ensemble file written by rmt calibrate; "
-            f"{path!r} is not a consistent one ({type(exc).__name__})."
-        ) from None
 
 
 def arm_means(frame: pd.DataFrame, by: Any, *means: str, **more: Any) -> pd.DataFrame:

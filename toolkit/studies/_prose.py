@@ -142,7 +142,11 @@ class Prose:
             return
         show_findings(
             across.sentences,
-            more={DEFAULT_ANSWER: list(findings), **(more or {})},
+            more={
+                "Each verdict with its Monte Carlo error": list(across.details),
+                DEFAULT_ANSWER: list(findings),
+                **(more or {}),
+            },
             across=across.records(),
         )
 

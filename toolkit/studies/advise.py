@@ -165,9 +165,10 @@ class Advise(BaseStudy):
 
     def ensemble(self) -> tuple[Any, bool]:
         """The plausible models and whether they are calibrated."""
-        from toolkit.advice import load_models
+        from toolkit.ensemble import from_evidence, load_models
 
-        return load_models(self.params.models)
+        models = load_models(self.params.models)
+        return models, from_evidence(models)
 
     def advise(self) -> Any:
         """Run the advice (a process pool when ``workers`` > 1: the same numbers)."""
