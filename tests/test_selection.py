@@ -119,7 +119,7 @@ def test_screening_removes_clearly_inferior_designs_before_the_sequential_phase(
     screened = sel.designs[sel.designs.status == "screened"]
     assert len(screened) > 60
     assert (screened.replications == 10).all()
-    # the sequential phase starts on fresh replications 10..19
+    # the sequential phase goes on from the first stage: its next replication is 10
     later = {r for d, _, reps in spy.calls for r in reps if len(d) < 120}
     assert min(later) == 10
 
@@ -347,7 +347,7 @@ def test_a_replication_cap_says_the_guarantee_does_not_hold():
 
 
 def test_a_cap_before_the_sequential_phase_picks_from_the_first_stage():
-    mu = increasing_means(60, 0.5)  # screening on; the cap falls inside the fresh stage
+    mu = increasing_means(60, 0.5)  # screening on; the cap stops the sequential phase early
     sel = select_best(
         SyntheticSystem(mu, seed=17), range(60), delta=0.5, n0=10, max_replications=15
     )
