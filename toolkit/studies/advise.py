@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._notebook import output_dir, show_html, show_table
+from toolkit.studies._notebook import output_dir, show_html
 from toolkit.studies._params import Cadence, Policy, RosterGroup, cadences, policies
 
 __all__ = ["STUDY", "Advise", "Parameters"]
@@ -254,9 +254,9 @@ class Advise(BaseStudy):
                         t["completion_mean"], t["completion_low"], t["completion_high"], strict=True
                     )
                 ],
-                "skill gain, points": [pts(m) for m in t["learning_mean"]],
+                "skill gain (points)": [pts(m) for m in t["learning_mean"]],
                 "coordinator hours": [fmt_number(h, 1) for h in t["hours_mean"]],
-                "P(over budget)": [f"{p:.0%}" for p in t["p_over_budget"]],
+                "chance over budget": [f"{p:.0%}" for p in t["p_over_budget"]],
                 "hours per extra completed pair": [
                     "cheapest" if d == advice.cheapest else "-" if pd.isna(c) else fmt_number(c, 1)
                     for d, c in zip(t["design"], t["marginal_cost"], strict=True)
@@ -293,12 +293,16 @@ class Advise(BaseStudy):
         ]
 
     def show_tables(self, advice: Any) -> None:
-        show_table(
+        """The shortlist, fitted to the page: the design column wraps (the report's tables
+        keep cells on one line, which made this one wider than the page)."""
+        from toolkit.report import table_html
+
+        markup = table_html(
             self.shortlist(advice),
-            "The recommended design, the designs "
-            "statistically indistinguishable from it, and the Pareto set of outcome "
-            "against coordinator hours",
+            caption="The recommended design, the designs statistically indistinguishable "
+            "from it, and the Pareto set of outcome against coordinator hours",
         )
+        show_html(markup.replace("<tr><td>", '<tr><td style="white-space:normal;min-width:15rem">'))
 
     def mechanism_text(self) -> str:
         p = self.params
