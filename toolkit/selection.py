@@ -12,8 +12,12 @@ procedure asks the simulator only for what it needs and stops when one design is
    ``(t S_il / sqrt(n0) - delta)^+``, with ``S_il^2`` the variance of the paired differences
    and ``t`` the Bonferroni t quantile (so the step stays valid under common random
    numbers, where the Slepian argument for independent systems does not apply); the
-   survivors then start the sequential phase on *fresh* replications, so the two phases
-   are independent and their error probabilities add;
+   survivors go on into the sequential phase with the same first stage (no fresh
+   restart). The two phases' errors still add: "the best is screened out" and "the best
+   is eliminated by ``l``" (which needs the pair's partial sums to leave KN's triangle on
+   the wrong side, an event defined whatever else was screened) are events on one
+   probability space, so the union bound holds without independence (derived here; Nelson
+   et al. 2001 combine screening with a two-stage procedure, not with KN);
 3. **the fully sequential procedure KN** (Kim & Nelson 2001, ACM TOMACS 11:251), valid with
    common random numbers and unequal variances: with first-stage size ``n0``, per-comparison
    error ``beta``, ``eta = ((2 beta)^(-2/(n0-1)) - 1) / 2``, ``h^2 = 2 eta (n0 - 1)`` (c = 1),
@@ -21,7 +25,14 @@ procedure asks the simulator only for what it needs and stops when one design is
    ``W_il(r) = max(0, (delta / (2 r)) (h^2 S_il^2 / delta^2 - r))``, design ``i`` is dropped
    after ``r`` replications when its mean is below a survivor ``l``'s mean minus
    ``W_il(r)``. With ``k`` designs and one scenario ``beta = alpha / (k - 1)``, KN's own
-   constant;
+   constant. By default (``variance_updating=True``) this is **KN++** (Kim & Nelson 2006,
+   Oper Res 54:475): ``S_il^2`` and ``h^2`` are recomputed at every stage from all ``r``
+   replications, ``h^2`` with ``r - 1`` degrees of freedom (KN++ uses the Sidak
+   ``beta = 1 - (1 - alpha)^(1/(k-1))``; the Bonferroni ``alpha / (k - 1)`` kept here is
+   slightly smaller, so more conservative, and valid under CRN). KN's guarantee is exact
+   for normal outputs; KN++'s is asymptotic (as ``delta -> 0``, Kim & Nelson 2006), so
+   its finite-sample PCS is checked by simulation (``benchmarks/bench_selection.py``,
+   ``tests/test_selection.py``);
 4. **robust selection over scenarios** (Fan, Hong & Zhang 2020, Manag Sci 66:190): with
    ``m`` scenarios (plausible models) a design's objective is its worst-case mean over the
    scenarios (or a stated lower quantile: the ``s``-th smallest scenario mean,
@@ -32,10 +43,13 @@ procedure asks the simulator only for what it needs and stops when one design is
    (one of the best's ``m - s + 1`` highest, one of ``l``'s ``s`` lowest) whose true
    means are ``delta`` apart to cross the KN boundary the wrong way, so the union bound
    runs over ``(k - 1) s (m - s + 1)`` cell pairs and ``beta = alpha / ((k-1) s (m-s+1))``
-   (``(k - 1) m`` for the worst case). This follows the structure of Fan, Hong & Zhang's
-   sequential procedure (cell-by-cell KN comparisons, Bonferroni over scenarios); the
-   validity argument is the union bound just given, written here rather than copied
-   from the paper's constants. With one scenario it is exactly KN;
+   (``(k - 1) m`` for the worst case). *Taken from the paper* (as far as its published
+   abstract and conference version, WSC 2013, could be read here; the full text with its
+   constants could not): the objective, the worst-case mean over a finite set of
+   plausible distributions, and the indifference-zone PCS ``>= 1 - alpha`` for a fully
+   sequential procedure. *Derived here*: the cell-by-cell KN comparisons, the union bound
+   over cell pairs and its constant ``beta``, and the quantile (``s > 1``) generalisation,
+   which is not in the paper. With one scenario it is exactly KN;
 5. **a stochastic constraint** (Andradottir & Kim 2010, Nav Res Logist 57:403; with CRN,
    Healey, Andradottir & Kim 2014): coordinator hours that vary by replication must have
    mean at most ``budget`` in every scenario, with tolerance ``epsilon``. Each cell's
@@ -48,10 +62,17 @@ procedure asks the simulator only for what it needs and stops when one design is
    ``beta_F = alpha_F / (k - 1 + m)``.
 
 ``alpha`` is split evenly between the parts that run (selection, and screening and the
-feasibility check when they run). The guarantee (when the best design's objective is at
-least ``delta`` above every other eligible design's) is ``P(correct selection) >= 1 -
-alpha``; with a constraint, eligible means mean hours at most ``budget - epsilon`` and the
-selected design's mean hours are at most ``budget + epsilon``.
+feasibility check when they run). **What is guaranteed** is the indifference-zone
+statement only: *if* the best design's objective is at least ``delta`` above every other
+eligible design's, it is selected with probability at least ``1 - alpha`` (exactly for KN
+with normal outputs, asymptotically for KN++). With a constraint, eligible means mean hours
+at most ``budget - epsilon`` in every scenario; a design over ``budget + epsilon`` in some
+scenario is excluded within the same error. When several designs are within ``delta`` of
+the best, nothing is guaranteed: the reading "the selected design is within ``delta`` of
+the best with probability ``1 - alpha``" (probability of good selection) is not
+established for this procedure (Eckman & Henderson 2018, WSC, study when a good-selection
+guarantee follows from an indifference-zone one; no such result was found here for KN with
+CRN, screening and scenarios), so the record's sentence does not claim it.
 
 The simulator is a callback ``simulate(designs, scenario, replications)`` returning an
 array of outcomes of shape ``(len(designs), len(replications))`` (and, with
@@ -625,7 +646,7 @@ def select_best(
     maximize: bool = True,
     variance_updating: bool = True,
 ) -> Selection:
-    """Select the design with the best (worst-case) mean outcome, within ``delta`` w.p. ``1 - alpha``.
+    """Select the design with the best (worst-case) mean outcome; picks it w.p. >= ``1 - alpha`` if it leads by ``delta``.
 
     ``simulate(designs, scenario, replications)`` returns outcomes of shape
     ``(len(designs), len(replications))`` (with ``simulated_hours=True`` a pair
@@ -643,7 +664,9 @@ def select_best(
     ``mapper`` is a map-like callable that keeps order (``map``, ``Executor.map``,
     ``Client.map`` wrapped to gather); ``max_replications`` caps each design's
     replications (the guarantee then no longer holds and the record says so).
-    ``maximize=False`` selects the smallest mean.
+    ``maximize=False`` selects the smallest mean. ``variance_updating`` (default True) runs
+    KN++ (variances and ``h^2`` updated every stage; asymptotically valid) instead of KN
+    (first-stage variances; exactly valid for normal outputs).
 
     Raises :class:`~toolkit.errors.InvalidParameterError` on bad input, and when no design
     meets the budget (naming the cheapest design's hours).
@@ -1046,18 +1069,25 @@ def _record(
         else f"{s}-th lowest of the {m} scenario means"
     )
     guarantee = (
-        f"The selected design's {objective} is within {delta:g} {units} of the best, "
-        f"with probability at least {1 - alpha:g}"
+        f"If one design's {objective} is at least {delta:g} {units} better than every "
+        f"other eligible design's, the procedure selects it with probability at least "
+        f"{1 - alpha:g}"
     )
     if c["simulated_hours"]:
         guarantee += (
-            f", among designs whose mean coordinator hours are at most "
-            f"{c['budget']:g} - {c['hours_tolerance']:g} in every scenario (its own "
-            f"mean hours are at most {c['budget']:g} + {c['hours_tolerance']:g})"
+            f" (eligible: mean coordinator hours at most {c['budget']:g} - "
+            f"{c['hours_tolerance']:g} in every scenario; a design above {c['budget']:g} + "
+            f"{c['hours_tolerance']:g} in some scenario is excluded within the same error)"
         )
     guarantee += (
-        " (indifference-zone guarantee: the best is chosen with that probability "
-        f"whenever it leads every other design by at least {delta:g})."
+        " (indifference-zone guarantee"
+        + (
+            ", asymptotic in the zone's width for KN++ with its variance updating"
+            if c["variance_updating"]
+            else ""
+        )
+        + f"). If designs are closer than {delta:g}, no probability is guaranteed, "
+        f"not even that the selected design is within {delta:g} of the best."
     )
     if capped:
         guarantee = (

@@ -328,14 +328,16 @@ class Advise(BaseStudy):
             "check-in hours exceed the budget, or whose planned meeting hours a month "
             "exceed the availability, are dropped before simulation. The selection "
             "(toolkit.selection.select_best) screens (Nelson, Swann, Goldsman & Song 2001) "
-            "and then runs Kim & Nelson's (2001) fully sequential procedure with common "
+            "and then runs Kim & Nelson's fully sequential procedure in its KN++ form "
+            "(variances updated every stage; Kim & Nelson 2001, 2006) with common "
             "random numbers, robust over the plausible models (Fan, Hong & Zhang 2020) and "
             "with the simulated coordinator hours as a stochastic constraint (Andradottir "
             "& Kim 2010; Healey, Andradottir & Kim 2014). "
             + sel.guarantee
             + ("" if sel.guarantee_holds else " The guarantee does not hold for this run.")
             + f" It used {sel.total_replications:,} design-model replications "
-            f"(first stage n0 = {i['n0']}, h^2 = {i['kn_h2']:.3g}). The designs said to be "
+            f"(first stage n0 = {i['n0']}, h^2 = {i['kn_h2']:.3g} after it). The designs said "
+            "to be "
             "indistinguishable are those not shown to be more than delta worse on the "
             "replications they share with the recommended one (a description after the "
             "fact, not part of the guarantee). Every design within the budget is then "
