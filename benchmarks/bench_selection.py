@@ -11,17 +11,32 @@ on from 50 designs). Two configurations, each at k = 50 and k = 500:
 Each runs 1,000 macro-replications (``BENCH_SELECTION_MACRO`` overrides). Reported: the
 empirical probability of correct selection with its binomial standard error (target >=
 1 - alpha - 1.5 points = 0.935) and the mean replications used, against the equal-allocation
-procedure (n replications per design, pick the largest sample mean) with the smallest n
-whose exact PCS reaches the same empirical PCS (target <= 30%). With independent normal
-outputs that PCS is one integral, ``P(CS) = int phi(z) prod_i Phi(z + (mu_b - mu_i)
-sqrt(n) / sigma) dz``, computed on a grid (no simulation error); an empirical PCS of 1 is
-matched at 1 - 1 / (2 * macro) (half a failure).
+procedure (n replications per design, pick the largest sample mean) reaching the same
+empirical PCS (target <= 30%). The equal n is found two ways, and the ratio uses the first:
+
+- *empirical search on the same macro-replication design*: for macro-replication ``j`` the
+  equal-allocation procedure reads replications ``0..n-1`` of the same synthetic system
+  (same seed ``j``, the same random numbers KN read), for every ``n`` up to a cap at once
+  (running means); its empirical PCS at ``n`` is the share of the macro-replications whose
+  largest running mean after ``n`` replications is the best design's; the equal n is the
+  smallest ``n`` whose empirical PCS reaches KN's empirical PCS (a scan over every ``n``,
+  since an empirical PCS curve need not be monotone);
+- *exact*: with independent normal outputs equal allocation's PCS is one integral,
+  ``P(CS) = int phi(z) prod_i Phi(z + (mu_b - mu_i) sqrt(n) / sigma) dz``, computed on a
+  grid (no simulation error), and bisection gives the smallest ``n`` reaching KN's
+  empirical PCS.
+
+An empirical PCS of 1 is matched at 1 - 1 / (2 * macro) (half a failure).
+``BENCH_SELECTION_WORKERS`` (default 1) runs the macro-replications in a process pool; the
+figures do not depend on it. ``BENCH_SELECTION_VARIANCE_UPDATING=0`` runs KN without
+variance updating (the procedure before KN++), for comparison.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from scipy import stats
@@ -56,32 +71,64 @@ def equal_allocation_n(means: np.ndarray, target: float, sigma: float = SIGMA) -
     return hi
 
 
-def one_configuration(name: str, means: np.ndarray, macro: int) -> dict:
+def _kn_once(args: tuple) -> tuple[bool, int]:
+    """One macro-replication of select_best: (correct, replications used)."""
+    means, seed, updating = args
     k = len(means)
+    sel = select_best(
+        SyntheticSystem(means, sigma=SIGMA, seed=seed),
+        np.arange(k),
+        delta=DELTA,
+        alpha=ALPHA,
+        n0=N0,
+        block=50,
+        variance_updating=updating,
+    )
+    return bool(sel.selected == int(np.argmax(means))), int(sel.total_replications)
+
+
+def _equal_once(args: tuple) -> np.ndarray:
+    """Equal allocation on macro-replication ``seed``'s random numbers: correct after n = 1..cap."""
+    means, seed, cap = args
+    k = len(means)
+    x = SyntheticSystem(means, sigma=SIGMA, seed=seed)(np.arange(k), 0, np.arange(cap))
+    running = np.cumsum(x, axis=1)  # (k, cap): the ordering of running sums = of means
     best = int(np.argmax(means))
+    return np.argmax(running, axis=0) == best  # (cap,)
+
+
+def equal_allocation_n_empirical(
+    means: np.ndarray, target: float, macro: int, cap: int, pool_map
+) -> tuple[int | None, float]:
+    """The smallest n whose empirical equal-allocation PCS (same seeds) reaches ``target``."""
+    rows = list(pool_map(_equal_once, [(means, seed, cap) for seed in range(macro)]))
+    pcs = np.mean(np.vstack(rows), axis=0)  # pcs[n - 1]
+    hit = np.flatnonzero(pcs >= target)
+    return (int(hit[0]) + 1, float(pcs[hit[0]])) if hit.size else (None, float(pcs.max()))
+
+
+def one_configuration(name: str, means: np.ndarray, macro: int, pool_map=map) -> dict:
+    k = len(means)
+    updating = os.environ.get("BENCH_SELECTION_VARIANCE_UPDATING", "1") != "0"
     start = time.perf_counter()
-    correct, used = 0, []
-    for seed in range(macro):
-        sel = select_best(
-            SyntheticSystem(means, sigma=SIGMA, seed=seed),
-            np.arange(k),
-            delta=DELTA,
-            alpha=ALPHA,
-            n0=N0,
-            block=50,
-        )
-        correct += sel.selected == best
-        used.append(sel.total_replications)
+    out = list(pool_map(_kn_once, [(means, seed, updating) for seed in range(macro)]))
     seconds = time.perf_counter() - start
+    correct = sum(c for c, _ in out)
+    used = [u for _, u in out]
     pcs = correct / macro
     se = np.sqrt(pcs * (1 - pcs) / macro)
     target = pcs if correct < macro else 1 - 0.5 / macro
-    n_eq = equal_allocation_n(means, target)
+    n_exact = equal_allocation_n(means, target)
+    n_emp, pcs_emp = equal_allocation_n_empirical(
+        means, target, macro, int(np.ceil(1.6 * n_exact)) + 10, pool_map
+    )
+    n_eq = n_emp if n_emp is not None else n_exact
     mean_used = float(np.mean(used))
     ratio = mean_used / (k * n_eq)
     ok = pcs >= 1 - ALPHA - 0.015 and ratio <= 0.30
     return {
         "benchmark": f"select_best, {name}, k = {k}, {macro} macro-replications",
+        "procedure": "KN++ (variance updating)" if updating else "KN",
         "seconds": round(seconds, 1),
         "target": "PCS >= 0.935; replications <= 30% of equal allocation",
         "ok": bool(ok),
@@ -90,12 +137,15 @@ def one_configuration(name: str, means: np.ndarray, macro: int) -> dict:
         "replications_mean": round(mean_used, 1),
         "replications_sd": round(float(np.std(used, ddof=1)), 1),
         "equal_allocation_n": n_eq,
+        "equal_allocation_n_exact": n_exact,
+        "equal_allocation_empirical_pcs": round(pcs_emp, 4),
         "equal_allocation_total": k * n_eq,
         "ratio": round(ratio, 3),
+        "ratio_exact_n": round(mean_used / (k * n_exact), 3),
         "note": (
             f"PCS {pcs:.3f} (se {se:.3f}); {mean_used:.0f} replications vs "
-            f"{k * n_eq} for equal allocation ({n_eq} each) at PCS {target:.4f}: "
-            f"{100 * ratio:.0f}%"
+            f"{k * n_eq} for equal allocation ({n_eq} each, empirical search; exact "
+            f"{n_exact}) at PCS {target:.4f}: {100 * ratio:.0f}%"
         ),
     }
 
@@ -103,13 +153,18 @@ def one_configuration(name: str, means: np.ndarray, macro: int) -> dict:
 def run() -> list[dict]:
     macro = int(os.environ.get("BENCH_SELECTION_MACRO", "1000"))
     which = os.environ.get("BENCH_SELECTION_ONLY", "")
+    workers = int(os.environ.get("BENCH_SELECTION_WORKERS", "1"))
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    pool_map = pool.map if pool is not None else map
     rows = []
     for k in (50, 500):
         for name, make in (("slippage", slippage_means), ("increasing means", increasing_means)):
             label = f"{name} k={k}"
             if which and which not in label:
                 continue
-            rows.append(one_configuration(name, make(k, DELTA)[:, 0], macro))
+            rows.append(one_configuration(name, make(k, DELTA)[:, 0], macro, pool_map))
+    if pool is not None:
+        pool.shutdown()
     return rows
 
 

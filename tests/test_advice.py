@@ -260,9 +260,10 @@ def test_advice_recommends_an_eligible_design_with_sentences(small_advice):
     assert "across the 8 plausible models" in lines[1]
     assert "chance of exceeding the budget" in lines[2]
     assert (
-        "within 2 points of completion of the best, with probability at least 0.95"
-        in a.selection.guarantee
+        "at least 2 points of completion better than every other eligible design's, the "
+        "procedure selects it with probability at least 0.95" in a.selection.guarantee
     )
+    assert "not even that the selected design is within 2 of the best" in a.selection.guarantee
     assert a.selection.guarantee in lines
     assert a.change_text in lines
 

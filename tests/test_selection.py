@@ -84,7 +84,12 @@ def test_recovers_a_planted_best_design(seed):
     assert sel.selected == best
     assert sel.designs.loc[sel.designs.design == best, "status"].item() == "selected"
     assert sel.guarantee_holds
-    assert "within 0.5 outcome units of the best, with probability at least 0.95" in sel.guarantee
+    assert (
+        "at least 0.5 outcome units better than every other eligible design's, the "
+        "procedure selects it with probability at least 0.95" in sel.guarantee
+    )
+    assert "asymptotic in the zone's width for KN++" in sel.guarantee
+    assert "no probability is guaranteed" in sel.guarantee
 
 
 def test_design_ids_are_passed_back_and_minimizing_picks_the_smallest():
@@ -119,7 +124,7 @@ def test_screening_removes_clearly_inferior_designs_before_the_sequential_phase(
     screened = sel.designs[sel.designs.status == "screened"]
     assert len(screened) > 60
     assert (screened.replications == 10).all()
-    # the sequential phase starts on fresh replications 10..19
+    # the sequential phase goes on from the first stage: its next replication is 10
     later = {r for d, _, reps in spy.calls for r in reps if len(d) < 120}
     assert min(later) == 10
 
@@ -226,7 +231,7 @@ def test_stochastic_hours_constraint_drops_the_infeasible_best():
     assert d.loc[5, "status"] == "infeasible"
     assert d.loc[5, "mean_hours"] > 12
     assert sel.cells.query("design == 4").feasibility.eq("feasible").all()
-    assert "mean coordinator hours are at most 12 - 1" in sel.guarantee
+    assert "mean coordinator hours at most 12 - 1 in every scenario" in sel.guarantee
     assert "feasibility" in sel.inputs["parts"]
 
 
@@ -347,7 +352,7 @@ def test_a_replication_cap_says_the_guarantee_does_not_hold():
 
 
 def test_a_cap_before_the_sequential_phase_picks_from_the_first_stage():
-    mu = increasing_means(60, 0.5)  # screening on; the cap falls inside the fresh stage
+    mu = increasing_means(60, 0.5)  # screening on; the cap stops the sequential phase early
     sel = select_best(
         SyntheticSystem(mu, seed=17), range(60), delta=0.5, n0=10, max_replications=15
     )
@@ -413,3 +418,36 @@ def test_a_simulator_without_hours_is_named_when_hours_are_simulated():
         select_best(
             SyntheticSystem(np.zeros(3)), range(3), delta=0.5, budget=5, simulated_hours=True
         )
+
+
+def test_kn_without_variance_updating_keeps_the_first_stage_constants_and_says_exact():
+    mu = slippage_means(6, 0.5)
+    kn = select_best(
+        SyntheticSystem(mu, seed=21), range(6), delta=0.5, n0=10, variance_updating=False
+    )
+    knpp = select_best(SyntheticSystem(mu, seed=21), range(6), delta=0.5, n0=10)
+    assert kn.inputs["variance_updating"] is False and knpp.inputs["variance_updating"] is True
+    assert "KN++" not in kn.guarantee and "KN++" in knpp.guarantee
+    # both start from the same first stage, with the same h^2 there
+    assert kn.inputs["kn_h2"] == knpp.inputs["kn_h2"] == pytest.approx(kn_h2(0.05 / 5, 10))
+
+
+def test_variance_updating_uses_fewer_replications_in_slippage_on_average():
+    mu = slippage_means(10, 0.5)
+    used = {
+        vu: np.mean(
+            [
+                select_best(
+                    SyntheticSystem(mu, seed=s),
+                    range(10),
+                    delta=0.5,
+                    n0=10,
+                    variance_updating=vu,
+                    block=20,
+                ).total_replications
+                for s in range(20)
+            ]
+        )
+        for vu in (False, True)
+    }
+    assert used[True] < used[False], used

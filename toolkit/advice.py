@@ -16,7 +16,9 @@ coordinator's budget in hours for the whole program, optionally the hours a mont
    are still open at a check-in, coaching, rematches and closures a flag triggers) are
    simulated and enter the selection as a stochastic constraint;
 2. runs the **selection with a guarantee** (:func:`toolkit.selection.select_best`:
-   screening, then Kim & Nelson's fully sequential procedure with common random numbers,
+   screening, then Kim & Nelson's fully sequential procedure (KN++, variance updating)
+   with common random numbers; the guarantee is the indifference-zone one: the best is
+   picked with probability >= 1 - alpha if it leads every other design by delta,
    robust over a finite set of plausible models, Fan, Hong & Zhang 2020, with the hours
    constraint of Andradottir & Kim 2010): the callback (:class:`AdviceSimulator`) runs
    designs x one scenario (a model of the ensemble) x replications through

@@ -12,8 +12,12 @@ procedure asks the simulator only for what it needs and stops when one design is
    ``(t S_il / sqrt(n0) - delta)^+``, with ``S_il^2`` the variance of the paired differences
    and ``t`` the Bonferroni t quantile (so the step stays valid under common random
    numbers, where the Slepian argument for independent systems does not apply); the
-   survivors then start the sequential phase on *fresh* replications, so the two phases
-   are independent and their error probabilities add;
+   survivors go on into the sequential phase with the same first stage (no fresh
+   restart). The two phases' errors still add: "the best is screened out" and "the best
+   is eliminated by ``l``" (which needs the pair's partial sums to leave KN's triangle on
+   the wrong side, an event defined whatever else was screened) are events on one
+   probability space, so the union bound holds without independence (derived here; Nelson
+   et al. 2001 combine screening with a two-stage procedure, not with KN);
 3. **the fully sequential procedure KN** (Kim & Nelson 2001, ACM TOMACS 11:251), valid with
    common random numbers and unequal variances: with first-stage size ``n0``, per-comparison
    error ``beta``, ``eta = ((2 beta)^(-2/(n0-1)) - 1) / 2``, ``h^2 = 2 eta (n0 - 1)`` (c = 1),
@@ -21,7 +25,14 @@ procedure asks the simulator only for what it needs and stops when one design is
    ``W_il(r) = max(0, (delta / (2 r)) (h^2 S_il^2 / delta^2 - r))``, design ``i`` is dropped
    after ``r`` replications when its mean is below a survivor ``l``'s mean minus
    ``W_il(r)``. With ``k`` designs and one scenario ``beta = alpha / (k - 1)``, KN's own
-   constant;
+   constant. By default (``variance_updating=True``) this is **KN++** (Kim & Nelson 2006,
+   Oper Res 54:475): ``S_il^2`` and ``h^2`` are recomputed at every stage from all ``r``
+   replications, ``h^2`` with ``r - 1`` degrees of freedom (KN++ uses the Sidak
+   ``beta = 1 - (1 - alpha)^(1/(k-1))``; the Bonferroni ``alpha / (k - 1)`` kept here is
+   slightly smaller, so more conservative, and valid under CRN). KN's guarantee is exact
+   for normal outputs; KN++'s is asymptotic (as ``delta -> 0``, Kim & Nelson 2006), so
+   its finite-sample PCS is checked by simulation (``benchmarks/bench_selection.py``,
+   ``tests/test_selection.py``);
 4. **robust selection over scenarios** (Fan, Hong & Zhang 2020, Manag Sci 66:190): with
    ``m`` scenarios (plausible models) a design's objective is its worst-case mean over the
    scenarios (or a stated lower quantile: the ``s``-th smallest scenario mean,
@@ -32,10 +43,13 @@ procedure asks the simulator only for what it needs and stops when one design is
    (one of the best's ``m - s + 1`` highest, one of ``l``'s ``s`` lowest) whose true
    means are ``delta`` apart to cross the KN boundary the wrong way, so the union bound
    runs over ``(k - 1) s (m - s + 1)`` cell pairs and ``beta = alpha / ((k-1) s (m-s+1))``
-   (``(k - 1) m`` for the worst case). This follows the structure of Fan, Hong & Zhang's
-   sequential procedure (cell-by-cell KN comparisons, Bonferroni over scenarios); the
-   validity argument is the union bound just given, written here rather than copied
-   from the paper's constants. With one scenario it is exactly KN;
+   (``(k - 1) m`` for the worst case). *Taken from the paper* (as far as its published
+   abstract and conference version, WSC 2013, could be read here; the full text with its
+   constants could not): the objective, the worst-case mean over a finite set of
+   plausible distributions, and the indifference-zone PCS ``>= 1 - alpha`` for a fully
+   sequential procedure. *Derived here*: the cell-by-cell KN comparisons, the union bound
+   over cell pairs and its constant ``beta``, and the quantile (``s > 1``) generalisation,
+   which is not in the paper. With one scenario it is exactly KN;
 5. **a stochastic constraint** (Andradottir & Kim 2010, Nav Res Logist 57:403; with CRN,
    Healey, Andradottir & Kim 2014): coordinator hours that vary by replication must have
    mean at most ``budget`` in every scenario, with tolerance ``epsilon``. Each cell's
@@ -48,10 +62,17 @@ procedure asks the simulator only for what it needs and stops when one design is
    ``beta_F = alpha_F / (k - 1 + m)``.
 
 ``alpha`` is split evenly between the parts that run (selection, and screening and the
-feasibility check when they run). The guarantee (when the best design's objective is at
-least ``delta`` above every other eligible design's) is ``P(correct selection) >= 1 -
-alpha``; with a constraint, eligible means mean hours at most ``budget - epsilon`` and the
-selected design's mean hours are at most ``budget + epsilon``.
+feasibility check when they run). **What is guaranteed** is the indifference-zone
+statement only: *if* the best design's objective is at least ``delta`` above every other
+eligible design's, it is selected with probability at least ``1 - alpha`` (exactly for KN
+with normal outputs, asymptotically for KN++). With a constraint, eligible means mean hours
+at most ``budget - epsilon`` in every scenario; a design over ``budget + epsilon`` in some
+scenario is excluded within the same error. When several designs are within ``delta`` of
+the best, nothing is guaranteed: the reading "the selected design is within ``delta`` of
+the best with probability ``1 - alpha``" (probability of good selection) is not
+established for this procedure (Eckman & Henderson 2018, WSC, study when a good-selection
+guarantee follows from an indifference-zone one; no such result was found here for KN with
+CRN, screening and scenarios), so the record's sentence does not claim it.
 
 The simulator is a callback ``simulate(designs, scenario, replications)`` returning an
 array of outcomes of shape ``(len(designs), len(replications))`` (and, with
@@ -352,23 +373,121 @@ def _dominated(
     return beats.any(axis=1)
 
 
-def _kn_margin(amat: np.ndarray, r: int, delta: float) -> Callable:
-    """KN's ``W_ab(r) = max(0, A_ab / r - delta / 2)`` with ``A = h^2 S^2 / (2 delta)``."""
-
-    def margin(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        w = amat[np.ix_(a, b)]
-        w *= 1.0 / r
-        w -= delta / 2.0
-        return np.maximum(w, 0.0, out=w)
-
-    return margin
-
-
 def _pair_variances(first: np.ndarray) -> np.ndarray:
     """Sample variances of every paired cell difference over the rows of ``first``."""
     cov = np.atleast_2d(np.cov(first, rowvar=False))
     d = np.diag(cov)
     return np.maximum(d[:, None] + d[None, :] - 2.0 * cov, 0.0)
+
+
+class _KN:
+    """KN's continuation region over the cells of the designs that entered the sequential phase.
+
+    ``A[a, b] = h^2 S_ab^2 / (2 delta)``, so ``W_ab(r) = max(0, A[a, b] / r - delta / 2)``.
+    Without variance updating (KN, Kim & Nelson 2001) ``S^2`` and ``h^2`` come from the
+    first ``n0`` replications and never change. With it (KN++, Kim & Nelson 2006, Oper Res
+    54:475) both are recomputed at every stage from all ``r`` replications so far:
+    ``S_ab^2(r)`` the sample variance of the paired differences and ``h^2`` with ``r - 1``
+    degrees of freedom (running sums of cross-products over the live cells only, compacted
+    as designs leave; one outer product a stage).
+    """
+
+    def __init__(self, run, first, m, beta, delta, updating):
+        self.run, self.m, self.beta, self.delta = run, m, beta, delta
+        self.updating = bool(updating)
+        n0, dm = first.shape
+        self.h2 = kn_h2(beta, n0)
+        self.design = np.repeat(np.arange(len(run)), m)  # local design of each cell
+        self.A0 = self.h2 * _pair_variances(first) / (2.0 * delta)
+        other = self.design[:, None] != self.design[None, :]
+        amax = float(self.A0[other].max()) if len(run) > 1 else 0.0
+        self.end = math.floor(2.0 * amax / delta) + 1  # KN's last stage (fixed variances)
+        self.amin0 = np.where(other, self.A0, np.inf).reshape(len(run), m, dm).min(axis=(1, 2))
+        self.r = n0
+        self.cells = np.arange(dm)  # local ids of the cells kept (live designs)
+        self.last_amin: np.ndarray | None = None
+        self.pos = np.arange(dm)  # local cell id -> row of the compact arrays
+        if self.updating:
+            self.centre = first.mean(axis=0)
+            z = first - self.centre
+            self.zsum = z.sum(axis=0)
+            self.cross = z.T @ z
+            self.live_block = self._block()
+
+    def _block(self) -> np.ndarray:
+        """``A`` between every pair of kept cells, from the running sums (KN++)."""
+        r = self.r
+        zbar = self.zsum / r
+        dg = np.diag(self.cross)
+        ss = self.cross * -2.0
+        ss += dg[:, None]
+        ss += dg[None, :]
+        ss -= r * (zbar[:, None] - zbar[None, :]) ** 2
+        np.maximum(ss, 0.0, out=ss)
+        ss *= self.h2 / ((r - 1) * 2.0 * self.delta)
+        return ss
+
+    def update(self, y, offset, g, live, sign):
+        """Bring the live cells' ``S^2`` and ``h^2`` to ``r = g - offset`` replications (KN++)."""
+        r = g - offset
+        if not self.updating or r <= self.r:
+            return
+        keep = np.repeat(live, self.m)[self.cells]
+        if not keep.all():  # compact the running sums to the live cells
+            self.cells, self.centre = self.cells[keep], self.centre[keep]
+            self.zsum, self.cross = self.zsum[keep], self.cross[np.ix_(keep, keep)]
+            self.pos[self.cells] = np.arange(len(self.cells))
+        for t in range(self.r, r):  # one row a stage
+            z = y[offset + t][self.run, :].reshape(-1)[self.cells] * sign - self.centre
+            self.zsum += z
+            self.cross += np.outer(z, z)
+        self.r = r
+        self.h2 = kn_h2(self.beta, r)
+        self.live_block = self._block()
+        self.last_amin = None
+
+    def margin(self, r: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``W_ab(r)`` for cell index arrays (local cell ids), for :func:`_dominated`."""
+
+        def w(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            if self.updating:
+                out = self.live_block[np.ix_(self.pos[a], self.pos[b])]
+            else:
+                out = self.A0[np.ix_(a, b)]
+            out *= 1.0 / r
+            out -= self.delta / 2.0
+            return np.maximum(out, 0.0, out=out)
+
+        return w
+
+    def amin(self) -> np.ndarray:
+        """Per local design, its smallest ``A`` against the cells of the other designs
+        (live ones with updating; ``inf`` for a design not kept)."""
+        if not self.updating:
+            return self.amin0
+        d = len(self.run)
+        dc = self.design[self.cells]
+        blk = np.where(dc[:, None] != dc[None, :], self.live_block, np.inf)
+        low = np.full(d, np.inf)
+        np.minimum.at(low, dc, blk.min(axis=1))
+        self.last_amin = low
+        return low
+
+    def all_zero(self, r: int, live: np.ndarray) -> bool:
+        """True when every ``W`` between the ``live`` designs is 0 (the triangle has closed)."""
+        if not self.updating:
+            return r >= self.end
+        keep = np.repeat(live, self.m)[self.cells]
+        dc = self.design[self.cells][keep]
+        if (dc == dc[0]).all():
+            return True
+        # max A >= every live design's smallest A (computed this stage): a cheap "not yet"
+        low = self.last_amin
+        if low is not None and 2.0 * float(np.max(low[live], initial=0.0)) / self.delta >= r:
+            return False
+        blk = self.live_block if keep.all() else self.live_block[np.ix_(keep, keep)]
+        top = float(np.where(dc[:, None] != dc[None, :], blk, 0.0).max())
+        return 2.0 * top / self.delta < r
 
 
 # ---------------------------------------------------------------------------------------
@@ -442,6 +561,7 @@ def _check_inputs(
     chunk_size,
     simulate,
     units,
+    variance_updating,
 ):
     if not callable(simulate):
         raise fail(
@@ -461,6 +581,7 @@ def _check_inputs(
         "n0": check_int(n0, "n0", OWNER, low=2, high=100_000),
         "block": check_int(block, "block", OWNER, low=1, high=1_000_000),
         "simulated_hours": check_bool(simulated_hours, "simulated_hours", OWNER),
+        "variance_updating": check_bool(variance_updating, "variance_updating", OWNER),
     }
     if screening not in (True, False, "auto") or isinstance(screening, np.bool_):
         raise fail("screening", OWNER, "True, False or 'auto'", screening)
@@ -523,8 +644,9 @@ def select_best(
     chunk_size: int | None = None,
     units: str = "outcome units",
     maximize: bool = True,
+    variance_updating: bool = True,
 ) -> Selection:
-    """Select the design with the best (worst-case) mean outcome, within ``delta`` w.p. ``1 - alpha``.
+    """Select the design with the best (worst-case) mean outcome; picks it w.p. >= ``1 - alpha`` if it leads by ``delta``.
 
     ``simulate(designs, scenario, replications)`` returns outcomes of shape
     ``(len(designs), len(replications))`` (with ``simulated_hours=True`` a pair
@@ -542,7 +664,9 @@ def select_best(
     ``mapper`` is a map-like callable that keeps order (``map``, ``Executor.map``,
     ``Client.map`` wrapped to gather); ``max_replications`` caps each design's
     replications (the guarantee then no longer holds and the record says so).
-    ``maximize=False`` selects the smallest mean.
+    ``maximize=False`` selects the smallest mean. ``variance_updating`` (default True) runs
+    KN++ (variances and ``h^2`` updated every stage; asymptotically valid) instead of KN
+    (first-stage variances; exactly valid for normal outputs).
 
     Raises :class:`~toolkit.errors.InvalidParameterError` on bad input, and when no design
     meets the budget (naming the cheapest design's hours).
@@ -565,6 +689,7 @@ def select_best(
         chunk_size,
         simulate,
         units,
+        variance_updating,
     )
     ids, scen, delta, alpha, n0 = c["ids"], c["scenarios"], c["delta"], c["alpha"], c["n0"]
     k, m = len(ids), len(scen)
@@ -686,10 +811,10 @@ def select_best(
             elim = np.flatnonzero(feasible_design()[run])
             out = _dominated(means, np.arange(d), elim, s, lambda a, b: wscreen[np.ix_(a, b)])
             leave(run[out], "screened", "screening", g)
-            xsum[:] = 0.0  # the sequential phase starts on fresh replications
             constants.update(screen_t=t, screen_beta=beta, screened_designs=d)
             stages.append(("screening", g, int(alive.sum())))
-            offset = n0
+            # the sequential phase goes on from the same first stage (no fresh restart):
+            # the two phases' errors are events on one probability space and add
 
         # 3. fully sequential phase (KN, robust over scenarios, constrained)
         while True:
@@ -709,23 +834,19 @@ def select_best(
                 run = np.flatnonzero(alive)
                 d = len(run)
                 beta = a_part / max((d - 1) * s * (m - s + 1), 1)
-                h2 = kn_h2(beta, n0)
                 first = sampler.y[offset : offset + n0][:, run, :].reshape(n0, d * m) * sign
-                amat = h2 * _pair_variances(first) / (2.0 * delta)
-                same = np.repeat(np.arange(d), m)
-                other = same[:, None] != same[None, :]
-                amin = np.where(other, amat, np.inf).reshape(d, m, d * m).min(axis=(1, 2))
-                amax = float(amat[other].max()) if d > 1 else 0.0
-                kn = {
-                    "run": run,
-                    "A": amat,
-                    "amin": amin,
-                    "end": math.floor(2.0 * amax / delta) + 1,
-                }
-                constants.update(kn_beta=beta, kn_h2=h2, kn_designs=d, kn_last_stage=kn["end"] + 0)
-            run = kn["run"]
+                kn = _KN(run, first, m, beta, delta, c["variance_updating"])
+                constants.update(
+                    kn_beta=beta,
+                    kn_h2=kn.h2,
+                    kn_designs=d,
+                    kn_last_stage=kn.end,
+                    kn_variance_updating=c["variance_updating"],
+                )
+            run = kn.run
             live = alive[run]
             loc = np.flatnonzero(live)
+            kn.update(sampler.y, offset, g, live, sign)
             means = xsum[run] / r
             theta = _theta(means, s)
             elig = loc[feasible_design()[run][loc]]
@@ -733,9 +854,9 @@ def select_best(
                 top = np.sort(theta[elig])[::-1]
                 best_l = elig[np.argmax(theta[elig])]
                 top_excl = np.where(loc == best_l, top[1] if top.size > 1 else -np.inf, top[0])
-                wmin = np.maximum(kn["amin"][loc] / r - delta / 2.0, 0.0)
+                wmin = np.maximum(kn.amin()[loc] / r - delta / 2.0, 0.0)
                 cand = loc[theta[loc] < top_excl - wmin]
-                out = _dominated(means, cand, elig, s, _kn_margin(kn["A"], r, delta))
+                out = _dominated(means, cand, elig, s, kn.margin(r))
                 if out.any():
                     leave(run[cand[out]], "eliminated", "sequential", g)
             n_alive = int(alive.sum())
@@ -745,7 +866,7 @@ def select_best(
             undetermined = alive & ~feasible_design()
             if n_alive == 1 and not undetermined.any():
                 break
-            if r >= kn["end"] and not undetermined.any():
+            if kn.all_zero(r, alive[run]) and not undetermined.any():
                 break  # every W is 0: ties left; the best mean wins below
             if cap is not None and g >= cap:
                 capped = True
@@ -948,18 +1069,25 @@ def _record(
         else f"{s}-th lowest of the {m} scenario means"
     )
     guarantee = (
-        f"The selected design's {objective} is within {delta:g} {units} of the best, "
-        f"with probability at least {1 - alpha:g}"
+        f"If one design's {objective} is at least {delta:g} {units} better than every "
+        f"other eligible design's, the procedure selects it with probability at least "
+        f"{1 - alpha:g}"
     )
     if c["simulated_hours"]:
         guarantee += (
-            f", among designs whose mean coordinator hours are at most "
-            f"{c['budget']:g} - {c['hours_tolerance']:g} in every scenario (its own "
-            f"mean hours are at most {c['budget']:g} + {c['hours_tolerance']:g})"
+            f" (eligible: mean coordinator hours at most {c['budget']:g} - "
+            f"{c['hours_tolerance']:g} in every scenario; a design above {c['budget']:g} + "
+            f"{c['hours_tolerance']:g} in some scenario is excluded within the same error)"
         )
     guarantee += (
-        " (indifference-zone guarantee: the best is chosen with that probability "
-        f"whenever it leads every other design by at least {delta:g})."
+        " (indifference-zone guarantee"
+        + (
+            ", asymptotic in the zone's width for KN++ with its variance updating"
+            if c["variance_updating"]
+            else ""
+        )
+        + f"). If designs are closer than {delta:g}, no probability is guaranteed, "
+        f"not even that the selected design is within {delta:g} of the best."
     )
     if capped:
         guarantee = (
@@ -981,6 +1109,7 @@ def _record(
         "hours_tolerance": c["hours_tolerance"],
         "max_replications": c["max_replications"],
         "block": c["block"],
+        "variance_updating": c["variance_updating"],
         "maximize": sign > 0,
         "units": units,
         "designs_after_budget_filter": d0,

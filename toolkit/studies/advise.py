@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._notebook import output_dir, show_html, show_table
+from toolkit.studies._notebook import output_dir, show_html
 from toolkit.studies._params import Cadence, Policy, RosterGroup, cadences, policies
 
 __all__ = ["STUDY", "Advise", "Parameters"]
@@ -255,9 +255,9 @@ class Advise(BaseStudy):
                         t["completion_mean"], t["completion_low"], t["completion_high"], strict=True
                     )
                 ],
-                "skill gain, points": [pts(m) for m in t["learning_mean"]],
+                "skill gain (points)": [pts(m) for m in t["learning_mean"]],
                 "coordinator hours": [fmt_number(h, 1) for h in t["hours_mean"]],
-                "P(over budget)": [f"{p:.0%}" for p in t["p_over_budget"]],
+                "chance over budget": [f"{p:.0%}" for p in t["p_over_budget"]],
                 "hours per extra completed pair": [
                     "cheapest" if d == advice.cheapest else "-" if pd.isna(c) else fmt_number(c, 1)
                     for d, c in zip(t["design"], t["marginal_cost"], strict=True)
@@ -294,12 +294,16 @@ class Advise(BaseStudy):
         ]
 
     def show_tables(self, advice: Any) -> None:
-        show_table(
+        """The shortlist, fitted to the page: the design column wraps (the report's tables
+        keep cells on one line, which made this one wider than the page)."""
+        from toolkit.report import table_html
+
+        markup = table_html(
             self.shortlist(advice),
-            "The recommended design, the designs "
-            "statistically indistinguishable from it, and the Pareto set of outcome "
-            "against coordinator hours",
+            caption="The recommended design, the designs statistically indistinguishable "
+            "from it, and the Pareto set of outcome against coordinator hours",
         )
+        show_html(markup.replace("<tr><td>", '<tr><td style="white-space:normal;min-width:15rem">'))
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -325,14 +329,16 @@ class Advise(BaseStudy):
             "check-in hours exceed the budget, or whose planned meeting hours a month "
             "exceed the availability, are dropped before simulation. The selection "
             "(toolkit.selection.select_best) screens (Nelson, Swann, Goldsman & Song 2001) "
-            "and then runs Kim & Nelson's (2001) fully sequential procedure with common "
+            "and then runs Kim & Nelson's fully sequential procedure in its KN++ form "
+            "(variances updated every stage; Kim & Nelson 2001, 2006) with common "
             "random numbers, robust over the plausible models (Fan, Hong & Zhang 2020) and "
             "with the simulated coordinator hours as a stochastic constraint (Andradottir "
             "& Kim 2010; Healey, Andradottir & Kim 2014). "
             + sel.guarantee
             + ("" if sel.guarantee_holds else " The guarantee does not hold for this run.")
             + f" It used {sel.total_replications:,} design-model replications "
-            f"(first stage n0 = {i['n0']}, h^2 = {i['kn_h2']:.3g}). The designs said to be "
+            f"(first stage n0 = {i['n0']}, h^2 = {i['kn_h2']:.3g} after it). The designs said "
+            "to be "
             "indistinguishable are those not shown to be more than delta worse on the "
             "replications they share with the recommended one (a description after the "
             "fact, not part of the guarantee). Every design within the budget is then "
