@@ -77,6 +77,7 @@ __all__ = [
     "ReferenceTable",
     "abc_posterior",
     "calibration_check",
+    "example_logs",
     "fit_program",
     "fit_report_html",
     "fit_prior",
@@ -732,6 +733,20 @@ def write_example_logs(folder: str | os.PathLike) -> Path:
 
     logs, _ = synthetic_logs(EXAMPLE_SHAPE, EXAMPLE_TRUTH, seed=EXAMPLE_SEED)
     return write_logs(logs, folder)
+
+
+def example_logs(folder: str | os.PathLike | None = None) -> Path:
+    """The folder of the example program's logs: the repository's
+    ``synthetic_data/program_logs`` when the package runs from a checkout, otherwise the
+    same files written by :func:`write_example_logs` into ``folder`` (default: the cache
+    folder, ``$RMT_CACHE_DIR/program_logs``)."""
+    here = Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs"
+    if folder is None and (here / "pairs.csv").is_file():
+        return here
+    target = Path(folder) if folder is not None else _cache_dir().parent / "program_logs"
+    if not (target / "pairs.csv").is_file():
+        write_example_logs(target)
+    return target
 
 
 def _figure_html(result: FitResult) -> str:
