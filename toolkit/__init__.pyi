@@ -231,6 +231,7 @@ from .fitting import (
     ReferenceTable,
     abc_posterior,
     calibration_check,
+    example_logs,
     fit_prior,
     fit_program,
     fit_report_html,
@@ -245,8 +246,12 @@ from .fitting import (
 from .watch import (
     BASELINES,
     FEATURES,
+    RiskModel,
     WatchResult,
+    load_risk,
+    risk_fingerprint,
     score_risks,
+    train_risk,
     visible,
     watch_list,
 )
