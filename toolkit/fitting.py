@@ -64,7 +64,7 @@ from toolkit.history_matching import prior_sample
 from toolkit.logs import ProgramLogs, ProgramTables, from_simulation
 from toolkit.matching import match
 from toolkit.program import ProgramDesign
-from toolkit.summaries import SummarySpec, summarise, summary_spec
+from toolkit.summaries import SUMMARIES, SummarySpec, summarise, summary_spec
 
 __all__ = [
     "EXAMPLE_SEED",
@@ -110,6 +110,9 @@ _MISFIT_Q = 0.001  # a summary below this prior-predictive quantile (or above 1 
 _JOINT_Q = 0.99  # nearest-neighbour distance quantile of held-out programs
 _COVERAGE_TOL = 0.05
 _OWNER = "fit_program"
+# The summary statistics' version: bumped when a summary is added or changed, so a cached
+# reference table of other summaries is not reused (2: contact_gaps added).
+_SUMMARIES_VERSION = 2
 
 
 def fit_prior(parameters: tuple[str, ...] = FIT_PARAMETERS) -> pd.DataFrame:
@@ -283,6 +286,7 @@ def _fingerprint(
             "toolkit": __version__,
             "shape": shape.to_dict(),
             "spec": spec.to_dict(),
+            "summaries": [*SUMMARIES, _SUMMARIES_VERSION],
             "prior": prior[["parameter", "distribution", "low", "high"]].to_dict("records"),
             "points": points,
             "held_out": held_out,
