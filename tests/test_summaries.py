@@ -48,7 +48,7 @@ def test_observed_summaries_equal_simulated_summaries_for_a_simulation_exported_
     closures = res.events[res.events["event"] == "closure"]
     seen = closures[closures["week"].to_numpy() <= observed[closures["pair_id"].to_numpy()]]
     assert (read.pairs["closed_week"] > 0).sum() == len(seen)
-    assert len(direct.columns) == 17  # 3 weeks + 3 cadences + 2 + 3 + 2 + 3 + 1
+    assert len(direct.columns) == 20  # 3 weeks + 3 cadences + 2 + 3 + 3 + 2 + 3 + 1
 
 
 def test_summaries_match_a_hand_count():
@@ -92,6 +92,36 @@ def test_summaries_match_a_hand_count():
     assert s["rating_low_share"] == pytest.approx(2.5 / 4)
     # low ratings (pairs 0, 1): pair 1 ends within 4 weeks; high (pair 2): none does
     assert s["rating_closure_gap"] == pytest.approx(1.5 / 3 - 0.5 / 2)
+
+
+def test_contact_gap_summaries_match_a_hand_count():
+    # pair 0 meets in week 1 only and ends in week 11; pair 1 meets every week; pair 2
+    # misses weeks 1-5, then meets every week (weeks before a first meeting count)
+    pairs = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0, 1, 2],
+            "cadence": "weekly",
+            "observed_weeks": 12,
+            "closed_week": [11, 0, 0],
+            "reason": ["missed_contact", "", ""],
+        }
+    )
+    weeks = [*range(1, 12), *range(1, 13), *range(1, 13)]
+    held = [w == 1 for w in range(1, 12)] + [True] * 12 + [w >= 6 for w in range(1, 13)]
+    meetings = pd.DataFrame(
+        {"program": 0, "pair": [0] * 11 + [1] * 12 + [2] * 12, "week": weeks, "held": held}
+    )
+    checkins = pd.DataFrame({"program": [], "pair": [], "week": [], "rating": []})
+    t = ProgramTables(pairs, meetings, checkins)
+    s = summarise(t, summary_spec(t)).iloc[0]
+    # meetings more than 4 weeks after the last held: pair 0 weeks 7-11 (missed), pair 2
+    # week 6 (held)
+    assert s["adherence_after_gap"] == pytest.approx(1.5 / 7)
+    # pair-weeks more than 4 weeks after the last held: pair 0 weeks 6-11 (ends in 11),
+    # pair 2 week 5; more than 8 weeks: pair 0 weeks 10-11
+    assert s["closure_after_gap"] == pytest.approx(1.5 / 8)
+    assert s["closure_after_long_gap"] == pytest.approx(1.5 / 3)
 
 
 def test_stacked_programs_summarise_as_each_alone():

@@ -65,8 +65,8 @@ def _output_text(cell) -> str:
 # --------------------------------------------------------------------------- structure
 
 
-def test_five_notebooks_in_course_order():
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_"]
+def test_six_notebooks_in_course_order():
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -282,7 +282,7 @@ def test_render_writes_html_and_index(tmp_path):
 def test_course_sessions_come_from_the_instructor_guide():
     from toolkit.teaching import COURSE_AUDIENCE, course_sessions
 
-    assert course_sessions(TEACHING) == {k: 90 for k in range(1, 6)}
+    assert course_sessions(TEACHING) == {k: 90 for k in range(1, 7)}
     guide = " ".join((TEACHING / "README.md").read_text().split())
     assert (
         "HR and L&D courses, organisational-behaviour classes and coordinators in training" in guide

@@ -13,7 +13,7 @@ from toolkit.errors import InvalidParameterError
 from toolkit.fitting import EXAMPLE_TRUTH, ProgramShape, fit_prior, simulate_programs
 from toolkit.history_matching import prior_sample
 from toolkit.logs import ProgramTables, read_logs
-from toolkit.watch import BASELINES, visible, watch_list
+from toolkit.watch import BASELINES, RiskModel, load_risk, visible, watch_list
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs"
 
@@ -49,6 +49,8 @@ def test_visible_reads_what_a_coordinator_sees_by_hand():
     assert seen.loc[0, "last_rating"] == 2.0 and seen.loc[0, "low_rating"] == 1.0  # week 8 unseen
     assert seen.loc[2, "weeks_since_meeting"] == 4 and seen.loc[2, "missed_last3"] == 2
     assert seen.loc[2, "cadence_gap"] == 2
+    assert seen.loc[0, "missed_run"] == 2 and seen.loc[2, "missed_run"] == 2  # since last held
+    assert seen.loc[0, "lowest_rating"] == 2.0 and seen.loc[2, "lowest_rating"] == 4.0
 
 
 def test_a_checkin_now_leaves_every_earlier_week_unchanged():
@@ -67,13 +69,15 @@ def test_a_checkin_now_leaves_every_earlier_week_unchanged():
 
 
 @pytest.fixture(scope="module")
-def result():
-    logs = read_logs(EXAMPLE, today=dt.date(2026, 12, 1))
-    models = prior_sample(fit_prior(), 40, seed=3)
-    models = models.assign(
-        **{k: v for k, v in EXAMPLE_TRUTH.items() if k in ("closure_outside", "meet_base")}
-    )
-    return logs, watch_list(logs, models, week=14, programs=12, seed=1)
+def result(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:  # the trained risk model is cached here
+        mp.setenv("RMT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        logs = read_logs(EXAMPLE, today=dt.date(2026, 12, 1))
+        models = prior_sample(fit_prior(), 40, seed=3)
+        models = models.assign(
+            **{k: v for k, v in EXAMPLE_TRUTH.items() if k in ("closure_outside", "meet_base")}
+        )
+        yield logs, watch_list(logs, models, week=14, programs=12, seed=1)
 
 
 def test_the_watch_list_ranks_active_pairs_with_probabilities_and_reasons(result):
@@ -114,3 +118,44 @@ def test_a_week_outside_the_logs_is_refused():
     models = prior_sample(fit_prior(), 5, seed=3)
     with pytest.raises(InvalidParameterError, match="week for watch_list must be between 1"):
         watch_list(logs, models, week=40)
+
+
+def test_the_risk_model_is_trained_once_and_a_saved_one_gives_the_same_list(
+    result, tmp_path, monkeypatch
+):
+    import toolkit.watch as watch
+
+    logs, res = result
+    models = prior_sample(fit_prior(), 40, seed=3).assign(
+        **{k: v for k, v in EXAMPLE_TRUTH.items() if k in ("closure_outside", "meet_base")}
+    )
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("the risk model was trained again")
+
+    monkeypatch.setattr(watch, "simulate_programs", no_simulation)
+    again = watch_list(logs, models, week=14, programs=12, seed=1)  # from the cache
+    pd.testing.assert_frame_equal(again.table, res.table)
+    # another week of the same program uses the same trained model
+    later = watch_list(logs, models, week=18, programs=12, seed=1)
+    assert len(later.table) and later.scores.equals(again.scores)
+    # saved as risk.json (what rmt fit writes) and read back: the same list, no cache
+    risk = watch.train_risk(
+        watch.ProgramShape.from_logs(logs), models, programs=12, seed=1, cache=True
+    )
+    (tmp_path / "risk.json").write_text(risk.to_json())
+    saved = load_risk(tmp_path / "risk.json")
+    monkeypatch.setenv("RMT_CACHE_DIR", str(tmp_path / "empty"))
+    from_file = watch_list(logs, models, week=14, programs=12, seed=1, risk=saved, cache=False)
+    pd.testing.assert_frame_equal(from_file.table, res.table)
+    # a saved model of other models is not used: it would be trained again
+    other = models.assign(meet_base=models["meet_base"] + 0.1)
+    with pytest.raises(AssertionError, match="trained again"):
+        watch_list(logs, other, week=14, programs=12, seed=1, risk=saved, cache=False)
+
+
+def test_a_risk_model_of_another_format_is_refused(result):
+    _, res = result
+    bad = '{"format": 1, "features": []}'
+    with pytest.raises(InvalidParameterError, match="another version of the watch list"):
+        RiskModel.from_json(bad)

@@ -234,6 +234,7 @@ from .fitting import (
     ReferenceTable,
     abc_posterior,
     calibration_check,
+    example_logs,
     fit_prior,
     fit_program,
     fit_report_html,
@@ -248,8 +249,12 @@ from .fitting import (
 from .watch import (
     BASELINES,
     FEATURES,
+    RiskModel,
     WatchResult,
+    load_risk,
+    risk_fingerprint,
     score_risks,
+    train_risk,
     visible,
     watch_list,
 )

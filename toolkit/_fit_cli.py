@@ -69,10 +69,13 @@ def fit(
     ] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
 ) -> None:
-    """Fit the model to a program's logs; write the report, parameters and models.parquet."""
+    """Fit the model to a program's logs; write the report, parameters and models.parquet
+    (and risk.json, the watch list's risk model trained on it)."""
+    from toolkit._io import write_text
     from toolkit._validation import check_int, one_line
-    from toolkit.fitting import fit_program, write_fit
+    from toolkit.fitting import ProgramShape, fit_program, write_fit
     from toolkit.logs import read_logs
+    from toolkit.watch import train_risk
 
     check_int(points, "points", "rmt fit", low=1_000, high=1_000_000)
     data = read_logs(logs, _mapping(mapping_file, column, value), as_of=_as_of(as_of))
@@ -80,7 +83,13 @@ def fit(
     write_fit(result, out)
     for message in result.messages:
         typer.echo(one_line(message), err=True)
-    written = "models.parquet, " if result.ensemble is not None else ""
+    written = "models.parquet, risk.json, " if result.ensemble is not None else ""
+    risk_file = Path(out) / "risk.json"
+    if result.ensemble is not None:  # the watch list's risk model, trained once per fit
+        risk = train_risk(ProgramShape.from_logs(data), result.ensemble, seed=seed)
+        write_text(risk.to_json(), risk_file, formats=(".json",))
+    else:
+        risk_file.unlink(missing_ok=True)
     typer.echo(
         f"wrote {written}report.html, parameters.csv, summaries.csv and calibration.csv to {out}",
         err=True,
@@ -117,7 +126,8 @@ def watch_page_html(res) -> str:
     findings = [
         f"{len(res.table)} pairs are active at the end of week {res.week}; the list ranks "
         f"them by the fitted model's probability of ending within {res.lead_weeks} weeks.",
-        f"On held-out simulated programs the model's Brier score is {model['brier']:.4f} "
+        "On held-out simulated programs (every pair-week of the program pooled) "
+        f"the model's Brier score is {model['brier']:.4f} "
         f"against {best_rule['brier']:.4f} for the best rule ({best_rule['score']}) and a "
         f"base rate of {model['base_rate']:.3f} (lower is better).",
         "The expected change from a check-in now rests on the model's assumed effect of "
@@ -164,12 +174,15 @@ def watch(
     from toolkit.ensemble import Ensemble
     from toolkit.fitting import fit_program
     from toolkit.logs import read_logs
-    from toolkit.watch import watch_list
+    from toolkit.watch import load_risk, watch_list
 
     check_int(lead, "lead", "rmt watch", low=1, high=52)
     data = read_logs(logs, _mapping(mapping_file, column, value))
+    risk = None
     if models is not None:
         ensemble = Ensemble.load(models)
+        saved = models.parent / "risk.json"
+        risk = load_risk(saved) if saved.is_file() else None  # used if its fingerprint matches
     else:
         result = fit_program(data, seed=seed)
         if result.ensemble is None:
@@ -177,7 +190,7 @@ def watch(
 
             raise InvalidParameterError(result.messages[0])
         ensemble = result.ensemble
-    res = watch_list(data, ensemble, week=week, lead_weeks=lead, seed=seed)
+    res = watch_list(data, ensemble, week=week, lead_weeks=lead, seed=seed, risk=risk)
     shown = res.table.head(20)
     for r in shown.itertuples(index=False):
         typer.echo(f"{r.pair}\t{r.probability:.3f}\t{r.expected_change:+.3f}\t{r.why}")

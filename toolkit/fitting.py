@@ -64,7 +64,7 @@ from toolkit.history_matching import prior_sample
 from toolkit.logs import ProgramLogs, ProgramTables, from_simulation
 from toolkit.matching import match
 from toolkit.program import ProgramDesign
-from toolkit.summaries import SummarySpec, summarise, summary_spec
+from toolkit.summaries import SUMMARIES, SummarySpec, summarise, summary_spec
 
 __all__ = [
     "EXAMPLE_SEED",
@@ -77,6 +77,7 @@ __all__ = [
     "ReferenceTable",
     "abc_posterior",
     "calibration_check",
+    "example_logs",
     "fit_program",
     "fit_report_html",
     "fit_prior",
@@ -109,6 +110,9 @@ _MISFIT_Q = 0.001  # a summary below this prior-predictive quantile (or above 1 
 _JOINT_Q = 0.99  # nearest-neighbour distance quantile of held-out programs
 _COVERAGE_TOL = 0.05
 _OWNER = "fit_program"
+# The summary statistics' version: bumped when a summary is added or changed, so a cached
+# reference table of other summaries is not reused (2: contact_gaps added).
+_SUMMARIES_VERSION = 2
 
 
 def fit_prior(parameters: tuple[str, ...] = FIT_PARAMETERS) -> pd.DataFrame:
@@ -282,6 +286,7 @@ def _fingerprint(
             "toolkit": __version__,
             "shape": shape.to_dict(),
             "spec": spec.to_dict(),
+            "summaries": [*SUMMARIES, _SUMMARIES_VERSION],
             "prior": prior[["parameter", "distribution", "low", "high"]].to_dict("records"),
             "points": points,
             "held_out": held_out,
@@ -732,6 +737,20 @@ def write_example_logs(folder: str | os.PathLike) -> Path:
 
     logs, _ = synthetic_logs(EXAMPLE_SHAPE, EXAMPLE_TRUTH, seed=EXAMPLE_SEED)
     return write_logs(logs, folder)
+
+
+def example_logs(folder: str | os.PathLike | None = None) -> Path:
+    """The folder of the example program's logs: the repository's
+    ``synthetic_data/program_logs`` when the package runs from a checkout, otherwise the
+    same files written by :func:`write_example_logs` into ``folder`` (default: the cache
+    folder, ``$RMT_CACHE_DIR/program_logs``)."""
+    here = Path(__file__).resolve().parents[1] / "synthetic_data" / "program_logs"
+    if folder is None and (here / "pairs.csv").is_file():
+        return here
+    target = Path(folder) if folder is not None else _cache_dir().parent / "program_logs"
+    if not (target / "pairs.csv").is_file():
+        write_example_logs(target)
+    return target
 
 
 def _figure_html(result: FitResult) -> str:

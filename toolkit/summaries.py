@@ -14,6 +14,9 @@ programs). The registry :data:`SUMMARIES` maps a family name to its function:
 - ``missed_runs``: mean over pairs of the longest run of consecutive missed meetings, and
   the share of pairs with a run of two or more;
 - ``closure_by_week``: early endings per pair-week at risk in the three bins;
+- ``contact_gaps``: the share held of meetings scheduled more than
+  :data:`CONTACT_GRACE_WEEKS` weeks after the last meeting held, and the closure hazard
+  per pair-week more than that many (and twice that many) weeks after it;
 - ``closure_by_reason``: share of endings that were outside events and that were for
   missed contact;
 - ``ratings``: mean, standard deviation and share at or below 2 of check-in ratings;
@@ -51,6 +54,9 @@ from toolkit.logs import LOG_CADENCES, ProgramTables
 __all__ = ["SUMMARIES", "SummarySpec", "summarise", "summary_spec"]
 
 _LOW_RATING = 2.0
+#: Weeks without a meeting before missed contact is counted (the model's default
+#: ``contact_grace_weeks``: a month without contact is ordinary).
+CONTACT_GRACE_WEEKS = 4
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,46 @@ def closure_by_week(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str
     return {f"closure_w{k + 1}": hazard[:, k] for k in range(nb)}
 
 
+def contact_gaps(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
+    """What missed contact does: the share held of meetings scheduled more than
+    :data:`CONTACT_GRACE_WEEKS` weeks after the last meeting held, and the closure hazard
+    per pair-week at risk more than that many weeks (and more than twice that many)
+    after it. Weeks before a pair's first meeting count from its start."""
+    size, h = ix.n * ix.width, spec.horizon
+    weeks = np.arange(h + 1)
+    m = t.meetings
+    mk, mw = ix.key(m), m["week"].to_numpy(np.int64)
+    held = np.zeros((size, h + 1), bool)
+    ok = m["held"].to_numpy(bool) & (mw <= h)
+    held[mk[ok], mw[ok]] = True
+    last = np.maximum.accumulate(np.where(held, weeks, 0), axis=1)  # last held, week <= w
+    # a meeting in week w sees the weeks since the last one held before it
+    before = np.clip(mw - 1, 0, h)
+    since = (mw - 1) - last[mk, before]
+    late = since > CONTACT_GRACE_WEEKS
+    prog_m = ix.program_of(mk)
+    adherence = _share(
+        np.bincount(prog_m, weights=late & m["held"].to_numpy(bool), minlength=ix.n),
+        np.bincount(prog_m, weights=late, minlength=ix.n),
+    )
+    # closure: pair-weeks at risk 1 .. (closed week or observed weeks)
+    end = np.where(ix.closed > 0, np.minimum(ix.closed, ix.observed), ix.observed)
+    at_risk = ix.exists[:, None] & (weeks[None, :] >= 1) & (weeks[None, :] <= end[:, None])
+    gap = weeks[None, :] - last
+    ends = np.zeros((size, h + 1), bool)
+    c = ix.closed
+    closing = np.flatnonzero((c > 0) & (c <= np.minimum(ix.observed, h)) & ix.exists)
+    ends[closing, c[closing]] = True
+    prog = (np.arange(size) // ix.width)[:, None]
+    out = {"adherence_after_gap": adherence}
+    for name, cut in (("closure_after_gap", 1), ("closure_after_long_gap", 2)):
+        cell = at_risk & (gap > cut * CONTACT_GRACE_WEEKS)
+        n = np.bincount(np.broadcast_to(prog, cell.shape)[cell], minlength=ix.n)
+        e = np.bincount(np.broadcast_to(prog, cell.shape)[cell & ends], minlength=ix.n)
+        out[name] = _share(e.astype(float), n.astype(float))
+    return out
+
+
 def closure_by_reason(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
     closed = ix.closed[ix.pair_key] > 0
     prog = ix.program_of(ix.pair_key)
@@ -239,6 +285,7 @@ SUMMARIES: dict[str, Callable[[ProgramTables, SummarySpec, _Index], dict[str, np
     "adherence_by_cadence": adherence_by_cadence,
     "missed_runs": missed_runs,
     "closure_by_week": closure_by_week,
+    "contact_gaps": contact_gaps,
     "closure_by_reason": closure_by_reason,
     "ratings": ratings,
     "rating_closure": rating_closure,

@@ -1,29 +1,31 @@
 """A calibrated watch list: which active pairs may end soon, and what a check-in now is worth.
 
 From what a coordinator can see in the logs at a date (:func:`visible`: weeks since the
-last meeting, meetings missed lately, share held, the last check-in rating, the pair's
-week and planned cadence), :func:`watch_list` gives each active pair its probability of
-ending within ``lead_weeks`` weeks, from the fitted model:
+last meeting, meetings missed lately and the current run of misses, share held, the last
+and lowest check-in rating, the pair's week and planned cadence), :func:`watch_list` gives
+each active pair its probability of ending within ``lead_weeks`` weeks, from the fitted
+model. The risk model is trained once per program and models (:func:`train_risk`; cached
+by fingerprint, and saved by ``rmt fit`` as ``risk.json``), so a watch list is only a
+reading of the logs and a prediction:
 
 1. programs of the observed shape are simulated under the fitted models (one program per
-   posterior model of the :class:`~toolkit.ensemble.Ensemble`, stacked in one engine
-   pass), and the same features are read off the simulated logs at the pairs' weeks;
+   model drawn from the :class:`~toolkit.ensemble.Ensemble`, stacked in one engine
+   pass), and the features are read off the simulated logs at every week of every pair
+   (person-period data, a discrete-time hazard over the next ``lead_weeks``);
 2. a logistic regression of "ends within lead_weeks" on the features is fitted to those
-   simulated pairs (iteratively reweighted least squares with a small ridge, written by
-   hand in numpy: a dozen lines, and it must run inside the 2-second budget for 500
-   pairs without a fitting library's per-call overhead);
-3. the same programs are simulated again with a coordinator check-in that coaches every
-   active pair in that week (common random numbers: every week before it is identical),
-   and a second regression gives the probability after a check-in now; the expected
-   change is the difference. Its spread is the share of similar simulated pairs (same
-   risk decile) whose ending the check-in prevented and the share whose ending it
-   brought forward (each simulated pair is its own counterfactual).
+   pair-weeks (iteratively reweighted least squares with a small ridge, in numpy);
+3. at a few weeks the same programs are simulated again with a coordinator check-in that
+   coaches every active pair in that week (common random numbers: every week before it
+   is identical); two regressions on those pair-weeks give the probability without and
+   with a check-in now, and the expected change is their difference. Its spread is the
+   share of similar simulated pairs (same risk decile) whose ending the check-in
+   prevented and the share whose ending it brought forward.
 
 Baselines, built on the same simulated pairs (each turned into a probability by its
 bucket's closure rate there): platform health buckets (too early to tell / needs a
 check-in / on track), a weighted activity score (deciles), and the 90-day inactivity
 rule. :func:`score_risks` gives the Brier score (Brier 1950) and a reliability table of
-each on held-out simulated programs (another seed).
+each on held-out simulated programs (other model draws, another seed, every pair-week).
 
 What a check-in does (``coach_engagement``, ``coach_quality``, ``coach_contact``) is the
 model's prior assumption, not fitted: the expected change inherits it.
@@ -32,25 +34,45 @@ model's prior assumption, not fitted: the expected change inherits it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit import _seeding
+from toolkit._io import write_text
+from toolkit._version import __version__
+from toolkit.behavior import BehaviorModel
 from toolkit.ensemble import Ensemble
 from toolkit.errors import InvalidParameterError
 from toolkit.fitting import FIT_PARAMETERS, ProgramShape, simulate_programs
 from toolkit.logs import ProgramLogs, ProgramTables
 
-__all__ = ["BASELINES", "FEATURES", "WatchResult", "score_risks", "visible", "watch_list"]
+__all__ = [
+    "BASELINES",
+    "FEATURES",
+    "RiskModel",
+    "WatchResult",
+    "load_risk",
+    "risk_fingerprint",
+    "score_risks",
+    "train_risk",
+    "visible",
+    "watch_list",
+]
 
 FEATURES = (
     "weeks_since_meeting",
     "missed_last3",
+    "missed_run",
     "held_share",
     "last_rating",
+    "lowest_rating",
     "no_rating",
     "low_rating",
     "week",
@@ -63,6 +85,8 @@ _NINETY_DAYS = 13  # weeks
 _TRAIN_PAIRS = 8_000  # simulated pairs that train (and, again, score) the risk model
 _PROGRAM_PAIRS = 250  # pairs per simulated program (the observed pairs, repeated)
 _WATCH_COHORTS = 2
+_CHECKIN_WEEKS = 6  # weeks at which the check-in counterfactual is simulated
+_RISK_FORMAT = 2
 
 
 def visible(tables: ProgramTables, week: np.ndarray | int) -> pd.DataFrame:
@@ -96,6 +120,8 @@ def visible(tables: ProgramTables, week: np.ndarray | int) -> pd.DataFrame:
     rank = np.arange(len(k_sorted)) - start
     recent = rank < 3
     missed3 = np.bincount(k_sorted[recent], weights=~held[order][recent], minlength=size)
+    # the current run of missed meetings: those scheduled after the last one held
+    run = np.bincount(mk, weights=(mw > last_met[mk]) & ~held, minlength=size)
     c = tables.checkins
     ck = c["program"].to_numpy(np.int64) * width + c["pair"].to_numpy(np.int64)
     cw = c["week"].to_numpy(np.int64)
@@ -106,6 +132,8 @@ def visible(tables: ProgramTables, week: np.ndarray | int) -> pd.DataFrame:
     last_r = np.full(size, np.nan)
     is_last = cw == last_w[ck]
     last_r[ck[is_last]] = cr[is_last]
+    low_r = np.full(size, np.inf)
+    np.minimum.at(low_r, ck, cr)
     closed = p["closed_week"].to_numpy(np.int64)
     active = ((closed == 0) | (closed > at)) & (p["observed_weeks"].to_numpy() >= at)
     kp = key_p
@@ -116,8 +144,10 @@ def visible(tables: ProgramTables, week: np.ndarray | int) -> pd.DataFrame:
             "pair": p["pair"].to_numpy(),
             "weeks_since_meeting": np.minimum(at - last_met[kp], 26).astype(float),
             "missed_last3": missed3[kp],
+            "missed_run": run[kp],
             "held_share": (n_held[kp] + 0.5) / (sched[kp] + 1.0),
             "last_rating": np.where(np.isnan(rating), 3.0, rating),
+            "lowest_rating": np.where(np.isfinite(low_r[kp]), low_r[kp], 3.0),
             "no_rating": np.isnan(rating).astype(float),
             "low_rating": (rating <= 2).astype(float),
             "week": at.astype(float),
@@ -136,9 +166,17 @@ def _outcome(frame: pd.DataFrame, lead: int) -> np.ndarray:
 
 
 def _design(frame: pd.DataFrame) -> np.ndarray:
+    """The regressors: the features, and the shapes the model's hazards take in them
+    (missed contact weighs only beyond a grace of a few weeks; the gap in units of the
+    planned cadence; early weeks)."""
     x = frame[list(FEATURES)].to_numpy(float)
-    ws = np.minimum(frame["weeks_since_meeting"].to_numpy(float), 12.0)
-    return np.column_stack([np.ones(len(x)), x, ws**2 / 12.0])
+    ws = frame["weeks_since_meeting"].to_numpy(float)
+    beyond = np.minimum(np.maximum(ws - 4.0, 0.0), 16.0)
+    gap = frame["cadence_gap"].to_numpy(float)
+    week = frame["week"].to_numpy(float)
+    return np.column_stack(
+        [np.ones(len(x)), x, beyond, beyond**2 / 16.0, ws / gap, np.log(week), 1.0 / week]
+    )
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3, steps: int = 25) -> np.ndarray:
@@ -196,94 +234,238 @@ def _rule_groups(frame: pd.DataFrame, edges: np.ndarray) -> dict[str, np.ndarray
 
 
 @dataclass(frozen=True)
-class _Risk:
+class RiskModel:
+    """The trained risk model of a program: coefficients of the probability of ending
+    within ``lead_weeks`` (all pair-weeks) and of the same before and after a check-in
+    now (the check-in weeks' pairs), the baselines' rates, the check-in's spread by risk
+    decile, the held-out scores, and the fingerprint of what it was trained on."""
+
     beta: np.ndarray
+    beta_now: np.ndarray
     beta_cf: np.ndarray
     rule_rates: dict[str, np.ndarray]
     activity_edges: np.ndarray
     decile_edges: np.ndarray
     prevented: np.ndarray
     caused: np.ndarray
+    lead_weeks: int
+    fingerprint: str = ""
+    scores: pd.DataFrame | None = None
+    reliability: pd.DataFrame | None = None
 
     def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         x = _design(frame)
-        out = {"model": _predict(self.beta, x), "after_checkin": _predict(self.beta_cf, x)}
+        out = {
+            "model": _predict(self.beta, x),
+            "before_checkin": _predict(self.beta_now, x),
+            "after_checkin": _predict(self.beta_cf, x),
+        }
         for name, g in _rule_groups(frame, self.activity_edges).items():
             out[name] = self.rule_rates[name][g]
         return out
 
+    def to_json(self) -> str:
+        arrays = {
+            k: np.asarray(getattr(self, k)).tolist()
+            for k in ("beta", "beta_now", "beta_cf", "decile_edges", "prevented", "caused")
+        }
+        arrays["activity_edges"] = [
+            None if not np.isfinite(v) else float(v) for v in self.activity_edges
+        ]
+        arrays["decile_edges"] = [
+            None if not np.isfinite(v) else float(v) for v in self.decile_edges
+        ]
+        return json.dumps(
+            {
+                "format": _RISK_FORMAT,
+                "fingerprint": self.fingerprint,
+                "lead_weeks": self.lead_weeks,
+                "features": list(FEATURES),
+                "rule_rates": {k: v.tolist() for k, v in self.rule_rates.items()},
+                "scores": None if self.scores is None else self.scores.to_dict("list"),
+                "reliability": (
+                    None if self.reliability is None else self.reliability.to_dict("list")
+                ),
+                **arrays,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RiskModel:
+        d = json.loads(text)
+        if d.get("format") != _RISK_FORMAT or d.get("features") != list(FEATURES):
+            raise InvalidParameterError(
+                "The saved risk model was written by another version of the watch list; "
+                "delete it (it is retrained on the next rmt watch)."
+            )
+
+        def edges(v: list) -> np.ndarray:
+            a = np.array([np.nan if x is None else x for x in v], float)
+            a[0], a[-1] = -np.inf, np.inf
+            return a
+
+        return cls(
+            beta=np.asarray(d["beta"], float),
+            beta_now=np.asarray(d["beta_now"], float),
+            beta_cf=np.asarray(d["beta_cf"], float),
+            rule_rates={k: np.asarray(v, float) for k, v in d["rule_rates"].items()},
+            activity_edges=edges(d["activity_edges"]),
+            decile_edges=edges(d["decile_edges"]),
+            prevented=np.asarray(d["prevented"], float),
+            caused=np.asarray(d["caused"], float),
+            lead_weeks=int(d["lead_weeks"]),
+            fingerprint=str(d["fingerprint"]),
+            scores=None if d["scores"] is None else pd.DataFrame(d["scores"]),
+            reliability=None if d["reliability"] is None else pd.DataFrame(d["reliability"]),
+        )
+
+
+def _checkin_weeks(last: int) -> tuple[int, ...]:
+    """The weeks at which the check-in counterfactual is simulated (one run each)."""
+    return tuple(int(w) for w in np.unique(np.linspace(2, max(last, 2), _CHECKIN_WEEKS).round()))
+
 
 def _simulate(
-    shape: ProgramShape, own: np.ndarray, models: pd.DataFrame, lead: int, seed: int
+    shape: ProgramShape, models: pd.DataFrame, lead: int, seed: int, *, checkins: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features and outcomes of simulated pairs, as (baseline, after a check-in now).
+    """Person-period data of simulated programs: what a coordinator sees of every active
+    pair at the end of each of its weeks 1 .. ``shape.horizon`` (outcomes seen to
+    ``horizon + lead``), and, when ``checkins``, the same pairs at a few check-in weeks
+    with the outcome after a coaching check-in in that week (common random numbers).
 
-    Each simulated program holds the observed pairs ``repeat`` times over (so that a few
-    large programs, not many small ones, carry the simulated pairs); a simulated pair
-    stands for an observed pair and is read at that pair's week ``own[i]``. The pairs
-    sharing a week run together, once as the program runs and once with a coaching
-    check-in in that week (the same random numbers), so the cost is two runs of the
-    program whatever the number of distinct weeks.
+    Each simulated program holds the observed pairs repeated to about 250 pairs, so a few
+    large programs, not many small ones, carry the simulated pairs.
     """
-    from toolkit.behavior import BehaviorModel
     from toolkit.fitting import program_cohorts
 
     repeat = max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
-    cadence = np.tile(np.asarray(shape.cadence, dtype=object), repeat)
-    weeks = np.tile(own, repeat)
-    horizon = int(own.max()) + lead
-    cohorts = program_cohorts(
-        ProgramShape(tuple(cadence), (horizon,) * len(cadence)), seed, count=_WATCH_COHORTS
-    )
+    cadence = tuple(np.tile(np.asarray(shape.cadence, dtype=object), repeat))
+    last = shape.horizon
+    sim = ProgramShape(cadence, (last + lead,) * len(cadence), shape.checkins, shape.minutes)
+    cohorts = program_cohorts(sim, seed, count=_WATCH_COHORTS)
     base_model = BehaviorModel()
     behaviors = [base_model.replace(**row) for row in models.to_dict("records")]
-    frames, cf = [], []
-    for w in np.unique(weeks):  # a handful of distinct weeks (pairs' staggered starts)
-        idx = np.flatnonzero(weeks == w)
-        sub = ProgramShape(
-            tuple(cadence[idx]), (horizon,) * len(idx), shape.checkins, shape.minutes
-        )
-        run: dict[str, Any] = {
-            "seed": seed,
-            "first": int(w) * 1_000_000,
-            "cohorts": cohorts,
-            "behaviors": behaviors,
-        }
-        base = simulate_programs(sub, models, **run)
-        coached = simulate_programs(sub, models, coach_weeks=(int(w),), **run)
-        f = visible(base, int(w))
-        g = f.copy()
+    run: dict[str, Any] = {"seed": seed, "cohorts": cohorts, "behaviors": behaviors}
+    base = simulate_programs(sim, models, **run)
+    rows = pd.concat([visible(base, w) for w in range(1, last + 1)], ignore_index=True)
+    if not checkins:
+        return rows, rows.iloc[:0]
+    cf = []
+    for w in _checkin_weeks(last):  # one run per check-in week, not per pair
+        coached = simulate_programs(sim, models, coach_weeks=(w,), **run)
+        g = visible(base, w)
         closed = coached.pairs.set_index(["program", "pair"])["closed_week"]
-        g["ends"] = closed.reindex(pd.MultiIndex.from_frame(g[["program", "pair"]])).to_numpy()
-        frames.append(f)
+        g["ends_after"] = closed.reindex(
+            pd.MultiIndex.from_frame(g[["program", "pair"]])
+        ).to_numpy()
         cf.append(g)
-    return pd.concat(frames, ignore_index=True), pd.concat(cf, ignore_index=True)
+    return rows, pd.concat(cf, ignore_index=True)
 
 
-def _train(base: pd.DataFrame, cf: pd.DataFrame, lead: int) -> _Risk:
-    y, y_cf = _outcome(base, lead), _outcome(cf, lead)
-    x = _design(base)
-    beta, beta_cf = _logistic(x, y), _logistic(x, y_cf)
-    act = _activity(base)
+def _train(rows: pd.DataFrame, cf: pd.DataFrame, lead: int) -> RiskModel:
+    y = _outcome(rows, lead)
+    x = _design(rows)
+    beta = _logistic(x, y)
+    act = _activity(rows)
     edges = np.unique(np.quantile(act, np.linspace(0, 1, 11)))
     edges[0], edges[-1] = -np.inf, np.inf
     rates = {}
     sizes = {"buckets": 3, "activity_score": len(edges) - 1, "ninety_days": 2}
-    for name, g in _rule_groups(base, edges).items():
+    for name, g in _rule_groups(rows, edges).items():
         n = np.bincount(g, minlength=sizes[name])
         rates[name] = (np.bincount(g, weights=y, minlength=len(n)) + 0.5) / (n + 1.0)
-    p = _predict(beta, x)
+    # the check-in: both regressions on the same pair-weeks, so their difference is the
+    # check-in's effect and not a difference of samples
+    y_now = _outcome(cf, lead)
+    y_cf = _outcome(cf.assign(ends=cf["ends_after"]), lead)
+    x_cf = _design(cf)
+    beta_now, beta_cf = _logistic(x_cf, y_now), _logistic(x_cf, y_cf)
+    p = _predict(beta, x_cf)
     dec_edges = np.unique(np.quantile(p, np.linspace(0, 1, 11)))
     dec_edges[0], dec_edges[-1] = -np.inf, np.inf
     d = np.clip(np.searchsorted(dec_edges, p, side="right") - 1, 0, len(dec_edges) - 2)
     n = np.bincount(d, minlength=len(dec_edges) - 1).astype(float)
-    prevented = np.bincount(d, weights=(y > y_cf), minlength=len(n)) / np.maximum(n, 1)
-    caused = np.bincount(d, weights=(y < y_cf), minlength=len(n)) / np.maximum(n, 1)
-    return _Risk(beta, beta_cf, rates, edges, dec_edges, prevented, caused)
+    prevented = np.bincount(d, weights=(y_now > y_cf), minlength=len(n)) / np.maximum(n, 1)
+    caused = np.bincount(d, weights=(y_now < y_cf), minlength=len(n)) / np.maximum(n, 1)
+    return RiskModel(beta, beta_now, beta_cf, rates, edges, dec_edges, prevented, caused, int(lead))
+
+
+def risk_fingerprint(shape: ProgramShape, models: pd.DataFrame, lead: int, seed: int) -> str:
+    """What a trained risk model depends on: the toolkit version, the default model, the
+    program's shape (cadences, weeks, check-ins, meeting length), the models, the lead
+    and the seed."""
+    frame = models[[c for c in models.columns if c in FIT_PARAMETERS]]
+    blob = json.dumps(
+        {
+            "toolkit": __version__,
+            "format": _RISK_FORMAT,
+            "shape": shape.to_dict(),
+            "models": hashlib.sha256(
+                pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+                + ",".join(frame.columns).encode()
+            ).hexdigest(),
+            "lead": int(lead),
+            "seed": int(seed),
+            "parameters": BehaviorModel().to_dict(),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _risk_cache() -> Path:
+    return Path(os.environ.get("RMT_CACHE_DIR", Path.home() / ".cache" / "rmt")) / "watch"
+
+
+def train_risk(
+    shape: ProgramShape,
+    models: Ensemble | pd.DataFrame,
+    *,
+    lead_weeks: int = 8,
+    programs: int | None = None,
+    seed: int = 0,
+    cache: bool = True,
+) -> RiskModel:
+    """Train the risk model of a program once (for every week of it): ``programs``
+    simulated programs of ``shape`` (one per model drawn from ``models``; by default
+    enough for about 8,000 simulated pairs) give person-period data for the logistic
+    regressions; as many again, from other draws and another seed, score it against the
+    baselines (:func:`score_risks`, pooled over the program's weeks).
+
+    The result is cached in ``$RMT_CACHE_DIR/watch/<fingerprint>.json``; ``rmt fit``
+    also saves it beside ``models.parquet`` as ``risk.json``.
+    """
+    frame = models.models if isinstance(models, Ensemble) else pd.DataFrame(models)
+    per_program = shape.n_pairs * max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
+    n_prog = programs or max(4, -(-_TRAIN_PAIRS // per_program))
+    train = _models_frame(frame, n_prog, seed)
+    fp = risk_fingerprint(shape, train, lead_weeks, seed)
+    path = _risk_cache() / f"{fp}.json"
+    if cache and path.is_file():
+        return RiskModel.from_json(path.read_text())
+    rows, cf = _simulate(shape, train, lead_weeks, _seeding.int_seed(seed, "watch"), checkins=True)
+    risk = _train(rows, cf, lead_weeks)
+    test = _models_frame(frame, n_prog, seed + 1)
+    held, _ = _simulate(
+        shape, test, lead_weeks, _seeding.int_seed(seed, "watch", "held_out"), checkins=False
+    )
+    scores, reliability = score_risks(risk, held, lead_weeks)
+    risk = replace(risk, fingerprint=fp, scores=scores, reliability=reliability)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(risk.to_json(), path, formats=(".json",))
+    return risk
+
+
+def load_risk(path: str | os.PathLike) -> RiskModel:
+    """A risk model saved by ``rmt fit`` (``risk.json``)."""
+    return RiskModel.from_json(Path(path).read_text())
 
 
 def score_risks(
-    risk: _Risk, frame: pd.DataFrame, lead: int, *, bins: int = 10
+    risk: RiskModel, frame: pd.DataFrame, lead: int, *, bins: int = 10
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brier score of the model and each baseline on ``frame`` (held-out simulated pairs),
     and a reliability table (predicted probability bins: mean predicted, observed rate,
@@ -371,14 +553,15 @@ def watch_list(
     lead_weeks: int = 8,
     programs: int | None = None,
     seed: int = 0,
+    risk: RiskModel | None = None,
+    cache: bool = True,
 ) -> WatchResult:
     """The active pairs at the end of program week ``week`` (counted from the first
     pair's start), ranked by their probability of ending within ``lead_weeks`` weeks.
 
-    ``programs`` simulated programs (one per model drawn from ``models``, each holding
-    the observed pairs repeated to about 250 pairs; by default enough for about 8,000
-    simulated pairs) train the risk model; as many again, on another seed, score it
-    against the baselines.
+    The risk model is trained once per program and models (:func:`train_risk`, cached
+    by its fingerprint) and serves every week; ``risk`` passes one already trained (for
+    example ``risk.json`` beside ``models.parquet``), used when its fingerprint matches.
     """
     first = min(logs.pairs["start"])
     as_of = first + dt.timedelta(days=7 * int(week) - 1)
@@ -399,24 +582,21 @@ def watch_list(
         + 1
     ).to_numpy()
     seen = visible(tables, own)
-    shape = ProgramShape(
-        tuple(tables.pairs["cadence"]),
-        tuple(int(w) for w in own),
-        bool(len(logs.checkins)),
-        round(float(logs.minutes), 1),
-    )
     if not len(seen):
         raise InvalidParameterError(f"No pair is active at the end of week {week}.")
-    per_program = shape.n_pairs * max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
-    n_prog = programs or max(4, -(-_TRAIN_PAIRS // per_program))
-    train = _models_frame(models, n_prog, seed)
-    base, cf = _simulate(shape, own, train, lead_weeks, seed=_seeding.int_seed(seed, "watch"))
-    risk = _train(base, cf, lead_weeks)
-    test = _models_frame(models, n_prog, seed + 1)
-    held, _ = _simulate(
-        shape, own, test, lead_weeks, seed=_seeding.int_seed(seed, "watch", "held_out")
-    )
-    scores, reliability = score_risks(risk, held, lead_weeks)
+    shape = ProgramShape.from_logs(logs)
+    frame = models.models if isinstance(models, Ensemble) else pd.DataFrame(models)
+    if risk is not None:
+        per_program = shape.n_pairs * max(1, -(-_PROGRAM_PAIRS // shape.n_pairs))
+        n_prog = programs or max(4, -(-_TRAIN_PAIRS // per_program))
+        expected = risk_fingerprint(shape, _models_frame(frame, n_prog, seed), lead_weeks, seed)
+        if risk.fingerprint != expected:
+            risk = None  # trained on other logs, models, lead or version
+    if risk is None:
+        risk = train_risk(
+            shape, frame, lead_weeks=lead_weeks, programs=programs, seed=seed, cache=cache
+        )
+    assert risk.scores is not None and risk.reliability is not None
     pred = risk.predict(seen)
     d = np.clip(
         np.searchsorted(risk.decile_edges, pred["model"], side="right") - 1,
@@ -431,7 +611,7 @@ def watch_list(
             "pair_week": seen["week"].astype(int),
             "probability": pred["model"],
             "why": _why(seen),
-            "expected_change": pred["after_checkin"] - pred["model"],
+            "expected_change": pred["after_checkin"] - pred["before_checkin"],
             "checkin_prevents": risk.prevented[d],
             "checkin_brings_forward": risk.caused[d],
             "bucket": labels[_bucket(seen)],
@@ -442,4 +622,4 @@ def watch_list(
         }
     )
     table = table.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
-    return WatchResult(table, scores, reliability, int(week), int(lead_weeks))
+    return WatchResult(table, risk.scores, risk.reliability, int(week), int(lead_weeks))

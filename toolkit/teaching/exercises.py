@@ -135,6 +135,44 @@ def _nb5_design() -> str:
     )
 
 
+# Notebook 6 fits the example program's logs with a small reference table (the notebook
+# uses the same settings; ``rmt fit`` uses 10,000 simulations).
+NB6_POINTS = 600
+NB6_WEEK = 14
+NB6_PROGRAMS = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _own_program() -> tuple[Any, Any, Any]:
+    from toolkit.fitting import example_logs, fit_program
+    from toolkit.logs import read_logs
+    from toolkit.watch import watch_list
+
+    logs = read_logs(example_logs())
+    fit = fit_program(logs, points=NB6_POINTS, progress=False)
+    watch = watch_list(logs, fit.ensemble, week=NB6_WEEK, programs=NB6_PROGRAMS)
+    return logs, fit, watch
+
+
+def _nb6_q1() -> int:
+    pairs = _own_program()[0].pairs
+    return int((pairs["end"].notna() & (pairs["reason"] != "completed")).sum())
+
+
+def _nb6_q2() -> str:
+    table = _own_program()[1].parameters
+    return str(table.sort_values("contraction").iloc[0]["parameter"])
+
+
+def _nb6_q3() -> int:
+    return int((_own_program()[2].table.head(10)["bucket"] == "needs a check-in").sum())
+
+
+def _nb6_q4() -> bool:
+    scores = _own_program()[2].scores.set_index("score")["brier"]
+    return bool(scores["model"] <= 0.9 * scores.drop("model").min())
+
+
 EXERCISES: dict[str, Exercise] = {
     e.key: e
     for e in (
@@ -259,6 +297,51 @@ EXERCISES: dict[str, Exercise] = {
             hint="Which sentence reports an estimate with its uncertainty and no more?",
             why="A report may state estimates with intervals on the simulated population; "
             "it may not promise results for a real program.",
+        ),
+        Exercise(
+            "nb6_q1",
+            "count",
+            _nb6_q1,
+            hint="In logs.pairs, count the rows that have an end date and a reason other "
+            "than 'completed'.",
+            why="Every early ending is one pair the program lost; the fit learns from when "
+            "and why they ended.",
+        ),
+        Exercise(
+            "nb6_q2",
+            "name",
+            _nb6_q2,
+            options=(
+                "meet_base",
+                "meet_gap",
+                "engagement_miss",
+                "closure_base",
+                "closure_outside",
+                "closure_gap",
+                "mentee_hours_month",
+            ),
+            hint="Sort fit.parameters by the 'contraction' column; the smallest is the input "
+            "the logs narrowed most.",
+            why="How often pairs hold their meetings is written all over the logs; what a "
+            "missed meeting costs is not.",
+        ),
+        Exercise(
+            "nb6_q3",
+            "count",
+            _nb6_q3,
+            hint="Take the first 10 rows of watch.table and count the rows whose 'bucket' is "
+            "'needs a check-in'.",
+            why="The rule and the model mostly agree on who is at risk; the model adds a "
+            "probability you can check against what happened.",
+        ),
+        Exercise(
+            "nb6_q4",
+            "yes_no",
+            _nb6_q4,
+            hint="In watch.scores, compare the model's Brier score with 0.9 times the "
+            "smallest Brier score of the three rules.",
+            why="Most endings in this program come from outside events that nothing in the "
+            "logs foretells, so no score can do much better than the base rate.",
         ),
         Exercise(
             "nb5_design",
