@@ -287,7 +287,7 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, Any]:
 def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
     """Absolute paths for input-file parameters, and each file's name and checksum.
 
-    The roster is read once here (:func:`toolkit.roster.read_roster`) so a bad roster is
+    The roster is read once here (:func:`toolkit.roster.load_roster`) so a bad roster is
     refused with its own sentence before a kernel starts.
     """
     inputs: dict[str, dict[str, Any]] = {}
@@ -301,9 +301,7 @@ def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]
         p = Path(value).expanduser()
         _regular_file(p, f"{name!r} parameter of study {study.name}")
         if name == "roster":
-            from toolkit.roster import read_roster
-
-            roles = read_roster(p).participants["role"].value_counts()
+            roles = _read_roster(p).participants["role"].value_counts()
             inputs_sizes = (int(roles.get("mentee", 0)), int(roles.get("mentor", 0)))
             changes_sizes[name] = inputs_sizes
         changes[name] = str(p.resolve())
@@ -313,6 +311,29 @@ def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]
     if changes:
         params = type(params).from_values({**values, **changes})
     return params, inputs
+
+
+_TOLD: set[tuple[str, int, int]] = set()  # rosters whose warnings this process has printed
+
+
+def _read_roster(path: Path) -> Any:
+    """The roster's cohort; its notes and warnings printed on stderr as ``note: ...`` and
+    ``warning: ...`` lines, once per file (and version) per process."""
+    import sys
+
+    from toolkit._validation import one_line
+    from toolkit.roster import load_roster
+
+    reading = load_roster(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _TOLD:
+        _TOLD.add(key)
+        lines = [f"note: {one_line(n)}" for n in reading.notes]
+        lines += [f"warning: {one_line(w)}" for w in reading.warnings]
+        for line in lines:
+            print(line, file=sys.stderr)
+    return reading.cohort
 
 
 def input_values(params: Any, inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
