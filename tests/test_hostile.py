@@ -127,6 +127,35 @@ def test_hostile_parameter_file_is_one_sentence(tmp_path, name, content, words):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("binary.yaml", bytes(range(256)) * 4, "is not a text file"),
+        ("deep.yaml", "seed: " + "[" * 20_000 + "]" * 20_000 + "\n", "nested more than"),
+        ("bomb.yaml", _alias_bomb(), "YAML alias"),
+        ("dup.yaml", "cadences: [weekly, biweekly, weekly]\n", "'weekly' more than once"),
+    ],
+)
+def test_study_parameters_from_a_hostile_file_are_one_sentence(tmp_path, name, content, words):
+    """The study side (`Parameters.from_file`, the API and the notebook's path) reads a file
+    with the same bounds as `rmt run -f`: no traceback, no RecursionError, no expansion."""
+    from toolkit.errors import InvalidParameterError
+    from toolkit.studies import get_study
+
+    f = tmp_path / name
+    if isinstance(content, bytes):
+        f.write_bytes(content)
+    else:
+        f.write_text(content)
+    cls = get_study("meeting_cadence").parameters
+    start = time.monotonic()
+    with pytest.raises(InvalidParameterError) as info:
+        cls.from_file(f)
+    assert time.monotonic() - start < 10
+    message = str(info.value)
+    assert words in message and "\n" not in message and len(message) < 400
+
+
 def test_long_values_lists_and_duplicates_refused_before_a_kernel(no_kernel, tmp_path):
     cases = [
         (["-p", "cadences=" + ",".join(["weekly", "biweekly"] * 80)], "lists 160 items"),
