@@ -212,36 +212,12 @@ class ColumnMapping:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> ColumnMapping:
-        """From a YAML or JSON file with ``columns:`` and ``values:`` sections (see the module)."""
-        import yaml
+        """From a YAML or JSON file with ``columns:`` and ``values:`` sections (see the module),
+        read with the bounds of :func:`toolkit._userfiles.read_yaml_file` (at most 1 MB)."""
+        from toolkit._userfiles import read_yaml_file
 
         path = Path(path)
-        if not path.is_file():
-            raise InvalidParameterError(
-                f"The mapping file {quote(str(path))} does not exist or is not a file."
-            )
-        if path.stat().st_size > _MAPPING_BYTES:
-            raise InvalidParameterError(
-                f"The mapping file {quote(str(path))} is larger than 1 MB; a mapping file "
-                "holds a few lines of 'columns:' and 'values:'."
-            )
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-            if "\x00" in text:
-                raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL")
-            loaded = yaml.safe_load(text)
-        except UnicodeDecodeError:
-            raise InvalidParameterError(
-                f"The mapping file {quote(str(path))} is not UTF-8 text; it must be YAML or JSON."
-            ) from None
-        except (yaml.YAMLError, RecursionError) as exc:
-            where = getattr(exc, "problem_mark", None)
-            at = f" (line {where.line + 1})" if where is not None else ""
-            raise InvalidParameterError(
-                f"The mapping file {quote(str(path))} is not valid YAML{at}; it must hold "
-                "'columns:' and 'values:' mappings."
-            ) from None
+        loaded = read_yaml_file(path, "mapping file", max_bytes=_MAPPING_BYTES)
         return cls.from_dict(loaded, origin=f"mapping file {quote(str(path))}")
 
     @classmethod

@@ -99,7 +99,7 @@ def check_parameters(
     if file is not None:
         from toolkit.studies import parse_value
 
-        data = read_parameter_file(file)
+        data = read_parameter_file(file, file_what="parameter file (-f)")
         cls.refuse_unknown(data)
         base = {
             k: parse_value(v, cls.model_fields[k].annotation) if isinstance(v, str) else v
@@ -118,7 +118,7 @@ def check_parameters(
 def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
     """Absolute paths for input-file parameters, and each file's name and checksum.
 
-    The roster is read once here (:func:`toolkit.roster.read_roster`) so a bad roster is
+    The roster is read once here (:func:`toolkit.roster.load_roster`) so a bad roster is
     refused with its own sentence before a kernel starts.
     """
     inputs: dict[str, dict[str, Any]] = {}
@@ -132,9 +132,7 @@ def _read_inputs(study: Any, params: Any) -> tuple[Any, dict[str, dict[str, Any]
         p = Path(value).expanduser()
         regular_file(p, f"{name!r} parameter of study {study.name}")
         if name == "roster":
-            from toolkit.roster import read_roster
-
-            roles = read_roster(p).participants["role"].value_counts()
+            roles = _read_roster(p).participants["role"].value_counts()
             inputs_sizes = (int(roles.get("mentee", 0)), int(roles.get("mentor", 0)))
             changes_sizes[name] = inputs_sizes
         changes[name] = str(p.resolve())
@@ -216,3 +214,26 @@ def plan_run(
     run_id = fp[:RUN_ID_DIGITS]
     path = root / record.name if canonical else root / record.name / run_id
     return Plan(record, checked, inputs, fp, run_id, path, canonical)
+
+
+_TOLD: set[tuple[str, int, int]] = set()  # rosters whose warnings this process has printed
+
+
+def _read_roster(path: Path) -> Any:
+    """The roster's cohort; its notes and warnings printed on stderr as ``note: ...`` and
+    ``warning: ...`` lines, once per file (and version) per process."""
+    import sys
+
+    from toolkit._validation import one_line
+    from toolkit.roster import load_roster
+
+    reading = load_roster(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _TOLD:
+        _TOLD.add(key)
+        lines = [f"note: {one_line(n)}" for n in reading.notes]
+        lines += [f"warning: {one_line(w)}" for w in reading.warnings]
+        for line in lines:
+            print(line, file=sys.stderr)
+    return reading.cohort

@@ -41,12 +41,12 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal  # noqa: F401  (Literal: the docstring example)
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from toolkit._seeding import MAX_SEED
+from toolkit._userfiles import read_parameter_file
 from toolkit._validation import MAX_CAPACITY, fail
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._fields import (
@@ -167,28 +167,12 @@ class StudyParameters(BaseModel):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, overrides: Iterable[str] = ()) -> StudyParameters:
-        """Values from a YAML or JSON mapping file, then ``key=value`` overrides."""
-        import yaml
+        """Values from a YAML or JSON mapping file, then ``key=value`` overrides.
 
-        p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InvalidParameterError(
-                f"The parameter file {str(p)!r} cannot be read ({exc.strerror or exc})."
-            ) from None
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
-            raise InvalidParameterError(
-                f"The parameter file {str(p)!r} is not valid YAML or JSON ({first})."
-            ) from None
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            raise InvalidParameterError(
-                f"The parameter file {str(p)!r} must hold a mapping of parameter names to "
-                f"values; got a {type(data).__name__}."
-            )
+        The file is read with the bounds of :func:`toolkit._userfiles.read_parameter_file`
+        (size, text, depth, no YAML aliases, lengths of values), as the host reads ``-f``.
+        """
+        data = read_parameter_file(path)
         cls.refuse_unknown(data)
         base = {
             k: parse_value(v, cls.model_fields[k].annotation) if isinstance(v, str) else v
