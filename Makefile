@@ -11,10 +11,11 @@ PYTEST_WORKERS ?= 2
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 LOCK   := constraints.txt
 
-.PHONY: help venv test reports data teaching bench lab lint lock clean
+.PHONY: help venv test verify-reports reports data teaching bench lab lint lock clean
 
 help:
 	@echo "make test     create .venv, install (pinned), run the whole test suite"
+	@echo "make verify-reports  re-run every committed canonical report at full size; rmt verify must pass"
 	@echo "make reports  create .venv, install (pinned), regenerate canonical data, render study reports"
 	@echo "make data     regenerate synthetic_data/ (byte-identical for the same versions)"
 	@echo "make teaching render the teaching notebooks to reports/teaching/, student versions to build/teaching/"
@@ -39,6 +40,9 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+verify-reports: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m canonical tests/test_runner.py
 
 data: $(STAMP)
 	$(BIN)/rmt data --out synthetic_data

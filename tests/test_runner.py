@@ -325,7 +325,7 @@ def _canonical_studies() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "reports").glob("*/manifest.json"))
 
 
-@pytest.mark.slow
+@pytest.mark.canonical
 @pytest.mark.parametrize("study", _canonical_studies())
 def test_verify_passes_on_a_copy_of_each_committed_canonical_report(study, tmp_path):
     copy = tmp_path / study
