@@ -12,18 +12,21 @@ import typer
 
 __all__ = ["teaching_build", "teaching_render"]
 
+# the --source option both commands take
+SourceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--source",
+        help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
+    ),
+]
+
 
 def teaching_build(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the student versions.")
     ] = Path("build") / "teaching",
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source",
-            help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
-        ),
-    ] = None,
+    source: SourceOption = None,
 ) -> None:
     """Write student versions: solution cells become blank answer cells, outputs removed."""
     from toolkit.teaching import TEACHING_NOTEBOOKS, build_student_versions
@@ -37,13 +40,7 @@ def teaching_render(
         "reports"
     )
     / "teaching",
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source",
-            help="Folder of solution notebooks (default: the ones shipped with the toolkit).",
-        ),
-    ] = None,
+    source: SourceOption = None,
 ) -> None:
     """Execute each teaching notebook in a fresh kernel and write it as HTML (plus index.html)."""
     from toolkit.teaching import TEACHING_NOTEBOOKS, render_notebooks
