@@ -44,6 +44,7 @@ __all__ = [
     "read_parameter_file",
     "read_yaml_file",
     "regular_file",
+    "shown_path",
 ]
 
 # Bounds on what a parameter file and a value may hold: far above any real study (the
@@ -56,7 +57,7 @@ MAX_TEXT = 1_000  # characters of one value (a -p assignment may be 4 times long
 MAX_ITEMS = 100  # items of one list
 
 
-def _short(path: object) -> str:
+def shown_path(path: object) -> str:
     """A path as messages show it: quoted, one line, cut after 300 characters."""
     return quote(str(path))
 
@@ -70,13 +71,13 @@ def regular_file(path: Path, what: str) -> os.stat_result:
         if exc.errno == errno.ENAMETOOLONG:
             got = f"a name of {len(str(path)):,} characters, more than the file system allows"
         elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            got = _short(path)
+            got = shown_path(path)
         else:
-            got = f"{_short(path)} ({(exc.strerror or type(exc).__name__).lower()})"
+            got = f"{shown_path(path)} ({(exc.strerror or type(exc).__name__).lower()})"
         raise InvalidParameterError(f"The {what} must be an existing file; got {got}.") from None
     if not stat.S_ISREG(st.st_mode):
         raise InvalidParameterError(
-            f"The {what} must be a regular file; got {_short(path)}, which is a folder, pipe "
+            f"The {what} must be a regular file; got {shown_path(path)}, which is a folder, pipe "
             "or device."
         )
     return st
@@ -129,14 +130,14 @@ def _text(p: Path, what: str, max_bytes: int, st: os.stat_result) -> str:
     """The file's text (UTF-8, a BOM dropped), refused if larger than ``max_bytes``."""
     if st.st_size > max_bytes:
         raise InvalidParameterError(
-            f"The {what} {_short(p)} has {st.st_size:,} bytes; at most {max_bytes:,} are allowed."
+            f"The {what} {shown_path(p)} has {st.st_size:,} bytes; at most {max_bytes:,} are allowed."
         )
     try:
         with p.open("rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
         raise InvalidParameterError(
-            f"The {what} {_short(p)} cannot be read: {(exc.strerror or str(exc)).lower()}."
+            f"The {what} {shown_path(p)} cannot be read: {(exc.strerror or str(exc)).lower()}."
         ) from None
     try:
         if b"\0" in raw or len(raw) > max_bytes:
@@ -144,7 +145,7 @@ def _text(p: Path, what: str, max_bytes: int, st: os.stat_result) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeError:
         raise InvalidParameterError(
-            f"The {what} {_short(p)} is not a text file (YAML or JSON in UTF-8)."
+            f"The {what} {shown_path(p)} is not a text file (YAML or JSON in UTF-8)."
         ) from None
 
 
@@ -157,14 +158,14 @@ def _scan(text: str, p: Path, what: str, max_depth: int, max_nodes: int) -> None
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             raise InvalidParameterError(
-                f"The {what} {_short(p)} uses a YAML alias (*name); it may not, write each "
+                f"The {what} {shown_path(p)} uses a YAML alias (*name); it may not, write each "
                 "value out."
             )
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > max_depth:
                 raise InvalidParameterError(
-                    f"The {what} {_short(p)} is nested more than {max_depth} levels deep; "
+                    f"The {what} {shown_path(p)} is nested more than {max_depth} levels deep; "
                     "it holds a mapping of names to values or lists."
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
@@ -173,7 +174,7 @@ def _scan(text: str, p: Path, what: str, max_depth: int, max_nodes: int) -> None
             nodes += 1
             if nodes > max_nodes:
                 raise InvalidParameterError(
-                    f"The {what} {_short(p)} holds more than {max_nodes:,} values."
+                    f"The {what} {shown_path(p)} holds more than {max_nodes:,} values."
                 )
 
 
@@ -202,7 +203,7 @@ def read_yaml_file(
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidParameterError(
-            f"The {what} {_short(p)} is not valid YAML or JSON ({quote(first)[1:-1]})."
+            f"The {what} {shown_path(p)} is not valid YAML or JSON ({quote(first)[1:-1]})."
         ) from None
 
 
@@ -218,13 +219,13 @@ def read_parameter_file(
         return {}
     if not isinstance(data, Mapping):
         raise InvalidParameterError(
-            f"The {what} {_short(p)} must hold a mapping of parameter names to values; got "
+            f"The {what} {shown_path(p)} must hold a mapping of parameter names to values; got "
             f"a {type(data).__name__}."
         )
     for key, value in data.items():
         if not isinstance(key, str):
             raise InvalidParameterError(
-                f"The {what} {_short(p)} has the key {quote(key)}; parameter names are text."
+                f"The {what} {shown_path(p)} has the key {quote(key)}; parameter names are text."
             )
-        check_sizes(key, value, "", owner=f"the {what} {_short(p)}")
+        check_sizes(key, value, "", owner=f"the {what} {shown_path(p)}")
     return dict(data)

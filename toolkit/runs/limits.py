@@ -18,6 +18,7 @@ from toolkit._userfiles import (
     check_sizes,
     read_parameter_file,
     regular_file,
+    shown_path,
 )
 from toolkit._validation import quote
 from toolkit.errors import InvalidParameterError
@@ -34,11 +35,6 @@ __all__ = [
     "regular_file",
     "shown_path",
 ]
-
-
-def shown_path(path: object) -> str:
-    """A path as messages show it: quoted, one line, cut after 300 characters."""
-    return quote(str(path))
 
 
 def check_assignments(items: Iterable[Any], study: str) -> list[Any]:

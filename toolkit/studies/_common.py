@@ -9,6 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+# the one loader of plausible models (re-exported here for the studies)
+from toolkit.ensemble import COMMITTED_ENSEMBLE, load_models
+
 __all__ = [
     "COMMITTED_ENSEMBLE",
     "first_models",
@@ -26,9 +29,6 @@ __all__ = [
     "sweep_rows",
     "synthetic_cohort",
 ]
-
-# the one loader of plausible models (re-exported here for the studies)
-from toolkit.ensemble import COMMITTED_ENSEMBLE, load_models  # noqa: E402
 
 
 def read_roster_once(path: str) -> Any:
