@@ -349,3 +349,25 @@ def test_share_mc_error_is_small_in_a_clear_cut_case_and_reported_when_not():
     vague = summarise_models(_independent(rng.normal(0, 0.02, 200), 0.2, 10, seed=2), seed=2)
     assert vague.summary["share_positive_mc_error"] > 0.02
     assert not vague.mc_check["small"] and "not small" in vague.mc_check["text"]
+
+
+def test_sentences_name_parameters_by_their_labels():
+    from toolkit.behavior import BehaviorModel
+
+    params = _ensemble(400, seed=2).rename(columns={"x": "closure_engagement", "y": "meet_base"})
+    f = summarise_models(_differences(params.set_axis(["x", "y", "w"], axis=1), sign_by_x), seed=2)
+    est = f.per_model["estimate"].to_numpy()
+    box = sign_boxes(params, est, sign="positive")
+    text = headline_sentence(
+        f,
+        arm="weekly",
+        reference="biweekly",
+        more="keeps more pairs",
+        less="keeps fewer pairs",
+        drivers=spread_drivers(params, est),
+        box=box,
+    )
+    label = BehaviorModel.label("closure_engagement")
+    assert f"depends mostly on {label}" in text
+    assert box["text"][0].startswith(f"{label} is above 0.")
+    assert "closure_engagement" not in text and "meet_base" not in text
