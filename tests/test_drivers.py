@@ -399,3 +399,18 @@ def test_models_for_share_error_reaches_the_target_at_small_size():
     more_replicates = float(np.mean([error(150, 20, s) for s in range(8)]))
     assert more_replicates > 1.1 * SHARE_MC_TARGET
     assert models_for_share_error(0.01, 150) == 150  # already small: no more models
+
+
+def test_detail_line_says_when_the_share_error_is_above_two_points():
+    from toolkit.studies._across import _noise_detail, models_for_share_error
+
+    rng = np.random.default_rng(5)
+    mu = np.where(rng.uniform(size=200) < 0.7, 0.1, -0.1) * rng.uniform(0.5, 1.5, 200)
+    clear = summarise_models(_independent(mu, 0.05, 10, seed=1), seed=1)
+    assert _noise_detail(clear, 10) == ""  # small noise, share error under 2 points
+    vague = summarise_models(_independent(rng.normal(0, 0.02, 200), 0.2, 10, seed=2), seed=2)
+    text = _noise_detail(vague, 10)
+    error = vague.summary["share_agree_mc_error"]
+    assert text.startswith(" Simulation noise is not small here")
+    assert f"The share's Monte Carlo error ({100 * error:.1f} points) is above 2 points" in text
+    assert f"about {models_for_share_error(error, 200)} models (at 10 simulated" in text

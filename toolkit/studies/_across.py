@@ -213,22 +213,7 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         text += f" Verdict: {finding.verdict}" + (" (borderline)." if finding.borderline else ".")
         detail = f"{study.arm_words(h.arm)} vs {study.arm_words(h.reference)}: "
         detail += f"{finding.verdict_text}."
-        share_error = finding.summary["share_agree_mc_error"]
-        if not finding.mc_check["small"]:  # say when noise, not models, may set the share
-            detail += (
-                f" Simulation noise is not small here (its variance is "
-                f"{finding.mc_check['share']:.0%} of the variance between models), so "
-                "part of the spread and of the share is noise."
-            )
-        elif share_error > SHARE_MC_TARGET:
-            detail += (
-                f" Simulation noise is not small for the share: its Monte Carlo error "
-                f"({100 * share_error:.1f} points) is above {100 * SHARE_MC_TARGET:.0f} "
-                "points, so the share could move with more models; about "
-                f"{models_for_share_error(share_error, len(est))} models (at "
-                f"{study.params.model_replicates} simulated programs each) would bring it to "
-                f"{100 * SHARE_MC_TARGET:.0f} points."
-            )
+        detail += _noise_detail(finding, int(study.params.model_replicates))
         findings.append(finding)
         differences.append(diffs)
         drivers.append(drv)
@@ -250,6 +235,31 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         differences=differences,
         held=tuple(study.held_inputs(load_models(study.params.models))),
     )
+
+
+def _noise_detail(finding: Any, replicates: int) -> str:
+    """What the detail line says about simulation noise: when a model's noise is not small
+    beside the spread between models, and when the share's Monte Carlo error is above the
+    2-point target, with about how many models would bring it there
+    (:func:`models_for_share_error`). Empty when neither."""
+    out = ""
+    if not finding.mc_check["small"]:  # say when noise, not models, may set the share
+        out += (
+            f" Simulation noise is not small here (its variance is "
+            f"{finding.mc_check['share']:.0%} of the variance between models), so "
+            "part of the spread and of the share is noise."
+        )
+    share_error = finding.summary["share_agree_mc_error"]
+    if share_error > SHARE_MC_TARGET:
+        models = int(finding.summary["models"])
+        out += (
+            (" Simulation noise is not small for the share: its" if not out else " The share's")
+            + f" Monte Carlo error ({100 * share_error:.1f} points) is above "
+            f"{100 * SHARE_MC_TARGET:.0f} points, so the share could move with more models; "
+            f"about {models_for_share_error(share_error, models)} models (at {replicates} "
+            f"simulated programs each) would bring it to {100 * SHARE_MC_TARGET:.0f} points."
+        )
+    return out
 
 
 def across_table(result: AcrossModels) -> pd.DataFrame:
