@@ -141,3 +141,91 @@ def contraction(
         took = time.perf_counter() - t
         out.append(calibration_check(ref).assign(pairs=n, points=points, build_seconds=took))
     return pd.concat(out, ignore_index=True)
+
+
+def _person_period(tables, latent: pd.DataFrame, last: int) -> pd.DataFrame:
+    """Every active pair-week 1..``last`` as the watch list sees it, with the pair's latent
+    engagement and quality at the end of that week (what the logs do not show)."""
+    from toolkit.watch import visible
+
+    rows = pd.concat([visible(tables, w) for w in range(1, last + 1)], ignore_index=True)
+    hidden = latent.rename(columns={"week": "at"})
+    key = rows[["program", "pair"]].assign(at=rows["week"].astype(int))
+    joined = key.merge(hidden, on=["program", "pair", "at"], how="left")
+    return rows.assign(
+        engagement=joined["engagement"].to_numpy(), quality=joined["quality"].to_numpy()
+    )
+
+
+def _oracle_design(frame: pd.DataFrame):
+    """The watch list's regressors and the latent state the model's closure hazard reads:
+    engagement and quality, their shortfalls below 0.5 (the hazard's terms) and squares."""
+    import numpy as np
+
+    from toolkit.watch import _design
+
+    e, q = frame["engagement"].to_numpy(float), frame["quality"].to_numpy(float)
+    low_e, low_q = np.maximum(0.5 - e, 0.0), np.maximum(0.5 - q, 0.0)
+    return np.column_stack([_design(frame), e, q, low_e, low_q, low_e**2, low_q**2, e * q])
+
+
+def oracle_brier(
+    programs: int = 32, lead: int = 8, seed: int = 0, models: str = "default"
+) -> pd.DataFrame:
+    """How good could any watch list be? Brier scores on held-out simulated programs of the
+    example's shape (pairs repeated to about 250 a program, as the watch list trains) of:
+    the watch list's risk model (features the logs hold), the three rules (bucket rates
+    learnt on the same training pair-weeks), the base rate, and an **oracle**: the same
+    logistic regression given each pair's latent engagement and quality at that week as
+    well. ``models``: ``"default"`` (every program at the example's true parameters) or
+    ``"prior"`` (each program a prior draw of the fitted parameters). Training and
+    held-out programs use other seeds and draws."""
+    import numpy as np
+
+    from toolkit import watch as w
+    from toolkit.fitting import (
+        EXAMPLE_SHAPE,
+        EXAMPLE_TRUTH,
+        ProgramShape,
+        fit_prior,
+        program_cohorts,
+        simulate_latent,
+    )
+    from toolkit.history_matching import prior_sample
+
+    shape = EXAMPLE_SHAPE
+    repeat = max(1, -(-250 // shape.n_pairs))
+    cadence = tuple(np.tile(np.asarray(shape.cadence, dtype=object), repeat))
+    last = shape.horizon
+    sim = ProgramShape(cadence, (last + lead,) * len(cadence), shape.checkins, shape.minutes)
+    sets = {}
+    for part, s in (("train", seed), ("held_out", seed + 1)):
+        if models == "default":
+            points = pd.DataFrame([EXAMPLE_TRUTH] * programs)
+        else:
+            points = prior_sample(fit_prior(), programs, s, stream=("oracle", part))
+        cohorts = program_cohorts(sim, s + 100, count=2)
+        tables, latent = simulate_latent(sim, points, seed=s + 200, cohorts=cohorts)
+        sets[part] = _person_period(tables, latent, last)
+    train, test = sets["train"], sets["held_out"]
+    risk = w._train(train, train.assign(ends_after=train["ends"]), lead)
+    scores, _ = w.score_risks(risk, test, lead)
+    y_train, y_test = w._outcome(train, lead), w._outcome(test, lead)
+    beta = w._logistic(_oracle_design(train), y_train)
+    p = w._predict(beta, _oracle_design(test))
+    oracle = float(np.mean((p - y_test) ** 2))
+    base = float(np.mean((y_train.mean() - y_test) ** 2))
+    out = pd.concat(
+        [
+            scores[["score", "brier"]],
+            pd.DataFrame({"score": ["oracle_latent", "base_rate"], "brier": [oracle, base]}),
+        ],
+        ignore_index=True,
+    )
+    best_rule = scores.loc[scores["score"] != "model", "brier"].min()
+    return out.assign(
+        ratio_to_best_rule=out["brier"] / best_rule,
+        pair_weeks=len(test),
+        base_rate=float(y_test.mean()),
+        models=models,
+    )

@@ -707,10 +707,12 @@ def fit_program(
             "program is made and no models file is written."
         )
     else:
-        prior_draws = prior_sample(ref.prior, models, seed, stream=("fit", "prior_fill"))
-        for name, ok in zip(names, calibrated, strict=True):
+        # independent uniform draws over the prior box (prior_sample would be a Latin
+        # hypercube, but it imports scipy.stats, a second of a cold fit, for 400 draws)
+        fill = _seeding.rng(seed, "fit", "prior_fill").uniform(lo, hi, size=(models, len(lo)))
+        for j, (name, ok) in enumerate(zip(names, calibrated, strict=True)):
             if not ok:
-                post[name] = prior_draws[name].to_numpy()
+                post[name] = fill[:, j]
         ensemble = Ensemble(
             post,
             prior=ref.prior,
@@ -872,7 +874,7 @@ def _figure_html(result: FitResult) -> str:
 
     height = top + row * len(s) + 30
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 20}" '
+        f'<svg width="{left + width + 20}" '
         f'height="{height}" font-family="sans-serif" font-size="11" role="img" '
         'aria-label="observed summaries against what the model produces">',
         '<rect x="10" y="6" width="14" height="6" fill="#cccccc"/>'
