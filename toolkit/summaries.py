@@ -17,6 +17,11 @@ programs). The registry :data:`SUMMARIES` maps a family name to its function:
 - ``contact_gaps``: the share held of meetings scheduled more than
   :data:`CONTACT_GRACE_WEEKS` weeks after the last meeting held, and the closure hazard
   per pair-week more than that many (and twice that many) weeks after it;
+- ``hazard_regressions``: auxiliary-model summaries (per-program least squares): the
+  slope of a meeting being held on the weeks beyond the grace since the last one held
+  (given the pair's earlier adherence), the slopes of a discrete-time hazard of the
+  relationship ending on that gap and on the last rating, and the share of endings in
+  a gap recorded as missed contact;
 - ``closure_by_reason``: share of endings that were outside events and that were for
   missed contact;
 - ``ratings``: mean, standard deviation and share at or below 2 of check-in ratings;
