@@ -10,7 +10,10 @@
   target <= 0.9 x the best rule.
 
 :func:`contraction` (not part of ``run``) measures each parameter's posterior contraction
-and coverage at 20, 50 and 200 pairs x 26 weeks.
+and coverage at 20, 50 and 200 pairs x 26 weeks; :func:`cold_fit` times a fresh process
+fitting the example to a cached table (wall and CPU seconds); :func:`oracle_brier` scores
+the watch list, the rules and an oracle that knows each pair's latent engagement and
+quality on held-out simulated programs (the best Brier ratio any watch list could reach).
 """
 
 from __future__ import annotations
