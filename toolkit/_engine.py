@@ -472,6 +472,12 @@ def engagement_step(
     )
 
 
+def outside_probability(b: _Params, pressure: np.ndarray) -> np.ndarray:
+    """The weekly probability of an outside event (``closure_outside``, raised by time
+    pressure): fixed for a pair, so the weekly loop computes it once per pair."""
+    return expit(b.closure_outside + b.closure_outside_pressure * pressure)
+
+
 def closure_step(
     b: _Params,
     quality: np.ndarray,
@@ -479,6 +485,8 @@ def closure_step(
     gap: np.ndarray,
     pressure: np.ndarray,
     u: np.ndarray,
+    *,
+    p_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which pairs close this week and why (codes into REASONS), from one uniform each.
 
@@ -488,8 +496,11 @@ def closure_step(
     contact beyond the grace period). A pair closes when ``u`` falls below the combined
     probability; ``u`` below the outside-event probability is an outside event, otherwise
     the reason is the relationship term that raised the hazard most (or lowered it least).
+    ``p_out`` is :func:`outside_probability` of ``b`` and ``pressure`` when the caller
+    already holds it (it changes only when a pair changes).
     """
-    p_out = expit(b.closure_outside + b.closure_outside_pressure * pressure)
+    if p_out is None:
+        p_out = outside_probability(b, pressure)
     t_quality = b.closure_quality * (0.5 - quality)
     t_engagement = b.closure_engagement * (0.5 - engagement)
     t_gap = b.closure_gap * gap
@@ -519,14 +530,20 @@ def _start_engagement(b: _Params, design: ProgramDesign, z: np.ndarray) -> np.nd
     return np.clip(e, 0.0, 1.0)
 
 
-def _overload(recent_hours: np.ndarray, avail: np.ndarray) -> np.ndarray:
+def _overload(recent_hours: np.ndarray, avail_floor: np.ndarray) -> np.ndarray:
     """Realised monthly contact hours over the scarcer partner's availability, beyond 1.
 
     A state of the recent past (bounded by what a pair can hold), not a drain that
     grows every week. Agenda preparation is not load: it is done alone, whenever it
     suits, and competes for no shared calendar slot (it counts in the mentee's hours).
+    ``avail_floor`` is :func:`_avail_floor` of the availability (fixed for a pair).
     """
-    return np.maximum(recent_hours * _WEEKS_PER_MONTH / np.maximum(avail, 0.5) - 1.0, 0.0)
+    return np.maximum(recent_hours * _WEEKS_PER_MONTH / avail_floor - 1.0, 0.0)
+
+
+def _avail_floor(avail: np.ndarray) -> np.ndarray:
+    """Monthly hours that overload is judged against: availability, at least half an hour."""
+    return np.maximum(avail, 0.5)
 
 
 def _purposes(design: ProgramDesign, sched: ProgramSchedule) -> dict[str, str]:
@@ -634,6 +651,10 @@ def run(
     start_engagement = engagement.copy()
     avail, pressure = _availability(b, feats)
     misfit = 1.0 - feats["schedule_fit"]
+    # Fixed for a pair until a rematch changes it: computed once, not every week.
+    avail_floor = _avail_floor(avail)
+    misfit_term = b.meet_misfit * misfit
+    p_out = outside_probability(b, pressure)
     mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
 
     mentor_g = m_off[stack.rep] + stack.mentor  # global mentor index per slot
@@ -684,19 +705,7 @@ def run(
     prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
     memory = 1.0 / np.maximum(b.load_memory_weeks, 1.0)
 
-    # Recorded week-major (contiguous writes); the weeks table transposes once at the end.
-    rec = {
-        k: np.zeros((n_weeks, n), dtype=bool)
-        for k in ("scheduled", "met", "checkin", "flagged", "active")
-    }
-    rec.update(
-        {
-            k: np.zeros((n_weeks, n), dtype=np.float32)
-            for k in ("quality", "engagement", "mentee_skill", "mentor_skill")
-        }
-    )
-    rec["intervention"] = np.zeros((n_weeks, n), dtype=np.int8)
-    rec["state"] = np.zeros((n_weeks, n), dtype=np.int8)
+    recorder = _WeekRecorder(n, n_weeks, keep="weeks" in want)
     events: list[tuple] = []  # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
@@ -717,7 +726,8 @@ def run(
     for t in range(n_weeks):
         week = t + 1
         draws.next_week()
-        rec["active"][t] = active
+        rec = recorder.week(t)
+        rec["active"][...] = active
         weeks_active += active
 
         # Meetings: scheduled by the cadence, held with a probability that rises with
@@ -725,12 +735,12 @@ def run(
         # time since the last meeting held (beyond the grace period).
         scheduled = active & sched.meeting[t]
         gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
-        overload = _overload(recent_hours, avail)
+        overload = _overload(recent_hours, avail_floor)
         logit = (
             meet_shift
             + b.meet_engagement * (engagement - 0.5)
             - b.meet_overload * overload
-            - b.meet_misfit * misfit
+            - misfit_term
             - b.meet_gap * gap
         )
         met = scheduled & (draws.slots("meet", rows) < expit(logit))
@@ -774,7 +784,9 @@ def run(
         # quality and engagement, rising with calendar time since contact). Each closure
         # records its reason.
         gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
-        ends, why = closure_step(b, quality, engagement, gap, pressure, draws.slots("close", rows))
+        ends, why = closure_step(
+            b, quality, engagement, gap, pressure, draws.slots("close", rows), p_out=p_out
+        )
         ends &= active
         _close(ends, active, closed_week, week, load, mentor_g)
         ended |= ends
@@ -851,8 +863,11 @@ def run(
                     quality[ok] = _start_quality(bo, target[ok])
                     engagement[ok] = start_engagement[ok]
                     avail[ok], pressure[ok] = _availability(bo, nf)
+                    avail_floor[ok] = _avail_floor(avail[ok])
+                    p_out[ok] = outside_probability(bo, pressure[ok])
                     recent_hours[ok] = 0.0
                     misfit[ok] = 1.0 - nf["schedule_fit"]
+                    misfit_term[ok] = bo.meet_misfit * misfit[ok]
                     mentee_ceiling[ok], mentor_ceiling[ok] = (
                         nf["mentee_ceiling"],
                         nf["mentor_ceiling"],
@@ -860,16 +875,18 @@ def run(
                     since_meet[ok] = 0
                     hours["coordinator"][ok] += bo.rematch_hours
             if fl.size:
-                rec["intervention"][t, fl] = _I[design.on_flag]
-            rec["checkin"][t], rec["flagged"][t] = checkin, flagged
+                rec["intervention"][fl] = _I[design.on_flag]
+            rec["checkin"][...], rec["flagged"][...] = checkin, flagged
 
-        rec["scheduled"][t], rec["met"][t] = scheduled, met
-        rec["quality"][t], rec["engagement"][t] = quality, engagement
-        rec["mentee_skill"][t], rec["mentor_skill"][t] = mentee_skill, mentor_level[mentor_g]
-        # the pair's state at the end of the week
-        state_t = rec["state"][t]  # written in place: 1 inactive but open, 2 closed
+        rec["scheduled"][...], rec["met"][...] = scheduled, met
+        rec["quality"][...], rec["engagement"][...] = quality, engagement
+        rec["mentee_skill"][...] = mentee_skill
+        rec["mentor_skill"][...] = mentor_level[mentor_g]
+        # the pair's state at the end of the week: 1 inactive but open, 2 closed
+        state_t = rec["state"]
         np.greater_equal(since_meet, INACTIVE_AFTER_WEEKS, out=state_t, casting="unsafe")
         state_t[~active] = 2
+        recorder.end_week(t)
 
     # What an early ending does to what was learned: part of the gain fades, and an
     # abrupt ending can leave a setback (so a gain can be negative).
@@ -912,7 +929,57 @@ def run(
         "survey": static_survey[gi],
         "ended": ended,
     }
-    return _tables(stack, design, b, arm, rec, events, state, want)
+    return _tables(stack, design, b, arm, recorder.columns, events, state, want)
+
+
+_WEEK_COLUMNS: dict[str, type] = {
+    "scheduled": np.bool_,
+    "met": np.bool_,
+    "checkin": np.bool_,
+    "flagged": np.bool_,
+    "active": np.bool_,
+    "quality": np.float32,
+    "engagement": np.float32,
+    "mentee_skill": np.float32,
+    "mentor_skill": np.float32,
+    "intervention": np.int8,
+    "state": np.int8,
+}
+
+
+class _WeekRecorder:
+    """The weeks table's columns, recorded week by week.
+
+    A week's values go into one row of a small week-major buffer (contiguous writes into
+    memory that stays warm); every ``block`` weeks the buffer is copied into pair-major
+    columns ``(pairs, weeks)``, which are already in the table's row order (pair, then
+    week), so the table takes them without a copy. Each column's memory is touched once
+    and no full-size transpose is made. ``keep=False`` (no weeks table wanted) keeps no
+    columns. Buffer rows a week does not write are zero (intervention is reset weekly).
+    """
+
+    def __init__(self, n: int, n_weeks: int, *, keep: bool = True, block: int = 13):
+        self.n_weeks, self.start = n_weeks, 0
+        self.block = max(min(block, n_weeks), 1)
+        self.buffer = {k: np.zeros((self.block, n), dt) for k, dt in _WEEK_COLUMNS.items()}
+        self.columns = (
+            {k: np.empty((n, n_weeks), dt) for k, dt in _WEEK_COLUMNS.items()} if keep else {}
+        )
+
+    def week(self, t: int) -> dict[str, np.ndarray]:
+        """The buffer rows week ``t`` (0-based) writes, one per column."""
+        row = {k: b[t - self.start] for k, b in self.buffer.items()}
+        row["intervention"][...] = 0
+        return row
+
+    def end_week(self, t: int) -> None:
+        """Copy the buffer into the columns when it is full or the run ends."""
+        if t + 1 - self.start < self.block and t + 1 < self.n_weeks:
+            return
+        used = t + 1 - self.start
+        for k, column in self.columns.items():
+            column[:, self.start : t + 1] = self.buffer[k][:used].T
+        self.start = t + 1
 
 
 def _checkins(
@@ -1163,6 +1230,8 @@ def _point(stack: Stack, expand: Any) -> dict[str, np.ndarray]:
 
 
 def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The weeks table from :class:`_WeekRecorder` columns (pairs x weeks, C order: their
+    ravel is the table's row order, without a copy)."""
     n = len(stack.rep)
     replicate = stack.replicates[stack.rep]
     arm_cat = _arm_column(n * n_weeks, arm)
@@ -1174,7 +1243,7 @@ def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray
             "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
             "week": np.tile(np.arange(1, n_weeks + 1, dtype=np.int16), n),
             **{
-                k: rec[k].ravel(order="F")
+                k: rec[k].ravel()
                 for k in (
                     "scheduled",
                     "met",
@@ -1187,12 +1256,10 @@ def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray
                 )
             },
             "intervention": pd.Categorical.from_codes(
-                rec["intervention"].ravel(order="F"), categories=list(INTERVENTIONS)
+                rec["intervention"].ravel(), categories=list(INTERVENTIONS)
             ),
-            "active": rec["active"].ravel(order="F"),
-            "state": pd.Categorical.from_codes(
-                rec["state"].ravel(order="F"), categories=list(STATES)
-            ),
+            "active": rec["active"].ravel(),
+            "state": pd.Categorical.from_codes(rec["state"].ravel(), categories=list(STATES)),
         },
         copy=False,
     )  # keep one block per column: consolidating 5 million rows costs time
