@@ -233,11 +233,11 @@ def matching_positions(
                 "a Matching whose positions lie in this cohort",
                 "positions out of range",
             )
-        if len(np.unique(e_idx)) != len(e_idx):
+        order = np.argsort(e_idx, kind="stable")
+        if _repeats(e_idx[order]):
             raise fail(
                 "matching", owner, "a matching with each mentee at most once", "a repeated mentee"
             )
-        order = np.argsort(e_idx, kind="stable")
         return e_idx[order].astype(np.int64), m_idx[order].astype(np.int64)
     pairs = matching
     if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
@@ -265,12 +265,22 @@ def matching_positions(
             "a matching of this cohort (every mentor_id a mentor of it)",
             f"mentor_id {bad}",
         )
-    if len(np.unique(e_pos)) != len(e_pos):
+    order = np.argsort(e_pos, kind="stable")
+    if _repeats(e_pos[order]):
         raise fail(
             "matching", owner, "a matching with each mentee at most once", "a repeated mentee_id"
         )
-    order = np.argsort(e_pos, kind="stable")
     return e_pos[order].astype(np.int64), m_pos[order].astype(np.int64)
+
+
+def _repeats(sorted_positions: np.ndarray) -> bool:
+    """Whether a sorted position array holds a value twice (no second sort, as np.unique
+    would make).
+
+    >>> _repeats(np.array([0, 2, 2])), _repeats(np.array([0, 1, 5]))
+    (True, False)
+    """
+    return bool(np.any(sorted_positions[1:] == sorted_positions[:-1]))
 
 
 # --------------------------------------------------------------------------- the stack
