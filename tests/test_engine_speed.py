@@ -76,3 +76,16 @@ def test_closure_step_with_a_precomputed_outside_probability_is_the_same():
         b, q, e, gap, pressure, u, p_out=_engine.outside_probability(b, pressure)
     )
     assert np.array_equal(closes, closes2) and np.array_equal(why, why2)
+    assert closes.any() and (why[~closes] == -1).all()
+    names = np.array(_engine.REASONS)[why[closes]]
+    assert set(names) <= {"low_quality", "lost_engagement", "missed_contact", "outside_event"}
+    # the reason of a closing pair is the largest relationship term, or an outside event
+    tq = b.closure_quality * (0.5 - q)
+    te = b.closure_engagement * (0.5 - e)
+    tg = b.closure_gap * gap
+    largest = np.array(["low_quality", "lost_engagement", "missed_contact"])[
+        np.argmax(np.stack([tq, te, tg]), axis=0)
+    ]
+    outside = u < _engine.outside_probability(b, pressure)
+    want = np.where(outside, "outside_event", largest)[closes]
+    assert (names == want).all()

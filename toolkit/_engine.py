@@ -507,21 +507,33 @@ def closure_step(
     probability; ``u`` below the outside-event probability is an outside event, otherwise
     the reason is the relationship term that raised the hazard most (or lowered it least).
     ``p_out`` is :func:`outside_probability` of ``b`` and ``pressure`` when the caller
-    already holds it (it changes only when a pair changes).
+    already holds it (it changes only when a pair changes). Reasons are worked out for the
+    closing pairs only; a pair that does not close has reason -1.
     """
     if p_out is None:
         p_out = outside_probability(b, pressure)
-    t_quality = b.closure_quality * (0.5 - quality)
-    t_engagement = b.closure_engagement * (0.5 - engagement)
-    t_gap = b.closure_gap * gap
-    p_rel = expit(b.closure_base + (t_quality + t_engagement + t_gap))
-    closes = u < 1.0 - (1.0 - p_out) * (1.0 - p_rel)
+    t_quality = np.subtract(0.5, quality)
+    t_quality *= b.closure_quality
+    t_engagement = np.subtract(0.5, engagement)
+    t_engagement *= b.closure_engagement
+    t_gap = np.multiply(gap, b.closure_gap, dtype=float)
+    # p_rel = expit(closure_base + (t_quality + t_engagement + t_gap)), in one buffer
+    p_rel = np.add(t_quality, t_engagement)
+    p_rel += t_gap
+    p_rel += b.closure_base
+    expit(p_rel, out=p_rel)
+    # closes: u < 1 - (1 - p_out) * (1 - p_rel)
+    np.subtract(1.0, p_rel, out=p_rel)
+    p_rel *= np.subtract(1.0, p_out)
+    closes = u < np.subtract(1.0, p_rel, out=p_rel)
+    at = np.flatnonzero(closes)
+    tq, te, tg = t_quality[at], t_engagement[at], t_gap[at]
     # The first largest term (as argmax over the three would pick), without stacking them.
-    reason = np.where(
-        t_engagement > t_quality, np.int8(_R["lost_engagement"]), np.int8(_R["low_quality"])
-    )
-    reason[t_gap > np.maximum(t_quality, t_engagement)] = _R["missed_contact"]
-    reason[u < p_out] = _R["outside_event"]
+    why = np.where(te > tq, np.int8(_R["lost_engagement"]), np.int8(_R["low_quality"]))
+    why[tg > np.maximum(tq, te)] = _R["missed_contact"]
+    why[u[at] < np.broadcast_to(p_out, u.shape)[at]] = _R["outside_event"]
+    reason = np.full(len(u), -1, np.int8)
+    reason[at] = why
     return closes, reason
 
 
@@ -758,16 +770,21 @@ def run(
 
         # Perceived similarity grows with contact, and fit with it; quality moves toward
         # fit at a meeting and decays toward the floor without one.
-        perceived = np.where(met, perceived + perceive_step * (1.0 - perceived), perceived)
+        # (Updates below are in place, restricted with where=: the same numbers as
+        # np.where over the whole array, without its temporaries.)
+        step = np.subtract(1.0, perceived)
+        step *= perceive_step
+        np.add(perceived, step, out=perceived, where=met)
         target = _fit(fixed, b, perceived)
         moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
-        decayed = quality - b.quality_decay * (quality - b.quality_floor)
-        quality = np.where(active, decayed, quality)
+        step = np.subtract(quality, b.quality_floor, out=step)
+        step *= b.quality_decay
+        np.subtract(quality, step, out=quality, where=active)
         np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
 
         # Two-way learning at held meetings, closing part of the gap to the partner.
-        gain_e = np.where(met, rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0), 0)
-        mentee_skill = mentee_skill + gain_e
+        gain_e = rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0)
+        np.add(mentee_skill, gain_e, out=mentee_skill, where=met)
         gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
         gain_m = np.where(met, rate_m * quality * gap_m, 0)
         mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
@@ -782,13 +799,14 @@ def run(
             1.0,
         )
         since_meet = np.where(met, 0, since_meet + active)
-        recent_hours = np.where(
-            active, recent_hours + memory * (met * meeting_hours - recent_hours), recent_hours
-        )
+        step = np.multiply(met, meeting_hours, out=step)
+        step -= recent_hours
+        step *= memory
+        np.add(recent_hours, step, out=recent_hours, where=active)
         meetings += met
         hours["mentee"] += met * (meeting_hours + prep_hours)
         hours["mentor"] += met * meeting_hours
-        quality_sum += np.where(active, quality, 0.0)
+        np.add(quality_sum, quality, out=quality_sum, where=active)
 
         # Closure: an outside event, or the relationship's own ending (hazard falling with
         # quality and engagement, rising with calendar time since contact). Each closure
