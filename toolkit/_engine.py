@@ -989,8 +989,10 @@ class _WeekRecorder:
     def __init__(self, n: int, n_weeks: int, *, keep: bool = True, block: int = 13):
         self.n_weeks, self.start = n_weeks, 0
         self.block = max(min(block, n_weeks), 1)
-        self.buffer = {k: np.zeros((self.block, n), dt) for k, dt in _WEEK_COLUMNS.items()}
-        self.columns = (
+        self.buffer: dict[str, np.ndarray] = {
+            k: np.zeros((self.block, n), dt) for k, dt in _WEEK_COLUMNS.items()
+        }
+        self.columns: dict[str, np.ndarray] = (
             {k: np.empty((n, n_weeks), dt) for k, dt in _WEEK_COLUMNS.items()} if keep else {}
         )
 
