@@ -728,6 +728,7 @@ def run(
     memory = 1.0 / np.maximum(b.load_memory_weeks, 1.0)
 
     recorder = _WeekRecorder(n, n_weeks, keep="weeks" in want)
+    step = np.empty(n)  # scratch for the in-place weekly updates
     events: list[tuple] = []  # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
@@ -756,56 +757,66 @@ def run(
         # engagement and falls with realised overload, schedule misfit and calendar
         # time since the last meeting held (beyond the grace period).
         scheduled = active & sched.meeting[t]
-        gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
-        overload = _overload(recent_hours, avail_floor)
-        logit = (
-            meet_shift
-            + b.meet_engagement * (engagement - 0.5)
-            - b.meet_overload * overload
-            - misfit_term
-            - b.meet_gap * gap
-        )
-        met = scheduled & (draws.slots("meet", rows) < expit(logit))
-        missed = scheduled & ~met
+        # A week in which no pair has a meeting scheduled (every other week of a biweekly
+        # design) skips every step that only a held or missed meeting changes: with no
+        # meeting those steps add exact zeros, so skipping them changes no number, and the
+        # week's draws are made all the same (common random numbers).
+        meeting_week = bool(scheduled.any())
+        if meeting_week:
+            gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
+            overload = _overload(recent_hours, avail_floor)
+            logit = (
+                meet_shift
+                + b.meet_engagement * (engagement - 0.5)
+                - b.meet_overload * overload
+                - misfit_term
+                - b.meet_gap * gap
+            )
+            met = scheduled & (draws.slots("meet", rows) < expit(logit))
+            missed = scheduled & ~met
 
-        # Perceived similarity grows with contact, and fit with it; quality moves toward
-        # fit at a meeting and decays toward the floor without one.
-        # (Updates below are in place, restricted with where=: the same numbers as
-        # np.where over the whole array, without its temporaries.)
-        step = np.subtract(1.0, perceived)
-        step *= perceive_step
-        np.add(perceived, step, out=perceived, where=met)
-        target = _fit(fixed, b, perceived)
-        moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
-        step = np.subtract(quality, b.quality_floor, out=step)
+            # Perceived similarity grows with contact, and fit with it (``target`` is
+            # unchanged in a week without meetings); quality moves toward fit at a meeting.
+            # (Updates are in place, restricted with where=: the same numbers as np.where
+            # over the whole array, without its temporaries.)
+            np.subtract(1.0, perceived, out=step)
+            step *= perceive_step
+            np.add(perceived, step, out=perceived, where=met)
+            target = _fit(fixed, b, perceived)
+            moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
+        else:
+            met = missed = scheduled  # nobody: all False
+        # Quality decays toward the floor every week (a held meeting then overrides it).
+        np.subtract(quality, b.quality_floor, out=step)
         step *= b.quality_decay
         np.subtract(quality, step, out=quality, where=active)
-        np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
+        if meeting_week:
+            np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
 
-        # Two-way learning at held meetings, closing part of the gap to the partner.
-        gain_e = rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0)
-        np.add(mentee_skill, gain_e, out=mentee_skill, where=met)
-        gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
-        gain_m = np.where(met, rate_m * quality * gap_m, 0)
-        mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
-        mentor_gain += gain_m
+            # Two-way learning at held meetings, closing part of the gap to the partner.
+            gain_e = rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0)
+            np.add(mentee_skill, gain_e, out=mentee_skill, where=met)
+            gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
+            gain_m = np.where(met, rate_m * quality * gap_m, 0)
+            mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
+            mentor_gain += gain_m
 
-        # Engagement: up with good meetings and levers, down with missed meetings and
-        # with meetings held while overloaded (per hour); bounded in [0, 1].
-        engagement = np.clip(
-            engagement
-            + engagement_step(b, met, missed, quality, overload, meeting_hours, lever_meeting),
-            0.0,
-            1.0,
-        )
+            # Engagement: up with good meetings and levers, down with missed meetings and
+            # with meetings held while overloaded (per hour); bounded in [0, 1].
+            engagement = np.clip(
+                engagement
+                + engagement_step(b, met, missed, quality, overload, meeting_hours, lever_meeting),
+                0.0,
+                1.0,
+            )
+            meetings += met
+            hours["mentee"] += met * (meeting_hours + prep_hours)
+            hours["mentor"] += met * meeting_hours
         since_meet = np.where(met, 0, since_meet + active)
-        step = np.multiply(met, meeting_hours, out=step)
+        np.multiply(met, meeting_hours, out=step)
         step -= recent_hours
         step *= memory
         np.add(recent_hours, step, out=recent_hours, where=active)
-        meetings += met
-        hours["mentee"] += met * (meeting_hours + prep_hours)
-        hours["mentor"] += met * meeting_hours
         np.add(quality_sum, quality, out=quality_sum, where=active)
 
         # Closure: an outside event, or the relationship's own ending (hazard falling with
