@@ -20,6 +20,7 @@ and reads the notebook, so the kernel process boots while the host does that wor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -125,7 +126,7 @@ class StudyKernel:
         run_sync(self.manager.start_kernel)(
             extra_arguments=[*_arguments(), _HISTORY],
             env={**os.environ, **_KERNEL_ENV},
-            cwd=str(cwd),
+            cwd=os.path.abspath(cwd),
         )
 
     def run(
@@ -167,8 +168,12 @@ class StudyKernel:
     def __enter__(self) -> StudyKernel:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.stop()
+            return
+        with contextlib.suppress(Exception):  # the error under way is the one to report
+            self.stop()
 
 
 def start_kernel(cwd: str | os.PathLike) -> StudyKernel:
