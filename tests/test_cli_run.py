@@ -16,10 +16,13 @@ def no_kernel(monkeypatch):
     """Fail the test if anything tries to execute a notebook."""
     import papermill
 
+    import toolkit.runs.run as run_module
+
     def refuse(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
     monkeypatch.setattr(papermill, "execute_notebook", refuse)
+    monkeypatch.setattr(run_module, "start_kernel", refuse)
 
 
 def _one_error_line(result) -> str:

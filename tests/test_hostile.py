@@ -48,12 +48,14 @@ def no_kernel(monkeypatch):
     import papermill
 
     import toolkit.runs.kernel as kernel
+    import toolkit.runs.run as run_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
     monkeypatch.setattr(papermill, "execute_notebook", refuse)
     monkeypatch.setattr(kernel, "execute_notebook", refuse)
+    monkeypatch.setattr(run_module, "start_kernel", refuse)
 
 
 def _one_error_line(text: str) -> str:

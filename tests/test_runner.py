@@ -57,6 +57,7 @@ def test_same_parameters_find_the_earlier_run(tiny_run, monkeypatch, tiny_params
     import papermill
 
     monkeypatch.setattr(papermill, "execute_notebook", _no_kernel)
+    monkeypatch.setattr(run_mod, "start_kernel", _no_kernel)
     again = runs.run_study(
         "meeting_cadence",
         tiny_params["meeting_cadence"],
@@ -68,6 +69,18 @@ def test_same_parameters_find_the_earlier_run(tiny_run, monkeypatch, tiny_params
 
 def _no_kernel(*args, **kwargs):
     raise AssertionError("a kernel was started")
+
+
+def _kernels_left() -> list:
+    """Kernel processes this test process started and that still run."""
+    import psutil
+
+    return [c for c in psutil.Process().children(recursive=True) if run_mod._is_kernel(c)]
+
+
+def test_a_run_stops_its_kernel(tiny_run):
+    """The runner owns the kernel it launches (papermill neither starts nor stops it)."""
+    assert tiny_run.path.is_dir() and _kernels_left() == []
 
 
 def test_rmt_run_writes_under_runs_unless_told(monkeypatch, tmp_path):
@@ -99,6 +112,7 @@ def test_folder_that_is_not_a_run_is_refused(tmp_path, monkeypatch, tiny_params)
     import papermill
 
     monkeypatch.setattr(papermill, "execute_notebook", _no_kernel)
+    monkeypatch.setattr(run_mod, "start_kernel", _no_kernel)
     plan = runs.plan_run("meeting_cadence", tiny_params["meeting_cadence"], out=tmp_path)
     plan.path.mkdir(parents=True)
     (plan.path / "notes.txt").write_text("mine")
@@ -180,6 +194,7 @@ def test_failing_cell_leaves_nothing_at_the_run_path(tmp_path, failing_study):
     assert not plan.path.exists()
     assert (plan.path.parent / f"failed-{plan.run_id}" / "notebook.ipynb").is_file()
     assert not [p for p in plan.path.parent.iterdir() if p.name.startswith(".tmp")]
+    assert _kernels_left() == []
 
 
 def test_a_roster_run_keeps_the_file_name_and_checksum_never_its_folder(tmp_path):

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from toolkit import _seeding
 from toolkit._spec import Spec, nested
@@ -652,6 +651,8 @@ def _role_draws(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
 
 def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One role's columns from its draws ``d`` (rows of one or several cohorts)."""
+    from scipy import special  # here: a host that only plans a run never loads scipy
+
     profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
     z = d["z"]
     n = z.shape[0]

@@ -26,9 +26,6 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from toolkit import _seeding
 from toolkit._validation import (  # MAX_CAPACITY: the one capacity bound, re-exported here
@@ -345,6 +342,8 @@ def _assign(
     else:
         fill = -(min(n_e, int(capacity.sum())) + 1.0) if most_pairs else 0.0
         matrix = np.where(allowed, values, np.float32(fill))
+    from scipy.optimize import linear_sum_assignment  # here: the registry loads without it
+
     cols_of = np.repeat(np.arange(values.shape[1]), capacity)
     if not np.all(capacity == 1):
         matrix = matrix[:, cols_of]
@@ -355,6 +354,9 @@ def _assign(
 
 
 def _max_cardinality(allowed: np.ndarray, capacity: np.ndarray) -> int:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
     if not allowed.any():
         return 0
     graph = csr_matrix(allowed[:, np.repeat(np.arange(allowed.shape[1]), capacity)])

@@ -16,7 +16,7 @@ from typing import Any
 from toolkit._io import replace_text
 from toolkit.runs.kernel import load_jsonschema
 
-__all__ = ["render_report", "strip_run_times", "write_index"]
+__all__ = ["load_exporter", "render_report", "strip_run_times", "write_index"]
 
 
 def strip_run_times(path: str | os.PathLike) -> None:
@@ -54,6 +54,18 @@ def _exporter() -> Any:
         exclude_output_prompt=True,
         embed_images=True,
     )
+
+
+def load_exporter() -> None:
+    """Import nbconvert and compile the report template now (on an empty notebook), so the
+    first :func:`render_report` of this process only converts. A run calls it in a second
+    thread while its kernel works."""
+    load_jsonschema()
+    import nbformat
+
+    import toolkit.report  # noqa: F401  # the page template
+
+    _exporter().from_notebook_node(nbformat.v4.new_notebook())
 
 
 def render_report(

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import OutputPathError, StudyExecutionError
-from toolkit.runs.kernel import CellError, execute_study
+from toolkit.runs.kernel import CellError, execute_study, load_papermill, start_kernel
 from toolkit.runs.manifest import MANIFEST, read_manifest, write_manifest
 from toolkit.runs.plan import Plan, find_study, plan_run
-from toolkit.runs.render import render_report, strip_run_times, write_index
+from toolkit.runs.render import load_exporter, render_report, strip_run_times, write_index
 
 __all__ = [
     "Interrupted",
@@ -246,6 +246,24 @@ def _move_into_place(tmp: Path, plan: Plan) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _in_background(work: Callable[[], object]) -> Any:
+    """Start ``work`` in a daemon thread (joined by the caller when it needs the result).
+
+    Its errors are left to the caller's own later call of the same loader, which raises
+    them where they matter (a run that fails anyway never waits for this thread)."""
+    import threading
+
+    def quietly() -> None:
+        with contextlib.suppress(Exception):
+            work()
+
+    thread = threading.Thread(
+        target=quietly, name=f"rmt-{getattr(work, '__name__', 'work')}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def run_planned(
     plan: Plan, *, force: bool = False, progress: bool = True, keep_failed: bool = True
 ) -> RunResult:
@@ -269,7 +287,18 @@ def run_planned(
         (tmp / "figures").mkdir()
         parameters = _link_inputs(plan, tmp)
         try:
-            execute_study(notebook, tmp / "notebook.ipynb", parameters, cwd=tmp, progress=progress)
+            with start_kernel(tmp) as kernel:  # boots while the host loads what it needs
+                load_papermill()
+                exporter = _in_background(load_exporter)  # while the cells run
+                execute_study(
+                    notebook,
+                    tmp / "notebook.ipynb",
+                    parameters,
+                    cwd=tmp,
+                    progress=progress,
+                    kernel=kernel,
+                )
+            exporter.join()
         except CellError as exc:
             if "KeyboardInterrupt" in exc.where:  # the kernel got the Ctrl-C too
                 raise Interrupted(signal.SIGINT) from None
