@@ -29,7 +29,13 @@ empirical PCS (target <= 30%). The equal n is found two ways, and the ratio uses
 An empirical PCS of 1 is matched at 1 - 1 / (2 * macro) (half a failure).
 ``BENCH_SELECTION_WORKERS`` (default 1) runs the macro-replications in a process pool; the
 figures do not depend on it. ``BENCH_SELECTION_VARIANCE_UPDATING=0`` runs KN without
-variance updating (the procedure before KN++), for comparison.
+variance updating (the procedure before KN++), for comparison. ``BENCH_SELECTION_ONLY``
+names configurations (comma-separated labels such as ``slippage k=50``, matched exactly).
+``BENCH_SELECTION_PROCEDURES=kn,biz`` adds BIZ (Frazier 2014; :func:`biz_independent`) on
+the same random numbers, a comparison only: it needs independent sampling across systems,
+which ``rmt advise`` (common random numbers) does not have
+(``BENCH_SELECTION_BIZ_KNOWN_VARIANCE=1``: BIZ given the true common variance, the case
+its bound is proved for).
 """
 
 from __future__ import annotations
@@ -240,7 +246,9 @@ def one_configuration(
 
 def run() -> list[dict]:
     macro = int(os.environ.get("BENCH_SELECTION_MACRO", "1000"))
-    which = os.environ.get("BENCH_SELECTION_ONLY", "")
+    # comma-separated labels, each matched exactly ("slippage k=50" is not "... k=500")
+    only = os.environ.get("BENCH_SELECTION_ONLY", "")
+    which = [w.strip() for w in only.split(",") if w.strip()]
     workers = int(os.environ.get("BENCH_SELECTION_WORKERS", "1"))
     procedures = os.environ.get("BENCH_SELECTION_PROCEDURES", "kn").split(",")
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
@@ -249,7 +257,7 @@ def run() -> list[dict]:
     for k in (50, 500):
         for name, make in (("slippage", slippage_means), ("increasing means", increasing_means)):
             label = f"{name} k={k}"
-            if which and which not in label:
+            if which and label not in which:
                 continue
             for procedure in procedures:
                 rows.append(
