@@ -29,7 +29,13 @@ empirical PCS (target <= 30%). The equal n is found two ways, and the ratio uses
 An empirical PCS of 1 is matched at 1 - 1 / (2 * macro) (half a failure).
 ``BENCH_SELECTION_WORKERS`` (default 1) runs the macro-replications in a process pool; the
 figures do not depend on it. ``BENCH_SELECTION_VARIANCE_UPDATING=0`` runs KN without
-variance updating (the procedure before KN++), for comparison.
+variance updating (the procedure before KN++), for comparison. ``BENCH_SELECTION_ONLY``
+names configurations (comma-separated labels such as ``slippage k=50``, matched exactly).
+``BENCH_SELECTION_PROCEDURES=kn,biz`` adds BIZ (Frazier 2014; :func:`biz_independent`) on
+the same random numbers, a comparison only: it needs independent sampling across systems,
+which ``rmt advise`` (common random numbers) does not have
+(``BENCH_SELECTION_BIZ_KNOWN_VARIANCE=1``: BIZ given the true common variance, the case
+its bound is proved for).
 """
 
 from __future__ import annotations
@@ -87,6 +93,85 @@ def _kn_once(args: tuple) -> tuple[bool, int]:
     return bool(sel.selected == int(np.argmax(means))), int(sel.total_replications)
 
 
+def biz_independent(
+    system: SyntheticSystem,
+    k: int,
+    delta: float,
+    alpha: float,
+    n0: int,
+    known_variance: float | None = None,
+) -> tuple[int, int]:
+    """BIZ (Frazier 2014, Oper Res 62:926), for comparison only.
+
+    Valid only with **independent** sampling across systems (the paper's setting), so
+    ``select_best`` (and ``rmt advise``, which uses common random numbers) cannot use it.
+    Frazier proves its PCS bound for known variances with an integer-multiple structure
+    (``known_variance``: one common variance, every system sampled alike); with estimated
+    variances (the default, as KN++ must) the bound is not proven and the PCS is only
+    measured. As read here (the paper's full text could not be read; the steps follow its
+    published abstract and public reference code): ``n0`` replications each; then at every
+    stage, with ``beta = sum n_x / sum S_x^2`` over the survivors, the weights
+    ``q_x ∝ exp(delta beta mean_x)``; stop when ``max q >= P`` (``P`` starts at
+    ``1 - alpha``); drop every survivor with ``q_x <= c = 1 - (1 - alpha)^(1/(k-1))`` and
+    raise ``P`` to ``P / (1 - sum of the dropped q)`` (the one-at-a-time update, not the
+    smaller product form); then sample so that ``n_x`` stays proportional to ``S_x^2``
+    (the survivor with the smallest ``n_x / S_x^2`` gets one more). Vectorised over
+    systems (running sums read at each system's count); the loop is over stages.
+    Returns (selected system, replications used).
+    """
+    c = 1.0 - (1.0 - alpha) ** (1.0 / (k - 1))
+    rows = np.arange(k)
+    x = system(rows, 0, np.arange(1024))  # (k, R): replication r is the same as KN's
+    cs = np.cumsum(x, axis=1)
+    cs2 = np.cumsum(x**2, axis=1)
+    n = np.full(k, n0)
+    alive = np.ones(k, dtype=bool)
+    p = 1.0 - alpha
+    while True:
+        a = np.flatnonzero(alive)
+        if a.size == 1:
+            break
+        w, w2 = cs[a, n[a] - 1], cs2[a, n[a] - 1]
+        if known_variance is None:
+            s2 = (w2 - w**2 / n[a]) / (n[a] - 1)
+        else:
+            s2 = np.full(a.size, float(known_variance))
+        beta = n[a].sum() / s2.sum()
+        z = delta * beta * w / n[a]
+        q = np.exp(z - z.max())
+        q /= q.sum()
+        if q.max() >= p:
+            break
+        drop = q <= c
+        if drop.any():
+            p /= 1.0 - q[drop].sum()
+            alive[a[drop]] = False
+            a, s2 = a[~drop], s2[~drop]
+            if a.size == 1:
+                break
+        zmin = int(np.argmin(n[a] / s2))
+        target = np.ceil(s2 * (n[a][zmin] + 1) / s2[zmin] - 1e-9).astype(np.int64)
+        n[a] = np.maximum(target, n[a])
+        if n[a].max() > x.shape[1]:
+            more = system(rows, 0, np.arange(x.shape[1], max(n.max(), 2 * x.shape[1])))
+            cs = np.concatenate([cs, cs[:, -1:] + np.cumsum(more, axis=1)], axis=1)
+            cs2 = np.concatenate([cs2, cs2[:, -1:] + np.cumsum(more**2, axis=1)], axis=1)
+            x = np.concatenate([x, more], axis=1)
+    a = np.flatnonzero(alive)
+    return int(a[np.argmax(cs[a, n[a] - 1] / n[a])]), int(n.sum())
+
+
+def _biz_once(args: tuple) -> tuple[bool, int]:
+    """One macro-replication of BIZ on independent systems: (correct, replications used)."""
+    means, seed, _ = args
+    k = len(means)
+    known = SIGMA**2 if os.environ.get("BENCH_SELECTION_BIZ_KNOWN_VARIANCE") == "1" else None
+    chosen, used = biz_independent(
+        SyntheticSystem(means, sigma=SIGMA, seed=seed), k, DELTA, ALPHA, N0, known
+    )
+    return chosen == int(np.argmax(means)), used
+
+
 def _equal_once(args: tuple) -> np.ndarray:
     """Equal allocation on macro-replication ``seed``'s random numbers: correct after n = 1..cap."""
     means, seed, cap = args
@@ -107,11 +192,14 @@ def equal_allocation_n_empirical(
     return (int(hit[0]) + 1, float(pcs[hit[0]])) if hit.size else (None, float(pcs.max()))
 
 
-def one_configuration(name: str, means: np.ndarray, macro: int, pool_map=map) -> dict:
+def one_configuration(
+    name: str, means: np.ndarray, macro: int, pool_map=map, procedure: str = "kn"
+) -> dict:
     k = len(means)
     updating = os.environ.get("BENCH_SELECTION_VARIANCE_UPDATING", "1") != "0"
+    once = _biz_once if procedure == "biz" else _kn_once
     start = time.perf_counter()
-    out = list(pool_map(_kn_once, [(means, seed, updating) for seed in range(macro)]))
+    out = list(pool_map(once, [(means, seed, updating) for seed in range(macro)]))
     seconds = time.perf_counter() - start
     correct = sum(c for c, _ in out)
     used = [u for _, u in out]
@@ -128,7 +216,13 @@ def one_configuration(name: str, means: np.ndarray, macro: int, pool_map=map) ->
     ok = pcs >= 1 - ALPHA - 0.015 and ratio <= 0.30
     return {
         "benchmark": f"select_best, {name}, k = {k}, {macro} macro-replications",
-        "procedure": "KN++ (variance updating)" if updating else "KN",
+        "procedure": (
+            "BIZ (independent sampling only; not usable by advise)"
+            if procedure == "biz"
+            else "KN++ (variance updating)"
+            if updating
+            else "KN"
+        ),
         "seconds": round(seconds, 1),
         "target": "PCS >= 0.935; replications <= 30% of equal allocation",
         "ok": bool(ok),
@@ -152,17 +246,23 @@ def one_configuration(name: str, means: np.ndarray, macro: int, pool_map=map) ->
 
 def run() -> list[dict]:
     macro = int(os.environ.get("BENCH_SELECTION_MACRO", "1000"))
-    which = os.environ.get("BENCH_SELECTION_ONLY", "")
+    # comma-separated labels, each matched exactly ("slippage k=50" is not "... k=500")
+    only = os.environ.get("BENCH_SELECTION_ONLY", "")
+    which = [w.strip() for w in only.split(",") if w.strip()]
     workers = int(os.environ.get("BENCH_SELECTION_WORKERS", "1"))
+    procedures = os.environ.get("BENCH_SELECTION_PROCEDURES", "kn").split(",")
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     pool_map = pool.map if pool is not None else map
     rows = []
     for k in (50, 500):
         for name, make in (("slippage", slippage_means), ("increasing means", increasing_means)):
             label = f"{name} k={k}"
-            if which and which not in label:
+            if which and label not in which:
                 continue
-            rows.append(one_configuration(name, make(k, DELTA)[:, 0], macro, pool_map))
+            for procedure in procedures:
+                rows.append(
+                    one_configuration(name, make(k, DELTA)[:, 0], macro, pool_map, procedure)
+                )
     if pool is not None:
         pool.shutdown()
     return rows

@@ -22,6 +22,7 @@ from toolkit.advice import (
     marginal_cost,
     pareto_front,
     prior_ensemble,
+    recommend,
     whatif_chart,
     whatif_data,
 )
@@ -29,6 +30,7 @@ from toolkit.cohort import CohortSpec
 from toolkit.errors import InvalidParameterError, RosterError
 from toolkit.matching import POLICIES
 from toolkit.program import ProgramDesign
+from toolkit.selection import SyntheticSystem, select_best
 
 SMALL = dict(
     pairs=20,
@@ -253,12 +255,22 @@ def test_pareto_front_keeps_only_undominated_designs():
 
 def test_advice_recommends_an_eligible_design_with_sentences(small_advice):
     a = small_advice
-    rec = a.row(a.recommended)
-    assert rec["status"] == "eligible" and rec["selection_status"] == "selected"
+    rec, best = a.row(a.recommended), a.row(a.best)
+    assert best["selection_status"] == "selected" and a.best == a.selection.selected
+    assert rec["status"] == "eligible" and rec["indistinguishable"]
+    assert rec["hours_mean"] <= best["hours_mean"]
+    assert a.recommended == recommend(
+        a.designs["design"],
+        a.designs["indistinguishable"],
+        a.designs["hours_mean"],
+        a.designs["objective"],
+        best=a.best,
+    )
     lines = a.findings()
     assert lines[0] == f"Recommended design: {rec['label']}."
-    assert "across the 8 plausible models" in lines[1]
-    assert "chance of exceeding the budget" in lines[2]
+    assert lines[1] == a.rule_text
+    assert "across the 8 plausible models" in lines[2]
+    assert "chance of exceeding the budget" in lines[3]
     assert (
         "at least 2 points of completion better than every other eligible design's, the "
         "procedure selects it with probability at least 0.95" in a.selection.guarantee
@@ -278,6 +290,56 @@ def test_tables_agree_with_the_selection(small_advice):
     assert t.loc[t["recommended"], "indistinguishable"].all()
     c = t.set_index("design").loc[a.cheapest]
     assert c["hours_mean"] == t["hours_mean"].min()
+
+
+# --- the recommendation rule: the cheapest design not shown to be delta worse than the best
+
+
+def test_the_rule_takes_the_cheapest_indistinguishable_design_by_hand():
+    ids = [10, 11, 12, 13]
+    hours = [31.5, 0.0, 0.0, 40.0]
+    objective = [0.80, 0.78, 0.79, 0.81]
+    # 11 and 12 both cost 0 hours and are indistinguishable: the better objective wins.
+    assert recommend(ids, [True, True, True, True], hours, objective, best=10) == 12
+    # A design the data show to be more than delta worse is never recommended.
+    assert recommend(ids, [True, True, False, True], hours, objective, best=10) == 11
+    # Nothing cheaper that is indistinguishable: the best itself.
+    assert recommend(ids, [True, False, False, True], hours, objective, best=10) == 10
+    # A design whose hours were not simulated is not a candidate.
+    assert recommend(ids, [True, True, True, True], [31.5, np.nan, 5, 0], objective, best=10) == 13
+    with pytest.raises(InvalidParameterError, match="'best' parameter of advise"):
+        recommend(ids, [True] * 4, hours, objective, best=99)
+
+
+def _planted(gap: float) -> tuple[int, int]:
+    """Design 0 costs 30 hours; design 1 costs none and is ``gap`` (in units of delta = 1)
+    worse; design 2 costs none and is 5 delta worse. Returns (selected, recommended)."""
+    sel = select_best(
+        SyntheticSystem(np.array([1.0, 1.0 - gap, -4.0]), seed=11),
+        range(3),
+        delta=1.0,
+        alpha=0.05,
+        n0=20,
+        screening=False,
+    )
+    d = sel.designs
+    rec = recommend(
+        d["design"], d["indistinguishable"], [30.0, 0.0, 0.0], d["estimate"], best=sel.selected
+    )
+    return sel.selected, rec
+
+
+def test_a_cheaper_design_within_delta_of_the_best_is_recommended():
+    # Design 1 has the best's mean: whichever of the two is selected, the free one is run.
+    selected, rec = _planted(0.0)
+    assert rec == 1
+    assert selected in (0, 1)
+
+
+def test_a_cheaper_design_more_than_delta_worse_is_not_recommended():
+    # Design 1 is 3 delta worse: the data show it, so the 30-hour best is run.
+    selected, rec = _planted(3.0)
+    assert selected == 0 and rec == 0
 
 
 def test_objective_is_the_worst_scenario_mean(ensemble, small_advice):
@@ -304,7 +366,9 @@ def test_the_selection_recovers_a_planted_best_design(ensemble):
         delta=0.02,
     )
     a = advise(plan, ensemble, seed=4, n0=10, block=5, change_models=8, change_replications=2)
-    assert a.row(a.recommended)["checkins"] == "none"
+    assert a.row(a.best)["checkins"] == "none"
+    # It is also the cheapest (no check-ins, no hours), so the rule runs it.
+    assert a.recommended == a.best
 
 
 def test_what_if_panel_data_equals_the_advice_tables(small_advice):

@@ -451,3 +451,31 @@ def test_variance_updating_uses_fewer_replications_in_slippage_on_average():
         for vu in (False, True)
     }
     assert used[True] < used[False], used
+
+
+# --- BIZ (Frazier 2014), the benchmark's comparison for independent sampling only ----------
+
+
+def test_biz_comparison_recovers_a_planted_best_and_reads_each_replication_once():
+    from benchmarks.bench_selection import biz_independent
+
+    mu = slippage_means(8, 3.0)[:, 0]  # the last system 3 delta = 3 sigma ahead
+    for seed in range(5):
+        for known in (None, 1.0):
+            chosen, used = biz_independent(
+                SyntheticSystem(mu, seed=seed), 8, 1.0, 0.05, 10, known_variance=known
+            )
+            assert chosen == 7
+            assert 8 * 10 <= used < 8 * 10 + 200  # first stage, then a few more
+
+
+def test_biz_comparison_is_not_sure_of_a_best_that_does_not_lead():
+    from benchmarks.bench_selection import biz_independent
+
+    # Equal means: BIZ must keep sampling past the first stage before it stops.
+    mu = np.zeros(5)
+    used = [
+        biz_independent(SyntheticSystem(mu, seed=s), 5, 0.5, 0.05, 10, known_variance=1.0)[1]
+        for s in range(5)
+    ]
+    assert min(used) > 5 * 10

@@ -274,6 +274,7 @@ from .advice import (
     pareto_figure,
     pareto_front,
     prior_ensemble,
+    recommend,
     whatif_chart,
     whatif_data,
 )

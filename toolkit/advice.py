@@ -20,10 +20,14 @@ coordinator's budget in hours for the whole program, optionally the hours a mont
    with common random numbers; the guarantee is the indifference-zone one: the best is
    picked with probability >= 1 - alpha if it leads every other design by delta,
    robust over a finite set of plausible models, Fan, Hong & Zhang 2020, with the hours
-   constraint of Andradottir & Kim 2010): the callback (:class:`AdviceSimulator`) runs
-   designs x one scenario (a model of the ensemble) x replications through
-   :func:`toolkit.experiment.run_experiment`, replication ``r`` drawing the same cohort,
-   matchings and per-pair random numbers in every design and every scenario;
+   constraint of Andradottir & Kim 2010). The design **recommended** is the cheapest
+   design (least mean coordinator hours) the procedure cannot tell from the best it
+   selected: not shown to be more than delta worse on the replications they share
+   (:func:`recommend`); the selected best is named beside it. The callback
+   (:class:`AdviceSimulator`) runs designs x one scenario (a model of the ensemble) x
+   replications through :func:`toolkit.experiment.run_experiment`, replication ``r``
+   drawing the same cohort, matchings and per-pair random numbers in every design and
+   every scenario;
 3. evaluates **every eligible design** on the same first ``panel_replications``
    replications of every scenario (all scenarios stacked in one engine pass per chunk of
    designs): completion, learning and coordinator hours with their spread across the
@@ -73,6 +77,7 @@ __all__ = [
     "pareto_figure",
     "pareto_front",
     "prior_ensemble",
+    "recommend",
     "whatif_chart",
     "whatif_data",
 ]
@@ -430,6 +435,40 @@ def pareto_front(outcome: Any, hours: Any) -> np.ndarray:
     return np.asarray(~(ge & strict).any(axis=0))
 
 
+def recommend(design: Any, indistinguishable: Any, hours: Any, objective: Any, best: int) -> int:
+    """The design to run: the cheapest one the selection cannot tell from the selected best.
+
+    ``best`` is the design :func:`~toolkit.selection.select_best` selected; a design is a
+    candidate when it is flagged ``indistinguishable`` from it (not shown to be more than
+    delta worse on the replications they share; the best itself always is) and its mean
+    coordinator ``hours`` are known. The recommendation is the candidate with the least
+    mean hours, if that is strictly less than the best's (ties: the higher ``objective``,
+    then the smaller design id); otherwise the best itself. The selection's guarantee is
+    about the best, not about this design: the rule trades at most what the data cannot
+    show to exceed delta for the hours saved.
+
+    >>> recommend([1, 2, 3], [True, True, False], [31.5, 0.0, 0.0], [0.80, 0.79, 0.60], best=1)
+    2
+    >>> recommend([1, 2, 3], [True, False, True], [31.5, 0.0, 40.0], [0.80, 0.79, 0.78], best=1)
+    1
+    """
+    ids = np.asarray(design, dtype=np.int64)
+    ind = np.asarray(indistinguishable, dtype=bool)
+    hrs = np.asarray(hours, dtype=float)
+    obj = np.asarray(objective, dtype=float)
+    at = np.flatnonzero(ids == best)
+    if at.size != 1:
+        raise fail("best", _OWNER, "one of the designs' ids", best)
+    ok = ind & np.isfinite(hrs) & np.isfinite(obj)
+    ok[at[0]] = False
+    cheaper = ok & (hrs < hrs[at[0]]) if np.isfinite(hrs[at[0]]) else ok
+    if not cheaper.any():
+        return int(best)
+    pos = np.flatnonzero(cheaper)
+    order = np.lexsort((ids[pos], -obj[pos], hrs[pos]))
+    return int(ids[pos[order[0]]])
+
+
 def _objective(cell_means: np.ndarray, quantile: float) -> np.ndarray:
     """Worst-case (quantile 0) or ceil(q m)-th smallest scenario mean, per design row."""
     m = cell_means.shape[1]
@@ -486,8 +525,10 @@ class Advice:
     before simulation, the selection's status and replications, and for every simulated
     design the panel's metrics: ``{metric}_mean/_low/_high/_mcse``, ``objective``,
     ``p_over_budget``, ``marginal_cost``, ``pareto``, ``indistinguishable``);
-    ``selection`` the :class:`~toolkit.selection.Selection`; ``recommended`` and ``rival``
-    design ids; ``change`` the PRIM box (:func:`~toolkit.sensitivity.sign_boxes`) where the
+    ``selection`` the :class:`~toolkit.selection.Selection`; ``best`` the design the
+    selection chose, ``recommended`` the design to run (:func:`recommend`: the cheapest
+    design not shown to be more than delta worse than ``best``; often ``best`` itself) and
+    ``rival`` design ids; ``change`` the PRIM box (:func:`~toolkit.sensitivity.sign_boxes`) where the
     rival wins, ``change_share`` the share of models in which it wins; ``models`` the
     ensemble's parameters of the scenarios; ``inputs`` everything that shaped the result.
     """
@@ -502,6 +543,7 @@ class Advice:
     change_models: int
     models: pd.DataFrame
     cheapest: int
+    best: int
     inputs: dict[str, Any] = field(default_factory=dict)
 
     def row(self, design: int) -> pd.Series:
@@ -548,11 +590,33 @@ class Advice:
             f"{_which(self.plan.quantile)} over {len(self.models)} models)."
         )
 
+    @property
+    def rule_text(self) -> str:
+        """The recommendation rule applied to this advice, in plain words."""
+        assert self.plan.delta is not None  # resolved when the plan is built
+        zone = f"{100 * self.plan.delta:g} {self.plan.units}"
+        if self.recommended == self.best:
+            return (
+                "It is the design the selection procedure chose as best; no design the "
+                f"procedure cannot tell from it (not shown to be more than {zone} worse) "
+                "needs fewer coordinator hours."
+            )
+        b, r = self.row(self.best), self.row(self.recommended)
+        return (
+            f"Rule: run the cheapest design the selection procedure cannot tell from the "
+            f"design it chose as best. The chosen best is {b['label']} (expected "
+            f"completion {pct(b['completion_mean'])}%, {b['hours_mean']:.1f} coordinator "
+            f"hours); the recommended design was not shown to be more than {zone} worse "
+            f"than it and needs {b['hours_mean'] - r['hours_mean']:.1f} fewer coordinator "
+            "hours. The guarantee below is about the chosen best, not about this design."
+        )
+
     def findings(self) -> list[str]:
         """The page's first lines, in plain words."""
         p, r = self.plan, self.row(self.recommended)
         lines = [
             f"Recommended design: {r['label']}.",
+            self.rule_text,
             (
                 f"Expected completion {pct(r['completion_mean'])}% (from "
                 f"{pct(r['completion_low'])}% to {pct(r['completion_high'])}% across the "
@@ -567,30 +631,19 @@ class Advice:
                 f"{r['p_over_budget']:.0%} ({int(r['programs'])} simulated programs)."
             ),
         ]
-        others = [i for i in self.selection.indistinguishable if i != self.recommended]
+        others = [i for i in self.selection.indistinguishable if i != self.best]
         assert p.delta is not None  # resolved when the plan is built
         if others:
             labels = self.designs.set_index("design").loc[others[:5], "label"].tolist()
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
             lines.append(
-                f"Statistically indistinguishable from it (not shown to be more "
+                f"Statistically indistinguishable from the chosen best (not shown to be more "
                 f"than {100 * p.delta:g} {p.units} worse): " + "; ".join(labels) + more + "."
             )
-            t = self.designs.set_index("design").loc[[self.recommended, *others]]
-            t = t[t["hours_mean"].notna()]
-            cheap = t.sort_values(
-                ["hours_mean", "objective"], ascending=[True, False], kind="stable"
-            ).iloc[0]
-            if cheap.name != self.recommended and cheap["hours_mean"] < r["hours_mean"]:
-                lines.append(
-                    f"The cheapest of these is {cheap['label']}: "
-                    f"{cheap['hours_mean']:.1f} coordinator hours instead of "
-                    f"{r['hours_mean']:.1f}, with expected completion "
-                    f"{pct(cheap['completion_mean'])}%."
-                )
         else:
             lines.append(
-                f"Every other design was shown to be more than {100 * p.delta:g} {p.units} worse."
+                f"Every other design was shown to be more than {100 * p.delta:g} {p.units} "
+                "worse than the chosen best."
             )
         lines.append(self.change_text)
         lines.append(self.selection.guarantee)
@@ -776,7 +829,15 @@ def advise(
     )
     table = space.merge(chosen, on="design", how="left").merge(summary, on="design", how="left")
     table["indistinguishable"] = table["indistinguishable"].fillna(False).astype(bool)
-    table["recommended"] = table["design"].eq(sel.selected)
+    rec = recommend(
+        table["design"],
+        table["indistinguishable"],
+        table["hours_mean"],
+        table["objective"],
+        best=int(sel.selected),
+    )
+    table["selected_best"] = table["design"].eq(sel.selected)
+    table["recommended"] = table["design"].eq(rec)
 
     # The strongest rival: the best panel objective among the other designs the
     # selection did not find infeasible on hours.
@@ -797,9 +858,9 @@ def advise(
             seed=seed,
             outcome=plan.outcome,
         )
-        frame = ch_sim.metrics([sel.selected, rival], range(n_change), range(change_replications))
+        frame = ch_sim.metrics([rec, rival], range(n_change), range(change_replications))
         v = frame.groupby(["design", "scenario"], sort=False)[plan.outcome].mean()
-        diff = v.loc[rival].to_numpy() - v.loc[sel.selected].to_numpy()
+        diff = v.loc[rival].to_numpy() - v.loc[rec].to_numpy()
         share = float((diff > 0).mean())
         params = ch_models.models.loc[:, ch_models.models.nunique() > 1]
         if n_change >= _MIN_BOX_MODELS and params.shape[1]:
@@ -823,13 +884,14 @@ def advise(
         plan=plan,
         designs=table,
         selection=sel,
-        recommended=int(sel.selected),
+        recommended=rec,
         rival=rival,
         change=change,
         change_share=share,
         change_models=n_change,
         models=scen_models.models,
         cheapest=cheapest,
+        best=int(sel.selected),
         inputs=inputs,
     )
 

@@ -82,6 +82,14 @@ depend on which other designs or replications were asked for: that is what makes
 procedure deterministic and the same serially or in a pool (``mapper``, any ``map``-like
 callable that keeps order, such as ``concurrent.futures.Executor.map``).
 
+Why not BIZ (Frazier 2014, Oper Res 62:926), which removes KN's Bonferroni slack for large
+``k``: its bound is proved for *independent* normal samples with known variances (an
+integer-multiple structure), its weights use each design's own mean rather than paired
+differences, and no version valid with common random numbers, scenarios or a stochastic
+constraint was found; with estimated variances its bound is not proved either.
+``rmt advise`` simulates with common random numbers, so it keeps KN++.
+``benchmarks/bench_selection.py`` runs BIZ on independent synthetic systems for comparison.
+
 Written by hand: no maintained Python library implements KN with CRN, robust scenarios and
 a stochastic constraint (the ranking-and-selection code in PyMOSO/SimOpt targets other
 problem shapes). Every pairwise step is one numpy operation over the surviving cells; the

@@ -105,6 +105,15 @@ class Parameters(RosterGroup):
         return self
 
 
+def _role(recommended: bool, best: bool, indistinguishable: bool) -> str:
+    """A design's role in the shortlist."""
+    if recommended:
+        return "recommended (chosen best)" if best else "recommended"
+    if best:
+        return "chosen best"
+    return "indistinguishable" if indistinguishable else "Pareto set"
+
+
 class Advise(BaseStudy):
     """Which design to run under a coordinator-hours budget (see the module docstring)."""
 
@@ -229,12 +238,19 @@ class Advise(BaseStudy):
 
     @staticmethod
     def shortlist(advice: Any) -> pd.DataFrame:
-        """The recommended design, the designs indistinguishable from it and the Pareto
-        set, readable: outcome with its spread, hours, chance over budget, marginal cost."""
+        """The recommended design, the chosen best, the designs indistinguishable from the
+        chosen best and the Pareto set, readable: outcome with its spread, hours, chance
+        over budget, marginal cost."""
         from toolkit.report import fmt_number
 
         t = advice.designs
-        keep = t["recommended"] | t["indistinguishable"] | t["pareto"].fillna(False).astype(bool)
+        best = t["selected_best"]
+        keep = (
+            t["recommended"]
+            | best
+            | t["indistinguishable"]
+            | t["pareto"].fillna(False).astype(bool)
+        )
         t = t[keep & t["objective"].notna()].sort_values(
             ["objective", "hours_mean"], ascending=[False, True]
         )
@@ -246,8 +262,10 @@ class Advise(BaseStudy):
             {
                 "design": t["label"].to_numpy(),
                 "role": [
-                    "recommended" if r else "indistinguishable" if i else "Pareto set"
-                    for r, i in zip(t["recommended"], t["indistinguishable"], strict=True)
+                    _role(r, b, i)
+                    for r, b, i in zip(
+                        t["recommended"], best[t.index], t["indistinguishable"], strict=True
+                    )
                 ],
                 "completion % (lowest-highest model)": [
                     f"{pts(m)} ({pts(lo)}-{pts(hi)})"
@@ -300,8 +318,9 @@ class Advise(BaseStudy):
 
         markup = table_html(
             self.shortlist(advice),
-            caption="The recommended design, the designs statistically indistinguishable "
-            "from it, and the Pareto set of outcome against coordinator hours",
+            caption="The recommended design, the best the selection chose, the designs "
+            "statistically indistinguishable from that best, and the Pareto set of outcome "
+            "against coordinator hours",
         )
         show_html(markup.replace("<tr><td>", '<tr><td style="white-space:normal;min-width:15rem">'))
 
@@ -338,10 +357,16 @@ class Advise(BaseStudy):
             + ("" if sel.guarantee_holds else " The guarantee does not hold for this run.")
             + f" It used {sel.total_replications:,} design-model replications "
             f"(first stage n0 = {i['n0']}, h^2 = {i['kn_h2']:.3g} after it). The designs said "
-            "to be "
-            "indistinguishable are those not shown to be more than delta worse on the "
-            "replications they share with the recommended one (a description after the "
-            "fact, not part of the guarantee). Every design within the budget is then "
+            "to be indistinguishable are those not shown to be more than delta worse than "
+            "the chosen best on the replications they share with it (a simultaneous lower "
+            "confidence bound on the gap, Bonferroni over designs and scenario pairs; a "
+            "description after the fact, not part of the guarantee). The recommendation "
+            "rule: run the cheapest of these (least mean coordinator hours on the panel "
+            "below; ties: the better objective), and the chosen best when none of them is "
+            "cheaper; the chosen best is named beside it. Because being indistinguishable "
+            "means only that the data could not show a gap of more than delta, the "
+            "recommended design is not guaranteed to be within delta of the best; the "
+            "guarantee is the chosen best's. Every design within the budget is then "
             f"evaluated on the same {advice.inputs['panel_replications']} replications of "
             "every model for the tables and the what-if panel; marginal cost is "
             "coordinator hours per additional completed pair against the cheapest design. "
