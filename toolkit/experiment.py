@@ -803,18 +803,26 @@ def _run(
         if roots is None
         else np.tile(roots, n_points)
     )
+    # Every arm runs on the same replicates: what does not depend on the arm (static
+    # draws, generators, parameters, ids) is set up once, and the pair features once per
+    # matching (arms with equal match specs run on the same stack).
+    shared = _engine.Shared()
+    stacks: dict[int, _engine.Stack] = {}
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, (arm, group) in enumerate(zip(spec.arms.values(), group_of, strict=True)):
-        pos = positions[group] * n_points
-        stack = _engine.Stack(
-            features=stack_feats,
-            replicates=reps,
-            roots=stack_roots,
-            point=point,
-            rep=np.concatenate([np.full(len(e), i) for i, (e, _) in enumerate(pos)]),
-            mentee=np.concatenate([e for e, _ in pos]),
-            mentor=np.concatenate([m for _, m in pos]),
-        )
+        if group not in stacks:
+            pos = positions[group] * n_points
+            stacks[group] = _engine.Stack(
+                features=stack_feats,
+                replicates=reps,
+                roots=stack_roots,
+                point=point,
+                rep=np.concatenate([np.full(len(e), i) for i, (e, _) in enumerate(pos)]),
+                mentee=np.concatenate([e for e, _ in pos]),
+                mentor=np.concatenate([m for _, m in pos]),
+                shared=shared,
+            )
+        stack = stacks[group]
         built = _engine.run(
             stack,
             arm.design,
@@ -837,6 +845,7 @@ def _run(
             rep=np.repeat(np.arange(len(stack_feats)), [f.n_mentees for f in stack_feats]),
             mentee=np.concatenate([np.arange(f.n_mentees) for f in stack_feats]),
             mentor=np.zeros(sum(f.n_mentees for f in stack_feats), np.int64),
+            shared=shared,
         )
         built = _engine.control_tables(stack, behavior, seed, (names, len(names) - 1), want=want)
         for table, v in built.items():
