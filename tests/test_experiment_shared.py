@@ -4,7 +4,8 @@ The arms of an experiment run on the same replicates, so the engine sets up what
 not depend on the arm (static draws, generators, parameters, ids, pair features) once and
 reuses it for every arm. These tests pin the tables of two across-model runs to the last
 digit (digests made on main before the sharing, commit 31339a0), and check that an arm
-run with the others gives exactly the rows it gives when run alone.
+run with the others gives exactly the rows it gives when run alone, however many of the
+weekly draws the run keeps for its next arms.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit import _engine
+from toolkit import _engine, experiment
 from toolkit.experiment import CONTROL_ARM, ExperimentSpec, run_experiment
 
 # Digests of tables written with every float to 17 significant digits (exact), made by
@@ -79,7 +80,19 @@ def _across(spec, models, tables=("outcomes",)):
     )
 
 
-def test_across_model_run_of_meeting_cadence_is_unchanged_to_the_last_digit(cadence):
+# Bytes of weekly draws a run may keep for its next arms: none, part of the weeks (keeping
+# stops mid-run and later arms set the generators back to that week), all of them.
+KEEP = [0, 8 * 600 * 25 + 8, None]
+
+
+@pytest.fixture(params=KEEP, ids=["keep_none", "keep_part", "keep_default"])
+def keep(request, monkeypatch):
+    if request.param is not None:
+        monkeypatch.setattr(experiment, "_KEEP_DRAW_BYTES", request.param)
+    return request.param
+
+
+def test_across_model_run_of_meeting_cadence_is_unchanged_to_the_last_digit(cadence, keep):
     spec, models = cadence
     assert len(spec.arms) == 11 and len(models.models) == 6
     res = _across(spec, models)
@@ -87,7 +100,7 @@ def test_across_model_run_of_meeting_cadence_is_unchanged_to_the_last_digit(cade
     assert _digest(res.outcomes) == PINNED["meeting_cadence_outcomes"]
 
 
-def test_across_model_run_with_checkins_and_rematches_is_unchanged(cadence):
+def test_across_model_run_with_checkins_and_rematches_is_unchanged(cadence, keep):
     _, models = cadence
     res = _across(_busy(), models.take(3), tables=("weeks", "outcomes", "surveys", "events"))
     events = res.events.groupby(["arm", "event"], observed=True).size()
@@ -98,7 +111,7 @@ def test_across_model_run_with_checkins_and_rematches_is_unchanged(cadence):
 
 
 @pytest.mark.parametrize("arm", ["monthly_matched", "hartford", "weekly"])
-def test_an_arm_run_with_the_others_equals_the_arm_run_alone(cadence, arm):
+def test_an_arm_run_with_the_others_equals_the_arm_run_alone(cadence, arm, keep):
     """What the arms share is set up by the first arm and reused (generators reset to
     their start state): an arm's rows are those of a run of that arm alone."""
     spec, models = cadence

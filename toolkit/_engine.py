@@ -344,9 +344,13 @@ class Shared:
     streams), the run's seed and the behaviour models:
 
     - the static per-pair draws (:func:`_static_draws`);
-    - the dynamics generators of each purpose, handed out at their start state (setting
-      a generator's state costs a fraction of building it from its seed sequence; the
-      numbers are the same);
+    - the weekly draws of each purpose (:class:`_Stream`): the generators are built
+      once; with ``keep_bytes`` the drawn weeks are kept (read-only) up to that many
+      bytes and the next arm replays them, and past the kept weeks it sets the
+      generators back to the state where keeping stopped (a fraction of the cost of
+      building them from their seed sequences). The numbers are those drawn afresh.
+      Only a run of several arms should keep weeks (one arm would only pay memory:
+      the default keeps none);
     - the behaviour parameters per stacked replicate (``BehaviorModel.to_dict`` of every
       model, once);
     - the participant-id codes of the tables (:class:`_IdColumn`).
@@ -356,10 +360,11 @@ class Shared:
     stack of other replicates is refused.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_bytes: int = 0) -> None:
+        self.keep_bytes = keep_bytes  # what may still be kept of drawn weeks
         self._key: tuple | None = None
         self._static: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._gens: dict[tuple[int, str], tuple[list[np.random.Generator], list[Any]]] = {}
+        self._streams: dict[tuple[int, str], _Stream] = {}
         self._params: tuple[Any, dict[str, float | np.ndarray]] | None = None
         self._ids: _IdColumn | None = None
 
@@ -384,21 +389,25 @@ class Shared:
             self._static[seed] = start, survey
         return self._static[seed]
 
-    def generators(self, seed: int, stack: Stack, purpose: str) -> list[np.random.Generator]:
-        """The generators of ``purpose``, one per stacked replicate, at their start state
-        (one draw object uses them at a time: the arms run one after the other)."""
+    def stream(
+        self, seed: int, stack: Stack, purpose: str, kind: str, offsets: np.ndarray
+    ) -> _Stream:
+        """The weekly draws of ``purpose`` (one generator per stacked replicate)."""
         key = (seed, purpose)
-        if key not in self._gens:
+        if key not in self._streams:
             gens = [
                 _seeding.rng(root, "dynamics", number, purpose)
                 for root, number in stack.streams(seed)
             ]
-            self._gens[key] = gens, [g.bit_generator.state for g in gens]
-            return gens
-        gens, states = self._gens[key]
-        for g, state in zip(gens, states, strict=True):
-            g.bit_generator.state = state
-        return gens
+            self._streams[key] = _Stream(gens, kind == "normal", offsets, self)
+        return self._streams[key]
+
+    def keep(self, nbytes: int) -> bool:
+        """Whether ``nbytes`` more of drawn weeks may be kept (then counted as kept)."""
+        if nbytes > self.keep_bytes:
+            return False
+        self.keep_bytes -= nbytes
+        return True
 
     def param_rows(self, behavior: Sequence[BehaviorModel]) -> dict[str, float | np.ndarray]:
         """Each parameter: a float when every stacked replicate has the same value, else
@@ -417,6 +426,50 @@ class Shared:
         if self._ids is None:
             self._ids = _IdColumn(stack.features)
         return self._ids
+
+
+class _Stream:
+    """One purpose's weekly draws for every stacked replicate (positions ``offsets``).
+
+    Week ``t`` is drawn when first asked for, into a new read-only array kept for the next
+    arm while the shared budget allows, else into the caller's buffer. The arms ask for
+    weeks in order from week 0, so an uncached week is always the first one not kept:
+    drawn straight on when the generators stand there, else after setting them back to
+    the states saved when keeping stopped (another arm has drawn beyond it).
+    """
+
+    def __init__(
+        self, gens: list[np.random.Generator], normal: bool, offsets: np.ndarray, shared: Shared
+    ):
+        self.gens, self.normal, self.off, self.shared = gens, normal, offsets, shared
+        self.size = int(offsets[-1])
+        self.kept: list[np.ndarray] = []
+        self.keeping = True
+        self.resume: list[Any] = []  # generator states at week len(kept), once not keeping
+        self.drawn = 0  # weeks the generators have drawn
+
+    def week(self, t: int, buffer: np.ndarray) -> np.ndarray:
+        if t < len(self.kept):
+            return self.kept[t]
+        if self.drawn != t:  # past the kept weeks, another arm drew on: back to them
+            for g, state in zip(self.gens, self.resume, strict=True):
+                g.bit_generator.state = state
+            self.drawn = t
+        if self.keeping and not self.shared.keep(buffer.nbytes):
+            self.keeping = False
+            self.resume = [g.bit_generator.state for g in self.gens]
+        out = np.empty(self.size) if self.keeping else buffer
+        off = self.off
+        for i, g in enumerate(self.gens):
+            if self.normal:
+                g.standard_normal(out=out[off[i] : off[i + 1]])
+            else:
+                g.random(out=out[off[i] : off[i + 1]])
+        self.drawn += 1
+        if self.keeping:
+            out.setflags(write=False)
+            self.kept.append(out)
+        return out
 
 
 def _gather(
@@ -444,28 +497,25 @@ class _Draws:
     rematch's chemistry, the mentor pool's order, accepting a rematch) has its own stream
     per replicate, and only the purposes a design reads are drawn. Arms that read the
     same purpose see the same numbers week by week (common random numbers), whatever
-    else they read.
+    else they read. The streams belong to the stack's :class:`Shared` setup, so the next
+    arm on the same replicates replays the weeks it kept instead of drawing them again.
     """
 
     def __init__(self, seed: int, stack: Stack, purposes: dict[str, str]):
-        self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
-        self.kinds = purposes  # purpose -> "uniform" | "normal" | "mentor_uniform"
+        e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
         shared = stack.shared.bind(stack)
-        self.gens = {p: shared.generators(seed, stack, p) for p in purposes}
-        self.arrays = {
-            p: np.empty(self.m_off[-1] if k == "mentor_uniform" else self.e_off[-1])
+        self.streams = {
+            p: shared.stream(seed, stack, p, k, m_off if k == "mentor_uniform" else e_off)
             for p, k in purposes.items()
         }
+        self.buffers = {p: np.empty(st.size) for p, st in self.streams.items()}
+        self.arrays: dict[str, np.ndarray] = {}
+        self.t = 0
 
     def next_week(self) -> None:
-        for purpose, kind in self.kinds.items():
-            off = self.m_off if kind == "mentor_uniform" else self.e_off
-            out = self.arrays[purpose]
-            for i, g in enumerate(self.gens[purpose]):
-                if kind == "normal":
-                    g.standard_normal(out=out[off[i] : off[i + 1]])
-                else:
-                    g.random(out=out[off[i] : off[i + 1]])
+        for purpose, stream in self.streams.items():
+            self.arrays[purpose] = stream.week(self.t, self.buffers[purpose])
+        self.t += 1
 
     def __getitem__(self, purpose: str) -> np.ndarray:
         return self.arrays[purpose]
@@ -756,7 +806,7 @@ def run(
     static_start, static_survey = stack.shared.bind(stack).static(seed, stack)
     draws = _Draws(seed, stack, _purposes(design, sched))
     rows = None if np.array_equal(gi, np.arange(e_off[-1])) else gi  # every mentee matched
-    coordinating = "rating" in draws.arrays
+    coordinating = "rating" in draws.streams
 
     feats = stack.pair_features()  # read-only: shared by every arm run on this stack
     fixed = _fit_fixed(b, design, feats, static_start[gi, 0])
