@@ -731,8 +731,9 @@ def _model_roots(spec: ExperimentSpec, roots: np.ndarray | None, start: int, n: 
 
 # The arms of one stacked pass replay the weekly draws the first arm made (instead of
 # drawing them again) up to this many bytes of kept draws; past it they draw afresh. A
-# chunk of an ensemble run keeps about 40 MB per purpose (5 million pair-weeks).
-_KEEP_DRAW_BYTES = 320 * 2**20
+# chunk of an ensemble run keeps about 40 MB per purpose (5 million pair-weeks): the
+# three purposes of a design without check-ins fit.
+_KEEP_DRAW_BYTES = 160 * 2**20
 
 # Replicate cohorts of a CohortSpec are generated this many participants at a time.
 _COHORT_BATCH_PARTICIPANTS = 200_000
@@ -809,9 +810,9 @@ def _run(
         else np.tile(roots, n_points)
     )
     # Every arm runs on the same replicates: what does not depend on the arm (static
-    # draws, generators, parameters, ids) is set up once, and the pair features once per
-    # matching (arms with equal match specs run on the same stack).
-    shared = _engine.Shared(keep_bytes=_KEEP_DRAW_BYTES if len(names) > 1 else 0)
+    # draws, weekly draws, parameters, ids) is set up once, and the pair features once
+    # per matching (arms with equal match specs run on the same stack).
+    shared = _engine.Shared(keep_bytes=_KEEP_DRAW_BYTES if len(spec.arms) > 1 else 0)
     stacks: dict[int, _engine.Stack] = {}
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, (arm, group) in enumerate(zip(spec.arms.values(), group_of, strict=True)):
