@@ -691,16 +691,7 @@ def _run_models(
             if start:
                 frame["model"] += np.int32(start)
             parts[k].append(frame)
-    # Rows in one canonical order whatever the chunks: by arm, then model, then the
-    # engine's own order within them (a stable sort).
-    out: dict[str, Any] = {
-        k: pd.concat(parts[k], ignore_index=True).sort_values(
-            ["arm", "model"], kind="stable", ignore_index=True
-        )
-        if k in parts
-        else None
-        for k in TABLES
-    }
+    out: dict[str, Any] = {k: _by_arm_and_model(parts[k]) if k in parts else None for k in TABLES}
     assert first is not None  # at least one chunk ran
     return ExperimentResult(
         design=None,
@@ -710,6 +701,34 @@ def _run_models(
         spec=first.spec,
         **out,
     )
+
+
+def _by_arm_and_model(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' rows in one canonical order whatever the chunks: by arm, then model,
+    then the engine's own order within them (what a stable sort of their concatenation by
+    arm and model gives).
+
+    Each chunk holds its arms one after the other and models of its own, above those of
+    the chunks before it; so the rows of an arm are that arm's block of every chunk in
+    turn, each block sorted by model (a stable sort of the block; the outcomes and weeks
+    blocks already are). One concatenation of the blocks, not a sort and a reordering
+    copy of the whole table.
+    """
+    codes = [c["arm"].cat.codes.to_numpy() for c in chunks]
+    if any(np.any(np.diff(k) < 0) for k in codes):  # arms not in blocks: sort it all
+        return pd.concat(chunks, ignore_index=True).sort_values(
+            ["arm", "model"], kind="stable", ignore_index=True
+        )
+    blocks = []
+    for arm in range(len(chunks[0]["arm"].cat.categories)):
+        for chunk, k in zip(chunks, codes, strict=True):
+            lo, hi = np.searchsorted(k, [arm, arm + 1])
+            block = chunk.iloc[lo:hi]
+            model = block["model"].to_numpy()
+            if np.any(np.diff(model) < 0):
+                block = block.take(np.argsort(model, kind="stable"))
+            blocks.append(block)
+    return pd.concat(blocks, ignore_index=True)
 
 
 def _model_roots(spec: ExperimentSpec, roots: np.ndarray | None, start: int, n: int) -> np.ndarray:
