@@ -303,6 +303,9 @@ class Stack:
     _pairs: dict[str, np.ndarray] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _params: tuple[dict, _Params] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def streams(self, seed: int) -> list[tuple[int, int]]:
         """(root seed, stream number) of each stacked replicate's random streams.
@@ -758,7 +761,13 @@ def _params(behavior: BehaviorModel | Sequence[BehaviorModel], stack: Stack) -> 
     if len(behavior) != len(stack.features):
         raise ValueError(f"{len(behavior)} behaviour models for {len(stack.features)} replicates")
     rows = stack.shared.bind(stack).param_rows(behavior)
-    return _Params({k: v[stack.rep] if isinstance(v, np.ndarray) else v for k, v in rows.items()})
+    if stack._params is None or stack._params[0] is not rows:  # once per stack and models
+        per_slot = {k: v[stack.rep] if isinstance(v, np.ndarray) else v for k, v in rows.items()}
+        for v in per_slot.values():
+            if isinstance(v, np.ndarray):
+                v.setflags(write=False)  # shared by every arm run on this stack
+        stack._params = rows, _Params(per_slot)
+    return stack._params[1]
 
 
 def rematch_weights(policy: Any, weights: Any = None) -> dict[str, float] | None:
