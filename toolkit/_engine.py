@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -297,6 +297,15 @@ class Stack:
     mentor: np.ndarray  # mentor position within its replicate's cohort
     roots: np.ndarray | None = None  # root seed per stacked replicate (None: the run's seed)
     point: np.ndarray | None = None  # robustness point per stacked replicate (a table column)
+    # What does not depend on the arm (see :class:`Shared`): stacks of the same replicates
+    # (one per arm of an experiment) may hold the same one, so it is computed once.
+    shared: Shared = field(default_factory=lambda: Shared(), repr=False, compare=False)
+    _pairs: dict[str, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _params: tuple[dict, _Params] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def streams(self, seed: int) -> list[tuple[int, int]]:
         """(root seed, stream number) of each stacked replicate's random streams.
@@ -310,6 +319,16 @@ class Stack:
             return [(seed, int(r)) for r in self.replicates]
         return [(int(root), 0) for root in self.roots]
 
+    def pair_features(self) -> dict[str, np.ndarray]:
+        """Pair features of every slot (:func:`_gather`), computed once per stack: an
+        experiment's arms with the same matching run on the same stack. Read-only arrays
+        (a caller that changes one copies it first)."""
+        if self._pairs is None:
+            self._pairs = _gather(self, self.mentee, self.mentor, self.rep)
+            for v in self._pairs.values():
+                v.setflags(write=False)
+        return self._pairs
+
     @property
     def mentee_offsets(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum([f.n_mentees for f in self.features])])
@@ -319,19 +338,158 @@ class Stack:
         return np.concatenate([[0], np.cumsum([f.n_mentors for f in self.features])])
 
 
+class Shared:
+    """What every arm run on the same stacked replicates shares: computed for the first
+    arm, reused by the others.
+
+    The arms of an experiment differ in their matching and design, never in their
+    replicates, so these depend only on the replicates (their cohorts and random
+    streams), the run's seed and the behaviour models:
+
+    - the static per-pair draws (:func:`_static_draws`);
+    - the weekly draws of each purpose (:class:`_Stream`): the generators are built
+      once; with ``keep_bytes`` the drawn weeks are kept (read-only) up to that many
+      bytes and the next arm replays them, and past the kept weeks it sets the
+      generators back to the state where keeping stopped (a fraction of the cost of
+      building them from their seed sequences). The numbers are those drawn afresh.
+      Only a run of several arms should keep weeks (one arm would only pay memory:
+      the default keeps none);
+    - the behaviour parameters per stacked replicate (``BehaviorModel.to_dict`` of every
+      model, once);
+    - the participant-id codes of the tables (:class:`_IdColumn`).
+
+    A stack makes its own when given none. Stacks that share one must have the same
+    features (the same objects), replicates and roots: the first stack binds it, and a
+    stack of other replicates is refused.
+    """
+
+    def __init__(self, keep_bytes: int = 0) -> None:
+        self.keep_bytes = keep_bytes  # what may still be kept of drawn weeks
+        self._key: tuple | None = None
+        self._static: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._streams: dict[tuple[int, str], _Stream] = {}
+        self._params: tuple[Any, dict[str, float | np.ndarray]] | None = None
+        self._ids: _IdColumn | None = None
+
+    def bind(self, stack: Stack) -> Shared:
+        """This object, after checking that ``stack`` has the replicates it was made for."""
+        key = (
+            tuple(map(id, stack.features)),
+            stack.replicates.tobytes(),
+            None if stack.roots is None else np.asarray(stack.roots).tobytes(),
+        )
+        if self._key is None:
+            self._key, self._features = key, list(stack.features)  # held: ids stay unique
+        elif key != self._key:
+            raise ValueError("a Shared setup is for stacks of the same replicates only")
+        return self
+
+    def static(self, seed: int, stack: Stack) -> tuple[np.ndarray, np.ndarray]:
+        if seed not in self._static:
+            start, survey = _static_draws(seed, stack)
+            start.setflags(write=False)
+            survey.setflags(write=False)
+            self._static[seed] = start, survey
+        return self._static[seed]
+
+    def stream(
+        self, seed: int, stack: Stack, purpose: str, kind: str, offsets: np.ndarray
+    ) -> _Stream:
+        """The weekly draws of ``purpose`` (one generator per stacked replicate)."""
+        key = (seed, purpose)
+        if key not in self._streams:
+            gens = [
+                _seeding.rng(root, "dynamics", number, purpose)
+                for root, number in stack.streams(seed)
+            ]
+            self._streams[key] = _Stream(gens, kind == "normal", offsets, self)
+        return self._streams[key]
+
+    def keep(self, nbytes: int) -> bool:
+        """Whether ``nbytes`` more of drawn weeks may be kept (then counted as kept)."""
+        if nbytes > self.keep_bytes:
+            return False
+        self.keep_bytes -= nbytes
+        return True
+
+    def param_rows(self, behavior: Sequence[BehaviorModel]) -> dict[str, float | np.ndarray]:
+        """Each parameter: a float when every stacked replicate has the same value, else
+        its values per stacked replicate (kept for the same ``behavior`` object)."""
+        if self._params is None or self._params[0] is not behavior:
+            rows = [b.to_dict() for b in behavior]
+            values: dict[str, float | np.ndarray] = {}
+            for name in rows[0]:
+                per_replicate = np.array([r[name] for r in rows])
+                same = (per_replicate == per_replicate[0]).all()
+                values[name] = float(per_replicate[0]) if same else per_replicate
+            self._params = behavior, values
+        return self._params[1]
+
+    def ids(self, stack: Stack) -> _IdColumn:
+        if self._ids is None:
+            self._ids = _IdColumn(stack.features)
+        return self._ids
+
+
+class _Stream:
+    """One purpose's weekly draws for every stacked replicate (positions ``offsets``).
+
+    Week ``t`` is drawn when first asked for, into a new read-only array kept for the next
+    arm while the shared budget allows, else into the caller's buffer. The arms ask for
+    weeks in order from week 0, so an uncached week is always the first one not kept:
+    drawn straight on when the generators stand there, else after setting them back to
+    the states saved when keeping stopped (another arm has drawn beyond it).
+    """
+
+    def __init__(
+        self, gens: list[np.random.Generator], normal: bool, offsets: np.ndarray, shared: Shared
+    ):
+        self.gens, self.normal, self.off, self.shared = gens, normal, offsets, shared
+        self.size = int(offsets[-1])
+        self.kept: list[np.ndarray] = []
+        self.keeping = True
+        self.resume: list[Any] = []  # generator states at week len(kept), once not keeping
+        self.drawn = 0  # weeks the generators have drawn
+
+    def week(self, t: int, buffer: np.ndarray) -> np.ndarray:
+        if t < len(self.kept):
+            return self.kept[t]
+        if self.drawn != t:  # past the kept weeks, another arm drew on: back to them
+            for g, state in zip(self.gens, self.resume, strict=True):
+                g.bit_generator.state = state
+            self.drawn = t
+        if self.keeping and not self.shared.keep(buffer.nbytes):
+            self.keeping = False
+            self.resume = [g.bit_generator.state for g in self.gens]
+        out = np.empty(self.size) if self.keeping else buffer
+        off = self.off
+        for i, g in enumerate(self.gens):
+            if self.normal:
+                g.standard_normal(out=out[off[i] : off[i + 1]])
+            else:
+                g.random(out=out[off[i] : off[i + 1]])
+        self.drawn += 1
+        if self.keeping:
+            out.setflags(write=False)
+            self.kept.append(out)
+        return out
+
+
 def _gather(
     stack: Stack, mentee: np.ndarray, mentor: np.ndarray, rep: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Pair features for slots of possibly different replicates (one call per cohort)."""
+    """Pair features for slots of possibly different replicates: one call per cohort, over
+    its distinct (mentee, mentor) pairs only (the models of an ensemble run stack the same
+    replicates, and so the same pairs, many times; every feature is a function of the
+    pair alone, so the values are those of computing each slot)."""
     out: dict[str, np.ndarray] = {}
-    groups: dict[int, list[int]] = {}
-    for r in np.unique(rep):
-        groups.setdefault(id(stack.features[r]), []).append(int(r))
-    for reps in groups.values():
-        sel = np.flatnonzero(np.isin(rep, reps))
-        part = stack.features[reps[0]].pair(mentee[sel], mentor[sel])
+    for sel in _cohort_groups(stack, rep):
+        f = stack.features[rep[sel[0]]]
+        key = mentee[sel] * f.n_mentors + mentor[sel]
+        distinct, back = np.unique(key, return_inverse=True)
+        part = f.pair(distinct // f.n_mentors, distinct % f.n_mentors)
         for k, v in part.items():
-            out.setdefault(k, np.empty(len(rep)))[sel] = v
+            out.setdefault(k, np.empty(len(rep)))[sel] = v[back]
     return out
 
 
@@ -342,31 +500,25 @@ class _Draws:
     rematch's chemistry, the mentor pool's order, accepting a rematch) has its own stream
     per replicate, and only the purposes a design reads are drawn. Arms that read the
     same purpose see the same numbers week by week (common random numbers), whatever
-    else they read.
+    else they read. The streams belong to the stack's :class:`Shared` setup, so the next
+    arm on the same replicates replays the weeks it kept instead of drawing them again.
     """
 
     def __init__(self, seed: int, stack: Stack, purposes: dict[str, str]):
-        self.streams = stack.streams(seed)
-        self.e_off, self.m_off = stack.mentee_offsets, stack.mentor_offsets
-        self.kinds = purposes  # purpose -> "uniform" | "normal" | "mentor_uniform"
-        self.gens = {
-            p: [_seeding.rng(root, "dynamics", number, p) for root, number in self.streams]
-            for p in purposes
-        }
-        self.arrays = {
-            p: np.empty(self.m_off[-1] if k == "mentor_uniform" else self.e_off[-1])
+        e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
+        shared = stack.shared.bind(stack)
+        self.streams = {
+            p: shared.stream(seed, stack, p, k, m_off if k == "mentor_uniform" else e_off)
             for p, k in purposes.items()
         }
+        self.buffers = {p: np.empty(st.size) for p, st in self.streams.items()}
+        self.arrays: dict[str, np.ndarray] = {}
+        self.t = 0
 
     def next_week(self) -> None:
-        for purpose, kind in self.kinds.items():
-            off = self.m_off if kind == "mentor_uniform" else self.e_off
-            out = self.arrays[purpose]
-            for i, g in enumerate(self.gens[purpose]):
-                if kind == "normal":
-                    g.standard_normal(out=out[off[i] : off[i + 1]])
-                else:
-                    g.random(out=out[off[i] : off[i + 1]])
+        for purpose, stream in self.streams.items():
+            self.arrays[purpose] = stream.week(self.t, self.buffers[purpose])
+        self.t += 1
 
     def __getitem__(self, purpose: str) -> np.ndarray:
         return self.arrays[purpose]
@@ -606,15 +758,16 @@ class _Params:
 def _params(behavior: BehaviorModel | Sequence[BehaviorModel], stack: Stack) -> _Params:
     if isinstance(behavior, BehaviorModel):
         return _Params(behavior.to_dict())
-    rows = [b.to_dict() for b in behavior]
-    if len(rows) != len(stack.features):
-        raise ValueError(f"{len(rows)} behaviour models for {len(stack.features)} replicates")
-    values: dict[str, float | np.ndarray] = {}
-    for name in rows[0]:
-        per_replicate = np.array([r[name] for r in rows])
-        same = (per_replicate == per_replicate[0]).all()
-        values[name] = float(per_replicate[0]) if same else per_replicate[stack.rep]
-    return _Params(values)
+    if len(behavior) != len(stack.features):
+        raise ValueError(f"{len(behavior)} behaviour models for {len(stack.features)} replicates")
+    rows = stack.shared.bind(stack).param_rows(behavior)
+    if stack._params is None or stack._params[0] is not rows:  # once per stack and models
+        per_slot = {k: v[stack.rep] if isinstance(v, np.ndarray) else v for k, v in rows.items()}
+        for v in per_slot.values():
+            if isinstance(v, np.ndarray):
+                v.setflags(write=False)  # shared by every arm run on this stack
+        stack._params = rows, _Params(per_slot)
+    return stack._params[1]
 
 
 def rematch_weights(policy: Any, weights: Any = None) -> dict[str, float] | None:
@@ -659,12 +812,12 @@ def run(
     n, n_weeks = len(stack.rep), design.duration_weeks
     e_off, m_off = stack.mentee_offsets, stack.mentor_offsets
     gi = e_off[stack.rep] + stack.mentee  # row of each slot in the draw arrays
-    static_start, static_survey = _static_draws(seed, stack)
+    static_start, static_survey = stack.shared.bind(stack).static(seed, stack)
     draws = _Draws(seed, stack, _purposes(design, sched))
     rows = None if np.array_equal(gi, np.arange(e_off[-1])) else gi  # every mentee matched
-    coordinating = "rating" in draws.arrays
+    coordinating = "rating" in draws.streams
 
-    feats = _gather(stack, stack.mentee, stack.mentor, stack.rep)
+    feats = stack.pair_features()  # read-only: shared by every arm run on this stack
     fixed = _fit_fixed(b, design, feats, static_start[gi, 0])
     perceived = _start_perceived(b, feats, static_start[gi, 2])
     target = _fit(fixed, b, perceived)
@@ -677,7 +830,7 @@ def run(
     avail_floor = _avail_floor(avail)
     misfit_term = b.meet_misfit * misfit
     p_out = outside_probability(b, pressure)
-    mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
+    mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"].copy(), feats["mentor_ceiling"].copy()
 
     mentor_g = m_off[stack.rep] + stack.mentor  # global mentor index per slot
     mentee_skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
@@ -1231,7 +1384,7 @@ def _tables(
     out: dict[str, pd.DataFrame] = {}
     if "weeks" in want:
         out["weeks"] = _weeks_frame(stack, design.duration_weeks, arm, rec)
-    ids = _IdColumn(stack.features)
+    ids = stack.shared.bind(stack).ids(stack)
     mentee_id = ids.mentee(stack.mentee_offsets[stack.rep] + stack.mentee)
     z = s["survey"]
     # What an ending does to satisfaction: both sides rate lower after an early ending.
@@ -1489,9 +1642,10 @@ def control_tables(
 ) -> dict[str, pd.DataFrame]:
     """An unpaired control arm: the same mentees, no mentor, pre/post surveys only."""
     b = _params(behavior, stack)
-    _, static_survey = _static_draws(seed, stack)
+    shared = stack.shared.bind(stack)
+    _, static_survey = shared.static(seed, stack)
     gi = stack.mentee_offsets[stack.rep] + stack.mentee
-    ids = _IdColumn(stack.features)
+    ids = shared.ids(stack)
     mentee_ids = ids.mentee(gi)
     skill = np.concatenate([f.mentee_start for f in stack.features])[gi]
     replicate = stack.replicates[stack.rep]

@@ -691,16 +691,7 @@ def _run_models(
             if start:
                 frame["model"] += np.int32(start)
             parts[k].append(frame)
-    # Rows in one canonical order whatever the chunks: by arm, then model, then the
-    # engine's own order within them (a stable sort).
-    out: dict[str, Any] = {
-        k: pd.concat(parts[k], ignore_index=True).sort_values(
-            ["arm", "model"], kind="stable", ignore_index=True
-        )
-        if k in parts
-        else None
-        for k in TABLES
-    }
+    out: dict[str, Any] = {k: _by_arm_and_model(parts[k]) if k in parts else None for k in TABLES}
     assert first is not None  # at least one chunk ran
     return ExperimentResult(
         design=None,
@@ -710,6 +701,34 @@ def _run_models(
         spec=first.spec,
         **out,
     )
+
+
+def _by_arm_and_model(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' rows in one canonical order whatever the chunks: by arm, then model,
+    then the engine's own order within them (what a stable sort of their concatenation by
+    arm and model gives).
+
+    Each chunk holds its arms one after the other and models of its own, above those of
+    the chunks before it; so the rows of an arm are that arm's block of every chunk in
+    turn, each block sorted by model (a stable sort of the block; the outcomes and weeks
+    blocks already are). One concatenation of the blocks, not a sort and a reordering
+    copy of the whole table.
+    """
+    codes = [c["arm"].cat.codes.to_numpy() for c in chunks]
+    if any(np.any(np.diff(k) < 0) for k in codes):  # arms not in blocks: sort it all
+        return pd.concat(chunks, ignore_index=True).sort_values(
+            ["arm", "model"], kind="stable", ignore_index=True
+        )
+    blocks = []
+    for arm in range(len(chunks[0]["arm"].cat.categories)):
+        for chunk, k in zip(chunks, codes, strict=True):
+            lo, hi = np.searchsorted(k, [arm, arm + 1])
+            block = chunk.iloc[lo:hi]
+            model = block["model"].to_numpy()
+            if np.any(np.diff(model) < 0):
+                block = block.take(np.argsort(model, kind="stable"))
+            blocks.append(block)
+    return pd.concat(blocks, ignore_index=True)
 
 
 def _model_roots(spec: ExperimentSpec, roots: np.ndarray | None, start: int, n: int) -> np.ndarray:
@@ -728,6 +747,12 @@ def _model_roots(spec: ExperimentSpec, roots: np.ndarray | None, start: int, n: 
         dtype=np.uint64,
     )
 
+
+# The arms of one stacked pass replay the weekly draws the first arm made (instead of
+# drawing them again) up to this many bytes of kept draws; past it they draw afresh. A
+# chunk of an ensemble run keeps about 40 MB per purpose (5 million pair-weeks): the
+# three purposes of a design without check-ins fit.
+_KEEP_DRAW_BYTES = 160 * 2**20
 
 # Replicate cohorts of a CohortSpec are generated this many participants at a time.
 _COHORT_BATCH_PARTICIPANTS = 200_000
@@ -803,18 +828,26 @@ def _run(
         if roots is None
         else np.tile(roots, n_points)
     )
+    # Every arm runs on the same replicates: what does not depend on the arm (static
+    # draws, weekly draws, parameters, ids) is set up once, and the pair features once
+    # per matching (arms with equal match specs run on the same stack).
+    shared = _engine.Shared(keep_bytes=_KEEP_DRAW_BYTES if len(spec.arms) > 1 else 0)
+    stacks: dict[int, _engine.Stack] = {}
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
     for code, (arm, group) in enumerate(zip(spec.arms.values(), group_of, strict=True)):
-        pos = positions[group] * n_points
-        stack = _engine.Stack(
-            features=stack_feats,
-            replicates=reps,
-            roots=stack_roots,
-            point=point,
-            rep=np.concatenate([np.full(len(e), i) for i, (e, _) in enumerate(pos)]),
-            mentee=np.concatenate([e for e, _ in pos]),
-            mentor=np.concatenate([m for _, m in pos]),
-        )
+        if group not in stacks:
+            pos = positions[group] * n_points
+            stacks[group] = _engine.Stack(
+                features=stack_feats,
+                replicates=reps,
+                roots=stack_roots,
+                point=point,
+                rep=np.concatenate([np.full(len(e), i) for i, (e, _) in enumerate(pos)]),
+                mentee=np.concatenate([e for e, _ in pos]),
+                mentor=np.concatenate([m for _, m in pos]),
+                shared=shared,
+            )
+        stack = stacks[group]
         built = _engine.run(
             stack,
             arm.design,
@@ -837,6 +870,7 @@ def _run(
             rep=np.repeat(np.arange(len(stack_feats)), [f.n_mentees for f in stack_feats]),
             mentee=np.concatenate([np.arange(f.n_mentees) for f in stack_feats]),
             mentor=np.zeros(sum(f.n_mentees for f in stack_feats), np.int64),
+            shared=shared,
         )
         built = _engine.control_tables(stack, behavior, seed, (names, len(names) - 1), want=want)
         for table, v in built.items():
