@@ -89,8 +89,7 @@ TINY = {
         "n_mentors=24",
         "n_mentees=20",
         "n_models=4",
-        "seeds=2",
-        "contrast_replicates=2",
+        "model_replicates=5",
         "contrast_pairs=12",
     ],
 }
