@@ -82,7 +82,7 @@ TINY = {
         "effect_replicates=3",
         "workers=1",
         "n_models=4",
-        "assurance_replicates=2",
+        "model_replicates=5",
     ],
     "model_card": [
         "calibration_replicates=3",

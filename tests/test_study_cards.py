@@ -117,11 +117,14 @@ def test_design_power_assurance_over_models(dev_ensemble):
         workers=1,
         models=str(path),
         n_models=6,
-        assurance_replicates=2,
+        model_replicates=5,
     )
-    effects = dp.model_effects(p, dp.load_models(p))
+    study = dp.DesignPower(p)
+    effects = study.model_effects  # from the study contract's across-model run
     assert effects.model.tolist() == list(range(6))
-    ref = dp.model_effects(p)
+    per_model = study.across.findings[0].per_model
+    assert effects.effect.to_numpy() == pytest.approx(per_model.estimate.to_numpy())
+    ref = dp.reference_effect(p)
     assert ref.model.tolist() == [-1]
     # the reference run is the study's own population effect design at these sizes
     power = pd.DataFrame({"pairs_total": [20, 200], "power": [0.1, 0.3], "mcse": [0.05, 0.1]})
@@ -144,8 +147,10 @@ def test_design_power_assurance_over_models(dev_ensemble):
         p,
         table,
         effects,
+        study.across,
     )
     assert any("assurance" in s and "6 plausible models" in s for s in text)
+    assert study.across.sentences[0] in text
     assert not any("95% CI" in s or re.search(r"\bp = ", s) for s in text)
 
 
@@ -420,7 +425,7 @@ def card_runs(dev_ensemble, tmp_path_factory):
                 "workers=1",
                 f"models={path}",
                 "n_models=4",
-                "assurance_replicates=2",
+                "model_replicates=5",
             ],
             out=out,
             progress=False,

@@ -10,9 +10,9 @@ outcomes of every pair, many pairs) says what the pilot is trying to detect.
 
 Power at the reference (default) model assumes one true effect. **Assurance** (O'Hagan,
 Stevens & Campbell 2005, :func:`toolkit.diagnosis.assurance`) is the probability that the
-pilot succeeds averaged over every plausible model of an ensemble: :func:`model_effects`
-runs both designs under every model (common random numbers), and the t test's power in
-each model is averaged. Power and the detectable effect are about the pilot's own data;
+pilot succeeds averaged over every plausible model of an ensemble: the study contract's
+across-model run (:attr:`BaseStudy.across`) runs both designs under every model (common random
+numbers within a model), and the t test's power in each model is averaged. Power and the detectable effect are about the pilot's own data;
 their Monte Carlo error (from simulating) is labelled as such and is not a confidence
 interval.
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,10 +38,9 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from toolkit.errors import InvalidParameterError
-from toolkit.studies._assurance import assurance_table, design, model_effects
+from toolkit.studies._assurance import arm_effects, assurance_table, design, reference_effect
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import first_models as load_models
-from toolkit.studies._params import Cadence, Policy, StudyParameters
+from toolkit.studies._params import Cadence, ModelsGroup, Policy
 
 __all__ = [
     "STUDY",
@@ -52,11 +51,10 @@ __all__ = [
     "diagnosand_table",
     "figures",
     "findings",
-    "load_models",
     "mde_table",
-    "model_effects",
     "population_effect",
     "power_table",
+    "reference_effect",
     "required_size",
     "simulate",
 ]
@@ -70,11 +68,10 @@ OUTCOMES = {
 }
 
 
-class Parameters(StudyParameters):
+class Parameters(ModelsGroup):
     """Parameters of the design_power study."""
 
     study = "design_power"
-    input_files: ClassVar[tuple[str, ...]] = ("models",)  # checksummed like a roster
 
     treatment_cadence: Cadence = Field("weekly", description="Meeting cadence of the design tried.")
     treatment_policy: Policy = Field("random", description="Matching policy of the design tried.")
@@ -96,17 +93,6 @@ class Parameters(StudyParameters):
     )
     effect_replicates: int = Field(
         20, ge=2, le=1000, description="Replicates for the population effect."
-    )
-    models: str | None = Field(
-        None,
-        description="Ensemble file of plausible models (Parquet) "
-        "for the assurance; none: the ensemble shipped with the toolkit.",
-    )
-    n_models: int = Field(
-        200, ge=2, le=100_000, description="Plausible models the assurance averages over."
-    )
-    assurance_replicates: int = Field(
-        10, ge=2, le=1000, description="Replicates per plausible model for its effect."
     )
     workers: int = Field(
         2,
@@ -277,10 +263,12 @@ def findings(
     params: Parameters,
     assured: pd.DataFrame | None = None,
     effects: pd.DataFrame | None = None,
+    across: Any = None,
 ) -> list[str]:
     """The headline: the effect between the designs, the pairs needed, the MDE at the
     largest size, power at each size, and (given ``assured``, :func:`assurance_table`, and
-    ``effects``, :func:`model_effects`) the assurance over the plausible models."""
+    ``effects``, :attr:`DesignPower.model_effects`) the assurance over the plausible models;
+    ``across`` (:attr:`BaseStudy.across`) adds the headline over the models."""
     from toolkit.report import fmt_number
 
     what, scale, unit = OUTCOMES[params.outcome]
@@ -330,6 +318,8 @@ def findings(
             f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
             "models.",
         )
+    if across is not None:
+        out[2:2] = across.sentences
         out += [
             f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
             f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
@@ -406,6 +396,26 @@ class DesignPower(BaseStudy):
             )
         ]
 
+    def arm_words(self, arm: str) -> str:
+        p = self.params
+        if arm == "tried":
+            return _label(p.treatment_policy, p.treatment_cadence)
+        return _label(p.control_policy, p.control_cadence)
+
+    def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
+        """The across-model run's outcomes, unchanged; keeps each model's effect, its Monte
+        Carlo SE and the per-pair spread in each design (:func:`arm_effects`), which the
+        assurance needs, as :attr:`model_effects`."""
+        self._effects = arm_effects(outcomes, self.params.outcome, "tried", "usual")
+        return outcomes
+
+    @property
+    def model_effects(self) -> pd.DataFrame:
+        """Per plausible model: the tried design's effect over the usual one, its Monte Carlo
+        SE and the per-pair standard deviation in each design (from :attr:`across`)."""
+        _ = self.across  # the across-model run (once) fills it in through derive()
+        return self._effects
+
     def cohort_source(self) -> Any:  # the population effect's cohorts
         from toolkit.cohort import CohortSpec
 
@@ -477,7 +487,7 @@ class DesignPower(BaseStudy):
             "the t test's power given each model's effect and per-pair spread; its Monte "
             "Carlo error (the SD of power over models / sqrt(models)) is at most "
             f"{100 * assured.assurance_mc_error.max():.1f} percentage points. Each model's "
-            f"effect comes from {p.assurance_replicates} replicates of {p.effect_pairs} "
+            f"effect comes from {p.model_replicates} replicates of {p.effect_pairs} "
             "pairs; its noise makes an effect near zero look slightly larger, so assurance "
             "is, if anything, a little high where effects are small. The same formula at "
             "the reference model is shown beside the simulated power as a check."
