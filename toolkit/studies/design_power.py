@@ -431,34 +431,17 @@ class DesignPower(BaseStudy):
         """Power at the reference model at each size, with its 95% Monte Carlo interval, then
         the assurance at each size with estimate -/+ 1.96 Monte Carlo errors (simulation
         noise only in both)."""
+        from toolkit.studies._common import sweep_rows
+
         tables = Path(run_dir) / "tables"
         power = pd.read_parquet(tables / "power.parquet")
-        out = pd.DataFrame(
-            {
-                "estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
-                "estimate": power.power.to_numpy(),
-                "ci_low": power.mc_low.to_numpy(),
-                "ci_high": power.mc_high.to_numpy(),
-            }
-        )
-        if not (tables / "assurance.parquet").is_file():
-            return out
-        a = pd.read_parquet(tables / "assurance.parquet")
-        half = 1.96 * a.assurance_mc_error.fillna(0).to_numpy()
-        return pd.concat(
-            [
-                out,
-                pd.DataFrame(
-                    {
-                        "estimate_name": [f"assurance with {n} pairs" for n in a.pairs_total],
-                        "estimate": a.assurance.to_numpy(),
-                        "ci_low": a.assurance.to_numpy() - half,
-                        "ci_high": a.assurance.to_numpy() + half,
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
+        out = [sweep_rows(power.rename(columns=MC_INTERVAL), "power with {pairs_total} pairs")]
+        if (tables / "assurance.parquet").is_file():
+            a = pd.read_parquet(tables / "assurance.parquet")
+            half = 1.96 * a.assurance_mc_error.fillna(0)
+            a = a.assign(ci_low=a.assurance - half, ci_high=a.assurance + half)
+            out.append(sweep_rows(a.rename(columns={"assurance": "estimate"}), ASSURED))
+        return pd.concat(out, ignore_index=True)
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -500,5 +483,10 @@ class DesignPower(BaseStudy):
             "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE." + extra
         )
 
+
+#: The power table's columns as sweep columns (the 95% Monte Carlo interval), and the
+#: assurance rows' name.
+MC_INTERVAL = {"power": "estimate", "mc_low": "ci_low", "mc_high": "ci_high"}
+ASSURED = "assurance with {pairs_total} pairs"
 
 STUDY = DesignPower.record()

@@ -343,15 +343,12 @@ class ModelCard(BaseStudy):
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:
         """Each contrast's median over the plausible models (percentage points) with its
         90% interval over models (the spread between models, not Monte Carlo error)."""
-        run_dir = Path(run_dir)
+        from toolkit.studies._common import sweep_rows
+
         names = cls(read_parameters(run_dir)).params.contrasts  # the headlines' order
-        t = pd.read_parquet(run_dir / "tables" / "across_models.parquet")
-        return pd.DataFrame(
-            {
-                "estimate_name": [f"{names[i]}: median over models (points)" for i in t.headline],
-                **{k: 100 * t[c].to_numpy(float) for k, c in SWEEP_COLUMNS.items()},
-            }
-        )
+        t = pd.read_parquet(Path(run_dir) / "tables" / "across_models.parquet")
+        t = t.assign(contrast=[names[i] for i in t.headline]).rename(columns=SWEEP_COLUMNS)
+        return sweep_rows(t, "{contrast}: median over models (points)", scale=100.0)
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -387,6 +384,6 @@ class ModelCard(BaseStudy):
 
 
 #: Sweep row columns (percentage points) from the across-model table's columns.
-SWEEP_COLUMNS = {"estimate": "median", "ci_low": "q05", "ci_high": "q95"}
+SWEEP_COLUMNS = {"median": "estimate", "q05": "ci_low", "q95": "ci_high"}
 
 STUDY = ModelCard.record()
