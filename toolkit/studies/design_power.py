@@ -12,9 +12,9 @@ Power at the reference (default) model assumes one true effect. **Assurance** (O
 Stevens & Campbell 2005, :func:`toolkit.diagnosis.assurance`) is the probability that the
 pilot succeeds averaged over every plausible model of an ensemble: the study contract's
 across-model run (:attr:`BaseStudy.across`) runs both designs under every model (common random
-numbers within a model), and the t test's power in each model is averaged. Power and the detectable effect are about the pilot's own data;
-their Monte Carlo error (from simulating) is labelled as such and is not a confidence
-interval.
+numbers within a model), and the t test's power in each model is averaged. Power and the
+detectable effect are about the pilot's own data; their Monte Carlo error (from simulating) is
+labelled as such and is not a confidence interval.
 
 >>> d = design(Parameters.from_values(sizes=[40, 80], sims=20))
 >>> d.treatment.design.cadence, d.control.design.cadence
@@ -318,8 +318,6 @@ def findings(
             f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
             "models.",
         )
-    if across is not None:
-        out[2:2] = across.sentences
         out += [
             f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
             f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
@@ -327,6 +325,8 @@ def findings(
             "the plausible models."
             for r in assured.itertuples(index=False)
         ]
+    if across is not None:  # the headline over the models, after the assurance sentence
+        out[2:2] = across.sentences
     return out
 
 
