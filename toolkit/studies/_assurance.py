@@ -54,13 +54,12 @@ def arm_effects(outcomes: pd.DataFrame, outcome: str, arm: str, reference: str) 
 def reference_effect(params: Any) -> pd.DataFrame:
     """:func:`arm_effects` at the reference (default) model: ``effect_pairs`` pairs,
     ``model_replicates`` replicates, common random numbers; one row, ``model`` -1."""
-    from toolkit.cohort import CohortSpec
     from toolkit.experiment import ExperimentSpec, run_experiment
+    from toolkit.studies._common import pairs_cohort
 
     d = design(params)
-    n = params.effect_pairs
     spec = ExperimentSpec(
-        cohort=CohortSpec(n_mentors=round(n * 1.2), n_mentees=n),
+        cohort=pairs_cohort(params.effect_pairs),
         arms={"treatment": d.treatment, "comparison": d.control},
         replicates=params.model_replicates,
         seed=params.seed,

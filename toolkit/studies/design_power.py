@@ -40,6 +40,7 @@ from scipy import stats
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._assurance import arm_effects, assurance_table, design, reference_effect
 from toolkit.studies._base import BaseStudy, Headline
+from toolkit.studies._common import pairs_cohort
 from toolkit.studies._params import Cadence, ModelsGroup, Policy
 
 __all__ = [
@@ -128,8 +129,15 @@ class Parameters(ModelsGroup):
         return self
 
 
-def _label(policy: str, cadence: str) -> str:
-    return f"{policy} matching with {cadence.replace('_', ' ')} meetings"
+def _designs(p: Parameters) -> dict[str, str]:
+    """The design tried and the usual one, in words."""
+    return {
+        arm: f"{policy} matching with {cadence.replace('_', ' ')} meetings"
+        for arm, policy, cadence in (
+            ("tried", p.treatment_policy, p.treatment_cadence),
+            ("usual", p.control_policy, p.control_cadence),
+        )
+    }
 
 
 def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
@@ -272,8 +280,7 @@ def findings(
     from toolkit.report import fmt_number
 
     what, scale, unit = OUTCOMES[params.outcome]
-    t = _label(params.treatment_policy, params.treatment_cadence)
-    c = _label(params.control_policy, params.control_cadence)
+    t, c = _designs(params).values()
     e, m = effect["effect"] * scale, effect["mcse"] * scale
     digits = 1 if scale == 100 else 3
     out = [
@@ -334,8 +341,7 @@ def figures(curve: pd.DataFrame, mde: pd.DataFrame, params: Parameters) -> list[
     """(figure, name, caption) for each figure of the report."""
     from toolkit.plots import power_curve_plot
 
-    t = _label(params.treatment_policy, params.treatment_cadence)
-    c = _label(params.control_policy, params.control_cadence)
+    t, c = _designs(params).values()
     fig = power_curve_plot(
         curve,
         target=params.target_power,
@@ -381,26 +387,19 @@ class DesignPower(BaseStudy):
 
     def headlines(self) -> list[Headline]:
         """The design tried against the usual one on the chosen outcome."""
-        p = self.params
+        p, (t, c) = self.params, _designs(self.params).values()
         return [
             Headline(
                 "tried",
                 "usual",
                 p.outcome,
                 effect="difference",
-                text=(
-                    f"the difference in {OUTCOMES[p.outcome][0]} between "
-                    f"{_label(p.treatment_policy, p.treatment_cadence)} and "
-                    f"{_label(p.control_policy, p.control_cadence)}"
-                ),
+                text=f"the difference in {OUTCOMES[p.outcome][0]} between {t} and {c}",
             )
         ]
 
     def arm_words(self, arm: str) -> str:
-        p = self.params
-        if arm == "tried":
-            return _label(p.treatment_policy, p.treatment_cadence)
-        return _label(p.control_policy, p.control_cadence)
+        return _designs(self.params)[arm]
 
     def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """The across-model run's outcomes, unchanged; keeps each model's effect, its Monte
@@ -417,10 +416,7 @@ class DesignPower(BaseStudy):
         return self._effects
 
     def cohort_source(self) -> Any:  # the population effect's cohorts
-        from toolkit.cohort import CohortSpec
-
-        n = self.params.effect_pairs
-        return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
+        return pairs_cohort(self.params.effect_pairs)
 
     @property
     def replicates(self) -> int:
@@ -444,11 +440,7 @@ class DesignPower(BaseStudy):
         return pd.concat(out, ignore_index=True)
 
     def mechanism_text(self) -> str:
-        p = self.params
-        t, c = (
-            _label(p.treatment_policy, p.treatment_cadence),
-            _label(p.control_policy, p.control_cadence),
-        )
+        p, (t, c) = self.params, _designs(self.params).values()
         return (
             f"Each simulated pilot draws a fresh synthetic cohort of n mentees (and mentors "
             f"in the default 6:5 ratio), runs both designs ({t}; {c}; {p.duration_weeks} "

@@ -30,6 +30,7 @@ import pandas as pd
 from pydantic import Field
 
 from toolkit.studies._base import BaseStudy, Headline, read_parameters
+from toolkit.studies._common import pairs_cohort
 from toolkit.studies._params import CohortGroup, ModelsGroup
 
 __all__ = [
@@ -186,10 +187,7 @@ class ModelCard(BaseStudy):
         return arm.replace("_", " ").replace("checkins", "check-ins")
 
     def cohort_source(self) -> Any:  # small synthetic cohorts for the contrasts
-        from toolkit.cohort import CohortSpec
-
-        n = self.params.contrast_pairs
-        return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
+        return pairs_cohort(self.params.contrast_pairs)
 
     @property
     def replicates(self) -> int:
