@@ -69,6 +69,11 @@ OUTCOMES = {
 }
 
 
+#: The diagnosands of a simulated pilot besides power, in the order the report shows them.
+DIAGNOSANDS = ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate", "mean_se")
+DIAGNOSANDS += ("type_s_rate", "exaggeration_ratio")
+
+
 class Parameters(ModelsGroup):
     """Parameters of the design_power study."""
 
@@ -200,20 +205,7 @@ def diagnosand_table(curve: pd.DataFrame) -> pd.DataFrame:
     """Every diagnosand but power, one row per pilot size, one column per diagnosand."""
     rest = curve[curve.diagnosand != "power"]
     wide = rest.pivot(index="n", columns="diagnosand", values="estimate")
-    order = [
-        d
-        for d in (
-            "bias",
-            "rmse",
-            "coverage",
-            "mean_estimate",
-            "sd_estimate",
-            "mean_se",
-            "type_s_rate",
-            "exaggeration_ratio",
-        )
-        if d in wide.columns
-    ]
+    order = [d for d in DIAGNOSANDS if d in wide.columns]
     return wide[order].rename_axis(columns=None).reset_index().rename(columns={"n": "pairs_total"})
 
 

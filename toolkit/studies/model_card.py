@@ -343,7 +343,7 @@ class ModelCard(BaseStudy):
         90% interval over models (the spread between models, not Monte Carlo error)."""
         from toolkit.studies._common import sweep_rows
 
-        names = cls(read_parameters(run_dir)).params.contrasts  # the headlines' order
+        names = read_parameters(run_dir)["contrasts"]  # the headlines' order (as recorded)
         t = pd.read_parquet(Path(run_dir) / "tables" / "across_models.parquet")
         t = t.assign(contrast=[names[i] for i in t.headline]).rename(columns=SWEEP_COLUMNS)
         return sweep_rows(t, "{contrast}: median over models (points)", scale=100.0)
