@@ -70,8 +70,8 @@ OUTCOMES = {
 
 
 #: The diagnosands of a simulated pilot besides power, in the order the report shows them.
-DIAGNOSANDS = ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate", "mean_se")
-DIAGNOSANDS += ("type_s_rate", "exaggeration_ratio")
+DIAGNOSANDS: tuple[str, ...] = ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate")
+DIAGNOSANDS += ("mean_se", "type_s_rate", "exaggeration_ratio")
 
 
 class Parameters(ModelsGroup):
