@@ -71,3 +71,19 @@ def test_every_assumption_has_a_plausible_range_inside_its_allowed_range():
         assert r.low <= r.default <= r.high, r.parameter
         lo, hi = table.loc[r.parameter, "allowed"].strip("[]").split(", ")
         assert float(lo) <= r.low and r.high <= float(hi), r.parameter
+
+
+def test_every_parameter_has_one_plain_label():
+    from toolkit.behavior import LABELS
+
+    names = [f.name for f in fields(BehaviorModel)]
+    assert set(LABELS) == set(names)  # one declaration per parameter, none stale
+    for name in names:
+        label = BehaviorModel.label(name)
+        assert label and label != name and "_" not in label, name
+        assert label[0].islower(), name  # reads inside a sentence
+    assert len(set(LABELS.values())) == len(LABELS)  # no two parameters read alike
+    assert BehaviorModel.label("closure_engagement") == (
+        "how strongly lost engagement drives closure"
+    )
+    assert BehaviorModel.label("not_a_parameter") == "not_a_parameter"

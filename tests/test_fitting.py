@@ -79,6 +79,52 @@ def test_a_fit_writes_an_ensemble_studies_accept_and_a_report(fitted, tmp_path):
     assert (params["q95"] <= params["prior_high"]).all()
 
 
+def test_a_new_fit_to_a_cached_table_reuses_its_checks(fitted, monkeypatch):
+    import toolkit.fitting as fitting
+
+    logs, result = fitted
+
+    def recomputed(*args, **kwargs):
+        raise AssertionError("the held-out programs were fitted again")
+
+    monkeypatch.setattr(fitting, "_calibration", recomputed)
+    again = fit_program(logs, points=POINTS, seed=1, progress=False)
+    pd.testing.assert_frame_equal(again.calibration, result.calibration)
+    assert again.joint == result.joint
+    pd.testing.assert_frame_equal(again.parameters, result.parameters)
+
+
+def test_a_fit_to_a_cached_table_imports_no_simulator_or_plotting(fitted, cache, tmp_path):
+    """A cold fit once the table exists: no engine, matching, cohort generator, scipy or
+    matplotlib is imported (they are most of a cold process's time)."""
+    import os
+    import subprocess
+    import sys
+
+    _logs(tmp_path)  # the fixture's logs, written again
+    as_of = synthetic_logs(SHAPE, None, seed=5, stagger_weeks=1)[1]
+    code = (
+        "import sys, datetime as dt\n"
+        "from toolkit.fitting import fit_program, write_fit\n"
+        "from toolkit.logs import read_logs\n"
+        f"logs = read_logs(sys.argv[1], as_of=dt.date.fromisoformat({as_of!r}), "
+        f"today=dt.date.fromisoformat({TODAY.isoformat()!r}))\n"
+        f"write_fit(fit_program(logs, points={POINTS}, seed=1, progress=False), sys.argv[2])\n"
+        "heavy = ('scipy', 'matplotlib', 'toolkit._engine', 'toolkit.matching', 'toolkit.cohort')\n"
+        "print(sorted({m for m in sys.modules if m.startswith(heavy)}))\n"
+    )
+    env = dict(os.environ, RMT_CACHE_DIR=str(cache))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "logs"), str(tmp_path / "fit")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "fit" / "report.html").is_file()
+
+
 def test_regression_adjustment_narrows_the_posterior_and_keeps_coverage(fitted):
     _, result = fitted
     ref = result.reference
@@ -280,3 +326,21 @@ def test_rmt_fit_on_bad_logs_exits_2_with_every_problem_and_writes_nothing(tmp_p
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and "The logs have 2 problems" in res.output
     assert not out.exists()
+
+
+def test_simulate_latent_is_simulate_programs_with_the_hidden_state():
+    from toolkit.fitting import fit_prior, simulate_latent
+    from toolkit.history_matching import prior_sample
+
+    shape = ProgramShape(cadence=("weekly",) * 6 + ("biweekly",) * 4, observed_weeks=(8,) * 10)
+    points = prior_sample(fit_prior(), 3, seed=2)
+    tables = simulate_programs(shape, points, seed=4)
+    same, latent = simulate_latent(shape, points, seed=4)
+    for name in ("pairs", "meetings", "checkins"):
+        pd.testing.assert_frame_equal(getattr(same, name), getattr(tables, name))
+    assert list(latent.columns) == ["program", "pair", "week", "engagement", "quality"]
+    assert latent["engagement"].between(0, 1).all() and latent["quality"].between(0, 1).all()
+    # every meeting of the logs has its pair-week in the hidden state
+    keys = latent.set_index(["program", "pair", "week"]).index
+    meet = pd.MultiIndex.from_frame(tables.meetings[["program", "pair", "week"]])
+    assert meet.isin(keys).all()

@@ -221,3 +221,11 @@ def test_a_missing_folder_and_file_are_one_sentence_each(tmp_path):
     (folder / "pairs.csv").unlink()
     with pytest.raises(LogsError, match="pairs table .* does not exist"):
         read_logs(folder, today=TODAY)
+
+
+def test_log_reasons_hold_the_engines_closure_reasons():
+    # logs.py writes the engine's reasons out (reading logs does not import the engine)
+    from toolkit._engine import CLOSURE_REASONS
+    from toolkit.logs import LOG_REASONS
+
+    assert LOG_REASONS == (*CLOSURE_REASONS, "other", "completed")

@@ -48,7 +48,7 @@ def test_observed_summaries_equal_simulated_summaries_for_a_simulation_exported_
     closures = res.events[res.events["event"] == "closure"]
     seen = closures[closures["week"].to_numpy() <= observed[closures["pair_id"].to_numpy()]]
     assert (read.pairs["closed_week"] > 0).sum() == len(seen)
-    assert len(direct.columns) == 20  # 3 weeks + 3 cadences + 2 + 3 + 3 + 2 + 3 + 1
+    assert len(direct.columns) == 24  # 3 weeks + 3 cadences + 2 + 3 + 3 + 4 + 2 + 3 + 1
 
 
 def test_summaries_match_a_hand_count():
@@ -164,3 +164,71 @@ def test_a_program_without_checkins_has_no_rating_summaries():
     t = ProgramTables(pairs, meetings, checkins)
     s = summarise(t, summary_spec(t))
     assert not [c for c in s.columns if c.startswith("rating")]
+
+
+def test_group_ols_matches_least_squares_per_group():
+    from toolkit.summaries import _group_ols
+
+    gen = np.random.default_rng(0)
+    group = np.repeat([0, 1], [40, 60])
+    x = np.column_stack([np.ones(100), gen.normal(size=100), gen.normal(size=100)])
+    y = x @ np.array([0.3, 2.0, -1.0]) + gen.normal(0, 0.1, 100)
+    got = _group_ols(group, x, y, 3)
+    for g in (0, 1):
+        xs, ys = x[group == g], y[group == g]
+        # the same ridge: one pseudo-observation on each centred slope
+        pen = np.diag([0.0, 1.0, 1.0])
+        want = np.linalg.solve(xs.T @ xs + pen, xs.T @ ys)
+        np.testing.assert_allclose(got[g], want, atol=1e-6)
+        assert got[g][1] == pytest.approx(2.0, abs=0.1)
+    # a group with no rows gets finite zeros, not NaN
+    np.testing.assert_allclose(got[2], 0.0, atol=1e-6)
+
+
+def test_hazard_regression_summaries_match_a_hand_count():
+    # pair 0 meets in week 1 only, misses weeks 2-10, ends for missed contact in week 10
+    # (5 weeks beyond the grace); pair 1 meets every week; pair 2 meets in week 1, misses
+    # weeks 2-8, meets from week 9 on
+    pairs = pd.DataFrame(
+        {
+            "program": 0,
+            "pair": [0, 1, 2],
+            "cadence": "weekly",
+            "observed_weeks": 12,
+            "closed_week": [10, 0, 0],
+            "reason": ["missed_contact", "", ""],
+        }
+    )
+    weeks = [*range(1, 11), *range(1, 13), *range(1, 13)]
+    held = (
+        [w == 1 for w in range(1, 11)]
+        + [True] * 12
+        + [w in (1, 9, 10, 11, 12) for w in range(1, 13)]
+    )
+    meetings = pd.DataFrame(
+        {"program": 0, "pair": [0] * 10 + [1] * 12 + [2] * 12, "week": weeks, "held": held}
+    )
+    checkins = pd.DataFrame({"program": [], "pair": [], "week": [], "rating": []})
+    t = ProgramTables(pairs, meetings, checkins)
+    s = summarise(t, summary_spec(t)).iloc[0]
+    # the one relationship ending in a gap was recorded as missed contact
+    assert s["missed_contact_in_gap"] == pytest.approx(1.5 / 2)
+    # meetings held fall with the gap before them (pair 0 weeks 6-10 and pair 2 weeks 6-8
+    # missed after a gap, pair 2 week 9 held after one): a negative slope
+    assert s["meet_gap_slope"] < 0
+    # the hazard: the only ending is 5 weeks beyond the grace, so the slope is positive
+    assert s["closure_gap_slope"] > 0
+    # by hand: the least squares of the 'ends' indicator on [1, weeks beyond, rating 3]
+    rows = []
+    for pair, end, last in ((0, 10, lambda w: 1), (1, 12, lambda w: w), (2, 12, None)):
+        for w in range(1, end + 1):
+            if pair == 2:
+                lh = 1 if w < 9 else w
+            else:
+                lh = last(w)
+            rows.append((max(min(w - lh - 4, 16), 0), float(pair == 0 and w == 10)))
+    x = np.column_stack([np.ones(len(rows)), [r[0] for r in rows], np.full(len(rows), 3.0)])
+    y = np.array([r[1] for r in rows])
+    pen = np.diag([1e-9, 1.0, 1.0])
+    want = np.linalg.solve(x.T @ x + pen, x.T @ y)
+    assert s["closure_gap_slope"] == pytest.approx(100 * want[1], rel=1e-6)

@@ -241,8 +241,10 @@ from .fitting import (
     misspecification,
     program_cohorts,
     reference_table,
+    simulate_latent,
     simulate_programs,
     synthetic_logs,
+    table_checks,
     write_example_logs,
     write_fit,
 )

@@ -233,11 +233,11 @@ def matching_positions(
                 "a Matching whose positions lie in this cohort",
                 "positions out of range",
             )
-        if len(np.unique(e_idx)) != len(e_idx):
+        order = np.argsort(e_idx, kind="stable")
+        if _repeats(e_idx[order]):
             raise fail(
                 "matching", owner, "a matching with each mentee at most once", "a repeated mentee"
             )
-        order = np.argsort(e_idx, kind="stable")
         return e_idx[order].astype(np.int64), m_idx[order].astype(np.int64)
     pairs = matching
     if not isinstance(pairs, pd.DataFrame) or not {"mentee_id", "mentor_id"} <= set(pairs):
@@ -265,12 +265,22 @@ def matching_positions(
             "a matching of this cohort (every mentor_id a mentor of it)",
             f"mentor_id {bad}",
         )
-    if len(np.unique(e_pos)) != len(e_pos):
+    order = np.argsort(e_pos, kind="stable")
+    if _repeats(e_pos[order]):
         raise fail(
             "matching", owner, "a matching with each mentee at most once", "a repeated mentee_id"
         )
-    order = np.argsort(e_pos, kind="stable")
     return e_pos[order].astype(np.int64), m_pos[order].astype(np.int64)
+
+
+def _repeats(sorted_positions: np.ndarray) -> bool:
+    """Whether a sorted position array holds a value twice (no second sort, as np.unique
+    would make).
+
+    >>> _repeats(np.array([0, 2, 2])), _repeats(np.array([0, 1, 5]))
+    (True, False)
+    """
+    return bool(np.any(sorted_positions[1:] == sorted_positions[:-1]))
 
 
 # --------------------------------------------------------------------------- the stack
@@ -472,6 +482,12 @@ def engagement_step(
     )
 
 
+def outside_probability(b: _Params, pressure: np.ndarray) -> np.ndarray:
+    """The weekly probability of an outside event (``closure_outside``, raised by time
+    pressure): fixed for a pair, so the weekly loop computes it once per pair."""
+    return expit(b.closure_outside + b.closure_outside_pressure * pressure)
+
+
 def closure_step(
     b: _Params,
     quality: np.ndarray,
@@ -479,6 +495,8 @@ def closure_step(
     gap: np.ndarray,
     pressure: np.ndarray,
     u: np.ndarray,
+    *,
+    p_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which pairs close this week and why (codes into REASONS), from one uniform each.
 
@@ -488,19 +506,34 @@ def closure_step(
     contact beyond the grace period). A pair closes when ``u`` falls below the combined
     probability; ``u`` below the outside-event probability is an outside event, otherwise
     the reason is the relationship term that raised the hazard most (or lowered it least).
+    ``p_out`` is :func:`outside_probability` of ``b`` and ``pressure`` when the caller
+    already holds it (it changes only when a pair changes). Reasons are worked out for the
+    closing pairs only; a pair that does not close has reason -1.
     """
-    p_out = expit(b.closure_outside + b.closure_outside_pressure * pressure)
-    t_quality = b.closure_quality * (0.5 - quality)
-    t_engagement = b.closure_engagement * (0.5 - engagement)
-    t_gap = b.closure_gap * gap
-    p_rel = expit(b.closure_base + (t_quality + t_engagement + t_gap))
-    closes = u < 1.0 - (1.0 - p_out) * (1.0 - p_rel)
+    if p_out is None:
+        p_out = outside_probability(b, pressure)
+    t_quality = np.subtract(0.5, quality)
+    t_quality *= b.closure_quality
+    t_engagement = np.subtract(0.5, engagement)
+    t_engagement *= b.closure_engagement
+    t_gap = np.multiply(gap, b.closure_gap, dtype=float)
+    # p_rel = expit(closure_base + (t_quality + t_engagement + t_gap)), in one buffer
+    p_rel = np.add(t_quality, t_engagement)
+    p_rel += t_gap
+    p_rel += b.closure_base
+    expit(p_rel, out=p_rel)
+    # closes: u < 1 - (1 - p_out) * (1 - p_rel)
+    np.subtract(1.0, p_rel, out=p_rel)
+    p_rel *= np.subtract(1.0, p_out)
+    closes = u < np.subtract(1.0, p_rel, out=p_rel)
+    at = np.flatnonzero(closes)
+    tq, te, tg = t_quality[at], t_engagement[at], t_gap[at]
     # The first largest term (as argmax over the three would pick), without stacking them.
-    reason = np.where(
-        t_engagement > t_quality, np.int8(_R["lost_engagement"]), np.int8(_R["low_quality"])
-    )
-    reason[t_gap > np.maximum(t_quality, t_engagement)] = _R["missed_contact"]
-    reason[u < p_out] = _R["outside_event"]
+    why = np.where(te > tq, np.int8(_R["lost_engagement"]), np.int8(_R["low_quality"]))
+    why[tg > np.maximum(tq, te)] = _R["missed_contact"]
+    why[u[at] < np.broadcast_to(p_out, u.shape)[at]] = _R["outside_event"]
+    reason = np.full(len(u), -1, np.int8)
+    reason[at] = why
     return closes, reason
 
 
@@ -519,14 +552,20 @@ def _start_engagement(b: _Params, design: ProgramDesign, z: np.ndarray) -> np.nd
     return np.clip(e, 0.0, 1.0)
 
 
-def _overload(recent_hours: np.ndarray, avail: np.ndarray) -> np.ndarray:
+def _overload(recent_hours: np.ndarray, avail_floor: np.ndarray) -> np.ndarray:
     """Realised monthly contact hours over the scarcer partner's availability, beyond 1.
 
     A state of the recent past (bounded by what a pair can hold), not a drain that
     grows every week. Agenda preparation is not load: it is done alone, whenever it
     suits, and competes for no shared calendar slot (it counts in the mentee's hours).
+    ``avail_floor`` is :func:`_avail_floor` of the availability (fixed for a pair).
     """
-    return np.maximum(recent_hours * _WEEKS_PER_MONTH / np.maximum(avail, 0.5) - 1.0, 0.0)
+    return np.maximum(recent_hours * _WEEKS_PER_MONTH / avail_floor - 1.0, 0.0)
+
+
+def _avail_floor(avail: np.ndarray) -> np.ndarray:
+    """Monthly hours that overload is judged against: availability, at least half an hour."""
+    return np.maximum(avail, 0.5)
 
 
 def _purposes(design: ProgramDesign, sched: ProgramSchedule) -> dict[str, str]:
@@ -634,6 +673,10 @@ def run(
     start_engagement = engagement.copy()
     avail, pressure = _availability(b, feats)
     misfit = 1.0 - feats["schedule_fit"]
+    # Fixed for a pair until a rematch changes it: computed once, not every week.
+    avail_floor = _avail_floor(avail)
+    misfit_term = b.meet_misfit * misfit
+    p_out = outside_probability(b, pressure)
     mentee_ceiling, mentor_ceiling = feats["mentee_ceiling"], feats["mentor_ceiling"]
 
     mentor_g = m_off[stack.rep] + stack.mentor  # global mentor index per slot
@@ -684,19 +727,8 @@ def run(
     prep_hours = b.agenda_prep_minutes / 60.0 * design.structured_agenda
     memory = 1.0 / np.maximum(b.load_memory_weeks, 1.0)
 
-    # Recorded week-major (contiguous writes); the weeks table transposes once at the end.
-    rec = {
-        k: np.zeros((n_weeks, n), dtype=bool)
-        for k in ("scheduled", "met", "checkin", "flagged", "active")
-    }
-    rec.update(
-        {
-            k: np.zeros((n_weeks, n), dtype=np.float32)
-            for k in ("quality", "engagement", "mentee_skill", "mentor_skill")
-        }
-    )
-    rec["intervention"] = np.zeros((n_weeks, n), dtype=np.int8)
-    rec["state"] = np.zeros((n_weeks, n), dtype=np.int8)
+    recorder = _WeekRecorder(n, n_weeks, keep="weeks" in want)
+    step = np.empty(n)  # scratch for the in-place weekly updates
     events: list[tuple] = []  # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
@@ -717,64 +749,83 @@ def run(
     for t in range(n_weeks):
         week = t + 1
         draws.next_week()
-        rec["active"][t] = active
+        rec = recorder.week(t)
+        rec["active"][...] = active
         weeks_active += active
 
         # Meetings: scheduled by the cadence, held with a probability that rises with
         # engagement and falls with realised overload, schedule misfit and calendar
         # time since the last meeting held (beyond the grace period).
         scheduled = active & sched.meeting[t]
-        gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
-        overload = _overload(recent_hours, avail)
-        logit = (
-            meet_shift
-            + b.meet_engagement * (engagement - 0.5)
-            - b.meet_overload * overload
-            - b.meet_misfit * misfit
-            - b.meet_gap * gap
-        )
-        met = scheduled & (draws.slots("meet", rows) < expit(logit))
-        missed = scheduled & ~met
+        # A week in which no pair has a meeting scheduled (every other week of a biweekly
+        # design) skips every step that only a held or missed meeting changes: with no
+        # meeting those steps add exact zeros, so skipping them changes no number, and the
+        # week's draws are made all the same (common random numbers).
+        meeting_week = bool(scheduled.any())
+        if meeting_week:
+            gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
+            overload = _overload(recent_hours, avail_floor)
+            logit = (
+                meet_shift
+                + b.meet_engagement * (engagement - 0.5)
+                - b.meet_overload * overload
+                - misfit_term
+                - b.meet_gap * gap
+            )
+            met = scheduled & (draws.slots("meet", rows) < expit(logit))
+            missed = scheduled & ~met
 
-        # Perceived similarity grows with contact, and fit with it; quality moves toward
-        # fit at a meeting and decays toward the floor without one.
-        perceived = np.where(met, perceived + perceive_step * (1.0 - perceived), perceived)
-        target = _fit(fixed, b, perceived)
-        moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
-        decayed = quality - b.quality_decay * (quality - b.quality_floor)
-        quality = np.where(active, decayed, quality)
-        np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
+            # Perceived similarity grows with contact, and fit with it (``target`` is
+            # unchanged in a week without meetings); quality moves toward fit at a meeting.
+            # (Updates are in place, restricted with where=: the same numbers as np.where
+            # over the whole array, without its temporaries.)
+            np.subtract(1.0, perceived, out=step)
+            step *= perceive_step
+            np.add(perceived, step, out=perceived, where=met)
+            target = _fit(fixed, b, perceived)
+            moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
+        else:
+            met = missed = scheduled  # nobody: all False
+        # Quality decays toward the floor every week (a held meeting then overrides it).
+        np.subtract(quality, b.quality_floor, out=step)
+        step *= b.quality_decay
+        np.subtract(quality, step, out=quality, where=active)
+        if meeting_week:
+            np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
 
-        # Two-way learning at held meetings, closing part of the gap to the partner.
-        gain_e = np.where(met, rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0), 0)
-        mentee_skill = mentee_skill + gain_e
-        gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
-        gain_m = np.where(met, rate_m * quality * gap_m, 0)
-        mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
-        mentor_gain += gain_m
+            # Two-way learning at held meetings, closing part of the gap to the partner.
+            gain_e = rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0)
+            np.add(mentee_skill, gain_e, out=mentee_skill, where=met)
+            gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
+            gain_m = np.where(met, rate_m * quality * gap_m, 0)
+            mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
+            mentor_gain += gain_m
 
-        # Engagement: up with good meetings and levers, down with missed meetings and
-        # with meetings held while overloaded (per hour); bounded in [0, 1].
-        engagement = np.clip(
-            engagement
-            + engagement_step(b, met, missed, quality, overload, meeting_hours, lever_meeting),
-            0.0,
-            1.0,
-        )
+            # Engagement: up with good meetings and levers, down with missed meetings and
+            # with meetings held while overloaded (per hour); bounded in [0, 1].
+            engagement = np.clip(
+                engagement
+                + engagement_step(b, met, missed, quality, overload, meeting_hours, lever_meeting),
+                0.0,
+                1.0,
+            )
+            meetings += met
+            hours["mentee"] += met * (meeting_hours + prep_hours)
+            hours["mentor"] += met * meeting_hours
         since_meet = np.where(met, 0, since_meet + active)
-        recent_hours = np.where(
-            active, recent_hours + memory * (met * meeting_hours - recent_hours), recent_hours
-        )
-        meetings += met
-        hours["mentee"] += met * (meeting_hours + prep_hours)
-        hours["mentor"] += met * meeting_hours
-        quality_sum += np.where(active, quality, 0.0)
+        np.multiply(met, meeting_hours, out=step)
+        step -= recent_hours
+        step *= memory
+        np.add(recent_hours, step, out=recent_hours, where=active)
+        np.add(quality_sum, quality, out=quality_sum, where=active)
 
         # Closure: an outside event, or the relationship's own ending (hazard falling with
         # quality and engagement, rising with calendar time since contact). Each closure
         # records its reason.
         gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
-        ends, why = closure_step(b, quality, engagement, gap, pressure, draws.slots("close", rows))
+        ends, why = closure_step(
+            b, quality, engagement, gap, pressure, draws.slots("close", rows), p_out=p_out
+        )
         ends &= active
         _close(ends, active, closed_week, week, load, mentor_g)
         ended |= ends
@@ -851,8 +902,11 @@ def run(
                     quality[ok] = _start_quality(bo, target[ok])
                     engagement[ok] = start_engagement[ok]
                     avail[ok], pressure[ok] = _availability(bo, nf)
+                    avail_floor[ok] = _avail_floor(avail[ok])
+                    p_out[ok] = outside_probability(bo, pressure[ok])
                     recent_hours[ok] = 0.0
                     misfit[ok] = 1.0 - nf["schedule_fit"]
+                    misfit_term[ok] = bo.meet_misfit * misfit[ok]
                     mentee_ceiling[ok], mentor_ceiling[ok] = (
                         nf["mentee_ceiling"],
                         nf["mentor_ceiling"],
@@ -860,16 +914,18 @@ def run(
                     since_meet[ok] = 0
                     hours["coordinator"][ok] += bo.rematch_hours
             if fl.size:
-                rec["intervention"][t, fl] = _I[design.on_flag]
-            rec["checkin"][t], rec["flagged"][t] = checkin, flagged
+                rec["intervention"][fl] = _I[design.on_flag]
+            rec["checkin"][...], rec["flagged"][...] = checkin, flagged
 
-        rec["scheduled"][t], rec["met"][t] = scheduled, met
-        rec["quality"][t], rec["engagement"][t] = quality, engagement
-        rec["mentee_skill"][t], rec["mentor_skill"][t] = mentee_skill, mentor_level[mentor_g]
-        # the pair's state at the end of the week
-        state_t = rec["state"][t]  # written in place: 1 inactive but open, 2 closed
+        rec["scheduled"][...], rec["met"][...] = scheduled, met
+        rec["quality"][...], rec["engagement"][...] = quality, engagement
+        rec["mentee_skill"][...] = mentee_skill
+        rec["mentor_skill"][...] = mentor_level[mentor_g]
+        # the pair's state at the end of the week: 1 inactive but open, 2 closed
+        state_t = rec["state"]
         np.greater_equal(since_meet, INACTIVE_AFTER_WEEKS, out=state_t, casting="unsafe")
         state_t[~active] = 2
+        recorder.end_week(t)
 
     # What an early ending does to what was learned: part of the gain fades, and an
     # abrupt ending can leave a setback (so a gain can be negative).
@@ -912,7 +968,59 @@ def run(
         "survey": static_survey[gi],
         "ended": ended,
     }
-    return _tables(stack, design, b, arm, rec, events, state, want)
+    return _tables(stack, design, b, arm, recorder.columns, events, state, want)
+
+
+_WEEK_COLUMNS: dict[str, type] = {
+    "scheduled": np.bool_,
+    "met": np.bool_,
+    "checkin": np.bool_,
+    "flagged": np.bool_,
+    "active": np.bool_,
+    "quality": np.float32,
+    "engagement": np.float32,
+    "mentee_skill": np.float32,
+    "mentor_skill": np.float32,
+    "intervention": np.int8,
+    "state": np.int8,
+}
+
+
+class _WeekRecorder:
+    """The weeks table's columns, recorded week by week.
+
+    A week's values go into one row of a small week-major buffer (contiguous writes into
+    memory that stays warm); every ``block`` weeks the buffer is copied into pair-major
+    columns ``(pairs, weeks)``, which are already in the table's row order (pair, then
+    week), so the table takes them without a copy. Each column's memory is touched once
+    and no full-size transpose is made. ``keep=False`` (no weeks table wanted) keeps no
+    columns. Buffer rows a week does not write are zero (intervention is reset weekly).
+    """
+
+    def __init__(self, n: int, n_weeks: int, *, keep: bool = True, block: int = 13):
+        self.n_weeks, self.start = n_weeks, 0
+        self.block = max(min(block, n_weeks), 1)
+        self.buffer: dict[str, np.ndarray] = {
+            k: np.zeros((self.block, n), dt) for k, dt in _WEEK_COLUMNS.items()
+        }
+        self.columns: dict[str, np.ndarray] = (
+            {k: np.empty((n, n_weeks), dt) for k, dt in _WEEK_COLUMNS.items()} if keep else {}
+        )
+
+    def week(self, t: int) -> dict[str, np.ndarray]:
+        """The buffer rows week ``t`` (0-based) writes, one per column."""
+        row = {k: b[t - self.start] for k, b in self.buffer.items()}
+        row["intervention"][...] = 0
+        return row
+
+    def end_week(self, t: int) -> None:
+        """Copy the buffer into the columns when it is full or the run ends."""
+        if t + 1 - self.start < self.block and t + 1 < self.n_weeks:
+            return
+        used = t + 1 - self.start
+        for k, column in self.columns.items():
+            column[:, self.start : t + 1] = self.buffer[k][:used].T
+        self.start = t + 1
 
 
 def _checkins(
@@ -1163,6 +1271,8 @@ def _point(stack: Stack, expand: Any) -> dict[str, np.ndarray]:
 
 
 def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The weeks table from :class:`_WeekRecorder` columns (pairs x weeks, C order: their
+    ravel is the table's row order, without a copy)."""
     n = len(stack.rep)
     replicate = stack.replicates[stack.rep]
     arm_cat = _arm_column(n * n_weeks, arm)
@@ -1174,7 +1284,7 @@ def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray
             "pair_id": np.repeat(stack.mentee.astype(np.int32), n_weeks),
             "week": np.tile(np.arange(1, n_weeks + 1, dtype=np.int16), n),
             **{
-                k: rec[k].ravel(order="F")
+                k: rec[k].ravel()
                 for k in (
                     "scheduled",
                     "met",
@@ -1187,12 +1297,10 @@ def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray
                 )
             },
             "intervention": pd.Categorical.from_codes(
-                rec["intervention"].ravel(order="F"), categories=list(INTERVENTIONS)
+                rec["intervention"].ravel(), categories=list(INTERVENTIONS)
             ),
-            "active": rec["active"].ravel(order="F"),
-            "state": pd.Categorical.from_codes(
-                rec["state"].ravel(order="F"), categories=list(STATES)
-            ),
+            "active": rec["active"].ravel(),
+            "state": pd.Categorical.from_codes(rec["state"].ravel(), categories=list(STATES)),
         },
         copy=False,
     )  # keep one block per column: consolidating 5 million rows costs time

@@ -674,6 +674,16 @@ class BehaviorModel(Spec):
         return {k: v for k, v in self.to_dict().items() if v != getattr(default, k)}
 
     @classmethod
+    def label(cls, name: str) -> str:
+        """The parameter ``name`` in plain words (:data:`LABELS`); any other input's name
+        is returned as it is.
+
+        >>> BehaviorModel.label("closure_engagement")
+        'how strongly lost engagement drives closure'
+        """
+        return LABELS.get(name, name)
+
+    @classmethod
     def assumptions(cls) -> list[str]:
         """Names of the parameters whose source is an assumption (no published anchor)."""
         return [f.name for f in fields(cls) if f.metadata["source"].startswith("assumption")]
@@ -763,6 +773,82 @@ class BehaviorModel(Spec):
                 }
             )
         return pd.DataFrame(rows)
+
+
+#: The plain-language name of every parameter (one declaration each), for sentences written to
+#: program designers: "Which way it goes depends mostly on <label> and <label>", "if <label> is
+#: above 1.5". A noun phrase that reads in both places; :meth:`BehaviorModel.label` looks it up.
+LABELS: dict[str, str] = {
+    "quality_base": "how well a typical pair fits",
+    "quality_deep": "how much similar values and personality improve a pair's fit",
+    "quality_perceived": "how much feeling alike improves a pair's fit",
+    "perceived_actual": "how much of their real similarity a new pair notices",
+    "perceived_sd": "how much unseen chemistry varies between new pairs",
+    "perceived_growth": "how fast pairs come to feel alike as they meet",
+    "quality_surface": "how much a shared department, generation or gender improves fit",
+    "quality_interests": "how much shared interests improve fit",
+    "quality_chemistry_sd": "how much unexplained chemistry varies between pairs",
+    "quality_start_weight": "how much of its fit a pair has from the first meeting",
+    "quality_approach": "how fast each meeting builds the relationship",
+    "quality_noise_sd": "how much a single meeting's effect on the relationship varies",
+    "quality_decay": "how fast the relationship fades in a week without a meeting",
+    "quality_floor": "the level a relationship fades to without contact",
+    "quality_training": "how much mentor training improves fit",
+    "quality_agenda": "how much a mentee-led agenda improves fit",
+    "quality_virtual_penalty": "how much slower relationships build over video",
+    "meet_base": "how likely a scheduled meeting is to happen",
+    "meet_engagement": "how much engagement helps meetings happen",
+    "meet_overload": "how much meeting more than people have time for makes meetings lapse",
+    "meet_misfit": "how much clashing schedules make meetings lapse",
+    "meet_gap": "how much each week without contact makes the next meeting less likely",
+    "contact_grace_weeks": "how many weeks without a meeting pass before contact starts to fade",
+    "load_memory_weeks": "how long people remember a heavy run of meetings",
+    "meet_virtual": "how much easier video meetings are to hold",
+    "meet_agenda": "how much a structured agenda helps meetings happen",
+    "engagement_base": "how engaged pairs are at the start",
+    "engagement_sd": "how much starting engagement varies",
+    "engagement_goals": "how much written goals raise starting engagement",
+    "engagement_recognition": "how much recognition raises starting engagement",
+    "engagement_contact": "how much simply meeting keeps a pair engaged",
+    "engagement_meeting": "how much a good meeting raises engagement",
+    "engagement_lever_meeting": "how much goals and recognition add to each meeting",
+    "engagement_miss": "how much engagement a missed meeting costs",
+    "engagement_overload": "how much engagement meeting while overloaded costs",
+    "mentee_hours_month": "the hours a month mentees can give",
+    "mentor_hours_month": "the hours a month mentors can give",
+    "closure_base": "how often relationships end on their own",
+    "closure_quality": "how strongly a poor relationship drives closure",
+    "closure_engagement": "how strongly lost engagement drives closure",
+    "closure_outside": "how often outside events (a move, a new role) end a pair",
+    "closure_outside_pressure": "how much time pressure adds to outside endings",
+    "closure_gap": "how much each week without contact adds to the chance of closing",
+    "learn_mentee": "how much a mentee learns per meeting",
+    "learn_mentor": "how much a mentor learns per meeting",
+    "learn_minutes_elasticity": "how much longer meetings add to learning",
+    "learn_goals": "how much written goals add to learning",
+    "learn_agenda": "how much a mentee-led agenda adds to the mentee's learning",
+    "learn_training": "how much mentor training adds to the mentee's learning",
+    "rating_noise_sd": "how noisy check-in ratings are",
+    "rating_quality_weight": "how much check-in ratings reflect the relationship (not engagement)",
+    "skill_noise_sd": "how noisy self-rated skills are",
+    "satisfaction_noise_sd": "how much satisfaction varies for other reasons",
+    "support_noise_sd": "how much rated support varies for other reasons",
+    "ending_satisfaction": "how much an early ending lowers satisfaction",
+    "ending_gain_retention": "how much learning is kept after an early ending",
+    "ending_setback": "how much an early ending sets skills back",
+    "rematch_acceptance": "how willing mentees are to take a new mentor",
+    "coach_engagement": "how much coaching raises engagement",
+    "coach_quality": "how much coaching repairs a relationship",
+    "coach_contact": "how much coaching reconnects a pair that lost contact",
+    "checkin_minutes": "the coordinator's time per check-in",
+    "survey_minutes": "the participants' time per check-in",
+    "coach_hours": "the coordinator's time per coaching",
+    "coach_participant_hours": "the pair's time per coaching",
+    "rematch_hours": "the coordinator's time per rematch",
+    "close_hours": "the coordinator's time per closure",
+    "agenda_prep_minutes": "the mentee's preparation time per meeting with an agenda",
+    "training_hours": "the mentor's training time",
+}
 
 
 _DOC_START = "<!-- parameters:start (generated by toolkit.behavior.update_model_doc) -->"

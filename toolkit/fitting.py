@@ -53,18 +53,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit import _engine, _seeding
+from toolkit import _seeding
 from toolkit._io import write_table
 from toolkit._version import __version__
 from toolkit.behavior import BehaviorModel
-from toolkit.cohort import CohortSpec, generate_cohort
 from toolkit.ensemble import Ensemble
 from toolkit.errors import InvalidParameterError
 from toolkit.history_matching import prior_sample
 from toolkit.logs import ProgramLogs, ProgramTables, from_simulation
-from toolkit.matching import match
-from toolkit.program import ProgramDesign
 from toolkit.summaries import SUMMARIES, SummarySpec, summarise, summary_spec
+
+# The engine, the cohort generator and the matching (scipy.optimize) are imported where a
+# program is simulated, not here: fitting a program once its reference table is cached
+# simulates nothing, and a cold ``rmt fit`` should not pay for them.
 
 __all__ = [
     "EXAMPLE_SEED",
@@ -84,8 +85,10 @@ __all__ = [
     "misspecification",
     "program_cohorts",
     "reference_table",
+    "simulate_latent",
     "simulate_programs",
     "synthetic_logs",
+    "table_checks",
     "write_example_logs",
     "write_fit",
 ]
@@ -111,8 +114,12 @@ _JOINT_Q = 0.99  # nearest-neighbour distance quantile of held-out programs
 _COVERAGE_TOL = 0.05
 _OWNER = "fit_program"
 # The summary statistics' version: bumped when a summary is added or changed, so a cached
-# reference table of other summaries is not reused (2: contact_gaps added).
-_SUMMARIES_VERSION = 2
+# reference table of other summaries is not reused (2: contact_gaps added; 3:
+# hazard_regressions added).
+_SUMMARIES_VERSION = 3
+# The version of the cached checks of a reference table (table_checks): bumped when the
+# ABC or the calibration check changes.
+_CHECKS_VERSION = 1
 
 
 def fit_prior(parameters: tuple[str, ...] = FIT_PARAMETERS) -> pd.DataFrame:
@@ -165,6 +172,10 @@ class ProgramShape:
 def program_cohorts(shape: ProgramShape, seed: int, count: int = _COHORTS) -> list[tuple]:
     """A few synthetic cohorts of the program's size, each randomly matched (the program's
     real people are not known to the model); programs rotate through them."""
+    from toolkit import _engine
+    from toolkit.cohort import CohortSpec, generate_cohort
+    from toolkit.matching import match
+
     n = shape.n_pairs
     out = []
     for k in range(count):
@@ -199,6 +210,46 @@ def simulate_programs(
     :mod:`toolkit.watch`); with no plan coaching nothing, the weeks before it run exactly
     as without it (common random numbers: each draw has its own named stream).
     """
+
+    return _run_programs(
+        shape,
+        points,
+        seed=seed,
+        first=first,
+        cohorts=cohorts,
+        coach_weeks=coach_weeks,
+        behaviors=behaviors,
+    )[0]
+
+
+def simulate_latent(
+    shape: ProgramShape,
+    points: pd.DataFrame,
+    latent: tuple[str, ...] = ("engagement", "quality"),
+    **options,
+) -> tuple[ProgramTables, pd.DataFrame]:
+    """:func:`simulate_programs` (same ``options``), and what the logs do not show: the
+    engine's weekly ``latent`` columns (engagement, quality) for every pair-week (program,
+    pair, week), e.g. for an oracle that knows each pair's engagement."""
+    return _run_programs(shape, points, latent=tuple(latent), **options)
+
+
+def _run_programs(
+    shape: ProgramShape,
+    points: pd.DataFrame,
+    *,
+    seed: int = 0,
+    first: int = 0,
+    cohorts: list | None = None,
+    coach_weeks: tuple[int, ...] = (),
+    behaviors: list[BehaviorModel] | None = None,
+    latent: tuple[str, ...] = (),
+) -> tuple[ProgramTables, pd.DataFrame]:
+    """:func:`simulate_programs`, and the weekly ``latent`` columns of the engine's weeks
+    table (program, pair, week and those columns; none when empty)."""
+    from toolkit import _engine
+    from toolkit.program import ProgramDesign
+
     cohorts = program_cohorts(shape, seed) if cohorts is None else cohorts
     n_prog = len(points)
     if behaviors is None:
@@ -229,14 +280,20 @@ def simulate_programs(
         out = _engine.run(
             stack, design, behaviors, seed, "fit", capacity=2, want=("weeks", "events")
         )
-        weeks.append(out["weeks"][["replicate", "pair_id", "week", "scheduled", "met"]])
+        weeks.append(out["weeks"][["replicate", "pair_id", "week", "scheduled", "met", *latent]])
         ev = out["events"]
         events.append(ev[ev["event"].isin(["checkin", "closure"])])
     w = pd.concat(weeks, ignore_index=True)
     e = pd.concat(events, ignore_index=True)
     w["replicate"] = w["replicate"].to_numpy(np.int64) - first
     e["replicate"] = e["replicate"].to_numpy(np.int64) - first
-    return from_simulation(w, e, cadence=shape.cadence, observed_weeks=shape.observed_weeks)
+    tables = from_simulation(w, e, cadence=shape.cadence, observed_weeks=shape.observed_weeks)
+    if not latent:
+        return tables, pd.DataFrame()
+    hidden = w[["replicate", "pair_id", "week", *latent]].rename(
+        columns={"replicate": "program", "pair_id": "pair"}
+    )
+    return tables, hidden
 
 
 # --------------------------------------------------------------------------- reference table
@@ -444,10 +501,16 @@ def calibration_check(ref: ReferenceTable, *, accept: int | None = None) -> pd.D
     uniform SBC ranks in 10 bins), contraction (mean posterior 90% width / prior width),
     calibrated (both coverages within 5 points of nominal).
     """
+    return _calibration(ref, accept)[0]
+
+
+def _calibration(ref: ReferenceTable, accept: int | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`calibration_check`'s table and the held-out programs' acceptance distances
+    (the joint misspecification check's reference), from one batched ABC pass."""
     from scipy.stats import chisquare
 
     theta, sums = ref.test
-    draws, w, _ = abc_posterior(ref, sums, accept=accept)
+    draws, w, h_test = abc_posterior(ref, sums, accept=accept)
     q = _weighted_quantiles(draws, w, (0.05, 0.25, 0.75, 0.95))
     cov50 = ((theta >= q[1]) & (theta <= q[2])).mean(axis=0)
     cov90 = ((theta >= q[0]) & (theta <= q[3])).mean(axis=0)
@@ -459,8 +522,10 @@ def calibration_check(ref: ReferenceTable, *, accept: int | None = None) -> pd.D
     ]
     width = (ref.prior["high"] - ref.prior["low"]).to_numpy(float)
     contraction = ((q[3] - q[0]) / width).mean(axis=0)
-    ok = (np.abs(cov50 - 0.5) <= _COVERAGE_TOL) & (np.abs(cov90 - 0.9) <= _COVERAGE_TOL)
-    return pd.DataFrame(
+    # "within 5 points" includes 5 points exactly (110 of 200 is 0.55, not 0.55 + 4e-17)
+    tol = _COVERAGE_TOL + 1e-9
+    ok = (np.abs(cov50 - 0.5) <= tol) & (np.abs(cov90 - 0.9) <= tol)
+    table = pd.DataFrame(
         {
             "parameter": list(ref.prior["parameter"]),
             "programs": len(theta),
@@ -471,17 +536,49 @@ def calibration_check(ref: ReferenceTable, *, accept: int | None = None) -> pd.D
             "calibrated": ok,
         }
     )
+    return table, h_test
+
+
+def table_checks(
+    ref: ReferenceTable, *, accept: int | None = None, cache: bool = True
+) -> tuple[pd.DataFrame, float]:
+    """What a reference table says about itself, whatever program is fitted to it: the
+    calibration table (:func:`calibration_check`) and the joint misspecification
+    threshold (the 99th percentile of the held-out programs' acceptance distances).
+
+    Cached beside the table (``<fingerprint>.checks-<accept>.json``), so fitting a new
+    program to a cached table does not fit the 200 held-out programs again; the JSON
+    round trip of the numbers is exact.
+    """
+    path = _cache_dir() / f"{ref.fingerprint}.checks{_CHECKS_VERSION}-{accept or 'auto'}.json"
+    if cache and path.is_file():
+        saved = json.loads(path.read_text())
+        return pd.DataFrame(saved["calibration"]), float(saved["threshold"])
+    calib, h_test = _calibration(ref, accept)
+    threshold = float(np.quantile(h_test, _JOINT_Q))
+    if cache:
+        from toolkit._io import write_text
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {"calibration": calib.to_dict("list"), "threshold": threshold}
+        write_text(json.dumps(blob), path, formats=(".json",))
+    return calib, threshold
 
 
 def misspecification(
-    ref: ReferenceTable, observed: np.ndarray, *, accept: int | None = None
+    ref: ReferenceTable,
+    observed: np.ndarray,
+    *,
+    accept: int | None = None,
+    threshold: float | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Where each observed summary falls in the prior predictive, and the joint check.
 
     Returns (per-summary table: summary, observed, prior q01, q50, q99, quantile, outside;
     joint dict: distance, threshold, outside). A summary is outside when its prior-
     predictive quantile is below 0.001 or above 0.999; the joint check compares the
-    observed acceptance distance with the 99th percentile of the held-out programs'.
+    observed acceptance distance with the 99th percentile of the held-out programs'
+    (``threshold``, when :func:`table_checks` has it already).
     """
     _, sums = ref.train
     obs = np.asarray(observed, float)
@@ -499,10 +596,11 @@ def misspecification(
             "outside": (quant < _MISFIT_Q) | (quant > 1 - _MISFIT_Q),
         }
     )
-    _, test = ref.test
-    _, _, h_test = abc_posterior(ref, test, accept=accept, adjust=False)
+    if threshold is None:
+        _, test = ref.test
+        _, _, h_test = abc_posterior(ref, test, accept=accept, adjust=False)
+        threshold = float(np.quantile(h_test, _JOINT_Q))
     _, _, h_obs = abc_posterior(ref, obs, accept=accept, adjust=False)
-    threshold = float(np.quantile(h_test, _JOINT_Q))
     joint = {
         "distance": float(h_obs[0]),
         "threshold": threshold,
@@ -560,8 +658,8 @@ def fit_program(
         raise InvalidParameterError("The logs hold no pair that started by their last date.")
     ref = reference_table(shape, spec, points=points, seed=seed, cache=cache, progress=progress)
     observed = summarise(tables, spec).to_numpy(float)[0]
-    misfit, joint = misspecification(ref, observed, accept=accept)
-    calib = calibration_check(ref, accept=accept)
+    calib, threshold = table_checks(ref, accept=accept, cache=cache)
+    misfit, joint = misspecification(ref, observed, accept=accept, threshold=threshold)
     draws, w, _ = abc_posterior(ref, observed, accept=accept)
     names = list(ref.prior["parameter"])
     lo = ref.prior["low"].to_numpy(float)
@@ -609,10 +707,12 @@ def fit_program(
             "program is made and no models file is written."
         )
     else:
-        prior_draws = prior_sample(ref.prior, models, seed, stream=("fit", "prior_fill"))
-        for name, ok in zip(names, calibrated, strict=True):
+        # independent uniform draws over the prior box (prior_sample would be a Latin
+        # hypercube, but it imports scipy.stats, a second of a cold fit, for 400 draws)
+        fill = _seeding.rng(seed, "fit", "prior_fill").uniform(lo, hi, size=(models, len(lo)))
+        for j, (name, ok) in enumerate(zip(names, calibrated, strict=True)):
             if not ok:
-                post[name] = prior_draws[name].to_numpy()
+                post[name] = fill[:, j]
         ensemble = Ensemble(
             post,
             prior=ref.prior,
@@ -754,46 +854,53 @@ def example_logs(folder: str | os.PathLike | None = None) -> Path:
 
 
 def _figure_html(result: FitResult) -> str:
-    """Observed summaries against the prior and posterior predictive ranges (an inline PNG)."""
-    import base64
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Observed summaries against the prior and posterior predictive ranges, as inline SVG
+    (a few lines and dots: drawn directly, so the report needs no plotting library and a
+    cold ``rmt fit`` does not import matplotlib)."""
+    import html
 
     s = result.summaries
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(s) + 1))
-    y = np.arange(len(s))[::-1]
     # each summary on the scale of its prior predictive 1%-99% range
     lo, hi = s["prior_q01"].to_numpy(), s["prior_q99"].to_numpy()
     span = np.where(hi > lo, hi - lo, 1.0)
 
     def u(col: str) -> np.ndarray:
-        return (s[col].to_numpy() - lo) / span
+        return np.clip((s[col].to_numpy() - lo) / span, -0.1, 1.1)
 
-    ax.hlines(y, 0, 1, color="#cccccc", lw=6, label="prior predictive 1-99%")
-    ax.hlines(
-        y,
-        u("posterior_q05"),
-        u("posterior_q95"),
-        color="#4477aa",
-        lw=3,
-        label="posterior predictive 5-95%",
+    left, width, row, top = 210, 380, 18, 34
+
+    def x(v: float) -> float:  # -0.1 .. 1.1 along the axis
+        return left + width * (v + 0.1) / 1.2
+
+    height = top + row * len(s) + 30
+    parts = [
+        f'<svg width="{left + width + 20}" '
+        f'height="{height}" font-family="sans-serif" font-size="11" role="img" '
+        'aria-label="observed summaries against what the model produces">',
+        '<rect x="10" y="6" width="14" height="6" fill="#cccccc"/>'
+        '<text x="28" y="13">prior predictive 1-99%</text>'
+        '<rect x="180" y="7" width="14" height="4" fill="#4477aa"/>'
+        '<text x="198" y="13">posterior predictive 5-95%</text>'
+        '<circle cx="385" cy="10" r="3.5" fill="black"/><text x="393" y="13">observed</text>',
+    ]
+    for k, (name, o, p05, p95) in enumerate(
+        zip(s["summary"], u("observed"), u("posterior_q05"), u("posterior_q95"), strict=True)
+    ):
+        y = top + row * k
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{html.escape(str(name))}</text>'
+            f'<line x1="{x(0):.1f}" x2="{x(1):.1f}" y1="{y}" y2="{y}" stroke="#cccccc" '
+            'stroke-width="6"/>'
+            f'<line x1="{x(p05):.1f}" x2="{x(p95):.1f}" y1="{y}" y2="{y}" stroke="#4477aa" '
+            'stroke-width="3"/>'
+            f'<circle cx="{x(o):.1f}" cy="{y}" r="3.5" fill="black"/>'
+        )
+    axis = top + row * len(s)
+    parts.append(
+        f'<text x="{left + width / 2}" y="{axis + 12}" text-anchor="middle">position within '
+        "the prior predictive range (0 = its 1% point, 1 = its 99% point)</text></svg>"
     )
-    ax.plot(u("observed"), y, "o", color="black", label="observed")
-    ax.set_yticks(y, s["summary"])
-    ax.set_xlabel("position within the prior predictive range")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return (
-        '<img alt="observed summaries against what the model produces" src="data:image/png;'
-        f'base64,{base64.b64encode(buf.getvalue()).decode()}">'
-    )
+    return "".join(parts)
 
 
 def fit_report_html(result: FitResult) -> str:

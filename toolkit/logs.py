@@ -57,7 +57,6 @@ import numpy as np
 import pandas as pd
 
 from toolkit._columns import ColumnMapping, normalise_name, normalise_value, resolve_header, snippet
-from toolkit._engine import CLOSURE_REASONS
 from toolkit._io import staged_folder, write_table
 from toolkit._validation import quote
 from toolkit.errors import InvalidParameterError
@@ -82,9 +81,19 @@ __all__ = [
 
 #: Planned cadences a pairs table may name (the model's fixed cadences).
 LOG_CADENCES = ("weekly", "biweekly", "every_3_weeks", "monthly")
+# The engine's closure reasons (``toolkit._engine.CLOSURE_REASONS``, equal by a test),
+# written out so that reading logs does not import the engine and the matching.
+_CLOSURE_REASONS = (
+    "low_quality",
+    "lost_engagement",
+    "missed_contact",
+    "outside_event",
+    "coordinator_close",
+    "declined_rematch",
+)
 #: Reasons a pairs table may give for an ending: the model's closure reasons, ``other``
 #: (an early ending with no recorded reason) and ``completed`` (not an early ending).
-LOG_REASONS = (*CLOSURE_REASONS, "other", "completed")
+LOG_REASONS = (*_CLOSURE_REASONS, "other", "completed")
 #: The fewest pairs a fit accepts: below it the summaries are too noisy to say anything
 #: (each closure-hazard bin would rest on a handful of pair-weeks).
 MIN_PAIRS = 20

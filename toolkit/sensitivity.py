@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._validation import check_instance, check_int, check_option, check_real, fail
+from toolkit.behavior import BehaviorModel
 from toolkit.errors import InvalidParameterError
 from toolkit.experiment import CONTROL_ARM, Arm, ExperimentSpec, run_experiment
 from toolkit.program import ProgramDesign
@@ -640,17 +641,20 @@ def _fmt(v: float) -> str:
 
 
 def box_text(box: pd.DataFrame) -> str:
-    """A PRIM box in plain words: "quality_base is above 0.61 and meet_base is below 2.3"."""
+    """A PRIM box in plain words, each parameter by its label (``BehaviorModel.label``):
+    "how well a typical pair fits is above 0.61 and ..." (an input with no label by its
+    name)."""
     if box.empty:
         return ""
     parts = []
     for r in box.itertuples(index=False):
+        name = BehaviorModel.label(str(r.parameter))
         if r.lower_restricted and r.upper_restricted:
-            parts.append(f"{r.parameter} is between {_fmt(r.low)} and {_fmt(r.high)}")
+            parts.append(f"{name} is between {_fmt(r.low)} and {_fmt(r.high)}")
         elif r.lower_restricted:
-            parts.append(f"{r.parameter} is above {_fmt(r.low)}")
+            parts.append(f"{name} is above {_fmt(r.low)}")
         else:
-            parts.append(f"{r.parameter} is below {_fmt(r.high)}")
+            parts.append(f"{name} is below {_fmt(r.high)}")
     return _join(parts)
 
 
@@ -679,7 +683,7 @@ def headline_sentence(
     ``more`` / ``less``: the verb phrase for a positive / negative contrast ("keeps more
     pairs", "keeps fewer pairs"); ``scale`` turns the outcome into ``unit`` (100 for a
     proportion in percentage points). ``drivers`` (:func:`spread_drivers`) names the two
-    inputs that drive the spread most; ``box`` (:func:`sign_boxes`) says where the sign
+    inputs that drive the spread most, in plain words (``BehaviorModel.label``); ``box`` (:func:`sign_boxes`) says where the sign
     flips. No confidence intervals and no p-values: the interval is the spread between
     plausible models.
 
@@ -702,7 +706,11 @@ def headline_sentence(
         f"{more if positive else less} than {reference} in {_pct(share)} of them; the "
         f"difference lies between {lo:+.1f} and {hi:+.1f} {unit} in 90% of them."
     )
-    names = [] if drivers is None or drivers.empty else list(drivers["parameter"][:2])
+    names = (
+        []
+        if drivers is None or drivers.empty
+        else [BehaviorModel.label(str(n)) for n in drivers["parameter"][:2]]
+    )
     if names:
         what = "Which way it goes" if finding.verdict != AGREEMENT[0][0] else "Its size"
         text += f" {what} depends mostly on {_join(names)}"

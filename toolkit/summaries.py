@@ -17,6 +17,11 @@ programs). The registry :data:`SUMMARIES` maps a family name to its function:
 - ``contact_gaps``: the share held of meetings scheduled more than
   :data:`CONTACT_GRACE_WEEKS` weeks after the last meeting held, and the closure hazard
   per pair-week more than that many (and twice that many) weeks after it;
+- ``hazard_regressions``: auxiliary-model summaries (per-program least squares): the
+  slope of a meeting being held on the weeks beyond the grace since the last one held
+  (given the pair's earlier adherence), the slopes of a discrete-time hazard of the
+  relationship ending on that gap and on the last rating, and the share of endings in
+  a gap recorded as missed contact;
 - ``closure_by_reason``: share of endings that were outside events and that were for
   missed contact;
 - ``ratings``: mean, standard deviation and share at or below 2 of check-in ratings;
@@ -228,6 +233,95 @@ def contact_gaps(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, n
     return out
 
 
+def _group_ols(group: np.ndarray, x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    """Least-squares coefficients of ``y`` on ``x`` (rows: observations, first column the
+    intercept) within each group 0..n-1, in one pass: the cross-products by ``np.bincount``
+    and one batched solve. The slopes carry a ridge of one pseudo-observation (centred
+    regressors), so a group where a regressor does not vary gets slope 0, not NaN."""
+    p = x.shape[1]
+    xtx = np.empty((n, p, p))
+    for i in range(p):
+        for j in range(i, p):
+            xtx[:, i, j] = xtx[:, j, i] = np.bincount(group, weights=x[:, i] * x[:, j], minlength=n)
+    xty = np.stack([np.bincount(group, weights=x[:, i] * y, minlength=n) for i in range(p)], 1)
+    pen = np.eye(p)
+    pen[0, 0] = 1e-9  # (almost) unpenalised intercept: the ridge acts on centred slopes
+    return np.linalg.solve(xtx + pen[None], xty[..., None])[..., 0]
+
+
+def hazard_regressions(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
+    """Auxiliary-model summaries (Sisson, Fan & Beaumont 2018, ch. 5: the coefficients of
+    a simple model fitted to each data set): per program, by least squares,
+
+    - ``meet_gap_slope``: a scheduled meeting held (0/1) on the weeks since the last one
+      held beyond :data:`CONTACT_GRACE_WEEKS` (at most 12) and the share the pair held
+      of its earlier meetings (its engagement as the logs show it): the coefficient of the
+      gap;
+    - ``closure_gap_slope`` and ``closure_rating_slope``: a discrete-time hazard (a
+      linear probability per pair-week at risk) of the relationship ending (any reason
+      but an outside event) on the weeks since the last meeting held beyond the grace at
+      the week's end (at most 16) and the last check-in rating before the week (3 before
+      the first): both coefficients;
+    - ``missed_contact_in_gap``: of the relationship endings during a gap beyond the
+      grace, the share recorded as missed contact.
+
+    Slopes are per week (per rating point), times 100."""
+    size, h = ix.n * ix.width, spec.horizon
+    weeks = np.arange(h + 1)
+    m = t.meetings
+    mk, mw = ix.key(m), m["week"].to_numpy(np.int64)
+    mheld = m["held"].to_numpy(bool)
+    inside = mw <= h
+    held = np.zeros((size, h + 1), bool)
+    held[mk[mheld & inside], mw[mheld & inside]] = True
+    sched = np.zeros((size, h + 1), np.int64)
+    np.add.at(sched, (mk[inside], mw[inside]), 1)
+    last = np.maximum.accumulate(np.where(held, weeks, 0), axis=1)
+    n_sched = np.cumsum(sched, axis=1)
+    n_held = np.cumsum(held, axis=1)
+    # meetings: gap before the meeting, share held of the pair's earlier meetings
+    before = np.clip(mw - 1, 0, h)
+    beyond_m = np.clip((mw - 1) - last[mk, before] - CONTACT_GRACE_WEEKS, 0, 12).astype(float)
+    earlier = (n_held[mk, before] + 0.5) / (n_sched[mk, before] + 1.0)
+    x_m = np.column_stack([np.ones(len(mk)), beyond_m, earlier])
+    meet = _group_ols(ix.program_of(mk), x_m, mheld.astype(float), ix.n)
+    # closure: pair-weeks at risk 1 .. end, the gap and rating at the start of the week
+    end = np.where(ix.closed > 0, np.minimum(ix.closed, ix.observed), ix.observed)
+    at_risk = ix.exists[:, None] & (weeks[None, :] >= 1) & (weeks[None, :] <= end[:, None])
+    prev = np.r_[0, weeks[:-1]]
+    beyond = np.clip(weeks[None, :] - last - CONTACT_GRACE_WEEKS, 0, 16)  # at the week's end
+    rating = np.full((size, h + 1), np.nan)
+    if spec.checkins and len(t.checkins):
+        ck, cw = ix.key(t.checkins), t.checkins["week"].to_numpy(np.int64)
+        ok = cw <= h
+        rating[ck[ok], cw[ok]] = t.checkins["rating"].to_numpy(float)[ok]
+    seen = np.maximum.accumulate(np.where(np.isnan(rating), 0, weeks), axis=1)
+    last_rating = rating[np.arange(size)[:, None], seen]
+    last_rating = np.where(np.isnan(last_rating), 3.0, last_rating)[:, prev]
+    c = ix.closed
+    relationship = (c > 0) & (c <= np.minimum(ix.observed, h)) & ix.exists
+    relationship &= ix.reason != "outside_event"
+    ends = np.zeros((size, h + 1), bool)
+    rel = np.flatnonzero(relationship)
+    ends[rel, c[rel]] = True
+    prog = np.broadcast_to((np.arange(size) // ix.width)[:, None], at_risk.shape)[at_risk]
+    x_c = np.column_stack([np.ones(len(prog)), beyond[at_risk].astype(float), last_rating[at_risk]])
+    close = _group_ols(prog, x_c, ends[at_risk].astype(float), ix.n)
+    in_gap = ends & (beyond > 0)
+    gap_keys = np.flatnonzero(in_gap.any(axis=1))
+    contact = ix.reason[gap_keys] == "missed_contact"
+    gp = gap_keys // ix.width
+    return {
+        "meet_gap_slope": 100.0 * meet[:, 1],
+        "closure_gap_slope": 100.0 * close[:, 1],
+        "closure_rating_slope": 100.0 * close[:, 2],
+        "missed_contact_in_gap": _share(
+            np.bincount(gp, weights=contact, minlength=ix.n),
+            np.bincount(gp, minlength=ix.n).astype(float),
+        ),
+    }
+
+
 def closure_by_reason(t: ProgramTables, spec: SummarySpec, ix: _Index) -> dict[str, np.ndarray]:
     closed = ix.closed[ix.pair_key] > 0
     prog = ix.program_of(ix.pair_key)
@@ -286,6 +380,7 @@ SUMMARIES: dict[str, Callable[[ProgramTables, SummarySpec, _Index], dict[str, np
     "missed_runs": missed_runs,
     "closure_by_week": closure_by_week,
     "contact_gaps": contact_gaps,
+    "hazard_regressions": hazard_regressions,
     "closure_by_reason": closure_by_reason,
     "ratings": ratings,
     "rating_closure": rating_closure,

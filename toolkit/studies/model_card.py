@@ -113,6 +113,24 @@ def target_count(cal: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _mc_error_sentence(cal: pd.DataFrame) -> str:
+    """How the targets fare judged with their Monte Carlo error (``within_mc_error`` of
+    ``calibration_report``: the range widened by 2 Monte Carlo SE); empty without it."""
+    if "within_mc_error" not in cal:
+        return ""
+    from toolkit.calibration import MC_SE_TOLERANCE
+
+    tgt = cal[cal["kind"].astype(str) == "target"]
+    within = tgt["within_mc_error"].astype(bool)
+    beyond = tgt.loc[~within, "target_id"].astype(str).tolist()
+    return (
+        f" Judged with Monte Carlo error (the published range widened by "
+        f"{MC_SE_TOLERANCE:g} Monte Carlo standard errors each side), it is consistent "
+        f"with {int(within.sum())} of {len(tgt)}"
+        + (f"; beyond that error on {', '.join(beyond)}." if beyond else ".")
+    )
+
+
 def narrowing_table(summary: pd.DataFrame) -> pd.DataFrame:
     """``Ensemble.summary()`` with a plain verdict per parameter: "narrowed" (the accepted
     90% range is under half the prior range) or "left near its prior"; most narrowed first."""
@@ -230,6 +248,7 @@ class ModelCard(BaseStudy):
             f"At its default parameters the model falls inside the published range on "
             f"{c['targets_inside']} of {c['targets']} calibration targets"
             + (f"; outside on {', '.join(c['targets_outside'])}." if c["targets_outside"] else ".")
+            + _mc_error_sentence(cal)
             + f" The {c['checks']} preset checks compare a preset's definition with the "
             "program it copies; they are not evidence about the model."
         ]
@@ -273,9 +292,12 @@ class ModelCard(BaseStudy):
                 else f"{fmt_number(r.low, 3)} to {fmt_number(r.high, 3)}"
             )
             mc = f" (Monte Carlo SE {fmt_number(r.mcse, 3)})" if r.mcse > 0 else ""
+            where = "inside" if r.inside else "outside"
+            if not r.inside and getattr(r, "within_mc_error", False):
+                where = "outside, by less than 2 Monte Carlo SE,"
             return (
                 f"{r.target_id} ({r.statistic}): simulated {fmt_number(r.simulated, 3)}{mc}, "
-                f"{'inside' if r.inside else 'outside'} the published {rng}."
+                f"{where} the published {rng}."
             )
 
         kind = cal["kind"].astype(str)

@@ -1,0 +1,91 @@
+"""The engine's speed-ups change no number: the week recorder's block size, the
+per-pair constants computed once, and the repeat check without np.unique."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit import _engine
+from toolkit.behavior import BehaviorModel
+from toolkit.cohort import CohortSpec, generate_cohort
+from toolkit.program import ProgramDesign
+from toolkit.simulation import simulate
+
+
+@pytest.fixture(scope="module")
+def small():
+    cohort = generate_cohort(CohortSpec(n_mentors=40, n_mentees=30, seed=4))
+    pairs = pd.DataFrame(
+        {
+            "mentee_id": cohort.mentees["participant_id"].to_numpy(),
+            "mentor_id": cohort.mentors["participant_id"].to_numpy()[:30],
+        }
+    )
+    return cohort, pairs
+
+
+@pytest.mark.parametrize("block", [1, 5, 13, 60])
+def test_the_weeks_table_does_not_depend_on_the_recorder_block(small, monkeypatch, block):
+    cohort, pairs = small
+    design = ProgramDesign(duration_weeks=27, checkins="monthly", on_flag="coach")
+    want = simulate(cohort, pairs, design, seed=3).weeks
+    original = _engine._WeekRecorder.__init__
+
+    def with_block(self, n, n_weeks, *, keep=True, block_=block):
+        original(self, n, n_weeks, keep=keep, block=block_)
+
+    monkeypatch.setattr(_engine._WeekRecorder, "__init__", with_block)
+    got = simulate(cohort, pairs, design, seed=3).weeks
+    pd.testing.assert_frame_equal(got, want)
+    # rows are pair-major: each pair's weeks 1..27 in order
+    assert (got["week"].to_numpy().reshape(30, 27) == np.arange(1, 28)).all()
+    assert got["intervention"].astype(str).isin(["none", "coach"]).all()
+
+
+def test_the_recorder_keeps_no_columns_when_no_weeks_table_is_wanted():
+    rec = _engine._WeekRecorder(10, 8, keep=False)
+    assert rec.columns == {}
+    rows = rec.week(0)
+    rows["quality"][...] = 0.5
+    rec.end_week(0)  # nothing to copy into, no error
+    kept = _engine._WeekRecorder(4, 3, block=2)
+    for t in range(3):
+        row = kept.week(t)
+        row["quality"][...] = t + np.arange(4)
+        row["intervention"][t % 4] = 1
+        kept.end_week(t)
+    assert (kept.columns["quality"] == np.arange(4)[:, None] + np.arange(3)).all()
+    # the intervention row is reset each week: only that week's flags remain
+    assert kept.columns["intervention"].tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]]
+
+
+def test_closure_step_with_a_precomputed_outside_probability_is_the_same():
+    b = _engine._Params(BehaviorModel().to_dict())
+    g = np.random.default_rng(0)
+    q, e, gap, pressure, u = (
+        g.random(1000),
+        g.random(1000),
+        g.integers(0, 5, 1000),
+        g.random(1000),
+        g.random(1000),
+    )
+    closes, why = _engine.closure_step(b, q, e, gap, pressure, u)
+    closes2, why2 = _engine.closure_step(
+        b, q, e, gap, pressure, u, p_out=_engine.outside_probability(b, pressure)
+    )
+    assert np.array_equal(closes, closes2) and np.array_equal(why, why2)
+    assert closes.any() and (why[~closes] == -1).all()
+    names = np.array(_engine.REASONS)[why[closes]]
+    assert set(names) <= {"low_quality", "lost_engagement", "missed_contact", "outside_event"}
+    # the reason of a closing pair is the largest relationship term, or an outside event
+    tq = b.closure_quality * (0.5 - q)
+    te = b.closure_engagement * (0.5 - e)
+    tg = b.closure_gap * gap
+    largest = np.array(["low_quality", "lost_engagement", "missed_contact"])[
+        np.argmax(np.stack([tq, te, tg]), axis=0)
+    ]
+    outside = u < _engine.outside_probability(b, pressure)
+    want = np.where(outside, "outside_event", largest)[closes]
+    assert (names == want).all()
