@@ -45,28 +45,26 @@ __all__ = [
 ]
 
 ContrastName = Literal["weekly_vs_biweekly", "optimal_vs_random", "monthly_checkins_vs_none"]
-# name -> (arm, its design and policy; reference arm, its design and policy; outcome; words)
+# name -> (arm, its policy and design; reference arm, its; words), each on completion
 CONTRASTS: dict[str, tuple] = {
     "weekly_vs_biweekly": (
         ("weekly", "random", {"cadence": "weekly"}),
         ("biweekly", "random", {"cadence": "biweekly"}),
-        "completed",
         "weekly rather than biweekly meetings (completion)",
     ),
     "optimal_vs_random": (
         ("optimal", "optimal", {}),
         ("random", "random", {}),
-        "completed",
         "optimal rather than random matching (completion)",
     ),
     "monthly_checkins_vs_none": (
         ("monthly_checkins", "random", {"checkins": "monthly"}),
         ("no_checkins", "random", {}),
-        "completed",
         "monthly check-ins with coaching rather than none (completion)",
     ),
 }
 NARROWED = 0.5  # a parameter is "narrowed" when its accepted 90% range is under half its prior
+SWEEP = {"median": "estimate", "q05": "ci_low", "q95": "ci_high"}  # across_models -> sweep
 
 
 class Parameters(ModelsGroup, CohortGroup):
@@ -181,14 +179,9 @@ class ModelCard(BaseStudy):
     def headlines(self) -> list[Headline]:
         """One per chosen contrast of :data:`CONTRASTS`."""
         return [
-            Headline(
-                CONTRASTS[n][0][0],
-                CONTRASTS[n][1][0],
-                CONTRASTS[n][2],
-                text=CONTRASTS[n][3],
-                rows={"contrast": n},
-            )
+            Headline(arm[0], ref[0], text=text, rows={"contrast": n})
             for n in self.params.contrasts
+            for arm, ref, text in [CONTRASTS[n]]
         ]
 
     def arms(self) -> dict[str, Any]:
@@ -367,7 +360,7 @@ class ModelCard(BaseStudy):
 
         names = read_parameters(run_dir)["contrasts"]  # the headlines' order (as recorded)
         t = pd.read_parquet(Path(run_dir) / "tables" / "across_models.parquet")
-        t = t.assign(contrast=[names[i] for i in t.headline]).rename(columns=SWEEP_COLUMNS)
+        t = t.assign(contrast=[names[i] for i in t.headline]).rename(columns=SWEEP)
         return sweep_rows(t, "{contrast}: median over models (points)", scale=100.0)
 
     def mechanism_text(self) -> str:
@@ -402,8 +395,5 @@ class ModelCard(BaseStudy):
             "interval over models is the spread between plausible models."
         )
 
-
-#: Sweep row columns (percentage points) from the across-model table's columns.
-SWEEP_COLUMNS = {"median": "estimate", "q05": "ci_low", "q95": "ci_high"}
 
 STUDY = ModelCard.record()
