@@ -82,15 +82,14 @@ TINY = {
         "effect_replicates=3",
         "workers=1",
         "n_models=4",
-        "assurance_replicates=2",
+        "model_replicates=5",
     ],
     "model_card": [
         "calibration_replicates=3",
         "n_mentors=24",
         "n_mentees=20",
         "n_models=4",
-        "seeds=2",
-        "contrast_replicates=2",
+        "model_replicates=5",
         "contrast_pairs=12",
     ],
 }

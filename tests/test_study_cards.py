@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -116,11 +117,14 @@ def test_design_power_assurance_over_models(dev_ensemble):
         workers=1,
         models=str(path),
         n_models=6,
-        assurance_replicates=2,
+        model_replicates=5,
     )
-    effects = dp.model_effects(p, dp.load_models(p))
+    study = dp.DesignPower(p)
+    effects = study.model_effects  # from the study contract's across-model run
     assert effects.model.tolist() == list(range(6))
-    ref = dp.model_effects(p)
+    per_model = study.across.findings[0].per_model
+    assert effects.effect.to_numpy() == pytest.approx(per_model.estimate.to_numpy())
+    ref = dp.reference_effect(p)
     assert ref.model.tolist() == [-1]
     # the reference run is the study's own population effect design at these sizes
     power = pd.DataFrame({"pairs_total": [20, 200], "power": [0.1, 0.3], "mcse": [0.05, 0.1]})
@@ -143,8 +147,10 @@ def test_design_power_assurance_over_models(dev_ensemble):
         p,
         table,
         effects,
+        study.across,
     )
     assert any("assurance" in s and "6 plausible models" in s for s in text)
+    assert study.across.sentences[0] in text
     assert not any("95% CI" in s or re.search(r"\bp = ", s) for s in text)
 
 
@@ -171,9 +177,12 @@ def test_model_card_counts_only_targets_and_lists_what_the_evidence_cannot_settl
     }
     clear = _finding([[0.05, 0.06]] * 20)  # positive in every model
     split = _finding([[0.05, 0.05]] * 10 + [[-0.05, -0.05]] * 10)  # half and half
-    results = {"optimal_vs_random": clear, "weekly_vs_biweekly": split}
+    card = mc.ModelCard(contrasts=["optimal_vs_random", "weekly_vs_biweekly"])
+    across = SimpleNamespace(
+        headlines=card.headlines(), findings=[clear, split], sentences=["Clear.", "Split."]
+    )
     assert clear.verdict == "nearly all plausible models agree"
-    assert mc.unsettled(results) == ["weekly_vs_biweekly"]
+    assert mc.unsettled(across) == ["weekly rather than biweekly meetings (completion)"]
     narrowing = mc.narrowing_table(
         pd.DataFrame(
             {
@@ -189,12 +198,16 @@ def test_model_card_counts_only_targets_and_lists_what_the_evidence_cannot_settl
     )
     assert narrowing.evidence.tolist() == ["narrowed", "left near its prior"]
     table = pd.DataFrame({"source": ["calibrated: x", "assumption"]})
-    text = mc.ModelCard.findings(cal, table, narrowing, results, "history matching")
+    text = mc.ModelCard.findings(cal, table, narrowing, across, "history matching")
     assert text[0].startswith(
         "At its default parameters the model falls inside the published "
         "range on 2 of 3 calibration targets; outside on b."
     )
     assert "narrowed 1 of the 2" in text[1]
+    assert text[3:5] == [
+        "Optimal rather than random matching (completion): Clear.",
+        "Weekly rather than biweekly meetings (completion): Split.",
+    ]
     cannot = [s for s in text if s.startswith("Answers the evidence cannot settle")]
     assert cannot == [
         "Answers the evidence cannot settle: weekly rather than biweekly meetings (completion)."
@@ -233,22 +246,21 @@ def test_model_card_over_a_small_ensemble(dev_ensemble):
     card = ModelCard(
         models=str(path),
         n_models=6,
-        seeds=2,
-        contrast_replicates=2,
+        model_replicates=5,
         contrast_pairs=12,
         contrasts=["optimal_vs_random"],
     )
-    models = card.models()
-    assert len(models) == 6
-    table = narrowing_table(models.summary())
+    assert len(card.ensemble) == 6
+    table = narrowing_table(card.ensemble.summary())
     assert table.parameter.iloc[0] == narrowed and table.evidence.iloc[0] == "narrowed"
-    results = card.ensemble_findings(models)
-    f = results["optimal_vs_random"]
-    assert int(f.summary["models"]) == 6 and len(f.seed_verdicts) == 2
-    out = card.ensemble_table(results)
-    assert out.contrast.tolist() == ["optimal_vs_random"]
-    assert out.q05_points.iloc[0] <= out.median_points.iloc[0] <= out.q95_points.iloc[0]
-    assert "dev prior sample" in card.procedure_text(models)
+    # the contrasts run on the study contract's across-model path, like every other study
+    a = card.across
+    assert [h.where() for h in a.headlines] == [{"contrast": "optimal_vs_random"}]
+    assert int(a.findings[0].summary["models"]) == 6 and a.replicates == 5
+    out = card.across_tables()["across_models"]
+    assert out[["arm", "reference"]].values.tolist() == [["optimal", "random"]]
+    assert out.q05.iloc[0] <= out["median"].iloc[0] <= out.q95.iloc[0]
+    assert "dev prior sample" in card.procedure_text()
 
 
 def test_model_card_refuses_a_bad_ensemble_size_in_one_sentence():
@@ -396,8 +408,7 @@ def card_runs(dev_ensemble, tmp_path_factory):
                 "n_mentees=20",
                 f"models={path}",
                 "n_models=4",
-                "seeds=2",
-                "contrast_replicates=2",
+                "model_replicates=5",
                 "contrast_pairs=12",
                 "contrasts=optimal_vs_random",
             ],
@@ -414,7 +425,7 @@ def card_runs(dev_ensemble, tmp_path_factory):
                 "workers=1",
                 f"models={path}",
                 "n_models=4",
-                "assurance_replicates=2",
+                "model_replicates=5",
             ],
             out=out,
             progress=False,
@@ -427,7 +438,7 @@ def test_model_card_notebook_runs_on_an_ensemble(card_runs):
 
     run = card_runs["model_card"].path
     tables = {p.stem for p in (run / "tables").glob("*.parquet")}
-    assert {"calibration", "parameters", "prior_vs_accepted", "ensemble_contrasts"} <= tables
+    assert {"calibration", "parameters", "prior_vs_accepted", "across_models"} <= tables
     cal = pd.read_parquet(run / "tables" / "calibration.parquet")
     findings = json.loads((run / "findings.json").read_text())["findings"]
     tgt = cal[cal.kind == "target"]

@@ -61,7 +61,7 @@ EXPECTED_TABLES = {
         "sign_boxes",
     },
     "design_power": {"power_curve", "power", "minimum_detectable_effect", "assurance"},
-    "model_card": {"calibration", "parameters", "prior_vs_accepted", "ensemble_contrasts"},
+    "model_card": {"calibration", "parameters", "prior_vs_accepted", "across_models"},
 }
 
 
@@ -129,7 +129,7 @@ def test_study_runs_into_a_self_contained_report(runs, name):
             {"contrasts": ["weekly_vs_monthly"]},
             ["'contrasts'", "'weekly_vs_monthly'"],
         ),
-        ("model_card", {"contrast_replicates": 1}, ["'contrast_replicates'", "got 1"]),
+        ("model_card", {"contrast_pairs": 1}, ["'contrast_pairs'", "got 1"]),
     ],
 )
 def test_bad_parameters_one_sentence(name, values, words):

@@ -41,7 +41,7 @@ from toolkit._cache import ObjectCache
 from toolkit._validation import fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import Cohort
-from toolkit.compatibility import pair_components
+from toolkit.compatibility import grid_components, pair_components
 from toolkit.matching import Matching
 from toolkit.program import ProgramDesign, ProgramSchedule, program_schedule
 
@@ -137,10 +137,10 @@ class CohortFeatures:
         """
         e = np.unique(np.linspace(0, self.n_mentees - 1, min(self.n_mentees, 300)).astype(int))
         m = np.unique(np.linspace(0, self.n_mentors - 1, min(self.n_mentors, 300)).astype(int))
-        ee, mm = np.repeat(e, len(m)), np.tile(m, len(e))
-        comps = pair_components(self.cohort, ee, mm)
+        # every (mentee, mentor) pair of the grid, row-major (the mean is taken in that order)
+        comps = grid_components(self.cohort, e, m)
         out = {
-            k: float(np.mean(np.asarray(comps[k], float)))
+            k: float(np.mean(np.broadcast_to(comps[k], (len(e), len(m))).astype(float).ravel()))
             for k in ("deep_similarity", "surface_similarity", "shared_interests")
         }
         out["avail_e"] = float(np.mean(self.avail_e)) if self.n_mentees else 1.0

@@ -754,6 +754,22 @@ def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[st
     return _components(mentees.take(i, column=False), mentors.take(j, column=False))
 
 
+def grid_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
+    """The components of every pair of the grid ``mentees[mentee_idx] x mentors[mentor_idx]``,
+    each broadcastable to a (len(mentee_idx), len(mentor_idx)) matrix.
+
+    Row-major, the values equal :func:`pair_components` of the repeated mentee and tiled
+    mentor positions exactly; the grid is computed by broadcasting rows against columns
+    (as :func:`score_components` does), without copying every pair's features.
+    """
+    _check_cohort(cohort, "grid_components")
+    mentees, mentors = _features(cohort)
+    i = _positions(mentee_idx, len(mentees.ids), "mentee_idx", "grid_components")
+    j = _positions(mentor_idx, len(mentors.ids), "mentor_idx", "grid_components")
+    r = {k: v[None, ...] for k, v in mentors.take(j, column=False).items()}
+    return _components(mentees.take(i, column=True), r)
+
+
 def pair_scores(
     cohort: Cohort,
     mentee_idx: Any,

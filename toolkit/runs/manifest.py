@@ -250,7 +250,7 @@ def write_manifest(folder: Path, plan: Any, notebook: Path, wall_seconds: float)
         },
     }
     if plan.inputs:  # the command with file names only, like the report's
-        manifest["command"] = type(plan.params).from_values(plan.recorded_parameters()).command()
+        manifest["command"] = plan.params.command(**{k: v["file"] for k, v in plan.inputs.items()})
     replace_text(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return manifest
 

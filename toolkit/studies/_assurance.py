@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["assurance_table", "design", "model_effects"]
+__all__ = ["arm_effects", "assurance_table", "design", "reference_effect"]
 
 
 def design(params: Any) -> Any:
@@ -29,42 +29,43 @@ def design(params: Any) -> Any:
     )
 
 
-def model_effects(params: Any, models: Any = None) -> pd.DataFrame:
-    """Per model: the effect of the tried design over the usual one on the outcome (both
-    potential outcomes of every pair, ``effect_pairs`` pairs, ``assurance_replicates``
-    replicates, common random numbers), its Monte Carlo SE, and the per-pair standard
-    deviation of the outcome in each design (what a pilot's t test sees). ``models``
-    None: one row for the reference (default) model, ``model`` = -1."""
-    from toolkit.cohort import CohortSpec
-    from toolkit.experiment import ExperimentSpec, run_experiment
-
-    d = design(params)
-    n = params.effect_pairs
-    spec = ExperimentSpec(
-        cohort=CohortSpec(n_mentors=round(n * 1.2), n_mentees=n),
-        arms={"treatment": d.treatment, "comparison": d.control},
-        replicates=params.assurance_replicates,
-        seed=params.seed,
-    )
-    o: pd.DataFrame = run_experiment(
-        spec, models=models, tables=("outcomes",), progress=False
-    ).outcomes
-    if "model" not in o.columns:
-        o = o.assign(model=-1)
-    y = o[params.outcome].astype("float64")
-    arm = o["arm"].astype(str)
-    per_rep = y.groupby([o["model"], o["replicate"], arm]).mean().unstack()
-    diff = (per_rep["treatment"] - per_rep["comparison"]).groupby(level="model")
-    sd = y.groupby([o["model"], arm]).std(ddof=1).unstack()
+def arm_effects(outcomes: pd.DataFrame, outcome: str, arm: str, reference: str) -> pd.DataFrame:
+    """Per model (``model`` -1 without a ``model`` column): the effect of ``arm`` over
+    ``reference`` on ``outcome`` (mean over replicates of the per-replicate difference, both
+    potential outcomes of every pair), its Monte Carlo SE, and the per-pair standard deviation
+    of the outcome in each (what a pilot's t test sees)."""
+    o = outcomes if "model" in outcomes.columns else outcomes.assign(model=-1)
+    y = o[outcome].astype("float64")
+    arms = o["arm"].astype(str)
+    per_rep = y.groupby([o["model"], o["replicate"], arms]).mean().unstack()
+    diff = (per_rep[arm] - per_rep[reference]).groupby(level="model")
+    sd = y.groupby([o["model"], arms]).std(ddof=1).unstack()
     out = pd.DataFrame(
         {
             "effect": diff.mean(),
             "mcse": diff.std(ddof=1) / np.sqrt(diff.size()),
-            "sd_treatment": sd["treatment"],
-            "sd_control": sd["comparison"],
+            "sd_treatment": sd[arm],
+            "sd_control": sd[reference],
         }
     )
     return out.rename_axis("model").reset_index()
+
+
+def reference_effect(params: Any) -> pd.DataFrame:
+    """:func:`arm_effects` at the reference (default) model: ``effect_pairs`` pairs,
+    ``model_replicates`` replicates, common random numbers; one row, ``model`` -1."""
+    from toolkit.experiment import ExperimentSpec, run_experiment
+    from toolkit.studies._common import pairs_cohort
+
+    d = design(params)
+    spec = ExperimentSpec(
+        cohort=pairs_cohort(params.effect_pairs),
+        arms={"treatment": d.treatment, "comparison": d.control},
+        replicates=params.model_replicates,
+        seed=params.seed,
+    )
+    o = run_experiment(spec, tables=("outcomes",), progress=False).outcomes
+    return arm_effects(o, params.outcome, "treatment", "comparison")
 
 
 def assurance_table(

@@ -87,6 +87,12 @@ def notebook_path(name: str) -> Path:
     return Path(__file__).resolve().parents[1] / "data" / "studies" / f"{name}.ipynb"
 
 
+def read_parameters(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The parameters a finished run recorded in its ``manifest.json``."""
+    manifest = Path(run_dir) / "manifest.json"
+    return dict(json.loads(manifest.read_text(encoding="utf-8"))["parameters"])
+
+
 def _no_estimates(run_dir: str | os.PathLike) -> Any:
     import pandas as pd
 
@@ -291,7 +297,5 @@ class BaseStudy(AcrossModels, Prose):
         """The sweep rows of a finished run (its manifest's parameters, its estimates table)."""
         import pandas as pd
 
-        run_dir = Path(run_dir)
-        params = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["parameters"]
-        est = pd.read_parquet(run_dir / "tables" / "estimates.parquet")
-        return cls(params).sweep_rows(est)
+        est = pd.read_parquet(Path(run_dir) / "tables" / "estimates.parquet")
+        return cls(read_parameters(run_dir)).sweep_rows(est)

@@ -14,7 +14,6 @@ from toolkit.ensemble import COMMITTED_ENSEMBLE, load_models
 
 __all__ = [
     "COMMITTED_ENSEMBLE",
-    "first_models",
     "arm_means",
     "as_strings",
     "compare_outcomes",
@@ -22,6 +21,7 @@ __all__ = [
     "contrasts",
     "load_models",
     "must_be_compared",
+    "pairs_cohort",
     "read_roster_once",
     "readable",
     "reference_first",
@@ -46,11 +46,12 @@ def _read_roster(path: str, size: int, mtime: int) -> Any:
     return read_roster(path)
 
 
-def first_models(params: Any) -> Any:
-    """The ensemble ``params.models`` (None: the committed one, :func:`load_models`), cut to
-    its first ``params.n_models`` models."""
-    ens = load_models(params.models)
-    return ens.take(min(int(params.n_models), len(ens)))
+def pairs_cohort(n: int) -> Any:
+    """A fresh synthetic cohort per replicate of ``n`` mentees and mentors in the default
+    6:5 ratio (the cohort a study's own small contrasts run on)."""
+    from toolkit.cohort import CohortSpec
+
+    return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
 
 
 def arm_means(frame: pd.DataFrame, by: Any, *means: str, **more: Any) -> pd.DataFrame:

@@ -10,11 +10,11 @@ outcomes of every pair, many pairs) says what the pilot is trying to detect.
 
 Power at the reference (default) model assumes one true effect. **Assurance** (O'Hagan,
 Stevens & Campbell 2005, :func:`toolkit.diagnosis.assurance`) is the probability that the
-pilot succeeds averaged over every plausible model of an ensemble: :func:`model_effects`
-runs both designs under every model (common random numbers), and the t test's power in
-each model is averaged. Power and the detectable effect are about the pilot's own data;
-their Monte Carlo error (from simulating) is labelled as such and is not a confidence
-interval.
+pilot succeeds averaged over every plausible model of an ensemble: the study contract's
+across-model run (:attr:`BaseStudy.across`) runs both designs under every model (common random
+numbers within a model), and the t test's power in each model is averaged. Power and the
+detectable effect are about the pilot's own data; their Monte Carlo error (from simulating) is
+labelled as such and is not a confidence interval.
 
 >>> d = design(Parameters.from_values(sizes=[40, 80], sims=20))
 >>> d.treatment.design.cadence, d.control.design.cadence
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,10 +38,10 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from toolkit.errors import InvalidParameterError
-from toolkit.studies._assurance import assurance_table, design, model_effects
+from toolkit.studies._assurance import arm_effects, assurance_table, design, reference_effect
 from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import first_models as load_models
-from toolkit.studies._params import Cadence, Policy, StudyParameters
+from toolkit.studies._common import pairs_cohort
+from toolkit.studies._params import Cadence, ModelsGroup, Policy
 
 __all__ = [
     "STUDY",
@@ -52,11 +52,10 @@ __all__ = [
     "diagnosand_table",
     "figures",
     "findings",
-    "load_models",
     "mde_table",
-    "model_effects",
     "population_effect",
     "power_table",
+    "reference_effect",
     "required_size",
     "simulate",
 ]
@@ -70,11 +69,15 @@ OUTCOMES = {
 }
 
 
-class Parameters(StudyParameters):
+#: The diagnosands of a simulated pilot besides power, in the order the report shows them.
+DIAGNOSANDS: tuple[str, ...] = ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate")
+DIAGNOSANDS += ("mean_se", "type_s_rate", "exaggeration_ratio")
+
+
+class Parameters(ModelsGroup):
     """Parameters of the design_power study."""
 
     study = "design_power"
-    input_files: ClassVar[tuple[str, ...]] = ("models",)  # checksummed like a roster
 
     treatment_cadence: Cadence = Field("weekly", description="Meeting cadence of the design tried.")
     treatment_policy: Policy = Field("random", description="Matching policy of the design tried.")
@@ -96,17 +99,6 @@ class Parameters(StudyParameters):
     )
     effect_replicates: int = Field(
         20, ge=2, le=1000, description="Replicates for the population effect."
-    )
-    models: str | None = Field(
-        None,
-        description="Ensemble file of plausible models (Parquet) "
-        "for the assurance; none: the ensemble shipped with the toolkit.",
-    )
-    n_models: int = Field(
-        200, ge=2, le=100_000, description="Plausible models the assurance averages over."
-    )
-    assurance_replicates: int = Field(
-        10, ge=2, le=1000, description="Replicates per plausible model for its effect."
     )
     workers: int = Field(
         2,
@@ -142,8 +134,15 @@ class Parameters(StudyParameters):
         return self
 
 
-def _label(policy: str, cadence: str) -> str:
-    return f"{policy} matching with {cadence.replace('_', ' ')} meetings"
+def _designs(p: Parameters) -> dict[str, str]:
+    """The design tried and the usual one, in words."""
+    return {
+        arm: f"{policy} matching with {cadence.replace('_', ' ')} meetings"
+        for arm, policy, cadence in (
+            ("tried", p.treatment_policy, p.treatment_cadence),
+            ("usual", p.control_policy, p.control_cadence),
+        )
+    }
 
 
 def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
@@ -206,20 +205,7 @@ def diagnosand_table(curve: pd.DataFrame) -> pd.DataFrame:
     """Every diagnosand but power, one row per pilot size, one column per diagnosand."""
     rest = curve[curve.diagnosand != "power"]
     wide = rest.pivot(index="n", columns="diagnosand", values="estimate")
-    order = [
-        d
-        for d in (
-            "bias",
-            "rmse",
-            "coverage",
-            "mean_estimate",
-            "sd_estimate",
-            "mean_se",
-            "type_s_rate",
-            "exaggeration_ratio",
-        )
-        if d in wide.columns
-    ]
+    order = [d for d in DIAGNOSANDS if d in wide.columns]
     return wide[order].rename_axis(columns=None).reset_index().rename(columns={"n": "pairs_total"})
 
 
@@ -277,15 +263,16 @@ def findings(
     params: Parameters,
     assured: pd.DataFrame | None = None,
     effects: pd.DataFrame | None = None,
+    across: Any = None,
 ) -> list[str]:
     """The headline: the effect between the designs, the pairs needed, the MDE at the
     largest size, power at each size, and (given ``assured``, :func:`assurance_table`, and
-    ``effects``, :func:`model_effects`) the assurance over the plausible models."""
+    ``effects``, :attr:`DesignPower.model_effects`) the assurance over the plausible models;
+    ``across`` (:attr:`BaseStudy.across`) adds the headline over the models."""
     from toolkit.report import fmt_number
 
     what, scale, unit = OUTCOMES[params.outcome]
-    t = _label(params.treatment_policy, params.treatment_cadence)
-    c = _label(params.control_policy, params.control_cadence)
+    t, c = _designs(params).values()
     e, m = effect["effect"] * scale, effect["mcse"] * scale
     digits = 1 if scale == 100 else 3
     out = [
@@ -337,6 +324,8 @@ def findings(
             "the plausible models."
             for r in assured.itertuples(index=False)
         ]
+    if across is not None:  # the headline over the models, after the assurance sentence
+        out[2:2] = across.sentences
     return out
 
 
@@ -344,8 +333,7 @@ def figures(curve: pd.DataFrame, mde: pd.DataFrame, params: Parameters) -> list[
     """(figure, name, caption) for each figure of the report."""
     from toolkit.plots import power_curve_plot
 
-    t = _label(params.treatment_policy, params.treatment_cadence)
-    c = _label(params.control_policy, params.control_cadence)
+    t, c = _designs(params).values()
     fig = power_curve_plot(
         curve,
         target=params.target_power,
@@ -391,26 +379,36 @@ class DesignPower(BaseStudy):
 
     def headlines(self) -> list[Headline]:
         """The design tried against the usual one on the chosen outcome."""
-        p = self.params
+        p, (t, c) = self.params, _designs(self.params).values()
         return [
             Headline(
                 "tried",
                 "usual",
                 p.outcome,
                 effect="difference",
-                text=(
-                    f"the difference in {OUTCOMES[p.outcome][0]} between "
-                    f"{_label(p.treatment_policy, p.treatment_cadence)} and "
-                    f"{_label(p.control_policy, p.control_cadence)}"
-                ),
+                text=f"the difference in {OUTCOMES[p.outcome][0]} between {t} and {c}",
             )
         ]
 
-    def cohort_source(self) -> Any:  # the population effect's cohorts
-        from toolkit.cohort import CohortSpec
+    def arm_words(self, arm: str) -> str:
+        return _designs(self.params)[arm]
 
-        n = self.params.effect_pairs
-        return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
+    def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
+        """The across-model run's outcomes, unchanged; keeps each model's effect, its Monte
+        Carlo SE and the per-pair spread in each design (:func:`arm_effects`), which the
+        assurance needs, as :attr:`model_effects`."""
+        self._effects = arm_effects(outcomes, self.params.outcome, "tried", "usual")
+        return outcomes
+
+    @property
+    def model_effects(self) -> pd.DataFrame:
+        """Per plausible model: the tried design's effect over the usual one, its Monte Carlo
+        SE and the per-pair standard deviation in each design (from :attr:`across`)."""
+        _ = self.across  # the across-model run (once) fills it in through derive()
+        return self._effects
+
+    def cohort_source(self) -> Any:  # the population effect's cohorts
+        return pairs_cohort(self.params.effect_pairs)
 
     @property
     def replicates(self) -> int:
@@ -421,41 +419,20 @@ class DesignPower(BaseStudy):
         """Power at the reference model at each size, with its 95% Monte Carlo interval, then
         the assurance at each size with estimate -/+ 1.96 Monte Carlo errors (simulation
         noise only in both)."""
+        from toolkit.studies._common import sweep_rows
+
         tables = Path(run_dir) / "tables"
         power = pd.read_parquet(tables / "power.parquet")
-        out = pd.DataFrame(
-            {
-                "estimate_name": [f"power with {n} pairs" for n in power.pairs_total],
-                "estimate": power.power.to_numpy(),
-                "ci_low": power.mc_low.to_numpy(),
-                "ci_high": power.mc_high.to_numpy(),
-            }
-        )
-        if not (tables / "assurance.parquet").is_file():
-            return out
-        a = pd.read_parquet(tables / "assurance.parquet")
-        half = 1.96 * a.assurance_mc_error.fillna(0).to_numpy()
-        return pd.concat(
-            [
-                out,
-                pd.DataFrame(
-                    {
-                        "estimate_name": [f"assurance with {n} pairs" for n in a.pairs_total],
-                        "estimate": a.assurance.to_numpy(),
-                        "ci_low": a.assurance.to_numpy() - half,
-                        "ci_high": a.assurance.to_numpy() + half,
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
+        out = [sweep_rows(power.rename(columns=MC_INTERVAL), "power with {pairs_total} pairs")]
+        if (tables / "assurance.parquet").is_file():
+            a = pd.read_parquet(tables / "assurance.parquet")
+            half = 1.96 * a.assurance_mc_error.fillna(0)
+            a = a.assign(ci_low=a.assurance - half, ci_high=a.assurance + half)
+            out.append(sweep_rows(a.rename(columns={"assurance": "estimate"}), ASSURED))
+        return pd.concat(out, ignore_index=True)
 
     def mechanism_text(self) -> str:
-        p = self.params
-        t, c = (
-            _label(p.treatment_policy, p.treatment_cadence),
-            _label(p.control_policy, p.control_cadence),
-        )
+        p, (t, c) = self.params, _designs(self.params).values()
         return (
             f"Each simulated pilot draws a fresh synthetic cohort of n mentees (and mentors "
             f"in the default 6:5 ratio), runs both designs ({t}; {c}; {p.duration_weeks} "
@@ -477,7 +454,7 @@ class DesignPower(BaseStudy):
             "the t test's power given each model's effect and per-pair spread; its Monte "
             "Carlo error (the SD of power over models / sqrt(models)) is at most "
             f"{100 * assured.assurance_mc_error.max():.1f} percentage points. Each model's "
-            f"effect comes from {p.assurance_replicates} replicates of {p.effect_pairs} "
+            f"effect comes from {p.model_replicates} replicates of {p.effect_pairs} "
             "pairs; its noise makes an effect near zero look slightly larger, so assurance "
             "is, if anything, a little high where effects are small. The same formula at "
             "the reference model is shown beside the simulated power as a check."
@@ -490,5 +467,10 @@ class DesignPower(BaseStudy):
             "approximation (z_{1-alpha/2} + z_power) x SE with the mean simulated SE." + extra
         )
 
+
+#: The power table's columns as sweep columns (the 95% Monte Carlo interval), and the
+#: assurance rows' name.
+MC_INTERVAL = {"power": "estimate", "mc_low": "ci_low", "mc_high": "ci_high"}
+ASSURED = "assurance with {pairs_total} pairs"
 
 STUDY = DesignPower.record()

@@ -9,14 +9,13 @@ Four parts, each computed, none hard-coded:
 - for every parameter the ensemble varies, its **prior against the accepted models**
   (:meth:`toolkit.ensemble.Ensemble.summary`): how much the evidence narrowed it;
 - the **procedure** that built the ensemble (its recorded name and citation);
-- the headline contrasts of the other studies over every plausible model
-  (:func:`toolkit.sensitivity.ensemble_contrast`) and the list of those whose verdict is
+- the headline contrasts of the other studies over every plausible model (the study contract's
+  across-model run, :attr:`BaseStudy.across`) and the list of those whose verdict is
   "the evidence cannot tell": the answers the evidence cannot settle.
 
 >>> card = ModelCard(contrasts=["optimal_vs_random"])
->>> s = card.contrast_spec(card.headlines()[0])
->>> list(s.arms), s.replicates
-(['random', 'optimal'], 6)
+>>> list(card.spec.arms), card.spec.replicates
+(['optimal', 'random'], 10)
 """
 
 from __future__ import annotations
@@ -24,22 +23,21 @@ from __future__ import annotations
 import os
 import typing
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from toolkit.studies._base import BaseStudy, Headline
-from toolkit.studies._common import first_models as load_models
-from toolkit.studies._params import CohortGroup
+from toolkit.studies._base import BaseStudy, Headline, read_parameters
+from toolkit.studies._common import pairs_cohort
+from toolkit.studies._params import CohortGroup, ModelsGroup
 
 __all__ = [
     "CONTRASTS",
     "STUDY",
     "ModelCard",
     "Parameters",
-    "load_models",
     "narrowing_table",
     "parameter_summary",
     "target_count",
@@ -47,36 +45,32 @@ __all__ = [
 ]
 
 ContrastName = Literal["weekly_vs_biweekly", "optimal_vs_random", "monthly_checkins_vs_none"]
-# name -> (arm, its design and policy; reference arm, its design and policy; outcome; words)
+# name -> (arm, its policy and design; reference arm, its; words), each on completion
 CONTRASTS: dict[str, tuple] = {
     "weekly_vs_biweekly": (
         ("weekly", "random", {"cadence": "weekly"}),
         ("biweekly", "random", {"cadence": "biweekly"}),
-        "completed",
         "weekly rather than biweekly meetings (completion)",
     ),
     "optimal_vs_random": (
         ("optimal", "optimal", {}),
         ("random", "random", {}),
-        "completed",
         "optimal rather than random matching (completion)",
     ),
     "monthly_checkins_vs_none": (
         ("monthly_checkins", "random", {"checkins": "monthly"}),
         ("no_checkins", "random", {}),
-        "completed",
         "monthly check-ins with coaching rather than none (completion)",
     ),
 }
 NARROWED = 0.5  # a parameter is "narrowed" when its accepted 90% range is under half its prior
+SWEEP = {"median": "estimate", "q05": "ci_low", "q95": "ci_high"}  # across_models -> sweep
 
 
-class Parameters(CohortGroup):
+class Parameters(ModelsGroup, CohortGroup):
     """Parameters of the model_card study."""
 
     study = "model_card"
-    # the ensemble file is an input the host side checksums, like a roster
-    input_files: ClassVar[tuple[str, ...]] = ("models",)
 
     calibration_replicates: int = Field(
         12, ge=2, le=500, description="Simulated programs per calibration check."
@@ -84,18 +78,6 @@ class Parameters(CohortGroup):
     contrasts: tuple[ContrastName, ...] = Field(
         typing.get_args(ContrastName),
         description="Headline contrasts run over every plausible model.",
-    )
-    models: str | None = Field(
-        None,
-        description="Ensemble file of plausible models (Parquet); "
-        "none: the ensemble shipped with the toolkit.",
-    )
-    n_models: int = Field(
-        200, ge=2, le=100_000, description="Plausible models used (the ensemble's first ones)."
-    )
-    seeds: int = Field(5, ge=1, le=20, description="Sampling seeds each verdict is checked under.")
-    contrast_replicates: int = Field(
-        6, ge=2, le=200, description="Replicates per model of each contrast."
     )
     contrast_pairs: int = Field(
         80, ge=10, le=2000, description="Mentees per cohort in each contrast."
@@ -157,17 +139,21 @@ def narrowing_table(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def unsettled(results: dict[str, Any]) -> list[str]:
-    """Names of the contrasts whose verdict over the plausible models is "the evidence
-    cannot tell" (from the computed findings; never a fixed list)."""
+def unsettled(across: Any) -> list[str]:
+    """The contrasts (their words) whose verdict over the plausible models is "the evidence
+    cannot tell" (from the computed findings of ``across``; never a fixed list)."""
     from toolkit.sensitivity import CANNOT_TELL
 
-    return [name for name, f in results.items() if f.verdict == CANNOT_TELL]
+    return [
+        h.text
+        for h, f in zip(across.headlines, across.findings, strict=True)
+        if f.verdict == CANNOT_TELL
+    ]
 
 
 class ModelCard(BaseStudy):
     """How far can the model be trusted? Its headline contrasts are the other studies'
-    main questions, each run over every plausible model on its own small two-arm spec."""
+    main questions, all run over every plausible model in one stacked pass."""
 
     name = "model_card"
     title = "How far can the model be trusted?"
@@ -177,7 +163,6 @@ class ModelCard(BaseStudy):
         "open?"
     )
     Parameters = Parameters
-    sweep_name = "{estimate_name}"
     notes = (
         "Meeting a calibration target shows the model can reproduce a published statistic; "
         "it does not show that every mechanism behind it is right.",
@@ -187,21 +172,16 @@ class ModelCard(BaseStudy):
         "the priors; a parameter the targets do not touch stays as uncertain as its prior, and "
         "a prior range chosen by the toolkit's authors bounds what the ensemble can say.",
         "Each contrast uses small cohorts ({params.contrast_pairs} mentees) and "
-        "{params.contrast_replicates} replicates per model to stay quick; its Monte Carlo "
+        "{params.model_replicates} replicates per model to stay quick; its Monte Carlo "
         "check says whether that is enough beside the spread between models.",
     )
 
     def headlines(self) -> list[Headline]:
         """One per chosen contrast of :data:`CONTRASTS`."""
         return [
-            Headline(
-                CONTRASTS[n][0][0],
-                CONTRASTS[n][1][0],
-                CONTRASTS[n][2],
-                text=CONTRASTS[n][3],
-                rows={"contrast": n},
-            )
+            Headline(arm[0], ref[0], text=text, rows={"contrast": n})
             for n in self.params.contrasts
+            for arm, ref, text in [CONTRASTS[n]]
         ]
 
     def arms(self) -> dict[str, Any]:
@@ -214,53 +194,17 @@ class ModelCard(BaseStudy):
             for label, policy, design in CONTRASTS[n][:2]
         }
 
-    def cohort_source(self) -> Any:  # small synthetic cohorts for the contrasts
-        from toolkit.cohort import CohortSpec
+    def arm_words(self, arm: str) -> str:
+        return arm.replace("_", " ").replace("checkins", "check-ins")
 
-        n = self.params.contrast_pairs
-        return CohortSpec(n_mentors=round(n * 1.2), n_mentees=n)
+    def cohort_source(self) -> Any:  # small synthetic cohorts for the contrasts
+        return pairs_cohort(self.params.contrast_pairs)
 
     @property
     def replicates(self) -> int:
-        return int(self.params.contrast_replicates)
-
-    def contrast_spec(self, headline: Headline) -> Any:
-        """The two-arm copy of the spec one headline contrast runs on."""
-        from toolkit.experiment import ExperimentSpec
-
-        s = self.ensemble_spec()
-        return ExperimentSpec(
-            cohort=s.cohort,
-            arms={
-                headline.reference: s.arms[headline.reference],
-                headline.arm: s.arms[headline.arm],
-            },
-            replicates=s.replicates,
-            seed=s.seed,
-            behavior=s.behavior,
-        )
+        return int(self.params.model_replicates)
 
     # -- the parts of the card --------------------------------------------------------------
-    def models(self) -> Any:
-        """The ensemble of plausible models (:func:`load_models`)."""
-        return load_models(self.params)
-
-    def ensemble_findings(self, models: Any) -> dict[str, Any]:
-        """name -> ``EnsembleFinding`` of each headline contrast over ``models``
-        (``toolkit.sensitivity.ensemble_contrast``, checked under ``seeds`` seeds)."""
-        from toolkit.sensitivity import Contrast, ensemble_contrast
-
-        return {
-            h.where()["contrast"]: ensemble_contrast(
-                self.contrast_spec(h),
-                Contrast(h.arm, h.reference, h.outcome),
-                models,
-                seeds=self.params.seeds,
-                progress=False,
-            )
-            for h in self.headlines()
-        }
-
     def calibration(self) -> pd.DataFrame:
         """Every row of the calibration table at the default model (``calibration_report``),
         with its ``kind``: target or check."""
@@ -274,9 +218,9 @@ class ModelCard(BaseStudy):
             seed=p.seed,
         )
 
-    @staticmethod
-    def procedure_text(models: Any) -> str:
+    def procedure_text(self) -> str:
         """The procedure that built the ensemble, as recorded in it."""
+        models = self.ensemble
         proc = dict(models.procedure)
         name = str(proc.get("name", "unnamed procedure"))
         cite = f" ({proc['citation']})" if proc.get("citation") else ""
@@ -286,42 +230,12 @@ class ModelCard(BaseStudy):
         )
 
     @staticmethod
-    def ensemble_table(results: dict[str, Any]) -> pd.DataFrame:
-        """One row per contrast: median and 90% interval over models (percentage points),
-        share of models above zero, verdict, each with its Monte Carlo error."""
-        rows = []
-        for name, f in results.items():
-            s = f.summary
-            rows.append(
-                {
-                    "contrast": name,
-                    "models": int(s["models"]),
-                    "median_points": 100 * s["median"],
-                    "q05_points": 100 * s["q05"],
-                    "q95_points": 100 * s["q95"],
-                    "share_positive": s["share_positive"],
-                    "share_positive_mc_error": s["share_positive_mc_error"],
-                    "median_mc_error_points": 100 * s["median_mc_error"],
-                    "verdict": f.verdict,
-                    "borderline": bool(f.borderline),
-                    "seed_verdicts": "; ".join(f.seed_verdicts),
-                    "mc_share_of_spread": float(f.mc_check["share"]),
-                }
-            )
-        return pd.DataFrame(rows)
-
-    @staticmethod
     def findings(
-        cal: pd.DataFrame,
-        table: pd.DataFrame,
-        narrowing: pd.DataFrame,
-        results: dict[str, Any],
-        procedure: str,
+        cal: pd.DataFrame, table: pd.DataFrame, narrowing: pd.DataFrame, across: Any, procedure: str
     ) -> list[str]:
         """The headline: targets met (targets only), what the evidence narrowed, each
-        contrast over the plausible models, and the answers the evidence cannot settle."""
-        from toolkit.sensitivity import headline_sentence
-
+        contrast over the plausible models (``across``: :attr:`BaseStudy.across`), and the
+        answers the evidence cannot settle."""
         c = target_count(cal)
         out = [
             f"At its default parameters the model falls inside the published range on "
@@ -343,42 +257,25 @@ class ModelCard(BaseStudy):
             f"published anchor and {s['assumptions']} are assumptions with a prior range "
             "(where the literature is silent)."
         )
-        for name, f in results.items():
-            arm, ref = CONTRASTS[name][0][0], CONTRASTS[name][1][0]
-            out.append(
-                f"{CONTRASTS[name][3][:1].upper()}{CONTRASTS[name][3][1:]}: "
-                + headline_sentence(
-                    f,
-                    arm=arm.replace("_", " ").replace("checkins", "check-ins"),
-                    reference=ref.replace("_", " ").replace("checkins", "check-ins"),
-                    more="keeps more pairs",
-                    less="keeps fewer pairs",
-                )
-                + f" Verdict: {f.verdict_text}."
-            )
-        open_ = unsettled(results)
-        noisy = [n for n in open_ if not results[n].mc_check["small"]]
+        out += [
+            f"{h.text[:1].upper()}{h.text[1:]}: {sentence}"
+            for h, sentence in zip(across.headlines, across.sentences, strict=True)
+        ]
+        open_ = unsettled(across)
         out.append(
             "Answers the evidence cannot settle: "
             + (
-                "; ".join(CONTRASTS[n][3] for n in open_) + "."
+                "; ".join(open_) + "."
                 if open_
-                else f"none of the {len(results)} headline contrasts examined."
-            )
-            + (
-                f" For {len(noisy)} of them simulation noise is not small beside the "
-                "spread between models, so more replicates per model could still move "
-                "the verdict (see the Monte Carlo check)."
-                if noisy
-                else ""
+                else f"none of the {len(across.headlines)} headline contrasts examined."
             )
         )
         return out
 
     @staticmethod
-    def more_findings(cal: pd.DataFrame, results: dict[str, Any]) -> dict[str, list[str]]:
+    def more_findings(cal: pd.DataFrame, across: Any) -> dict[str, list[str]]:
         """Each calibration row against its range (targets and checks apart), and each
-        contrast's Monte Carlo check."""
+        contrast's verdict with its Monte Carlo error."""
         from toolkit.report import fmt_number
 
         def item(r: Any) -> str:
@@ -404,10 +301,7 @@ class ModelCard(BaseStudy):
             "Preset checks (definitions, not evidence)": [
                 item(r) for r in cal[kind == "check"].itertuples(index=False)
             ],
-            "Monte Carlo error of the contrasts": [
-                f"{CONTRASTS[n][3][:1].upper()}{CONTRASTS[n][3][1:]}: {f.mc_check['text']}"
-                for n, f in results.items()
-            ],
+            "Each verdict with its Monte Carlo error": list(across.details),
         }
 
     @staticmethod
@@ -462,15 +356,12 @@ class ModelCard(BaseStudy):
     def sweep_estimates(cls, run_dir: str | os.PathLike) -> pd.DataFrame:
         """Each contrast's median over the plausible models (percentage points) with its
         90% interval over models (the spread between models, not Monte Carlo error)."""
-        t = pd.read_parquet(Path(run_dir) / "tables" / "ensemble_contrasts.parquet")
-        return pd.DataFrame(
-            {
-                "estimate_name": [f"{c}: median over models (points)" for c in t.contrast],
-                "estimate": t.median_points.to_numpy(float),
-                "ci_low": t.q05_points.to_numpy(float),
-                "ci_high": t.q95_points.to_numpy(float),
-            }
-        )
+        from toolkit.studies._common import sweep_rows
+
+        names = read_parameters(run_dir)["contrasts"]  # the headlines' order (as recorded)
+        t = pd.read_parquet(Path(run_dir) / "tables" / "across_models.parquet")
+        t = t.assign(contrast=[names[i] for i in t.headline]).rename(columns=SWEEP)
+        return sweep_rows(t, "{contrast}: median over models (points)", scale=100.0)
 
     def mechanism_text(self) -> str:
         p = self.params
@@ -480,14 +371,14 @@ class ModelCard(BaseStudy):
             "(random matching, 26 weeks, biweekly meetings, plus weekly, every-3-weeks and "
             "monthly arms, a 52-week arm and an unpaired control group), every statistic "
             "measured as the table's how-to-check column says; presets are compared with "
-            "their source's definition. Contrasts: each headline contrast runs its two arms "
-            f"under each of up to {p.n_models} plausible models with common random numbers, "
-            f"{p.contrast_replicates} replicates of {p.contrast_pairs} mentees per model, "
-            f"under {p.seeds} sampling seeds."
+            "their source's definition. Contrasts: every arm of the headline contrasts runs "
+            f"under each of {p.n_models} plausible models with common random numbers, "
+            f"{p.model_replicates} replicates of {p.contrast_pairs} mentees per model."
         )
 
-    def performance_text(self, cal: pd.DataFrame, results: dict[str, Any]) -> str:
-        """Monte Carlo error of the calibration statistics and of the contrasts, in words."""
+    def performance_text(self, cal: pd.DataFrame) -> str:
+        """Monte Carlo error of the calibration statistics, in words (the contrasts' is in
+        :meth:`across_methods`)."""
         from toolkit.report import fmt_number
 
         mc = cal.loc[cal["kind"].astype(str) == "target", "mcse"]
@@ -496,18 +387,10 @@ class ModelCard(BaseStudy):
             if len(mc)
             else "not available"
         )
-        errs = [100 * f.summary["share_positive_mc_error"] for f in results.values()]
-        share = (
-            f"; the Monte Carlo error of each share of models above zero is at most "
-            f"{max(errs):.1f} percentage points (bootstrap over replicates within "
-            "models)"
-            if errs
-            else ""
-        )
         return (
             f"Each simulated calibration statistic is the mean over "
             f"{self.params.calibration_replicates} replicates; its Monte Carlo standard "
-            f"error is {span} in the target's unit. Preset checks are exact{share}. Monte "
+            f"error is {span} in the target's unit. Preset checks are exact. Monte "
             "Carlo error is simulation noise, never an interval about programs; the 90% "
             "interval over models is the spread between plausible models."
         )
