@@ -32,7 +32,6 @@ __all__ = [
     "across_report",
     "across_table",
     "methods_text",
-    "models_for_share_error",
 ]
 
 #: Fewest models for the spread drivers and PRIM boxes (SALib's given-data estimators need 20).
@@ -52,27 +51,6 @@ BOX_DENSITY = 0.8
 #: Issue 18: the Monte Carlo error of a reported share of models should be at most 2 points;
 #: a sentence whose share misses it says so.
 SHARE_MC_TARGET = 0.02
-
-
-def models_for_share_error(error: float, models: int, target: float = SHARE_MC_TARGET) -> int:
-    """About how many models (at the same replicates per model) bring a share's Monte Carlo
-    error ``error``, measured over ``models`` models, down to ``target``.
-
-    The error of a share of models is about sqrt(sum p_i (1 - p_i)) / N (p_i: the chance
-    that model i's mean lands above zero), so it falls as 1 / sqrt(N) when the added models
-    are like the first ones. Where most of the error comes from models whose contrast lies
-    within simulation noise of zero, more replicates per model barely move it (measured on
-    meeting_cadence: 200 models x 20 replicates gave a largest error of 2.75 points where
-    400 x 10 gave 2.38 and 200 x 10 gave 2.85), so the rule spends models, not replicates.
-
-    >>> models_for_share_error(0.028, 200)
-    392
-    >>> models_for_share_error(0.015, 200)
-    200
-    """
-    if not (error > target) or models < 1:
-        return int(models)
-    return int(np.ceil(models * (error / target) ** 2))
 
 
 @dataclass(frozen=True)
@@ -240,8 +218,7 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
 def _noise_detail(finding: Any, replicates: int) -> str:
     """What the detail line says about simulation noise: when a model's noise is not small
     beside the spread between models, and when the share's Monte Carlo error is above the
-    2-point target, with about how many models would bring it there
-    (:func:`models_for_share_error`). Empty when neither."""
+    2-point target. Empty when neither."""
     out = ""
     if not finding.mc_check["small"]:  # say when noise, not models, may set the share
         out += (
@@ -255,9 +232,8 @@ def _noise_detail(finding: Any, replicates: int) -> str:
         out += (
             (" Simulation noise is not small for the share: its" if not out else " The share's")
             + f" Monte Carlo error ({100 * share_error:.1f} points) is above "
-            f"{100 * SHARE_MC_TARGET:.0f} points, so the share could move with more models; "
-            f"about {models_for_share_error(share_error, models)} models (at {replicates} "
-            f"simulated programs each) would bring it to {100 * SHARE_MC_TARGET:.0f} points."
+            f"{100 * SHARE_MC_TARGET:.0f} points, so the share could move in a run with "
+            f"more models and more simulated programs per model (now {models} x {replicates})."
         )
     return out
 
@@ -357,11 +333,9 @@ def methods_text(result: AcrossModels) -> str:
         f"Monte Carlo error of a share of models is {100 * share_err:.1f} percentage points "
         f"(the target is {100 * SHARE_MC_TARGET:.0f}; a headline above it says so"
         + (
-            f", and about {models_for_share_error(share_err, result.models)} models at "
-            f"{result.replicates} simulated programs each would bring every share to it: the "
-            "error falls as one over the square root of the number of models, and barely "
-            "with more replicates when it comes from models whose contrast is within "
-            "simulation noise of zero"
+            ": more models and more simulated programs per model bring it down; the "
+            "programs of a replicate share their cohort across models, so more models "
+            "alone stop helping once that shared draw dominates"
             if share_err > SHARE_MC_TARGET
             else ""
         )

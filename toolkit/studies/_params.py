@@ -346,19 +346,19 @@ class ModelsGroup(StudyParameters):
         "committed ensemble.",
     )
     n_models: int = Field(
-        200,
+        500,
         ge=1,
         le=100_000,
         description="How many plausible models (the "
         "ensemble's first ones) every headline contrast runs over.",
     )
     model_replicates: int = Field(
-        10,
+        20,
         ge=SEED_STREAMS,
         le=1000,
         description="Simulated programs "
         "per arm and model in the across-model run (split into five "
-        "seed streams to check the verdict).",
+        "seed streams).",
     )
 
     @model_validator(mode="after")
