@@ -361,13 +361,15 @@ def methods_text(result: AcrossModels) -> str:
 def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> Any:
     """Each headline's answer in every plausible model (a dot per model), with the median and
     the 90% interval over models; the dashed line is no difference."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     heads = result.headlines
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(heads) + 1.4))
+    fig, ax = plt.subplots(figsize=(8.5, 0.75 * len(heads) + 1.4))
     rng = np.random.default_rng(0)  # jitter only: no result depends on it
     labels = []
     for i, (h, f) in enumerate(zip(heads, result.findings, strict=True)):
@@ -386,7 +388,8 @@ def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> An
         ax.plot([s["median"] * scale(h)], [y], "o", color="black", ms=6)
         labels.append(f"{words(h.arm)} vs {words(h.reference)}")
     ax.axvline(0, color="grey", ls="--", lw=1)
-    ax.set_yticks(range(len(heads)), labels[::-1])
+    # long arm names wrap, so the plot keeps most of the width
+    ax.set_yticks(range(len(heads)), [textwrap.fill(x, 40) for x in labels[::-1]])
     ax.set_xlabel(f"difference ({unit})")
     fig.suptitle("Each headline over the plausible models")
     fig.alt_text = (  # type: ignore[attr-defined]  # read by the report

@@ -15,7 +15,7 @@ Four parts, each computed, none hard-coded:
 
 >>> card = ModelCard(contrasts=["optimal_vs_random"])
 >>> list(card.spec.arms), card.spec.replicates
-(['optimal', 'random'], 10)
+(['optimal', 'random'], 20)
 """
 
 from __future__ import annotations
