@@ -303,3 +303,34 @@ def test_power_from_the_batched_path_equals_one_by_one_runs():
         )
         pd.testing.assert_frame_equal(batched.simulations, single.simulations)
         assert batched.value("power") == single.value("power")
+
+
+def test_generated_cohorts_know_their_interest_names():
+    """generate_cohorts sets each cohort's interest_names without reading the column back
+    (a speed path of the simulated pilots); it equals what reading the column gives."""
+    from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
+
+    for n_e, n_r in ((3, 4), (40, 48)):
+        for c in generate_cohorts(CohortSpec(n_mentees=n_e, n_mentors=n_r), [1, 2, 3]):
+            fresh = Cohort(participants=c.participants, spec=c.spec)  # reads the column
+            assert c.interest_names == fresh.interest_names
+
+
+def test_greedy_core_equals_the_sequential_greedy():
+    """The greedy rounds (which a pilot's random matching runs on random keys) take the
+    pairs the sequential greedy takes: value descending, then lower mentee, then lower
+    mentor; with ties, inadmissible pairs and mentors of capacity 1 or 2."""
+    from toolkit.matching import _greedy_core
+
+    g = np.random.default_rng(0)
+    for t in range(300):
+        n_e, n_r = (int(k) for k in g.integers(1, 12, 2))
+        values = g.integers(0, 3, (n_e, n_r)).astype(np.float32) if t % 2 else g.random((n_e, n_r))
+        admissible = np.ones((n_e, n_r), bool) if t % 5 == 0 else g.random((n_e, n_r)) < 0.8
+        capacity = g.integers(1, 3, n_r)
+        expected, load = np.full(n_e, -1), np.zeros(n_r, int)
+        pairs = [(i, j) for i in range(n_e) for j in range(n_r) if admissible[i, j]]
+        for i, j in sorted(pairs, key=lambda p: (-float(values[p]), p[0], p[1])):
+            if expected[i] < 0 and load[j] < capacity[j]:
+                expected[i], load[j] = j, load[j] + 1
+        np.testing.assert_array_equal(_greedy_core(values, admissible, capacity), expected)

@@ -887,12 +887,15 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
         if b == 1
         else [participants.iloc[i * n : (i + 1) * n].reset_index(drop=True) for i in range(b)]
     )
+    # Everyone lists three of INTERESTS and nothing else, so each cohort's interest_names
+    # is known without reading the column back (what the property would find).
     return [
         Cohort(
             participants=frame,
             spec=s,
             digital_domains=spec.digital_domains,
             leadership_domains=spec.leadership_domains,
+            _cache={"interest_names": INTERESTS},
         )
         for frame, s in zip(frames, specs, strict=True)
     ]

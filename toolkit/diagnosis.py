@@ -404,6 +404,9 @@ def _simulate(
     for n in sizes:
         per = chunk_size or max(1, math.ceil(sims / (4 * (workers or os.cpu_count() or 1))))
         tasks += [(n, list(range(s, min(s + per, sims)))) for s in range(0, sims, per)]
+    # Largest sizes first: a pool then ends on the cheap chunks, not with one worker busy on
+    # a big one (the order of the results does not matter: the table is sorted below).
+    tasks.sort(key=lambda task: -(task[0] or 0))
     bar = tqdm(total=sims * len(sizes), desc=desc, disable=not progress, unit="sim")
     results: list[dict] = []
     try:
