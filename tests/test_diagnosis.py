@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -334,3 +335,27 @@ def test_greedy_core_equals_the_sequential_greedy():
             if expected[i] < 0 and load[j] < capacity[j]:
                 expected[i], load[j] = j, load[j] + 1
         np.testing.assert_array_equal(_greedy_core(values, admissible, capacity), expected)
+
+
+def test_difference_in_means_batch_equals_one_at_a_time():
+    """DifferenceInMeans.batch (what a chunk of simulated pilots uses) gives exactly the
+    rows of calling the estimator on each data set: equal arm sizes (tested together),
+    unequal ones, a zero statistic, a one-value arm, and Welch tests (run one at a time)."""
+    design = _cadence_design(n=30)
+    datasets = design.batch([3, 4, 5, 6])
+    normal = TwoArmNormal(n=25, effect=0.3)
+    datasets += [normal(seed) for seed in range(6)]
+    datasets.append(normal(7).iloc[3:])  # unequal arms
+    datasets.append(pd.DataFrame({"arm": ["treatment", "control"] * 3, "outcome": [1.0] * 6}))
+    datasets.append(
+        pd.DataFrame({"arm": ["treatment"] + ["control"] * 3, "outcome": [1.0, 2, 3, 4]})
+    )
+    for outcome in ("mentee_gain", "outcome"):
+        usable = [d for d in datasets if outcome in d.columns]
+        for equal_var in (True, False):
+            estimator = DifferenceInMeans(outcome=outcome, equal_var=equal_var)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # scipy on the constant data set
+                batch = pd.DataFrame(estimator.batch(usable))
+                single = pd.DataFrame([estimator(d) for d in usable])
+            pd.testing.assert_frame_equal(batch, single, check_exact=True)
