@@ -306,15 +306,18 @@ def test_power_from_the_batched_path_equals_one_by_one_runs():
         assert batched.value("power") == single.value("power")
 
 
-def test_generated_cohorts_know_their_interest_names():
-    """generate_cohorts sets each cohort's interest_names without reading the column back
-    (a speed path of the simulated pilots); it equals what reading the column gives."""
+def test_generated_cohorts_know_their_roles_and_interest_names():
+    """generate_cohorts sets each cohort's role rows and interest_names without reading the
+    columns back (a speed path of the simulated pilots); they equal what reading gives."""
     from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
 
-    for n_e, n_r in ((3, 4), (40, 48)):
+    for n_e, n_r in ((1, 1), (3, 4), (40, 48)):
         for c in generate_cohorts(CohortSpec(n_mentees=n_e, n_mentors=n_r), [1, 2, 3]):
-            fresh = Cohort(participants=c.participants, spec=c.spec)  # reads the column
+            fresh = Cohort(participants=c.participants, spec=c.spec)  # reads the columns
             assert c.interest_names == fresh.interest_names
+            pd.testing.assert_frame_equal(c.mentors, fresh.mentors, check_exact=True)
+            pd.testing.assert_frame_equal(c.mentees, fresh.mentees, check_exact=True)
+            assert (c.mentors.role == "mentor").all() and (c.mentees.role == "mentee").all()
 
 
 def test_greedy_core_equals_the_sequential_greedy():

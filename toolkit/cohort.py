@@ -887,15 +887,20 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
         if b == 1
         else [participants.iloc[i * n : (i + 1) * n].reset_index(drop=True) for i in range(b)]
     )
-    # Everyone lists three of INTERESTS and nothing else, so each cohort's interest_names
-    # is known without reading the column back (what the property would find).
+    # What the cohort would find by reading its columns back, known here: its mentors are
+    # rows 0..n_r-1 and its mentees the rest (the slices Cohort._role_rows takes), and
+    # everyone lists three of INTERESTS and nothing else.
     return [
         Cohort(
             participants=frame,
             spec=s,
             digital_domains=spec.digital_domains,
             leadership_domains=spec.leadership_domains,
-            _cache={"interest_names": INTERESTS},
+            _cache={
+                ("rows", "mentor"): frame.iloc[0:n_r],
+                ("rows", "mentee"): frame.iloc[n_r:n],
+                "interest_names": INTERESTS,
+            },
         )
         for frame, s in zip(frames, specs, strict=True)
     ]
