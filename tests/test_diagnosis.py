@@ -362,3 +362,18 @@ def test_difference_in_means_batch_equals_one_at_a_time():
                 batch = pd.DataFrame(estimator.batch(usable))
                 single = pd.DataFrame([estimator(d) for d in usable])
             pd.testing.assert_frame_equal(batch, single, check_exact=True)
+
+
+def test_repeat_number_is_the_group_cumulative_count():
+    """The generator's e-mail de-duplication count (every simulated pilot draws a cohort)
+    equals pandas' group-by cumulative count, with and without cohort groups."""
+    from toolkit.cohort import _repeat_number
+
+    g = np.random.default_rng(0)
+    for t in range(100):
+        n = int(g.integers(1, 200))
+        local = np.array([f"a{int(x)}" for x in g.integers(0, 1 + t % 20, n)], dtype=object)
+        group = None if t % 2 else g.integers(0, 4, n)
+        keys = [local] if group is None else [group, local]
+        expected = pd.Series(local).groupby(keys).cumcount().to_numpy()
+        np.testing.assert_array_equal(_repeat_number(local, group), expected)
