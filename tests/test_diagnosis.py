@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -303,3 +304,76 @@ def test_power_from_the_batched_path_equals_one_by_one_runs():
         )
         pd.testing.assert_frame_equal(batched.simulations, single.simulations)
         assert batched.value("power") == single.value("power")
+
+
+def test_generated_cohorts_know_their_roles_and_interest_names():
+    """generate_cohorts sets each cohort's role rows and interest_names without reading the
+    columns back (a speed path of the simulated pilots); they equal what reading gives."""
+    from toolkit.cohort import Cohort, CohortSpec, generate_cohorts
+
+    for n_e, n_r in ((1, 1), (3, 4), (40, 48)):
+        for c in generate_cohorts(CohortSpec(n_mentees=n_e, n_mentors=n_r), [1, 2, 3]):
+            fresh = Cohort(participants=c.participants, spec=c.spec)  # reads the columns
+            assert c.interest_names == fresh.interest_names
+            pd.testing.assert_frame_equal(c.mentors, fresh.mentors, check_exact=True)
+            pd.testing.assert_frame_equal(c.mentees, fresh.mentees, check_exact=True)
+            assert (c.mentors.role == "mentor").all() and (c.mentees.role == "mentee").all()
+
+
+def test_greedy_core_equals_the_sequential_greedy():
+    """The greedy rounds (which a pilot's random matching runs on random keys) take the
+    pairs the sequential greedy takes: value descending, then lower mentee, then lower
+    mentor; with ties, inadmissible pairs and mentors of capacity 1 or 2."""
+    from toolkit.matching import _greedy_core
+
+    g = np.random.default_rng(0)
+    for t in range(300):
+        n_e, n_r = (int(k) for k in g.integers(1, 12, 2))
+        values = g.integers(0, 3, (n_e, n_r)).astype(np.float32) if t % 2 else g.random((n_e, n_r))
+        admissible = np.ones((n_e, n_r), bool) if t % 5 == 0 else g.random((n_e, n_r)) < 0.8
+        capacity = g.integers(1, 3, n_r)
+        expected, load = np.full(n_e, -1), np.zeros(n_r, int)
+        pairs = [(i, j) for i in range(n_e) for j in range(n_r) if admissible[i, j]]
+        for i, j in sorted(pairs, key=lambda p: (-float(values[p]), p[0], p[1])):
+            if expected[i] < 0 and load[j] < capacity[j]:
+                expected[i], load[j] = j, load[j] + 1
+        np.testing.assert_array_equal(_greedy_core(values, admissible, capacity), expected)
+
+
+def test_difference_in_means_batch_equals_one_at_a_time():
+    """DifferenceInMeans.batch (what a chunk of simulated pilots uses) gives exactly the
+    rows of calling the estimator on each data set: equal arm sizes (tested together),
+    unequal ones, a zero statistic, a one-value arm, and Welch tests (run one at a time)."""
+    design = _cadence_design(n=30)
+    datasets = design.batch([3, 4, 5, 6])
+    normal = TwoArmNormal(n=25, effect=0.3)
+    datasets += [normal(seed) for seed in range(6)]
+    datasets.append(normal(7).iloc[3:])  # unequal arms
+    datasets.append(pd.DataFrame({"arm": ["treatment", "control"] * 3, "outcome": [1.0] * 6}))
+    datasets.append(
+        pd.DataFrame({"arm": ["treatment"] + ["control"] * 3, "outcome": [1.0, 2, 3, 4]})
+    )
+    for outcome in ("mentee_gain", "outcome"):
+        usable = [d for d in datasets if outcome in d.columns]
+        for equal_var in (True, False):
+            estimator = DifferenceInMeans(outcome=outcome, equal_var=equal_var)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # scipy on the constant data set
+                batch = pd.DataFrame(estimator.batch(usable))
+                single = pd.DataFrame([estimator(d) for d in usable])
+            pd.testing.assert_frame_equal(batch, single, check_exact=True)
+
+
+def test_repeat_number_is_the_group_cumulative_count():
+    """The generator's e-mail de-duplication count (every simulated pilot draws a cohort)
+    equals pandas' group-by cumulative count, with and without cohort groups."""
+    from toolkit.cohort import _repeat_number
+
+    g = np.random.default_rng(0)
+    for t in range(100):
+        n = int(g.integers(1, 200))
+        local = np.array([f"a{int(x)}" for x in g.integers(0, 1 + t % 20, n)], dtype=object)
+        group = None if t % 2 else g.integers(0, 4, n)
+        keys = [local] if group is None else [group, local]
+        expected = pd.Series(local).groupby(keys).cumcount().to_numpy()
+        np.testing.assert_array_equal(_repeat_number(local, group), expected)

@@ -734,6 +734,22 @@ def _identity_draws(spec: CohortSpec, n: int) -> dict[str, np.ndarray]:
     return d
 
 
+def _repeat_number(local: np.ndarray, group: np.ndarray | None) -> np.ndarray:
+    """How many earlier rows of the same group have the same ``local`` (0 for the first):
+    a group-by cumulative count in row order, from one stable sort of integer keys."""
+    codes, uniques = pd.factorize(local)
+    key = codes.astype(np.int64)
+    if group is not None:
+        key = np.asarray(group, np.int64) * max(len(uniques), 1) + key
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    position = np.arange(key.size)
+    first = np.maximum.accumulate(np.where(np.r_[True, ranked[1:] != ranked[:-1]], position, 0))
+    dup = np.empty(key.size, np.int64)
+    dup[order] = position - first
+    return dup
+
+
 def _identities(
     spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray], group: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
@@ -781,8 +797,7 @@ def _identities(
         cols["first_slug"] + "." + cols["last_slug"],
         np.char.lower(ids.astype(str)).astype(object),
     )
-    keys = [local] if group is None else [group, local]
-    dup = pd.Series(local).groupby(keys).cumcount().to_numpy()
+    dup = _repeat_number(local, group)
     local = np.where(dup > 0, local + dup.astype(str).astype(object), local)
     return {
         "name": full,
@@ -887,12 +902,20 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
         if b == 1
         else [participants.iloc[i * n : (i + 1) * n].reset_index(drop=True) for i in range(b)]
     )
+    # What the cohort would find by reading its columns back, known here: its mentors are
+    # rows 0..n_r-1 and its mentees the rest (the slices Cohort._role_rows takes), and
+    # everyone lists three of INTERESTS and nothing else.
     return [
         Cohort(
             participants=frame,
             spec=s,
             digital_domains=spec.digital_domains,
             leadership_domains=spec.leadership_domains,
+            _cache={
+                ("rows", "mentor"): frame.iloc[0:n_r],
+                ("rows", "mentee"): frame.iloc[n_r:n],
+                "interest_names": INTERESTS,
+            },
         )
         for frame, s in zip(frames, specs, strict=True)
     ]

@@ -5,7 +5,9 @@ set from an integer seed (``n`` is the sample size, ``None`` for the design's de
 It may carry the true value it targets as ``design.estimand`` (a number, or a callable of
 ``n``). An **estimator** is any picklable callable ``estimator(data) -> row`` returning a
 mapping (or one-row frame) with ``estimate`` and, where it has them, ``se``, ``ci_low``,
-``ci_high`` and ``p_value``.
+``ci_high`` and ``p_value``. A design may also offer ``design.batch(seeds, n)`` (the data
+sets of several seeds at once) and an estimator ``estimator.batch(datasets)`` (their rows);
+element ``i`` of each must equal the one-at-a-time call exactly, and chunks then use them.
 
 :func:`diagnose` runs ``sims`` simulations, each from its own seed derived from the root
 seed and the simulation's index (never from worker state), so the same seed gives the same
@@ -129,10 +131,48 @@ class DifferenceInMeans:
     alpha: float = 0.05
     equal_var: bool = True
 
-    def __call__(self, data: pd.DataFrame) -> dict:
+    def _arms(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         arm = data[self.by].to_numpy()
         y = data[self.outcome].to_numpy(dtype=float)
-        a, b = y[arm == self.treatment], y[arm == self.control]
+        return y[arm == self.treatment], y[arm == self.control]
+
+    def __call__(self, data: pd.DataFrame) -> dict:
+        return self._test(*self._arms(data))
+
+    def batch(self, datasets: Sequence[pd.DataFrame]) -> list[dict]:
+        """``[self(data) for data in datasets]``: the tests of data sets with the same arm
+        sizes run as one call over rows (elementwise steps and per-row means, so the same
+        numbers); a data set whose statistic is 0 or whose arm has fewer than two values
+        runs on its own, and so does every Welch test (its p-values over an array of
+        degrees of freedom can differ from one-at-a-time ones in the last bit)."""
+        arms = [self._arms(data) for data in datasets]
+        out: list[dict | None] = [None] * len(arms)
+        shapes: dict[tuple[int, int], list[int]] = {}
+        for k, (a, b) in enumerate(arms):
+            if self.equal_var:
+                shapes.setdefault((a.size, b.size), []).append(k)
+        for (n_a, n_b), ks in shapes.items():
+            if len(ks) < 2 or min(n_a, n_b) < 2:
+                continue
+            a, b = np.stack([arms[k][0] for k in ks]), np.stack([arms[k][1] for k in ks])
+            res = stats.ttest_ind(a, b, axis=1, equal_var=self.equal_var)
+            est = a.mean(axis=1) - b.mean(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se = np.abs(est / res.statistic)
+            crit = stats.t.ppf(1 - self.alpha / 2, res.df)
+            low, high, p = est - crit * se, est + crit * se, np.asarray(res.pvalue)
+            for j, k in enumerate(ks):
+                if res.statistic[j] != 0:
+                    out[k] = {
+                        "estimate": est[j],
+                        "se": se[j],
+                        "ci_low": low[j],
+                        "ci_high": high[j],
+                        "p_value": float(p[j]),
+                    }
+        return [row if row is not None else self._test(*arms[k]) for k, row in enumerate(out)]
+
+    def _test(self, a: np.ndarray, b: np.ndarray) -> dict:
         res = stats.ttest_ind(a, b, equal_var=self.equal_var)
         est = a.mean() - b.mean()
         se = (
@@ -361,12 +401,19 @@ def _run_chunk(
             datasets = batch(seeds, n)
         except ToolkitError:  # let each simulation succeed or fail on its own below
             datasets = None
+    outs: list[Any] | None = None
+    estimate_all = getattr(estimator, "batch", None)
+    if datasets is not None and callable(estimate_all):
+        try:
+            outs = estimate_all(datasets)
+        except ToolkitError:  # let each estimate succeed or fail on its own below
+            outs = None
     rows = []
     for k, i in enumerate(indices):
         row: dict[str, Any] = {"n": n, "sim": int(i), "error": None}
         try:
             data = datasets[k] if datasets is not None else design(seeds[k], n)
-            out = estimator(data)
+            out = outs[k] if outs is not None else estimator(data)
         except ToolkitError as exc:  # an estimator refusing a data set is a result, not a crash
             row.update(dict.fromkeys(ROW_FIELDS, np.nan), error=str(exc))
         else:
@@ -404,6 +451,9 @@ def _simulate(
     for n in sizes:
         per = chunk_size or max(1, math.ceil(sims / (4 * (workers or os.cpu_count() or 1))))
         tasks += [(n, list(range(s, min(s + per, sims)))) for s in range(0, sims, per)]
+    # Largest sizes first: a pool then ends on the cheap chunks, not with one worker busy on
+    # a big one (the order of the results does not matter: the table is sorted below).
+    tasks.sort(key=lambda task: -(task[0] or 0))
     bar = tqdm(total=sims * len(sizes), desc=desc, disable=not progress, unit="sim")
     results: list[dict] = []
     try:

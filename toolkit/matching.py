@@ -299,15 +299,20 @@ def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarra
     Order: value descending, then lower mentee, then lower mentor position.
     """
     n_e, _ = values.shape
-    work = np.where(admissible, values.astype(np.float64), -np.inf)
+    work = (  # read only below: no copy when every pair is admissible
+        values.astype(np.float64, copy=False)
+        if admissible.all()
+        else np.where(admissible, values.astype(np.float64), -np.inf)
+    )
     mentor_of = np.full(n_e, -1, np.int64)
     cap_left = capacity.astype(np.int64).copy()
     free = np.asarray(admissible.any(axis=1))
+    has_nan = bool(np.isnan(work).any())
     while True:
         rows, cols = np.flatnonzero(free), np.flatnonzero(cap_left > 0)
         if rows.size == 0 or cols.size == 0:
             break
-        sub = work[np.ix_(rows, cols)]
+        sub = work if (rows.size, cols.size) == work.shape else work[np.ix_(rows, cols)]
         best = sub.argmax(axis=1)
         best_val = sub[np.arange(rows.size), best]
         live = best_val > -np.inf
@@ -315,11 +320,20 @@ def _greedy_core(values: np.ndarray, admissible: np.ndarray, capacity: np.ndarra
         if not live.any():
             break
         prop = np.flatnonzero(live)
-        col_vals = sub[:, best[prop]]
-        better = (col_vals > best_val[prop]) | (
-            (col_vals == best_val[prop]) & (np.arange(rows.size)[:, None] < prop[None, :])
-        )
-        accept = better.sum(axis=0) < cap_left[cols[best[prop]]]
+        left = cap_left[cols[best[prop]]]
+        # A mentor with one place left takes the proposal only if no free mentee ranks
+        # above it in the mentor's column: the column's first maximum is the proposer.
+        accept = sub.argmax(axis=0)[best[prop]] == prop
+        # the others count the mentees ranking above (as every mentor does if any value is
+        # NaN, which argmax would rank first)
+        more = np.flatnonzero((left > 1) | has_nan)
+        if more.size:
+            p = prop[more]
+            col_vals = sub[:, best[p]]
+            better = (col_vals > best_val[p]) | (
+                (col_vals == best_val[p]) & (np.arange(rows.size)[:, None] < p[None, :])
+            )
+            accept[more] = better.sum(axis=0) < left[more]
         i, j = rows[prop[accept]], cols[best[prop[accept]]]
         mentor_of[i] = j
         free[i] = False
