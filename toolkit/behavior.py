@@ -44,12 +44,16 @@ def _p(
     meaning: str,
     source: str = "assumption",
     *,
+    label: str,
     low: float | None = 0.0,
     high: float | None = None,
     plausible: tuple[float, float] | None = None,
     prior: tuple[str, float, float, str] | None = None,
 ) -> Any:
-    """A parameter field: default plus unit, meaning, source, allowed and plausible range.
+    """A parameter field: default plus unit, meaning, source, allowed and plausible range, and
+    ``label``: the parameter in plain words for sentences written to program designers
+    ("Which way it goes depends mostly on <label>", "if <label> is above 1.5"), a noun
+    phrase that reads in both places.
 
     ``plausible`` is the range a robustness analysis explores for an *assumption*; by
     default half to one and a half times the default, kept inside the allowed range.
@@ -71,6 +75,7 @@ def _p(
             "unit": unit,
             "meaning": meaning,
             "source": source,
+            "label": label,
             "low": low,
             "high": high,
             "plausible": tuple(float(x) for x in plausible),
@@ -97,6 +102,7 @@ class BehaviorModel(Spec):
         "assumption",
         high=1.0,
         plausible=(0.45, 0.65),
+        label="how well a typical pair fits",
     )
     quality_deep: float = _p(
         0.05,
@@ -106,6 +112,7 @@ class BehaviorModel(Spec):
         f"assumption ({_MONTOYA08}: actual similarity matters in no- or short-interaction "
         "settings and much less in existing relationships; the range allows no effect)",
         plausible=(0.0, 0.35),
+        label="how much similar values and personality improve a pair's fit",
     )
     quality_perceived: float = _p(
         0.35,
@@ -122,6 +129,7 @@ class BehaviorModel(Spec):
             "not that setting, decides; above 0 because perceived similarity raises attraction in"
             " every study Montoya et al. 2008 pool",
         ),
+        label="how much feeling alike improves a pair's fit",
     )
     perceived_actual: float = _p(
         0.2,
@@ -130,6 +138,7 @@ class BehaviorModel(Spec):
         "the pair perceives at the start",
         "assumption",
         plausible=(0.0, 1.0),
+        label="how much of their real similarity a new pair notices",
     )
     perceived_sd: float = _p(
         0.12,
@@ -138,6 +147,7 @@ class BehaviorModel(Spec):
         "- typical) (the pair's unobserved chemistry)",
         "assumption",
         plausible=(0.05, 0.2),
+        label="how much unseen chemistry varies between new pairs",
     )
     perceived_growth: float = _p(
         0.02,
@@ -148,6 +158,7 @@ class BehaviorModel(Spec):
         "rate not published)",
         high=1.0,
         plausible=(0.0, 0.05),
+        label="how fast pairs come to feel alike as they meet",
     )
     quality_surface: float = _p(
         0.05,
@@ -161,6 +172,7 @@ class BehaviorModel(Spec):
             "from none (Tuma & Dolan: demographic match not associated; the allowed range starts "
             "at 0) to three times the former hand setting 0.05",
         ),
+        label="how much a shared department, generation or gender improves fit",
     )
     quality_interests: float = _p(
         0.1,
@@ -168,6 +180,7 @@ class BehaviorModel(Spec):
         "Effect of shared personal interests on fit",
         "assumption",
         plausible=(0.0, 0.2),
+        label="how much shared interests improve fit",
     )
     quality_chemistry_sd: float = _p(
         0.08,
@@ -181,6 +194,7 @@ class BehaviorModel(Spec):
             "a quarter to twice the former hand setting 0.08, so the correlation targets, not "
             "that setting, decide; an SD is >= 0 by definition",
         ),
+        label="how much unexplained chemistry varies between pairs",
     )
     quality_start_weight: float = _p(
         0.5,
@@ -188,6 +202,7 @@ class BehaviorModel(Spec):
         "Share of the gap from neutral (0.5) to fit already present at the start",
         "assumption",
         high=1.0,
+        label="how much of its fit a pair has from the first meeting",
     )
     quality_approach: float = _p(
         0.2,
@@ -195,9 +210,14 @@ class BehaviorModel(Spec):
         "How far one held meeting moves quality toward fit",
         "assumption",
         high=1.0,
+        label="how fast each meeting builds the relationship",
     )
     quality_noise_sd: float = _p(
-        0.03, "quality (0-1)", "SD of the change in quality at a held meeting", "assumption"
+        0.03,
+        "quality (0-1)",
+        "SD of the change in quality at a held meeting",
+        "assumption",
+        label="how much a single meeting's effect on the relationship varies",
     )
     quality_decay: float = _p(
         0.045,
@@ -212,9 +232,15 @@ class BehaviorModel(Spec):
             "a third to twice the former hand setting 0.045, so the frequency-support and closure"
             " targets decide; a decay rate is >= 0 by definition",
         ),
+        label="how fast the relationship fades in a week without a meeting",
     )
     quality_floor: float = _p(
-        0.2, "quality (0-1)", "Level quality decays toward without contact", "assumption", high=1.0
+        0.2,
+        "quality (0-1)",
+        "Level quality decays toward without contact",
+        "assumption",
+        high=1.0,
+        label="the level a relationship fades to without contact",
     )
     quality_training: float = _p(
         0.03,
@@ -224,6 +250,7 @@ class BehaviorModel(Spec):
         low=-0.1,
         high=0.1,
         plausible=(-0.1, 0.1),
+        label="how much mentor training improves fit",
     )
     quality_agenda: float = _p(
         0.02,
@@ -233,6 +260,7 @@ class BehaviorModel(Spec):
         low=-0.1,
         high=0.1,
         plausible=(-0.1, 0.1),
+        label="how much a mentee-led agenda improves fit",
     )
     quality_virtual_penalty: float = _p(
         0.2,
@@ -242,6 +270,7 @@ class BehaviorModel(Spec):
         low=-0.5,
         high=1.0,
         plausible=(-0.5, 1.0),
+        label="how much slower relationships build over video",
     )
 
     # --- meetings: held with a probability rising with engagement, falling with load
@@ -259,9 +288,13 @@ class BehaviorModel(Spec):
             "around the former hand setting 2.0: no published rate for workplace pairs, so the "
             "closure and frequency targets decide",
         ),
+        label="how likely a scheduled meeting is to happen",
     )
     meet_engagement: float = _p(
-        3.0, "log-odds per unit engagement", "Effect of engagement on holding a meeting"
+        3.0,
+        "log-odds per unit engagement",
+        "Effect of engagement on holding a meeting",
+        label="how much engagement helps meetings happen",
     )
     meet_overload: float = _p(
         1.0,
@@ -269,11 +302,13 @@ class BehaviorModel(Spec):
         "Effect of realised contact load beyond availability (recent monthly meeting hours / "
         "the scarcer partner's available hours - 1, >= 0)",
         plausible=(0.0, 2.0),
+        label="how much meeting more than people have time for makes meetings lapse",
     )
     meet_misfit: float = _p(
         1.0,
         "log-odds per unit misfit",
         "Effect of schedule misfit (1 - schedule_fit: time-zone gap, availability)",
+        label="how much clashing schedules make meetings lapse",
     )
     meet_gap: float = _p(
         0.25,
@@ -281,6 +316,7 @@ class BehaviorModel(Spec):
         "Drop in the chance of holding a scheduled meeting per week since the last meeting "
         "held, beyond contact_grace_weeks (contact fades: pairs drift apart)",
         plausible=(0.0, 0.6),
+        label="how much each week without contact makes the next meeting less likely",
     )
     contact_grace_weeks: float = _p(
         4.0,
@@ -288,6 +324,7 @@ class BehaviorModel(Spec):
         "Weeks without a meeting before missed contact starts to weigh on "
         "meetings and closure (a month without contact is ordinary)",
         plausible=(2.0, 8.0),
+        label="how many weeks without a meeting pass before contact starts to fade",
     )
     load_memory_weeks: float = _p(
         4.0,
@@ -295,6 +332,7 @@ class BehaviorModel(Spec):
         "Memory of realised contact hours (exponential smoothing) when judging overload",
         low=1.0,
         plausible=(2.0, 8.0),
+        label="how long people remember a heavy run of meetings",
     )
     meet_virtual: float = _p(
         0.4,
@@ -304,6 +342,7 @@ class BehaviorModel(Spec):
         low=-1.0,
         high=1.0,
         plausible=(-1.0, 1.0),
+        label="how much easier video meetings are to hold",
     )
     meet_agenda: float = _p(
         0.2,
@@ -313,6 +352,7 @@ class BehaviorModel(Spec):
         low=-1.0,
         high=1.0,
         plausible=(-1.0, 1.0),
+        label="how much a structured agenda helps meetings happen",
     )
 
     # --- engagement: up with good meetings, goals, recognition; down with misses, overload
@@ -323,8 +363,14 @@ class BehaviorModel(Spec):
         "assumption",
         high=1.0,
         plausible=(0.5, 0.7),
+        label="how engaged pairs are at the start",
     )
-    engagement_sd: float = _p(0.12, "engagement (0-1)", "SD of engagement at the start")
+    engagement_sd: float = _p(
+        0.12,
+        "engagement (0-1)",
+        "SD of engagement at the start",
+        label="how much starting engagement varies",
+    )
     engagement_goals: float = _p(
         0.05,
         "engagement (0-1)",
@@ -333,6 +379,7 @@ class BehaviorModel(Spec):
         low=-0.1,
         high=0.1,
         plausible=(-0.1, 0.1),
+        label="how much written goals raise starting engagement",
     )
     engagement_recognition: float = _p(
         0.03,
@@ -342,6 +389,7 @@ class BehaviorModel(Spec):
         low=-0.1,
         high=0.1,
         plausible=(-0.1, 0.1),
+        label="how much recognition raises starting engagement",
     )
     engagement_contact: float = _p(
         0.01,
@@ -350,6 +398,7 @@ class BehaviorModel(Spec):
         "engaged), so a meeting at the cohort's typical fit does not lower engagement",
         "assumption (no source says a typical meeting lowers engagement)",
         plausible=(0.0, 0.03),
+        label="how much simply meeting keeps a pair engaged",
     )
     engagement_meeting: float = _p(
         0.1,
@@ -358,6 +407,7 @@ class BehaviorModel(Spec):
         "quality above quality_base, the fit of a typical pair (a better than typical meeting "
         "raises engagement, a worse one lowers it)",
         plausible=(0.0, 0.2),
+        label="how much a good meeting raises engagement",
     )
     engagement_lever_meeting: float = _p(
         0.01,
@@ -367,6 +417,7 @@ class BehaviorModel(Spec):
         low=-0.05,
         high=0.05,
         plausible=(-0.05, 0.05),
+        label="how much goals and recognition add to each meeting",
     )
     engagement_miss: float = _p(
         0.03,
@@ -375,6 +426,7 @@ class BehaviorModel(Spec):
         "meetings costs what missing one hour-long meeting does)",
         "assumption (no published size; the range includes a negligible cost)",
         plausible=(0.0, 0.08),
+        label="how much engagement a missed meeting costs",
     )
     engagement_overload: float = _p(
         0.03,
@@ -382,6 +434,7 @@ class BehaviorModel(Spec):
         "Loss at a meeting held while overloaded, per hour and unit of overload (a state "
         "of recent load, not a weekly drain)",
         plausible=(0.0, 0.06),
+        label="how much engagement meeting while overloaded costs",
     )
 
     # --- availability: the hours people can give (a cohort parameter with a prior)
@@ -394,6 +447,7 @@ class BehaviorModel(Spec):
         "assumption (no published figure for reverse-mentoring mentees; two to twelve hours "
         "a month spans one short meeting to three hours a week)",
         plausible=(2.0, 12.0),
+        label="the hours a month mentees can give",
     )
     mentor_hours_month: float = _p(
         6.0,
@@ -402,6 +456,7 @@ class BehaviorModel(Spec):
         "relative availability from the cohort, as for mentees",
         "assumption (no published figure)",
         plausible=(2.0, 12.0),
+        label="the hours a month mentors can give",
     )
 
     # --- closure: weekly hazard falling with quality and engagement, rising with misses
@@ -420,12 +475,19 @@ class BehaviorModel(Spec):
             "weekly log-odds -8.5 to -3.5 (about 0.5% to 55% of average pairs ending on their own"
             " in 26 weeks) around the former hand setting -6.0, so the closure targets decide",
         ),
+        label="how often relationships end on their own",
     )
     closure_quality: float = _p(
-        5.0, "log-odds per unit quality", "Effect of quality below 0.5 on the weekly hazard"
+        5.0,
+        "log-odds per unit quality",
+        "Effect of quality below 0.5 on the weekly hazard",
+        label="how strongly a poor relationship drives closure",
     )
     closure_engagement: float = _p(
-        3.0, "log-odds per unit engagement", "Effect of engagement below 0.5 on the hazard"
+        3.0,
+        "log-odds per unit engagement",
+        "Effect of engagement below 0.5 on the hazard",
+        label="how strongly lost engagement drives closure",
     )
     closure_outside: float = _p(
         -5.3,
@@ -445,6 +507,7 @@ class BehaviorModel(Spec):
             "26 weeks) around the former hand setting -5.3, so the closure and attribution "
             "targets decide",
         ),
+        label="how often outside events (a move, a new role) end a pair",
     )
     closure_outside_pressure: float = _p(
         0.5,
@@ -455,6 +518,7 @@ class BehaviorModel(Spec):
         "published; the range includes none)",
         low=None,
         plausible=(0.0, 1.0),
+        label="how much time pressure adds to outside endings",
     )
     closure_gap: float = _p(
         0.12,
@@ -464,6 +528,7 @@ class BehaviorModel(Spec):
         "assumption (DeWit et al. 2016 and the 90-day inactivity rules of platforms show "
         "that pairs close after long silences; the rate is not published)",
         plausible=(0.0, 0.3),
+        label="how much each week without contact adds to the chance of closing",
     )
 
     # --- learning, both ways, with diminishing returns
@@ -482,6 +547,7 @@ class BehaviorModel(Spec):
             " 0 because mentoring does not unteach (every pooled effect in Raposa et al. 2019 is "
             ">= 0)",
         ),
+        label="how much a mentee learns per meeting",
     )
     learn_mentor: float = _p(
         0.015,
@@ -490,6 +556,7 @@ class BehaviorModel(Spec):
         "mentor's goal domains the mentor learns per meeting at quality 1",
         "assumption",
         high=1.0,
+        label="how much a mentor learns per meeting",
     )
     learn_minutes_elasticity: float = _p(
         0.5,
@@ -497,6 +564,7 @@ class BehaviorModel(Spec):
         "Learning per meeting scales with (minutes / 60) ** elasticity",
         "assumption (diminishing returns to longer meetings)",
         high=1.0,
+        label="how much longer meetings add to learning",
     )
     learn_goals: float = _p(
         0.2,
@@ -506,6 +574,7 @@ class BehaviorModel(Spec):
         low=-0.5,
         high=1.0,
         plausible=(-0.5, 1.0),
+        label="how much written goals add to learning",
     )
     learn_agenda: float = _p(
         0.25,
@@ -515,6 +584,7 @@ class BehaviorModel(Spec):
         low=-0.5,
         high=1.0,
         plausible=(-0.5, 1.0),
+        label="how much a mentee-led agenda adds to the mentee's learning",
     )
     learn_training: float = _p(
         0.15,
@@ -524,6 +594,7 @@ class BehaviorModel(Spec):
         low=-0.5,
         high=1.0,
         plausible=(-0.5, 1.0),
+        label="how much mentor training adds to the mentee's learning",
     )
 
     # --- surveys (five-point Likert) and their measurement error
@@ -541,6 +612,7 @@ class BehaviorModel(Spec):
             "0.4 to 1.6 Likert points (+-60% of the former hand setting 1.0), so the screening "
             "targets decide; an SD is >= 0 by definition",
         ),
+        label="how noisy check-in ratings are",
     )
     rating_quality_weight: float = _p(
         0.5,
@@ -549,9 +621,13 @@ class BehaviorModel(Spec):
         "check-in survey rating reflects",
         high=1.0,
         plausible=(0.2, 0.8),
+        label="how much check-in ratings reflect the relationship (not engagement)",
     )
     skill_noise_sd: float = _p(
-        0.5, "Likert points", "Error of a self-rated skill around 1 + 4 * skill"
+        0.5,
+        "Likert points",
+        "Error of a self-rated skill around 1 + 4 * skill",
+        label="how noisy self-rated skills are",
     )
     satisfaction_noise_sd: float = _p(
         0.9,
@@ -565,6 +641,7 @@ class BehaviorModel(Spec):
             "0.4 to 1.6 Likert points around the former hand setting 0.9, so the quality-"
             "satisfaction target decides; an SD is >= 0 by definition",
         ),
+        label="how much satisfaction varies for other reasons",
     )
     support_noise_sd: float = _p(
         0.5,
@@ -578,6 +655,7 @@ class BehaviorModel(Spec):
             "0.2 to 1.0 Likert points (+-60% of the former hand setting 0.5), so the frequency-"
             "support target decides; an SD is >= 0 by definition",
         ),
+        label="how much rated support varies for other reasons",
     )
 
     # --- endings: what an early ending does to the people in it
@@ -588,6 +666,7 @@ class BehaviorModel(Spec):
         "assumption (early-terminated matches fare worse: Grossman & Rhodes 2002, Am J "
         "Community Psychol 30:199; size not published)",
         plausible=(0.0, 1.0),
+        label="how much an early ending lowers satisfaction",
     )
     ending_gain_retention: float = _p(
         0.8,
@@ -595,6 +674,7 @@ class BehaviorModel(Spec):
         "Share of what was learned that is kept after an early ending",
         high=1.0,
         plausible=(0.5, 1.0),
+        label="how much learning is kept after an early ending",
     )
     ending_setback: float = _p(
         0.005,
@@ -603,6 +683,7 @@ class BehaviorModel(Spec):
         "assumption (youths in matches ended within 3 months declined on "
         "some outcomes: Grossman & Rhodes 2002; size for workplace skills not published)",
         plausible=(0.0, 0.02),
+        label="how much an early ending sets skills back",
     )
     rematch_acceptance: float = _p(
         0.7,
@@ -612,6 +693,7 @@ class BehaviorModel(Spec):
         "assumption (no published rate for workplace programs)",
         high=1.0,
         plausible=(0.3, 1.0),
+        label="how willing mentees are to take a new mentor",
     )
 
     # --- coordinator actions and time costs
@@ -624,6 +706,7 @@ class BehaviorModel(Spec):
         low=-0.2,
         high=0.5,
         plausible=(-0.05, 0.15),
+        label="how much coaching raises engagement",
     )
     coach_quality: float = _p(
         0.15,
@@ -632,6 +715,7 @@ class BehaviorModel(Spec):
         "assumption (no published size; the range includes no effect)",
         high=1.0,
         plausible=(0.0, 0.3),
+        label="how much coaching repairs a relationship",
     )
     coach_contact: float = _p(
         0.5,
@@ -641,19 +725,53 @@ class BehaviorModel(Spec):
         "assumption",
         high=1.0,
         plausible=(0.0, 1.0),
+        label="how much coaching reconnects a pair that lost contact",
     )
-    checkin_minutes: float = _p(15.0, "coordinator minutes", "Coordinator time per check-in")
-    survey_minutes: float = _p(5.0, "minutes per person", "Participant time per check-in")
-    coach_hours: float = _p(1.0, "coordinator hours", "Coordinator time per coaching")
+    checkin_minutes: float = _p(
+        15.0,
+        "coordinator minutes",
+        "Coordinator time per check-in",
+        label="the coordinator's time per check-in",
+    )
+    survey_minutes: float = _p(
+        5.0,
+        "minutes per person",
+        "Participant time per check-in",
+        label="the participants' time per check-in",
+    )
+    coach_hours: float = _p(
+        1.0,
+        "coordinator hours",
+        "Coordinator time per coaching",
+        label="the coordinator's time per coaching",
+    )
     coach_participant_hours: float = _p(
-        0.5, "hours per person", "Mentee and mentor time per coaching"
+        0.5,
+        "hours per person",
+        "Mentee and mentor time per coaching",
+        label="the pair's time per coaching",
     )
-    rematch_hours: float = _p(2.0, "coordinator hours", "Coordinator time per rematch")
-    close_hours: float = _p(0.5, "coordinator hours", "Coordinator time per closure on flag")
+    rematch_hours: float = _p(
+        2.0,
+        "coordinator hours",
+        "Coordinator time per rematch",
+        label="the coordinator's time per rematch",
+    )
+    close_hours: float = _p(
+        0.5,
+        "coordinator hours",
+        "Coordinator time per closure on flag",
+        label="the coordinator's time per closure",
+    )
     agenda_prep_minutes: float = _p(
-        15.0, "mentee minutes per meeting", "Mentee preparation for a mentee-led agenda"
+        15.0,
+        "mentee minutes per meeting",
+        "Mentee preparation for a mentee-led agenda",
+        label="the mentee's preparation time per meeting with an agenda",
     )
-    training_hours: float = _p(4.0, "mentor hours", "One-off mentor training time")
+    training_hours: float = _p(
+        4.0, "mentor hours", "One-off mentor training time", label="the mentor's training time"
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -675,13 +793,14 @@ class BehaviorModel(Spec):
 
     @classmethod
     def label(cls, name: str) -> str:
-        """The parameter ``name`` in plain words (:data:`LABELS`); any other input's name
-        is returned as it is.
+        """The parameter ``name`` in plain words (its field's ``label``); any other input's
+        name is returned as it is.
 
         >>> BehaviorModel.label("closure_engagement")
         'how strongly lost engagement drives closure'
         """
-        return LABELS.get(name, name)
+        field_ = {f.name: f for f in fields(cls)}.get(name)
+        return field_.metadata["label"] if field_ is not None else name
 
     @classmethod
     def assumptions(cls) -> list[str]:
@@ -773,82 +892,6 @@ class BehaviorModel(Spec):
                 }
             )
         return pd.DataFrame(rows)
-
-
-#: The plain-language name of every parameter (one declaration each), for sentences written to
-#: program designers: "Which way it goes depends mostly on <label> and <label>", "if <label> is
-#: above 1.5". A noun phrase that reads in both places; :meth:`BehaviorModel.label` looks it up.
-LABELS: dict[str, str] = {
-    "quality_base": "how well a typical pair fits",
-    "quality_deep": "how much similar values and personality improve a pair's fit",
-    "quality_perceived": "how much feeling alike improves a pair's fit",
-    "perceived_actual": "how much of their real similarity a new pair notices",
-    "perceived_sd": "how much unseen chemistry varies between new pairs",
-    "perceived_growth": "how fast pairs come to feel alike as they meet",
-    "quality_surface": "how much a shared department, generation or gender improves fit",
-    "quality_interests": "how much shared interests improve fit",
-    "quality_chemistry_sd": "how much unexplained chemistry varies between pairs",
-    "quality_start_weight": "how much of its fit a pair has from the first meeting",
-    "quality_approach": "how fast each meeting builds the relationship",
-    "quality_noise_sd": "how much a single meeting's effect on the relationship varies",
-    "quality_decay": "how fast the relationship fades in a week without a meeting",
-    "quality_floor": "the level a relationship fades to without contact",
-    "quality_training": "how much mentor training improves fit",
-    "quality_agenda": "how much a mentee-led agenda improves fit",
-    "quality_virtual_penalty": "how much slower relationships build over video",
-    "meet_base": "how likely a scheduled meeting is to happen",
-    "meet_engagement": "how much engagement helps meetings happen",
-    "meet_overload": "how much meeting more than people have time for makes meetings lapse",
-    "meet_misfit": "how much clashing schedules make meetings lapse",
-    "meet_gap": "how much each week without contact makes the next meeting less likely",
-    "contact_grace_weeks": "how many weeks without a meeting pass before contact starts to fade",
-    "load_memory_weeks": "how long people remember a heavy run of meetings",
-    "meet_virtual": "how much easier video meetings are to hold",
-    "meet_agenda": "how much a structured agenda helps meetings happen",
-    "engagement_base": "how engaged pairs are at the start",
-    "engagement_sd": "how much starting engagement varies",
-    "engagement_goals": "how much written goals raise starting engagement",
-    "engagement_recognition": "how much recognition raises starting engagement",
-    "engagement_contact": "how much simply meeting keeps a pair engaged",
-    "engagement_meeting": "how much a good meeting raises engagement",
-    "engagement_lever_meeting": "how much goals and recognition add to each meeting",
-    "engagement_miss": "how much engagement a missed meeting costs",
-    "engagement_overload": "how much engagement meeting while overloaded costs",
-    "mentee_hours_month": "the hours a month mentees can give",
-    "mentor_hours_month": "the hours a month mentors can give",
-    "closure_base": "how often relationships end on their own",
-    "closure_quality": "how strongly a poor relationship drives closure",
-    "closure_engagement": "how strongly lost engagement drives closure",
-    "closure_outside": "how often outside events (a move, a new role) end a pair",
-    "closure_outside_pressure": "how much time pressure adds to outside endings",
-    "closure_gap": "how much each week without contact adds to the chance of closing",
-    "learn_mentee": "how much a mentee learns per meeting",
-    "learn_mentor": "how much a mentor learns per meeting",
-    "learn_minutes_elasticity": "how much longer meetings add to learning",
-    "learn_goals": "how much written goals add to learning",
-    "learn_agenda": "how much a mentee-led agenda adds to the mentee's learning",
-    "learn_training": "how much mentor training adds to the mentee's learning",
-    "rating_noise_sd": "how noisy check-in ratings are",
-    "rating_quality_weight": "how much check-in ratings reflect the relationship (not engagement)",
-    "skill_noise_sd": "how noisy self-rated skills are",
-    "satisfaction_noise_sd": "how much satisfaction varies for other reasons",
-    "support_noise_sd": "how much rated support varies for other reasons",
-    "ending_satisfaction": "how much an early ending lowers satisfaction",
-    "ending_gain_retention": "how much learning is kept after an early ending",
-    "ending_setback": "how much an early ending sets skills back",
-    "rematch_acceptance": "how willing mentees are to take a new mentor",
-    "coach_engagement": "how much coaching raises engagement",
-    "coach_quality": "how much coaching repairs a relationship",
-    "coach_contact": "how much coaching reconnects a pair that lost contact",
-    "checkin_minutes": "the coordinator's time per check-in",
-    "survey_minutes": "the participants' time per check-in",
-    "coach_hours": "the coordinator's time per coaching",
-    "coach_participant_hours": "the pair's time per coaching",
-    "rematch_hours": "the coordinator's time per rematch",
-    "close_hours": "the coordinator's time per closure",
-    "agenda_prep_minutes": "the mentee's preparation time per meeting with an agenda",
-    "training_hours": "the mentor's training time",
-}
 
 
 _DOC_START = "<!-- parameters:start (generated by toolkit.behavior.update_model_doc) -->"
