@@ -11,11 +11,14 @@ import pytest
 from toolkit.ensemble import Ensemble
 from toolkit.fitting import (
     FIT_PARAMETERS,
+    HELD_OUT,
     ProgramShape,
     _weighted_quantiles,
     abc_posterior,
     calibration_check,
+    coverage_gate,
     fit_program,
+    gate_false_flag,
     reference_table,
     simulate_programs,
     synthetic_logs,
@@ -61,7 +64,16 @@ def test_the_reference_table_is_cached_under_its_fingerprint(fitted, cache):
     pd.testing.assert_frame_equal(again.theta, ref.theta, check_dtype=False)
     other = reference_table(ref.shape, ref.spec, points=POINTS, seed=2, cache=False, progress=False)
     assert other.fingerprint != ref.fingerprint
-    assert ref.held_out.sum() == 200 and len(ref.theta) == POINTS + 200
+    assert ref.held_out.sum() == HELD_OUT and len(ref.theta) == POINTS + HELD_OUT
+
+
+def test_the_fingerprint_changes_with_the_held_out_count(fitted):
+    """A table cached with another number of held-out programs (200 before) is not reused."""
+    from toolkit.fitting import _fingerprint
+
+    ref = fitted[1].reference
+    fp = [_fingerprint(ref.shape, ref.spec, ref.prior, POINTS, n, 1) for n in (200, HELD_OUT)]
+    assert fp[1] == ref.fingerprint and fp[0] != fp[1]
 
 
 def test_a_fit_writes_an_ensemble_studies_accept_and_a_report(fitted, tmp_path):
@@ -139,6 +151,112 @@ def test_regression_adjustment_narrows_the_posterior_and_keeps_coverage(fitted):
     assert abs(out[True][1] - 0.9) < 0.05
 
 
+@pytest.mark.parametrize("rows", [2, 3, 7])
+def test_the_chunked_calibration_pass_equals_one_batch(fitted, monkeypatch, rows):
+    """The held-out programs fitted a few rows at a time give exactly (bit for bit) what one
+    batch gives: posterior draws, weights, distances, the calibration table and the joint
+    threshold. 3 rows leave a remainder of one row (1,000 = 333 x 3 + 1), merged into the
+    last chunk."""
+    import numpy as np
+
+    import toolkit.fitting as fitting
+
+    ref = fitted[1].reference
+    _, sums = ref.test
+    some = sums[:101]
+
+    def both():
+        out = [abc_posterior(ref, some, adjust=a) for a in (True, False)]
+        return out, fitting._calibration(ref, None)
+
+    monkeypatch.setattr(fitting, "_abc_rows", lambda *a: 10**9)
+    whole, (table, h) = both()
+    calls = []
+    real = fitting._row_chunks
+    monkeypatch.setattr(fitting, "_abc_rows", lambda *a: rows)
+    monkeypatch.setattr(fitting, "_row_chunks", lambda n, step: calls.append(n) or real(n, step))
+    parts, (table_c, h_c) = both()
+    assert calls and all(len(real(n, rows)) >= n // rows > 1 for n in calls)
+    for a, b in zip(whole, parts, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    pd.testing.assert_frame_equal(table, table_c, check_exact=True)
+    np.testing.assert_array_equal(h, h_c)
+
+
+def test_the_gate_counts_five_points_off_as_within():
+    import numpy as np
+
+    n = 1000
+    theta = np.zeros((n, 3))
+    # parameter j: 550, 551 and 500 of 1,000 inside the 50% interval; 900 inside the 90%
+    inside50 = np.arange(n)[:, None] < np.array([550, 551, 500])
+    inside90 = np.broadcast_to(np.arange(n)[:, None] < 900, inside50.shape)
+    q = np.stack(
+        [
+            np.where(inside90, -2.0, 1.0),
+            np.where(inside50, -1.0, 1.0),
+            np.where(inside50, 1.0, 2.0),
+            np.where(inside90, 2.0, 3.0),
+        ]
+    )
+    cov50, cov90, ok = coverage_gate(theta, q)
+    assert list(cov50) == [0.55, 0.551, 0.5] and list(cov90) == [0.9, 0.9, 0.9]
+    assert list(ok) == [True, False, True]
+
+
+def test_the_docstring_states_the_gates_false_flag_rate():
+    import toolkit.fitting as fitting
+
+    off50, off90, either = gate_false_flag(HELD_OUT)
+    assert HELD_OUT == 1000 and "HELD_OUT` = 1,000" in fitting.__doc__
+    assert f"{either:.2%} per parameter" in fitting.__doc__  # 0.14%
+    small = f"{off90:.0e}".replace("e-0", "e-")  # 3e-7
+    assert f"({off50:.3%} from the 50% interval, {small} from the 90% one)" in (
+        " ".join(fitting.__doc__.split())
+    )
+    assert f"at most {7 * off50:.1%} that any of the 7" in fitting.__doc__  # 1.0%
+    assert either < 0.002 and 1 - (1 - either) ** len(FIT_PARAMETERS) < 0.01
+    # at 200 programs the gate flagged a calibrated parameter 14.7% of the time
+    assert round(gate_false_flag(200)[2], 3) == 0.147
+
+
+@pytest.mark.parametrize("programs", [200, HELD_OUT])
+def test_a_perfectly_calibrated_posterior_is_flagged_at_the_stated_rate(programs):
+    """A toy whose posterior is exactly calibrated (theta ~ N(0, 1), one observation
+    x ~ N(theta, 1), posterior N(x / 2, 1 / 2) and its exact quantiles) goes through the gate
+    in 1,000 independent replicates of ``programs`` held-out programs x 7 independent
+    parameters. The number of flagged parameters is Binomial(7,000, p) with p the stated
+    rate (:func:`gate_false_flag`); the test accepts the central region of that
+    distribution whose two tails together hold less than 1e-3 (computed below), so a
+    correct gate and rate fail it with probability below 1e-3, and a rate off by a third at
+    200 programs (or a gate that never flags, or flags 3 times too often at 1,000) fails."""
+    import numpy as np
+    from scipy.stats import binom, norm
+
+    reps, params = 1000, len(FIT_PARAMETERS)
+    p = gate_false_flag(programs)[2]
+    trials = reps * params
+    lo = int(binom.ppf(5e-4, trials, p))  # P(F < lo) <= 5e-4
+    hi = int(binom.isf(5e-4, trials, p))  # P(F > hi) <= 5e-4
+    false_failure = binom.cdf(lo - 1, trials, p) + binom.sf(hi, trials, p)
+    assert false_failure < 1e-3
+    gen = np.random.default_rng(20)
+    z = norm.ppf([0.05, 0.25, 0.75, 0.95])[:, None, None]
+    flagged = 0
+    for _ in range(reps):
+        theta = gen.normal(size=(programs, params))
+        x = theta + gen.normal(size=theta.shape)
+        q = x / 2 + np.sqrt(0.5) * z
+        flagged += int((~coverage_gate(theta, q)[2]).sum())
+    assert lo <= flagged <= hi, (flagged, lo, hi, trials * p)
+    # the acceptance region is narrow enough to tell the stated rate from a wrong one
+    if programs == 200:
+        assert hi < trials * p * 4 / 3 and lo > trials * p * 2 / 3
+    else:
+        assert lo >= 1 and hi < trials * p * 3
+
+
 def test_parameters_whose_coverage_fails_keep_their_prior(fitted):
     logs, result = fitted
     # with very few accepted programs the adjustment overfits and intervals are too narrow
@@ -173,7 +291,7 @@ def test_recovery_known_parameters_are_covered_at_the_rate_the_check_says(fitted
     t = truth.to_numpy()
     inside = (q[0] <= t) & (t <= q[1])
     # pooled over parameters; the binomial SE of a pooled rate of 150 x 7 is about 1 point,
-    # and the check's own rate (200 programs) about 2 points
+    # and the check's own rate (1,000 programs x 7) under half a point
     assert abs(inside.mean() - calib["coverage_90"].mean()) < 0.05, (inside.mean(0), calib)
 
 
