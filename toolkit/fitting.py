@@ -34,8 +34,10 @@ The method (simulation-based inference with a numpy core, no torch):
    coverage is more than 5 points from nominal is not calibrated: its posterior is not
    reported as a finding about the program, and in the written ensemble it keeps its
    prior (:func:`fit_program`). The gate is :func:`coverage_gate`; the held-out programs
-   are fitted a chunk of rows at a time (:func:`_abc_chunks`, about 64 MB of arrays per
-   chunk), with results identical to one batch.
+   are fitted a chunk of rows at a time (:func:`_abc_chunks`, at most about 64 MB of
+   arrays per chunk), with results identical to one batch: for the example program's
+   table (10,000 + 1,000 programs, 24 summaries, 2,000 accepted) the pass's traced peak
+   is 48 MB, against 1.3 GB in one batch (``benchmarks/bench_fit.checks_peak``).
 
 **How many held-out programs.** For a perfectly calibrated parameter each held-out
 program's true value falls inside its 50% interval with probability 0.5 and inside its
