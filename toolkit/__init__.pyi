@@ -157,9 +157,13 @@ from .diagnosis import (
     SimulatorDesign,
     TwoArmNormal,
     assurance,
+    diagnosand_table,
     diagnosands,
     diagnose,
+    mde_table,
     power_curve,
+    power_table,
+    required_size,
     simulation_seed,
     t_test_power,
 )
