@@ -439,7 +439,7 @@ def test_model_card_tables(runs):
 
 
 def test_model_card_counts_calibrated_and_assumed_parameters():
-    from toolkit.studies.model_card import parameter_summary
+    from toolkit.calibration import parameter_summary
 
     table = pd.DataFrame(
         {

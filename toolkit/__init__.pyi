@@ -122,6 +122,7 @@ from .history_matching import (
 from .calibration import (
     CALIBRATION_SEED,
     CHECKS,
+    NARROWED,
     SCREEN_LEAD_WEEKS,
     SIMULATED_TARGETS,
     TargetSimulator,
@@ -131,8 +132,11 @@ from .calibration import (
     calibration_targets,
     history_targets,
     load_ensemble,
+    narrowing_table,
+    parameter_summary,
     simulate_targets,
     stale_inputs,
+    target_count,
 )
 from .analysis import (
     AnalysisWarning,
