@@ -41,6 +41,7 @@ from toolkit.studies._assurance import arm_effects, assurance_table, design, ref
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import pairs_cohort
 from toolkit.studies._params import Cadence, ModelsGroup, Policy
+from toolkit.studies._words import OUTCOME_NAMES
 
 __all__ = [
     "STUDY",
@@ -60,11 +61,12 @@ __all__ = [
 ]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
-OUTCOMES = {
-    "completed": ("completion", 100.0, "percentage points"),
-    "mentee_gain": ("the mentee's digital gain", 1.0, "skill points (0-1 scale)"),
-    "mentor_gain": ("the mentor's leadership gain", 1.0, "skill points (0-1 scale)"),
-    "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)"),
+#: Each outcome's scale and unit in sentences (its words: :data:`OUTCOME_NAMES`).
+UNITS = {
+    "completed": (100.0, "percentage points"),
+    "mentee_gain": (1.0, "skill points (0-1 scale)"),
+    "mentor_gain": (1.0, "skill points (0-1 scale)"),
+    "mean_quality": (1.0, "quality points (0-1 scale)"),
 }
 
 
@@ -227,7 +229,7 @@ def findings(
     ``across`` (:attr:`BaseStudy.across`) adds the headline over the models."""
     from toolkit.report import fmt_number
 
-    what, scale, unit = OUTCOMES[params.outcome]
+    what, (scale, unit) = OUTCOME_NAMES[params.outcome], UNITS[params.outcome]
     t, c = _designs(params).values()
     e, m = effect["effect"] * scale, effect["mcse"] * scale
     digits = 1 if scale == 100 else 3
@@ -342,7 +344,7 @@ class DesignPower(BaseStudy):
                 "usual",
                 p.outcome,
                 effect="difference",
-                text=f"the difference in {OUTCOMES[p.outcome][0]} between {t} and {c}",
+                text=f"the difference in {OUTCOME_NAMES[p.outcome]} between {t} and {c}",
             )
         ]
 

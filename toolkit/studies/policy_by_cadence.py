@@ -22,16 +22,11 @@ from pydantic import Field
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import as_strings, contrast_table, reference_first, scaled
 from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
-from toolkit.studies._words import cap, default_sentences, se_span
+from toolkit.studies._words import cap, default_sentences, outcome_names, se_span
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
-OUTCOMES = {
-    "completed": "completion",
-    "mentee_gain": "the mentee's digital gain",
-    "mentor_gain": "the mentor's leadership gain",
-    "mean_quality": "relationship quality",
-}
+OUTCOMES = outcome_names("completed", "mentee_gain", "mentor_gain", "mean_quality")
 
 
 class Parameters(ModelsGroup, RosterGroup, CohortGroup):
