@@ -283,6 +283,7 @@ from .advice import (
     pareto_front,
     prior_ensemble,
     recommend,
+    shortlist_table,
     whatif_chart,
     whatif_data,
 )
