@@ -52,15 +52,14 @@ __all__ = [
     "diagnosand_table",
     "figures",
     "findings",
-    "mde_table",
+    "pilot_tables",
     "population_effect",
-    "power_table",
     "reference_effect",
-    "required_size",
     "simulate",
 ]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
+TOTAL = "pairs_total"  # the pilot's size: pairs in total, half in each design
 #: Each outcome's scale and unit in sentences (its words: :data:`OUTCOME_NAMES`).
 UNITS = {
     "completed": (100.0, "percentage points"),
@@ -180,37 +179,29 @@ def population_effect(params: Parameters) -> dict:
     }
 
 
-def power_table(curve: pd.DataFrame) -> pd.DataFrame:
-    """Power by total pairs (:func:`toolkit.diagnosis.power_table`), with the pairs per design."""
+def pilot_tables(
+    curve: pd.DataFrame, effect: dict, params: Parameters
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The power curve's tables by total pairs (:mod:`toolkit.diagnosis`): power with the pairs
+    per design, the minimum detectable effect at the target power and level, and the pairs
+    needed to detect the population ``effect`` (:func:`population_effect`)."""
     from toolkit import diagnosis as dg
 
-    out = dg.power_table(curve, size="pairs_total")
-    out.insert(1, "pairs_per_design", out.pairs_total // 2)
-    return out
+    power = dg.power_table(curve, size=TOTAL)
+    power.insert(1, "pairs_per_design", power.pairs_total // 2)
+    alpha, target = params.alpha, params.target_power
+    mde = dg.mde_table(curve, alpha=alpha, power=target, size=TOTAL)
+    need = dg.required_size(
+        power, mde, effect["effect"], alpha=alpha, target_power=target, size=TOTAL
+    )
+    return power, mde, need
 
 
 def diagnosand_table(curve: pd.DataFrame) -> pd.DataFrame:
     """Every diagnosand but power by total pairs (:func:`toolkit.diagnosis.diagnosand_table`)."""
     from toolkit import diagnosis as dg
 
-    return dg.diagnosand_table(curve, size="pairs_total")
-
-
-def mde_table(curve: pd.DataFrame, params: Parameters) -> pd.DataFrame:
-    """Minimum detectable effect by total pairs at the target power and level
-    (:func:`toolkit.diagnosis.mde_table`)."""
-    from toolkit import diagnosis as dg
-
-    return dg.mde_table(curve, alpha=params.alpha, power=params.target_power, size="pairs_total")
-
-
-def required_size(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, params: Parameters) -> dict:
-    """Pairs in total needed to detect the population ``effect`` with the target power
-    (:func:`toolkit.diagnosis.required_size`)."""
-    from toolkit import diagnosis as dg
-
-    e, alpha, target = effect["effect"], params.alpha, params.target_power
-    return dg.required_size(power, mde, e, alpha=alpha, target_power=target, size="pairs_total")
+    return dg.diagnosand_table(curve, size=TOTAL)
 
 
 def findings(
@@ -311,7 +302,7 @@ def figures(curve: pd.DataFrame, mde: pd.DataFrame, params: Parameters) -> list[
 
 class DesignPower(BaseStudy):
     """How many pairs does a pilot need? The analysis is in this module's functions
-    (:func:`population_effect`, :func:`simulate`, :func:`power_table`, ...)."""
+    (:func:`population_effect`, :func:`simulate`, :func:`pilot_tables`, ...)."""
 
     name = "design_power"
     title = "How many pairs does a pilot need?"
