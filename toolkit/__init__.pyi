@@ -143,6 +143,7 @@ from .analysis import (
     EARLY_WARNING_KINDS,
     RESULT_COLUMNS,
     at_horizon,
+    cell_means,
     checkin_warning,
     closure_reasons,
     compare_arms,
