@@ -60,6 +60,24 @@ CONTRASTS: dict[str, tuple] = {
     ),
 }
 SWEEP = {"median": "estimate", "q05": "ci_low", "q95": "ci_high"}  # across_models -> sweep
+#: The calibration figures, one per kind of row: kind -> (name, unit, title, caption).
+CALIBRATION_FIGURES = {
+    "target": (
+        "calibration_targets",
+        "correlation, proportion or effect size",
+        "The default model against the targets",
+        "Each calibration target: the published range (grey bar) and the default model's "
+        "simulated value (point; green inside, orange outside).",
+    ),
+    "check": (
+        "calibration_checks",
+        "sessions, weeks or days",
+        "Preset checks against the programs they copy",
+        "Each preset check (a published program's sessions, meeting interval, survey timing, "
+        "inactivity rule): the published value or range (grey) and the preset's (point). A "
+        "check of a definition, not evidence.",
+    ),
+}
 
 
 class Parameters(ModelsGroup, CohortGroup):
@@ -281,35 +299,10 @@ class ModelCard(BaseStudy):
                 "prior.",
             )
         ]
-        stat, preset = frame[kind == "target"], frame[kind == "check"]
-        if len(stat):
-            out.append(
-                (
-                    calibration_plot(
-                        stat,
-                        unit="correlation, proportion or effect size",
-                        title="The default model against the targets",
-                    ),
-                    "calibration_targets",
-                    "Each calibration target: the published range (grey bar) and the "
-                    "default model's simulated value (point; green inside, orange "
-                    "outside).",
-                )
-            )
-        if len(preset):
-            out.append(
-                (
-                    calibration_plot(
-                        preset,
-                        unit="sessions, weeks or days",
-                        title="Preset checks against the programs they copy",
-                    ),
-                    "calibration_checks",
-                    "Each preset check (a published program's sessions, meeting interval, "
-                    "survey timing, inactivity rule): the published value or range (grey) "
-                    "and the preset's (point). A check of a definition, not evidence.",
-                )
-            )
+        for k, (name, unit, title, caption) in CALIBRATION_FIGURES.items():
+            rows = frame[kind == k]
+            if len(rows):
+                out.append((calibration_plot(rows, unit=unit, title=title), name, caption))
         return out
 
     @classmethod
