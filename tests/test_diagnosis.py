@@ -377,3 +377,47 @@ def test_repeat_number_is_the_group_cumulative_count():
         keys = [local] if group is None else [group, local]
         expected = pd.Series(local).groupby(keys).cumcount().to_numpy()
         np.testing.assert_array_equal(_repeat_number(local, group), expected)
+
+
+def test_power_curve_tables_name_the_size_and_keep_the_diagnosand_order():
+    """power_table, diagnosand_table, mde_table and required_size read any power_curve table."""
+    from toolkit.diagnosis import (
+        DIAGNOSANDS,
+        DifferenceInMeans,
+        TwoArmNormal,
+        diagnosand_table,
+        mde_table,
+        power_curve,
+        power_table,
+        required_size,
+    )
+
+    curve = power_curve(
+        TwoArmNormal(n=40, effect=0.5),
+        DifferenceInMeans(),
+        sizes=[40, 120],
+        sims=60,
+        estimand=0.5,
+        seed=3,
+        bootstrap=50,
+        executor="serial",
+        progress=False,
+    )
+    power = power_table(curve, size="people")
+    rows = curve[curve.diagnosand == "power"]
+    assert power.people.tolist() == [40, 120]
+    assert power.power.tolist() == rows.estimate.tolist()
+    assert ((power.mc_low <= power.power) & (power.power <= power.mc_high)).all()
+    wide = diagnosand_table(curve)
+    assert list(wide.columns) == ["n", *(d for d in DIAGNOSANDS[1:] if d in set(curve.diagnosand))]
+    mde = mde_table(curve, alpha=0.05, power=0.8)
+    se = curve[curve.diagnosand == "mean_se"].estimate.to_numpy()
+    assert mde.mde.to_numpy() == pytest.approx(2.8016 * se, rel=1e-4)
+    # interpolated between the bracketing sizes; the normal approximation at the largest
+    table = pd.DataFrame({"n": [40, 80, 120], "power": [0.3, 0.7, 0.9]})
+    ses = pd.DataFrame({"n": [40, 80, 120], "mean_se": [0.2, 0.14, 0.1]})
+    need = required_size(table, ses, -0.25, alpha=0.05, target_power=0.8)
+    assert need["reached"] and need["from_curve"] == pytest.approx(100.0)
+    assert need["normal_approximation"] == pytest.approx(120 * (2.8016 * 0.1 / 0.25) ** 2, rel=1e-3)
+    never = required_size(table.assign(power=0.1), ses, 0.0, alpha=0.05, target_power=0.8)
+    assert never["from_curve"] is None and never["normal_approximation"] == np.inf

@@ -158,6 +158,7 @@ def test_design_power_assurance_over_models(dev_ensemble):
 
 
 def test_model_card_counts_only_targets_and_lists_what_the_evidence_cannot_settle():
+    from toolkit.calibration import narrowing_table, target_count
     from toolkit.studies import model_card as mc
 
     cal = pd.DataFrame(
@@ -167,7 +168,7 @@ def test_model_card_counts_only_targets_and_lists_what_the_evidence_cannot_settl
             "inside": [True, False, True, True, True],
         }
     )
-    assert mc.target_count(cal) == {
+    assert target_count(cal) == {
         "targets": 3,
         "targets_inside": 2,
         "targets_outside": ["b"],
@@ -183,7 +184,7 @@ def test_model_card_counts_only_targets_and_lists_what_the_evidence_cannot_settl
     )
     assert clear.verdict == "nearly all plausible models agree"
     assert mc.unsettled(across) == ["weekly rather than biweekly meetings (completion)"]
-    narrowing = mc.narrowing_table(
+    narrowing = narrowing_table(
         pd.DataFrame(
             {
                 "parameter": ["x", "y"],
@@ -240,7 +241,8 @@ def test_prior_accepted_plot_names_the_narrowed_parameters():
 
 
 def test_model_card_over_a_small_ensemble(dev_ensemble):
-    from toolkit.studies.model_card import ModelCard, narrowing_table
+    from toolkit.calibration import narrowing_table
+    from toolkit.studies.model_card import ModelCard
 
     path, narrowed = dev_ensemble
     card = ModelCard(

@@ -391,21 +391,27 @@ def test_policy_by_cadence_tests_the_interaction_of_every_outcome(runs):
 # --------------------------------------------------------------------------- design_power
 
 
-def test_required_size_interpolates_the_curve_and_mde_is_z_times_se():
+def test_pilot_tables_count_total_pairs_interpolate_the_curve_and_mde_is_z_times_se():
     from toolkit.studies import design_power as study
 
     p = study.Parameters.from_values(sizes=[40, 80, 120])
-    power = pd.DataFrame({"pairs_total": [40, 80, 120], "power": [0.3, 0.7, 0.9]})
-    mde = pd.DataFrame({"pairs_total": [40, 80, 120], "mean_se": [0.2, 0.14, 0.1]})
-    need = study.required_size(power, mde, {"effect": 0.25, "mcse": 0.01}, p)
+    curve = pd.DataFrame(
+        {
+            "n": [40, 80, 120] * 2,
+            "diagnosand": ["power"] * 3 + ["mean_se"] * 3,
+            "estimate": [0.3, 0.7, 0.9, 0.2, 0.14, 0.1],
+            "mcse": 0.01,
+            "n_sims": 100,
+            "n_failed": 0,
+        }
+    )
+    power, mde, need = study.pilot_tables(curve, {"effect": 0.25, "mcse": 0.01}, p)
+    assert power.pairs_total.tolist() == mde.pairs_total.tolist() == [40, 80, 120]
+    assert power.pairs_per_design.tolist() == [20, 40, 60]
     assert need["reached"] and need["from_curve"] == pytest.approx(100.0)
     assert need["normal_approximation"] == pytest.approx(120 * (2.8016 * 0.1 / 0.25) ** 2, rel=1e-3)
-    never = study.required_size(power.assign(power=[0.1, 0.2, 0.3]), mde, {"effect": 0.25}, p)
-    assert not never["reached"] and never["from_curve"] is None
-    curve = pd.DataFrame(
-        {"n": [40, 80], "diagnosand": "mean_se", "estimate": [0.2, 0.1], "mcse": [0.01, 0.005]}
-    )
-    assert study.mde_table(curve, p).mde.tolist() == pytest.approx([0.5603, 0.2802], abs=1e-4)
+    assert mde.mde.tolist() == pytest.approx([0.5603, 0.3922, 0.2802], abs=1e-4)
+    assert list(study.diagnosand_table(curve).columns) == ["pairs_total", "mean_se"]
 
 
 def test_design_power_tables(runs):
@@ -439,7 +445,7 @@ def test_model_card_tables(runs):
 
 
 def test_model_card_counts_calibrated_and_assumed_parameters():
-    from toolkit.studies.model_card import parameter_summary
+    from toolkit.calibration import parameter_summary
 
     table = pd.DataFrame(
         {

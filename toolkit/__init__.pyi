@@ -122,6 +122,7 @@ from .history_matching import (
 from .calibration import (
     CALIBRATION_SEED,
     CHECKS,
+    NARROWED,
     SCREEN_LEAD_WEEKS,
     SIMULATED_TARGETS,
     TargetSimulator,
@@ -131,14 +132,18 @@ from .calibration import (
     calibration_targets,
     history_targets,
     load_ensemble,
+    narrowing_table,
+    parameter_summary,
     simulate_targets,
     stale_inputs,
+    target_count,
 )
 from .analysis import (
     AnalysisWarning,
     EARLY_WARNING_KINDS,
     RESULT_COLUMNS,
     at_horizon,
+    cell_means,
     checkin_warning,
     closure_reasons,
     compare_arms,
@@ -157,9 +162,13 @@ from .diagnosis import (
     SimulatorDesign,
     TwoArmNormal,
     assurance,
+    diagnosand_table,
     diagnosands,
     diagnose,
+    mde_table,
     power_curve,
+    power_table,
+    required_size,
     simulation_seed,
     t_test_power,
 )
@@ -277,6 +286,7 @@ from .advice import (
     pareto_front,
     prior_ensemble,
     recommend,
+    shortlist_table,
     whatif_chart,
     whatif_data,
 )

@@ -78,6 +78,7 @@ __all__ = [
     "pareto_front",
     "prior_ensemble",
     "recommend",
+    "shortlist_table",
     "whatif_chart",
     "whatif_data",
 ]
@@ -1091,3 +1092,57 @@ def pareto_figure(advice: Advice) -> Any:
     )
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- the shortlist
+
+
+def _role(recommended: bool, best: bool, indistinguishable: bool) -> str:
+    """A design's role in the shortlist."""
+    if recommended:
+        return "recommended (chosen best)" if best else "recommended"
+    if best:
+        return "chosen best"
+    return "indistinguishable" if indistinguishable else "Pareto set"
+
+
+def shortlist_table(advice: Advice) -> pd.DataFrame:
+    """The shortlist of an :class:`Advice`, readable: the recommended design, the chosen best,
+    the designs indistinguishable from the chosen best and the Pareto set, each with its
+    outcome and spread, hours, chance over budget and marginal cost."""
+    from toolkit.report import fmt_number
+
+    t = advice.designs
+    best = t["selected_best"]
+    keep = t["recommended"] | best | t["indistinguishable"] | t["pareto"].fillna(False).astype(bool)
+    t = t[keep & t["objective"].notna()].sort_values(
+        ["objective", "hours_mean"], ascending=[False, True]
+    )
+
+    def pts(x: Any) -> str:
+        return fmt_number(100 * x, 1)
+
+    return pd.DataFrame(
+        {
+            "design": t["label"].to_numpy(),
+            "role": [
+                _role(r, b, i)
+                for r, b, i in zip(
+                    t["recommended"], best[t.index], t["indistinguishable"], strict=True
+                )
+            ],
+            "completion % (lowest-highest model)": [
+                f"{pts(m)} ({pts(lo)}-{pts(hi)})"
+                for m, lo, hi in zip(
+                    t["completion_mean"], t["completion_low"], t["completion_high"], strict=True
+                )
+            ],
+            "skill gain (points)": [pts(m) for m in t["learning_mean"]],
+            "coordinator hours": [fmt_number(h, 1) for h in t["hours_mean"]],
+            "chance over budget": [f"{p:.0%}" for p in t["p_over_budget"]],
+            "hours per extra completed pair": [
+                "cheapest" if d == advice.cheapest else "-" if pd.isna(c) else fmt_number(c, 1)
+                for d, c in zip(t["design"], t["marginal_cost"], strict=True)
+            ],
+        }
+    )

@@ -53,6 +53,7 @@ __all__ = [
     "EARLY_WARNING_KINDS",
     "compare_arms",
     "at_horizon",
+    "cell_means",
     "checkin_warning",
     "closure_reasons",
     "early_warning",
@@ -829,6 +830,27 @@ def interaction_test(
 
 
 # --------------------------------------------------------------------------- retention
+
+
+def cell_means(outcomes: pd.DataFrame, outcome: str, *, factors: Sequence[str]) -> pd.DataFrame:
+    """Mean (or proportion) of ``outcome`` in every cell of a two-factor design with its 95%
+    interval (``ci_low``/``ci_high``): :func:`compare_arms`' level rows on the cells, so with its
+    errors (HC2, or clustered by replicate). One row per cell: the two factors' levels,
+    ``effect`` (mean or proportion), ``estimate``, ``ci_low``, ``ci_high``, ``n``.
+
+    >>> df = pd.DataFrame({"a": ["x", "x", "y", "y"] * 5, "b": ["u", "v"] * 10,
+    ...                    "y": [1.0, 2.0, 3.0, 4.0] * 5 + np.arange(20) / 100})
+    >>> cell_means(df, "y", factors=["a", "b"])[["a", "b"]].values.tolist()
+    [['x', 'u'], ['x', 'v'], ['y', 'u'], ['y', 'v']]
+    """
+    first, second = factors
+    cell = outcomes[first].astype(str) + "\x1f" + outcomes[second].astype(str)
+    res = compare_arms(outcomes.assign(cell=cell), outcome, by="cell", adjust="none")
+    levels = res[res.effect.isin(["mean", "proportion"])]
+    parts = levels.group.astype(str).str.split("\x1f", n=1, expand=True)
+    return levels.assign(**{first: parts[0].to_numpy(), second: parts[1].to_numpy()})[
+        [first, second, "effect", "estimate", "ci_low", "ci_high", "n"]
+    ].reset_index(drop=True)
 
 
 def _survival_inputs(outcomes, time, event, by, owner):

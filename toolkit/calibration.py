@@ -34,6 +34,7 @@ from toolkit.program import ProgramDesign, preset, program_schedule
 __all__ = [
     "CALIBRATION_SEED",
     "CHECKS",
+    "NARROWED",
     "SCREEN_LEAD_WEEKS",
     "SIMULATED_TARGETS",
     "TargetSimulator",
@@ -43,8 +44,11 @@ __all__ = [
     "calibration_targets",
     "history_targets",
     "load_ensemble",
+    "narrowing_table",
+    "parameter_summary",
     "simulate_targets",
     "stale_inputs",
+    "target_count",
 ]
 
 _CADENCES = ("weekly", "every_3_weeks", "monthly")
@@ -664,3 +668,47 @@ def _json(obj) -> str:
     if isinstance(obj, pd.DataFrame):
         obj = json.loads(obj.reset_index(drop=True).to_json(orient="records", double_precision=15))
     return json.dumps(obj, sort_keys=True, default=str)
+
+
+# --------------------------------------------------------------------------- summaries
+
+#: A parameter is "narrowed" when its accepted 90% range is under this share of its prior range.
+NARROWED = 0.5
+
+
+def parameter_summary(table: pd.DataFrame) -> dict[str, int]:
+    """How many parameters of a ``BehaviorModel.describe()`` table are calibrated against the
+    literature and how many are assumptions."""
+    kind = table["source"].astype(str).str.split(r"[:( ]", n=1, regex=True).str[0]
+    return {
+        "parameters": len(table),
+        "calibrated": int((kind == "calibrated").sum()),
+        "assumptions": int((kind == "assumption").sum()),
+        "other": int((~kind.isin(["calibrated", "assumption"])).sum()),
+    }
+
+
+def target_count(cal: pd.DataFrame) -> dict[str, Any]:
+    """Counts of a :func:`calibration_report` table by kind: targets (statistics that can miss) and
+    checks (a preset's definitions); only targets count as evidence the model meets."""
+    kind = cal["kind"].astype(str)
+    inside = cal["inside"].astype(bool)
+    tgt, chk = kind == "target", kind == "check"
+    return {
+        "targets": int(tgt.sum()),
+        "targets_inside": int((tgt & inside).sum()),
+        "targets_outside": cal.loc[tgt & ~inside, "target_id"].astype(str).tolist(),
+        "checks": int(chk.sum()),
+        "checks_matching": int((chk & inside).sum()),
+        "checks_differing": cal.loc[chk & ~inside, "target_id"].astype(str).tolist(),
+    }
+
+
+def narrowing_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``Ensemble.summary()`` with a plain verdict per parameter: "narrowed" (the accepted
+    90% range is under half the prior range) or "left near its prior"; most narrowed first."""
+    out = summary.sort_values("share_of_prior_range", kind="stable").reset_index(drop=True)
+    out["evidence"] = np.where(
+        out.share_of_prior_range < NARROWED, "narrowed", "left near its prior"
+    )
+    return out

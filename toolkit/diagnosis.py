@@ -50,9 +50,13 @@ __all__ = [
     "SimulatorDesign",
     "TwoArmNormal",
     "assurance",
+    "diagnosand_table",
     "diagnose",
     "diagnosands",
+    "mde_table",
     "power_curve",
+    "power_table",
+    "required_size",
     "simulation_seed",
     "t_test_power",
 ]
@@ -855,3 +859,93 @@ def assurance(
             "power_q95": np.quantile(power, 0.95, axis=0),
         }
     )
+
+
+# --------------------------------------------------------------------------- power-curve tables
+
+
+def power_table(curve: pd.DataFrame, *, size: str = "n") -> pd.DataFrame:
+    """Power at each size of a :func:`power_curve` table, with its Monte Carlo SE and a 95%
+    Monte Carlo interval (clipped to 0-1); ``size`` names the size column.
+
+    >>> curve = pd.DataFrame({"n": [40, 80], "diagnosand": "power", "estimate": [0.5, 0.99],
+    ...                       "mcse": [0.05, 0.01], "n_sims": 100, "n_failed": 0})
+    >>> power_table(curve).mc_high.tolist()
+    [0.598, 1.0]
+    """
+    p = curve[curve.diagnosand == "power"]
+    return pd.DataFrame(
+        {
+            size: p.n.to_numpy(),
+            "power": p.estimate.to_numpy(),
+            "mcse": p.mcse.to_numpy(),
+            "mc_low": np.clip(p.estimate - 1.96 * p.mcse, 0, 1).to_numpy(),
+            "mc_high": np.clip(p.estimate + 1.96 * p.mcse, 0, 1).to_numpy(),
+            "sims": p.n_sims.to_numpy(),
+            "failed": p.n_failed.to_numpy(),
+        }
+    )
+
+
+def diagnosand_table(curve: pd.DataFrame, *, size: str = "n") -> pd.DataFrame:
+    """Every diagnosand of a :func:`power_curve` table but power, one row per size, one column
+    per diagnosand (in the order of :data:`DIAGNOSANDS`)."""
+    rest = curve[curve.diagnosand != "power"]
+    wide = rest.pivot(index="n", columns="diagnosand", values="estimate")
+    order = [d for d in DIAGNOSANDS if d in wide.columns]
+    return wide[order].rename_axis(columns=None).reset_index().rename(columns={"n": size})
+
+
+def mde_table(curve: pd.DataFrame, *, alpha: float, power: float, size: str = "n") -> pd.DataFrame:
+    """Minimum detectable effect at each size of a :func:`power_curve` table: (z_{1-alpha/2} +
+    z_{power}) times the mean simulated standard error (the normal approximation), in the
+    outcome's units, with its Monte Carlo error."""
+    se = curve[curve.diagnosand == "mean_se"]
+    mult = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return pd.DataFrame(
+        {
+            size: se.n.to_numpy(),
+            "mean_se": se.estimate.to_numpy(),
+            "mde": mult * se.estimate.to_numpy(),
+            "mde_mcse": mult * se.mcse.to_numpy(),
+        }
+    )
+
+
+def required_size(
+    power: pd.DataFrame,
+    mde: pd.DataFrame,
+    effect: float,
+    *,
+    alpha: float,
+    target_power: float,
+    size: str = "n",
+) -> dict:
+    """The size needed for ``target_power`` to detect ``effect``, from a :func:`power_table`
+    and an :func:`mde_table`: read off the simulated curve (linear interpolation between the
+    two sizes that bracket it; ``None`` when no size reaches it), and from the normal
+    approximation n = n_k (mult * se_k / |effect|)^2 at the largest size simulated."""
+    p = power.sort_values(size)
+    curve_n = None
+    above = np.flatnonzero(p.power.to_numpy() >= target_power)
+    if len(above):
+        k = int(above[0])
+        if k == 0:
+            curve_n = float(p[size].iloc[0])
+        else:
+            x0, x1 = p[size].iloc[k - 1], p[size].iloc[k]
+            y0, y1 = p.power.iloc[k - 1], p.power.iloc[k]
+            curve_n = (
+                float(x0 + (target_power - y0) * (x1 - x0) / (y1 - y0)) if y1 > y0 else float(x1)
+            )
+    last = mde.iloc[-1]
+    mult = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(target_power)
+    approx = (
+        float(last[size] * (mult * last.mean_se / abs(effect)) ** 2) if effect != 0 else math.inf
+    )
+    return {
+        "target_power": target_power,
+        "from_curve": curve_n,
+        "reached": curve_n is not None,
+        "normal_approximation": approx,
+    }

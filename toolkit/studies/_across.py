@@ -27,7 +27,6 @@ import pandas as pd
 
 __all__ = [
     "AcrossModels",
-    "across_figure",
     "across_models",
     "across_report",
     "across_table",
@@ -356,50 +355,3 @@ def methods_text(result: AcrossModels) -> str:
             else ""
         )
     )
-
-
-def across_figure(result: AcrossModels, words: Any, scale: Any, unit: str) -> Any:
-    """Each headline's answer in every plausible model (a dot per model), with the median and
-    the 90% interval over models; the dashed line is no difference."""
-    import textwrap
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    heads = result.headlines
-    fig, ax = plt.subplots(figsize=(8.5, 0.75 * len(heads) + 1.4))
-    rng = np.random.default_rng(0)  # jitter only: no result depends on it
-    labels = []
-    for i, (h, f) in enumerate(zip(heads, result.findings, strict=True)):
-        y = len(heads) - 1 - i
-        est = f.per_model.estimate.to_numpy() * scale(h)
-        ax.scatter(
-            est,
-            y + rng.uniform(-0.18, 0.18, len(est)),
-            s=6,
-            alpha=0.35,
-            color="#4c72b0",
-            linewidths=0,
-        )
-        s = f.summary
-        ax.plot([s["q05"] * scale(h), s["q95"] * scale(h)], [y, y], color="black", lw=2)
-        ax.plot([s["median"] * scale(h)], [y], "o", color="black", ms=6)
-        labels.append(f"{words(h.arm)} vs {words(h.reference)}")
-    ax.axvline(0, color="grey", ls="--", lw=1)
-    # long arm names wrap, so the plot keeps most of the width
-    ax.set_yticks(range(len(heads)), [textwrap.fill(x, 40) for x in labels[::-1]])
-    ax.set_xlabel(f"difference ({unit})")
-    fig.suptitle("Each headline over the plausible models")
-    fig.alt_text = (  # type: ignore[attr-defined]  # read by the report
-        "Dot plot: for each headline contrast, one dot per plausible model, with "
-        "the median and the 90% interval over models; "
-        + "; ".join(
-            f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
-            f"{f.summary['share_positive']:.0%} of models above zero"
-            for lab, h, f in zip(labels, heads, result.findings, strict=True)
-        )
-    )
-    fig.tight_layout()
-    return fig

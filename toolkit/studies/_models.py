@@ -1,7 +1,7 @@
 """The across-model part of the study contract: :class:`AcrossModels`, the mixin of
 :class:`~toolkit.studies._base.BaseStudy` that runs every headline over the plausible models
 (``ModelsGroup``: ``models``, ``n_models``, ``model_replicates``; the machinery is in
-``toolkit.studies._across``) and words, tables and shows the result."""
+``toolkit.studies._across``) and words, tables, draws and shows the result."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from toolkit.studies._notebook import show_figure, show_table
 from toolkit.studies._params import ModelsGroup
 
-__all__ = ["OUTCOME_WORDS", "AcrossModels"]
+__all__ = ["OUTCOME_WORDS", "AcrossModels", "across_figure"]
 
 #: How a headline's outcome reads: verb phrases, unit, scale, and which way is better.
 OUTCOME_WORDS = {
@@ -127,7 +127,7 @@ class AcrossModels:
     def show_across(self) -> None:
         """The across-model section: the readable table and the figure of every model's
         answer to every headline."""
-        from toolkit.studies._across import across_figure, across_report
+        from toolkit.studies._across import across_report
 
         def scale(h: Any) -> float:
             return float(self.outcome_words(h)["scale"])
@@ -152,3 +152,52 @@ class AcrossModels:
             "The spread is disagreement between models the evidence allows, not "
             "simulation noise.",
         )
+
+
+def across_figure(result: Any, words: Any, scale: Any, unit: str) -> Any:
+    """Each headline's answer in every plausible model (a dot per model), with the median and
+    the 90% interval over models; the dashed line is no difference. ``result`` is a
+    ``toolkit.studies._across.AcrossModels``."""
+    import textwrap
+
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    heads = result.headlines
+    fig, ax = plt.subplots(figsize=(8.5, 0.75 * len(heads) + 1.4))
+    rng = np.random.default_rng(0)  # jitter only: no result depends on it
+    labels = []
+    for i, (h, f) in enumerate(zip(heads, result.findings, strict=True)):
+        y = len(heads) - 1 - i
+        est = f.per_model.estimate.to_numpy() * scale(h)
+        ax.scatter(
+            est,
+            y + rng.uniform(-0.18, 0.18, len(est)),
+            s=6,
+            alpha=0.35,
+            color="#4c72b0",
+            linewidths=0,
+        )
+        s = f.summary
+        ax.plot([s["q05"] * scale(h), s["q95"] * scale(h)], [y, y], color="black", lw=2)
+        ax.plot([s["median"] * scale(h)], [y], "o", color="black", ms=6)
+        labels.append(f"{words(h.arm)} vs {words(h.reference)}")
+    ax.axvline(0, color="grey", ls="--", lw=1)
+    # long arm names wrap, so the plot keeps most of the width
+    ax.set_yticks(range(len(heads)), [textwrap.fill(x, 40) for x in labels[::-1]])
+    ax.set_xlabel(f"difference ({unit})")
+    fig.suptitle("Each headline over the plausible models")
+    fig.alt_text = (  # type: ignore[attr-defined]  # read by the report
+        "Dot plot: for each headline contrast, one dot per plausible model, with "
+        "the median and the 90% interval over models; "
+        + "; ".join(
+            f"{lab}: median {f.summary['median'] * scale(h):.3g}, "
+            f"{f.summary['share_positive']:.0%} of models above zero"
+            for lab, h, f in zip(labels, heads, result.findings, strict=True)
+        )
+    )
+    fig.tight_layout()
+    return fig

@@ -12,13 +12,32 @@ import pandas as pd
 from toolkit.studies._common import contrasts
 
 __all__ = [
+    "OUTCOME_NAMES",
     "cap",
     "contrast_summary",
     "default_sentence",
     "default_sentences",
+    "outcome_names",
     "scenario_note",
     "se_span",
 ]
+
+#: Every outcome column the studies report, in words: the one source a study picks from.
+OUTCOME_NAMES = {
+    "completed": "completion",
+    "mentee_gain": "the mentee's digital gain",
+    "mentor_gain": "the mentor's leadership gain",
+    "mean_quality": "relationship quality",
+    "satisfaction_mentee": "the mentee's satisfaction",
+    "satisfaction_mentor": "the mentor's satisfaction",
+    "hours_mentee": "hours spent per pair",
+    "hours_coordinator": "coordinator hours per pair",
+}
+
+
+def outcome_names(*outcomes: str) -> dict[str, str]:
+    """``outcomes`` (in that order) with their words from :data:`OUTCOME_NAMES`."""
+    return {o: OUTCOME_NAMES[o] for o in outcomes}
 
 
 def cap(text: str) -> str:

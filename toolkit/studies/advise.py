@@ -105,15 +105,6 @@ class Parameters(RosterGroup):
         return self
 
 
-def _role(recommended: bool, best: bool, indistinguishable: bool) -> str:
-    """A design's role in the shortlist."""
-    if recommended:
-        return "recommended (chosen best)" if best else "recommended"
-    if best:
-        return "chosen best"
-    return "indistinguishable" if indistinguishable else "Pareto set"
-
-
 class Advise(BaseStudy):
     """Which design to run under a coordinator-hours budget (see the module docstring)."""
 
@@ -236,53 +227,6 @@ class Advise(BaseStudy):
             )
         return out
 
-    @staticmethod
-    def shortlist(advice: Any) -> pd.DataFrame:
-        """The recommended design, the chosen best, the designs indistinguishable from the
-        chosen best and the Pareto set, readable: outcome with its spread, hours, chance
-        over budget, marginal cost."""
-        from toolkit.report import fmt_number
-
-        t = advice.designs
-        best = t["selected_best"]
-        keep = (
-            t["recommended"]
-            | best
-            | t["indistinguishable"]
-            | t["pareto"].fillna(False).astype(bool)
-        )
-        t = t[keep & t["objective"].notna()].sort_values(
-            ["objective", "hours_mean"], ascending=[False, True]
-        )
-
-        def pts(x: Any) -> str:
-            return fmt_number(100 * x, 1)
-
-        return pd.DataFrame(
-            {
-                "design": t["label"].to_numpy(),
-                "role": [
-                    _role(r, b, i)
-                    for r, b, i in zip(
-                        t["recommended"], best[t.index], t["indistinguishable"], strict=True
-                    )
-                ],
-                "completion % (lowest-highest model)": [
-                    f"{pts(m)} ({pts(lo)}-{pts(hi)})"
-                    for m, lo, hi in zip(
-                        t["completion_mean"], t["completion_low"], t["completion_high"], strict=True
-                    )
-                ],
-                "skill gain (points)": [pts(m) for m in t["learning_mean"]],
-                "coordinator hours": [fmt_number(h, 1) for h in t["hours_mean"]],
-                "chance over budget": [f"{p:.0%}" for p in t["p_over_budget"]],
-                "hours per extra completed pair": [
-                    "cheapest" if d == advice.cheapest else "-" if pd.isna(c) else fmt_number(c, 1)
-                    for d, c in zip(t["design"], t["marginal_cost"], strict=True)
-                ],
-            }
-        )
-
     # -- the page ------------------------------------------------------------------------------
     @staticmethod
     def show_whatif(advice: Any) -> None:
@@ -314,10 +258,11 @@ class Advise(BaseStudy):
     def show_tables(self, advice: Any) -> None:
         """The shortlist, fitted to the page: the design column wraps (the report's tables
         keep cells on one line, which made this one wider than the page)."""
+        from toolkit.advice import shortlist_table
         from toolkit.report import table_html
 
         markup = table_html(
-            self.shortlist(advice),
+            shortlist_table(advice),
             caption="The recommended design, the best the selection chose, the designs "
             "statistically indistinguishable from that best, and the Pareto set of outcome "
             "against coordinator hours",

@@ -31,7 +31,7 @@ from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._checkin_warning import EarlyWarning
 from toolkit.studies._common import arm_means, contrasts, must_be_compared, scaled
 from toolkit.studies._params import Cadence, Capacity, CohortGroup, ModelsGroup, Policy, RosterGroup
-from toolkit.studies._words import cap
+from toolkit.studies._words import cap, outcome_names
 
 __all__ = ["SCHEDULES", "STUDY", "CheckinCadence", "CheckinResult", "Parameters"]
 
@@ -52,11 +52,7 @@ MEANS = ("completion", "mean_quality", "hours_coordinator", "meetings_held")
 EVENTS = {"checkin": "checkins", "flag": "flags", "coach": "coachings", "rematch": "rematches"}
 EVENTS["coordinator_close"] = "closed_by_coordinator"
 ACTION_TEXT = {"coach": "coaching", "rematch": "rematching", "close": "closing"}
-OUTCOMES = {
-    "completed": "completion",
-    "mean_quality": "relationship quality",
-    "hours_coordinator": "coordinator hours per pair",
-}
+OUTCOMES = outcome_names("completed", "mean_quality", "hours_coordinator")
 
 
 BEST = "Most completed pairs in this simulation: {}, "

@@ -35,13 +35,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from scipy import stats
 
 from toolkit.errors import InvalidParameterError
 from toolkit.studies._assurance import arm_effects, assurance_table, design, reference_effect
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import pairs_cohort
 from toolkit.studies._params import Cadence, ModelsGroup, Policy
+from toolkit.studies._words import OUTCOME_NAMES
 
 __all__ = [
     "STUDY",
@@ -52,26 +52,21 @@ __all__ = [
     "diagnosand_table",
     "figures",
     "findings",
-    "mde_table",
+    "pilot_tables",
     "population_effect",
-    "power_table",
     "reference_effect",
-    "required_size",
     "simulate",
 ]
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
-OUTCOMES = {
-    "completed": ("completion", 100.0, "percentage points"),
-    "mentee_gain": ("the mentee's digital gain", 1.0, "skill points (0-1 scale)"),
-    "mentor_gain": ("the mentor's leadership gain", 1.0, "skill points (0-1 scale)"),
-    "mean_quality": ("relationship quality", 1.0, "quality points (0-1 scale)"),
+TOTAL = "pairs_total"  # the pilot's size: pairs in total, half in each design
+#: Each outcome's scale and unit in sentences (its words: :data:`OUTCOME_NAMES`).
+UNITS = {
+    "completed": (100.0, "percentage points"),
+    "mentee_gain": (1.0, "skill points (0-1 scale)"),
+    "mentor_gain": (1.0, "skill points (0-1 scale)"),
+    "mean_quality": (1.0, "quality points (0-1 scale)"),
 }
-
-
-#: The diagnosands of a simulated pilot besides power, in the order the report shows them.
-DIAGNOSANDS: tuple[str, ...] = ("bias", "rmse", "coverage", "mean_estimate", "sd_estimate")
-DIAGNOSANDS += ("mean_se", "type_s_rate", "exaggeration_ratio")
 
 
 class Parameters(ModelsGroup):
@@ -184,75 +179,29 @@ def population_effect(params: Parameters) -> dict:
     }
 
 
-def power_table(curve: pd.DataFrame) -> pd.DataFrame:
-    """Power at each size with its Monte Carlo SE and a 95% Monte Carlo interval."""
-    p = curve[curve.diagnosand == "power"]
-    return pd.DataFrame(
-        {
-            "pairs_total": p.n.to_numpy(),
-            "pairs_per_design": p.pairs_per_design.to_numpy(),
-            "power": p.estimate.to_numpy(),
-            "mcse": p.mcse.to_numpy(),
-            "mc_low": np.clip(p.estimate - 1.96 * p.mcse, 0, 1).to_numpy(),
-            "mc_high": np.clip(p.estimate + 1.96 * p.mcse, 0, 1).to_numpy(),
-            "sims": p.n_sims.to_numpy(),
-            "failed": p.n_failed.to_numpy(),
-        }
+def pilot_tables(
+    curve: pd.DataFrame, effect: dict, params: Parameters
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The power curve's tables by total pairs (:mod:`toolkit.diagnosis`): power with the pairs
+    per design, the minimum detectable effect at the target power and level, and the pairs
+    needed to detect the population ``effect`` (:func:`population_effect`)."""
+    from toolkit import diagnosis as dg
+
+    power = dg.power_table(curve, size=TOTAL)
+    power.insert(1, "pairs_per_design", power.pairs_total // 2)
+    alpha, target = params.alpha, params.target_power
+    mde = dg.mde_table(curve, alpha=alpha, power=target, size=TOTAL)
+    need = dg.required_size(
+        power, mde, effect["effect"], alpha=alpha, target_power=target, size=TOTAL
     )
+    return power, mde, need
 
 
 def diagnosand_table(curve: pd.DataFrame) -> pd.DataFrame:
-    """Every diagnosand but power, one row per pilot size, one column per diagnosand."""
-    rest = curve[curve.diagnosand != "power"]
-    wide = rest.pivot(index="n", columns="diagnosand", values="estimate")
-    order = [d for d in DIAGNOSANDS if d in wide.columns]
-    return wide[order].rename_axis(columns=None).reset_index().rename(columns={"n": "pairs_total"})
+    """Every diagnosand but power by total pairs (:func:`toolkit.diagnosis.diagnosand_table`)."""
+    from toolkit import diagnosis as dg
 
-
-def mde_table(curve: pd.DataFrame, params: Parameters) -> pd.DataFrame:
-    """Minimum detectable effect at each size: (z_{1-alpha/2} + z_{power}) times the mean
-    simulated standard error (the normal approximation), in outcome units."""
-    se = curve[curve.diagnosand == "mean_se"]
-    mult = stats.norm.ppf(1 - params.alpha / 2) + stats.norm.ppf(params.target_power)
-    return pd.DataFrame(
-        {
-            "pairs_total": se.n.to_numpy(),
-            "mean_se": se.estimate.to_numpy(),
-            "mde": mult * se.estimate.to_numpy(),
-            "mde_mcse": mult * se.mcse.to_numpy(),
-        }
-    )
-
-
-def required_size(power: pd.DataFrame, mde: pd.DataFrame, effect: dict, params: Parameters) -> dict:
-    """Pairs needed for the target power: read off the simulated curve (linear
-    interpolation between the two sizes that bracket it), and from the normal approximation
-    n = n_k (mult * se_k / |effect|)^2 at the largest size simulated."""
-    p = power.sort_values("pairs_total")
-    target = params.target_power
-    curve_n = None
-    above = np.flatnonzero(p.power.to_numpy() >= target)
-    if len(above):
-        k = int(above[0])
-        if k == 0:
-            curve_n = float(p.pairs_total.iloc[0])
-        else:
-            x0, x1 = p.pairs_total.iloc[k - 1], p.pairs_total.iloc[k]
-            y0, y1 = p.power.iloc[k - 1], p.power.iloc[k]
-            curve_n = float(x0 + (target - y0) * (x1 - x0) / (y1 - y0)) if y1 > y0 else float(x1)
-    last = mde.iloc[-1]
-    mult = stats.norm.ppf(1 - params.alpha / 2) + stats.norm.ppf(target)
-    approx = (
-        float(last.pairs_total * (mult * last.mean_se / abs(effect["effect"])) ** 2)
-        if effect["effect"] != 0
-        else math.inf
-    )
-    return {
-        "target_power": target,
-        "from_curve": curve_n,
-        "reached": curve_n is not None,
-        "normal_approximation": approx,
-    }
+    return dg.diagnosand_table(curve, size=TOTAL)
 
 
 def findings(
@@ -271,7 +220,7 @@ def findings(
     ``across`` (:attr:`BaseStudy.across`) adds the headline over the models."""
     from toolkit.report import fmt_number
 
-    what, scale, unit = OUTCOMES[params.outcome]
+    what, (scale, unit) = OUTCOME_NAMES[params.outcome], UNITS[params.outcome]
     t, c = _designs(params).values()
     e, m = effect["effect"] * scale, effect["mcse"] * scale
     digits = 1 if scale == 100 else 3
@@ -353,7 +302,7 @@ def figures(curve: pd.DataFrame, mde: pd.DataFrame, params: Parameters) -> list[
 
 class DesignPower(BaseStudy):
     """How many pairs does a pilot need? The analysis is in this module's functions
-    (:func:`population_effect`, :func:`simulate`, :func:`power_table`, ...)."""
+    (:func:`population_effect`, :func:`simulate`, :func:`pilot_tables`, ...)."""
 
     name = "design_power"
     title = "How many pairs does a pilot need?"
@@ -386,7 +335,7 @@ class DesignPower(BaseStudy):
                 "usual",
                 p.outcome,
                 effect="difference",
-                text=f"the difference in {OUTCOMES[p.outcome][0]} between {t} and {c}",
+                text=f"the difference in {OUTCOME_NAMES[p.outcome]} between {t} and {c}",
             )
         ]
 

@@ -42,18 +42,12 @@ from toolkit.studies._params import (
     RosterGroup,
     policies,
 )
-from toolkit.studies._words import contrast_summary, default_sentences
+from toolkit.studies._words import contrast_summary, default_sentences, outcome_names
 
 __all__ = ["STUDY", "MatchingPolicies", "MatchingResult", "Parameters"]
 
-OUTCOMES = {
-    "completed": "completion",
-    "mean_quality": "relationship quality",
-    "satisfaction_mentee": "the mentee's satisfaction",
-    "satisfaction_mentor": "the mentor's satisfaction",
-    "mentee_gain": "the mentee's digital gain",
-    "mentor_gain": "the mentor's leadership gain",
-}
+OUTCOMES = outcome_names("completed", "mean_quality", "satisfaction_mentee", "satisfaction_mentor")
+OUTCOMES |= outcome_names("mentee_gain", "mentor_gain")
 #: Matching.metrics shown per policy.
 METRICS: tuple[str, ...] = ("n_pairs", "match_rate", "mean_score", "min_score", "blocking_pairs")
 METRICS += ("mean_mentee_rank", "mean_mentor_rank", "cross_department_share", "score_gap")

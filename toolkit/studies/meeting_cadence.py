@@ -30,7 +30,7 @@ from toolkit.studies._common import (
     readable,
 )
 from toolkit.studies._params import Choice, CohortGroup, ModelsGroup, Policy, RosterGroup, cadences
-from toolkit.studies._words import default_sentences
+from toolkit.studies._words import default_sentences, outcome_names
 
 __all__ = ["STUDY", "MeetingCadence", "Parameters", "plan_table"]
 
@@ -41,13 +41,7 @@ LABELS = {k: f"{v} meetings" for k, v in SHORT.items()} | {
     "front_loaded": "front-loaded meetings (weekly for 4 weeks, then biweekly)",
     "hartford": "the Hartford preset (7 sessions every 3 weeks)",
 }
-OUTCOMES = {
-    "completed": "completion",
-    "mentee_gain": "the mentee's digital gain",
-    "mentor_gain": "the mentor's leadership gain",
-    "hours_mentee": "hours spent per pair",
-    "mean_quality": "relationship quality",
-}
+OUTCOMES = outcome_names("completed", "mentee_gain", "mentor_gain", "hours_mentee", "mean_quality")
 MAX_MINUTES = 240
 HARTFORD = " (a 21-week program: see the outcomes at week 21)"
 #: Outcome -> words in the readable contrasts ("": the retention rows under their own name).

@@ -25,7 +25,6 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -38,9 +37,6 @@ __all__ = [
     "STUDY",
     "ModelCard",
     "Parameters",
-    "narrowing_table",
-    "parameter_summary",
-    "target_count",
     "unsettled",
 ]
 
@@ -63,8 +59,25 @@ CONTRASTS: dict[str, tuple] = {
         "monthly check-ins with coaching rather than none (completion)",
     ),
 }
-NARROWED = 0.5  # a parameter is "narrowed" when its accepted 90% range is under half its prior
 SWEEP = {"median": "estimate", "q05": "ci_low", "q95": "ci_high"}  # across_models -> sweep
+#: The calibration figures, one per kind of row: kind -> (name, unit, title, caption).
+CALIBRATION_FIGURES = {
+    "target": (
+        "calibration_targets",
+        "correlation, proportion or effect size",
+        "The default model against the targets",
+        "Each calibration target: the published range (grey bar) and the default model's "
+        "simulated value (point; green inside, orange outside).",
+    ),
+    "check": (
+        "calibration_checks",
+        "sessions, weeks or days",
+        "Preset checks against the programs they copy",
+        "Each preset check (a published program's sessions, meeting interval, survey timing, "
+        "inactivity rule): the published value or range (grey) and the preset's (point). A "
+        "check of a definition, not evidence.",
+    ),
+}
 
 
 class Parameters(ModelsGroup, CohortGroup):
@@ -84,33 +97,6 @@ class Parameters(ModelsGroup, CohortGroup):
     )
 
 
-def parameter_summary(table: pd.DataFrame) -> dict[str, int]:
-    """How many parameters are calibrated against the literature and how many are assumptions."""
-    kind = table["source"].astype(str).str.split(r"[:( ]", n=1, regex=True).str[0]
-    return {
-        "parameters": len(table),
-        "calibrated": int((kind == "calibrated").sum()),
-        "assumptions": int((kind == "assumption").sum()),
-        "other": int((~kind.isin(["calibrated", "assumption"])).sum()),
-    }
-
-
-def target_count(cal: pd.DataFrame) -> dict[str, Any]:
-    """Counts of the calibration table by kind: targets (statistics that can miss) and
-    checks (a preset's definitions); only targets count as evidence the model meets."""
-    kind = cal["kind"].astype(str)
-    inside = cal["inside"].astype(bool)
-    tgt, chk = kind == "target", kind == "check"
-    return {
-        "targets": int(tgt.sum()),
-        "targets_inside": int((tgt & inside).sum()),
-        "targets_outside": cal.loc[tgt & ~inside, "target_id"].astype(str).tolist(),
-        "checks": int(chk.sum()),
-        "checks_matching": int((chk & inside).sum()),
-        "checks_differing": cal.loc[chk & ~inside, "target_id"].astype(str).tolist(),
-    }
-
-
 def _mc_error_sentence(cal: pd.DataFrame) -> str:
     """How the targets fare judged with their Monte Carlo error (``within_mc_error`` of
     ``calibration_report``: the range widened by 2 Monte Carlo SE); empty without it."""
@@ -127,16 +113,6 @@ def _mc_error_sentence(cal: pd.DataFrame) -> str:
         f"with {int(within.sum())} of {len(tgt)}"
         + (f"; beyond that error on {', '.join(beyond)}." if beyond else ".")
     )
-
-
-def narrowing_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """``Ensemble.summary()`` with a plain verdict per parameter: "narrowed" (the accepted
-    90% range is under half the prior range) or "left near its prior"; most narrowed first."""
-    out = summary.sort_values("share_of_prior_range", kind="stable").reset_index(drop=True)
-    out["evidence"] = np.where(
-        out.share_of_prior_range < NARROWED, "narrowed", "left near its prior"
-    )
-    return out
 
 
 def unsettled(across: Any) -> list[str]:
@@ -236,6 +212,8 @@ class ModelCard(BaseStudy):
         """The headline: targets met (targets only), what the evidence narrowed, each
         contrast over the plausible models (``across``: :attr:`BaseStudy.across`), and the
         answers the evidence cannot settle."""
+        from toolkit.calibration import parameter_summary, target_count
+
         c = target_count(cal)
         out = [
             f"At its default parameters the model falls inside the published range on "
@@ -321,35 +299,10 @@ class ModelCard(BaseStudy):
                 "prior.",
             )
         ]
-        stat, preset = frame[kind == "target"], frame[kind == "check"]
-        if len(stat):
-            out.append(
-                (
-                    calibration_plot(
-                        stat,
-                        unit="correlation, proportion or effect size",
-                        title="The default model against the targets",
-                    ),
-                    "calibration_targets",
-                    "Each calibration target: the published range (grey bar) and the "
-                    "default model's simulated value (point; green inside, orange "
-                    "outside).",
-                )
-            )
-        if len(preset):
-            out.append(
-                (
-                    calibration_plot(
-                        preset,
-                        unit="sessions, weeks or days",
-                        title="Preset checks against the programs they copy",
-                    ),
-                    "calibration_checks",
-                    "Each preset check (a published program's sessions, meeting interval, "
-                    "survey timing, inactivity rule): the published value or range (grey) "
-                    "and the preset's (point). A check of a definition, not evidence.",
-                )
-            )
+        for k, (name, unit, title, caption) in CALIBRATION_FIGURES.items():
+            rows = frame[kind == k]
+            if len(rows):
+                out.append((calibration_plot(rows, unit=unit, title=title), name, caption))
         return out
 
     @classmethod

@@ -22,16 +22,11 @@ from pydantic import Field
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import as_strings, contrast_table, reference_first, scaled
 from toolkit.studies._params import Cadence, CohortGroup, ModelsGroup, Policy, RosterGroup
-from toolkit.studies._words import cap, default_sentences, se_span
+from toolkit.studies._words import cap, default_sentences, outcome_names, se_span
 
 __all__ = ["OUTCOMES", "STUDY", "Parameters", "PolicyByCadence"]
 
-OUTCOMES = {
-    "completed": "completion",
-    "mentee_gain": "the mentee's digital gain",
-    "mentor_gain": "the mentor's leadership gain",
-    "mean_quality": "relationship quality",
-}
+OUTCOMES = outcome_names("completed", "mentee_gain", "mentor_gain", "mean_quality")
 
 
 class Parameters(ModelsGroup, RosterGroup, CohortGroup):
@@ -101,20 +96,6 @@ def _interaction_sentence(row: dict) -> str:
         f"interaction for {what} is {fmt_number(row['estimate'] * scale, digits)}{unit} "
         f"(Monte Carlo error {fmt_number(row['se'] * scale, digits)})."
     )
-
-
-def cell_means(outcomes: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Mean (or proportion) of ``outcome`` per policy x cadence cell with its 95% Monte Carlo
-    interval (``ci_low``/``ci_high``), from compare_arms' level rows (clustered by replicate
-    like the contrasts): simulation noise of the default model, not an interval about programs."""
-    from toolkit.analysis import compare_arms
-
-    res = compare_arms(outcomes.assign(cell=outcomes["arm"]), outcome, by="cell", adjust="none")
-    levels = res[res.effect.isin(["mean", "proportion"])]
-    parts = levels.group.astype(str).str.split("+", n=1, expand=True)
-    return levels.assign(policy=parts[0].to_numpy(), cadence=parts[1].to_numpy())[
-        ["policy", "cadence", "effect", "estimate", "ci_low", "ci_high", "n"]
-    ].reset_index(drop=True)
 
 
 CELLS = (
@@ -315,6 +296,7 @@ class PolicyByCadence(BaseStudy):
 
     def figures(self, outcomes: pd.DataFrame) -> list[tuple]:
         """(figure, name, caption) for each figure of the report."""
+        from toolkit.analysis import cell_means
         from toolkit.plots import interaction_plot
 
         out = []
@@ -324,7 +306,7 @@ class PolicyByCadence(BaseStudy):
         ):
             if outcomes[outcome].astype(float).nunique() < 2:
                 continue
-            cells = scaled(cell_means(outcomes, outcome), scale)
+            cells = scaled(cell_means(outcomes, outcome, factors=["policy", "cadence"]), scale)
             cells = cells.assign(
                 cadence=pd.Categorical(cells.cadence, categories=list(self.params.cadences)),
                 policy=pd.Categorical(cells.policy, categories=_policies(self.params)),
