@@ -882,6 +882,12 @@ def run(
 
     recorder = _WeekRecorder(n, n_weeks, keep="weeks" in want)
     step = np.empty(n)  # scratch for the in-place weekly updates
+    scratch = np.empty(n)  # scratch of _put
+    active_bits = np.empty(n, np.int64)  # _bits(active), set at the start of each week
+    met_bits = np.empty(n, np.int64)  # _bits(met), set in each meeting week
+    mentor_skill = mentor_level[
+        mentor_g
+    ]  # kept equal to it (changes only at meetings and rematches)
     events: list[tuple] = []  # (week, slots, event, reasons, rating, mentor, new_mentor)
 
     def log(week, slots, event, reason, rating=None, mentor=None, new_mentor=None):
@@ -905,6 +911,7 @@ def run(
         rec = recorder.week(t)
         rec["active"][...] = active
         weeks_active += active
+        _bits(active, active_bits)
 
         # Meetings: scheduled by the cadence, held with a probability that rises with
         # engagement and falls with realised overload, schedule misfit and calendar
@@ -927,14 +934,16 @@ def run(
             )
             met = scheduled & (draws.slots("meet", rows) < expit(logit))
             missed = scheduled & ~met
+            _bits(met, met_bits)
 
             # Perceived similarity grows with contact, and fit with it (``target`` is
             # unchanged in a week without meetings); quality moves toward fit at a meeting.
-            # (Updates are in place, restricted with where=: the same numbers as np.where
-            # over the whole array, without its temporaries.)
+            # (Updates are in place, restricted to the pairs concerned by _put: the same
+            # numbers as np.where over the whole array, without its temporaries.)
             np.subtract(1.0, perceived, out=step)
             step *= perceive_step
-            np.add(perceived, step, out=perceived, where=met)
+            step += perceived
+            _put(perceived, step, met_bits, scratch)
             target = _fit(fixed, b, perceived)
             moved = quality + approach * (target - quality) + step_sd * draws.slots("quality", rows)
         else:
@@ -942,16 +951,21 @@ def run(
         # Quality decays toward the floor every week (a held meeting then overrides it).
         np.subtract(quality, b.quality_floor, out=step)
         step *= b.quality_decay
-        np.subtract(quality, step, out=quality, where=active)
+        np.subtract(quality, step, out=step)
+        _put(quality, step, active_bits, scratch)
         if meeting_week:
-            np.copyto(quality, np.clip(moved, 0.0, 1.0, out=moved), where=met)
+            _put(quality, np.clip(moved, 0.0, 1.0, out=moved), met_bits, scratch)
 
             # Two-way learning at held meetings, closing part of the gap to the partner.
             gain_e = rate_e * quality * np.maximum(mentee_ceiling - mentee_skill, 0)
-            np.add(mentee_skill, gain_e, out=mentee_skill, where=met)
-            gap_m = np.maximum(mentor_ceiling - mentor_level[mentor_g], 0)
-            gain_m = np.where(met, rate_m * quality * gap_m, 0)
+            gain_e += mentee_skill
+            _put(mentee_skill, gain_e, met_bits, scratch)
+            gap_m = np.maximum(mentor_ceiling - mentor_skill, 0)
+            gain_m = rate_m * quality * gap_m
+            gain_bits = gain_m.view(np.int64)
+            np.bitwise_and(gain_bits, met_bits, out=gain_bits)  # 0.0 where none was held
             mentor_level += np.bincount(mentor_g, weights=gain_m, minlength=len(mentor_level))
+            np.take(mentor_level, mentor_g, out=mentor_skill)
             mentor_gain += gain_m
 
             # Engagement: up with good meetings and levers, down with missed meetings and
@@ -965,12 +979,16 @@ def run(
             meetings += met
             hours["mentee"] += met * (meeting_hours + prep_hours)
             hours["mentor"] += met * meeting_hours
-        since_meet = np.where(met, 0, since_meet + active)
+        since_meet += active
+        if meeting_week:
+            since_meet *= ~met  # 0 where a meeting was held
         np.multiply(met, meeting_hours, out=step)
         step -= recent_hours
         step *= memory
-        np.add(recent_hours, step, out=recent_hours, where=active)
-        np.add(quality_sum, quality, out=quality_sum, where=active)
+        step += recent_hours
+        _put(recent_hours, step, active_bits, scratch)
+        np.add(quality_sum, quality, out=step)
+        _put(quality_sum, step, active_bits, scratch)
 
         # Closure: an outside event, or the relationship's own ending (hazard falling with
         # quality and engagement, rising with calendar time since contact). Each closure
@@ -1046,6 +1064,7 @@ def run(
                     np.subtract.at(load, mentor_g[ok], 1)
                     np.add.at(load, new_g, 1)
                     mentor_g[ok] = new_g
+                    mentor_skill[ok] = mentor_level[new_g]
                     new_pos = new_g - m_off[stack.rep[ok]]
                     nf = _gather(stack, stack.mentee[ok], new_pos, stack.rep[ok])
                     bo = b.at(ok)
@@ -1073,11 +1092,12 @@ def run(
         rec["scheduled"][...], rec["met"][...] = scheduled, met
         rec["quality"][...], rec["engagement"][...] = quality, engagement
         rec["mentee_skill"][...] = mentee_skill
-        rec["mentor_skill"][...] = mentor_level[mentor_g]
+        rec["mentor_skill"][...] = mentor_skill
         # the pair's state at the end of the week: 1 inactive but open, 2 closed
         state_t = rec["state"]
         np.greater_equal(since_meet, INACTIVE_AFTER_WEEKS, out=state_t, casting="unsafe")
-        state_t[~active] = 2
+        state_t &= active
+        state_t |= np.left_shift(~active, 1, dtype=np.int8)
         recorder.end_week(t)
 
     # What an early ending does to what was learned: part of the gain fades, and an
@@ -1122,6 +1142,33 @@ def run(
         "ended": ended,
     }
     return _tables(stack, design, b, arm, recorder.columns, events, state, want)
+
+
+def _bits(mask: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``mask`` as the int64 operand of :func:`_put`: all bits set where it holds, else 0.
+
+    >>> _bits(np.array([True, False]), np.empty(2, np.int64))
+    array([-1,  0])
+    """
+    return np.subtract(0, mask, out=out, dtype=np.int64)
+
+
+def _put(dst: np.ndarray, src: np.ndarray, bits: np.ndarray, scratch: np.ndarray) -> None:
+    """``dst[mask] = src[mask]`` in place, for float64 arrays and ``bits = _bits(mask)``.
+
+    A select on the numbers' bit patterns (``dst ^= (dst ^ src) & bits``), so each value
+    is copied exactly, with no branch: a masked ufunc (``where=``), ``np.copyto`` or
+    ``np.where`` over a mask of mixed values costs several times more.
+
+    >>> d, mask = np.array([1.0, -0.0, 3.0]), np.array([False, True, True])
+    >>> _put(d, np.array([9.0, 0.0, -0.0]), _bits(mask, np.empty(3, np.int64)), np.empty(3))
+    >>> d.tolist(), np.signbit(d).tolist()
+    ([1.0, 0.0, -0.0], [False, False, True])
+    """
+    d, w = dst.view(np.int64), scratch.view(np.int64)
+    np.bitwise_xor(d, src.view(np.int64), out=w)
+    w &= bits
+    d ^= w
 
 
 _WEEK_COLUMNS: dict[str, type] = {
