@@ -172,8 +172,13 @@ class CohortFeatures:
         }
         # The level a learner can reach from this partner: the partner's skill in the
         # learner's goal domains (learning closes the gap, so skills stay in [0, 1]).
-        out["mentee_ceiling"] = np.einsum("pd,pd->p", self.goal_e[mentee], self.skill_m[mentor])
-        out["mentor_ceiling"] = np.einsum("pd,pd->p", self.goal_m[mentor], self.lead_e[mentee])
+        # (np.take along the rows: the same C-ordered copies as fancy indexing, cheaper)
+        out["mentee_ceiling"] = np.einsum(
+            "pd,pd->p", np.take(self.goal_e, mentee, axis=0), np.take(self.skill_m, mentor, axis=0)
+        )
+        out["mentor_ceiling"] = np.einsum(
+            "pd,pd->p", np.take(self.goal_m, mentor, axis=0), np.take(self.lead_e, mentee, axis=0)
+        )
         out["avail_e"], out["avail_m"] = self.avail_e[mentee], self.avail_m[mentor]
         for k in ("deep_similarity", "surface_similarity", "shared_interests"):
             out[f"typical_{k}"] = np.full(len(out["avail_e"]), self.typical[k])
@@ -486,10 +491,17 @@ def _gather(
     for sel in _cohort_groups(stack, rep):
         f = stack.features[rep[sel[0]]]
         key = mentee[sel] * f.n_mentors + mentor[sel]
-        distinct, back = np.unique(key, return_inverse=True)
-        part = f.pair(distinct // f.n_mentors, distinct % f.n_mentors)
+        if not np.all(key[1:] > key[:-1]):
+            distinct, back = np.unique(key, return_inverse=True)
+            part = f.pair(distinct // f.n_mentors, distinct % f.n_mentors)
+            part = {k: v[back] for k, v in part.items()}
+        else:  # already distinct and sorted (one replicate): np.unique would keep it as is
+            part = f.pair(mentee[sel], mentor[sel])
         for k, v in part.items():
-            out.setdefault(k, np.empty(len(rep)))[sel] = v[back]
+            if len(sel) == len(rep):  # the only group: its rows are every slot, in order
+                out[k] = v
+            else:
+                out.setdefault(k, np.empty(len(rep)))[sel] = v
     return out
 
 
@@ -1138,7 +1150,7 @@ def run(
         "mentor_g": mentor_g,
         "first_mentor_g": first_mentor_g,
         "hours": hours,
-        "survey": static_survey[gi],
+        "survey": np.take(static_survey, gi, axis=0),
         "ended": ended,
     }
     return _tables(stack, design, b, arm, recorder.columns, events, state, want)
@@ -1707,7 +1719,7 @@ def control_tables(
         skill=(skill, skill),
         lead=None,
         post=None,
-        z=static_survey[gi],
+        z=np.take(static_survey, gi, axis=0),
         b=b,
         point=_point(stack, lambda p: p).get("point"),
     )
