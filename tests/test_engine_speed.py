@@ -1,5 +1,6 @@
 """The engine's speed-ups change no number: the week recorder's block size, the
-per-pair constants computed once, and the repeat check without np.unique."""
+per-pair constants computed once, the repeat check without np.unique, the bit select of
+masked updates, the Arrow id lookup and the lazily gathered pair fields."""
 
 from __future__ import annotations
 
@@ -89,3 +90,61 @@ def test_closure_step_with_a_precomputed_outside_probability_is_the_same():
     outside = u < _engine.outside_probability(b, pressure)
     want = np.where(outside, "outside_event", largest)[closes]
     assert (names == want).all()
+
+
+def test_put_copies_the_masked_values_bit_for_bit():
+    g = np.random.default_rng(1)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -1e308])
+    dst = np.concatenate([g.normal(size=993), special])
+    src = np.concatenate([g.normal(size=993), special[::-1]])
+    mask = g.random(1000) < 0.5
+    want = np.where(mask, src, dst)
+    _engine._put(dst, src, _engine._bits(mask, np.empty(1000, np.int64)), np.empty(1000))
+    assert np.array_equal(dst.view(np.int64), want.view(np.int64))
+
+
+def test_positions_of_ids_equal_the_pandas_lookup_for_every_kind_of_column(small):
+    cohort, _ = small
+    feats = _engine.cohort_features(cohort)
+    ids = cohort.mentors["participant_id"].to_numpy(dtype=object)
+    asked = np.concatenate([ids[::-1], ["not an id", "", ids[3]]])
+    column = pd.Series(asked, dtype="str")
+    column[len(ids)] = None  # a missing id
+    want = feats.mentor_index.get_indexer(column.to_numpy(dtype=object))
+    assert (want[: len(ids)] == np.arange(len(ids))[::-1]).all()
+    assert want[len(ids) :].tolist() == [-1, -1, 3]
+    for kind in ("str", object, "category", "string[python]"):
+        got = feats.positions("mentor", column.astype(kind))
+        assert np.array_equal(got, want), kind
+    mentees = cohort.mentees["participant_id"].astype("str")
+    assert (feats.positions("mentee", mentees) == np.arange(len(mentees))).all()
+
+
+def test_ids_that_are_not_distinct_strings_use_the_pandas_lookup(small):
+    cohort, _ = small
+    feats = _engine.CohortFeatures(cohort)
+    feats.mentor_ids = np.arange(len(feats.mentor_ids)).astype(object)  # integer ids
+    assert feats.arrow_ids[1] is None and feats.arrow_ids[0] is not None
+    column = pd.Series(["3", "1"], dtype="str")
+    assert feats.positions("mentor", column).tolist() == [-1, -1]  # "3" is not 3
+    assert feats.positions("mentor", pd.Series([3, 1])).tolist() == [3, 1]
+
+
+def test_pair_components_read_lazily_equal_the_eager_take(small):
+    from toolkit import compatibility as C
+
+    cohort, _ = small
+    mentees, mentors = C._features(cohort)
+    g = np.random.default_rng(2)
+    i, j = g.integers(0, 30, 200), g.integers(0, 40, 200)
+    lazy = C._Rows(mentors, j)
+    eager = mentors.take(j, column=False)
+    assert list(lazy) == list(eager) and len(lazy) == len(eager)
+    for name in eager:
+        assert np.array_equal(lazy[name], eager[name]), name
+    got = C._components(C._Rows(mentees, i), C._Rows(mentors, j))
+    want = C._components(mentees.take(i, column=False), eager)
+    for name, value in want.items():
+        assert np.array_equal(got[name], value), name
+    with pytest.raises(KeyError):
+        lazy["no such field"]
