@@ -117,7 +117,9 @@ def test_positions_of_ids_equal_the_pandas_lookup_for_every_kind_of_column(small
         got = feats.positions("mentor", column.astype(kind))
         assert np.array_equal(got, want), kind
     mentees = cohort.mentees["participant_id"].astype("str")
-    assert (feats.positions("mentee", mentees) == np.arange(len(mentees))).all()
+    assert (feats.positions("mentee", mentees) == np.arange(len(mentees))).all()  # in order
+    same_length = pd.Series(np.roll(mentees.to_numpy(object), 1), dtype="str")
+    assert (feats.positions("mentee", same_length) == np.roll(np.arange(len(mentees)), 1)).all()
 
 
 def test_ids_that_are_not_distinct_strings_use_the_pandas_lookup(small):

@@ -194,6 +194,8 @@ class CohortFeatures:
             import pyarrow.compute as pc
 
             values = pa.chunked_array(pa.array(column.array)).cast(pa.large_string())
+            if len(values) == len(value_set) and values.equals(pa.chunked_array([value_set])):
+                return np.arange(len(values), dtype=np.intp)  # the ids in cohort order
             found = pc.index_in(values, value_set=value_set, skip_nulls=True)
             return pc.fill_null(found, -1).to_numpy().astype(np.intp)
         index = self.mentee_index if role == "mentee" else self.mentor_index
