@@ -150,3 +150,49 @@ def test_pair_components_read_lazily_equal_the_eager_take(small):
         assert np.array_equal(got[name], value), name
     with pytest.raises(KeyError):
         lazy["no such field"]
+
+
+def test_comparisons_with_the_fast_expit_equal_those_with_scipys_expit():
+    """On a million logits (typical, extreme and infinite) and uniforms placed at, just
+    below and just above the exact threshold, _below decides as scipy's expit does."""
+    from scipy.special import expit
+
+    g = np.random.default_rng(3)
+    x = np.concatenate(
+        [
+            g.normal(0, 3, 400_000),
+            g.uniform(-40, 40, 400_000),
+            g.uniform(-800, 800, 199_990),
+            [0.0, -0.0, 1e-300, -1e-300, 709.8, -709.8, 746.0, -746.0, np.inf, -np.inf],
+        ]
+    )
+    exact = expit(x)
+    close = _engine._expit_close(x, np.empty(len(x)))
+    assert np.abs(close - exact).max() < 1e-15
+    assert (close != exact).any()  # why _below exists: not equal to the last bit
+    for u in (
+        g.random(len(x)),
+        exact,  # u equal to the threshold: not below
+        np.nextafter(exact, 0.0),  # just below
+        np.nextafter(exact, 1.0),  # just above
+    ):
+        got = _engine._below(u, close, lambda i: expit(x[i]))
+        assert np.array_equal(got, u < exact)
+
+
+def test_closure_step_decides_as_with_scipys_expit():
+    from scipy.special import expit
+
+    b = _engine._Params(BehaviorModel().to_dict())
+    g = np.random.default_rng(4)
+    n = 200_000
+    q, e, gap, pressure = g.random(n), g.random(n), g.integers(0, 9, n), g.random(n)
+    p_out = _engine.outside_probability(b, pressure)
+    logit = (
+        b.closure_quality * (0.5 - q) + b.closure_engagement * (0.5 - e) + b.closure_gap * gap
+    ) + b.closure_base
+    threshold = 1.0 - (1.0 - expit(logit)) * (1.0 - p_out)
+    for u in (g.random(n), threshold, np.nextafter(threshold, 0.0)):
+        closes, why = _engine.closure_step(b, q, e, gap, pressure, u, p_out=p_out)
+        assert np.array_equal(closes, u < threshold)
+        assert (why[closes] >= 0).all() and (why[~closes] == -1).all()
