@@ -196,3 +196,27 @@ def test_closure_step_decides_as_with_scipys_expit():
         closes, why = _engine.closure_step(b, q, e, gap, pressure, u, p_out=p_out)
         assert np.array_equal(closes, u < threshold)
         assert (why[closes] >= 0).all() and (why[~closes] == -1).all()
+
+
+def test_a_skipped_week_of_uniforms_leaves_the_generators_where_drawing_would(small):
+    cohort, pairs = small
+    stack = _engine.Stack(
+        features=[_engine.cohort_features(cohort)] * 2,
+        replicates=np.array([0, 1]),
+        rep=np.repeat([0, 1], 30),
+        mentee=np.tile(np.arange(30), 2),
+        mentor=np.tile(np.arange(30), 2),
+    )
+    purposes = {"meet": "uniform", "quality": "normal"}
+    drawn, skipped = _engine._Draws(7, stack, purposes), _engine._Draws(7, stack, purposes)
+    want = []  # (both share the stack's streams: the second rewinds them to week 0)
+    for _ in range(4):
+        drawn.next_week()
+        want.append({p: drawn[p].copy() for p in purposes})
+    for week in range(4):
+        skipped.next_week(skip=("meet",) if week in (0, 2) else ())
+        assert np.array_equal(skipped["quality"], want[week]["quality"])  # never skipped
+        if week in (0, 2):
+            assert skipped["meet"] is None
+        else:
+            assert np.array_equal(skipped["meet"], want[week]["meet"])

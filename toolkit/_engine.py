@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -493,8 +493,10 @@ class _Stream:
         self.keeping = True
         self.resume: list[Any] = []  # generator states at week len(kept), once not keeping
         self.drawn = 0  # weeks the generators have drawn
+        self.advances = all(type(g.bit_generator) is np.random.PCG64 for g in gens)
 
-    def week(self, t: int, buffer: np.ndarray) -> np.ndarray:
+    def week(self, t: int, buffer: np.ndarray, needed: bool = True) -> np.ndarray | None:
+        """Week ``t``'s draws; None when not ``needed`` and skipped (see below)."""
         if t < len(self.kept):
             return self.kept[t]
         if self.drawn != t:  # past the kept weeks, another arm drew on: back to them
@@ -504,8 +506,15 @@ class _Stream:
         if self.keeping and not self.shared.keep(buffer.nbytes):
             self.keeping = False
             self.resume = [g.bit_generator.state for g in self.gens]
-        out = np.empty(self.size) if self.keeping else buffer
         off = self.off
+        if not needed and not self.keeping and not self.normal and self.advances:
+            # A week nobody reads: a PCG64 uniform double is one 64-bit output, so
+            # advancing each generator by its count leaves it where drawing would.
+            for i, g in enumerate(self.gens):
+                cast(np.random.PCG64, g.bit_generator).advance(int(off[i + 1] - off[i]))
+            self.drawn += 1
+            return None
+        out = np.empty(self.size) if self.keeping else buffer
         for i, g in enumerate(self.gens):
             if self.normal:
                 g.standard_normal(out=out[off[i] : off[i + 1]])
@@ -565,9 +574,12 @@ class _Draws:
         self.arrays: dict[str, np.ndarray] = {}
         self.t = 0
 
-    def next_week(self) -> None:
+    def next_week(self, skip: tuple[str, ...] = ()) -> None:
+        """Draw the next week; uniform purposes in ``skip`` are not read this week, so
+        their generators are only moved past its numbers (reading one then fails)."""
         for purpose, stream in self.streams.items():
-            self.arrays[purpose] = stream.week(self.t, self.buffers[purpose])
+            drawn = stream.week(self.t, self.buffers[purpose], purpose not in skip)
+            self.arrays[purpose] = drawn  # type: ignore[assignment]
         self.t += 1
 
     def __getitem__(self, purpose: str) -> np.ndarray:
@@ -999,21 +1011,22 @@ def run(
 
     for t in range(n_weeks):
         week = t + 1
-        draws.next_week()
-        rec = recorder.week(t)
-        rec["active"][...] = active
-        weeks_active += active
-        _bits(active, active_bits)
-
         # Meetings: scheduled by the cadence, held with a probability that rises with
         # engagement and falls with realised overload, schedule misfit and calendar
         # time since the last meeting held (beyond the grace period).
         scheduled = active & sched.meeting[t]
         # A week in which no pair has a meeting scheduled (every other week of a biweekly
         # design) skips every step that only a held or missed meeting changes: with no
-        # meeting those steps add exact zeros, so skipping them changes no number, and the
-        # week's draws are made all the same (common random numbers).
+        # meeting those steps add exact zeros, so skipping them changes no number. The
+        # week's draws are made all the same (common random numbers), except that the
+        # meeting uniforms, read by nobody, are skipped by advancing their generators.
         meeting_week = bool(scheduled.any())
+        draws.next_week(skip=() if meeting_week else ("meet",))
+        rec = recorder.week(t)
+        rec["active"][...] = active
+        weeks_active += active
+        _bits(active, active_bits)
+
         if meeting_week:
             gap = np.maximum(since_meet - b.contact_grace_weeks, 0.0)
             overload = _overload(recent_hours, avail_floor)
