@@ -130,6 +130,9 @@ def test_ids_that_are_not_distinct_strings_use_the_pandas_lookup(small):
     column = pd.Series(["3", "1"], dtype="str")
     assert feats.positions("mentor", column).tolist() == [-1, -1]  # "3" is not 3
     assert feats.positions("mentor", pd.Series([3, 1])).tolist() == [3, 1]
+    odd = _engine.CohortFeatures(cohort)
+    odd.mentor_ids = np.array(["a", "b\udcff"] + list(odd.mentor_ids[2:]), dtype=object)
+    assert odd.arrow_ids[1] is None  # no UTF-8 for a lone surrogate: not looked up by Arrow
 
 
 def test_pair_components_read_lazily_equal_the_eager_take(small):

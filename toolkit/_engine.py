@@ -172,7 +172,10 @@ class CohortFeatures:
         def side(ids: np.ndarray) -> Any:
             if not all(type(i) is str for i in ids) or len(set(ids)) != len(ids):
                 return None
-            return pa.array(ids, type=pa.large_string())
+            try:
+                return pa.array(ids, type=pa.large_string())
+            except (UnicodeError, pa.ArrowException):  # e.g. a lone surrogate: no UTF-8
+                return None
 
         return side(self.mentee_ids), side(self.mentor_ids)
 
