@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,39 +242,77 @@ class _Side:
 
     def take(self, idx: Any, column: bool) -> dict[str, np.ndarray]:
         """Rows ``idx``, shaped to broadcast as matrix rows (``column``) or pairs."""
-        out = {}
-        for name in (
-            "skill",
-            "lead",
-            "goal_thr",
-            "deep",
-            "deep_t",
-            "interests",
-            "skill_ans",
-            "lead_ans",
-            "goal_use",
-            "deep_ans",
-            "deep_sq",
-        ):
-            arr = getattr(self, name)[idx]
-            out[name] = arr[:, None, :] if column else arr
-        for name in (
-            "inv_goals",
-            "deep_norm",
-            "generation",
-            "generation8",
-            "department",
-            "location",
-            "unknown",
-            "utc",
-            "avail",
-        ):
-            arr = getattr(self, name)[idx]
-            out[name] = arr[:, None] if column else arr
-        out["interest_inverse"] = self.interest_inverse
-        out["partial_skills"] = np.bool_(self.partial_skills)
-        out["partial_deep"] = np.bool_(self.partial_deep)
-        return out
+        return {name: self.gather(name, idx, column) for name in _SIDE_FIELDS}
+
+    def gather(self, name: str, idx: Any, column: bool = False) -> Any:
+        """One entry of :meth:`take`: rows ``idx`` (a slice or positions) of one field.
+
+        Positions go through ``np.take`` along the rows, which copies the same values as
+        fancy indexing ``arr[idx]`` at a fraction of its cost for 2-D fields.
+        """
+        if name == "interest_inverse":
+            return self.interest_inverse
+        if name in ("partial_skills", "partial_deep"):
+            return np.bool_(getattr(self, name))
+        arr = getattr(self, name)
+        arr = arr[idx] if isinstance(idx, slice) else np.take(arr, idx, axis=0)
+        if not column:
+            return arr
+        return arr[:, None, :] if arr.ndim == 2 else arr[:, None]
+
+
+class _Rows(Mapping[str, Any]):
+    """:meth:`_Side.take` of pairs (``column=False``), each field gathered when first read.
+
+    :func:`_components` reads only some fields of each side (a mentee's goals, a mentor's
+    skills; the answered-item fields only for a roster with blank cells), so the others
+    are never gathered. The values are those of ``take``.
+    """
+
+    def __init__(self, side: _Side, idx: np.ndarray):
+        self._side, self._idx = side, idx
+        self._got: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._got:
+            if name not in _SIDE_FIELDS:
+                raise KeyError(name)
+            self._got[name] = self._side.gather(name, self._idx)
+        return self._got[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_SIDE_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_SIDE_FIELDS)
+
+
+# What :meth:`_Side.take` returns: the per-person fields, then the shared ones.
+_SIDE_FIELDS = (
+    "skill",
+    "lead",
+    "goal_thr",
+    "deep",
+    "deep_t",
+    "interests",
+    "skill_ans",
+    "lead_ans",
+    "goal_use",
+    "deep_ans",
+    "deep_sq",
+    "inv_goals",
+    "deep_norm",
+    "generation",
+    "generation8",
+    "department",
+    "location",
+    "unknown",
+    "utc",
+    "avail",
+    "interest_inverse",
+    "partial_skills",
+    "partial_deep",
+)
 
 
 def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
@@ -532,7 +571,7 @@ def _pair_count(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
     return np.rint(_pair_dot(a.astype(np.float64), b.astype(np.float64), matrix)).astype(np.intp)
 
 
-def _components(e: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """All components for broadcastable mentee features ``e`` and mentor features ``r``."""
     matrix = e["deep"].ndim == 3  # a block of rows against every mentor, or pairs
     if e["partial_skills"]:
@@ -751,7 +790,7 @@ def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[st
             f"the same length as mentee_idx ({i.size})",
             f"length {j.size}",
         )
-    return _components(mentees.take(i, column=False), mentors.take(j, column=False))
+    return _components(_Rows(mentees, i), _Rows(mentors, j))
 
 
 def grid_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
