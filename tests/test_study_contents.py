@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -97,6 +98,22 @@ def test_study_runs_into_a_self_contained_report(runs, name):
         and (sweep.ci_low <= sweep.estimate).all()
         and (sweep.estimate <= sweep.ci_high).all()
     )
+
+
+@pytest.mark.parametrize("name", CONTENT_STUDIES)
+def test_sweep_rows_of_a_run_made_from_input_files(runs, name, tmp_path):
+    """A manifest names a roster or models file by its file name only (never its folder), so
+    the sweep rows are read back without the file (which is not where the run folder is)."""
+    run = runs[name].path
+    copy = tmp_path / "run"
+    shutil.copytree(run / "tables", copy / "tables")
+    manifest = json.loads((run / "manifest.json").read_text())
+    inputs = get_study(name).inputs
+    assert inputs  # every content study reads a roster or a models file
+    for field in inputs:
+        manifest["parameters"][field] = f"{field}_file_elsewhere.data"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    pd.testing.assert_frame_equal(get_study(name).estimates(copy), get_study(name).estimates(run))
 
 
 @pytest.mark.parametrize(

@@ -298,4 +298,8 @@ class BaseStudy(AcrossModels, Prose):
         import pandas as pd
 
         est = pd.read_parquet(Path(run_dir) / "tables" / "estimates.parquet")
-        return cls(read_parameters(run_dir)).sweep_rows(est)
+        values = read_parameters(run_dir)
+        # a manifest names an input file (roster, models) by its file name only, so it cannot
+        # be read back from here; the headline rows need the declared arms, not the file
+        values.update(dict.fromkeys(cls.record().inputs))
+        return cls(values).sweep_rows(est)
