@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["arm_effects", "assurance_table", "design", "reference_effect"]
+__all__ = ["arm_effects", "assurance_sentences", "assurance_table", "design", "reference_effect"]
 
 
 def design(params: Any) -> Any:
@@ -97,3 +97,33 @@ def assurance_table(
             "power_at_reference_formula": formula,
         }
     )
+
+
+def assurance_sentences(
+    assured: pd.DataFrame, effects: pd.DataFrame, params: Any, scale: float, unit: str, digits: int
+) -> tuple[str, list[str]]:
+    """The findings of :func:`assurance_table` in words: the effect's spread and the largest
+    pilot's assurance over the plausible models (the first sentence), then one sentence per
+    pilot size. ``scale``, ``unit`` and ``digits`` say how the outcome is written."""
+    from toolkit.report import fmt_number
+
+    e5, e95 = np.quantile(effects.effect.to_numpy(float) * scale, [0.05, 0.95])
+    big, target = assured.iloc[-1], f"{params.target_power:.0%}"
+    first = (
+        f"Across {int(big.models)} plausible models the effect lies between "
+        f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
+        f"them. A pilot of {int(big.pairs_total)} pairs succeeds (its two-sided test "
+        f"rejects at level {params.alpha:g}) with probability {big.assurance:.0%} averaged over them (assurance; Monte "
+        f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
+        f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
+        f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
+        "models."
+    )
+    each = [
+        f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
+        f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
+        f"{r.power_q05_over_models:.0%} to {r.power_q95_over_models:.0%} over 90% of "
+        "the plausible models."
+        for r in assured.itertuples(index=False)
+    ]
+    return first, each

@@ -13,6 +13,7 @@ from toolkit.studies._common import contrasts
 
 __all__ = [
     "OUTCOME_NAMES",
+    "OUTCOME_UNITS",
     "cap",
     "contrast_summary",
     "default_sentence",
@@ -32,6 +33,14 @@ OUTCOME_NAMES = {
     "satisfaction_mentor": "the mentor's satisfaction",
     "hours_mentee": "hours spent per pair",
     "hours_coordinator": "coordinator hours per pair",
+}
+
+#: The scale and unit an outcome's difference is written in (a share of pairs in points).
+OUTCOME_UNITS = {
+    "completed": (100.0, "percentage points"),
+    "mentee_gain": (1.0, "skill points (0-1 scale)"),
+    "mentor_gain": (1.0, "skill points (0-1 scale)"),
+    "mean_quality": (1.0, "quality points (0-1 scale)"),
 }
 
 

@@ -32,16 +32,21 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
 from toolkit.errors import InvalidParameterError
-from toolkit.studies._assurance import arm_effects, assurance_table, design, reference_effect
+from toolkit.studies._assurance import (
+    arm_effects,
+    assurance_sentences,
+    assurance_table,
+    design,
+    reference_effect,
+)
 from toolkit.studies._base import BaseStudy, Headline
 from toolkit.studies._common import pairs_cohort
 from toolkit.studies._params import Cadence, ModelsGroup, Policy
-from toolkit.studies._words import OUTCOME_NAMES
+from toolkit.studies._words import OUTCOME_NAMES, OUTCOME_UNITS
 
 __all__ = [
     "STUDY",
@@ -60,13 +65,6 @@ __all__ = [
 
 Outcome = Literal["completed", "mentee_gain", "mentor_gain", "mean_quality"]
 TOTAL = "pairs_total"  # the pilot's size: pairs in total, half in each design
-#: Each outcome's scale and unit in sentences (its words: :data:`OUTCOME_NAMES`).
-UNITS = {
-    "completed": (100.0, "percentage points"),
-    "mentee_gain": (1.0, "skill points (0-1 scale)"),
-    "mentor_gain": (1.0, "skill points (0-1 scale)"),
-    "mean_quality": (1.0, "quality points (0-1 scale)"),
-}
 
 
 class Parameters(ModelsGroup):
@@ -220,7 +218,7 @@ def findings(
     ``across`` (:attr:`BaseStudy.across`) adds the headline over the models."""
     from toolkit.report import fmt_number
 
-    what, (scale, unit) = OUTCOME_NAMES[params.outcome], UNITS[params.outcome]
+    what, (scale, unit) = OUTCOME_NAMES[params.outcome], OUTCOME_UNITS[params.outcome]
     t, c = _designs(params).values()
     e, m = effect["effect"] * scale, effect["mcse"] * scale
     digits = 1 if scale == 100 else 3
@@ -253,26 +251,9 @@ def findings(
         for r in power.itertuples(index=False)
     ]
     if assured is not None and effects is not None:
-        e5, e95 = np.quantile(effects.effect.to_numpy(float) * scale, [0.05, 0.95])
-        big = assured.iloc[-1]
-        out.insert(
-            1,
-            f"Across {int(big.models)} plausible models the effect lies between "
-            f"{fmt_number(e5, digits)} and {fmt_number(e95, digits)} {unit} in 90% of "
-            f"them. A pilot of {int(big.pairs_total)} pairs succeeds (its two-sided test "
-            f"rejects at level {params.alpha:g}) with probability {big.assurance:.0%} averaged over them (assurance; Monte "
-            f"Carlo error {100 * big.assurance_mc_error:.1f} percentage points), against "
-            f"power {big.power_at_reference_simulated:.0%} at the reference model; it "
-            f"reaches {target} power in {big.share_models_reaching_target:.0%} of the "
-            "models.",
-        )
-        out += [
-            f"With {int(r.pairs_total)} pairs, assurance is {r.assurance:.0%} (Monte Carlo "
-            f"error {100 * r.assurance_mc_error:.1f} points); power ranges from "
-            f"{r.power_q05_over_models:.0%} to {r.power_q95_over_models:.0%} over 90% of "
-            "the plausible models."
-            for r in assured.itertuples(index=False)
-        ]
+        first, each = assurance_sentences(assured, effects, params, scale, unit, digits)
+        out.insert(1, first)
+        out += each
     if across is not None:  # the headline over the models, after the assurance sentence
         out[2:2] = across.sentences
     return out
