@@ -32,6 +32,7 @@ __all__ = [
     "across_report",
     "across_table",
     "methods_text",
+    "study_pool",
 ]
 
 #: Fewest models for the spread drivers and PRIM boxes (SALib's given-data estimators need 20).
@@ -147,7 +148,12 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
 
     t0 = time.perf_counter()
     res = run_experiment(
-        spec, models=ens, tables=("outcomes",), progress=False, model_streams="independent"
+        spec,
+        models=ens,
+        tables=("outcomes",),
+        progress=False,
+        model_streams="independent",
+        executor=study_pool(study.params.workers),
     )
     timing = {"run": time.perf_counter() - t0, "drivers": 0.0, "boxes": 0.0}
     outcomes = study.derive(res.outcomes)
@@ -213,6 +219,33 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         differences=differences,
         held=tuple(study.held_inputs(load_models(study.params.models))),
     )
+
+
+# The local pool of each worker count this process made (see study_pool).
+_POOLS: dict[int, Any] = {}
+
+
+def study_pool(workers: int) -> Any:
+    """Where a study's simulations run: ``"serial"`` for one worker (or a one-core
+    machine), else this process's local pool of ``workers`` processes (at most the cores),
+    made on first use and reused by every simulation of the study after it (design_power's
+    power curve, then its across-model run: one pool, no second start-up). Its workers pin
+    BLAS to one thread (``toolkit._pool``); they are children of this process, so they end
+    with a study's kernel (its process group is killed after the last cell,
+    ``toolkit.runs.run.stop_children`` ends them on Ctrl-C) or at the interpreter's exit.
+    Results never depend on it."""
+    import concurrent.futures as cf
+    import os
+
+    from toolkit._pool import one_blas_thread
+
+    n = min(int(workers), os.cpu_count() or 1)
+    if n <= 1:
+        return "serial"
+    pool = _POOLS.get(n)
+    if pool is None or pool._broken or pool._shutdown_thread:  # a dead pool is replaced
+        pool = _POOLS[n] = cf.ProcessPoolExecutor(max_workers=n, initializer=one_blas_thread)
+    return pool
 
 
 def _noise_detail(finding: Any, replicates: int) -> str:

@@ -100,12 +100,6 @@ class Parameters(ModelsGroup):
     effect_replicates: int = Field(
         20, ge=2, le=1000, description="Replicates for the population effect."
     )
-    workers: int = Field(
-        2,
-        ge=1,
-        le=64,
-        description="Local processes running the simulations (no effect on results).",
-    )
 
     @model_validator(mode="after")
     def _check(self) -> Parameters:
@@ -150,6 +144,7 @@ def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
     With the population ``effect`` (:func:`population_effect`) as the estimand, bias, RMSE,
     coverage, type-S rate and exaggeration are filled in too."""
     from toolkit.diagnosis import DifferenceInMeans, power_curve
+    from toolkit.studies._across import study_pool
 
     workers = min(params.workers, os.cpu_count() or 1)
     estimator = DifferenceInMeans(params.outcome, alpha=params.alpha)  # two-sample t test
@@ -162,7 +157,7 @@ def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
         alpha=params.alpha,
         estimand=None if effect is None else effect["effect"],
         bootstrap=200,
-        executor="serial" if workers == 1 else "process",
+        executor=study_pool(workers),  # shared with the across-model run that follows
         workers=workers,
         progress=False,
     )
