@@ -31,6 +31,7 @@ __all__ = [
     "across_models",
     "across_report",
     "across_table",
+    "close_study_pool",
     "methods_text",
     "study_pool",
 ]
@@ -155,6 +156,7 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         model_streams="independent",
         executor=study_pool(study.params.workers),
     )
+    close_study_pool(study.params.workers)  # the study's last simulation: workers reaped
     timing = {"run": time.perf_counter() - t0, "drivers": 0.0, "boxes": 0.0}
     outcomes = study.derive(res.outcomes)
     params = ens.models
@@ -228,10 +230,11 @@ _POOLS: dict[int, Any] = {}
 def study_pool(workers: int) -> Any:
     """Where a study's simulations run: ``"serial"`` for one worker (or a one-core
     machine), else this process's local pool of ``workers`` processes (at most the cores),
-    made on first use and reused by every simulation of the study after it (design_power's
-    power curve, then its across-model run: one pool, no second start-up). Its workers pin
-    BLAS to one thread (``toolkit._pool``); they are children of this process, so they end
-    with a study's kernel (its process group is killed after the last cell,
+    made on first use and reused by every simulation of the study until the across-model
+    run, a study's last simulation, closes it (:func:`close_study_pool`): design_power's
+    power curve and its across-model run share one pool. Its workers pin BLAS to one thread
+    (``toolkit._pool``); they are children of this process, so they also end with a study's
+    kernel (its process group is killed after the last cell;
     ``toolkit.runs.run.stop_children`` ends them on Ctrl-C) or at the interpreter's exit.
     Results never depend on it."""
     import concurrent.futures as cf
@@ -246,6 +249,16 @@ def study_pool(workers: int) -> Any:
     if pool is None or pool._broken or pool._shutdown_thread:  # a dead pool is replaced
         pool = _POOLS[n] = cf.ProcessPoolExecutor(max_workers=n, initializer=one_blas_thread)
     return pool
+
+
+def close_study_pool(workers: int) -> None:
+    """Shut down (and wait for) the pool :func:`study_pool` made for ``workers``, if any:
+    its workers are reaped, so their memory is freed and their CPU time is counted."""
+    import os
+
+    pool = _POOLS.pop(min(int(workers), os.cpu_count() or 1), None)
+    if pool is not None:
+        pool.shutdown(wait=True)
 
 
 def _noise_detail(finding: Any, replicates: int) -> str:
