@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from toolkit import experiment
-from toolkit.studies._across import across_models, across_table, close_study_pool, study_pool
+from toolkit.studies._across import across_models, across_table
 from toolkit.studies.meeting_cadence import MeetingCadence
 
 
@@ -28,18 +28,3 @@ def test_across_tables_are_identical_with_one_and_two_workers(monkeypatch):
     assert len(one[1]) > 0
     for a, b in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
-
-
-def test_the_study_pool_is_serial_for_one_worker_and_shared_until_closed():
-    assert study_pool(1) == "serial"
-    close_study_pool(1)  # nothing to close
-    if (os.cpu_count() or 1) >= 2:
-        pool = study_pool(2)
-        assert study_pool(2) is pool  # the power curve and the across run share it
-        assert study_pool(64) is study_pool(os.cpu_count() or 1)  # at most the cores
-        assert pool.submit(int, "7").result() == 7
-        close_study_pool(2)
-        assert study_pool(2) is not pool  # the across run closed it: a new one
-        close_study_pool(2)
-        with pytest.raises(RuntimeError):
-            pool.submit(int, "7")

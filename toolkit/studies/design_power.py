@@ -144,7 +144,6 @@ def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
     With the population ``effect`` (:func:`population_effect`) as the estimand, bias, RMSE,
     coverage, type-S rate and exaggeration are filled in too."""
     from toolkit.diagnosis import DifferenceInMeans, power_curve
-    from toolkit.studies._across import study_pool
 
     workers = min(params.workers, os.cpu_count() or 1)
     estimator = DifferenceInMeans(params.outcome, alpha=params.alpha)  # two-sample t test
@@ -157,7 +156,7 @@ def simulate(params: Parameters, effect: dict | None = None) -> pd.DataFrame:
         alpha=params.alpha,
         estimand=None if effect is None else effect["effect"],
         bootstrap=200,
-        executor=study_pool(workers),  # shared with the across-model run that follows
+        executor="serial" if workers == 1 else "process",
         workers=workers,
         progress=False,
     )
