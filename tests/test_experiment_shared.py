@@ -80,9 +80,14 @@ def _busy() -> ExperimentSpec:
     )
 
 
-def _across(spec, models, tables=("outcomes",)):
+def _across(spec, models, tables=("outcomes",), workers=None):
     return run_experiment(
-        spec, models=models, tables=tables, progress=False, model_streams="independent"
+        spec,
+        models=models,
+        tables=tables,
+        progress=False,
+        model_streams="independent",
+        workers=workers,
     )
 
 
@@ -171,15 +176,22 @@ def test_pair_features_of_repeated_pairs_equal_each_pair_computed_alone(small_co
         assert not got[k].flags.writeable
 
 
-def test_chunked_across_model_runs_are_unchanged_to_the_last_digit(cadence, monkeypatch):
+@pytest.mark.parametrize("workers", [None, 2], ids=["serial", "two_processes"])
+def test_chunked_across_model_runs_are_unchanged_to_the_last_digit(cadence, monkeypatch, workers):
     """Chunks of 1 (cadence) and 2 models (busy: 1,200 pair-weeks a model): the chunks'
     rows are put in the canonical order (by arm, then model) by concatenating arm blocks,
     sorting a block by model where it is not (surveys, events), and every table still
-    equals its pin (made on main, which sorted the concatenated chunks)."""
+    equals its pin (made on main, which sorted the concatenated chunks), whether the
+    chunks run here or on two local processes."""
     spec, models = cadence
     monkeypatch.setattr(experiment, "_MODEL_PAIR_WEEKS", 2400)
-    outcomes = _across(spec, models).outcomes
+    outcomes = _across(spec, models, workers=workers).outcomes
     assert _digest(outcomes) == PINNED["chunked_meeting_cadence_outcomes"]
-    res = _across(_busy(), models.take(3), tables=("weeks", "outcomes", "surveys", "events"))
+    res = _across(
+        _busy(),
+        models.take(3),
+        tables=("weeks", "outcomes", "surveys", "events"),
+        workers=workers,
+    )
     for table in ("weeks", "outcomes", "surveys", "events"):
         assert _digest(getattr(res, table)) == PINNED["busy_" + table], table

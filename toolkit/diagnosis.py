@@ -24,7 +24,6 @@ errors come from a bootstrap over simulations.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from toolkit import _seeding
+from toolkit._pool import check_executor, is_dask_client, one_blas_thread, run_tasks
 from toolkit._validation import check_bool, check_int, check_real, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import CohortSpec
@@ -426,24 +426,10 @@ def _run_chunk(
     return rows
 
 
-def _one_blas_thread() -> None:
-    """Pool workers already share the cores: one BLAS/OpenMP thread each.
-
-    Without this every worker's BLAS starts a thread per core (oversubscription):
-    measured 43 ms per 200-pair simulation with 2 workers on 2 cores, 18 ms with it.
-    Dask's nanny sets the same limit for its workers.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
-
-
-def _is_dask_client(obj: Any) -> bool:
-    return (
-        type(obj).__module__.startswith("distributed")
-        and hasattr(obj, "submit")
-        and hasattr(obj, "gather")
-    )
+# The pool conventions (one BLAS thread per worker, Dask detected without importing it)
+# live in toolkit._pool, shared with run_experiment's ensemble chunks.
+_one_blas_thread = one_blas_thread
+_is_dask_client = is_dask_client
 
 
 def _simulate(
@@ -461,39 +447,14 @@ def _simulate(
     bar = tqdm(total=sims * len(sizes), desc=desc, disable=not progress, unit="sim")
     results: list[dict] = []
     try:
-        if executor == "serial":
-            for n, idx in tasks:
-                results += _run_chunk(design, estimator, n, seed, idx)
-                bar.update(len(idx))
-        elif _is_dask_client(executor):
-            from distributed import as_completed
-
-            futs = [
-                executor.submit(_run_chunk, design, estimator, n, seed, idx, pure=False)
-                for n, idx in tasks
-            ]
-            for fut in as_completed(futs):
-                rows = fut.result()
-                results += rows
-                bar.update(len(rows))
-        else:
-            own = executor == "process"
-            pool = (
-                cf.ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread)
-                if own
-                else executor
-            )
-            try:
-                futs = [
-                    pool.submit(_run_chunk, design, estimator, n, seed, idx) for n, idx in tasks
-                ]
-                for fut in cf.as_completed(futs):
-                    rows = fut.result()
-                    results += rows
-                    bar.update(len(rows))
-            finally:
-                if own:
-                    pool.shutdown(cancel_futures=True)
+        for rows in run_tasks(
+            _run_chunk,
+            [(design, estimator, n, seed, idx) for n, idx in tasks],
+            executor,
+            workers,
+            done=lambda rows: bar.update(len(rows)),
+        ):
+            results += rows
     finally:
         bar.close()
     out = pd.DataFrame(results)
@@ -601,19 +562,7 @@ def _resolve_estimand(design, estimand, n):
     return check_real(value, "estimand", "diagnose")
 
 
-def _check_executor(executor, owner):
-    if (
-        executor in ("process", "serial")
-        or _is_dask_client(executor)
-        or isinstance(executor, cf.Executor)
-    ):
-        return executor
-    raise fail(
-        "executor",
-        owner,
-        "'process', 'serial', a concurrent.futures.Executor or a dask.distributed.Client",
-        executor,
-    )
+_check_executor = check_executor
 
 
 def _check_run(

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import _engine, _seeding
+from toolkit._pool import check_executor, run_tasks
 from toolkit._spec import Spec, check_keys, dumps, loads, nested, read_text, to_plain, tuples
 from toolkit._validation import check_bool, check_instance, check_int, check_option, fail
 from toolkit.behavior import BehaviorModel
@@ -508,6 +509,8 @@ def run_experiment(
     behaviors: Sequence[BehaviorModel] | None = None,
     models: Ensemble | None = None,
     model_streams: str = "common",
+    executor: Any = None,
+    workers: int | None = None,
 ) -> ExperimentResult:
     """Simulate every arm of an experiment on every replicate; return tidy tables.
 
@@ -542,6 +545,16 @@ def run_experiment(
         (common random numbers across the arms within a model, not across models; the
         cohorts and starting matchings of a replicate stay shared), so that the Monte Carlo
         errors of different models are nearly independent.
+    executor, workers : with ``models``, where the chunks of models run (``toolkit._pool``):
+        ``"serial"`` (the default when ``workers`` is None or 1: this process),
+        ``"process"`` (the default when ``workers`` > 1: a local pool of ``workers``
+        processes, one BLAS thread each, shut down at the end), a
+        ``concurrent.futures.Executor`` or a ``dask.distributed.Client`` (left open: they
+        are the caller's). A task is one chunk: the spec, the chunk's models and root
+        seeds (kilobytes pickled); each worker rebuilds the replicates' cohorts and
+        matchings, as every chunk of a serial pass does. The chunks' tables are put
+        together in chunk order, so the result is byte-identical to the serial pass.
+        Without ``models`` only the serial pass exists.
     """
     if isinstance(experiment, ExperimentSpec):
         fields_given = {
@@ -602,6 +615,7 @@ def run_experiment(
             )
         n_reps = len(roots)
         spec = spec.replace(replicates=n_reps)
+    pool = _check_pool(executor, workers, models is not None)
     points = None
     if behaviors is not None:
         if (
@@ -636,8 +650,28 @@ def run_experiment(
             roots,
             models.to_behaviors(spec.behavior_model),
             independent=model_streams == "independent",
+            pool=pool,
         )
     return _run(spec, want, progress, roots, points)
+
+
+def _check_pool(executor: Any, workers: Any, models: bool) -> tuple[Any, int | None]:
+    """(executor, workers) checked: the executor defaults to a local pool when ``workers``
+    > 1, else this process; anything but the serial pass needs ``models``."""
+    if workers is not None:
+        workers = check_int(workers, "workers", _OWNER, low=1)
+    if executor is None:
+        executor = "process" if workers is not None and workers > 1 else "serial"
+    executor = check_executor(executor, _OWNER)
+    if executor != "serial" and not models:
+        raise fail(
+            "executor",
+            _OWNER,
+            "'serial' (workers None or 1) unless 'models' is given (an ensemble's chunks "
+            "are what runs in parallel)",
+            executor if isinstance(executor, str) else type(executor).__name__,
+        )
+    return executor, workers
 
 
 # One stacked pass of an ensemble holds at most about this many pair-weeks per arm
@@ -653,11 +687,13 @@ def _run_models(
     behaviors: list[BehaviorModel],
     *,
     independent: bool = False,
+    pool: tuple[Any, int | None] = ("serial", None),
 ) -> ExperimentResult:
     """Every arm under every model, in chunks of models, the ``point`` column renamed
     ``model`` (numbered across chunks). ``independent``: model ``m``'s replicate ``r`` draws
     from its own root seed (derived from the replicate's stream and ``m``, so the numbers do
-    not depend on the chunks)."""
+    not depend on the chunks). ``pool``: (executor, workers) running the chunks
+    (``toolkit._pool.run_tasks``; results in chunk order)."""
     from tqdm.auto import tqdm
 
     n_mentees = (
@@ -671,28 +707,34 @@ def _run_models(
     per_model = max(1, spec.replicates * n_mentees * weeks)
     chunk = max(1, _MODEL_PAIR_WEEKS // per_model)
     starts = range(0, len(behaviors), chunk)
-    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES if k in want}
-    first = None
-    for start in tqdm(
-        starts, desc="models", unit="chunk", disable=not progress or len(starts) == 1
-    ):
-        part = behaviors[start : start + chunk]
-        res = _run(
+    # one chunk runs here: sending it to a pool would only add the copying
+    executor, workers = pool if len(starts) > 1 else ("serial", None)
+    tasks = [
+        (
             spec,
             want if start == 0 else tuple(k for k in want if k != "pairs"),
             progress and len(starts) == 1,
             roots,
-            part,
-            point_roots=_model_roots(spec, roots, start, len(part)) if independent else None,
+            behaviors[start : start + chunk],
+            start,
+            _model_roots(spec, roots, start, min(chunk, len(behaviors) - start))
+            if independent
+            else None,
         )
-        first = res if first is None else first
-        for k in parts:
-            frame = getattr(res, k).rename(columns={"point": "model"})
-            if start:
-                frame["model"] += np.int32(start)
-            parts[k].append(frame)
+        for start in starts
+    ]
+    bar = tqdm(
+        total=len(tasks), desc="models", unit="chunk", disable=not progress or len(tasks) == 1
+    )
+    try:
+        results = run_tasks(_run_chunk, tasks, executor, workers, done=lambda _: bar.update(1))
+    finally:
+        bar.close()
+    first = results[0]
+    parts: dict[str, list[pd.DataFrame]] = {
+        k: [getattr(res, k) for res in results] for k in TABLES if k in want
+    }
     out: dict[str, Any] = {k: _by_arm_and_model(parts[k]) if k in parts else None for k in TABLES}
-    assert first is not None  # at least one chunk ran
     return ExperimentResult(
         design=None,
         behavior=spec.behavior_model,
@@ -701,6 +743,30 @@ def _run_models(
         spec=first.spec,
         **out,
     )
+
+
+def _run_chunk(
+    spec: ExperimentSpec,
+    want: tuple[str, ...],
+    progress: bool,
+    roots: np.ndarray | None,
+    part: list[BehaviorModel],
+    start: int,
+    point_roots: np.ndarray | None,
+) -> ExperimentResult:
+    """One chunk of models (the ones numbered from ``start``): :func:`_run` with the
+    ``point`` column of its tables renamed ``model`` and numbered across chunks. A pure
+    function of its arguments, so it runs in any process."""
+    res = _run(spec, want, progress, roots, part, point_roots=point_roots)
+    frames = {}
+    for k in TABLES:
+        frame = getattr(res, k)
+        if frame is not None:
+            frame = frame.rename(columns={"point": "model"})
+            if start:
+                frame["model"] += np.int32(start)
+        frames[k] = frame
+    return replace(res, **frames)
 
 
 def _by_arm_and_model(chunks: list[pd.DataFrame]) -> pd.DataFrame:

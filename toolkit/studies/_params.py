@@ -360,6 +360,13 @@ class ModelsGroup(StudyParameters):
         "per arm and model in the across-model run (split into five "
         "seed streams).",
     )
+    workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Local processes running the simulations, at most the "
+        "machine's cores (no effect on results).",
+    )
 
     @model_validator(mode="after")
     def _models_file(self) -> ModelsGroup:

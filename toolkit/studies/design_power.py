@@ -93,12 +93,6 @@ class Parameters(ModelsGroup):
     effect_replicates: int = Field(
         20, ge=2, le=1000, description="Replicates for the population effect."
     )
-    workers: int = Field(
-        2,
-        ge=1,
-        le=64,
-        description="Local processes running the simulations (no effect on results).",
-    )
 
     @model_validator(mode="after")
     def _check(self) -> Parameters:
