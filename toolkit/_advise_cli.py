@@ -39,7 +39,7 @@ def advise(
     ] = None,
     alpha: Annotated[float, typer.Option(help="Error probability of the selection.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Root seed.")] = 0,
-    workers: Annotated[int, typer.Option(help="Worker processes (same result).")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes (same result).")] = 2,
     param: Annotated[
         list[str] | None,
         typer.Option(

@@ -94,7 +94,11 @@ class Parameters(RosterGroup):
         description="Plausible models that compare the recommended design with its rival.",
     )
     workers: int = Field(
-        1, ge=1, le=64, description="Worker processes (the result does not depend on it)."
+        2,
+        ge=1,
+        le=64,
+        description="Worker processes, at most the machine's cores (the result does not "
+        "depend on it).",
     )
 
     input_files = ("roster", "models")
@@ -174,6 +178,7 @@ class Advise(BaseStudy):
         """Run the advice (a process pool when ``workers`` > 1: the same numbers)."""
         from concurrent.futures import ProcessPoolExecutor
 
+        from toolkit._pool import one_blas_thread
         from toolkit.advice import advise
 
         models, self.calibrated = self.ensemble()
@@ -185,7 +190,7 @@ class Advise(BaseStudy):
         )
         workers = min(self.params.workers, os.cpu_count() or 1)
         if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
+            with ProcessPoolExecutor(workers, initializer=one_blas_thread) as pool:
                 return advise(self.plan(), models, mapper=pool.map, **kw)
         return advise(self.plan(), models, **kw)
 
