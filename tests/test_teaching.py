@@ -450,3 +450,18 @@ def test_widgets_construct_and_redraw(capsys):
     capsys.readouterr()
     controls[0].value = "monthly"
     assert "Figure(" in capsys.readouterr().out
+
+
+def test_teaching_tables_have_ids_from_their_content():
+    """A teaching page rendered twice is the same bytes: its tables' ids come from their
+    content (a plain ``frame.style`` gets a random id on every render)."""
+    import pandas as pd
+
+    from toolkit.teaching.examples import styled
+
+    frame = pd.DataFrame({"policy": ["optimal", "random"], "score": [0.61, 0.42]})
+    first = styled(frame).format(precision=2).to_html()
+    assert first == styled(frame.copy()).format(precision=2).to_html()
+    assert frame.style.to_html() != frame.style.to_html()  # what pandas does by default
+    other = styled(frame.assign(score=[0.6, 0.4])).to_html()
+    assert first.split('id="T_')[1][:10] != other.split('id="T_')[1][:10]

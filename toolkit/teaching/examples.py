@@ -138,9 +138,8 @@ def show_weights(
     display(fig)
     close_figure(fig)
     display(
-        m.explain(top=2)
-        .head(n_reasons)
-        .style.hide(axis="index")
+        styled(m.explain(top=2).head(n_reasons))
+        .hide(axis="index")
         .format({"score": "{:.3f}"})
         .set_properties(subset=["reasons"], **{"text-align": "left"})
     )
@@ -261,6 +260,15 @@ def gains_and_losses(
     return out
 
 
+def styled(frame: pd.DataFrame) -> Any:
+    """``frame.style`` with an id made from the table's content, not a random one, so a page
+    rendered twice is the same bytes (pandas gives every Styler a random id by default)."""
+    import hashlib
+
+    digest = hashlib.sha256(frame.to_csv().encode("utf-8")).hexdigest()[:10]
+    return frame.style.set_uuid(digest)
+
+
 def show_policies(
     weights: str = "balanced", capacity: int = 1, policy: str = "stable", reference: str = "optimal"
 ) -> None:
@@ -268,7 +276,7 @@ def show_policies(
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(policy_table(weights, capacity).style.format(precision=3))
+    display(styled(policy_table(weights, capacity)).format(precision=3))
     if capacity != 1:
         print("(Who gains and who loses is shown for one mentee per mentor.)")
     g = gains_and_losses(policy, reference, weights).sort_values("change")

@@ -20,6 +20,7 @@ from toolkit.teaching.examples import (
     POLICY_CHOICES,
     PROGRAM_COHORT,
     close_figure,
+    styled,
     toolkit_api,
 )
 
@@ -137,7 +138,7 @@ def show_program(
     )
     display(fig)
     close_figure(fig)
-    display(program_summary(res.outcomes).T.style.format(precision=2))
+    display(styled(program_summary(res.outcomes).T).format(precision=2))
 
 
 def explore_program() -> Any:
