@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from toolkit import _seeding
-from toolkit._pool import check_executor, is_dask_client, one_blas_thread, run_tasks
+from toolkit._pool import check_executor, run_tasks
 from toolkit._validation import check_bool, check_int, check_real, fail
 from toolkit.behavior import BehaviorModel
 from toolkit.cohort import CohortSpec
@@ -426,12 +426,6 @@ def _run_chunk(
     return rows
 
 
-# The pool conventions (one BLAS thread per worker, Dask detected without importing it)
-# live in toolkit._pool, shared with run_experiment's ensemble chunks.
-_one_blas_thread = one_blas_thread
-_is_dask_client = is_dask_client
-
-
 def _simulate(
     design, estimator, sizes, sims, seed, executor, workers, chunk_size, progress, desc
 ) -> pd.DataFrame:
@@ -562,9 +556,6 @@ def _resolve_estimand(design, estimand, n):
     return check_real(value, "estimand", "diagnose")
 
 
-_check_executor = check_executor
-
-
 def _check_run(
     owner: str,
     *,
@@ -589,7 +580,7 @@ def _check_run(
         "seed": _seeding.check_seed(seed, owner),
         "alpha": check_real(alpha, "alpha", owner, low=0, high=1, closed="neither"),
         "bootstrap": check_int(bootstrap, "bootstrap", owner, low=2),
-        "executor": _check_executor(executor, owner),
+        "executor": check_executor(executor, owner),
         "workers": None if workers is None else check_int(workers, "workers", owner, low=1),
         "chunk_size": (
             None if chunk_size is None else check_int(chunk_size, "chunk_size", owner, low=1)
