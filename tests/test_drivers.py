@@ -14,6 +14,7 @@ from toolkit.sensitivity import (
     combine_seeds,
     headline_sentence,
     model_contrasts,
+    model_contrasts_many,
     sign_boxes,
     spread_drivers,
     summarise_models,
@@ -211,6 +212,64 @@ def test_run_experiment_over_an_ensemble_end_to_end():
     assert f.summary["models"] == 5 and f.direction == "positive"
     with pytest.raises(InvalidParameterError, match="'models' parameter of run_experiment"):
         run_experiment(spec, models=ens, behaviors=ens.to_behaviors(), progress=False)
+    # outcome_columns: the keys and the chosen columns, the same numbers, in any pass
+    for workers in (None, 2):
+        few = run_experiment(
+            spec,
+            models=ens,
+            progress=False,
+            tables=("outcomes",),
+            outcome_columns=["meetings_held", "completed"],
+            workers=workers,
+        ).outcomes
+        assert list(few.columns) == [
+            "model", "replicate", "arm", "pair_id", "meetings_held", "completed"
+        ]  # fmt: skip
+        pd.testing.assert_frame_equal(few, res.outcomes[few.columns])
+    one = run_experiment(spec, progress=False, tables=("outcomes",), outcome_columns="completed")
+    assert list(one.outcomes.columns) == ["replicate", "arm", "pair_id", "completed"]
+    with pytest.raises(InvalidParameterError, match="'outcome_columns' parameter.*got 'score'"):
+        run_experiment(spec, models=ens, progress=False, outcome_columns=["score"])
+
+
+def _grouped(outcomes: pd.DataFrame, c: Contrast) -> pd.DataFrame:
+    """The contrast by a plain pandas grouping (what model_contrasts_many must equal)."""
+    o = outcomes[outcomes["arm"].isin([c.arm, c.reference])]
+    keys = [o["model"], o["replicate"], o["arm"].astype(str)]
+    wide = o[c.outcome].astype("float64").groupby(keys).mean().unstack("arm")
+    return (wide[c.arm] - wide[c.reference]).rename("difference").reset_index()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_model_contrasts_many_equals_a_plain_grouping(seed):
+    """Bit for bit, whatever the row order, the keys' types, missing rows and values."""
+    rng = np.random.default_rng(seed)
+    models, reps, arms = rng.integers(1, 6), rng.integers(1, 5), ["a", "b", "c", "d"]
+    m, r, a, _ = np.meshgrid(
+        np.arange(models) * 3 + 7, np.arange(reps), arms, np.arange(4), indexing="ij"
+    )
+    o = pd.DataFrame(
+        {
+            "model": m.ravel().astype(np.int32),
+            "replicate": r.ravel() if seed % 2 else r.ravel().astype(str),
+            "arm": pd.Categorical(a.ravel(), categories=["d", "c", "b", "a", "unused"])
+            if seed % 3
+            else a.ravel(),
+            "x": rng.normal(size=m.size) * 10.0 ** rng.integers(-3, 9, size=m.size),
+            "done": rng.random(m.size) < 0.5,
+        }
+    )
+    o.loc[rng.random(len(o)) < 0.1, "x"] = np.nan
+    o = o.sample(frac=0.8, random_state=seed)  # shuffled, some groups gone
+    contrasts = [
+        Contrast(p, q, y) for p, q in [("a", "b"), ("c", "a"), ("d", "b")] for y in "x done".split()
+    ]
+    present = set(o["arm"].astype(str))
+    contrasts = [c for c in contrasts if {c.arm, c.reference} <= present]
+    for c, got in zip(contrasts, model_contrasts_many(o, contrasts), strict=True):
+        pd.testing.assert_frame_equal(got, _grouped(o, c), check_exact=True)
+    with pytest.raises(InvalidParameterError, match="rows of arm 'unused'"):
+        model_contrasts(o, Contrast("unused", "a", "x"))
 
 
 def test_ensemble_run_is_the_same_in_chunks(monkeypatch):

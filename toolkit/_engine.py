@@ -1616,6 +1616,46 @@ def _weeks_frame(stack: Stack, n_weeks: int, arm: Any, rec: dict[str, np.ndarray
     )  # keep one block per column: consolidating 5 million rows costs time
 
 
+#: Columns of the outcomes table after its keys (point or model, replicate, arm, pair_id),
+#: in order; ``run_experiment(outcome_columns=...)`` keeps a selection of them.
+OUTCOME_COLUMNS = (
+    "mentee_id",
+    "mentor_id",
+    "meetings_held",
+    "weeks_active",
+    "completed",
+    "closed_week",
+    "final_quality",
+    "mean_quality",
+    "mentee_gain",
+    "mentor_gain",
+    "satisfaction_mentee",
+    "satisfaction_mentor",
+    "support_mentee",
+    "hours_mentee",
+    "hours_mentor",
+    "hours_coordinator",
+    "perceived_similarity",
+)
+
+
+def check_outcome_columns(columns: Any, owner: str) -> tuple[str, ...] | None:
+    """Validate an ``outcome_columns=`` selection: None or names of :data:`OUTCOME_COLUMNS`."""
+    if columns is None:
+        return None
+    chosen = (columns,) if isinstance(columns, str) else columns
+    try:
+        chosen = tuple(dict.fromkeys(chosen))
+    except TypeError:
+        raise fail("outcome_columns", owner, "a list of column names or None", columns) from None
+    unknown = [c for c in chosen if c not in OUTCOME_COLUMNS]
+    if unknown:
+        raise fail(
+            "outcome_columns", owner, "names among " + ", ".join(OUTCOME_COLUMNS), unknown[0]
+        )
+    return chosen
+
+
 def _outcomes_frame(
     stack: Stack,
     replicate: np.ndarray,

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import _engine, _seeding
+from toolkit._engine import OUTCOME_COLUMNS
 from toolkit._pool import check_executor, run_tasks
 from toolkit._spec import Spec, check_keys, dumps, loads, nested, read_text, to_plain, tuples
 from toolkit._validation import check_bool, check_instance, check_int, check_option, fail
@@ -62,6 +63,7 @@ __all__ = [
     "Arm",
     "ExperimentResult",
     "ExperimentSpec",
+    "OUTCOME_COLUMNS",
     "MatchSpec",
     "RosterSource",
     "run_experiment",
@@ -511,6 +513,7 @@ def run_experiment(
     model_streams: str = "common",
     executor: Any = None,
     workers: int | None = None,
+    outcome_columns: Sequence[str] | None = None,
 ) -> ExperimentResult:
     """Simulate every arm of an experiment on every replicate; return tidy tables.
 
@@ -555,6 +558,11 @@ def run_experiment(
         matchings, as every chunk of a serial pass does. The chunks' tables are put
         together in chunk order, so the result is byte-identical to the serial pass.
         Without ``models`` only the serial pass exists.
+    outcome_columns : optional names of the outcomes table's columns to keep (among
+        :data:`OUTCOME_COLUMNS`; its keys, point or model, replicate, arm and
+        pair_id, always stay). With ``models`` every chunk drops the rest before the chunks
+        are sent back and put together, so a reader of one outcome moves and holds a
+        fraction of the table. None (the default) keeps every column.
     """
     if isinstance(experiment, ExperimentSpec):
         fields_given = {
@@ -598,6 +606,7 @@ def run_experiment(
             ),
         )
     want = _engine.check_tables(tables, _OWNER, (*TABLES, "pairs"))
+    keep = _engine.check_outcome_columns(outcome_columns, _OWNER)
     n_reps = spec.replicates
     roots = None
     if replicate_seeds is not None:
@@ -651,8 +660,18 @@ def run_experiment(
             models.to_behaviors(spec.behavior_model),
             independent=model_streams == "independent",
             pool=pool,
+            keep=keep,
         )
-    return _run(spec, want, progress, roots, points)
+    res = _run(spec, want, progress, roots, points)
+    return res if keep is None else replace(res, outcomes=_kept(res.outcomes, keep))
+
+
+def _kept(outcomes: pd.DataFrame | None, keep: tuple[str, ...] | None) -> pd.DataFrame | None:
+    """The outcomes table with its keys and the ``keep`` columns only (None: all of them)."""
+    if outcomes is None or keep is None:
+        return outcomes
+    drop = [c for c in OUTCOME_COLUMNS if c not in keep]
+    return outcomes.drop(columns=drop)
 
 
 def _check_pool(executor: Any, workers: Any, models: bool) -> tuple[Any, int | None]:
@@ -688,12 +707,14 @@ def _run_models(
     *,
     independent: bool = False,
     pool: tuple[Any, int | None] = ("serial", None),
+    keep: tuple[str, ...] | None = None,
 ) -> ExperimentResult:
     """Every arm under every model, in chunks of models, the ``point`` column renamed
     ``model`` (numbered across chunks). ``independent``: model ``m``'s replicate ``r`` draws
     from its own root seed (derived from the replicate's stream and ``m``, so the numbers do
     not depend on the chunks). ``pool``: (executor, workers) running the chunks
-    (``toolkit._pool.run_tasks``; results in chunk order)."""
+    (``toolkit._pool.run_tasks``; results in chunk order). ``keep``: the outcomes columns
+    each chunk keeps (None: all)."""
     from tqdm.auto import tqdm
 
     n_mentees = (
@@ -720,6 +741,7 @@ def _run_models(
             _model_roots(spec, roots, start, min(chunk, len(behaviors) - start))
             if independent
             else None,
+            keep,
         )
         for start in starts
     ]
@@ -753,11 +775,14 @@ def _run_chunk(
     part: list[BehaviorModel],
     start: int,
     point_roots: np.ndarray | None,
+    keep: tuple[str, ...] | None = None,
 ) -> ExperimentResult:
     """One chunk of models (the ones numbered from ``start``): :func:`_run` with the
-    ``point`` column of its tables renamed ``model`` and numbered across chunks. A pure
-    function of its arguments, so it runs in any process."""
+    ``point`` column of its tables renamed ``model`` and numbered across chunks, and only
+    the ``keep`` columns of the outcomes (None: all). A pure function of its arguments, so
+    it runs in any process."""
     res = _run(spec, want, progress, roots, part, point_roots=point_roots)
+    res = replace(res, outcomes=_kept(res.outcomes, keep))
     frames = {}
     for k in TABLES:
         frame = getattr(res, k)

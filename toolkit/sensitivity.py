@@ -36,6 +36,7 @@ __all__ = [
     "ensemble_contrast",
     "headline_sentence",
     "model_contrasts",
+    "model_contrasts_many",
     "sign_boxes",
     "spread_drivers",
     "summarise_models",
@@ -200,6 +201,16 @@ def model_contrasts(outcomes: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
     (the mean) is taken per arm within each model and replicate, so with common random
     numbers the difference is the design's effect in that replicate.
     """
+    return model_contrasts_many(outcomes, [contrast])[0]
+
+
+def model_contrasts_many(
+    outcomes: pd.DataFrame, contrasts: Sequence[Contrast]
+) -> list[pd.DataFrame]:
+    """:func:`model_contrasts` of several contrasts of one table, the same numbers as one
+    by one: the rows are numbered by (model, replicate, arm) once, and the means per group
+    are taken once per outcome column (pandas' grouped mean, in row order), instead of a
+    grouping by three columns, one of them turned into strings, per contrast."""
     if "model" not in outcomes.columns:
         raise fail(
             "outcomes",
@@ -207,19 +218,84 @@ def model_contrasts(outcomes: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
             "an outcomes table with a 'model' column (run_experiment(..., models=ensemble))",
             list(outcomes.columns),
         )
-    o = outcomes[outcomes["arm"].isin([contrast.arm, contrast.reference])]
-    stat = (
-        o[contrast.outcome]
-        .astype("float64")
-        .groupby([o["model"], o["replicate"], o["arm"].astype(str)])
-        .mean()
-    )
-    wide = stat.unstack("arm")
-    for name in (contrast.arm, contrast.reference):
-        if name not in wide.columns:
+    groups = _Groups(outcomes[["model", "replicate", "arm"]])
+    means = {
+        name: groups.means(outcomes[name]) for name in dict.fromkeys(c.outcome for c in contrasts)
+    }
+    out = []
+    for c in contrasts:
+        arm, ref = groups.arm_position(c.arm), groups.arm_position(c.reference)
+        keep = (groups.counts[:, arm] > 0) | (groups.counts[:, ref] > 0)
+        diff = means[c.outcome][:, arm] - means[c.outcome][:, ref]
+        frame = groups.index[keep].to_frame(index=False)
+        out.append(frame.assign(difference=diff[keep]))
+    return out
+
+
+def _level(column: pd.Series) -> tuple[Any, pd.Index]:
+    """Codes of ``column`` in sorted order of its values (-1: missing) and the values. An
+    integer column of a small range is its own code (minus its least value), with every
+    value of the range in the index (counts then say which are present); anything else
+    goes through ``pd.factorize``, sorted afterwards (sorting while factorizing millions
+    of rows is slow)."""
+    values = column.to_numpy()
+    if values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < 10_000_000:
+            codes = values - values.dtype.type(low) if low else values
+            return codes, pd.Index(np.arange(low, high + 1, dtype=values.dtype), name=column.name)
+    k, uniques = pd.factorize(column)
+    order = np.argsort(np.asarray(uniques), kind="stable")
+    rank = np.empty(len(order) + 1, np.int64)
+    rank[order], rank[-1] = np.arange(len(order)), -1  # -1: missing stays -1
+    return rank[k], pd.Index(uniques, name=column.name).take(order)
+
+
+class _Groups:
+    """The rows of an outcomes table numbered by (model, replicate, arm): one int64 per
+    row, ordered as a sort by model, replicate and arm (-1, in no group, for a row with a
+    missing key, as a pandas grouping drops it); the (model, replicate) index of the
+    numbers and the row count of every (model, replicate) and arm. Written by hand (a few
+    lines over ``pd.factorize``): a pandas grouping by the three columns factorizes and
+    sorts them again for every grouping, which took most of an across-model summary."""
+
+    def __init__(self, keys: pd.DataFrame) -> None:
+        arm = keys["arm"]
+        if not isinstance(arm.dtype, pd.CategoricalDtype):
+            arm = arm.astype(str).astype("category")
+        self.arms = [str(a) for a in arm.cat.categories]
+        (model, models), (rep, reps) = (_level(keys[n]) for n in ("model", "replicate"))
+        arm_codes = arm.cat.codes.to_numpy()
+        self.width = len(self.arms)
+        size = len(models) * len(reps) * self.width
+        # in place: every temporary of 13 million rows costs time on a busy machine
+        key: Any = model.astype(np.int32 if size < 2**31 - 1 else np.int64)
+        key *= len(reps)
+        key += rep
+        key *= self.width
+        key += arm_codes
+        missing = (model < 0) | (rep < 0) | (arm_codes < 0)
+        if missing.any():
+            key[missing] = -1
+        self.key = key
+        self.index = pd.MultiIndex.from_product([models, reps])
+        self.counts = np.bincount(key[key >= 0] if missing.any() else key, minlength=size)
+        self.counts = self.counts.reshape(-1, self.width)
+        # the group numbers as categories: pandas then groups by them as they are
+        self._groups = pd.Categorical.from_codes(self.key, categories=pd.RangeIndex(size))
+
+    def arm_position(self, name: str) -> int:
+        """The column of arm ``name``; a one-sentence error when it has no rows."""
+        if name not in self.arms or not self.counts[:, self.arms.index(name)].any():
             raise fail("outcomes", "model_contrasts", f"rows of arm {name!r}", "none")
-    diff = (wide[contrast.arm] - wide[contrast.reference]).rename("difference")
-    return diff.reset_index()
+        return self.arms.index(name)
+
+    def means(self, values: pd.Series) -> np.ndarray:
+        """(model and replicate) x arm means of ``values`` as float64 (pandas' grouped
+        mean, in row order); NaN where a group has no row or only missing values."""
+        x = values.astype("float64")
+        stat = x.groupby(self._groups, observed=False).mean()
+        return stat.to_numpy(np.float64).reshape(-1, self.width)
 
 
 def _category(share_agree: float) -> str:

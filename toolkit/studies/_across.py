@@ -124,11 +124,11 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
     """Run every declared headline of ``study`` over its ensemble of plausible models (one
     stacked pass over all the headlines' arms) and summarise each; see the module
     docstring."""
-    from toolkit.experiment import CONTROL_ARM, run_experiment
+    from toolkit.experiment import CONTROL_ARM, OUTCOME_COLUMNS, run_experiment
     from toolkit.sensitivity import (
         Contrast,
         headline_sentence,
-        model_contrasts,
+        model_contrasts_many,
         sign_boxes,
         spread_drivers,
         summarise_models,
@@ -143,6 +143,7 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
     spec = base.replace(
         arms=arms, replicates=study.params.model_replicates, control=CONTROL_ARM in names
     )
+    read = {h.outcome for h in heads} | set(study.derive_inputs)
     import time
 
     t0 = time.perf_counter()
@@ -156,14 +157,17 @@ def across_models(study: Any, *, boot: int = 400) -> AcrossModels:
         # same bytes as one process), a fresh one: reusing the workers that had just run
         # design_power's power curve made this run slower (38 s instead of 30 s, measured)
         workers=min(int(study.params.workers), os.cpu_count() or 1),
+        # only the columns the headlines and derive() read: a fraction of the table to send
+        # back from the workers and put together
+        outcome_columns=[c for c in OUTCOME_COLUMNS if c in read],
     )
     timing = {"run": time.perf_counter() - t0, "drivers": 0.0, "boxes": 0.0}
     outcomes = study.derive(res.outcomes)
     params = ens.models
     findings, drivers, boxes, sentences, differences, details = [], [], [], [], [], []
     seed = int(study.params.seed)
-    for h in heads:
-        diffs = model_contrasts(outcomes, Contrast(h.arm, h.reference, h.outcome))
+    contrasts = [Contrast(h.arm, h.reference, h.outcome) for h in heads]
+    for h, diffs in zip(heads, model_contrasts_many(outcomes, contrasts), strict=True):
         finding = summarise_models(diffs, label=h.text, boot=boot, seed=seed)
         est = finding.per_model.estimate.to_numpy()
         x = params.iloc[finding.per_model.model.to_numpy()].reset_index(drop=True)

@@ -81,6 +81,10 @@ class AcrossModels:
 
         return across_models(self)
 
+    #: Outcome columns :meth:`derive` reads besides the headlines' outcomes (the across-model
+    #: run keeps only these and the headlines' own, ``run_experiment(outcome_columns=...)``).
+    derive_inputs: ClassVar[tuple[str, ...]] = ()
+
     def derive(self, outcomes: Any) -> Any:
         """The across-model run's outcomes with any column a headline's outcome needs
         (default: unchanged)."""

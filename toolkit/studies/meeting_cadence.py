@@ -254,6 +254,8 @@ class MeetingCadence(BaseStudy):
         order = [*others.arm[others.hours == mode], *others.arm[others.hours != mode]]
         return [self.headline(a, p.reference, outcome=self._outcome(a)) for a in order]
 
+    derive_inputs = ("closed_week",)
+
     def derive(self, outcomes: pd.DataFrame) -> pd.DataFrame:
         """The outcomes with the share still open at the common horizon (a column)."""
         closed = outcomes["closed_week"].astype("float").fillna(float("inf"))
