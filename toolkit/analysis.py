@@ -1351,6 +1351,16 @@ def _pre_post_wide(frame, pre, post, phase, value, id_cols, owner) -> pd.DataFra
 EARLY_WARNING_KINDS = ("weeks_since_meeting", "no_first_meeting", "rating")
 
 
+def _group_labels(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """Each row's group: its ``by`` values as strings joined by "|" (zeros without
+    ``by``), as one vectorised string concatenation rather than a join per row."""
+    if not by:
+        return np.zeros(len(frame), dtype=object)
+    first, *rest = (frame[k].astype(str) for k in by)
+    joined = first.str.cat(list(rest), sep="|") if rest else first
+    return joined.to_numpy(dtype=object)
+
+
 def early_warning(
     weeks: pd.DataFrame,
     outcomes: pd.DataFrame,
@@ -1445,11 +1455,7 @@ def early_warning(
     closed = ~o["completed"].to_numpy(bool)
     closed_week = o["closed_week"].astype("float").fillna(np.inf).to_numpy()
     # the group of each pair (same for every rule)
-    group = (
-        o[list(by)].astype(str).agg("|".join, axis=1).to_numpy()
-        if by
-        else np.zeros(len(o), dtype=object)
-    )
+    group = _group_labels(o, list(by))
     rows = []
     for name, (kind, threshold) in rules.items():
         if kind == "weeks_since_meeting":
@@ -1621,11 +1627,7 @@ def checkin_warning(
     positive = (closed > week) & (closed <= week + lead)
     control = closed > week + lead
     rating = ck["rating"].to_numpy(float)
-    group = (
-        ck[by].astype(str).agg("|".join, axis=1).to_numpy()
-        if by
-        else np.zeros(len(ck), dtype=object)
-    )
+    group = _group_labels(ck, by)
     rows = []
     for name, (kind, threshold) in rules.items():
         if kind == "rating":
