@@ -13,6 +13,8 @@ import concurrent.futures as cf
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from toolkit import experiment
 from toolkit.errors import InvalidParameterError
@@ -103,3 +105,22 @@ def test_bad_executor_or_workers_is_one_sentence(cadence, kw, match):
     kw = {"models": models, **kw}
     with pytest.raises(InvalidParameterError, match=match):
         run_experiment(spec, progress=False, **kw)
+
+
+@given(
+    models=st.integers(1, 2000),
+    most=st.integers(1, 500),
+    workers=st.sampled_from([None, 1, 2, 3, 8]),
+    executor=st.sampled_from(["serial", "process"]),
+)
+def test_chunks_are_within_budget_and_balanced(models, most, workers, executor):
+    """At most the budget per chunk, no more chunks than needed unless a pool's workers
+    are balanced, and on a pool of ``w`` workers chunks the size of ``w`` equal shares of
+    the needed number of chunks rounded up to a multiple of ``w``."""
+    size = experiment._chunk_size(models, most, (executor, workers))
+    count, needed = -(-models // size), -(-models // most)
+    assert 1 <= size <= most and count >= needed
+    if executor == "serial" or not workers or needed == 1:
+        assert count == needed
+    else:
+        assert size == -(-models // (-(-needed // workers) * workers))

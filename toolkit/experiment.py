@@ -726,7 +726,7 @@ def _run_models(
     )  # a roster file is read in the run: a generous guess
     weeks = max(a.design.duration_weeks for a in spec.arms.values())
     per_model = max(1, spec.replicates * n_mentees * weeks)
-    chunk = max(1, _MODEL_PAIR_WEEKS // per_model)
+    chunk = _chunk_size(len(behaviors), max(1, _MODEL_PAIR_WEEKS // per_model), pool)
     starts = range(0, len(behaviors), chunk)
     # one chunk runs here: sending it to a pool would only add the copying
     executor, workers = pool if len(starts) > 1 else ("serial", None)
@@ -765,6 +765,18 @@ def _run_models(
         spec=first.spec,
         **out,
     )
+
+
+def _chunk_size(models: int, most: int, pool: tuple[Any, int | None]) -> int:
+    """Models per chunk: at most ``most`` (the memory budget), the chunks as equal as they
+    can be, and on a pool of ``w`` workers the needed number of chunks rounded up to a
+    multiple of ``w`` before sharing the models out, so that the workers end together
+    instead of one running a last chunk alone (the numbers do not depend on the chunks)."""
+    count = -(-models // most)
+    executor, workers = pool
+    if executor != "serial" and count > 1 and workers:
+        count = -(-count // workers) * workers
+    return max(1, -(-models // count))
 
 
 def _run_chunk(
