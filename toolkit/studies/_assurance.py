@@ -36,10 +36,11 @@ def arm_effects(outcomes: pd.DataFrame, outcome: str, arm: str, reference: str) 
     of the outcome in each (what a pilot's t test sees)."""
     o = outcomes if "model" in outcomes.columns else outcomes.assign(model=-1)
     y = o[outcome].astype("float64")
-    arms = o["arm"].astype(str)
-    per_rep = y.groupby([o["model"], o["replicate"], arms]).mean().unstack()
+    # the arm column as categories (no strings made per row), only the arms present
+    arms = o["arm"].astype("category").cat.remove_unused_categories()
+    per_rep = y.groupby([o["model"], o["replicate"], arms], observed=True).mean().unstack()
     diff = (per_rep[arm] - per_rep[reference]).groupby(level="model")
-    sd = y.groupby([o["model"], arms]).std(ddof=1).unstack()
+    sd = y.groupby([o["model"], arms], observed=True).std(ddof=1).unstack()
     out = pd.DataFrame(
         {
             "effect": diff.mean(),
