@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -571,9 +571,41 @@ def _pair_count(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
     return np.rint(_pair_dot(a.astype(np.float64), b.astype(np.float64), matrix)).astype(np.intp)
 
 
-def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """All components for broadcastable mentee features ``e`` and mentor features ``r``."""
+def _components(
+    e: Mapping[str, Any], r: Mapping[str, Any], names: Collection[str] = COMPONENTS
+) -> dict[str, np.ndarray]:
+    """The components ``names`` (all by default) for broadcastable mentee features ``e`` and
+    mentor features ``r``. Each component is computed on its own from the features, so a
+    subset has the same values, bit for bit, as the same entries of the full set."""
     matrix = e["deep"].ndim == 3  # a block of rows against every mentor, or pairs
+    out: dict[str, np.ndarray] = {}
+    if "complementarity_mentee" in names or "complementarity_mentor" in names:
+        out.update(_complementarity(e, r, matrix))
+    if "deep_similarity" in names:
+        out["deep_similarity"] = _deep_similarity(e, r, matrix)
+    if "surface_similarity" in names:
+        unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
+        gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
+        out["surface_similarity"] = (
+            gen
+            + _same(e["department"], r["department"], unknown)
+            + _same(e["location"], r["location"], unknown)
+        ) / np.float32(3)
+    if "shared_interests" in names:
+        out["shared_interests"] = _shared_interests(e, r)
+    if "schedule_fit" in names:
+        # Offsets are normalised to [-12, 12) per person, so the gap needs no modulo.
+        gap = np.abs(e["utc"] - r["utc"])
+        gap = np.minimum(gap, np.float32(24) - gap)
+        out["schedule_fit"] = (np.float32(1) - gap * np.float32(1 / 12)) * np.minimum(
+            e["avail"], r["avail"]
+        )
+    return {k: out[k] for k in COMPONENTS if k in names}
+
+
+def _complementarity(
+    e: Mapping[str, Any], r: Mapping[str, Any], matrix: bool
+) -> dict[str, np.ndarray]:
     if e["partial_skills"]:
         # Divide by the number of goal domains where both people answered.
         inv = e["interest_inverse"]
@@ -586,7 +618,10 @@ def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndar
     else:
         comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
         comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
+    return {"complementarity_mentee": comp_e, "complementarity_mentor": comp_r}
 
+
+def _deep_similarity(e: Mapping[str, Any], r: Mapping[str, Any], matrix: bool) -> np.ndarray:
     # Cosine of the centred profiles: the dot product of integer vectors is exact in
     # float64 in any summation order, and the division is elementwise, so a matrix
     # block and a list of pairs give the same bits.
@@ -603,16 +638,10 @@ def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndar
     else:
         norms = e["deep_norm"] * r["deep_norm"]
     cos = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
-    deep = ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
+    return ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
 
-    unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
-    gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
-    surface = (
-        gen
-        + _same(e["department"], r["department"], unknown)
-        + _same(e["location"], r["location"], unknown)
-    ) / np.float32(3)
 
+def _shared_interests(e: Mapping[str, Any], r: Mapping[str, Any]) -> np.ndarray:
     # Jaccard index on the interest bit masks, word by word (integer counts: exact).
     ie, ir = e["interests"], r["interests"]
     inter = np.bitwise_count(ie[..., 0] & ir[..., 0])
@@ -622,20 +651,7 @@ def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndar
         for w in range(1, ie.shape[-1]):
             inter += np.bitwise_count(ie[..., w] & ir[..., w])
             union += np.bitwise_count(ie[..., w] | ir[..., w])
-    shared = inter.astype(np.float32) * e["interest_inverse"][union]
-
-    # Offsets are normalised to [-12, 12) per person, so the gap needs no modulo.
-    gap = np.abs(e["utc"] - r["utc"])
-    gap = np.minimum(gap, np.float32(24) - gap)
-    schedule = (np.float32(1) - gap * np.float32(1 / 12)) * np.minimum(e["avail"], r["avail"])
-    return {
-        "complementarity_mentee": comp_e,
-        "complementarity_mentor": comp_r,
-        "deep_similarity": deep,
-        "surface_similarity": surface,
-        "shared_interests": shared,
-        "schedule_fit": schedule,
-    }
+    return inter.astype(np.float32) * e["interest_inverse"][union]
 
 
 def _weighted(
@@ -773,11 +789,14 @@ def _positions(idx: Any, n: int, name: str, owner: str) -> np.ndarray:
     return arr.astype(np.intp)
 
 
-def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
+def pair_components(
+    cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *, names: Collection[str] = COMPONENTS
+) -> dict[str, np.ndarray]:
     """The components of the pairs ``(mentees[mentee_idx[k]], mentors[mentor_idx[k]])``.
 
     Positions index ``cohort.mentees`` / ``cohort.mentors``; the values equal the
-    corresponding entries of :func:`score_components` exactly.
+    corresponding entries of :func:`score_components` exactly. ``names`` (default: all
+    of :data:`COMPONENTS`) computes only those components, with the same values.
     """
     _check_cohort(cohort, "pair_components")
     mentees, mentors = _features(cohort)
@@ -790,23 +809,34 @@ def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[st
             f"the same length as mentee_idx ({i.size})",
             f"length {j.size}",
         )
-    return _components(_Rows(mentees, i), _Rows(mentors, j))
+    return _components(
+        _Rows(mentees, i), _Rows(mentors, j), _component_names(names, "pair_components")
+    )
 
 
-def grid_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
+def _component_names(names: Any, owner: str) -> tuple[str, ...]:
+    if isinstance(names, str) or not all(n in COMPONENTS for n in names):
+        raise fail("names", owner, "a sequence of names among " + ", ".join(COMPONENTS), names)
+    return tuple(names)
+
+
+def grid_components(
+    cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *, names: Collection[str] = COMPONENTS
+) -> dict[str, np.ndarray]:
     """The components of every pair of the grid ``mentees[mentee_idx] x mentors[mentor_idx]``,
     each broadcastable to a (len(mentee_idx), len(mentor_idx)) matrix.
 
     Row-major, the values equal :func:`pair_components` of the repeated mentee and tiled
     mentor positions exactly; the grid is computed by broadcasting rows against columns
-    (as :func:`score_components` does), without copying every pair's features.
+    (as :func:`score_components` does), without copying every pair's features. ``names``
+    (default: all of :data:`COMPONENTS`) computes only those components.
     """
     _check_cohort(cohort, "grid_components")
     mentees, mentors = _features(cohort)
     i = _positions(mentee_idx, len(mentees.ids), "mentee_idx", "grid_components")
     j = _positions(mentor_idx, len(mentors.ids), "mentor_idx", "grid_components")
     r = {k: v[None, ...] for k, v in mentors.take(j, column=False).items()}
-    return _components(mentees.take(i, column=True), r)
+    return _components(mentees.take(i, column=True), r, _component_names(names, "grid_components"))
 
 
 def pair_scores(
