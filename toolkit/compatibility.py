@@ -329,6 +329,15 @@ def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
     return np.where(unknown[codes], -1, codes).astype(np.int32)
 
 
+def _generation_codes(column: pd.Series) -> np.ndarray:
+    """Position of each value in :data:`_GEN_ORDER` (-1 if none), as
+    ``pd.Index(_GEN_ORDER).get_indexer(column.fillna("").astype(str))``: looked up once
+    per distinct value."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u) for u in distinct]
+    return pd.Index(_GEN_ORDER).get_indexer(pd.Index(text, dtype=object))[codes]
+
+
 def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     """Bit k set where the ';'-list holds ``names[k]`` (exact items, as cohort membership).
 
@@ -346,25 +355,28 @@ def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     return masks[codes]
 
 
-def _interest_words(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
+def _interest_words(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     """(rows, W) uint64 bit masks: bit k of the row set where its ';'-list holds names[k].
 
-    As many 64-bit words as the vocabulary needs: one for the generator's interests, more
-    for a real roster whose people wrote many different ones.
+    ``texts`` is a column (missing = empty); each distinct text is split once. As many
+    64-bit words as the vocabulary needs: one for the generator's interests, more for a
+    real roster whose people wrote many different ones.
     """
+    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
     bit = {name: 1 << k for k, name in enumerate(names)}
     masks = []
-    for text in texts:
+    for text in distinct:
         mask = 0
-        for item in text.split(";"):
-            mask |= bit.get(item, 0)
+        if isinstance(text, str):
+            for item in text.split(";"):
+                mask |= bit.get(item, 0)
         masks.append(mask)
     n_words = max(1, -(-len(names) // 64))
     full = (1 << 64) - 1
-    out = np.zeros((len(texts), n_words), np.uint64)
+    out = np.zeros((len(distinct), n_words), np.uint64)
     for w in range(n_words):
         out[:, w] = np.array([(m >> (64 * w)) & full for m in masks], dtype=np.uint64)
-    return out
+    return out[codes]
 
 
 def _inverse_table(most: int) -> np.ndarray:
@@ -434,7 +446,7 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     deep_all = np.where(deep_ans_all, deep_all, 0.0)  # an unanswered item adds nothing
     goal_texts = people["goal_domains"] if "goal_domains" in columns else None
     interests_all = (
-        _interest_words(people["interests"].fillna("").astype(str).tolist(), cohort.interest_names)
+        _interest_words(people["interests"].fillna("").astype(str), cohort.interest_names)
         if "interests" in columns
         else np.zeros((n_all, 1), np.uint64)
     )
@@ -443,9 +455,7 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         max(2 * most, len(cohort.digital_domains), len(cohort.leadership_domains))
     )
     generation_all = (
-        pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
-        if "generation" in columns
-        else np.full(n_all, -1)
+        _generation_codes(people["generation"]) if "generation" in columns else np.full(n_all, -1)
     )
     generation_all = np.where(generation_all < 0, _GEN_CODES - 1, generation_all).astype(np.int16)
     department_all, location_all = _codes(people, "department"), _codes(people, "location")
