@@ -322,7 +322,10 @@ def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
     # Factorize the raw column, then clean its few distinct values and factorize those:
     # the codes equal factorizing the cleaned column (first appearance keeps its order).
     raw_codes, raw = pd.factorize(people[column], use_na_sentinel=False)
-    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u).strip() for u in raw]
+    text = [
+        "" if not isinstance(u, str) and pd.isna(u) else str(u).strip()
+        for u in np.asarray(raw, dtype=object)
+    ]
     clean_codes, uniques = pd.factorize(np.array(text, dtype=object))
     codes = clean_codes[raw_codes]
     unknown = np.array([u == "" or u.lower() in ("unspecified", "unknown") for u in uniques], bool)
@@ -334,7 +337,10 @@ def _generation_codes(column: pd.Series) -> np.ndarray:
     ``pd.Index(_GEN_ORDER).get_indexer(column.fillna("").astype(str))``: looked up once
     per distinct value."""
     codes, distinct = pd.factorize(column, use_na_sentinel=False)
-    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u) for u in distinct]
+    text = [
+        "" if not isinstance(u, str) and pd.isna(u) else str(u)
+        for u in np.asarray(distinct, dtype=object)
+    ]
     return pd.Index(_GEN_ORDER).get_indexer(pd.Index(text, dtype=object))[codes]
 
 
@@ -346,7 +352,7 @@ def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     bit = {name: 1 << k for k, name in enumerate(names)}
     codes, distinct = pd.factorize(texts, use_na_sentinel=False)
     masks = np.zeros(len(distinct), np.int64)
-    for row, text in enumerate(distinct):
+    for row, text in enumerate(np.asarray(distinct, dtype=object)):
         mask = 0
         if isinstance(text, str):
             for item in text.split(";"):
@@ -365,7 +371,7 @@ def _interest_words(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     codes, distinct = pd.factorize(texts, use_na_sentinel=False)
     bit = {name: 1 << k for k, name in enumerate(names)}
     masks = []
-    for text in distinct:
+    for text in np.asarray(distinct, dtype=object):
         mask = 0
         if isinstance(text, str):
             for item in text.split(";"):
