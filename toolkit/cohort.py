@@ -359,6 +359,29 @@ class Cohort:
             self._cache["fingerprint"] = hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
         return self._cache["fingerprint"]
 
+    def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize(participants[column], use_na_sentinel=False)``: the codes and the
+        distinct values (an object array, first appearance first), kept per cohort. A
+        generated cohort knows them from its draws (no text is read back)."""
+        key = ("factorized", column)
+        if key not in self._cache:
+            known = self._cache.get(("text_codes", column))
+            if known is not None:  # (codes into distinct texts, the texts) from _generate
+                first_codes, positions = pd.factorize(known[0])
+                self._cache[key] = (first_codes, known[1][positions])
+            else:
+                codes, distinct = pd.factorize(self.participants[column], use_na_sentinel=False)
+                self._cache[key] = (codes, np.asarray(distinct, dtype=object))
+        return self._cache[key]
+
+    def _role_values(self, column: str, role: str) -> tuple[np.ndarray, np.ndarray]:
+        """The :meth:`factorized` codes of ``column`` on ``role``'s rows, and its values."""
+        key = ("positions", role)
+        if key not in self._cache:
+            self._cache[key] = np.flatnonzero(self.participants["role"].to_numpy(object) == role)
+        codes, distinct = self.factorized(column)
+        return codes[self._cache[key]], distinct
+
     def goal_matrix(self, role: str) -> np.ndarray:
         """Boolean (people x domains) matrix of goal domains for ``role``.
 
@@ -367,9 +390,8 @@ class Cohort:
         check_option(role, "role", "Cohort.goal_matrix", ("mentor", "mentee"))
         key = ("goals", role)
         if key not in self._cache:
-            people = self.mentees if role == "mentee" else self.mentors
             domains = self.digital_domains if role == "mentee" else self.leadership_domains
-            self._cache[key] = _membership(people["goal_domains"], domains)
+            self._cache[key] = _membership(self._role_values("goal_domains", role), domains)
         return self._cache[key].copy()
 
     @property
@@ -390,8 +412,9 @@ class Cohort:
         check_option(role, "role", "Cohort.interest_matrix", ("mentor", "mentee"))
         key = ("interests", role)
         if key not in self._cache:
-            people = self.mentees if role == "mentee" else self.mentors
-            self._cache[key] = _membership(people["interests"], self.interest_names)
+            self._cache[key] = _membership(
+                self._role_values("interests", role), self.interest_names
+            )
         return self._cache[key].copy()
 
     def data_dictionary(self) -> pd.DataFrame:
@@ -401,17 +424,17 @@ class Cohort:
         )
 
 
-def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
-    """Boolean (rows x names) matrix of which names each ';'-list holds.
+def _membership(lists: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """Boolean (rows x names) matrix of which names each ';'-list holds; ``lists`` is
+    (codes, distinct values) as :meth:`Cohort.factorized` gives them.
 
     Each distinct text is split once (a cohort has few distinct lists), and items are
     matched exactly where substrings would not be (``art`` in ``party``).
     """
     column = {name: j for j, name in enumerate(names)}
-    # A cohort repeats few distinct lists: parse each distinct text once.
-    codes, texts = pd.factorize(lists, use_na_sentinel=False)
+    codes, texts = lists
     distinct = np.zeros((len(texts), len(names)), dtype=bool)
-    for i, text in enumerate(np.asarray(texts, dtype=object)):
+    for i, text in enumerate(texts):
         if isinstance(text, str):
             for item in text.split(";"):
                 j = column.get(item)
@@ -623,6 +646,12 @@ class _Text:
         import pyarrow as pa
 
         return pd.array(pa.array(texts).take(pa.array(self.codes)), dtype=_TEXT_DTYPE)
+
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes into the distinct texts, those texts): equal texts of the pool (a city in
+        two locales, a text of both roles) get one code."""
+        first, texts = pd.factorize(self.texts)
+        return first[self.codes], np.asarray(texts, dtype=object)
 
     @staticmethod
     def join(parts: list[_Text], shape: tuple[int, ...]) -> _Text:
@@ -956,8 +985,10 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
         else [participants.iloc[i * n : (i + 1) * n].reset_index(drop=True) for i in range(b)]
     )
     # What the cohort would find by reading its columns back, known here: its mentors are
-    # rows 0..n_r-1 and its mentees the rest (the slices Cohort._role_rows takes), and
-    # everyone lists three of INTERESTS and nothing else.
+    # rows 0..n_r-1 and its mentees the rest (the slices Cohort._role_rows takes),
+    # everyone lists three of INTERESTS and nothing else, and each text column is codes
+    # into few distinct texts (Cohort.factorized).
+    texts = {k: v.distinct() for k, v in data.items() if isinstance(v, _Text)}
     return [
         Cohort(
             participants=frame,
@@ -968,7 +999,11 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
                 ("rows", "mentor"): frame.iloc[0:n_r],
                 ("rows", "mentee"): frame.iloc[n_r:n],
                 "interest_names": INTERESTS,
+                **{
+                    ("text_codes", k): (codes[i * n : (i + 1) * n], distinct)
+                    for k, (codes, distinct) in texts.items()
+                },
             },
         )
-        for frame, s in zip(frames, specs, strict=True)
+        for i, (frame, s) in enumerate(zip(frames, specs, strict=True))
     ]

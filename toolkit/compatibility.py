@@ -315,44 +315,39 @@ _SIDE_FIELDS = (
 )
 
 
-def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
+def _codes(cohort: Cohort, column: str) -> np.ndarray:
     """Codes of a text column shared by both sides (-1: missing, empty or unknown)."""
-    if column not in people.columns:
-        return np.full(len(people), -1, np.int32)
+    if column not in cohort.participants.columns:
+        return np.full(len(cohort.participants), -1, np.int32)
     # Factorize the raw column, then clean its few distinct values and factorize those:
     # the codes equal factorizing the cleaned column (first appearance keeps its order).
-    raw_codes, raw = pd.factorize(people[column], use_na_sentinel=False)
-    text = [
-        "" if not isinstance(u, str) and pd.isna(u) else str(u).strip()
-        for u in np.asarray(raw, dtype=object)
-    ]
+    raw_codes, raw = cohort.factorized(column)
+    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u).strip() for u in raw]
     clean_codes, uniques = pd.factorize(np.array(text, dtype=object))
     codes = clean_codes[raw_codes]
     unknown = np.array([u == "" or u.lower() in ("unspecified", "unknown") for u in uniques], bool)
     return np.where(unknown[codes], -1, codes).astype(np.int32)
 
 
-def _generation_codes(column: pd.Series) -> np.ndarray:
-    """Position of each value in :data:`_GEN_ORDER` (-1 if none), as
-    ``pd.Index(_GEN_ORDER).get_indexer(column.fillna("").astype(str))``: looked up once
-    per distinct value."""
-    codes, distinct = pd.factorize(column, use_na_sentinel=False)
-    text = [
-        "" if not isinstance(u, str) and pd.isna(u) else str(u)
-        for u in np.asarray(distinct, dtype=object)
-    ]
+def _generation_codes(factorized: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Position of each value of a column (its :meth:`Cohort.factorized`) in
+    :data:`_GEN_ORDER` (-1 if none), as ``pd.Index(_GEN_ORDER).get_indexer(column.fillna("")
+    .astype(str))``: looked up once per distinct value."""
+    codes, distinct = factorized
+    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u) for u in distinct]
     return pd.Index(_GEN_ORDER).get_indexer(pd.Index(text, dtype=object))[codes]
 
 
-def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
+def _bitmasks(factorized: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
     """Bit k set where the ';'-list holds ``names[k]`` (exact items, as cohort membership).
 
-    ``texts`` is a column (missing = empty); each distinct text is split once.
+    ``factorized`` is a column's :meth:`Cohort.factorized` (missing = empty); each distinct
+    text is split once.
     """
     bit = {name: 1 << k for k, name in enumerate(names)}
-    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+    codes, distinct = factorized
     masks = np.zeros(len(distinct), np.int64)
-    for row, text in enumerate(np.asarray(distinct, dtype=object)):
+    for row, text in enumerate(distinct):
         mask = 0
         if isinstance(text, str):
             for item in text.split(";"):
@@ -361,21 +356,23 @@ def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     return masks[codes]
 
 
-def _interest_words(texts: Any, names: tuple[str, ...]) -> np.ndarray:
+def _interest_words(
+    factorized: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]
+) -> np.ndarray:
     """(rows, W) uint64 bit masks: bit k of the row set where its ';'-list holds names[k].
 
-    ``texts`` is a column (missing = empty); each distinct text is split once. As many
-    64-bit words as the vocabulary needs: one for the generator's interests, more for a
-    real roster whose people wrote many different ones.
+    ``factorized`` is a column's :meth:`Cohort.factorized`; each distinct value is split
+    once, as text (missing = empty). As many 64-bit words as the vocabulary needs: one for
+    the generator's interests, more for a real roster whose people wrote many different ones.
     """
-    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+    codes, distinct = factorized
     bit = {name: 1 << k for k, name in enumerate(names)}
     masks = []
-    for text in np.asarray(distinct, dtype=object):
+    for value in distinct:
         mask = 0
-        if isinstance(text, str):
-            for item in text.split(";"):
-                mask |= bit.get(item, 0)
+        text = "" if not isinstance(value, str) and pd.isna(value) else str(value)
+        for item in text.split(";"):
+            mask |= bit.get(item, 0)
         masks.append(mask)
     n_words = max(1, -(-len(names) // 64))
     full = (1 << 64) - 1
@@ -431,7 +428,8 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     unanswered = (
         _unpack(
             _bitmasks(
-                people["unanswered"], (*cohort.skill_columns, *cohort.lead_columns, *_DEEP_COLUMNS)
+                cohort.factorized("unanswered"),
+                (*cohort.skill_columns, *cohort.lead_columns, *_DEEP_COLUMNS),
             ),
             n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS),
         )
@@ -450,9 +448,19 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     partial_skills = not (skill_ans_all.all() and lead_ans_all.all())
     partial_deep = not deep_ans_all.all()
     deep_all = np.where(deep_ans_all, deep_all, 0.0)  # an unanswered item adds nothing
-    goal_texts = people["goal_domains"] if "goal_domains" in columns else None
+    goal_masks = (
+        {
+            name: _bitmasks(cohort.factorized("goal_domains"), domains)
+            for name, domains in (
+                ("mentee", cohort.digital_domains),
+                ("mentor", cohort.leadership_domains),
+            )
+        }
+        if "goal_domains" in columns
+        else None
+    )
     interests_all = (
-        _interest_words(people["interests"].fillna("").astype(str), cohort.interest_names)
+        _interest_words(cohort.factorized("interests"), cohort.interest_names)
         if "interests" in columns
         else np.zeros((n_all, 1), np.uint64)
     )
@@ -461,10 +469,12 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         max(2 * most, len(cohort.digital_domains), len(cohort.leadership_domains))
     )
     generation_all = (
-        _generation_codes(people["generation"]) if "generation" in columns else np.full(n_all, -1)
+        _generation_codes(cohort.factorized("generation"))
+        if "generation" in columns
+        else np.full(n_all, -1)
     )
     generation_all = np.where(generation_all < 0, _GEN_CODES - 1, generation_all).astype(np.int16)
-    department_all, location_all = _codes(people, "department"), _codes(people, "location")
+    department_all, location_all = _codes(cohort, "department"), _codes(cohort, "location")
     utc_all = (
         people["utc_offset"].to_numpy(np.float64) if "utc_offset" in columns else np.zeros(n_all)
     )
@@ -482,9 +492,7 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
         domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
         goals = _unpack(
-            _bitmasks(goal_texts.iloc[rows], domains)
-            if goal_texts is not None
-            else np.zeros(rows.size, np.int64),
+            goal_masks[name][rows] if goal_masks is not None else np.zeros(rows.size, np.int64),
             len(domains),
         )
         own = skill if name == "mentee" else lead
