@@ -281,3 +281,44 @@ def test_generate_cohorts_refuses_bad_seeds():
         generate_cohorts(CohortSpec(), [])
     with pytest.raises(InvalidParameterError, match="'seeds'"):
         generate_cohorts(CohortSpec(), [-1])
+
+
+@pytest.mark.parametrize("locales", [("en_US",), ("en_US", "en_GB", "ja_JP")])
+def test_factorized_equals_pandas_factorize_of_every_text_column(locales):
+    """A generated cohort's Cohort.factorized comes from its draws (no text read back); it
+    must equal pd.factorize of the column (codes, first-appearance order), as it does for a
+    cohort that only has its table."""
+    from dataclasses import replace as replace_fields
+
+    from toolkit.cohort import generate_cohorts
+
+    spec = CohortSpec(n_mentors=45, n_mentees=40, locales=locales)
+    for cohort in generate_cohorts(spec, [3, 4]):
+        table_only = replace_fields(cohort, _cache={})
+        text = [c for c in cohort.participants.columns if cohort.participants[c].dtype == "str"]
+        assert {"goal_domains", "interests", "location", "participant_id"} <= set(text)
+        for column in text:
+            want_codes, want = pd.factorize(cohort.participants[column], use_na_sentinel=False)
+            for source in (cohort, table_only):
+                codes, distinct = source.factorized(column)
+                assert np.array_equal(codes, want_codes), column
+                assert distinct.tolist() == np.asarray(want, dtype=object).tolist(), column
+        for role in ("mentee", "mentor"):
+            assert np.array_equal(cohort.goal_matrix(role), table_only.goal_matrix(role))
+            assert np.array_equal(cohort.interest_matrix(role), table_only.interest_matrix(role))
+
+
+def test_join_lists_joins_each_selection_in_name_order():
+    """';'-lists built once per distinct selection equal joining row by row, with more
+    names than an int64 key holds too."""
+    from toolkit.cohort import _join_lists
+
+    rng = np.random.default_rng(0)
+    for n_names in (3, 16, 70):
+        names = tuple(f"n{k}" for k in range(n_names))
+        mask = rng.random((200, n_names)) < 0.1
+        mask[0] = False  # nothing selected: the empty text
+        got = _join_lists(mask, names)
+        want = [";".join(n for n, on in zip(names, row, strict=True) if on) for row in mask]
+        assert got.texts[got.codes].tolist() == want
+        assert pd.Series(got.column()).tolist() == want

@@ -295,3 +295,33 @@ def test_explanations_of_a_roster_never_show_the_interests_people_wrote():
         match(generated, "optimal", weights={"shared_interests": 1}).explain(top=1)["reasons"]
     )
     assert "interest #" not in text and "shared interests: " in text
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    names=st.lists(st.sampled_from(COMPONENTS), min_size=1, max_size=6, unique=True),
+)
+def test_components_by_name_equal_the_full_set_exactly(small_cohort, seed, names):
+    """Asking for some components (as the engine does) gives exactly their values in the
+    full set, for pairs and for a grid; an unknown name is refused."""
+    from toolkit.compatibility import grid_components
+
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, len(small_cohort.mentees), 25)
+    j = rng.integers(0, len(small_cohort.mentors), 25)
+    full, some = (
+        pair_components(small_cohort, i, j),
+        pair_components(small_cohort, i, j, names=names),
+    )
+    assert list(some) == [c for c in COMPONENTS if c in names]
+    for name in names:
+        np.testing.assert_array_equal(some[name], full[name])
+    e, m = np.unique(i), np.unique(j)
+    grid_full, grid_some = (
+        grid_components(small_cohort, e, m),
+        grid_components(small_cohort, e, m, names=names),
+    )
+    for name in names:
+        np.testing.assert_array_equal(grid_some[name], grid_full[name])
+    with pytest.raises(InvalidParameterError, match="'names'"):
+        pair_components(small_cohort, i, j, names=("deep_similarity", "charm"))

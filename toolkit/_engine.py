@@ -138,10 +138,11 @@ class CohortFeatures:
         e = np.unique(np.linspace(0, self.n_mentees - 1, min(self.n_mentees, 300)).astype(int))
         m = np.unique(np.linspace(0, self.n_mentors - 1, min(self.n_mentors, 300)).astype(int))
         # every (mentee, mentor) pair of the grid, row-major (the mean is taken in that order)
-        comps = grid_components(self.cohort, e, m)
+        names = ("deep_similarity", "surface_similarity", "shared_interests")
+        comps = grid_components(self.cohort, e, m, names=names)
         out = {
             k: float(np.mean(np.broadcast_to(comps[k], (len(e), len(m))).astype(float).ravel()))
-            for k in ("deep_similarity", "surface_similarity", "shared_interests")
+            for k in names
         }
         out["avail_e"] = float(np.mean(self.avail_e)) if self.n_mentees else 1.0
         out["avail_m"] = float(np.mean(self.avail_m)) if self.n_mentors else 1.0
@@ -206,11 +207,9 @@ class CohortFeatures:
 
     def pair(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
         """Compatibility components and learning potentials of pairs (position arrays)."""
-        comps = pair_components(self.cohort, mentee, mentor)
-        out = {
-            k: np.asarray(comps[k], dtype=float)
-            for k in ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")
-        }
+        names = ("deep_similarity", "surface_similarity", "shared_interests", "schedule_fit")
+        comps = pair_components(self.cohort, mentee, mentor, names=names)
+        out = {k: np.asarray(comps[k], dtype=float) for k in names}
         # The level a learner can reach from this partner: the partner's skill in the
         # learner's goal domains (learning closes the gap, so skills stay in [0, 1]).
         # (np.take along the rows: the same C-ordered copies as fancy indexing, cheaper)

@@ -359,6 +359,29 @@ class Cohort:
             self._cache["fingerprint"] = hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
         return self._cache["fingerprint"]
 
+    def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize(participants[column], use_na_sentinel=False)``: the codes and the
+        distinct values (an object array, first appearance first), kept per cohort. A
+        generated cohort knows them from its draws (no text is read back)."""
+        key = ("factorized", column)
+        if key not in self._cache:
+            known = self._cache.get(("text_codes", column))
+            if known is not None:  # (codes into distinct texts, the texts) from _generate
+                first_codes, positions = pd.factorize(known[0])
+                self._cache[key] = (first_codes, known[1][positions])
+            else:
+                codes, distinct = pd.factorize(self.participants[column], use_na_sentinel=False)
+                self._cache[key] = (codes, np.asarray(distinct, dtype=object))
+        return self._cache[key]
+
+    def _role_values(self, column: str, role: str) -> tuple[np.ndarray, np.ndarray]:
+        """The :meth:`factorized` codes of ``column`` on ``role``'s rows, and its values."""
+        key = ("positions", role)
+        if key not in self._cache:
+            self._cache[key] = np.flatnonzero(self.participants["role"].to_numpy(object) == role)
+        codes, distinct = self.factorized(column)
+        return codes[self._cache[key]], distinct
+
     def goal_matrix(self, role: str) -> np.ndarray:
         """Boolean (people x domains) matrix of goal domains for ``role``.
 
@@ -367,9 +390,8 @@ class Cohort:
         check_option(role, "role", "Cohort.goal_matrix", ("mentor", "mentee"))
         key = ("goals", role)
         if key not in self._cache:
-            people = self.mentees if role == "mentee" else self.mentors
             domains = self.digital_domains if role == "mentee" else self.leadership_domains
-            self._cache[key] = _membership(people["goal_domains"], domains)
+            self._cache[key] = _membership(self._role_values("goal_domains", role), domains)
         return self._cache[key].copy()
 
     @property
@@ -390,8 +412,9 @@ class Cohort:
         check_option(role, "role", "Cohort.interest_matrix", ("mentor", "mentee"))
         key = ("interests", role)
         if key not in self._cache:
-            people = self.mentees if role == "mentee" else self.mentors
-            self._cache[key] = _membership(people["interests"], self.interest_names)
+            self._cache[key] = _membership(
+                self._role_values("interests", role), self.interest_names
+            )
         return self._cache[key].copy()
 
     def data_dictionary(self) -> pd.DataFrame:
@@ -401,15 +424,15 @@ class Cohort:
         )
 
 
-def _membership(lists: pd.Series, names: tuple[str, ...]) -> np.ndarray:
-    """Boolean (rows x names) matrix of which names each ';'-list holds.
+def _membership(lists: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """Boolean (rows x names) matrix of which names each ';'-list holds; ``lists`` is
+    (codes, distinct values) as :meth:`Cohort.factorized` gives them.
 
     Each distinct text is split once (a cohort has few distinct lists), and items are
     matched exactly where substrings would not be (``art`` in ``party``).
     """
     column = {name: j for j, name in enumerate(names)}
-    # A cohort repeats few distinct lists: parse each distinct text once.
-    codes, texts = pd.factorize(lists, use_na_sentinel=False)
+    codes, texts = lists
     distinct = np.zeros((len(texts), len(names)), dtype=bool)
     for i, text in enumerate(texts):
         if isinstance(text, str):
@@ -605,14 +628,62 @@ def _gumbel_top(weights: np.ndarray, gumbel: np.ndarray, counts: np.ndarray) -> 
     return ranks < counts[:, None]
 
 
-def _join_lists(mask: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """';'-join the names selected in each row of ``mask`` (vectorised over columns)."""
-    out = np.full(mask.shape[0], "", dtype=object)
-    for j, name in enumerate(names):
-        sel = mask[:, j]
-        sep = np.where(out[sel] == "", "", ";")
-        out[sel] = out[sel] + sep + name
-    return out
+@dataclass(frozen=True)
+class _Text:
+    """A text column as codes into its distinct texts: ``texts[codes]``, made into a
+    column without a Python string per row (:meth:`column`)."""
+
+    texts: np.ndarray  # object array of str
+    codes: np.ndarray  # integer positions into texts, one per row
+
+    def column(self) -> Any:
+        """The column pandas makes of ``texts[codes]`` (an object array of str): the same
+        dtype and values, taken from the few distinct texts (by Arrow when pandas keeps
+        text in Arrow: several times faster than the array's own ``take``)."""
+        texts = pd.array(self.texts, dtype=_TEXT_DTYPE)
+        if not _ARROW_TEXT:
+            return texts.take(self.codes)
+        import pyarrow as pa
+
+        return pd.array(pa.array(texts).take(pa.array(self.codes)), dtype=_TEXT_DTYPE)
+
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes into the distinct texts, those texts): equal texts of the pool (a city in
+        two locales, a text of both roles) get one code."""
+        first, texts = pd.factorize(self.texts)
+        return first[self.codes], np.asarray(texts, dtype=object)
+
+    @staticmethod
+    def join(parts: list[_Text], shape: tuple[int, ...]) -> _Text:
+        """The rows of ``parts`` side by side (each reshaped to ``shape`` + its own row
+        count), as ``np.concatenate(..., axis=1).ravel()`` joins arrays."""
+        offsets = np.cumsum([0] + [p.texts.size for p in parts[:-1]])
+        codes = np.concatenate(
+            [(p.codes + off).reshape(*shape, -1) for p, off in zip(parts, offsets, strict=True)],
+            axis=-1,
+        ).ravel()
+        return _Text(np.concatenate([p.texts for p in parts]), codes)
+
+
+# The dtype pandas gives a column of Python strings (Arrow-backed text in pandas 3).
+_TEXT_DTYPE = pd.Series(np.array(["a"], dtype=object)).dtype
+_ARROW_TEXT = isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "pyarrow"
+
+
+def _join_lists(mask: np.ndarray, names: tuple[str, ...]) -> _Text:
+    """';'-join the names selected in each row of ``mask``: each distinct row is joined
+    once (a cohort has few distinct selections)."""
+    if mask.shape[1] > 62:  # no int64 key: the selections row by row
+        rows, codes = np.unique(mask, axis=0, return_inverse=True)
+    else:
+        key = mask.astype(np.int64) @ (np.int64(1) << np.arange(mask.shape[1], dtype=np.int64))
+        codes, keys = pd.factorize(key)
+        rows = (keys[:, None] >> np.arange(mask.shape[1])) & 1 > 0
+    texts = np.array(
+        [";".join(name for name, on in zip(names, row, strict=True) if on) for row in rows],
+        dtype=object,
+    )
+    return _Text(texts, np.asarray(codes, np.intp).ravel())
 
 
 def _clip01(x: np.ndarray) -> np.ndarray:
@@ -649,8 +720,9 @@ def _role_draws(spec: CohortSpec, role: str, n: int) -> dict[str, np.ndarray]:
     return d
 
 
-def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """One role's columns from its draws ``d`` (rows of one or several cohorts)."""
+def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One role's columns from its draws ``d`` (rows of one or several cohorts); text
+    columns as :class:`_Text`."""
     from scipy import special  # here: a host that only plans a run never loads scipy
 
     profile = spec.mentor_profile if role == "mentor" else spec.mentee_profile
@@ -695,19 +767,20 @@ def _sample_role(spec: CohortSpec, role: str, d: dict[str, np.ndarray]) -> dict[
     traits = _clip01(0.5 + 0.15 * d["traits"])
     values = _clip01(0.5 + 0.18 * d["values"])
     availability = np.round(np.maximum(d["availability"], 1.0) * 2) / 2
-    work_mode = np.array(WORK_MODES, dtype=object)[d["work_mode"]]
-    department = np.array(spec.departments, dtype=object)[d["department"]]
+    work_mode = _Text(np.array(WORK_MODES, dtype=object), d["work_mode"])
+    department = _Text(np.array(spec.departments, dtype=object), d["department"])
 
     birth_year = spec.reference_year - age
-    generation = np.full(n, "Gen Z", dtype=object)
-    for label, first, last in GENERATIONS:
-        generation[(birth_year >= first) & (birth_year <= last)] = label
-    generation[birth_year < GENERATIONS[0][1]] = "Silent"
-    generation[birth_year > GENERATIONS[-1][2]] = "Gen Alpha"
+    labels = np.array(["Silent", *(g for g, _, _ in GENERATIONS), "Gen Alpha"], dtype=object)
+    generation = np.full(n, len(GENERATIONS), np.intp)  # Gen Z
+    for k, (_, first, last) in enumerate(GENERATIONS):
+        generation[(birth_year >= first) & (birth_year <= last)] = k + 1
+    generation[birth_year < GENERATIONS[0][1]] = 0
+    generation[birth_year > GENERATIONS[-1][2]] = len(labels) - 1
 
-    out: dict[str, np.ndarray] = {
+    out: dict[str, Any] = {
         "age": age,
-        "generation": generation,
+        "generation": _Text(labels, generation),
         "level": level.astype(np.int64),
         "tenure_years": tenure,
         "department": department,
@@ -752,8 +825,9 @@ def _repeat_number(local: np.ndarray, group: np.ndarray | None) -> np.ndarray:
 
 def _identities(
     spec: CohortSpec, ids: np.ndarray, d: dict[str, np.ndarray], group: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
-    """Names, genders, e-mails, locations: consistent with each person's locale.
+) -> dict[str, Any]:
+    """Names, genders, e-mails, locations: consistent with each person's locale (the
+    columns of few distinct texts as :class:`_Text`).
 
     ``group`` numbers the cohort of each row when rows of several cohorts are shaped
     together (e-mail addresses are unique within a cohort).
@@ -763,12 +837,13 @@ def _identities(
     u_first, u_last, u_city = d["u_first"], d["u_last"], d["u_city"]
     name_female = d["name_female"]
 
-    cols = {
-        k: np.empty(n, dtype=object)
-        for k in ("first", "last", "first_slug", "last_slug", "location", "country")
-    }
+    cols = {k: np.empty(n, dtype=object) for k in ("first", "last", "first_slug", "last_slug")}
     utc = np.empty(n, dtype=float)
     full = np.empty(n, dtype=object)
+    # Locations as codes into the cities of every locale used, one after the other.
+    cities: list[np.ndarray] = []
+    countries = np.full(len(spec.locales), "", dtype=object)
+    city_code = np.zeros(n, np.intp)
     for li, locale in enumerate(spec.locales):
         sel = np.flatnonzero(locale_idx == li)
         if sel.size == 0:
@@ -785,27 +860,27 @@ def _identities(
         city = (u_city[sel] * len(pools["cities"])).astype(int)
         cols["first"][sel], cols["last"][sel] = first, last
         cols["first_slug"][sel], cols["last_slug"][sel] = first_slug, last_slug
-        cols["location"][sel] = pools["cities"][city]
-        cols["country"][sel] = pools["country"]
+        city_code[sel] = city + sum(c.size for c in cities)
+        cities.append(pools["cities"])
+        countries[li] = pools["country"]
         utc[sel] = pools["city_offsets"][city]
         full[sel] = (last + first) if pools["family_first"] else (first + " " + last)
 
     # Non-Latin names have no ASCII slug: fall back to the participant id.
-    ok = (cols["first_slug"] != "") & (cols["last_slug"] != "")
-    local = np.where(
-        ok,
-        cols["first_slug"] + "." + cols["last_slug"],
-        np.char.lower(ids.astype(str)).astype(object),
-    )
+    local = cols["first_slug"] + "." + cols["last_slug"]
+    fallback = (cols["first_slug"] == "") | (cols["last_slug"] == "")
+    if fallback.any():
+        local[fallback] = np.char.lower(ids[fallback].astype(str)).astype(object)
     dup = _repeat_number(local, group)
-    local = np.where(dup > 0, local + dup.astype(str).astype(object), local)
+    again = dup > 0  # the second "a.b" of a cohort is "a.b1"
+    local[again] = local[again] + dup[again].astype(str).astype(object)
     return {
         "name": full,
-        "gender": np.array(GENDERS, dtype=object)[gender_idx],
+        "gender": _Text(np.array(GENDERS, dtype=object), gender_idx),
         "email": local + "@" + spec.email_domain,
-        "locale": np.array(spec.locales, dtype=object)[locale_idx],
-        "location": cols["location"],
-        "country": cols["country"],
+        "locale": _Text(np.array(spec.locales, dtype=object), locale_idx),
+        "location": _Text(np.concatenate([np.empty(0, dtype=object), *cities]), city_code),
+        "country": _Text(countries, locale_idx),
         "utc_offset": utc,
     }
 
@@ -880,8 +955,10 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
     ids_one = np.array([f"P{i:06d}" for i in range(1, n + 1)], dtype=object)
     ids = np.tile(ids_one, b)
     data: dict[str, Any] = {
-        "participant_id": ids,
-        "role": np.tile(np.repeat(np.array(["mentor", "mentee"], dtype=object), [n_r, n_e]), b),
+        "participant_id": _Text(ids_one, np.tile(np.arange(n), b)),
+        "role": _Text(
+            np.array(["mentor", "mentee"], dtype=object), np.tile(np.repeat([0, 1], [n_r, n_e]), b)
+        ),
     }
     data.update(
         _identities(
@@ -894,17 +971,24 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
     for key in mentors:
         # Cohort after cohort, each its mentors then its mentees.
         r, e = mentors[key], mentees[key]
-        data[key] = np.concatenate([r.reshape(b, n_r), e.reshape(b, n_e)], axis=1).ravel()
+        if isinstance(r, _Text):
+            data[key] = _Text.join([r, e], (b,))
+        else:
+            data[key] = np.concatenate([r.reshape(b, n_r), e.reshape(b, n_e)], axis=1).ravel()
     order = list(COLUMN_ORDER_HEAD) + [k for k in mentors if k not in COLUMN_ORDER_HEAD]
-    participants = pd.DataFrame({k: data[k] for k in order})
+    participants = pd.DataFrame(
+        {k: data[k].column() if isinstance(data[k], _Text) else data[k] for k in order}
+    )
     frames = (
         [participants]
         if b == 1
         else [participants.iloc[i * n : (i + 1) * n].reset_index(drop=True) for i in range(b)]
     )
     # What the cohort would find by reading its columns back, known here: its mentors are
-    # rows 0..n_r-1 and its mentees the rest (the slices Cohort._role_rows takes), and
-    # everyone lists three of INTERESTS and nothing else.
+    # rows 0..n_r-1 and its mentees the rest (the slices Cohort._role_rows takes),
+    # everyone lists three of INTERESTS and nothing else, and each text column is codes
+    # into few distinct texts (Cohort.factorized).
+    texts = {k: v.distinct() for k, v in data.items() if isinstance(v, _Text)}
     return [
         Cohort(
             participants=frame,
@@ -915,7 +999,11 @@ def _generate(spec: CohortSpec, seeds: list[int]) -> list[Cohort]:
                 ("rows", "mentor"): frame.iloc[0:n_r],
                 ("rows", "mentee"): frame.iloc[n_r:n],
                 "interest_names": INTERESTS,
+                **{
+                    ("text_codes", k): (codes[i * n : (i + 1) * n], distinct)
+                    for k, (codes, distinct) in texts.items()
+                },
             },
         )
-        for frame, s in zip(frames, specs, strict=True)
+        for i, (frame, s) in enumerate(zip(frames, specs, strict=True))
     ]

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -315,13 +315,13 @@ _SIDE_FIELDS = (
 )
 
 
-def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
+def _codes(cohort: Cohort, column: str) -> np.ndarray:
     """Codes of a text column shared by both sides (-1: missing, empty or unknown)."""
-    if column not in people.columns:
-        return np.full(len(people), -1, np.int32)
+    if column not in cohort.participants.columns:
+        return np.full(len(cohort.participants), -1, np.int32)
     # Factorize the raw column, then clean its few distinct values and factorize those:
     # the codes equal factorizing the cleaned column (first appearance keeps its order).
-    raw_codes, raw = pd.factorize(people[column], use_na_sentinel=False)
+    raw_codes, raw = cohort.factorized(column)
     text = ["" if not isinstance(u, str) and pd.isna(u) else str(u).strip() for u in raw]
     clean_codes, uniques = pd.factorize(np.array(text, dtype=object))
     codes = clean_codes[raw_codes]
@@ -329,13 +329,23 @@ def _codes(people: pd.DataFrame, column: str) -> np.ndarray:
     return np.where(unknown[codes], -1, codes).astype(np.int32)
 
 
-def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
+def _generation_codes(factorized: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Position of each value of a column (its :meth:`Cohort.factorized`) in
+    :data:`_GEN_ORDER` (-1 if none), as ``pd.Index(_GEN_ORDER).get_indexer(column.fillna("")
+    .astype(str))``: looked up once per distinct value."""
+    codes, distinct = factorized
+    text = ["" if not isinstance(u, str) and pd.isna(u) else str(u) for u in distinct]
+    return pd.Index(_GEN_ORDER).get_indexer(pd.Index(text, dtype=object))[codes]
+
+
+def _bitmasks(factorized: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
     """Bit k set where the ';'-list holds ``names[k]`` (exact items, as cohort membership).
 
-    ``texts`` is a column (missing = empty); each distinct text is split once.
+    ``factorized`` is a column's :meth:`Cohort.factorized` (missing = empty); each distinct
+    text is split once.
     """
     bit = {name: 1 << k for k, name in enumerate(names)}
-    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+    codes, distinct = factorized
     masks = np.zeros(len(distinct), np.int64)
     for row, text in enumerate(distinct):
         mask = 0
@@ -346,25 +356,30 @@ def _bitmasks(texts: Any, names: tuple[str, ...]) -> np.ndarray:
     return masks[codes]
 
 
-def _interest_words(texts: list[str], names: tuple[str, ...]) -> np.ndarray:
+def _interest_words(
+    factorized: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]
+) -> np.ndarray:
     """(rows, W) uint64 bit masks: bit k of the row set where its ';'-list holds names[k].
 
-    As many 64-bit words as the vocabulary needs: one for the generator's interests, more
-    for a real roster whose people wrote many different ones.
+    ``factorized`` is a column's :meth:`Cohort.factorized`; each distinct value is split
+    once, as text (missing = empty). As many 64-bit words as the vocabulary needs: one for
+    the generator's interests, more for a real roster whose people wrote many different ones.
     """
+    codes, distinct = factorized
     bit = {name: 1 << k for k, name in enumerate(names)}
     masks = []
-    for text in texts:
+    for value in distinct:
         mask = 0
+        text = "" if not isinstance(value, str) and pd.isna(value) else str(value)
         for item in text.split(";"):
             mask |= bit.get(item, 0)
         masks.append(mask)
     n_words = max(1, -(-len(names) // 64))
     full = (1 << 64) - 1
-    out = np.zeros((len(texts), n_words), np.uint64)
+    out = np.zeros((len(distinct), n_words), np.uint64)
     for w in range(n_words):
         out[:, w] = np.array([(m >> (64 * w)) & full for m in masks], dtype=np.uint64)
-    return out
+    return out[codes]
 
 
 def _inverse_table(most: int) -> np.ndarray:
@@ -413,7 +428,8 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     unanswered = (
         _unpack(
             _bitmasks(
-                people["unanswered"], (*cohort.skill_columns, *cohort.lead_columns, *_DEEP_COLUMNS)
+                cohort.factorized("unanswered"),
+                (*cohort.skill_columns, *cohort.lead_columns, *_DEEP_COLUMNS),
             ),
             n_skill + len(cohort.lead_columns) + len(_DEEP_COLUMNS),
         )
@@ -432,9 +448,19 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
     partial_skills = not (skill_ans_all.all() and lead_ans_all.all())
     partial_deep = not deep_ans_all.all()
     deep_all = np.where(deep_ans_all, deep_all, 0.0)  # an unanswered item adds nothing
-    goal_texts = people["goal_domains"] if "goal_domains" in columns else None
+    goal_masks = (
+        {
+            name: _bitmasks(cohort.factorized("goal_domains"), domains)
+            for name, domains in (
+                ("mentee", cohort.digital_domains),
+                ("mentor", cohort.leadership_domains),
+            )
+        }
+        if "goal_domains" in columns
+        else None
+    )
     interests_all = (
-        _interest_words(people["interests"].fillna("").astype(str).tolist(), cohort.interest_names)
+        _interest_words(cohort.factorized("interests"), cohort.interest_names)
         if "interests" in columns
         else np.zeros((n_all, 1), np.uint64)
     )
@@ -443,12 +469,12 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         max(2 * most, len(cohort.digital_domains), len(cohort.leadership_domains))
     )
     generation_all = (
-        pd.Index(_GEN_ORDER).get_indexer(people["generation"].fillna("").astype(str))
+        _generation_codes(cohort.factorized("generation"))
         if "generation" in columns
         else np.full(n_all, -1)
     )
     generation_all = np.where(generation_all < 0, _GEN_CODES - 1, generation_all).astype(np.int16)
-    department_all, location_all = _codes(people, "department"), _codes(people, "location")
+    department_all, location_all = _codes(cohort, "department"), _codes(cohort, "location")
     utc_all = (
         people["utc_offset"].to_numpy(np.float64) if "utc_offset" in columns else np.zeros(n_all)
     )
@@ -466,9 +492,7 @@ def _compute_features(cohort: Cohort) -> tuple[_Side, _Side]:
         skill, lead = numbers[rows, :n_skill], numbers[rows, n_skill:]
         domains = cohort.digital_domains if name == "mentee" else cohort.leadership_domains
         goals = _unpack(
-            _bitmasks(goal_texts.iloc[rows], domains)
-            if goal_texts is not None
-            else np.zeros(rows.size, np.int64),
+            goal_masks[name][rows] if goal_masks is not None else np.zeros(rows.size, np.int64),
             len(domains),
         )
         own = skill if name == "mentee" else lead
@@ -571,9 +595,41 @@ def _pair_count(a: np.ndarray, b: np.ndarray, matrix: bool) -> np.ndarray:
     return np.rint(_pair_dot(a.astype(np.float64), b.astype(np.float64), matrix)).astype(np.intp)
 
 
-def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """All components for broadcastable mentee features ``e`` and mentor features ``r``."""
+def _components(
+    e: Mapping[str, Any], r: Mapping[str, Any], names: Collection[str] = COMPONENTS
+) -> dict[str, np.ndarray]:
+    """The components ``names`` (all by default) for broadcastable mentee features ``e`` and
+    mentor features ``r``. Each component is computed on its own from the features, so a
+    subset has the same values, bit for bit, as the same entries of the full set."""
     matrix = e["deep"].ndim == 3  # a block of rows against every mentor, or pairs
+    out: dict[str, np.ndarray] = {}
+    if "complementarity_mentee" in names or "complementarity_mentor" in names:
+        out.update(_complementarity(e, r, matrix))
+    if "deep_similarity" in names:
+        out["deep_similarity"] = _deep_similarity(e, r, matrix)
+    if "surface_similarity" in names:
+        unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
+        gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
+        out["surface_similarity"] = (
+            gen
+            + _same(e["department"], r["department"], unknown)
+            + _same(e["location"], r["location"], unknown)
+        ) / np.float32(3)
+    if "shared_interests" in names:
+        out["shared_interests"] = _shared_interests(e, r)
+    if "schedule_fit" in names:
+        # Offsets are normalised to [-12, 12) per person, so the gap needs no modulo.
+        gap = np.abs(e["utc"] - r["utc"])
+        gap = np.minimum(gap, np.float32(24) - gap)
+        out["schedule_fit"] = (np.float32(1) - gap * np.float32(1 / 12)) * np.minimum(
+            e["avail"], r["avail"]
+        )
+    return {k: out[k] for k in COMPONENTS if k in names}
+
+
+def _complementarity(
+    e: Mapping[str, Any], r: Mapping[str, Any], matrix: bool
+) -> dict[str, np.ndarray]:
     if e["partial_skills"]:
         # Divide by the number of goal domains where both people answered.
         inv = e["interest_inverse"]
@@ -586,7 +642,10 @@ def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndar
     else:
         comp_e = _advantage(r["skill"], e["goal_thr"], e["inv_goals"])
         comp_r = _advantage(e["lead"], r["goal_thr"], r["inv_goals"])
+    return {"complementarity_mentee": comp_e, "complementarity_mentor": comp_r}
 
+
+def _deep_similarity(e: Mapping[str, Any], r: Mapping[str, Any], matrix: bool) -> np.ndarray:
     # Cosine of the centred profiles: the dot product of integer vectors is exact in
     # float64 in any summation order, and the division is elementwise, so a matrix
     # block and a list of pairs give the same bits.
@@ -603,16 +662,10 @@ def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndar
     else:
         norms = e["deep_norm"] * r["deep_norm"]
     cos = np.where(norms > 0, dot / np.where(norms > 0, norms, 1.0), 0.0)
-    deep = ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
+    return ((1.0 + np.clip(cos, -1.0, 1.0)) * 0.5).astype(np.float32)
 
-    unknown = bool(e["unknown"].any()) or bool(r["unknown"].any())
-    gen = _GEN_SIMILARITY[e["generation8"] + r["generation"]]
-    surface = (
-        gen
-        + _same(e["department"], r["department"], unknown)
-        + _same(e["location"], r["location"], unknown)
-    ) / np.float32(3)
 
+def _shared_interests(e: Mapping[str, Any], r: Mapping[str, Any]) -> np.ndarray:
     # Jaccard index on the interest bit masks, word by word (integer counts: exact).
     ie, ir = e["interests"], r["interests"]
     inter = np.bitwise_count(ie[..., 0] & ir[..., 0])
@@ -622,20 +675,7 @@ def _components(e: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, np.ndar
         for w in range(1, ie.shape[-1]):
             inter += np.bitwise_count(ie[..., w] & ir[..., w])
             union += np.bitwise_count(ie[..., w] | ir[..., w])
-    shared = inter.astype(np.float32) * e["interest_inverse"][union]
-
-    # Offsets are normalised to [-12, 12) per person, so the gap needs no modulo.
-    gap = np.abs(e["utc"] - r["utc"])
-    gap = np.minimum(gap, np.float32(24) - gap)
-    schedule = (np.float32(1) - gap * np.float32(1 / 12)) * np.minimum(e["avail"], r["avail"])
-    return {
-        "complementarity_mentee": comp_e,
-        "complementarity_mentor": comp_r,
-        "deep_similarity": deep,
-        "surface_similarity": surface,
-        "shared_interests": shared,
-        "schedule_fit": schedule,
-    }
+    return inter.astype(np.float32) * e["interest_inverse"][union]
 
 
 def _weighted(
@@ -773,11 +813,14 @@ def _positions(idx: Any, n: int, name: str, owner: str) -> np.ndarray:
     return arr.astype(np.intp)
 
 
-def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
+def pair_components(
+    cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *, names: Collection[str] = COMPONENTS
+) -> dict[str, np.ndarray]:
     """The components of the pairs ``(mentees[mentee_idx[k]], mentors[mentor_idx[k]])``.
 
     Positions index ``cohort.mentees`` / ``cohort.mentors``; the values equal the
-    corresponding entries of :func:`score_components` exactly.
+    corresponding entries of :func:`score_components` exactly. ``names`` (default: all
+    of :data:`COMPONENTS`) computes only those components, with the same values.
     """
     _check_cohort(cohort, "pair_components")
     mentees, mentors = _features(cohort)
@@ -790,23 +833,34 @@ def pair_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[st
             f"the same length as mentee_idx ({i.size})",
             f"length {j.size}",
         )
-    return _components(_Rows(mentees, i), _Rows(mentors, j))
+    return _components(
+        _Rows(mentees, i), _Rows(mentors, j), _component_names(names, "pair_components")
+    )
 
 
-def grid_components(cohort: Cohort, mentee_idx: Any, mentor_idx: Any) -> dict[str, np.ndarray]:
+def _component_names(names: Any, owner: str) -> tuple[str, ...]:
+    if isinstance(names, str) or not all(n in COMPONENTS for n in names):
+        raise fail("names", owner, "a sequence of names among " + ", ".join(COMPONENTS), names)
+    return tuple(names)
+
+
+def grid_components(
+    cohort: Cohort, mentee_idx: Any, mentor_idx: Any, *, names: Collection[str] = COMPONENTS
+) -> dict[str, np.ndarray]:
     """The components of every pair of the grid ``mentees[mentee_idx] x mentors[mentor_idx]``,
     each broadcastable to a (len(mentee_idx), len(mentor_idx)) matrix.
 
     Row-major, the values equal :func:`pair_components` of the repeated mentee and tiled
     mentor positions exactly; the grid is computed by broadcasting rows against columns
-    (as :func:`score_components` does), without copying every pair's features.
+    (as :func:`score_components` does), without copying every pair's features. ``names``
+    (default: all of :data:`COMPONENTS`) computes only those components.
     """
     _check_cohort(cohort, "grid_components")
     mentees, mentors = _features(cohort)
     i = _positions(mentee_idx, len(mentees.ids), "mentee_idx", "grid_components")
     j = _positions(mentor_idx, len(mentors.ids), "mentor_idx", "grid_components")
     r = {k: v[None, ...] for k, v in mentors.take(j, column=False).items()}
-    return _components(mentees.take(i, column=True), r)
+    return _components(mentees.take(i, column=True), r, _component_names(names, "grid_components"))
 
 
 def pair_scores(
