@@ -124,3 +124,23 @@ def test_chunks_are_within_budget_and_balanced(models, most, workers, executor):
         assert count == needed
     else:
         assert size == -(-models // (-(-needed // workers) * workers))
+
+
+def _worker_state() -> tuple[bool, str, int]:
+    import numpy as np
+    import pyarrow as pa
+    from threadpoolctl import threadpool_info
+
+    threads = max((p["num_threads"] for p in threadpool_info()), default=1)
+    return (
+        np._core.multiarray._get_madvise_hugepage(),
+        pa.default_memory_pool().backend_name,
+        threads,
+    )
+
+
+def test_pool_workers_are_set_up():
+    """A local pool's workers: one BLAS thread, no huge-page advice, Arrow's system pool."""
+    from toolkit._pool import run_tasks
+
+    assert run_tasks(_worker_state, [()], "process", 1) == [(False, "system", 1)]

@@ -178,7 +178,7 @@ class Advise(BaseStudy):
         """Run the advice (a process pool when ``workers`` > 1: the same numbers)."""
         from concurrent.futures import ProcessPoolExecutor
 
-        from toolkit._pool import one_blas_thread
+        from toolkit._pool import worker_setup
         from toolkit.advice import advise
 
         models, self.calibrated = self.ensemble()
@@ -190,7 +190,7 @@ class Advise(BaseStudy):
         )
         workers = min(self.params.workers, os.cpu_count() or 1)
         if workers > 1:
-            with ProcessPoolExecutor(workers, initializer=one_blas_thread) as pool:
+            with ProcessPoolExecutor(workers, initializer=worker_setup) as pool:
                 return advise(self.plan(), models, mapper=pool.map, **kw)
         return advise(self.plan(), models, **kw)
 
