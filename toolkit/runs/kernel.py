@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from toolkit._imports import load_jsonschema
 
 __all__ = [
     "KERNEL_NAME",
@@ -35,7 +35,6 @@ __all__ = [
     "StudyKernel",
     "execute_notebook",
     "execute_study",
-    "load_jsonschema",
     "load_papermill",
     "start_kernel",
 ]
@@ -58,27 +57,6 @@ _KERNEL_ENV = {
 }
 # IPython's history in memory, as nbclient asks for the kernels it starts itself.
 _HISTORY = "--HistoryManager.hist_file=:memory:"
-_JSONSCHEMA_LOCK = threading.Lock()  # a run loads the exporter in a second thread
-
-
-def load_jsonschema() -> None:
-    """Import jsonschema (nbformat's validator) without its optional ``iri`` format check.
-
-    When ``rfc3987_syntax`` is installed (jupyterlab brings it), importing jsonschema
-    compiles 38 lark grammars for the ``iri``/``iri-reference`` formats: 1 s on a quiet
-    machine, several under load, in every host process that reads a notebook. The notebook
-    schema uses no such format, so the host imports jsonschema with that one optional
-    checker left out (as if the package were absent); the kernel is not affected, and a
-    jsonschema already imported in this process is left as it is.
-    """
-    with _JSONSCHEMA_LOCK:
-        if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
-            return
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
-        try:
-            import jsonschema  # noqa: F401
-        finally:
-            del sys.modules["rfc3987_syntax"]
 
 
 def load_papermill() -> Any:

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from toolkit._imports import load_jsonschema
 from toolkit._io import replace_text
-from toolkit.runs.kernel import load_jsonschema
 
 __all__ = ["load_exporter", "render_report", "strip_run_times", "write_index"]
 

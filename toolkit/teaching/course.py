@@ -118,7 +118,7 @@ def blank_source(source: str) -> str:
 
 def student_version(nb: Any) -> Any:
     """A copy of notebook ``nb`` with solution cells blanked and every output removed."""
-    from toolkit.runs.kernel import load_jsonschema
+    from toolkit._imports import load_jsonschema
 
     load_jsonschema()
     import nbformat
@@ -150,7 +150,7 @@ def build_student_versions(
     The instructor guide is not copied (it discusses the solutions). Files are written to
     a temporary name and renamed. Returns the paths written.
     """
-    from toolkit.runs.kernel import load_jsonschema
+    from toolkit._imports import load_jsonschema
 
     load_jsonschema()
     import nbformat
@@ -280,7 +280,7 @@ def render_notebooks(
     back to the studies. Returns ``(html path, seconds to execute)`` for each notebook.
     Nothing is written for a notebook that fails: its error propagates.
     """
-    from toolkit.runs.kernel import load_jsonschema
+    from toolkit._imports import load_jsonschema
 
     load_jsonschema()
     from nbconvert import HTMLExporter
@@ -370,7 +370,7 @@ def teaching_index(
 
 
 def _title(path: Path) -> str:
-    from toolkit.runs.kernel import load_jsonschema
+    from toolkit._imports import load_jsonschema
 
     load_jsonschema()
     import nbformat
