@@ -106,6 +106,7 @@ from .experiment import (
     ExperimentResult,
     ExperimentSpec,
     MatchSpec,
+    OUTCOME_COLUMNS,
     RosterSource,
     run_experiment,
 )
@@ -200,6 +201,7 @@ from .sensitivity import (
     ensemble_contrast,
     headline_sentence,
     model_contrasts,
+    model_contrasts_many,
     sign_boxes,
     spread_drivers,
     summarise_models,
